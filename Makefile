@@ -1,0 +1,91 @@
+# cloudsteer - read top to bottom. `make help` lists the targets; V=1 shows commands.
+
+BUILD   := build
+CLANG   ?= clang
+CC      ?= gcc
+BPFTOOL ?= bpftool
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
+endif
+
+# ---- BPF objects and skeletons ----
+BPF_PROGS := learn
+BPF_HDRS  := $(wildcard bpf/lib/*.h) headers/cloudsteer.h headers/namehash.h
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
+	-Ivmlinux -Iheaders -Ibpf
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+# ---- userspace ----
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iheaders -Iuser -I$(BUILD) \
+	-DCS_VERSION='"$(VERSION)"'
+LDLIBS  := -lbpf -lxdp -lyaml -lpcap -lelf -lz
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+CMD_SRCS := user/main.c $(wildcard user/cmd_*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+SKELS    := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+USER_HDRS := $(wildcard user/*.h user/lib/*.h) headers/cloudsteer.h headers/namehash.h
+
+$(BUILD)/%.o: %.c $(USER_HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libcloudsteer.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/cloudsteer: $(CMD_OBJS) $(BUILD)/libcloudsteer.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD):
+	@mkdir -p $@
+
+.PHONY: all
+all: $(BUILD)/cloudsteer
+
+.DEFAULT_GOAL := all
+# keep objects and skeletons: they are inputs of tests and benchmarks too
+.SECONDARY:
+
+# ---- tests ----
+include tests/tests.mk
+
+# ---- the rest ----
+.PHONY: deps test-deps install clean help
+deps:
+	$(Q)scripts/install-deps.sh
+
+test-deps:
+	$(Q)scripts/install-deps.sh test
+
+install: $(BUILD)/cloudsteer
+	install -D -m 0755 $(BUILD)/cloudsteer $(DESTDIR)/usr/local/sbin/cloudsteer
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make              build build/cloudsteer (BPF objects, skeletons, binary)"
+	@echo "make test         install test dependencies, build, run every test"
+	@echo "make bench        per-packet benchmarks -> build/bench.json"
+	@echo "make demo         replay the bundled DNS capture and show what is learned"
+	@echo "make install      put the binary in /usr/local/sbin"
+	@echo "make clean        remove build/"
+	@echo "V=1               show the commands"

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * learn - XDP: learn the IPs of configured domains from the DNS answers that
+ * pass, into the cloud IP table (cs_records) and the policy routes (cs_routes).
+ *
+ * It never drops or changes a packet: every path ends in XDP_PASS, and every
+ * packet is counted under exactly one packet reason (cloudsteer.h).
+ *
+ * One response is handled in three steps:
+ *   1. locate the DNS message (parse.h) and copy it into per-CPU scratch;
+ *   2. walk the answer section once, growing the validated chain (question
+ *      name, then CNAME targets whose owner is already on the chain) and
+ *      collecting A/AAAA records owned by chain names; every chain name is
+ *      matched against the rules and the most specific match wins;
+ *   3. if a rule matched, upsert a record and a route for each address.
+ */
+#include "lib/common.h"
+#include "lib/parse.h"
+#include "lib/maps.h"
+#include "lib/dns.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by replay before load: also report refreshed records as events. */
+const volatile bool report_refresh = false;
+
+static __always_inline int cs_chain_find_id(const struct cs_scratch *s, __u32 nchain, __u64 id)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < CS_CHAIN_MAX; i++)
+		if (i < nchain && s->chain[i].id == id)
+			return i;
+	return -1;
+}
+
+static __always_inline int cs_chain_find_off(const struct cs_scratch *s, __u32 nchain, __u32 off)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < CS_CHAIN_MAX; i++)
+		if (i < nchain && s->chain[i].wire_off == off)
+			return i;
+	return -1;
+}
+
+static __always_inline void cs_chain_add(struct cs_scratch *s, struct cs_walk_state *w, __u32 off)
+{
+	__u32 i = w->nchain;
+
+	if (i >= CS_CHAIN_MAX)
+		return;
+	s->chain[i].id = s->name.id;
+	s->chain[i].wire_off = off;
+	w->nchain = i + 1;
+	/* strictly greater: on a tie the name nearer the question keeps it */
+	if (s->name.score > w->best_score) {
+		w->best_score = s->name.score;
+		w->best = s->name.match;
+	}
+}
+
+/* Which chain name owns the record at w->pos; -1 if none. Most owners are a
+ * bare pointer to a name already on the chain, found without hashing. */
+static __always_inline int cs_owner(struct cs_scratch *s, struct cs_walk_state *w, int *err)
+{
+	__u8 c = cs_msg8(s, w->pos);
+	int idx, r;
+
+	if ((c & 0xC0) == 0xC0 && w->pos + 1 < s->msg_len) {
+		__u32 target = ((__u32)(c & 0x3F) << 8) | cs_msg8(s, w->pos + 1);
+
+		idx = cs_chain_find_off(s, w->nchain, target);
+		if (idx >= 0) {
+			w->pos += 2;
+			return idx;
+		}
+	}
+	r = cs_name_walk(s, w->pos, 0);
+	if (r) {
+		*err = r;
+		return -1;
+	}
+	w->pos = s->name.end;
+	return cs_chain_find_id(s, w->nchain, s->name.id);
+}
+
+/* cs_walk_record: stop walking without error (a TC answer cut short). */
+#define CS_WALK_STOP (CS_R_MAX + 1)
+
+/* One answer record: 0 to go on, CS_WALK_STOP, or a reason. */
+static __always_inline int cs_walk_record(struct cs_scratch *s, struct cs_walk_state *w)
+{
+	__u32 rdata, rdlen, next, type, klass;
+	int owner, err = 0;
+
+	owner = cs_owner(s, w, &err);
+	if (err)
+		return (err == CS_R_BAD_RECORD && w->truncated_ok) ? CS_WALK_STOP : err;
+	if (w->pos + 10 > s->msg_len)
+		return w->truncated_ok ? CS_WALK_STOP : CS_R_BAD_RECORD;
+	type = cs_msg16(s, w->pos);
+	klass = cs_msg16(s, w->pos + 2);
+	rdlen = cs_msg16(s, w->pos + 8);
+	rdata = w->pos + 10;
+	next = rdata + rdlen;
+	if (next > s->msg_len)
+		return w->truncated_ok ? CS_WALK_STOP : CS_R_BAD_RECORD;
+
+	if (klass == DNS_C_IN && (type == DNS_T_A || type == DNS_T_AAAA || type == DNS_T_CNAME)) {
+		if (owner < 0) {
+			cs_count(CS_R_REC_OFF_CHAIN);
+		} else if (type == DNS_T_CNAME) {
+			if (w->nchain >= CS_CHAIN_MAX) {
+				cs_count(CS_R_REC_CHAIN_LONG);
+			} else {
+				err = cs_name_walk(s, rdata, 1);
+				if (err)
+					return err == CS_R_BAD_RECORD && w->truncated_ok ? CS_WALK_STOP : err;
+				if (s->name.end != next)
+					return CS_R_BAD_RECORD;
+				cs_chain_add(s, w, rdata);
+			}
+		} else {
+			if (rdlen != (type == DNS_T_A ? 4 : 16))
+				return CS_R_BAD_RECORD;
+			if (w->naddrs < CS_ADDRS_MAX) {
+				struct cs_addr_rec *a = &s->addrs[CS_MASK(w->naddrs, CS_ADDRS_MAX)];
+
+				a->rdata_off = rdata;
+				a->ttl = cs_msg32(s, w->pos + 4);
+				a->type = type;
+				a->chain_idx = owner;
+				w->naddrs++;
+			} else {
+				cs_count(CS_R_REC_CAPPED);
+			}
+		}
+	}
+	w->pos = next;
+	return 0;
+}
+
+static __always_inline void cs_read_addr(const struct cs_scratch *s, const struct cs_addr_rec *a,
+					 struct cs_addr *out)
+{
+	int i;
+
+	if (a->type == DNS_T_A) {
+		__builtin_memset(out->b, 0, 10);
+		out->b[10] = 0xff;
+		out->b[11] = 0xff;
+#pragma unroll
+		for (i = 0; i < 4; i++)
+			out->b[12 + i] = cs_msg8(s, a->rdata_off + i);
+	} else {
+#pragma unroll
+		for (i = 0; i < 16; i++)
+			out->b[i] = cs_msg8(s, a->rdata_off + i);
+	}
+}
+
+static __always_inline bool cs_addr_is_v4mapped(const struct cs_addr *a)
+{
+	__u64 hi;
+	__u32 mid;
+
+	__builtin_memcpy(&hi, a->b, 8);
+	__builtin_memcpy(&mid, &a->b[8], 4);
+	return hi == 0 && mid == bpf_htonl(0x0000ffff);
+}
+
+/* RFC 2181 section 8: a TTL with the top bit set counts as 0. */
+static __always_inline __u32 cs_clamp_ttl(__u32 raw, const struct cs_rule *rule)
+{
+	__u32 ttl = raw & 0x80000000u ? 0 : raw;
+
+	if (ttl < rule->ttl_min)
+		ttl = rule->ttl_min;
+	if (ttl > rule->ttl_max)
+		ttl = rule->ttl_max;
+	return ttl;
+}
+
+static __always_inline void cs_emit(struct cs_scratch *s, __u32 type, const struct cs_record *rec,
+				    const struct cs_addr *addr, __u32 acl_id)
+{
+	struct cs_learn_event *e = bpf_ringbuf_reserve(&cs_learn_events, sizeof(*e), 0);
+
+	if (!e) {
+		cs_count(CS_R_EVENT_LOST);
+		return;
+	}
+	e->ts_ns = rec->last_ns;
+	e->type = type;
+	e->rule_id = rec->rule_id;
+	e->pattern_id = rec->pattern_id;
+	e->ttl = rec->ttl;
+	e->acl_id = acl_id;
+	e->_pad = 0;
+	e->addr = *addr;
+	__builtin_memcpy(&e->qname, &s->text[CS_TEXT_QNAME], sizeof(e->qname));
+	__builtin_memcpy(&e->name, &s->text[CS_TEXT_OWNER], sizeof(e->name));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Make the route for a new record's IP, or let a higher-priority rule claim it. */
+static __always_inline __u32 cs_upsert_route(const struct cs_addr *addr, const struct cs_record *rec,
+					     const struct cs_rule *rule)
+{
+	struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, addr);
+	struct cs_route fresh = {};
+
+	if (rt) {
+		rt->learned_ns = rec->last_ns;
+		if (rt->rule_id != rec->rule_id) {
+			__u32 old_id = rt->rule_id;
+			struct cs_rule *old = bpf_map_lookup_elem(&cs_rules, &old_id);
+
+			if (!old || rule->priority > old->priority)
+				rt->rule_id = rec->rule_id;
+		}
+		return rt->acl_id;
+	}
+	fresh.created_ns = rec->last_ns;
+	fresh.learned_ns = rec->last_ns;
+	fresh.rule_id = rec->rule_id;
+	if (bpf_map_pop_elem(&cs_acl_pool, &fresh.acl_id)) {
+		fresh.acl_id = 0;
+		fresh.flags = CS_ROUTE_WAIT_ACL;
+		cs_count(CS_R_ACL_EMPTY);
+	}
+	if (bpf_map_update_elem(&cs_routes, addr, &fresh, BPF_NOEXIST)) {
+		/* Lost a race with another CPU (the route exists) or the table is
+		 * full. Give the id back so none leaks. */
+		if (fresh.acl_id)
+			bpf_map_push_elem(&cs_acl_pool, &fresh.acl_id, 0);
+		rt = bpf_map_lookup_elem(&cs_routes, addr);
+		if (rt)
+			return rt->acl_id;
+		cs_count(CS_R_ROUTE_FULL);
+		return 0;
+	}
+	return fresh.acl_id;
+}
+
+enum cs_learn_result { CS_STORE_FAILED = 0, CS_STORE_NEW = 1, CS_STORE_REFRESHED = 2 };
+
+static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_addr_rec *a,
+					 const struct cs_pattern_ref *match,
+					 const struct cs_rule *rule, __u64 now)
+{
+	struct cs_record_key key = {};
+	struct cs_record *rec, fresh = {};
+	__u32 ttl, acl_id;
+	__u64 expires;
+
+	cs_read_addr(s, a, &key.addr);
+	if (a->type == DNS_T_AAAA && cs_addr_is_v4mapped(&key.addr)) {
+		cs_count(CS_R_REC_BAD_ADDR);
+		return CS_STORE_FAILED;
+	}
+	key.name_id = s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].id;
+	ttl = cs_clamp_ttl(a->ttl, rule);
+	expires = now + ((__u64)ttl + rule->ttl_grace) * 1000000000ULL;
+
+	rec = bpf_map_lookup_elem(&cs_records, &key);
+	if (rec) {
+		/* never shorten: a client may still hold the longer answer */
+		if (expires > rec->expires_ns)
+			rec->expires_ns = expires;
+		rec->last_ns = now;
+		rec->ttl = ttl;
+		__sync_fetch_and_add(&rec->hits, 1);
+		cs_count(CS_R_REC_REFRESHED);
+		if (report_refresh) {
+			cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
+			cs_emit(s, CS_EV_RECORD_REFRESH, rec, &key.addr, 0);
+		}
+		return CS_STORE_REFRESHED;
+	}
+
+	fresh.expires_ns = expires;
+	fresh.first_ns = now;
+	fresh.last_ns = now;
+	fresh.rule_id = match->rule_id;
+	fresh.pattern_id = match->pattern_id;
+	fresh.ttl = ttl;
+	fresh.hits = 1;
+	if (bpf_map_update_elem(&cs_records, &key, &fresh, BPF_NOEXIST)) {
+		if (bpf_map_lookup_elem(&cs_records, &key))
+			return CS_STORE_REFRESHED;	/* another CPU made it first */
+		cs_count(CS_R_TABLE_FULL);
+		return CS_STORE_FAILED;
+	}
+	cs_count(CS_R_REC_LEARNED);
+	cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
+	if (!bpf_map_lookup_elem(&cs_names, &key.name_id) &&
+	    bpf_map_update_elem(&cs_names, &key.name_id, &s->text[CS_TEXT_OWNER], BPF_NOEXIST) == -E2BIG)
+		cs_count(CS_R_NAMES_FULL);
+	acl_id = cs_upsert_route(&key.addr, &fresh, rule);
+	cs_emit(s, CS_EV_RECORD_NEW, &fresh, &key.addr, acl_id);
+	return CS_STORE_NEW;
+}
+
+/* bpf_loop context: what cannot live in scratch (pointers). */
+struct cs_learn_loop {
+	struct cs_scratch *s;
+	const struct cs_rule *rule;
+	__u64 now;
+};
+
+static long cs_learn_one(__u32 i, void *ctx)
+{
+	struct cs_learn_loop *l = ctx;
+	struct cs_scratch *s = l->s;
+	int r;
+
+	if (!s || i >= s->walk.naddrs)
+		return 1;
+	r = cs_learn_addr(s, &s->addrs[CS_MASK(i, CS_ADDRS_MAX)], &s->walk.best, l->rule, l->now);
+	s->walk.learned += r == CS_STORE_NEW;
+	s->walk.refreshed += r == CS_STORE_REFRESHED;
+	return 0;
+}
+
+/* Step 3: store every collected address under the winning rule. */
+static __always_inline int cs_learn_all(struct cs_scratch *s)
+{
+	__u32 rule_id = s->walk.best.rule_id;
+	struct cs_learn_loop l = { .s = s };
+
+	l.rule = bpf_map_lookup_elem(&cs_rules, &rule_id);
+	if (!l.rule)
+		return CS_R_INTERNAL;
+	l.now = bpf_ktime_get_boot_ns();
+	cs_name_text(s, DNS_HDR_LEN, CS_TEXT_QNAME);
+	s->walk.learned = 0;
+	s->walk.refreshed = 0;
+	bpf_loop(CS_ADDRS_MAX, cs_learn_one, &l, 0);
+	if (s->walk.learned)
+		return CS_R_LEARNED;
+	return s->walk.refreshed ? CS_R_REFRESHED : CS_R_NOT_STORED;
+}
+
+static long cs_walk_one(__u32 i, void *ctx)
+{
+	struct cs_scratch *s = cs_loop_scratch(ctx);
+	int r;
+
+	if (!s || i >= s->walk.ancount)
+		return 1;
+	if (i >= s->walk.cap) {
+		cs_count(CS_R_REC_CAPPED);
+		return 1;
+	}
+	r = cs_walk_record(s, &s->walk);
+	if (r && r != CS_WALK_STOP)
+		s->walk.err = r;
+	return r ? 1 : 0;
+}
+
+/* Steps 1 and 2 for a located message; returns the packet reason. */
+static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_dns_loc *loc)
+{
+	struct cs_walk_state *w;
+	struct cs_scratch *s;
+	struct cs_config *cfg;
+	__u32 zero = 0, flags;
+	int err;
+
+	if (loc->len > CS_MSG_MAX)
+		return CS_R_TOO_BIG;
+	if (loc->len < DNS_HDR_LEN)
+		return CS_R_TRUNCATED;
+	s = bpf_map_lookup_elem(&cs_scratch, &zero);
+	cfg = bpf_map_lookup_elem(&cs_config, &zero);
+	if (!s || !cfg)
+		return CS_R_INTERNAL;
+	if (!(cfg->flags & CS_CFG_READY))
+		return CS_R_NOT_READY;
+	if (bpf_xdp_load_bytes(ctx, loc->off, s->msg, loc->len))
+		return CS_R_TRUNCATED;
+	s->msg_len = loc->len;
+	s->cfg = *cfg;
+
+	flags = cs_msg16(s, 2);
+	if (!(flags & DNS_F_QR))
+		return CS_R_NOT_RESPONSE;
+	if (flags & DNS_F_OPCODE)
+		return CS_R_BAD_OPCODE;
+	if (flags & DNS_F_RCODE)
+		return CS_R_RCODE;
+	if (cs_msg16(s, 4) != 1)
+		return CS_R_QDCOUNT;
+	w = &s->walk;
+	__builtin_memset(w, 0, sizeof(*w));
+	w->ancount = cs_msg16(s, 6);
+	if (!w->ancount)
+		return CS_R_NO_ANSWER;
+	w->truncated_ok = !!(flags & DNS_F_TC);
+	w->cap = s->cfg.max_records;
+
+	err = cs_name_walk(s, DNS_HDR_LEN, 1);
+	if (err)
+		return err;
+	w->pos = s->name.end + 4;	/* QTYPE, QCLASS */
+	if (w->pos > s->msg_len)
+		return CS_R_BAD_RECORD;
+	cs_chain_add(s, w, DNS_HDR_LEN);
+
+	bpf_loop(CS_RECORDS_MAX, cs_walk_one, &s, 0);
+	if (w->err)
+		return w->err;
+	if (!w->best.pattern_id)
+		return CS_R_NO_RULE;
+	if (!w->naddrs)
+		return CS_R_NO_ADDRESS;
+	return cs_learn_all(s);
+}
+
+SEC("xdp")
+int learn(struct xdp_md *ctx)
+{
+	struct cs_dns_loc loc = {};
+	int reason = cs_locate_dns(ctx, &loc);
+
+	if (!reason)
+		reason = cs_learn_message(ctx, &loc);
+	cs_count(reason);
+	return XDP_PASS;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * maps.h - the maps of the learn dataplane. Each says who writes it and who
+ * reads it. Names are the pin names under /sys/fs/bpf/cloudsteer/ and what
+ * `bpftool map dump name <map>` takes, so they are part of the contract.
+ */
+#ifndef CS_BPF_MAPS_H
+#define CS_BPF_MAPS_H
+
+#include "common.h"
+
+/* Written by userspace (config load, SIGHUP); read by learn on every DNS response. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_config);
+} cs_config SEC(".maps");
+
+/* Written by userspace from the rule patterns, keyed by the suffix hash of a
+ * pattern's name; read by learn, one lookup per label boundary of a name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_RULE_NAMES_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct cs_rule_name);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cs_rule_names SEC(".maps");
+
+/* Written by userspace, indexed by rule id; read by learn for TTL clamps
+ * and priority when a route is claimed by a second rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_rule);
+} cs_rules SEC(".maps");
+
+/* The cloud IP table. Written by learn (create, refresh) and by the daemon
+ * (expiry); read by the daemon and the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_RECORDS_ENTRIES);
+	__type(key, struct cs_record_key);
+	__type(value, struct cs_record);
+} cs_records SEC(".maps");
+
+/* Policy routes, keyed by IP. Written by learn (create) and the daemon (ACL
+ * ids, removal); read by steer on every packet and by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_ROUTES_ENTRIES);
+	__type(key, struct cs_addr);
+	__type(value, struct cs_route);
+} cs_routes SEC(".maps");
+
+/* Owner names as text, keyed by name id. Written by learn when a record is
+ * made; read by the daemon and CLI; removed by the daemon with the last record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_NAMES_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct cs_name);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cs_names SEC(".maps");
+
+/* Free ACL ids. Pushed by the daemon (stocking, recycling); popped by learn
+ * when it makes a route. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, CS_ACL_POOL_ENTRIES);
+	__type(value, __u32);
+} cs_acl_pool SEC(".maps");
+
+/* Outcome counters by enum cs_reason, per CPU. Written by learn; summed by
+ * the CLI and replay. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} cs_learn_stats SEC(".maps");
+
+/* New records (and, for replay, refreshes). Written by learn; read by the
+ * daemon for its log and by replay for its output. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} cs_learn_events SEC(".maps");
+
+static __always_inline void cs_count(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&cs_learn_stats, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+#endif /* CS_BPF_MAPS_H */

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * parse.h - cursor parsers from Ethernet to the DNS message.
+ *
+ * Every read is guarded against data_end; every loop is bounded by a named
+ * constant. Parsers return 0 or a positive enum cs_reason that says why the
+ * packet is not (or not wholly) a DNS response.
+ */
+#ifndef CS_BPF_PARSE_H
+#define CS_BPF_PARSE_H
+
+#include "common.h"
+
+struct cs_cursor {
+	void *pos;
+	void *end;
+};
+
+/* Where the DNS message sits in the frame, and where it came from. */
+struct cs_dns_loc {
+	__u32 off;		/* from the start of the frame */
+	__u32 len;
+	struct cs_addr src;	/* the server that answered */
+};
+
+static __always_inline void *cs_pull(struct cs_cursor *c, __u32 len)
+{
+	void *p = c->pos;
+
+	if (p + len > c->end)
+		return NULL;
+	c->pos = p + len;
+	return p;
+}
+
+static __always_inline void cs_addr_from_v4(struct cs_addr *a, __be32 v4)
+{
+	__builtin_memset(a->b, 0, 10);
+	a->b[10] = 0xff;
+	a->b[11] = 0xff;
+	__builtin_memcpy(&a->b[12], &v4, 4);
+}
+
+/* Ethernet plus up to CS_VLAN_MAX tags; returns the inner ethertype or 0. */
+static __always_inline __u16 cs_parse_eth(struct cs_cursor *c)
+{
+	struct ethhdr *eth = cs_pull(c, sizeof(*eth));
+	__u16 proto;
+	int i;
+
+	if (!eth)
+		return 0;
+	proto = bpf_ntohs(eth->h_proto);
+#pragma unroll
+	for (i = 0; i < CS_VLAN_MAX; i++) {
+		struct vlan_hdr *vh;
+
+		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+			break;
+		vh = cs_pull(c, sizeof(*vh));
+		if (!vh)
+			return 0;
+		proto = bpf_ntohs(vh->h_vlan_encapsulated_proto);
+	}
+	return proto;
+}
+
+/* IPv4: returns the L4 protocol, or -reason; *l4_len is the IP payload length. */
+static __always_inline int cs_parse_ipv4(struct cs_cursor *c, struct cs_dns_loc *loc,
+					 __u32 *l4_len)
+{
+	struct iphdr *ip = c->pos;
+	__u32 hlen, tot;
+
+	if ((void *)(ip + 1) > c->end)
+		return -CS_R_TRUNCATED;
+	hlen = ip->ihl * 4;
+	tot = bpf_ntohs(ip->tot_len);
+	if (hlen < sizeof(*ip) || tot < hlen)
+		return -CS_R_TRUNCATED;
+	if (c->pos + hlen > c->end)
+		return -CS_R_TRUNCATED;
+	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return -CS_R_FRAGMENT;
+	cs_addr_from_v4(&loc->src, ip->saddr);
+	c->pos += hlen;
+	*l4_len = tot - hlen;
+	return ip->protocol;
+}
+
+/* IPv6 with up to CS_IPV6_EXT_MAX extension headers. */
+static __always_inline int cs_parse_ipv6(struct cs_cursor *c, struct cs_dns_loc *loc,
+					 __u32 *l4_len)
+{
+	struct ipv6hdr *ip6 = cs_pull(c, sizeof(struct ipv6hdr));
+	__u32 plen;
+	__u8 next;
+	int i;
+
+	if (!ip6)
+		return -CS_R_TRUNCATED;
+	__builtin_memcpy(loc->src.b, &ip6->saddr, 16);
+	plen = bpf_ntohs(ip6->payload_len);
+	next = ip6->nexthdr;
+#pragma unroll
+	for (i = 0; i < CS_IPV6_EXT_MAX; i++) {
+		struct ipv6_opt_hdr *eh;
+		__u32 elen;
+
+		if (next == IPPROTO_FRAGMENT_)
+			return -CS_R_FRAGMENT;
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING_ &&
+		    next != IPPROTO_DSTOPTS_)
+			break;
+		eh = c->pos;
+		if ((void *)(eh + 1) > c->end)
+			return -CS_R_TRUNCATED;
+		elen = (eh->hdrlen + 1) * 8;
+		if (elen > plen || c->pos + elen > c->end)
+			return -CS_R_TRUNCATED;
+		plen -= elen;
+		next = eh->nexthdr;
+		c->pos += elen;
+	}
+	*l4_len = plen;
+	return next;
+}
+
+/* UDP from port 53: the message is the datagram's payload. */
+static __always_inline int cs_parse_udp(struct cs_cursor *c, __u32 l4_len, __u32 *msg_len)
+{
+	struct udphdr *udp = cs_pull(c, sizeof(*udp));
+	__u32 ulen;
+
+	if (!udp)
+		return CS_R_TRUNCATED;
+	if (udp->source != bpf_htons(CS_DNS_PORT))
+		return CS_R_NOT_DNS;
+	ulen = bpf_ntohs(udp->len);
+	if (ulen < sizeof(*udp) || ulen > l4_len)
+		return CS_R_TRUNCATED;
+	*msg_len = ulen - sizeof(*udp);
+	return 0;
+}
+
+/* TCP from port 53: only a segment that holds one whole length-prefixed
+ * message is parsed; the rest of a stream is left to the resolver's client. */
+static __always_inline int cs_parse_tcp(struct cs_cursor *c, __u32 l4_len, __u32 *msg_len)
+{
+	struct tcphdr *tcp = c->pos;
+	__u32 hlen, payload;
+	__u8 *pfx;
+
+	if ((void *)(tcp + 1) > c->end)
+		return CS_R_TRUNCATED;
+	if (tcp->source != bpf_htons(CS_DNS_PORT))
+		return CS_R_NOT_DNS;
+	hlen = tcp->doff * 4;
+	if (hlen < sizeof(*tcp) || hlen > l4_len)
+		return CS_R_TRUNCATED;
+	if (c->pos + hlen > c->end)
+		return CS_R_TRUNCATED;
+	c->pos += hlen;
+	payload = l4_len - hlen;
+	if (payload == 0)
+		return CS_R_NOT_DNS;	/* a bare ACK or FIN of a DNS connection */
+	pfx = cs_pull(c, 2);
+	if (!pfx || payload < 2)
+		return CS_R_TCP_PARTIAL;
+	*msg_len = ((__u32)pfx[0] << 8) | pfx[1];
+	if (*msg_len + 2 != payload)
+		return CS_R_TCP_PARTIAL;
+	return 0;
+}
+
+/* From the frame to the DNS message: 0 and *loc filled, or a reason. */
+static __always_inline int cs_locate_dns(struct xdp_md *ctx, struct cs_dns_loc *loc)
+{
+	void *data = (void *)(long)ctx->data;
+	struct cs_cursor c = { .pos = data, .end = (void *)(long)ctx->data_end };
+	__u32 l4_len = 0, msg_len = 0;
+	__u16 proto = cs_parse_eth(&c);
+	int l4, r;
+
+	if (proto == ETH_P_IP)
+		l4 = cs_parse_ipv4(&c, loc, &l4_len);
+	else if (proto == ETH_P_IPV6)
+		l4 = cs_parse_ipv6(&c, loc, &l4_len);
+	else
+		return CS_R_NOT_IP;
+	if (l4 < 0)
+		return -l4;
+	if (l4 == IPPROTO_UDP)
+		r = cs_parse_udp(&c, l4_len, &msg_len);
+	else if (l4 == IPPROTO_TCP)
+		r = cs_parse_tcp(&c, l4_len, &msg_len);
+	else
+		return CS_R_NOT_DNS;
+	if (r)
+		return r;
+	loc->off = c.pos - data;
+	loc->len = msg_len;
+	if (c.pos + msg_len > c.end)
+		return CS_R_TRUNCATED;
+	return 0;
+}
+
+#endif /* CS_BPF_PARSE_H */

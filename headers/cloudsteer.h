@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * cloudsteer.h - the contract between the BPF programs and userspace.
+ *
+ * Every map key and value, event, reason code and size that both sides use
+ * is defined here and only here. The BPF side includes it after vmlinux.h,
+ * userspace after <linux/types.h>. Keep fields in __u32/__u64 with explicit
+ * padding: the layouts are checked by the _Static_asserts at the bottom.
+ */
+#ifndef CLOUDSTEER_H
+#define CLOUDSTEER_H
+
+/* ---- DNS limits (RFC 1035 section 2.3.4) ---- */
+#define CS_NAME_WIRE_MAX   255	/* octets of a name on the wire, root label included */
+#define CS_NAME_TEXT_MAX   256	/* presentation form, lower case, no trailing dot, NUL */
+#define CS_LABEL_MAX       63
+#define CS_LABELS_MAX      127	/* labels of a 255-octet name */
+#define CS_POINTERS_MAX    32	/* compression pointers followed in one name */
+
+/* ---- learn program bounds ---- */
+#define CS_MSG_MAX         4096	/* DNS message bytes copied for parsing (power of two) */
+#define CS_RECORDS_MAX     256	/* hard bound on answer records walked */
+#define CS_RECORDS_DEFAULT 64	/* default runtime cap (cs_config.max_records) */
+#define CS_CHAIN_MAX       16	/* question name + CNAME targets on one chain */
+#define CS_ADDRS_MAX       64	/* A/AAAA records learned from one response */
+#define CS_VLAN_MAX        2	/* 802.1Q / 802.1ad tags parsed */
+#define CS_IPV6_EXT_MAX    4	/* IPv6 extension headers skipped */
+
+/* ---- table sizes (defaults; the loader may resize before load) ---- */
+#define CS_RECORDS_ENTRIES 1048576
+#define CS_ROUTES_ENTRIES  262144
+#define CS_NAMES_ENTRIES   262144
+#define CS_RULE_NAMES_ENTRIES 262144
+#define CS_RULES_MAX       4096	/* rules (not patterns) in one config */
+#define CS_ACL_POOL_ENTRIES 65536
+
+#define CS_DNS_PORT 53
+
+/* ---- rules ---- */
+
+/* How a pattern matches, most specific first: the order is the tie-break
+ * between matches at the same depth. */
+enum cs_match_kind {
+	CS_MATCH_EXACT = 0,	/* "=example.com": the name alone */
+	CS_MATCH_WILD = 1,	/* "*.example.com": names strictly under it */
+	CS_MATCH_SUBTREE = 2,	/* "example.com": the name and all under it */
+	CS_MATCH_KINDS = 3,
+};
+
+/* One pattern in the rule_names map; pattern_id 0 means "no pattern of this kind". */
+struct cs_pattern_ref {
+	__u32 pattern_id;
+	__u32 rule_id;
+};
+
+/* rule_names map value, keyed by the suffix hash of the pattern's name
+ * (cs_namehash.h): which kinds of pattern exist for that name. */
+struct cs_rule_name {
+	struct cs_pattern_ref kind[CS_MATCH_KINDS];
+};
+
+/* rules map value, indexed by rule_id (0 is never used). */
+struct cs_rule {
+	__u32 ttl_min;		/* seconds */
+	__u32 ttl_max;		/* seconds */
+	__u32 ttl_grace;	/* seconds added to the clamped TTL for the expiry */
+	__u32 priority;		/* higher wins when two rules claim one IP */
+	__u32 chain_id;		/* 0: observe only */
+	__u32 flags;
+};
+
+/* The specificity of a match: deeper suffix first, then kind. Higher wins. */
+#define CS_MATCH_SCORE(depth, kind) ((__u32)(depth) * 4 + (CS_MATCH_KINDS - (__u32)(kind)))
+
+/* ---- config (array map, one entry, written by userspace) ---- */
+struct cs_config {
+	__u64 name_key[2];	/* secret key of the name hash */
+	__u64 depth_mask[2];	/* bit d set: some pattern has d labels (1..127) */
+	__u32 max_records;	/* answer records walked per response, <= CS_RECORDS_MAX */
+	__u32 flags;		/* CS_CFG_* */
+};
+
+#define CS_CFG_READY 1u		/* userspace filled the rules: learning is on */
+
+/* ---- addresses: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) ---- */
+struct cs_addr {
+	__u8 b[16];
+};
+
+/* records map key: one cloud IP table record per (name, IP). */
+struct cs_record_key {
+	__u64 name_id;		/* full-name hash of the record's owner */
+	struct cs_addr addr;
+};
+
+struct cs_record {
+	__u64 expires_ns;	/* CLOCK_BOOTTIME */
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 rule_id;
+	__u32 pattern_id;
+	__u32 ttl;		/* seconds, after clamps */
+	__u32 hits;		/* answers that taught or refreshed it */
+};
+
+/* routes map value, keyed by struct cs_addr. */
+struct cs_route {
+	__u64 created_ns;
+	__u64 learned_ns;	/* last answer that named this IP */
+	__u32 acl_id;		/* 0 while CS_ROUTE_WAIT_ACL */
+	__u32 rule_id;
+	__u32 flags;		/* CS_ROUTE_* */
+	__u32 _pad;
+};
+
+#define CS_ROUTE_WAIT_ACL 1u	/* made while the ACL id pool was empty */
+
+/* names map value, keyed by name_id: the text of every owner that has records. */
+struct cs_name {
+	char text[CS_NAME_TEXT_MAX];
+};
+
+/* ---- events (ring buffer) ---- */
+enum cs_event_type {
+	CS_EV_RECORD_NEW = 1,
+	CS_EV_RECORD_REFRESH = 2,	/* only with the report_refresh load option (replay) */
+};
+
+struct cs_learn_event {
+	__u64 ts_ns;
+	__u32 type;		/* enum cs_event_type */
+	__u32 rule_id;
+	__u32 pattern_id;
+	__u32 ttl;
+	__u32 acl_id;
+	__u32 _pad;
+	struct cs_addr addr;
+	struct cs_name qname;	/* the question */
+	struct cs_name name;	/* the owner of the A/AAAA record */
+};
+
+/*
+ * ---- reasons ----
+ * Packet outcomes: exactly one per packet the learn program sees.
+ * Record outcomes: one per A/AAAA record on a matched chain, or per event.
+ * X(enum suffix, name printed by the CLI, help text)
+ */
+#define CS_PACKET_REASONS(X)                                                          \
+	X(NOT_IP, "not_ip", "not IPv4 or IPv6")                                        \
+	X(NOT_DNS, "not_dns", "not UDP or TCP from port 53")                           \
+	X(FRAGMENT, "fragment", "IP fragment: the DNS message is not whole")           \
+	X(TCP_PARTIAL, "tcp_partial", "TCP segment without one whole DNS message")     \
+	X(TRUNCATED, "truncated", "packet shorter than its headers say")               \
+	X(TOO_BIG, "too_big", "DNS message larger than CS_MSG_MAX")                    \
+	X(NOT_RESPONSE, "not_response", "QR=0: a query")                               \
+	X(BAD_OPCODE, "bad_opcode", "opcode is not QUERY")                             \
+	X(RCODE, "rcode", "RCODE is not NOERROR")                                      \
+	X(QDCOUNT, "qdcount", "question count is not 1")                              \
+	X(BAD_NAME, "bad_name", "bad label type, label over 63 or name over 255")     \
+	X(POINTER_LOOP, "pointer_loop", "compression pointer loops or points forward") \
+	X(BAD_RECORD, "bad_record", "record runs past the message or lies about counts") \
+	X(NO_ANSWER, "no_answer", "response without answer records")                   \
+	X(NO_RULE, "no_rule", "no name on the chain matches a rule")                   \
+	X(NO_ADDRESS, "no_address", "matched, but no A/AAAA record on the chain")      \
+	X(LEARNED, "learned", "taught at least one new record")                        \
+	X(REFRESHED, "refreshed", "only refreshed known records")                      \
+	X(NOT_STORED, "not_stored", "matched, but tables were full: nothing stored")   \
+	X(NOT_READY, "not_ready", "rules not loaded yet")                              \
+	X(INTERNAL, "internal", "scratch map unavailable (should not happen)")
+
+#define CS_RECORD_REASONS(X)                                                          \
+	X(REC_LEARNED, "rec_learned", "records created")                               \
+	X(REC_REFRESHED, "rec_refreshed", "records refreshed")                         \
+	X(REC_OFF_CHAIN, "rec_off_chain", "A/AAAA/CNAME whose owner is not on the chain") \
+	X(REC_BAD_ADDR, "rec_bad_addr", "AAAA holding an IPv4-mapped address")         \
+	X(REC_CAPPED, "rec_capped", "responses cut at the record or address cap")     \
+	X(REC_CHAIN_LONG, "rec_chain_long", "CNAME chains longer than CS_CHAIN_MAX")   \
+	X(TABLE_FULL, "table_full", "record table full: record not made")             \
+	X(ROUTE_FULL, "route_full", "route table full: route not made")               \
+	X(NAMES_FULL, "names_full", "name table full: name text not kept")            \
+	X(ACL_EMPTY, "acl_empty", "route made without an ACL id: pool empty")         \
+	X(EVENT_LOST, "event_lost", "ring buffer full: event dropped")
+
+#define CS_REASON_ENUM(sym, name, help) CS_R_##sym,
+enum cs_reason {
+	CS_R_OK = 0,		/* not a reason: "go on" for the parsers */
+	CS_PACKET_REASONS(CS_REASON_ENUM)
+	CS_R_PACKET_END,	/* marker between the two groups, never counted */
+	CS_RECORD_REASONS(CS_REASON_ENUM)
+	CS_R_MAX,
+};
+#undef CS_REASON_ENUM
+
+/* ---- compile-time checks of the layouts ---- */
+_Static_assert(sizeof(struct cs_pattern_ref) == 8, "cs_pattern_ref layout");
+_Static_assert(sizeof(struct cs_rule_name) == 24, "cs_rule_name layout");
+_Static_assert(sizeof(struct cs_rule) == 24, "cs_rule layout");
+_Static_assert(sizeof(struct cs_config) == 40, "cs_config layout");
+_Static_assert(sizeof(struct cs_addr) == 16, "cs_addr layout");
+_Static_assert(sizeof(struct cs_record_key) == 24, "cs_record_key layout");
+_Static_assert(sizeof(struct cs_record) == 40, "cs_record layout");
+_Static_assert(sizeof(struct cs_route) == 32, "cs_route layout");
+_Static_assert(sizeof(struct cs_learn_event) == 48 + 2 * CS_NAME_TEXT_MAX, "event layout");
+_Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of two");
+_Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
+
+#endif /* CLOUDSTEER_H */

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install what cloudsteer needs to build and test on Debian 12, and only what
+# is missing. Safe to run again; run as root.
+#   scripts/install-deps.sh          build dependencies
+#   scripts/install-deps.sh test     plus the real peers the tests use
+set -eu
+
+BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev"
+TEST="iproute2 tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 jq"
+
+want=$BUILD
+[ "${1:-}" = test ] && want="$want $TEST"
+
+missing=
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root (sudo make ...)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# tshark asks whether non-root users may capture: the default answer (no) is fine.
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Debian starts the DNS servers it installs; the tests run their own.
+for svc in knot unbound named bind9 dnsmasq; do
+	if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null; then
+		systemctl stop "$svc" || true
+	fi
+done

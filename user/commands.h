@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* commands.h - one entry point per command, each in user/cmd_<name>.c. */
+#ifndef CS_COMMANDS_H
+#define CS_COMMANDS_H
+
+int cmd_replay(int argc, char **argv);
+
+#endif

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* addr.h - struct cs_addr (IPv4 kept IPv4-mapped) to and from text. */
+#ifndef CS_ADDR_H
+#define CS_ADDR_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "cloudsteer.h"
+
+#define CS_ADDR_TEXT_MAX 46	/* INET6_ADDRSTRLEN */
+
+int cs_addr_parse(const char *text, struct cs_addr *out);
+bool cs_addr_is_v4(const struct cs_addr *a);
+/* Writes "192.0.2.7" or "2001:db8::7"; returns buf. */
+const char *cs_addr_format(const struct cs_addr *a, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,802 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * config.c - load the YAML config with libyaml's document API, so every node
+ * keeps its line for error messages. Unknown keys are errors: a typo must
+ * not silently turn a rule off.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "config.h"
+#include "addr.h"
+
+struct loader {
+	yaml_document_t doc;
+	const char *file;
+	char *err;
+	size_t errlen;
+	struct cs_conf *conf;
+	int failed;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (l->failed)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n)
+		snprintf(l->err, l->errlen, "%s:%zu: %s", l->file, n->start_mark.line + 1, msg);
+	else
+		snprintf(l->err, l->errlen, "%s: %s", l->file, msg);
+	l->failed = 1;
+	return -1;
+}
+
+static int line_of(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+static yaml_node_t *node(struct loader *l, int id)
+{
+	return yaml_document_get_node(&l->doc, id);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int want_scalar(struct loader *l, const yaml_node_t *n, const char *what, const char **out)
+{
+	*out = scalar(n);
+	if (!*out)
+		return fail(l, n, "%s must be a single value", what);
+	return 0;
+}
+
+static int want_string(struct loader *l, const yaml_node_t *n, const char *what, char **out)
+{
+	const char *s;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	if (!*s)
+		return fail(l, n, "%s must not be empty", what);
+	*out = strdup(s);
+	return *out ? 0 : fail(l, n, "out of memory");
+}
+
+static int want_u32(struct loader *l, const yaml_node_t *n, const char *what, __u32 lo, __u32 hi,
+		    __u32 *out)
+{
+	const char *s;
+	char *end;
+	unsigned long long v;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || v < lo || v > hi)
+		return fail(l, n, "%s must be a whole number from %u to %u, not \"%s\"", what, lo, hi, s);
+	*out = (__u32)v;
+	return 0;
+}
+
+int cs_parse_duration_ms(const char *s, __u64 unit_ms, __u64 *out)
+{
+	static const struct { const char *sfx; __u64 ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (!*end) {
+		*out = v * unit_ms;
+		return 0;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(end, units[i].sfx)) {
+			*out = v * units[i].ms;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A duration; a bare number counts as seconds. Result in milliseconds. */
+static int want_duration_ms(struct loader *l, const yaml_node_t *n, const char *what, __u64 max_ms,
+			    __u64 *out)
+{
+	const char *s;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	if (cs_parse_duration_ms(s, 1000, out) || *out > max_ms)
+		return fail(l, n, "%s must be a duration such as 30, 250ms, 5s, 2m, 1h (got \"%s\")",
+			    what, s);
+	return 0;
+}
+
+/* TTL policy values: whole seconds, at most 2^31 - 1 (RFC 2181). */
+static int want_seconds(struct loader *l, const yaml_node_t *n, const char *what, __u32 *out)
+{
+	__u64 ms;
+
+	if (want_duration_ms(l, n, what, 0x7fffffffULL * 1000, &ms))
+		return -1;
+	if (ms % 1000)
+		return fail(l, n, "%s must be whole seconds", what);
+	*out = (__u32)(ms / 1000);
+	return 0;
+}
+
+static int want_millis(struct loader *l, const yaml_node_t *n, const char *what, __u32 *out)
+{
+	__u64 ms;
+
+	if (want_duration_ms(l, n, what, 3600000, &ms))
+		return -1;
+	if (!ms)
+		return fail(l, n, "%s must be more than zero", what);
+	*out = (__u32)ms;
+	return 0;
+}
+
+/* Iterate a mapping: calls fn(key, value) for each pair. */
+typedef int (*pair_fn)(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
+
+static int each_pair(struct loader *l, yaml_node_t *map, const char *what, pair_fn fn, void *arg)
+{
+	yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return fail(l, map, "%s must be a mapping of keys to values", what);
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
+		const char *key = scalar(k);
+
+		yaml_node_pair_t *q;
+
+		if (!key)
+			return fail(l, k, "keys of %s must be plain words", what);
+		for (q = map->data.mapping.pairs.start; q < p; q++)
+			if (!strcmp(scalar(node(l, q->key)), key))
+				return fail(l, k, "\"%s\" is given twice in %s", key, what);
+		if (fn(l, key, k, v, arg))
+			return -1;
+	}
+	return 0;
+}
+
+/* Iterate a sequence (a lone scalar counts as a sequence of one). */
+typedef int (*item_fn)(struct loader *l, yaml_node_t *item, void *arg);
+
+static int each_item(struct loader *l, yaml_node_t *seq, const char *what, item_fn fn, void *arg)
+{
+	yaml_node_item_t *it;
+
+	if (seq && seq->type == YAML_SCALAR_NODE && *scalar(seq))
+		return fn(l, seq, arg);
+	if (seq && seq->type == YAML_SCALAR_NODE)
+		return 0;	/* "key:" with nothing: an empty list */
+	if (!seq || seq->type != YAML_SEQUENCE_NODE)
+		return fail(l, seq, "%s must be a list", what);
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++)
+		if (fn(l, node(l, *it), arg))
+			return -1;
+	return 0;
+}
+
+static int grow(struct loader *l, const yaml_node_t *n, void **arr, size_t *count, size_t size)
+{
+	void *p = realloc(*arr, (*count + 1) * size);
+
+	if (!p)
+		return fail(l, n, "out of memory");
+	memset((char *)p + *count * size, 0, size);
+	*arr = p;
+	(*count)++;
+	return 0;
+}
+
+#define GROW(l, n, arr, count) grow(l, n, (void **)&(arr), &(count), sizeof(*(arr)))
+
+/* File names that patterns point to; owned by the config, freed with it. */
+static const char *keep_file_name(struct loader *l, const yaml_node_t *n, const char *name)
+{
+	struct cs_conf *c = l->conf;
+	char *copy = strdup(name);
+
+	if (!copy || GROW(l, n, c->files, c->n_files)) {
+		free(copy);
+		fail(l, n, "out of memory");
+		return NULL;
+	}
+	c->files[c->n_files - 1] = copy;
+	return copy;
+}
+
+/* ---- patterns ---- */
+
+static bool label_char_ok(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '_';
+}
+
+const char *cs_pattern_parse(const char *in, struct cs_pattern *p)
+{
+	const char *name = in;
+	size_t len, i, label = 0, wire = 1;
+	__u32 depth = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = CS_MATCH_SUBTREE;
+	if (*name == '=') {
+		p->kind = CS_MATCH_EXACT;
+		name++;
+	} else if (name[0] == '*' && name[1] == '.') {
+		p->kind = CS_MATCH_WILD;
+		name += 2;
+	}
+	len = strlen(name);
+	if (len && name[len - 1] == '.')
+		len--;	/* "example.com." is the same name */
+	if (!len)
+		return "the pattern names no domain";
+	if (len >= CS_NAME_TEXT_MAX - 1)
+		return "the name is longer than 253 characters";
+	for (i = 0; i <= len; i++) {
+		unsigned char c = i < len ? (unsigned char)name[i] : '.';
+
+		if (c == '.') {
+			if (!label)
+				return "the name has an empty label (\"..\" or a leading dot)";
+			wire += label + 1;
+			depth++;
+			label = 0;
+			p->name[i] = '.';
+			continue;
+		}
+		if (c == '*')
+			return "'*' may only stand alone as the first label (\"*.example.com\")";
+		if (!label_char_ok(c))
+			return "the name holds a character other than letters, digits, '-' and '_'";
+		if (++label > CS_LABEL_MAX)
+			return "a label is longer than 63 characters";
+		p->name[i] = (char)tolower(c);
+	}
+	if (wire > CS_NAME_WIRE_MAX)
+		return "the name is longer than 255 octets on the wire";
+	p->name[len] = 0;
+	p->depth = depth;
+	snprintf(p->text, sizeof(p->text), "%s%s",
+		 p->kind == CS_MATCH_EXACT ? "=" : p->kind == CS_MATCH_WILD ? "*." : "", p->name);
+	return NULL;
+}
+
+struct rule_ctx {
+	__u32 rule;
+	const char *file;
+};
+
+static int add_pattern(struct loader *l, const char *text, const char *file, int line,
+		       const yaml_node_t *n, __u32 rule)
+{
+	struct cs_conf *c = l->conf;
+	struct cs_pattern p;
+	const char *why = cs_pattern_parse(text, &p);
+
+	if (why) {
+		if (n)
+			return fail(l, n, "bad pattern \"%s\": %s", text, why);
+		snprintf(l->err, l->errlen, "%s:%d: bad pattern \"%s\": %s", file, line, text, why);
+		l->failed = 1;
+		return -1;
+	}
+	p.rule = rule;
+	p.file = file;
+	p.line = line;
+	if (GROW(l, n, c->patterns, c->n_patterns))
+		return -1;
+	c->patterns[c->n_patterns - 1] = p;
+	return 0;
+}
+
+static int match_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct rule_ctx *rc = arg;
+	const char *s;
+
+	if (want_scalar(l, item, "each pattern of match", &s))
+		return -1;
+	return add_pattern(l, s, rc->file, line_of(item), item, rc->rule);
+}
+
+/* A rule list file: one pattern a line, '#' comments, blank lines ignored. */
+static int load_list_file(struct loader *l, yaml_node_t *n, const char *path, __u32 rule)
+{
+	char full[PATH_MAX], buf[1024], *dir, *copy;
+	const char *file;
+	FILE *f;
+	int line = 0;
+
+	if (path[0] == '/') {
+		snprintf(full, sizeof(full), "%s", path);
+	} else {
+		copy = strdup(l->file);
+		if (!copy)
+			return fail(l, n, "out of memory");
+		dir = dirname(copy);
+		snprintf(full, sizeof(full), "%s/%s", dir, path);
+		free(copy);
+	}
+	f = fopen(full, "r");
+	if (!f)
+		return fail(l, n, "cannot read rule list %s: %s", full, strerror(errno));
+	file = keep_file_name(l, n, full);
+	if (!file) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		char *s = buf, *e;
+
+		line++;
+		if (!strchr(buf, '\n') && !feof(f)) {
+			snprintf(l->err, l->errlen, "%s:%d: line longer than %zu characters", file, line,
+				 sizeof(buf) - 2);
+			l->failed = 1;
+			break;
+		}
+		if ((e = strchr(s, '#')))
+			*e = 0;
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = 0;
+		if (!*s)
+			continue;
+		if (add_pattern(l, s, file, line, NULL, rule))
+			break;
+	}
+	fclose(f);
+	return l->failed ? -1 : 0;
+}
+
+/* ---- sections ---- */
+
+static int ttl_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_ttl_policy *t = arg;
+
+	(void)k;
+	if (!strcmp(key, "min"))
+		return want_seconds(l, v, "ttl.min", &t->min);
+	if (!strcmp(key, "max"))
+		return want_seconds(l, v, "ttl.max", &t->max);
+	if (!strcmp(key, "grace"))
+		return want_seconds(l, v, "ttl.grace", &t->grace);
+	return fail(l, k, "unknown key \"%s\" in ttl (known: min, max, grace)", key);
+}
+
+static int load_ttl(struct loader *l, yaml_node_t *v, struct cs_ttl_policy *t)
+{
+	if (each_pair(l, v, "ttl", ttl_pair, t))
+		return -1;
+	if (t->min > t->max)
+		return fail(l, v, "ttl.min (%u) is greater than ttl.max (%u)", t->min, t->max);
+	return 0;
+}
+
+static int iface_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	char ***list = ((void **)arg)[0];
+	size_t *n = ((void **)arg)[1];
+	char *name;
+
+	if (want_string(l, item, "an interface name", &name))
+		return -1;
+	if (strlen(name) >= 16) {
+		free(name);
+		return fail(l, item, "interface name \"%s\" is longer than 15 characters",
+			    scalar(item));
+	}
+	if (grow(l, item, (void **)list, n, sizeof(char *))) {
+		free(name);
+		return -1;
+	}
+	(*list)[*n - 1] = name;
+	return 0;
+}
+
+static int load_ifaces(struct loader *l, yaml_node_t *v, char ***list, size_t *n)
+{
+	void *arg[2] = { list, n };
+
+	return each_item(l, v, "interfaces", iface_item, arg);
+}
+
+static int resolver_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct cs_conf *c = arg;
+	struct cs_addr a;
+	const char *s;
+
+	if (want_scalar(l, item, "a resolver", &s))
+		return -1;
+	if (cs_addr_parse(s, &a))
+		return fail(l, item, "resolver \"%s\" is not an IPv4 or IPv6 address", s);
+	if (GROW(l, item, c->resolvers, c->n_resolvers))
+		return -1;
+	c->resolvers[c->n_resolvers - 1] = a;
+	return 0;
+}
+
+static int learn_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_conf *c = l->conf;
+
+	(void)arg;
+	if (!strcmp(key, "interfaces"))
+		return load_ifaces(l, v, &c->learn_ifaces, &c->n_learn_ifaces);
+	if (!strcmp(key, "resolvers"))
+		return each_item(l, v, "learn.resolvers", resolver_item, c);
+	if (!strcmp(key, "ttl"))
+		return load_ttl(l, v, &c->ttl);
+	if (!strcmp(key, "max_records"))
+		return want_u32(l, v, "learn.max_records", 1, CS_RECORDS_MAX, &c->max_records);
+	return fail(l, k, "unknown key \"%s\" in learn (known: interfaces, resolvers, ttl, max_records)",
+		    key);
+}
+
+static int steer_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (!strcmp(key, "interfaces"))
+		return load_ifaces(l, v, &l->conf->steer_ifaces, &l->conf->n_steer_ifaces);
+	return fail(l, k, "unknown key \"%s\" in steer (known: interfaces)", key);
+}
+
+struct rule_load {
+	struct cs_rule_conf *r;
+	__u32 idx;
+	yaml_node_t *match, *file, *ttl;
+};
+
+static int rule_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct rule_load *rl = arg;
+
+	if (!strcmp(key, "match"))
+		rl->match = v;
+	else if (!strcmp(key, "file"))
+		rl->file = v;
+	else if (!strcmp(key, "ttl"))
+		rl->ttl = v;
+	else if (!strcmp(key, "chain"))
+		return want_string(l, v, "rule chain", &rl->r->chain);
+	else if (!strcmp(key, "priority"))
+		return want_u32(l, v, "rule priority", 0, 1000000, &rl->r->priority);
+	else
+		return fail(l, k, "unknown key \"%s\" in a rule (known: match, file, chain, priority, ttl)",
+			    key);
+	return 0;
+}
+
+static int rule_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct cs_conf *c = l->conf;
+	struct rule_load rl = { 0 };
+	size_t before = c->n_patterns;
+	struct rule_ctx rc;
+
+	(void)arg;
+	if (c->n_rules + 1 >= CS_RULES_MAX)
+		return fail(l, item, "more than %d rules", CS_RULES_MAX - 1);
+	if (GROW(l, item, c->rules, c->n_rules))
+		return -1;
+	rl.idx = c->n_rules - 1;
+	rl.r = &c->rules[rl.idx];
+	rl.r->line = line_of(item);
+	if (each_pair(l, item, "a rule", rule_pair, &rl))
+		return -1;
+	rl.r->ttl = c->ttl;	/* the defaults; the rule's own ttl overrides below */
+	rc.rule = rl.idx;
+	rc.file = l->conf->files[0];
+	if (rl.match && each_item(l, rl.match, "match", match_item, &rc))
+		return -1;
+	if (rl.file) {
+		const char *path;
+
+		if (want_scalar(l, rl.file, "rule file", &path) ||
+		    load_list_file(l, rl.file, path, rl.idx))
+			return -1;
+	}
+	if (c->n_patterns == before)
+		return fail(l, item, "the rule has no patterns (give match: or file:)");
+	return 0;
+}
+
+/* Rule ttl overrides need the learn defaults, which may come later in the
+ * file: applied in a second pass. */
+static int rule_ttl_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	size_t *i = arg;
+	struct cs_rule_conf *r = &l->conf->rules[(*i)++];
+	yaml_node_pair_t *p;
+
+	r->ttl = l->conf->ttl;
+	for (p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++)
+		if (!strcmp(scalar(node(l, p->key)), "ttl"))
+			return load_ttl(l, node(l, p->value), &r->ttl);
+	return 0;
+}
+
+static int health_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_health_conf *h = arg;
+
+	if (!strcmp(key, "probe")) {
+		if (want_string(l, v, "health.probe", &h->probe))
+			return -1;
+		if (strcmp(h->probe, "tcp") && strcmp(h->probe, "icmp") && strcmp(h->probe, "udp"))
+			return fail(l, v, "health.probe must be tcp, icmp or udp, not \"%s\"", h->probe);
+		return 0;
+	}
+	if (!strcmp(key, "port"))
+		return want_u32(l, v, "health.port", 1, 65535, &h->port);
+	if (!strcmp(key, "interval"))
+		return want_millis(l, v, "health.interval", &h->interval_ms);
+	if (!strcmp(key, "timeout"))
+		return want_millis(l, v, "health.timeout", &h->timeout_ms);
+	if (!strcmp(key, "fall"))
+		return want_u32(l, v, "health.fall", 1, 100, &h->fall);
+	if (!strcmp(key, "rise"))
+		return want_u32(l, v, "health.rise", 1, 100, &h->rise);
+	return fail(l, k, "unknown key \"%s\" in health (known: probe, port, interval, timeout, fall, rise)",
+		    key);
+}
+
+static int instance_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_instance_conf *in = arg;
+	struct cs_addr a;
+
+	if (!strcmp(key, "name"))
+		return want_string(l, v, "instance name", &in->name);
+	if (!strcmp(key, "address")) {
+		if (want_string(l, v, "instance address", &in->address))
+			return -1;
+		if (cs_addr_parse(in->address, &a))
+			return fail(l, v, "instance address \"%s\" is not an IPv4 or IPv6 address",
+				    in->address);
+		return 0;
+	}
+	return fail(l, k, "unknown key \"%s\" in an instance (known: name, address)", key);
+}
+
+static int instance_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct cs_chain_conf *ch = arg;
+	struct cs_instance_conf *in;
+
+	if (GROW(l, item, ch->instances, ch->n_instances))
+		return -1;
+	in = &ch->instances[ch->n_instances - 1];
+	in->line = line_of(item);
+	if (each_pair(l, item, "an instance", instance_pair, in))
+		return -1;
+	if (!in->name || !in->address)
+		return fail(l, item, "an instance needs a name and an address");
+	return 0;
+}
+
+static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_chain_conf *ch = arg;
+
+	if (!strcmp(key, "name"))
+		return want_string(l, v, "chain name", &ch->name);
+	if (!strcmp(key, "mode")) {
+		if (want_string(l, v, "chain mode", &ch->mode))
+			return -1;
+		if (strcmp(ch->mode, "route") && strcmp(ch->mode, "encap"))
+			return fail(l, v, "chain mode must be route or encap, not \"%s\"", ch->mode);
+		return 0;
+	}
+	if (!strcmp(key, "on_failure")) {
+		if (want_string(l, v, "chain on_failure", &ch->on_failure))
+			return -1;
+		if (strcmp(ch->on_failure, "bypass") && strcmp(ch->on_failure, "drop"))
+			return fail(l, v, "on_failure must be bypass or drop, not \"%s\"", ch->on_failure);
+		return 0;
+	}
+	if (!strcmp(key, "instances"))
+		return each_item(l, v, "instances", instance_item, ch);
+	if (!strcmp(key, "health"))
+		return each_pair(l, v, "health", health_pair, &ch->health);
+	return fail(l, k, "unknown key \"%s\" in a chain (known: name, mode, on_failure, instances, health)",
+		    key);
+}
+
+static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct cs_conf *c = l->conf;
+	struct cs_chain_conf *ch;
+	size_t i;
+
+	(void)arg;
+	if (GROW(l, item, c->chains, c->n_chains))
+		return -1;
+	ch = &c->chains[c->n_chains - 1];
+	ch->line = line_of(item);
+	ch->health = (struct cs_health_conf){ .port = 0, .interval_ms = 1000, .timeout_ms = 500,
+					      .fall = 3, .rise = 2 };
+	if (each_pair(l, item, "a chain", chain_pair, ch))
+		return -1;
+	if (!ch->name)
+		return fail(l, item, "a chain needs a name");
+	if (!ch->n_instances)
+		return fail(l, item, "chain \"%s\" has no instances", ch->name);
+	for (i = 0; i + 1 < c->n_chains; i++)
+		if (!strcmp(c->chains[i].name, ch->name))
+			return fail(l, item, "chain \"%s\" is defined twice (first on line %d)", ch->name,
+				    c->chains[i].line);
+	return 0;
+}
+
+static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (!strcmp(key, "learn"))
+		return each_pair(l, v, "learn", learn_pair, NULL);
+	if (!strcmp(key, "steer"))
+		return each_pair(l, v, "steer", steer_pair, NULL);
+	if (!strcmp(key, "rules"))
+		return each_item(l, v, "rules", rule_item, NULL);
+	if (!strcmp(key, "chains"))
+		return each_item(l, v, "chains", chain_item, NULL);
+	return fail(l, k, "unknown top-level key \"%s\" (known: learn, steer, rules, chains)", key);
+}
+
+/* Cross-checks that need the whole file. */
+static int check_conf(struct loader *l, yaml_node_t *root)
+{
+	struct cs_conf *c = l->conf;
+	size_t i, j;
+
+	for (i = 0; i < c->n_rules; i++) {
+		struct cs_rule_conf *r = &c->rules[i];
+		bool found = !r->chain;
+
+		for (j = 0; !found && j < c->n_chains; j++)
+			found = !strcmp(c->chains[j].name, r->chain);
+		if (!found) {
+			snprintf(l->err, l->errlen, "%s:%d: the rule names chain \"%s\", which is not defined",
+				 l->file, r->line, r->chain);
+			return l->failed = -1;
+		}
+	}
+	(void)root;
+	return 0;
+}
+
+static int load_file(struct loader *l)
+{
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	FILE *f;
+	int rc = -1;
+
+	f = fopen(l->file, "r");
+	if (!f)
+		return fail(l, NULL, "cannot read the config: %s", strerror(errno));
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &l->doc)) {
+		snprintf(l->err, l->errlen, "%s:%zu: YAML syntax: %s", l->file,
+			 parser.problem_mark.line + 1, parser.problem ? parser.problem : "unreadable");
+		l->failed = 1;
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return -1;
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+
+	root = yaml_document_get_root_node(&l->doc);
+	if (!root) {
+		rc = fail(l, NULL, "the config is empty");
+	} else if (!each_pair(l, root, "the config", top_pair, NULL)) {
+		yaml_node_pair_t *p;
+		size_t idx = 0;
+
+		rc = 0;
+		/* second pass: rule ttl overrides over the learn defaults */
+		for (p = root->data.mapping.pairs.start; !rc && p < root->data.mapping.pairs.top; p++)
+			if (!strcmp(scalar(node(l, p->key)), "rules") &&
+			    node(l, p->value)->type == YAML_SEQUENCE_NODE)
+				rc = each_item(l, node(l, p->value), "rules", rule_ttl_item, &idx);
+		if (!rc)
+			rc = check_conf(l, root);
+	}
+	yaml_document_delete(&l->doc);
+	return rc;
+}
+
+int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t errlen)
+{
+	struct loader l = { .file = path, .err = err, .errlen = errlen, .conf = conf };
+
+	memset(conf, 0, sizeof(*conf));
+	conf->ttl = (struct cs_ttl_policy){ CS_TTL_MIN_DEFAULT, CS_TTL_MAX_DEFAULT, CS_TTL_GRACE_DEFAULT };
+	conf->max_records = CS_RECORDS_DEFAULT;
+	if (!keep_file_name(&l, NULL, path) || load_file(&l)) {
+		if (!l.failed)
+			snprintf(err, errlen, "%s: out of memory", path);
+		cs_config_free(conf);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+void cs_config_free(struct cs_conf *c)
+{
+	size_t i, j;
+
+	free(c->patterns);
+	for (i = 0; i < c->n_rules; i++)
+		free(c->rules[i].chain);
+	free(c->rules);
+	for (i = 0; i < c->n_chains; i++) {
+		for (j = 0; j < c->chains[i].n_instances; j++) {
+			free(c->chains[i].instances[j].name);
+			free(c->chains[i].instances[j].address);
+		}
+		free(c->chains[i].instances);
+		free(c->chains[i].name);
+		free(c->chains[i].mode);
+		free(c->chains[i].on_failure);
+		free(c->chains[i].health.probe);
+	}
+	free(c->chains);
+	free_list(c->learn_ifaces, c->n_learn_ifaces);
+	free_list(c->steer_ifaces, c->n_steer_ifaces);
+	free(c->resolvers);
+	free_list(c->files, c->n_files);
+	memset(c, 0, sizeof(*c));
+}

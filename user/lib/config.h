@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * config.h - the YAML configuration of DESIGN.md, parsed and validated.
+ *
+ * cs_config_load() either returns a complete, valid configuration or fails
+ * with one message "FILE:LINE: reason" and touches nothing else.
+ */
+#ifndef CS_CONFIG_H
+#define CS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "cloudsteer.h"
+
+#define CS_DEFAULT_CONFIG "/etc/cloudsteer/cloudsteer.yaml"
+#define CS_TTL_MIN_DEFAULT   60
+#define CS_TTL_MAX_DEFAULT   86400
+#define CS_TTL_GRACE_DEFAULT 30
+
+struct cs_ttl_policy {
+	__u32 min, max, grace;
+};
+
+struct cs_pattern {
+	char name[CS_NAME_TEXT_MAX];	/* lower case, no prefix, no trailing dot */
+	char text[CS_NAME_TEXT_MAX + 2];	/* as shown: "=a.b", "*.a.b" or "a.b" */
+	enum cs_match_kind kind;
+	__u32 depth;			/* labels in name */
+	__u32 rule;			/* index into cs_conf.rules */
+	const char *file;		/* where it was written */
+	int line;
+};
+
+struct cs_rule_conf {
+	char *chain;			/* NULL: observe only */
+	__u32 priority;
+	struct cs_ttl_policy ttl;
+	int line;
+};
+
+struct cs_instance_conf {
+	char *name;
+	char *address;
+	int line;
+};
+
+struct cs_health_conf {
+	char *probe;			/* tcp, icmp, udp */
+	__u32 port;
+	__u32 interval_ms, timeout_ms, fall, rise;
+};
+
+struct cs_chain_conf {
+	char *name;
+	char *mode;			/* route or encap */
+	char *on_failure;		/* bypass or drop */
+	struct cs_instance_conf *instances;
+	size_t n_instances;
+	struct cs_health_conf health;
+	int line;
+};
+
+struct cs_conf {
+	char **files;			/* files[0]: the config; then rule lists */
+	size_t n_files;
+	char **learn_ifaces;
+	size_t n_learn_ifaces;
+	struct cs_addr *resolvers;
+	size_t n_resolvers;
+	struct cs_ttl_policy ttl;	/* defaults for every rule */
+	__u32 max_records;
+	char **steer_ifaces;
+	size_t n_steer_ifaces;
+	struct cs_rule_conf *rules;
+	size_t n_rules;
+	struct cs_pattern *patterns;
+	size_t n_patterns;
+	struct cs_chain_conf *chains;
+	size_t n_chains;
+};
+
+/* Returns 0, or -1 with the reason in err ("FILE:LINE: reason"). */
+int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t errlen);
+void cs_config_free(struct cs_conf *conf);
+
+/*
+ * Parse one rule pattern ("example.com", "*.example.com", "=example.com").
+ * Returns NULL and fills p, or a static string that says what is wrong.
+ */
+const char *cs_pattern_parse(const char *in, struct cs_pattern *p);
+
+/* Durations: "250ms", "5s", "2m", "1h", "1d"; a bare number is in `unit_ms`. */
+int cs_parse_duration_ms(const char *s, __u64 unit_ms, __u64 *out);
+
+#endif
