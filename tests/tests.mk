@@ -1,7 +1,37 @@
 # Included by the top Makefile: test binaries, the runner, bench and demo.
-.PHONY: test demo
+#
+#   tests/unit/NAME.c   pure userspace; linked with libcloudsteer.a
+#   tests/prog/NAME.c   BPF_PROG_TEST_RUN against the real objects
+#   tests/e2e/*.sh, tests/corpus/*.sh   network namespaces and real peers
+# Every C test becomes build/tests/<kind>/NAME and tests/run.sh runs it.
+
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_HDRS     := $(wildcard tests/lib/*.h)
+UNIT_BINS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*.c))
+PROG_BINS     := $(patsubst tests/prog/%.c,$(BUILD)/tests/prog/%,$(wildcard tests/prog/*.c))
+TEST_CFLAGS   := $(CFLAGS) -Itests/lib
+
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(TEST_HDRS)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDRS) $(USER_HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
+
+.PHONY: test test-build demo
+test-build: all $(UNIT_BINS) $(PROG_BINS)
+
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh
-demo: deps all
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
+
+# make bench: per-packet benchmarks -> build/bench.json (tests/bench/bench.mk)
+-include tests/bench/bench.mk

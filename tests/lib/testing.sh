@@ -1,0 +1,10 @@
+# testing.sh - shell side of the harness: source it, then call pass/fail/skip.
+# Prints the same PASS:/FAIL:/SKIP: lines as tests/lib/testing.h.
+T_SUITE=${T_SUITE:-$(basename "$0" .sh)}
+T_FAILED=0
+pass() { echo "PASS: $T_SUITE: $1"; }
+fail() { echo "FAIL: $T_SUITE: $1: ${2:-}"; T_FAILED=1; }
+skip() { echo "SKIP: $T_SUITE: $1: ${2:-}"; }
+# check NAME CMD...: pass if CMD succeeds
+check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "command failed: $*"; fi; }
+t_exit() { exit $T_FAILED; }
