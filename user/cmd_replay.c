@@ -33,7 +33,10 @@ struct replay {
 	unsigned long frame;
 	unsigned long records, news;
 	unsigned long frames, skipped;
+	bool header_done;
 };
+
+#define HUMAN_ROW "%-6s %-32s %-32s %-39s %7s  %-24s %s\n"
 
 static void json_string(FILE *f, const char *s)
 {
@@ -79,8 +82,16 @@ static int on_event(void *ctx, void *data, size_t size)
 		json_string(stdout, pattern_text(rp->conf, e->pattern_id));
 		printf(",\"ip\":\"%s\",\"ttl\":%u,\"new\":%s}\n", ip, e->ttl, is_new ? "true" : "false");
 	} else {
-		printf("%-6lu %-32s %-32s %-39s %7u  %-24s %s\n", rp->frame, e->qname.text, e->name.text, ip,
-		       e->ttl, pattern_text(rp->conf, e->pattern_id), is_new ? "new" : "refresh");
+		char frame[24], ttl[16];
+
+		if (!rp->header_done) {
+			printf(HUMAN_ROW, "frame", "question", "owner", "IP", "TTL", "rule", "");
+			rp->header_done = true;
+		}
+		snprintf(frame, sizeof(frame), "%lu", rp->frame);
+		snprintf(ttl, sizeof(ttl), "%u", e->ttl);
+		printf(HUMAN_ROW, frame, e->qname.text, e->name.text, ip, ttl,
+		       pattern_text(rp->conf, e->pattern_id), is_new ? "new" : "refresh");
 	}
 	return 0;
 }

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The config loader and the rule compiler: what is accepted, and that every
+ * refusal names the file, the line and the reason. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testing.h"
+#include "lib/config.h"
+#include "lib/rules.h"
+
+T_SUITE("config");
+
+static char dir[] = "/tmp/cs-config-test.XXXXXX";
+
+static const char *write_file(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	return path;
+}
+
+/* Load text as a config; returns 0 or -1 with the message in err. */
+static int load(const char *text, struct cs_conf *c, char *err, size_t len)
+{
+	return cs_config_load(write_file("c.yaml", text), c, err, len);
+}
+
+static const char design_example[] =
+	"learn:\n"
+	"  interfaces: [eth0]\n"
+	"  resolvers: [192.0.2.53, 2001:db8::53]\n"
+	"  ttl: {min: 60, max: 86400, grace: 30}\n"
+	"steer:\n"
+	"  interfaces: [lan0]\n"
+	"rules:\n"
+	"  - match: [salesforce.com, \"*.force.com\", \"=login.example.com\"]\n"
+	"    file: saas.txt\n"
+	"    chain: casb\n"
+	"    priority: 10\n"
+	"    ttl: {min: 300}\n"
+	"  - match: observe.example\n"
+	"chains:\n"
+	"  - name: casb\n"
+	"    mode: route\n"
+	"    instances:\n"
+	"      - {name: casb-a, address: 10.30.0.2}\n"
+	"      - {name: casb-b, address: 10.30.0.3}\n"
+	"    health: {probe: tcp, port: 3128, interval: 100ms, timeout: 50ms, fall: 3, rise: 2}\n";
+
+static void accepts_the_design_example(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	write_file("saas.txt", "# SaaS list\nbox.com\n\n  *.slack.com  # chat\n");
+	if (!EXPECT(load(design_example, &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.n_rules, 2);
+	EXPECT_EQ(c.n_patterns, 6);
+	EXPECT(!strcmp(c.patterns[1].text, "*.force.com"), "%s", c.patterns[1].text);
+	EXPECT_EQ(c.patterns[1].kind, CS_MATCH_WILD);
+	EXPECT(!strcmp(c.patterns[2].name, "login.example.com"), "%s", c.patterns[2].name);
+	EXPECT_EQ(c.patterns[2].kind, CS_MATCH_EXACT);
+	EXPECT(strstr(c.patterns[4].file, "saas.txt") && c.patterns[4].line == 4, "%s:%d",
+	       c.patterns[4].file, c.patterns[4].line);
+	EXPECT_EQ(c.rules[0].ttl.min, 300);	/* the rule's own */
+	EXPECT_EQ(c.rules[0].ttl.max, 86400);	/* the learn default */
+	EXPECT_EQ(c.rules[0].ttl.grace, 30);
+	EXPECT_EQ(c.rules[0].priority, 10);
+	EXPECT(c.rules[1].chain == NULL, "observe-only rule");
+	EXPECT_EQ(c.n_resolvers, 2);
+	EXPECT_EQ(c.chains[0].health.interval_ms, 100);
+	EXPECT_EQ(c.chains[0].health.timeout_ms, 50);
+	EXPECT_EQ(c.max_records, CS_RECORDS_DEFAULT);
+	cs_config_free(&c);
+}
+
+static void defaults(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	if (!EXPECT(load("rules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.rules[0].ttl.min, CS_TTL_MIN_DEFAULT);
+	EXPECT_EQ(c.rules[0].ttl.max, CS_TTL_MAX_DEFAULT);
+	EXPECT_EQ(c.rules[0].ttl.grace, CS_TTL_GRACE_DEFAULT);
+	cs_config_free(&c);
+}
+
+/* The learn defaults apply to rules written before the learn section too. */
+static void defaults_apply_in_any_order(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	if (!EXPECT(load("rules:\n  - match: [a.example]\nlearn:\n  ttl: {min: 5}\n", &c, err,
+			 sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.rules[0].ttl.min, 5);
+	cs_config_free(&c);
+}
+
+static const struct {
+	const char *yaml;
+	int line;
+	const char *why;
+} bad[] = {
+	{ "rules:\n  - match: [a..example]\n", 2, "empty label" },
+	{ "rules:\n  - match: [\"a.*.example\"]\n", 2, "'*' may only" },
+	{ "rules:\n  - match: [\"exa mple.com\"]\n", 2, "character" },
+	{ "rules:\n  - match: [\"=\"]\n", 2, "names no domain" },
+	{ "rules:\n  - match: [aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com]\n", 2,
+	  "longer than 63" },
+	{ "rules:\n  - chain: casb\n", 2, "no patterns" },
+	{ "rules:\n  - match: [a.example]\n    chian: casb\n", 3, "unknown key \"chian\"" },
+	{ "rules:\n  - match: [a.example]\n    chain: nope\n", 2, "not defined" },
+	{ "rules:\n  - match: [a.example]\n    priority: high\n", 3, "whole number" },
+	{ "rules:\n  - match: [a.example]\n    file: missing.txt\n", 3, "cannot read rule list" },
+	{ "learn:\n  ttl: {min: 100, max: 10}\n", 2, "greater than ttl.max" },
+	{ "learn:\n  ttl: {min: -1}\n", 2, "duration" },
+	{ "learn:\n  ttl: {grace: 1.5}\n", 2, "duration" },
+	{ "learn:\n  ttl: {min: 1500ms}\n", 2, "whole seconds" },
+	{ "learn:\n  max_records: 1000\n", 2, "from 1 to 256" },
+	{ "learn:\n  resolvers: [dns.google]\n", 2, "not an IPv4 or IPv6" },
+	{ "learn:\n  interfaces: [averyveryverylongname0]\n", 2, "longer than 15" },
+	{ "learn:\n  intrefaces: [eth0]\n", 2, "unknown key \"intrefaces\"" },
+	{ "lern:\n  interfaces: [eth0]\n", 1, "unknown top-level key" },
+	{ "rules: [\n", 2, "YAML syntax" },
+	{ "rules:\n  - match: [a.example]\nrules:\n  - match: [b.example]\n", 3, "given twice" },
+	{ "chains:\n  - name: c\n    mode: tunnel\n    instances: [{name: a, address: 10.0.0.1}]\n", 3,
+	  "route or encap" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: nowhere}]\n", 3, "not an IPv4" },
+	{ "chains:\n  - name: c\n    instances: []\n", 2, "no instances" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "  - name: c\n    instances: [{name: b, address: 10.0.0.2}]\n", 4, "defined twice" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "    health: {probe: http}\n", 4, "tcp, icmp or udp" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "    health: {interval: 0}\n", 4, "more than zero" },
+};
+
+static void refuses_with_file_line_reason(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cs_conf c;
+		char err[512] = "", want[64];
+
+		snprintf(want, sizeof(want), "c.yaml:%d: ", bad[i].line);
+		if (!EXPECT(load(bad[i].yaml, &c, err, sizeof(err)) == -1, "accepted: %s", bad[i].yaml)) {
+			cs_config_free(&c);
+			continue;
+		}
+		EXPECT(strstr(err, want) && strstr(err, bad[i].why), "case %zu: got \"%s\", want \"%s...%s\"",
+		       i, err, want, bad[i].why);
+	}
+}
+
+static void list_file_errors_name_the_list(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	write_file("bad.txt", "ok.example\n# fine\nnot ok.example\n");
+	EXPECT(load("rules:\n  - file: bad.txt\n", &c, err, sizeof(err)) == -1, "accepted");
+	EXPECT(strstr(err, "bad.txt:3: ") && strstr(err, "character"), "%s", err);
+}
+
+static void missing_file(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	EXPECT(cs_config_load("/nonexistent/cs.yaml", &c, err, sizeof(err)) == -1, "accepted");
+	EXPECT(strstr(err, "/nonexistent/cs.yaml: cannot read the config"), "%s", err);
+}
+
+static int compile(const char *yaml, struct cs_ruleset *rs, char *err, size_t len)
+{
+	static const __u64 key[2] = { 1, 2 };
+	struct cs_conf c;
+	int r;
+
+	if (load(yaml, &c, err, len))
+		return -2;
+	r = cs_rules_compile(&c, key, rs, err, len);
+	if (!r)
+		cs_rules_free(rs);
+	cs_config_free(&c);
+	return r;
+}
+
+static void ties_between_rules_are_refused(void)
+{
+	struct cs_ruleset rs;
+	char err[512] = "";
+
+	EXPECT(compile("rules:\n  - match: [a.example]\n  - match: [A.Example.]\n", &rs, err,
+		       sizeof(err)) == -1, "same pattern in two rules accepted");
+	EXPECT(strstr(err, "c.yaml:3: ") && strstr(err, "repeats"), "%s", err);
+	EXPECT(compile("rules:\n  - match: [a.example]\n  - match: [\"*.a.example\"]\n", &rs, err,
+		       sizeof(err)) == -1, "subtree and wildcard of one name in two rules accepted");
+	EXPECT(strstr(err, "matches the same names"), "%s", err);
+}
+
+static void precedence_that_is_not_a_tie(void)
+{
+	struct cs_ruleset rs;
+	char err[512] = "";
+
+	/* exact beats subtree for the name itself; one rule may repeat itself */
+	EXPECT(compile("rules:\n  - match: [a.example]\n  - match: [\"=a.example\"]\n", &rs, err,
+		       sizeof(err)) == 0, "%s", err);
+	EXPECT(compile("rules:\n  - match: [a.example, \"*.a.example\", a.example]\n", &rs, err,
+		       sizeof(err)) == 0, "%s", err);
+	/* different depths never tie */
+	EXPECT(compile("rules:\n  - match: [example]\n  - match: [a.example]\n", &rs, err,
+		       sizeof(err)) == 0, "%s", err);
+}
+
+static void ruleset_contents(void)
+{
+	static const __u64 key[2] = { 1, 2 };
+	struct cs_ruleset rs;
+	struct cs_conf c;
+	char err[512] = "";
+	size_t i;
+	int found = 0;
+
+	if (!EXPECT(load("rules:\n  - match: [a.example, \"=b.a.example\"]\n    priority: 7\n"
+			 "  - match: [\"*.x.y.z\"]\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	if (!EXPECT(cs_rules_compile(&c, key, &rs, err, sizeof(err)) == 0, "%s", err))
+		goto out;
+	EXPECT_EQ(rs.n_names, 3);
+	EXPECT_EQ(rs.depth_mask[0], (1ULL << 2) | (1ULL << 3));
+	EXPECT_EQ(rs.rules[cs_rule_id(0)].priority, 7);
+	for (i = 0; i < rs.n_names; i++) {
+		if (rs.names[i].hash != cs_text_name_hash(key, "x.y.z", NULL))
+			continue;
+		found = 1;
+		EXPECT_EQ(rs.names[i].value.kind[CS_MATCH_WILD].pattern_id, cs_pattern_id(2));
+		EXPECT_EQ(rs.names[i].value.kind[CS_MATCH_WILD].rule_id, cs_rule_id(1));
+		EXPECT_EQ(rs.names[i].value.kind[CS_MATCH_SUBTREE].pattern_id, 0);
+	}
+	EXPECT(found, "x.y.z is in the rule names");
+	cs_rules_free(&rs);
+out:
+	cs_config_free(&c);
+}
+
+static void durations(void)
+{
+	__u64 ms;
+
+	EXPECT(cs_parse_duration_ms("250ms", 1000, &ms) == 0 && ms == 250, "250ms");
+	EXPECT(cs_parse_duration_ms("2m", 1000, &ms) == 0 && ms == 120000, "2m");
+	EXPECT(cs_parse_duration_ms("30", 1000, &ms) == 0 && ms == 30000, "bare seconds");
+	EXPECT(cs_parse_duration_ms("1d", 1000, &ms) == 0 && ms == 86400000, "1d");
+	EXPECT(cs_parse_duration_ms("5x", 1000, &ms) == -1, "5x");
+	EXPECT(cs_parse_duration_ms("", 1000, &ms) == -1, "empty");
+}
+
+int main(void)
+{
+	char cleanup[128];
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(accepts_the_design_example);
+	RUN(defaults);
+	RUN(defaults_apply_in_any_order);
+	RUN(refuses_with_file_line_reason);
+	RUN(list_file_errors_name_the_list);
+	RUN(missing_file);
+	RUN(ties_between_rules_are_refused);
+	RUN(precedence_that_is_not_a_tie);
+	RUN(ruleset_contents);
+	RUN(durations);
+	snprintf(cleanup, sizeof(cleanup), "rm -rf '%s'", dir);
+	if (system(cleanup))
+		printf("FAIL: config: cleanup: could not remove %s\n", dir);
+	T_EXIT();
+}
