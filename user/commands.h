@@ -3,6 +3,7 @@
 #ifndef CS_COMMANDS_H
 #define CS_COMMANDS_H
 
+int cmd_check(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "check", cmd_check, "validate a config and its rule lists without running anything" },
 	{ "replay", cmd_replay, "run captures through the learn program and print what it learns" },
 };
 
