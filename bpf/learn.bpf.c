@@ -246,7 +246,13 @@ static __always_inline __u32 cs_upsert_route(const struct cs_addr *addr, const s
 	return fresh.acl_id;
 }
 
-enum cs_learn_result { CS_STORE_FAILED = 0, CS_STORE_NEW = 1, CS_STORE_REFRESHED = 2 };
+/* SKIPPED: the address is not one to learn; FAILED: a table was full. */
+enum cs_learn_result {
+	CS_STORE_FAILED = 0,
+	CS_STORE_NEW = 1,
+	CS_STORE_REFRESHED = 2,
+	CS_STORE_SKIPPED = 3,
+};
 
 static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_addr_rec *a,
 					 const struct cs_pattern_ref *match,
@@ -260,7 +266,7 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 	cs_read_addr(s, a, &key.addr);
 	if (a->type == DNS_T_AAAA && cs_addr_is_v4mapped(&key.addr)) {
 		cs_count(CS_R_REC_BAD_ADDR);
-		return CS_STORE_FAILED;
+		return CS_STORE_SKIPPED;
 	}
 	key.name_id = s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].id;
 	ttl = cs_clamp_ttl(a->ttl, rule);
@@ -273,11 +279,18 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 			rec->expires_ns = expires;
 		rec->last_ns = now;
 		rec->ttl = ttl;
+		/* The TTL was clamped under this answer's rule, which may not be
+		 * the one that made the record: the record takes it too, and the
+		 * route hears of the answer (learned_ns, the priority claim) as
+		 * it would for a new record. */
+		rec->rule_id = match->rule_id;
+		rec->pattern_id = match->pattern_id;
 		__sync_fetch_and_add(&rec->hits, 1);
 		cs_count(CS_R_REC_REFRESHED);
+		acl_id = cs_upsert_route(&key.addr, rec, rule);
 		if (report_refresh) {
 			cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
-			cs_emit(s, CS_EV_RECORD_REFRESH, rec, &key.addr, 0);
+			cs_emit(s, CS_EV_RECORD_REFRESH, rec, &key.addr, acl_id);
 		}
 		return CS_STORE_REFRESHED;
 	}
@@ -323,6 +336,7 @@ static long cs_learn_one(__u32 i, void *ctx)
 	r = cs_learn_addr(s, &s->addrs[CS_MASK(i, CS_ADDRS_MAX)], &s->walk.best, l->rule, l->now);
 	s->walk.learned += r == CS_STORE_NEW;
 	s->walk.refreshed += r == CS_STORE_REFRESHED;
+	s->walk.failed += r == CS_STORE_FAILED;
 	return 0;
 }
 
@@ -339,10 +353,15 @@ static __always_inline int cs_learn_all(struct cs_scratch *s)
 	cs_name_text(s, DNS_HDR_LEN, CS_TEXT_QNAME);
 	s->walk.learned = 0;
 	s->walk.refreshed = 0;
+	s->walk.failed = 0;
 	bpf_loop(CS_ADDRS_MAX, cs_learn_one, &l, 0);
 	if (s->walk.learned)
 		return CS_R_LEARNED;
-	return s->walk.refreshed ? CS_R_REFRESHED : CS_R_NOT_STORED;
+	if (s->walk.refreshed)
+		return CS_R_REFRESHED;
+	/* not_stored says "a table was full"; when every address was skipped
+	 * (AAAA holding an IPv4-mapped address) there was nothing to store */
+	return s->walk.failed ? CS_R_NOT_STORED : CS_R_NO_ADDRESS;
 }
 
 static long cs_walk_one(__u32 i, void *ctx)

@@ -87,6 +87,7 @@ struct cs_walk_state {
 	__u32 err;
 	__u32 learned;
 	__u32 refreshed;
+	__u32 failed;		/* addresses a full table kept out */
 };
 
 enum cs_text_slot { CS_TEXT_QNAME = 0, CS_TEXT_OWNER = 1, CS_TEXT_SLOTS = 2 };

@@ -200,7 +200,11 @@ static __always_inline int cs_locate_dns(struct xdp_md *ctx, struct cs_dns_loc *
 		return r;
 	loc->off = c.pos - data;
 	loc->len = msg_len;
-	if (c.pos + msg_len > c.end)
+	/* Against the whole frame, not its linear part: BPF_PROG_TEST_RUN
+	 * (replay) puts what passes a page into fragments, and the message is
+	 * read with bpf_xdp_load_bytes, which reads them too. The headers
+	 * above always sit in the linear part. */
+	if (loc->off + msg_len > bpf_xdp_get_buff_len(ctx))
 		return CS_R_TRUNCATED;
 	return 0;
 }
