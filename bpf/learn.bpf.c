@@ -387,22 +387,26 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 	struct cs_walk_state *w;
 	struct cs_scratch *s;
 	struct cs_config *cfg;
-	__u32 zero = 0, flags;
+	__u32 zero = 0, flags, len;
 	int err;
 
-	if (loc->len > CS_MSG_MAX)
-		return CS_R_TOO_BIG;
-	if (loc->len < DNS_HDR_LEN)
-		return CS_R_TRUNCATED;
 	s = bpf_map_lookup_elem(&cs_scratch, &zero);
 	cfg = bpf_map_lookup_elem(&cs_config, &zero);
 	if (!s || !cfg)
 		return CS_R_INTERNAL;
 	if (!(cfg->flags & CS_CFG_READY))
 		return CS_R_NOT_READY;
-	if (bpf_xdp_load_bytes(ctx, loc->off, s->msg, loc->len))
+	if ((cfg->flags & CS_CFG_RESOLVERS) && !bpf_map_lookup_elem(&cs_resolvers, &loc->src))
+		return CS_R_NOT_RESOLVER;
+	/* checked next to the copy, so the verifier still knows the bound */
+	len = loc->len;
+	if (len > CS_MSG_MAX)
+		return CS_R_TOO_BIG;
+	if (len < DNS_HDR_LEN)
 		return CS_R_TRUNCATED;
-	s->msg_len = loc->len;
+	if (bpf_xdp_load_bytes(ctx, loc->off, s->msg, len))
+		return CS_R_TRUNCATED;
+	s->msg_len = len;
 	s->cfg = *cfg;
 
 	flags = cs_msg16(s, 2);

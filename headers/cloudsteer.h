@@ -22,7 +22,7 @@
 #define CS_RECORDS_MAX     256	/* hard bound on answer records walked */
 #define CS_RECORDS_DEFAULT 64	/* default runtime cap (cs_config.max_records) */
 #define CS_CHAIN_MAX       16	/* question name + CNAME targets on one chain */
-#define CS_ADDRS_MAX       64	/* A/AAAA records learned from one response */
+#define CS_ADDRS_MAX       CS_RECORDS_MAX	/* A/AAAA records learned from one response */
 #define CS_VLAN_MAX        2	/* 802.1Q / 802.1ad tags parsed */
 #define CS_IPV6_EXT_MAX    4	/* IPv6 extension headers skipped */
 
@@ -33,6 +33,7 @@
 #define CS_RULE_NAMES_ENTRIES 262144
 #define CS_RULES_MAX       4096	/* rules (not patterns) in one config */
 #define CS_ACL_POOL_ENTRIES 65536
+#define CS_RESOLVERS_MAX   256	/* learn.resolvers */
 
 #define CS_DNS_PORT 53
 
@@ -81,6 +82,7 @@ struct cs_config {
 };
 
 #define CS_CFG_READY 1u		/* userspace filled the rules: learning is on */
+#define CS_CFG_RESOLVERS 2u	/* learn only from the servers in cs_resolvers */
 
 /* ---- addresses: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) ---- */
 struct cs_addr {
@@ -148,6 +150,7 @@ struct cs_learn_event {
 #define CS_PACKET_REASONS(X)                                                          \
 	X(NOT_IP, "not_ip", "not IPv4 or IPv6")                                        \
 	X(NOT_DNS, "not_dns", "not UDP or TCP from port 53")                           \
+	X(NOT_RESOLVER, "not_resolver", "answer from a server not in learn.resolvers")  \
 	X(FRAGMENT, "fragment", "IP fragment: the DNS message is not whole")           \
 	X(TCP_PARTIAL, "tcp_partial", "TCP segment without one whole DNS message")     \
 	X(TRUNCATED, "truncated", "packet shorter than its headers say")               \
@@ -173,7 +176,7 @@ struct cs_learn_event {
 	X(REC_REFRESHED, "rec_refreshed", "records refreshed")                         \
 	X(REC_OFF_CHAIN, "rec_off_chain", "A/AAAA/CNAME whose owner is not on the chain") \
 	X(REC_BAD_ADDR, "rec_bad_addr", "AAAA holding an IPv4-mapped address")         \
-	X(REC_CAPPED, "rec_capped", "responses cut at the record or address cap")     \
+	X(REC_CAPPED, "rec_capped", "responses cut at learn.max_records")             \
 	X(REC_CHAIN_LONG, "rec_chain_long", "CNAME chains longer than CS_CHAIN_MAX")   \
 	X(TABLE_FULL, "table_full", "record table full: record not made")             \
 	X(ROUTE_FULL, "route_full", "route table full: route not made")               \

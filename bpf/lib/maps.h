@@ -17,6 +17,15 @@ struct {
 	__type(value, struct cs_config);
 } cs_config SEC(".maps");
 
+/* The servers to learn from (learn.resolvers), keyed by address; value
+ * unused. Written by userspace; read by learn when CS_CFG_RESOLVERS is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_RESOLVERS_MAX);
+	__type(key, struct cs_addr);
+	__type(value, __u32);
+} cs_resolvers SEC(".maps");
+
 /* Written by userspace from the rule patterns, keyed by the suffix hash of a
  * pattern's name; read by learn, one lookup per label boundary of a name. */
 struct {

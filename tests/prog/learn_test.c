@@ -40,9 +40,15 @@ static const char CONF_CAP8[] =
 	"rules:\n"
 	"  - match: [example.test]\n";
 
-static const char CONF_CAP100[] =
+static const char CONF_CAP256[] =
 	"learn:\n"
-	"  max_records: 100\n"
+	"  max_records: 256\n"
+	"rules:\n"
+	"  - match: [example.test]\n";
+
+static const char CONF_RESOLVERS[] =
+	"learn:\n"
+	"  resolvers: [192.0.2.53, \"2001:db8::53\"]\n"
 	"rules:\n"
 	"  - match: [example.test]\n";
 
@@ -333,6 +339,31 @@ static void learns_40_a_records(void)
 	expect_first_n_learned("many.example.test", 40, 40);
 }
 
+/* learn.resolvers: answers from the listed servers teach, over IPv4 and
+ * IPv6; an answer from any other source teaches nothing and is counted. */
+static void resolvers_only_listed_servers_teach(void)
+{
+	static const struct frame_opts v6 = { .ipv6 = true }, stranger = { .src = "192.0.2.99" },
+				       stranger6 = { .ipv6 = true, .src = "2001:db8::99" };
+
+	simple_answer("www.example.test", 300, "192.0.2.7");
+	if (!run_over(&stranger))
+		return;
+	EXPECT_REASON(&F, CS_R_NOT_RESOLVER);
+	if (!run_over(&stranger6))
+		return;
+	EXPECT_REASON(&F, CS_R_NOT_RESOLVER);
+	EXPECT_EQ(lfx_records(&F), 0);
+	if (!run())
+		return;
+	EXPECT_REASON(&F, CS_R_LEARNED);
+	simple_answer("www.example.test", 300, "192.0.2.8");
+	if (!run_over(&v6))
+		return;
+	EXPECT_REASON(&F, CS_R_LEARNED);
+	EXPECT_EQ(lfx_records(&F), 2);
+}
+
 /* learn.max_records 8: the walk stops after 8 records, counted once. */
 static void max_records_caps_the_walk(void)
 {
@@ -355,17 +386,20 @@ static void max_records_exactly_reached_is_not_capped(void)
 	expect_first_n_learned("many.example.test", 8, 8);
 }
 
-/* More A records than CS_ADDRS_MAX: the first 64 are learned, each one
- * past the cap is counted. */
-static void addresses_capped_at_addrs_max(void)
+/* learn.max_records 256, the most: every address of an answer that fills
+ * the 4096-octet message is learned; the address cap is never below the
+ * walk cap. */
+static void max_records_256_learns_every_address(void)
 {
-	answer_of_n_a_records("many.example.test", CS_ADDRS_MAX + 6);
+	const int n = 250;
+
+	answer_of_n_a_records("many.example.test", n);
 	if (!run())
 		return;
 	EXPECT_REASON(&F, CS_R_LEARNED);
-	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], CS_ADDRS_MAX);
-	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 6);
-	expect_first_n_learned("many.example.test", CS_ADDRS_MAX, CS_ADDRS_MAX + 6);
+	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], n);
+	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 0);
+	expect_first_n_learned("many.example.test", n, n);
 }
 
 /* A message of exactly CS_MSG_MAX octets whose A record ends on its last
@@ -1145,9 +1179,10 @@ static const struct lfx_case cases[] = {
 	CASE(tcp_one_byte_segment_is_partial),
 	CASE(learns_a_and_aaaa),
 	CASE(learns_40_a_records),
+	CASE_WITH(resolvers_only_listed_servers_teach, CONF_RESOLVERS, 16),
 	CASE_WITH(max_records_caps_the_walk, CONF_CAP8, 16),
 	CASE_WITH(max_records_exactly_reached_is_not_capped, CONF_CAP8, 16),
-	CASE_WITH(addresses_capped_at_addrs_max, CONF_CAP100, 128),
+	CASE_WITH(max_records_256_learns_every_address, CONF_CAP256, 256),
 	CASE(message_of_msg_max_octets),
 	CASE(authority_and_additional_never_learned),
 	CASE(additional_only_is_no_answer),

@@ -449,6 +449,8 @@ static int resolver_item(struct loader *l, yaml_node_t *item, void *arg)
 
 	if (want_scalar(l, item, "a resolver", &s))
 		return -1;
+	if (c->n_resolvers >= CS_RESOLVERS_MAX)
+		return fail(l, item, "more than %d resolvers", CS_RESOLVERS_MAX);
 	if (cs_addr_parse(s, &a))
 		return fail(l, item, "resolver \"%s\" is not an IPv4 or IPv6 address", s);
 	if (GROW(l, item, c->resolvers, c->n_resolvers))

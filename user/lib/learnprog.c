@@ -57,6 +57,17 @@ int cs_sum_percpu(int map_fd, __u64 *out, __u32 n)
 	return 0;
 }
 
+static int write_resolvers(int fd, const struct cs_conf *conf)
+{
+	__u32 one = 1;
+	size_t i;
+
+	for (i = 0; i < conf->n_resolvers; i++)
+		if (bpf_map_update_elem(fd, &conf->resolvers[i], &one, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 static int stock_acl_pool(int fd, __u32 n)
 {
 	__u32 id;
@@ -96,8 +107,10 @@ struct learn_bpf *cs_learn_load(const struct cs_conf *conf, const struct cs_lear
 			 e == -EPERM ? ": run as root" : "; run with -v -v for the verifier's log");
 		goto fail_skel;
 	}
-	e = cs_rules_write(rs, conf, bpf_map__fd(skel->maps.cs_rule_names),
-			   bpf_map__fd(skel->maps.cs_rules), bpf_map__fd(skel->maps.cs_config));
+	e = write_resolvers(bpf_map__fd(skel->maps.cs_resolvers), conf);
+	if (!e)
+		e = cs_rules_write(rs, conf, bpf_map__fd(skel->maps.cs_rule_names),
+				   bpf_map__fd(skel->maps.cs_rules), bpf_map__fd(skel->maps.cs_config));
 	if (!e)
 		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool), opts->acl_ids);
 	if (e) {

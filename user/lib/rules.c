@@ -182,7 +182,7 @@ int cs_rules_write(const struct cs_ruleset *rs, const struct cs_conf *conf, int 
 	cfg.depth_mask[0] = rs->depth_mask[0];
 	cfg.depth_mask[1] = rs->depth_mask[1];
 	cfg.max_records = conf->max_records;
-	cfg.flags = CS_CFG_READY;
+	cfg.flags = CS_CFG_READY | (conf->n_resolvers ? CS_CFG_RESOLVERS : 0);
 	if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;

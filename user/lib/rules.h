@@ -40,7 +40,8 @@ int cs_rules_compile(const struct cs_conf *conf, const __u64 key[2], struct cs_r
 		     char *err, size_t errlen);
 void cs_rules_free(struct cs_ruleset *rs);
 
-/* Fill the maps of a loaded learn program; returns 0 or -errno. */
+/* Fill the maps of a loaded learn program; returns 0 or -errno. The config
+ * entry goes last: its READY flag turns learning on. */
 int cs_rules_write(const struct cs_ruleset *rs, const struct cs_conf *conf, int rule_names_fd,
 		   int rules_fd, int config_fd);
 
