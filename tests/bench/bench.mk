@@ -1,0 +1,29 @@
+# Included by tests/tests.mk: `make bench` -> build/bench.json (+ bench-env.json).
+#
+#   tests/bench/noop.bpf.c   the XDP_PASS baseline, built like the real programs
+#   tests/bench/bench.c      BPF_PROG_TEST_RUN of learn against the baseline
+# Everything it builds or writes (configs, rule lists) lives under build/bench/.
+# BENCH_ARGS passes options to the runner, e.g. BENCH_ARGS="-r 11 -t 300".
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_BIN := $(BENCH_DIR)/bench
+
+$(BENCH_DIR):
+	@mkdir -p $@
+
+$(BENCH_DIR)/noop.bpf.o: tests/bench/noop.bpf.c | $(BENCH_DIR)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/noop.skel.h: $(BENCH_DIR)/noop.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name noop_bpf > $@.tmp && mv $@.tmp $@
+
+$(BENCH_BIN): tests/bench/bench.c $(BENCH_DIR)/noop.skel.h $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a \
+		$(TEST_HDRS) $(USER_HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) -I$(BENCH_DIR) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
+
+.PHONY: bench
+bench: $(BENCH_BIN)
+	$(Q)$(BENCH_BIN) -o $(BUILD)/bench.json -e $(BUILD)/bench-env.json -d $(BENCH_DIR) $(BENCH_ARGS)
