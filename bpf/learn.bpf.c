@@ -146,19 +146,15 @@ static __always_inline int cs_walk_record(struct cs_scratch *s, struct cs_walk_s
 static __always_inline void cs_read_addr(const struct cs_scratch *s, const struct cs_addr_rec *a,
 					 struct cs_addr *out)
 {
-	int i;
+	const __u8 *rdata = &s->msg[CS_MASK(a->rdata_off, CS_MSG_MAX)];	/* msg has slack */
 
 	if (a->type == DNS_T_A) {
 		__builtin_memset(out->b, 0, 10);
 		out->b[10] = 0xff;
 		out->b[11] = 0xff;
-#pragma unroll
-		for (i = 0; i < 4; i++)
-			out->b[12 + i] = cs_msg8(s, a->rdata_off + i);
+		__builtin_memcpy(&out->b[12], rdata, 4);
 	} else {
-#pragma unroll
-		for (i = 0; i < 16; i++)
-			out->b[i] = cs_msg8(s, a->rdata_off + i);
+		__builtin_memcpy(out->b, rdata, 16);
 	}
 }
 
@@ -184,11 +180,24 @@ static __always_inline __u32 cs_clamp_ttl(__u32 raw, const struct cs_rule *rule)
 	return ttl;
 }
 
+/* Wake the reader only once this much is waiting: a wakeup is an interrupt
+ * (a VM exit under virtualisation), microseconds per event. The daemon polls
+ * with a timeout, so a lone event waits at most that long. */
+#define CS_EVENT_WAKEUP_BYTES (16 * sizeof(struct cs_learn_event))
+
+/* The owner's text is in s->text[CS_TEXT_OWNER]; the question's is made here,
+ * once per response, only when an event needs it. */
 static __always_inline void cs_emit(struct cs_scratch *s, __u32 type, const struct cs_record *rec,
 				    const struct cs_addr *addr, __u32 acl_id)
 {
-	struct cs_learn_event *e = bpf_ringbuf_reserve(&cs_learn_events, sizeof(*e), 0);
+	struct cs_learn_event *e;
+	__u64 wake;
 
+	if (!s->walk.qname_text) {
+		cs_name_text(s, DNS_HDR_LEN, CS_TEXT_QNAME);
+		s->walk.qname_text = 1;
+	}
+	e = bpf_ringbuf_reserve(&cs_learn_events, sizeof(*e), 0);
 	if (!e) {
 		cs_count(CS_R_EVENT_LOST);
 		return;
@@ -203,7 +212,9 @@ static __always_inline void cs_emit(struct cs_scratch *s, __u32 type, const stru
 	e->addr = *addr;
 	__builtin_memcpy(&e->qname, &s->text[CS_TEXT_QNAME], sizeof(e->qname));
 	__builtin_memcpy(&e->name, &s->text[CS_TEXT_OWNER], sizeof(e->name));
-	bpf_ringbuf_submit(e, 0);
+	wake = bpf_ringbuf_query(&cs_learn_events, BPF_RB_AVAIL_DATA) >= CS_EVENT_WAKEUP_BYTES ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, wake);
 }
 
 /* Make the route for a new record's IP, or let a higher-priority rule claim it. */
@@ -260,7 +271,7 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 {
 	struct cs_record_key key = {};
 	struct cs_record *rec, fresh = {};
-	__u32 ttl, acl_id;
+	__u32 ttl, acl_id = 0;
 	__u64 expires;
 
 	cs_read_addr(s, a, &key.addr);
@@ -279,15 +290,20 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 			rec->expires_ns = expires;
 		rec->last_ns = now;
 		rec->ttl = ttl;
+		__sync_fetch_and_add(&rec->hits, 1);
 		/* The TTL was clamped under this answer's rule, which may not be
 		 * the one that made the record: the record takes it too, and the
-		 * route hears of the answer (learned_ns, the priority claim) as
-		 * it would for a new record. */
-		rec->rule_id = match->rule_id;
-		rec->pattern_id = match->pattern_id;
-		__sync_fetch_and_add(&rec->hits, 1);
-		cs_count(CS_R_REC_REFRESHED);
-		acl_id = cs_upsert_route(&key.addr, rec, rule);
+		 * route hears of it (the priority claim) as for a new record.
+		 * The route is left alone otherwise: refreshes are the hot path. */
+		if (rec->rule_id != match->rule_id || rec->pattern_id != match->pattern_id) {
+			rec->rule_id = match->rule_id;
+			rec->pattern_id = match->pattern_id;
+			acl_id = cs_upsert_route(&key.addr, rec, rule);
+		} else if (report_refresh) {
+			struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, &key.addr);
+
+			acl_id = rt ? rt->acl_id : 0;
+		}
 		if (report_refresh) {
 			cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
 			cs_emit(s, CS_EV_RECORD_REFRESH, rec, &key.addr, acl_id);
@@ -325,9 +341,16 @@ struct cs_learn_loop {
 	__u64 now;
 };
 
-static long cs_learn_one(__u32 i, void *ctx)
+/*
+ * The loops over records and over addresses run their first CS_INLINE_STEPS
+ * steps inline and hand the rest to bpf_loop: most answers are short, and a
+ * bpf_loop step is a call (costly where returns are mitigated). The loop state
+ * lives in scratch (cs_reload), so the verifier checks each inline step once.
+ */
+#define CS_INLINE_STEPS 4
+
+static __always_inline long cs_learn_at(struct cs_learn_loop *l, __u32 i)
 {
-	struct cs_learn_loop *l = ctx;
 	struct cs_scratch *s = l->s;
 	int r;
 
@@ -340,21 +363,34 @@ static long cs_learn_one(__u32 i, void *ctx)
 	return 0;
 }
 
+static long cs_learn_tail(__u32 i, void *ctx)
+{
+	return cs_learn_at(ctx, i + CS_INLINE_STEPS);
+}
+
 /* Step 3: store every collected address under the winning rule. */
 static __always_inline int cs_learn_all(struct cs_scratch *s)
 {
 	__u32 rule_id = s->walk.best.rule_id;
 	struct cs_learn_loop l = { .s = s };
+	__u32 i;
 
 	l.rule = bpf_map_lookup_elem(&cs_rules, &rule_id);
 	if (!l.rule)
 		return CS_R_INTERNAL;
 	l.now = bpf_ktime_get_boot_ns();
-	cs_name_text(s, DNS_HDR_LEN, CS_TEXT_QNAME);
 	s->walk.learned = 0;
 	s->walk.refreshed = 0;
 	s->walk.failed = 0;
-	bpf_loop(CS_ADDRS_MAX, cs_learn_one, &l, 0);
+	for (i = 0; i < CS_INLINE_STEPS; i++) {
+		cs_reload();
+		if (cs_learn_at(&l, i))
+			break;
+	}
+	if (i == CS_INLINE_STEPS)
+		bpf_loop(CS_ADDRS_MAX - CS_INLINE_STEPS, cs_learn_tail, &l, 0);
+	if (s->walk.refreshed)
+		cs_count_n(CS_R_REC_REFRESHED, s->walk.refreshed);
 	if (s->walk.learned)
 		return CS_R_LEARNED;
 	if (s->walk.refreshed)
@@ -364,9 +400,8 @@ static __always_inline int cs_learn_all(struct cs_scratch *s)
 	return s->walk.failed ? CS_R_NOT_STORED : CS_R_NO_ADDRESS;
 }
 
-static long cs_walk_one(__u32 i, void *ctx)
+static __always_inline long cs_walk_at(struct cs_scratch *s, __u32 i)
 {
-	struct cs_scratch *s = cs_loop_scratch(ctx);
 	int r;
 
 	if (!s || i >= s->walk.ancount)
@@ -381,13 +416,18 @@ static long cs_walk_one(__u32 i, void *ctx)
 	return r ? 1 : 0;
 }
 
+static long cs_walk_tail(__u32 i, void *ctx)
+{
+	return cs_walk_at(cs_loop_scratch(ctx), i + CS_INLINE_STEPS);
+}
+
 /* Steps 1 and 2 for a located message; returns the packet reason. */
 static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_dns_loc *loc)
 {
 	struct cs_walk_state *w;
 	struct cs_scratch *s;
 	struct cs_config *cfg;
-	__u32 zero = 0, flags, len;
+	__u32 zero = 0, flags, len, i;
 	int err;
 
 	s = bpf_map_lookup_elem(&cs_scratch, &zero);
@@ -434,7 +474,13 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		return CS_R_BAD_RECORD;
 	cs_chain_add(s, w, DNS_HDR_LEN);
 
-	bpf_loop(CS_RECORDS_MAX, cs_walk_one, &s, 0);
+	for (i = 0; i < CS_INLINE_STEPS; i++) {
+		cs_reload();
+		if (cs_walk_at(s, i))
+			break;
+	}
+	if (i == CS_INLINE_STEPS)
+		bpf_loop(CS_RECORDS_MAX - CS_INLINE_STEPS, cs_walk_tail, &s, 0);
 	if (w->err)
 		return w->err;
 	if (!w->best.pattern_id)

@@ -108,7 +108,7 @@ struct cs_record {
 /* routes map value, keyed by struct cs_addr. */
 struct cs_route {
 	__u64 created_ns;
-	__u64 learned_ns;	/* last answer that named this IP */
+	__u64 learned_ns;	/* last time a record for this IP was made or changed rule */
 	__u32 acl_id;		/* 0 while CS_ROUTE_WAIT_ACL */
 	__u32 rule_id;
 	__u32 flags;		/* CS_ROUTE_* */

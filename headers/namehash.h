@@ -4,9 +4,10 @@
  * and the loader that fills the rule map. Plain C with no helpers, so both
  * sides compile this very code.
  *
- * A name is hashed label by label. Each label gets a keyed FNV-1a hash of
- * its lower-cased octets, finished by a 64-bit mixer. The name's suffixes
- * are then folded from the right:
+ * A name is hashed label by label. Each label's octets are lower-cased and
+ * taken 8 at a time as a little-endian word, zero-padded at the end; the
+ * words are mixed into a keyed hash, finished by a 64-bit mixer. The name's
+ * suffixes are then folded from the right:
  *
  *     S(n) = key[1];   S(i) = fold(S(i+1), label_hash(i))
  *
@@ -41,10 +42,29 @@ static __always_inline __u64 cs_label_begin(const __u64 key[2], __u32 len)
 	return key[0] ^ ((__u64)len * 0x9e3779b97f4a7c15ULL);
 }
 
-/* c must already be lower case */
-static __always_inline __u64 cs_label_byte(__u64 h, __u8 c)
+/* Lower-case the ASCII letters among 8 octets at once; other octets, also
+ * those over 0x7f, stay as they are. Per octet b (below 0x80), adding 0x3f
+ * sets the top bit iff b >= 'A' and adding 0x25 iff b > 'Z'; no carry
+ * crosses octets. */
+static __always_inline __u64 cs_lower8(__u64 x)
 {
-	return (h ^ c) * CS_FNV_PRIME;
+	const __u64 top = 0x8080808080808080ULL;
+	__u64 lo = x & ~top;
+	__u64 upper = ((lo + 0x3f3f3f3f3f3f3f3fULL) & ~(lo + 0x2525252525252525ULL)) & ~x & top;
+
+	return x | (upper >> 2);
+}
+
+/* The first n (1..8) octets of w, a little-endian load: the rest zeroed. */
+static __always_inline __u64 cs_word_head(__u64 w, __u32 n)
+{
+	return n >= 8 ? w : w & ((1ULL << (n * 8)) - 1);
+}
+
+/* w: up to 8 octets of a label, already through cs_lower8 and cs_word_head */
+static __always_inline __u64 cs_label_word(__u64 h, __u64 w)
+{
+	return (h ^ w) * CS_FNV_PRIME;
 }
 
 static __always_inline __u64 cs_label_end(__u64 h)

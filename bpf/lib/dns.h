@@ -88,12 +88,13 @@ struct cs_walk_state {
 	__u32 learned;
 	__u32 refreshed;
 	__u32 failed;		/* addresses a full table kept out */
+	__u32 qname_text;	/* s->text[CS_TEXT_QNAME] is made */
 };
 
 enum cs_text_slot { CS_TEXT_QNAME = 0, CS_TEXT_OWNER = 1, CS_TEXT_SLOTS = 2 };
 
 struct cs_scratch {
-	__u8 msg[CS_MSG_MAX];
+	__u8 msg[CS_MSG_MAX + 16];	/* slack: a masked offset may copy 16 octets */
 	__u64 label_hash[CS_LABELS_MAX + 1];
 	struct cs_chain_name chain[CS_CHAIN_MAX];
 	struct cs_addr_rec addrs[CS_ADDRS_MAX];
@@ -220,27 +221,33 @@ static __always_inline struct cs_scratch *cs_loop_scratch(void *ctx)
 	return *(struct cs_scratch **)ctx;
 }
 
-static long cs_hash_step(__u32 i, void *ctx)
+/* Make the compiler reload every value from memory: the loop state lives in
+ * scratch so that the verifier sees unknown values there, not constants it
+ * would have to follow one by one. */
+#define cs_reload() asm volatile("" ::: "memory")
+
+static __always_inline int cs_hash_step(struct cs_scratch *s)
 {
-	struct cs_scratch *s = cs_loop_scratch(ctx);
-	struct cs_name_cursor *c;
+	struct cs_name_cursor *c = &s->cur;
 	__u32 len = 0, start, k;
 	bool is_label;
 	__u64 h;
 
-	if (!s)
-		return 1;
-	c = &s->cur;
 	if (cs_name_step(s, &is_label, &len))
 		return 1;
 	if (!is_label)
 		return 0;
 	start = c->pos + 1;
 	h = cs_label_begin(s->cfg.name_key, len);
-	for (k = 0; k < CS_LABEL_MAX; k++) {
+	/* 8 octets a step; msg has slack, and cs_word_head drops what lies
+	 * past the label. Little-endian loads, as the userspace side does. */
+	for (k = 0; k < CS_LABEL_MAX; k += 8) {
+		__u64 w;
+
 		if (k >= len)
 			break;
-		h = cs_label_byte(h, cs_lower(cs_msg8(s, start + k)));
+		__builtin_memcpy(&w, &s->msg[CS_MASK(start + k, CS_MSG_MAX)], 8);
+		h = cs_label_word(h, cs_lower8(cs_word_head(w, len - k)));
 	}
 	s->label_hash[CS_MASK(c->labels, CS_LABELS_MAX + 1)] = cs_label_end(h);
 	c->labels++;
@@ -266,15 +273,11 @@ static __always_inline void cs_cursor_start(struct cs_scratch *s, __u32 off, int
 
 /* Fold one more label into the suffix hash, right to left, and look the
  * suffix up in the rules where some pattern has that many labels. */
-static long cs_fold_step(__u32 k, void *ctx)
+static __always_inline int cs_fold_step(struct cs_scratch *s, __u32 k)
 {
-	struct cs_scratch *s = cs_loop_scratch(ctx);
-	struct cs_fold *f;
+	struct cs_fold *f = &s->fold;
 	__u32 depth = k + 1;
 
-	if (!s)
-		return 1;
-	f = &s->fold;
 	if (k >= f->labels)
 		return 1;
 	f->suffix = cs_suffix_fold(f->suffix, s->label_hash[CS_MASK(f->labels - depth, CS_LABELS_MAX + 1)]);
@@ -294,10 +297,16 @@ static long cs_fold_step(__u32 k, void *ctx)
  */
 __noinline int cs_name_walk(struct cs_scratch *s, __u32 off, __u32 match_rules)
 {
+	__u32 i;
+
 	if (!s)
 		return CS_R_INTERNAL;
 	cs_cursor_start(s, off, CS_R_BAD_NAME);
-	bpf_loop(CS_NAME_STEPS, cs_hash_step, &s, 0);
+	for (i = 0; i < CS_NAME_STEPS; i++) {
+		cs_reload();
+		if (cs_hash_step(s))
+			break;
+	}
 	if (s->cur.err)
 		return s->cur.err;
 
@@ -308,7 +317,11 @@ __noinline int cs_name_walk(struct cs_scratch *s, __u32 off, __u32 match_rules)
 	s->fold.labels = s->cur.labels;
 	s->fold.match_rules = match_rules;
 	s->fold.suffix = cs_suffix_seed(s->cfg.name_key);
-	bpf_loop(CS_LABELS_MAX, cs_fold_step, &s, 0);
+	for (i = 0; i < CS_LABELS_MAX; i++) {
+		cs_reload();
+		if (cs_fold_step(s, i))
+			break;
+	}
 	s->name.id = s->fold.suffix;
 	return 0;
 }

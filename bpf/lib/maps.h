@@ -97,12 +97,17 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } cs_learn_events SEC(".maps");
 
-static __always_inline void cs_count(__u32 reason)
+static __always_inline void cs_count_n(__u32 reason, __u64 howmany)
 {
 	__u64 *n = bpf_map_lookup_elem(&cs_learn_stats, &reason);
 
 	if (n)
-		*n += 1;
+		*n += howmany;
+}
+
+static __always_inline void cs_count(__u32 reason)
+{
+	cs_count_n(reason, 1);
 }
 
 #endif /* CS_BPF_MAPS_H */

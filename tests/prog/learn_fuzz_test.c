@@ -173,13 +173,8 @@ static __u64 ref_id(const struct ref_name *n)
 	__u64 s = cs_suffix_seed(F.rs.key);
 	int i;
 
-	for (i = n->labels - 1; i >= 0; i--) {
-		__u64 h = cs_label_begin(F.rs.key, n->len[i]);
-
-		for (__u32 k = 0; k < n->len[i]; k++)
-			h = cs_label_byte(h, n->lab[i][k]);
-		s = cs_suffix_fold(s, cs_label_end(h));
-	}
+	for (i = n->labels - 1; i >= 0; i--)
+		s = cs_suffix_fold(s, cs_text_label_hash(F.rs.key, (const char *)n->lab[i], n->len[i]));
 	return s;
 }
 

@@ -9,6 +9,21 @@
 #include "rules.h"
 #include "namehash.h"
 
+__u64 cs_text_label_hash(const __u64 key[2], const char *label, size_t len)
+{
+	__u64 h = cs_label_begin(key, (__u32)len);
+	size_t i, j;
+
+	for (i = 0; i < len; i += 8) {
+		__u64 w = 0;
+
+		for (j = 0; j < 8 && i + j < len; j++)
+			w |= (__u64)(__u8)label[i + j] << (8 * j);	/* little-endian, as BPF loads */
+		h = cs_label_word(h, cs_lower8(w));
+	}
+	return cs_label_end(h);
+}
+
 __u64 cs_text_name_hash(const __u64 key[2], const char *name, __u32 *labels)
 {
 	__u64 hashes[CS_LABELS_MAX + 1], suffix = cs_suffix_seed(key);
@@ -18,12 +33,8 @@ __u64 cs_text_name_hash(const __u64 key[2], const char *name, __u32 *labels)
 	while (*p && n <= CS_LABELS_MAX) {
 		const char *dot = strchr(p, '.');
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);
-		__u64 h = cs_label_begin(key, (__u32)len);
-		size_t i;
 
-		for (i = 0; i < len; i++)
-			h = cs_label_byte(h, cs_lower((__u8)p[i]));
-		hashes[n++] = cs_label_end(h);
+		hashes[n++] = cs_text_label_hash(key, p, len);
 		p += len + (dot ? 1 : 0);
 	}
 	if (labels)

@@ -30,6 +30,8 @@ struct cs_ruleset {
 /* Hash of a name in text form ("www.example.com", no trailing dot), the way
  * the learn program hashes it off the wire. *labels gets its label count. */
 __u64 cs_text_name_hash(const __u64 key[2], const char *name, __u32 *labels);
+/* The hash of one label (len octets, any case), before the suffix fold. */
+__u64 cs_text_label_hash(const __u64 key[2], const char *label, size_t len);
 
 /* Ids as the maps hold them. */
 static inline __u32 cs_rule_id(size_t rule_index) { return (__u32)rule_index + 1; }
