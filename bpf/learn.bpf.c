@@ -21,8 +21,13 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by replay before load: also report refreshed records as events. */
+/* Set by replay before load: also report refreshed records as events (and
+ * so never reuse the outcome of a repeated answer). */
 const volatile bool report_refresh = false;
+
+/* Reuse the outcome of an answer repeated within a second (cs_repeats).
+ * Cleared only to measure the full walk. */
+const volatile bool reuse_repeats = true;
 
 static __always_inline int cs_chain_find_id(const struct cs_scratch *s, __u32 nchain, __u64 id)
 {
@@ -421,14 +426,83 @@ static long cs_walk_tail(__u32 i, void *ctx)
 	return cs_walk_at(cs_loop_scratch(ctx), i + CS_INLINE_STEPS);
 }
 
-/* Steps 1 and 2 for a located message; returns the packet reason. */
+/* A keyed digest of the message from octet 2 on, into s->digest: everything
+ * but the ID, so the same answer to two clients is the same, and a TTL that
+ * counts down is not. Words of 8 octets; msg has slack for the last one. A
+ * global function: its 512-step loop is verified once, not from every state
+ * that reaches it. */
+__noinline int cs_msg_digest(struct cs_scratch *s)
+{
+	__u32 i;
+	__u64 w;
+
+	if (!s)
+		return CS_R_INTERNAL;
+	s->digest = s->cfg.name_key[0] ^ s->msg_len;
+	for (i = 2; i < CS_MSG_MAX; i += 8) {
+		cs_reload();	/* the length as an unknown, not narrowed step by step */
+		if (i >= s->msg_len)
+			break;
+		__builtin_memcpy(&w, &s->msg[CS_MASK(i, CS_MSG_MAX)], 8);
+		s->digest = cs_label_word(s->digest, cs_word_head(w, s->msg_len - i));
+	}
+	s->digest = cs_mix64(s->digest);
+	return 0;
+}
+
+/* Outcomes that created nothing can be reused: a repeat of them would find
+ * the same rules and refresh the same records, which are at most a second
+ * fresher than the first answer made them. */
+static __always_inline bool cs_outcome_repeatable(int reason)
+{
+	return reason == CS_R_REFRESHED || reason == CS_R_NO_RULE || reason == CS_R_NO_ADDRESS;
+}
+
+/* Step 2 and 3 over an answer that passed the header checks. */
+static __always_inline int cs_learn_answer(struct cs_scratch *s, __u32 flags)
+{
+	struct cs_walk_state *w = &s->walk;
+	__u32 i;
+	int err;
+
+	__builtin_memset(w, 0, sizeof(*w));
+	w->ancount = cs_msg16(s, 6);
+	w->truncated_ok = !!(flags & DNS_F_TC);
+	w->cap = s->cfg.max_records;
+
+	err = cs_name_walk(s, DNS_HDR_LEN, 1);
+	if (err)
+		return err;
+	w->pos = s->name.end + 4;	/* QTYPE, QCLASS */
+	if (w->pos > s->msg_len)
+		return CS_R_BAD_RECORD;
+	cs_chain_add(s, w, DNS_HDR_LEN);
+
+	for (i = 0; i < CS_INLINE_STEPS; i++) {
+		cs_reload();
+		if (cs_walk_at(s, i))
+			break;
+	}
+	if (i == CS_INLINE_STEPS)
+		bpf_loop(CS_RECORDS_MAX - CS_INLINE_STEPS, cs_walk_tail, &s, 0);
+	if (w->err)
+		return w->err;
+	if (!w->best.pattern_id)
+		return CS_R_NO_RULE;
+	if (!w->naddrs)
+		return CS_R_NO_ADDRESS;
+	return cs_learn_all(s);
+}
+
+/* Steps 1 to 3 for a located message; returns the packet reason. */
 static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_dns_loc *loc)
 {
-	struct cs_walk_state *w;
+	struct cs_repeat_slot *slot;
 	struct cs_scratch *s;
 	struct cs_config *cfg;
-	__u32 zero = 0, flags, len, i;
-	int err;
+	__u32 zero = 0, flags, len, slot_idx;
+	__u64 digest, now;
+	int reason;
 
 	s = bpf_map_lookup_elem(&cs_scratch, &zero);
 	cfg = bpf_map_lookup_elem(&cs_config, &zero);
@@ -458,36 +532,39 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		return CS_R_RCODE;
 	if (cs_msg16(s, 4) != 1)
 		return CS_R_QDCOUNT;
-	w = &s->walk;
-	__builtin_memset(w, 0, sizeof(*w));
-	w->ancount = cs_msg16(s, 6);
-	if (!w->ancount)
+	if (!cs_msg16(s, 6))
 		return CS_R_NO_ANSWER;
-	w->truncated_ok = !!(flags & DNS_F_TC);
-	w->cap = s->cfg.max_records;
 
-	err = cs_name_walk(s, DNS_HDR_LEN, 1);
-	if (err)
-		return err;
-	w->pos = s->name.end + 4;	/* QTYPE, QCLASS */
-	if (w->pos > s->msg_len)
-		return CS_R_BAD_RECORD;
-	cs_chain_add(s, w, DNS_HDR_LEN);
-
-	for (i = 0; i < CS_INLINE_STEPS; i++) {
-		cs_reload();
-		if (cs_walk_at(s, i))
-			break;
+	/* replay reports every refresh, so it never reuses an outcome */
+	if (report_refresh || !reuse_repeats)
+		return cs_learn_answer(s, flags);
+	if (cs_msg_digest(s))
+		return CS_R_INTERNAL;
+	digest = s->digest;
+	slot_idx = CS_MASK(digest, CS_REPEAT_SLOTS);
+	now = bpf_ktime_get_coarse_ns();
+	slot = bpf_map_lookup_elem(&cs_repeats, &slot_idx);
+	if (slot && slot->digest == digest && slot->generation == s->cfg.generation &&
+	    now < slot->until_ns) {
+		cs_count(CS_R_REPEATS);
+		if (slot->refreshed)
+			cs_count_n(CS_R_REC_REFRESHED, slot->refreshed);
+		return slot->reason;
 	}
-	if (i == CS_INLINE_STEPS)
-		bpf_loop(CS_RECORDS_MAX - CS_INLINE_STEPS, cs_walk_tail, &s, 0);
-	if (w->err)
-		return w->err;
-	if (!w->best.pattern_id)
-		return CS_R_NO_RULE;
-	if (!w->naddrs)
-		return CS_R_NO_ADDRESS;
-	return cs_learn_all(s);
+	reason = cs_learn_answer(s, flags);
+	if (!cs_outcome_repeatable(reason))
+		return reason;
+	/* looked up again rather than kept live across the walk, which would
+	 * double the states the verifier explores there */
+	slot = bpf_map_lookup_elem(&cs_repeats, &slot_idx);
+	if (slot) {
+		slot->digest = digest;
+		slot->until_ns = now + CS_REPEAT_NS;
+		slot->generation = s->cfg.generation;
+		slot->reason = reason;
+		slot->refreshed = s->walk.refreshed;
+	}
+	return reason;
 }
 
 SEC("xdp")

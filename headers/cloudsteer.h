@@ -79,6 +79,11 @@ struct cs_config {
 	__u64 depth_mask[2];	/* bit d set: some pattern has d labels (1..127) */
 	__u32 max_records;	/* answer records walked per response, <= CS_RECORDS_MAX */
 	__u32 flags;		/* CS_CFG_* */
+	__u32 generation;	/* grows with every write of this entry, which
+				 * userspace makes on a rule change and after it
+				 * removes records: learn reuses the outcome of a
+				 * repeated answer only within one generation */
+	__u32 _pad;
 };
 
 #define CS_CFG_READY 1u		/* userspace filled the rules: learning is on */
@@ -182,7 +187,8 @@ struct cs_learn_event {
 	X(ROUTE_FULL, "route_full", "route table full: route not made")               \
 	X(NAMES_FULL, "names_full", "name table full: name text not kept")            \
 	X(ACL_EMPTY, "acl_empty", "route made without an ACL id: pool empty")         \
-	X(EVENT_LOST, "event_lost", "ring buffer full: event dropped")
+	X(EVENT_LOST, "event_lost", "ring buffer full: event dropped")                 \
+	X(REPEATS, "repeats", "identical answers within a second: outcome reused")
 
 #define CS_REASON_ENUM(sym, name, help) CS_R_##sym,
 enum cs_reason {
@@ -198,7 +204,7 @@ enum cs_reason {
 _Static_assert(sizeof(struct cs_pattern_ref) == 8, "cs_pattern_ref layout");
 _Static_assert(sizeof(struct cs_rule_name) == 24, "cs_rule_name layout");
 _Static_assert(sizeof(struct cs_rule) == 24, "cs_rule layout");
-_Static_assert(sizeof(struct cs_config) == 40, "cs_config layout");
+_Static_assert(sizeof(struct cs_config) == 48, "cs_config layout");
 _Static_assert(sizeof(struct cs_addr) == 16, "cs_addr layout");
 _Static_assert(sizeof(struct cs_record_key) == 24, "cs_record_key layout");
 _Static_assert(sizeof(struct cs_record) == 40, "cs_record layout");

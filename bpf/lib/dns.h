@@ -91,6 +91,28 @@ struct cs_walk_state {
 	__u32 qname_text;	/* s->text[CS_TEXT_QNAME] is made */
 };
 
+/* The outcome of an answer that changed nothing, kept for a second so that
+ * the same bytes (ID aside) seen again on this CPU skip the walk. */
+struct cs_repeat_slot {
+	__u64 digest;
+	__u64 until_ns;		/* CLOCK_MONOTONIC_COARSE */
+	__u32 generation;	/* cs_config.generation it was made under */
+	__u32 reason;
+	__u32 refreshed;	/* records it refreshed */
+	__u32 _pad;
+};
+
+#define CS_REPEAT_SLOTS 256
+#define CS_REPEAT_NS 1000000000ULL
+
+/* Direct-mapped per-CPU cache of recent outcomes; learn only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_REPEAT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cs_repeat_slot);
+} cs_repeats SEC(".maps");
+
 enum cs_text_slot { CS_TEXT_QNAME = 0, CS_TEXT_OWNER = 1, CS_TEXT_SLOTS = 2 };
 
 struct cs_scratch {
@@ -104,6 +126,7 @@ struct cs_scratch {
 	struct cs_fold fold;
 	struct cs_walk_state walk;
 	struct cs_config cfg;	/* copied once per response */
+	__u64 digest;		/* of the message, for cs_repeats */
 	__u32 msg_len;
 	__u32 _pad;
 };
@@ -282,7 +305,10 @@ static __always_inline int cs_fold_step(struct cs_scratch *s, __u32 k)
 		return 1;
 	f->suffix = cs_suffix_fold(f->suffix, s->label_hash[CS_MASK(f->labels - depth, CS_LABELS_MAX + 1)]);
 	if (f->match_rules && cs_depth_has_patterns(&s->cfg, depth)) {
-		struct cs_rule_name *rn = bpf_map_lookup_elem(&cs_rule_names, &f->suffix);
+		/* a stack copy: in a global function s is plain memory, which
+		 * 6.1's verifier does not take as a map key */
+		__u64 key = f->suffix;
+		struct cs_rule_name *rn = bpf_map_lookup_elem(&cs_rule_names, &key);
 
 		if (rn)
 			cs_consider(&s->name, rn, depth, f->labels);

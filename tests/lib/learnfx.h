@@ -83,9 +83,11 @@ static inline bool lfx_load_yaml(struct lfx *f, const char *yaml)
 }
 
 /* Open a fixture with `acl_ids` ids in the pool; false (and a FAIL) if not. */
-static inline bool lfx_open(struct lfx *f, const char *yaml, __u32 acl_ids)
+/* Load with the given options: the daemon's (no refresh events, repeats
+ * reused) or replay's (lfx_open). */
+static inline bool lfx_open_opts(struct lfx *f, const char *yaml, const struct cs_learn_opts *o)
 {
-	struct cs_learn_opts opts = { .report_refresh = true, .lazy_tables = true, .acl_ids = acl_ids };
+	struct cs_learn_opts opts = *o;
 	char err[512];
 
 	memset(f, 0, sizeof(*f));
@@ -106,6 +108,13 @@ static inline bool lfx_open(struct lfx *f, const char *yaml, __u32 acl_ids)
 		return false;
 	}
 	return true;
+}
+
+static inline bool lfx_open(struct lfx *f, const char *yaml, __u32 acl_ids)
+{
+	struct cs_learn_opts opts = { .report_refresh = true, .lazy_tables = true, .acl_ids = acl_ids };
+
+	return lfx_open_opts(f, yaml, &opts);
 }
 
 static inline void lfx_close(struct lfx *f)

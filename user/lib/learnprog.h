@@ -17,6 +17,8 @@ struct learn_bpf;
 struct cs_learn_opts {
 	bool report_refresh;	/* events for refreshed records too (replay) */
 	bool lazy_tables;	/* allocate table entries on demand (replay) */
+	bool walk_repeats;	/* never reuse the outcome of a repeated answer
+				 * (benchmarks of the full walk) */
 	__u32 acl_ids;		/* ids 1..acl_ids pushed into the pool */
 };
 

@@ -178,7 +178,7 @@ void cs_rules_free(struct cs_ruleset *rs)
 int cs_rules_write(const struct cs_ruleset *rs, const struct cs_conf *conf, int rule_names_fd,
 		   int rules_fd, int config_fd)
 {
-	struct cs_config cfg = { 0 };
+	struct cs_config cfg = { 0 }, old;
 	__u32 zero = 0, i;
 	size_t n;
 
@@ -194,6 +194,8 @@ int cs_rules_write(const struct cs_ruleset *rs, const struct cs_conf *conf, int 
 	cfg.depth_mask[1] = rs->depth_mask[1];
 	cfg.max_records = conf->max_records;
 	cfg.flags = CS_CFG_READY | (conf->n_resolvers ? CS_CFG_RESOLVERS : 0);
+	if (!bpf_map_lookup_elem(config_fd, &zero, &old))
+		cfg.generation = old.generation + 1;
 	if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;
