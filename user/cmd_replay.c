@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "lib/addr.h"
 #include "lib/config.h"
+#include "lib/json.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/pcapread.h"
@@ -37,22 +38,6 @@ struct replay {
 };
 
 #define HUMAN_ROW "%-6s %-32s %-32s %-39s %7s  %-24s %s\n"
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 static const char *pattern_text(const struct cs_conf *conf, __u32 pattern_id)
 {
@@ -73,13 +58,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	rp->news += is_new;
 	if (rp->json) {
 		printf("{\"pcap\":");
-		json_string(stdout, rp->pcap);
+		cs_json_string(stdout, rp->pcap);
 		printf(",\"frame\":%lu,\"qname\":", rp->frame);
-		json_string(stdout, e->qname.text);
+		cs_json_string(stdout, e->qname.text);
 		printf(",\"name\":");
-		json_string(stdout, e->name.text);
+		cs_json_string(stdout, e->name.text);
 		printf(",\"rule\":");
-		json_string(stdout, pattern_text(rp->conf, e->pattern_id));
+		cs_json_string(stdout, pattern_text(rp->conf, e->pattern_id));
 		printf(",\"ip\":\"%s\",\"ttl\":%u,\"new\":%s}\n", ip, e->ttl, is_new ? "true" : "false");
 	} else {
 		char frame[24], ttl[16];

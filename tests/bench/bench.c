@@ -82,6 +82,7 @@
 #include "lib/config.h"
 #include "lib/learnprog.h"
 #include "lib/rules.h"
+#include "lib/json.h"
 #include "pkt.h"
 #include "learn.skel.h"
 #include "noop.skel.h"
@@ -477,22 +478,6 @@ static void extra(struct result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void write_json(const char *path)
 {
 	char tmp[4096];
@@ -508,11 +493,11 @@ static void write_json(const char *path)
 		const struct result *res = &g_res[i];
 
 		fprintf(f, "  {\"case\": ");
-		json_str(f, res->name);
+		cs_json_string(f, res->name);
 		fprintf(f, ", \"ns_per_pkt\": %.2f, \"ratio\": %.3f", res->ns, res->ratio);
 		if (res->target) {
 			fprintf(f, ", \"target\": ");
-			json_str(f, res->target);
+			cs_json_string(f, res->target);
 			fprintf(f, ", \"meets\": %s", res->meets ? "true" : "false");
 		}
 		fprintf(f, ", \"noop_ns\": %.2f, \"runs\": %d, \"repeat\": %u", res->noop_ns, res->runs,
@@ -523,7 +508,7 @@ static void write_json(const char *path)
 		fprintf(f, "]");
 		if (res->path) {
 			fprintf(f, ", \"path\": ");
-			json_str(f, res->path);
+			cs_json_string(f, res->path);
 		}
 		if (res->table_records >= 0)
 			fprintf(f, ", \"table_records\": %ld", res->table_records);
@@ -533,7 +518,7 @@ static void write_json(const char *path)
 			fprintf(f, ", \"rule_lookups\": %d", res->lookups);
 		fputs(res->extra, f);
 		fprintf(f, ", \"method\": ");
-		json_str(f, res->method);
+		cs_json_string(f, res->method);
 		fprintf(f, "}%s\n", i + 1 < g_nres ? "," : "");
 	}
 	fprintf(f, "]\n");
@@ -617,19 +602,19 @@ static void write_env(const char *path, double elapsed)
 	if (!f)
 		die("cannot write %s: %s", tmp, strerror(errno));
 	fprintf(f, "{\"kernel\": ");
-	json_str(f, u.release);
+	cs_json_string(f, u.release);
 	fprintf(f, ", \"machine\": ");
-	json_str(f, u.machine);
+	cs_json_string(f, u.machine);
 	fprintf(f, ", \"cpu\": ");
-	json_str(f, cpu);
+	cs_json_string(f, cpu);
 	fprintf(f, ", \"cpus\": %ld, \"pinned_cpu\": %d, \"date\": \"%s\"", sysconf(_SC_NPROCESSORS_ONLN),
 		g_cpu, date);
 	fprintf(f, ", \"bpf_jit_enable\": ");
-	json_str(f, jit);
+	cs_json_string(f, jit);
 	fprintf(f, ", \"bpf_stats_enabled\": ");
-	json_str(f, stats);
+	cs_json_string(f, stats);
 	fprintf(f, ", \"libbpf\": \"%d.%d\", \"version\": ", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
-	json_str(f, CS_VERSION);
+	cs_json_string(f, CS_VERSION);
 	fprintf(f, ", \"learn_prog_tag\": \"%s\", \"learn_jited_bytes\": %u, \"learn_xlated_bytes\": %u",
 		g_prog_tag, g_prog_jited, g_prog_xlated);
 	fprintf(f, ", \"runs\": %d, \"target_ms\": %.0f, \"elapsed_s\": %.1f}\n", g_runs, g_target_ns / 1e6,
