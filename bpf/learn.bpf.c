@@ -339,6 +339,17 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 	return CS_STORE_NEW;
 }
 
+static __always_inline void cs_count_rule(__u32 rule_id, __u32 learned, __u32 refreshed)
+{
+	struct cs_rule_stat *st = bpf_map_lookup_elem(&cs_rule_stats, &rule_id);
+
+	if (st) {
+		st->answers++;
+		st->learned += learned;
+		st->refreshed += refreshed;
+	}
+}
+
 /* bpf_loop context: what cannot live in scratch (pointers). */
 struct cs_learn_loop {
 	struct cs_scratch *s;
@@ -396,6 +407,7 @@ static __always_inline int cs_learn_all(struct cs_scratch *s)
 		bpf_loop(CS_ADDRS_MAX - CS_INLINE_STEPS, cs_learn_tail, &l, 0);
 	if (s->walk.refreshed)
 		cs_count_n(CS_R_REC_REFRESHED, s->walk.refreshed);
+	cs_count_rule(rule_id, s->walk.learned, s->walk.refreshed);
 	if (s->walk.learned)
 		return CS_R_LEARNED;
 	if (s->walk.refreshed)
@@ -549,6 +561,8 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		cs_count(CS_R_REPEATS);
 		if (slot->refreshed)
 			cs_count_n(CS_R_REC_REFRESHED, slot->refreshed);
+		if (slot->rule_id)
+			cs_count_rule(slot->rule_id, 0, slot->refreshed);
 		return slot->reason;
 	}
 	reason = cs_learn_answer(s, flags);
@@ -563,6 +577,7 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		slot->generation = s->cfg.generation;
 		slot->reason = reason;
 		slot->refreshed = s->walk.refreshed;
+		slot->rule_id = reason == CS_R_REFRESHED ? s->walk.best.rule_id : 0;
 	}
 	return reason;
 }

@@ -37,6 +37,11 @@
 
 #define CS_DNS_PORT 53
 
+/* Where the daemon pins every map, by its name; the CLI reads them there. */
+#define CS_PIN_DIR "/sys/fs/bpf/cloudsteer"
+#define CS_PIN_DIR_ENV "CLOUDSTEER_PIN_DIR"	/* overrides CS_PIN_DIR (tests) */
+#define CS_PATTERNS_ENTRIES 1048576
+
 /* ---- rules ---- */
 
 /* How a pattern matches, most specific first: the order is the tie-break
@@ -68,6 +73,22 @@ struct cs_rule {
 	__u32 priority;		/* higher wins when two rules claim one IP */
 	__u32 chain_id;		/* 0: observe only */
 	__u32 flags;
+};
+
+/* cs_patterns map value, keyed by pattern_id: what the CLI shows for the ids
+ * that records carry. Written by userspace with the rules. */
+struct cs_pattern_info {
+	char text[CS_NAME_TEXT_MAX + 4];	/* "=a.b", "*.a.b" or "a.b", NUL-padded */
+	__u32 rule_id;
+	__u32 kind;		/* enum cs_match_kind */
+};
+
+/* cs_rule_stats value, per CPU, indexed by rule_id. Written by learn for
+ * every answer a rule won; summed by the CLI. */
+struct cs_rule_stat {
+	__u64 answers;		/* answers the rule won (repeats included) */
+	__u64 learned;		/* records made */
+	__u64 refreshed;	/* records refreshed (repeats included) */
 };
 
 /* The specificity of a match: deeper suffix first, then kind. Higher wins. */
@@ -204,6 +225,8 @@ enum cs_reason {
 _Static_assert(sizeof(struct cs_pattern_ref) == 8, "cs_pattern_ref layout");
 _Static_assert(sizeof(struct cs_rule_name) == 24, "cs_rule_name layout");
 _Static_assert(sizeof(struct cs_rule) == 24, "cs_rule layout");
+_Static_assert(sizeof(struct cs_pattern_info) == 268, "cs_pattern_info layout");
+_Static_assert(sizeof(struct cs_rule_stat) == 24, "cs_rule_stat layout");
 _Static_assert(sizeof(struct cs_config) == 48, "cs_config layout");
 _Static_assert(sizeof(struct cs_addr) == 16, "cs_addr layout");
 _Static_assert(sizeof(struct cs_record_key) == 24, "cs_record_key layout");

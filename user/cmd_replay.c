@@ -41,7 +41,15 @@ struct replay {
 
 static const char *pattern_text(const struct cs_conf *conf, __u32 pattern_id)
 {
-	return pattern_id && pattern_id <= conf->n_patterns ? conf->patterns[pattern_id - 1].text : "?";
+	size_t i;
+
+	/* replay keeps the default ids: the position + 1 */
+	if (pattern_id && pattern_id <= conf->n_patterns && conf->patterns[pattern_id - 1].id == pattern_id)
+		return conf->patterns[pattern_id - 1].text;
+	for (i = 0; i < conf->n_patterns; i++)
+		if (conf->patterns[i].id == pattern_id)
+			return conf->patterns[i].text;
+	return "?";
 }
 
 static int on_event(void *ctx, void *data, size_t size)

@@ -99,7 +99,7 @@ struct cs_repeat_slot {
 	__u32 generation;	/* cs_config.generation it was made under */
 	__u32 reason;
 	__u32 refreshed;	/* records it refreshed */
-	__u32 _pad;
+	__u32 rule_id;		/* the rule that won it, 0 if none */
 };
 
 #define CS_REPEAT_SLOTS 256

@@ -45,6 +45,25 @@ struct {
 	__type(value, struct cs_rule);
 } cs_rules SEC(".maps");
 
+/* Pattern texts by pattern_id, for people. Written by userspace with the
+ * rules; read by the CLI. learn never touches it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_PATTERNS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct cs_pattern_info);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cs_patterns SEC(".maps");
+
+/* Per-rule counters, per CPU, by rule_id. Written by learn once per answer
+ * a rule wins; summed by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_rule_stat);
+} cs_rule_stats SEC(".maps");
+
 /* The cloud IP table. Written by learn (create, refresh) and by the daemon
  * (expiry); read by the daemon and the CLI. */
 struct {

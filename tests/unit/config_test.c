@@ -250,7 +250,7 @@ static void ruleset_contents(void)
 		if (rs.names[i].hash != cs_text_name_hash(key, "x.y.z", NULL))
 			continue;
 		found = 1;
-		EXPECT_EQ(rs.names[i].value.kind[CS_MATCH_WILD].pattern_id, cs_pattern_id(2));
+		EXPECT_EQ(rs.names[i].value.kind[CS_MATCH_WILD].pattern_id, c.patterns[2].id);
 		EXPECT_EQ(rs.names[i].value.kind[CS_MATCH_WILD].rule_id, cs_rule_id(1));
 		EXPECT_EQ(rs.names[i].value.kind[CS_MATCH_SUBTREE].pattern_id, 0);
 	}

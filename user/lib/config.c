@@ -318,6 +318,7 @@ static int add_pattern(struct loader *l, const char *text, const char *file, int
 		return -1;
 	}
 	p.rule = rule;
+	p.id = (__u32)c->n_patterns + 1;
 	p.file = file;
 	p.line = line;
 	if (GROW(l, n, c->patterns, c->n_patterns))

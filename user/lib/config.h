@@ -29,6 +29,8 @@ struct cs_pattern {
 	enum cs_match_kind kind;
 	__u32 depth;			/* labels in name */
 	__u32 rule;			/* index into cs_conf.rules */
+	__u32 id;			/* pattern_id in the maps: its position + 1,
+					 * unless the daemon keeps an older id */
 	const char *file;		/* where it was written */
 	int line;
 };

@@ -11,6 +11,7 @@
 
 #include "learnprog.h"
 #include "log.h"
+#include "pins.h"
 #include "learn.skel.h"
 
 #define CS_REASON_NAME(sym, name, help) [CS_R_##sym] = name,
@@ -57,6 +58,66 @@ int cs_sum_percpu(int map_fd, __u64 *out, __u32 n)
 	return 0;
 }
 
+/* Remove every key of map fd for which keep(key) is false. */
+static int prune_map(int fd, size_t key_size, bool (*keep)(const void *key, const void *ctx),
+		     const void *ctx)
+{
+	__u8 key[64], next[64];
+	void *prev = NULL;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		if (!keep(key, ctx)) {
+			/* the walk goes on from the start: the deleted key is no anchor */
+			if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+				return -errno;
+			prev = NULL;
+			continue;
+		}
+		prev = key;
+	}
+	return 0;
+}
+
+static bool resolver_listed(const void *key, const void *ctx)
+{
+	const struct cs_conf *conf = ctx;
+	size_t i;
+
+	for (i = 0; i < conf->n_resolvers; i++)
+		if (!memcmp(&conf->resolvers[i], key, sizeof(struct cs_addr)))
+			return true;
+	return false;
+}
+
+static bool pattern_listed(const void *key, const void *ctx)
+{
+	const struct cs_conf *conf = ctx;
+	__u32 id;
+	size_t i;
+
+	memcpy(&id, key, sizeof(id));
+	for (i = 0; i < conf->n_patterns; i++)
+		if (conf->patterns[i].id == id)
+			return true;
+	return false;
+}
+
+static bool rule_name_listed(const void *key, const void *ctx)
+{
+	const struct cs_ruleset *rs = ctx;
+	__u64 h;
+	size_t i;
+
+	memcpy(&h, key, sizeof(h));
+	for (i = 0; i < rs->n_names; i++)
+		if (rs->names[i].hash == h)
+			return true;
+	return false;
+}
+
 static int write_resolvers(int fd, const struct cs_conf *conf)
 {
 	__u32 one = 1;
@@ -65,6 +126,22 @@ static int write_resolvers(int fd, const struct cs_conf *conf)
 	for (i = 0; i < conf->n_resolvers; i++)
 		if (bpf_map_update_elem(fd, &conf->resolvers[i], &one, BPF_ANY))
 			return -errno;
+	return 0;
+}
+
+static int write_patterns(int fd, const struct cs_conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->n_patterns; i++) {
+		struct cs_pattern_info pi = { .rule_id = cs_rule_id(conf->patterns[i].rule),
+					      .kind = conf->patterns[i].kind };
+		__u32 id = conf->patterns[i].id;
+
+		snprintf(pi.text, sizeof(pi.text), "%s", conf->patterns[i].text);
+		if (bpf_map_update_elem(fd, &id, &pi, BPF_ANY))
+			return -errno;
+	}
 	return 0;
 }
 
@@ -78,23 +155,83 @@ static int stock_acl_pool(int fd, __u32 n)
 	return 0;
 }
 
-struct learn_bpf *cs_learn_load(const struct cs_conf *conf, const struct cs_learn_opts *opts,
+int cs_keep_pattern_ids(int patterns_fd, struct cs_conf *conf)
+{
+	struct cs_pattern_info pi;
+	__u32 key, *prev = NULL, max_id = 0;
+	size_t i;
+
+	for (i = 0; i < conf->n_patterns; i++)
+		conf->patterns[i].id = 0;
+	while (!bpf_map_get_next_key(patterns_fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(patterns_fd, &key, &pi))
+			continue;
+		max_id = key > max_id ? key : max_id;
+		for (i = 0; i < conf->n_patterns; i++)
+			if (!conf->patterns[i].id && !strncmp(conf->patterns[i].text, pi.text, sizeof(pi.text)))
+				conf->patterns[i].id = key;
+	}
+	for (i = 0; i < conf->n_patterns; i++)
+		if (!conf->patterns[i].id)
+			conf->patterns[i].id = ++max_id;
+	return 0;
+}
+
+int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf, const struct cs_ruleset *rs)
+{
+	int e = write_resolvers(bpf_map__fd(skel->maps.cs_resolvers), conf);
+
+	if (!e)
+		e = prune_map(bpf_map__fd(skel->maps.cs_resolvers), sizeof(struct cs_addr), resolver_listed, conf);
+	if (!e)
+		e = write_patterns(bpf_map__fd(skel->maps.cs_patterns), conf);
+	if (!e)
+		e = cs_rules_write(rs, conf, bpf_map__fd(skel->maps.cs_rule_names),
+				   bpf_map__fd(skel->maps.cs_rules), bpf_map__fd(skel->maps.cs_config));
+	/* stale entries go after the new ones are in, so no answer finds neither */
+	if (!e)
+		e = prune_map(bpf_map__fd(skel->maps.cs_rule_names), sizeof(__u64), rule_name_listed, rs);
+	if (!e)
+		e = prune_map(bpf_map__fd(skel->maps.cs_patterns), sizeof(__u32), pattern_listed, conf);
+	return e;
+}
+
+/* The name hash key of a pinned config, if it has one: records are keyed by
+ * name hashes, so a daemon that adopts them must hash names the same way. */
+static bool pinned_key(struct learn_bpf *skel, __u64 key[2])
+{
+	struct cs_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.cs_config), &zero, &cfg) ||
+	    !(cfg.flags & CS_CFG_READY))
+		return false;
+	key[0] = cfg.name_key[0];
+	key[1] = cfg.name_key[1];
+	return true;
+}
+
+struct learn_bpf *cs_learn_load(struct cs_conf *conf, const struct cs_learn_opts *opts,
 				struct cs_ruleset *rs, char *err, size_t errlen)
 {
+	return cs_learn_load_state(conf, opts, rs, NULL, err, errlen);
+}
+
+struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_learn_opts *opts,
+				      struct cs_ruleset *rs, struct cs_learn_state *state,
+				      char *err, size_t errlen)
+{
+	struct cs_learn_state st = { 0 };
 	struct learn_bpf *skel;
 	__u64 key[2];
 	int e;
 
-	if (getrandom(key, sizeof(key), 0) != sizeof(key)) {
-		snprintf(err, errlen, "cannot get random bytes for the name hash key: %s", strerror(errno));
-		return NULL;
-	}
-	if (cs_rules_compile(conf, key, rs, err, errlen))
-		return NULL;
+	memset(rs, 0, sizeof(*rs));
 	skel = learn_bpf__open();
 	if (!skel) {
 		snprintf(err, errlen, "cannot open the learn program: %s", strerror(errno));
-		goto fail_rules;
+		return NULL;
 	}
 	skel->rodata->report_refresh = opts->report_refresh;
 	skel->rodata->reuse_repeats = !opts->walk_repeats;
@@ -102,26 +239,42 @@ struct learn_bpf *cs_learn_load(const struct cs_conf *conf, const struct cs_lear
 		bpf_map__set_map_flags(skel->maps.cs_records, BPF_F_NO_PREALLOC);
 		bpf_map__set_map_flags(skel->maps.cs_routes, BPF_F_NO_PREALLOC);
 	}
+	if (opts->pin_dir) {
+		st.reused_maps = cs_pins_reuse(skel->obj, opts->pin_dir, err, errlen);
+		if (st.reused_maps < 0)
+			goto fail_skel;
+	}
 	e = learn_bpf__load(skel);
 	if (e) {
 		snprintf(err, errlen, "the kernel refused the learn program (%s)%s", strerror(-e),
 			 e == -EPERM ? ": run as root" : "; run with -v -v for the verifier's log");
 		goto fail_skel;
 	}
-	e = write_resolvers(bpf_map__fd(skel->maps.cs_resolvers), conf);
-	if (!e)
-		e = cs_rules_write(rs, conf, bpf_map__fd(skel->maps.cs_rule_names),
-				   bpf_map__fd(skel->maps.cs_rules), bpf_map__fd(skel->maps.cs_config));
-	if (!e)
+	st.had_config = st.reused_maps > 0 && pinned_key(skel, key);
+	if (!st.had_config && getrandom(key, sizeof(key), 0) != sizeof(key)) {
+		snprintf(err, errlen, "cannot get random bytes for the name hash key: %s", strerror(errno));
+		goto fail_skel;
+	}
+	if (st.reused_maps > 0)
+		cs_keep_pattern_ids(bpf_map__fd(skel->maps.cs_patterns), conf);
+	if (cs_rules_compile(conf, key, rs, err, errlen))
+		goto fail_skel;
+	e = cs_learn_configure(skel, conf, rs);
+	/* a fresh pool only: an adopted one holds the ids the routes do not */
+	if (!e && st.reused_maps <= 0)
 		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool), opts->acl_ids);
 	if (e) {
 		snprintf(err, errlen, "cannot fill the learn maps: %s", strerror(-e));
-		goto fail_skel;
+		goto fail_rules;
 	}
+	if (opts->pin_dir && cs_pins_pin(skel->obj, opts->pin_dir, err, errlen))
+		goto fail_rules;
+	if (state)
+		*state = st;
 	return skel;
-fail_skel:
-	learn_bpf__destroy(skel);
 fail_rules:
 	cs_rules_free(rs);
+fail_skel:
+	learn_bpf__destroy(skel);
 	return NULL;
 }

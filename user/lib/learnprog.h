@@ -19,13 +19,38 @@ struct cs_learn_opts {
 	bool lazy_tables;	/* allocate table entries on demand (replay) */
 	bool walk_repeats;	/* never reuse the outcome of a repeated answer
 				 * (benchmarks of the full walk) */
-	__u32 acl_ids;		/* ids 1..acl_ids pushed into the pool */
+	__u32 acl_ids;		/* ids 1..acl_ids pushed into a fresh pool */
+	const char *pin_dir;	/* reuse and pin the maps there (the daemon);
+				 * NULL: fresh private maps */
 };
 
-/* Load the program with the rules of conf compiled under a fresh random key.
- * Returns NULL with a plain-words reason in err. */
-struct learn_bpf *cs_learn_load(const struct cs_conf *conf, const struct cs_learn_opts *opts,
+/* What cs_learn_load found pinned, for the daemon. */
+struct cs_learn_state {
+	int reused_maps;	/* 0: a fresh start */
+	bool had_config;	/* the pinned config held a key: kept */
+};
+
+/* Load the program with the rules of conf compiled under a fresh random key
+ * (or, over pins, the key they were made with). Returns NULL with a
+ * plain-words reason in err. */
+struct learn_bpf *cs_learn_load(struct cs_conf *conf, const struct cs_learn_opts *opts,
 				struct cs_ruleset *rs, char *err, size_t errlen);
+
+/* The same, telling what was adopted from the pins (state may be NULL). */
+struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_learn_opts *opts,
+				      struct cs_ruleset *rs, struct cs_learn_state *state,
+				      char *err, size_t errlen);
+
+/* Give every pattern of conf the id its text had in the pinned cs_patterns
+ * (fd), and new texts ids above every id in use, so records keep meaning
+ * the same pattern across restarts and reloads. */
+int cs_keep_pattern_ids(int patterns_fd, struct cs_conf *conf);
+
+/* Write resolvers, patterns, rules and the config entry (last: it turns
+ * learning on and starts a new generation). Patterns and rule names that
+ * the new rules no longer have are removed. 0 or -errno. */
+int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf,
+		       const struct cs_ruleset *rs);
 
 /* Sum a per-CPU u64 counter array map into out[0..n). */
 int cs_sum_percpu(int map_fd, __u64 *out, __u32 n);

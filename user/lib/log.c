@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "log.h"
 
@@ -45,7 +46,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	enum cs_log_level ours = level == LIBXDP_WARN ? CS_LOG_DEBUG : CS_LOG_TRACE;
+
+	cs_vlog(ours, fmt, ap);
+	return 0;
+}
+
 void cs_log_attach_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
 }

@@ -10,7 +10,8 @@ extern enum cs_log_level cs_log_level;
 
 void cs_log(enum cs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Route libbpf's messages into our sink, one level quieter than ours. */
+/* Route libbpf's and libxdp's messages into our sink, one level quieter
+ * than ours: their warnings show with -v. */
 void cs_log_attach_libbpf(void);
 
 #define cs_err(...)   cs_log(CS_LOG_ERROR, __VA_ARGS__)

@@ -154,7 +154,7 @@ int cs_rules_compile(const struct cs_conf *conf, const __u64 key[2], struct cs_r
 		ref = &e->value.kind[p->kind];
 		if (ref->pattern_id)
 			continue;	/* the same pattern twice in one rule: first one stands */
-		ref->pattern_id = cs_pattern_id(slots[i].pattern);
+		ref->pattern_id = p->id;
 		ref->rule_id = cs_rule_id(p->rule);
 		rs->depth_mask[p->depth >> 6] |= 1ULL << (p->depth & 63);
 	}

@@ -35,7 +35,7 @@ __u64 cs_text_label_hash(const __u64 key[2], const char *label, size_t len);
 
 /* Ids as the maps hold them. */
 static inline __u32 cs_rule_id(size_t rule_index) { return (__u32)rule_index + 1; }
-static inline __u32 cs_pattern_id(size_t pattern_index) { return (__u32)pattern_index + 1; }
+
 
 /* Returns 0, or -1 with "FILE:LINE: reason" in err (ties between rules). */
 int cs_rules_compile(const struct cs_conf *conf, const __u64 key[2], struct cs_ruleset *rs,
