@@ -34,12 +34,12 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iheaders -Ius
 	-DCS_VERSION='"$(VERSION)"'
 LDLIBS  := -lbpf -lxdp -lyaml -lpcap -lelf -lz
 
-LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_SRCS := $(wildcard user/lib/*.c user/daemon/*.c)
 CMD_SRCS := user/main.c $(wildcard user/cmd_*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 SKELS    := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
-USER_HDRS := $(wildcard user/*.h user/lib/*.h) headers/cloudsteer.h headers/namehash.h
+USER_HDRS := $(wildcard user/*.h user/lib/*.h user/daemon/*.h) headers/cloudsteer.h headers/namehash.h
 
 $(BUILD)/%.o: %.c $(USER_HDRS) $(SKELS)
 	$(call msg,CC,$@)

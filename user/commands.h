@@ -4,6 +4,10 @@
 #define CS_COMMANDS_H
 
 int cmd_check(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

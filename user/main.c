@@ -18,7 +18,11 @@ struct command {
 
 static const struct command commands[] = {
 	{ "check", cmd_check, "validate a config and its rule lists without running anything" },
+	{ "run", cmd_run, "the daemon: load, attach, pin, expire, log (foreground)" },
+	{ "detach", cmd_detach, "take the dataplane off and remove its pinned state" },
 	{ "replay", cmd_replay, "run captures through the learn program and print what it learns" },
+	{ "show", cmd_show, "print the pinned state: table, routes, rules, stats" },
+	{ "explain", cmd_explain, "say why an IP is steered, or why not" },
 };
 
 static void usage(FILE *f)

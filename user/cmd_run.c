@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * cloudsteer run - the daemon. It refuses a bad config before touching the
+ * dataplane, then loads learn over the pinned maps (adopting every record,
+ * route, ACL id and counter a previous daemon left), attaches it, and loops:
+ * new records to the log, a sweep every second, SIGHUP re-reads the config,
+ * SIGTERM leaves the dataplane running on its pins.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "commands.h"
+#include "daemon/daemon.h"
+#include "lib/learnprog.h"
+#include "lib/log.h"
+#include "lib/pins.h"
+#include "learn.skel.h"
+
+static volatile sig_atomic_t stop_signal, reload_wanted;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_wanted = 1;
+	else
+		stop_signal = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: the poll wakes up */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* SIGHUP: a new config, all or nothing. Rules whose patterns stay keep their
+ * records (pattern ids follow the text); the sweep drops the records of
+ * patterns that left and moves records whose pattern changed rule. */
+static void reload(struct cs_daemon *d)
+{
+	struct cs_ruleset rs;
+	struct cs_conf conf;
+	char err[1024];
+	int e;
+
+	cs_info("reload: reading %s", d->config_path);
+	if (cs_config_load(d->config_path, &conf, err, sizeof(err))) {
+		cs_err("reload refused, the running config stays: %s", err);
+		return;
+	}
+	if (conf.n_learn_ifaces != d->conf.n_learn_ifaces)
+		cs_warn("reload: learn.interfaces changes take a restart; kept the attached ones");
+	cs_keep_pattern_ids(bpf_map__fd(d->skel->maps.cs_patterns), &conf);
+	if (cs_rules_compile(&conf, d->rs.key, &rs, err, sizeof(err))) {
+		cs_err("reload refused, the running config stays: %s", err);
+		cs_config_free(&conf);
+		return;
+	}
+	e = cs_learn_configure(d->skel, &conf, &rs);
+	if (e) {
+		cs_err("reload: writing the new rules failed (%s); the maps may hold a mix: "
+		       "send SIGHUP again", strerror(-e));
+		cs_rules_free(&rs);
+		cs_config_free(&conf);
+		return;
+	}
+	cs_rules_free(&d->rs);
+	cs_config_free(&d->conf);
+	d->rs = rs;
+	d->conf = conf;
+	cs_sweep_free(&d->sweep);	/* the next pass judges records by the new rules */
+	cs_info("reload: %zu rules, %zu patterns in force", conf.n_rules, conf.n_patterns);
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+static void loop(struct cs_daemon *d)
+{
+	__u64 next_tick = 0;
+
+	while (!stop_signal) {
+		__u64 t;
+
+		/* learn wakes us only once events pile up (cs_emit): wait at most
+		 * 200 ms, then read whatever is there */
+		if (ring_buffer__poll(d->rb, 200) < 0 && errno != EINTR)
+			cs_warn("events: %s", strerror(errno));
+		ring_buffer__consume(d->rb);
+		if (reload_wanted) {
+			reload_wanted = 0;
+			reload(d);
+		}
+		t = now_ms();
+		if (t >= next_tick) {
+			cs_sweep_tick(d);
+			next_tick = t + CS_TICK_MS;
+		}
+	}
+	ring_buffer__consume(d->rb);
+}
+
+static int start(struct cs_daemon *d)
+{
+	struct cs_learn_opts opts = { .acl_ids = d->acl_ids, .pin_dir = d->pin_dir };
+	struct cs_learn_state st;
+	char err[1024];
+
+	if (cs_config_load(d->config_path, &d->conf, err, sizeof(err)) ||
+	    cs_ifaces_check(&d->conf, err, sizeof(err))) {
+		cs_err("%s", err);
+		return 2;
+	}
+	d->lock_fd = cs_lock_take(d->pin_dir, err, sizeof(err));
+	if (d->lock_fd < 0) {
+		cs_err("%s", err);
+		return 1;
+	}
+	d->skel = cs_learn_load_state(&d->conf, &opts, &d->rs, &st, err, sizeof(err));
+	if (!d->skel) {
+		cs_err("%s", err);
+		return 1;
+	}
+	if (st.reused_maps > 0)
+		cs_info("adopted %d pinned maps in %s: records, routes, ACL ids and counters kept",
+			st.reused_maps, d->pin_dir);
+	else
+		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir, d->acl_ids);
+	if (cs_attach_learn(d, err, sizeof(err))) {
+		cs_err("%s", err);
+		return 1;
+	}
+	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.cs_learn_events), cs_on_learn_event, d, NULL);
+	if (!d->rb) {
+		cs_err("cannot read the event ring buffer: %s", strerror(errno));
+		return 1;
+	}
+	cs_info("running: %zu rules, %zu patterns, learning on %d interface(s)", d->conf.n_rules,
+		d->conf.n_patterns, d->n_att);
+	return 0;
+}
+
+static void finish(struct cs_daemon *d)
+{
+	if (d->detach_on_exit && d->skel) {
+		cs_detach_learn(&d->conf);
+		if (cs_pins_remove(d->pin_dir))
+			cs_warn("could not remove every pin in %s", d->pin_dir);
+		else
+			cs_info("detached; pins in %s removed", d->pin_dir);
+	} else if (d->skel) {
+		cs_info("exiting: the dataplane keeps running on the pins in %s", d->pin_dir);
+	}
+	ring_buffer__free(d->rb);
+	cs_sweep_free(&d->sweep);
+	if (d->skel)
+		learn_bpf__destroy(d->skel);	/* pinned maps and attached programs stay */
+	cs_rules_free(&d->rs);
+	cs_config_free(&d->conf);
+	if (d->lock_fd > 0)
+		close(d->lock_fd);
+}
+
+static const char run_usage[] =
+	"usage: cloudsteer run [-c FILE] [--detach-on-exit] [--pin-dir DIR] [-v]\n"
+	"\n"
+	"Load and attach the dataplane, pin its maps, and keep it: log new and expired\n"
+	"records, expire records and routes, keep the ACL id pool. Runs in the\n"
+	"foreground (for systemd). SIGHUP re-reads the config; SIGTERM leaves the\n"
+	"dataplane running on its pins, and a later run adopts them.\n"
+	"\n"
+	"  -c, --config FILE    the YAML config (default " CS_DEFAULT_CONFIG ")\n"
+	"      --detach-on-exit detach and remove the pins on SIGTERM/SIGINT\n"
+	"      --pin-dir DIR    where the maps are pinned (default $" CS_PIN_DIR_ENV " or\n"
+	"                       " CS_PIN_DIR ")\n"
+	"  -v, --verbose        more detail (twice: libbpf too)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Exit status: 0 after a signal, 1 if the dataplane could not be set up,\n"
+	"2 for a bad config or usage.\n";
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "detach-on-exit", no_argument, NULL, 'D' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct cs_daemon d = { .config_path = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir(),
+			       .acl_ids = CS_ACL_IDS_DEFAULT, .sweep_per_tick = CS_SWEEP_PER_TICK,
+			       .lock_fd = -1 };
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.config_path = optarg; break;
+		case 'D': d.detach_on_exit = true; break;
+		case 'P': d.pin_dir = optarg; break;
+		case 'v': cs_log_level++; break;
+		case 'h': fputs(run_usage, stdout); return 0;
+		default: fputs(run_usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cloudsteer run: unexpected argument \"%s\"\n\n%s", argv[optind], run_usage);
+		return 2;
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	catch_signals();
+	rc = start(&d);
+	if (!rc)
+		loop(&d);
+	finish(&d);
+	if (!rc && stop_signal)
+		cs_info("stopped by signal %d", (int)stop_signal);
+	return rc;
+}

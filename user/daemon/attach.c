@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * attach.c - learn on the learn interfaces, through libxdp (what users'
+ * hosts use; where the kernel lacks the multi-program dispatcher libxdp
+ * attaches the program alone).
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "daemon.h"
+#include "lib/log.h"
+#include "learn.skel.h"
+
+int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (conf->n_learn_ifaces > 16) {
+		snprintf(err, errlen, "%s: more than 16 learn interfaces", conf->files[0]);
+		return -1;
+	}
+	for (i = 0; i < conf->n_learn_ifaces; i++) {
+		if (!if_nametoindex(conf->learn_ifaces[i])) {
+			snprintf(err, errlen, "%s: learn interface \"%s\" does not exist", conf->files[0],
+				 conf->learn_ifaces[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The name and tag of the XDP program on ifindex, if any. */
+static bool attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u8 tag[BPF_TAG_SIZE], __u32 *id)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *main;
+	bool found = false;
+
+	if (!mp || libxdp_get_error(mp))
+		return false;
+	main = xdp_multiprog__main_prog(mp);
+	if (main) {
+		snprintf(name, BPF_OBJ_NAME_LEN, "%s", xdp_program__name(main));
+		memcpy(tag, xdp_program__tag(main), BPF_TAG_SIZE);
+		*id = xdp_program__id(main);
+		found = true;
+	}
+	xdp_multiprog__close(mp);
+	return found;
+}
+
+static void prog_tag(int fd, __u8 tag[BPF_TAG_SIZE])
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		memcpy(tag, info.tag, BPF_TAG_SIZE);
+}
+
+static int detach_ifindex(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	int e;
+
+	if (!mp || libxdp_get_error(mp))
+		return -ENOENT;
+	e = xdp_multiprog__detach(mp);
+	xdp_multiprog__close(mp);
+	return e;
+}
+
+/* Native first (the driver runs it before an skb exists), generic where the
+ * driver has no XDP. */
+static int attach_one(int prog_fd, struct cs_attachment *a, char *err, size_t errlen)
+{
+	struct xdp_program *p = xdp_program__from_fd(prog_fd);
+	char why[128];
+	int e;
+
+	if (!p || libxdp_get_error(p)) {
+		snprintf(err, errlen, "%s: cannot wrap the learn program for libxdp", a->ifname);
+		return -1;
+	}
+	e = xdp_program__attach(p, a->ifindex, XDP_MODE_NATIVE, 0);
+	a->mode = "native";
+	if (e) {
+		e = xdp_program__attach(p, a->ifindex, XDP_MODE_SKB, 0);
+		a->mode = "generic";
+	}
+	xdp_program__close(p);
+	if (e) {
+		libxdp_strerror(e, why, sizeof(why));
+		snprintf(err, errlen, "cannot attach learn to %s: %s", a->ifname, why);
+		return -1;
+	}
+	a->ours = true;
+	return 0;
+}
+
+int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen)
+{
+	int prog_fd = bpf_program__fd(d->skel->progs.learn);
+	__u8 ours[BPF_TAG_SIZE] = { 0 };
+	size_t i;
+
+	prog_tag(prog_fd, ours);
+	for (i = 0; i < d->conf.n_learn_ifaces; i++) {
+		struct cs_attachment *a = &d->att[d->n_att];
+		char name[BPF_OBJ_NAME_LEN] = "";
+		__u8 tag[BPF_TAG_SIZE];
+		__u32 id = 0;
+
+		snprintf(a->ifname, sizeof(a->ifname), "%s", d->conf.learn_ifaces[i]);
+		a->ifindex = (int)if_nametoindex(a->ifname);
+		a->ours = false;
+		if (attached_prog(a->ifindex, name, tag, &id)) {
+			if (strcmp(name, "learn")) {
+				snprintf(err, errlen, "%s already runs the XDP program \"%s\" (id %u); "
+					 "sharing an interface needs libxdp's dispatcher, which this kernel "
+					 "cannot load", a->ifname, name, id);
+				return -1;
+			}
+			if (!memcmp(tag, ours, sizeof(tag))) {
+				/* the same code on the same pinned maps: keep it, no gap */
+				a->mode = "adopted";
+				d->n_att++;
+				cs_info("learn: %s: kept the attached program (id %u): same code, same maps",
+					a->ifname, id);
+				continue;
+			}
+			cs_info("learn: %s: replacing program id %u with a newer one", a->ifname, id);
+			detach_ifindex(a->ifindex);
+		}
+		if (attach_one(prog_fd, a, err, errlen))
+			return -1;
+		d->n_att++;
+		cs_info("learn: attached to %s (%s mode)", a->ifname, a->mode);
+	}
+	return 0;
+}
+
+void cs_detach_learn(const struct cs_conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->n_learn_ifaces; i++) {
+		int ifindex = (int)if_nametoindex(conf->learn_ifaces[i]);
+		char name[BPF_OBJ_NAME_LEN] = "";
+		__u8 tag[BPF_TAG_SIZE];
+		__u32 id;
+
+		if (!ifindex || !attached_prog(ifindex, name, tag, &id) || strcmp(name, "learn"))
+			continue;
+		if (detach_ifindex(ifindex))
+			cs_warn("learn: %s: could not detach program id %u", conf->learn_ifaces[i], id);
+		else
+			cs_info("learn: detached from %s", conf->learn_ifaces[i]);
+	}
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * daemon.h - the state of `cloudsteer run` and the pieces that act on it:
+ * lock, attach, sweep (expiry, routes, ACL ids), event log.
+ */
+#ifndef CS_DAEMON_H
+#define CS_DAEMON_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "cloudsteer.h"
+#include "lib/config.h"
+#include "lib/rules.h"
+
+struct learn_bpf;
+struct ring_buffer;
+
+/* A bounded pass over the records, spread over ticks. */
+struct cs_sweep {
+	bool active;
+	__u32 token;			/* bpf_map_lookup_batch position */
+	__u64 pass_start_ns;
+	struct cs_addr_set *live;	/* IPs with records this pass, and their best rule */
+	struct cs_u64_set *names;	/* name ids with records this pass */
+	__u64 expired, remapped;	/* this pass */
+	bool removed_any;
+};
+
+struct cs_attachment {
+	char ifname[16];
+	int ifindex;
+	const char *mode;		/* "native" or "generic" */
+	bool ours;			/* attached by this daemon (not adopted) */
+};
+
+struct cs_daemon {
+	const char *config_path;
+	const char *pin_dir;
+	bool detach_on_exit;
+	struct cs_conf conf;
+	struct cs_ruleset rs;
+	struct learn_bpf *skel;
+	struct ring_buffer *rb;
+	int lock_fd;
+	struct cs_attachment att[16];
+	int n_att;
+	struct cs_sweep sweep;
+	__u32 acl_ids;			/* ids 1..acl_ids exist */
+	__u32 sweep_per_tick;		/* records looked at per tick */
+};
+
+#define CS_ACL_IDS_DEFAULT (CS_ACL_POOL_ENTRIES - 1)
+#define CS_SWEEP_PER_TICK 65536
+#define CS_TICK_MS 1000
+
+/* lock.c: one daemon per pin directory. */
+int cs_lock_take(const char *pin_dir, char *err, size_t errlen);
+
+/* attach.c */
+int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen);
+int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen);
+/* Detach learn from the interfaces of conf, where it is ours. Logs each. */
+void cs_detach_learn(const struct cs_conf *conf);
+
+/* sweep.c */
+void cs_sweep_tick(struct cs_daemon *d);
+void cs_sweep_free(struct cs_sweep *sw);
+__u64 cs_now_boot_ns(void);
+
+/* events.c: the log line of each new record. */
+int cs_on_learn_event(void *ctx, void *data, size_t size);
+/* Text of a name id and a pattern id, for log lines; "?" when unknown. */
+const char *cs_name_of(struct cs_daemon *d, __u64 name_id, char *buf, size_t len);
+const char *cs_pattern_of(struct cs_daemon *d, __u32 pattern_id);
+
+#endif

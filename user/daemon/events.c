@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "daemon.h"
+#include "lib/addr.h"
+#include "lib/log.h"
+#include "learn.skel.h"
+
+const char *cs_name_of(struct cs_daemon *d, __u64 name_id, char *buf, size_t len)
+{
+	struct cs_name n;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.cs_names), &name_id, &n))
+		return "?";
+	snprintf(buf, len, "%s", n.text);
+	return buf;
+}
+
+const char *cs_pattern_of(struct cs_daemon *d, __u32 pattern_id)
+{
+	size_t i;
+
+	for (i = 0; i < d->conf.n_patterns; i++)
+		if (d->conf.patterns[i].id == pattern_id)
+			return d->conf.patterns[i].text;
+	return "?";
+}
+
+int cs_on_learn_event(void *ctx, void *data, size_t size)
+{
+	const struct cs_learn_event *e = data;
+	struct cs_daemon *d = ctx;
+	char ip[CS_ADDR_TEXT_MAX], acl[16];
+
+	if (size < sizeof(*e) || e->type != CS_EV_RECORD_NEW)
+		return 0;
+	snprintf(acl, sizeof(acl), "%u", e->acl_id);
+	cs_info("learned %s %s for %s (rule %s, ttl %u, acl %s)", e->name.text,
+		cs_addr_format(&e->addr, ip, sizeof(ip)), e->qname.text, cs_pattern_of(d, e->pattern_id),
+		e->ttl, e->acl_id ? acl : "waiting");
+	return 0;
+}

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * sweep.c - the daemon's housekeeping, in bounded steps so that a million
+ * records never stall it:
+ *   - each tick looks at up to sweep_per_tick records (bpf_map_lookup_batch),
+ *     removes the expired ones and, after a reload, those whose pattern is
+ *     gone, and notes which IPs and names still have records;
+ *   - at the end of a pass, a route no record needs goes (unless learn made
+ *     or touched it since the pass began), its ACL id returns to the pool,
+ *     routes waiting for an ACL id get one, and names without records go;
+ *   - anything removed starts a new cs_config generation, so learn reuses
+ *     no outcome that counted on a record that is gone.
+ * Live flows keep routes alive once steer exists (issue 4); until then no
+ * flow uses a route.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "daemon.h"
+#include "lib/addr.h"
+#include "lib/log.h"
+#include "learn.skel.h"
+
+#define BATCH 4096
+
+__u64 cs_now_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* ---- small open-addressing sets, grown by doubling ---- */
+
+struct cs_addr_set {
+	size_t cap, n;
+	struct addr_slot { bool used; struct cs_addr a; __u32 rule_id, priority; } *s;
+};
+
+struct cs_u64_set {
+	size_t cap, n;
+	__u64 *s;	/* 0 marks a free slot; 0 itself is kept in has_zero */
+	bool has_zero;
+};
+
+static size_t hash_bytes(const void *p, size_t n)
+{
+	const __u8 *b = p;
+	__u64 h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ *b++) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static struct addr_slot *addr_find(struct cs_addr_set *set, const struct cs_addr *a)
+{
+	size_t i = hash_bytes(a, sizeof(*a)) & (set->cap - 1);
+
+	while (set->s[i].used && memcmp(&set->s[i].a, a, sizeof(*a)))
+		i = (i + 1) & (set->cap - 1);
+	return &set->s[i];
+}
+
+static bool addr_set_grow(struct cs_addr_set *set)
+{
+	struct cs_addr_set bigger = { .cap = set->cap ? set->cap * 2 : 1024 };
+	size_t i;
+
+	bigger.s = calloc(bigger.cap, sizeof(*bigger.s));
+	if (!bigger.s)
+		return false;
+	for (i = 0; i < set->cap; i++)
+		if (set->s[i].used)
+			*addr_find(&bigger, &set->s[i].a) = set->s[i];
+	bigger.n = set->n;
+	free(set->s);
+	*set = bigger;
+	return true;
+}
+
+/* Note that a has a record of rule_id; the highest priority rule wins. */
+static bool addr_note(struct cs_addr_set *set, const struct cs_addr *a, __u32 rule_id, __u32 priority)
+{
+	struct addr_slot *slot;
+
+	if ((set->n + 1) * 2 > set->cap && !addr_set_grow(set))
+		return false;
+	slot = addr_find(set, a);
+	if (!slot->used) {
+		slot->used = true;
+		slot->a = *a;
+		slot->rule_id = rule_id;
+		slot->priority = priority;
+		set->n++;
+	} else if (priority > slot->priority) {
+		slot->rule_id = rule_id;
+		slot->priority = priority;
+	}
+	return true;
+}
+
+static __u64 *u64_find(struct cs_u64_set *set, __u64 v)
+{
+	size_t i = hash_bytes(&v, sizeof(v)) & (set->cap - 1);
+
+	while (set->s[i] && set->s[i] != v)
+		i = (i + 1) & (set->cap - 1);
+	return &set->s[i];
+}
+
+static bool u64_has(struct cs_u64_set *set, __u64 v)
+{
+	if (!v)
+		return set->has_zero;
+	return set->cap && *u64_find(set, v) == v;
+}
+
+static bool u64_add(struct cs_u64_set *set, __u64 v)
+{
+	if (!v)
+		return set->has_zero = true;
+	if ((set->n + 1) * 2 > set->cap) {
+		struct cs_u64_set bigger = { .cap = set->cap ? set->cap * 2 : 1024, .has_zero = set->has_zero };
+		size_t i;
+
+		bigger.s = calloc(bigger.cap, sizeof(__u64));
+		if (!bigger.s)
+			return false;
+		for (i = 0; i < set->cap; i++)
+			if (set->s[i])
+				*u64_find(&bigger, set->s[i]) = set->s[i];
+		bigger.n = set->n;
+		free(set->s);
+		*set = bigger;
+	}
+	if (!*u64_find(set, v)) {
+		*u64_find(set, v) = v;
+		set->n++;
+	}
+	return true;
+}
+
+void cs_sweep_free(struct cs_sweep *sw)
+{
+	if (sw->live)
+		free(sw->live->s);
+	free(sw->live);
+	if (sw->names)
+		free(sw->names->s);
+	free(sw->names);
+	memset(sw, 0, sizeof(*sw));
+}
+
+/* ---- the pass ---- */
+
+static const struct cs_pattern *pattern_by_id(const struct cs_conf *conf, __u32 id)
+{
+	/* the daemon's ids are stable, not positions: a lookup table would do
+	 * for very large configs; this runs once per record per pass */
+	size_t i;
+
+	if (id && id <= conf->n_patterns && conf->patterns[id - 1].id == id)
+		return &conf->patterns[id - 1];
+	for (i = 0; i < conf->n_patterns; i++)
+		if (conf->patterns[i].id == id)
+			return &conf->patterns[i];
+	return NULL;
+}
+
+static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *r,
+			const char *why)
+{
+	char name[CS_NAME_TEXT_MAX], ip[CS_ADDR_TEXT_MAX];
+
+	cs_info("%s %s %s (rule %s)", why, cs_name_of(d, k->name_id, name, sizeof(name)),
+		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_of(d, r->pattern_id));
+}
+
+/* One record: keep it (noting its IP and name) or say it must go. */
+static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, struct cs_record *r,
+			__u64 now, int records_fd)
+{
+	const struct cs_pattern *p = pattern_by_id(&d->conf, r->pattern_id);
+	struct cs_sweep *sw = &d->sweep;
+	__u32 rule_id;
+
+	if (!p) {
+		log_removed(d, k, r, "dropped");	/* its pattern left the config */
+		return false;
+	}
+	if (r->expires_ns < now) {
+		log_removed(d, k, r, "expired");
+		sw->expired++;
+		return false;
+	}
+	rule_id = cs_rule_id(p->rule);
+	if (r->rule_id != rule_id) {
+		/* the pattern moved to another rule in a reload */
+		r->rule_id = rule_id;
+		bpf_map_update_elem(records_fd, k, r, BPF_EXIST);
+		sw->remapped++;
+	}
+	addr_note(sw->live, &k->addr, rule_id, d->conf.rules[p->rule].priority);
+	u64_add(sw->names, k->name_id);
+	return true;
+}
+
+static void pass_begin(struct cs_daemon *d)
+{
+	struct cs_sweep *sw = &d->sweep;
+
+	cs_sweep_free(sw);
+	sw->live = calloc(1, sizeof(*sw->live));
+	sw->names = calloc(1, sizeof(*sw->names));
+	if (!sw->live || !sw->names || !addr_set_grow(sw->live)) {
+		cs_err("sweep: out of memory");
+		cs_sweep_free(sw);
+		return;
+	}
+	sw->active = true;
+	sw->token = 0;
+	sw->pass_start_ns = cs_now_boot_ns();
+}
+
+/* Look at up to `budget` records; false when the pass has seen them all. */
+static bool pass_step(struct cs_daemon *d, __u32 budget)
+{
+	static struct cs_record_key keys[BATCH], gone[BATCH];
+	static struct cs_record vals[BATCH];
+	int fd = bpf_map__fd(d->skel->maps.cs_records);
+	struct cs_sweep *sw = &d->sweep;
+	__u64 now = cs_now_boot_ns();
+	bool more = true;
+
+	while (budget && more) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = BATCH < budget ? BATCH : budget, out = 0, n_gone = 0, i;
+		int e = bpf_map_lookup_batch(fd, sw->token ? &sw->token : NULL, &out, keys, vals, &count, &opts);
+
+		if (e && errno != ENOENT) {
+			cs_warn("sweep: reading the records: %s", strerror(errno));
+			return false;
+		}
+		more = !e;
+		sw->token = out;
+		for (i = 0; i < count; i++)
+			if (!keep_record(d, &keys[i], &vals[i], now, fd))
+				gone[n_gone++] = keys[i];
+		if (n_gone) {
+			LIBBPF_OPTS(bpf_map_batch_opts, dopts);
+
+			if (bpf_map_delete_batch(fd, gone, &n_gone, &dopts) && errno != ENOENT)
+				cs_warn("sweep: removing records: %s", strerror(errno));
+			sw->removed_any = true;
+		}
+		budget -= count < budget ? count : budget;
+		if (!count)
+			more = false;
+	}
+	return more;
+}
+
+static void acl_return(struct cs_daemon *d, __u32 acl_id)
+{
+	if (acl_id && bpf_map_update_elem(bpf_map__fd(d->skel->maps.cs_acl_pool), NULL, &acl_id, BPF_ANY))
+		cs_err("acl: id %u could not go back to the pool: %s", acl_id, strerror(errno));
+}
+
+/* Routes: drop those no record needs, give waiting ones an id, follow rules. */
+static void pass_routes(struct cs_daemon *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.cs_routes), pool = bpf_map__fd(d->skel->maps.cs_acl_pool);
+	struct cs_sweep *sw = &d->sweep;
+	struct cs_addr key, next, *prev = NULL;
+	unsigned long removed = 0, assigned = 0;
+	char ip[CS_ADDR_TEXT_MAX];
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct cs_route rt;
+		struct addr_slot *live;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &rt))
+			continue;
+		live = addr_find(sw->live, &key);
+		if (!live->used && rt.learned_ns < sw->pass_start_ns) {
+			if (!bpf_map_delete_elem(fd, &key)) {
+				cs_info("route %s removed: no record needs it (acl %u)",
+					cs_addr_format(&key, ip, sizeof(ip)), rt.acl_id);
+				acl_return(d, rt.acl_id);
+				removed++;
+				prev = NULL;	/* the deleted key is no anchor for the walk */
+			}
+			continue;
+		}
+		bool given = (rt.flags & CS_ROUTE_WAIT_ACL) &&
+			     !bpf_map_lookup_and_delete_elem(pool, NULL, &rt.acl_id);
+
+		if (given) {
+			rt.flags &= ~CS_ROUTE_WAIT_ACL;
+			assigned++;
+		} else if (!live->used || live->rule_id == rt.rule_id) {
+			continue;
+		}
+		if (live->used)
+			rt.rule_id = live->rule_id;
+		if (bpf_map_update_elem(fd, &key, &rt, BPF_EXIST) && given)
+			acl_return(d, rt.acl_id);	/* the route went meanwhile: keep the id */
+	}
+	if (removed || assigned)
+		cs_info("sweep: %lu routes removed, %lu given an ACL id", removed, assigned);
+	sw->removed_any |= removed > 0;
+}
+
+static void pass_names(struct cs_daemon *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.cs_names);
+	__u64 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		if (!u64_has(d->sweep.names, key) && !bpf_map_delete_elem(fd, &key)) {
+			prev = NULL;
+			continue;
+		}
+		prev = &key;
+	}
+}
+
+static void new_generation(struct cs_daemon *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.cs_config);
+	struct cs_config cfg;
+	__u32 zero = 0;
+
+	if (!bpf_map_lookup_elem(fd, &zero, &cfg)) {
+		cfg.generation++;
+		bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY);
+	}
+}
+
+void cs_sweep_tick(struct cs_daemon *d)
+{
+	struct cs_sweep *sw = &d->sweep;
+
+	if (!sw->active)
+		pass_begin(d);
+	if (!sw->active || pass_step(d, d->sweep_per_tick))
+		return;
+	pass_routes(d);
+	pass_names(d);
+	if (sw->removed_any)
+		new_generation(d);
+	if (sw->expired || sw->remapped)
+		cs_debug("sweep: pass done: %llu expired, %llu moved to another rule, %zu IPs live",
+			 (unsigned long long)sw->expired, (unsigned long long)sw->remapped, sw->live->n);
+	cs_sweep_free(sw);
+}
