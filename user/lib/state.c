@@ -1,0 +1,799 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "json.h"
+#include "pins.h"
+#include "state.h"
+
+/* ---- opening ---- */
+
+/* What each map must look like; order and index follow enum cs_state_map. */
+struct map_spec {
+	const char *name;
+	enum bpf_map_type type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 min_entries;	/* lookups by index go up to this */
+};
+
+static const struct map_spec specs[CS_M_COUNT] = {
+	[CS_M_RECORDS] = { "cs_records", BPF_MAP_TYPE_HASH, sizeof(struct cs_record_key),
+			   sizeof(struct cs_record), 1 },
+	[CS_M_ROUTES] = { "cs_routes", BPF_MAP_TYPE_HASH, sizeof(struct cs_addr), sizeof(struct cs_route), 1 },
+	[CS_M_NAMES] = { "cs_names", BPF_MAP_TYPE_HASH, sizeof(__u64), sizeof(struct cs_name), 1 },
+	[CS_M_PATTERNS] = { "cs_patterns", BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct cs_pattern_info), 1 },
+	[CS_M_RULES] = { "cs_rules", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_rule), 1 },
+	[CS_M_RULE_STATS] = { "cs_rule_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+			      sizeof(struct cs_rule_stat), 1 },
+	[CS_M_LEARN_STATS] = { "cs_learn_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
+			       CS_R_MAX },
+	[CS_M_ACL_POOL] = { "cs_acl_pool", BPF_MAP_TYPE_QUEUE, 0, sizeof(__u32), 1 },
+};
+
+const char *cs_state_map_name(enum cs_state_map m)
+{
+	return m < CS_M_COUNT ? specs[m].name : "?";
+}
+
+/* A directory that holds at least one entry: the daemon left state there. */
+static bool dir_has_pins(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool any = false;
+
+	if (!d)
+		return false;
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+static void say_no_state(const char *dir, const char *map, char *err, size_t errlen)
+{
+	int n = snprintf(err, errlen, "no cloudsteer state in %s (is the daemon running, or was it detached?)",
+			 dir);
+
+	/* Some pins but not this one: another version, or a detach cut short. */
+	if (dir_has_pins(dir) && n > 0 && (size_t)n < errlen)
+		snprintf(err + n, errlen - (size_t)n, "; %s is not pinned there", map);
+}
+
+static const char *layout_problem(const struct bpf_map_info *info, const struct map_spec *s)
+{
+	if (info->type != (__u32)s->type)
+		return "its type differs";
+	if (info->key_size != s->key_size || info->value_size != s->value_size)
+		return "its key or value size differs";
+	if (info->max_entries < s->min_entries)
+		return "it has fewer entries than this version counts";
+	return NULL;
+}
+
+static int open_map(struct cs_state *st, enum cs_state_map m, char *err, size_t errlen)
+{
+	const struct map_spec *s = &specs[m];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	const char *why;
+	int fd = cs_pin_open(st->dir, s->name);
+
+	if (fd == -ENOENT) {
+		say_no_state(st->dir, s->name, err, errlen);
+		return fd;
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s/%s: %s%s", st->dir, s->name, strerror(-fd),
+			 fd == -EPERM || fd == -EACCES ? " (run as root, or with CAP_BPF)" : "");
+		return fd;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		int e = -errno;
+
+		snprintf(err, errlen, "cannot read what %s/%s is: %s", st->dir, s->name, strerror(-e));
+		close(fd);
+		return e;
+	}
+	why = layout_problem(&info, s);
+	if (why) {
+		/* reading it with our structs would misread it, or overrun them */
+		snprintf(err, errlen, "%s/%s was made by another version of cloudsteer (%s): not read",
+			 st->dir, s->name, why);
+		close(fd);
+		return -EPROTO;
+	}
+	st->fd[m] = fd;
+	st->max_entries[m] = info.max_entries;
+	return 0;
+}
+
+int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen)
+{
+	int m, e;
+
+	memset(st, 0, sizeof(*st));
+	st->dir = dir;
+	for (m = 0; m < CS_M_COUNT; m++)
+		st->fd[m] = -1;
+	for (m = 0; m < CS_M_COUNT; m++) {
+		e = open_map(st, m, err, errlen);
+		if (e) {
+			cs_state_close(st);
+			return e;
+		}
+	}
+	return 0;
+}
+
+void cs_state_close(struct cs_state *st)
+{
+	int m;
+
+	for (m = 0; m < CS_M_COUNT; m++) {
+		if (st->fd[m] >= 0)
+			close(st->fd[m]);
+		st->fd[m] = -1;
+	}
+}
+
+int cs_state_rule(const struct cs_state *st, __u32 rule_id, struct cs_rule *out)
+{
+	return bpf_map_lookup_elem(st->fd[CS_M_RULES], &rule_id, out) ? -errno : 0;
+}
+
+int cs_state_rule_stat(const struct cs_state *st, __u32 rule_id, struct cs_rule_stat *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
+	struct cs_rule_stat *per_cpu;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));	/* 24 bytes: already 8-aligned */
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(st->fd[CS_M_RULE_STATS], &rule_id, per_cpu))
+		e = -errno;
+	for (c = 0; !e && c < ncpu; c++) {
+		out->answers += per_cpu[c].answers;
+		out->learned += per_cpu[c].learned;
+		out->refreshed += per_cpu[c].refreshed;
+	}
+	free(per_cpu);
+	return e;
+}
+
+/* ---- reading a whole hash map ---- */
+
+struct dump {
+	__u8 *keys, *vals;
+	size_t n, cap;
+	__u32 key_size, value_size;
+};
+
+#define DUMP_CHUNK 4096
+#define KEY_MAX 64	/* the largest key we read is 24 bytes */
+
+static int dump_reserve(struct dump *d, size_t want)
+{
+	size_t cap = d->cap ? d->cap : DUMP_CHUNK;
+	__u8 *k, *v;
+
+	if (want <= d->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	k = realloc(d->keys, cap * d->key_size);
+	if (!k)
+		return -ENOMEM;
+	d->keys = k;
+	v = realloc(d->vals, cap * d->value_size);
+	if (!v)
+		return -ENOMEM;
+	d->vals = v;
+	d->cap = cap;
+	return 0;
+}
+
+static void dump_free(struct dump *d)
+{
+	free(d->keys);
+	free(d->vals);
+	memset(d, 0, sizeof(*d));
+}
+
+/* One syscall per few thousand entries instead of two per entry. */
+static int dump_batch(int fd, struct dump *d)
+{
+	__u64 token[KEY_MAX / 8];	/* opaque position: a hash map keeps a bucket index in it */
+	size_t room = DUMP_CHUNK;
+	bool first = true;
+
+	for (;;) {
+		__u32 count;
+		int e = dump_reserve(d, d->n + room);
+
+		if (e)
+			return e;
+		count = (__u32)(d->cap - d->n);
+		e = bpf_map_lookup_batch(fd, first ? NULL : token, token, d->keys + d->n * d->key_size,
+					 d->vals + d->n * d->value_size, &count, NULL);
+		if (e && e != -ENOENT && e != -ENOSPC)
+			return e;
+		if (e == -ENOSPC) {	/* one bucket holds more than fits: more room */
+			room = (d->cap - d->n) * 2;
+			continue;
+		}
+		d->n += count;
+		if (e == -ENOENT)	/* the end */
+			return 0;
+		first = false;
+	}
+}
+
+/* For kernels or maps without batch lookups. */
+static int dump_by_keys(int fd, struct dump *d)
+{
+	__u8 prev[KEY_MAX], key[KEY_MAX];
+	bool started = false;
+	int e;
+
+	while (!(e = bpf_map_get_next_key(fd, started ? prev : NULL, key))) {
+		if (dump_reserve(d, d->n + 1))
+			return -ENOMEM;
+		/* an entry removed since get_next_key is skipped */
+		if (!bpf_map_lookup_elem(fd, key, d->vals + d->n * d->value_size)) {
+			memcpy(d->keys + d->n * d->key_size, key, d->key_size);
+			d->n++;
+		}
+		memcpy(prev, key, d->key_size);
+		started = true;
+	}
+	return e == -ENOENT ? 0 : e;
+}
+
+static int dump_map(int fd, __u32 key_size, __u32 value_size, struct dump *d)
+{
+	int e;
+
+	memset(d, 0, sizeof(*d));
+	d->key_size = key_size;
+	d->value_size = value_size;
+	e = dump_batch(fd, d);
+	if (e && e != -ENOMEM) {
+		d->n = 0;
+		e = dump_by_keys(fd, d);
+	}
+	if (e)
+		dump_free(d);
+	return e;
+}
+
+/* ---- the view ---- */
+
+static int cmp_addr(const struct cs_addr *a, const struct cs_addr *b)
+{
+	return memcmp(a->b, b->b, sizeof(a->b));
+}
+
+static int cmp_record_row(const void *a, const void *b)
+{
+	const struct cs_record_row *x = a, *y = b;
+	int c = cmp_addr(&x->key.addr, &y->key.addr);
+
+	if (c)
+		return c;
+	return x->key.name_id < y->key.name_id ? -1 : x->key.name_id > y->key.name_id;
+}
+
+static int cmp_route_row(const void *a, const void *b)
+{
+	const struct cs_route_row *x = a, *y = b;
+
+	return cmp_addr(&x->addr, &y->addr);
+}
+
+static int cmp_name_row(const void *a, const void *b)
+{
+	const struct cs_name_row *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_pattern_by_rule(const void *a, const void *b)
+{
+	const struct cs_pattern_row *x = a, *y = b;
+
+	if (x->info.rule_id != y->info.rule_id)
+		return x->info.rule_id < y->info.rule_id ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_pattern_ptr_by_id(const void *a, const void *b)
+{
+	const struct cs_pattern_row *x = *(const struct cs_pattern_row *const *)a;
+	const struct cs_pattern_row *y = *(const struct cs_pattern_row *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int read_records(const struct cs_state *st, struct cs_view *v)
+{
+	struct dump d;
+	size_t i;
+	int e = dump_map(st->fd[CS_M_RECORDS], sizeof(struct cs_record_key), sizeof(struct cs_record), &d);
+
+	if (e)
+		return e;
+	v->records = calloc(d.n ? d.n : 1, sizeof(*v->records));
+	if (!v->records) {
+		dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(&v->records[i].key, d.keys + i * d.key_size, sizeof(v->records[i].key));
+		memcpy(&v->records[i].rec, d.vals + i * d.value_size, sizeof(v->records[i].rec));
+	}
+	v->n_records = d.n;
+	dump_free(&d);
+	qsort(v->records, v->n_records, sizeof(*v->records), cmp_record_row);
+	return 0;
+}
+
+static int read_routes(const struct cs_state *st, struct cs_view *v)
+{
+	struct dump d;
+	size_t i;
+	int e = dump_map(st->fd[CS_M_ROUTES], sizeof(struct cs_addr), sizeof(struct cs_route), &d);
+
+	if (e)
+		return e;
+	v->routes = calloc(d.n ? d.n : 1, sizeof(*v->routes));
+	if (!v->routes) {
+		dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(&v->routes[i].addr, d.keys + i * d.key_size, sizeof(v->routes[i].addr));
+		memcpy(&v->routes[i].route, d.vals + i * d.value_size, sizeof(v->routes[i].route));
+	}
+	v->n_routes = d.n;
+	dump_free(&d);
+	qsort(v->routes, v->n_routes, sizeof(*v->routes), cmp_route_row);
+	return 0;
+}
+
+/* Names are kept packed: a full names map is 256 bytes an entry, most of
+ * it padding. */
+static int read_names(const struct cs_state *st, struct cs_view *v)
+{
+	size_t i, total = 0, at = 0;
+	struct dump d;
+	int e = dump_map(st->fd[CS_M_NAMES], sizeof(__u64), sizeof(struct cs_name), &d);
+
+	if (e)
+		return e;
+	for (i = 0; i < d.n; i++) {
+		struct cs_name *nm = (struct cs_name *)(d.vals + i * d.value_size);
+
+		nm->text[CS_NAME_TEXT_MAX - 1] = 0;
+		total += strlen(nm->text) + 1;
+	}
+	v->names = calloc(d.n ? d.n : 1, sizeof(*v->names));
+	v->name_text = malloc(total ? total : 1);
+	if (!v->names || !v->name_text) {
+		dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		const char *text = ((struct cs_name *)(d.vals + i * d.value_size))->text;
+		size_t len = strlen(text) + 1;
+
+		memcpy(&v->names[i].id, d.keys + i * d.key_size, sizeof(__u64));
+		memcpy(v->name_text + at, text, len);
+		v->names[i].text = v->name_text + at;
+		at += len;
+	}
+	v->n_names = d.n;
+	dump_free(&d);
+	qsort(v->names, v->n_names, sizeof(*v->names), cmp_name_row);
+	return 0;
+}
+
+static int read_patterns(const struct cs_state *st, struct cs_view *v)
+{
+	struct dump d;
+	size_t i;
+	int e = dump_map(st->fd[CS_M_PATTERNS], sizeof(__u32), sizeof(struct cs_pattern_info), &d);
+
+	if (e)
+		return e;
+	v->patterns = calloc(d.n ? d.n : 1, sizeof(*v->patterns));
+	v->pattern_by_id = calloc(d.n ? d.n : 1, sizeof(*v->pattern_by_id));
+	if (!v->patterns || !v->pattern_by_id) {
+		dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(&v->patterns[i].id, d.keys + i * d.key_size, sizeof(__u32));
+		memcpy(&v->patterns[i].info, d.vals + i * d.value_size, sizeof(struct cs_pattern_info));
+		v->patterns[i].info.text[sizeof(v->patterns[i].info.text) - 1] = 0;
+	}
+	v->n_patterns = d.n;
+	dump_free(&d);
+	qsort(v->patterns, v->n_patterns, sizeof(*v->patterns), cmp_pattern_by_rule);
+	for (i = 0; i < v->n_patterns; i++)
+		v->pattern_by_id[i] = &v->patterns[i];
+	qsort(v->pattern_by_id, v->n_patterns, sizeof(*v->pattern_by_id), cmp_pattern_ptr_by_id);
+	return 0;
+}
+
+int cs_view_read(const struct cs_state *st, unsigned what, struct cs_view *v, char *err, size_t errlen)
+{
+	static const struct {
+		unsigned bit;
+		enum cs_state_map map;
+		int (*read)(const struct cs_state *, struct cs_view *);
+	} parts[] = {
+		{ CS_READ_RECORDS, CS_M_RECORDS, read_records },
+		{ CS_READ_ROUTES, CS_M_ROUTES, read_routes },
+		{ CS_READ_NAMES, CS_M_NAMES, read_names },
+		{ CS_READ_PATTERNS, CS_M_PATTERNS, read_patterns },
+	};
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		int e;
+
+		if (!(what & parts[i].bit))
+			continue;
+		e = parts[i].read(st, v);
+		if (e) {
+			snprintf(err, errlen, "cannot read %s/%s: %s", st->dir, specs[parts[i].map].name,
+				 strerror(-e));
+			cs_view_free(v);
+			return e;
+		}
+	}
+	/* after the reads: nothing read was made later, so no age is negative */
+	v->now_ns = cs_now_ns();
+	return 0;
+}
+
+void cs_view_free(struct cs_view *v)
+{
+	free(v->records);
+	free(v->routes);
+	free(v->names);
+	free(v->name_text);
+	free(v->patterns);
+	free(v->pattern_by_id);
+	memset(v, 0, sizeof(*v));
+}
+
+const char *cs_view_name(const struct cs_view *v, __u64 name_id)
+{
+	struct cs_name_row want = { .id = name_id };
+	const struct cs_name_row *r = bsearch(&want, v->names, v->n_names, sizeof(*v->names), cmp_name_row);
+
+	return r ? r->text : "?";
+}
+
+const struct cs_pattern_info *cs_view_pattern(const struct cs_view *v, __u32 pattern_id)
+{
+	struct cs_pattern_row want = { .id = pattern_id };
+	const struct cs_pattern_row *key = &want, **r;
+
+	r = bsearch(&key, v->pattern_by_id, v->n_patterns, sizeof(*v->pattern_by_id), cmp_pattern_ptr_by_id);
+	return r ? &(*r)->info : NULL;
+}
+
+const char *cs_view_pattern_text(const struct cs_view *v, __u32 pattern_id)
+{
+	const struct cs_pattern_info *p = cs_view_pattern(v, pattern_id);
+
+	return p ? p->text : "?";
+}
+
+const struct cs_route *cs_view_route(const struct cs_view *v, const struct cs_addr *a)
+{
+	struct cs_route_row want = { .addr = *a };
+	const struct cs_route_row *r = bsearch(&want, v->routes, v->n_routes, sizeof(*v->routes), cmp_route_row);
+
+	return r ? &r->route : NULL;
+}
+
+size_t cs_view_records_of(const struct cs_view *v, const struct cs_addr *a, const struct cs_record_row **first)
+{
+	size_t lo = 0, hi = v->n_records, n = 0;
+
+	while (lo < hi) {	/* the first record not before a */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_addr(&v->records[mid].key.addr, a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = v->records + lo;
+	while (lo + n < v->n_records && !cmp_addr(&v->records[lo + n].key.addr, a))
+		n++;
+	return n;
+}
+
+void cs_view_count_by_rule(const struct cs_view *v, __u64 *counts, size_t n)
+{
+	size_t i;
+
+	memset(counts, 0, n * sizeof(*counts));
+	for (i = 0; i < v->n_records; i++)
+		if (v->records[i].rec.rule_id < n)
+			counts[v->records[i].rec.rule_id]++;
+}
+
+size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struct cs_pattern_row **first)
+{
+	size_t lo = 0, hi = v->n_patterns, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->patterns[mid].info.rule_id < rule_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = v->patterns + lo;
+	while (lo + n < v->n_patterns && v->patterns[lo + n].info.rule_id == rule_id)
+		n++;
+	return n;
+}
+
+const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, char *buf, size_t len)
+{
+	const struct cs_pattern_row *p;
+	size_t n = cs_view_rule_patterns(v, rule_id, &p), i, at = 0;
+	const size_t tail = 24;	/* room kept for ",+N more" */
+
+	buf[0] = 0;
+	for (i = 0; i < n && i < CS_PATTERNS_SHOWN; i++) {
+		size_t want = strlen(p[i].info.text) + (i ? 1 : 0);
+
+		if (at + want + tail >= len)
+			break;
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? "," : "", p[i].info.text);
+	}
+	if (i < n)
+		snprintf(buf + at, len - at, "%s+%zu more", i ? "," : "", n - i);
+	else if (!n)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *cs_match_kind_name(__u32 kind)
+{
+	switch (kind) {
+	case CS_MATCH_EXACT: return "exact";
+	case CS_MATCH_WILD: return "wildcard";
+	case CS_MATCH_SUBTREE: return "subtree";
+	default: return "?";
+	}
+}
+
+/* ---- time ---- */
+
+__u64 cs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+__s64 cs_secs_between(__u64 from_ns, __u64 to_ns)
+{
+	__s64 ns = (__s64)(to_ns - from_ns);
+
+	/* round down, not toward zero: half a second past expiry is -1, so a
+	 * negative value means "expired" and nothing else does */
+	return ns >= 0 ? ns / 1000000000LL : -((-ns + 999999999LL) / 1000000000LL);
+}
+
+const char *cs_fmt_duration(__s64 secs, char *buf, size_t len)
+{
+	const char *sign = secs < 0 ? "-" : "";
+	long long s = secs < 0 ? -(long long)secs : (long long)secs;
+
+	if (s < 60)
+		snprintf(buf, len, "%s%llds", sign, s);
+	else if (s < 3600)
+		snprintf(buf, len, "%s%lldm%02llds", sign, s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%s%lldh%02lldm", sign, s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%s%lldd%02lldh", sign, s / 86400, s % 86400 / 3600);
+	return buf;
+}
+
+const char *cs_fmt_ttl_left(__u64 now_ns, __u64 expires_ns, char *buf, size_t len)
+{
+	__s64 left = cs_secs_between(now_ns, expires_ns);
+
+	if (left < 0)
+		snprintf(buf, len, "expired");
+	else
+		cs_fmt_duration(left, buf, len);
+	return buf;
+}
+
+/* ---- tables ---- */
+
+/* A name straight off the wire may hold escape sequences: never send them
+ * to a terminal. */
+static void put_cell(FILE *f, const char *s, size_t width, bool right, bool last)
+{
+	size_t len = strlen(s), pad = width > len ? width - len : 0;
+
+	if (right)
+		fprintf(f, "%*s", (int)pad, "");
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	if (!right && !last)
+		fprintf(f, "%*s", (int)pad, "");
+}
+
+static void put_row(FILE *f, const struct cs_column *cols, size_t ncols, const size_t *width,
+		    const char *const *text)
+{
+	size_t c;
+
+	for (c = 0; c < ncols; c++) {
+		if (c)
+			fputs("  ", f);
+		put_cell(f, text[c], width[c], cols[c].right, c + 1 == ncols);
+	}
+	fputc('\n', f);
+}
+
+void cs_table_print(FILE *f, const struct cs_column *cols, size_t ncols, size_t nrows, cs_row_fn fill,
+		    void *ctx)
+{
+	char (*cell)[CS_CELL_MAX] = calloc(CS_COLS_MAX, CS_CELL_MAX);
+	const char *text[CS_COLS_MAX] = { 0 };
+	size_t width[CS_COLS_MAX] = { 0 }, r, c;
+
+	if (!cell || ncols > CS_COLS_MAX) {
+		free(cell);
+		return;
+	}
+	for (c = 0; c < ncols; c++) {
+		width[c] = strlen(cols[c].head);
+		text[c] = cols[c].head;
+	}
+	for (r = 0; r < nrows; r++) {
+		fill(ctx, r, cell);
+		for (c = 0; c < ncols; c++)
+			if (strlen(cell[c]) > width[c])
+				width[c] = strlen(cell[c]);
+	}
+	put_row(f, cols, ncols, width, text);
+	for (c = 0; c < ncols; c++)
+		text[c] = cell[c];
+	for (r = 0; r < nrows; r++) {
+		memset(cell, 0, CS_COLS_MAX * CS_CELL_MAX);
+		fill(ctx, r, cell);
+		put_row(f, cols, ncols, width, text);
+	}
+	free(cell);
+}
+
+const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len)
+{
+	if (!rt)
+		snprintf(buf, len, "none");
+	else if (rt->flags & CS_ROUTE_WAIT_ACL)
+		snprintf(buf, len, "%s", waiting);
+	else
+		snprintf(buf, len, "%u", rt->acl_id);
+	return buf;
+}
+
+/* ---- JSON ---- */
+
+void cs_jw_open(struct cs_jw *w, FILE *f)
+{
+	w->f = f;
+	w->more = false;
+	fputc('{', f);
+}
+
+void cs_jw_close(struct cs_jw *w)
+{
+	fputc('}', w->f);
+}
+
+void cs_jw_key(struct cs_jw *w, const char *key)
+{
+	if (w->more)
+		fputc(',', w->f);
+	cs_json_string(w->f, key);
+	fputc(':', w->f);
+	w->more = true;
+}
+
+void cs_jw_str(struct cs_jw *w, const char *key, const char *v)
+{
+	cs_jw_key(w, key);
+	cs_json_string(w->f, v);
+}
+
+void cs_jw_u64(struct cs_jw *w, const char *key, __u64 v)
+{
+	cs_jw_key(w, key);
+	fprintf(w->f, "%llu", (unsigned long long)v);
+}
+
+void cs_jw_s64(struct cs_jw *w, const char *key, __s64 v)
+{
+	cs_jw_key(w, key);
+	fprintf(w->f, "%lld", (long long)v);
+}
+
+void cs_jw_bool(struct cs_jw *w, const char *key, bool v)
+{
+	cs_jw_key(w, key);
+	fputs(v ? "true" : "false", w->f);
+}
+
+void cs_jw_null(struct cs_jw *w, const char *key)
+{
+	cs_jw_key(w, key);
+	fputs("null", w->f);
+}
+
+void cs_jw_ttl_left(struct cs_jw *w, __u64 now_ns, __u64 expires_ns)
+{
+	__s64 left = cs_secs_between(now_ns, expires_ns);
+
+	cs_jw_s64(w, "ttl_left", left);
+	cs_jw_bool(w, "expired", left < 0);
+}
+
+void cs_jw_acl(struct cs_jw *w, const struct cs_route *rt)
+{
+	bool waiting = rt && (rt->flags & CS_ROUTE_WAIT_ACL);
+
+	if (rt && !waiting)
+		cs_jw_u64(w, "acl_id", rt->acl_id);
+	else
+		cs_jw_null(w, "acl_id");
+	cs_jw_bool(w, "waiting_acl", waiting);
+}
+
+void cs_jw_rule_patterns(struct cs_jw *w, const struct cs_view *v, __u32 rule_id)
+{
+	const struct cs_pattern_row *p;
+	size_t n = cs_view_rule_patterns(v, rule_id, &p), i;
+
+	cs_jw_key(w, "patterns");
+	fputc('[', w->f);
+	for (i = 0; i < n && i < CS_PATTERNS_SHOWN; i++) {
+		if (i)
+			fputc(',', w->f);
+		cs_json_string(w->f, p[i].info.text);
+	}
+	fputc(']', w->f);
+	cs_jw_u64(w, "patterns_more", n > CS_PATTERNS_SHOWN ? n - CS_PATTERNS_SHOWN : 0);
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * state.h - read-only views of the state the daemon pins: records, routes,
+ * names, patterns, rules and counters, read straight from the maps, so
+ * `show` and `explain` work while the daemon is down. Nothing here writes
+ * a map. Also the small pieces those commands share: time as the maps keep
+ * it, aligned tables for people and JSON objects for programs.
+ */
+#ifndef CS_STATE_H
+#define CS_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "cloudsteer.h"
+
+/* ---- the pinned maps ---- */
+
+enum cs_state_map {
+	CS_M_RECORDS,
+	CS_M_ROUTES,
+	CS_M_NAMES,
+	CS_M_PATTERNS,
+	CS_M_RULES,
+	CS_M_RULE_STATS,
+	CS_M_LEARN_STATS,
+	CS_M_ACL_POOL,
+	CS_M_COUNT,
+};
+
+struct cs_state {
+	const char *dir;
+	int fd[CS_M_COUNT];
+	__u32 max_entries[CS_M_COUNT];
+};
+
+/* Open every map the CLI reads from its pin in dir, checking that each has
+ * the layout of headers/cloudsteer.h (a map of another version would be
+ * misread). 0, or -errno with the whole message for people in err; -ENOENT
+ * means there is no state: the dir or one of its pins is missing. */
+int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen);
+void cs_state_close(struct cs_state *st);
+
+/* The pin name of a map ("cs_records"). */
+const char *cs_state_map_name(enum cs_state_map m);
+
+/* cs_rules[rule_id]; 0 or -errno. */
+int cs_state_rule(const struct cs_state *st, __u32 rule_id, struct cs_rule *out);
+/* cs_rule_stats[rule_id] summed over CPUs; 0 or -errno. */
+int cs_state_rule_stat(const struct cs_state *st, __u32 rule_id, struct cs_rule_stat *out);
+
+/* ---- a snapshot of the hash maps, in memory ---- */
+
+struct cs_record_row {
+	struct cs_record_key key;
+	struct cs_record rec;
+};
+
+struct cs_route_row {
+	struct cs_addr addr;
+	struct cs_route route;
+};
+
+struct cs_name_row {
+	__u64 id;
+	const char *text;
+};
+
+struct cs_pattern_row {
+	__u32 id;
+	struct cs_pattern_info info;	/* text always NUL-terminated */
+};
+
+/* What to read into a view. */
+#define CS_READ_RECORDS  1u
+#define CS_READ_ROUTES   2u
+#define CS_READ_NAMES    4u
+#define CS_READ_PATTERNS 8u
+#define CS_READ_ALL      15u
+
+struct cs_view {
+	__u64 now_ns;			/* when it was read (CLOCK_BOOTTIME) */
+	struct cs_record_row *records;	/* by IP, then name id */
+	size_t n_records;
+	struct cs_route_row *routes;	/* by IP */
+	size_t n_routes;
+	struct cs_name_row *names;	/* by id */
+	size_t n_names;
+	char *name_text;		/* the texts the rows point into */
+	struct cs_pattern_row *patterns;	/* by rule id, then pattern id */
+	size_t n_patterns;
+	const struct cs_pattern_row **pattern_by_id;
+};
+
+/* Read the maps named by `what` (CS_READ_*). 0, or -errno with the map
+ * named in err. */
+int cs_view_read(const struct cs_state *st, unsigned what, struct cs_view *v, char *err, size_t errlen);
+void cs_view_free(struct cs_view *v);
+
+/* The text of a name id, or "?" when the names map has none (full, or
+ * removed by the daemon in between). */
+const char *cs_view_name(const struct cs_view *v, __u64 name_id);
+/* A pattern by id, or NULL. */
+const struct cs_pattern_info *cs_view_pattern(const struct cs_view *v, __u32 pattern_id);
+/* Its text, or "?". */
+const char *cs_view_pattern_text(const struct cs_view *v, __u32 pattern_id);
+/* The route of an IP, or NULL. */
+const struct cs_route *cs_view_route(const struct cs_view *v, const struct cs_addr *a);
+/* The records of an IP: how many, the first in *first. */
+size_t cs_view_records_of(const struct cs_view *v, const struct cs_addr *a, const struct cs_record_row **first);
+/* counts[rule_id] = records held under that rule, for rule ids < n. */
+void cs_view_count_by_rule(const struct cs_view *v, __u64 *counts, size_t n);
+/* The patterns of a rule: how many, the first in *first. */
+size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struct cs_pattern_row **first);
+
+/* A rule's patterns are listed up to this many; the rest are counted. A
+ * rule fed from a list file may have thousands. */
+#define CS_PATTERNS_SHOWN 3
+
+/* "a.test,*.b.test,+12 more": short enough for a table cell. */
+const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, char *buf, size_t len);
+
+/* "exact", "wildcard", "subtree" or "?" */
+const char *cs_match_kind_name(__u32 kind);
+
+/* ---- time ---- */
+
+/* Now on CLOCK_BOOTTIME, the clock of bpf_ktime_get_boot_ns(). */
+__u64 cs_now_ns(void);
+/* to - from in whole seconds, rounded down: negative exactly when to < from. */
+__s64 cs_secs_between(__u64 from_ns, __u64 to_ns);
+/* "45s", "3m05s", "2h03m", "4d02h"; a leading "-" when negative. */
+const char *cs_fmt_duration(__s64 secs, char *buf, size_t len);
+/* The time until expiry, or "expired" once it passed (the daemon has not
+ * swept the record yet). */
+const char *cs_fmt_ttl_left(__u64 now_ns, __u64 expires_ns, char *buf, size_t len);
+
+/* ---- tables for people ---- */
+
+#define CS_CELL_MAX (CS_NAME_TEXT_MAX + 64)
+#define CS_COLS_MAX 12
+
+struct cs_column {
+	const char *head;
+	bool right;		/* numbers: right-aligned */
+};
+
+/* Fill the cells of row i. */
+typedef void (*cs_row_fn)(void *ctx, size_t i, char cell[][CS_CELL_MAX]);
+
+/* A header line and nrows rows, each column as wide as its widest cell.
+ * Rows are filled twice (measure, print) so nothing is held per row.
+ * Control characters are printed as '?': names come off the wire. */
+void cs_table_print(FILE *f, const struct cs_column *cols, size_t ncols, size_t nrows, cs_row_fn fill,
+		    void *ctx);
+
+/* The ACL id of a route as a cell: the id, `waiting` while the pool was
+ * empty, "none" without a route. */
+const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len);
+
+/* ---- JSON objects for programs ---- */
+
+struct cs_jw {
+	FILE *f;
+	bool more;
+};
+
+void cs_jw_open(struct cs_jw *w, FILE *f);	/* "{" */
+void cs_jw_close(struct cs_jw *w);		/* "}" */
+void cs_jw_key(struct cs_jw *w, const char *key);	/* then write any value */
+void cs_jw_str(struct cs_jw *w, const char *key, const char *v);
+void cs_jw_u64(struct cs_jw *w, const char *key, __u64 v);
+void cs_jw_s64(struct cs_jw *w, const char *key, __s64 v);
+void cs_jw_bool(struct cs_jw *w, const char *key, bool v);
+void cs_jw_null(struct cs_jw *w, const char *key);
+/* "ttl_left": seconds (negative once expired), "expired": bool */
+void cs_jw_ttl_left(struct cs_jw *w, __u64 now_ns, __u64 expires_ns);
+/* "acl_id": id or null, "waiting_acl": bool */
+void cs_jw_acl(struct cs_jw *w, const struct cs_route *rt);
+/* "patterns": [the first CS_PATTERNS_SHOWN], "patterns_more": the rest */
+void cs_jw_rule_patterns(struct cs_jw *w, const struct cs_view *v, __u32 rule_id);
+
+#endif
