@@ -62,6 +62,10 @@ static void reload(struct cs_daemon *d)
 	}
 	if (conf.n_learn_ifaces != d->conf.n_learn_ifaces)
 		cs_warn("reload: learn.interfaces changes take a restart; kept the attached ones");
+	if (conf.limit_records != d->conf.limit_records || conf.limit_routes != d->conf.limit_routes ||
+	    conf.acl_ids != d->conf.acl_ids)
+		cs_warn("reload: learn.limits and learn.acl_ids take effect only on a fresh start "
+			"(cloudsteer detach, then run); kept the running ones");
 	cs_keep_pattern_ids(bpf_map__fd(d->skel->maps.cs_patterns), &conf);
 	if (cs_rules_compile(&conf, d->rs.key, &rs, err, sizeof(err))) {
 		cs_err("reload refused, the running config stays: %s", err);
@@ -119,7 +123,7 @@ static void loop(struct cs_daemon *d)
 
 static int start(struct cs_daemon *d)
 {
-	struct cs_learn_opts opts = { .acl_ids = d->acl_ids, .pin_dir = d->pin_dir };
+	struct cs_learn_opts opts = { .pin_dir = d->pin_dir };
 	struct cs_learn_state st;
 	char err[1024];
 
@@ -142,7 +146,8 @@ static int start(struct cs_daemon *d)
 		cs_info("adopted %d pinned maps in %s: records, routes, ACL ids and counters kept",
 			st.reused_maps, d->pin_dir);
 	else
-		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir, d->acl_ids);
+		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir,
+			d->conf.acl_ids);
 	if (cs_attach_learn(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
@@ -207,7 +212,7 @@ int cmd_run(int argc, char **argv)
 		{ 0 },
 	};
 	struct cs_daemon d = { .config_path = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir(),
-			       .acl_ids = CS_ACL_IDS_DEFAULT, .sweep_per_tick = CS_SWEEP_PER_TICK,
+			       .sweep_per_tick = CS_SWEEP_PER_TICK,
 			       .lock_fd = -1 };
 	int c, rc;
 

@@ -25,6 +25,9 @@ struct cs_sweep {
 	struct cs_u64_set *names;	/* name ids with records this pass */
 	__u64 expired, remapped;	/* this pass */
 	bool removed_any;
+	__u64 *ages;			/* last use of each record kept this pass */
+	size_t n_ages, cap_ages;
+	__u64 evicted;			/* this pass */
 };
 
 struct cs_attachment {
@@ -46,13 +49,15 @@ struct cs_daemon {
 	struct cs_attachment att[16];
 	int n_att;
 	struct cs_sweep sweep;
-	__u32 acl_ids;			/* ids 1..acl_ids exist */
 	__u32 sweep_per_tick;		/* records looked at per tick */
+	__u64 evict_before;		/* table pressure: the next pass evicts
+					 * records last used before this (0: none) */
 };
 
-#define CS_ACL_IDS_DEFAULT (CS_ACL_POOL_ENTRIES - 1)
 #define CS_SWEEP_PER_TICK 65536
 #define CS_TICK_MS 1000
+#define CS_FULL_PERCENT 90		/* a pass that finds the records this full... */
+#define CS_EVICT_TO_PERCENT 80		/* ...makes the next one evict down to this */
 
 /* lock.c: one daemon per pin directory. */
 int cs_lock_take(const char *pin_dir, char *err, size_t errlen);

@@ -9,7 +9,10 @@
  *     or touched it since the pass began), its ACL id returns to the pool,
  *     routes waiting for an ACL id get one, and names without records go;
  *   - anything removed starts a new cs_config generation, so learn reuses
- *     no outcome that counted on a record that is gone.
+ *     no outcome that counted on a record that is gone;
+ *   - a pass that finds the record table CS_FULL_PERCENT full makes the next
+ *     one evict the least recently used records down to CS_EVICT_TO_PERCENT
+ *     (the dataplane counts table_full meanwhile).
  * Live flows keep routes alive once steer exists (issue 4); until then no
  * flow uses a route.
  */
@@ -155,6 +158,7 @@ void cs_sweep_free(struct cs_sweep *sw)
 	if (sw->names)
 		free(sw->names->s);
 	free(sw->names);
+	free(sw->ages);
 	memset(sw, 0, sizeof(*sw));
 }
 
@@ -200,6 +204,22 @@ static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, stru
 		sw->expired++;
 		return false;
 	}
+	if (r->last_ns < d->evict_before) {
+		log_removed(d, k, r, "evicted (table full)");
+		sw->evicted++;
+		return false;
+	}
+	if (sw->n_ages == sw->cap_ages) {
+		size_t cap = sw->cap_ages ? sw->cap_ages * 2 : 4096;
+		__u64 *p = realloc(sw->ages, cap * sizeof(*p));
+
+		if (p) {
+			sw->ages = p;
+			sw->cap_ages = cap;
+		}
+	}
+	if (sw->n_ages < sw->cap_ages)
+		sw->ages[sw->n_ages++] = r->last_ns;
 	rule_id = cs_rule_id(p->rule);
 	if (r->rule_id != rule_id) {
 		/* the pattern moved to another rule in a reload */
@@ -347,6 +367,31 @@ static void new_generation(struct cs_daemon *d)
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Under pressure, set the cutoff that the next pass evicts below. */
+static void plan_eviction(struct cs_daemon *d)
+{
+	struct cs_sweep *sw = &d->sweep;
+	size_t limit = bpf_map__max_entries(d->skel->maps.cs_records), n = sw->n_ages, target;
+
+	if (sw->evicted)
+		cs_info("sweep: evicted %llu least recently used records", (unsigned long long)sw->evicted);
+	d->evict_before = 0;
+	if (n * 100 < limit * CS_FULL_PERCENT)
+		return;
+	target = n - limit * CS_EVICT_TO_PERCENT / 100;
+	qsort(sw->ages, n, sizeof(*sw->ages), cmp_u64);
+	d->evict_before = sw->ages[target];
+	cs_warn("the record table is %zu%% full (%zu of %zu): evicting the %zu least recently used",
+		n * 100 / limit, n, limit, target);
+}
+
 void cs_sweep_tick(struct cs_daemon *d)
 {
 	struct cs_sweep *sw = &d->sweep;
@@ -357,6 +402,7 @@ void cs_sweep_tick(struct cs_daemon *d)
 		return;
 	pass_routes(d);
 	pass_names(d);
+	plan_eviction(d);
 	if (sw->removed_any)
 		new_generation(d);
 	if (sw->expired || sw->remapped)

@@ -460,6 +460,16 @@ static int resolver_item(struct loader *l, yaml_node_t *item, void *arg)
 	return 0;
 }
 
+static int limits_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (!strcmp(key, "records"))
+		return want_u32(l, v, "learn.limits.records", 16, 16 * 1024 * 1024, &l->conf->limit_records);
+	if (!strcmp(key, "routes"))
+		return want_u32(l, v, "learn.limits.routes", 16, 4 * 1024 * 1024, &l->conf->limit_routes);
+	return fail(l, k, "unknown key \"%s\" in learn.limits (known: records, routes)", key);
+}
+
 static int learn_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	struct cs_conf *c = l->conf;
@@ -473,8 +483,12 @@ static int learn_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 		return load_ttl(l, v, &c->ttl);
 	if (!strcmp(key, "max_records"))
 		return want_u32(l, v, "learn.max_records", 1, CS_RECORDS_MAX, &c->max_records);
-	return fail(l, k, "unknown key \"%s\" in learn (known: interfaces, resolvers, ttl, max_records)",
-		    key);
+	if (!strcmp(key, "limits"))
+		return each_pair(l, v, "learn.limits", limits_pair, NULL);
+	if (!strcmp(key, "acl_ids"))
+		return want_u32(l, v, "learn.acl_ids", 1, CS_ACL_POOL_ENTRIES - 1, &c->acl_ids);
+	return fail(l, k, "unknown key \"%s\" in learn (known: interfaces, resolvers, ttl, max_records, "
+		    "limits, acl_ids)", key);
 }
 
 static int steer_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -759,6 +773,9 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 	memset(conf, 0, sizeof(*conf));
 	conf->ttl = (struct cs_ttl_policy){ CS_TTL_MIN_DEFAULT, CS_TTL_MAX_DEFAULT, CS_TTL_GRACE_DEFAULT };
 	conf->max_records = CS_RECORDS_DEFAULT;
+	conf->limit_records = CS_RECORDS_ENTRIES;
+	conf->limit_routes = CS_ROUTES_ENTRIES;
+	conf->acl_ids = CS_ACL_POOL_ENTRIES - 1;
 	if (!keep_file_name(&l, NULL, path) || load_file(&l)) {
 		if (!l.failed)
 			snprintf(err, errlen, "%s: out of memory", path);

@@ -73,6 +73,9 @@ struct cs_conf {
 	size_t n_resolvers;
 	struct cs_ttl_policy ttl;	/* defaults for every rule */
 	__u32 max_records;
+	__u32 limit_records;		/* learn.limits.records: cs_records size */
+	__u32 limit_routes;		/* learn.limits.routes: cs_routes size */
+	__u32 acl_ids;			/* learn.acl_ids: ids 1..acl_ids exist */
 	char **steer_ifaces;
 	size_t n_steer_ifaces;
 	struct cs_rule_conf *rules;

@@ -239,6 +239,10 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 		bpf_map__set_map_flags(skel->maps.cs_records, BPF_F_NO_PREALLOC);
 		bpf_map__set_map_flags(skel->maps.cs_routes, BPF_F_NO_PREALLOC);
 	}
+	/* the table limits of the config; a name per record at most */
+	bpf_map__set_max_entries(skel->maps.cs_records, conf->limit_records);
+	bpf_map__set_max_entries(skel->maps.cs_names, conf->limit_records);
+	bpf_map__set_max_entries(skel->maps.cs_routes, conf->limit_routes);
 	if (opts->pin_dir) {
 		st.reused_maps = cs_pins_reuse(skel->obj, opts->pin_dir, err, errlen);
 		if (st.reused_maps < 0)
@@ -262,7 +266,8 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 	e = cs_learn_configure(skel, conf, rs);
 	/* a fresh pool only: an adopted one holds the ids the routes do not */
 	if (!e && st.reused_maps <= 0)
-		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool), opts->acl_ids);
+		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool),
+				   opts->acl_ids ? opts->acl_ids : conf->acl_ids);
 	if (e) {
 		snprintf(err, errlen, "cannot fill the learn maps: %s", strerror(-e));
 		goto fail_rules;
