@@ -132,6 +132,7 @@ static int start(struct cs_daemon *d)
 		cs_err("%s", err);
 		return 2;
 	}
+	opts.acl_ids = d->conf.acl_ids;
 	d->lock_fd = cs_lock_take(d->pin_dir, err, sizeof(err));
 	if (d->lock_fd < 0) {
 		cs_err("%s", err);

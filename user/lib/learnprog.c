@@ -266,8 +266,7 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 	e = cs_learn_configure(skel, conf, rs);
 	/* a fresh pool only: an adopted one holds the ids the routes do not */
 	if (!e && st.reused_maps <= 0)
-		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool),
-				   opts->acl_ids ? opts->acl_ids : conf->acl_ids);
+		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool), opts->acl_ids);
 	if (e) {
 		snprintf(err, errlen, "cannot fill the learn maps: %s", strerror(-e));
 		goto fail_rules;

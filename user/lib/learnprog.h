@@ -19,8 +19,7 @@ struct cs_learn_opts {
 	bool lazy_tables;	/* allocate table entries on demand (replay) */
 	bool walk_repeats;	/* never reuse the outcome of a repeated answer
 				 * (benchmarks of the full walk) */
-	__u32 acl_ids;		/* ids 1..acl_ids pushed into a fresh pool
-				 * (0: the config's learn.acl_ids) */
+	__u32 acl_ids;		/* ids 1..acl_ids pushed into a fresh pool */
 	const char *pin_dir;	/* reuse and pin the maps there (the daemon);
 				 * NULL: fresh private maps */
 };
