@@ -75,8 +75,9 @@ deps:
 test-deps:
 	$(Q)scripts/install-deps.sh test
 
-install: $(BUILD)/cloudsteer
+install: $(BUILD)/cloudsteer $(BUILD)/cloudsteer.8
 	install -D -m 0755 $(BUILD)/cloudsteer $(DESTDIR)/usr/local/sbin/cloudsteer
+	install -D -m 0644 $(BUILD)/cloudsteer.8 $(DESTDIR)/usr/local/share/man/man8/cloudsteer.8
 
 clean:
 	rm -rf $(BUILD)
@@ -86,6 +87,7 @@ help:
 	@echo "make test         install test dependencies, build, run every test"
 	@echo "make bench        per-packet benchmarks -> build/bench.json"
 	@echo "make demo         replay the bundled DNS capture and show what is learned"
-	@echo "make install      put the binary in /usr/local/sbin"
+	@echo "make man          build/cloudsteer.8, the man page, from README.md"
+	@echo "make install      the binary to /usr/local/sbin, the man page to /usr/local/share/man"
 	@echo "make clean        remove build/"
 	@echo "V=1               show the commands"

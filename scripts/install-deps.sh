@@ -5,8 +5,8 @@
 #   scripts/install-deps.sh test     plus the real peers the tests use
 set -eu
 
-BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev"
-TEST="iproute2 tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 jq qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev"
+BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev python3"
+TEST="iproute2 tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 jq qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base"
 
 want=$BUILD
 [ "${1:-}" = test ] && want="$want $TEST"

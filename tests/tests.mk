@@ -35,3 +35,11 @@ demo: deps
 
 # make bench: per-packet benchmarks -> build/bench.json (tests/bench/bench.mk)
 -include tests/bench/bench.mk
+
+# make man: build/cloudsteer.8, the man page, from README.md (scripts/gen-man.py)
+.PHONY: man
+man: $(BUILD)/cloudsteer.8
+
+$(BUILD)/cloudsteer.8: README.md scripts/gen-man.py | $(BUILD)
+	$(call msg,MAN,$@)
+	$(Q)python3 scripts/gen-man.py --version $(VERSION) README.md > $@.tmp && mv $@.tmp $@
