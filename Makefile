@@ -15,7 +15,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 endif
 
 # ---- BPF objects and skeletons ----
-BPF_PROGS := learn
+BPF_PROGS := learn steer
 BPF_HDRS  := $(wildcard bpf/lib/*.h) headers/cloudsteer.h headers/namehash.h
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Ivmlinux -Iheaders -Ibpf

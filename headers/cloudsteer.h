@@ -41,6 +41,8 @@
 #define CS_PIN_DIR "/sys/fs/bpf/cloudsteer"
 #define CS_PIN_DIR_ENV "CLOUDSTEER_PIN_DIR"	/* overrides CS_PIN_DIR (tests) */
 #define CS_PATTERNS_ENTRIES 1048576
+#define CS_STEER_PRIO   0xc5	/* our TC filter's priority and handle */
+#define CS_STEER_HANDLE 0xc5
 
 /* ---- rules ---- */
 
@@ -142,10 +144,42 @@ struct cs_route {
 };
 
 #define CS_ROUTE_WAIT_ACL 1u	/* made while the ACL id pool was empty */
+#define CS_ROUTE_KEPT_BY_FLOWS 2u	/* no record needs it; a live flow does */
 
 /* names map value, keyed by name_id: the text of every owner that has records. */
 struct cs_name {
 	char text[CS_NAME_TEXT_MAX];
+};
+
+/* ---- flows (steer) ---- */
+
+#define CS_FLOWS_ENTRIES 262144
+
+/* cs_flows key: a 5-tuple with the lower (address, port) first, so both
+ * directions of a stream are one flow. */
+struct cs_flow_key {
+	struct cs_addr lo;
+	struct cs_addr hi;
+	__u16 lo_port;		/* host order */
+	__u16 hi_port;
+	__u8 proto;
+	__u8 _pad[3];
+};
+
+struct cs_flow {
+	__u64 first_ns;		/* CLOCK_BOOTTIME */
+	__u64 last_ns;
+	__u64 packets;
+	__u64 bytes;
+	struct cs_addr route;	/* the route (IP) it matched */
+	__u32 acl_id;		/* the route's ACL id when the flow began */
+	__u32 _pad;
+};
+
+/* cs_acl_stats value, per CPU, indexed by ACL id: what the routes carried. */
+struct cs_acl_stat {
+	__u64 packets;
+	__u64 bytes;
 };
 
 /* ---- events (ring buffer) ---- */
@@ -234,6 +268,9 @@ _Static_assert(sizeof(struct cs_record) == 40, "cs_record layout");
 _Static_assert(sizeof(struct cs_route) == 32, "cs_route layout");
 _Static_assert(sizeof(struct cs_learn_event) == 48 + 2 * CS_NAME_TEXT_MAX, "event layout");
 _Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of two");
+_Static_assert(sizeof(struct cs_flow_key) == 40, "cs_flow_key layout");
+_Static_assert(sizeof(struct cs_flow) == 56, "cs_flow layout");
+_Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
 
 #endif /* CLOUDSTEER_H */

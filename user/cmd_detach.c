@@ -12,9 +12,10 @@
 static const char detach_usage[] =
 	"usage: cloudsteer detach [-c FILE] [--pin-dir DIR]\n"
 	"\n"
-	"Detach learn from the interfaces the config names (only where the attached\n"
-	"program is cloudsteer's) and remove every pinned map: records, routes and\n"
-	"counters are gone. Stop the daemon first, or run it with --detach-on-exit.\n"
+	"Detach learn and steer from the interfaces the config names (only where the\n"
+	"attached program is cloudsteer's; clsact hooks only where cloudsteer made\n"
+	"them) and remove every pinned map: records, routes, flows and counters are\n"
+	"gone. Stop the daemon first, or run it with --detach-on-exit.\n"
 	"\n"
 	"  -c, --config FILE  the YAML config (default " CS_DEFAULT_CONFIG ")\n"
 	"      --pin-dir DIR  the pins (default $" CS_PIN_DIR_ENV " or " CS_PIN_DIR ")\n"
@@ -46,6 +47,7 @@ int cmd_detach(int argc, char **argv)
 		return 2;
 	}
 	cs_detach_learn(&conf);
+	cs_detach_steer(&conf, pin_dir);
 	cs_config_free(&conf);
 	e = cs_pins_remove(pin_dir);
 	if (e) {

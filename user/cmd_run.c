@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/pins.h"
 #include "learn.skel.h"
+#include "steer.skel.h"
 
 static volatile sig_atomic_t stop_signal, reload_wanted;
 
@@ -128,7 +129,7 @@ static int start(struct cs_daemon *d)
 	char err[1024];
 
 	if (cs_config_load(d->config_path, &d->conf, err, sizeof(err)) ||
-	    cs_ifaces_check(&d->conf, err, sizeof(err))) {
+	    cs_ifaces_check(&d->conf, err, sizeof(err)) || cs_ifaces_check_steer(&d->conf, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 2;
 	}
@@ -149,7 +150,8 @@ static int start(struct cs_daemon *d)
 	else
 		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir,
 			d->conf.acl_ids);
-	if (cs_attach_learn(d, err, sizeof(err))) {
+	if (cs_steer_load(d, err, sizeof(err)) || cs_attach_learn(d, err, sizeof(err)) ||
+	    cs_attach_steer(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
@@ -158,8 +160,8 @@ static int start(struct cs_daemon *d)
 		cs_err("cannot read the event ring buffer: %s", strerror(errno));
 		return 1;
 	}
-	cs_info("running: %zu rules, %zu patterns, learning on %d interface(s)", d->conf.n_rules,
-		d->conf.n_patterns, d->n_att);
+	cs_info("running: %zu rules, %zu patterns, learning on %d interface(s), steering on %zu",
+		d->conf.n_rules, d->conf.n_patterns, d->n_att, d->conf.n_steer_ifaces);
 	return 0;
 }
 
@@ -167,6 +169,7 @@ static void finish(struct cs_daemon *d)
 {
 	if (d->detach_on_exit && d->skel) {
 		cs_detach_learn(&d->conf);
+		cs_detach_steer(&d->conf, d->pin_dir);
 		if (cs_pins_remove(d->pin_dir))
 			cs_warn("could not remove every pin in %s", d->pin_dir);
 		else
@@ -176,8 +179,10 @@ static void finish(struct cs_daemon *d)
 	}
 	ring_buffer__free(d->rb);
 	cs_sweep_free(&d->sweep);
+	if (d->steer)
+		steer_bpf__destroy(d->steer);	/* pinned maps and attached programs stay */
 	if (d->skel)
-		learn_bpf__destroy(d->skel);	/* pinned maps and attached programs stay */
+		learn_bpf__destroy(d->skel);
 	cs_rules_free(&d->rs);
 	cs_config_free(&d->conf);
 	if (d->lock_fd > 0)

@@ -73,14 +73,7 @@ struct {
 	__type(value, struct cs_record);
 } cs_records SEC(".maps");
 
-/* Policy routes, keyed by IP. Written by learn (create) and the daemon (ACL
- * ids, removal); read by steer on every packet and by the CLI. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CS_ROUTES_ENTRIES);
-	__type(key, struct cs_addr);
-	__type(value, struct cs_route);
-} cs_routes SEC(".maps");
+#include "routes.h"
 
 /* Owner names as text, keyed by name id. Written by learn when a record is
  * made; read by the daemon and CLI; removed by the daemon with the last record. */

@@ -91,7 +91,7 @@ has_record api.cloudapp.test 192.0.2.8 && pass "nor across SIGKILL" || fail "nor
 dig_a new.cloudapp.test >/dev/null
 wait_log "expired new.cloudapp.test 192.0.2.9" 80 && pass "an expired record is removed and logged" ||
 	fail "an expired record is removed and logged" "$(records)"
-wait_log "route 192.0.2.9 removed: no record needs it" 30 && pass "its route goes, with its ACL id" ||
+wait_log "route 192.0.2.9 removed: no record or flow needs it" 30 && pass "its route goes, with its ACL id" ||
 	fail "its route goes, with its ACL id" "$(cat "$LAB/daemon.log")"
 
 # ---- SIGHUP ----

@@ -30,7 +30,7 @@ wait_log "learned a3.cloudapp.test 192.0.2.3 .*acl waiting" 30 ||
 	grep -q "learned a3.cloudapp.test 192.0.2.3 .*acl waiting" "$LAB/daemon.log" &&
 	pass "with the pool empty the route is made and waits for an id" ||
 	fail "with the pool empty the route is made and waits for an id" "$(cat "$LAB/daemon.log")"
-wait_log "route 192.0.2.1 removed: no record needs it (acl 1)" 80 &&
+wait_log "route 192.0.2.1 removed: no record or flow needs it (acl 1)" 80 &&
 	pass "expiry gives ACL ids back" || fail "expiry gives ACL ids back" "$(cat "$LAB/daemon.log")"
 got=
 for i in $(seq 40); do

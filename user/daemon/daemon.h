@@ -14,6 +14,7 @@
 #include "lib/rules.h"
 
 struct learn_bpf;
+struct steer_bpf;
 struct ring_buffer;
 
 /* A bounded pass over the records, spread over ticks. */
@@ -22,6 +23,7 @@ struct cs_sweep {
 	__u32 token;			/* bpf_map_lookup_batch position */
 	__u64 pass_start_ns;
 	struct cs_addr_set *live;	/* IPs with records this pass, and their best rule */
+	struct cs_addr_set *flows;	/* routes with a live flow at the end of the pass */
 	struct cs_u64_set *names;	/* name ids with records this pass */
 	__u64 expired, remapped;	/* this pass */
 	bool removed_any;
@@ -44,6 +46,7 @@ struct cs_daemon {
 	struct cs_conf conf;
 	struct cs_ruleset rs;
 	struct learn_bpf *skel;
+	struct steer_bpf *steer;
 	struct ring_buffer *rb;
 	int lock_fd;
 	struct cs_attachment att[16];
@@ -67,6 +70,12 @@ int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen);
 int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen);
 /* Detach learn from the interfaces of conf, where it is ours. Logs each. */
 void cs_detach_learn(const struct cs_conf *conf);
+
+/* steer.c */
+int cs_ifaces_check_steer(const struct cs_conf *conf, char *err, size_t errlen);
+int cs_steer_load(struct cs_daemon *d, char *err, size_t errlen);
+int cs_attach_steer(struct cs_daemon *d, char *err, size_t errlen);
+void cs_detach_steer(const struct cs_conf *conf, const char *pin_dir);
 
 /* sweep.c */
 void cs_sweep_tick(struct cs_daemon *d);

@@ -28,6 +28,7 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "learn.skel.h"
+#include "steer.skel.h"
 
 #define BATCH 4096
 
@@ -155,6 +156,9 @@ void cs_sweep_free(struct cs_sweep *sw)
 	if (sw->live)
 		free(sw->live->s);
 	free(sw->live);
+	if (sw->flows)
+		free(sw->flows->s);
+	free(sw->flows);
 	if (sw->names)
 		free(sw->names->s);
 	free(sw->names);
@@ -238,8 +242,9 @@ static void pass_begin(struct cs_daemon *d)
 
 	cs_sweep_free(sw);
 	sw->live = calloc(1, sizeof(*sw->live));
+	sw->flows = calloc(1, sizeof(*sw->flows));
 	sw->names = calloc(1, sizeof(*sw->names));
-	if (!sw->live || !sw->names || !addr_set_grow(sw->live)) {
+	if (!sw->live || !sw->flows || !sw->names || !addr_set_grow(sw->live) || !addr_set_grow(sw->flows)) {
 		cs_err("sweep: out of memory");
 		cs_sweep_free(sw);
 		return;
@@ -293,51 +298,111 @@ static void acl_return(struct cs_daemon *d, __u32 acl_id)
 		cs_err("acl: id %u could not go back to the pool: %s", acl_id, strerror(errno));
 }
 
-/* Routes: drop those no record needs, give waiting ones an id, follow rules. */
+/* Flows: idle ones go; live ones keep their route (noted in sw->flows). */
+static void pass_flows(struct cs_daemon *d)
+{
+	int fd = bpf_map__fd(d->steer->maps.cs_flows);
+	struct cs_flow_key key, next, *prev = NULL;
+	__u64 now = cs_now_boot_ns(), idle = (__u64)d->conf.flow_idle_ms * 1000000ULL;
+	struct cs_flow fl;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &fl)) {
+			prev = &key;
+			continue;
+		}
+		if (fl.last_ns + idle < now) {
+			if (!bpf_map_delete_elem(fd, &key)) {
+				prev = NULL;	/* the deleted key is no anchor for the walk */
+				continue;
+			}
+		} else {
+			addr_note(d->sweep.flows, &fl.route, 0, 0);
+		}
+		prev = &key;
+	}
+}
+
+/* Before an ACL id serves another route, its counters start from zero. */
+static void acl_zero_counters(struct cs_daemon *d, __u32 acl_id)
+{
+	static struct cs_acl_stat zero[1024];	/* one per possible CPU, well over */
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu > 0 && ncpu <= 1024)
+		bpf_map_update_elem(bpf_map__fd(d->steer->maps.cs_acl_stats), &acl_id, zero, BPF_ANY);
+}
+
+/*
+ * One route at the end of a pass. It goes when no record and no live flow
+ * needs it and learn has not touched it since the pass began (its ACL id,
+ * counters zeroed, back to the pool). Otherwise it follows its records'
+ * best rule, is flagged while only flows hold it, and gets an ACL id if it
+ * waits for one. Returns true if it was removed.
+ */
+static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key, struct cs_route *rt,
+			 unsigned long *assigned)
+{
+	struct cs_sweep *sw = &d->sweep;
+	struct addr_slot *live = addr_find(sw->live, key);
+	bool flows = addr_find(sw->flows, key)->used, changed = false, given = false;
+	char ip[CS_ADDR_TEXT_MAX];
+
+	cs_addr_format(key, ip, sizeof(ip));
+	if (!live->used && !flows && rt->learned_ns < sw->pass_start_ns) {
+		if (bpf_map_delete_elem(fd, key))
+			return false;
+		cs_info("route %s removed: no record or flow needs it (acl %u)", ip, rt->acl_id);
+		acl_zero_counters(d, rt->acl_id);
+		acl_return(d, rt->acl_id);
+		return true;
+	}
+	if (!live->used && flows && !(rt->flags & CS_ROUTE_KEPT_BY_FLOWS)) {
+		rt->flags |= CS_ROUTE_KEPT_BY_FLOWS;
+		cs_info("route %s kept: its records expired, a flow still uses it", ip);
+		changed = true;
+	}
+	if (live->used && (rt->flags & CS_ROUTE_KEPT_BY_FLOWS)) {
+		rt->flags &= ~CS_ROUTE_KEPT_BY_FLOWS;
+		changed = true;
+	}
+	if (live->used && live->rule_id != rt->rule_id) {
+		rt->rule_id = live->rule_id;
+		changed = true;
+	}
+	if ((rt->flags & CS_ROUTE_WAIT_ACL) &&
+	    !bpf_map_lookup_and_delete_elem(bpf_map__fd(d->skel->maps.cs_acl_pool), NULL, &rt->acl_id)) {
+		rt->flags &= ~CS_ROUTE_WAIT_ACL;
+		given = changed = true;
+		(*assigned)++;
+	}
+	if (changed && bpf_map_update_elem(fd, key, rt, BPF_EXIST) && given)
+		acl_return(d, rt->acl_id);	/* the route went meanwhile: keep the id */
+	return false;
+}
+
 static void pass_routes(struct cs_daemon *d)
 {
-	int fd = bpf_map__fd(d->skel->maps.cs_routes), pool = bpf_map__fd(d->skel->maps.cs_acl_pool);
-	struct cs_sweep *sw = &d->sweep;
+	int fd = bpf_map__fd(d->skel->maps.cs_routes);
 	struct cs_addr key, next, *prev = NULL;
 	unsigned long removed = 0, assigned = 0;
-	char ip[CS_ADDR_TEXT_MAX];
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct cs_route rt;
-		struct addr_slot *live;
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &rt))
 			continue;
-		live = addr_find(sw->live, &key);
-		if (!live->used && rt.learned_ns < sw->pass_start_ns) {
-			if (!bpf_map_delete_elem(fd, &key)) {
-				cs_info("route %s removed: no record needs it (acl %u)",
-					cs_addr_format(&key, ip, sizeof(ip)), rt.acl_id);
-				acl_return(d, rt.acl_id);
-				removed++;
-				prev = NULL;	/* the deleted key is no anchor for the walk */
-			}
-			continue;
+		if (settle_route(d, fd, &key, &rt, &assigned)) {
+			removed++;
+			prev = NULL;	/* the deleted key is no anchor for the walk */
 		}
-		bool given = (rt.flags & CS_ROUTE_WAIT_ACL) &&
-			     !bpf_map_lookup_and_delete_elem(pool, NULL, &rt.acl_id);
-
-		if (given) {
-			rt.flags &= ~CS_ROUTE_WAIT_ACL;
-			assigned++;
-		} else if (!live->used || live->rule_id == rt.rule_id) {
-			continue;
-		}
-		if (live->used)
-			rt.rule_id = live->rule_id;
-		if (bpf_map_update_elem(fd, &key, &rt, BPF_EXIST) && given)
-			acl_return(d, rt.acl_id);	/* the route went meanwhile: keep the id */
 	}
 	if (removed || assigned)
 		cs_info("sweep: %lu routes removed, %lu given an ACL id", removed, assigned);
-	sw->removed_any |= removed > 0;
+	d->sweep.removed_any |= removed > 0;
 }
 
 static void pass_names(struct cs_daemon *d)
@@ -400,6 +465,7 @@ void cs_sweep_tick(struct cs_daemon *d)
 		pass_begin(d);
 	if (!sw->active || pass_step(d, d->sweep_per_tick))
 		return;
+	pass_flows(d);
 	pass_routes(d);
 	pass_names(d);
 	plan_eviction(d);

@@ -496,7 +496,9 @@ static int steer_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 	(void)arg;
 	if (!strcmp(key, "interfaces"))
 		return load_ifaces(l, v, &l->conf->steer_ifaces, &l->conf->n_steer_ifaces);
-	return fail(l, k, "unknown key \"%s\" in steer (known: interfaces)", key);
+	if (!strcmp(key, "flow_idle"))
+		return want_millis(l, v, "steer.flow_idle", &l->conf->flow_idle_ms);
+	return fail(l, k, "unknown key \"%s\" in steer (known: interfaces, flow_idle)", key);
 }
 
 struct rule_load {
@@ -776,6 +778,7 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 	conf->limit_records = CS_RECORDS_ENTRIES;
 	conf->limit_routes = CS_ROUTES_ENTRIES;
 	conf->acl_ids = CS_ACL_POOL_ENTRIES - 1;
+	conf->flow_idle_ms = CS_FLOW_IDLE_DEFAULT_MS;
 	if (!keep_file_name(&l, NULL, path) || load_file(&l)) {
 		if (!l.failed)
 			snprintf(err, errlen, "%s: out of memory", path);

@@ -18,6 +18,7 @@
 #define CS_TTL_MIN_DEFAULT   60
 #define CS_TTL_MAX_DEFAULT   86400
 #define CS_TTL_GRACE_DEFAULT 30
+#define CS_FLOW_IDLE_DEFAULT_MS 120000
 
 struct cs_ttl_policy {
 	__u32 min, max, grace;
@@ -78,6 +79,7 @@ struct cs_conf {
 	__u32 acl_ids;			/* learn.acl_ids: ids 1..acl_ids exist */
 	char **steer_ifaces;
 	size_t n_steer_ifaces;
+	__u32 flow_idle_ms;		/* steer.flow_idle: a flow this quiet is over */
 	struct cs_rule_conf *rules;
 	size_t n_rules;
 	struct cs_pattern *patterns;
