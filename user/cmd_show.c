@@ -131,14 +131,20 @@ static int show_table(struct show *s)
 
 /* ---- routes: one row per IP ---- */
 
-/* Flows, packets and bytes per route are counted by the steering program,
- * which arrives with issue 4: until then they are "-" here and null in
- * JSON, so that scripts need not change when they appear. */
+/* Flows, packets and bytes come from steer (cs_flows, cs_acl_stats): "-"
+ * here and null in JSON where steer never ran, and for a route still
+ * waiting for its ACL id (it counts under none). */
+static bool route_traffic(const struct show *s, const struct cs_route_row *r, struct cs_acl_stat *st)
+{
+	return r->route.acl_id && !cs_state_acl_stat(s->st, r->route.acl_id, st);
+}
+
 static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 {
 	const struct show *s = ctx;
 	const struct cs_route_row *r = &s->v.routes[i];
 	const struct cs_record_row *first;
+	struct cs_acl_stat st;
 
 	cs_addr_format(&r->addr, cell[0], CS_CELL_MAX);
 	cs_acl_text(&r->route, "waiting", cell[1], CS_CELL_MAX);
@@ -146,9 +152,17 @@ static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	cs_view_rule_patterns_text(&s->v, r->route.rule_id, cell[3], CS_CELL_MAX);
 	snprintf(cell[4], CS_CELL_MAX, "%zu", cs_view_records_of(&s->v, &r->addr, &first));
 	cs_fmt_duration(cs_secs_between(r->route.created_ns, s->v.now_ns), cell[5], CS_CELL_MAX);
-	snprintf(cell[6], CS_CELL_MAX, "-");
-	snprintf(cell[7], CS_CELL_MAX, "-");
-	snprintf(cell[8], CS_CELL_MAX, "-");
+	if (s->st->fd[CS_M_FLOWS] >= 0)
+		snprintf(cell[6], CS_CELL_MAX, "%zu", cs_view_flows_of(&s->v, &r->addr));
+	else
+		snprintf(cell[6], CS_CELL_MAX, "-");
+	if (route_traffic(s, r, &st)) {
+		snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)st.packets);
+		snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)st.bytes);
+	} else {
+		snprintf(cell[7], CS_CELL_MAX, "-");
+		snprintf(cell[8], CS_CELL_MAX, "-");
+	}
 }
 
 static void routes_json(const struct show *s, size_t i)
@@ -156,6 +170,7 @@ static void routes_json(const struct show *s, size_t i)
 	const struct cs_route_row *r = &s->v.routes[i];
 	const struct cs_record_row *first;
 	char ip[CS_ADDR_TEXT_MAX];
+	struct cs_acl_stat st;
 	struct cs_jw w;
 
 	cs_jw_open(&w, stdout);
@@ -165,9 +180,17 @@ static void routes_json(const struct show *s, size_t i)
 	cs_jw_rule_patterns(&w, &s->v, r->route.rule_id);
 	cs_jw_u64(&w, "records", cs_view_records_of(&s->v, &r->addr, &first));
 	cs_jw_s64(&w, "age", cs_secs_between(r->route.created_ns, s->v.now_ns));
-	cs_jw_null(&w, "flows");	/* issue 4: the steering program counts these */
-	cs_jw_null(&w, "packets");
-	cs_jw_null(&w, "bytes");
+	if (s->st->fd[CS_M_FLOWS] >= 0)
+		cs_jw_u64(&w, "flows", cs_view_flows_of(&s->v, &r->addr));
+	else
+		cs_jw_null(&w, "flows");
+	if (route_traffic(s, r, &st)) {
+		cs_jw_u64(&w, "packets", st.packets);
+		cs_jw_u64(&w, "bytes", st.bytes);
+	} else {
+		cs_jw_null(&w, "packets");
+		cs_jw_null(&w, "bytes");
+	}
 	cs_jw_close(&w);
 	putchar('\n');
 }
@@ -424,7 +447,7 @@ static const struct {
 	int (*run)(struct show *s);
 } subcommands[] = {
 	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table },
-	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS, show_routes },
+	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes },
 	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules },
 	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES, show_stats },
 };

@@ -41,6 +41,14 @@ wait_log "expired app.flow.test 192.0.2.7" 60 && pass "the record expires while 
 	fail "the record expires while the stream runs" "$(cat "$LAB/daemon.log")"
 wait_log "route 192.0.2.7 kept: its records expired, a flow still uses it" 30 &&
 	pass "the route stays: a flow uses it" || fail "the route stays: a flow uses it" "$(cat "$LAB/daemon.log")"
+routes=$("$CS" show routes --json)
+echo "$routes" | python3 -c '
+import json, sys
+r = [json.loads(l) for l in sys.stdin if l.strip()]
+r = [x for x in r if x["ip"] == "192.0.2.7"]
+sys.exit(0 if r and r[0]["flows"] >= 1 and r[0]["packets"] >= 1 and r[0]["bytes"] > 0 else 1)' &&
+	pass "show routes counts its flows, packets and bytes" ||
+	fail "show routes counts its flows, packets and bytes" "$routes"
 wait "$STREAM"
 [ "$(wc -l < "$LAB/echo.out")" = 40 ] && pass "the stream completes: 40 of 40 lines echoed" ||
 	fail "the stream completes" "$(wc -l < "$LAB/echo.out") lines; $(cat "$LAB/socat.err")"

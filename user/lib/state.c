@@ -23,6 +23,7 @@ struct map_spec {
 	__u32 key_size;
 	__u32 value_size;
 	__u32 min_entries;	/* lookups by index go up to this */
+	bool optional;		/* may be missing: older state, or no steer */
 };
 
 static const struct map_spec specs[CS_M_COUNT] = {
@@ -37,6 +38,10 @@ static const struct map_spec specs[CS_M_COUNT] = {
 	[CS_M_LEARN_STATS] = { "cs_learn_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
 			       CS_R_MAX },
 	[CS_M_ACL_POOL] = { "cs_acl_pool", BPF_MAP_TYPE_QUEUE, 0, sizeof(__u32), 1 },
+	[CS_M_FLOWS] = { "cs_flows", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key), sizeof(struct cs_flow),
+			 1, true },
+	[CS_M_ACL_STATS] = { "cs_acl_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+			     sizeof(struct cs_acl_stat), 1, true },
 };
 
 const char *cs_state_map_name(enum cs_state_map m)
@@ -88,6 +93,8 @@ static int open_map(struct cs_state *st, enum cs_state_map m, char *err, size_t 
 	const char *why;
 	int fd = cs_pin_open(st->dir, s->name);
 
+	if (fd == -ENOENT && s->optional)
+		return 0;
 	if (fd == -ENOENT) {
 		say_no_state(st->dir, s->name, err, errlen);
 		return fd;
@@ -351,6 +358,79 @@ static int read_records(const struct cs_state *st, struct cs_view *v)
 	return 0;
 }
 
+static int cmp_flow_row(const void *a, const void *b)
+{
+	const struct cs_flow_row *x = a, *y = b;
+
+	return memcmp(&x->flow.route, &y->flow.route, sizeof(x->flow.route));
+}
+
+static int read_flows(const struct cs_state *st, struct cs_view *v)
+{
+	struct dump d;
+	size_t i;
+	int e;
+
+	if (st->fd[CS_M_FLOWS] < 0)
+		return 0;	/* steer never ran here: no flows */
+	e = dump_map(st->fd[CS_M_FLOWS], sizeof(struct cs_flow_key), sizeof(struct cs_flow), &d);
+	if (e)
+		return e;
+	v->flows = calloc(d.n ? d.n : 1, sizeof(*v->flows));
+	if (!v->flows) {
+		dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(&v->flows[i].key, d.keys + i * d.key_size, sizeof(v->flows[i].key));
+		memcpy(&v->flows[i].flow, d.vals + i * d.value_size, sizeof(v->flows[i].flow));
+	}
+	v->n_flows = d.n;
+	dump_free(&d);
+	qsort(v->flows, v->n_flows, sizeof(*v->flows), cmp_flow_row);
+	return 0;
+}
+
+size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a)
+{
+	size_t lo = 0, hi = v->n_flows, n = 0;
+
+	while (lo < hi) {	/* the first flow of route a */
+		size_t mid = (lo + hi) / 2;
+
+		if (memcmp(&v->flows[mid].flow.route, a, sizeof(*a)) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < v->n_flows && !memcmp(&v->flows[lo + n].flow.route, a, sizeof(*a)))
+		n++;
+	return n;
+}
+
+int cs_state_acl_stat(const struct cs_state *st, __u32 acl_id, struct cs_acl_stat *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
+	struct cs_acl_stat *per_cpu;
+
+	memset(out, 0, sizeof(*out));
+	if (st->fd[CS_M_ACL_STATS] < 0)
+		return -ENOENT;
+	if (ncpu <= 0)
+		return -EINVAL;
+	per_cpu = calloc(ncpu, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(st->fd[CS_M_ACL_STATS], &acl_id, per_cpu))
+		e = -errno;
+	for (c = 0; !e && c < ncpu; c++) {
+		out->packets += per_cpu[c].packets;
+		out->bytes += per_cpu[c].bytes;
+	}
+	free(per_cpu);
+	return e;
+}
+
 static int read_routes(const struct cs_state *st, struct cs_view *v)
 {
 	struct dump d;
@@ -450,6 +530,7 @@ int cs_view_read(const struct cs_state *st, unsigned what, struct cs_view *v, ch
 		{ CS_READ_ROUTES, CS_M_ROUTES, read_routes },
 		{ CS_READ_NAMES, CS_M_NAMES, read_names },
 		{ CS_READ_PATTERNS, CS_M_PATTERNS, read_patterns },
+		{ CS_READ_FLOWS, CS_M_FLOWS, read_flows },
 	};
 	size_t i;
 
@@ -475,6 +556,7 @@ int cs_view_read(const struct cs_state *st, unsigned what, struct cs_view *v, ch
 void cs_view_free(struct cs_view *v)
 {
 	free(v->records);
+	free(v->flows);
 	free(v->routes);
 	free(v->names);
 	free(v->name_text);

@@ -27,6 +27,8 @@ enum cs_state_map {
 	CS_M_RULE_STATS,
 	CS_M_LEARN_STATS,
 	CS_M_ACL_POOL,
+	CS_M_FLOWS,		/* steer's; optional: fd -1 where steer never ran */
+	CS_M_ACL_STATS,		/* steer's; optional */
 	CS_M_COUNT,
 };
 
@@ -45,6 +47,9 @@ void cs_state_close(struct cs_state *st);
 
 /* The pin name of a map ("cs_records"). */
 const char *cs_state_map_name(enum cs_state_map m);
+
+/* cs_acl_stats[acl_id] summed over CPUs; 0, or -ENOENT without steer. */
+int cs_state_acl_stat(const struct cs_state *st, __u32 acl_id, struct cs_acl_stat *out);
 
 /* cs_rules[rule_id]; 0 or -errno. */
 int cs_state_rule(const struct cs_state *st, __u32 rule_id, struct cs_rule *out);
@@ -78,7 +83,13 @@ struct cs_pattern_row {
 #define CS_READ_ROUTES   2u
 #define CS_READ_NAMES    4u
 #define CS_READ_PATTERNS 8u
-#define CS_READ_ALL      15u
+#define CS_READ_FLOWS    16u
+#define CS_READ_ALL      31u
+
+struct cs_flow_row {
+	struct cs_flow_key key;
+	struct cs_flow flow;
+};
 
 struct cs_view {
 	__u64 now_ns;			/* when it was read (CLOCK_BOOTTIME) */
@@ -89,6 +100,8 @@ struct cs_view {
 	struct cs_name_row *names;	/* by id */
 	size_t n_names;
 	char *name_text;		/* the texts the rows point into */
+	struct cs_flow_row *flows;	/* by route */
+	size_t n_flows;
 	struct cs_pattern_row *patterns;	/* by rule id, then pattern id */
 	size_t n_patterns;
 	const struct cs_pattern_row **pattern_by_id;
@@ -110,6 +123,8 @@ const char *cs_view_pattern_text(const struct cs_view *v, __u32 pattern_id);
 const struct cs_route *cs_view_route(const struct cs_view *v, const struct cs_addr *a);
 /* The records of an IP: how many, the first in *first. */
 size_t cs_view_records_of(const struct cs_view *v, const struct cs_addr *a, const struct cs_record_row **first);
+/* How many flows (streams seen within steer.flow_idle) use the route a. */
+size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a);
 /* counts[rule_id] = records held under that rule, for rule ids < n. */
 void cs_view_count_by_rule(const struct cs_view *v, __u64 *counts, size_t n);
 /* The patterns of a rule: how many, the first in *first. */
