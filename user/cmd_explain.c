@@ -235,9 +235,7 @@ static void explain_json(const struct explain *x)
 
 static int usage_error(const char *what, const char *arg)
 {
-	fprintf(stderr, "cloudsteer explain: %s%s%s%s\n\n%s", what, arg ? " \"" : "", arg ? arg : "",
-		arg ? "\"" : "", explain_usage);
-	return 2;
+	return cs_usage_error("explain", explain_usage, what, arg);
 }
 
 int cmd_explain(int argc, char **argv)

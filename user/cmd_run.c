@@ -129,7 +129,7 @@ static int start(struct cs_daemon *d)
 	char err[1024];
 
 	if (cs_config_load(d->config_path, &d->conf, err, sizeof(err)) ||
-	    cs_ifaces_check(&d->conf, err, sizeof(err)) || cs_ifaces_check_steer(&d->conf, err, sizeof(err))) {
+	    cs_ifaces_check(&d->conf, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 2;
 	}

@@ -464,9 +464,7 @@ static int find_subcommand(const char *name)
 
 static int usage_error(const char *what, const char *arg)
 {
-	fprintf(stderr, "cloudsteer show: %s%s%s%s\n\n%s", what, arg ? " \"" : "", arg ? arg : "",
-		arg ? "\"" : "", show_usage);
-	return 2;
+	return cs_usage_error("show", show_usage, what, arg);
 }
 
 int cmd_show(int argc, char **argv)

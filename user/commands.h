@@ -10,4 +10,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 
+/* "cloudsteer CMD: WHAT "ARG"", a blank line and the usage on stderr; returns 2. */
+int cs_usage_error(const char *cmd, const char *usage, const char *what, const char *arg);
+
 #endif

@@ -25,6 +25,13 @@ static const struct command commands[] = {
 	{ "explain", cmd_explain, "say why an IP is steered, or why not" },
 };
 
+int cs_usage_error(const char *cmd, const char *usage_text, const char *what, const char *arg)
+{
+	fprintf(stderr, "cloudsteer %s: %s%s%s%s\n\n%s", cmd, what, arg ? " \"" : "", arg ? arg : "",
+		arg ? "\"" : "", usage_text);
+	return 2;
+}
+
 static void usage(FILE *f)
 {
 	size_t i;

@@ -17,22 +17,29 @@
 #include "lib/log.h"
 #include "learn.skel.h"
 
-int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen)
+static int check_list(const struct cs_conf *conf, char *const *names, size_t n, const char *what,
+		      char *err, size_t errlen)
 {
 	size_t i;
 
-	if (conf->n_learn_ifaces > 16) {
-		snprintf(err, errlen, "%s: more than 16 learn interfaces", conf->files[0]);
+	if (n > CS_IFACES_MAX) {
+		snprintf(err, errlen, "%s: more than %d %s interfaces", conf->files[0], CS_IFACES_MAX, what);
 		return -1;
 	}
-	for (i = 0; i < conf->n_learn_ifaces; i++) {
-		if (!if_nametoindex(conf->learn_ifaces[i])) {
-			snprintf(err, errlen, "%s: learn interface \"%s\" does not exist", conf->files[0],
-				 conf->learn_ifaces[i]);
+	for (i = 0; i < n; i++) {
+		if (!if_nametoindex(names[i])) {
+			snprintf(err, errlen, "%s: %s interface \"%s\" does not exist", conf->files[0], what,
+				 names[i]);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen)
+{
+	return check_list(conf, conf->learn_ifaces, conf->n_learn_ifaces, "learn", err, errlen) ||
+	       check_list(conf, conf->steer_ifaces, conf->n_steer_ifaces, "steer", err, errlen) ? -1 : 0;
 }
 
 /* The name and tag of the XDP program on ifindex, if any. */

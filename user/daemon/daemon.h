@@ -17,6 +17,8 @@ struct learn_bpf;
 struct steer_bpf;
 struct ring_buffer;
 
+#define CS_IFACES_MAX 16		/* per list: learn, steer */
+
 /* A bounded pass over the records, spread over ticks. */
 struct cs_sweep {
 	bool active;
@@ -49,7 +51,7 @@ struct cs_daemon {
 	struct steer_bpf *steer;
 	struct ring_buffer *rb;
 	int lock_fd;
-	struct cs_attachment att[16];
+	struct cs_attachment att[CS_IFACES_MAX];
 	int n_att;
 	struct cs_sweep sweep;
 	__u32 sweep_per_tick;		/* records looked at per tick */
@@ -66,13 +68,13 @@ struct cs_daemon {
 int cs_lock_take(const char *pin_dir, char *err, size_t errlen);
 
 /* attach.c */
+/* Every learn and steer interface exists (checked before anything is touched). */
 int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen);
 int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen);
 /* Detach learn from the interfaces of conf, where it is ours. Logs each. */
 void cs_detach_learn(const struct cs_conf *conf);
 
 /* steer.c */
-int cs_ifaces_check_steer(const struct cs_conf *conf, char *err, size_t errlen);
 int cs_steer_load(struct cs_daemon *d, char *err, size_t errlen);
 int cs_attach_steer(struct cs_daemon *d, char *err, size_t errlen);
 void cs_detach_steer(const struct cs_conf *conf, const char *pin_dir);

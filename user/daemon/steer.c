@@ -41,24 +41,6 @@ static void remember_hook(const char *pin_dir, const char *ifname)
 	}
 }
 
-int cs_ifaces_check_steer(const struct cs_conf *conf, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (conf->n_steer_ifaces > 16) {
-		snprintf(err, errlen, "%s: more than 16 steer interfaces", conf->files[0]);
-		return -1;
-	}
-	for (i = 0; i < conf->n_steer_ifaces; i++) {
-		if (!if_nametoindex(conf->steer_ifaces[i])) {
-			snprintf(err, errlen, "%s: steer interface \"%s\" does not exist", conf->files[0],
-				 conf->steer_ifaces[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int cs_steer_load(struct cs_daemon *d, char *err, size_t errlen)
 {
 	struct steer_bpf *skel = steer_bpf__open();
