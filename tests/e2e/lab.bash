@@ -22,7 +22,8 @@ lab_cleanup() {
 	[ -f "$LAB/dnsmasq.pid" ] && kill "$(cat "$LAB/dnsmasq.pid")" 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
-	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR").lock" "$LAB"
+	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR").lock" \
+	       "/run/$(basename "$CLOUDSTEER_PIN_DIR").clsact" "$LAB"
 }
 trap lab_cleanup EXIT
 trap 'exit 130' INT
