@@ -163,16 +163,6 @@ static __always_inline void cs_read_addr(const struct cs_scratch *s, const struc
 	}
 }
 
-static __always_inline bool cs_addr_is_v4mapped(const struct cs_addr *a)
-{
-	__u64 hi;
-	__u32 mid;
-
-	__builtin_memcpy(&hi, a->b, 8);
-	__builtin_memcpy(&mid, &a->b[8], 4);
-	return hi == 0 && mid == bpf_htonl(0x0000ffff);
-}
-
 /* RFC 2181 section 8: a TTL with the top bit set counts as 0. */
 static __always_inline __u32 cs_clamp_ttl(__u32 raw, const struct cs_rule *rule)
 {

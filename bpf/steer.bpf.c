@@ -2,19 +2,25 @@
 /*
  * steer - TC: find the packets whose destination (or, for the return
  * direction, source) is a policy route, keep one flow entry per stream and
- * count per route (ACL id). It never drops or changes a packet in this
- * release: rules without a chain observe, and chains arrive with issue 4.
- * The flows are what keeps a route alive after its records expire, so TTL
- * expiry never cuts a connection, and what holds an ACL id until the last
- * stream that used it is gone.
+ * count per route (ACL id). A stream of a rule with a chain is pinned to an
+ * instance of that chain: its stream affinity code (a keyed hash of the
+ * 5-tuple, the same both ways) picks a bucket of the chain's table; a new
+ * stream takes the bucket's primary, or its secondary when the primary is
+ * down; a pinned stream stays, and moves to the secondary only when its
+ * instance goes down. Forward packets go to the instance by next-hop
+ * rewrite (bpf_redirect_neigh, "route" mode); return packets are counted.
+ * The flows also keep a route alive after its records expire, so TTL expiry
+ * never cuts a connection, and hold an ACL id until the last stream is gone.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
-#include "lib/routes.h"
+#include "lib/shared.h"
+#include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TC_ACT_OK 0
+#define TC_ACT_OK   0
+#define TC_ACT_SHOT 2
 
 /* Streams to and from routes. Written by steer on every matching packet;
  * read by the daemon (a route with a live flow stays; idle flows go) and
@@ -35,6 +41,54 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cs_acl_stat);
 } cs_acl_stats SEC(".maps");
+
+/* Chains by chain_id. Written by the daemon from the config; read by steer
+ * for every new or moving stream. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_CHAINS_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_chain);
+} cs_chains SEC(".maps");
+
+/* Instances by id: address and liveness. Written by the daemon (config,
+ * health) and `cloudsteer drain`; read by steer: failover reads the state,
+ * so it does not wait for a new table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_instance);
+} cs_instances SEC(".maps");
+
+/* The inner maps: one chain's table of struct cs_bucket. Sizes, not types:
+ * libbpf 1.1 cannot size an inner map's value from its BTF type. */
+struct cs_bucket_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_BUCKETS_MAX);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct cs_bucket));
+};
+
+/* Each chain's bucket table, by chain_id. The daemon builds a new table and
+ * swaps it in with one update of this slot: a packet sees the old table or
+ * the new one, never half of either. Read by steer for new or moving
+ * streams. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, CS_CHAINS_MAX);
+	__type(key, __u32);
+	__array(values, struct cs_bucket_table);
+} cs_service_map SEC(".maps");
+
+/* Packets, bytes and streams per instance, per CPU. Written by steer; read
+ * by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_inst_stat);
+} cs_inst_stats SEC(".maps");
 
 struct cs_packet {
 	struct cs_addr src, dst;
@@ -116,14 +170,148 @@ static __always_inline void cs_count_acl(__u32 acl_id, __u64 bytes)
 	}
 }
 
+/* May instance id take this stream? Up: yes. Draining: only one pinned to it. */
+static __always_inline struct cs_instance *cs_usable(__u32 id, bool pinned_here)
+{
+	struct cs_instance *in;
+
+	if (!id)
+		return NULL;
+	in = bpf_map_lookup_elem(&cs_instances, &id);
+	if (!in)
+		return NULL;
+	if (in->state == CS_INST_UP || (in->state == CS_INST_DRAINING && pinned_here))
+		return in;
+	return NULL;
+}
+
+static __always_inline struct cs_bucket *cs_bucket_of(__u32 chain_id, __u32 code)
+{
+	struct cs_chain *ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
+	void *table;
+	__u32 idx;
+
+	if (!ch || !ch->n_buckets)
+		return NULL;
+	table = bpf_map_lookup_elem(&cs_service_map, &chain_id);
+	if (!table)
+		return NULL;
+	idx = code & (ch->n_buckets - 1);
+	return bpf_map_lookup_elem(table, &idx);
+}
+
+/* Pin (or re-pin) a stream: a new one takes the primary, else the secondary;
+ * one whose instance went down takes the other of the two. 0: none is up. */
+static __always_inline __u16 cs_pick(const struct cs_bucket *b, __u16 current)
+{
+	if (b->primary != current && cs_usable(b->primary, false))
+		return b->primary;
+	if (b->secondary != current && cs_usable(b->secondary, false))
+		return b->secondary;
+	return 0;
+}
+
+static __always_inline void cs_count_inst(__u32 id, __u64 bytes, __u64 new_flows)
+{
+	struct cs_inst_stat *st = bpf_map_lookup_elem(&cs_inst_stats, &id);
+
+	if (st) {
+		st->packets++;
+		st->bytes += bytes;
+		st->flows += new_flows;
+	}
+}
+
+/* Where the instance is reached: as configured, or as the FIB says. */
+static __always_inline __u32 cs_egress(struct __sk_buff *skb, const struct cs_instance *in)
+{
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	if (in->ifindex)
+		return in->ifindex;
+	fib.ifindex = skb->ifindex;
+	if (cs_addr_is_v4mapped(&in->addr)) {
+		fib.family = 2;	/* AF_INET */
+		__builtin_memcpy(&fib.ipv4_dst, &in->addr.b[12], 4);
+	} else {
+		fib.family = 10;	/* AF_INET6 */
+		__builtin_memcpy(fib.ipv6_dst, in->addr.b, 16);
+	}
+	fib.tot_len = skb->len;
+	/* a forwarding lookup, as for the packet itself; redirect_neigh
+	 * resolves the neighbour, so "no neighbour yet" is good enough */
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return 0;
+	return fib.ifindex;
+}
+
+/* Next-hop rewrite to the instance, like a policy route. */
+static __always_inline int cs_redirect_route(const struct cs_flow *fl, const struct cs_instance *in)
+{
+	struct bpf_redir_neigh nh = {};
+
+	if (cs_addr_is_v4mapped(&in->addr)) {
+		nh.nh_family = 2;	/* AF_INET */
+		__builtin_memcpy(&nh.ipv4_nh, &in->addr.b[12], 4);
+	} else {
+		nh.nh_family = 10;	/* AF_INET6 */
+		__builtin_memcpy(nh.ipv6_nh, in->addr.b, 16);
+	}
+	return bpf_redirect_neigh(fl->ifindex, &nh, sizeof(nh), 0);
+}
+
+/*
+ * Choose the instance of a stream: keep the pinned one while it may take
+ * the stream, else pick from the bucket. Returns the instance, NULL when
+ * the stream is not steered (observe, or no instance is up: *fail says).
+ */
+static __always_inline struct cs_instance *cs_steer_stream(struct __sk_buff *skb, struct cs_flow *fl,
+							   bool *fail)
+{
+	struct cs_instance *in = cs_usable(fl->instance, true);
+	struct cs_bucket *b;
+	__u16 id;
+
+	*fail = false;
+	if (!fl->chain)
+		return NULL;
+	if (in)
+		return in;
+	b = cs_bucket_of(fl->chain, fl->code);
+	id = b ? cs_pick(b, fl->instance) : 0;
+	in = cs_usable(id, false);
+	if (!in) {
+		*fail = true;
+		return NULL;
+	}
+	fl->instance = id;
+	fl->ifindex = cs_egress(skb, in);
+	cs_count_inst(id, 0, 1);
+	return in;
+}
+
+static __always_inline __u16 cs_chain_of(const struct cs_route *rt)
+{
+	__u32 rule_id = rt->rule_id;
+	struct cs_rule *r = bpf_map_lookup_elem(&cs_rules, &rule_id);
+
+	return r ? (__u16)r->chain_id : 0;
+}
+
 SEC("tc")
 int steer(struct __sk_buff *skb)
 {
 	struct cs_flow_key key = {};
 	struct cs_packet p = {};
+	struct cs_instance *in;
 	struct cs_route *rt;
 	struct cs_flow *fl;
 	struct cs_addr *route;
+	struct cs_config *cfg;
+	__u32 zero = 0;
+	bool forward = true, fail;
 	__u64 now;
 
 	if (!cs_parse_packet(skb, &p))
@@ -132,6 +320,7 @@ int steer(struct __sk_buff *skb)
 	rt = bpf_map_lookup_elem(&cs_routes, route);
 	if (!rt) {
 		route = &p.src;	/* the return direction of a steered stream */
+		forward = false;
 		rt = bpf_map_lookup_elem(&cs_routes, route);
 		if (!rt)
 			return TC_ACT_OK;
@@ -139,18 +328,37 @@ int steer(struct __sk_buff *skb)
 	now = bpf_ktime_get_boot_ns();
 	cs_flow_key_of(&p, &key);
 	fl = bpf_map_lookup_elem(&cs_flows, &key);
-	if (fl && fl->acl_id == rt->acl_id) {
-		fl->last_ns = now;
-		fl->packets++;
-		fl->bytes += skb->len;
-	} else {
+	if (!fl || fl->acl_id != rt->acl_id) {
 		/* a new stream, or one whose route changed its id meanwhile */
-		struct cs_flow fresh = { .first_ns = now, .last_ns = now, .packets = 1,
-					 .bytes = skb->len, .route = *route, .acl_id = rt->acl_id };
+		struct cs_flow fresh = { .first_ns = now, .route = *route, .acl_id = rt->acl_id,
+					 .chain = cs_chain_of(rt) };
 
+		cfg = bpf_map_lookup_elem(&cs_config, &zero);
+		if (cfg)
+			fresh.code = cs_affinity_code(&key, cfg->affinity_key);
 		bpf_map_update_elem(&cs_flows, &key, &fresh, BPF_ANY);
+		fl = bpf_map_lookup_elem(&cs_flows, &key);
+		if (!fl)
+			return TC_ACT_OK;
 	}
+	fl->last_ns = now;
+	fl->packets++;
+	fl->bytes += skb->len;
 	if (rt->acl_id)
 		cs_count_acl(rt->acl_id, skb->len);
-	return TC_ACT_OK;
+
+	in = cs_steer_stream(skb, fl, &fail);
+	if (fail) {
+		struct cs_chain *ch;
+		__u32 chain_id = fl->chain;
+
+		ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
+		return ch && ch->on_failure == CS_FAIL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+	}
+	if (!in)
+		return TC_ACT_OK;
+	cs_count_inst(fl->instance, skb->len, 0);
+	if (!forward || !fl->ifindex)
+		return TC_ACT_OK;	/* return traffic: counted; no way to the instance: routed */
+	return cs_redirect_route(fl, in);
 }

@@ -107,6 +107,7 @@ struct cs_config {
 				 * removes records: learn reuses the outcome of a
 				 * repeated answer only within one generation */
 	__u32 _pad;
+	__u64 affinity_key[2];	/* secret key of the stream affinity code (steer) */
 };
 
 #define CS_CFG_READY 1u		/* userspace filled the rules: learning is on */
@@ -173,7 +174,57 @@ struct cs_flow {
 	__u64 bytes;
 	struct cs_addr route;	/* the route (IP) it matched */
 	__u32 acl_id;		/* the route's ACL id when the flow began */
+	__u32 code;		/* stream affinity code */
+	__u16 instance;		/* pinned instance id; 0: not steered (observe, bypass) */
+	__u16 chain;		/* chain id, 0: observe */
+	__u32 ifindex;		/* where the instance is reached */
+};
+
+/* ---- chains, instances, the service map (steer) ---- */
+
+#define CS_CHAINS_MAX     64
+#define CS_INSTANCES_MAX  256	/* instance ids 1..255 across all chains */
+#define CS_BUCKETS_DEFAULT 256
+#define CS_BUCKETS_MAX    65536	/* every chain's table map has this many slots */
+
+enum cs_chain_mode { CS_MODE_ROUTE = 0, CS_MODE_ENCAP = 1 };
+enum cs_on_failure { CS_FAIL_BYPASS = 0, CS_FAIL_DROP = 1 };
+
+/* cs_chains value, indexed by chain_id (1-based; 0 never used). */
+struct cs_chain {
+	__u32 mode;		/* enum cs_chain_mode */
+	__u32 on_failure;	/* enum cs_on_failure */
+	__u32 n_buckets;	/* a power of two, <= CS_BUCKETS_MAX; 0: no table yet */
+	__u32 flags;
+};
+
+enum cs_inst_state {
+	CS_INST_DOWN = 0,	/* failed: its streams move to the bucket's secondary */
+	CS_INST_UP = 1,
+	CS_INST_DRAINING = 2,	/* no new streams; pinned ones finish */
+};
+
+/* cs_instances value, indexed by instance id. state is written alone by the
+ * daemon's health checks and `cloudsteer drain`; steer reads it per stream. */
+struct cs_instance {
+	struct cs_addr addr;
+	__u32 chain_id;
+	__u32 state;		/* enum cs_inst_state */
+	__u32 ifindex;		/* where it is reached; 0: steer asks the FIB */
 	__u32 _pad;
+};
+
+/* One bucket of a chain's table (the inner maps of cs_service_map). */
+struct cs_bucket {
+	__u16 primary;		/* instance ids; 0: none */
+	__u16 secondary;
+};
+
+/* cs_inst_stats value, per CPU, by instance id. */
+struct cs_inst_stat {
+	__u64 packets;
+	__u64 bytes;
+	__u64 flows;		/* streams pinned to it (new or moved) */
 };
 
 /* cs_acl_stats value, per CPU, indexed by ACL id: what the routes carried. */
@@ -261,7 +312,7 @@ _Static_assert(sizeof(struct cs_rule_name) == 24, "cs_rule_name layout");
 _Static_assert(sizeof(struct cs_rule) == 24, "cs_rule layout");
 _Static_assert(sizeof(struct cs_pattern_info) == 268, "cs_pattern_info layout");
 _Static_assert(sizeof(struct cs_rule_stat) == 24, "cs_rule_stat layout");
-_Static_assert(sizeof(struct cs_config) == 48, "cs_config layout");
+_Static_assert(sizeof(struct cs_config) == 64, "cs_config layout");
 _Static_assert(sizeof(struct cs_addr) == 16, "cs_addr layout");
 _Static_assert(sizeof(struct cs_record_key) == 24, "cs_record_key layout");
 _Static_assert(sizeof(struct cs_record) == 40, "cs_record layout");
@@ -269,7 +320,11 @@ _Static_assert(sizeof(struct cs_route) == 32, "cs_route layout");
 _Static_assert(sizeof(struct cs_learn_event) == 48 + 2 * CS_NAME_TEXT_MAX, "event layout");
 _Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of two");
 _Static_assert(sizeof(struct cs_flow_key) == 40, "cs_flow_key layout");
-_Static_assert(sizeof(struct cs_flow) == 56, "cs_flow layout");
+_Static_assert(sizeof(struct cs_flow) == 64, "cs_flow layout");
+_Static_assert(sizeof(struct cs_chain) == 16, "cs_chain layout");
+_Static_assert(sizeof(struct cs_instance) == 32, "cs_instance layout");
+_Static_assert(sizeof(struct cs_bucket) == 4, "cs_bucket layout");
+_Static_assert(sizeof(struct cs_inst_stat) == 24, "cs_inst_stat layout");
 _Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
 

@@ -16,7 +16,8 @@ pass=0 fail=0 skip=0
 run_one() {
 	local name=$1; shift
 	local out rc
-	out=$("$@" 2>&1); rc=$?
+	# a test that hangs is killed and fails; CI must not wait on it
+	out=$(timeout --kill-after=10 "${TEST_TIMEOUT:-600}" "$@" 2>&1 </dev/null); rc=$?
 	printf '%s\n' "$out" >> "$log"
 	printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP): ' || true
 	local p f s

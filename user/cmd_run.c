@@ -86,6 +86,8 @@ static void reload(struct cs_daemon *d)
 	d->rs = rs;
 	d->conf = conf;
 	cs_sweep_free(&d->sweep);	/* the next pass judges records by the new rules */
+	if (cs_chains_write(d) || cs_tables_build(d))
+		cs_err("reload: the chains could not all be written; steering may use the old ones");
 	cs_info("reload: %zu rules, %zu patterns in force", conf.n_rules, conf.n_patterns);
 }
 
@@ -150,8 +152,15 @@ static int start(struct cs_daemon *d)
 	else
 		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir,
 			d->conf.acl_ids);
-	if (cs_steer_load(d, err, sizeof(err)) || cs_attach_learn(d, err, sizeof(err)) ||
-	    cs_attach_steer(d, err, sizeof(err))) {
+	if (cs_steer_load(d, err, sizeof(err))) {
+		cs_err("%s", err);
+		return 1;
+	}
+	if (cs_chains_write(d) || cs_tables_build(d)) {
+		cs_err("cannot write the chains and their tables");
+		return 1;
+	}
+	if (cs_attach_learn(d, err, sizeof(err)) || cs_attach_steer(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}

@@ -8,14 +8,7 @@
 #define CS_BPF_MAPS_H
 
 #include "common.h"
-
-/* Written by userspace (config load, SIGHUP); read by learn on every DNS response. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cs_config);
-} cs_config SEC(".maps");
+#include "shared.h"
 
 /* The servers to learn from (learn.resolvers), keyed by address; value
  * unused. Written by userspace; read by learn when CS_CFG_RESOLVERS is set. */
@@ -35,15 +28,6 @@ struct {
 	__type(value, struct cs_rule_name);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cs_rule_names SEC(".maps");
-
-/* Written by userspace, indexed by rule id; read by learn for TTL clamps
- * and priority when a route is claimed by a second rule. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CS_RULES_MAX);
-	__type(key, __u32);
-	__type(value, struct cs_rule);
-} cs_rules SEC(".maps");
 
 /* Pattern texts by pattern_id, for people. Written by userspace with the
  * rules; read by the CLI. learn never touches it. */
@@ -73,7 +57,6 @@ struct {
 	__type(value, struct cs_record);
 } cs_records SEC(".maps");
 
-#include "routes.h"
 
 /* Owner names as text, keyed by name id. Written by learn when a record is
  * made; read by the daemon and CLI; removed by the daemon with the last record. */

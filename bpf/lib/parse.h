@@ -41,6 +41,16 @@ static __always_inline void cs_addr_from_v4(struct cs_addr *a, __be32 v4)
 	__builtin_memcpy(&a->b[12], &v4, 4);
 }
 
+static __always_inline bool cs_addr_is_v4mapped(const struct cs_addr *a)
+{
+	__u64 hi;
+	__u32 mid;
+
+	__builtin_memcpy(&hi, a->b, 8);
+	__builtin_memcpy(&mid, &a->b[8], 4);
+	return hi == 0 && mid == bpf_htonl(0x0000ffff);
+}
+
 /* Ethernet plus up to CS_VLAN_MAX tags; returns the inner ethertype or 0. */
 static __always_inline __u16 cs_parse_eth(struct cs_cursor *c)
 {

@@ -11,7 +11,7 @@ lab_up app.flow.test,192.0.2.7 || { fail lab "the lab did not come up"; t_exit; 
 # the learned IP lives on the server; the client reaches it through the veth
 ip -n "$NS_S" addr add 192.0.2.7/32 dev lo
 ip -n "$NS_C" route add 192.0.2.0/24 via 10.77.0.53
-ip netns exec "$NS_S" socat TCP-LISTEN:9000,bind=192.0.2.7,reuseaddr,fork SYSTEM:cat &
+ip netns exec "$NS_S" socat TCP-LISTEN:9000,bind=192.0.2.7,reuseaddr,fork SYSTEM:cat >"$LAB/socat-server.log" 2>&1 &
 SOCAT_PID=$!
 trap 'kill $SOCAT_PID 2>/dev/null; lab_cleanup' EXIT
 

@@ -20,6 +20,9 @@ DAEMON_PID=
 lab_cleanup() {
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
 	[ -f "$LAB/dnsmasq.pid" ] && kill "$(cat "$LAB/dnsmasq.pid")" 2>/dev/null
+	# everything still running inside our namespaces, then the namespaces
+	ip netns pids "$NS_C" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+	ip netns pids "$NS_S" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
 	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR").lock" \

@@ -79,6 +79,12 @@ int cs_steer_load(struct cs_daemon *d, char *err, size_t errlen);
 int cs_attach_steer(struct cs_daemon *d, char *err, size_t errlen);
 void cs_detach_steer(const struct cs_conf *conf, const char *pin_dir);
 
+/* chains.c */
+const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain);
+__u32 cs_instance_count(const struct cs_conf *conf);
+int cs_chains_write(struct cs_daemon *d);
+int cs_tables_build(struct cs_daemon *d);
+
 /* sweep.c */
 void cs_sweep_tick(struct cs_daemon *d);
 void cs_sweep_free(struct cs_sweep *sw);

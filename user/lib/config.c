@@ -670,6 +670,8 @@ static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
 	size_t i;
 
 	(void)arg;
+	if (c->n_chains + 1 >= CS_CHAINS_MAX)
+		return fail(l, item, "more than %d chains", CS_CHAINS_MAX - 1);
 	if (GROW(l, item, c->chains, c->n_chains))
 		return -1;
 	ch = &c->chains[c->n_chains - 1];
@@ -704,10 +706,42 @@ static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node
 }
 
 /* Cross-checks that need the whole file. */
+/* Instance names name instances everywhere (logs, drain, the service map):
+ * they are unique across chains, and ids fit the dataplane. */
+static int check_instances(struct loader *l)
+{
+	struct cs_conf *c = l->conf;
+	size_t i, j, k, m, total = 0;
+
+	for (i = 0; i < c->n_chains; i++) {
+		for (j = 0; j < c->chains[i].n_instances; j++) {
+			const struct cs_instance_conf *in = &c->chains[i].instances[j];
+
+			if (++total >= CS_INSTANCES_MAX) {
+				snprintf(l->err, l->errlen, "%s:%d: more than %d instances in all", l->file,
+					 in->line, CS_INSTANCES_MAX - 1);
+				return l->failed = -1;
+			}
+			for (k = 0; k <= i; k++)
+				for (m = 0; m < (k == i ? j : c->chains[k].n_instances); m++)
+					if (!strcmp(c->chains[k].instances[m].name, in->name)) {
+						snprintf(l->err, l->errlen,
+							 "%s:%d: instance \"%s\" is defined twice (first on line %d)",
+							 l->file, in->line, in->name, c->chains[k].instances[m].line);
+						return l->failed = -1;
+					}
+		}
+	}
+	return 0;
+}
+
 static int check_conf(struct loader *l, yaml_node_t *root)
 {
 	struct cs_conf *c = l->conf;
 	size_t i, j;
+
+	if (check_instances(l))
+		return -1;
 
 	for (i = 0; i < c->n_rules; i++) {
 		struct cs_rule_conf *r = &c->rules[i];
@@ -785,6 +819,16 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 		cs_config_free(conf);
 		return -1;
 	}
+	return 0;
+}
+
+__u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < conf->n_chains; i++)
+		if (!strcmp(conf->chains[i].name, name))
+			return (__u32)i + 1;
 	return 0;
 }
 

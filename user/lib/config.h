@@ -88,6 +88,9 @@ struct cs_conf {
 	size_t n_chains;
 };
 
+/* The chain_id of a chain name: its position + 1; 0 for NULL (observe). */
+__u32 cs_chain_id_of(const struct cs_conf *conf, const char *name);
+
 /* Returns 0, or -1 with the reason in err ("FILE:LINE: reason"). */
 int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t errlen);
 void cs_config_free(struct cs_conf *conf);

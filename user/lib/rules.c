@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include <bpf/bpf.h>
 
 #include "rules.h"
@@ -131,6 +133,7 @@ int cs_rules_compile(const struct cs_conf *conf, const __u64 key[2], struct cs_r
 		out->ttl_max = r->ttl.max;
 		out->ttl_grace = r->ttl.grace;
 		out->priority = r->priority;
+		out->chain_id = cs_chain_id_of(conf, r->chain);
 	}
 
 	for (i = 0; i < conf->n_patterns; i++) {
@@ -196,6 +199,14 @@ int cs_rules_write(const struct cs_ruleset *rs, const struct cs_conf *conf, int 
 	cfg.flags = CS_CFG_READY | (conf->n_resolvers ? CS_CFG_RESOLVERS : 0);
 	if (!bpf_map_lookup_elem(config_fd, &zero, &old))
 		cfg.generation = old.generation + 1;
+	/* the affinity key outlives reloads and restarts: it decides which
+	 * instance every stream goes to */
+	if (!bpf_map_lookup_elem(config_fd, &zero, &old) && (old.affinity_key[0] | old.affinity_key[1])) {
+		cfg.affinity_key[0] = old.affinity_key[0];
+		cfg.affinity_key[1] = old.affinity_key[1];
+	} else if (getrandom(cfg.affinity_key, sizeof(cfg.affinity_key), 0) != sizeof(cfg.affinity_key)) {
+		return -errno;
+	}
 	if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;
