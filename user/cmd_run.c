@@ -81,6 +81,7 @@ static void reload(struct cs_daemon *d)
 		cs_config_free(&conf);
 		return;
 	}
+	cs_health_end(d);	/* its targets are positions in the old list */
 	cs_rules_free(&d->rs);
 	cs_config_free(&d->conf);
 	d->rs = rs;
@@ -88,6 +89,8 @@ static void reload(struct cs_daemon *d)
 	cs_sweep_free(&d->sweep);	/* the next pass judges records by the new rules */
 	if (cs_chains_write(d) || cs_tables_build(d))
 		cs_err("reload: the chains could not all be written; steering may use the old ones");
+	if (cs_health_begin(d))
+		cs_err("reload: the health checks could not start again: %s", strerror(errno));
 	cs_info("reload: %zu rules, %zu patterns in force", conf.n_rules, conf.n_patterns);
 }
 
@@ -115,6 +118,8 @@ static void loop(struct cs_daemon *d)
 			reload_wanted = 0;
 			reload(d);
 		}
+		if (__atomic_exchange_n(&d->rebuild_tables, 0, __ATOMIC_ACQ_REL))
+			cs_tables_build(d);
 		t = now_ms();
 		if (t >= next_tick) {
 			cs_sweep_tick(d);
@@ -164,6 +169,10 @@ static int start(struct cs_daemon *d)
 		cs_err("%s", err);
 		return 1;
 	}
+	if (cs_health_begin(d)) {
+		cs_err("cannot start the health checks: %s", strerror(errno));
+		return 1;
+	}
 	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.cs_learn_events), cs_on_learn_event, d, NULL);
 	if (!d->rb) {
 		cs_err("cannot read the event ring buffer: %s", strerror(errno));
@@ -176,6 +185,7 @@ static int start(struct cs_daemon *d)
 
 static void finish(struct cs_daemon *d)
 {
+	cs_health_end(d);	/* first: its callbacks use the maps */
 	if (d->detach_on_exit && d->skel) {
 		cs_detach_learn(&d->conf);
 		cs_detach_steer(&d->conf, d->pin_dir);

@@ -125,6 +125,16 @@ wait $STREAM
 s_pk=$(inst_packets $((3 - first_id)))
 [ "${s_pk:-0}" -gt 0 ] && pass "after $first went down the stream moved to $second ($s_pk packets)" ||
 	fail "the stream moved to the secondary" "$s_pk"
+# link-down of the way to an instance fails it at once (the daemon's health
+# thread watches the links), and streams still flow
+ip -n $P-host link set i$second down
+for i in $(seq 30); do grep -q "instance casb-$second is down: link i$second down" "$LAB/daemon.log" && break; sleep 0.1; done
+grep -q "instance casb-$second is down: link i$second down" "$LAB/daemon.log" &&
+	pass "link-down of the way to $second fails it at once" ||
+	fail "link-down of the way to $second fails it at once" "$(cat "$LAB/daemon.log")"
+[ "$(echo hello | ns cli timeout 5 socat -t 1 - TCP:192.0.2.7:9000)" = hello ] &&
+	pass "with both instances down a new stream bypasses (on_failure: bypass)" ||
+	fail "with both instances down a new stream bypasses" "no echo"
 sleep 1
 ip netns pids $P-a | xargs -r kill	# tcpdump: flush and stop
 ip netns pids $P-b | xargs -r kill

@@ -23,6 +23,7 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/servicemap.h"
+#include "health.h"
 #include "steer.skel.h"
 
 /* The config's instance at global id (1-based), and its chain index. */
@@ -167,4 +168,55 @@ int cs_tables_build(struct cs_daemon *d)
 	if (d->conf.n_chains)
 		cs_debug("service map: %zu chain table(s) swapped in", d->conf.n_chains);
 	return 0;
+}
+
+/*
+ * Health verdicts, from the prober thread: the instance's state in the map
+ * changes at once (steer reads it per stream, so failover is immediate), a
+ * drained instance stays drained, and the main loop is asked to rebuild the
+ * tables so the dead instance's buckets get a live secondary again.
+ */
+static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char *why)
+{
+	struct cs_daemon *d = ctx;
+	int fd = bpf_map__fd(d->steer->maps.cs_instances);
+	__u32 id = pos + 1;
+	struct cs_instance in;
+	const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, NULL);
+
+	if (bpf_map_lookup_elem(fd, &id, &in))
+		return;
+	if (in.state == CS_INST_DRAINING)
+		return;
+	in.state = st == CS_HEALTH_UP ? CS_INST_UP : CS_INST_DOWN;
+	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST))
+		return;
+	cs_info("instance %s is %s: %s", ic ? ic->name : "?", st == CS_HEALTH_UP ? "up" : "down", why);
+	__atomic_store_n(&d->rebuild_tables, 1, __ATOMIC_RELEASE);
+}
+
+int cs_health_begin(struct cs_daemon *d)
+{
+	struct cs_health_target t[CS_INSTANCES_MAX];
+	__u32 n = cs_instance_count(&d->conf), id;
+
+	if (!n)
+		return 0;
+	for (id = 1; id <= n; id++) {
+		size_t chain = 0;
+		const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, &chain);
+
+		t[id - 1].name = ic->name;
+		cs_addr_parse(ic->address, &t[id - 1].addr);
+		t[id - 1].hc = &d->conf.chains[chain].health;
+	}
+	d->health = cs_health_start(t, n, on_health, d);
+	return d->health ? 0 : -errno;
+}
+
+void cs_health_end(struct cs_daemon *d)
+{
+	if (d->health)
+		cs_health_stop(d->health);
+	d->health = NULL;
 }

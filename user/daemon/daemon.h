@@ -15,6 +15,7 @@
 
 struct learn_bpf;
 struct steer_bpf;
+struct cs_health;
 struct ring_buffer;
 
 #define CS_IFACES_MAX 16		/* per list: learn, steer */
@@ -55,6 +56,8 @@ struct cs_daemon {
 	int n_att;
 	struct cs_sweep sweep;
 	__u32 sweep_per_tick;		/* records looked at per tick */
+	struct cs_health *health;	/* the prober thread */
+	int rebuild_tables;		/* set by health, read by the main loop */
 	__u64 evict_before;		/* table pressure: the next pass evicts
 					 * records last used before this (0: none) */
 };
@@ -84,6 +87,9 @@ const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u
 __u32 cs_instance_count(const struct cs_conf *conf);
 int cs_chains_write(struct cs_daemon *d);
 int cs_tables_build(struct cs_daemon *d);
+/* Start and stop the health checks of every instance. */
+int cs_health_begin(struct cs_daemon *d);
+void cs_health_end(struct cs_daemon *d);
 
 /* sweep.c */
 void cs_sweep_tick(struct cs_daemon *d);
