@@ -64,8 +64,8 @@ __u32 cs_instance_count(const struct cs_conf *conf)
 
 /*
  * Write chains and instances. An instance already in the map at the same id
- * and address keeps its state (a restart does not flap it); a new one starts
- * up when no probe watches it, else down until its probes pass.
+ * and address keeps its state (a restart does not flap it, a drain stays);
+ * a new one counts as up until the health checks say otherwise.
  */
 int cs_chains_write(struct cs_daemon *d)
 {
@@ -98,14 +98,15 @@ int cs_chains_write(struct cs_daemon *d)
 		    old.chain_id == in.chain_id)
 			in.state = old.state;
 		else
-			in.state = conf->chains[chain].health.probe ? CS_INST_DOWN : CS_INST_UP;
+			in.state = CS_INST_UP;
 		if (bpf_map_update_elem(inst_fd, &id, &in, BPF_ANY))
 			return -errno;
 	}
 	return 0;
 }
 
-/* Build chain c's table over its instances that are not down, and swap it in. */
+/* Build chain c's table over its instances that are up (a draining one keeps
+ * only the streams pinned to it), and swap it in. */
 static int build_one(struct cs_daemon *d, size_t c)
 {
 	const struct cs_chain_conf *cc = &d->conf.chains[c];
@@ -121,7 +122,7 @@ static int build_one(struct cs_daemon *d, size_t c)
 		struct cs_instance in;
 
 		names[i] = cc->instances[i].name;
-		eligible[i] = !bpf_map_lookup_elem(inst_fd, &id, &in) && in.state != CS_INST_DOWN;
+		eligible[i] = !bpf_map_lookup_elem(inst_fd, &id, &in) && in.state == CS_INST_UP;
 	}
 	buckets = calloc(CS_BUCKETS_DEFAULT, sizeof(*buckets));
 	if (!buckets)
