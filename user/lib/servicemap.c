@@ -32,16 +32,10 @@
 #include <string.h>
 
 #include "servicemap.h"
+#include "namehash.h"
 
-static __u64 sm_mix(__u64 x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
+/* the murmur3 finaliser: the mixer of the name hash, the same code */
+#define sm_mix cs_mix64
 
 static __u64 sm_name_hash(const char *name)
 {
