@@ -147,6 +147,10 @@ static const struct {
 	  "    health: {probe: http}\n", 4, "tcp, icmp or udp" },
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
 	  "    health: {interval: 0}\n", 4, "more than zero" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "    health: {probe: tcp}\n", 2, "needs a port" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "  - name: d\n    instances: [{name: a, address: 10.0.0.2}]\n", 5, "defined twice" },
 };
 
 static void refuses_with_file_line_reason(void)

@@ -682,6 +682,8 @@ static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
 		return -1;
 	if (!ch->name)
 		return fail(l, item, "a chain needs a name");
+	if (ch->health.probe && strcmp(ch->health.probe, "icmp") && !ch->health.port)
+		return fail(l, item, "chain \"%s\": a %s health probe needs a port", ch->name, ch->health.probe);
 	if (!ch->n_instances)
 		return fail(l, item, "chain \"%s\" has no instances", ch->name);
 	for (i = 0; i + 1 < c->n_chains; i++)
