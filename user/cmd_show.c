@@ -6,12 +6,16 @@
  * Everything is read from the pinned maps, never from the daemon, so it
  * works while the daemon is down or restarting, and it changes nothing.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/types.h>
+
+#include <bpf/bpf.h>
 
 #include "cloudsteer.h"
 #include "commands.h"
@@ -22,7 +26,7 @@
 #include "lib/state.h"
 
 static const char show_usage[] =
-	"usage: cloudsteer show table|routes|rules|stats [--json] [--pin-dir DIR]\n"
+	"usage: cloudsteer show table|routes|rules|stats|chains|instances|map [--json] [--pin-dir DIR]\n"
 	"\n"
 	"Print the state that the daemon pinned, read from its maps: it works while\n"
 	"the daemon is down, and changes nothing.\n"
@@ -31,6 +35,10 @@ static const char show_usage[] =
 	"  routes   one row per policy route (IP)\n"
 	"  rules    one row per rule pattern, with its rule's settings and counters\n"
 	"  stats    learn's counters by reason, and how full the tables are\n"
+	"  chains   one row per service chain: mode, on_failure, buckets, instances\n"
+	"  instances  one row per instance (by id): chain, address, state, counters\n"
+	"  map      how many buckets of each chain's table each instance holds;\n"
+	"           with --json every bucket\n"
 	"\n"
 	"      --json         one JSON object per line (JSON Lines)\n"
 	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
@@ -439,17 +447,310 @@ static int show_stats(struct show *s)
 	return 0;
 }
 
+/* ---- chains, instances, map: steer's maps only ---- */
+
+static const char *mode_name(__u32 mode)
+{
+	return mode == CS_MODE_ROUTE ? "route" : mode == CS_MODE_ENCAP ? "encap" : "?";
+}
+
+static const char *on_failure_name(__u32 f)
+{
+	return f == CS_FAIL_BYPASS ? "bypass" : f == CS_FAIL_DROP ? "drop" : "?";
+}
+
+static const char *inst_state_name(__u32 state)
+{
+	switch (state) {
+	case CS_INST_DOWN: return "down";
+	case CS_INST_UP: return "up";
+	case CS_INST_DRAINING: return "draining";
+	default: return "?";
+	}
+}
+
+struct steer_view {
+	struct show *s;
+	struct cs_chain chain[CS_CHAINS_MAX];
+	bool chain_used[CS_CHAINS_MAX];
+	struct cs_instance inst[CS_INSTANCES_MAX];
+	__u32 n_inst_of[CS_CHAINS_MAX];
+	__u32 rows[CS_INSTANCES_MAX > CS_CHAINS_MAX ? CS_INSTANCES_MAX : CS_CHAINS_MAX];
+	size_t n_rows;
+	struct cs_inst_stat stat[CS_INSTANCES_MAX];
+};
+
+/* A chain is shown when the daemon wrote it (it always gives a configured
+ * chain its buckets) or an instance names it. */
+static int read_steer(struct show *s, struct steer_view *sv)
+{
+	__u32 i;
+
+	sv->s = s;
+	for (i = 1; i < CS_INSTANCES_MAX; i++) {
+		if (bpf_map_lookup_elem(s->st->fd[CS_M_INSTANCES], &i, &sv->inst[i]))
+			goto fail_inst;
+		if (sv->inst[i].chain_id && sv->inst[i].chain_id < CS_CHAINS_MAX)
+			sv->n_inst_of[sv->inst[i].chain_id]++;
+	}
+	for (i = 1; i < CS_CHAINS_MAX; i++) {
+		if (bpf_map_lookup_elem(s->st->fd[CS_M_CHAINS], &i, &sv->chain[i])) {
+			cs_err("cannot read %s/cs_chains: %s", s->st->dir, strerror(errno));
+			return 1;
+		}
+		sv->chain_used[i] = sv->chain[i].n_buckets || sv->n_inst_of[i];
+	}
+	return 0;
+fail_inst:
+	cs_err("cannot read %s/cs_instances: %s", s->st->dir, strerror(errno));
+	return 1;
+}
+
+static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
+{
+	const struct steer_view *sv = ctx;
+	__u32 id = sv->rows[r];
+	const struct cs_chain *c = &sv->chain[id];
+
+	snprintf(cell[0], CS_CELL_MAX, "%u", id);
+	snprintf(cell[1], CS_CELL_MAX, "%s", mode_name(c->mode));
+	snprintf(cell[2], CS_CELL_MAX, "%s", on_failure_name(c->on_failure));
+	snprintf(cell[3], CS_CELL_MAX, "%u", c->n_buckets);
+	snprintf(cell[4], CS_CELL_MAX, "%u", sv->n_inst_of[id]);
+}
+
+static int show_chains(struct show *s)
+{
+	static const struct cs_column cols[] = {
+		{ "CHAIN", true }, { "MODE", false }, { "ON FAILURE", false }, { "BUCKETS", true },
+		{ "INSTANCES", true },
+	};
+	struct steer_view *sv = calloc(1, sizeof(*sv));
+	__u32 i;
+	size_t r;
+
+	if (!sv) {
+		cs_err("out of memory");
+		return 1;
+	}
+	if (read_steer(s, sv)) {
+		free(sv);
+		return 1;
+	}
+	for (i = 1; i < CS_CHAINS_MAX; i++)
+		if (sv->chain_used[i])
+			sv->rows[sv->n_rows++] = i;
+	if (!s->json) {
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), sv->n_rows, chains_fill, sv);
+		free(sv);
+		return 0;
+	}
+	for (r = 0; r < sv->n_rows; r++) {
+		const struct cs_chain *c = &sv->chain[sv->rows[r]];
+		struct cs_jw w;
+
+		cs_jw_open(&w, stdout);
+		cs_jw_u64(&w, "chain_id", sv->rows[r]);
+		cs_jw_str(&w, "mode", mode_name(c->mode));
+		cs_jw_str(&w, "on_failure", on_failure_name(c->on_failure));
+		cs_jw_u64(&w, "buckets", c->n_buckets);
+		cs_jw_u64(&w, "instances", sv->n_inst_of[sv->rows[r]]);
+		cs_jw_close(&w);
+		putchar('\n');
+	}
+	free(sv);
+	return 0;
+}
+
+static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
+{
+	const struct steer_view *sv = ctx;
+	__u32 id = sv->rows[r];
+	const struct cs_instance *in = &sv->inst[id];
+
+	snprintf(cell[0], CS_CELL_MAX, "%u", id);
+	snprintf(cell[1], CS_CELL_MAX, "%u", in->chain_id);
+	cs_addr_format(&in->addr, cell[2], CS_CELL_MAX);
+	snprintf(cell[3], CS_CELL_MAX, "%s", inst_state_name(in->state));
+	snprintf(cell[4], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].packets);
+	snprintf(cell[5], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].bytes);
+	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].flows);
+}
+
+static int show_instances(struct show *s)
+{
+	static const struct cs_column cols[] = {
+		{ "INSTANCE", true }, { "CHAIN", true }, { "ADDRESS", false }, { "STATE", false },
+		{ "PACKETS", true }, { "BYTES", true }, { "STREAMS", true },
+	};
+	struct steer_view *sv = calloc(1, sizeof(*sv));
+	__u32 i;
+	size_t r;
+	int e;
+
+	if (!sv) {
+		cs_err("out of memory");
+		return 1;
+	}
+	if (read_steer(s, sv)) {
+		free(sv);
+		return 1;
+	}
+	for (i = 1; i < CS_INSTANCES_MAX; i++) {
+		if (!sv->inst[i].chain_id)
+			continue;
+		e = cs_state_inst_stat(s->st, i, &sv->stat[i]);
+		if (e) {
+			cs_err("cannot read %s/cs_inst_stats: %s", s->st->dir, strerror(-e));
+			free(sv);
+			return 1;
+		}
+		sv->rows[sv->n_rows++] = i;
+	}
+	if (!s->json) {
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), sv->n_rows, instances_fill, sv);
+		free(sv);
+		return 0;
+	}
+	for (r = 0; r < sv->n_rows; r++) {
+		__u32 id = sv->rows[r];
+		char ip[CS_ADDR_TEXT_MAX];
+		struct cs_jw w;
+
+		cs_jw_open(&w, stdout);
+		cs_jw_u64(&w, "id", id);
+		cs_jw_u64(&w, "chain_id", sv->inst[id].chain_id);
+		cs_jw_str(&w, "address", cs_addr_format(&sv->inst[id].addr, ip, sizeof(ip)));
+		cs_jw_str(&w, "state", inst_state_name(sv->inst[id].state));
+		cs_jw_u64(&w, "packets", sv->stat[id].packets);
+		cs_jw_u64(&w, "bytes", sv->stat[id].bytes);
+		cs_jw_u64(&w, "streams", sv->stat[id].flows);
+		cs_jw_close(&w);
+		putchar('\n');
+	}
+	free(sv);
+	return 0;
+}
+
+/* One row of the summary: an instance of one chain's table. */
+struct map_row {
+	__u32 chain, instance;
+	__u32 primary, secondary;	/* buckets */
+};
+
+struct map_summary {
+	struct map_row *rows;
+	size_t n;
+};
+
+static void map_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
+{
+	const struct map_summary *m = ctx;
+	const struct map_row *row = &m->rows[r];
+
+	snprintf(cell[0], CS_CELL_MAX, "%u", row->chain);
+	if (row->instance)
+		snprintf(cell[1], CS_CELL_MAX, "%u", row->instance);
+	else
+		snprintf(cell[1], CS_CELL_MAX, "none");
+	snprintf(cell[2], CS_CELL_MAX, "%u", row->primary);
+	snprintf(cell[3], CS_CELL_MAX, "%u", row->secondary);
+}
+
+/* The table of chain c: an fd, or -errno (-ENOENT: none yet). */
+static int open_table(const struct show *s, __u32 c)
+{
+	__u32 id;
+	int fd;
+
+	if (bpf_map_lookup_elem(s->st->fd[CS_M_SERVICE_MAP], &c, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static int show_map(struct show *s)
+{
+	static const struct cs_column cols[] = {
+		{ "CHAIN", true }, { "INSTANCE", true }, { "PRIMARY", true }, { "SECONDARY", true },
+	};
+	struct steer_view *sv = calloc(1, sizeof(*sv));
+	struct map_summary m = { calloc(CS_CHAINS_MAX * CS_INSTANCES_MAX, sizeof(struct map_row)), 0 };
+	int rc = 1;
+	__u32 c, b, i;
+
+	if (!sv || !m.rows) {
+		cs_err("out of memory");
+		goto out;
+	}
+	if (read_steer(s, sv))
+		goto out;
+	for (c = 1; c < CS_CHAINS_MAX; c++) {
+		__u32 prim[CS_INSTANCES_MAX] = { 0 }, sec[CS_INSTANCES_MAX] = { 0 };
+		__u32 n = sv->chain[c].n_buckets < CS_BUCKETS_MAX ? sv->chain[c].n_buckets : CS_BUCKETS_MAX;
+		int fd;
+
+		if (!sv->chain_used[c] || !n)
+			continue;
+		fd = open_table(s, c);
+		if (fd == -ENOENT)
+			continue;	/* no table yet */
+		if (fd < 0) {
+			cs_err("cannot open the table of chain %u (%s/cs_service_map): %s", c, s->st->dir,
+			       strerror(-fd));
+			goto out;
+		}
+		for (b = 0; b < n; b++) {
+			struct cs_bucket bk;
+
+			if (bpf_map_lookup_elem(fd, &b, &bk)) {
+				cs_err("cannot read bucket %u of chain %u: %s", b, c, strerror(errno));
+				close(fd);
+				goto out;
+			}
+			if (s->json) {
+				printf("{\"chain\":%u,\"bucket\":%u,\"primary\":%u,\"secondary\":%u}\n", c, b,
+				       bk.primary, bk.secondary);
+				continue;
+			}
+			prim[bk.primary % CS_INSTANCES_MAX]++;
+			sec[bk.secondary % CS_INSTANCES_MAX]++;
+		}
+		close(fd);
+		for (i = 1; i <= CS_INSTANCES_MAX; i++) {
+			__u32 id = i % CS_INSTANCES_MAX;	/* "none" (0) last */
+
+			if (!prim[id] && !sec[id])
+				continue;
+			m.rows[m.n++] = (struct map_row){ c, id, prim[id], sec[id] };
+		}
+	}
+	if (!s->json)
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), m.n, map_fill, &m);
+	rc = 0;
+out:
+	free(m.rows);
+	free(sv);
+	return rc;
+}
+
 /* ---- dispatch ---- */
+
+#define STEER_BASE (CS_STATE_BIT(CS_M_CHAINS) | CS_STATE_BIT(CS_M_INSTANCES))
 
 static const struct {
 	const char *name;
 	unsigned reads;		/* CS_READ_* */
 	int (*run)(struct show *s);
+	unsigned steer;		/* CS_STATE_BIT()s: steer's maps alone, all required */
 } subcommands[] = {
-	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table },
-	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes },
-	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules },
-	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES, show_stats },
+	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table, 0 },
+	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes, 0 },
+	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules, 0 },
+	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES, show_stats, 0 },
+	{ "chains", 0, show_chains, STEER_BASE },
+	{ "instances", 0, show_instances, STEER_BASE | CS_STATE_BIT(CS_M_INST_STATS) },
+	{ "map", 0, show_map, STEER_BASE | CS_STATE_BIT(CS_M_SERVICE_MAP) },
 };
 
 static int find_subcommand(const char *name)
@@ -496,6 +797,16 @@ int cmd_show(int argc, char **argv)
 	sub = find_subcommand(argv[optind]);
 	if (sub < 0)
 		return usage_error("unknown subcommand", argv[optind]);
+	if (subcommands[sub].steer) {
+		if (cs_state_open_only(&st, dir, subcommands[sub].steer, err, sizeof(err))) {
+			cs_err("%s", err);
+			return 1;
+		}
+		s.st = &st;
+		rc = subcommands[sub].run(&s);
+		cs_state_close(&st);
+		return rc;
+	}
 	if (cs_state_open(&st, dir, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;

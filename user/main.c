@@ -21,8 +21,9 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "the daemon: load, attach, pin, expire, log (foreground)" },
 	{ "detach", cmd_detach, "take the dataplane off and remove its pinned state" },
 	{ "replay", cmd_replay, "run captures through the learn program and print what it learns" },
-	{ "show", cmd_show, "print the pinned state: table, routes, rules, stats" },
+	{ "show", cmd_show, "print the pinned state: table, routes, rules, stats, chains, instances, map" },
 	{ "explain", cmd_explain, "say why an IP is steered, or why not" },
+	{ "drain", cmd_drain, "stop new streams to an instance; pinned ones finish (--undo)" },
 };
 
 int cs_usage_error(const char *cmd, const char *usage_text, const char *what, const char *arg)

@@ -615,7 +615,7 @@ static void show_usage_errors(void)
 static void help(void)
 {
 	if (CLI("show", "--help") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats [--json] [--pin-dir DIR]");
+		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map [--json] [--pin-dir DIR]");
 	if (CLI("show", "stats", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer show");
 	if (CLI("explain", "--help") && EXPECT_EXIT(0))

@@ -42,6 +42,14 @@ static const struct map_spec specs[CS_M_COUNT] = {
 			 1, true },
 	[CS_M_ACL_STATS] = { "cs_acl_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 			     sizeof(struct cs_acl_stat), 1, true },
+	[CS_M_CHAINS] = { "cs_chains", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_chain), CS_CHAINS_MAX,
+			  true },
+	[CS_M_INSTANCES] = { "cs_instances", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_instance),
+			     CS_INSTANCES_MAX, true },
+	[CS_M_SERVICE_MAP] = { "cs_service_map", BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), sizeof(__u32),
+			       CS_CHAINS_MAX, true },
+	[CS_M_INST_STATS] = { "cs_inst_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+			      sizeof(struct cs_inst_stat), CS_INSTANCES_MAX, true },
 };
 
 const char *cs_state_map_name(enum cs_state_map m)
@@ -85,7 +93,7 @@ static const char *layout_problem(const struct bpf_map_info *info, const struct 
 	return NULL;
 }
 
-static int open_map(struct cs_state *st, enum cs_state_map m, char *err, size_t errlen)
+static int open_map(struct cs_state *st, enum cs_state_map m, bool required, char *err, size_t errlen)
 {
 	const struct map_spec *s = &specs[m];
 	struct bpf_map_info info;
@@ -93,7 +101,7 @@ static int open_map(struct cs_state *st, enum cs_state_map m, char *err, size_t 
 	const char *why;
 	int fd = cs_pin_open(st->dir, s->name);
 
-	if (fd == -ENOENT && s->optional)
+	if (fd == -ENOENT && s->optional && !required)
 		return 0;
 	if (fd == -ENOENT) {
 		say_no_state(st->dir, s->name, err, errlen);
@@ -134,13 +142,57 @@ int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen
 	for (m = 0; m < CS_M_COUNT; m++)
 		st->fd[m] = -1;
 	for (m = 0; m < CS_M_COUNT; m++) {
-		e = open_map(st, m, err, errlen);
+		e = open_map(st, m, false, err, errlen);
 		if (e) {
 			cs_state_close(st);
 			return e;
 		}
 	}
 	return 0;
+}
+
+int cs_state_open_only(struct cs_state *st, const char *dir, unsigned need, char *err, size_t errlen)
+{
+	int m, e;
+
+	memset(st, 0, sizeof(*st));
+	st->dir = dir;
+	for (m = 0; m < CS_M_COUNT; m++)
+		st->fd[m] = -1;
+	for (m = 0; m < CS_M_COUNT; m++) {
+		if (!(need & CS_STATE_BIT(m)))
+			continue;
+		e = open_map(st, m, true, err, errlen);
+		if (e) {
+			cs_state_close(st);
+			return e;
+		}
+	}
+	return 0;
+}
+
+int cs_state_inst_stat(const struct cs_state *st, __u32 id, struct cs_inst_stat *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
+	struct cs_inst_stat *per_cpu;
+
+	memset(out, 0, sizeof(*out));
+	if (st->fd[CS_M_INST_STATS] < 0)
+		return -ENOENT;
+	if (ncpu <= 0)
+		return -EINVAL;
+	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(st->fd[CS_M_INST_STATS], &id, per_cpu))
+		e = -errno;
+	for (c = 0; !e && c < ncpu; c++) {
+		out->packets += per_cpu[c].packets;
+		out->bytes += per_cpu[c].bytes;
+		out->flows += per_cpu[c].flows;
+	}
+	free(per_cpu);
+	return e;
 }
 
 void cs_state_close(struct cs_state *st)

@@ -29,6 +29,10 @@ enum cs_state_map {
 	CS_M_ACL_POOL,
 	CS_M_FLOWS,		/* steer's; optional: fd -1 where steer never ran */
 	CS_M_ACL_STATS,		/* steer's; optional */
+	CS_M_CHAINS,		/* steer's; optional */
+	CS_M_INSTANCES,		/* steer's; optional */
+	CS_M_SERVICE_MAP,	/* steer's; optional: values are inner map ids */
+	CS_M_INST_STATS,	/* steer's; optional */
 	CS_M_COUNT,
 };
 
@@ -44,6 +48,15 @@ struct cs_state {
  * means there is no state: the dir or one of its pins is missing. */
 int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen);
 void cs_state_close(struct cs_state *st);
+
+/* Open only the maps whose bit (1u << enum cs_state_map) is set in need, all
+ * of them required, checked as cs_state_open checks them: for the commands
+ * that read steer's maps alone. */
+#define CS_STATE_BIT(m) (1u << (m))
+int cs_state_open_only(struct cs_state *st, const char *dir, unsigned need, char *err, size_t errlen);
+
+/* cs_inst_stats[id] summed over CPUs; 0, or -ENOENT without steer. */
+int cs_state_inst_stat(const struct cs_state *st, __u32 id, struct cs_inst_stat *out);
 
 /* The pin name of a map ("cs_records"). */
 const char *cs_state_map_name(enum cs_state_map m);

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * cli_chains: `cloudsteer show chains|instances|map` and `cloudsteer drain`
+ * against steer's maps pinned as the daemon pins them, with no daemon and no
+ * learn maps. The steer program is loaded, its maps pinned under a fresh
+ * directory, two chains, three instances and one table written, and the
+ * program closed: only the pins hold the maps. The checks run in a child;
+ * the parent removes the pins whatever happens to it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "testing.h"
+#include "cloudsteer.h"
+#include "lib/addr.h"
+#include "lib/pins.h"
+#include "steer.skel.h"
+
+T_SUITE("cli-chains");
+
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+#define N_BUCKETS 8
+
+static char pin_dir[128], missing_dir[160];
+static char cli[PATH_MAX];
+static int ncpu;
+
+/* ---- running the CLI ---- */
+
+#define OUT_MAX 65536
+
+static struct {
+	int status;
+	char out[OUT_MAX];
+	char err[OUT_MAX];
+} R;
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+static bool cli_run(const char *env_dir, const char *const *args)
+{
+	const char *argv[16] = { cli };
+	FILE *out = tmpfile(), *err = tmpfile();
+	int i, st;
+	pid_t pid;
+
+	for (i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	if (!EXPECT(out && err, "tmpfile failed"))
+		return false;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		setenv(CS_PIN_DIR_ENV, env_dir, 1);
+		dup2(fileno(out), 1);
+		dup2(fileno(err), 2);
+		execv(cli, (char *const *)argv);
+		_exit(127);
+	}
+	if (!EXPECT(pid > 0 && waitpid(pid, &st, 0) == pid, "cannot run %s", cli))
+		return false;
+	R.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	slurp(out, R.out, sizeof(R.out));
+	slurp(err, R.err, sizeof(R.err));
+	printf("    $ cloudsteer");
+	for (i = 0; args[i]; i++)
+		printf(" %s", args[i]);
+	printf("   (exit %d)\n%s%s", R.status, R.out, R.err);
+	return true;
+}
+
+#define CLI(...) cli_run(pin_dir, (const char *const[]){ __VA_ARGS__, NULL })
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The first line holding both a and b (b may be NULL). */
+static const char *line_with(const char *s, const char *a, const char *b)
+{
+	static char buf[4096];
+	const char *end;
+
+	while (*s) {
+		end = strchr(s, '\n');
+		snprintf(buf, sizeof(buf), "%.*s", (int)(end ? end - s : (long)strlen(s)), s);
+		if (strstr(buf, a) && (!b || strstr(buf, b)))
+			return buf;
+		if (!end)
+			break;
+		s = end + 1;
+	}
+	return NULL;
+}
+
+/* The n-th line (from 0), or NULL. */
+static const char *nth_line(const char *s, size_t n)
+{
+	static char buf[4096];
+	const char *end;
+
+	while (n-- && (s = strchr(s, '\n')))
+		s++;
+	if (!s || !*s)
+		return NULL;
+	end = strchr(s, '\n');
+	snprintf(buf, sizeof(buf), "%.*s", (int)(end ? end - s : (long)strlen(s)), s);
+	return buf;
+}
+
+/* Is line made of exactly these whitespace-separated words? */
+static bool words_are(const char *line, const char *want)
+{
+	char a[4096], b[4096], *p, *q, *sa, *sb;
+
+	if (!line)
+		return false;
+	snprintf(a, sizeof(a), "%s", line);
+	snprintf(b, sizeof(b), "%s", want);
+	p = strtok_r(a, " ", &sa);
+	q = strtok_r(b, " ", &sb);
+	while (p && q && !strcmp(p, q)) {
+		p = strtok_r(NULL, " ", &sa);
+		q = strtok_r(NULL, " ", &sb);
+	}
+	return !p && !q;
+}
+
+#define EXPECT_HAS(s, what) EXPECT((s) && strstr((s), (what)), "no %s in: %s", (what), (s) ? (s) : "(none)")
+#define EXPECT_EXIT(want) EXPECT(R.status == (want), "exit status %d, want %d", R.status, (want))
+#define EXPECT_ROW(out, first, want) \
+	EXPECT(words_are(line_with((out), (first), NULL), (want)), "want row \"%s\" in:\n%s", (want), (out))
+
+/* ---- making the state ---- */
+
+static bool put_instance(int fd, __u32 id, const char *ip, __u32 chain, __u32 state)
+{
+	struct cs_instance in = { .chain_id = chain, .state = state };
+
+	return EXPECT(!cs_addr_parse(ip, &in.addr), "bad ip %s", ip) &&
+	       EXPECT(!bpf_map_update_elem(fd, &id, &in, BPF_ANY), "instance %u: %s", id, strerror(errno));
+}
+
+static bool fill(struct steer_bpf *skel)
+{
+	struct cs_chain c1 = { .mode = CS_MODE_ROUTE, .on_failure = CS_FAIL_BYPASS, .n_buckets = N_BUCKETS };
+	struct cs_chain c2 = { .mode = CS_MODE_ENCAP, .on_failure = CS_FAIL_DROP, .n_buckets = 4 };
+	int chains = bpf_map__fd(skel->maps.cs_chains), inst = bpf_map__fd(skel->maps.cs_instances);
+	int stats = bpf_map__fd(skel->maps.cs_inst_stats), svc = bpf_map__fd(skel->maps.cs_service_map);
+	struct cs_inst_stat *per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
+	__u32 k, b;
+	int table, c;
+	bool ok;
+
+	if (!EXPECT(per_cpu, "calloc"))
+		return false;
+	k = 1;
+	ok = EXPECT(!bpf_map_update_elem(chains, &k, &c1, BPF_ANY), "chain 1: %s", strerror(errno));
+	k = 2;
+	ok = ok && EXPECT(!bpf_map_update_elem(chains, &k, &c2, BPF_ANY), "chain 2: %s", strerror(errno));
+	ok = ok && put_instance(inst, 1, "10.0.0.1", 1, CS_INST_UP) && put_instance(inst, 2, "10.0.0.2", 1, CS_INST_UP) &&
+	     put_instance(inst, 3, "2001:db8::3", 2, CS_INST_DOWN);
+	for (c = 0; c < ncpu; c++)
+		per_cpu[c] = (struct cs_inst_stat){ .packets = 3, .bytes = 100, .flows = 1 };
+	k = 1;
+	ok = ok && EXPECT(!bpf_map_update_elem(stats, &k, per_cpu, BPF_ANY), "stats: %s", strerror(errno));
+	free(per_cpu);
+	if (!ok)
+		return false;
+	/* chain 1's table: even buckets 1 then 2, odd 2 then 1, the last none then 1;
+	 * chain 2 has no table yet */
+	table = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_t1", sizeof(__u32), sizeof(struct cs_bucket), CS_BUCKETS_MAX,
+			       NULL);
+	if (!EXPECT(table >= 0, "bpf_map_create: %s", strerror(errno)))
+		return false;
+	for (b = 0; ok && b < N_BUCKETS; b++) {
+		struct cs_bucket bk = { .primary = b % 2 ? 2 : 1, .secondary = b % 2 ? 1 : 2 };
+
+		if (b == N_BUCKETS - 1)
+			bk = (struct cs_bucket){ .primary = 0, .secondary = 1 };
+		ok = EXPECT(!bpf_map_update_elem(table, &b, &bk, BPF_ANY), "bucket %u: %s", b, strerror(errno));
+	}
+	k = 1;
+	ok = ok && EXPECT(!bpf_map_update_elem(svc, &k, &table, BPF_ANY), "service map: %s", strerror(errno));
+	close(table);
+	return ok;
+}
+
+static bool setup_ok;
+
+static void setup(void)
+{
+	struct steer_bpf *skel = steer_bpf__open_and_load();
+	char err[512];
+
+	if (!EXPECT(skel, "steer_bpf__open_and_load: %s", strerror(errno)))
+		return;
+	if (EXPECT(!cs_pins_pin(skel->obj, pin_dir, err, sizeof(err)), "pin: %s", err))
+		setup_ok = fill(skel);
+	/* from here on only the pins hold the maps */
+	steer_bpf__destroy(skel);
+}
+
+/* ---- checks ---- */
+
+static void chains(void)
+{
+	if (CLI("show", "chains") && EXPECT_EXIT(0)) {
+		EXPECT(words_are(line_with(R.out, "CHAIN", NULL), "CHAIN MODE ON FAILURE BUCKETS INSTANCES"),
+		       "header: %s", R.out);
+		EXPECT_ROW(R.out, "route", "1 route bypass 8 2");
+		EXPECT_ROW(R.out, "encap", "2 encap drop 4 1");
+		EXPECT_EQ(count_lines(R.out), 3);
+	}
+	if (CLI("show", "chains", "--json") && EXPECT_EXIT(0)) {
+		EXPECT_HAS(R.out, "{\"chain_id\":1,\"mode\":\"route\",\"on_failure\":\"bypass\",\"buckets\":8,"
+				  "\"instances\":2}\n");
+		EXPECT_HAS(R.out, "{\"chain_id\":2,\"mode\":\"encap\",\"on_failure\":\"drop\",\"buckets\":4,"
+				  "\"instances\":1}\n");
+		EXPECT_EQ(count_lines(R.out), 2);
+	}
+}
+
+static void instances(void)
+{
+	char want[256];
+
+	if (CLI("show", "instances") && EXPECT_EXIT(0)) {
+		EXPECT(words_are(line_with(R.out, "INSTANCE", NULL),
+				 "INSTANCE CHAIN ADDRESS STATE PACKETS BYTES STREAMS"), "header: %s", R.out);
+		snprintf(want, sizeof(want), "1 1 10.0.0.1 up %d %d %d", 3 * ncpu, 100 * ncpu, ncpu);
+		EXPECT_ROW(R.out, "10.0.0.1", want);
+		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0");
+		EXPECT_ROW(R.out, "2001:db8::3", "3 2 2001:db8::3 down 0 0 0");
+		EXPECT_EQ(count_lines(R.out), 4);
+	}
+	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0)) {
+		snprintf(want, sizeof(want),
+			 "{\"id\":1,\"chain_id\":1,\"address\":\"10.0.0.1\",\"state\":\"up\",\"packets\":%d,"
+			 "\"bytes\":%d,\"streams\":%d}\n", 3 * ncpu, 100 * ncpu, ncpu);
+		EXPECT_HAS(R.out, want);
+		EXPECT_HAS(R.out, "{\"id\":3,\"chain_id\":2,\"address\":\"2001:db8::3\",\"state\":\"down\"");
+		EXPECT_EQ(count_lines(R.out), 3);
+	}
+}
+
+static void map(void)
+{
+	if (CLI("show", "map") && EXPECT_EXIT(0)) {
+		EXPECT(words_are(line_with(R.out, "CHAIN", NULL), "CHAIN INSTANCE PRIMARY SECONDARY"), "header: %s",
+		       R.out);
+		/* 8 buckets: 1/2 at 0,2,4,6; 2/1 at 1,3,5; none/1 at 7: by chain, then id, "none" last */
+		EXPECT_EQ(count_lines(R.out), 4);
+		EXPECT(words_are(nth_line(R.out, 1), "1 1 4 4"), "instance 1:\n%s", R.out);
+		EXPECT(words_are(nth_line(R.out, 2), "1 2 3 4"), "instance 2:\n%s", R.out);
+		EXPECT(words_are(nth_line(R.out, 3), "1 none 1 0"), "none:\n%s", R.out);
+	}
+	if (CLI("show", "map", "--json") && EXPECT_EXIT(0)) {
+		EXPECT_EQ(count_lines(R.out), N_BUCKETS);
+		EXPECT_HAS(R.out, "{\"chain\":1,\"bucket\":0,\"primary\":1,\"secondary\":2}\n");
+		EXPECT_HAS(R.out, "{\"chain\":1,\"bucket\":3,\"primary\":2,\"secondary\":1}\n");
+		EXPECT_HAS(R.out, "{\"chain\":1,\"bucket\":7,\"primary\":0,\"secondary\":1}\n");
+		EXPECT(!strstr(R.out, "\"chain\":2"), "chain 2 has no table");
+	}
+}
+
+static void drain(void)
+{
+	if (CLI("drain", "2") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): up -> draining");
+	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "{\"id\":2,\"chain_id\":1,\"address\":\"10.0.0.2\",\"state\":\"draining\"");
+	if (CLI("show", "instances") && EXPECT_EXIT(0))
+		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 draining 0 0 0");
+	if (CLI("drain", "2") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "already draining");
+	if (CLI("drain", "2", "--undo") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): draining -> up");
+	if (CLI("show", "instances") && EXPECT_EXIT(0))
+		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0");
+	/* the rest of the value is written back as it was */
+	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "{\"id\":2,\"chain_id\":1,\"address\":\"10.0.0.2\",\"state\":\"up\"");
+	if (cli_run(missing_dir, (const char *const[]){ "drain", "--pin-dir", pin_dir, "3", NULL }) &&
+	    EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "instance 3 (2001:db8::3, chain 2): down -> draining");
+}
+
+static void drain_errors(void)
+{
+	if (CLI("drain", "7") && EXPECT_EXIT(2)) {
+		EXPECT_HAS(R.err, "no instance 7: that id is not used by any chain");
+		EXPECT_EQ(strlen(R.out), 0);
+	}
+	if (CLI("drain", "256") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "no instance 256: ids go from 1 to 255");
+	if (CLI("drain", "0") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "no instance 0");
+	if (CLI("drain", "x1") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "not an instance id \"x1\"");
+	if (CLI("drain") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "usage: cloudsteer drain");
+	if (CLI("drain", "1", "2") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "unexpected argument \"2\"");
+	if (CLI("drain", "--help") && EXPECT_EXIT(0))
+		EXPECT(!strncmp(R.out, "usage: cloudsteer drain ID [--undo] [--pin-dir DIR]\n", 52), "%s", R.out);
+	if (CLI("show", "--help") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map [--json]");
+}
+
+static void missing_state(void)
+{
+	static const char *const cmds[][4] = {
+		{ "show", "chains" }, { "show", "instances", "--json" }, { "show", "map" }, { "drain", "1" },
+	};
+	char want[PATH_MAX + 128];
+	size_t i;
+
+	snprintf(want, sizeof(want), "no cloudsteer state in %s", missing_dir);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (cli_run(missing_dir, cmds[i]) && EXPECT_EXIT(1)) {
+			EXPECT_HAS(R.err, want);
+			EXPECT_EQ(strlen(R.out), 0);
+		}
+	/* learn's views still need learn's maps, which are not pinned here */
+	if (CLI("show", "table") && EXPECT_EXIT(1))
+		EXPECT_HAS(R.err, "cs_records is not pinned there");
+}
+
+static int run_checks(void)
+{
+	RUN(setup);
+	if (!setup_ok)
+		T_EXIT();
+	RUN(chains);
+	RUN(instances);
+	RUN(map);
+	RUN(drain);
+	RUN(drain_errors);
+	RUN(missing_state);
+	T_EXIT();
+}
+
+/* ---- the two processes ---- */
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st);
+}
+
+static const char *why_not_runnable(void)
+{
+	struct statfs fs;
+
+	if (geteuid())
+		return "needs root to load BPF and pin under /sys/fs/bpf";
+	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC_NUMBER)
+		return "no bpffs on /sys/fs/bpf";
+	return NULL;
+}
+
+static bool find_cli(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int up;
+
+	if (n <= 0)
+		return false;
+	self[n] = 0;
+	for (up = 0; up < 3; up++)
+		*strrchr(self, '/') = 0;
+	snprintf(cli, sizeof(cli), "%.*s/cloudsteer", (int)(sizeof(cli) - 16), self);
+	return access(cli, X_OK) == 0;
+}
+
+static int clean_up(void)
+{
+	t_state.name = "nothing left pinned under /sys/fs/bpf";
+	t_state.failed = 0;
+	cs_pins_remove(pin_dir);
+	EXPECT(!exists(pin_dir), "%s is still there", pin_dir);
+	EXPECT(!exists(missing_dir), "%s appeared", missing_dir);
+	if (!t_state.failed)
+		printf("PASS: %s: %s\n", t_state.suite, t_state.name);
+	return t_state.failed;
+}
+
+int main(void)
+{
+	const char *why = why_not_runnable();
+	int status, child_failed;
+	pid_t pid;
+
+	if (why) {
+		t_state.name = "all";
+		T_SKIP("%s", why);
+		return 0;
+	}
+	if (!find_cli()) {
+		printf("FAIL: cli-chains: setup: %s is missing: build it first (make)\n", cli);
+		return 1;
+	}
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0) {
+		printf("FAIL: cli-chains: setup: cannot count CPUs\n");
+		return 1;
+	}
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/cs-cli2-%d", (int)getpid());
+	snprintf(missing_dir, sizeof(missing_dir), "%s-none", pin_dir);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		exit(run_checks());
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	child_failed = pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status);
+	if (pid > 0 && !WIFEXITED(status))
+		printf("FAIL: cli-chains: checks: the check process died (signal %d)\n", WTERMSIG(status));
+	return clean_up() | child_failed;
+}
