@@ -211,12 +211,13 @@ static __always_inline __u16 cs_pick(const struct cs_bucket *b, __u16 current)
 	return 0;
 }
 
+/* A packet the instance carries, or (bytes 0) a stream pinned to it. */
 static __always_inline void cs_count_inst(__u32 id, __u64 bytes, __u64 new_flows)
 {
 	struct cs_inst_stat *st = bpf_map_lookup_elem(&cs_inst_stats, &id);
 
 	if (st) {
-		st->packets++;
+		st->packets += bytes ? 1 : 0;
 		st->bytes += bytes;
 		st->flows += new_flows;
 	}

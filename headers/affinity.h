@@ -19,7 +19,7 @@ static __always_inline __u32 cs_affinity_code(const struct cs_flow_key *k, const
 	__u64 h = key[0];
 	int i;
 
-#pragma unroll
+	/* five words: clang unrolls it in BPF; gcc compiles it in userspace */
 	for (i = 0; i < (int)(sizeof(*k) / 8); i++)
 		h = cs_mix64(h ^ w[i]);
 	return (__u32)cs_mix64(h ^ key[1]);

@@ -56,6 +56,27 @@
  *   refresh_noop_subtracted_ns: its distance from refresh_warm_ns is that
  *   figure's cold-start bias.
  *
+ * Steer cases (TC program, IPv4 UDP 10.1.0.5:40000 -> 192.0.2.7:443 unless
+ * said; one chain, route mode, 256 buckets {1, 2}, instances on ifindex 1 so
+ * no FIB lookup; in a test run bpf_redirect_neigh returns TC_ACT_REDIRECT
+ * without sending):
+ *   tc_noop                  the TC baseline: a sched_cls program returning
+ *                            TC_ACT_OK. A TC test run builds an skb, which an
+ *                            XDP test run does not, so the steer ratios are
+ *                            against tc_noop, never against xdp_noop
+ *   steer_miss               destination and source not a route: two lookups
+ *   steer_hit_pinned         a pinned stream, every repeat: flow lookup, counts,
+ *                            redirect (TC_ACT_REDIRECT)
+ *   steer_hit_new_flow       a stream steer has no flow for: the flow is
+ *                            deleted between repeat=1 runs (method below)
+ * steer_miss and steer_hit_pinned are measured as the warm learn cases, ABBA
+ * with tc_noop. steer_hit_new_flow as learn_dns_new_1a: each iteration deletes
+ * the flow untimed, then runs tc_noop, steer (new flow: affinity code, insert,
+ * bucket pick) and steer (the pinned repeat), each repeat=1; ns = warm
+ * steer_hit_pinned (same run) + tmean(new) - tmean(pinned). Paths: miss must
+ * leave cs_flows empty; every pinned repeat must count on the flow and on
+ * instance 1; every new run must pin one stream to instance 1.
+ *
  * Paths are checked: before measuring, one run must count the expected
  * packet reason (cs_learn_stats), and afterwards every measured packet must
  * have counted it; otherwise the bench fails.
@@ -86,6 +107,8 @@
 #include "pkt.h"
 #include "learn.skel.h"
 #include "noop.skel.h"
+#include "steer.skel.h"
+#include "tc_noop.skel.h"
 
 #define MAX_RUNS 31
 #define RULES_100K 100000
@@ -211,15 +234,20 @@ static void v4mapped(struct cs_addr *a, const char *ip)
 
 /* ---- programs ---- */
 
-static __u32 run_prog(int prog_fd, const struct frame *f, __u32 repeat)
+static __u32 run_prog_rv(int prog_fd, const struct frame *f, __u32 repeat, __u32 rv)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = f->len, .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(prog_fd, &o))
 		die("BPF_PROG_TEST_RUN failed: %s", strerror(errno));
-	if (o.retval != XDP_PASS)
-		die("the program returned %u, not XDP_PASS", o.retval);
+	if (o.retval != rv)
+		die("the program returned %u, not %u", o.retval, rv);
 	return o.duration;
+}
+
+static __u32 run_prog(int prog_fd, const struct frame *f, __u32 repeat)
+{
+	return run_prog_rv(prog_fd, f, repeat, XDP_PASS);
 }
 
 struct inst {
@@ -369,18 +397,19 @@ struct arm {
 	const struct frame *f;
 	__u32 repeat;
 	double ns[MAX_RUNS];
+	const __u32 *rv;	/* expected verdict; NULL: XDP_PASS */
 };
 
 static double g_noop_ns[MAX_RUNS * 16];	/* every warm noop measurement, for the xdp_noop row */
 static int g_noop_n;
 static __u32 g_noop_repeat;
 
-static __u32 calibrate(int prog_fd, const struct frame *f)
+static __u32 calibrate_rv(int prog_fd, const struct frame *f, __u32 rv)
 {
 	__u32 d, repeat;
 
-	run_prog(prog_fd, f, 10000);	/* warm up */
-	d = run_prog(prog_fd, f, 100000);
+	run_prog_rv(prog_fd, f, 10000, rv);	/* warm up */
+	d = run_prog_rv(prog_fd, f, 100000, rv);
 	if (d < 1)
 		d = 1;
 	repeat = (__u32)(g_target_ns / d);
@@ -392,19 +421,26 @@ static __u32 calibrate(int prog_fd, const struct frame *f)
 	return repeat;
 }
 
+static __u32 calibrate(int prog_fd, const struct frame *f)
+{
+	return calibrate_rv(prog_fd, f, XDP_PASS);
+}
+
 /* arms[0] is the baseline; each run goes forward or backward through the arms. */
 static void measure(struct arm *arms, int n)
 {
 	int r, i;
 
 	for (i = 0; i < n; i++)
-		arms[i].repeat = calibrate(arms[i].prog_fd, arms[i].f);
+		arms[i].repeat = calibrate_rv(arms[i].prog_fd, arms[i].f, arms[i].rv ? *arms[i].rv : XDP_PASS);
 	for (r = 0; r < g_runs; r++)
 		for (i = 0; i < n; i++) {
 			struct arm *a = &arms[r % 2 ? n - 1 - i : i];
 
-			a->ns[r] = run_prog(a->prog_fd, a->f, a->repeat);
+			a->ns[r] = run_prog_rv(a->prog_fd, a->f, a->repeat, a->rv ? *a->rv : XDP_PASS);
 		}
+	if (arms[0].rv)
+		return;	/* the TC baseline: the steer cases keep their own */
 	for (r = 0; r < g_runs && g_noop_n < (int)(sizeof(g_noop_ns) / sizeof(g_noop_ns[0])); r++)
 		g_noop_ns[g_noop_n++] = arms[0].ns[r];
 	g_noop_repeat = arms[0].repeat;
@@ -439,7 +475,7 @@ struct result {
 	char extra[1024];	/* more JSON members, each starting with ',' */
 };
 
-static struct result g_res[16];
+static struct result g_res[24];
 static int g_nres;
 
 static struct result *result_new(const char *name)
@@ -734,7 +770,7 @@ static const char *const IPS4[] = { "198.51.100.1", "198.51.100.2", "198.51.100.
 static struct result *bench_warm(const char *name, const struct inst *in, int noop_fd,
 				 const struct frame *f, __u32 reason)
 {
-	struct arm arms[2] = { { "noop", noop_fd, f, 0, { 0 } }, { name, in->prog_fd, f, 0, { 0 } } };
+	struct arm arms[2] = { { "noop", noop_fd, f, 0, { 0 }, NULL }, { name, in->prog_fd, f, 0, { 0 }, NULL } };
 	__u64 before[CS_R_MAX], all, hit;
 	struct result *res;
 
@@ -757,9 +793,9 @@ static struct result *bench_warm(const char *name, const struct inst *in, int no
 static struct result *bench_vs(const char *name, const struct inst *small, const struct inst *big,
 			       int noop_fd, const struct frame *f)
 {
-	struct arm arms[3] = { { "noop", noop_fd, f, 0, { 0 } },
-			       { "refresh_4a", small->prog_fd, f, 0, { 0 } },
-			       { name, big->prog_fd, f, 0, { 0 } } };
+	struct arm arms[3] = { { "noop", noop_fd, f, 0, { 0 }, NULL },
+			       { "refresh_4a", small->prog_fd, f, 0, { 0 }, NULL },
+			       { name, big->prog_fd, f, 0, { 0 }, NULL } };
 	__u64 before[CS_R_MAX], all, hit;
 	struct result *res;
 
@@ -896,6 +932,252 @@ static struct result *bench_new(const struct inst *in, int noop_fd)
 	return res;
 }
 
+/* ---- steer ---- */
+
+#define TC_OK 0u
+#define TC_REDIRECT 7u
+
+static const __u32 RV_TC_OK = TC_OK, RV_TC_REDIRECT = TC_REDIRECT;
+static const char METHOD_STEER_WARM[] =
+	"BPF_PROG_TEST_RUN (TC), repeat calibrated to ~target_ms, opts.duration; median of runs "
+	"interleaved ABBA with tc_noop; ratio = median of per-run case/tc_noop (not xdp_noop: a TC "
+	"test run builds an skb); same input every repeat, so warm cache";
+static const char METHOD_STEER_NEW[] =
+	"repeat=1 loop: each iteration deletes the flow untimed, then runs tc_noop, steer (new flow: "
+	"affinity code, insert, bucket pick), steer (pinned), each repeat=1; ns = warm "
+	"steer_hit_pinned ns (same run) + trimmed mean(new) - trimmed mean(pinned); ratio = ns / warm "
+	"tc_noop ns; median over runs";
+
+struct steer_inst {
+	struct steer_bpf *skel;
+	int prog_fd, flows_fd, inst_stats_fd, table_fd;
+};
+
+static double g_tc_noop_ns[MAX_RUNS * 4];
+static int g_tc_noop_n;
+static __u32 g_tc_noop_repeat;
+
+static void tc_noop_keep(const double *v, int n, __u32 repeat)
+{
+	int r;
+
+	for (r = 0; r < n && g_tc_noop_n < (int)(sizeof(g_tc_noop_ns) / sizeof(g_tc_noop_ns[0])); r++)
+		g_tc_noop_ns[g_tc_noop_n++] = v[r];
+	g_tc_noop_repeat = repeat;
+}
+
+static void steer_load(struct steer_inst *si)
+{
+	static struct cs_bucket buckets[CS_BUCKETS_MAX];
+	static __u32 keys[CS_BUCKETS_MAX];
+	struct cs_config cfg = { .affinity_key = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL } };
+	struct cs_chain ch = { .mode = CS_MODE_ROUTE, .on_failure = CS_FAIL_BYPASS, .n_buckets = 256 };
+	struct cs_rule rule = { .chain_id = 1 };
+	struct cs_route rt = { .rule_id = 1, .acl_id = 5 };
+	struct cs_addr a;
+	__u32 zero = 0, one = 1, id, n = CS_BUCKETS_MAX, i;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+	si->skel = steer_bpf__open_and_load();
+	if (!si->skel)
+		die("cannot load steer: %s", strerror(errno));
+	si->prog_fd = bpf_program__fd(si->skel->progs.steer);
+	si->flows_fd = bpf_map__fd(si->skel->maps.cs_flows);
+	si->inst_stats_fd = bpf_map__fd(si->skel->maps.cs_inst_stats);
+	if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_config), &zero, &cfg, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_rules), &one, &rule, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_chains), &one, &ch, BPF_ANY))
+		die("steer: cannot write config/rules/chains: %s", strerror(errno));
+	for (id = 1; id <= 2; id++) {
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1 };
+
+		v4mapped(&in.addr, id == 1 ? "10.30.0.2" : "10.31.0.2");
+		if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_instances), &id, &in, BPF_ANY))
+			die("steer: cannot write instance %u: %s", id, strerror(errno));
+	}
+	si->table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_table", sizeof(__u32),
+				      sizeof(struct cs_bucket), CS_BUCKETS_MAX, NULL);
+	if (si->table_fd < 0)
+		die("steer: cannot make the table: %s", strerror(errno));
+	for (i = 0; i < CS_BUCKETS_MAX; i++) {
+		keys[i] = i;
+		buckets[i] = (struct cs_bucket){ .primary = 1, .secondary = 2 };
+	}
+	if (bpf_map_update_batch(si->table_fd, keys, buckets, &n, &bo) ||
+	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_service_map), &one, &si->table_fd, BPF_ANY))
+		die("steer: cannot fill the table: %s", strerror(errno));
+	v4mapped(&a, "192.0.2.7");
+	if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_routes), &a, &rt, BPF_ANY))
+		die("steer: cannot write the route: %s", strerror(errno));
+}
+
+static void steer_free(struct steer_inst *si)
+{
+	close(si->table_fd);
+	steer_bpf__destroy(si->skel);
+}
+
+static void steer_frame(struct frame *f, const char *dst)
+{
+	static const char payload[64] = "steer bench";
+	struct frame_opts o = { .sport = 40000, .dport = 443, .src = "10.1.0.5", .dst = dst };
+
+	f->len = frame_build(f->b, &o, payload, sizeof(payload));
+}
+
+/* The flow of the hit frame; false when there is none. */
+static bool steer_flow(const struct steer_inst *si, struct cs_flow *fl)
+{
+	struct cs_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	v4mapped(&k.lo, "10.1.0.5");
+	v4mapped(&k.hi, "192.0.2.7");
+	k.lo_port = 40000;
+	k.hi_port = 443;
+	k.proto = 17;	/* UDP */
+	return bpf_map_lookup_elem(si->flows_fd, &k, fl) == 0;
+}
+
+static void steer_flow_delete(const struct steer_inst *si)
+{
+	struct cs_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	v4mapped(&k.lo, "10.1.0.5");
+	v4mapped(&k.hi, "192.0.2.7");
+	k.lo_port = 40000;
+	k.hi_port = 443;
+	k.proto = 17;
+	if (bpf_map_delete_elem(si->flows_fd, &k))
+		die("steer: cannot delete the flow: %s", strerror(errno));
+}
+
+static __u64 steer_inst_flows(const struct steer_inst *si, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct cs_inst_stat *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
+	__u64 sum = 0;
+
+	if (!v || ncpu <= 0 || bpf_map_lookup_elem(si->inst_stats_fd, &id, v))
+		die("steer: cannot read cs_inst_stats");
+	for (c = 0; c < ncpu; c++)
+		sum += v[c].flows;
+	free(v);
+	return sum;
+}
+
+static long steer_flows_count(const struct steer_inst *si)
+{
+	return map_count(si->flows_fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow));
+}
+
+static struct result *steer_result(const char *name, const struct arm *a, const struct arm *noop)
+{
+	struct result *res = result_new(name);
+
+	result_arm(res, a, noop);
+	res->method = METHOD_STEER_WARM;
+	tc_noop_keep(noop->ns, g_runs, noop->repeat);
+	extra(res, ", \"baseline\": \"tc_noop\"");
+	return res;
+}
+
+static void bench_steer(int tc_noop_fd)
+{
+	static double d_noop[NEW_ITERS], d_new[NEW_ITERS], d_pin[NEW_ITERS];
+	double ns[MAX_RUNS], ratio[MAX_RUNS], w_noop[MAX_RUNS], w_pin[MAX_RUNS], extra_ns[MAX_RUNS];
+	static struct frame f_miss, f_hit;
+	struct steer_inst si;
+	struct cs_flow fl;
+	struct result *res;
+	__u64 pk0, flows0, flows1;
+	__u32 noop_repeat, pin_repeat;
+	long nflows;
+	int r, i;
+
+	steer_load(&si);
+	steer_frame(&f_miss, "198.51.100.9");
+	steer_frame(&f_hit, "192.0.2.7");
+
+	/* miss */
+	{
+		struct arm arms[2] = { { "tc_noop", tc_noop_fd, &f_miss, 0, { 0 }, &RV_TC_OK },
+				       { "steer_miss", si.prog_fd, &f_miss, 0, { 0 }, &RV_TC_OK } };
+
+		measure(arms, 2);
+		if ((nflows = steer_flows_count(&si)) != 0)
+			die("steer_miss: %ld flows made", nflows);
+		res = steer_result("steer_miss", &arms[1], &arms[0]);
+		res->path = "miss";
+	}
+
+	/* pinned */
+	run_prog_rv(si.prog_fd, &f_hit, 1, TC_REDIRECT);
+	if (!steer_flow(&si, &fl) || fl.instance != 1)
+		die("steer_hit_pinned: the stream is not pinned to instance 1");
+	pk0 = fl.packets;
+	{
+		struct arm arms[2] = { { "tc_noop", tc_noop_fd, &f_hit, 0, { 0 }, &RV_TC_OK },
+				       { "steer_hit_pinned", si.prog_fd, &f_hit, 0, { 0 }, &RV_TC_REDIRECT } };
+		__u64 expect;
+
+		measure(arms, 2);
+		expect = 10000ULL + 100000ULL + (__u64)arms[1].repeat * g_runs;
+		if (!steer_flow(&si, &fl) || fl.instance != 1 || fl.packets - pk0 != expect ||
+		    steer_inst_flows(&si, 1) != 1)
+			die("steer_hit_pinned: %llu packets on the flow, %llu expected",
+			    (unsigned long long)(fl.packets - pk0), (unsigned long long)expect);
+		res = steer_result("steer_hit_pinned", &arms[1], &arms[0]);
+		res->path = "pinned";
+		res->table_records = steer_flows_count(&si);
+	}
+
+	/* new flow */
+	noop_repeat = calibrate_rv(tc_noop_fd, &f_hit, TC_OK);
+	pin_repeat = calibrate_rv(si.prog_fd, &f_hit, TC_REDIRECT);
+	flows0 = steer_inst_flows(&si, 1);
+	for (r = 0; r < g_runs; r++) {
+		if (r % 2) {
+			w_pin[r] = run_prog_rv(si.prog_fd, &f_hit, pin_repeat, TC_REDIRECT);
+			w_noop[r] = run_prog_rv(tc_noop_fd, &f_hit, noop_repeat, TC_OK);
+		} else {
+			w_noop[r] = run_prog_rv(tc_noop_fd, &f_hit, noop_repeat, TC_OK);
+			w_pin[r] = run_prog_rv(si.prog_fd, &f_hit, pin_repeat, TC_REDIRECT);
+		}
+		for (i = 0; i < NEW_ITERS; i++) {
+			steer_flow_delete(&si);
+			d_noop[i] = run_prog_rv(tc_noop_fd, &f_hit, 1, TC_OK);
+			d_new[i] = run_prog_rv(si.prog_fd, &f_hit, 1, TC_REDIRECT);
+			d_pin[i] = run_prog_rv(si.prog_fd, &f_hit, 1, TC_REDIRECT);
+		}
+		trimmed_mean(d_noop, NEW_ITERS);
+		extra_ns[r] = trimmed_mean(d_new, NEW_ITERS) - trimmed_mean(d_pin, NEW_ITERS);
+		ns[r] = w_pin[r] + extra_ns[r];
+		ratio[r] = ns[r] / w_noop[r];
+	}
+	flows1 = steer_inst_flows(&si, 1);
+	if (flows1 - flows0 != (__u64)g_runs * NEW_ITERS || !steer_flow(&si, &fl) || fl.packets != 2)
+		die("steer_hit_new_flow: %llu streams pinned, %llu expected",
+		    (unsigned long long)(flows1 - flows0), (unsigned long long)g_runs * NEW_ITERS);
+	tc_noop_keep(w_noop, g_runs, noop_repeat);
+	res = result_new("steer_hit_new_flow");
+	memcpy(res->samples, ns, sizeof(ns));
+	res->runs = g_runs;
+	res->repeat = 1;
+	res->ns = median(ns, g_runs);
+	res->lo = vmin(ns, g_runs);
+	res->hi = vmax(ns, g_runs);
+	res->noop_ns = median(w_noop, g_runs);
+	res->ratio = median(ratio, g_runs);
+	res->path = "new_flow";
+	res->method = METHOD_STEER_NEW;
+	extra(res, ", \"baseline\": \"tc_noop\", \"iterations\": %d, \"new_minus_pinned_ns\": %.2f, "
+		   "\"pinned_warm_ns\": %.2f",
+	      NEW_ITERS, median(extra_ns, g_runs), median(w_pin, g_runs));
+	steer_free(&si);
+}
+
 static void target(struct result *res, const char *text, bool meets)
 {
 	res->target = text;
@@ -1010,6 +1292,31 @@ int main(int argc, char **argv)
 	expect_path(&c, &f_4a, CS_R_LEARNED, "learn_dns_refresh_4a_100k_rules (prime)");
 	bench_vs("learn_dns_refresh_4a_100k_rules", &w, &c, noop_fd, &f_4a)->lookups = rule_lookups(&c, 3);
 	inst_free(&c);
+
+	/* steer, against the TC baseline */
+	{
+		struct tc_noop_bpf *tcn = tc_noop_bpf__open_and_load();
+		struct result *tr = result_new("tc_noop");
+
+		if (!tcn)
+			die("cannot load the tc_noop program: %s", strerror(errno));
+		t = now_s();
+		bench_steer(bpf_program__fd(tcn->progs.tc_noop));
+		tc_noop_bpf__destroy(tcn);
+		memcpy(tr->samples, g_tc_noop_ns,
+		       sizeof(double) * (g_tc_noop_n < MAX_RUNS ? g_tc_noop_n : MAX_RUNS));
+		tr->runs = g_tc_noop_n < MAX_RUNS ? g_tc_noop_n : MAX_RUNS;
+		tr->ns = median(g_tc_noop_ns, g_tc_noop_n);
+		tr->lo = vmin(g_tc_noop_ns, g_tc_noop_n);
+		tr->hi = vmax(g_tc_noop_ns, g_tc_noop_n);
+		tr->noop_ns = tr->ns;
+		tr->ratio = 1.0;
+		tr->repeat = g_tc_noop_repeat;
+		tr->method = "the TC baseline: a sched_cls program returning TC_ACT_OK; every warm "
+			     "tc_noop measurement of the steer cases; ratio 1 by definition";
+		extra(tr, ", \"measurements\": %d", g_tc_noop_n);
+		printf("steer cases done in %.1f s\n", now_s() - t);
+	}
 	inst_free(&w);
 	inst_free(&a);
 	noop_bpf__destroy(noop);

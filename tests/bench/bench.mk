@@ -1,7 +1,8 @@
 # Included by tests/tests.mk: `make bench` -> build/bench.json (+ bench-env.json).
 #
 #   tests/bench/noop.bpf.c   the XDP_PASS baseline, built like the real programs
-#   tests/bench/bench.c      BPF_PROG_TEST_RUN of learn against the baseline
+#   tests/bench/tc_noop.bpf.c  the TC_ACT_OK baseline of the steer cases
+#   tests/bench/bench.c      BPF_PROG_TEST_RUN of learn and steer against the baselines
 # Everything it builds or writes (configs, rule lists) lives under build/bench/.
 # BENCH_ARGS passes options to the runner, e.g. BENCH_ARGS="-r 11 -t 300".
 
@@ -19,7 +20,15 @@ $(BENCH_DIR)/noop.skel.h: $(BENCH_DIR)/noop.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name noop_bpf > $@.tmp && mv $@.tmp $@
 
-$(BENCH_BIN): tests/bench/bench.c $(BENCH_DIR)/noop.skel.h $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a \
+$(BENCH_DIR)/tc_noop.bpf.o: tests/bench/tc_noop.bpf.c | $(BENCH_DIR)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/tc_noop.skel.h: $(BENCH_DIR)/tc_noop.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tc_noop_bpf > $@.tmp && mv $@.tmp $@
+
+$(BENCH_BIN): tests/bench/bench.c $(BENCH_DIR)/noop.skel.h $(BENCH_DIR)/tc_noop.skel.h $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a \
 		$(TEST_HDRS) $(USER_HDRS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) -I$(BENCH_DIR) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
