@@ -11,56 +11,8 @@
 # counters); marking that instance down moves the established stream to the
 # secondary on its next packet, and the stream completes.
 T_SUITE=e2e-steer
-REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$REPO/tests/lib/testing.sh"
-CS=$REPO/build/cloudsteer
-[ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
-for t in dnsmasq dig socat tcpdump bpftool; do
-	command -v $t >/dev/null || { skip all "$t missing"; exit 0; }
-done
-P=cst$$
-LAB=$(mktemp -d /tmp/cs-steer.XXXXXX)
-export CLOUDSTEER_PIN_DIR=/sys/fs/bpf/cs-steer-$$
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	pkill -P $$ 2>/dev/null	# whatever else this script started
-	# everything still running inside our namespaces, then the namespaces
-	for n in cli host a b inet; do
-		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-		ip netns del $P-$n 2>/dev/null
-	done
-	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* "$LAB"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-ns() { ip netns exec $P-$1 "${@:2}"; }
-link() {	# link NS1 IF1 ADDR1 NS2 IF2 ADDR2
-	ip link add $2 netns $P-$1 type veth peer name $5 netns $P-$4
-	ip -n $P-$1 addr add $3 dev $2 && ip -n $P-$1 link set $2 up
-	ip -n $P-$4 addr add $6 dev $5 && ip -n $P-$4 link set $5 up
-}
-for n in cli host a b inet; do
-	ip netns add $P-$n && ip -n $P-$n link set lo up
-	ns $n sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-done
-link cli eth0 10.10.0.2/24 host lan 10.10.0.1/24
-link host wan 10.20.0.1/24 inet eth0 10.20.0.2/24
-link host ia 10.30.0.1/24 a eth0 10.30.0.2/24
-link host ib 10.31.0.1/24 b eth0 10.31.0.2/24
-ip -n $P-cli route add default via 10.10.0.1
-ip -n $P-inet route add default via 10.20.0.1
-ip -n $P-a route add default via 10.30.0.1
-ip -n $P-b route add default via 10.31.0.1
-ip -n $P-inet addr add 192.0.2.7/32 dev lo
-ip -n $P-host route add 192.0.2.0/24 via 10.20.0.2
-ns inet dnsmasq --no-resolv --no-hosts --keep-in-foreground --listen-address=10.20.0.2 --bind-interfaces \
-	--host-record=app.cloud.test,192.0.2.7 --local-ttl=300 >"$LAB/dnsmasq.log" 2>&1 &
-PIDS+=($!)
-ns inet socat TCP-LISTEN:9000,bind=192.0.2.7,reuseaddr,fork SYSTEM:cat >"$LAB/socat-server.log" 2>&1 &
-PIDS+=($!)
+. "$(dirname "$0")/mesh.bash"
+mesh_up app.cloud.test,192.0.2.7 || { fail lab "the lab did not come up"; t_exit; }
 
 cat > "$LAB/cs.yaml" <<'YAML'
 learn:
@@ -77,10 +29,7 @@ chains:
       - {name: casb-a, address: 10.30.0.2}
       - {name: casb-b, address: 10.31.0.2}
 YAML
-nsenter --net=/run/netns/$P-host "$CS" run -c "$LAB/cs.yaml" >"$LAB/daemon.log" 2>&1 &
-PIDS+=($!)
-for i in $(seq 50); do grep -q "running:" "$LAB/daemon.log" && break; sleep 0.1; done
-grep -q "running:" "$LAB/daemon.log" && pass "the daemon runs with learn on wan and steer on lan" ||
+daemon_up "$LAB/cs.yaml" && pass "the daemon runs with learn on wan and steer on lan" ||
 	{ fail "the daemon runs" "$(cat "$LAB/daemon.log")"; t_exit; }
 
 [ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test)" = 192.0.2.7 ] && pass "the client resolves" ||
@@ -88,8 +37,8 @@ grep -q "running:" "$LAB/daemon.log" && pass "the daemon runs with learn on wan 
 
 # which instance is primary for this stream depends on the affinity code:
 # capture on both, then see where the stream went
-ns a tcpdump -i eth0 -n -U -w "$LAB/a.pcap" tcp port 9000 >/dev/null 2>&1 & PIDS+=($!)
-ns b tcpdump -i eth0 -n -U -w "$LAB/b.pcap" tcp port 9000 >/dev/null 2>&1 & PIDS+=($!)
+ns a tcpdump -i eth0 -n -U -w "$LAB/a.pcap" tcp port 9000 >/dev/null 2>&1 &
+ns b tcpdump -i eth0 -n -U -w "$LAB/b.pcap" tcp port 9000 >/dev/null 2>&1 &
 sleep 1
 ( for i in $(seq 30); do echo "line $i"; sleep 0.2; done ) |
 	ns cli timeout 30 socat -t 3 - TCP:192.0.2.7:9000,sourceport=40001 > "$LAB/echo.out" 2>"$LAB/socat.err" &

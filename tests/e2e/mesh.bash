@@ -1,0 +1,78 @@
+# mesh.bash - the five-namespace lab of the steering tests. Source it.
+#
+#   cli 10.10.0.2 --lan-- host --wan-- inet 10.20.0.2 (dnsmasq, TCP echo on :9000)
+#                          |  \
+#                     10.30.0.2  10.31.0.2   instances a and b (forwarding routers)
+#
+#   mesh_up HOST-RECORD...   build it; dnsmasq in inet serves the records, and
+#                            every address they name answers on inet's lo
+#   ns NAME CMD...           run in namespace NAME (cli, host, a, b, inet)
+#   daemon_up CONFIG         cloudsteer run on the host; log in $LAB/daemon.log
+# Everything it made goes on exit, failure or a signal: processes inside the
+# namespaces, the namespaces, the pins and the temp dir.
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$REPO/tests/lib/testing.sh"
+CS=$REPO/build/cloudsteer
+[ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
+for t in dnsmasq dig socat tcpdump bpftool; do
+	command -v $t >/dev/null || { skip all "$t missing"; exit 0; }
+done
+P=cst$$
+LAB=$(mktemp -d /tmp/cs-mesh.XXXXXX)
+export CLOUDSTEER_PIN_DIR=/sys/fs/bpf/cs-mesh-$$
+cleanup() {
+	pkill -P $$ 2>/dev/null	# whatever this script started outside the namespaces
+	for n in cli host a b inet; do
+		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del $P-$n 2>/dev/null
+	done
+	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* "$LAB"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ns() { ip netns exec $P-$1 "${@:2}"; }
+link() {	# link NS1 IF1 ADDR1 NS2 IF2 ADDR2
+	ip link add $2 netns $P-$1 type veth peer name $5 netns $P-$4
+	ip -n $P-$1 addr add $3 dev $2 && ip -n $P-$1 link set $2 up
+	ip -n $P-$4 addr add $6 dev $5 && ip -n $P-$4 link set $5 up
+}
+
+mesh_up() {
+	local n r records=()
+	for n in cli host a b inet; do
+		ip netns add $P-$n && ip -n $P-$n link set lo up
+		ns $n sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	done
+	link cli eth0 10.10.0.2/24 host lan 10.10.0.1/24
+	link host wan 10.20.0.1/24 inet eth0 10.20.0.2/24
+	link host ia 10.30.0.1/24 a eth0 10.30.0.2/24
+	link host ib 10.31.0.1/24 b eth0 10.31.0.2/24
+	ip -n $P-cli route add default via 10.10.0.1
+	ip -n $P-inet route add default via 10.20.0.1
+	ip -n $P-a route add default via 10.30.0.1
+	ip -n $P-b route add default via 10.31.0.1
+	ip -n $P-host route add 192.0.2.0/24 via 10.20.0.2
+	ip -n $P-host route add 198.18.0.0/15 via 10.20.0.2
+	for r in "$@"; do records+=("--host-record=$r"); done
+	# every address the records name is local in inet (any-IP), where the
+	# echo server listens on all of them
+	ip -n $P-inet route add local 192.0.2.0/24 dev lo
+	ip -n $P-inet route add local 198.18.0.0/15 dev lo
+	ns inet dnsmasq --no-resolv --no-hosts --keep-in-foreground --listen-address=10.20.0.2 \
+		--bind-interfaces --local-ttl=300 "${records[@]}" >"$LAB/dnsmasq.log" 2>&1 &
+	ns inet socat TCP-LISTEN:9000,reuseaddr,fork SYSTEM:cat >"$LAB/socat-server.log" 2>&1 &
+	for n in $(seq 50); do
+		ns cli dig +short +time=1 +tries=1 @10.20.0.2 probe.invalid >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+daemon_up() {
+	nsenter --net=/run/netns/$P-host "$CS" run -c "$1" >"$LAB/daemon.log" 2>&1 &
+	local i
+	for i in $(seq 50); do grep -q "running:" "$LAB/daemon.log" && return 0; sleep 0.1; done
+	return 1
+}
