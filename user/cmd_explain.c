@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/types.h>
+
+#include <bpf/bpf.h>
 
 #include "cloudsteer.h"
 #include "commands.h"
@@ -35,7 +38,6 @@ static const char explain_usage[] =
 
 #define NOT_LEARNED "no DNS answer for a configured name has named this IP"
 #define NO_ROUTE "records name this IP, but it has no route (the route table was full when they were made)"
-#define OBSERVE_ONLY "observe only (steering arrives with issue 4)"
 
 /* One record that names the IP, with what is shown about it. */
 struct named {
@@ -134,6 +136,123 @@ static void print_records(const struct explain *x)
 	cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), x->n_named, records_fill, (void *)x);
 }
 
+/* ---- the chain and the streams of the route (steer's maps, optional) ---- */
+
+static bool read_chain(const struct cs_state *st, __u32 id, struct cs_chain *out)
+{
+	return st->fd[CS_M_CHAINS] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_CHAINS], &id, out);
+}
+
+static const char *inst_state(const struct cs_state *st, __u32 id)
+{
+	struct cs_instance in;
+
+	if (!id)
+		return "none";
+	if (st->fd[CS_M_INSTANCES] < 0 || bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, &in))
+		return "?";
+	return in.state == CS_INST_UP ? "up" : in.state == CS_INST_DRAINING ? "draining" : "down";
+}
+
+/* The bucket of a code in a chain's current table. */
+static bool read_bucket(const struct cs_state *st, __u32 chain_id, __u32 code, struct cs_bucket *out,
+			__u32 *idx)
+{
+	struct cs_chain ch;
+	__u32 table_id;
+	int fd;
+	bool ok;
+
+	if (!read_chain(st, chain_id, &ch) || !ch.n_buckets || st->fd[CS_M_SERVICE_MAP] < 0 ||
+	    bpf_map_lookup_elem(st->fd[CS_M_SERVICE_MAP], &chain_id, &table_id))
+		return false;
+	fd = bpf_map_get_fd_by_id(table_id);
+	if (fd < 0)
+		return false;
+	*idx = code & (ch.n_buckets - 1);
+	ok = !bpf_map_lookup_elem(fd, idx, out);
+	close(fd);
+	return ok;
+}
+
+static void flow_text(const struct cs_flow_key *k, char *buf, size_t len)
+{
+	char lo[CS_ADDR_TEXT_MAX], hi[CS_ADDR_TEXT_MAX];
+
+	snprintf(buf, len, "%s:%u <-> %s:%u %s", cs_addr_format(&k->lo, lo, sizeof(lo)), k->lo_port,
+		 cs_addr_format(&k->hi, hi, sizeof(hi)), k->hi_port,
+		 k->proto == 6 ? "tcp" : k->proto == 17 ? "udp" : "ip");
+}
+
+static void print_chain(const struct explain *x)
+{
+	__u32 chain_id = x->route_rule.chain_id;
+	struct cs_chain ch;
+	size_t i;
+
+	if (!chain_id) {
+		printf("  chain     observe only (the rule has no chain)\n");
+		return;
+	}
+	if (read_chain(x->st, chain_id, &ch))
+		printf("  chain     %u (%s mode, on failure %s, %u buckets)\n", chain_id,
+		       ch.mode == CS_MODE_ENCAP ? "encap" : "route",
+		       ch.on_failure == CS_FAIL_DROP ? "drop" : "bypass", ch.n_buckets);
+	else
+		printf("  chain     %u (steer has not run here)\n", chain_id);
+	for (i = 0; i < x->v.n_flows; i++) {
+		const struct cs_flow_row *f = &x->v.flows[i];
+		struct cs_bucket b = { 0 };
+		__u32 idx = 0;
+		char text[128];
+
+		if (memcmp(&f->flow.route, &x->addr, sizeof(x->addr)))
+			continue;
+		flow_text(&f->key, text, sizeof(text));
+		printf("  stream    %s: code %#010x", text, f->flow.code);
+		if (read_bucket(x->st, chain_id, f->flow.code, &b, &idx))
+			printf(", bucket %u: primary %u (%s), secondary %u (%s)", idx, b.primary,
+			       inst_state(x->st, b.primary), b.secondary, inst_state(x->st, b.secondary));
+		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(x->st, f->flow.instance));
+	}
+}
+
+static void json_streams(const struct explain *x, struct cs_jw *w)
+{
+	size_t i, n = 0;
+
+	cs_jw_key(w, "streams");
+	putchar('[');
+	for (i = 0; i < x->v.n_flows; i++) {
+		const struct cs_flow_row *f = &x->v.flows[i];
+		struct cs_bucket b = { 0 };
+		__u32 idx = 0;
+		char lo[CS_ADDR_TEXT_MAX], hi[CS_ADDR_TEXT_MAX];
+		struct cs_jw s;
+
+		if (memcmp(&f->flow.route, &x->addr, sizeof(x->addr)))
+			continue;
+		if (n++)
+			putchar(',');
+		cs_jw_open(&s, stdout);
+		cs_jw_str(&s, "lo", cs_addr_format(&f->key.lo, lo, sizeof(lo)));
+		cs_jw_u64(&s, "lo_port", f->key.lo_port);
+		cs_jw_str(&s, "hi", cs_addr_format(&f->key.hi, hi, sizeof(hi)));
+		cs_jw_u64(&s, "hi_port", f->key.hi_port);
+		cs_jw_u64(&s, "proto", f->key.proto);
+		cs_jw_u64(&s, "code", f->flow.code);
+		if (read_bucket(x->st, x->route_rule.chain_id, f->flow.code, &b, &idx)) {
+			cs_jw_u64(&s, "bucket", idx);
+			cs_jw_u64(&s, "primary", b.primary);
+			cs_jw_u64(&s, "secondary", b.secondary);
+		}
+		cs_jw_u64(&s, "instance", f->flow.instance);
+		cs_jw_str(&s, "instance_state", inst_state(x->st, f->flow.instance));
+		cs_jw_close(&s);
+	}
+	putchar(']');
+}
+
 static void print_route(const struct explain *x)
 {
 	const struct cs_route *rt = x->route;
@@ -147,10 +266,7 @@ static void print_route(const struct explain *x)
 		printf("  acl id    %u\n", rt->acl_id);
 	printf("  rule      %u: %s (priority %u)\n", rt->rule_id,
 	       cs_view_rule_patterns_text(&x->v, rt->rule_id, buf, sizeof(buf)), x->route_rule.priority);
-	if (x->route_rule.chain_id)
-		printf("  chain     %u\n", x->route_rule.chain_id);
-	else
-		printf("  chain     " OBSERVE_ONLY "\n");
+	print_chain(x);
 	printf("  created   %s ago\n", since(x, rt->created_ns, age, sizeof(age)));
 	printf("  learned   %s ago (a record for it was made, or its rule changed)\n",
 	       since(x, rt->learned_ns, age, sizeof(age)));
@@ -205,6 +321,7 @@ static void json_route(const struct explain *x, struct cs_jw *w)
 	cs_jw_bool(w, "observe_only", !x->route_rule.chain_id);
 	cs_jw_s64(w, "created_age", cs_secs_between(rt->created_ns, x->v.now_ns));
 	cs_jw_s64(w, "learned_age", cs_secs_between(rt->learned_ns, x->v.now_ns));
+	json_streams(x, w);
 }
 
 static void explain_json(const struct explain *x)

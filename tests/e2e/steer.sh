@@ -60,6 +60,12 @@ else first=; fi
 [ -n "$first" ] && pass "the stream goes to one instance ($first: $a_pk/$b_pk packets)" ||
 	fail "the stream goes to one instance" "a $a_pk, b $b_pk; $(cat "$LAB/daemon.log")"
 
+ex=$("$CS" explain 192.0.2.7)
+echo "$ex" | grep -q "chain     1 (route mode, on failure bypass, 256 buckets)" &&
+	echo "$ex" | grep -Eq "stream    10.10.0.2:40001 <-> 192.0.2.7:9000 tcp: code 0x[0-9a-f]{8}, bucket [0-9]+: primary [12] \(up\), secondary [12] \(up\), pinned to $first_id \(up\)" &&
+	pass "explain shows the chain, and the stream's code, bucket, primary, secondary and instance" ||
+	fail "explain shows the chain and the stream" "$ex"
+
 # the primary dies: what health or link-down does, written the same way
 key=$(printf '%d 0 0 0' $first_id)
 val=$(bpftool -j map lookup pinned "$CLOUDSTEER_PIN_DIR/cs_instances" key $key | python3 -c '

@@ -516,7 +516,7 @@ static void explain_claimed_ip(void)
 	EXPECT(line_with(R.out, "192.0.2.8: steered", NULL), "not said steered");
 	EXPECT(line_with(R.out, "acl id", " 2"), "no ACL id 2");
 	EXPECT(line_with(R.out, "rule ", "2: =api.other.test (priority 10)"), "no rule line");
-	EXPECT(line_with(R.out, "chain", "observe only (steering arrives with issue 4)"), "no chain line");
+	EXPECT(line_with(R.out, "chain", "observe only (the rule has no chain)"), "no chain line");
 	EXPECT(line_with(R.out, "records", "2"), "no record count");
 	EXPECT_HAS(line_with(R.out, "api.other.test ", NULL), "=api.other.test");
 	EXPECT_HAS(line_with(R.out, "www.example.test ", NULL), " example.test ");
