@@ -23,10 +23,10 @@
 
 #include "learnfx.h"
 #include "lib/pins.h"
+#include "clifx.h"
 
 T_SUITE("cli");
 
-#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
 
 /* Rule 1 is example.test (pattern 1) and *.cdn.test (pattern 2); rule 2 is
  * =api.other.test (pattern 3), with the higher priority. */
@@ -695,40 +695,7 @@ static int run_checks(void)
 	T_EXIT();
 }
 
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st);
-}
-
-static const char *why_not_runnable(void)
-{
-	struct statfs fs;
-
-	if (geteuid())
-		return "needs root to load BPF and pin under /sys/fs/bpf";
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC_NUMBER)
-		return "no bpffs on /sys/fs/bpf";
-	return NULL;
-}
-
 /* build/tests/prog/cli_test -> build/cloudsteer */
-static bool find_cli(void)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int up;
-
-	if (n <= 0)
-		return false;
-	self[n] = 0;
-	for (up = 0; up < 3; up++)
-		*strrchr(self, '/') = 0;
-	snprintf(cli, sizeof(cli), "%.*s/cloudsteer", (int)(sizeof(cli) - 16), self);
-	return access(cli, X_OK) == 0;
-}
-
 /* Whatever became of the checks, no pin may be left behind. */
 static int clean_up(void)
 {
@@ -736,9 +703,9 @@ static int clean_up(void)
 	t_state.failed = 0;
 	cs_pins_remove(pin_dir);
 	cs_pins_remove(partial_dir);
-	EXPECT(!exists(pin_dir), "%s is still there", pin_dir);
-	EXPECT(!exists(partial_dir), "%s is still there", partial_dir);
-	EXPECT(!exists(missing_dir), "%s appeared", missing_dir);
+	EXPECT(!clifx_exists(pin_dir), "%s is still there", pin_dir);
+	EXPECT(!clifx_exists(partial_dir), "%s is still there", partial_dir);
+	EXPECT(!clifx_exists(missing_dir), "%s appeared", missing_dir);
 	if (!t_state.failed)
 		printf("PASS: %s: %s\n", t_state.suite, t_state.name);
 	return t_state.failed;
@@ -746,7 +713,7 @@ static int clean_up(void)
 
 int main(void)
 {
-	const char *why = why_not_runnable();
+	const char *why = clifx_why_not_runnable();
 	int status, child_failed;
 	pid_t pid;
 
@@ -755,7 +722,7 @@ int main(void)
 		T_SKIP("%s", why);
 		return 0;
 	}
-	if (!find_cli()) {
+	if (!clifx_find_cli(cli, sizeof(cli))) {
 		printf("FAIL: cli: setup: %s is missing: build it first (make)\n", cli);
 		return 1;
 	}

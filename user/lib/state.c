@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -387,27 +388,42 @@ static int cmp_pattern_ptr_by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int read_records(const struct cs_state *st, struct cs_view *v)
+/* Read a whole hash map into sorted rows: each row is row_size bytes with
+ * the key at its start and the value at val_off. */
+static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, size_t val_off,
+		     int (*cmp)(const void *, const void *), void **rows, size_t *n)
 {
 	struct dump d;
+	__u8 *out;
 	size_t i;
-	int e = dump_map(st->fd[CS_M_RECORDS], sizeof(struct cs_record_key), sizeof(struct cs_record), &d);
+	int e = dump_map(fd, key_size, value_size, &d);
 
 	if (e)
 		return e;
-	v->records = calloc(d.n ? d.n : 1, sizeof(*v->records));
-	if (!v->records) {
+	out = calloc(d.n ? d.n : 1, row_size);
+	if (!out) {
 		dump_free(&d);
 		return -ENOMEM;
 	}
 	for (i = 0; i < d.n; i++) {
-		memcpy(&v->records[i].key, d.keys + i * d.key_size, sizeof(v->records[i].key));
-		memcpy(&v->records[i].rec, d.vals + i * d.value_size, sizeof(v->records[i].rec));
+		memcpy(out + i * row_size, d.keys + i * d.key_size, key_size);
+		memcpy(out + i * row_size + val_off, d.vals + i * d.value_size, value_size);
 	}
-	v->n_records = d.n;
+	*n = d.n;
+	*rows = out;
 	dump_free(&d);
-	qsort(v->records, v->n_records, sizeof(*v->records), cmp_record_row);
+	qsort(out, *n, row_size, cmp);
 	return 0;
+}
+
+#define READ_ROWS(fd, rowtype, keyf, valf, cmp, rows, n)                                          \
+	read_rows(fd, sizeof(((rowtype *)0)->keyf), sizeof(((rowtype *)0)->valf), sizeof(rowtype), \
+		  offsetof(rowtype, valf), cmp, (void **)(rows), n)
+
+static int read_records(const struct cs_state *st, struct cs_view *v)
+{
+	return READ_ROWS(st->fd[CS_M_RECORDS], struct cs_record_row, key, rec, cmp_record_row,
+			 &v->records, &v->n_records);
 }
 
 static int cmp_flow_row(const void *a, const void *b)
@@ -419,28 +435,10 @@ static int cmp_flow_row(const void *a, const void *b)
 
 static int read_flows(const struct cs_state *st, struct cs_view *v)
 {
-	struct dump d;
-	size_t i;
-	int e;
-
 	if (st->fd[CS_M_FLOWS] < 0)
 		return 0;	/* steer never ran here: no flows */
-	e = dump_map(st->fd[CS_M_FLOWS], sizeof(struct cs_flow_key), sizeof(struct cs_flow), &d);
-	if (e)
-		return e;
-	v->flows = calloc(d.n ? d.n : 1, sizeof(*v->flows));
-	if (!v->flows) {
-		dump_free(&d);
-		return -ENOMEM;
-	}
-	for (i = 0; i < d.n; i++) {
-		memcpy(&v->flows[i].key, d.keys + i * d.key_size, sizeof(v->flows[i].key));
-		memcpy(&v->flows[i].flow, d.vals + i * d.value_size, sizeof(v->flows[i].flow));
-	}
-	v->n_flows = d.n;
-	dump_free(&d);
-	qsort(v->flows, v->n_flows, sizeof(*v->flows), cmp_flow_row);
-	return 0;
+	return READ_ROWS(st->fd[CS_M_FLOWS], struct cs_flow_row, key, flow, cmp_flow_row, &v->flows,
+			 &v->n_flows);
 }
 
 size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a)
@@ -485,25 +483,8 @@ int cs_state_acl_stat(const struct cs_state *st, __u32 acl_id, struct cs_acl_sta
 
 static int read_routes(const struct cs_state *st, struct cs_view *v)
 {
-	struct dump d;
-	size_t i;
-	int e = dump_map(st->fd[CS_M_ROUTES], sizeof(struct cs_addr), sizeof(struct cs_route), &d);
-
-	if (e)
-		return e;
-	v->routes = calloc(d.n ? d.n : 1, sizeof(*v->routes));
-	if (!v->routes) {
-		dump_free(&d);
-		return -ENOMEM;
-	}
-	for (i = 0; i < d.n; i++) {
-		memcpy(&v->routes[i].addr, d.keys + i * d.key_size, sizeof(v->routes[i].addr));
-		memcpy(&v->routes[i].route, d.vals + i * d.value_size, sizeof(v->routes[i].route));
-	}
-	v->n_routes = d.n;
-	dump_free(&d);
-	qsort(v->routes, v->n_routes, sizeof(*v->routes), cmp_route_row);
-	return 0;
+	return READ_ROWS(st->fd[CS_M_ROUTES], struct cs_route_row, addr, route, cmp_route_row, &v->routes,
+			 &v->n_routes);
 }
 
 /* Names are kept packed: a full names map is 256 bytes an entry, most of
