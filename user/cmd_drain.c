@@ -20,17 +20,21 @@
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "lib/pins.h"
 #include "lib/state.h"
 
 static const char drain_usage[] =
-	"usage: cloudsteer drain ID [--undo] [--pin-dir DIR]\n"
+	"usage: cloudsteer drain NAME|ID [-c FILE] [--undo] [--pin-dir DIR]\n"
 	"\n"
-	"Drain the instance ID (as `cloudsteer show instances` lists it): steer gives\n"
-	"it no new stream at once, and the streams pinned to it finish there. The\n"
-	"daemon keeps it drained until `cloudsteer drain ID --undo` makes it up again.\n"
+	"Drain an instance, named as in the config (read from -c FILE) or by its id\n"
+	"(as `cloudsteer show instances` lists it): steer gives it no new stream at\n"
+	"once, and the streams pinned to it finish there. The daemon keeps it drained\n"
+	"until `cloudsteer drain NAME --undo` makes it up again.\n"
 	"\n"
+	"  -c, --config FILE  the config that names the instances (default\n"
+	"                     " CS_DEFAULT_CONFIG "); only read for a NAME\n"
 	"      --undo         make it up again\n"
 	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
@@ -49,6 +53,24 @@ static const char *state_name(__u32 state)
 	}
 }
 
+/* The id the daemon gave the instance NAME of the config; 0 after an error. */
+static __u32 name_to_id(const char *config, const char *name)
+{
+	struct cs_conf conf;
+	char err[1024];
+	__u32 id;
+
+	if (cs_config_load(config, &conf, err, sizeof(err))) {
+		cs_err("%s", err);
+		return 0;
+	}
+	id = cs_instance_id_of(&conf, name);
+	if (!id)
+		cs_err("%s names no instance \"%s\"", config, name);
+	cs_config_free(&conf);
+	return id;
+}
+
 static int usage_error(const char *what, const char *arg)
 {
 	return cs_usage_error("drain", drain_usage, what, arg);
@@ -58,11 +80,12 @@ int cmd_drain(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "undo", no_argument, NULL, 'u' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "pin-dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *dir = cs_pin_dir();
+	const char *dir = cs_pin_dir(), *config = CS_DEFAULT_CONFIG;
 	struct cs_instance in;
 	struct cs_state st;
 	char err[1024], ip[CS_ADDR_TEXT_MAX], *end;
@@ -71,8 +94,9 @@ int cmd_drain(int argc, char **argv)
 	__u32 id, want, was;
 	int c, fd;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c': config = optarg; break;
 		case 'u': undo = true; break;
 		case 'd': dir = optarg; break;
 		case 'h': fputs(drain_usage, stdout); return 0;
@@ -80,13 +104,16 @@ int cmd_drain(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error("say which instance id", NULL);
+		return usage_error("say which instance (a name or an id)", NULL);
 	if (optind + 1 < argc)
 		return usage_error("unexpected argument", argv[optind + 1]);
 	errno = 0;
 	v = strtoul(argv[optind], &end, 10);
-	if (errno || end == argv[optind] || *end || argv[optind][0] == '-' || argv[optind][0] == '+')
-		return usage_error("not an instance id", argv[optind]);
+	if (errno || end == argv[optind] || *end || argv[optind][0] == '-' || argv[optind][0] == '+') {
+		v = name_to_id(config, argv[optind]);
+		if (!v)
+			return 2;
+	}
 	if (v == 0 || v >= CS_INSTANCES_MAX) {
 		cs_err("no instance %s: ids go from 1 to %u (cloudsteer show instances lists them)", argv[optind],
 		       CS_INSTANCES_MAX - 1);

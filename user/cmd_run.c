@@ -122,6 +122,7 @@ static void loop(struct cs_daemon *d)
 			cs_tables_build(d);
 		t = now_ms();
 		if (t >= next_tick) {
+			cs_tables_follow_states(d);
 			cs_sweep_tick(d);
 			next_tick = t + CS_TICK_MS;
 		}

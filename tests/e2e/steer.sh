@@ -80,6 +80,13 @@ wait $STREAM
 s_pk=$(inst_packets $((3 - first_id)))
 [ "${s_pk:-0}" -gt 0 ] && pass "after $first went down the stream moved to $second ($s_pk packets)" ||
 	fail "the stream moved to the secondary" "$s_pk"
+# a drain by name through the pins: the daemon follows it within a tick
+"$CS" drain casb-$first -c "$LAB/cs.yaml" >"$LAB/drain.out" 2>&1
+for i in $(seq 30); do grep -q "instance states changed outside the daemon" "$LAB/daemon.log" && break; sleep 0.1; done
+grep -q "draining" "$LAB/drain.out" && grep -q "instance states changed outside the daemon" "$LAB/daemon.log" &&
+	pass "drain by name; the daemon rebuilds the tables for it" ||
+	fail "drain by name; the daemon rebuilds the tables for it" "$(cat "$LAB/drain.out" "$LAB/daemon.log")"
+
 # link-down of the way to an instance fails it at once (the daemon's health
 # thread watches the links), and streams still flow
 ip -n $P-host link set i$second down

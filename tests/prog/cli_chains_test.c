@@ -310,6 +310,32 @@ static void drain(void)
 		EXPECT_HAS(R.out, "instance 3 (2001:db8::3, chain 2): down -> draining");
 }
 
+/* A name of the config: the id the daemon gives it (its position among
+ * every chain's instances, + 1). The test's chains match: 1 has ids 1 and 2,
+ * chain 2 has id 3. */
+static void drain_by_name(void)
+{
+	char path[] = "/tmp/cs-drain-name-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!EXPECT(f, "mkstemp: %s", strerror(errno)))
+		return;
+	fputs("chains:\n"
+	      "  - name: one\n"
+	      "    instances: [{name: casb-a, address: 10.0.0.1}, {name: casb-b, address: 10.0.0.2}]\n"
+	      "  - name: two\n"
+	      "    instances: [{name: casb-c, address: \"2001:db8::3\"}]\n", f);
+	fclose(f);
+	if (CLI("drain", "casb-b", "-c", path) && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): up -> draining");
+	if (CLI("drain", "casb-b", "-c", path, "--undo") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): draining -> up");
+	if (CLI("drain", "casb-z", "-c", path) && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "names no instance \"casb-z\"");
+	unlink(path);
+}
+
 static void drain_errors(void)
 {
 	if (CLI("drain", "7") && EXPECT_EXIT(2)) {
@@ -320,14 +346,15 @@ static void drain_errors(void)
 		EXPECT_HAS(R.err, "no instance 256: ids go from 1 to 255");
 	if (CLI("drain", "0") && EXPECT_EXIT(2))
 		EXPECT_HAS(R.err, "no instance 0");
-	if (CLI("drain", "x1") && EXPECT_EXIT(2))
-		EXPECT_HAS(R.err, "not an instance id \"x1\"");
+	/* not a number: a name, looked up in the config */
+	if (CLI("drain", "x1", "-c", "/nonexistent/cs.yaml") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "/nonexistent/cs.yaml: cannot read the config");
 	if (CLI("drain") && EXPECT_EXIT(2))
 		EXPECT_HAS(R.err, "usage: cloudsteer drain");
 	if (CLI("drain", "1", "2") && EXPECT_EXIT(2))
 		EXPECT_HAS(R.err, "unexpected argument \"2\"");
 	if (CLI("drain", "--help") && EXPECT_EXIT(0))
-		EXPECT(!strncmp(R.out, "usage: cloudsteer drain ID [--undo] [--pin-dir DIR]\n", 52), "%s", R.out);
+		EXPECT_HAS(R.out, "usage: cloudsteer drain NAME|ID [-c FILE] [--undo] [--pin-dir DIR]\n");
 	if (CLI("show", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map [--json]");
 }
@@ -360,6 +387,7 @@ static int run_checks(void)
 	RUN(instances);
 	RUN(map);
 	RUN(drain);
+	RUN(drain_by_name);
 	RUN(drain_errors);
 	RUN(missing_state);
 	T_EXIT();

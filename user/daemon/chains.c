@@ -153,10 +153,35 @@ static int build_one(struct cs_daemon *d, size_t c)
 	return e;
 }
 
+/* A digest of every instance's state: the tables were built for one view. */
+static __u64 states_digest(struct cs_daemon *d)
+{
+	int fd = bpf_map__fd(d->steer->maps.cs_instances);
+	__u32 id, n = cs_instance_count(&d->conf);
+	__u64 h = 1469598103934665603ULL;
+	struct cs_instance in;
+
+	for (id = 1; id <= n; id++)
+		h = (h ^ (bpf_map_lookup_elem(fd, &id, &in) ? 0xff : in.state)) * 1099511628211ULL;
+	return h;
+}
+
+/* Once a tick: rebuild when a state changed behind the daemon's back
+ * (`cloudsteer drain`), as a health change does through on_health. */
+void cs_tables_follow_states(struct cs_daemon *d)
+{
+	if (states_digest(d) == d->tables_digest)
+		return;
+	cs_info("service map: instance states changed outside the daemon (drain?): tables rebuilt");
+	cs_tables_build(d);
+}
+
 int cs_tables_build(struct cs_daemon *d)
 {
 	size_t c;
 	int e;
+
+	d->tables_digest = states_digest(d);
 
 	for (c = 0; c < d->conf.n_chains; c++) {
 		e = build_one(d, c);

@@ -58,6 +58,7 @@ struct cs_daemon {
 	__u32 sweep_per_tick;		/* records looked at per tick */
 	struct cs_health *health;	/* the prober thread */
 	int rebuild_tables;		/* set by health, read by the main loop */
+	__u64 tables_digest;		/* the instance states the tables were built for */
 	__u64 evict_before;		/* table pressure: the next pass evicts
 					 * records last used before this (0: none) */
 };
@@ -87,6 +88,7 @@ const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u
 __u32 cs_instance_count(const struct cs_conf *conf);
 int cs_chains_write(struct cs_daemon *d);
 int cs_tables_build(struct cs_daemon *d);
+void cs_tables_follow_states(struct cs_daemon *d);
 /* Start and stop the health checks of every instance. */
 int cs_health_begin(struct cs_daemon *d);
 void cs_health_end(struct cs_daemon *d);

@@ -824,6 +824,20 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 	return 0;
 }
 
+__u32 cs_instance_id_of(const struct cs_conf *conf, const char *name)
+{
+	__u32 id = 0;
+	size_t c, i;
+
+	for (c = 0; c < conf->n_chains; c++)
+		for (i = 0; i < conf->chains[c].n_instances; i++) {
+			id++;
+			if (!strcmp(conf->chains[c].instances[i].name, name))
+				return id;
+		}
+	return 0;
+}
+
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
 {
 	size_t i;

@@ -88,6 +88,11 @@ struct cs_conf {
 	size_t n_chains;
 };
 
+/* The instance id of an instance name, as the daemon numbers them: its
+ * position in the list of every chain's instances, in config order, + 1;
+ * 0 if no instance has that name. */
+__u32 cs_instance_id_of(const struct cs_conf *conf, const char *name);
+
 /* The chain_id of a chain name: its position + 1; 0 for NULL (observe). */
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name);
 
