@@ -2,7 +2,9 @@
 /*
  * clifx.h - what the CLI tests share: may this test run here, and where is
  * the cloudsteer binary it runs (build/cloudsteer, found from the test's
- * own path build/tests/prog/NAME). Header-only, like testing.h.
+ * own path build/tests/prog/NAME), and running it with its output
+ * captured. Header-only, like testing.h; it uses testing.h's EXPECT, and
+ * each test defines CLI(...) over cli_run with its own pin directory.
  */
 #ifndef CS_TEST_CLIFX_H
 #define CS_TEST_CLIFX_H
@@ -10,10 +12,17 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "cloudsteer.h"
+#include "testing.h"
+
+static char cli[PATH_MAX];	/* build/cloudsteer, once clifx_find_cli found it */
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11	/* linux/magic.h */
 
@@ -37,7 +46,7 @@ static inline const char *clifx_why_not_runnable(void)
 }
 
 /* build/cloudsteer, three levels up from build/tests/prog/NAME. */
-static inline bool clifx_find_cli(char *cli, size_t len)
+static inline bool clifx_find_cli(char *path, size_t len)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -48,8 +57,77 @@ static inline bool clifx_find_cli(char *cli, size_t len)
 	self[n] = 0;
 	for (up = 0; up < 3; up++)
 		*strrchr(self, '/') = 0;
-	snprintf(cli, len, "%.*s/cloudsteer", (int)(len - 16), self);
-	return access(cli, X_OK) == 0;
+	snprintf(path, len, "%.*s/cloudsteer", (int)(len - 16), self);
+	return access(path, X_OK) == 0;
 }
+
+#define OUT_MAX 65536
+
+struct cli_run {
+	int status;		/* exit status, or -1 if it did not exit */
+	char out[OUT_MAX];
+	char err[OUT_MAX];
+};
+
+static struct cli_run R;
+
+static inline void slurp(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+/* Run build/cloudsteer with argv (NULL-terminated, without argv[0]) and
+ * CLOUDSTEER_PIN_DIR=env_dir (unset when NULL); output and status in R.
+ * The output goes to the test log, for when a check fails. */
+static inline bool cli_run(const char *env_dir, const char *const *args)
+{
+	const char *argv[16] = { cli };
+	FILE *out = tmpfile(), *err = tmpfile();
+	int i, st;
+	pid_t pid;
+
+	for (i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	if (!EXPECT(out && err, "tmpfile failed"))
+		return false;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (env_dir)
+			setenv(CS_PIN_DIR_ENV, env_dir, 1);
+		else
+			unsetenv(CS_PIN_DIR_ENV);
+		dup2(fileno(out), 1);
+		dup2(fileno(err), 2);
+		execv(cli, (char *const *)argv);
+		_exit(127);
+	}
+	if (!EXPECT(pid > 0 && waitpid(pid, &st, 0) == pid, "cannot run %s", cli))
+		return false;
+	R.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	slurp(out, R.out, sizeof(R.out));
+	slurp(err, R.err, sizeof(R.err));
+	printf("    $ cloudsteer");
+	for (i = 0; args[i]; i++)
+		printf(" %s", args[i]);
+	printf("   (exit %d)\n%s%s", R.status, R.out, R.err);
+	return true;
+}
+
+
+static inline size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
 
 #endif

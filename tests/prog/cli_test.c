@@ -46,80 +46,11 @@ static const char CONF[] =
 static struct lfx F;
 static struct dnsmsg M;
 static char pin_dir[128], partial_dir[160], missing_dir[160];
-static char cli[PATH_MAX];
-
-/* ---- running the CLI ---- */
-
-#define OUT_MAX 65536
-
-struct cli_run {
-	int status;		/* exit status, or -1 if it did not exit */
-	char out[OUT_MAX];
-	char err[OUT_MAX];
-};
-
-static struct cli_run R;
-
-static void slurp(FILE *f, char *buf, size_t len)
-{
-	size_t n;
-
-	rewind(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = 0;
-	fclose(f);
-}
-
-/* Run build/cloudsteer with argv (NULL-terminated, without argv[0]) and
- * CLOUDSTEER_PIN_DIR=env_dir (unset when NULL); output and status in R.
- * The output goes to the test log, for when a check fails. */
-static bool cli_run(const char *env_dir, const char *const *args)
-{
-	const char *argv[16] = { cli };
-	FILE *out = tmpfile(), *err = tmpfile();
-	int i, st;
-	pid_t pid;
-
-	for (i = 0; args[i] && i < 14; i++)
-		argv[i + 1] = args[i];
-	if (!EXPECT(out && err, "tmpfile failed"))
-		return false;
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		if (env_dir)
-			setenv(CS_PIN_DIR_ENV, env_dir, 1);
-		else
-			unsetenv(CS_PIN_DIR_ENV);
-		dup2(fileno(out), 1);
-		dup2(fileno(err), 2);
-		execv(cli, (char *const *)argv);
-		_exit(127);
-	}
-	if (!EXPECT(pid > 0 && waitpid(pid, &st, 0) == pid, "cannot run %s", cli))
-		return false;
-	R.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	slurp(out, R.out, sizeof(R.out));
-	slurp(err, R.err, sizeof(R.err));
-	printf("    $ cloudsteer");
-	for (i = 0; args[i]; i++)
-		printf(" %s", args[i]);
-	printf("   (exit %d)\n%s%s", R.status, R.out, R.err);
-	return true;
-}
 
 #define CLI(...) cli_run(pin_dir, (const char *const[]){ __VA_ARGS__, NULL })
 
+
 /* ---- reading its output ---- */
-
-static size_t count_lines(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
 
 /* The n-th line (from 0) into buf; false when there are fewer. */
 static bool nth_line(const char *s, size_t n, char *buf, size_t len)
