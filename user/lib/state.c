@@ -14,6 +14,7 @@
 #include "json.h"
 #include "pins.h"
 #include "state.h"
+#include "learnprog.h"
 
 /* ---- opening ---- */
 
@@ -172,28 +173,18 @@ int cs_state_open_only(struct cs_state *st, const char *dir, unsigned need, char
 	return 0;
 }
 
+/* Counters of the per-CPU map m at key, summed (every field is a __u64). */
+static int sum_stat(const struct cs_state *st, enum cs_state_map m, __u32 key, void *out, size_t size)
+{
+	memset(out, 0, size);
+	if (st->fd[m] < 0)
+		return -ENOENT;	/* an optional map that is not there */
+	return cs_percpu_sum(st->fd[m], key, out, size / sizeof(__u64));
+}
+
 int cs_state_inst_stat(const struct cs_state *st, __u32 id, struct cs_inst_stat *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
-	struct cs_inst_stat *per_cpu;
-
-	memset(out, 0, sizeof(*out));
-	if (st->fd[CS_M_INST_STATS] < 0)
-		return -ENOENT;
-	if (ncpu <= 0)
-		return -EINVAL;
-	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
-	if (!per_cpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(st->fd[CS_M_INST_STATS], &id, per_cpu))
-		e = -errno;
-	for (c = 0; !e && c < ncpu; c++) {
-		out->packets += per_cpu[c].packets;
-		out->bytes += per_cpu[c].bytes;
-		out->flows += per_cpu[c].flows;
-	}
-	free(per_cpu);
-	return e;
+	return sum_stat(st, CS_M_INST_STATS, id, out, sizeof(*out));
 }
 
 void cs_state_close(struct cs_state *st)
@@ -214,24 +205,7 @@ int cs_state_rule(const struct cs_state *st, __u32 rule_id, struct cs_rule *out)
 
 int cs_state_rule_stat(const struct cs_state *st, __u32 rule_id, struct cs_rule_stat *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
-	struct cs_rule_stat *per_cpu;
-
-	memset(out, 0, sizeof(*out));
-	if (ncpu < 0)
-		return ncpu;
-	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));	/* 24 bytes: already 8-aligned */
-	if (!per_cpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(st->fd[CS_M_RULE_STATS], &rule_id, per_cpu))
-		e = -errno;
-	for (c = 0; !e && c < ncpu; c++) {
-		out->answers += per_cpu[c].answers;
-		out->learned += per_cpu[c].learned;
-		out->refreshed += per_cpu[c].refreshed;
-	}
-	free(per_cpu);
-	return e;
+	return sum_stat(st, CS_M_RULE_STATS, rule_id, out, sizeof(*out));
 }
 
 /* ---- reading a whole hash map ---- */
@@ -460,25 +434,7 @@ size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a)
 
 int cs_state_acl_stat(const struct cs_state *st, __u32 acl_id, struct cs_acl_stat *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
-	struct cs_acl_stat *per_cpu;
-
-	memset(out, 0, sizeof(*out));
-	if (st->fd[CS_M_ACL_STATS] < 0)
-		return -ENOENT;
-	if (ncpu <= 0)
-		return -EINVAL;
-	per_cpu = calloc(ncpu, sizeof(*per_cpu));
-	if (!per_cpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(st->fd[CS_M_ACL_STATS], &acl_id, per_cpu))
-		e = -errno;
-	for (c = 0; !e && c < ncpu; c++) {
-		out->packets += per_cpu[c].packets;
-		out->bytes += per_cpu[c].bytes;
-	}
-	free(per_cpu);
-	return e;
+	return sum_stat(st, CS_M_ACL_STATS, acl_id, out, sizeof(*out));
 }
 
 static int read_routes(const struct cs_state *st, struct cs_view *v)
