@@ -41,15 +41,9 @@ struct replay {
 
 static const char *pattern_text(const struct cs_conf *conf, __u32 pattern_id)
 {
-	size_t i;
+	const struct cs_pattern *p = cs_pattern_by_id(conf, pattern_id);
 
-	/* replay keeps the default ids: the position + 1 */
-	if (pattern_id && pattern_id <= conf->n_patterns && conf->patterns[pattern_id - 1].id == pattern_id)
-		return conf->patterns[pattern_id - 1].text;
-	for (i = 0; i < conf->n_patterns; i++)
-		if (conf->patterns[i].id == pattern_id)
-			return conf->patterns[i].text;
-	return "?";
+	return p ? p->text : "?";
 }
 
 static int on_event(void *ctx, void *data, size_t size)

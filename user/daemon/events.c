@@ -22,12 +22,9 @@ const char *cs_name_of(struct cs_daemon *d, __u64 name_id, char *buf, size_t len
 
 const char *cs_pattern_of(struct cs_daemon *d, __u32 pattern_id)
 {
-	size_t i;
+	const struct cs_pattern *p = cs_pattern_by_id(&d->conf, pattern_id);
 
-	for (i = 0; i < d->conf.n_patterns; i++)
-		if (d->conf.patterns[i].id == pattern_id)
-			return d->conf.patterns[i].text;
-	return "?";
+	return p ? p->text : "?";
 }
 
 int cs_on_learn_event(void *ctx, void *data, size_t size)

@@ -168,20 +168,6 @@ void cs_sweep_free(struct cs_sweep *sw)
 
 /* ---- the pass ---- */
 
-static const struct cs_pattern *pattern_by_id(const struct cs_conf *conf, __u32 id)
-{
-	/* the daemon's ids are stable, not positions: a lookup table would do
-	 * for very large configs; this runs once per record per pass */
-	size_t i;
-
-	if (id && id <= conf->n_patterns && conf->patterns[id - 1].id == id)
-		return &conf->patterns[id - 1];
-	for (i = 0; i < conf->n_patterns; i++)
-		if (conf->patterns[i].id == id)
-			return &conf->patterns[i];
-	return NULL;
-}
-
 static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *r,
 			const char *why)
 {
@@ -195,7 +181,7 @@ static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, cons
 static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, struct cs_record *r,
 			__u64 now, int records_fd)
 {
-	const struct cs_pattern *p = pattern_by_id(&d->conf, r->pattern_id);
+	const struct cs_pattern *p = cs_pattern_by_id(&d->conf, r->pattern_id);
 	struct cs_sweep *sw = &d->sweep;
 	__u32 rule_id;
 

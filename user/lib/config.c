@@ -824,6 +824,18 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 	return 0;
 }
 
+const struct cs_pattern *cs_pattern_by_id(const struct cs_conf *conf, __u32 id)
+{
+	size_t i;
+
+	if (id && id <= conf->n_patterns && conf->patterns[id - 1].id == id)
+		return &conf->patterns[id - 1];
+	for (i = 0; i < conf->n_patterns; i++)
+		if (conf->patterns[i].id == id)
+			return &conf->patterns[i];
+	return NULL;
+}
+
 __u32 cs_instance_id_of(const struct cs_conf *conf, const char *name)
 {
 	__u32 id = 0;

@@ -88,6 +88,10 @@ struct cs_conf {
 	size_t n_chains;
 };
 
+/* The pattern with pattern_id `id`, or NULL. Ids are positions + 1 unless
+ * the daemon kept older ones, so the position is tried first. */
+const struct cs_pattern *cs_pattern_by_id(const struct cs_conf *conf, __u32 id);
+
 /* The instance id of an instance name, as the daemon numbers them: its
  * position in the list of every chain's instances, in config order, + 1;
  * 0 if no instance has that name. */
