@@ -96,7 +96,6 @@ void cs_health_end(struct cs_daemon *d);
 /* sweep.c */
 void cs_sweep_tick(struct cs_daemon *d);
 void cs_sweep_free(struct cs_sweep *sw);
-__u64 cs_now_boot_ns(void);
 
 /* events.c: the log line of each new record. */
 int cs_on_learn_event(void *ctx, void *data, size_t size);

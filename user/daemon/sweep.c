@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,18 +26,11 @@
 #include "daemon.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "lib/state.h"
 #include "learn.skel.h"
 #include "steer.skel.h"
 
 #define BATCH 4096
-
-__u64 cs_now_boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
 
 /* ---- small open-addressing sets, grown by doubling ---- */
 
@@ -237,7 +229,7 @@ static void pass_begin(struct cs_daemon *d)
 	}
 	sw->active = true;
 	sw->token = 0;
-	sw->pass_start_ns = cs_now_boot_ns();
+	sw->pass_start_ns = cs_now_ns();
 }
 
 /* Look at up to `budget` records; false when the pass has seen them all. */
@@ -247,7 +239,7 @@ static bool pass_step(struct cs_daemon *d, __u32 budget)
 	static struct cs_record vals[BATCH];
 	int fd = bpf_map__fd(d->skel->maps.cs_records);
 	struct cs_sweep *sw = &d->sweep;
-	__u64 now = cs_now_boot_ns();
+	__u64 now = cs_now_ns();
 	bool more = true;
 
 	while (budget && more) {
@@ -289,7 +281,7 @@ static void pass_flows(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->steer->maps.cs_flows);
 	struct cs_flow_key key, next, *prev = NULL;
-	__u64 now = cs_now_boot_ns(), idle = (__u64)d->conf.flow_idle_ms * 1000000ULL;
+	__u64 now = cs_now_ns(), idle = (__u64)d->conf.flow_idle_ms * 1000000ULL;
 	struct cs_flow fl;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
