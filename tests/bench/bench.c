@@ -491,14 +491,21 @@ static struct result *result_new(const char *name)
 	return res;
 }
 
+/* The n measurements of a case: the first MAX_RUNS kept as samples; the
+ * median, min and max over all n. */
+static void result_samples(struct result *res, const double *ns, int n)
+{
+	res->runs = n < MAX_RUNS ? n : MAX_RUNS;
+	memcpy(res->samples, ns, sizeof(double) * (size_t)res->runs);
+	res->ns = median(ns, n);
+	res->lo = vmin(ns, n);
+	res->hi = vmax(ns, n);
+}
+
 static void result_arm(struct result *res, const struct arm *a, const struct arm *noop)
 {
-	memcpy(res->samples, a->ns, sizeof(res->samples));
-	res->runs = g_runs;
+	result_samples(res, a->ns, g_runs);
 	res->repeat = a->repeat;
-	res->ns = median(a->ns, g_runs);
-	res->lo = vmin(a->ns, g_runs);
-	res->hi = vmax(a->ns, g_runs);
 	res->noop_ns = median(noop->ns, g_runs);
 	res->ratio = ratio_median(a, noop);
 }
@@ -912,12 +919,8 @@ static struct result *bench_new(const struct inst *in, int noop_fd)
 		g_noop_ns[g_noop_n++] = w_noop[r];
 
 	res = result_new("learn_dns_new_1a");
-	memcpy(res->samples, ns, sizeof(ns));
-	res->runs = g_runs;
+	result_samples(res, ns, g_runs);
 	res->repeat = 1;
-	res->ns = median(ns, g_runs);
-	res->lo = vmin(ns, g_runs);
-	res->hi = vmax(ns, g_runs);
 	res->noop_ns = median(w_noop, g_runs);
 	res->ratio = median(ratio, g_runs);
 	res->path = cs_reason_name(CS_R_LEARNED);
@@ -1162,12 +1165,8 @@ static void bench_steer(int tc_noop_fd)
 		    (unsigned long long)(flows1 - flows0), (unsigned long long)g_runs * NEW_ITERS);
 	tc_noop_keep(w_noop, g_runs, noop_repeat);
 	res = result_new("steer_hit_new_flow");
-	memcpy(res->samples, ns, sizeof(ns));
-	res->runs = g_runs;
+	result_samples(res, ns, g_runs);
 	res->repeat = 1;
-	res->ns = median(ns, g_runs);
-	res->lo = vmin(ns, g_runs);
-	res->hi = vmax(ns, g_runs);
 	res->noop_ns = median(w_noop, g_runs);
 	res->ratio = median(ratio, g_runs);
 	res->path = "new_flow";
@@ -1303,12 +1302,7 @@ int main(int argc, char **argv)
 		t = now_s();
 		bench_steer(bpf_program__fd(tcn->progs.tc_noop));
 		tc_noop_bpf__destroy(tcn);
-		memcpy(tr->samples, g_tc_noop_ns,
-		       sizeof(double) * (g_tc_noop_n < MAX_RUNS ? g_tc_noop_n : MAX_RUNS));
-		tr->runs = g_tc_noop_n < MAX_RUNS ? g_tc_noop_n : MAX_RUNS;
-		tr->ns = median(g_tc_noop_ns, g_tc_noop_n);
-		tr->lo = vmin(g_tc_noop_ns, g_tc_noop_n);
-		tr->hi = vmax(g_tc_noop_ns, g_tc_noop_n);
+		result_samples(tr, g_tc_noop_ns, g_tc_noop_n);
 		tr->noop_ns = tr->ns;
 		tr->ratio = 1.0;
 		tr->repeat = g_tc_noop_repeat;
@@ -1322,11 +1316,7 @@ int main(int argc, char **argv)
 	noop_bpf__destroy(noop);
 
 	/* the baseline row: every warm noop measurement of the run */
-	memcpy(noop_res->samples, g_noop_ns, sizeof(double) * (g_noop_n < MAX_RUNS ? g_noop_n : MAX_RUNS));
-	noop_res->runs = g_noop_n < MAX_RUNS ? g_noop_n : MAX_RUNS;
-	noop_res->ns = median(g_noop_ns, g_noop_n);
-	noop_res->lo = vmin(g_noop_ns, g_noop_n);
-	noop_res->hi = vmax(g_noop_ns, g_noop_n);
+	result_samples(noop_res, g_noop_ns, g_noop_n);
 	noop_res->noop_ns = noop_res->ns;
 	noop_res->ratio = 1.0;
 	noop_res->repeat = g_noop_repeat;
