@@ -8,13 +8,16 @@
  * stream takes the bucket's primary, or its secondary when the primary is
  * down; a pinned stream stays, and moves to the secondary only when its
  * instance goes down. Forward packets go to the instance by next-hop
- * rewrite (bpf_redirect_neigh, "route" mode); return packets are counted.
+ * rewrite (bpf_redirect_neigh, "route" mode) or wrapped in VXLAN ("encap"
+ * mode, lib/encap.h); return packets are counted, and go to the instance
+ * too when the chain is symmetric.
  * The flows also keep a route alive after its records expire, so TTL expiry
  * never cuts a connection, and hold an ACL id until the last stream is gone.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
 #include "lib/shared.h"
+#include "lib/encap.h"
 #include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -94,15 +97,21 @@ struct cs_packet {
 	struct cs_addr src, dst;
 	__u16 sport, dport;	/* host order; 0 when the packet has none */
 	__u8 proto;
+	__u8 tcp_flags;		/* TCP: the flags octet; else 0 */
+	__u16 l3_off;		/* where IP begins: 14 when untagged */
+	__u16 l4_off;		/* where TCP/UDP begins; 0: not known */
 };
 
 /* IPv4/IPv6 addresses, protocol and ports; false when not IP. */
 static __always_inline bool cs_parse_packet(struct __sk_buff *skb, struct cs_packet *p)
 {
-	struct cs_cursor c = { .pos = (void *)(long)skb->data, .end = (void *)(long)skb->data_end };
+	void *data = (void *)(long)skb->data;
+	struct cs_cursor c = { .pos = data, .end = (void *)(long)skb->data_end };
 	__u16 proto = cs_parse_eth(&c);
 	__u16 *ports;
 	bool first = true;
+
+	p->l3_off = (__u16)(c.pos - data);
 
 	if (proto == ETH_P_IP) {
 		struct iphdr *ip = c.pos;
@@ -131,7 +140,10 @@ static __always_inline bool cs_parse_packet(struct __sk_buff *skb, struct cs_pac
 		if ((void *)(ports + 2) <= c.end) {
 			p->sport = bpf_ntohs(ports[0]);
 			p->dport = bpf_ntohs(ports[1]);
+			p->l4_off = (__u16)(c.pos - data);
 		}
+		if (p->proto == IPPROTO_TCP && c.pos + sizeof(struct tcphdr) <= c.end)
+			p->tcp_flags = ((__u8 *)c.pos)[13];
 	}
 	return true;
 }
@@ -223,6 +235,11 @@ static __always_inline void cs_count_inst(__u32 id, __u64 bytes, __u64 new_flows
 	}
 }
 
+static __always_inline struct cs_inst_stat *cs_inst_stat_of(__u32 id)
+{
+	return bpf_map_lookup_elem(&cs_inst_stats, &id);
+}
+
 /* Where the instance is reached: as configured, or as the FIB says. */
 static __always_inline __u32 cs_egress(struct __sk_buff *skb, const struct cs_instance *in)
 {
@@ -248,8 +265,9 @@ static __always_inline __u32 cs_egress(struct __sk_buff *skb, const struct cs_in
 	return fib.ifindex;
 }
 
-/* Next-hop rewrite to the instance, like a policy route. */
-static __always_inline int cs_redirect_route(const struct cs_flow *fl, const struct cs_instance *in)
+/* Next-hop rewrite to the instance, like a policy route; in encap mode the
+ * next hop of the outer packet. */
+static __always_inline int cs_redirect_neigh(const struct cs_flow *fl, const struct cs_instance *in)
 {
 	struct bpf_redir_neigh nh = {};
 
@@ -291,6 +309,67 @@ static __always_inline struct cs_instance *cs_steer_stream(struct __sk_buff *skb
 	fl->ifindex = cs_egress(skb, in);
 	cs_count_inst(id, 0, 1);
 	return in;
+}
+
+static __always_inline int cs_on_failure(__u32 chain_id)
+{
+	struct cs_chain *ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
+
+	return ch && ch->on_failure == CS_FAIL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* Does the packet fit the tunnel once wrapped? A GSO packet does: wrapping
+ * lowers its segment size by the overhead. 0 (not known) fits. */
+static __always_inline bool cs_fits_tunnel(struct __sk_buff *skb, const struct cs_packet *p,
+					   const struct cs_instance *in)
+{
+	return !in->inner_mtu || skb->gso_size || skb->len - p->l3_off <= in->inner_mtu;
+}
+
+/*
+ * Encap mode: clamp the MSS of SYNs either way (the SYN-ACK limits what the
+ * client sends into the tunnel, the SYN what comes back), then wrap the
+ * frame, or leave the decision to on_failure when it cannot be wrapped.
+ * Returns the verdict, or -1 to go on to the redirect.
+ */
+static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
+				    const struct cs_instance *in, bool send)
+{
+	struct cs_inst_stat *st = cs_inst_stat_of(fl->instance);
+	__u16 iph = cs_addr_is_v4mapped(&p->src) ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+
+	if ((p->tcp_flags & CS_TCP_SYN) && p->l4_off && in->inner_mtu > iph + sizeof(struct tcphdr) &&
+	    cs_clamp_mss(skb, p->l4_off, in->inner_mtu - iph - sizeof(struct tcphdr)) && st)
+		st->clamped++;
+	if (!send)
+		return TC_ACT_OK;
+	if (p->l3_off == sizeof(struct ethhdr) && cs_fits_tunnel(skb, p, in) &&
+	    !cs_vxlan_wrap(skb, in, fl->code, fl->chain))
+		return -1;
+	if (st)
+		st->encap_failed++;
+	return cs_on_failure(fl->chain);
+}
+
+/* The steered packet goes to its instance: wrapped (encap) or not (route).
+ * Return packets only when the chain is symmetric. */
+static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
+				      const struct cs_instance *in, bool forward)
+{
+	__u32 chain_id = fl->chain;
+	struct cs_chain *ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
+	bool send;
+	int v;
+
+	if (!ch)
+		return TC_ACT_OK;
+	send = (forward || (ch->flags & CS_CHAIN_SYMMETRIC)) && fl->ifindex;
+	if (ch->mode == CS_MODE_ENCAP) {
+		v = cs_encap(skb, p, fl, in, send);
+		if (v >= 0)
+			return v;
+	}
+	return send ? cs_redirect_neigh(fl, in) : TC_ACT_OK;
 }
 
 static __always_inline __u16 cs_chain_of(const struct cs_route *rt)
@@ -349,17 +428,10 @@ int steer(struct __sk_buff *skb)
 		cs_count_acl(rt->acl_id, skb->len);
 
 	in = cs_steer_stream(skb, fl, &fail);
-	if (fail) {
-		struct cs_chain *ch;
-		__u32 chain_id = fl->chain;
-
-		ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
-		return ch && ch->on_failure == CS_FAIL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
-	}
+	if (fail)
+		return cs_on_failure(fl->chain);
 	if (!in)
 		return TC_ACT_OK;
 	cs_count_inst(fl->instance, skb->len, 0);
-	if (!forward || !fl->ifindex)
-		return TC_ACT_OK;	/* return traffic: counted; no way to the instance: routed */
-	return cs_redirect_route(fl, in);
+	return cs_deliver(skb, &p, fl, in, forward);
 }

@@ -190,12 +190,32 @@ struct cs_flow {
 enum cs_chain_mode { CS_MODE_ROUTE = 0, CS_MODE_ENCAP = 1 };
 enum cs_on_failure { CS_FAIL_BYPASS = 0, CS_FAIL_DROP = 1 };
 
+/* cs_chain.flags */
+#define CS_CHAIN_SYMMETRIC 0x1	/* return packets go to the stream's instance too */
+
+/* Encap mode: VXLAN (RFC 7348) to the instance. The VNI is the chain id;
+ * the UDP source port carries the low CS_ENCAP_CODE_BITS of the affinity
+ * code in the RFC's dynamic range, enough to name the bucket of any table
+ * up to 2^CS_ENCAP_CODE_BITS buckets. */
+#define CS_VXLAN_PORT       4789
+#define CS_ENCAP_CODE_BITS  14
+#define CS_ENCAP_SPORT_BASE 0xc000
+#define CS_ENCAP_SPORT(code) (CS_ENCAP_SPORT_BASE | ((code) & ((1u << CS_ENCAP_CODE_BITS) - 1)))
+/* what encap adds before the inner frame: outer IP, UDP, VXLAN, inner Ethernet */
+#define CS_ENCAP_OVERHEAD4  (20 + 8 + 8 + 14)
+#define CS_ENCAP_OVERHEAD6  (40 + 8 + 8 + 14)
+/* The inner destination MAC when the config names none: 02:c5:00 and the
+ * 24-bit VNI. Give the instance's vxlan device this address. */
+#define CS_ENCAP_MAC_OUI0 0x02
+#define CS_ENCAP_MAC_OUI1 0xc5
+#define CS_ENCAP_MAC_OUI2 0x00
+
 /* cs_chains value, indexed by chain_id (1-based; 0 never used). */
 struct cs_chain {
 	__u32 mode;		/* enum cs_chain_mode */
 	__u32 on_failure;	/* enum cs_on_failure */
 	__u32 n_buckets;	/* a power of two, <= CS_BUCKETS_MAX; 0: no table yet */
-	__u32 flags;
+	__u32 flags;		/* CS_CHAIN_* */
 };
 
 enum cs_inst_state {
@@ -208,9 +228,16 @@ enum cs_inst_state {
  * daemon's health checks and `cloudsteer drain`; steer reads it per stream. */
 struct cs_instance {
 	struct cs_addr addr;
+	struct cs_addr local;	/* encap: the outer source, this host's address
+				 * on the way to addr; all zero: not known */
 	__u32 chain_id;
 	__u32 state;		/* enum cs_inst_state */
 	__u32 ifindex;		/* where it is reached; 0: steer asks the FIB */
+	__u16 inner_mtu;	/* encap: the largest inner IP packet that fits
+				 * the path once wrapped; TCP MSS is clamped to
+				 * it. 0: not known, no clamp */
+	__u8 mac[6];		/* encap: inner destination MAC, the instance's
+				 * vxlan device */
 	__u32 _pad;
 };
 
@@ -225,6 +252,9 @@ struct cs_inst_stat {
 	__u64 packets;
 	__u64 bytes;
 	__u64 flows;		/* streams pinned to it (new or moved) */
+	__u64 clamped;		/* TCP SYNs whose MSS was lowered for the tunnel */
+	__u64 encap_failed;	/* packets not wrapped (too big for the path once
+				 * wrapped, or VLAN-tagged): on_failure decides */
 };
 
 /* cs_acl_stats value, per CPU, indexed by ACL id: what the routes carried. */
@@ -322,9 +352,10 @@ _Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of t
 _Static_assert(sizeof(struct cs_flow_key) == 40, "cs_flow_key layout");
 _Static_assert(sizeof(struct cs_flow) == 64, "cs_flow layout");
 _Static_assert(sizeof(struct cs_chain) == 16, "cs_chain layout");
-_Static_assert(sizeof(struct cs_instance) == 32, "cs_instance layout");
+_Static_assert(sizeof(struct cs_instance) == 56, "cs_instance layout");
+_Static_assert(__builtin_offsetof(struct cs_instance, state) == 36, "tests/e2e/steer.sh writes the state at 36");
 _Static_assert(sizeof(struct cs_bucket) == 4, "cs_bucket layout");
-_Static_assert(sizeof(struct cs_inst_stat) == 24, "cs_inst_stat layout");
+_Static_assert(sizeof(struct cs_inst_stat) == 40, "cs_inst_stat layout");
 _Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
 

@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev python3"
-TEST="iproute2 socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 jq qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base"
+TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 jq qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base"
 
 want=$BUILD
 [ "${1:-}" = test ] && want="$want $TEST"

@@ -195,8 +195,9 @@ static void print_chain(const struct explain *x)
 		return;
 	}
 	if (read_chain(x->st, chain_id, &ch))
-		printf("  chain     %u (%s mode, on failure %s, %u buckets)\n", chain_id,
+		printf("  chain     %u (%s mode%s, on failure %s, %u buckets)\n", chain_id,
 		       ch.mode == CS_MODE_ENCAP ? "encap" : "route",
+		       ch.flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
 		       ch.on_failure == CS_FAIL_DROP ? "drop" : "bypass", ch.n_buckets);
 	else
 		printf("  chain     %u (steer has not run here)\n", chain_id);

@@ -515,15 +515,16 @@ static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
 	snprintf(cell[1], CS_CELL_MAX, "%s", mode_name(c->mode));
 	snprintf(cell[2], CS_CELL_MAX, "%s", on_failure_name(c->on_failure));
-	snprintf(cell[3], CS_CELL_MAX, "%u", c->n_buckets);
-	snprintf(cell[4], CS_CELL_MAX, "%u", sv->n_inst_of[id]);
+	snprintf(cell[3], CS_CELL_MAX, "%s", c->flags & CS_CHAIN_SYMMETRIC ? "yes" : "no");
+	snprintf(cell[4], CS_CELL_MAX, "%u", c->n_buckets);
+	snprintf(cell[5], CS_CELL_MAX, "%u", sv->n_inst_of[id]);
 }
 
 static int show_chains(struct show *s)
 {
 	static const struct cs_column cols[] = {
-		{ "CHAIN", true }, { "MODE", false }, { "ON FAILURE", false }, { "BUCKETS", true },
-		{ "INSTANCES", true },
+		{ "CHAIN", true }, { "MODE", false }, { "ON FAILURE", false }, { "SYMMETRIC", false },
+		{ "BUCKETS", true }, { "INSTANCES", true },
 	};
 	struct steer_view *sv = calloc(1, sizeof(*sv));
 	__u32 i;
@@ -553,6 +554,7 @@ static int show_chains(struct show *s)
 		cs_jw_u64(&w, "chain_id", sv->rows[r]);
 		cs_jw_str(&w, "mode", mode_name(c->mode));
 		cs_jw_str(&w, "on_failure", on_failure_name(c->on_failure));
+		cs_jw_bool(&w, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
 		cs_jw_u64(&w, "buckets", c->n_buckets);
 		cs_jw_u64(&w, "instances", sv->n_inst_of[sv->rows[r]]);
 		cs_jw_close(&w);
@@ -560,6 +562,31 @@ static int show_chains(struct show *s)
 	}
 	free(sv);
 	return 0;
+}
+
+static bool inst_is_encap(const struct steer_view *sv, __u32 id)
+{
+	__u32 c = sv->inst[id].chain_id;
+
+	return c < CS_CHAINS_MAX && sv->chain[c].mode == CS_MODE_ENCAP;
+}
+
+static const char *mac_text(const __u8 mac[6], char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return buf;
+}
+
+/* The outer source; "none" until the daemon found a way to the instance. */
+static const char *inst_local_text(const struct cs_instance *in, char *buf, size_t len)
+{
+	static const struct cs_addr zero;
+
+	if (!memcmp(&in->local, &zero, sizeof(zero)))
+		snprintf(buf, len, "none");
+	else
+		cs_addr_format(&in->local, buf, len);
+	return buf;
 }
 
 static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
@@ -575,13 +602,24 @@ static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[4], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].packets);
 	snprintf(cell[5], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].bytes);
 	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].flows);
+	if (!inst_is_encap(sv, id)) {
+		for (int c = 7; c <= 11; c++)
+			snprintf(cell[c], CS_CELL_MAX, "-");
+		return;
+	}
+	inst_local_text(in, cell[7], CS_CELL_MAX);
+	snprintf(cell[8], CS_CELL_MAX, "%u", in->inner_mtu);
+	mac_text(in->mac, cell[9], CS_CELL_MAX);
+	snprintf(cell[10], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].clamped);
+	snprintf(cell[11], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].encap_failed);
 }
 
 static int show_instances(struct show *s)
 {
 	static const struct cs_column cols[] = {
 		{ "INSTANCE", true }, { "CHAIN", true }, { "ADDRESS", false }, { "STATE", false },
-		{ "PACKETS", true }, { "BYTES", true }, { "STREAMS", true },
+		{ "PACKETS", true }, { "BYTES", true }, { "STREAMS", true }, { "VIA", false },
+		{ "INNER MTU", true }, { "MAC", false }, { "CLAMPED", true }, { "UNWRAPPED", true },
 	};
 	struct steer_view *sv = calloc(1, sizeof(*sv));
 	__u32 i;
@@ -625,6 +663,15 @@ static int show_instances(struct show *s)
 		cs_jw_u64(&w, "packets", sv->stat[id].packets);
 		cs_jw_u64(&w, "bytes", sv->stat[id].bytes);
 		cs_jw_u64(&w, "streams", sv->stat[id].flows);
+		if (inst_is_encap(sv, id)) {
+			char mac[18];
+
+			cs_jw_str(&w, "via", inst_local_text(&sv->inst[id], ip, sizeof(ip)));
+			cs_jw_u64(&w, "inner_mtu", sv->inst[id].inner_mtu);
+			cs_jw_str(&w, "mac", mac_text(sv->inst[id].mac, mac, sizeof(mac)));
+			cs_jw_u64(&w, "clamped", sv->stat[id].clamped);
+			cs_jw_u64(&w, "unwrapped", sv->stat[id].encap_failed);
+		}
 		cs_jw_close(&w);
 		putchar('\n');
 	}

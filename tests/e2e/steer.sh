@@ -70,9 +70,9 @@ echo "$ex" | grep -q "chain     1 (route mode, on failure bypass, 256 buckets)" 
 key=$(printf '%d 0 0 0' $first_id)
 val=$(bpftool -j map lookup pinned "$CLOUDSTEER_PIN_DIR/cs_instances" key $key | python3 -c '
 import json, sys
-v = json.load(sys.stdin)["formatted"]["value"]
-b = v["addr"]["b"] + [v["chain_id"] & 255, 0, 0, 0] + [0, 0, 0, 0] + [0]*8
-print(" ".join(str(x) for x in b))')
+v = [int(x, 16) for x in json.load(sys.stdin)["value"]]
+v[36:40] = [0, 0, 0, 0]	# state: CS_INST_DOWN (offsetof(struct cs_instance, state) == 36)
+print(" ".join(str(x) for x in v))')
 bpftool map update pinned "$CLOUDSTEER_PIN_DIR/cs_instances" key $key value $val
 wait $STREAM
 [ "$(wc -l < "$LAB/echo.out")" = 30 ] && pass "the stream completes across the failover: 30 of 30 lines" ||

@@ -259,3 +259,51 @@ __u32 frame_tcp_data(__u8 *out, __u32 payload_len)
 	n = frame_build(out, &o, data, payload_len);
 	return n;
 }
+
+/* The L4 checksum of an untagged IPv4/IPv6 frame, checked over the pseudo
+ * header and the whole segment: true when it sums to zero. */
+bool frame_l4_csum_ok(const __u8 *f, __u32 len)
+{
+	bool v6 = f[12] == 0x86 && f[13] == 0xdd;
+	__u32 l3 = 14, l4 = l3 + (v6 ? 40 : (f[l3] & 15) * 4u), l4_len = len - l4, sum;
+	__u8 proto = v6 ? f[l3 + 6] : f[l3 + 9];
+
+	if (len < l4)
+		return false;
+	sum = v6 ? csum_add(0, f + l3 + 8, 32) : csum_add(0, f + l3 + 12, 8);
+	sum += proto + l4_len;
+	sum = csum_add(sum, f + l4, l4_len);
+	return csum_fold(sum) == 0;
+}
+
+__u32 frame_tcp_syn(__u8 *out, const struct frame_opts *o, __u8 flags, __u16 mss)
+{
+	/* what Linux sends, in another order so the MSS is not first: NOP,
+	 * window scale 7, SACK permitted, MSS, NOP, NOP */
+	const __u8 opts[12] = { 1, 3, 3, 7, 4, 2, 2, 4, (__u8)(mss >> 8), (__u8)mss, 1, 1 };
+	struct frame_opts u = *o;
+	__u32 n, l3 = 14 + 4u * (__u32)o->vlans, l4 = l3 + (o->ipv6 ? 40 : 20), sum;
+	__u8 *tcp = out + l4;
+
+	/* a UDP frame of the right size, then its L4 header made a SYN */
+	u.tcp = false;
+	n = frame_build(out, &u, opts, 12 + 20 - 8);
+	if (o->ipv6)
+		out[l3 + 6] = 6;
+	else {
+		out[l3 + 9] = 6;
+		put16(out + l3 + 10, 0);
+		put16(out + l3 + 10, csum_fold(csum_add(0, out + l3, 20)));
+	}
+	memset(tcp + 4, 0, 16);
+	put16(tcp + 4, 0x1000);	/* seq */
+	tcp[12] = (20 + 12) / 4 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 64240);
+	memcpy(tcp + 20, opts, 12);
+	sum = o->ipv6 ? csum_add(0, out + l3 + 8, 32) : csum_add(0, out + l3 + 12, 8);
+	sum += 6 + 32;
+	sum = csum_add(sum, tcp, 32);
+	put16(tcp + 16, csum_fold(sum));
+	return n;
+}

@@ -64,6 +64,11 @@ struct frame_opts {
 
 /* Ethernet [+VLANs] + IPv4/IPv6 + UDP/TCP + payload; returns the frame length. */
 __u32 frame_build(__u8 *out, const struct frame_opts *o, const void *payload, __u32 len);
+/* A TCP SYN (flags 0x02) or SYN-ACK (0x12) with Linux's options, the MSS
+ * option carrying `mss`; addresses, ports and VLANs from o. */
+__u32 frame_tcp_syn(__u8 *out, const struct frame_opts *o, __u8 flags, __u16 mss);
+/* Does the TCP/UDP checksum of an untagged frame hold? */
+bool frame_l4_csum_ok(const __u8 *frame, __u32 len);
 /* A plain TCP data segment (not DNS): what most traffic looks like. */
 __u32 frame_tcp_data(__u8 *out, __u32 payload_len);
 

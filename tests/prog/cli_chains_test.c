@@ -107,7 +107,8 @@ static bool put_instance(int fd, __u32 id, const char *ip, __u32 chain, __u32 st
 static bool fill(struct steer_bpf *skel)
 {
 	struct cs_chain c1 = { .mode = CS_MODE_ROUTE, .on_failure = CS_FAIL_BYPASS, .n_buckets = N_BUCKETS };
-	struct cs_chain c2 = { .mode = CS_MODE_ENCAP, .on_failure = CS_FAIL_DROP, .n_buckets = 4 };
+	struct cs_chain c2 = { .mode = CS_MODE_ENCAP, .on_failure = CS_FAIL_DROP, .n_buckets = 4,
+			       .flags = CS_CHAIN_SYMMETRIC };
 	int chains = bpf_map__fd(skel->maps.cs_chains), inst = bpf_map__fd(skel->maps.cs_instances);
 	int stats = bpf_map__fd(skel->maps.cs_inst_stats), svc = bpf_map__fd(skel->maps.cs_service_map);
 	struct cs_inst_stat *per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
@@ -123,6 +124,17 @@ static bool fill(struct steer_bpf *skel)
 	ok = ok && EXPECT(!bpf_map_update_elem(chains, &k, &c2, BPF_ANY), "chain 2: %s", strerror(errno));
 	ok = ok && put_instance(inst, 1, "10.0.0.1", 1, CS_INST_UP) && put_instance(inst, 2, "10.0.0.2", 1, CS_INST_UP) &&
 	     put_instance(inst, 3, "2001:db8::3", 2, CS_INST_DOWN);
+	{
+		/* instance 3 is in an encap chain: the way the daemon found */
+		struct cs_instance in3;
+
+		k = 3;
+		ok = ok && !bpf_map_lookup_elem(inst, &k, &in3);
+		cs_addr_parse("2001:db8::1", &in3.local);
+		in3.inner_mtu = 1430;
+		memcpy(in3.mac, (__u8[6]){ 0x02, 0xc5, 0, 0, 0, 2 }, 6);
+		ok = ok && EXPECT(!bpf_map_update_elem(inst, &k, &in3, BPF_ANY), "instance 3: %s", strerror(errno));
+	}
 	for (c = 0; c < ncpu; c++)
 		per_cpu[c] = (struct cs_inst_stat){ .packets = 3, .bytes = 100, .flows = 1 };
 	k = 1;
@@ -169,17 +181,17 @@ static void setup(void)
 static void chains(void)
 {
 	if (CLI("show", "chains") && EXPECT_EXIT(0)) {
-		EXPECT(words_are(line_with(R.out, "CHAIN", NULL), "CHAIN MODE ON FAILURE BUCKETS INSTANCES"),
+		EXPECT(words_are(line_with(R.out, "CHAIN", NULL), "CHAIN MODE ON FAILURE SYMMETRIC BUCKETS INSTANCES"),
 		       "header: %s", R.out);
-		EXPECT_ROW(R.out, "route", "1 route bypass 8 2");
-		EXPECT_ROW(R.out, "encap", "2 encap drop 4 1");
+		EXPECT_ROW(R.out, "route", "1 route bypass no 8 2");
+		EXPECT_ROW(R.out, "encap", "2 encap drop yes 4 1");
 		EXPECT_EQ(count_lines(R.out), 3);
 	}
 	if (CLI("show", "chains", "--json") && EXPECT_EXIT(0)) {
-		EXPECT_HAS(R.out, "{\"chain_id\":1,\"mode\":\"route\",\"on_failure\":\"bypass\",\"buckets\":8,"
-				  "\"instances\":2}\n");
-		EXPECT_HAS(R.out, "{\"chain_id\":2,\"mode\":\"encap\",\"on_failure\":\"drop\",\"buckets\":4,"
-				  "\"instances\":1}\n");
+		EXPECT_HAS(R.out, "{\"chain_id\":1,\"mode\":\"route\",\"on_failure\":\"bypass\",\"symmetric\":false,"
+				  "\"buckets\":8,\"instances\":2}\n");
+		EXPECT_HAS(R.out, "{\"chain_id\":2,\"mode\":\"encap\",\"on_failure\":\"drop\",\"symmetric\":true,"
+				  "\"buckets\":4,\"instances\":1}\n");
 		EXPECT_EQ(count_lines(R.out), 2);
 	}
 }
@@ -190,11 +202,12 @@ static void instances(void)
 
 	if (CLI("show", "instances") && EXPECT_EXIT(0)) {
 		EXPECT(words_are(line_with(R.out, "INSTANCE", NULL),
-				 "INSTANCE CHAIN ADDRESS STATE PACKETS BYTES STREAMS"), "header: %s", R.out);
-		snprintf(want, sizeof(want), "1 1 10.0.0.1 up %d %d %d", 3 * ncpu, 100 * ncpu, ncpu);
+				 "INSTANCE CHAIN ADDRESS STATE PACKETS BYTES STREAMS VIA INNER MTU MAC CLAMPED UNWRAPPED"),
+		       "header: %s", R.out);
+		snprintf(want, sizeof(want), "1 1 10.0.0.1 up %d %d %d - - - - -", 3 * ncpu, 100 * ncpu, ncpu);
 		EXPECT_ROW(R.out, "10.0.0.1", want);
-		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0");
-		EXPECT_ROW(R.out, "2001:db8::3", "3 2 2001:db8::3 down 0 0 0");
+		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0 - - - - -");
+		EXPECT_ROW(R.out, "2001:db8::3", "3 2 2001:db8::3 down 0 0 0 2001:db8::1 1430 02:c5:00:00:00:02 0 0");
 		EXPECT_EQ(count_lines(R.out), 4);
 	}
 	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0)) {
@@ -202,7 +215,9 @@ static void instances(void)
 			 "{\"id\":1,\"chain_id\":1,\"address\":\"10.0.0.1\",\"state\":\"up\",\"packets\":%d,"
 			 "\"bytes\":%d,\"streams\":%d}\n", 3 * ncpu, 100 * ncpu, ncpu);
 		EXPECT_HAS(R.out, want);
-		EXPECT_HAS(R.out, "{\"id\":3,\"chain_id\":2,\"address\":\"2001:db8::3\",\"state\":\"down\"");
+		EXPECT_HAS(R.out, "{\"id\":3,\"chain_id\":2,\"address\":\"2001:db8::3\",\"state\":\"down\","
+				  "\"packets\":0,\"bytes\":0,\"streams\":0,\"via\":\"2001:db8::1\",\"inner_mtu\":1430,"
+				  "\"mac\":\"02:c5:00:00:00:02\",\"clamped\":0,\"unwrapped\":0}\n");
 		EXPECT_EQ(count_lines(R.out), 3);
 	}
 }
@@ -234,13 +249,13 @@ static void drain(void)
 	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "{\"id\":2,\"chain_id\":1,\"address\":\"10.0.0.2\",\"state\":\"draining\"");
 	if (CLI("show", "instances") && EXPECT_EXIT(0))
-		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 draining 0 0 0");
+		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 draining 0 0 0 - - - - -");
 	if (CLI("drain", "2") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "already draining");
 	if (CLI("drain", "2", "--undo") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): draining -> up");
 	if (CLI("show", "instances") && EXPECT_EXIT(0))
-		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0");
+		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0 - - - - -");
 	/* the rest of the value is written back as it was */
 	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "{\"id\":2,\"chain_id\":1,\"address\":\"10.0.0.2\",\"state\":\"up\"");

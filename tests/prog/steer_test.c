@@ -79,6 +79,36 @@ static bool set_on_failure(__u32 on_failure)
 	return bpf_map_update_elem(F.chains, &id, &ch, BPF_ANY) == 0;
 }
 
+/* Chain 1's mode and flags. */
+static bool set_chain(__u32 mode, __u32 flags)
+{
+	__u32 id = 1;
+	struct cs_chain ch;
+
+	if (bpf_map_lookup_elem(F.chains, &id, &ch))
+		return false;
+	ch.mode = mode;
+	ch.flags = flags;
+	return bpf_map_update_elem(F.chains, &id, &ch, BPF_ANY) == 0;
+}
+
+static const __u8 VTEP_MAC[6] = { 0x02, 0xc5, 0x00, 0x00, 0x00, 0x01 };
+
+/* Instance id reached at addr from local, for encap: the path takes inner
+ * packets up to inner_mtu. */
+static bool set_encap(__u32 id, const char *addr, const char *local, __u16 inner_mtu)
+{
+	struct cs_instance in;
+
+	if (bpf_map_lookup_elem(F.instances, &id, &in))
+		return false;
+	addr_of(&in.addr, addr);
+	addr_of(&in.local, local);
+	in.inner_mtu = inner_mtu;
+	memcpy(in.mac, VTEP_MAC, 6);
+	return bpf_map_update_elem(F.instances, &id, &in, BPF_ANY) == 0;
+}
+
 static bool add_route(const char *ip, __u32 rule_id, __u32 acl_id)
 {
 	struct cs_route rt = { .rule_id = rule_id, .acl_id = acl_id };
@@ -168,23 +198,38 @@ struct pkt {
 	bool tcp;
 };
 
-static __u8 g_frame[FRAME_CAP];
-static __u32 g_len;
+static __u8 g_frame[FRAME_CAP], g_out[FRAME_CAP + 128];
+static __u32 g_len, g_out_len;
+
+/* Run one frame; what steer made of it is in g_out. */
+static int run_frame(const __u8 *frame, __u32 len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, ro);
+
+	ro.data_in = frame;
+	ro.data_size_in = len;
+	ro.data_out = g_out;
+	ro.data_size_out = sizeof(g_out);
+	ro.repeat = 1;
+	if (!EXPECT(bpf_prog_test_run_opts(F.prog, &ro) == 0, "test run: %s", strerror(errno)))
+		return -1;
+	g_out_len = ro.data_size_out;
+	return (int)ro.retval;
+}
+
+static struct frame_opts opts_of(const struct pkt *p)
+{
+	return (struct frame_opts){ .ipv6 = strchr(p->src, ':') != NULL, .tcp = p->tcp, .sport = p->sport,
+				    .dport = p->dport, .src = p->src, .dst = p->dst };
+}
 
 static int run(const struct pkt *p)
 {
 	static const char payload[64] = "steer test payload";
-	struct frame_opts o = { .ipv6 = strchr(p->src, ':') != NULL, .tcp = p->tcp, .sport = p->sport,
-				.dport = p->dport, .src = p->src, .dst = p->dst };
-	LIBBPF_OPTS(bpf_test_run_opts, ro);
+	struct frame_opts o = opts_of(p);
 
 	g_len = frame_build(g_frame, &o, payload, sizeof(payload));
-	ro.data_in = g_frame;
-	ro.data_size_in = g_len;
-	ro.repeat = 1;
-	if (!EXPECT(bpf_prog_test_run_opts(F.prog, &ro) == 0, "test run: %s", strerror(errno)))
-		return -1;
-	return (int)ro.retval;
+	return run_frame(g_frame, g_len);
 }
 
 static struct pkt reverse(const struct pkt *p)
@@ -254,7 +299,7 @@ static struct cs_inst_stat inst_stat(__u32 id)
 {
 	struct cs_inst_stat s;
 
-	percpu_sum(F.inst_stats, id, (__u64 *)&s, 3);
+	percpu_sum(F.inst_stats, id, (__u64 *)&s, sizeof(s) / sizeof(__u64));
 	return s;
 }
 
@@ -548,6 +593,228 @@ out:
 	fx_free();
 }
 
+/* ---- encap mode, MSS clamping, symmetric chains ---- */
+
+static __u16 get16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
+
+static bool ip4_csum_ok(const __u8 *ip)
+{
+	__u32 sum = 0, i;
+
+	for (i = 0; i < 20; i += 2)
+		sum += get16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/*
+ * g_out is in (g_frame, in_len) wrapped in VXLAN for chain 1 toward `addr`
+ * from `local` with the code of p's flow: every octet of the headers, and
+ * the frame itself after them.
+ */
+static void expect_vxlan(const struct pkt *p, const __u8 *in, __u32 in_len, const char *local, const char *addr)
+{
+	bool v6 = strchr(addr, ':') != NULL;
+	__u32 ip_len = v6 ? 40 : 20, over = (v6 ? CS_ENCAP_OVERHEAD6 : CS_ENCAP_OVERHEAD4), u;
+	const __u8 *ip = g_out + 14, *udp = ip + ip_len, *vx = udp + 8, *inner = vx + 8;
+	struct cs_addr a, l;
+	struct cs_flow fl;
+
+	if (!EXPECT_EQ(g_out_len, in_len + over) || !EXPECT(flow_of(p, &fl), "no flow"))
+		return;
+	addr_of(&a, addr);
+	addr_of(&l, local);
+	EXPECT(!memcmp(g_out, in, 12), "outer Ethernet addresses changed before the redirect");
+	EXPECT_EQ(get16(g_out + 12), v6 ? 0x86dd : 0x0800);
+	if (v6) {
+		EXPECT_EQ(ip[0] >> 4, 6);
+		EXPECT_EQ(get16(ip + 4), g_out_len - 14 - 40);
+		EXPECT_EQ(ip[6], IPPROTO_UDP);
+		EXPECT_EQ(ip[7], 64);
+		EXPECT(!memcmp(ip + 8, l.b, 16) && !memcmp(ip + 24, a.b, 16), "outer IPv6 addresses");
+	} else {
+		EXPECT_EQ(ip[0], 0x45);
+		EXPECT_EQ(get16(ip + 2), g_out_len - 14);
+		EXPECT_EQ(get16(ip + 6), 0);	/* may fragment, as a stock vxlan device sends */
+		EXPECT_EQ(ip[8], 64);
+		EXPECT_EQ(ip[9], IPPROTO_UDP);
+		EXPECT(ip4_csum_ok(ip), "outer IPv4 checksum");
+		EXPECT(!memcmp(ip + 12, &l.b[12], 4) && !memcmp(ip + 16, &a.b[12], 4), "outer IPv4 addresses");
+	}
+	u = get16(udp);
+	EXPECT(u == (0xc000 | (fl.code & 0x3fff)), "UDP source port %#x, code %#x", u, fl.code);
+	EXPECT_EQ(get16(udp + 2), 4789);
+	EXPECT_EQ(get16(udp + 4), g_out_len - 14 - ip_len);
+	EXPECT_EQ(get16(udp + 6), 0);
+	EXPECT(vx[0] == 0x08 && !vx[1] && !vx[2] && !vx[3], "VXLAN flags");
+	EXPECT(!vx[4] && !vx[5] && vx[6] == 1 && !vx[7], "VNI is not chain 1");
+	EXPECT(!memcmp(inner, VTEP_MAC, 6), "inner destination MAC");
+	EXPECT(!memcmp(inner + 6, in + 6, 6), "inner source MAC");
+	EXPECT(!memcmp(inner + 12, in + 12, in_len - 12), "the frame is not carried as it was");
+}
+
+static void encap_v4(void)
+{
+	struct cs_inst_stat s;
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 1450),
+				   "encap chain"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_vxlan(&P1, g_frame, g_len, "10.30.0.1", "10.30.0.2");
+	expect_flow(&P1, 1, 1, 1);
+	s = inst_stat(1);
+	EXPECT_EQ(s.packets, 1);
+	EXPECT_EQ(s.bytes, g_len);	/* what the client sent, not the wrapping */
+	EXPECT_EQ(s.encap_failed, 0);
+	/* not steered: untouched */
+	EXPECT_EQ(run(&(struct pkt){ .src = CLIENT4, .dst = "198.51.100.9", .sport = 1, .dport = 2 }), TC_ACT_OK);
+	EXPECT(g_out_len == g_len && !memcmp(g_out, g_frame, g_len), "a miss was changed");
+out:
+	fx_free();
+}
+
+/* IPv6 inside IPv4, and IPv4 inside IPv6. */
+static void encap_v6(void)
+{
+	struct pkt p6 = { .src = CLIENT6, .dst = ROUTE6, .sport = 40000, .dport = 443, .tcp = true };
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 1450),
+				   "encap chain"))
+		goto out;
+	EXPECT_EQ(run(&p6), TC_ACT_REDIRECT);
+	expect_vxlan(&p6, g_frame, g_len, "10.30.0.1", "10.30.0.2");
+	EXPECT_EQ(get16(g_out + 14 + 20 + 16 + 12), 0x86dd);
+	set_encap(1, "2001:db8:30::2", "2001:db8:30::1", 1430);
+	EXPECT_EQ(run(&P2), TC_ACT_REDIRECT);
+	expect_vxlan(&P2, g_frame, g_len, "2001:db8:30::1", "2001:db8:30::2");
+out:
+	fx_free();
+}
+
+/* A packet bigger than the path takes once wrapped: on_failure decides,
+ * and the packet is not changed. */
+static void encap_too_big(void)
+{
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 80),
+				   "encap chain"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_OK);
+	EXPECT(g_out_len == g_len && !memcmp(g_out, g_frame, g_len), "bypassed but changed");
+	EXPECT_EQ(inst_stat(1).encap_failed, 1);
+	set_on_failure(CS_FAIL_DROP);
+	EXPECT_EQ(run(&P1), TC_ACT_SHOT);
+	EXPECT_EQ(inst_stat(1).encap_failed, 2);
+	/* exactly the limit fits: 20 + 8 + 64 octets of IPv4 */
+	set_encap(1, "10.30.0.2", "10.30.0.1", 92);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	set_encap(1, "10.30.0.2", "10.30.0.1", 91);
+	EXPECT_EQ(run(&P1), TC_ACT_SHOT);
+out:
+	fx_free();
+}
+
+/* A VLAN-tagged frame is not wrapped (the tag would land inside). */
+static void encap_vlan_refused(void)
+{
+	static const char payload[64] = "tagged";
+	struct frame_opts o = opts_of(&P1);
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 1450),
+				   "encap chain"))
+		goto out;
+	o.vlans = 1;
+	g_len = frame_build(g_frame, &o, payload, sizeof(payload));
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_OK);
+	EXPECT_EQ(inst_stat(1).encap_failed, 1);
+out:
+	fx_free();
+}
+
+/* The MSS option of the SYN in g_out at l4 (untagged frame + `shift`). */
+static __u16 mss_in(const __u8 *f, __u32 l4)
+{
+	return get16(f + l4 + 20 + 8);	/* after NOP, wscale, SACK-permitted, kind and length */
+}
+
+static void mss_clamp(void)
+{
+	static const struct pkt syn = { .src = CLIENT4, .dst = ROUTE4, .sport = 40002, .dport = 443, .tcp = true };
+	struct pkt synack = reverse(&syn);
+	struct frame_opts o = opts_of(&syn), r = opts_of(&synack);
+	__u8 wrapped[FRAME_CAP];
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 1450),
+				   "encap chain"))
+		goto out;
+	/* the client's SYN: clamped to 1450 - 40, then wrapped */
+	g_len = frame_tcp_syn(g_frame, &o, 0x02, 1460);
+	EXPECT(frame_l4_csum_ok(g_frame, g_len), "the test's SYN has a bad checksum");
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_REDIRECT);
+	EXPECT_EQ(g_out_len, g_len + CS_ENCAP_OVERHEAD4);
+	EXPECT_EQ(mss_in(g_out, 14 + CS_ENCAP_OVERHEAD4 + 20), 1410);
+	memcpy(wrapped, g_out + CS_ENCAP_OVERHEAD4, g_len);	/* the inner frame */
+	EXPECT(frame_l4_csum_ok(wrapped, g_len), "the clamped SYN's checksum is wrong");
+	EXPECT_EQ(inst_stat(1).clamped, 1);
+	/* the server's SYN-ACK, not steered back (the chain is not symmetric),
+	 * is clamped all the same: it says what the client may send */
+	g_len = frame_tcp_syn(g_frame, &r, 0x12, 1460);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_OK);
+	EXPECT_EQ(g_out_len, g_len);
+	EXPECT_EQ(mss_in(g_out, 14 + 20), 1410);
+	EXPECT(frame_l4_csum_ok(g_out, g_out_len), "the clamped SYN-ACK's checksum is wrong");
+	EXPECT_EQ(inst_stat(1).clamped, 2);
+	/* an MSS already small enough is left alone */
+	g_len = frame_tcp_syn(g_frame, &o, 0x02, 1200);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_REDIRECT);
+	EXPECT_EQ(mss_in(g_out, 14 + CS_ENCAP_OVERHEAD4 + 20), 1200);
+	EXPECT_EQ(inst_stat(1).clamped, 2);
+	/* IPv6 inner: 1450 - 60 */
+	o.ipv6 = true;
+	o.src = CLIENT6;
+	o.dst = ROUTE6;
+	g_len = frame_tcp_syn(g_frame, &o, 0x02, 1440);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_REDIRECT);
+	EXPECT_EQ(mss_in(g_out, 14 + CS_ENCAP_OVERHEAD4 + 40), 1390);
+	memcpy(wrapped, g_out + CS_ENCAP_OVERHEAD4, g_len);
+	EXPECT(frame_l4_csum_ok(wrapped, g_len), "the clamped IPv6 SYN's checksum is wrong");
+	/* route mode: nothing to clamp for */
+	set_chain(CS_MODE_ROUTE, 0);
+	o = opts_of(&syn);
+	o.sport = 40003;
+	g_len = frame_tcp_syn(g_frame, &o, 0x02, 1460);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_REDIRECT);
+	EXPECT(g_out_len == g_len && !memcmp(g_out, g_frame, g_len), "route mode changed a SYN");
+out:
+	fx_free();
+}
+
+/* A symmetric chain steers the return direction too, in either mode. */
+static void symmetric(void)
+{
+	struct pkt r = reverse(&P1);
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ROUTE, CS_CHAIN_SYMMETRIC), "symmetric chain"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
+	EXPECT(g_out_len == g_len && !memcmp(g_out, g_frame, g_len), "route mode changed the packet");
+	expect_flow(&P1, 1, 1, 2);
+	EXPECT_EQ(inst_stat(1).packets, 2);
+	set_chain(CS_MODE_ENCAP, CS_CHAIN_SYMMETRIC);
+	set_encap(1, "10.30.0.2", "10.30.0.1", 1450);
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
+	expect_vxlan(&r, g_frame, g_len, "10.30.0.1", "10.30.0.2");
+	/* the default: counted, not steered */
+	set_chain(CS_MODE_ENCAP, 0);
+	EXPECT_EQ(run(&r), TC_ACT_OK);
+	EXPECT(g_out_len == g_len, "an asymmetric return packet was wrapped");
+	EXPECT_EQ(inst_stat(1).packets, 4);
+out:
+	fx_free();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -566,5 +833,11 @@ int main(void)
 	RUN(observe_rule);
 	RUN(ipv6_hit);
 	RUN(inst_packets_once);
+	RUN(encap_v4);
+	RUN(encap_v6);
+	RUN(encap_too_big);
+	RUN(encap_vlan_refused);
+	RUN(mss_clamp);
+	RUN(symmetric);
 	T_EXIT();
 }

@@ -151,7 +151,33 @@ static const struct {
 	  "    health: {probe: tcp}\n", 2, "needs a port" },
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
 	  "  - name: d\n    instances: [{name: a, address: 10.0.0.2}]\n", 5, "defined twice" },
+	{ "chains:\n  - name: c\n    symmetric: yes\n    instances: [{name: a, address: 10.0.0.1}]\n", 3,
+	  "true or false" },
+	{ "chains:\n  - name: c\n    mode: encap\n    instances:\n      - {name: a, address: 10.0.0.1, mac: 02:c5:00:00:01}\n",
+	  5, "six hex octets" },
+	{ "chains:\n  - name: c\n    mode: encap\n    instances:\n      - {name: a, address: 10.0.0.1, mac: 03:c5:00:00:00:01}\n",
+	  5, "multicast" },
+	{ "chains:\n  - name: c\n    instances:\n      - {name: a, address: 10.0.0.1, vni: 7}\n", 4,
+	  "known: name, address, mac" },
 };
+
+/* An encap chain with a symmetric flag and a MAC of its own. */
+static void encap_chain(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+	static const __u8 mac[6] = { 0x02, 0xab, 0, 0, 0, 0x10 };
+
+	if (!EXPECT(load("chains:\n  - name: c\n    mode: encap\n    symmetric: true\n    instances:\n"
+			 "      - {name: a, address: 10.0.0.1, mac: 02:AB:00:00:00:10}\n"
+			 "      - {name: b, address: 10.0.0.2}\n",
+			 &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(c.chains[0].symmetric, "symmetric");
+	EXPECT(c.chains[0].instances[0].has_mac && !memcmp(c.chains[0].instances[0].mac, mac, 6), "mac");
+	EXPECT(!c.chains[0].instances[1].has_mac, "b has no mac of its own");
+	cs_config_free(&c);
+}
 
 static void refuses_with_file_line_reason(void)
 {
@@ -286,6 +312,7 @@ int main(void)
 	}
 	RUN(accepts_the_design_example);
 	RUN(defaults);
+	RUN(encap_chain);
 	RUN(defaults_apply_in_any_order);
 	RUN(refuses_with_file_line_reason);
 	RUN(list_file_errors_name_the_list);

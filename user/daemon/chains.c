@@ -62,11 +62,48 @@ __u32 cs_instance_count(const struct cs_conf *conf)
 	return n;
 }
 
+/* The inner destination MAC of an encap chain's instance: as configured, or
+ * 02:c5:00 and the VNI (the chain id). */
+static void encap_mac(const struct cs_instance_conf *ic, __u32 vni, __u8 mac[6])
+{
+	const __u8 dflt[6] = { CS_ENCAP_MAC_OUI0, CS_ENCAP_MAC_OUI1, CS_ENCAP_MAC_OUI2,
+			       (__u8)(vni >> 16), (__u8)(vni >> 8), (__u8)vni };
+
+	memcpy(mac, ic->has_mac ? ic->mac : dflt, 6);
+}
+
+/*
+ * Encap: the outer source and the largest inner packet, from the way the
+ * kernel routes to the instance now. Without a route both stay 0 and steer
+ * leaves its packets to on_failure; the next time the instance comes up,
+ * the way is looked up again.
+ */
+static void encap_path(const struct cs_instance_conf *ic, struct cs_instance *in)
+{
+	__u32 over = cs_addr_is_v4(&in->addr) ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6, mtu = 0;
+	int e = cs_addr_path(&in->addr, &in->local, &mtu);
+
+	if (e) {
+		memset(&in->local, 0, sizeof(in->local));
+		in->inner_mtu = 0;
+		cs_warn("instance %s: no way to %s (%s): its encap packets go to on_failure", ic->name,
+			ic->address, strerror(-e));
+		return;
+	}
+	/* 68: the least an IPv4 link must carry */
+	in->inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
+}
+
 /*
  * Write chains and instances. An instance already in the map at the same id
  * and address keeps its state (a restart does not flap it, a drain stays);
  * a new one counts as up until the health checks say otherwise.
  */
+static bool is_encap(const struct cs_chain_conf *cc)
+{
+	return cc->mode && !strcmp(cc->mode, "encap");
+}
+
 int cs_chains_write(struct cs_daemon *d)
 {
 	int chains_fd = bpf_map__fd(d->steer->maps.cs_chains);
@@ -78,10 +115,11 @@ int cs_chains_write(struct cs_daemon *d)
 	for (c = 0; c < conf->n_chains; c++) {
 		const struct cs_chain_conf *cc = &conf->chains[c];
 		struct cs_chain ch = {
-			.mode = cc->mode && !strcmp(cc->mode, "encap") ? CS_MODE_ENCAP : CS_MODE_ROUTE,
+			.mode = is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE,
 			.on_failure = cc->on_failure && !strcmp(cc->on_failure, "drop") ? CS_FAIL_DROP
 										  : CS_FAIL_BYPASS,
 			.n_buckets = CS_BUCKETS_DEFAULT,
+			.flags = cc->symmetric ? CS_CHAIN_SYMMETRIC : 0,
 		};
 		__u32 chain_id = (__u32)c + 1;
 
@@ -99,6 +137,10 @@ int cs_chains_write(struct cs_daemon *d)
 			in.state = old.state;
 		else
 			in.state = CS_INST_UP;
+		if (is_encap(&conf->chains[chain])) {
+			encap_mac(ic, in.chain_id, in.mac);
+			encap_path(ic, &in);
+		}
 		if (bpf_map_update_elem(inst_fd, &id, &in, BPF_ANY))
 			return -errno;
 	}
@@ -208,13 +250,16 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char 
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
 	__u32 id = pos + 1;
 	struct cs_instance in;
-	const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, NULL);
+	size_t chain = 0;
+	const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, &chain);
 
 	if (bpf_map_lookup_elem(fd, &id, &in))
 		return;
 	if (in.state == CS_INST_DRAINING)
 		return;
 	in.state = st == CS_HEALTH_UP ? CS_INST_UP : CS_INST_DOWN;
+	if (st == CS_HEALTH_UP && ic && is_encap(&d->conf.chains[chain]))
+		encap_path(ic, &in);	/* the way may have changed while it was down */
 	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST))
 		return;
 	cs_info("instance %s is %s: %s", ic ? ic->name : "?", st == CS_HEALTH_UP ? "up" : "down", why);

@@ -15,4 +15,11 @@ bool cs_addr_is_v4(const struct cs_addr *a);
 /* Writes "192.0.2.7" or "2001:db8::7"; returns buf. */
 const char *cs_addr_format(const struct cs_addr *a, char *buf, size_t len);
 
+/*
+ * The way this host sends to dst, as the kernel would route a UDP socket:
+ * the source address it picks and the path MTU it knows. 0, or -errno
+ * (no route).
+ */
+int cs_addr_path(const struct cs_addr *dst, struct cs_addr *local, __u32 *mtu);
+
 #endif

@@ -82,6 +82,39 @@ static int want_string(struct loader *l, const yaml_node_t *n, const char *what,
 	return *out ? 0 : fail(l, n, "out of memory");
 }
 
+static int want_bool(struct loader *l, const yaml_node_t *n, const char *what, bool *out)
+{
+	const char *s;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	if (!strcmp(s, "true") || !strcmp(s, "false")) {
+		*out = !strcmp(s, "true");
+		return 0;
+	}
+	return fail(l, n, "%s must be true or false, not \"%s\"", what, s);
+}
+
+/* aa:bb:cc:dd:ee:ff, unicast (a tunnel's inner destination). */
+static int want_mac(struct loader *l, const yaml_node_t *n, const char *what, __u8 out[6])
+{
+	unsigned int b[6];
+	const char *s;
+	char tail;
+	int i;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+				      &tail) != 6)
+		return fail(l, n, "%s must be six hex octets like 02:c5:00:00:00:01, not \"%s\"", what, s);
+	if (b[0] & 1)
+		return fail(l, n, "%s \"%s\" is a multicast address; a vxlan device has a unicast one", what, s);
+	for (i = 0; i < 6; i++)
+		out[i] = (__u8)b[i];
+	return 0;
+}
+
 static int want_u32(struct loader *l, const yaml_node_t *n, const char *what, __u32 lo, __u32 hi,
 		    __u32 *out)
 {
@@ -616,7 +649,11 @@ static int instance_pair(struct loader *l, const char *key, yaml_node_t *k, yaml
 				    in->address);
 		return 0;
 	}
-	return fail(l, k, "unknown key \"%s\" in an instance (known: name, address)", key);
+	if (!strcmp(key, "mac")) {
+		in->has_mac = true;
+		return want_mac(l, v, "instance mac", in->mac);
+	}
+	return fail(l, k, "unknown key \"%s\" in an instance (known: name, address, mac)", key);
 }
 
 static int instance_item(struct loader *l, yaml_node_t *item, void *arg)
@@ -655,11 +692,14 @@ static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 			return fail(l, v, "on_failure must be bypass or drop, not \"%s\"", ch->on_failure);
 		return 0;
 	}
+	if (!strcmp(key, "symmetric"))
+		return want_bool(l, v, "chain symmetric", &ch->symmetric);
 	if (!strcmp(key, "instances"))
 		return each_item(l, v, "instances", instance_item, ch);
 	if (!strcmp(key, "health"))
 		return each_pair(l, v, "health", health_pair, &ch->health);
-	return fail(l, k, "unknown key \"%s\" in a chain (known: name, mode, on_failure, instances, health)",
+	return fail(l, k,
+		    "unknown key \"%s\" in a chain (known: name, mode, on_failure, symmetric, instances, health)",
 		    key);
 }
 

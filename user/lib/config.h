@@ -46,6 +46,8 @@ struct cs_rule_conf {
 struct cs_instance_conf {
 	char *name;
 	char *address;
+	__u8 mac[6];			/* encap: its vxlan device's MAC ... */
+	bool has_mac;			/* ... when given; else cs_encap_mac() */
 	int line;
 };
 
@@ -59,6 +61,7 @@ struct cs_chain_conf {
 	char *name;
 	char *mode;			/* route or encap */
 	char *on_failure;		/* bypass or drop */
+	bool symmetric;			/* steer return packets too */
 	struct cs_instance_conf *instances;
 	size_t n_instances;
 	struct cs_health_conf health;

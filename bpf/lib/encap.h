@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * encap.h - what steer's "encap" mode does to a packet: wrap the whole
+ * Ethernet frame in VXLAN (RFC 7348) toward an instance, so that a stock
+ * Linux vxlan device with the chain's VNI takes it off again; and lower the
+ * MSS of TCP SYNs so that full-sized segments still fit the path once
+ * wrapped.
+ */
+#ifndef CS_BPF_ENCAP_H
+#define CS_BPF_ENCAP_H
+
+#include "common.h"
+#include "parse.h"
+
+#define CS_TCP_SYN 0x02
+#define CS_TCP_ACK 0x10
+#define CS_TCPOPT_EOL 0
+#define CS_TCPOPT_NOP 1
+#define CS_TCPOPT_MSS 2
+
+/* The outer headers, written in one store after the frame's own Ethernet
+ * header (which bpf_redirect_neigh rewrites). */
+struct cs_vxlan_tail {
+	struct udphdr udp;
+	__be32 vx_flags;	/* "I": the VNI is valid */
+	__be32 vx_vni;		/* VNI << 8 */
+	struct ethhdr inner;
+} __attribute__((packed));
+
+struct cs_vxlan4 {
+	struct iphdr ip;
+	struct cs_vxlan_tail t;
+} __attribute__((packed));
+
+struct cs_vxlan6 {
+	struct ipv6hdr ip;
+	struct cs_vxlan_tail t;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct cs_vxlan4) == CS_ENCAP_OVERHEAD4, "vxlan4 headers");
+_Static_assert(sizeof(struct cs_vxlan6) == CS_ENCAP_OVERHEAD6, "vxlan6 headers");
+
+static __always_inline __u16 cs_ip4_csum(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u32 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < (int)sizeof(*ip) / 2; i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+static __always_inline void cs_vxlan_tail_fill(struct cs_vxlan_tail *t, __u32 udp_len, __u32 code, __u32 vni,
+					       const __u8 mac[6], const struct ethhdr *frame)
+{
+	t->udp.source = bpf_htons(CS_ENCAP_SPORT(code));
+	t->udp.dest = bpf_htons(CS_VXLAN_PORT);
+	t->udp.len = bpf_htons(udp_len);
+	t->udp.check = 0;	/* IPv4: none; IPv6: the receiver needs udp6zerocsumrx */
+	t->vx_flags = bpf_htonl(0x08000000);
+	t->vx_vni = bpf_htonl(vni << 8);
+	__builtin_memcpy(t->inner.h_dest, mac, 6);
+	__builtin_memcpy(t->inner.h_source, frame->h_source, 6);
+	t->inner.h_proto = frame->h_proto;
+}
+
+/*
+ * Wrap the frame toward instance `in`: outer IP from in->local to in->addr,
+ * UDP to 4789 from the code's port, VXLAN with the chain id, then the frame
+ * with the instance's MAC as its destination. Only untagged frames (the IP
+ * header right after Ethernet), and only once the daemon has found this
+ * host's address toward the instance. Returns 0, or <0 when the frame was
+ * left as it was.
+ */
+static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_instance *in, __u32 code,
+					 __u32 vni)
+{
+	bool v4 = cs_addr_is_v4mapped(&in->addr);
+	__u32 room = v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6;
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+		      ((__u64)sizeof(struct ethhdr) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT) |
+		      (v4 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
+	__be16 outer_proto = bpf_htons(v4 ? ETH_P_IP : ETH_P_IPV6);
+	struct ethhdr frame;
+	__u64 local[2];
+	__u32 len;
+
+	__builtin_memcpy(local, in->local.b, sizeof(local));
+	if (!(local[0] | local[1]))
+		return -1;
+	if (bpf_skb_load_bytes(skb, 0, &frame, sizeof(frame)))
+		return -1;
+	if (bpf_skb_adjust_room(skb, (__s32)room, BPF_ADJ_ROOM_MAC, flags))
+		return -1;
+	len = skb->len - sizeof(struct ethhdr);	/* the outer IP packet */
+	if (v4) {
+		struct cs_vxlan4 h = {};
+		struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP };
+
+		ip.tot_len = bpf_htons(len);
+		__builtin_memcpy(&ip.saddr, &in->local.b[12], 4);
+		__builtin_memcpy(&ip.daddr, &in->addr.b[12], 4);
+		ip.check = cs_ip4_csum(&ip);
+		h.ip = ip;
+		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, vni, in->mac, &frame);
+		if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h, sizeof(h), 0))
+			return -1;
+	} else {
+		struct cs_vxlan6 h = {};
+
+		h.ip.version = 6;
+		h.ip.payload_len = bpf_htons(len - sizeof(h.ip));
+		h.ip.nexthdr = IPPROTO_UDP;
+		h.ip.hop_limit = 64;
+		__builtin_memcpy(&h.ip.saddr, in->local.b, 16);
+		__builtin_memcpy(&h.ip.daddr, in->addr.b, 16);
+		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, vni, in->mac, &frame);
+		if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h, sizeof(h), 0))
+			return -1;
+	}
+	return (int)bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &outer_proto, sizeof(outer_proto), 0);
+}
+
+/*
+ * Lower the MSS option of the TCP SYN at l4_off to at most `mss`, fixing
+ * the checksum. True when it was lowered; a SYN without the option (536
+ * by default) or with a smaller one is left alone.
+ */
+static __always_inline bool cs_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __u16 mss)
+{
+	__u8 opts[64];
+	__u64 optlen;
+	__u32 i = 0;
+	__u8 doff;
+	int n;
+
+	if (bpf_skb_load_bytes(skb, l4_off + 12, &doff, 1))
+		return false;
+	optlen = (__u64)(doff >> 4) * 4;
+	/* the length is checked on the register the call takes, so that
+	 * older verifiers (6.1) keep its bounds */
+	asm volatile("" : "+r"(optlen));
+	if (optlen <= sizeof(struct tcphdr))
+		return false;
+	optlen -= sizeof(struct tcphdr);
+	asm volatile("" : "+r"(optlen));
+	if (optlen < 4 || optlen > 40)
+		return false;
+	if (bpf_skb_load_bytes(skb, l4_off + sizeof(struct tcphdr), opts, optlen))
+		return false;
+	for (n = 0; n < 12 && i + 3 < optlen; n++) {	/* real SYNs carry up to 7 options */
+		__u8 kind = opts[i & 63], len = opts[(i + 1) & 63];
+		__be16 old, new;
+
+		if (kind == CS_TCPOPT_EOL)
+			return false;
+		if (kind == CS_TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (len < 2)
+			return false;	/* malformed: not ours to fix */
+		if (kind != CS_TCPOPT_MSS || len != 4) {
+			i += len;
+			continue;
+		}
+		old = (__be16)(opts[(i + 2) & 63] | opts[(i + 3) & 63] << 8);
+		if (bpf_ntohs(old) <= mss)
+			return false;
+		new = bpf_htons(mss);
+		if (bpf_l4_csum_replace(skb, l4_off + offsetof(struct tcphdr, check), old, new, sizeof(new)))
+			return false;
+		return bpf_skb_store_bytes(skb, l4_off + sizeof(struct tcphdr) + (i & 63) + 2, &new, sizeof(new),
+					   0) == 0;
+	}
+	return false;
+}
+
+#endif /* CS_BPF_ENCAP_H */
