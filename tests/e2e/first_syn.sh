@@ -10,20 +10,7 @@ records=()
 for i in $(seq 0 $((N - 1))); do records+=("n$i.syn.test,198.18.$((i / 250)).$((i % 250 + 1))"); done
 mesh_up "${records[@]}" || { fail lab "the lab did not come up"; t_exit; }
 
-cat > "$LAB/cs.yaml" <<'YAML'
-learn:
-  interfaces: [wan]
-steer:
-  interfaces: [lan]
-rules:
-  - match: [syn.test]
-    chain: casb
-chains:
-  - name: casb
-    instances:
-      - {name: casb-a, address: 10.30.0.2}
-      - {name: casb-b, address: 10.31.0.2}
-YAML
+casb_config syn.test
 daemon_up "$LAB/cs.yaml" || { fail start "$(cat "$LAB/daemon.log")"; t_exit; }
 for n in a b; do
 	ns $n tcpdump -i eth0 -n -U -w "$LAB/$n.pcap" 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' \

@@ -7,7 +7,11 @@
 #   mesh_up HOST-RECORD...   build it; dnsmasq in inet serves the records, and
 #                            every address they name answers on inet's lo
 #   ns NAME CMD...           run in namespace NAME (cli, host, a, b, inet)
+#   casb_config SUFFIX [LINE...]  $LAB/cs.yaml: learn on wan, steer on lan, names
+#                            under SUFFIX to chain casb (route mode, instances
+#                            casb-a and casb-b); each LINE is added to the chain
 #   daemon_up CONFIG         cloudsteer run on the host; log in $LAB/daemon.log
+#   inst_packets ID          packets steer sent instance ID, from the pins
 # Everything it made goes on exit, failure or a signal: processes inside the
 # namespaces, the namespaces, the pins and the temp dir.
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -70,9 +74,39 @@ mesh_up() {
 	return 1
 }
 
+casb_config() {
+	local line
+	cat > "$LAB/cs.yaml" <<YAML
+learn:
+  interfaces: [wan]
+steer:
+  interfaces: [lan]
+rules:
+  - match: [$1]
+    chain: casb
+chains:
+  - name: casb
+    mode: route
+    instances:
+      - {name: casb-a, address: 10.30.0.2}
+      - {name: casb-b, address: 10.31.0.2}
+YAML
+	for line in "${@:2}"; do echo "    $line" >> "$LAB/cs.yaml"; done
+}
+
 daemon_up() {
 	nsenter --net=/run/netns/$P-host "$CS" run -c "$1" >"$LAB/daemon.log" 2>&1 &
 	local i
 	for i in $(seq 50); do grep -q "running:" "$LAB/daemon.log" && return 0; sleep 0.1; done
 	return 1
+}
+
+inst_packets() {
+	bpftool -j map dump pinned "$CLOUDSTEER_PIN_DIR/cs_inst_stats" | python3 -c '
+import json, sys
+want = int(sys.argv[1])
+for e in json.load(sys.stdin):
+    f = e["formatted"]
+    if f["key"] == want:
+        print(sum(v["value"]["packets"] for v in f["values"]))' "$1"
 }

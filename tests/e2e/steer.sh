@@ -14,21 +14,7 @@ T_SUITE=e2e-steer
 . "$(dirname "$0")/mesh.bash"
 mesh_up app.cloud.test,192.0.2.7 || { fail lab "the lab did not come up"; t_exit; }
 
-cat > "$LAB/cs.yaml" <<'YAML'
-learn:
-  interfaces: [wan]
-steer:
-  interfaces: [lan]
-rules:
-  - match: [cloud.test]
-    chain: casb
-chains:
-  - name: casb
-    mode: route
-    instances:
-      - {name: casb-a, address: 10.30.0.2}
-      - {name: casb-b, address: 10.31.0.2}
-YAML
+casb_config cloud.test
 daemon_up "$LAB/cs.yaml" && pass "the daemon runs with learn on wan and steer on lan" ||
 	{ fail "the daemon runs" "$(cat "$LAB/daemon.log")"; t_exit; }
 
@@ -44,15 +30,6 @@ sleep 1
 	ns cli timeout 30 socat -t 3 - TCP:192.0.2.7:9000,sourceport=40001 > "$LAB/echo.out" 2>"$LAB/socat.err" &
 STREAM=$!
 sleep 2
-inst_packets() {	# instance id -> packets steer sent it
-	bpftool -j map dump pinned "$CLOUDSTEER_PIN_DIR/cs_inst_stats" | python3 -c '
-import json, sys
-want = int(sys.argv[1])
-for e in json.load(sys.stdin):
-    f = e["formatted"]
-    if f["key"] == want:
-        print(sum(v["value"]["packets"] for v in f["values"]))' "$1"
-}
 a_pk=$(inst_packets 1); b_pk=$(inst_packets 2)
 if [ "${a_pk:-0}" -gt 0 ] && [ "${b_pk:-0}" = 0 ]; then first=a second=b first_id=1
 elif [ "${b_pk:-0}" -gt 0 ] && [ "${a_pk:-0}" = 0 ]; then first=b second=a first_id=2
