@@ -148,30 +148,6 @@ static __always_inline bool cs_parse_packet(struct __sk_buff *skb, struct cs_pac
 	return true;
 }
 
-static __always_inline int cs_addr_cmp(const struct cs_addr *a, const struct cs_addr *b)
-{
-	int i;
-
-#pragma unroll
-	for (i = 0; i < 16; i++)
-		if (a->b[i] != b->b[i])
-			return a->b[i] < b->b[i] ? -1 : 1;
-	return 0;
-}
-
-/* The same key for both directions of a stream. */
-static __always_inline void cs_flow_key_of(const struct cs_packet *p, struct cs_flow_key *k)
-{
-	int c = cs_addr_cmp(&p->src, &p->dst);
-	bool src_lo = c < 0 || (c == 0 && p->sport <= p->dport);
-
-	k->lo = src_lo ? p->src : p->dst;
-	k->hi = src_lo ? p->dst : p->src;
-	k->lo_port = src_lo ? p->sport : p->dport;
-	k->hi_port = src_lo ? p->dport : p->sport;
-	k->proto = p->proto;
-}
-
 static __always_inline void cs_count_acl(__u32 acl_id, __u64 bytes)
 {
 	struct cs_acl_stat *st = bpf_map_lookup_elem(&cs_acl_stats, &acl_id);
@@ -406,7 +382,7 @@ int steer(struct __sk_buff *skb)
 			return TC_ACT_OK;
 	}
 	now = bpf_ktime_get_boot_ns();
-	cs_flow_key_of(&p, &key);
+	cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	fl = bpf_map_lookup_elem(&cs_flows, &key);
 	if (!fl || fl->acl_id != rt->acl_id) {
 		/* a new stream, or one whose route changed its id meanwhile */

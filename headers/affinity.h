@@ -13,6 +13,32 @@
 #include "cloudsteer.h"
 #include "namehash.h"
 
+static __always_inline int cs_addr_cmp(const struct cs_addr *a, const struct cs_addr *b)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (a->b[i] != b->b[i])
+			return a->b[i] < b->b[i] ? -1 : 1;
+	return 0;
+}
+
+/* The key of a packet from (src, sport) to (dst, dport), ports in host
+ * order: the same for the packets of the other direction. */
+static __always_inline void cs_flow_key_make(struct cs_flow_key *k, const struct cs_addr *src, __u16 sport,
+					     const struct cs_addr *dst, __u16 dport, __u8 proto)
+{
+	int c = cs_addr_cmp(src, dst);
+	int src_lo = c < 0 || (c == 0 && sport <= dport);
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->lo = src_lo ? *src : *dst;
+	k->hi = src_lo ? *dst : *src;
+	k->lo_port = src_lo ? sport : dport;
+	k->hi_port = src_lo ? dport : sport;
+	k->proto = proto;
+}
+
 static __always_inline __u32 cs_affinity_code(const struct cs_flow_key *k, const __u64 key[2])
 {
 	const __u64 *w = (const __u64 *)k;

@@ -2,7 +2,9 @@
 /*
  * cloudsteer explain IP - why an IP is steered, or why not: its route (ACL
  * id, the rule it follows, that rule's chain) and every record that names
- * it, read from the pinned maps. Works while the daemon is down.
+ * it, read from the pinned maps. Works while the daemon is down. Given a
+ * 5-tuple instead, also where that stream goes: its code, bucket, primary
+ * and secondary, and its instance (pinned, or the one a new stream takes).
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -14,6 +16,7 @@
 
 #include <bpf/bpf.h>
 
+#include "affinity.h"
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
@@ -22,11 +25,16 @@
 #include "lib/state.h"
 
 static const char explain_usage[] =
-	"usage: cloudsteer explain IP [--json] [--pin-dir DIR]\n"
+	"usage: cloudsteer explain IP|STREAM [--json] [--pin-dir DIR]\n"
+	"\n"
+	"STREAM is tcp|udp SRC SPORT DST DPORT.\n"
 	"\n"
 	"Say why an IPv4 or IPv6 address is steered, or why not: its route (ACL id,\n"
 	"the rule it follows and that rule's chain) and every record that names it.\n"
-	"Read from the pinned maps: it works while the daemon is down.\n"
+	"Given a stream, explain the route among its two addresses (the destination\n"
+	"first) and say where the stream goes: its affinity code, bucket, primary\n"
+	"and secondary, and the instance it is pinned to, or the one a new stream\n"
+	"would take now. Read from the pinned maps: it works while the daemon is down.\n"
 	"\n"
 	"      --json         one JSON object on one line\n"
 	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
@@ -47,10 +55,26 @@ struct named {
 	struct cs_rule rule;	/* zero when it cannot be read */
 };
 
+/* A stream asked about: where it goes. */
+struct asked {
+	bool given;
+	struct cs_flow_key key;
+	char text[160];		/* "SRC:SPORT -> DST:DPORT tcp" */
+	bool have_code;		/* the affinity key could be read */
+	__u32 code;
+	bool have_bucket;
+	__u32 bucket;
+	struct cs_bucket b;
+	bool pinned;		/* steer has a flow for it */
+	__u32 instance;		/* pinned, or the one a new stream takes; 0: none */
+};
+
 struct explain {
 	const struct cs_state *st;
+	struct asked asked;
 	struct cs_view v;
 	struct cs_addr addr;
+	struct cs_addr alt;		/* a stream's source: explained when its destination is no route */
 	char ip[CS_ADDR_TEXT_MAX];
 	const struct cs_route *route;
 	struct cs_rule route_rule;	/* the rule the route follows */
@@ -254,6 +278,78 @@ static void json_streams(const struct explain *x, struct cs_jw *w)
 	putchar(']');
 }
 
+static bool inst_up(const struct cs_state *st, __u32 id)
+{
+	struct cs_instance in;
+
+	return id && st->fd[CS_M_INSTANCES] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, &in) &&
+	       in.state == CS_INST_UP;
+}
+
+/* Where the asked stream goes, as steer decides it: its pin, else the
+ * bucket's primary when up, else its secondary when up. */
+static void place_asked(struct explain *x)
+{
+	struct asked *a = &x->asked;
+	struct cs_config cfg;
+	struct cs_flow fl;
+	__u32 zero = 0;
+
+	if (!bpf_map_lookup_elem(x->st->fd[CS_M_CONFIG], &zero, &cfg)) {
+		a->code = cs_affinity_code(&a->key, cfg.affinity_key);
+		a->have_code = true;
+		a->have_bucket = read_bucket(x->st, x->route_rule.chain_id, a->code, &a->b, &a->bucket);
+	}
+	if (x->st->fd[CS_M_FLOWS] >= 0 && !bpf_map_lookup_elem(x->st->fd[CS_M_FLOWS], &a->key, &fl)) {
+		a->pinned = true;
+		a->instance = fl.instance;
+		a->code = fl.code;	/* the code steer computed */
+	} else if (a->have_bucket) {
+		a->instance = inst_up(x->st, a->b.primary) ? a->b.primary
+			    : inst_up(x->st, a->b.secondary) ? a->b.secondary : 0;
+	}
+}
+
+static void print_asked(const struct explain *x)
+{
+	const struct asked *a = &x->asked;
+
+	printf("  asked     %s", a->text);
+	if (!a->have_code) {
+		printf(": no affinity key in the state\n");
+		return;
+	}
+	printf(": code %#010x", a->code);
+	if (a->have_bucket)
+		printf(", bucket %u: primary %u (%s), secondary %u (%s)", a->bucket, a->b.primary,
+		       inst_state(x->st, a->b.primary), a->b.secondary, inst_state(x->st, a->b.secondary));
+	if (a->pinned)
+		printf(", pinned to %u (%s)\n", a->instance, inst_state(x->st, a->instance));
+	else if (a->instance)
+		printf(", not seen yet: it would go to %u\n", a->instance);
+	else
+		printf(", not seen yet: no instance would take it (on_failure decides)\n");
+}
+
+static void json_asked(const struct explain *x, struct cs_jw *w)
+{
+	const struct asked *a = &x->asked;
+	struct cs_jw s;
+
+	cs_jw_key(w, "stream");
+	cs_jw_open(&s, stdout);
+	if (a->have_code)
+		cs_jw_u64(&s, "code", a->code);
+	if (a->have_bucket) {
+		cs_jw_u64(&s, "bucket", a->bucket);
+		cs_jw_u64(&s, "primary", a->b.primary);
+		cs_jw_u64(&s, "secondary", a->b.secondary);
+	}
+	cs_jw_bool(&s, "pinned", a->pinned);
+	cs_jw_u64(&s, "instance", a->instance);
+	cs_jw_close(&s);
+}
+
 static void print_route(const struct explain *x)
 {
 	const struct cs_route *rt = x->route;
@@ -268,6 +364,8 @@ static void print_route(const struct explain *x)
 	printf("  rule      %u: %s (priority %u)\n", rt->rule_id,
 	       cs_view_rule_patterns_text(&x->v, rt->rule_id, buf, sizeof(buf)), x->route_rule.priority);
 	print_chain(x);
+	if (x->asked.given && x->route_rule.chain_id)
+		print_asked(x);
 	printf("  created   %s ago\n", since(x, rt->created_ns, age, sizeof(age)));
 	printf("  learned   %s ago (a record for it was made, or its rule changed)\n",
 	       since(x, rt->learned_ns, age, sizeof(age)));
@@ -323,6 +421,8 @@ static void json_route(const struct explain *x, struct cs_jw *w)
 	cs_jw_s64(w, "created_age", cs_secs_between(rt->created_ns, x->v.now_ns));
 	cs_jw_s64(w, "learned_age", cs_secs_between(rt->learned_ns, x->v.now_ns));
 	json_streams(x, w);
+	if (x->asked.given && x->route_rule.chain_id)
+		json_asked(x, w);
 }
 
 static void explain_json(const struct explain *x)
@@ -356,6 +456,57 @@ static int usage_error(const char *what, const char *arg)
 	return cs_usage_error("explain", explain_usage, what, arg);
 }
 
+static bool parse_port(const char *s, __u16 *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v > 65535)
+		return false;
+	*out = (__u16)v;
+	return true;
+}
+
+/* tcp|udp SRC SPORT DST DPORT */
+static int parse_stream(struct explain *x, char **arg)
+{
+	struct cs_addr src, dst;
+	__u16 sport, dport;
+	char s[CS_ADDR_TEXT_MAX], d[CS_ADDR_TEXT_MAX];
+	__u8 proto;
+
+	if (!strcmp(arg[0], "tcp"))
+		proto = 6;
+	else if (!strcmp(arg[0], "udp"))
+		proto = 17;
+	else
+		return usage_error("a stream is tcp|udp SRC SPORT DST DPORT, not", arg[0]);
+	if (cs_addr_parse(arg[1], &src) || cs_addr_parse(arg[3], &dst) ||
+	    cs_addr_is_v4(&src) != cs_addr_is_v4(&dst)) {
+		fprintf(stderr, "cloudsteer explain: \"%s\" and \"%s\" are not two addresses of one family\n",
+			arg[1], arg[3]);
+		return 2;
+	}
+	if (!parse_port(arg[2], &sport))
+		return usage_error("a port is a number from 0 to 65535, not", arg[2]);
+	if (!parse_port(arg[4], &dport))
+		return usage_error("a port is a number from 0 to 65535, not", arg[4]);
+	cs_flow_key_make(&x->asked.key, &src, sport, &dst, dport, proto);
+	snprintf(x->asked.text, sizeof(x->asked.text), "%s:%u -> %s:%u %s", cs_addr_format(&src, s, sizeof(s)),
+		 sport, cs_addr_format(&dst, d, sizeof(d)), dport, arg[0]);
+	x->asked.given = true;
+	x->addr = dst;
+	x->alt = src;
+	return 0;
+}
+
+/* steer looks up the destination, then the source (the way back). */
+static void pick_route_of_stream(struct explain *x)
+{
+	if (!cs_view_route(&x->v, &x->addr) && cs_view_route(&x->v, &x->alt))
+		x->addr = x->alt;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -381,13 +532,16 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("name the IP to explain", NULL);
-	if (optind + 1 < argc)
+	if (argc - optind == 5) {
+		rc = parse_stream(&x, argv + optind);
+		if (rc)
+			return rc;
+	} else if (optind + 1 < argc) {
 		return usage_error("unexpected argument", argv[optind + 1]);
-	if (cs_addr_parse(argv[optind], &x.addr)) {
+	} else if (cs_addr_parse(argv[optind], &x.addr)) {
 		fprintf(stderr, "cloudsteer explain: \"%s\" is not an IPv4 or IPv6 address\n", argv[optind]);
 		return 2;
 	}
-	cs_addr_format(&x.addr, x.ip, sizeof(x.ip));
 	if (cs_state_open(&st, dir, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
@@ -398,13 +552,19 @@ int cmd_explain(int argc, char **argv)
 		cs_state_close(&st);
 		return 1;
 	}
+	if (x.asked.given)
+		pick_route_of_stream(&x);
+	cs_addr_format(&x.addr, x.ip, sizeof(x.ip));
 	if (gather(&x)) {
 		cs_err("out of memory");
 		rc = 1;
-	} else if (json) {
-		explain_json(&x);
 	} else {
-		explain_human(&x);
+		if (x.asked.given)
+			place_asked(&x);
+		if (json)
+			explain_json(&x);
+		else
+			explain_human(&x);
 	}
 	free(x.named);
 	cs_view_free(&x.v);

@@ -43,6 +43,24 @@ echo "$ex" | grep -q "chain     1 (route mode, on failure bypass, 256 buckets)" 
 	pass "explain shows the chain, and the stream's code, bucket, primary, secondary and instance" ||
 	fail "explain shows the chain and the stream" "$ex"
 
+# a 5-tuple: the live stream is pinned; an unseen one would take its bucket's
+# primary; the way back (source first) explains the same route
+ex=$("$CS" explain tcp 10.10.0.2 40001 192.0.2.7 9000)
+echo "$ex" | grep -Eq "^  asked     10.10.0.2:40001 -> 192.0.2.7:9000 tcp: code 0x[0-9a-f]{8}, bucket [0-9]+: primary [12] \(up\), secondary [12] \(up\), pinned to $first_id \(up\)$" &&
+	pass "explain of a 5-tuple: the live stream's bucket and pin" || fail "explain of a 5-tuple" "$ex"
+ex=$("$CS" explain --json udp 192.0.2.7 53 10.10.0.2 40999)
+code=$(echo "$ex" | jq .stream.code); prim=$(echo "$ex" | jq .stream.primary)
+[ "$(echo "$ex" | jq -r .ip)" = 192.0.2.7 ] && [ "$(echo "$ex" | jq .stream.pinned)" = false ] &&
+	[ "$(echo "$ex" | jq .stream.instance)" = "$prim" ] && [ "$code" -ge 0 ] 2>/dev/null &&
+	pass "explain of an unseen stream, source first: the route, and the primary it would take ($prim)" ||
+	fail "explain of an unseen stream" "$ex"
+
+echo probe | ns cli socat -u - UDP:192.0.2.7:53,sourceport=40999 2>/dev/null
+ex=$("$CS" explain --json udp 192.0.2.7 53 10.10.0.2 40999)
+[ "$(echo "$ex" | jq .stream.pinned)" = true ] && [ "$(echo "$ex" | jq .stream.instance)" = "$prim" ] &&
+	[ "$(echo "$ex" | jq .stream.code)" = "$code" ] &&
+	pass "that stream, sent, went where explain said" || fail "that stream went where explain said" "$ex"
+
 # the primary dies: what health or link-down does, written the same way
 key=$(printf '%d 0 0 0' $first_id)
 val=$(bpftool -j map lookup pinned "$CLOUDSTEER_PIN_DIR/cs_instances" key $key | python3 -c '

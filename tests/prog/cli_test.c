@@ -526,6 +526,23 @@ static void explain_bad_ip(void)
 		EXPECT_HAS(R.err, "usage: cloudsteer explain IP");
 	if (CLI("explain", "192.0.2.8", "192.0.2.7") && EXPECT_EXIT(2))
 		EXPECT_HAS(R.err, "unexpected argument");
+	/* a stream: tcp|udp SRC SPORT DST DPORT */
+	if (CLI("explain", "sctp", "10.0.0.1", "1", "192.0.2.8", "2") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "a stream is tcp|udp SRC SPORT DST DPORT, not \"sctp\"");
+	if (CLI("explain", "tcp", "10.0.0.1", "65536", "192.0.2.8", "2") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "a port is a number from 0 to 65535, not \"65536\"");
+	if (CLI("explain", "tcp", "10.0.0.1", "1", "2001:db8::8", "2") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "are not two addresses of one family");
+}
+
+/* A stream with no steer state: its route is explained, the stream is not
+ * placed (no chain here). */
+static void explain_stream(void)
+{
+	if (CLI("explain", "udp", "192.0.2.8", "53", "10.0.0.1", "40000") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "192.0.2.8: steered");
+	if (CLI("explain", "tcp", "10.0.0.1", "40000", "10.9.9.9", "443") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "10.9.9.9: not steered");
 }
 
 static void show_usage_errors(void)
@@ -550,7 +567,7 @@ static void help(void)
 	if (CLI("show", "stats", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer show");
 	if (CLI("explain", "--help") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "usage: cloudsteer explain IP [--json] [--pin-dir DIR]");
+		EXPECT_HAS(R.out, "usage: cloudsteer explain IP|STREAM [--json] [--pin-dir DIR]");
 	if (CLI("--help") && EXPECT_EXIT(0)) {
 		EXPECT_HAS(R.out, "  show ");
 		EXPECT_HAS(R.out, "  explain ");
@@ -618,6 +635,7 @@ static int run_checks(void)
 	RUN(explain_not_steered);
 	RUN(explain_records_without_route);
 	RUN(explain_bad_ip);
+	RUN(explain_stream);
 	RUN(show_usage_errors);
 	RUN(help);
 	RUN(missing_state);

@@ -52,6 +52,7 @@ static const struct map_spec specs[CS_M_COUNT] = {
 			       CS_CHAINS_MAX, true },
 	[CS_M_INST_STATS] = { "cs_inst_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 			      sizeof(struct cs_inst_stat), CS_INSTANCES_MAX, true },
+	[CS_M_CONFIG] = { "cs_config", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_config), 1 },
 };
 
 const char *cs_state_map_name(enum cs_state_map m)

@@ -33,6 +33,7 @@ enum cs_state_map {
 	CS_M_INSTANCES,		/* steer's; optional */
 	CS_M_SERVICE_MAP,	/* steer's; optional: values are inner map ids */
 	CS_M_INST_STATS,	/* steer's; optional */
+	CS_M_CONFIG,		/* keys and caps (explain: the affinity key) */
 	CS_M_COUNT,
 };
 
