@@ -85,6 +85,17 @@ wait_log "instance casb-$first is down" || fail "health sees $first die" "$(cat 
 expect_moved "by probe (budget: interval x fall + interval): $first died, the stream reached $second" \
 	"$LAB/$second.pcap" "$t0" 400 failover_probe_ms
 
+# a new stream while the primary is dead goes to the secondary as well
+ns cli python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.10.0.2", 41300))
+s.sendto(b"new", ("192.0.2.7", 9001))'
+id_second=$([ $second = a ] && echo 1 || echo 2)
+ex=$("$CS" explain --json udp 10.10.0.2 41300 192.0.2.7 9001)
+[ "$(echo "$ex" | jq .stream.pinned)" = true ] && [ "$(echo "$ex" | jq .stream.instance)" = "$id_second" ] &&
+	pass "a new stream while $first is dead goes to $second" || fail "a new stream goes to $second" "$ex"
+
 # 2. it comes back, and the stream stays on the secondary
 ip -n $P-$first rule del priority 1 blackhole
 wait_log "instance casb-$first is up" || fail "health sees $first return" "$(cat "$LAB/daemon.log")"

@@ -37,6 +37,11 @@ else first=; fi
 [ -n "$first" ] && pass "the stream goes to one instance ($first: $a_pk/$b_pk packets)" ||
 	fail "the stream goes to one instance" "a $a_pk, b $b_pk; $(cat "$LAB/daemon.log")"
 
+# traffic to an address no answer named is left alone: routed straight to
+# inet, never through an instance (checked in the captures below)
+[ "$(echo untouched | ns cli timeout 5 socat -t 1 - TCP:10.20.0.2:9000)" = untouched ] &&
+	pass "unconfigured traffic flows as before, while both instances are up" || fail "unconfigured traffic flows as before, while both instances are up" "no echo"
+
 ex=$("$CS" explain 192.0.2.7)
 echo "$ex" | grep -q "chain     1 (route mode, on failure bypass, 256 buckets)" &&
 	echo "$ex" | grep -Eq "stream    10.10.0.2:40001 <-> 192.0.2.7:9000 tcp: code 0x[0-9a-f]{8}, bucket [0-9]+: primary [12] \(up\), secondary [12] \(up\), pinned to $first_id \(up\)" &&
@@ -101,4 +106,8 @@ n_second=$(tcpdump -r "$LAB/$second.pcap" -n 2>/dev/null | grep -c "192.0.2.7.90
 [ "$n_first" -gt 0 ] && [ "$n_second" -gt 0 ] &&
 	pass "tcpdump on the instances saw the stream on $first, then on $second ($n_first, $n_second)" ||
 	fail "tcpdump on the instances" "$first $n_first, $second $n_second"
+n_other=$(tcpdump -r "$LAB/a.pcap" -n 2>/dev/null | grep -c "10.20.0.2.9000")
+n_other=$((n_other + $(tcpdump -r "$LAB/b.pcap" -n 2>/dev/null | grep -c "10.20.0.2.9000")))
+[ "$n_other" = 0 ] && pass "no instance saw the unconfigured traffic" ||
+	fail "no instance saw the unconfigured traffic" "$n_other packets"
 t_exit
