@@ -287,11 +287,15 @@ static __always_inline struct cs_instance *cs_steer_stream(struct __sk_buff *skb
 	return in;
 }
 
+/* A stream of the chain that cannot be steered: bypass (normal routing) or drop. */
+static __always_inline int cs_failure_verdict(const struct cs_chain *ch)
+{
+	return ch && ch->on_failure == CS_FAIL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
 static __always_inline int cs_on_failure(__u32 chain_id)
 {
-	struct cs_chain *ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
-
-	return ch && ch->on_failure == CS_FAIL_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+	return cs_failure_verdict(bpf_map_lookup_elem(&cs_chains, &chain_id));
 }
 
 /* Does the packet fit the tunnel once wrapped? A GSO packet does: wrapping
@@ -309,7 +313,7 @@ static __always_inline bool cs_fits_tunnel(struct __sk_buff *skb, const struct c
  * Returns the verdict, or -1 to go on to the redirect.
  */
 static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
-				    const struct cs_instance *in, bool send)
+				    const struct cs_chain *ch, const struct cs_instance *in, bool send)
 {
 	struct cs_inst_stat *st = cs_inst_stat_of(fl->instance);
 	__u16 iph = cs_addr_is_v4mapped(&p->src) ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
@@ -324,7 +328,7 @@ static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packe
 		return -1;
 	if (st)
 		st->encap_failed++;
-	return cs_on_failure(fl->chain);
+	return cs_failure_verdict(ch);
 }
 
 /* The steered packet goes to its instance: wrapped (encap) or not (route).
@@ -341,7 +345,7 @@ static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_pac
 		return TC_ACT_OK;
 	send = (forward || (ch->flags & CS_CHAIN_SYMMETRIC)) && fl->ifindex;
 	if (ch->mode == CS_MODE_ENCAP) {
-		v = cs_encap(skb, p, fl, in, send);
+		v = cs_encap(skb, p, fl, ch, in, send);
 		if (v >= 0)
 			return v;
 	}
