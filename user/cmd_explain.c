@@ -280,10 +280,7 @@ static void json_streams(const struct explain *x, struct cs_jw *w)
 
 static bool inst_up(const struct cs_state *st, __u32 id)
 {
-	struct cs_instance in;
-
-	return id && st->fd[CS_M_INSTANCES] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, &in) &&
-	       in.state == CS_INST_UP;
+	return !strcmp(inst_state(st, id), "up");
 }
 
 /* Where the asked stream goes, as steer decides it: its pin, else the
