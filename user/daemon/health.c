@@ -114,26 +114,6 @@ static __u64 now_ms(void)
 	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
 }
 
-static socklen_t target_sockaddr(const struct target *t, __u16 port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (t->v4) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		memcpy(&s->sin_addr, &t->addr.b[12], 4);
-		return sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		memcpy(&s->sin6_addr, t->addr.b, 16);
-		return sizeof(*s);
-	}
-}
-
 /* ---- verdicts ---- */
 
 static void set_state(struct cs_health *h, struct target *t, enum cs_health_state st, const char *why)
@@ -213,7 +193,7 @@ static void start_stream_probe(struct cs_health *h, struct target *t, __u64 now)
 {
 	static const char payload[] = "cloudsteer health probe\n";
 	struct sockaddr_storage ss;
-	socklen_t len = target_sockaddr(t, t->port, &ss);
+	socklen_t len = cs_addr_to_sockaddr(&t->addr, t->port, &ss);
 	int type = t->kind == PROBE_TCP ? SOCK_STREAM : SOCK_DGRAM;
 
 	t->fd = socket(t->v4 ? AF_INET : AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -261,7 +241,7 @@ static void start_icmp_probe(struct cs_health *h, struct target *t, __u64 now)
 	__u8 pkt[ICMP_LEN] = { 0 };
 	__u32 idx = (__u32)(t - h->t);
 	struct sockaddr_storage ss;
-	socklen_t len = target_sockaddr(t, 0, &ss);
+	socklen_t len = cs_addr_to_sockaddr(&t->addr, 0, &ss);
 	int fd = t->v4 ? h->icmp4 : h->icmp6;
 	__u16 id = htons(h->echo_id), seq;
 
@@ -329,6 +309,7 @@ static void on_icmp_readable(struct cs_health *h, int fd, bool v4, bool raw, __u
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&ss, &slen);
 		const __u8 *p = buf;
 		struct target *t;
+		struct cs_addr from;
 		__u16 id, seq;
 		__u32 idx;
 
@@ -360,10 +341,7 @@ static void on_icmp_readable(struct cs_health *h, int fd, bool v4, bool raw, __u
 		t = &h->t[idx];
 		if (t->kind != PROBE_ICMP || t->v4 != v4 || !t->inflight || t->seq != ntohs(seq))
 			continue;
-		if (v4 ? ss.ss_family != AF_INET ||
-				 memcmp(&((struct sockaddr_in *)&ss)->sin_addr, &t->addr.b[12], 4)
-		       : ss.ss_family != AF_INET6 ||
-				 memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, t->addr.b, 16))
+		if (cs_addr_from_sockaddr(&ss, &from) || memcmp(&from, &t->addr, sizeof(from)))
 			continue;
 		probe_done(h, t, true, NULL, now);
 	}

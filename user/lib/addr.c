@@ -36,31 +36,50 @@ const char *cs_addr_format(const struct cs_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+unsigned int cs_addr_to_sockaddr(const struct cs_addr *a, __u16 port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (cs_addr_is_v4(a)) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		memcpy(&s->sin_addr, &a->b[12], 4);
+		return sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(port);
+		memcpy(&s->sin6_addr, a->b, 16);
+		return sizeof(*s);
+	}
+}
+
+int cs_addr_from_sockaddr(const struct sockaddr_storage *ss, struct cs_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ss->ss_family == AF_INET) {
+		out->b[10] = out->b[11] = 0xff;
+		memcpy(&out->b[12], &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return 0;
+	}
+	if (ss->ss_family == AF_INET6) {
+		memcpy(out->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
 /* A connected UDP socket sends nothing, yet the kernel has routed it: its
  * name is the source, IP_MTU / IPV6_MTU the path MTU. */
 int cs_addr_path(const struct cs_addr *dst, struct cs_addr *local, __u32 *mtu)
 {
 	bool v4 = cs_addr_is_v4(dst);
-	struct sockaddr_storage ss = { 0 };
-	socklen_t sl = sizeof(ss);
+	struct sockaddr_storage ss;
+	socklen_t sl = cs_addr_to_sockaddr(dst, CS_VXLAN_PORT, &ss), ml = sizeof(int);
 	int fd, e = 0, m = 0;
-	socklen_t ml = sizeof(m);
 
-	if (v4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(CS_VXLAN_PORT);
-		memcpy(&sin->sin_addr, &dst->b[12], 4);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(CS_VXLAN_PORT);
-		memcpy(&sin6->sin6_addr, dst->b, 16);
-		sl = sizeof(*sin6);
-	}
 	fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -70,16 +89,9 @@ int cs_addr_path(const struct cs_addr *dst, struct cs_addr *local, __u32 *mtu)
 		goto out;
 	}
 	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl)) {
-		e = -errno;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) || cs_addr_from_sockaddr(&ss, local)) {
+		e = errno ? -errno : -EAFNOSUPPORT;
 		goto out;
-	}
-	memset(local, 0, sizeof(*local));
-	if (v4) {
-		local->b[10] = local->b[11] = 0xff;
-		memcpy(&local->b[12], &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	} else {
-		memcpy(local->b, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
 	}
 	*mtu = (__u32)m;
 out:

@@ -15,6 +15,13 @@ bool cs_addr_is_v4(const struct cs_addr *a);
 /* Writes "192.0.2.7" or "2001:db8::7"; returns buf. */
 const char *cs_addr_format(const struct cs_addr *a, char *buf, size_t len);
 
+struct sockaddr_storage;
+
+/* addr and port (host order) as a socket address; returns its length. */
+unsigned int cs_addr_to_sockaddr(const struct cs_addr *a, __u16 port, struct sockaddr_storage *ss);
+/* The address of an AF_INET or AF_INET6 socket address; -1 for another family. */
+int cs_addr_from_sockaddr(const struct sockaddr_storage *ss, struct cs_addr *out);
+
 /*
  * The way this host sends to dst, as the kernel would route a UDP socket:
  * the source address it picks and the path MTU it knows. 0, or -errno
