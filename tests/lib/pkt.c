@@ -260,6 +260,11 @@ __u32 frame_tcp_data(__u8 *out, __u32 payload_len)
 	return n;
 }
 
+bool frame_ip4_csum_ok(const __u8 *ip)
+{
+	return csum_fold(csum_add(0, ip, (ip[0] & 15) * 4u)) == 0;
+}
+
 /* The L4 checksum of an untagged IPv4/IPv6 frame, checked over the pseudo
  * header and the whole segment: true when it sums to zero. */
 bool frame_l4_csum_ok(const __u8 *f, __u32 len)

@@ -67,6 +67,8 @@ __u32 frame_build(__u8 *out, const struct frame_opts *o, const void *payload, __
 /* A TCP SYN (flags 0x02) or SYN-ACK (0x12) with Linux's options, the MSS
  * option carrying `mss`; addresses, ports and VLANs from o. */
 __u32 frame_tcp_syn(__u8 *out, const struct frame_opts *o, __u8 flags, __u16 mss);
+/* Does the header checksum of the IPv4 header at ip hold? */
+bool frame_ip4_csum_ok(const __u8 *ip);
 /* Does the TCP/UDP checksum of an untagged frame hold? */
 bool frame_l4_csum_ok(const __u8 *frame, __u32 len);
 /* A plain TCP data segment (not DNS): what most traffic looks like. */

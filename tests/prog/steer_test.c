@@ -597,17 +597,6 @@ out:
 
 static __u16 get16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
 
-static bool ip4_csum_ok(const __u8 *ip)
-{
-	__u32 sum = 0, i;
-
-	for (i = 0; i < 20; i += 2)
-		sum += get16(ip + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
-}
-
 /*
  * g_out is in (g_frame, in_len) wrapped in VXLAN for chain 1 toward `addr`
  * from `local` with the code of p's flow: every octet of the headers, and
@@ -639,7 +628,7 @@ static void expect_vxlan(const struct pkt *p, const __u8 *in, __u32 in_len, cons
 		EXPECT_EQ(get16(ip + 6), 0);	/* may fragment, as a stock vxlan device sends */
 		EXPECT_EQ(ip[8], 64);
 		EXPECT_EQ(ip[9], IPPROTO_UDP);
-		EXPECT(ip4_csum_ok(ip), "outer IPv4 checksum");
+		EXPECT(frame_ip4_csum_ok(ip), "outer IPv4 checksum");
 		EXPECT(!memcmp(ip + 12, &l.b[12], 4) && !memcmp(ip + 16, &a.b[12], 4), "outer IPv4 addresses");
 	}
 	u = get16(udp);
