@@ -72,11 +72,6 @@ expect_moved() {
 	[ "$ms" != none ] && awk -v m="$ms" -v l="$4" 'BEGIN { exit !(m <= l) }' &&
 		pass "$1 $ms ms later (limit $4 ms)" || fail "$1 within $4 ms" "$ms ms; $(cat "$LAB/daemon.log")"
 }
-wait_log() {	# wait_log TEXT: up to 3 s
-	local i
-	for i in $(seq 30); do grep -q "$1" "$LAB/daemon.log" && return 0; sleep 0.1; done
-	return 1
-}
 
 # 1. the primary stops answering anything
 t0=$(date +%s.%N)

@@ -83,16 +83,6 @@ daemon_stop() {
 	DAEMON_PID=
 }
 
-# wait_log TEXT [TENTHS]: until the daemon's log holds TEXT
-wait_log() {
-	local i
-	for i in $(seq "${2:-30}"); do
-		grep -q -- "$1" "$LAB/daemon.log" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # Records as "name ip" lines, read from the pins with bpftool (the CLI's
 # own view is tested elsewhere): name ids are resolved through cs_names.
 records() {

@@ -96,9 +96,7 @@ YAML
 
 daemon_up() {
 	nsenter --net=/run/netns/$P-host "$CS" run -c "$1" >"$LAB/daemon.log" 2>&1 &
-	local i
-	for i in $(seq 50); do grep -q "running:" "$LAB/daemon.log" && return 0; sleep 0.1; done
-	return 1
+	wait_log "running:" 50
 }
 
 inst_packets() {

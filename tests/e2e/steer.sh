@@ -82,16 +82,14 @@ s_pk=$(inst_packets $((3 - first_id)))
 	fail "the stream moved to the secondary" "$s_pk"
 # a drain by name through the pins: the daemon follows it within a tick
 "$CS" drain casb-$first -c "$LAB/cs.yaml" >"$LAB/drain.out" 2>&1
-for i in $(seq 30); do grep -q "instance states changed outside the daemon" "$LAB/daemon.log" && break; sleep 0.1; done
-grep -q "draining" "$LAB/drain.out" && grep -q "instance states changed outside the daemon" "$LAB/daemon.log" &&
+grep -q "draining" "$LAB/drain.out" && wait_log "instance states changed outside the daemon" &&
 	pass "drain by name; the daemon rebuilds the tables for it" ||
 	fail "drain by name; the daemon rebuilds the tables for it" "$(cat "$LAB/drain.out" "$LAB/daemon.log")"
 
 # link-down of the way to an instance fails it at once (the daemon's health
 # thread watches the links), and streams still flow
 ip -n $P-host link set i$second down
-for i in $(seq 30); do grep -q "instance casb-$second is down: link i$second down" "$LAB/daemon.log" && break; sleep 0.1; done
-grep -q "instance casb-$second is down: link i$second down" "$LAB/daemon.log" &&
+wait_log "instance casb-$second is down: link i$second down" &&
 	pass "link-down of the way to $second fails it at once" ||
 	fail "link-down of the way to $second fails it at once" "$(cat "$LAB/daemon.log")"
 [ "$(echo hello | ns cli timeout 5 socat -t 1 - TCP:192.0.2.7:9000)" = hello ] &&
