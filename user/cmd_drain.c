@@ -43,16 +43,6 @@ static const char drain_usage[] =
 	"Exit status: 0 done (or already so); 1 no state in DIR, or the map could not\n"
 	"be read or written; 2 usage, or an unknown or unused ID.\n";
 
-static const char *state_name(__u32 state)
-{
-	switch (state) {
-	case CS_INST_DOWN: return "down";
-	case CS_INST_UP: return "up";
-	case CS_INST_DRAINING: return "draining";
-	default: return "?";
-	}
-}
-
 /* The id the daemon gave the instance NAME of the config; 0 after an error. */
 static __u32 name_to_id(const char *config, const char *name)
 {
@@ -140,7 +130,7 @@ int cmd_drain(int argc, char **argv)
 	want = undo ? CS_INST_UP : CS_INST_DRAINING;
 	was = in.state;
 	if (was == want) {
-		printf("instance %u (%s, chain %u) is already %s\n", id, ip, in.chain_id, state_name(want));
+		printf("instance %u (%s, chain %u) is already %s\n", id, ip, in.chain_id, cs_inst_state_name(want));
 		cs_state_close(&st);
 		return 0;
 	}
@@ -153,9 +143,9 @@ int cmd_drain(int argc, char **argv)
 	cs_state_close(&st);
 	if (undo)
 		printf("instance %u (%s, chain %u): %s -> up: it takes new streams again once the daemon "
-		       "rebuilds the chain's table\n", id, ip, in.chain_id, state_name(was));
+		       "rebuilds the chain's table\n", id, ip, in.chain_id, cs_inst_state_name(was));
 	else
 		printf("instance %u (%s, chain %u): %s -> draining: no new streams; pinned streams finish\n", id,
-		       ip, in.chain_id, state_name(was));
+		       ip, in.chain_id, cs_inst_state_name(was));
 	return 0;
 }

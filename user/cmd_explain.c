@@ -167,15 +167,18 @@ static bool read_chain(const struct cs_state *st, __u32 id, struct cs_chain *out
 	return st->fd[CS_M_CHAINS] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_CHAINS], &id, out);
 }
 
+static bool read_instance(const struct cs_state *st, __u32 id, struct cs_instance *out)
+{
+	return id && st->fd[CS_M_INSTANCES] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, out);
+}
+
 static const char *inst_state(const struct cs_state *st, __u32 id)
 {
 	struct cs_instance in;
 
 	if (!id)
 		return "none";
-	if (st->fd[CS_M_INSTANCES] < 0 || bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, &in))
-		return "?";
-	return in.state == CS_INST_UP ? "up" : in.state == CS_INST_DRAINING ? "draining" : "down";
+	return read_instance(st, id, &in) ? cs_inst_state_name(in.state) : "?";
 }
 
 /* The bucket of a code in a chain's current table. */
@@ -220,9 +223,8 @@ static void print_chain(const struct explain *x)
 	}
 	if (read_chain(x->st, chain_id, &ch))
 		printf("  chain     %u (%s mode%s, on failure %s, %u buckets)\n", chain_id,
-		       ch.mode == CS_MODE_ENCAP ? "encap" : "route",
-		       ch.flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
-		       ch.on_failure == CS_FAIL_DROP ? "drop" : "bypass", ch.n_buckets);
+		       cs_chain_mode_name(ch.mode), ch.flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
+		       cs_on_failure_name(ch.on_failure), ch.n_buckets);
 	else
 		printf("  chain     %u (steer has not run here)\n", chain_id);
 	for (i = 0; i < x->v.n_flows; i++) {
@@ -280,7 +282,9 @@ static void json_streams(const struct explain *x, struct cs_jw *w)
 
 static bool inst_up(const struct cs_state *st, __u32 id)
 {
-	return !strcmp(inst_state(st, id), "up");
+	struct cs_instance in;
+
+	return read_instance(st, id, &in) && in.state == CS_INST_UP;
 }
 
 /* Where the asked stream goes, as steer decides it: its pin, else the

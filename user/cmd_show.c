@@ -449,26 +449,6 @@ static int show_stats(struct show *s)
 
 /* ---- chains, instances, map: steer's maps only ---- */
 
-static const char *mode_name(__u32 mode)
-{
-	return mode == CS_MODE_ROUTE ? "route" : mode == CS_MODE_ENCAP ? "encap" : "?";
-}
-
-static const char *on_failure_name(__u32 f)
-{
-	return f == CS_FAIL_BYPASS ? "bypass" : f == CS_FAIL_DROP ? "drop" : "?";
-}
-
-static const char *inst_state_name(__u32 state)
-{
-	switch (state) {
-	case CS_INST_DOWN: return "down";
-	case CS_INST_UP: return "up";
-	case CS_INST_DRAINING: return "draining";
-	default: return "?";
-	}
-}
-
 struct steer_view {
 	struct show *s;
 	struct cs_chain chain[CS_CHAINS_MAX];
@@ -506,6 +486,22 @@ fail_inst:
 	return 1;
 }
 
+/* steer's chains and instances, read; NULL (said why) on failure. */
+static struct steer_view *steer_view_read(struct show *s)
+{
+	struct steer_view *sv = calloc(1, sizeof(*sv));
+
+	if (!sv) {
+		cs_err("out of memory");
+		return NULL;
+	}
+	if (read_steer(s, sv)) {
+		free(sv);
+		return NULL;
+	}
+	return sv;
+}
+
 static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 {
 	const struct steer_view *sv = ctx;
@@ -513,8 +509,8 @@ static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	const struct cs_chain *c = &sv->chain[id];
 
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
-	snprintf(cell[1], CS_CELL_MAX, "%s", mode_name(c->mode));
-	snprintf(cell[2], CS_CELL_MAX, "%s", on_failure_name(c->on_failure));
+	snprintf(cell[1], CS_CELL_MAX, "%s", cs_chain_mode_name(c->mode));
+	snprintf(cell[2], CS_CELL_MAX, "%s", cs_on_failure_name(c->on_failure));
 	snprintf(cell[3], CS_CELL_MAX, "%s", c->flags & CS_CHAIN_SYMMETRIC ? "yes" : "no");
 	snprintf(cell[4], CS_CELL_MAX, "%u", c->n_buckets);
 	snprintf(cell[5], CS_CELL_MAX, "%u", sv->n_inst_of[id]);
@@ -526,18 +522,12 @@ static int show_chains(struct show *s)
 		{ "CHAIN", true }, { "MODE", false }, { "ON FAILURE", false }, { "SYMMETRIC", false },
 		{ "BUCKETS", true }, { "INSTANCES", true },
 	};
-	struct steer_view *sv = calloc(1, sizeof(*sv));
+	struct steer_view *sv = steer_view_read(s);
 	__u32 i;
 	size_t r;
 
-	if (!sv) {
-		cs_err("out of memory");
+	if (!sv)
 		return 1;
-	}
-	if (read_steer(s, sv)) {
-		free(sv);
-		return 1;
-	}
 	for (i = 1; i < CS_CHAINS_MAX; i++)
 		if (sv->chain_used[i])
 			sv->rows[sv->n_rows++] = i;
@@ -552,8 +542,8 @@ static int show_chains(struct show *s)
 
 		cs_jw_open(&w, stdout);
 		cs_jw_u64(&w, "chain_id", sv->rows[r]);
-		cs_jw_str(&w, "mode", mode_name(c->mode));
-		cs_jw_str(&w, "on_failure", on_failure_name(c->on_failure));
+		cs_jw_str(&w, "mode", cs_chain_mode_name(c->mode));
+		cs_jw_str(&w, "on_failure", cs_on_failure_name(c->on_failure));
 		cs_jw_bool(&w, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
 		cs_jw_u64(&w, "buckets", c->n_buckets);
 		cs_jw_u64(&w, "instances", sv->n_inst_of[sv->rows[r]]);
@@ -598,7 +588,7 @@ static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
 	snprintf(cell[1], CS_CELL_MAX, "%u", in->chain_id);
 	cs_addr_format(&in->addr, cell[2], CS_CELL_MAX);
-	snprintf(cell[3], CS_CELL_MAX, "%s", inst_state_name(in->state));
+	snprintf(cell[3], CS_CELL_MAX, "%s", cs_inst_state_name(in->state));
 	snprintf(cell[4], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].packets);
 	snprintf(cell[5], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].bytes);
 	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].flows);
@@ -621,19 +611,13 @@ static int show_instances(struct show *s)
 		{ "PACKETS", true }, { "BYTES", true }, { "STREAMS", true }, { "VIA", false },
 		{ "INNER MTU", true }, { "MAC", false }, { "CLAMPED", true }, { "UNWRAPPED", true },
 	};
-	struct steer_view *sv = calloc(1, sizeof(*sv));
+	struct steer_view *sv = steer_view_read(s);
 	__u32 i;
 	size_t r;
 	int e;
 
-	if (!sv) {
-		cs_err("out of memory");
+	if (!sv)
 		return 1;
-	}
-	if (read_steer(s, sv)) {
-		free(sv);
-		return 1;
-	}
 	for (i = 1; i < CS_INSTANCES_MAX; i++) {
 		if (!sv->inst[i].chain_id)
 			continue;
@@ -659,7 +643,7 @@ static int show_instances(struct show *s)
 		cs_jw_u64(&w, "id", id);
 		cs_jw_u64(&w, "chain_id", sv->inst[id].chain_id);
 		cs_jw_str(&w, "address", cs_addr_format(&sv->inst[id].addr, ip, sizeof(ip)));
-		cs_jw_str(&w, "state", inst_state_name(sv->inst[id].state));
+		cs_jw_str(&w, "state", cs_inst_state_name(sv->inst[id].state));
 		cs_jw_u64(&w, "packets", sv->stat[id].packets);
 		cs_jw_u64(&w, "bytes", sv->stat[id].bytes);
 		cs_jw_u64(&w, "streams", sv->stat[id].flows);
@@ -721,17 +705,18 @@ static int show_map(struct show *s)
 	static const struct cs_column cols[] = {
 		{ "CHAIN", true }, { "INSTANCE", true }, { "PRIMARY", true }, { "SECONDARY", true },
 	};
-	struct steer_view *sv = calloc(1, sizeof(*sv));
-	struct map_summary m = { calloc(CS_CHAINS_MAX * CS_INSTANCES_MAX, sizeof(struct map_row)), 0 };
+	struct steer_view *sv = steer_view_read(s);
+	struct map_summary m = { NULL, 0 };
 	int rc = 1;
 	__u32 c, b, i;
 
-	if (!sv || !m.rows) {
+	if (!sv)
+		return 1;
+	m.rows = calloc(CS_CHAINS_MAX * CS_INSTANCES_MAX, sizeof(struct map_row));
+	if (!m.rows) {
 		cs_err("out of memory");
 		goto out;
 	}
-	if (read_steer(s, sv))
-		goto out;
 	for (c = 1; c < CS_CHAINS_MAX; c++) {
 		__u32 prim[CS_INSTANCES_MAX] = { 0 }, sec[CS_INSTANCES_MAX] = { 0 };
 		__u32 n = sv->chain[c].n_buckets < CS_BUCKETS_MAX ? sv->chain[c].n_buckets : CS_BUCKETS_MAX;

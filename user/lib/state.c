@@ -869,3 +869,23 @@ void cs_jw_rule_patterns(struct cs_jw *w, const struct cs_view *v, __u32 rule_id
 	fputc(']', w->f);
 	cs_jw_u64(w, "patterns_more", n > CS_PATTERNS_SHOWN ? n - CS_PATTERNS_SHOWN : 0);
 }
+
+const char *cs_chain_mode_name(__u32 mode)
+{
+	return mode == CS_MODE_ROUTE ? "route" : mode == CS_MODE_ENCAP ? "encap" : "?";
+}
+
+const char *cs_on_failure_name(__u32 on_failure)
+{
+	return on_failure == CS_FAIL_BYPASS ? "bypass" : on_failure == CS_FAIL_DROP ? "drop" : "?";
+}
+
+const char *cs_inst_state_name(__u32 state)
+{
+	switch (state) {
+	case CS_INST_DOWN: return "down";
+	case CS_INST_UP: return "up";
+	case CS_INST_DRAINING: return "draining";
+	default: return "?";
+	}
+}

@@ -189,6 +189,12 @@ void cs_table_print(FILE *f, const struct cs_column *cols, size_t ncols, size_t 
  * empty, "none" without a route. */
 const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len);
 
+/* The words the CLI uses for steer's enums: "route"/"encap", "bypass"/"drop",
+ * "down"/"up"/"draining"; "?" for a value this build does not know. */
+const char *cs_chain_mode_name(__u32 mode);
+const char *cs_on_failure_name(__u32 on_failure);
+const char *cs_inst_state_name(__u32 state);
+
 /* ---- JSON objects for programs ---- */
 
 struct cs_jw {
