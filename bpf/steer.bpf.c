@@ -199,21 +199,21 @@ static __always_inline __u16 cs_pick(const struct cs_bucket *b, __u16 current)
 	return 0;
 }
 
+static __always_inline struct cs_inst_stat *cs_inst_stat_of(__u32 id)
+{
+	return bpf_map_lookup_elem(&cs_inst_stats, &id);
+}
+
 /* A packet the instance carries, or (bytes 0) a stream pinned to it. */
 static __always_inline void cs_count_inst(__u32 id, __u64 bytes, __u64 new_flows)
 {
-	struct cs_inst_stat *st = bpf_map_lookup_elem(&cs_inst_stats, &id);
+	struct cs_inst_stat *st = cs_inst_stat_of(id);
 
 	if (st) {
 		st->packets += bytes ? 1 : 0;
 		st->bytes += bytes;
 		st->flows += new_flows;
 	}
-}
-
-static __always_inline struct cs_inst_stat *cs_inst_stat_of(__u32 id)
-{
-	return bpf_map_lookup_elem(&cs_inst_stats, &id);
 }
 
 /* Where the instance is reached: as configured, or as the FIB says. */
