@@ -222,6 +222,10 @@ enum cs_inst_state {
 	CS_INST_DOWN = 0,	/* failed: its streams move to the bucket's secondary */
 	CS_INST_UP = 1,
 	CS_INST_DRAINING = 2,	/* no new streams; pinned ones finish */
+	CS_INST_WARMING = 3,	/* back from DOWN: secondary only (its
+				 * peers sync it the state of its buckets),
+				 * primary once health.warmup has passed; it
+				 * takes failover like UP */
 };
 
 /* cs_instances value, indexed by instance id. state is written alone by the
@@ -262,6 +266,121 @@ struct cs_acl_stat {
 	__u64 packets;
 	__u64 bytes;
 };
+
+/* ---- the instance role (instance.bpf.c, `cloudsteer instance`) ---- */
+
+#define CS_STREAMS_ENTRIES 262144
+#define CS_LOCAL_ADDRS_MAX 256	/* this node's own addresses: never tracked */
+#define CS_SYNC_PORT_DEFAULT 4788	/* UDP, between the instances of a chain */
+
+/* A stream's state as the instance tracks it. TCP follows the flags it
+ * sees; UDP and other protocols are ACTIVE from their first packet. */
+enum cs_stream_state {
+	CS_ST_NONE = 0,
+	CS_ST_SYN_SENT = 1,	/* a SYN */
+	CS_ST_SYN_RECV = 2,	/* a SYN-ACK */
+	CS_ST_ESTABLISHED = 3,	/* an ACK after the handshake, or picked up (loose) */
+	CS_ST_CLOSING = 4,	/* a FIN */
+	CS_ST_CLOSED = 5,	/* a RST */
+	CS_ST_ACTIVE = 6,	/* UDP and other protocols */
+	CS_ST_MAX = 7,
+};
+
+/* cs_stream.flags */
+#define CS_STREAM_SYNCED    0x1	/* installed by sync from a peer; no packet
+				 * of it has come here since */
+#define CS_STREAM_PICKED_UP 0x2	/* loose: admitted mid-stream without state */
+
+/* cs_streams value, keyed by struct cs_flow_key (both directions, one key).
+ * Written by instance on every packet of a tracked stream and by the
+ * instance daemon when a peer syncs a stream; read by the daemon (sync,
+ * idle sweep) and the CLI. Times are this node's CLOCK_BOOTTIME.
+ *
+ * (epoch, seq) orders the versions of a stream across instances: epoch is
+ * the service map version (cs_inst_cfg.map_version, a Lamport clock over
+ * the instances' table rebuilds) when its holder took it; seq counts its
+ * changes within that epoch. A holder that takes a synced stream over moves
+ * to max(map_version, epoch + 1), so nothing its old holder sent, however
+ * late it arrives, outranks what the new holder does. */
+struct cs_stream {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 packets;
+	__u64 bytes;
+	__u64 epoch;
+	__u32 code;		/* affinity code: from the 5-tuple and the shared key
+				 * (route), or the VXLAN source port's low
+				 * CS_ENCAP_CODE_BITS (encap) */
+	__u32 seq;
+	__u16 peer;		/* CS_STREAM_SYNCED: the instance id that sent it */
+	__u8 state;		/* enum cs_stream_state */
+	__u8 flags;		/* CS_STREAM_* */
+	__u32 _pad;
+};
+
+/* cs_stream_events record: a stream that is new, changed state or was taken
+ * over, as instance left it. Written by instance; read by the instance
+ * daemon, which batches them to the secondary. */
+struct cs_stream_event {
+	struct cs_flow_key key;
+	struct cs_stream st;
+};
+
+/* cs_inst_cfg value (array, one entry). Written by the instance daemon at
+ * start, on SIGHUP and with every table rebuild (map_version); read by
+ * instance on every packet. Until CS_ICFG_READY, nothing is tracked. */
+struct cs_inst_cfg {
+	__u64 affinity_key[2];	/* route mode: the steering hosts' key (mesh.affinity_key) */
+	__u64 map_version;	/* the epoch of a stream that begins here */
+	__u32 chain_id;		/* encap: the VNI to read */
+	__u32 self_id;		/* this instance's id */
+	__u32 mode;		/* enum cs_chain_mode */
+	__u32 flags;		/* CS_ICFG_* */
+};
+
+#define CS_ICFG_READY  0x1	/* filled: track streams */
+#define CS_ICFG_STRICT 0x2	/* drop TCP without state that is not a SYN */
+
+/* cs_sync_stats value (array, one entry): what the instance daemon's sync
+ * did since it started. Written by the daemon once a tick; read by the CLI. */
+struct cs_sync_stat {
+	__u64 msgs_sent;	/* datagrams sent to peers */
+	__u64 streams_sent;	/* stream versions in them */
+	__u64 msgs_received;	/* datagrams accepted */
+	__u64 streams_received;
+	__u64 installed;	/* newer than what was here: written */
+	__u64 stale;		/* not newer (old or repeated): ignored */
+	__u64 refused;		/* datagrams from addresses that are not peers of the chain */
+	__u64 malformed;	/* datagrams from peers that do not parse */
+	__u64 send_errors;	/* datagrams the kernel would not send */
+	__u64 lag_last_us;	/* event in the dataplane to its datagram sent */
+	__u64 lag_max_us;
+	__u64 map_version;
+	__u64 resyncs;		/* whole-table passes (the table changed) */
+	__u64 refreshes;	/* streams re-sent to keep peers' copies alive */
+};
+
+/* Per-packet outcomes of instance, counted per CPU in cs_inst_counters.
+ * X(enum suffix, name printed by the CLI, help text) */
+#define CS_INSTANCE_REASONS(X)                                                        \
+	X(TRACKED, "tracked", "packets of streams with state: admitted")             \
+	X(NEW, "new", "streams begun here (SYN, first datagram)")                     \
+	X(PICKED_UP, "picked_up", "loose: TCP streams admitted mid-stream")           \
+	X(STRICT_DROP, "strict_drop", "strict: TCP without state, not a SYN: dropped") \
+	X(TAKEN_OVER, "taken_over", "synced streams whose first packet came here")   \
+	X(LOCAL, "local", "to or from this node (probes, sync): not tracked")         \
+	X(NOT_IP, "not_ip", "not IPv4 or IPv6: not tracked")                          \
+	X(OTHER_VNI, "other_vni", "encap: VXLAN of another chain: not tracked")       \
+	X(MALFORMED, "malformed", "headers cut short: passed, not tracked")           \
+	X(EVENT_LOST, "event_lost", "ring buffer full: change left to the next resync") \
+	X(NOT_READY, "not_ready", "the daemon has not configured it yet")
+
+#define CS_INSTANCE_REASON_ENUM(sym, name, help) CS_I_##sym,
+enum cs_inst_reason {
+	CS_INSTANCE_REASONS(CS_INSTANCE_REASON_ENUM)
+	CS_I_MAX,
+};
+#undef CS_INSTANCE_REASON_ENUM
 
 /* ---- events (ring buffer) ---- */
 enum cs_event_type {
@@ -357,6 +476,10 @@ _Static_assert(__builtin_offsetof(struct cs_instance, state) == 36, "tests/e2e/s
 _Static_assert(sizeof(struct cs_bucket) == 4, "cs_bucket layout");
 _Static_assert(sizeof(struct cs_inst_stat) == 40, "cs_inst_stat layout");
 _Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
+_Static_assert(sizeof(struct cs_stream) == 56, "cs_stream layout");
+_Static_assert(sizeof(struct cs_stream_event) == 96, "cs_stream_event layout");
+_Static_assert(sizeof(struct cs_inst_cfg) == 40, "cs_inst_cfg layout");
+_Static_assert(sizeof(struct cs_sync_stat) == 112, "cs_sync_stat layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
 
 #endif /* CLOUDSTEER_H */

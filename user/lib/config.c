@@ -630,7 +630,10 @@ static int health_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_n
 		return want_u32(l, v, "health.fall", 1, 100, &h->fall);
 	if (!strcmp(key, "rise"))
 		return want_u32(l, v, "health.rise", 1, 100, &h->rise);
-	return fail(l, k, "unknown key \"%s\" in health (known: probe, port, interval, timeout, fall, rise)",
+	if (!strcmp(key, "warmup"))
+		return want_millis(l, v, "health.warmup", &h->warmup_ms);
+	return fail(l, k,
+		    "unknown key \"%s\" in health (known: probe, port, interval, timeout, fall, rise, warmup)",
 		    key);
 }
 
@@ -717,7 +720,8 @@ static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
 	ch = &c->chains[c->n_chains - 1];
 	ch->line = line_of(item);
 	ch->health = (struct cs_health_conf){ .port = 0, .interval_ms = 1000, .timeout_ms = 500,
-					      .fall = 3, .rise = 2 };
+					      .fall = 3, .rise = 2,
+					      .warmup_ms = CS_WARMUP_DEFAULT_MS };
 	if (each_pair(l, item, "a chain", chain_pair, ch))
 		return -1;
 	if (!ch->name)
@@ -733,6 +737,67 @@ static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
 	return 0;
 }
 
+/* 32 hex digits: the two 64-bit words of a key, first word first. */
+static int want_key128(struct loader *l, const yaml_node_t *n, const char *what, __u64 out[2])
+{
+	const char *s;
+	int i;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	if (strlen(s) != 32)
+		return fail(l, n, "%s must be 32 hex digits (128 bits), not %zu characters", what, strlen(s));
+	out[0] = out[1] = 0;
+	for (i = 0; i < 32; i++) {
+		int c = tolower((unsigned char)s[i]);
+
+		if (!isxdigit(c))
+			return fail(l, n, "%s must be 32 hex digits; \"%c\" is not one", what, s[i]);
+		out[i / 16] = out[i / 16] << 4 | (__u64)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return 0;
+}
+
+static int mesh_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_conf *c = l->conf;
+
+	(void)arg;
+	if (!strcmp(key, "affinity_key")) {
+		c->has_affinity_key = true;
+		return want_key128(l, v, "mesh.affinity_key", c->affinity_key);
+	}
+	if (!strcmp(key, "sync_port"))
+		return want_u32(l, v, "mesh.sync_port", 1, 65535, &c->sync_port);
+	return fail(l, k, "unknown key \"%s\" in mesh (known: affinity_key, sync_port)", key);
+}
+
+static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_instance_role *r = &l->conf->instance;
+	const char *s;
+
+	(void)arg;
+	if (!strcmp(key, "name"))
+		return want_string(l, v, "instance.name", &r->name);
+	if (!strcmp(key, "interfaces"))
+		return load_ifaces(l, v, &r->ifaces, &r->n_ifaces);
+	if (!strcmp(key, "policy")) {
+		if (want_scalar(l, v, "instance.policy", &s))
+			return -1;
+		if (strcmp(s, "strict") && strcmp(s, "loose"))
+			return fail(l, v, "instance.policy must be strict or loose, not \"%s\"", s);
+		r->strict = !strcmp(s, "strict");
+		return 0;
+	}
+	if (!strcmp(key, "sync"))
+		return want_bool(l, v, "instance.sync", &r->sync);
+	if (!strcmp(key, "stream_idle"))
+		return want_millis(l, v, "instance.stream_idle", &r->stream_idle_ms);
+	return fail(l, k, "unknown key \"%s\" in instance (known: name, interfaces, policy, sync, stream_idle)",
+		    key);
+}
+
 static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
@@ -744,7 +809,14 @@ static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node
 		return each_item(l, v, "rules", rule_item, NULL);
 	if (!strcmp(key, "chains"))
 		return each_item(l, v, "chains", chain_item, NULL);
-	return fail(l, k, "unknown top-level key \"%s\" (known: learn, steer, rules, chains)", key);
+	if (!strcmp(key, "mesh"))
+		return each_pair(l, v, "mesh", mesh_pair, NULL);
+	if (!strcmp(key, "instance")) {
+		l->conf->instance.line = line_of(k);
+		return each_pair(l, v, "instance", role_pair, NULL);
+	}
+	return fail(l, k, "unknown top-level key \"%s\" (known: learn, steer, rules, chains, mesh, instance)",
+		    key);
 }
 
 /* Cross-checks that need the whole file. */
@@ -796,6 +868,11 @@ static int check_conf(struct loader *l, yaml_node_t *root)
 				 l->file, r->line, r->chain);
 			return l->failed = -1;
 		}
+	}
+	if (c->instance.name && !cs_instance_id_of(c, c->instance.name)) {
+		snprintf(l->err, l->errlen, "%s:%d: instance.name \"%s\" is not an instance of any chain", l->file,
+			 c->instance.line, c->instance.name);
+		return l->failed = -1;
 	}
 	(void)root;
 	return 0;
@@ -855,6 +932,9 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 	conf->limit_routes = CS_ROUTES_ENTRIES;
 	conf->acl_ids = CS_ACL_POOL_ENTRIES - 1;
 	conf->flow_idle_ms = CS_FLOW_IDLE_DEFAULT_MS;
+	conf->sync_port = CS_SYNC_PORT_DEFAULT;
+	conf->instance = (struct cs_instance_role){ .strict = true, .sync = true,
+						    .stream_idle_ms = CS_STREAM_IDLE_DEFAULT_MS };
 	if (!keep_file_name(&l, NULL, path) || load_file(&l)) {
 		if (!l.failed)
 			snprintf(err, errlen, "%s: out of memory", path);
@@ -931,6 +1011,8 @@ void cs_config_free(struct cs_conf *c)
 	free(c->chains);
 	free_list(c->learn_ifaces, c->n_learn_ifaces);
 	free_list(c->steer_ifaces, c->n_steer_ifaces);
+	free_list(c->instance.ifaces, c->instance.n_ifaces);
+	free(c->instance.name);
 	free(c->resolvers);
 	free_list(c->files, c->n_files);
 	memset(c, 0, sizeof(*c));

@@ -19,6 +19,8 @@
 #define CS_TTL_MAX_DEFAULT   86400
 #define CS_TTL_GRACE_DEFAULT 30
 #define CS_FLOW_IDLE_DEFAULT_MS 120000
+#define CS_STREAM_IDLE_DEFAULT_MS 120000
+#define CS_WARMUP_DEFAULT_MS 1000
 
 struct cs_ttl_policy {
 	__u32 min, max, grace;
@@ -55,6 +57,7 @@ struct cs_health_conf {
 	char *probe;			/* tcp, icmp, udp */
 	__u32 port;
 	__u32 interval_ms, timeout_ms, fall, rise;
+	__u32 warmup_ms;		/* a returning instance is secondary only this long */
 };
 
 struct cs_chain_conf {
@@ -66,6 +69,17 @@ struct cs_chain_conf {
 	size_t n_instances;
 	struct cs_health_conf health;
 	int line;
+};
+
+/* The instance role (`cloudsteer instance`): this node is one instance of a chain. */
+struct cs_instance_role {
+	char *name;			/* which instance; NULL: the one whose address is local */
+	char **ifaces;			/* TC ingress: where steered traffic arrives */
+	size_t n_ifaces;
+	bool strict;			/* policy: strict (default) or loose */
+	bool sync;			/* sync state to peers (default true) */
+	__u32 stream_idle_ms;		/* a stream this quiet is forgotten */
+	int line;			/* of the `instance:` key; 0: absent */
 };
 
 struct cs_conf {
@@ -89,6 +103,10 @@ struct cs_conf {
 	size_t n_patterns;
 	struct cs_chain_conf *chains;
 	size_t n_chains;
+	__u64 affinity_key[2];		/* mesh.affinity_key ... */
+	bool has_affinity_key;		/* ... when given */
+	__u32 sync_port;		/* mesh.sync_port */
+	struct cs_instance_role instance;
 };
 
 /* The pattern with pattern_id `id`, or NULL. Ids are positions + 1 unless

@@ -199,9 +199,13 @@ int cs_rules_write(const struct cs_ruleset *rs, const struct cs_conf *conf, int 
 	cfg.flags = CS_CFG_READY | (conf->n_resolvers ? CS_CFG_RESOLVERS : 0);
 	if (!bpf_map_lookup_elem(config_fd, &zero, &old))
 		cfg.generation = old.generation + 1;
-	/* the affinity key outlives reloads and restarts: it decides which
-	 * instance every stream goes to */
-	if (!bpf_map_lookup_elem(config_fd, &zero, &old) && (old.affinity_key[0] | old.affinity_key[1])) {
+	/* the affinity key decides which instance every stream goes to: the
+	 * mesh's when the config gives one (instances recompute codes with
+	 * it), else a random one that outlives reloads and restarts */
+	if (conf->has_affinity_key) {
+		cfg.affinity_key[0] = conf->affinity_key[0];
+		cfg.affinity_key[1] = conf->affinity_key[1];
+	} else if (!bpf_map_lookup_elem(config_fd, &zero, &old) && (old.affinity_key[0] | old.affinity_key[1])) {
 		cfg.affinity_key[0] = old.affinity_key[0];
 		cfg.affinity_key[1] = old.affinity_key[1];
 	} else if (getrandom(cfg.affinity_key, sizeof(cfg.affinity_key), 0) != sizeof(cfg.affinity_key)) {

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * sync.h - the state sync between the instances of a chain: the datagram
+ * format, and the rule that decides which version of a stream wins.
+ *
+ * One UDP datagram carries up to CS_SYNC_BATCH stream versions of one chain
+ * from one instance. Every field is big-endian; nothing depends on either
+ * host's clock: times travel as ages in milliseconds.
+ *
+ *   header, 24 octets
+ *     0  magic     "CSY1"
+ *     4  version   1
+ *     5  type      1 (streams)
+ *     6  count     entries that follow, 1..CS_SYNC_BATCH
+ *     8  chain_id  the chain both instances serve
+ *    12  sender    the sender's instance id
+ *    16  map_version  the sender's service map version (Lamport clock)
+ *   entry, 80 octets
+ *     0  lo[16] hi[16] lo_port hi_port proto state flags 0   (the flow key)
+ *    40  code seq
+ *    48  epoch
+ *    56  packets
+ *    64  bytes
+ *    72  age_ms    since the stream's first packet, at sending
+ *    76  idle_ms   since its last packet, at sending
+ *
+ * A datagram is taken whole or refused whole: wrong magic, version or type,
+ * a count of 0 or over CS_SYNC_BATCH, or a length other than
+ * header + count * entry is malformed.
+ */
+#ifndef CS_SYNC_H
+#define CS_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "cloudsteer.h"
+
+#define CS_SYNC_MAGIC     0x43535931u	/* "CSY1" */
+#define CS_SYNC_VERSION   1
+#define CS_SYNC_T_STREAMS 1
+#define CS_SYNC_HDR_LEN   24
+#define CS_SYNC_ENTRY_LEN 80
+#define CS_SYNC_BATCH     16	/* 24 + 16 * 80 = 1304 octets: fits any path of 1400 */
+#define CS_SYNC_MAX_LEN   (CS_SYNC_HDR_LEN + CS_SYNC_BATCH * CS_SYNC_ENTRY_LEN)
+
+struct cs_sync_hdr {
+	__u32 chain_id;
+	__u32 sender;
+	__u64 map_version;
+	__u16 count;
+};
+
+/* One stream version as it travels; ages instead of times. */
+struct cs_sync_entry {
+	struct cs_flow_key key;
+	__u32 code;
+	__u32 seq;
+	__u64 epoch;
+	__u64 packets;
+	__u64 bytes;
+	__u32 age_ms;
+	__u32 idle_ms;
+	__u8 state;
+	__u8 flags;
+};
+
+/* A datagram being filled for one peer. */
+struct cs_sync_batch {
+	__u8 buf[CS_SYNC_MAX_LEN];
+	__u16 count;
+};
+
+/* Start an empty datagram with this header (count is kept by the batch). */
+void cs_sync_begin(struct cs_sync_batch *b, __u32 chain_id, __u32 sender, __u64 map_version);
+/* Add one entry; false when the batch is already full (send it first). */
+bool cs_sync_add(struct cs_sync_batch *b, const struct cs_sync_entry *e);
+/* The datagram's length so far (header + entries). */
+size_t cs_sync_len(const struct cs_sync_batch *b);
+
+/* Parse a datagram's header: 0, or -EINVAL (malformed, see above). */
+int cs_sync_parse(const void *buf, size_t len, struct cs_sync_hdr *h);
+/* Entry i (< h->count) of a datagram cs_sync_parse accepted. */
+void cs_sync_entry_at(const void *buf, __u16 i, struct cs_sync_entry *e);
+
+/* A stream version as it travels, from the map's value at time now_ns
+ * (CLOCK_BOOTTIME); ages saturate at 2^32 - 1 ms. */
+void cs_sync_entry_from(struct cs_sync_entry *e, const struct cs_flow_key *key, const struct cs_stream *st,
+			__u64 now_ns);
+/* The map value a received version becomes here at now_ns, marked
+ * CS_STREAM_SYNCED from instance id `peer`. */
+void cs_sync_entry_to(const struct cs_sync_entry *e, __u16 peer, __u64 now_ns, struct cs_stream *st);
+
+/* Does version (epoch, seq) replace what is held, (held_epoch, held_seq)?
+ * Only when strictly newer: the higher epoch wins, then the higher seq; an
+ * equal pair is a repeat (idempotent), and an older one loses. */
+bool cs_sync_newer(__u64 epoch, __u32 seq, __u64 held_epoch, __u32 held_seq);
+
+/* The Lamport rule for the service map version: seeing a peer's version
+ * moves ours up to it; a table rebuild goes one past the highest seen. */
+__u64 cs_sync_version_seen(__u64 mine, __u64 theirs);
+__u64 cs_sync_version_rebuilt(__u64 mine);
+
+#endif
