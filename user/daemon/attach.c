@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "lib/log.h"
+#include "lib/pins.h"
 #include "learn.skel.h"
 
 static int check_list(const struct cs_conf *conf, char *const *names, size_t n, const char *what,
@@ -42,8 +43,8 @@ int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen)
 	       check_list(conf, conf->steer_ifaces, conf->n_steer_ifaces, "steer", err, errlen) ? -1 : 0;
 }
 
-/* The name and tag of the XDP program on ifindex, if any. */
-static bool attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u8 tag[BPF_TAG_SIZE], __u32 *id)
+/* The name and id of the XDP program on ifindex, if any. */
+static bool attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u32 *id)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *main;
@@ -54,22 +55,11 @@ static bool attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u8 tag[BPF
 	main = xdp_multiprog__main_prog(mp);
 	if (main) {
 		snprintf(name, BPF_OBJ_NAME_LEN, "%s", xdp_program__name(main));
-		memcpy(tag, xdp_program__tag(main), BPF_TAG_SIZE);
 		*id = xdp_program__id(main);
 		found = true;
 	}
 	xdp_multiprog__close(mp);
 	return found;
-}
-
-static void prog_tag(int fd, __u8 tag[BPF_TAG_SIZE])
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		memcpy(tag, info.tag, BPF_TAG_SIZE);
 }
 
 static int detach_ifindex(int ifindex)
@@ -115,27 +105,24 @@ static int attach_one(int prog_fd, struct cs_attachment *a, char *err, size_t er
 int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen)
 {
 	int prog_fd = bpf_program__fd(d->skel->progs.learn);
-	__u8 ours[BPF_TAG_SIZE] = { 0 };
 	size_t i;
 
-	prog_tag(prog_fd, ours);
 	for (i = 0; i < d->conf.n_learn_ifaces; i++) {
 		struct cs_attachment *a = &d->att[d->n_att];
 		char name[BPF_OBJ_NAME_LEN] = "";
-		__u8 tag[BPF_TAG_SIZE];
 		__u32 id = 0;
 
 		snprintf(a->ifname, sizeof(a->ifname), "%s", d->conf.learn_ifaces[i]);
 		a->ifindex = (int)if_nametoindex(a->ifname);
 		a->ours = false;
-		if (attached_prog(a->ifindex, name, tag, &id)) {
+		if (attached_prog(a->ifindex, name, &id)) {
 			if (strcmp(name, "learn")) {
 				snprintf(err, errlen, "%s already runs the XDP program \"%s\" (id %u); "
 					 "sharing an interface needs libxdp's dispatcher, which this kernel "
 					 "cannot load", a->ifname, name, id);
 				return -1;
 			}
-			if (!memcmp(tag, ours, sizeof(tag))) {
+			if (cs_prog_same(prog_fd, id)) {
 				/* the same code on the same pinned maps: keep it, no gap */
 				a->mode = "adopted";
 				d->n_att++;
@@ -161,10 +148,9 @@ void cs_detach_learn(const struct cs_conf *conf)
 	for (i = 0; i < conf->n_learn_ifaces; i++) {
 		int ifindex = (int)if_nametoindex(conf->learn_ifaces[i]);
 		char name[BPF_OBJ_NAME_LEN] = "";
-		__u8 tag[BPF_TAG_SIZE];
 		__u32 id;
 
-		if (!ifindex || !attached_prog(ifindex, name, tag, &id) || strcmp(name, "learn"))
+		if (!ifindex || !attached_prog(ifindex, name, &id) || strcmp(name, "learn"))
 			continue;
 		if (detach_ifindex(ifindex))
 			cs_warn("learn: %s: could not detach program id %u", conf->learn_ifaces[i], id);

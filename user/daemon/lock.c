@@ -9,16 +9,17 @@
 #include "daemon.h"
 
 /* bpffs holds no regular files, so the lock lives in /run, named after the
- * pin directory: two daemons on one state cannot both hold it. The lock
- * goes with the process, also when it is killed. */
-int cs_lock_take(const char *pin_dir, char *err, size_t errlen)
+ * pin directory and the role (`run`: /run/NAME.lock, `instance`:
+ * /run/NAME.instance.lock): two daemons of one role on one state cannot both
+ * hold it. The lock goes with the process, also when it is killed. */
+int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen)
 {
 	char path[256], name[128];
 	const char *base = strrchr(pin_dir, '/');
 	int fd;
 
 	snprintf(name, sizeof(name), "%s", base ? base + 1 : pin_dir);
-	snprintf(path, sizeof(path), "/run/%s.lock", name);
+	snprintf(path, sizeof(path), "/run/%s%s%s.lock", name, role ? "." : "", role ? role : "");
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open the lock %s: %s", path, strerror(errno));

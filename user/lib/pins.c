@@ -155,3 +155,56 @@ int cs_pins_remove(const char *dir)
 		rc = -errno;
 	return rc;
 }
+
+/* What a program is: its code (the tag) and the maps it uses. Two loads of
+ * one object have the same tag whatever maps they were given, so "the same
+ * program" needs both: a program on other maps (a fresh start) is replaced. */
+struct prog_identity {
+	__u8 tag[BPF_TAG_SIZE];
+	__u32 n_maps;
+	__u32 map_ids[64];
+};
+
+static void identity_of_fd(int fd, struct prog_identity *id)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(id, 0, sizeof(*id));
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 64;
+	info.map_ids = (__u64)(unsigned long)id->map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	memcpy(id->tag, info.tag, BPF_TAG_SIZE);
+	id->n_maps = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+}
+
+static void identity_of_id(__u32 prog_id, struct prog_identity *id)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	memset(id, 0, sizeof(*id));
+	if (fd < 0)
+		return;
+	identity_of_fd(fd, id);
+	close(fd);
+}
+
+bool cs_prog_same(int prog_fd, __u32 prog_id)
+{
+	struct prog_identity a, b;
+	__u32 i, j;
+
+	identity_of_fd(prog_fd, &a);
+	identity_of_id(prog_id, &b);
+	if (memcmp(a.tag, b.tag, BPF_TAG_SIZE))
+		return false;
+	/* working memory and rodata are the program's own: a shared map is
+	 * a pinned one */
+	for (i = 0; i < a.n_maps; i++)
+		for (j = 0; j < b.n_maps; j++)
+			if (a.map_ids[i] == b.map_ids[j])
+				return true;
+	return false;
+}

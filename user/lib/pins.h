@@ -33,6 +33,12 @@ int cs_pins_pin(struct bpf_object *obj, const char *dir, char *err, size_t errle
 /* Open the pinned map `name` in dir: an fd, or -errno. */
 int cs_pin_open(const char *dir, const char *name);
 
+/* Is the attached program prog_id the program prog_fd: the same code on
+ * the same pinned maps (they share a map)? The tag alone is not enough: a
+ * fresh start loads the same code on new maps, and must replace the old
+ * program, which would go on using maps nobody can see any more. */
+bool cs_prog_same(int prog_fd, __u32 prog_id);
+
 /* Remove dir and every pin in it. 0 or -errno. */
 int cs_pins_remove(const char *dir);
 
