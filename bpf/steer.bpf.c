@@ -158,7 +158,10 @@ static __always_inline void cs_count_acl(__u32 acl_id, __u64 bytes)
 	}
 }
 
-/* May instance id take this stream? Up: yes. Draining: only one pinned to it. */
+/* May instance id take this stream? Up or warming: yes (a warming instance
+ * is not primary of any bucket whose secondary can be: the daemon's table
+ * sees to that, not this check, so a stream fails over to it like to an up
+ * one). Draining: only one pinned to it. */
 static __always_inline struct cs_instance *cs_usable(__u32 id, bool pinned_here)
 {
 	struct cs_instance *in;
@@ -168,7 +171,8 @@ static __always_inline struct cs_instance *cs_usable(__u32 id, bool pinned_here)
 	in = bpf_map_lookup_elem(&cs_instances, &id);
 	if (!in)
 		return NULL;
-	if (in->state == CS_INST_UP || (in->state == CS_INST_DRAINING && pinned_here))
+	if (in->state == CS_INST_UP || in->state == CS_INST_WARMING ||
+	    (in->state == CS_INST_DRAINING && pinned_here))
 		return in;
 	return NULL;
 }

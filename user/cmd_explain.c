@@ -280,11 +280,13 @@ static void json_streams(const struct explain *x, struct cs_jw *w)
 	putchar(']');
 }
 
+/* May it take a new stream, as steer's cs_usable says: up, or warming (the
+ * table keeps a warming instance secondary; failover may still pick it). */
 static bool inst_up(const struct cs_state *st, __u32 id)
 {
 	struct cs_instance in;
 
-	return read_instance(st, id, &in) && in.state == CS_INST_UP;
+	return read_instance(st, id, &in) && (in.state == CS_INST_UP || in.state == CS_INST_WARMING);
 }
 
 /* Where the asked stream goes, as steer decides it: its pin, else the

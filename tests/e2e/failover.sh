@@ -50,19 +50,6 @@ elif [ "${b_pk:-0}" -gt 0 ] && [ "${a_pk:-0}" = 0 ]; then first=b second=a
 else fail "the stream goes to one instance" "a $a_pk, b $b_pk; $(cat "$LAB/daemon.log")"; t_exit; fi
 pass "the stream goes to its primary, $first"
 
-# the first datagram in PCAP after the moment T0 (epoch seconds): ms after
-# it, or "none" when none came within 2 s (the kernel stamps each packet
-# when it arrives; tcpdump writes it a little later)
-first_after() {
-	local i ms
-	for i in $(seq 20); do
-		ms=$(tcpdump -tt -n -r "$1" 2>/dev/null |
-			awk -v t0="$2" '$1 > t0 { printf "%.1f\n", ($1 - t0) * 1000; exit }')
-		[ -n "$ms" ] && { echo "$ms"; return; }
-		sleep 0.1
-	done
-	echo none
-}
 # expect_moved WHAT PCAP T0 LIMIT_MS STAT: the stream shows up in PCAP within
 # LIMIT_MS of T0; the time is printed as "stats: STAT=ms"
 expect_moved() {
@@ -93,7 +80,7 @@ ex=$("$CS" explain --json udp 10.10.0.2 41300 192.0.2.7 9001)
 
 # 2. it comes back, and the stream stays on the secondary
 ip -n $P-$first rule del priority 1 blackhole
-wait_log "instance casb-$first is up" || fail "health sees $first return" "$(cat "$LAB/daemon.log")"
+wait_log "instance casb-$first is up: warmed up" 50 || fail "health sees $first return, and warms it up" "$(cat "$LAB/daemon.log")"
 t_back=$(date +%s.%N)
 [ "$(first_after "$LAB/$first.pcap" "$t_back")" = none ] &&
 	pass "$first returns and the established stream stays on $second" ||

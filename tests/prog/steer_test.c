@@ -536,6 +536,45 @@ out:
 	fx_free();
 }
 
+/* A warming instance takes streams like an up one: which buckets it is
+ * primary of is the table's business (the daemon keeps it secondary), so
+ * with bucket {1, 2} a new stream goes to 1. */
+static void warming_takes_new_streams(void)
+{
+	if (!fx_setup())
+		goto out;
+	if (!EXPECT(set_state(1, CS_INST_WARMING), "set state"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_flow(&P1, 1, 1, 1);
+	EXPECT_EQ(inst_stat(1).flows, 1);
+	EXPECT_EQ(inst_stat(2).flows, 0);
+out:
+	fx_free();
+}
+
+/* A stream pinned to 2 fails over to 1 while 1 is still warming. */
+static void warming_takes_failover(void)
+{
+	if (!fx_setup())
+		goto out;
+	set_state(1, CS_INST_DOWN);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	if (!expect_flow(&P1, 2, 1, 1))
+		goto out;
+	set_state(1, CS_INST_WARMING);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_flow(&P1, 2, 1, 2);	/* 2 is up: the stream stays */
+	set_state(2, CS_INST_DOWN);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_flow(&P1, 1, 1, 3);
+	EXPECT_EQ(inst_stat(1).flows, 1);
+	EXPECT_EQ(inst_stat(1).bytes, 1 * g_len);
+	EXPECT_EQ(inst_stat(2).bytes, 2 * g_len);
+out:
+	fx_free();
+}
+
 static void observe_rule(void)
 {
 	struct pkt p = { .src = CLIENT4, .dst = ROUTE4_OBS, .sport = 40000, .dport = 443 };
@@ -819,6 +858,8 @@ int main(void)
 	RUN(both_down_bypass);
 	RUN(both_down_drop);
 	RUN(draining);
+	RUN(warming_takes_new_streams);
+	RUN(warming_takes_failover);
 	RUN(observe_rule);
 	RUN(ipv6_hit);
 	RUN(inst_packets_once);

@@ -310,6 +310,79 @@ static void minimal_disruption_on_join(void)
 	       "%u of 4096 buckets moved to the new instance, want about %u", moved, 4096 / 6);
 }
 
+/* A warming instance gives way to a secondary that is not warming, and only
+ * then; positions, not ids. */
+static void defer_warming_known_cases(void)
+{
+	static const struct cs_bucket in[] = {
+		{ 1, 2 }, { 2, 1 }, { 2, 3 }, { 3, 2 }, { 2, 0 }, { 0, 0 }, { 1, 3 }, { 3, 1 },
+	};
+	static const struct cs_bucket only_b[] = {	/* casb-b warming */
+		{ 1, 2 }, { 1, 2 }, { 3, 2 }, { 3, 2 }, { 2, 0 }, { 0, 0 }, { 1, 3 }, { 3, 1 },
+	};
+	static const struct cs_bucket a_and_b[] = {	/* both warming: {1,2} and {2,1} stay */
+		{ 1, 2 }, { 2, 1 }, { 3, 2 }, { 3, 2 }, { 2, 0 }, { 0, 0 }, { 3, 1 }, { 3, 1 },
+	};
+	static const struct {
+		bool warming[3];
+		const struct cs_bucket *want;
+	} v[] = {
+		{ { false, false, false }, in },
+		{ { false, true, false }, only_b },
+		{ { true, true, false }, a_and_b },
+		{ { true, true, true }, in },
+	};
+	struct cs_bucket t[ARRAY_SIZE(in)];
+	size_t c, i;
+
+	for (c = 0; c < ARRAY_SIZE(v); c++) {
+		memcpy(t, in, sizeof(in));
+		cs_sm_defer_warming(t, ARRAY_SIZE(in), v[c].warming);
+		for (i = 0; i < ARRAY_SIZE(in); i++)
+			EXPECT(t[i].primary == v[c].want[i].primary && t[i].secondary == v[c].want[i].secondary,
+			       "case %zu bucket %zu: {%u,%u}, want {%u,%u}", c, i, t[i].primary, t[i].secondary,
+			       v[c].want[i].primary, v[c].want[i].secondary);
+	}
+	/* nothing to do: no warming list, no buckets */
+	memcpy(t, in, sizeof(in));
+	cs_sm_defer_warming(t, ARRAY_SIZE(in), NULL);
+	cs_sm_defer_warming(t, 0, v[1].warming);
+	EXPECT(!memcmp(t, in, sizeof(in)), "changed without cause");
+}
+
+/* Over a real table: casb-b warming is primary nowhere, secondary in every
+ * bucket it would hold either way, so its peers sync it exactly the buckets
+ * it takes when its warmup is over; the others do not move otherwise. */
+static void defer_warming_over_a_table(void)
+{
+	static const __u16 want[16][2] = {
+		{ 3, 2 }, { 1, 2 }, { 3, 2 }, { 1, 3 }, { 3, 1 }, { 1, 2 }, { 1, 3 }, { 3, 2 },
+		{ 3, 2 }, { 1, 2 }, { 1, 2 }, { 3, 2 }, { 3, 2 }, { 1, 3 }, { 3, 1 }, { 1, 3 },
+	};
+	const bool b_warming[3] = { false, true, false }, five_warming[5] = { false, false, true, false, false };
+	__u32 b;
+
+	if (EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 16, tab), 0)) {
+		cs_sm_defer_warming(tab, 16, b_warming);
+		expect_table(tab, want);
+	}
+	if (!EXPECT_EQ(cs_sm_build(five, NULL, 5, 4096, tab), 0))
+		return;
+	memcpy(tab2, tab, sizeof(tab));
+	cs_sm_defer_warming(tab2, 4096, five_warming);
+	for (b = 0; b < 4096; b++) {
+		const struct cs_bucket *o = &tab[b], *n = &tab2[b];
+
+		if (!EXPECT(n->primary != 3, "bucket %u: the warming instance is primary", b) ||
+		    !EXPECT((n->primary == o->primary && n->secondary == o->secondary) ||
+				    (n->primary == o->secondary && n->secondary == o->primary),
+			    "bucket %u: {%u,%u} -> {%u,%u}", b, o->primary, o->secondary, n->primary, n->secondary) ||
+		    !EXPECT((o->primary == 3 || o->secondary == 3) == (n->secondary == 3),
+			    "bucket %u: {%u,%u} -> {%u,%u}", b, o->primary, o->secondary, n->primary, n->secondary))
+			return;
+	}
+}
+
 static void bad_input(void)
 {
 	static const char *names[CS_SM_INSTANCES_MAX + 1];
@@ -358,6 +431,8 @@ int main(void)
 	RUN(balance);
 	RUN(spread_on_failure);
 	RUN(minimal_disruption_on_join);
+	RUN(defer_warming_known_cases);
+	RUN(defer_warming_over_a_table);
 	RUN(bad_input);
 	T_EXIT();
 }

@@ -10,10 +10,19 @@
  * new one, never a mix. Liveness itself is read per stream from
  * cs_instances, so failover does not wait for a rebuild; the rebuild then
  * gives the dead instance's buckets a new live secondary.
+ *
+ * An instance that comes back from DOWN is WARMING for health.warmup: it
+ * starts empty, and its peers sync it the state of the streams in the
+ * buckets it shares with them. Meanwhile its tables name it secondary only
+ * (where another can be primary); it takes failover like UP. When the
+ * warmup is over it becomes UP and the tables make it primary where
+ * rendezvous hashing puts it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -40,6 +49,19 @@ const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u
 		n += conf->chains[c].n_instances;
 	}
 	return NULL;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain)
+{
+	return chain < conf->n_chains ? conf->chains[chain].health.warmup_ms : 0;
 }
 
 static __u32 first_id_of_chain(const struct cs_conf *conf, size_t chain)
@@ -97,7 +119,9 @@ static void encap_path(const struct cs_instance_conf *ic, struct cs_instance *in
 /*
  * Write chains and instances. An instance already in the map at the same id
  * and address keeps its state (a restart does not flap it, a drain stays);
- * a new one counts as up until the health checks say otherwise.
+ * a new one counts as up until the health checks say otherwise. One found
+ * WARMING with no warmup running (the daemon restarted) starts its warmup
+ * again: nothing says how far the last one got.
  */
 static bool is_encap(const struct cs_chain_conf *cc)
 {
@@ -126,10 +150,13 @@ int cs_chains_write(struct cs_daemon *d)
 		if (bpf_map_update_elem(chains_fd, &chain_id, &ch, BPF_ANY))
 			return -errno;
 	}
+	pthread_mutex_lock(&d->states_lock);
 	for (id = 1; id <= n; id++) {
 		size_t chain = 0;
 		const struct cs_instance_conf *ic = cs_instance_by_id(conf, id, &chain);
 		struct cs_instance in = { .chain_id = (__u32)chain + 1 }, old;
+		__u32 warmup = warmup_ms_of(conf, chain);
+		bool restarted = false;
 
 		cs_addr_parse(ic->address, &in.addr);
 		if (!bpf_map_lookup_elem(inst_fd, &id, &old) && !memcmp(&old.addr, &in.addr, sizeof(in.addr)) &&
@@ -137,34 +164,79 @@ int cs_chains_write(struct cs_daemon *d)
 			in.state = old.state;
 		else
 			in.state = CS_INST_UP;
+		if (in.state == CS_INST_WARMING && !warmup)
+			in.state = CS_INST_UP;
+		if (in.state != CS_INST_WARMING) {
+			d->warm_until[id] = 0;
+		} else if (!d->warm_until[id]) {
+			d->warm_until[id] = now_ns() + (__u64)warmup * 1000000ULL;
+			restarted = true;
+		}
 		if (is_encap(&conf->chains[chain])) {
 			encap_mac(ic, in.chain_id, in.mac);
 			encap_path(ic, &in);
 		}
-		if (bpf_map_update_elem(inst_fd, &id, &in, BPF_ANY))
-			return -errno;
+		if (bpf_map_update_elem(inst_fd, &id, &in, BPF_ANY)) {
+			int e = -errno;
+
+			pthread_mutex_unlock(&d->states_lock);
+			return e;
+		}
+		if (restarted)
+			cs_info("instance %s is warming: found warming at start (primary in %ums)", ic->name,
+				warmup);
 	}
+	for (; id < CS_INSTANCES_MAX; id++)	/* ids the config no longer uses */
+		d->warm_until[id] = 0;
+	pthread_mutex_unlock(&d->states_lock);
 	return 0;
 }
 
-/* Build chain c's table over its instances that are up (a draining one keeps
- * only the streams pinned to it), and swap it in. */
-static int build_one(struct cs_daemon *d, size_t c)
+/* A state that no instance has: its entry could not be read. */
+#define STATE_UNREADABLE 0xff
+
+/* Every instance's state, by id, read at one moment: a build and the digest
+ * of what it was built for come from the same view. */
+static void states_snapshot(struct cs_daemon *d, __u32 states[CS_INSTANCES_MAX])
+{
+	int fd = bpf_map__fd(d->steer->maps.cs_instances);
+	__u32 id, n = cs_instance_count(&d->conf);
+	struct cs_instance in;
+
+	for (id = 1; id <= n; id++)
+		states[id] = bpf_map_lookup_elem(fd, &id, &in) ? STATE_UNREADABLE : in.state;
+}
+
+/* A digest of every instance's state: the tables were built for one view. */
+static __u64 states_digest(const struct cs_daemon *d, const __u32 states[CS_INSTANCES_MAX])
+{
+	__u32 id, n = cs_instance_count(&d->conf);
+	__u64 h = 1469598103934665603ULL;
+
+	for (id = 1; id <= n; id++)
+		h = (h ^ states[id]) * 1099511628211ULL;
+	return h;
+}
+
+/* Build chain c's table over its instances that are up or warming (a
+ * draining one keeps only the streams pinned to it), a warming one secondary
+ * where another can be primary, and swap it in. */
+static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTANCES_MAX])
 {
 	const struct cs_chain_conf *cc = &d->conf.chains[c];
-	int inst_fd = bpf_map__fd(d->steer->maps.cs_instances), table_fd, e = 0;
+	int table_fd, e = 0;
 	__u32 first = first_id_of_chain(&d->conf, c), chain_id = (__u32)c + 1, b;
 	const char *names[CS_INSTANCES_MAX];
-	bool eligible[CS_INSTANCES_MAX];
+	bool eligible[CS_INSTANCES_MAX], warming[CS_INSTANCES_MAX];
 	struct cs_bucket *buckets;
 	size_t i;
 
 	for (i = 0; i < cc->n_instances; i++) {
-		__u32 id = first + (__u32)i;
-		struct cs_instance in;
+		__u32 st = states[first + i];
 
 		names[i] = cc->instances[i].name;
-		eligible[i] = !bpf_map_lookup_elem(inst_fd, &id, &in) && in.state == CS_INST_UP;
+		eligible[i] = st == CS_INST_UP || st == CS_INST_WARMING;
+		warming[i] = st == CS_INST_WARMING;
 	}
 	buckets = calloc(CS_BUCKETS_DEFAULT, sizeof(*buckets));
 	if (!buckets)
@@ -173,6 +245,7 @@ static int build_one(struct cs_daemon *d, size_t c)
 		free(buckets);
 		return -EINVAL;
 	}
+	cs_sm_defer_warming(buckets, CS_BUCKETS_DEFAULT, warming);
 	table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
 				  CS_BUCKETS_MAX, NULL);
 	if (table_fd < 0) {
@@ -195,24 +268,23 @@ static int build_one(struct cs_daemon *d, size_t c)
 	return e;
 }
 
-/* A digest of every instance's state: the tables were built for one view. */
-static __u64 states_digest(struct cs_daemon *d)
-{
-	int fd = bpf_map__fd(d->steer->maps.cs_instances);
-	__u32 id, n = cs_instance_count(&d->conf);
-	__u64 h = 1469598103934665603ULL;
-	struct cs_instance in;
-
-	for (id = 1; id <= n; id++)
-		h = (h ^ (bpf_map_lookup_elem(fd, &id, &in) ? 0xff : in.state)) * 1099511628211ULL;
-	return h;
-}
-
-/* Once a tick: rebuild when a state changed behind the daemon's back
- * (`cloudsteer drain`), as a health change does through on_health. */
+/*
+ * Once a tick: rebuild when a state changed behind the daemon's back
+ * (`cloudsteer drain`). The daemon's own changes do not count: health
+ * verdicts ask for a rebuild (rebuild_tables) under the same lock as they
+ * change the state, so a change seen here with no rebuild pending came from
+ * outside; a warmup that ends rebuilds at once.
+ */
 void cs_tables_follow_states(struct cs_daemon *d)
 {
-	if (states_digest(d) == d->tables_digest)
+	__u32 states[CS_INSTANCES_MAX];
+	bool pending;
+
+	pthread_mutex_lock(&d->states_lock);
+	states_snapshot(d, states);
+	pending = __atomic_load_n(&d->rebuild_tables, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&d->states_lock);
+	if (pending || states_digest(d, states) == d->tables_digest)
 		return;
 	cs_info("service map: instance states changed outside the daemon (drain?): tables rebuilt");
 	cs_tables_build(d);
@@ -220,13 +292,17 @@ void cs_tables_follow_states(struct cs_daemon *d)
 
 int cs_tables_build(struct cs_daemon *d)
 {
+	__u32 states[CS_INSTANCES_MAX];
 	size_t c;
 	int e;
 
-	d->tables_digest = states_digest(d);
+	pthread_mutex_lock(&d->states_lock);
+	states_snapshot(d, states);
+	pthread_mutex_unlock(&d->states_lock);
+	d->tables_digest = states_digest(d, states);
 
 	for (c = 0; c < d->conf.n_chains; c++) {
-		e = build_one(d, c);
+		e = build_one(d, c, states);
 		if (e) {
 			cs_err("chain %s: the new table could not be made (%s); the old one stays",
 			       d->conf.chains[c].name, strerror(-e));
@@ -242,28 +318,87 @@ int cs_tables_build(struct cs_daemon *d)
  * Health verdicts, from the prober thread: the instance's state in the map
  * changes at once (steer reads it per stream, so failover is immediate), a
  * drained instance stays drained, and the main loop is asked to rebuild the
- * tables so the dead instance's buckets get a live secondary again.
+ * tables so the dead instance's buckets get a live secondary again. UP for
+ * an instance that was DOWN makes it WARMING (health.warmup 0: UP at once);
+ * UP for one already warming leaves its warmup running; DOWN ends a warmup.
  */
 static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char *why)
 {
 	struct cs_daemon *d = ctx;
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
-	__u32 id = pos + 1;
+	__u32 id = pos + 1, warmup;
 	struct cs_instance in;
 	size_t chain = 0;
 	const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, &chain);
+	__u64 now = now_ns(), until = 0;
 
-	if (bpf_map_lookup_elem(fd, &id, &in))
+	if (!ic || id >= CS_INSTANCES_MAX)
 		return;
-	if (in.state == CS_INST_DRAINING)
+	warmup = warmup_ms_of(&d->conf, chain);
+	pthread_mutex_lock(&d->states_lock);
+	if (bpf_map_lookup_elem(fd, &id, &in) || in.state == CS_INST_DRAINING) {
+		pthread_mutex_unlock(&d->states_lock);
 		return;
-	in.state = st == CS_HEALTH_UP ? CS_INST_UP : CS_INST_DOWN;
-	if (st == CS_HEALTH_UP && ic && is_encap(&d->conf.chains[chain]))
+	}
+	if (st != CS_HEALTH_UP) {
+		in.state = CS_INST_DOWN;
+	} else if (in.state == CS_INST_WARMING && d->warm_until[id]) {
+		until = d->warm_until[id];
+	} else if ((in.state == CS_INST_DOWN || in.state == CS_INST_WARMING) && warmup) {
+		in.state = CS_INST_WARMING;
+		until = now + (__u64)warmup * 1000000ULL;
+	} else {
+		in.state = CS_INST_UP;
+	}
+	if (st == CS_HEALTH_UP && is_encap(&d->conf.chains[chain]))
 		encap_path(ic, &in);	/* the way may have changed while it was down */
-	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST))
+	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST)) {
+		pthread_mutex_unlock(&d->states_lock);
 		return;
-	cs_info("instance %s is %s: %s", ic ? ic->name : "?", st == CS_HEALTH_UP ? "up" : "down", why);
+	}
+	d->warm_until[id] = until;
 	__atomic_store_n(&d->rebuild_tables, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->states_lock);
+	if (in.state == CS_INST_WARMING)
+		cs_info("instance %s is warming: %s (primary in %llums)", ic->name, why,
+			(unsigned long long)(until > now ? (until - now) / 1000000ULL : 0));
+	else
+		cs_info("instance %s is %s: %s", ic->name, in.state == CS_INST_UP ? "up" : "down", why);
+}
+
+void cs_warmups_tick(struct cs_daemon *d)
+{
+	int fd = bpf_map__fd(d->steer->maps.cs_instances);
+	__u32 id, n = cs_instance_count(&d->conf), up[CS_INSTANCES_MAX], n_up = 0, i;
+	__u64 now = now_ns();
+
+	if (n >= CS_INSTANCES_MAX)
+		n = CS_INSTANCES_MAX - 1;
+	pthread_mutex_lock(&d->states_lock);
+	for (id = 1; id <= n; id++) {
+		struct cs_instance in;
+
+		if (!d->warm_until[id] || d->warm_until[id] > now)
+			continue;
+		if (bpf_map_lookup_elem(fd, &id, &in) || in.state != CS_INST_WARMING) {
+			d->warm_until[id] = 0;	/* drained (or gone) meanwhile */
+			continue;
+		}
+		in.state = CS_INST_UP;
+		if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST))
+			continue;	/* still warming: tried again next pass */
+		d->warm_until[id] = 0;
+		up[n_up++] = id;
+	}
+	pthread_mutex_unlock(&d->states_lock);
+	if (!n_up)
+		return;
+	for (i = 0; i < n_up; i++) {
+		const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, up[i], NULL);
+
+		cs_info("instance %s is up: warmed up", ic ? ic->name : "?");
+	}
+	cs_tables_build(d);
 }
 
 int cs_health_begin(struct cs_daemon *d)

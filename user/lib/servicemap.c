@@ -133,3 +133,19 @@ int cs_sm_build(const char *const *names, const bool *eligible, size_t n, __u32 
 	}
 	return 0;
 }
+
+void cs_sm_defer_warming(struct cs_bucket *b, __u32 n_buckets, const bool *warming)
+{
+	__u32 i;
+
+	if (!b || !warming)
+		return;
+	for (i = 0; i < n_buckets; i++) {
+		__u16 p = b[i].primary, s = b[i].secondary;
+
+		if (p && s && warming[p - 1] && !warming[s - 1]) {
+			b[i].primary = s;
+			b[i].secondary = p;
+		}
+	}
+}

@@ -39,6 +39,18 @@
 int cs_sm_build(const char *const *names, const bool *eligible, size_t n, __u32 n_buckets,
 		struct cs_bucket *out);
 
+/* Keep instances that are warming (back from down, still being synced the
+ * state of their buckets by their peers) from being primary where another can
+ * be: in every bucket whose primary is warming and whose secondary exists and
+ * is not warming, swap the two. A bucket with no secondary, or whose two are
+ * both warming, keeps its warming primary: new streams may start on it, as
+ * there is nobody better. b holds positions as cs_sm_build fills them
+ * (index + 1, 0 = none); warming[i] is about position i + 1. Once the warmup
+ * is over the table is built again without this step, which puts each
+ * instance back where rendezvous hashing wants it: the same table every node
+ * with the same view builds. */
+void cs_sm_defer_warming(struct cs_bucket *b, __u32 n_buckets, const bool *warming);
+
 /* The weight function, exposed for tests and for `explain`: a 64-bit hash of the instance
  * name and the bucket number, defined in servicemap.c. Fixed and stable across versions: it
  * decides which instance every node sends a stream to, so changing it moves streams. */
