@@ -312,3 +312,74 @@ __u32 frame_tcp_syn(__u8 *out, const struct frame_opts *o, __u8 flags, __u16 mss
 	put16(tcp + 16, csum_fold(sum));
 	return n;
 }
+
+/* The IP layer of a frame_build UDP frame made protocol `proto`. */
+static void set_ip_proto(__u8 *out, const struct frame_opts *o, __u8 proto)
+{
+	__u8 *ip = out + 14 + 4u * (__u32)o->vlans;
+
+	if (o->ipv6) {
+		ip[6] = proto;
+		return;
+	}
+	ip[9] = proto;
+	put16(ip + 10, 0);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+}
+
+__u32 frame_tcp(__u8 *out, const struct frame_opts *o, __u8 flags, __u32 payload_len)
+{
+	static const __u8 zeros[1400 + 12];
+	struct frame_opts u = *o;
+	__u32 n, l3 = 14 + 4u * (__u32)o->vlans, l4 = l3 + (o->ipv6 ? 40 : 20), sum;
+	__u8 *tcp = out + l4;
+
+	if (payload_len > 1400)
+		payload_len = 1400;
+	/* a UDP frame of the right size, then its L4 header made TCP */
+	u.tcp = false;
+	n = frame_build(out, &u, zeros, 20 - 8 + payload_len);
+	set_ip_proto(out, o, 6);
+	memset(tcp + 4, 0, 16);
+	put16(tcp + 4, 0x1000);	/* seq */
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 64240);
+	sum = o->ipv6 ? csum_add(0, out + l3 + 8, 32) : csum_add(0, out + l3 + 12, 8);
+	sum += 6 + 20 + payload_len;
+	sum = csum_add(sum, tcp, 20 + payload_len);
+	put16(tcp + 16, csum_fold(sum));
+	return n;
+}
+
+__u32 frame_ip_raw(__u8 *out, const struct frame_opts *o, __u8 proto, const void *l4, __u32 len)
+{
+	struct frame_opts u = *o;
+	__u32 n, off = 14 + 4u * (__u32)o->vlans + (o->ipv6 ? 40 : 20);
+
+	if (len < 8)
+		len = 8;
+	u.tcp = false;
+	n = frame_build(out, &u, (const __u8 *)l4 + 8, len - 8);
+	memcpy(out + off, l4, len);
+	set_ip_proto(out, o, proto);
+	return n;
+}
+
+__u32 frame_vxlan(__u8 *out, const struct frame_opts *o, __u32 vni, const __u8 *inner, __u32 inner_len)
+{
+	static __u8 payload[FRAME_CAP];
+	struct frame_opts u = *o;
+
+	if (inner_len > sizeof(payload) - 8 - 128)
+		inner_len = sizeof(payload) - 8 - 128;
+	memset(payload, 0, 8);
+	payload[0] = 0x08;	/* I: the VNI is valid */
+	payload[4] = (__u8)(vni >> 16);
+	payload[5] = (__u8)(vni >> 8);
+	payload[6] = (__u8)vni;
+	memcpy(payload + 8, inner, inner_len);
+	u.tcp = false;
+	u.dport = o->dport ? o->dport : 4789;
+	return frame_build(out, &u, payload, 8 + inner_len);
+}

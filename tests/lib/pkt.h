@@ -74,4 +74,16 @@ bool frame_l4_csum_ok(const __u8 *frame, __u32 len);
 /* A plain TCP data segment (not DNS): what most traffic looks like. */
 __u32 frame_tcp_data(__u8 *out, __u32 payload_len);
 
+/* A TCP segment with the given flags (FIN 0x01, SYN 0x02, RST 0x04, ACK
+ * 0x10...), no options and payload_len zero octets (at most 1400); addresses,
+ * ports and VLANs from o (o->tcp is ignored). */
+__u32 frame_tcp(__u8 *out, const struct frame_opts *o, __u8 flags, __u32 payload_len);
+/* An IP packet of protocol `proto` carrying the len (>= 8) octets at l4 as
+ * given (no checksum is computed in them): ICMP, or anything else. */
+__u32 frame_ip_raw(__u8 *out, const struct frame_opts *o, __u8 proto, const void *l4, __u32 len);
+/* VXLAN (RFC 7348, I flag set) with `vni`, carrying the Ethernet frame
+ * inner: outer addresses, VLANs and UDP source port from o, destination
+ * port o->dport or 4789. */
+__u32 frame_vxlan(__u8 *out, const struct frame_opts *o, __u32 vni, const __u8 *inner, __u32 inner_len);
+
 #endif

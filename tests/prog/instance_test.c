@@ -1,0 +1,992 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * instance: the TC program of a chain's instance run for real with
+ * BPF_PROG_TEST_RUN. Each case gets a fresh (unpinned) load, a config
+ * (ready, route mode, chain 7, map version 4, unless the case says
+ * otherwise) and this node's address 10.30.0.2 / 2001:db8:30::2 in
+ * cs_local_addrs. After each frame the test reads the verdict, the stream
+ * entry, the per-CPU reasons and the ring buffer's events.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cloudsteer.h"
+#include "affinity.h"
+#include "pkt.h"
+#include "instance.skel.h"
+#include "testing.h"
+
+T_SUITE("instance");
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+#define CLIENT4 "10.1.0.5"
+#define SERVER4 "192.0.2.7"
+#define CLIENT6 "2001:db8:1::5"
+#define SERVER6 "2001:db8::7"
+#define LOCAL4 "10.30.0.2"	/* this node */
+#define LOCAL6 "2001:db8:30::2"
+#define STEERER4 "10.9.0.1"	/* the steering host that wraps */
+#define STEERER6 "2001:db8:9::1"
+#define CHAIN 7
+#define MAPV 4
+
+static const __u64 AFF_KEY[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
+
+struct fx {
+	struct instance_bpf *skel;
+	struct ring_buffer *rb;
+	int prog, streams, cfg, local, reasons;
+};
+
+static struct fx F;
+
+/* the events of the last frame */
+#define EV_MAX 16
+static struct cs_stream_event g_ev[EV_MAX];
+static int g_nev;
+static bool g_bad_event;
+
+static void addr_of(struct cs_addr *a, const char *ip)
+{
+	memset(a, 0, sizeof(*a));
+	if (strchr(ip, ':')) {
+		inet_pton(AF_INET6, ip, a->b);
+	} else {
+		a->b[10] = 0xff;
+		a->b[11] = 0xff;
+		inet_pton(AF_INET, ip, &a->b[12]);
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	if (size != sizeof(struct cs_stream_event))
+		g_bad_event = true;
+	else if (g_nev < EV_MAX)
+		memcpy(&g_ev[g_nev], data, size);
+	g_nev++;
+	return 0;
+}
+
+static bool set_cfg(__u32 mode, __u32 flags, __u64 map_version)
+{
+	struct cs_inst_cfg c = { .affinity_key = { AFF_KEY[0], AFF_KEY[1] }, .map_version = map_version,
+				 .chain_id = CHAIN, .self_id = 1, .mode = mode, .flags = flags };
+	__u32 zero = 0;
+
+	return EXPECT(bpf_map_update_elem(F.cfg, &zero, &c, BPF_ANY) == 0, "config: %s", strerror(errno));
+}
+
+static bool add_local(const char *ip)
+{
+	struct cs_addr a;
+	__u32 v = 0;
+
+	addr_of(&a, ip);
+	return EXPECT(bpf_map_update_elem(F.local, &a, &v, BPF_ANY) == 0, "local %s: %s", ip, strerror(errno));
+}
+
+static void fx_free(void)
+{
+	ring_buffer__free(F.rb);
+	instance_bpf__destroy(F.skel);
+	memset(&F, 0, sizeof(F));
+}
+
+/* A fresh load; ready in `mode` with `flags` (CS_ICFG_READY is added). */
+static bool fx_setup_mode(__u32 mode, __u32 flags)
+{
+	memset(&F, 0, sizeof(F));
+	F.skel = instance_bpf__open_and_load();
+	if (!F.skel) {
+		T_SKIP("cannot load instance: %s (run as root)", strerror(errno));
+		return false;
+	}
+	F.prog = bpf_program__fd(F.skel->progs.instance);
+	F.streams = bpf_map__fd(F.skel->maps.cs_streams);
+	F.cfg = bpf_map__fd(F.skel->maps.cs_inst_cfg);
+	F.local = bpf_map__fd(F.skel->maps.cs_local_addrs);
+	F.reasons = bpf_map__fd(F.skel->maps.cs_inst_reasons);
+	F.rb = ring_buffer__new(bpf_map__fd(F.skel->maps.cs_stream_evts), on_event, NULL, NULL);
+	if (!EXPECT(F.rb, "ring buffer: %s", strerror(errno)))
+		return false;
+	return set_cfg(mode, CS_ICFG_READY | flags, MAPV) && add_local(LOCAL4) && add_local(LOCAL6);
+}
+
+static bool fx_setup(void) { return fx_setup_mode(CS_MODE_ROUTE, 0); }
+
+/* ---- frames ---- */
+
+struct pkt {
+	const char *src, *dst;
+	__u16 sport, dport;
+	__u8 proto;		/* IPPROTO_TCP, _UDP or _ICMP */
+};
+
+static __u8 g_frame[FRAME_CAP], g_out[FRAME_CAP + 128];
+static __u32 g_len, g_out_len;
+static bool g_no_consume;	/* leave the events in the ring */
+
+/* Run one frame; its events are in g_ev, what came out in g_out. -1: the
+ * kernel refused to run it (errno says why). */
+static int run_frame(const __u8 *frame, __u32 len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, ro);
+
+	ro.data_in = frame;
+	ro.data_size_in = len;
+	ro.data_out = g_out;
+	ro.data_size_out = sizeof(g_out);
+	ro.repeat = 1;
+	g_nev = 0;
+	if (bpf_prog_test_run_opts(F.prog, &ro))
+		return -1;
+	g_out_len = ro.data_size_out;
+	if (!g_no_consume)
+		ring_buffer__consume(F.rb);
+	return (int)ro.retval;
+}
+
+static struct frame_opts opts_of(const struct pkt *p)
+{
+	return (struct frame_opts){ .ipv6 = strchr(p->src, ':') != NULL, .sport = p->sport, .dport = p->dport,
+				    .src = p->src, .dst = p->dst };
+}
+
+/* p as a frame in g_frame: TCP with `tcp_flags` and payload_len octets,
+ * UDP with payload_len octets, or an ICMP echo request. */
+static __u32 build(__u8 *out, const struct pkt *p, __u8 tcp_flags, __u32 payload_len)
+{
+	static const __u8 data[1400], echo[16] = { 8, 0, 0, 0, 0, 1, 0, 1 };
+	struct frame_opts o = opts_of(p);
+
+	if (p->proto == IPPROTO_TCP)
+		return frame_tcp(out, &o, tcp_flags, payload_len);
+	if (p->proto == IPPROTO_UDP)
+		return frame_build(out, &o, data, payload_len);
+	return frame_ip_raw(out, &o, p->proto, echo, sizeof(echo));
+}
+
+static int run_tcp(const struct pkt *p, __u8 flags)
+{
+	g_len = build(g_frame, p, flags, (flags & (TCP_SYN | TCP_RST)) ? 0 : 100);
+	return run_frame(g_frame, g_len);
+}
+
+static int run(const struct pkt *p)
+{
+	g_len = build(g_frame, p, TCP_ACK, 64);
+	return run_frame(g_frame, g_len);
+}
+
+/* p wrapped in VXLAN from the steering host to this node, with `vni` and
+ * the code in the source port as steer puts it. */
+static void build_vxlan(const struct pkt *p, __u8 tcp_flags, bool outer6, __u32 vni, __u32 code)
+{
+	static __u8 inner[FRAME_CAP];
+	struct frame_opts o = { .ipv6 = outer6, .src = outer6 ? STEERER6 : STEERER4,
+				.dst = outer6 ? LOCAL6 : LOCAL4, .sport = CS_ENCAP_SPORT(code) };
+	__u32 n = build(inner, p, tcp_flags, 0);
+
+	g_len = frame_vxlan(g_frame, &o, vni, inner, n);
+}
+
+static int run_vxlan(const struct pkt *p, __u8 tcp_flags, bool outer6, __u32 vni, __u32 code)
+{
+	build_vxlan(p, tcp_flags, outer6, vni, code);
+	return run_frame(g_frame, g_len);
+}
+
+static struct pkt reverse(const struct pkt *p)
+{
+	return (struct pkt){ .src = p->dst, .dst = p->src, .sport = p->dport, .dport = p->sport, .proto = p->proto };
+}
+
+static void key_of(const struct pkt *p, struct cs_flow_key *k)
+{
+	struct cs_addr s, d;
+
+	addr_of(&s, p->src);
+	addr_of(&d, p->dst);
+	cs_flow_key_make(k, &s, p->sport, &d, p->dport, p->proto);
+}
+
+static bool stream_of(const struct pkt *p, struct cs_stream *st)
+{
+	struct cs_flow_key k;
+
+	key_of(p, &k);
+	return bpf_map_lookup_elem(F.streams, &k, st) == 0;
+}
+
+static int streams_count(void)
+{
+	struct cs_flow_key k, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(F.streams, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+static __u64 reason(__u32 r)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	__u64 *v = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(__u64)), sum = 0;
+
+	if (v && ncpu > 0 && !bpf_map_lookup_elem(F.reasons, &r, v))
+		for (c = 0; c < ncpu; c++)
+			sum += v[c];
+	free(v);
+	return sum;
+}
+
+/* Every reason at once, for "nothing else was counted". */
+static void reasons_all(__u64 out[CS_I_MAX])
+{
+	__u32 r;
+
+	for (r = 0; r < CS_I_MAX; r++)
+		out[r] = reason(r);
+}
+
+/* The counters are exactly these (pairs of reason, count; the rest 0). */
+#define EXPECT_REASONS(...) expect_reasons(__LINE__, (const __u64[]){ __VA_ARGS__ }, \
+					   sizeof((const __u64[]){ __VA_ARGS__ }) / sizeof(__u64) / 2)
+
+static bool expect_reasons(int line, const __u64 *pairs, size_t n)
+{
+	static const char *const names[] = {
+#define CS_NAME(sym, name, help) name,
+		CS_INSTANCE_REASONS(CS_NAME)
+#undef CS_NAME
+	};
+	__u64 want[CS_I_MAX] = { 0 }, got[CS_I_MAX];
+	bool ok = true;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		want[pairs[2 * i]] = pairs[2 * i + 1];
+	reasons_all(got);
+	for (i = 0; i < CS_I_MAX; i++)
+		ok &= EXPECT(got[i] == want[i], "line %d: reason %s is %llu, want %llu", line, names[i],
+			     (unsigned long long)got[i], (unsigned long long)want[i]);
+	return ok;
+}
+
+/* The one event of the last frame is p's stream as the map holds it. */
+static bool expect_event_of(const struct pkt *p)
+{
+	struct cs_flow_key k;
+	struct cs_stream st;
+
+	if (!EXPECT_EQ(g_nev, 1) || !EXPECT(!g_bad_event, "an event of the wrong size"))
+		return false;
+	key_of(p, &k);
+	if (!EXPECT(stream_of(p, &st), "no stream"))
+		return false;
+	return EXPECT(!memcmp(&g_ev[0].key, &k, sizeof(k)), "event key is not the stream's") &&
+	       EXPECT(!memcmp(&g_ev[0].st, &st, sizeof(st)), "event is not the stream as stored");
+}
+
+/* p's stream: state, seq, packets; false when there is none. */
+static bool expect_stream(const struct pkt *p, __u8 state, __u32 seq, __u64 packets)
+{
+	struct cs_stream st;
+
+	if (!EXPECT(stream_of(p, &st), "no stream for %s:%u -> %s:%u", p->src, p->sport, p->dst, p->dport))
+		return false;
+	EXPECT_EQ(st.state, state);
+	EXPECT_EQ(st.seq, seq);
+	EXPECT_EQ(st.packets, packets);
+	return true;
+}
+
+static const struct pkt T1 = { .src = CLIENT4, .dst = SERVER4, .sport = 40000, .dport = 443, .proto = IPPROTO_TCP };
+
+/* ================= cases ================= */
+
+static void not_ready(void)
+{
+	__u32 zero = 0;
+	struct cs_inst_cfg c = { .map_version = MAPV, .flags = CS_ICFG_STRICT };
+
+	if (!fx_setup())
+		goto out;
+	/* the array's entry is there but not filled: strict without READY */
+	bpf_map_update_elem(F.cfg, &zero, &c, BPF_ANY);
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_OK);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_OK);	/* not dropped: nothing is enforced yet */
+	EXPECT_EQ(streams_count(), 0);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_REASONS(CS_I_NOT_READY, 2);
+out:
+	fx_free();
+}
+
+static void tcp_life(void)
+{
+	struct pkt r = reverse(&T1);
+	struct cs_flow_key k;
+	struct cs_stream st;
+	__u64 bytes, first;
+
+	if (!fx_setup())
+		goto out;
+	/* SYN */
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_OK);
+	if (!expect_stream(&T1, CS_ST_SYN_SENT, 1, 1))
+		goto out;
+	stream_of(&T1, &st);
+	key_of(&T1, &k);
+	EXPECT_EQ(st.epoch, MAPV);
+	EXPECT(st.code == cs_affinity_code(&k, AFF_KEY), "code %#x, userspace %#x", st.code,
+	       cs_affinity_code(&k, AFF_KEY));
+	EXPECT_EQ(st.bytes, g_len);
+	EXPECT_EQ(st.flags, 0);
+	EXPECT_EQ(st.peer, 0);
+	EXPECT(st.first_ns && st.first_ns == st.last_ns, "first_ns %llu last_ns %llu",
+	       (unsigned long long)st.first_ns, (unsigned long long)st.last_ns);
+	expect_event_of(&T1);
+	bytes = g_len;
+	first = st.first_ns;
+	/* SYN-ACK, the other direction: the same entry */
+	EXPECT_EQ(run_tcp(&r, TCP_SYN | TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_SYN_RECV, 2, 2);
+	expect_event_of(&r);
+	EXPECT_EQ(streams_count(), 1);
+	bytes += g_len;
+	/* ACK */
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_ESTABLISHED, 3, 3);
+	expect_event_of(&T1);
+	bytes += g_len;
+	/* data both ways: no change, no event */
+	EXPECT_EQ(run_tcp(&T1, TCP_PSH | TCP_ACK), TC_ACT_OK);
+	EXPECT_EQ(g_nev, 0);
+	bytes += g_len;
+	EXPECT_EQ(run_tcp(&r, TCP_ACK), TC_ACT_OK);
+	EXPECT_EQ(g_nev, 0);
+	bytes += g_len;
+	expect_stream(&T1, CS_ST_ESTABLISHED, 3, 5);
+	stream_of(&T1, &st);
+	EXPECT_EQ(st.bytes, bytes);
+	EXPECT(st.last_ns >= st.first_ns && st.first_ns == first, "times");
+	/* FIN, then RST */
+	EXPECT_EQ(run_tcp(&r, TCP_FIN | TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_CLOSING, 4, 6);
+	expect_event_of(&T1);
+	EXPECT_EQ(run_tcp(&T1, TCP_RST), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_CLOSED, 5, 7);
+	expect_event_of(&T1);
+	/* a SYN on the closed stream: a new incarnation */
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_SYN_SENT, 6, 1);
+	stream_of(&T1, &st);
+	EXPECT_EQ(st.bytes, g_len);
+	EXPECT(st.first_ns > first && st.first_ns == st.last_ns, "the new incarnation keeps the old times");
+	EXPECT_EQ(st.epoch, MAPV);
+	expect_event_of(&T1);
+	EXPECT_EQ(streams_count(), 1);
+	EXPECT_REASONS(CS_I_TRACKED, 8, CS_I_NEW, 1);
+out:
+	fx_free();
+}
+
+/* Transitions that must not happen. */
+static void tcp_no_regress(void)
+{
+	struct pkt r = reverse(&T1);
+
+	if (!fx_setup())
+		goto out;
+	run_tcp(&T1, TCP_SYN);
+	run_tcp(&T1, TCP_SYN);	/* a retransmitted SYN */
+	expect_stream(&T1, CS_ST_SYN_SENT, 1, 2);
+	EXPECT_EQ(g_nev, 0);
+	run_tcp(&T1, TCP_ACK);
+	run_tcp(&r, TCP_SYN | TCP_ACK);	/* a late SYN-ACK does not go back */
+	expect_stream(&T1, CS_ST_ESTABLISHED, 2, 4);
+	run_tcp(&T1, TCP_RST);
+	run_tcp(&T1, TCP_FIN | TCP_ACK);	/* FIN after RST: still closed */
+	run_tcp(&T1, TCP_ACK);
+	expect_stream(&T1, CS_ST_CLOSED, 3, 7);
+	EXPECT_EQ(g_nev, 0);
+out:
+	fx_free();
+}
+
+static void strict_drop(void)
+{
+	struct pkt p = T1;
+
+	if (!fx_setup_mode(CS_MODE_ROUTE, CS_ICFG_STRICT))
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_SHOT);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_EQ(streams_count(), 0);
+	EXPECT_REASONS(CS_I_STRICT_DROP, 1);
+	/* a SYN-ACK, FIN or RST without state is not a SYN either */
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN | TCP_ACK), TC_ACT_SHOT);
+	EXPECT_EQ(run_tcp(&T1, TCP_FIN | TCP_ACK), TC_ACT_SHOT);
+	EXPECT_EQ(run_tcp(&T1, TCP_RST), TC_ACT_SHOT);
+	EXPECT_EQ(streams_count(), 0);
+	/* a SYN begins a stream, whose packets then pass */
+	p.sport = 40001;
+	EXPECT_EQ(run_tcp(&p, TCP_SYN), TC_ACT_OK);
+	EXPECT_EQ(run_tcp(&p, TCP_ACK), TC_ACT_OK);
+	expect_stream(&p, CS_ST_ESTABLISHED, 2, 2);
+	/* UDP needs no handshake */
+	p.proto = IPPROTO_UDP;
+	EXPECT_EQ(run(&p), TC_ACT_OK);
+	EXPECT_REASONS(CS_I_STRICT_DROP, 4, CS_I_TRACKED, 3, CS_I_NEW, 2);
+out:
+	fx_free();
+}
+
+static void loose_pickup(void)
+{
+	static const struct {
+		__u8 flags;
+		__u8 state;
+	} cases[] = {
+		{ TCP_ACK, CS_ST_ESTABLISHED },
+		{ TCP_PSH | TCP_ACK, CS_ST_ESTABLISHED },
+		{ TCP_SYN | TCP_ACK, CS_ST_SYN_RECV },
+		{ TCP_FIN | TCP_ACK, CS_ST_CLOSING },
+		{ TCP_RST | TCP_ACK, CS_ST_CLOSED },
+	};
+	struct cs_stream st;
+	struct pkt p = T1;
+	size_t i;
+
+	if (!fx_setup())
+		goto out;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p.sport = (__u16)(41000 + i);
+		EXPECT_EQ(run_tcp(&p, cases[i].flags), TC_ACT_OK);
+		if (!expect_stream(&p, cases[i].state, 1, 1))
+			continue;
+		stream_of(&p, &st);
+		EXPECT_EQ(st.flags, CS_STREAM_PICKED_UP);
+		EXPECT_EQ(st.epoch, MAPV);
+		expect_event_of(&p);
+	}
+	EXPECT_REASONS(CS_I_TRACKED, 5, CS_I_NEW, 5, CS_I_PICKED_UP, 5);
+	/* a picked-up stream goes on like any other */
+	p.sport = 41000;
+	EXPECT_EQ(run_tcp(&p, TCP_FIN | TCP_ACK), TC_ACT_OK);
+	expect_stream(&p, CS_ST_CLOSING, 2, 2);
+	stream_of(&p, &st);
+	EXPECT_EQ(st.flags, CS_STREAM_PICKED_UP);
+out:
+	fx_free();
+}
+
+static void udp_icmp(void)
+{
+	struct pkt u = { .src = CLIENT4, .dst = SERVER4, .sport = 5353, .dport = 53, .proto = IPPROTO_UDP };
+	struct pkt i = { .src = CLIENT4, .dst = SERVER4, .proto = IPPROTO_ICMP };
+	struct pkt ur = reverse(&u), ir = reverse(&i);
+	struct cs_stream st;
+
+	if (!fx_setup())
+		goto out;
+	EXPECT_EQ(run(&u), TC_ACT_OK);
+	expect_stream(&u, CS_ST_ACTIVE, 1, 1);
+	expect_event_of(&u);
+	EXPECT_EQ(run(&ur), TC_ACT_OK);
+	expect_stream(&u, CS_ST_ACTIVE, 1, 2);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_EQ(run(&i), TC_ACT_OK);
+	expect_stream(&i, CS_ST_ACTIVE, 1, 1);	/* keyed with ports 0 */
+	expect_event_of(&i);
+	EXPECT_EQ(run(&ir), TC_ACT_OK);
+	expect_stream(&i, CS_ST_ACTIVE, 1, 2);
+	if (stream_of(&i, &st)) {
+		struct cs_flow_key k;
+
+		key_of(&i, &k);
+		EXPECT(st.code == cs_affinity_code(&k, AFF_KEY), "ICMP code");
+	}
+	EXPECT_EQ(streams_count(), 2);
+	EXPECT_REASONS(CS_I_TRACKED, 4, CS_I_NEW, 2);
+out:
+	fx_free();
+}
+
+/* A stream as a peer's sync leaves it. */
+static bool install_synced(const struct pkt *p)
+{
+	struct cs_stream st = { .first_ns = 1, .last_ns = 2, .packets = 10, .bytes = 1000, .epoch = 5,
+				.code = 0x1234, .seq = 7, .peer = 2, .state = CS_ST_ESTABLISHED,
+				.flags = CS_STREAM_SYNCED };
+	struct cs_flow_key k;
+
+	key_of(p, &k);
+	return EXPECT(bpf_map_update_elem(F.streams, &k, &st, BPF_ANY) == 0, "install: %s", strerror(errno));
+}
+
+static void takeover_at(__u64 map_version, __u64 epoch)
+{
+	struct cs_stream st;
+
+	if (!fx_setup() || !set_cfg(CS_MODE_ROUTE, CS_ICFG_READY, map_version) || !install_synced(&T1))
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_PSH | TCP_ACK), TC_ACT_OK);
+	if (!expect_stream(&T1, CS_ST_ESTABLISHED, 8, 11))
+		goto out;
+	stream_of(&T1, &st);
+	EXPECT_EQ(st.epoch, epoch);
+	EXPECT_EQ(st.flags, 0);
+	EXPECT_EQ(st.peer, 0);
+	EXPECT_EQ(st.code, 0x1234);	/* the synced code stays */
+	EXPECT_EQ(st.first_ns, 1);
+	EXPECT_EQ(st.bytes, 1000 + g_len);
+	EXPECT(st.last_ns > 2, "last_ns not moved");
+	expect_event_of(&T1);
+	EXPECT_REASONS(CS_I_TRACKED, 1, CS_I_TAKEN_OVER, 1);
+	/* taken once */
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_ESTABLISHED, 8, 12);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_REASONS(CS_I_TRACKED, 2, CS_I_TAKEN_OVER, 1);
+	/* a takeover that also changes the state: one version, one event */
+	if (!install_synced(&T1))
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_FIN | TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_CLOSING, 8, 11);
+	expect_event_of(&T1);
+out:
+	fx_free();
+}
+
+static void takeover_old_map(void) { takeover_at(3, 6); }
+static void takeover_new_map(void) { takeover_at(10, 10); }
+
+/* Strict mode admits what a peer synced: that is the point of syncing. */
+static void takeover_strict(void)
+{
+	if (!fx_setup_mode(CS_MODE_ROUTE, CS_ICFG_STRICT) || !install_synced(&T1))
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_ESTABLISHED, 8, 11);
+	expect_event_of(&T1);
+	EXPECT_REASONS(CS_I_TRACKED, 1, CS_I_TAKEN_OVER, 1);
+out:
+	fx_free();
+}
+
+static void local(void)
+{
+	struct pkt to = { .src = "10.30.0.3", .dst = LOCAL4, .sport = 4788, .dport = 4788, .proto = IPPROTO_UDP };
+	struct pkt from = reverse(&to);
+	struct pkt probe = { .src = "10.9.0.1", .dst = LOCAL4, .sport = 50000, .dport = 3128, .proto = IPPROTO_TCP };
+	struct pkt to6 = { .src = "2001:db8:30::3", .dst = LOCAL6, .sport = 4788, .dport = 4788,
+			   .proto = IPPROTO_UDP };
+
+	if (!fx_setup_mode(CS_MODE_ROUTE, CS_ICFG_STRICT))
+		goto out;
+	EXPECT_EQ(run(&to), TC_ACT_OK);
+	EXPECT_REASONS(CS_I_LOCAL, 1);
+	EXPECT_EQ(run(&from), TC_ACT_OK);
+	EXPECT_REASONS(CS_I_LOCAL, 2);
+	EXPECT_EQ(run_tcp(&probe, TCP_ACK), TC_ACT_OK);	/* strict does not apply */
+	EXPECT_EQ(run(&to6), TC_ACT_OK);
+	EXPECT_EQ(streams_count(), 0);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_REASONS(CS_I_LOCAL, 4);
+out:
+	fx_free();
+}
+
+static void ipv6_route(void)
+{
+	struct pkt p = { .src = CLIENT6, .dst = SERVER6, .sport = 40000, .dport = 443, .proto = IPPROTO_TCP };
+	struct pkt r = reverse(&p);
+	struct cs_flow_key k;
+	struct cs_stream st;
+
+	if (!fx_setup())
+		goto out;
+	EXPECT_EQ(run_tcp(&p, TCP_SYN), TC_ACT_OK);
+	expect_stream(&p, CS_ST_SYN_SENT, 1, 1);
+	expect_event_of(&p);
+	EXPECT_EQ(run_tcp(&r, TCP_SYN | TCP_ACK), TC_ACT_OK);
+	expect_stream(&p, CS_ST_SYN_RECV, 2, 2);
+	EXPECT_EQ(run_tcp(&p, TCP_ACK), TC_ACT_OK);
+	expect_stream(&p, CS_ST_ESTABLISHED, 3, 3);
+	key_of(&p, &k);
+	if (stream_of(&p, &st))
+		EXPECT(st.code == cs_affinity_code(&k, AFF_KEY), "v6 code");
+	EXPECT_EQ(streams_count(), 1);
+	EXPECT_REASONS(CS_I_TRACKED, 3, CS_I_NEW, 1);
+out:
+	fx_free();
+}
+
+/* VLAN tags before IP, and IPv4 options between IP and TCP. */
+static void vlan_and_options(void)
+{
+	struct frame_opts o = opts_of(&T1);
+	struct pkt p = T1;
+	__u8 *ip;
+	__u32 n;
+
+	if (!fx_setup())
+		goto out;
+	o.vlans = 2;
+	g_len = frame_tcp(g_frame, &o, TCP_SYN, 0);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_SYN_SENT, 1, 1);
+	/* 8 octets of options (NOPs and an EOL): ports further on */
+	p.sport = 40001;
+	o = opts_of(&p);
+	n = frame_tcp(g_frame, &o, TCP_SYN, 0);
+	memmove(g_frame + 14 + 28, g_frame + 14 + 20, n - 34);
+	ip = g_frame + 14;
+	memset(ip + 20, 1, 7);
+	ip[27] = 0;
+	ip[0] = 0x47;
+	ip[3] += 8;
+	g_len = n + 8;
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_OK);
+	expect_stream(&p, CS_ST_SYN_SENT, 1, 1);
+	/* options claimed but not there: malformed */
+	ip[0] = 0x4f;
+	EXPECT_EQ(run_frame(g_frame, 14 + 40), TC_ACT_OK);
+	EXPECT_EQ(streams_count(), 2);
+	EXPECT_REASONS(CS_I_TRACKED, 2, CS_I_NEW, 2, CS_I_MALFORMED, 1);
+out:
+	fx_free();
+}
+
+/* A later fragment has no TCP header: tracked like any protocol under
+ * ports 0, never taken for a TCP segment without state. */
+static void later_fragment(void)
+{
+	struct pkt p = T1;
+	struct frame_opts o = opts_of(&T1);
+	__u8 *ip = g_frame + 14;
+
+	if (!fx_setup_mode(CS_MODE_ROUTE, CS_ICFG_STRICT))
+		goto out;
+	g_len = frame_tcp(g_frame, &o, TCP_ACK, 100);
+	ip[6] = 0x00;
+	ip[7] = 0x10;	/* offset 128 octets */
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_OK);
+	p.sport = p.dport = 0;
+	expect_stream(&p, CS_ST_ACTIVE, 1, 1);
+	EXPECT_REASONS(CS_I_TRACKED, 1, CS_I_NEW, 1);
+out:
+	fx_free();
+}
+
+/* ---- encap mode ---- */
+
+#define CODE 0x2abc
+
+static void encap_v4(void)
+{
+	struct pkt r = reverse(&T1);
+	struct cs_stream st;
+
+	if (!fx_setup_mode(CS_MODE_ENCAP, 0))
+		goto out;
+	EXPECT_EQ(run_vxlan(&T1, TCP_SYN, false, CHAIN, CODE), TC_ACT_OK);
+	EXPECT(g_out_len == g_len && !memcmp(g_out, g_frame, g_len), "the wrapped packet was changed");
+	if (!expect_stream(&T1, CS_ST_SYN_SENT, 1, 1))
+		goto out;
+	stream_of(&T1, &st);
+	EXPECT_EQ(st.code, CODE);
+	EXPECT_EQ(st.bytes, g_len);
+	EXPECT_EQ(st.epoch, MAPV);
+	expect_event_of(&T1);
+	/* the code is the port's low 14 bits whatever the rest says */
+	EXPECT_EQ(run_vxlan(&r, TCP_SYN | TCP_ACK, false, CHAIN, CODE), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_SYN_RECV, 2, 2);
+	EXPECT_EQ(streams_count(), 1);
+	EXPECT_REASONS(CS_I_TRACKED, 2, CS_I_NEW, 1);
+out:
+	fx_free();
+}
+
+static void encap_code_bits(void)
+{
+	struct frame_opts o = { .src = STEERER4, .dst = LOCAL4, .sport = 0xffff };
+	__u8 inner[128];
+	struct cs_stream st;
+	__u32 n;
+
+	if (!fx_setup_mode(CS_MODE_ENCAP, 0))
+		goto out;
+	n = build(inner, &T1, TCP_SYN, 0);
+	g_len = frame_vxlan(g_frame, &o, CHAIN, inner, n);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_OK);
+	if (stream_of(&T1, &st))
+		EXPECT_EQ(st.code, 0x3fff);
+	else
+		EXPECT(false, "no stream");
+out:
+	fx_free();
+}
+
+static void encap_other_vni(void)
+{
+	if (!fx_setup_mode(CS_MODE_ENCAP, CS_ICFG_STRICT))
+		goto out;
+	EXPECT_EQ(run_vxlan(&T1, TCP_ACK, false, CHAIN + 1, CODE), TC_ACT_OK);	/* not ours to drop */
+	EXPECT_EQ(run_vxlan(&T1, TCP_SYN, false, CHAIN << 8, CODE), TC_ACT_OK);
+	/* the right VNI without the I flag names no VNI */
+	build_vxlan(&T1, TCP_SYN, false, CHAIN, CODE);
+	g_frame[14 + 20 + 8] = 0;
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_OK);
+	EXPECT_EQ(streams_count(), 0);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_REASONS(CS_I_OTHER_VNI, 3);
+out:
+	fx_free();
+}
+
+static void encap_strict(void)
+{
+	if (!fx_setup_mode(CS_MODE_ENCAP, CS_ICFG_STRICT))
+		goto out;
+	EXPECT_EQ(run_vxlan(&T1, TCP_ACK, false, CHAIN, CODE), TC_ACT_SHOT);
+	EXPECT_EQ(streams_count(), 0);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_REASONS(CS_I_STRICT_DROP, 1);
+	EXPECT_EQ(run_vxlan(&T1, TCP_SYN, false, CHAIN, CODE), TC_ACT_OK);
+	EXPECT_EQ(run_vxlan(&T1, TCP_ACK, false, CHAIN, CODE), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_ESTABLISHED, 2, 2);
+out:
+	fx_free();
+}
+
+/* IPv4 inside IPv6, IPv6 inside IPv4, IPv6 inside IPv6. */
+static void encap_mixed(void)
+{
+	struct pkt p6 = { .src = CLIENT6, .dst = SERVER6, .sport = 40000, .dport = 443, .proto = IPPROTO_TCP };
+	struct pkt u6 = { .src = CLIENT6, .dst = SERVER6, .sport = 5000, .dport = 53, .proto = IPPROTO_UDP };
+	struct cs_stream st;
+
+	if (!fx_setup_mode(CS_MODE_ENCAP, 0))
+		goto out;
+	EXPECT_EQ(run_vxlan(&T1, TCP_SYN, true, CHAIN, CODE), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_SYN_SENT, 1, 1);
+	expect_event_of(&T1);
+	EXPECT_EQ(run_vxlan(&p6, TCP_SYN, false, CHAIN, CODE + 1), TC_ACT_OK);
+	expect_stream(&p6, CS_ST_SYN_SENT, 1, 1);
+	if (stream_of(&p6, &st))
+		EXPECT_EQ(st.code, CODE + 1);
+	EXPECT_EQ(run_vxlan(&u6, 0, true, CHAIN, CODE + 2), TC_ACT_OK);
+	expect_stream(&u6, CS_ST_ACTIVE, 1, 1);
+	EXPECT_EQ(streams_count(), 3);
+	EXPECT_REASONS(CS_I_TRACKED, 3, CS_I_NEW, 3);
+out:
+	fx_free();
+}
+
+static void encap_not_steered(void)
+{
+	struct pkt sync = { .src = "10.30.0.3", .dst = LOCAL4, .sport = 4788, .dport = 4788, .proto = IPPROTO_UDP };
+	struct pkt out_vx = { .src = LOCAL4, .dst = STEERER4, .sport = 0xc001, .dport = 4789, .proto = IPPROTO_UDP };
+	struct pkt transit_vx = { .src = STEERER4, .dst = "10.30.0.9", .sport = 0xc001, .dport = 4789,
+				  .proto = IPPROTO_UDP };
+
+	if (!fx_setup_mode(CS_MODE_ENCAP, CS_ICFG_STRICT))
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_OK);	/* transit, not wrapped: not ours */
+	EXPECT_REASONS(CS_I_NOT_STEERED, 1);
+	EXPECT_EQ(run(&transit_vx), TC_ACT_OK);	/* VXLAN, but to another node */
+	EXPECT_REASONS(CS_I_NOT_STEERED, 2);
+	EXPECT_EQ(run(&sync), TC_ACT_OK);
+	EXPECT_EQ(run(&out_vx), TC_ACT_OK);	/* from this node */
+	EXPECT_REASONS(CS_I_NOT_STEERED, 2, CS_I_LOCAL, 2);
+	EXPECT_EQ(streams_count(), 0);
+out:
+	fx_free();
+}
+
+/* ---- bad input ---- */
+
+/*
+ * Every truncation of `frame` passes; a stream appears only once `whole`
+ * octets (the headers the stream needs) are there; the rest is counted
+ * MALFORMED, or NOT_IP below Ethernet. The kernel refuses to test-run a
+ * frame shorter than Ethernet, or than its IP header when the (untagged)
+ * ethertype is IP: `runs` is the length it takes from.
+ */
+static void truncations(const __u8 *frame, __u32 len, __u32 runs, __u32 whole, const char *what)
+{
+	__u64 malformed = 0, not_ip = 0, tracked = 0;
+	__u32 n;
+	int v;
+
+	for (n = 0; n <= len; n++) {
+		v = run_frame(frame, n);
+		if (v < 0) {
+			EXPECT(n < runs && errno == EINVAL, "%s: %u octets: test run: %s", what, n, strerror(errno));
+			continue;
+		}
+		EXPECT(v == TC_ACT_OK, "%s: %u octets: verdict %d", what, n, v);
+		if (n < 14)
+			not_ip++;
+		else if (n < whole)
+			malformed++;
+		else
+			tracked++;
+		EXPECT(streams_count() == (n >= whole), "%s: %u octets: %d streams", what, n, streams_count());
+	}
+	EXPECT(malformed >= whole - runs, "%s: only %llu truncations ran", what, (unsigned long long)malformed);
+	EXPECT_REASONS(CS_I_NOT_IP, not_ip, CS_I_MALFORMED, malformed, CS_I_TRACKED, tracked, CS_I_NEW,
+		       tracked ? 1 : 0);
+}
+
+static void malformed_syn(void)
+{
+	struct frame_opts o = opts_of(&T1);
+	__u8 frame[128];
+	__u32 n;
+
+	if (!fx_setup())
+		goto out;
+	n = frame_tcp_syn(frame, &o, TCP_SYN, 1460);
+	truncations(frame, n, 14 + 20, 14 + 20 + 20, "ipv4 syn");
+	fx_free();
+	/* tagged, the kernel runs every length: the IP header is cut too */
+	if (!fx_setup())
+		goto out;
+	o.vlans = 1;
+	n = frame_tcp_syn(frame, &o, TCP_SYN, 1460);
+	truncations(frame, n, 14, 18 + 20 + 20, "tagged ipv4 syn");
+	fx_free();
+	if (!fx_setup())
+		goto out;
+	o = opts_of(&(struct pkt){ .src = CLIENT6, .dst = SERVER6, .sport = 40000, .dport = 443 });
+	n = frame_tcp_syn(frame, &o, TCP_SYN, 1440);
+	truncations(frame, n, 14 + 40, 14 + 40 + 20, "ipv6 syn");
+	fx_free();
+	if (!fx_setup())
+		goto out;
+	o.vlans = 2;
+	n = frame_tcp_syn(frame, &o, TCP_SYN, 1440);
+	truncations(frame, n, 14, 22 + 40 + 20, "tagged ipv6 syn");
+	fx_free();
+	if (!fx_setup())
+		goto out;
+	o = opts_of(&(struct pkt){ .src = CLIENT4, .dst = SERVER4, .sport = 5000, .dport = 53 });
+	n = frame_build(frame, &o, "x", 1);
+	truncations(frame, n, 14 + 20, 14 + 20 + 8, "ipv4 udp");
+out:
+	fx_free();
+}
+
+/* Cut anywhere, a wrapped SYN passes; only the whole inner headers make a
+ * stream. */
+static void malformed_vxlan(void)
+{
+	static __u8 frame[256];
+	__u32 n;
+
+	if (!fx_setup_mode(CS_MODE_ENCAP, CS_ICFG_STRICT))
+		goto out;
+	build_vxlan(&T1, TCP_SYN, false, CHAIN, CODE);
+	memcpy(frame, g_frame, g_len);
+	n = g_len;
+	truncations(frame, n, 14 + 20, 14 + 20 + 8 + 8 + 14 + 20 + 20, "vxlan");
+out:
+	fx_free();
+}
+
+/* Not IP at all: ARP, and an ethertype nobody knows. */
+static void not_ip(void)
+{
+	__u8 frame[64] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x06 };
+
+	if (!fx_setup_mode(CS_MODE_ROUTE, CS_ICFG_STRICT))
+		goto out;
+	EXPECT_EQ(run_frame(frame, sizeof(frame)), TC_ACT_OK);
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	EXPECT_EQ(run_frame(frame, sizeof(frame)), TC_ACT_OK);
+	EXPECT_REASONS(CS_I_NOT_IP, 2);
+out:
+	fx_free();
+}
+
+/* A full ring buffer loses events, never packets. */
+static void ring_full(void)
+{
+	struct pkt p = { .src = CLIENT4, .dst = SERVER4, .dport = 53, .proto = IPPROTO_UDP };
+	__u32 i, n = 12000, dropped = 0;
+	__u64 lost;
+
+	if (!fx_setup())
+		goto out;
+	g_no_consume = true;
+	for (i = 0; i < n; i++) {
+		p.sport = (__u16)(1024 + i);
+		dropped += run(&p) != TC_ACT_OK;
+	}
+	g_no_consume = false;
+	EXPECT_EQ(dropped, 0);
+	EXPECT_EQ(streams_count(), n);
+	lost = reason(CS_I_EVENT_LOST);
+	EXPECT(lost > 0 && lost < n, "%llu events lost", (unsigned long long)lost);
+	g_nev = 0;
+	ring_buffer__consume(F.rb);
+	EXPECT_EQ(g_nev + lost, n);
+	EXPECT_REASONS(CS_I_TRACKED, n, CS_I_NEW, n, CS_I_EVENT_LOST, lost);
+out:
+	g_no_consume = false;
+	fx_free();
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	libbpf_set_print(NULL);
+	RUN(not_ready);
+	RUN(tcp_life);
+	RUN(tcp_no_regress);
+	RUN(strict_drop);
+	RUN(loose_pickup);
+	RUN(udp_icmp);
+	RUN(takeover_old_map);
+	RUN(takeover_new_map);
+	RUN(takeover_strict);
+	RUN(local);
+	RUN(ipv6_route);
+	RUN(vlan_and_options);
+	RUN(later_fragment);
+	RUN(encap_v4);
+	RUN(encap_code_bits);
+	RUN(encap_other_vni);
+	RUN(encap_strict);
+	RUN(encap_mixed);
+	RUN(encap_not_steered);
+	RUN(malformed_syn);
+	RUN(malformed_vxlan);
+	RUN(not_ip);
+	RUN(ring_full);
+	T_EXIT();
+}
