@@ -15,7 +15,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 endif
 
 # ---- BPF objects and skeletons ----
-BPF_PROGS := learn steer
+BPF_PROGS := learn steer instance
 BPF_HDRS  := $(wildcard bpf/lib/*.h) headers/cloudsteer.h headers/namehash.h
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Ivmlinux -Iheaders -Ibpf
@@ -34,12 +34,12 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iheaders -Ius
 	-DCS_VERSION='"$(VERSION)"'
 LDLIBS  := -lbpf -lxdp -lyaml -lpcap -lelf -lz
 
-LIB_SRCS := $(wildcard user/lib/*.c user/daemon/*.c)
+LIB_SRCS := $(wildcard user/lib/*.c user/daemon/*.c user/instance/*.c)
 CMD_SRCS := user/main.c $(wildcard user/cmd_*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 SKELS    := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
-USER_HDRS := $(wildcard user/*.h user/lib/*.h user/daemon/*.h) headers/cloudsteer.h headers/namehash.h
+USER_HDRS := $(wildcard user/*.h user/lib/*.h user/daemon/*.h user/instance/*.h) headers/cloudsteer.h headers/namehash.h
 
 $(BUILD)/%.o: %.c $(USER_HDRS) $(SKELS)
 	$(call msg,CC,$@)

@@ -360,17 +360,18 @@ struct cs_sync_stat {
 	__u64 refreshes;	/* streams re-sent to keep peers' copies alive */
 };
 
-/* Per-packet outcomes of instance, counted per CPU in cs_inst_counters.
+/* Per-packet outcomes of instance, counted per CPU in cs_inst_reasons.
  * X(enum suffix, name printed by the CLI, help text) */
 #define CS_INSTANCE_REASONS(X)                                                        \
 	X(TRACKED, "tracked", "packets of streams with state: admitted")             \
-	X(NEW, "new", "streams begun here (SYN, first datagram)")                     \
+	X(NEW, "new", "streams begun here (SYN, first datagram, loose pickup)")       \
 	X(PICKED_UP, "picked_up", "loose: TCP streams admitted mid-stream")           \
 	X(STRICT_DROP, "strict_drop", "strict: TCP without state, not a SYN: dropped") \
 	X(TAKEN_OVER, "taken_over", "synced streams whose first packet came here")   \
-	X(LOCAL, "local", "to or from this node (probes, sync): not tracked")         \
+	X(LOCAL, "local", "this node's (probes, sync) or link-local/multicast: not tracked") \
 	X(NOT_IP, "not_ip", "not IPv4 or IPv6: not tracked")                          \
 	X(OTHER_VNI, "other_vni", "encap: VXLAN of another chain: not tracked")       \
+	X(NOT_STEERED, "not_steered", "encap: not VXLAN to this node: not tracked")   \
 	X(MALFORMED, "malformed", "headers cut short: passed, not tracked")           \
 	X(EVENT_LOST, "event_lost", "ring buffer full: change left to the next resync") \
 	X(NOT_READY, "not_ready", "the daemon has not configured it yet")

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -22,29 +21,9 @@
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/pins.h"
+#include "lib/signals.h"
 #include "learn.skel.h"
 #include "steer.skel.h"
-
-static volatile sig_atomic_t stop_signal, reload_wanted;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload_wanted = 1;
-	else
-		stop_signal = sig;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: the poll wakes up */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
 
 /* SIGHUP: a new config, all or nothing. Rules whose patterns stay keep their
  * records (pattern ids follow the text); the sweep drops the records of
@@ -106,7 +85,7 @@ static void loop(struct cs_daemon *d)
 {
 	__u64 next_tick = 0;
 
-	while (!stop_signal) {
+	while (!cs_stop_signal) {
 		__u64 t;
 
 		/* learn wakes us only once events pile up (cs_emit): wait at most
@@ -114,12 +93,14 @@ static void loop(struct cs_daemon *d)
 		if (ring_buffer__poll(d->rb, 200) < 0 && errno != EINTR)
 			cs_warn("events: %s", strerror(errno));
 		ring_buffer__consume(d->rb);
-		if (reload_wanted) {
-			reload_wanted = 0;
+		if (cs_reload_wanted) {
+			cs_reload_wanted = 0;
 			reload(d);
 		}
 		if (__atomic_exchange_n(&d->rebuild_tables, 0, __ATOMIC_ACQ_REL))
 			cs_tables_build(d);
+		/* every pass, not every tick: a warmup of 1 s ends on time */
+		cs_warmups_tick(d);
 		t = now_ms();
 		if (t >= next_tick) {
 			cs_tables_follow_states(d);
@@ -142,7 +123,7 @@ static int start(struct cs_daemon *d)
 		return 2;
 	}
 	opts.acl_ids = d->conf.acl_ids;
-	d->lock_fd = cs_lock_take(d->pin_dir, err, sizeof(err));
+	d->lock_fd = cs_lock_take(d->pin_dir, NULL, err, sizeof(err));
 	if (d->lock_fd < 0) {
 		cs_err("%s", err);
 		return 1;
@@ -239,6 +220,7 @@ int cmd_run(int argc, char **argv)
 	};
 	struct cs_daemon d = { .config_path = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir(),
 			       .sweep_per_tick = CS_SWEEP_PER_TICK,
+			       .states_lock = PTHREAD_MUTEX_INITIALIZER,
 			       .lock_fd = -1 };
 	int c, rc;
 
@@ -257,12 +239,12 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	catch_signals();
+	cs_catch_signals();
 	rc = start(&d);
 	if (!rc)
 		loop(&d);
 	finish(&d);
-	if (!rc && stop_signal)
-		cs_info("stopped by signal %d", (int)stop_signal);
+	if (!rc && cs_stop_signal)
+		cs_info("stopped by signal %d", (int)cs_stop_signal);
 	return rc;
 }

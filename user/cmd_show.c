@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include "lib/state.h"
 
 static const char show_usage[] =
-	"usage: cloudsteer show table|routes|rules|stats|chains|instances|map [--json] [--pin-dir DIR]\n"
+	"usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json] [--pin-dir DIR]\n"
 	"\n"
 	"Print the state that the daemon pinned, read from its maps: it works while\n"
 	"the daemon is down, and changes nothing.\n"
@@ -39,6 +40,10 @@ static const char show_usage[] =
 	"  instances  one row per instance (by id): chain, address, state, counters\n"
 	"  map      how many buckets of each chain's table each instance holds;\n"
 	"           with --json every bucket\n"
+	"  streams  on an instance node: one row per stream it holds or has a synced\n"
+	"           copy of\n"
+	"  sync     on an instance node: the sync counters and the dataplane's\n"
+	"           counters by reason\n"
 	"\n"
 	"      --json         one JSON object per line (JSON Lines)\n"
 	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
@@ -768,13 +773,209 @@ out:
 
 /* ---- dispatch ---- */
 
+/* ---- streams and sync: on an instance node ---- */
+
+struct streams {
+	struct cs_stream_row *rows;
+	__u64 now;
+};
+
+static const char *endpoint_text(const struct cs_addr *a, __u16 port, char *buf, size_t len)
+{
+	char ip[CS_ADDR_TEXT_MAX];
+
+	cs_addr_format(a, ip, sizeof(ip));
+	snprintf(buf, len, cs_addr_is_v4(a) ? "%s:%u" : "[%s]:%u", ip, port);
+	return buf;
+}
+
+static const char *holder_text(const struct cs_stream *st, char *buf, size_t len)
+{
+	if (st->flags & CS_STREAM_SYNCED)
+		snprintf(buf, len, "synced from #%u", st->peer);
+	else
+		snprintf(buf, len, "%s", st->flags & CS_STREAM_PICKED_UP ? "here (picked up)" : "here");
+	return buf;
+}
+
+static __u64 ms_since(__u64 now, __u64 then)
+{
+	return now > then ? (now - then) / 1000000 : 0;
+}
+
+static void streams_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+{
+	const struct streams *ss = ctx;
+	const struct cs_stream_row *r = &ss->rows[i];
+	char d[32];
+
+	cs_proto_name(r->key.proto, cell[0], CS_CELL_MAX);
+	endpoint_text(&r->key.lo, r->key.lo_port, cell[1], CS_CELL_MAX);
+	endpoint_text(&r->key.hi, r->key.hi_port, cell[2], CS_CELL_MAX);
+	snprintf(cell[3], CS_CELL_MAX, "%s", cs_stream_state_name(r->st.state));
+	snprintf(cell[4], CS_CELL_MAX, "%08x", r->st.code);
+	holder_text(&r->st, cell[5], CS_CELL_MAX);
+	snprintf(cell[6], CS_CELL_MAX, "%llu.%u", (unsigned long long)r->st.epoch, r->st.seq);
+	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)r->st.packets);
+	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)r->st.bytes);
+	snprintf(cell[9], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->st.first_ns, ss->now), d, sizeof(d)));
+	snprintf(cell[10], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->st.last_ns, ss->now), d, sizeof(d)));
+}
+
+static void streams_json(const struct streams *ss, size_t i)
+{
+	const struct cs_stream_row *r = &ss->rows[i];
+	char ip[CS_ADDR_TEXT_MAX], p[16];
+	struct cs_jw w;
+
+	cs_jw_open(&w, stdout);
+	cs_jw_str(&w, "proto", cs_proto_name(r->key.proto, p, sizeof(p)));
+	cs_jw_str(&w, "lo", cs_addr_format(&r->key.lo, ip, sizeof(ip)));
+	cs_jw_u64(&w, "lo_port", r->key.lo_port);
+	cs_jw_str(&w, "hi", cs_addr_format(&r->key.hi, ip, sizeof(ip)));
+	cs_jw_u64(&w, "hi_port", r->key.hi_port);
+	cs_jw_str(&w, "state", cs_stream_state_name(r->st.state));
+	cs_jw_u64(&w, "code", r->st.code);
+	cs_jw_bool(&w, "synced", r->st.flags & CS_STREAM_SYNCED);
+	cs_jw_u64(&w, "peer", r->st.peer);
+	cs_jw_bool(&w, "picked_up", r->st.flags & CS_STREAM_PICKED_UP);
+	cs_jw_u64(&w, "epoch", r->st.epoch);
+	cs_jw_u64(&w, "seq", r->st.seq);
+	cs_jw_u64(&w, "packets", r->st.packets);
+	cs_jw_u64(&w, "bytes", r->st.bytes);
+	cs_jw_u64(&w, "age_ms", ms_since(ss->now, r->st.first_ns));
+	cs_jw_u64(&w, "idle_ms", ms_since(ss->now, r->st.last_ns));
+	cs_jw_close(&w);
+	putchar('\n');
+}
+
+static int show_streams(struct show *s)
+{
+	static const struct cs_column cols[] = {
+		{ "PROTO", false }, { "ENDPOINT", false }, { "ENDPOINT", false }, { "STATE", false },
+		{ "CODE", false }, { "HOLDER", false }, { "EPOCH.SEQ", true }, { "PACKETS", true },
+		{ "BYTES", true }, { "AGE", true }, { "IDLE", true },
+	};
+	struct streams ss = { .now = cs_now_ns() };
+	size_t n, i;
+	int e = cs_state_streams(s->st, &ss.rows, &n);
+
+	if (e) {
+		cs_err("cannot read %s/cs_streams: %s", s->st->dir, strerror(-e));
+		return 1;
+	}
+	if (!s->json)
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, streams_fill, &ss);
+	else
+		for (i = 0; i < n; i++)
+			streams_json(&ss, i);
+	free(ss.rows);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+	const char *help;
+} sync_counters[] = {
+#define SYNC_FIELD(f, help) { #f, offsetof(struct cs_sync_stat, f), help }
+	SYNC_FIELD(msgs_sent, "datagrams sent to peers"),
+	SYNC_FIELD(streams_sent, "stream versions in them"),
+	SYNC_FIELD(msgs_received, "datagrams accepted from peers"),
+	SYNC_FIELD(streams_received, "stream versions in them"),
+	SYNC_FIELD(installed, "newer than what was here: written"),
+	SYNC_FIELD(stale, "not newer (old or repeated): ignored"),
+	SYNC_FIELD(refused, "datagrams from addresses that are not peers of the chain"),
+	SYNC_FIELD(malformed, "datagrams from peers that do not parse"),
+	SYNC_FIELD(send_errors, "datagrams the kernel would not send"),
+	SYNC_FIELD(lag_last_us, "dataplane event to datagram sent, last (us)"),
+	SYNC_FIELD(lag_max_us, "the same, the most (us)"),
+	SYNC_FIELD(map_version, "service map version (Lamport clock)"),
+	SYNC_FIELD(resyncs, "whole-table passes: the table changed"),
+	SYNC_FIELD(refreshes, "streams re-sent to keep peers' copies alive"),
+#undef SYNC_FIELD
+};
+
+static const struct {
+	const char *name, *help;
+} inst_reasons[CS_I_MAX] = {
+#define REASON_ROW(sym, name, help) { name, help },
+	CS_INSTANCE_REASONS(REASON_ROW)
+#undef REASON_ROW
+};
+
+struct sync_view {
+	struct cs_sync_stat stat;
+	__u64 reasons[CS_I_MAX];
+};
+
+static __u64 sync_counter(const struct cs_sync_stat *st, size_t i)
+{
+	return *(const __u64 *)((const char *)st + sync_counters[i].off);
+}
+
+static void sync_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+{
+	const struct sync_view *v = ctx;
+	size_t n_sync = sizeof(sync_counters) / sizeof(sync_counters[0]);
+	bool is_sync = i < n_sync;
+
+	snprintf(cell[0], CS_CELL_MAX, "%s", is_sync ? "sync" : "dataplane");
+	snprintf(cell[1], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].name : inst_reasons[i - n_sync].name);
+	snprintf(cell[2], CS_CELL_MAX, "%llu",
+		 (unsigned long long)(is_sync ? sync_counter(&v->stat, i) : v->reasons[i - n_sync]));
+	snprintf(cell[3], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].help : inst_reasons[i - n_sync].help);
+}
+
+static int show_sync(struct show *s)
+{
+	static const struct cs_column cols[] = {
+		{ "OF", false }, { "COUNTER", false }, { "VALUE", true }, { "MEANING", false },
+	};
+	size_t n_sync = sizeof(sync_counters) / sizeof(sync_counters[0]), i;
+	struct sync_view v;
+	__u32 zero = 0;
+	struct cs_jw w;
+	int e;
+
+	memset(&v, 0, sizeof(v));
+	if (bpf_map_lookup_elem(s->st->fd[CS_M_SYNC_STATS], &zero, &v.stat)) {
+		cs_err("cannot read %s/cs_sync_stats: %s", s->st->dir, strerror(errno));
+		return 1;
+	}
+	e = cs_state_inst_reasons(s->st, v.reasons);
+	if (e) {
+		cs_err("cannot read %s/cs_inst_reasons: %s", s->st->dir, strerror(-e));
+		return 1;
+	}
+	if (!s->json) {
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n_sync + CS_I_MAX, sync_fill, &v);
+		return 0;
+	}
+	cs_jw_open(&w, stdout);
+	for (i = 0; i < n_sync; i++)
+		cs_jw_u64(&w, sync_counters[i].name, sync_counter(&v.stat, i));
+	cs_jw_key(&w, "dataplane");
+	{
+		struct cs_jw in;
+
+		cs_jw_open(&in, stdout);
+		for (i = 0; i < CS_I_MAX; i++)
+			cs_jw_u64(&in, inst_reasons[i].name, v.reasons[i]);
+		cs_jw_close(&in);
+	}
+	cs_jw_close(&w);
+	putchar('\n');
+	return 0;
+}
+
 #define STEER_BASE (CS_STATE_BIT(CS_M_CHAINS) | CS_STATE_BIT(CS_M_INSTANCES))
 
 static const struct {
 	const char *name;
 	unsigned reads;		/* CS_READ_* */
 	int (*run)(struct show *s);
-	unsigned steer;		/* CS_STATE_BIT()s: steer's maps alone, all required */
+	unsigned steer;		/* CS_STATE_BIT()s: steer's (or instance's) maps alone, all required */
 } subcommands[] = {
 	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table, 0 },
 	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes, 0 },
@@ -783,6 +984,8 @@ static const struct {
 	{ "chains", 0, show_chains, STEER_BASE },
 	{ "instances", 0, show_instances, STEER_BASE | CS_STATE_BIT(CS_M_INST_STATS) },
 	{ "map", 0, show_map, STEER_BASE | CS_STATE_BIT(CS_M_SERVICE_MAP) },
+	{ "streams", 0, show_streams, CS_STATE_BIT(CS_M_STREAMS) },
+	{ "sync", 0, show_sync, CS_STATE_BIT(CS_M_SYNC_STATS) | CS_STATE_BIT(CS_M_INST_REASONS) },
 };
 
 static int find_subcommand(const char *name)

@@ -21,9 +21,10 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "the daemon: load, attach, pin, expire, log (foreground)" },
 	{ "detach", cmd_detach, "take the dataplane off and remove its pinned state" },
 	{ "replay", cmd_replay, "run captures through the learn program and print what it learns" },
-	{ "show", cmd_show, "print the pinned state: table, routes, rules, stats, chains, instances, map" },
+	{ "show", cmd_show, "print the pinned state: tables, routes, chains, streams, counters" },
 	{ "explain", cmd_explain, "say why an IP is steered, or why not" },
 	{ "drain", cmd_drain, "stop new streams to an instance; pinned ones finish (--undo)" },
+	{ "instance", cmd_instance, "run this node as an instance of a chain: stream state, sync" },
 };
 
 int cs_usage_error(const char *cmd, const char *usage_text, const char *what, const char *arg)

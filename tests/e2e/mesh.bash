@@ -12,6 +12,8 @@
 #                            casb-a and casb-b); each LINE is added to the chain
 #   daemon_up CONFIG         cloudsteer run on the host; log in $LAB/daemon.log
 #   inst_packets ID          packets steer sent instance ID, from the pins
+#   first_after PCAP T0      ms from T0 (epoch seconds) to the first packet in
+#                            PCAP after it, or "none" within 3 s
 # Everything it made goes on exit, failure or a signal: processes inside the
 # namespaces, the namespaces, the pins and the temp dir.
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -30,7 +32,8 @@ cleanup() {
 		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del $P-$n 2>/dev/null
 	done
-	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* "$LAB"
+	# the instance daemons pin in $CLOUDSTEER_PIN_DIR-NAME (instance.sh)
+	rm -rf "$CLOUDSTEER_PIN_DIR" "$CLOUDSTEER_PIN_DIR"-* "/run/$(basename "$CLOUDSTEER_PIN_DIR")"* "$LAB"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -107,4 +110,17 @@ for e in json.load(sys.stdin):
     f = e["formatted"]
     if f["key"] == want:
         print(sum(v["value"]["packets"] for v in f["values"]))' "$1"
+}
+
+# (the kernel stamps each packet when it arrives; tcpdump writes it a little
+# later, so the file is read again until one shows up)
+first_after() {
+	local i ms
+	for i in $(seq 30); do
+		ms=$(tcpdump -tt -n -r "$1" 2>/dev/null |
+			awk -v t0="$2" '$1 > t0 { printf "%.1f\n", ($1 - t0) * 1000; exit }')
+		[ -n "$ms" ] && { echo "$ms"; return; }
+		sleep 0.1
+	done
+	echo none
 }

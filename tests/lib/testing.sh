@@ -8,13 +8,15 @@ skip() { echo "SKIP: $T_SUITE: $1: ${2:-}"; }
 # check NAME CMD...: pass if CMD succeeds
 check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "command failed: $*"; fi; }
 t_exit() { exit $T_FAILED; }
-# wait_log TEXT [TENTHS]: until $LAB/daemon.log (where the e2e labs keep
-# the daemon's output) holds TEXT; default 3 s
-wait_log() {
+# wait_in FILE TEXT [TENTHS]: until FILE holds TEXT; default 3 s
+wait_in() {
 	local i
-	for i in $(seq "${2:-30}"); do
-		grep -q -- "$1" "$LAB/daemon.log" && return 0
+	for i in $(seq "${3:-30}"); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
 }
+# wait_log TEXT [TENTHS]: the same for $LAB/daemon.log, where the e2e labs
+# keep the daemon's output
+wait_log() { wait_in "$LAB/daemon.log" "$@"; }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * cli_chains: `cloudsteer show chains|instances|map` and `cloudsteer drain`
+ * (and the config errors of `cloudsteer instance`)
  * against steer's maps pinned as the daemon pins them, with no daemon and no
  * learn maps. The steer program is loaded, its maps pinned under a fresh
  * directory, two chains, three instances and one table written, and the
@@ -310,13 +311,58 @@ static void drain_errors(void)
 	if (CLI("drain", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer drain NAME|ID [-c FILE] [--undo] [--pin-dir DIR]\n");
 	if (CLI("show", "--help") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map [--json]");
+		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json]");
+}
+
+/* `cloudsteer instance` refuses what it cannot serve before it touches
+ * anything: FILE[:LINE]: reason, exit 2. */
+static void instance_config_errors(void)
+{
+	static const struct {
+		const char *yaml, *name, *want;
+	} cases[] = {
+		{ "instance: {name: casb-a}\n", NULL, "instance.interfaces is missing" },
+		{ "mesh: {affinity_key: 00112233445566778899aabbccddeeff}\n", "casb-z",
+		  "no instance is named \"casb-z\"" },
+		{ "mesh: {affinity_key: 00112233445566778899aabbccddeeff}\n", NULL,
+		  "no instance's address is an address of this host" },
+		{ "instance: {name: casb-a, interfaces: [lo]}\n", NULL,
+		  ":2: chain \"casb\" is in route mode: its instances recompute each stream's affinity code, "
+		  "so the config needs mesh.affinity_key" },
+		{ "instance: {name: casb-a, interfaces: [lo], policy: lax}\n", NULL,
+		  ":6: instance.policy must be strict or loose, not \"lax\"" },
+	};
+	char path[] = "/tmp/cs-cli-instance-XXXXXX";
+	size_t i;
+	int fd = mkstemp(path);
+
+	if (!EXPECT(fd >= 0, "mkstemp: %s", strerror(errno)))
+		return;
+	close(fd);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+
+		fprintf(f, "chains:\n  - name: casb\n    instances:\n      - {name: casb-a, address: 192.0.2.201}\n"
+			   "      - {name: casb-b, address: 192.0.2.202}\n%s", cases[i].yaml);
+		fclose(f);
+		if ((cases[i].name ? CLI("instance", "-c", path, "--name", cases[i].name) : CLI("instance", "-c", path)) &&
+		    EXPECT_EXIT(2)) {
+			EXPECT_HAS(R.err, path);
+			EXPECT_HAS(R.err, cases[i].want);
+		}
+	}
+	unlink(path);
+	if (CLI("instance", "--help") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "usage: cloudsteer instance [-c FILE] [--name NAME]");
+	if (CLI("instance", "extra") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "unexpected argument \"extra\"");
 }
 
 static void missing_state(void)
 {
 	static const char *const cmds[][4] = {
 		{ "show", "chains" }, { "show", "instances", "--json" }, { "show", "map" }, { "drain", "1" },
+		{ "show", "streams" }, { "show", "sync", "--json" },
 	};
 	char want[PATH_MAX + 128];
 	size_t i;
@@ -343,6 +389,7 @@ static int run_checks(void)
 	RUN(drain);
 	RUN(drain_by_name);
 	RUN(drain_errors);
+	RUN(instance_config_errors);
 	RUN(missing_state);
 	T_EXIT();
 }

@@ -563,7 +563,8 @@ static void show_usage_errors(void)
 static void help(void)
 {
 	if (CLI("show", "--help") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map [--json] [--pin-dir DIR]");
+		EXPECT_HAS(R.out,
+			   "usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json] [--pin-dir DIR]\n");
 	if (CLI("show", "stats", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer show");
 	if (CLI("explain", "--help") && EXPECT_EXIT(0))

@@ -159,6 +159,33 @@ static const struct {
 	  5, "multicast" },
 	{ "chains:\n  - name: c\n    instances:\n      - {name: a, address: 10.0.0.1, vni: 7}\n", 4,
 	  "known: name, address, mac" },
+	/* health.warmup */
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "    health: {warmup: soon}\n", 4, "health.warmup must be a duration" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "    health: {warmup: 2h}\n", 4, "health.warmup must be a duration" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "    health: {warmpu: 1s}\n", 4, "unknown key \"warmpu\" in health" },
+	/* mesh */
+	{ "mesh:\n  affinity_key: 0123456789abcdef\n", 2, "mesh.affinity_key must be 32 hex digits (128 bits), not 16" },
+	{ "mesh:\n  affinity_key: 0123456789abcdef0123456789abcdef0\n", 2, "not 33 characters" },
+	{ "mesh:\n  affinity_key: 0123456789abcdeg0123456789abcdef\n", 2, "\"g\" is not one" },
+	{ "mesh:\n  affinity_key: \"0123456789abcdef 123456789abcdef\"\n", 2, "\" \" is not one" },
+	{ "mesh:\n  affinity_key: [1, 2]\n", 2, "mesh.affinity_key must be a single value" },
+	{ "mesh:\n  sync_port: 0\n", 2, "mesh.sync_port must be a whole number from 1 to 65535" },
+	{ "mesh:\n  sync_port: 65536\n", 2, "from 1 to 65535" },
+	{ "mesh:\n  port: 4788\n", 2, "unknown key \"port\" in mesh" },
+	{ "mesh: 4788\n", 1, "mesh must be a mapping" },
+	/* instance */
+	{ "instance:\n  policy: lax\n", 2, "instance.policy must be strict or loose, not \"lax\"" },
+	{ "instance:\n  sync: yes\n", 2, "instance.sync must be true or false" },
+	{ "instance:\n  stream_idle: 0\n", 2, "instance.stream_idle must be more than zero" },
+	{ "instance:\n  interfaces: [averyveryverylongname0]\n", 2, "longer than 15" },
+	{ "instance:\n  mode: route\n", 2, "unknown key \"mode\" in instance" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "instance:\n  name: z\n", 4, "instance.name \"z\" is not an instance of any chain" },
+	{ "rules:\n  - match: [a.example]\n\ninstance:\n  interfaces: [eth1]\n  name: a\n", 4,
+	  "instance.name \"a\" is not an instance" },
 };
 
 /* An encap chain with a symmetric flag and a MAC of its own. */
@@ -176,6 +203,104 @@ static void encap_chain(void)
 	EXPECT(c.chains[0].symmetric, "symmetric");
 	EXPECT(c.chains[0].instances[0].has_mac && !memcmp(c.chains[0].instances[0].mac, mac, 6), "mac");
 	EXPECT(!c.chains[0].instances[1].has_mac, "b has no mac of its own");
+	cs_config_free(&c);
+}
+
+/* health.warmup: its default, and durations as elsewhere. */
+static void health_warmup(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	if (!EXPECT(load("chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
+			 "  - name: d\n    instances: [{name: b, address: 10.0.0.2}]\n"
+			 "    health: {probe: tcp, port: 80, warmup: 250ms}\n"
+			 "  - name: e\n    instances: [{name: e1, address: 10.0.0.3}]\n"
+			 "    health: {warmup: 3}\n",
+			 &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.chains[0].health.warmup_ms, CS_WARMUP_DEFAULT_MS);
+	EXPECT_EQ(c.chains[0].health.warmup_ms, 1000);
+	EXPECT_EQ(c.chains[1].health.warmup_ms, 250);
+	EXPECT_EQ(c.chains[2].health.warmup_ms, 3000);	/* a bare number is seconds */
+	EXPECT_EQ(c.chains[1].health.port, 80);
+	cs_config_free(&c);
+}
+
+/* mesh and instance absent: no key of our own, the default port, and the
+ * instance role's defaults. */
+static void mesh_and_instance_defaults(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	if (!EXPECT(load("rules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(!c.has_affinity_key, "an affinity key without mesh.affinity_key");
+	EXPECT_EQ(c.sync_port, CS_SYNC_PORT_DEFAULT);
+	EXPECT_EQ(c.sync_port, 4788);
+	EXPECT(c.instance.strict && c.instance.sync, "strict %d sync %d", c.instance.strict, c.instance.sync);
+	EXPECT_EQ(c.instance.stream_idle_ms, CS_STREAM_IDLE_DEFAULT_MS);
+	EXPECT_EQ(c.instance.stream_idle_ms, 120000);
+	EXPECT(!c.instance.name && !c.instance.n_ifaces, "instance name or interfaces");
+	EXPECT_EQ(c.instance.line, 0);
+	cs_config_free(&c);
+
+	/* a section that gives only some keys keeps the defaults of the others */
+	if (!EXPECT(load("mesh:\n  sync_port: 1\ninstance:\n  interfaces: [eth1, eth2]\n", &c, err,
+			 sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.sync_port, 1);
+	EXPECT(!c.has_affinity_key, "an affinity key without mesh.affinity_key");
+	EXPECT(c.instance.strict && c.instance.sync, "strict %d sync %d", c.instance.strict, c.instance.sync);
+	EXPECT_EQ(c.instance.stream_idle_ms, 120000);
+	EXPECT_EQ(c.instance.n_ifaces, 2);
+	EXPECT_EQ(c.instance.line, 3);
+	cs_config_free(&c);
+}
+
+static void mesh_and_instance(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	if (!EXPECT(load("chains:\n"
+			 "  - name: casb\n"
+			 "    instances:\n"
+			 "      - {name: casb-a, address: 10.30.0.2}\n"
+			 "      - {name: casb-b, address: 10.30.0.3}\n"
+			 "mesh:\n"
+			 "  affinity_key: 0123456789abcdefFEDCBA9876543210\n"
+			 "  sync_port: 65535\n"
+			 "instance:\n"
+			 "  name: casb-b\n"
+			 "  interfaces: [eth1]\n"
+			 "  policy: loose\n"
+			 "  sync: false\n"
+			 "  stream_idle: 30s\n",
+			 &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(c.has_affinity_key, "no affinity key");
+	/* the first 16 hex digits are word 0 */
+	EXPECT(c.affinity_key[0] == 0x0123456789abcdefULL, "word 0: %#llx", (unsigned long long)c.affinity_key[0]);
+	EXPECT(c.affinity_key[1] == 0xfedcba9876543210ULL, "word 1: %#llx", (unsigned long long)c.affinity_key[1]);
+	EXPECT_EQ(c.sync_port, 65535);
+	EXPECT(c.instance.name && !strcmp(c.instance.name, "casb-b"), "name %s", c.instance.name);
+	EXPECT_EQ(cs_instance_id_of(&c, c.instance.name), 2);
+	EXPECT(c.instance.n_ifaces == 1 && !strcmp(c.instance.ifaces[0], "eth1"), "interfaces");
+	EXPECT(!c.instance.strict, "policy loose is not strict");
+	EXPECT(!c.instance.sync, "sync: false");
+	EXPECT_EQ(c.instance.stream_idle_ms, 30000);
+	EXPECT_EQ(c.instance.line, 9);
+	cs_config_free(&c);
+
+	/* policy strict said out loud; a key of all zeros is still a key */
+	if (!EXPECT(load("mesh:\n  affinity_key: \"00000000000000000000000000000000\"\n"
+			 "instance:\n  policy: strict\n  sync: true\n",
+			 &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(c.has_affinity_key && !c.affinity_key[0] && !c.affinity_key[1], "zero key");
+	EXPECT(c.instance.strict && c.instance.sync, "strict %d sync %d", c.instance.strict, c.instance.sync);
 	cs_config_free(&c);
 }
 
@@ -314,6 +439,9 @@ int main(void)
 	RUN(defaults);
 	RUN(encap_chain);
 	RUN(defaults_apply_in_any_order);
+	RUN(health_warmup);
+	RUN(mesh_and_instance_defaults);
+	RUN(mesh_and_instance);
 	RUN(refuses_with_file_line_reason);
 	RUN(list_file_errors_name_the_list);
 	RUN(missing_file);

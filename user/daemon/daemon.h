@@ -6,6 +6,7 @@
 #ifndef CS_DAEMON_H
 #define CS_DAEMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <linux/types.h>
 
@@ -59,6 +60,14 @@ struct cs_daemon {
 	struct cs_health *health;	/* the prober thread */
 	int rebuild_tables;		/* set by health, read by the main loop */
 	__u64 tables_digest;		/* the instance states the tables were built for */
+	/* The prober thread (health verdicts) and the main loop (warmups
+	 * ending, table builds) both read and write instance states in
+	 * cs_instances: each read-modify-write of a state, and warm_until, is
+	 * done under this lock. Held for a few map calls at most. */
+	pthread_mutex_t states_lock;
+	__u64 warm_until[CS_INSTANCES_MAX];	/* by instance id: when a WARMING
+						 * instance may be primary
+						 * (CLOCK_BOOTTIME ns); 0: not warming */
 	__u64 evict_before;		/* table pressure: the next pass evicts
 					 * records last used before this (0: none) */
 };
@@ -68,8 +77,8 @@ struct cs_daemon {
 #define CS_FULL_PERCENT 90		/* a pass that finds the records this full... */
 #define CS_EVICT_TO_PERCENT 80		/* ...makes the next one evict down to this */
 
-/* lock.c: one daemon per pin directory. */
-int cs_lock_take(const char *pin_dir, char *err, size_t errlen);
+/* lock.c: one daemon of each role per pin directory; role NULL: `run`. */
+int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen);
 
 /* attach.c */
 /* Every learn and steer interface exists (checked before anything is touched). */
@@ -89,6 +98,9 @@ __u32 cs_instance_count(const struct cs_conf *conf);
 int cs_chains_write(struct cs_daemon *d);
 int cs_tables_build(struct cs_daemon *d);
 void cs_tables_follow_states(struct cs_daemon *d);
+/* Main loop, often (every pass): instances whose warmup is over become UP,
+ * and the tables are rebuilt to make them primary where they belong. */
+void cs_warmups_tick(struct cs_daemon *d);
 /* Start and stop the health checks of every instance. */
 int cs_health_begin(struct cs_daemon *d);
 void cs_health_end(struct cs_daemon *d);

@@ -53,6 +53,12 @@ static const struct map_spec specs[CS_M_COUNT] = {
 	[CS_M_INST_STATS] = { "cs_inst_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 			      sizeof(struct cs_inst_stat), CS_INSTANCES_MAX, true },
 	[CS_M_CONFIG] = { "cs_config", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_config), 1 },
+	[CS_M_STREAMS] = { "cs_streams", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key),
+			   sizeof(struct cs_stream), 1, true },
+	[CS_M_INST_REASONS] = { "cs_inst_reasons", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
+				CS_I_MAX, true },
+	[CS_M_SYNC_STATS] = { "cs_sync_stats", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_sync_stat), 1,
+			      true },
 };
 
 const char *cs_state_map_name(enum cs_state_map m)
@@ -313,6 +319,55 @@ static int dump_map(int fd, __u32 key_size, __u32 value_size, struct dump *d)
 	if (e)
 		dump_free(d);
 	return e;
+}
+
+static int cmp_stream_row(const void *a, const void *b)
+{
+	return memcmp(&((const struct cs_stream_row *)a)->key, &((const struct cs_stream_row *)b)->key,
+		      sizeof(struct cs_flow_key));
+}
+
+int cs_state_streams(const struct cs_state *st, struct cs_stream_row **rows, size_t *n)
+{
+	struct cs_stream_row *r;
+	struct dump d;
+	size_t i;
+	int e;
+
+	*rows = NULL;
+	*n = 0;
+	if (st->fd[CS_M_STREAMS] < 0)
+		return -ENOENT;
+	e = dump_map(st->fd[CS_M_STREAMS], sizeof(struct cs_flow_key), sizeof(struct cs_stream), &d);
+	if (e)
+		return e;
+	r = calloc(d.n ? d.n : 1, sizeof(*r));
+	if (!r) {
+		dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(&r[i].key, d.keys + i * d.key_size, sizeof(r[i].key));
+		memcpy(&r[i].st, d.vals + i * d.value_size, sizeof(r[i].st));
+	}
+	qsort(r, d.n, sizeof(*r), cmp_stream_row);
+	*rows = r;
+	*n = d.n;
+	dump_free(&d);
+	return 0;
+}
+
+int cs_state_inst_reasons(const struct cs_state *st, __u64 *out)
+{
+	__u32 i;
+	int e;
+
+	for (i = 0; i < CS_I_MAX; i++) {
+		e = sum_stat(st, CS_M_INST_REASONS, i, &out[i], sizeof(out[i]));
+		if (e)
+			return e;
+	}
+	return 0;
 }
 
 /* ---- the view ---- */
@@ -880,12 +935,38 @@ const char *cs_on_failure_name(__u32 on_failure)
 	return on_failure == CS_FAIL_BYPASS ? "bypass" : on_failure == CS_FAIL_DROP ? "drop" : "?";
 }
 
+const char *cs_stream_state_name(__u32 state)
+{
+	static const char *const names[CS_ST_MAX] = {
+		[CS_ST_NONE] = "none",		 [CS_ST_SYN_SENT] = "syn_sent", [CS_ST_SYN_RECV] = "syn_recv",
+		[CS_ST_ESTABLISHED] = "established", [CS_ST_CLOSING] = "closing",	 [CS_ST_CLOSED] = "closed",
+		[CS_ST_ACTIVE] = "active",
+	};
+
+	return state < CS_ST_MAX ? names[state] : "?";
+}
+
+const char *cs_proto_name(__u32 proto, char *buf, size_t len)
+{
+	if (proto == 6)
+		return "tcp";
+	if (proto == 17)
+		return "udp";
+	if (proto == 1)
+		return "icmp";
+	if (proto == 58)
+		return "icmpv6";
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
 const char *cs_inst_state_name(__u32 state)
 {
 	switch (state) {
 	case CS_INST_DOWN: return "down";
 	case CS_INST_UP: return "up";
 	case CS_INST_DRAINING: return "draining";
+	case CS_INST_WARMING: return "warming";
 	default: return "?";
 	}
 }

@@ -34,6 +34,9 @@ enum cs_state_map {
 	CS_M_SERVICE_MAP,	/* steer's; optional: values are inner map ids */
 	CS_M_INST_STATS,	/* steer's; optional */
 	CS_M_CONFIG,		/* keys and caps (explain: the affinity key) */
+	CS_M_STREAMS,		/* instance's; optional */
+	CS_M_INST_REASONS,	/* instance's; optional */
+	CS_M_SYNC_STATS,	/* the instance daemon's; optional */
 	CS_M_COUNT,
 };
 
@@ -55,6 +58,16 @@ void cs_state_close(struct cs_state *st);
  * that read steer's maps alone. */
 #define CS_STATE_BIT(m) (1u << (m))
 int cs_state_open_only(struct cs_state *st, const char *dir, unsigned need, char *err, size_t errlen);
+
+/* Every entry of cs_streams (instance), in *rows (free() it), sorted by
+ * key. 0, or -errno. */
+struct cs_stream_row {
+	struct cs_flow_key key;
+	struct cs_stream st;
+};
+int cs_state_streams(const struct cs_state *st, struct cs_stream_row **rows, size_t *n);
+/* cs_inst_reasons summed over CPUs, CS_I_MAX counters. 0, or -errno. */
+int cs_state_inst_reasons(const struct cs_state *st, __u64 *out);
 
 /* cs_inst_stats[id] summed over CPUs; 0, or -ENOENT without steer. */
 int cs_state_inst_stat(const struct cs_state *st, __u32 id, struct cs_inst_stat *out);
@@ -194,6 +207,9 @@ const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *bu
 const char *cs_chain_mode_name(__u32 mode);
 const char *cs_on_failure_name(__u32 on_failure);
 const char *cs_inst_state_name(__u32 state);
+const char *cs_stream_state_name(__u32 state);
+/* "tcp", "udp", "icmp", "icmpv6", else the number (in buf). */
+const char *cs_proto_name(__u32 proto, char *buf, size_t len);
 
 /* ---- JSON objects for programs ---- */
 

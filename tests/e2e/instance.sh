@@ -1,0 +1,330 @@
+#!/bin/bash
+# e2e-instance: the instance role. Two namespaces run `cloudsteer instance`
+# in strict mode (a stateful firewall: TCP without state that is not a SYN
+# is dropped); the host steers a symmetric chain to them, so each instance
+# sees both directions of its streams.
+#
+#   cli 10.10.0.2 --lan-- host --wan-- inet 10.20.0.2 (dnsmasq; HTTP :8080)
+#                          |  \
+#                     10.30.0.2  10.31.0.2   instances a and b
+#
+# 1. A download through the primary; the primary dies mid-transfer (no
+#    answers, no forwarding); the download completes through the secondary,
+#    intact, with no reset. The time from the death to the stream's first
+#    packet on the secondary is reported.
+# 2. A UDP stream: synced to the secondary, taken over there after the death.
+# 3. The dead instance returns empty: its peer syncs it what it holds, the
+#    host keeps it secondary while it warms up, and when the other instance
+#    dies in turn, a download it never saw begin completes through it.
+# 4. A stranger floods an instance with well-formed sync datagrams: all
+#    refused, nothing installed, forwarding goes on.
+# 5. The same as 1 with sync off: the download fails (the secondary drops
+#    the stream's packets), so the test does measure the sync.
+# 6. IPv6: instances, sync and streams over IPv6, failover without loss.
+T_SUITE=e2e-instance
+. "$(dirname "$0")/mesh.bash"
+for t in curl jq; do command -v $t >/dev/null || { skip all "$t missing"; exit 0; }; done
+mesh_up app.cloud.test,192.0.2.7,2001:db8:7::7 || { fail lab "the lab did not come up"; t_exit; }
+
+# IPv6 beside IPv4 on every link (phase 6)
+v6() {	# v6 NS IF ADDR
+	ip -n $P-$1 addr add $3 dev $2 nodad
+}
+for n in cli host a b inet; do ns $n sysctl -qw net.ipv6.conf.all.forwarding=1; done
+v6 cli eth0 fd00:10::2/64; v6 host lan fd00:10::1/64
+v6 host wan fd00:20::1/64; v6 inet eth0 fd00:20::2/64
+v6 host ia fd00:30::1/64; v6 a eth0 fd00:30::2/64
+v6 host ib fd00:31::1/64; v6 b eth0 fd00:31::2/64
+ip -n $P-cli -6 route add default via fd00:10::1
+ip -n $P-inet -6 route add default via fd00:20::1
+ip -n $P-a -6 route add default via fd00:30::1
+ip -n $P-b -6 route add default via fd00:31::1
+ip -n $P-host -6 route add 2001:db8:7::/48 via fd00:20::2
+ip -n $P-inet -6 route add local 2001:db8:7::/48 dev lo
+
+# The client reads at most 256 KiB ahead, so a download crosses the wire at
+# curl's pace (--limit-rate), not in one burst into its buffers.
+ns cli sysctl -qw net.ipv4.tcp_rmem="4096 131072 262144"
+
+# the server: a large file over HTTP on every inet address; health probes
+# of the instances on TCP 9100
+mkdir -p "$LAB/www"
+head -c 24M /dev/urandom > "$LAB/www/big.bin"
+want_sum=$(sha256sum < "$LAB/www/big.bin")
+ns inet python3 -m http.server 8080 --bind :: --directory "$LAB/www" >"$LAB/http.log" 2>&1 &
+for n in a b; do
+	ns $n socat TCP-LISTEN:9100,fork,reuseaddr OPEN:/dev/null >/dev/null 2>&1 &
+	ns $n socat TCP6-LISTEN:9100,ipv6only=1,fork,reuseaddr OPEN:/dev/null >/dev/null 2>&1 &
+done
+
+# mesh_config FILE SYNC ADDR_A ADDR_B: one config for the host and both
+# instances (each finds itself by its address)
+mesh_config() {
+	cat > "$1" <<YAML
+learn:
+  interfaces: [wan]
+steer:
+  interfaces: [lan, wan]
+rules:
+  - match: [cloud.test]
+    chain: casb
+mesh:
+  affinity_key: 00112233445566778899aabbccddeeff
+chains:
+  - name: casb
+    mode: route
+    symmetric: true
+    instances:
+      - {name: casb-a, address: $3}
+      - {name: casb-b, address: $4}
+    health: {probe: tcp, port: 9100, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 1s}
+instance:
+  interfaces: [eth0]
+  policy: strict
+  sync: $2
+YAML
+}
+
+# inst_up NAME CONFIG: a fresh `cloudsteer instance` in namespace NAME,
+# pinned in $CLOUDSTEER_PIN_DIR-NAME, log in $LAB/NAME.log
+declare -A INST_PID
+inst_up() {
+	local pins=$CLOUDSTEER_PIN_DIR-$1
+	rm -rf "$pins"
+	: > "$LAB/$1.log"
+	CLOUDSTEER_PIN_DIR=$pins nsenter --net=/run/netns/$P-$1 "$CS" instance -c "$2" >"$LAB/$1.log" 2>&1 &
+	INST_PID[$1]=$!
+	wait_in "$LAB/$1.log" "running:" 50
+}
+inst() {	# inst NAME CLI-ARGS...: the CLI against instance NAME's pins
+	CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-$1 "$CS" "${@:2}"
+}
+kill_inst() {	# the node dies: no answers, no forwarding, no sync
+	ip -n $P-$1 rule add priority 1 blackhole
+	ip -n $P-$1 -6 rule add priority 1 blackhole
+	kill -KILL "${INST_PID[$1]}" 2>/dev/null
+}
+revive() {
+	ip -n $P-$1 rule del priority 1 blackhole 2>/dev/null
+	ip -n $P-$1 -6 rule del priority 1 blackhole 2>/dev/null
+}
+# lab_up CONFIG: the host daemon and both instances, fresh
+lab_up() {
+	local n
+	for n in a b; do kill -KILL "${INST_PID[$n]}" 2>/dev/null; revive $n; done
+	ip netns pids $P-host | xargs -r kill -TERM 2>/dev/null
+	sleep 0.3
+	nsenter --net=/run/netns/$P-host "$CS" detach -c "$1" >/dev/null 2>&1
+	inst_up a "$1" && inst_up b "$1" || return 1
+	daemon_up "$1" && wait_log "instance casb-a is up" 30 && wait_log "instance casb-b is up" 30 || return 1
+	[ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test A)" = 192.0.2.7 ] &&
+		[ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test AAAA)" = 2001:db8:7::7 ]
+}
+# holder_of PACKETS_BEFORE_A PACKETS_BEFORE_B: which instance carried the
+# stream since the counts were taken ("a" or "b"), from steer's counters
+holder() {
+	local pa=$(inst_packets 1) pb=$(inst_packets 2)
+	if [ $((pa - $1)) -gt 0 ] && [ $((pb - $2)) = 0 ]; then echo a
+	elif [ $((pb - $2)) -gt 0 ] && [ $((pa - $1)) = 0 ]; then echo b
+	else echo "none (a $1 -> $pa, b $2 -> $pb)"; fi
+}
+other() { [ "$1" = a ] && echo b || echo a; }
+id_of() { [ "$1" = a ] && echo 1 || echo 2; }
+# stream_of NAME PORT: instance NAME's entry for the client's stream from PORT
+stream_of() {
+	inst $1 show streams --json | jq -c "select(.lo_port == $2 or .hi_port == $2)"
+}
+reason() {	# reason NAME COUNTER: instance NAME's dataplane counter
+	inst $1 show sync --json | jq ".dataplane.$2"
+}
+sync_stat() { inst $1 show sync --json | jq ".$2"; }
+
+# download PORT URL OUT: curl from the client's PORT, 24 MiB at 3 MiB/s;
+# gives up after 4 s without progress. Its exit status in $OUT.rc
+download() {
+	ns cli curl -sS -g --local-port $1 --limit-rate 3M --speed-time 4 --speed-limit 1000 --max-time 40 \
+		-o "$3" "$2" 2>"$3.err"
+	echo $? > "$3.rc"
+}
+# capture NS FILE FILTER: tcpdump that writes at once, stopped with the lab
+capture() {
+	ns $1 tcpdump -i eth0 -n -U --immediate-mode -w "$2" "$3" >/dev/null 2>&1 &
+}
+rst_count() { tcpdump -n -r "$1" 'tcp[tcpflags] & tcp-rst != 0 or (ip6 and ip6[13+40] & 4 != 0)' 2>/dev/null | wc -l; }
+
+# failover_download PHASE PORT URL: a download through the primary, which
+# dies 1.5 s in. Sets FIRST, SECOND, T0 and leaves $LAB/PHASE.{bin,rc,err}
+failover_download() {
+	local pa=$(inst_packets 1) pb=$(inst_packets 2)
+	download $2 "$3" "$LAB/$1.bin" &
+	DL=$!
+	sleep 1.5
+	FIRST=$(holder $pa $pb)
+	case $FIRST in a|b) ;; *) fail "$1: the download goes to one instance" "$FIRST"; return 1;; esac
+	SECOND=$(other $FIRST)
+	T0=$(date +%s.%N)
+	kill_inst $FIRST
+	wait $DL
+}
+
+# ---- 1. failover without loss ----
+if [ -z "${SKIP_1_4:-}" ]; then	# (phases 5 and 6 alone: SKIP_1_4=1, to debug)
+mesh_config "$LAB/on.yaml" true 10.30.0.2 10.31.0.2
+lab_up "$LAB/on.yaml" || { fail "the lab runs" "$(cat "$LAB/daemon.log" "$LAB/a.log" "$LAB/b.log")"; t_exit; }
+pass "the host and two strict instances run; the client resolves"
+for n in a b; do capture $n "$LAB/$n-1.pcap" "tcp port 8080"; done
+capture cli "$LAB/cli-1.pcap" "tcp port 8080"
+sleep 1
+if failover_download tcp4 40001 http://192.0.2.7:8080/big.bin; then
+	[ "$(cat "$LAB/tcp4.bin.rc")" = 0 ] && [ "$(sha256sum < "$LAB/tcp4.bin")" = "$want_sum" ] &&
+		pass "the primary ($FIRST) died mid-download; the download completed through $SECOND, intact" ||
+		fail "the download completes through $SECOND" "curl $(cat "$LAB/tcp4.bin.rc"): $(cat "$LAB/tcp4.bin.err"); $(tail -5 "$LAB/$SECOND.log")"
+	ms=$(first_after "$LAB/$SECOND-1.pcap" "$T0")
+	echo "    stats: instance_resume_ms=$ms"
+	[ "$ms" != none ] && pass "the stream resumed on $SECOND $ms ms after $FIRST died" ||
+		fail "the stream resumes on $SECOND" "no packet"
+	sleep 0.5
+	[ "$(rst_count "$LAB/cli-1.pcap")" = 0 ] && pass "no reset reached the client" ||
+		fail "no reset" "$(rst_count "$LAB/cli-1.pcap") resets"
+	[ "$(reason $SECOND taken_over)" -ge 1 ] && [ "$(reason $SECOND strict_drop)" = 0 ] &&
+		pass "$SECOND took the synced stream over and dropped nothing" ||
+		fail "$SECOND takes over" "$(inst $SECOND show sync)"
+	s=$(stream_of $SECOND 40001)
+	[ "$(echo "$s" | jq -r .state)" != null ] && [ "$(echo "$s" | jq .synced)" = false ] &&
+		[ "$(echo "$s" | jq .epoch)" -ge 2 ] &&
+		pass "$SECOND holds the stream now, in a later epoch: $(echo "$s" | jq -c '{state, epoch, seq}')" ||
+		fail "$SECOND holds the stream" "$s"
+fi
+
+# ---- 2. a UDP stream ----
+# (the dead instance stays dead: the UDP stream starts on the live one and
+# is synced to... nobody. So revive first, as phase 3 would, then kill.)
+SURVIVOR=$SECOND
+revive $FIRST
+inst_up $FIRST "$LAB/on.yaml" || fail "$FIRST runs again" "$(cat "$LAB/$FIRST.log")"
+wait_log "instance casb-$FIRST is up: warmed up" 50 || fail "the host warms $FIRST up" "$(cat "$LAB/daemon.log")"
+grep -q "instance casb-$FIRST is warming" "$LAB/daemon.log" &&
+	pass "the host kept the returning $FIRST secondary-only while it warmed up" ||
+	fail "the host warms $FIRST up" "$(grep casb-$FIRST "$LAB/daemon.log")"
+
+# 100 datagrams a second for 4 s
+ns cli python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.10.0.2", 41234))
+for i in range(400):
+    s.sendto(b"x" * 100, ("192.0.2.7", 9001))
+    time.sleep(0.01)' >/dev/null 2>&1 &
+UDP=$!
+sleep 1
+a_u=$(stream_of a 41234); b_u=$(stream_of b 41234)
+if [ "$(echo "$a_u" | jq .synced)" = false ] && [ "$(echo "$b_u" | jq .synced)" = true ]; then UH=a
+elif [ "$(echo "$b_u" | jq .synced)" = false ] && [ "$(echo "$a_u" | jq .synced)" = true ]; then UH=b
+else UH=none; fi
+[ $UH != none ] && pass "the UDP stream is held by $UH and synced to $(other $UH)" ||
+	fail "the UDP stream is held and synced" "a: $a_u; b: $b_u"
+if [ $UH != none ]; then
+	UO=$(other $UH)
+	first_ns=$(echo "$(stream_of $UO 41234)" | jq .age_ms)
+	kill_inst $UH
+	wait_log "instance casb-$UH is down" 20
+	sleep 0.5
+	u=$(stream_of $UO 41234)
+	[ "$(echo "$u" | jq .synced)" = false ] && [ "$(echo "$u" | jq .age_ms)" -ge "$first_ns" ] &&
+		pass "$UH died; $UO took the UDP stream over with its history: $(echo "$u" | jq -c '{state, packets, age_ms, epoch}')" ||
+		fail "$UO takes the UDP stream over" "$u"
+	revive $UH
+	inst_up $UH "$LAB/on.yaml"
+	wait_log "instance casb-$UH is up: warmed up" 50
+fi
+wait $UDP
+
+# ---- 3. an instance that returns ----
+# a download held by the survivor while the other is dead; the other comes
+# back empty, is synced, and carries the download when the survivor dies
+R=$(other $SURVIVOR)
+: > "$LAB/daemon.log.mark"
+kill_inst $R
+wait_log "instance casb-$R is down" 20
+for n in a b; do capture $n "$LAB/$n-3.pcap" "tcp port 8080"; done
+sleep 0.5
+download 40003 http://192.0.2.7:8080/big.bin "$LAB/ret.bin" &
+DL=$!
+sleep 1
+revive $R
+inst_up $R "$LAB/on.yaml" || fail "$R runs again, empty" "$(cat "$LAB/$R.log")"
+mark=$(grep -c "instance casb-$R is up: warmed up" "$LAB/daemon.log")
+for i in $(seq 30); do
+	[ -n "$(stream_of $R 40003)" ] && break
+	sleep 0.1
+done
+warm=$(grep -c "instance casb-$R is up: warmed up" "$LAB/daemon.log")
+s=$(stream_of $R 40003)
+[ "$(echo "$s" | jq .synced)" = true ] && [ "$warm" = "$mark" ] &&
+	pass "the returning $R got the download's state from $SURVIVOR before it was primary again" ||
+	fail "the returning $R is synced while warming" "stream: $s; warmed up: $mark -> $warm"
+wait_log "instance casb-$R is up: warmed up" 50
+T0=$(date +%s.%N)
+kill_inst $SURVIVOR
+wait $DL
+ms=$(first_after "$LAB/$R-3.pcap" "$T0")
+echo "    stats: instance_return_resume_ms=$ms"
+[ "$(cat "$LAB/ret.bin.rc")" = 0 ] && [ "$(sha256sum < "$LAB/ret.bin")" = "$want_sum" ] && [ "$ms" != none ] &&
+	pass "$SURVIVOR died mid-download; it completed through the returned $R ($ms ms later), intact" ||
+	fail "the download completes through $R" "curl $(cat "$LAB/ret.bin.rc"): $(cat "$LAB/ret.bin.err"); resumed: $ms; $R: $(stream_of $R 40003) $(inst $R show sync --json); $(tail -5 "$LAB/$R.log"); $(tail -8 "$LAB/daemon.log")"
+revive $SURVIVOR
+inst_up $SURVIVOR "$LAB/on.yaml"
+wait_log "instance casb-$SURVIVOR is up: warmed up" 50
+
+# ---- 4. a stranger floods the sync port ----
+refused0=$(sync_stat a refused); recv0=$(( $(sync_stat a msgs_received) + $(sync_stat b msgs_received) ))
+ns host python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.30.0.1", 0))
+hdr = b"CSY1" + struct.pack("!BBHIIQ", 1, 1, 1, 1, 2, 1 << 40)
+for i in range(20000):
+    lo = bytes(10) + b"\xff\xff" + bytes([10, 9, i >> 8 & 255, i & 255])
+    hi = bytes(10) + b"\xff\xff" + bytes([192, 0, 2, 7])
+    e = lo + hi + struct.pack("!HHBBBB", 50000, 8080, 6, 3, 0, 0) + struct.pack("!IIQQQII", 0, 1, 1 << 40, 1, 1, 0, 0)
+    s.sendto(hdr + e, ("10.30.0.2", 4788))'
+sleep 1.5
+refused=$(( $(sync_stat a refused) - refused0 ))
+fake=$(inst a show streams --json | jq -c 'select(.lo | startswith("10.9."))' | wc -l)
+echo "    stats: stranger_refused=$refused of 20000"
+[ "$refused" -ge 1000 ] && [ "$fake" = 0 ] && [ "$(sync_stat a map_version)" -lt 1099511627776 ] &&
+	pass "20000 datagrams from a stranger: $refused refused (the rest overflowed the socket), none installed" ||
+	fail "a stranger is refused" "refused $refused, installed $fake, version $(sync_stat a map_version)"
+ns cli curl -sS --max-time 10 -o /dev/null http://192.0.2.7:8080/big.bin --limit-rate 20M &&
+	pass "forwarding went on after the flood" || fail "forwarding after the flood" ""
+sleep 0.3
+[ $(( $(sync_stat a msgs_received) + $(sync_stat b msgs_received) )) -gt "$recv0" ] &&
+	pass "the instances still sync each other" || fail "the instances still sync" "$(inst a show sync)"
+
+# ---- 5. the same failover with sync off must fail ----
+fi	# phases 1-4
+mesh_config "$LAB/off.yaml" false 10.30.0.2 10.31.0.2
+lab_up "$LAB/off.yaml" || { fail "the lab runs with sync off" "$(cat "$LAB/daemon.log")"; t_exit; }
+if failover_download off 40005 http://192.0.2.7:8080/big.bin; then
+	[ "$(cat "$LAB/off.bin.rc")" != 0 ] && [ "$(reason $SECOND strict_drop)" -gt 0 ] &&
+		pass "with sync off the download fails: $SECOND dropped $(reason $SECOND strict_drop) packets it had no state for" ||
+		fail "with sync off the download fails" "curl $(cat "$LAB/off.bin.rc"), drops $(reason $SECOND strict_drop); $(cat "$LAB/daemon.log"); $(inst $SECOND show sync --json)"
+fi
+
+# ---- 6. IPv6: instances, sync and the stream ----
+mesh_config "$LAB/v6.yaml" true fd00:30::2 fd00:31::2
+lab_up "$LAB/v6.yaml" || { fail "the lab runs over IPv6" "$(cat "$LAB/daemon.log" "$LAB/a.log")"; t_exit; }
+capture cli "$LAB/cli-6.pcap" "tcp port 8080"
+for n in a b; do capture $n "$LAB/$n-6.pcap" "tcp port 8080"; done
+sleep 1
+if failover_download tcp6 40006 "http://[2001:db8:7::7]:8080/big.bin"; then
+	ms=$(first_after "$LAB/$SECOND-6.pcap" "$T0")
+	echo "    stats: instance_resume6_ms=$ms"
+	[ "$(cat "$LAB/tcp6.bin.rc")" = 0 ] && [ "$(sha256sum < "$LAB/tcp6.bin")" = "$want_sum" ] &&
+		[ "$(rst_count "$LAB/cli-6.pcap")" = 0 ] && [ "$ms" != none ] &&
+		pass "IPv6: the primary ($FIRST) died mid-download; it completed through $SECOND ($ms ms later), intact, no reset" ||
+		fail "IPv6 failover without loss" "curl $(cat "$LAB/tcp6.bin.rc"): $(cat "$LAB/tcp6.bin.err")"
+	[ "$(sync_stat $SECOND msgs_received)" -gt 0 ] && pass "IPv6: the sync went over IPv6" ||
+		fail "IPv6 sync" "$(inst $SECOND show sync)"
+fi
+t_exit

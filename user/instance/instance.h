@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * instance.h - the state of `cloudsteer instance`: this node is one instance
+ * of a chain. The instance program tracks and enforces per-stream state on
+ * the interfaces where steered traffic arrives; this daemon syncs each
+ * stream it holds to the other instance(s) of the stream's bucket, installs
+ * what its peers sync to it, and forgets idle streams.
+ *
+ * The bucket table is the steering hosts' own: the same config, the same
+ * rendezvous builder (lib/servicemap), the same view of who is alive (the
+ * chain's health checks, run here against the peers). A bucket names two
+ * instances; the one of them that holds a stream syncs it to the other.
+ */
+#ifndef CS_INSTANCE_H
+#define CS_INSTANCE_H
+
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+
+#include "cloudsteer.h"
+#include "lib/config.h"
+#include "lib/servicemap.h"
+#include "lib/sync.h"
+
+struct instance_bpf;
+struct ring_buffer;
+struct cs_health;
+
+#define CS_INSTANCE_HANDLE 0xc6	/* our TC filter's handle and priority */
+#define CS_INSTANCE_PRIO   0xc6
+#define CS_INST_TICK_MS    1000
+#define CS_CLOSED_IDLE_MS  10000	/* a closed stream is forgotten sooner */
+#define CS_RECV_PER_ROUND  256	/* datagrams read per loop round: a flood
+				 * cannot starve the dataplane's events */
+
+/* One instance of this node's chain, this node included. */
+struct cs_member {
+	const char *name;		/* the config's */
+	__u32 id;			/* instance id, as the steering hosts number it */
+	struct cs_addr addr;
+	struct sockaddr_storage sa;	/* addr:sync_port */
+	socklen_t salen;
+	bool self;
+	bool up;			/* health: this node counts itself up */
+	struct cs_sync_batch *out;	/* the datagram being filled for it */
+	__u64 oldest_event_ns;		/* of the dataplane events in it (lag) */
+};
+
+struct cs_instance_daemon {
+	const char *config_path;
+	const char *pin_dir;
+	const char *name;		/* --name: overrides instance.name */
+	bool detach_on_exit;
+	struct cs_conf conf;
+	size_t chain;			/* index of this node's chain in conf */
+	struct cs_member members[CS_SM_INSTANCES_MAX];
+	size_t n_members;
+	size_t self;			/* index in members */
+	struct cs_bucket *table;	/* positions in members + 1, CS_BUCKETS_DEFAULT */
+	__u64 map_version;		/* Lamport clock over the table rebuilds */
+	int table_dirty;		/* set by health, read by the loop */
+	struct instance_bpf *skel;
+	struct ring_buffer *rb;
+	struct cs_health *health;
+	int lock_fd;
+	int sock;			/* sync: bound to self's address:sync_port; -1: off */
+	int epoll_fd;
+	struct cs_sync_stat stats;
+	__u64 last_refresh_ns;		/* streams active since then are re-sent */
+	__u64 refresh_every_ns;
+};
+
+/* role.c: who this node is, its peers, the table, the program's config. */
+int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen);
+/* The chain this node serves. */
+const struct cs_chain_conf *cs_role_chain(const struct cs_instance_daemon *d);
+/* This node's addresses into cs_local_addrs: what it never tracks. */
+int cs_role_local_addrs(struct cs_instance_daemon *d);
+/* The program's config: key, chain, mode, policy, map version. */
+int cs_role_write_cfg(struct cs_instance_daemon *d);
+/* Rebuild the table over the members that are up; the map version moves on. */
+int cs_role_rebuild(struct cs_instance_daemon *d);
+int cs_role_health_begin(struct cs_instance_daemon *d);
+void cs_role_health_end(struct cs_instance_daemon *d);
+/* The member at a table position (1-based), or NULL. */
+struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos);
+
+/* sync.c */
+int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen);
+void cs_sync_close(struct cs_instance_daemon *d);
+/* A dataplane event: queue the stream for its bucket's other instance(s). */
+int cs_sync_on_event(void *ctx, void *data, size_t size);
+/* Queue every held stream (active since since_ns; 0: all). Returns how many. */
+__u64 cs_sync_queue_held(struct cs_instance_daemon *d, __u64 since_ns);
+/* Send every queued datagram. */
+void cs_sync_flush(struct cs_instance_daemon *d);
+/* Read up to CS_RECV_PER_ROUND datagrams and install what is newer. */
+void cs_sync_receive(struct cs_instance_daemon *d);
+/* Write the counters to cs_sync_stats. */
+void cs_sync_publish(struct cs_instance_daemon *d);
+
+/* streams.c: forget streams idle longer than instance.stream_idle. */
+void cs_streams_sweep(struct cs_instance_daemon *d);
+/* Call fn for every entry of cs_streams, in batches. */
+typedef void (*cs_stream_fn)(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+			     void *arg);
+void cs_streams_each(struct cs_instance_daemon *d, cs_stream_fn fn, void *arg);
+
+#endif

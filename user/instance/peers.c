@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * peers.c - the state sync between the instances of a chain (lib/sync.h
+ * has the datagram format and the rule of which version wins).
+ *
+ * Sending. Every stream this node holds goes to the other instance(s) of
+ * its bucket: when it begins, changes state or is taken over (the
+ * dataplane's ring buffer), when the table changes (all of them), and
+ * every quarter of stream_idle while it carries packets (so the copies stay
+ * alive). Versions are batched per peer, up to CS_SYNC_BATCH a datagram,
+ * and a batch goes when it is full or when the loop has drained its
+ * inputs: under load datagrams fill, at rest each change goes at once.
+ * Nothing here touches the dataplane's path: the program only writes a ring
+ * buffer record, and a full ring buffer is counted there, not waited on.
+ *
+ * Receiving. A datagram must come from the address of another instance of
+ * this chain and say so (chain id and sender id); anything else is refused
+ * and counted. Each version is installed when it is newer than what this
+ * node has (cs_sync_newer), marked synced: the dataplane admits the
+ * stream's packets and takes it over on the first one.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "instance.h"
+#include "lib/addr.h"
+#include "lib/log.h"
+#include "lib/state.h"
+#include "instance.skel.h"
+
+int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen)
+{
+	struct cs_member *self = &d->members[d->self];
+	char a[CS_ADDR_TEXT_MAX];
+	int one = 1;
+
+	d->sock = -1;
+	if (!d->conf.instance.sync) {
+		cs_warn("sync is off (instance.sync: false): no peer will have this node's streams");
+		return 0;
+	}
+	d->sock = socket(self->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->sock < 0 || setsockopt(d->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(d->sock, (struct sockaddr *)&self->sa, self->salen)) {
+		snprintf(err, errlen, "sync: cannot listen on %s port %u: %s",
+			 cs_addr_format(&self->addr, a, sizeof(a)), d->conf.sync_port, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void cs_sync_close(struct cs_instance_daemon *d)
+{
+	size_t i;
+
+	if (d->sock >= 0)
+		close(d->sock);
+	d->sock = -1;
+	for (i = 0; i < d->n_members; i++) {
+		free(d->members[i].out);
+		d->members[i].out = NULL;
+	}
+}
+
+static void send_batch(struct cs_instance_daemon *d, struct cs_member *m)
+{
+	struct cs_sync_batch *b = m->out;
+
+	if (!b || !b->count)
+		return;
+	if (sendto(d->sock, b->buf, cs_sync_len(b), MSG_DONTWAIT, (struct sockaddr *)&m->sa, m->salen) < 0) {
+		d->stats.send_errors++;
+	} else {
+		d->stats.msgs_sent++;
+		d->stats.streams_sent += b->count;
+		if (m->oldest_event_ns) {
+			__u64 lag_us = (cs_now_ns() - m->oldest_event_ns) / 1000;
+
+			d->stats.lag_last_us = lag_us;
+			if (lag_us > d->stats.lag_max_us)
+				d->stats.lag_max_us = lag_us;
+		}
+	}
+	b->count = 0;
+	m->oldest_event_ns = 0;
+}
+
+/* One stream version into m's datagram; event_ns: when the dataplane
+ * reported it (0: not an event). */
+static void queue_for(struct cs_instance_daemon *d, struct cs_member *m, const struct cs_sync_entry *e,
+		      __u64 event_ns)
+{
+	if (!m->out) {
+		m->out = calloc(1, sizeof(*m->out));
+		if (!m->out)
+			return;
+	}
+	if (m->out->count == CS_SYNC_BATCH)
+		send_batch(d, m);
+	if (!m->out->count)
+		cs_sync_begin(m->out, (__u32)d->chain + 1, d->members[d->self].id, d->map_version);
+	cs_sync_add(m->out, e);
+	if (event_ns && (!m->oldest_event_ns || event_ns < m->oldest_event_ns))
+		m->oldest_event_ns = event_ns;
+}
+
+/* The stream goes to the instances of its bucket that are not this node
+ * and are up: the secondary while this node is the primary, the primary
+ * when this node holds it after a failover, both when the table moved the
+ * bucket away from this node. */
+static void queue_stream(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+			 __u64 event_ns)
+{
+	const struct cs_bucket *b = &d->table[st->code & (CS_BUCKETS_DEFAULT - 1)];
+	__u16 pos[2] = { b->primary, b->secondary };
+	struct cs_sync_entry e;
+	int i;
+
+	if (d->sock < 0)
+		return;
+	cs_sync_entry_from(&e, k, st, cs_now_ns());
+	for (i = 0; i < 2; i++) {
+		struct cs_member *m = cs_role_member_at(d, pos[i]);
+
+		if (m && !m->self && __atomic_load_n(&m->up, __ATOMIC_ACQUIRE))
+			queue_for(d, m, &e, event_ns);
+	}
+}
+
+int cs_sync_on_event(void *ctx, void *data, size_t size)
+{
+	const struct cs_stream_event *ev = data;
+
+	if (size < sizeof(*ev))
+		return 0;
+	queue_stream(ctx, &ev->key, &ev->st, ev->st.last_ns);
+	return 0;
+}
+
+struct held_walk {
+	__u64 since_ns;
+	__u64 n;
+};
+
+static void queue_if_held(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+			  void *arg)
+{
+	struct held_walk *w = arg;
+
+	if ((st->flags & CS_STREAM_SYNCED) || st->last_ns < w->since_ns)
+		return;
+	queue_stream(d, k, st, 0);
+	w->n++;
+}
+
+__u64 cs_sync_queue_held(struct cs_instance_daemon *d, __u64 since_ns)
+{
+	struct held_walk w = { .since_ns = since_ns };
+
+	if (d->sock < 0)
+		return 0;
+	cs_streams_each(d, queue_if_held, &w);
+	return w.n;
+}
+
+void cs_sync_flush(struct cs_instance_daemon *d)
+{
+	size_t i;
+
+	if (d->sock < 0)
+		return;
+	for (i = 0; i < d->n_members; i++)
+		send_batch(d, &d->members[i]);
+}
+
+/* The peer a datagram came from, or NULL: not an instance of this chain. */
+static struct cs_member *peer_at(struct cs_instance_daemon *d, const struct sockaddr_storage *from)
+{
+	struct cs_addr a;
+	size_t i;
+
+	if (cs_addr_from_sockaddr(from, &a))
+		return NULL;
+	for (i = 0; i < d->n_members; i++)
+		if (!d->members[i].self && !memcmp(&d->members[i].addr, &a, sizeof(a)))
+			return &d->members[i];
+	return NULL;
+}
+
+/* Refusals are logged once, then once a minute with how many followed. */
+static void log_refused(const struct sockaddr_storage *from, const char *why)
+{
+	static __u64 last_ns, quiet;
+	__u64 now = cs_now_ns();
+	char a[CS_ADDR_TEXT_MAX] = "?";
+	struct cs_addr addr;
+
+	if (last_ns && now - last_ns < 60000000000ULL) {
+		quiet++;
+		return;
+	}
+	if (!cs_addr_from_sockaddr(from, &addr))
+		cs_addr_format(&addr, a, sizeof(a));
+	cs_warn("sync: refused a datagram from %s: %s (%llu more refused since the last report)", a, why,
+		(unsigned long long)quiet);
+	last_ns = now;
+	quiet = 0;
+}
+
+static void install(struct cs_instance_daemon *d, int fd, const struct cs_member *m, const struct cs_sync_entry *e,
+		    __u64 now)
+{
+	struct cs_stream held, st;
+
+	d->stats.streams_received++;
+	if (!bpf_map_lookup_elem(fd, &e->key, &held) && !cs_sync_newer(e->epoch, e->seq, held.epoch, held.seq)) {
+		d->stats.stale++;
+		return;
+	}
+	cs_sync_entry_to(e, (__u16)m->id, now, &st);
+	if (bpf_map_update_elem(fd, &e->key, &st, BPF_ANY))
+		return;
+	d->stats.installed++;
+}
+
+static void take_datagram(struct cs_instance_daemon *d, const __u8 *buf, size_t len,
+			  const struct sockaddr_storage *from)
+{
+	int fd = bpf_map__fd(d->skel->maps.cs_streams);
+	struct cs_member *m = peer_at(d, from);
+	struct cs_sync_hdr h;
+	struct cs_sync_entry e;
+	__u64 now = cs_now_ns(), v;
+	__u16 i;
+
+	if (!m) {
+		d->stats.refused++;
+		log_refused(from, "not an instance of this chain");
+		return;
+	}
+	if (cs_sync_parse(buf, len, &h)) {
+		d->stats.malformed++;
+		return;
+	}
+	if (h.chain_id != (__u32)d->chain + 1 || h.sender != m->id) {
+		d->stats.refused++;
+		log_refused(from, "it names another chain or instance than the one at its address");
+		return;
+	}
+	d->stats.msgs_received++;
+	v = cs_sync_version_seen(d->map_version, h.map_version);
+	if (v != d->map_version) {
+		d->map_version = v;
+		cs_role_write_cfg(d);
+	}
+	for (i = 0; i < h.count; i++) {
+		cs_sync_entry_at(buf, i, &e);
+		install(d, fd, m, &e, now);
+	}
+}
+
+void cs_sync_receive(struct cs_instance_daemon *d)
+{
+	__u8 buf[CS_SYNC_MAX_LEN + 1];	/* one more: a longer datagram shows */
+	struct sockaddr_storage from;
+	int n;
+
+	if (d->sock < 0)
+		return;
+	for (n = 0; n < CS_RECV_PER_ROUND; n++) {
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(d->sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+
+		if (len < 0)
+			return;
+		take_datagram(d, buf, (size_t)len, &from);
+	}
+}
+
+void cs_sync_publish(struct cs_instance_daemon *d)
+{
+	__u32 zero = 0;
+
+	bpf_map_update_elem(bpf_map__fd(d->skel->maps.cs_sync_stats), &zero, &d->stats, BPF_ANY);
+}
