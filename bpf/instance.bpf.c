@@ -47,11 +47,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TC_ACT_OK   0
 #define TC_ACT_SHOT 2
 
-#define CS_TCP_FIN 0x01
-#define CS_TCP_SYN 0x02
-#define CS_TCP_RST 0x04
-#define CS_TCP_ACK 0x10
-
 #define CS_VXLAN_FLAG_I 0x08000000u	/* RFC 7348: the VNI is valid */
 #define CS_ENCAP_CODE_MASK ((1u << CS_ENCAP_CODE_BITS) - 1)
 

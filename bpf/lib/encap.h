@@ -12,8 +12,6 @@
 #include "common.h"
 #include "parse.h"
 
-#define CS_TCP_SYN 0x02
-#define CS_TCP_ACK 0x10
 #define CS_TCPOPT_EOL 0
 #define CS_TCPOPT_NOP 1
 #define CS_TCPOPT_MSS 2

@@ -11,6 +11,12 @@
 
 #include "common.h"
 
+/* TCP flags, the 14th octet of the header */
+#define CS_TCP_FIN 0x01
+#define CS_TCP_SYN 0x02
+#define CS_TCP_RST 0x04
+#define CS_TCP_ACK 0x10
+
 struct cs_cursor {
 	void *pos;
 	void *end;

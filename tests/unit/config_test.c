@@ -206,7 +206,7 @@ static void encap_chain(void)
 	cs_config_free(&c);
 }
 
-/* health.warmup: its default, and durations as elsewhere. */
+/* health.warmup: its default, and durations as elsewhere, 0 included. */
 static void health_warmup(void)
 {
 	struct cs_conf c;
@@ -216,13 +216,16 @@ static void health_warmup(void)
 			 "  - name: d\n    instances: [{name: b, address: 10.0.0.2}]\n"
 			 "    health: {probe: tcp, port: 80, warmup: 250ms}\n"
 			 "  - name: e\n    instances: [{name: e1, address: 10.0.0.3}]\n"
-			 "    health: {warmup: 3}\n",
+			 "    health: {warmup: 3}\n"
+			 "  - name: f\n    instances: [{name: f1, address: 10.0.0.4}]\n"
+			 "    health: {warmup: 0}\n",
 			 &c, err, sizeof(err)) == 0, "%s", err))
 		return;
 	EXPECT_EQ(c.chains[0].health.warmup_ms, CS_WARMUP_DEFAULT_MS);
 	EXPECT_EQ(c.chains[0].health.warmup_ms, 1000);
 	EXPECT_EQ(c.chains[1].health.warmup_ms, 250);
 	EXPECT_EQ(c.chains[2].health.warmup_ms, 3000);	/* a bare number is seconds */
+	EXPECT_EQ(c.chains[3].health.warmup_ms, 0);	/* no warm-up: up at once */
 	EXPECT_EQ(c.chains[1].health.port, 80);
 	cs_config_free(&c);
 }

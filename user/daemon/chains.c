@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -32,6 +31,7 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/servicemap.h"
+#include "lib/state.h"
 #include "health.h"
 #include "steer.skel.h"
 
@@ -49,14 +49,6 @@ const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u
 		n += conf->chains[c].n_instances;
 	}
 	return NULL;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
 static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain)
@@ -169,7 +161,7 @@ int cs_chains_write(struct cs_daemon *d)
 		if (in.state != CS_INST_WARMING) {
 			d->warm_until[id] = 0;
 		} else if (!d->warm_until[id]) {
-			d->warm_until[id] = now_ns() + (__u64)warmup * 1000000ULL;
+			d->warm_until[id] = cs_now_ns() + (__u64)warmup * 1000000ULL;
 			restarted = true;
 		}
 		if (is_encap(&conf->chains[chain])) {
@@ -330,7 +322,7 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char 
 	struct cs_instance in;
 	size_t chain = 0;
 	const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, &chain);
-	__u64 now = now_ns(), until = 0;
+	__u64 now = cs_now_ns(), until = 0;
 
 	if (!ic || id >= CS_INSTANCES_MAX)
 		return;
@@ -370,7 +362,7 @@ void cs_warmups_tick(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
 	__u32 id, n = cs_instance_count(&d->conf), up[CS_INSTANCES_MAX], n_up = 0, i;
-	__u64 now = now_ns();
+	__u64 now = cs_now_ns();
 
 	if (n >= CS_INSTANCES_MAX)
 		n = CS_INSTANCES_MAX - 1;

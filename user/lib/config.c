@@ -630,8 +630,14 @@ static int health_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_n
 		return want_u32(l, v, "health.fall", 1, 100, &h->fall);
 	if (!strcmp(key, "rise"))
 		return want_u32(l, v, "health.rise", 1, 100, &h->rise);
-	if (!strcmp(key, "warmup"))
-		return want_millis(l, v, "health.warmup", &h->warmup_ms);
+	if (!strcmp(key, "warmup")) {	/* 0: up at once, no warm-up */
+		__u64 ms;
+
+		if (want_duration_ms(l, v, "health.warmup", 3600000, &ms))
+			return -1;
+		h->warmup_ms = (__u32)ms;
+		return 0;
+	}
 	return fail(l, k,
 		    "unknown key \"%s\" in health (known: probe, port, interval, timeout, fall, rise, warmup)",
 		    key);
