@@ -27,6 +27,7 @@
 #include "lib/learnprog.h"
 #include "lib/rules.h"
 #include "learn.skel.h"
+#include "bpffx.h"
 #include "pkt.h"
 #include "testing.h"
 
@@ -255,16 +256,7 @@ static inline const char *lfx_name_text(const struct lfx *f, const char *name)
 /* Entries in a hash map. */
 static inline int lfx_map_len(const struct bpf_map *map)
 {
-	__u8 key[64], next[64];
-	int fd = bpf_map__fd(map), n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, sizeof(key));
-		prev = key;
-		n++;
-	}
-	return n;
+	return bpffx_map_len(bpf_map__fd(map));
 }
 
 static inline int lfx_records(const struct lfx *f) { return lfx_map_len(f->skel->maps.cs_records); }

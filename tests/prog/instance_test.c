@@ -18,6 +18,9 @@
 
 #include "cloudsteer.h"
 #include "affinity.h"
+#include "bpffx.h"
+#include "lib/addr.h"
+#include "lib/learnprog.h"
 #include "pkt.h"
 #include "instance.skel.h"
 #include "testing.h"
@@ -60,18 +63,6 @@ static struct cs_stream_event g_ev[EV_MAX];
 static int g_nev;
 static bool g_bad_event;
 
-static void addr_of(struct cs_addr *a, const char *ip)
-{
-	memset(a, 0, sizeof(*a));
-	if (strchr(ip, ':')) {
-		inet_pton(AF_INET6, ip, a->b);
-	} else {
-		a->b[10] = 0xff;
-		a->b[11] = 0xff;
-		inet_pton(AF_INET, ip, &a->b[12]);
-	}
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	if (size != sizeof(struct cs_stream_event))
@@ -96,7 +87,7 @@ static bool add_local(const char *ip)
 	struct cs_addr a;
 	__u32 v = 0;
 
-	addr_of(&a, ip);
+	cs_addr_parse(ip, &a);
 	return EXPECT(bpf_map_update_elem(F.local, &a, &v, BPF_ANY) == 0, "local %s: %s", ip, strerror(errno));
 }
 
@@ -220,8 +211,8 @@ static void key_of(const struct pkt *p, struct cs_flow_key *k)
 {
 	struct cs_addr s, d;
 
-	addr_of(&s, p->src);
-	addr_of(&d, p->dst);
+	cs_addr_parse(p->src, &s);
+	cs_addr_parse(p->dst, &d);
 	cs_flow_key_make(k, &s, p->sport, &d, p->dport, p->proto);
 }
 
@@ -235,37 +226,21 @@ static bool stream_of(const struct pkt *p, struct cs_stream *st)
 
 static int streams_count(void)
 {
-	struct cs_flow_key k, next;
-	void *prev = NULL;
-	int n = 0;
-
-	while (bpf_map_get_next_key(F.streams, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	return n;
+	return bpffx_map_len(F.streams);
 }
 
 static __u64 reason(__u32 r)
 {
-	int ncpu = libbpf_num_possible_cpus(), c;
-	__u64 *v = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(__u64)), sum = 0;
+	__u64 sum = 0;
 
-	if (v && ncpu > 0 && !bpf_map_lookup_elem(F.reasons, &r, v))
-		for (c = 0; c < ncpu; c++)
-			sum += v[c];
-	free(v);
+	cs_percpu_sum(F.reasons, r, &sum, 1);
 	return sum;
 }
 
 /* Every reason at once, for "nothing else was counted". */
 static void reasons_all(__u64 out[CS_I_MAX])
 {
-	__u32 r;
-
-	for (r = 0; r < CS_I_MAX; r++)
-		out[r] = reason(r);
+	cs_sum_percpu(F.reasons, out, CS_I_MAX);
 }
 
 /* The counters are exactly these (pairs of reason, count; the rest 0). */

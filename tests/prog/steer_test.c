@@ -18,6 +18,9 @@
 
 #include "cloudsteer.h"
 #include "affinity.h"
+#include "bpffx.h"
+#include "lib/addr.h"
+#include "lib/learnprog.h"
 #include "pkt.h"
 #include "steer.skel.h"
 #include "testing.h"
@@ -45,18 +48,6 @@ struct fx {
 };
 
 static struct fx F;
-
-static void addr_of(struct cs_addr *a, const char *ip)
-{
-	memset(a, 0, sizeof(*a));
-	if (strchr(ip, ':')) {
-		inet_pton(AF_INET6, ip, a->b);
-	} else {
-		a->b[10] = 0xff;
-		a->b[11] = 0xff;
-		inet_pton(AF_INET, ip, &a->b[12]);
-	}
-}
 
 static bool set_state(__u32 id, __u32 state)
 {
@@ -102,8 +93,8 @@ static bool set_encap(__u32 id, const char *addr, const char *local, __u16 inner
 
 	if (bpf_map_lookup_elem(F.instances, &id, &in))
 		return false;
-	addr_of(&in.addr, addr);
-	addr_of(&in.local, local);
+	cs_addr_parse(addr, &in.addr);
+	cs_addr_parse(local, &in.local);
 	in.inner_mtu = inner_mtu;
 	memcpy(in.mac, VTEP_MAC, 6);
 	return bpf_map_update_elem(F.instances, &id, &in, BPF_ANY) == 0;
@@ -114,7 +105,7 @@ static bool add_route(const char *ip, __u32 rule_id, __u32 acl_id)
 	struct cs_route rt = { .rule_id = rule_id, .acl_id = acl_id };
 	struct cs_addr a;
 
-	addr_of(&a, ip);
+	cs_addr_parse(ip, &a);
 	return bpf_map_update_elem(F.routes, &a, &rt, BPF_ANY) == 0;
 }
 
@@ -166,7 +157,7 @@ static bool fx_setup(void)
 	for (id = 1; id <= 2; id++) {
 		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1 };
 
-		addr_of(&in.addr, id == 1 ? "10.30.0.2" : "10.31.0.2");
+		cs_addr_parse(id == 1 ? "10.30.0.2" : "10.31.0.2", &in.addr);
 		if (!EXPECT(bpf_map_update_elem(F.instances, &id, &in, BPF_ANY) == 0, "instance %u", id))
 			return false;
 	}
@@ -244,8 +235,8 @@ static void key_of(const struct pkt *p, struct cs_flow_key *k)
 	int c;
 	bool src_lo;
 
-	addr_of(&s, p->src);
-	addr_of(&d, p->dst);
+	cs_addr_parse(p->src, &s);
+	cs_addr_parse(p->dst, &d);
 	c = memcmp(s.b, d.b, 16);
 	src_lo = c < 0 || (c == 0 && p->sport <= p->dport);
 	memset(k, 0, sizeof(*k));
@@ -266,40 +257,14 @@ static bool flow_of(const struct pkt *p, struct cs_flow *fl)
 
 static int flows_count(void)
 {
-	struct cs_flow_key k, next;
-	int n = 0;
-	void *prev = NULL;
-
-	while (bpf_map_get_next_key(F.flows, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	return n;
-}
-
-/* Per-CPU array of u64 counters: sum over CPUs of nwords words at key. */
-static void percpu_sum(int fd, __u32 key, __u64 *out, int nwords)
-{
-	int ncpu = libbpf_num_possible_cpus(), c, w;
-	__u64 *v = calloc((size_t)ncpu * nwords, sizeof(__u64));
-
-	memset(out, 0, sizeof(__u64) * nwords);
-	if (!v || ncpu <= 0 || bpf_map_lookup_elem(fd, &key, v)) {
-		free(v);
-		return;
-	}
-	for (c = 0; c < ncpu; c++)
-		for (w = 0; w < nwords; w++)
-			out[w] += v[c * nwords + w];
-	free(v);
+	return bpffx_map_len(F.flows);
 }
 
 static struct cs_inst_stat inst_stat(__u32 id)
 {
 	struct cs_inst_stat s;
 
-	percpu_sum(F.inst_stats, id, (__u64 *)&s, sizeof(s) / sizeof(__u64));
+	cs_percpu_sum(F.inst_stats, id, (__u64 *)&s, sizeof(s) / sizeof(__u64));
 	return s;
 }
 
@@ -307,7 +272,7 @@ static struct cs_acl_stat acl_stat(__u32 id)
 {
 	struct cs_acl_stat s;
 
-	percpu_sum(F.acl_stats, id, (__u64 *)&s, 2);
+	cs_percpu_sum(F.acl_stats, id, (__u64 *)&s, 2);
 	return s;
 }
 
@@ -365,7 +330,7 @@ static void hit_new_flow(void)
 	{
 		struct cs_addr r;
 
-		addr_of(&r, ROUTE4);
+		cs_addr_parse(ROUTE4, &r);
 		EXPECT(!memcmp(&r, &fl.route, sizeof(r)), "flow route is not " ROUTE4);
 	}
 	s = inst_stat(1);
@@ -651,8 +616,8 @@ static void expect_vxlan(const struct pkt *p, const __u8 *in, __u32 in_len, cons
 
 	if (!EXPECT_EQ(g_out_len, in_len + over) || !EXPECT(flow_of(p, &fl), "no flow"))
 		return;
-	addr_of(&a, addr);
-	addr_of(&l, local);
+	cs_addr_parse(addr, &a);
+	cs_addr_parse(local, &l);
 	EXPECT(!memcmp(g_out, in, 12), "outer Ethernet addresses changed before the redirect");
 	EXPECT_EQ(get16(g_out + 12), v6 ? 0x86dd : 0x0800);
 	if (v6) {

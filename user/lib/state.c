@@ -359,15 +359,10 @@ int cs_state_streams(const struct cs_state *st, struct cs_stream_row **rows, siz
 
 int cs_state_inst_reasons(const struct cs_state *st, __u64 *out)
 {
-	__u32 i;
-	int e;
-
-	for (i = 0; i < CS_I_MAX; i++) {
-		e = sum_stat(st, CS_M_INST_REASONS, i, &out[i], sizeof(out[i]));
-		if (e)
-			return e;
-	}
-	return 0;
+	memset(out, 0, CS_I_MAX * sizeof(*out));
+	if (st->fd[CS_M_INST_REASONS] < 0)
+		return -ENOENT;
+	return cs_sum_percpu(st->fd[CS_M_INST_REASONS], out, CS_I_MAX);
 }
 
 /* ---- the view ---- */
