@@ -9,7 +9,9 @@
 #ifndef CS_TEST_CLIFX_H
 #define CS_TEST_CLIFX_H
 
+#include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,28 @@ struct cli_run {
 };
 
 static struct cli_run R;
+
+/* Run checks() in a child process and wait for it, whatever signal comes:
+ * the parent lives to clean up the pins, even when the child is killed.
+ * Returns 1 when the checks failed or the child died (and says so). */
+static inline int clifx_fork_checks(int (*checks)(void))
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		exit(checks());
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (pid > 0 && !WIFEXITED(status))
+		printf("FAIL: %s: checks: the check process died (signal %d)\n", t_state.suite, WTERMSIG(status));
+	return pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status);
+}
 
 static inline void slurp(FILE *f, char *buf, size_t len)
 {

@@ -10,13 +10,11 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -411,8 +409,7 @@ static int clean_up(void)
 int main(void)
 {
 	const char *why = clifx_why_not_runnable();
-	int status, child_failed;
-	pid_t pid;
+	int child_failed;
 
 	if (why) {
 		t_state.name = "all";
@@ -430,17 +427,6 @@ int main(void)
 	}
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/cs-cli2-%d", (int)getpid());
 	snprintf(missing_dir, sizeof(missing_dir), "%s-none", pin_dir);
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0)
-		exit(run_checks());
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	child_failed = pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status);
-	if (pid > 0 && !WIFEXITED(status))
-		printf("FAIL: cli-chains: checks: the check process died (signal %d)\n", WTERMSIG(status));
+	child_failed = clifx_fork_checks(run_checks);
 	return clean_up() | child_failed;
 }

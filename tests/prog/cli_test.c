@@ -11,13 +11,11 @@
  * pins whatever happens to the child, and checks that nothing is left.
  */
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -664,8 +662,7 @@ static int clean_up(void)
 int main(void)
 {
 	const char *why = clifx_why_not_runnable();
-	int status, child_failed;
-	pid_t pid;
+	int child_failed;
 
 	if (why) {
 		t_state.name = "all";
@@ -679,18 +676,6 @@ int main(void)
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/cs-cli-test-%d", (int)getpid());
 	snprintf(partial_dir, sizeof(partial_dir), "%s-partial", pin_dir);
 	snprintf(missing_dir, sizeof(missing_dir), "%s-none", pin_dir);
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0)
-		exit(run_checks());
-	/* The parent lives to clean up, even when the child is killed. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	child_failed = pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status);
-	if (pid > 0 && !WIFEXITED(status))
-		printf("FAIL: cli: checks: the check process died (signal %d)\n", WTERMSIG(status));
+	child_failed = clifx_fork_checks(run_checks);
 	return clean_up() | child_failed;
 }
