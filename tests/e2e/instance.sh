@@ -120,7 +120,7 @@ lab_up() {
 	[ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test A)" = 192.0.2.7 ] &&
 		[ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test AAAA)" = 2001:db8:7::7 ]
 }
-# holder_of PACKETS_BEFORE_A PACKETS_BEFORE_B: which instance carried the
+# holder PACKETS_BEFORE_A PACKETS_BEFORE_B: which instance carried the
 # stream since the counts were taken ("a" or "b"), from steer's counters
 holder() {
 	local pa=$(inst_packets 1) pb=$(inst_packets 2)
@@ -164,6 +164,7 @@ failover_download() {
 	SECOND=$(other $FIRST)
 	T0=$(date +%s.%N)
 	kill_inst $FIRST
+	[ ! -s "$LAB/$1.bin.rc" ] || { fail "$1: the download is still running when $FIRST dies" "it ended first"; return 1; }
 	wait $DL
 }
 
@@ -225,12 +226,12 @@ else UH=none; fi
 	fail "the UDP stream is held and synced" "a: $a_u; b: $b_u"
 if [ $UH != none ]; then
 	UO=$(other $UH)
-	first_ns=$(echo "$(stream_of $UO 41234)" | jq .age_ms)
+	age0=$(stream_of $UO 41234 | jq .age_ms)
 	kill_inst $UH
 	wait_log "instance casb-$UH is down" 20
 	sleep 0.5
 	u=$(stream_of $UO 41234)
-	[ "$(echo "$u" | jq .synced)" = false ] && [ "$(echo "$u" | jq .age_ms)" -ge "$first_ns" ] &&
+	[ "$(echo "$u" | jq .synced)" = false ] && [ "$(echo "$u" | jq .age_ms)" -ge "$age0" ] &&
 		pass "$UH died; $UO took the UDP stream over with its history: $(echo "$u" | jq -c '{state, packets, age_ms, epoch}')" ||
 		fail "$UO takes the UDP stream over" "$u"
 	revive $UH
@@ -243,7 +244,6 @@ wait $UDP
 # a download held by the survivor while the other is dead; the other comes
 # back empty, is synced, and carries the download when the survivor dies
 R=$(other $SURVIVOR)
-: > "$LAB/daemon.log.mark"
 kill_inst $R
 wait_log "instance casb-$R is down" 20
 for n in a b; do capture $n "$LAB/$n-3.pcap" "tcp port 8080"; done
@@ -308,7 +308,7 @@ lab_up "$LAB/off.yaml" || { fail "the lab runs with sync off" "$(cat "$LAB/daemo
 if failover_download off 40005 http://192.0.2.7:8080/big.bin; then
 	[ "$(cat "$LAB/off.bin.rc")" != 0 ] && [ "$(reason $SECOND strict_drop)" -gt 0 ] &&
 		pass "with sync off the download fails: $SECOND dropped $(reason $SECOND strict_drop) packets it had no state for" ||
-		fail "with sync off the download fails" "curl $(cat "$LAB/off.bin.rc"), drops $(reason $SECOND strict_drop); $(cat "$LAB/daemon.log"); $(inst $SECOND show sync --json)"
+		fail "with sync off the download fails" "curl $(cat "$LAB/off.bin.rc"), drops $(reason $SECOND strict_drop); $(cat "$LAB/daemon.log"); $(inst $SECOND show sync --json); $("$CS" show instances); $("$CS" explain tcp 10.10.0.2 40005 192.0.2.7 8080); $(cat "$LAB/$SECOND.log")"
 fi
 
 # ---- 6. IPv6: instances, sync and the stream ----
