@@ -3,13 +3,21 @@
 # is missing. Safe to run again; run as root.
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh test     plus the real peers the tests use
+#   scripts/install-deps.sh demo     plus what the built-in lab runs (make demo)
+#   scripts/install-deps.sh container  plus podman and debootstrap (make image)
 set -eu
 
 BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev python3"
-TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 jq qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base"
+TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base"
+DEMO="iproute2 socat tcpdump dnsutils dnsmasq-base python3 curl"
+CONTAINER="podman runc debootstrap"
 
 want=$BUILD
-[ "${1:-}" = test ] && want="$want $TEST"
+case "${1:-}" in
+test) want="$want $TEST" ;;
+demo) want="$want $DEMO" ;;
+container) want="$want $CONTAINER" ;;
+esac
 
 missing=
 for p in $want; do
