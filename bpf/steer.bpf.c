@@ -45,6 +45,17 @@ struct {
 	__type(value, struct cs_acl_stat);
 } cs_acl_stats SEC(".maps");
 
+/* Packets and bytes per rule id, per CPU: what each rule's routes carried,
+ * never zeroed (a route's ACL id is recycled, a rule's id stays while the
+ * config keeps the rule in its place). Written by steer; read by the
+ * daemon's metrics and the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_acl_stat);
+} cs_rule_traffic SEC(".maps");
+
 /* Chains by chain_id. Written by the daemon from the config; read by steer
  * for every new or moving stream. */
 struct {
@@ -148,9 +159,9 @@ static __always_inline bool cs_parse_packet(struct __sk_buff *skb, struct cs_pac
 	return true;
 }
 
-static __always_inline void cs_count_acl(__u32 acl_id, __u64 bytes)
+static __always_inline void cs_count_traffic(void *stats, __u32 id, __u64 bytes)
 {
-	struct cs_acl_stat *st = bpf_map_lookup_elem(&cs_acl_stats, &acl_id);
+	struct cs_acl_stat *st = bpf_map_lookup_elem(stats, &id);
 
 	if (st) {
 		st->packets++;
@@ -409,7 +420,8 @@ int steer(struct __sk_buff *skb)
 	fl->packets++;
 	fl->bytes += skb->len;
 	if (rt->acl_id)
-		cs_count_acl(rt->acl_id, skb->len);
+		cs_count_traffic(&cs_acl_stats, rt->acl_id, skb->len);
+	cs_count_traffic(&cs_rule_traffic, rt->rule_id, skb->len);
 
 	in = cs_steer_stream(skb, fl, &fail);
 	if (fail)

@@ -261,7 +261,8 @@ struct cs_inst_stat {
 				 * wrapped, or VLAN-tagged): on_failure decides */
 };
 
-/* cs_acl_stats value, per CPU, indexed by ACL id: what the routes carried. */
+/* cs_acl_stats value, per CPU, indexed by ACL id: what the routes carried;
+ * and cs_rule_traffic's, indexed by rule id. */
 struct cs_acl_stat {
 	__u64 packets;
 	__u64 bytes;

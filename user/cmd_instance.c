@@ -141,6 +141,24 @@ static int watch(struct cs_instance_daemon *d, int fd)
 	return epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* instance.metrics, else the top-level metrics: the endpoint, if any. */
+static int start_metrics(struct cs_instance_daemon *d)
+{
+	const struct cs_listen *at = d->conf.instance.metrics.on ? &d->conf.instance.metrics : &d->conf.metrics;
+	char err[512];
+
+	if (!at->on)
+		return 0;
+	d->metrics = cs_metrics_start(at, CS_METRICS_INSTANCE, d->pin_dir, &d->conf, &d->daemon_stats, err,
+				      sizeof(err));
+	if (!d->metrics) {
+		cs_err("%s", err);
+		return -1;
+	}
+	cs_info("metrics on http://%s/metrics", cs_listen_text(at, err, sizeof(err)));
+	return 0;
+}
+
 static int start(struct cs_instance_daemon *d)
 {
 	const struct cs_chain_conf *cc;
@@ -157,6 +175,8 @@ static int start(struct cs_instance_daemon *d)
 		cs_err("%s", err);
 		return 1;
 	}
+	if (start_metrics(d))	/* before the dataplane is touched */
+		return 1;
 	if (load(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
@@ -200,6 +220,7 @@ static void finish(struct cs_instance_daemon *d)
 {
 	size_t i;
 
+	cs_metrics_stop(d->metrics);
 	cs_role_health_end(d);
 	if (d->detach_on_exit && d->skel) {
 		for (i = 0; i < d->conf.instance.n_ifaces; i++)

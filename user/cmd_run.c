@@ -42,6 +42,8 @@ static void reload(struct cs_daemon *d)
 	}
 	if (conf.n_learn_ifaces != d->conf.n_learn_ifaces)
 		cs_warn("reload: learn.interfaces changes take a restart; kept the attached ones");
+	if (memcmp(&conf.metrics, &d->conf.metrics, sizeof(conf.metrics)))
+		cs_warn("reload: metrics changes take a restart; kept the running endpoint");
 	if (conf.limit_records != d->conf.limit_records || conf.limit_routes != d->conf.limit_routes ||
 	    conf.acl_ids != d->conf.acl_ids)
 		cs_warn("reload: learn.limits and learn.acl_ids take effect only on a fresh start "
@@ -66,6 +68,7 @@ static void reload(struct cs_daemon *d)
 	d->rs = rs;
 	d->conf = conf;
 	cs_sweep_free(&d->sweep);	/* the next pass judges records by the new rules */
+	cs_metrics_set_conf(d->metrics, &d->conf);
 	if (cs_chains_write(d) || cs_tables_build(d))
 		cs_err("reload: the chains could not all be written; steering may use the old ones");
 	if (cs_health_begin(d))
@@ -128,6 +131,16 @@ static int start(struct cs_daemon *d)
 		cs_err("%s", err);
 		return 1;
 	}
+	/* before the dataplane is touched: a taken port changes nothing */
+	if (d->conf.metrics.on) {
+		d->metrics = cs_metrics_start(&d->conf.metrics, CS_METRICS_RUN, d->pin_dir, &d->conf, &d->stats,
+					      err, sizeof(err));
+		if (!d->metrics) {
+			cs_err("%s", err);
+			return 1;
+		}
+		cs_info("metrics on http://%s/metrics", cs_listen_text(&d->conf.metrics, err, sizeof(err)));
+	}
 	d->skel = cs_learn_load_state(&d->conf, &opts, &d->rs, &st, err, sizeof(err));
 	if (!d->skel) {
 		cs_err("%s", err);
@@ -167,6 +180,7 @@ static int start(struct cs_daemon *d)
 
 static void finish(struct cs_daemon *d)
 {
+	cs_metrics_stop(d->metrics);
 	cs_health_end(d);	/* first: its callbacks use the maps */
 	if (d->detach_on_exit && d->skel) {
 		cs_detach_learn(&d->conf);

@@ -229,6 +229,7 @@ static int show_routes(struct show *s)
 struct rule_facts {
 	struct cs_rule rule;
 	struct cs_rule_stat stat;
+	struct cs_acl_stat traffic;	/* what steer counted for it; 0 without steer */
 	bool known;		/* the rule and its counters could be read */
 };
 
@@ -244,6 +245,8 @@ static void read_rule_facts(const struct cs_state *st, __u32 rule_id, struct rul
 	f->known = !cs_state_rule(st, rule_id, &f->rule) && !cs_state_rule_stat(st, rule_id, &f->stat);
 	if (!f->known)
 		memset(f, 0, sizeof(*f));
+	else
+		cs_state_rule_traffic(st, rule_id, &f->traffic);
 }
 
 static __u64 rule_records(const struct rules *r, __u32 rule_id)
@@ -266,6 +269,8 @@ static void rules_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)f->stat.learned);
 	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)f->stat.refreshed);
 	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)rule_records(r, p->info.rule_id));
+	snprintf(cell[9], CS_CELL_MAX, "%llu", (unsigned long long)f->traffic.packets);
+	snprintf(cell[10], CS_CELL_MAX, "%llu", (unsigned long long)f->traffic.bytes);
 }
 
 static void rules_json(const struct rules *r, size_t i)
@@ -288,6 +293,8 @@ static void rules_json(const struct rules *r, size_t i)
 	cs_jw_u64(&w, "learned", f->stat.learned);
 	cs_jw_u64(&w, "refreshed", f->stat.refreshed);
 	cs_jw_u64(&w, "records", rule_records(r, p->info.rule_id));
+	cs_jw_u64(&w, "packets", f->traffic.packets);
+	cs_jw_u64(&w, "bytes", f->traffic.bytes);
 	cs_jw_close(&w);
 	putchar('\n');
 }
@@ -297,7 +304,7 @@ static int show_rules(struct show *s)
 	static const struct cs_column cols[] = {
 		{ "PATTERN", false }, { "KIND", false }, { "RULE", true }, { "PRIO", true },
 		{ "TTL MIN/MAX/GRACE", true }, { "ANSWERS", true }, { "LEARNED", true },
-		{ "REFRESHED", true }, { "RECORDS", true },
+		{ "REFRESHED", true }, { "RECORDS", true }, { "PACKETS", true }, { "BYTES", true },
 	};
 	struct rules *r = calloc(1, sizeof(*r));
 	size_t i;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "testing.h"
+#include "lib/addr.h"
 #include "lib/config.h"
 #include "lib/rules.h"
 
@@ -186,6 +187,13 @@ static const struct {
 	  "instance:\n  name: z\n", 4, "instance.name \"z\" is not an instance of any chain" },
 	{ "rules:\n  - match: [a.example]\n\ninstance:\n  interfaces: [eth1]\n  name: a\n", 4,
 	  "instance.name \"a\" is not an instance" },
+	{ "metrics: 9477\n", 1, "must be ADDRESS:PORT" },
+	{ "metrics: 127.0.0.1:0\n", 1, "from 1 to 65535" },
+	{ "metrics: 127.0.0.1:http\n", 1, "from 1 to 65535" },
+	{ "metrics: localhost:9477\n", 1, "not an IPv4 or IPv6" },
+	{ "metrics: ::1:9477\n", 1, "in brackets" },
+	{ "metrics: \"[::1:9477\"\n", 1, "in brackets" },
+	{ "instance:\n  metrics: 10.0.0.1\n", 2, "instance.metrics" },
 };
 
 /* An encap chain with a symmetric flag and a MAC of its own. */
@@ -418,6 +426,29 @@ out:
 	cs_config_free(&c);
 }
 
+static void metrics_endpoints(void)
+{
+	struct cs_conf c;
+	char err[512] = "", text[CS_ADDR_TEXT_MAX];
+
+	if (!EXPECT(load("metrics: 127.0.0.1:9477\ninstance:\n  metrics: \"[::1]:9478\"\n", &c, err,
+			 sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(c.metrics.on, "metrics on");
+	cs_addr_format(&c.metrics.addr, text, sizeof(text));
+	EXPECT(!strcmp(text, "127.0.0.1"), "metrics address %s", text);
+	EXPECT_EQ(c.metrics.port, 9477);
+	EXPECT(c.instance.metrics.on, "instance.metrics on");
+	cs_addr_format(&c.instance.metrics.addr, text, sizeof(text));
+	EXPECT(!strcmp(text, "::1"), "instance.metrics address %s", text);
+	EXPECT_EQ(c.instance.metrics.port, 9478);
+	cs_config_free(&c);
+	if (!EXPECT(load("rules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(!c.metrics.on && !c.instance.metrics.on, "no endpoint unless asked");
+	cs_config_free(&c);
+}
+
 static void durations(void)
 {
 	__u64 ms;
@@ -452,6 +483,7 @@ int main(void)
 	RUN(precedence_that_is_not_a_tie);
 	RUN(ruleset_contents);
 	RUN(durations);
+	RUN(metrics_endpoints);
 	snprintf(cleanup, sizeof(cleanup), "rm -rf '%s'", dir);
 	if (system(cleanup))
 		printf("FAIL: config: cleanup: could not remove %s\n", dir);

@@ -12,6 +12,7 @@
 
 #include "cloudsteer.h"
 #include "lib/config.h"
+#include "lib/metrics.h"
 #include "lib/rules.h"
 
 struct learn_bpf;
@@ -34,6 +35,7 @@ struct cs_sweep {
 	__u64 *ages;			/* last use of each record kept this pass */
 	size_t n_ages, cap_ages;
 	__u64 evicted;			/* this pass */
+	__u64 lag_max_ms;		/* the latest removal after expiry, this pass */
 };
 
 struct cs_attachment {
@@ -70,6 +72,8 @@ struct cs_daemon {
 						 * (CLOCK_BOOTTIME ns); 0: not warming */
 	__u64 evict_before;		/* table pressure: the next pass evicts
 					 * records last used before this (0: none) */
+	struct cs_daemon_stats stats;	/* for the metrics: written by the loop */
+	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
 };
 
 #define CS_SWEEP_PER_TICK 65536

@@ -182,13 +182,20 @@ static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, stru
 		return false;
 	}
 	if (r->expires_ns < now) {
+		__u64 lag_ms = (now - r->expires_ns) / 1000000;
+
 		log_removed(d, k, r, "expired");
 		sw->expired++;
+		if (lag_ms > sw->lag_max_ms)
+			sw->lag_max_ms = lag_ms;
+		cs_stat_add(&d->stats.expiry_lag_ms_sum, lag_ms);
+		cs_stat_add(&d->stats.expired, 1);
 		return false;
 	}
 	if (r->last_ns < d->evict_before) {
 		log_removed(d, k, r, "evicted (table full)");
 		sw->evicted++;
+		cs_stat_add(&d->stats.evicted, 1);
 		return false;
 	}
 	if (sw->n_ages == sw->cap_ages) {
@@ -381,6 +388,50 @@ static void pass_routes(struct cs_daemon *d)
 	if (removed || assigned)
 		cs_info("sweep: %lu routes removed, %lu given an ACL id", removed, assigned);
 	d->sweep.removed_any |= removed > 0;
+	cs_stat_add(&d->stats.routes_removed, removed);
+}
+
+/* The routes as the pass left them, for the metrics: how many, how many
+ * only flows keep, how many wait for an ACL id. (pass_routes cannot count
+ * them: it walks again from the start after each removal.) */
+static void count_routes(struct cs_daemon *d)
+{
+	static struct cs_addr keys[BATCH];
+	static struct cs_route vals[BATCH];
+	int fd = bpf_map__fd(d->skel->maps.cs_routes);
+	__u64 n = 0, kept = 0, waiting = 0;
+	__u32 token = 0, out, count, i;
+	bool first = true;
+	int e;
+
+	do {
+		count = BATCH;
+		e = bpf_map_lookup_batch(fd, first ? NULL : &token, &out, keys, vals, &count, NULL);
+		if (e && errno != ENOENT)
+			return;	/* keep the last counts */
+		for (i = 0; i < count; i++) {
+			kept += !!(vals[i].flags & CS_ROUTE_KEPT_BY_FLOWS);
+			waiting += !!(vals[i].flags & CS_ROUTE_WAIT_ACL);
+		}
+		n += count;
+		token = out;
+		first = false;
+	} while (!e);
+	cs_stat_set(&d->stats.routes, n);
+	cs_stat_set(&d->stats.routes_kept, kept);
+	cs_stat_set(&d->stats.routes_waiting_acl, waiting);
+}
+
+/* What the pass found, for the metrics. */
+static void publish_pass(struct cs_daemon *d)
+{
+	struct cs_sweep *sw = &d->sweep;
+
+	count_routes(d);
+	cs_stat_set(&d->stats.records, sw->n_ages);
+	cs_stat_set(&d->stats.names, sw->names->n + sw->names->has_zero);
+	cs_stat_set(&d->stats.expiry_lag_ms_max, sw->lag_max_ms);
+	cs_stat_add(&d->stats.sweep_passes, 1);
 }
 
 static void pass_names(struct cs_daemon *d)
@@ -446,6 +497,7 @@ void cs_sweep_tick(struct cs_daemon *d)
 	pass_flows(d);
 	pass_routes(d);
 	pass_names(d);
+	publish_pass(d);
 	plan_eviction(d);
 	if (sw->removed_any)
 		new_generation(d);

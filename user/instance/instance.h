@@ -21,6 +21,7 @@
 
 #include "cloudsteer.h"
 #include "lib/config.h"
+#include "lib/metrics.h"
 #include "lib/servicemap.h"
 #include "lib/sync.h"
 
@@ -68,6 +69,8 @@ struct cs_instance_daemon {
 	int sock;			/* sync: bound to self's address:sync_port; -1: off */
 	int epoll_fd;
 	struct cs_sync_stat stats;
+	struct cs_daemon_stats daemon_stats;	/* for the metrics: streams */
+	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
 	__u64 last_refresh_ns;		/* streams active since then are re-sent */
 	__u64 refresh_every_ns;
 };

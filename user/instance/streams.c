@@ -46,7 +46,7 @@ void cs_streams_each(struct cs_instance_daemon *d, cs_stream_fn fn, void *arg)
 
 struct sweep {
 	__u64 now;
-	__u64 removed;
+	__u64 seen, removed;
 };
 
 static void forget_if_idle(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
@@ -55,6 +55,7 @@ static void forget_if_idle(struct cs_instance_daemon *d, const struct cs_flow_ke
 	struct sweep *sw = arg;
 	__u64 idle_ms = st->state == CS_ST_CLOSED ? CS_CLOSED_IDLE_MS : d->conf.instance.stream_idle_ms;
 
+	sw->seen++;
 	if (sw->now > st->last_ns && sw->now - st->last_ns > idle_ms * 1000000ULL &&
 	    !bpf_map_delete_elem(bpf_map__fd(d->skel->maps.cs_streams), k))
 		sw->removed++;
@@ -65,6 +66,8 @@ void cs_streams_sweep(struct cs_instance_daemon *d)
 	struct sweep sw = { .now = cs_now_ns() };
 
 	cs_streams_each(d, forget_if_idle, &sw);
+	cs_stat_set(&d->daemon_stats.streams, sw.seen - sw.removed);
+	cs_stat_add(&d->daemon_stats.streams_forgotten, sw.removed);
 	if (sw.removed)
 		cs_debug("streams: forgot %llu idle stream(s)", (unsigned long long)sw.removed);
 }

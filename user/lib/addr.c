@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +21,39 @@ int cs_addr_parse(const char *text, struct cs_addr *out)
 		return 0;
 	}
 	return inet_pton(AF_INET6, text, out->b) == 1 ? 0 : -1;
+}
+
+const char *cs_addr_port_parse(const char *text, struct cs_addr *out, __u16 *port)
+{
+	char host[CS_ADDR_TEXT_MAX + 2], *end;
+	const char *colon = strrchr(text, ':');
+	bool bracketed = text[0] == '[';
+	size_t n;
+	long p;
+
+	if (!colon || colon == text)
+		return "must be ADDRESS:PORT, e.g. 127.0.0.1:9477 or [::1]:9477";
+	n = (size_t)(colon - text);
+	if (bracketed) {
+		if (text[n - 1] != ']' || n < 3)
+			return "an IPv6 address goes in brackets: [::1]:9477";
+		text++;
+		n -= 2;
+	}
+	if (n >= sizeof(host))
+		return "the address is too long";
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (cs_addr_parse(host, out))
+		return "the address is not an IPv4 or IPv6 address";
+	if (!cs_addr_is_v4(out) && !bracketed)
+		return "an IPv6 address goes in brackets: [::1]:9477";
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || p < 1 || p > 65535)
+		return "the port must be a number from 1 to 65535";
+	*port = (__u16)p;
+	return NULL;
 }
 
 bool cs_addr_is_v4(const struct cs_addr *a)

@@ -12,6 +12,9 @@
 
 int cs_addr_parse(const char *text, struct cs_addr *out);
 bool cs_addr_is_v4(const struct cs_addr *a);
+/* "192.0.2.1:9477" or "[2001:db8::1]:9477" (a port 1..65535): NULL, or
+ * what is wrong with it. */
+const char *cs_addr_port_parse(const char *text, struct cs_addr *out, __u16 *port);
 /* Writes "192.0.2.7" or "2001:db8::7"; returns buf. */
 const char *cs_addr_format(const struct cs_addr *a, char *buf, size_t len);
 

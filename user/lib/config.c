@@ -743,6 +743,20 @@ static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
 	return 0;
 }
 
+/* ADDRESS:PORT of an endpoint this host serves. */
+static int want_listen(struct loader *l, const yaml_node_t *n, const char *what, struct cs_listen *out)
+{
+	const char *s, *why;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	why = cs_addr_port_parse(s, &out->addr, &out->port);
+	if (why)
+		return fail(l, n, "%s \"%s\": %s", what, s, why);
+	out->on = true;
+	return 0;
+}
+
 /* 32 hex digits: the two 64-bit words of a key, first word first. */
 static int want_key128(struct loader *l, const yaml_node_t *n, const char *what, __u64 out[2])
 {
@@ -800,7 +814,10 @@ static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 		return want_bool(l, v, "instance.sync", &r->sync);
 	if (!strcmp(key, "stream_idle"))
 		return want_millis(l, v, "instance.stream_idle", &r->stream_idle_ms);
-	return fail(l, k, "unknown key \"%s\" in instance (known: name, interfaces, policy, sync, stream_idle)",
+	if (!strcmp(key, "metrics"))
+		return want_listen(l, v, "instance.metrics", &r->metrics);
+	return fail(l, k,
+		    "unknown key \"%s\" in instance (known: name, interfaces, policy, sync, stream_idle, metrics)",
 		    key);
 }
 
@@ -821,7 +838,10 @@ static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node
 		l->conf->instance.line = line_of(k);
 		return each_pair(l, v, "instance", role_pair, NULL);
 	}
-	return fail(l, k, "unknown top-level key \"%s\" (known: learn, steer, rules, chains, mesh, instance)",
+	if (!strcmp(key, "metrics"))
+		return want_listen(l, v, "metrics", &l->conf->metrics);
+	return fail(l, k,
+		    "unknown top-level key \"%s\" (known: learn, steer, rules, chains, mesh, instance, metrics)",
 		    key);
 }
 

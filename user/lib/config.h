@@ -71,6 +71,13 @@ struct cs_chain_conf {
 	int line;
 };
 
+/* Where a daemon serves its Prometheus metrics (`metrics:`). */
+struct cs_listen {
+	bool on;			/* absent: no endpoint */
+	struct cs_addr addr;
+	__u16 port;
+};
+
 /* The instance role (`cloudsteer instance`): this node is one instance of a chain. */
 struct cs_instance_role {
 	char *name;			/* which instance; NULL: the one whose address is local */
@@ -79,6 +86,7 @@ struct cs_instance_role {
 	bool strict;			/* policy: strict (default) or loose */
 	bool sync;			/* sync state to peers (default true) */
 	__u32 stream_idle_ms;		/* a stream this quiet is forgotten */
+	struct cs_listen metrics;	/* instance.metrics: overrides the top-level one */
 	int line;			/* of the `instance:` key; 0: absent */
 };
 
@@ -107,6 +115,7 @@ struct cs_conf {
 	bool has_affinity_key;		/* ... when given */
 	__u32 sync_port;		/* mesh.sync_port */
 	struct cs_instance_role instance;
+	struct cs_listen metrics;	/* metrics: ADDRESS:PORT */
 };
 
 /* The pattern with pattern_id `id`, or NULL. Ids are positions + 1 unless

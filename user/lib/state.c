@@ -59,6 +59,8 @@ static const struct map_spec specs[CS_M_COUNT] = {
 				CS_I_MAX, true },
 	[CS_M_SYNC_STATS] = { "cs_sync_stats", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_sync_stat), 1,
 			      true },
+	[CS_M_RULE_TRAFFIC] = { "cs_rule_traffic", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				sizeof(struct cs_acl_stat), 1, true },
 };
 
 const char *cs_state_map_name(enum cs_state_map m)
@@ -102,7 +104,8 @@ static const char *layout_problem(const struct bpf_map_info *info, const struct 
 	return NULL;
 }
 
-static int open_map(struct cs_state *st, enum cs_state_map m, bool required, char *err, size_t errlen)
+/* may_miss: a map that is not pinned is left at fd -1, not an error. */
+static int open_map(struct cs_state *st, enum cs_state_map m, bool may_miss, char *err, size_t errlen)
 {
 	const struct map_spec *s = &specs[m];
 	struct bpf_map_info info;
@@ -110,7 +113,7 @@ static int open_map(struct cs_state *st, enum cs_state_map m, bool required, cha
 	const char *why;
 	int fd = cs_pin_open(st->dir, s->name);
 
-	if (fd == -ENOENT && s->optional && !required)
+	if (fd == -ENOENT && may_miss)
 		return 0;
 	if (fd == -ENOENT) {
 		say_no_state(st->dir, s->name, err, errlen);
@@ -142,7 +145,9 @@ static int open_map(struct cs_state *st, enum cs_state_map m, bool required, cha
 	return 0;
 }
 
-int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen)
+/* Open the maps in want; those in may_miss may be absent. */
+static int open_maps(struct cs_state *st, const char *dir, unsigned want, unsigned may_miss, char *err,
+		     size_t errlen)
 {
 	int m, e;
 
@@ -151,7 +156,9 @@ int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen
 	for (m = 0; m < CS_M_COUNT; m++)
 		st->fd[m] = -1;
 	for (m = 0; m < CS_M_COUNT; m++) {
-		e = open_map(st, m, false, err, errlen);
+		if (!(want & CS_STATE_BIT(m)))
+			continue;
+		e = open_map(st, m, may_miss & CS_STATE_BIT(m), err, errlen);
 		if (e) {
 			cs_state_close(st);
 			return e;
@@ -160,24 +167,25 @@ int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen
 	return 0;
 }
 
+int cs_state_open(struct cs_state *st, const char *dir, char *err, size_t errlen)
+{
+	unsigned optional = 0;
+	int m;
+
+	for (m = 0; m < CS_M_COUNT; m++)
+		if (specs[m].optional)
+			optional |= CS_STATE_BIT(m);
+	return open_maps(st, dir, CS_STATE_BIT(CS_M_COUNT) - 1, optional, err, errlen);
+}
+
 int cs_state_open_only(struct cs_state *st, const char *dir, unsigned need, char *err, size_t errlen)
 {
-	int m, e;
+	return open_maps(st, dir, need, 0, err, errlen);
+}
 
-	memset(st, 0, sizeof(*st));
-	st->dir = dir;
-	for (m = 0; m < CS_M_COUNT; m++)
-		st->fd[m] = -1;
-	for (m = 0; m < CS_M_COUNT; m++) {
-		if (!(need & CS_STATE_BIT(m)))
-			continue;
-		e = open_map(st, m, true, err, errlen);
-		if (e) {
-			cs_state_close(st);
-			return e;
-		}
-	}
-	return 0;
+int cs_state_open_any(struct cs_state *st, const char *dir, unsigned want, char *err, size_t errlen)
+{
+	return open_maps(st, dir, want, want, err, errlen);
 }
 
 /* Counters of the per-CPU map m at key, summed (every field is a __u64). */
@@ -187,6 +195,11 @@ static int sum_stat(const struct cs_state *st, enum cs_state_map m, __u32 key, v
 	if (st->fd[m] < 0)
 		return -ENOENT;	/* an optional map that is not there */
 	return cs_percpu_sum(st->fd[m], key, out, size / sizeof(__u64));
+}
+
+int cs_state_rule_traffic(const struct cs_state *st, __u32 rule_id, struct cs_acl_stat *out)
+{
+	return sum_stat(st, CS_M_RULE_TRAFFIC, rule_id, out, sizeof(*out));
 }
 
 int cs_state_inst_stat(const struct cs_state *st, __u32 id, struct cs_inst_stat *out)

@@ -37,6 +37,7 @@ enum cs_state_map {
 	CS_M_STREAMS,		/* instance's; optional */
 	CS_M_INST_REASONS,	/* instance's; optional */
 	CS_M_SYNC_STATS,	/* the instance daemon's; optional */
+	CS_M_RULE_TRAFFIC,	/* steer's; optional */
 	CS_M_COUNT,
 };
 
@@ -59,6 +60,11 @@ void cs_state_close(struct cs_state *st);
 #define CS_STATE_BIT(m) (1u << (m))
 int cs_state_open_only(struct cs_state *st, const char *dir, unsigned need, char *err, size_t errlen);
 
+/* Open the maps whose bit is set in want that are pinned in dir; the
+ * others get fd -1. A pinned map of another layout is still refused. For
+ * readers of whatever a daemon left (metrics). 0, or -errno with err. */
+int cs_state_open_any(struct cs_state *st, const char *dir, unsigned want, char *err, size_t errlen);
+
 /* Every entry of cs_streams (instance), in *rows (free() it), sorted by
  * key. 0, or -errno. */
 struct cs_stream_row {
@@ -77,6 +83,9 @@ const char *cs_state_map_name(enum cs_state_map m);
 
 /* cs_acl_stats[acl_id] summed over CPUs; 0, or -ENOENT without steer. */
 int cs_state_acl_stat(const struct cs_state *st, __u32 acl_id, struct cs_acl_stat *out);
+
+/* cs_rule_traffic[rule_id] summed over CPUs; 0, or -ENOENT without steer. */
+int cs_state_rule_traffic(const struct cs_state *st, __u32 rule_id, struct cs_acl_stat *out);
 
 /* cs_rules[rule_id]; 0 or -errno. */
 int cs_state_rule(const struct cs_state *st, __u32 rule_id, struct cs_rule *out);

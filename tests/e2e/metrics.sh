@@ -1,0 +1,178 @@
+#!/bin/bash
+# e2e-metrics: the Prometheus endpoints of `cloudsteer run` (on the host) and
+# `cloudsteer instance` (on instances a and b), scraped with curl while real
+# DNS answers and TCP traffic cross the lab of mesh.bash. Every scrape is
+# parsed by prometheus_client (python3-prometheus-client), an independent
+# reader of the text format; the values are checked against what happened
+# and against the CLI's view of the same maps.
+T_SUITE=e2e-metrics
+. "$(dirname "$0")/mesh.bash"
+PY=/usr/bin/python3	# Debian's, where python3-prometheus-client lives
+for t in curl jq; do command -v $t >/dev/null || { skip all "$t missing"; exit 0; }; done
+$PY -c 'import prometheus_client' 2>/dev/null || { skip all "python3-prometheus-client missing"; exit 0; }
+mesh_up app.cloud.test,192.0.2.7 || { fail lab "the lab did not come up"; t_exit; }
+
+cat > "$LAB/cs.yaml" <<'YAML'
+metrics: 127.0.0.1:9477
+learn:
+  interfaces: [wan]
+  ttl: {min: 3, max: 3, grace: 0}
+steer:
+  interfaces: [lan, wan]
+  flow_idle: 2s
+rules:
+  - match: [cloud.test]
+    chain: casb
+  - match: [other.test]
+mesh:
+  affinity_key: 00112233445566778899aabbccddeeff
+chains:
+  - name: casb
+    symmetric: true
+    instances:
+      - {name: casb-a, address: 10.30.0.2}
+      - {name: casb-b, address: 10.31.0.2}
+    health: {probe: icmp, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 0}
+instance:
+  interfaces: [eth0]
+  policy: loose
+YAML
+for n in a b; do
+	CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-$n nsenter --net=/run/netns/$P-$n "$CS" instance -c "$LAB/cs.yaml" \
+		>"$LAB/$n.log" 2>&1 &
+	wait_in "$LAB/$n.log" "running:" 50 || { fail "instance $n runs" "$(cat "$LAB/$n.log")"; t_exit; }
+done
+daemon_up "$LAB/cs.yaml" || { fail "the daemon runs" "$(cat "$LAB/daemon.log")"; t_exit; }
+wait_log "metrics on http://127.0.0.1:9477/metrics" 10 && pass "the daemon says where its metrics are" ||
+	fail "the daemon logs its endpoint" "$(cat "$LAB/daemon.log")"
+wait_log "instance casb-b is up" 30
+
+# scrape NS [PATH]: the body, or nothing (curl's error on stderr)
+scrape() { ns $1 curl -sS --max-time 5 "http://127.0.0.1:9477${2:-/metrics}"; }
+# value NS NAME [LABELS-JSON]: one sample's value, read by prometheus_client
+value() {
+	scrape $1 | $PY -c '
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+want, labels = sys.argv[1], json.loads(sys.argv[2])
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        if s.name == want and all(s.labels.get(k) == v for k, v in labels.items()):
+            print(int(s.value) if s.value == int(s.value) else s.value)
+            sys.exit(0)
+print("absent")' "$2" "${3:-{\}}"
+}
+# at_least NS NAME LABELS MIN: polls up to 5 s for the value to reach MIN
+at_least() {
+	local i v
+	for i in $(seq 25); do
+		v=$(value $1 $2 "$3")
+		[ "$v" != absent ] && awk -v v="$v" -v m="$4" 'BEGIN { exit !(v >= m) }' && { echo "$v"; return 0; }
+		sleep 0.2
+	done
+	echo "$v"
+	return 1
+}
+expect() {	# expect WHAT NS NAME LABELS MIN
+	local v
+	v=$(at_least $2 $3 "$4" $5) && pass "$1 ($3 $4 = $v)" || fail "$1" "$3 $4 = $v, wanted >= $5"
+}
+
+# ---- the format, read by an independent parser ----
+hdr=$(ns host curl -sS -D - -o "$LAB/first.prom" --max-time 5 http://127.0.0.1:9477/metrics)
+echo "$hdr" | grep -qi '^content-type: text/plain; version=0.0.4' && pass "scrape: 200 with the text format's content type" ||
+	fail "scrape content type" "$hdr"
+families=$($PY -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+print(len(list(text_string_to_metric_families(open(sys.argv[1]).read()))))' "$LAB/first.prom" 2>&1)
+[ "$families" -ge 25 ] 2>/dev/null && pass "prometheus_client parses the host's scrape: $families families" ||
+	fail "the host's scrape parses" "$families"
+[ "$(value host cloudsteer_build_info '{"role":"run"}')" = 1 ] && pass "build_info names the role" ||
+	fail "build_info" "$(grep build_info "$LAB/first.prom")"
+# every family has its HELP and TYPE before its samples, and no name twice
+awk '/^# TYPE/ { if (seen[$3]++) { print "twice: " $3; bad = 1 } }
+     /^[a-z]/ { n = $1; sub(/[{ ].*/, "", n); b = n; sub(/_(sum|count)$/, "", b)
+		if (!(n in seen) && !(b in seen)) { print "no TYPE before " n; bad = 1 } }
+     END { exit bad }' "$LAB/first.prom" && pass "every sample follows its family's TYPE, once" ||
+	fail "families are whole" "$(awk '/^# TYPE/ { if (seen[$3]++) print $3 }' "$LAB/first.prom")"
+
+# ---- DNS: parse reasons, records, routes ----
+[ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test A)" = 192.0.2.7 ] || fail "dig" "no answer"
+ns cli dig +short +time=2 @10.20.0.2 unmatched.invalid A >/dev/null
+expect "the learned answer is counted by reason" host cloudsteer_dns_packets_total '{"reason":"learned"}' 1
+expect "an NXDOMAIN answer is counted as rcode" host cloudsteer_dns_packets_total '{"reason":"rcode"}' 1
+expect "records learned" host cloudsteer_records_learned_total '{}' 1
+expect "the record is in the table gauge after a sweep" host cloudsteer_records '{}' 1
+expect "the route gauge" host cloudsteer_routes '{}' 1
+expect "per rule: answers won" host cloudsteer_rule_answers_total '{"rule":"1","match":"cloud.test"}' 1
+[ "$(value host cloudsteer_rule_answers_total '{"rule":"2","match":"other.test"}')" = 0 ] &&
+	pass "a rule with no answers is there, at 0" || fail "rule 2 present at 0" "$(value host cloudsteer_rule_answers_total '{"rule":"2"}')"
+
+# ---- traffic: per rule and per instance, and the instances' own view ----
+payload=$(head -c 30000 /dev/zero | tr '\0' x)
+got=$(echo "$payload" | ns cli socat -t 2 - TCP:192.0.2.7:9000,connect-timeout=3 | wc -c)
+[ "$got" -ge 30000 ] && pass "the client's stream crossed the chain ($got bytes echoed)" || fail "echo" "$got bytes"
+expect "per rule: packets steer counted" host cloudsteer_rule_packets_total '{"rule":"1","match":"cloud.test"}' 10
+expect "per rule: bytes" host cloudsteer_rule_bytes_total '{"rule":"1","match":"cloud.test"}' 60000
+rule_pkts=$(value host cloudsteer_rule_packets_total '{"rule":"1"}')
+cli_pkts=$(nsenter --net=/run/netns/$P-host "$CS" show rules --json | jq -s 'map(select(.rule_id == 1))[0].packets')
+[ "$rule_pkts" = "$cli_pkts" ] && pass "the rule's packets agree with show rules ($cli_pkts)" ||
+	fail "metrics and show rules agree" "metrics $rule_pkts, show rules $cli_pkts"
+pa=$(value host cloudsteer_instance_packets_total '{"instance":"casb-a","chain":"casb"}')
+pb=$(value host cloudsteer_instance_packets_total '{"instance":"casb-b","chain":"casb"}')
+[ $((pa + pb)) -ge 10 ] && [ "$pa" = "$(inst_packets 1)" ] && [ "$pb" = "$(inst_packets 2)" ] &&
+	pass "per instance: packets (a $pa, b $pb), as bpftool reads cs_inst_stats" ||
+	fail "per instance packets" "metrics a $pa b $pb; bpftool a $(inst_packets 1) b $(inst_packets 2)"
+holder=a; [ "$pb" -gt "$pa" ] && holder=b
+other=b; [ $holder = b ] && other=a
+[ "$(value host cloudsteer_instance_up '{"instance":"casb-a"}')" = 1 ] &&
+	[ "$(value host cloudsteer_instance_state '{"instance":"casb-a","state":"up"}')" = 1 ] &&
+	[ "$(value host cloudsteer_instance_state '{"instance":"casb-a","state":"down"}')" = 0 ] &&
+	pass "instance health: up, one state set" || fail "instance health" "$(scrape host | grep 'instance_state{instance="casb-a"')"
+
+expect "the holder ($holder) tracked the stream's packets" $holder cloudsteer_stream_packets_total '{"reason":"tracked"}' 10
+expect "the holder synced it" $holder cloudsteer_sync_streams_sent_total '{}' 1
+expect "the other ($other) installed it" $other cloudsteer_sync_installed_total '{}' 1
+expect "the holder's streams gauge" $holder cloudsteer_streams '{}' 1
+[ "$(value a cloudsteer_build_info '{"role":"instance"}')" = 1 ] && pass "an instance's build_info names its role" ||
+	fail "instance build_info" "$(scrape a | head -5)"
+
+# ---- expiry: the TTL (3 s) passes; the lag is measured ----
+expect "the record expired and is counted" host cloudsteer_records_expired_total '{}' 1
+lag=$(value host cloudsteer_expiry_lag_max_seconds)
+awk -v l="$lag" 'BEGIN { exit !(l >= 0 && l < 2.5) }' &&
+	pass "expiry lag: $lag s (a sweep each second)" || fail "expiry lag under 2.5 s" "$lag"
+[ "$(value host cloudsteer_expiry_lag_seconds_count)" = "$(value host cloudsteer_records_expired_total)" ] &&
+	pass "the lag summary counts every expired record" || fail "lag count" "$(scrape host | grep expir)"
+expect "the route went once no flow used it (flow_idle 2 s)" host cloudsteer_routes_removed_total '{}' 1
+
+# ---- HTTP: what else a scraper or a stranger may send ----
+code() { ns host curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
+[ "$(code http://127.0.0.1:9477/nope)" = 404 ] && [ "$(code -X POST http://127.0.0.1:9477/metrics)" = 405 ] &&
+	[ "$(code -I http://127.0.0.1:9477/metrics)" = 200 ] && [ "$(code http://127.0.0.1:9477/)" = 200 ] &&
+	pass "404 elsewhere, 405 for POST, HEAD and / answered" ||
+	fail "HTTP answers" "$(code http://127.0.0.1:9477/nope) $(code -X POST http://127.0.0.1:9477/metrics)"
+# a client that connects and says nothing is dropped after 2 s; meanwhile
+# the daemon goes on learning, and the next scrape is answered
+ns host socat -u OPEN:/dev/null,ignoreeof TCP:127.0.0.1:9477 >/dev/null 2>&1 &
+sleep 0.3
+t0=$(date +%s%N)
+v=$(value host cloudsteer_build_info)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$v" = 1 ] && [ "$ms" -lt 4500 ] && pass "a silent client holds a scrape up $ms ms at most, not forever" ||
+	fail "a silent client" "value $v after $ms ms"
+! grep -qi 'error\|warn' "$LAB/daemon.log" && pass "the daemon logged no error or warning" ||
+	fail "a clean log" "$(grep -i 'error\|warn' "$LAB/daemon.log")"
+
+# ---- a taken port is a clear start failure ----
+ns cli socat TCP-LISTEN:9477,bind=127.0.0.1,reuseaddr,fork OPEN:/dev/null >/dev/null 2>&1 &
+sleep 0.3
+sed 's/\[wan\]/[eth0]/; s/\[lan, wan\]/[eth0]/' "$LAB/cs.yaml" > "$LAB/cli.yaml"
+out=$(CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-cli timeout 10 nsenter --net=/run/netns/$P-cli "$CS" run \
+	-c "$LAB/cli.yaml" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q 'metrics: cannot listen on 127.0.0.1:9477: Address already in use' &&
+	[ ! -e "$CLOUDSTEER_PIN_DIR-cli" ] && [ -z "$(ip -n $P-cli link show eth0 | grep xdp)" ] &&
+	pass "a taken port: exit 1, \"cannot listen on 127.0.0.1:9477: Address already in use\", nothing loaded" ||
+	fail "a taken port is refused before the dataplane is touched" "rc $rc: $out"
+t_exit

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * metrics.c - the Prometheus endpoint of `cloudsteer run` and `cloudsteer
+ * instance`: a minimal HTTP/1.0 server on its own thread (one connection at
+ * a time, each bounded by socket timeouts) and the exposition text, read
+ * from the pinned maps at every scrape.
+ *
+ * Families follow Prometheus naming: cloudsteer_ prefix, _total on
+ * counters, base units (seconds, bytes). A counter kept by the dataplane
+ * (per CPU, in a pinned map) survives daemon restarts; one kept by the
+ * daemon (expired, evicted, sweep passes) starts again at 0 with it, which
+ * Prometheus reads as a counter reset.
+ */
+#define _GNU_SOURCE	/* accept4 */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "metrics.h"
+#include "addr.h"
+#include "learnprog.h"
+#include "log.h"
+#include "rules.h"
+#include "state.h"
+
+#define CS_LABEL_TEXT 160
+#define CS_REQUEST_MAX 4096
+#define CS_CLIENT_TIMEOUT_MS 2000	/* a scraper that stalls longer is dropped */
+
+/* The names labels carry, copied from a config. */
+struct labels {
+	size_t n_rules, n_chains, n_instances;
+	char (*rule)[CS_LABEL_TEXT];	/* by rule id - 1: its first patterns */
+	char (*chain)[CS_LABEL_TEXT];	/* by chain id - 1 */
+	char (*instance)[CS_LABEL_TEXT];	/* by instance id - 1 */
+};
+
+struct cs_metrics {
+	enum cs_metrics_role role;
+	const char *pin_dir;
+	const struct cs_daemon_stats *stats;
+	int fd;
+	bool stopping;
+	pthread_t thread;
+	pthread_mutex_t lock;	/* labels: the reload swaps them under it */
+	struct labels labels;
+};
+
+/* ---- labels ---- */
+
+static void labels_free(struct labels *l)
+{
+	free(l->rule);
+	free(l->chain);
+	free(l->instance);
+	memset(l, 0, sizeof(*l));
+}
+
+/* "a.test,*.b.test,+12 more": a rule's first patterns, as `show` names it. */
+static void rule_label(const struct cs_conf *conf, size_t rule, char *out, size_t len)
+{
+	size_t i, shown = 0, more = 0, at = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < conf->n_patterns; i++) {
+		if (conf->patterns[i].rule != rule)
+			continue;
+		if (shown == CS_PATTERNS_SHOWN) {
+			more++;
+			continue;
+		}
+		at += (size_t)snprintf(out + at, at < len ? len - at : 0, "%s%s", shown ? "," : "",
+				       conf->patterns[i].text);
+		shown++;
+	}
+	if (more && at < len)
+		snprintf(out + at, len - at, ",+%zu more", more);
+}
+
+static int labels_from(const struct cs_conf *conf, struct labels *l)
+{
+	size_t c, i, id = 0;
+
+	memset(l, 0, sizeof(*l));
+	l->n_rules = conf->n_rules;
+	l->n_chains = conf->n_chains;
+	for (c = 0; c < conf->n_chains; c++)
+		l->n_instances += conf->chains[c].n_instances;
+	l->rule = calloc(l->n_rules + 1, sizeof(*l->rule));
+	l->chain = calloc(l->n_chains + 1, sizeof(*l->chain));
+	l->instance = calloc(l->n_instances + 1, sizeof(*l->instance));
+	if (!l->rule || !l->chain || !l->instance) {
+		labels_free(l);
+		return -ENOMEM;
+	}
+	for (i = 0; i < conf->n_rules; i++)
+		rule_label(conf, i, l->rule[i], CS_LABEL_TEXT);
+	for (c = 0; c < conf->n_chains; c++) {
+		snprintf(l->chain[c], CS_LABEL_TEXT, "%s", conf->chains[c].name);
+		for (i = 0; i < conf->chains[c].n_instances; i++)
+			snprintf(l->instance[id++], CS_LABEL_TEXT, "%s", conf->chains[c].instances[i].name);
+	}
+	return 0;
+}
+
+void cs_metrics_set_conf(struct cs_metrics *m, const struct cs_conf *conf)
+{
+	struct labels fresh, old;
+
+	if (!m || labels_from(conf, &fresh))
+		return;	/* out of memory: the old names stay */
+	pthread_mutex_lock(&m->lock);
+	old = m->labels;
+	m->labels = fresh;
+	pthread_mutex_unlock(&m->lock);
+	labels_free(&old);
+}
+
+static const char *label_of(char (*names)[CS_LABEL_TEXT], size_t n, __u32 id)
+{
+	return id && id <= n ? names[id - 1] : "";
+}
+
+/* ---- the text format ---- */
+
+/* A label value as the format wants it: \, " and newline escaped. */
+static void put_label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{k1="v1",k2="v2"} value; labels is a NULL-terminated key, value list. */
+static void sample(FILE *f, const char *name, const char *const *labels, __u64 v)
+{
+	fputs(name, f);
+	if (labels && labels[0]) {
+		fputc('{', f);
+		for (; labels[0]; labels += 2) {
+			fprintf(f, "%s=\"", labels[0]);
+			put_label_value(f, labels[1]);
+			fputs(labels[2] ? "\"," : "\"", f);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, " %llu\n", (unsigned long long)v);
+}
+
+/* Seconds, from a count of milliseconds or microseconds. */
+static void sample_seconds(FILE *f, const char *name, __u64 v, double per_second)
+{
+	fprintf(f, "%s %.6f\n", name, (double)v / per_second);
+}
+
+static void one(FILE *f, const char *name, const char *type, const char *help, __u64 v)
+{
+	family(f, name, type, help);
+	sample(f, name, NULL, v);
+}
+
+static __u64 get(const __u64 *stat)
+{
+	return __atomic_load_n(stat, __ATOMIC_RELAXED);
+}
+
+/* ---- the steering host ---- */
+
+static void learn_reasons(FILE *f, const struct cs_state *st)
+{
+	static const struct { __u32 first, last; const char *name, *help; } groups[] = {
+		{ CS_R_OK + 1, CS_R_PACKET_END, "cloudsteer_dns_packets_total",
+		  "Frames seen by learn, by outcome (exactly one per frame)." },
+		{ CS_R_PACKET_END + 1, CS_R_MAX, "cloudsteer_dns_records_total",
+		  "Records of DNS answers seen by learn, by outcome." },
+	};
+	__u64 count[CS_R_MAX] = { 0 };
+	size_t g;
+	__u32 r;
+
+	if (st->fd[CS_M_LEARN_STATS] < 0 || cs_sum_percpu(st->fd[CS_M_LEARN_STATS], count, CS_R_MAX))
+		return;
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		family(f, groups[g].name, "counter", groups[g].help);
+		for (r = groups[g].first; r < groups[g].last; r++) {
+			const char *labels[] = { "reason", cs_reason_name(r), NULL };
+
+			if (labels[1])
+				sample(f, groups[g].name, labels, count[r]);
+		}
+	}
+	one(f, "cloudsteer_records_learned_total", "counter", "Records created by learn.",
+	    count[CS_R_REC_LEARNED]);
+}
+
+static void table_gauges(FILE *f, const struct cs_daemon_stats *s)
+{
+	one(f, "cloudsteer_records", "gauge", "Records in the cloud IP table (last sweep pass).",
+	    get(&s->records));
+	one(f, "cloudsteer_routes", "gauge", "Policy routes (last sweep pass).", get(&s->routes));
+	one(f, "cloudsteer_routes_kept_by_flows", "gauge",
+	    "Routes whose records expired, kept while a live flow uses them.", get(&s->routes_kept));
+	one(f, "cloudsteer_routes_waiting_acl", "gauge", "Routes made while the ACL id pool was empty.",
+	    get(&s->routes_waiting_acl));
+	one(f, "cloudsteer_names", "gauge", "Names with records (last sweep pass).", get(&s->names));
+	one(f, "cloudsteer_records_expired_total", "counter", "Records removed at expiry by this daemon.",
+	    get(&s->expired));
+	one(f, "cloudsteer_records_evicted_total", "counter",
+	    "Records evicted least recently used first because the table was full.", get(&s->evicted));
+	one(f, "cloudsteer_routes_removed_total", "counter", "Routes removed: no record or live flow needed them.",
+	    get(&s->routes_removed));
+	one(f, "cloudsteer_sweep_passes_total", "counter", "Full passes of the expiry sweep.",
+	    get(&s->sweep_passes));
+	family(f, "cloudsteer_expiry_lag_seconds", "summary",
+	       "How long after its expiry each expired record was removed.");
+	sample_seconds(f, "cloudsteer_expiry_lag_seconds_sum", get(&s->expiry_lag_ms_sum), 1e3);
+	sample(f, "cloudsteer_expiry_lag_seconds_count", NULL, get(&s->expired));
+	family(f, "cloudsteer_expiry_lag_max_seconds", "gauge", "The largest expiry lag of the last sweep pass.");
+	sample_seconds(f, "cloudsteer_expiry_lag_max_seconds", get(&s->expiry_lag_ms_max), 1e3);
+}
+
+static void rules(FILE *f, const struct cs_state *st, const struct labels *l)
+{
+	static const struct { const char *name, *help; } fam[] = {
+		{ "cloudsteer_rule_answers_total", "DNS answers the rule won." },
+		{ "cloudsteer_rule_records_learned_total", "Records the rule made." },
+		{ "cloudsteer_rule_records_refreshed_total", "Records the rule refreshed." },
+		{ "cloudsteer_rule_packets_total", "Packets steer counted on the rule's routes." },
+		{ "cloudsteer_rule_bytes_total", "Bytes steer counted on the rule's routes." },
+	};
+	size_t k;
+	__u32 id;
+
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		family(f, fam[k].name, "counter", fam[k].help);
+		for (id = 1; id <= l->n_rules; id++) {
+			struct cs_rule_stat rs;
+			struct cs_acl_stat tr;
+			char rule[16];
+			const char *labels[] = { "rule", rule, "match", label_of(l->rule, l->n_rules, id), NULL };
+			__u64 v[5];
+
+			snprintf(rule, sizeof(rule), "%u", id);
+			if (cs_state_rule_stat(st, id, &rs))
+				memset(&rs, 0, sizeof(rs));
+			if (cs_state_rule_traffic(st, id, &tr))
+				memset(&tr, 0, sizeof(tr));
+			v[0] = rs.answers, v[1] = rs.learned, v[2] = rs.refreshed;
+			v[3] = tr.packets, v[4] = tr.bytes;
+			sample(f, fam[k].name, labels, v[k]);
+		}
+	}
+}
+
+static void instances(FILE *f, const struct cs_state *st, const struct labels *l)
+{
+	static const __u32 states[] = { CS_INST_UP, CS_INST_WARMING, CS_INST_DRAINING, CS_INST_DOWN };
+	static const struct { const char *name, *type, *help; } fam[] = {
+		{ "cloudsteer_instance_packets_total", "counter", "Packets steer sent to the instance." },
+		{ "cloudsteer_instance_bytes_total", "counter", "Bytes steer sent to the instance." },
+		{ "cloudsteer_instance_streams_total", "counter", "Streams pinned to the instance (new or moved)." },
+		{ "cloudsteer_instance_up", "gauge", "1 while the instance takes streams (up or warming)." },
+		{ "cloudsteer_instance_state", "gauge", "The instance's state: 1 for the current one." },
+	};
+	size_t k, s;
+	__u32 id;
+
+	if (st->fd[CS_M_INSTANCES] < 0)
+		return;
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		family(f, fam[k].name, fam[k].type, fam[k].help);
+		for (id = 1; id <= l->n_instances; id++) {
+			struct cs_instance in;
+			struct cs_inst_stat is;
+			const char *labels[] = { "instance", label_of(l->instance, l->n_instances, id), "chain", "",
+						 "state", NULL, NULL };
+			__u64 v[4];
+
+			if (bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, &in))
+				continue;
+			labels[3] = label_of(l->chain, l->n_chains, in.chain_id);
+			if (cs_state_inst_stat(st, id, &is))
+				memset(&is, 0, sizeof(is));
+			v[0] = is.packets, v[1] = is.bytes, v[2] = is.flows;
+			v[3] = in.state == CS_INST_UP || in.state == CS_INST_WARMING;
+			if (k < 4) {
+				labels[4] = NULL;
+				sample(f, fam[k].name, labels, v[k]);
+				continue;
+			}
+			for (s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+				labels[5] = cs_inst_state_name(states[s]);
+				sample(f, fam[k].name, labels, in.state == states[s]);
+			}
+		}
+	}
+}
+
+/* ---- an instance node ---- */
+
+static void instance_reasons(FILE *f, const struct cs_state *st)
+{
+	static const char *const names[CS_I_MAX] = {
+#define CS_INSTANCE_REASON_NAME(sym, name, help) [CS_I_##sym] = name,
+		CS_INSTANCE_REASONS(CS_INSTANCE_REASON_NAME)
+#undef CS_INSTANCE_REASON_NAME
+	};
+	__u64 count[CS_I_MAX];
+	__u32 r;
+
+	if (cs_state_inst_reasons(st, count))
+		return;
+	family(f, "cloudsteer_stream_packets_total", "counter",
+	       "Packets seen by the instance program, by outcome (exactly one per packet).");
+	for (r = 0; r < CS_I_MAX; r++) {
+		const char *labels[] = { "reason", names[r], NULL };
+
+		sample(f, "cloudsteer_stream_packets_total", labels, count[r]);
+	}
+}
+
+static void sync_stats(FILE *f, const struct cs_state *st)
+{
+#define SYNC(field, name, type, help) { offsetof(struct cs_sync_stat, field), "cloudsteer_sync_" name, type, help }
+	static const struct { size_t off; const char *name, *type, *help; } fam[] = {
+		SYNC(msgs_sent, "datagrams_sent_total", "counter", "Sync datagrams sent to peers."),
+		SYNC(streams_sent, "streams_sent_total", "counter", "Stream versions sent to peers."),
+		SYNC(msgs_received, "datagrams_received_total", "counter", "Sync datagrams accepted from peers."),
+		SYNC(streams_received, "streams_received_total", "counter", "Stream versions received from peers."),
+		SYNC(installed, "installed_total", "counter", "Received versions newer than the local one: written."),
+		SYNC(stale, "stale_total", "counter", "Received versions not newer than the local one: ignored."),
+		SYNC(refused, "refused_total", "counter", "Datagrams from addresses that are not peers: refused."),
+		SYNC(malformed, "malformed_total", "counter", "Datagrams from peers that did not parse."),
+		SYNC(send_errors, "send_errors_total", "counter", "Datagrams the kernel would not send."),
+		SYNC(resyncs, "resyncs_total", "counter", "Whole-table resyncs (the service map changed)."),
+		SYNC(refreshes, "refreshes_total", "counter", "Streams re-sent to keep peers' copies alive."),
+		SYNC(map_version, "map_version", "gauge", "The service map version (a Lamport clock)."),
+	};
+#undef SYNC
+	struct cs_sync_stat s;
+	__u32 zero = 0;
+	size_t k;
+
+	if (st->fd[CS_M_SYNC_STATS] < 0 || bpf_map_lookup_elem(st->fd[CS_M_SYNC_STATS], &zero, &s))
+		return;
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++)
+		one(f, fam[k].name, fam[k].type, fam[k].help, *(const __u64 *)((const char *)&s + fam[k].off));
+	family(f, "cloudsteer_sync_lag_seconds", "gauge", "From a dataplane event to its datagram sent (last).");
+	sample_seconds(f, "cloudsteer_sync_lag_seconds", s.lag_last_us, 1e6);
+	family(f, "cloudsteer_sync_lag_max_seconds", "gauge", "From a dataplane event to its datagram sent (max).");
+	sample_seconds(f, "cloudsteer_sync_lag_max_seconds", s.lag_max_us, 1e6);
+}
+
+/* ---- a scrape ---- */
+
+#define RUN_MAPS                                                                                  \
+	(CS_STATE_BIT(CS_M_LEARN_STATS) | CS_STATE_BIT(CS_M_RULE_STATS) | CS_STATE_BIT(CS_M_RULE_TRAFFIC) | \
+	 CS_STATE_BIT(CS_M_INSTANCES) | CS_STATE_BIT(CS_M_INST_STATS))
+#define INSTANCE_MAPS (CS_STATE_BIT(CS_M_INST_REASONS) | CS_STATE_BIT(CS_M_SYNC_STATS))
+
+int cs_metrics_render(struct cs_metrics *m, FILE *f)
+{
+	const char *build[] = { "version", CS_VERSION, "role", m->role == CS_METRICS_RUN ? "run" : "instance",
+				NULL };
+	struct cs_state st;
+	char err[512];
+	int e;
+
+	e = cs_state_open_any(&st, m->pin_dir, m->role == CS_METRICS_RUN ? RUN_MAPS : INSTANCE_MAPS, err,
+			      sizeof(err));
+	if (e) {
+		cs_warn("metrics: %s", err);
+		return e;
+	}
+	family(f, "cloudsteer_build_info", "gauge", "The version and role of the daemon serving these metrics.");
+	sample(f, "cloudsteer_build_info", build, 1);
+	if (m->role == CS_METRICS_RUN) {
+		table_gauges(f, m->stats);
+		learn_reasons(f, &st);
+		pthread_mutex_lock(&m->lock);
+		rules(f, &st, &m->labels);
+		instances(f, &st, &m->labels);
+		pthread_mutex_unlock(&m->lock);
+	} else {
+		one(f, "cloudsteer_streams", "gauge", "Streams held (last idle sweep).", get(&m->stats->streams));
+		one(f, "cloudsteer_streams_forgotten_total", "counter", "Streams forgotten after stream_idle.",
+		    get(&m->stats->streams_forgotten));
+		instance_reasons(f, &st);
+		sync_stats(f, &st);
+	}
+	cs_state_close(&st);
+	return 0;
+}
+
+/* ---- HTTP ---- */
+
+static void reply(int c, const char *status, const char *type, const char *body, size_t len, bool head)
+{
+	char hdr[256];
+	int n = snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
+			 status, type, len, !strncmp(status, "405", 3) ? "Allow: GET, HEAD\r\n" : "");
+
+	if (send(c, hdr, (size_t)n, MSG_NOSIGNAL) != n || head)
+		return;
+	while (len) {
+		ssize_t w = send(c, body, len, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;	/* the scraper left or stalled: drop it */
+		body += w;
+		len -= (size_t)w;
+	}
+}
+
+static void reply_text(int c, const char *status, const char *text, bool head)
+{
+	reply(c, status, "text/plain; charset=utf-8", text, strlen(text), head);
+}
+
+/* Read the request head: up to the blank line, CS_REQUEST_MAX at most. */
+static bool read_head(int c, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n + 1 < size) {
+		ssize_t r = recv(c, buf + n, size - 1 - n, 0);
+
+		if (r <= 0)
+			return false;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
+			return true;
+	}
+	return false;
+}
+
+static void serve(struct cs_metrics *m, int c)
+{
+	char req[CS_REQUEST_MAX], method[8], path[256];
+	char *body = NULL;
+	size_t len = 0;
+	bool head;
+	FILE *f;
+
+	if (!read_head(c, req, sizeof(req)) || sscanf(req, "%7s %255s", method, path) != 2) {
+		reply_text(c, "400 Bad Request", "bad request\n", false);
+		return;
+	}
+	head = !strcmp(method, "HEAD");
+	if (strcmp(method, "GET") && !head) {
+		reply_text(c, "405 Method Not Allowed", "only GET and HEAD\n", false);
+		return;
+	}
+	path[strcspn(path, "?")] = '\0';
+	if (!strcmp(path, "/")) {
+		reply_text(c, "200 OK", "cloudsteer: metrics at /metrics\n", head);
+		return;
+	}
+	if (strcmp(path, "/metrics")) {
+		reply_text(c, "404 Not Found", "not found; metrics are at /metrics\n", head);
+		return;
+	}
+	f = open_memstream(&body, &len);
+	if (!f) {
+		reply_text(c, "500 Internal Server Error", "out of memory\n", head);
+		return;
+	}
+	if (cs_metrics_render(m, f)) {
+		fclose(f);
+		reply_text(c, "503 Service Unavailable", "the pinned state cannot be read; see the daemon's log\n",
+			   head);
+	} else {
+		fclose(f);
+		reply(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body, len, head);
+	}
+	free(body);
+}
+
+static void *server_main(void *arg)
+{
+	struct cs_metrics *m = arg;
+	struct timeval tv = { .tv_sec = CS_CLIENT_TIMEOUT_MS / 1000,
+			      .tv_usec = CS_CLIENT_TIMEOUT_MS % 1000 * 1000 };
+
+	while (!__atomic_load_n(&m->stopping, __ATOMIC_ACQUIRE)) {
+		int c = accept4(m->fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0) {
+			if (errno != EINTR && errno != ECONNABORTED && !m->stopping)
+				usleep(100000);	/* out of fds, say: do not spin */
+			continue;
+		}
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		serve(m, c);
+		close(c);
+	}
+	return NULL;
+}
+
+const char *cs_listen_text(const struct cs_listen *at, char *buf, size_t len)
+{
+	char addr[CS_ADDR_TEXT_MAX];
+	bool v4 = cs_addr_is_v4(&at->addr);
+
+	snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", cs_addr_format(&at->addr, addr, sizeof(addr)), v4 ? "" : "]",
+		 at->port);
+	return buf;
+}
+
+static int listen_on(const struct cs_listen *at, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = cs_addr_to_sockaddr(&at->addr, at->port, &ss);
+	char text[CS_ADDR_TEXT_MAX + 8];
+	int one = 1, fd, e;
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 16))
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	snprintf(err, errlen, "metrics: cannot listen on %s: %s%s", cs_listen_text(at, text, sizeof(text)),
+		 strerror(e), e == EADDRINUSE ? " (another daemon there? give an instance on the same host "
+						"its own instance.metrics)" : "");
+	if (fd >= 0)
+		close(fd);
+	return -e;
+}
+
+struct cs_metrics *cs_metrics_start(const struct cs_listen *at, enum cs_metrics_role role, const char *pin_dir,
+				    const struct cs_conf *conf, const struct cs_daemon_stats *stats, char *err,
+				    size_t errlen)
+{
+	struct cs_metrics *m = calloc(1, sizeof(*m));
+	sigset_t all, old;
+	int e;
+
+	if (!m || labels_from(conf, &m->labels)) {
+		snprintf(err, errlen, "metrics: out of memory");
+		free(m);
+		return NULL;
+	}
+	m->role = role;
+	m->pin_dir = pin_dir;
+	m->stats = stats;
+	pthread_mutex_init(&m->lock, NULL);
+	m->fd = listen_on(at, err, errlen);
+	if (m->fd < 0)
+		goto fail;
+	/* The thread takes no signals: they stay with the daemon's loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&m->thread, NULL, server_main, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		snprintf(err, errlen, "metrics: cannot start its thread: %s", strerror(e));
+		close(m->fd);
+		goto fail;
+	}
+	return m;
+fail:
+	labels_free(&m->labels);
+	free(m);
+	return NULL;
+}
+
+void cs_metrics_stop(struct cs_metrics *m)
+{
+	if (!m)
+		return;
+	__atomic_store_n(&m->stopping, true, __ATOMIC_RELEASE);
+	shutdown(m->fd, SHUT_RDWR);	/* wakes accept() */
+	pthread_join(m->thread, NULL);
+	close(m->fd);
+	labels_free(&m->labels);
+	free(m);
+}

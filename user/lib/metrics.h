@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * metrics.h - the daemons' Prometheus endpoint (`metrics: ADDRESS:PORT`).
+ *
+ * A thread of its own answers HTTP GET /metrics with the text exposition
+ * format, so a slow or hostile scraper never holds up the daemon's loop.
+ * Each scrape reads the pinned maps afresh (the dataplane's counters) plus
+ * what only the daemon knows (struct cs_daemon_stats, written by its loop
+ * with cs_stat_set/cs_stat_add and read here without a lock). Names for
+ * labels (rules, chains, instances) are copied from the config at start
+ * and on every reload, under the server's own lock.
+ */
+#ifndef CS_METRICS_H
+#define CS_METRICS_H
+
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "lib/config.h"
+
+enum cs_metrics_role {
+	CS_METRICS_RUN,		/* the steering host: learn, routes, steer */
+	CS_METRICS_INSTANCE,	/* an instance node: streams, sync */
+};
+
+/* What a daemon knows that no map holds. */
+struct cs_daemon_stats {
+	/* run: as the last full sweep pass found them */
+	__u64 records, routes, routes_kept, routes_waiting_acl, names;
+	/* run: since the daemon started */
+	__u64 sweep_passes, expired, evicted, routes_removed;
+	__u64 expiry_lag_ms_sum;	/* over the expired records: how late */
+	__u64 expiry_lag_ms_max;	/* the latest of the last pass */
+	/* instance */
+	__u64 streams;			/* held at the last idle sweep */
+	__u64 streams_forgotten;	/* since the daemon started */
+};
+
+static inline void cs_stat_set(__u64 *stat, __u64 v)
+{
+	__atomic_store_n(stat, v, __ATOMIC_RELAXED);
+}
+
+static inline void cs_stat_add(__u64 *stat, __u64 v)
+{
+	__atomic_fetch_add(stat, v, __ATOMIC_RELAXED);
+}
+
+struct cs_metrics;
+
+/* Listen on at and serve the role's metrics from the maps pinned in
+ * pin_dir and from stats (which must outlive the server). NULL with the
+ * reason in err (the address is taken, not local, ...). */
+struct cs_metrics *cs_metrics_start(const struct cs_listen *at, enum cs_metrics_role role, const char *pin_dir,
+				    const struct cs_conf *conf, const struct cs_daemon_stats *stats, char *err,
+				    size_t errlen);
+/* The names of rules, chains and instances, after a reload. */
+void cs_metrics_set_conf(struct cs_metrics *m, const struct cs_conf *conf);
+/* Stop serving, close the socket, free m. NULL is fine. */
+void cs_metrics_stop(struct cs_metrics *m);
+
+/* "127.0.0.1:9477" or "[::1]:9477" */
+const char *cs_listen_text(const struct cs_listen *at, char *buf, size_t len);
+
+/* The body of a scrape, written to f. 0, or -errno (the pins cannot be read). */
+int cs_metrics_render(struct cs_metrics *m, FILE *f);
+
+#endif
