@@ -3,8 +3,8 @@
 
     scripts/gen-man.py [--version V] [--date YYYY-MM-DD] [README.md] > cloudsteer.8
 
-The README is the one source: its opening paragraphs and "What `learn` does"
-become DESCRIPTION, each "## `cloudsteer X`" section a subsection of COMMANDS
+The README is the one source: its opening paragraphs, "How it works" and "What
+`learn` does" become DESCRIPTION, each "## `cloudsteer X`" section a subsection of COMMANDS
 (its first code block a SYNOPSIS line), "## Configuration" CONFIGURATION, and
 the "Exit status:" sentences of the command sections EXIT STATUS. Output is
 man(7) roff on standard output; warnings (an expected section is missing) go to
@@ -767,6 +767,10 @@ def page(md, version, date):
 
     o.req('SH', 'DESCRIPTION')
     render_blocks(o, preamble, 'SS')
+    how = byname.get('how it works')
+    if how is not None:
+        o.req('SS', 'How it works')
+        render_blocks(o, how, 'SS')
     learn = byname.get('what learn does')
     if learn is None:
         warn('no "## What `learn` does" section in the README')
