@@ -67,6 +67,19 @@ all: $(BUILD)/cloudsteer
 # ---- tests ----
 include tests/tests.mk
 
+# ---- container image (Containerfile, scripts/build-image.sh) ----
+.PHONY: image test-container
+image:
+	$(Q)scripts/install-deps.sh container
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/build-image.sh
+
+# the image against a lab of its own (tests/container/); slower, so not part of
+# make test. The demo's packages are what it needs (dnsmasq, dig, iproute2).
+test-container: image
+	$(Q)scripts/install-deps.sh demo
+	$(Q)tests/container/run.sh
+
 # ---- the rest ----
 .PHONY: deps test-deps install clean help
 deps:
@@ -78,6 +91,8 @@ test-deps:
 install: $(BUILD)/cloudsteer $(BUILD)/cloudsteer.8
 	install -D -m 0755 $(BUILD)/cloudsteer $(DESTDIR)/usr/local/sbin/cloudsteer
 	install -D -m 0644 $(BUILD)/cloudsteer.8 $(DESTDIR)/usr/local/share/man/man8/cloudsteer.8
+	install -D -m 0644 -t $(DESTDIR)/usr/local/lib/systemd/system scripts/systemd/cloudsteer.service \
+		scripts/systemd/cloudsteer-instance.service
 
 clean:
 	rm -rf $(BUILD)
@@ -86,8 +101,10 @@ help:
 	@echo "make              build build/cloudsteer (BPF objects, skeletons, binary)"
 	@echo "make test         install test dependencies, build, run every test"
 	@echo "make bench        per-packet benchmarks -> build/bench.json"
-	@echo "make demo         replay the bundled DNS capture and show what is learned"
+	@echo "make demo         the whole story, narrated, in a lab of network namespaces"
 	@echo "make man          build/cloudsteer.8, the man page, from README.md"
-	@echo "make install      the binary to /usr/local/sbin, the man page to /usr/local/share/man"
+	@echo "make image        the container image localhost/cloudsteer (podman, no registry)"
+	@echo "make test-container  run that image against a lab; ends with \"N passed, N failed\""
+	@echo "make install      the binary to /usr/local/sbin, the man page, the systemd units"
 	@echo "make clean        remove build/"
 	@echo "V=1               show the commands"
