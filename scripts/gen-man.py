@@ -26,8 +26,12 @@ FILES = [
      "\\fBexplain\\fR read (\\fB\\-\\-pin\\-dir\\fR or \\fBCLOUDSTEER_PIN_DIR\\fR "
      "choose another directory)."),
     ("/run/cloudsteer.lock",
-     "The lock of the daemon: one \\fBcloudsteer run\\fR per state. It is named "
-     "after the pin directory: \\fI/run/<pin dir name>.lock\\fR."),
+     "The pid of the \\fBcloudsteer run\\fR that holds the state (it locks the pin "
+     "directory itself), and \\fI/run/cloudsteer.instance.lock\\fR, the lock of "
+     "\\fBcloudsteer instance\\fR. Both are named after the pin directory."),
+    ("/usr/local/lib/systemd/system/cloudsteer.service",
+     "The systemd unit of \\fBcloudsteer run\\fR; \\fIcloudsteer\\-instance.service\\fR "
+     "runs \\fBcloudsteer instance\\fR."),
 ]
 SEE_ALSO = ["bpftool(8)", "xdp-loader(8)", "tc(8)"]
 

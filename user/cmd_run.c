@@ -200,8 +200,11 @@ static void finish(struct cs_daemon *d)
 		learn_bpf__destroy(d->skel);
 	cs_rules_free(&d->rs);
 	cs_config_free(&d->conf);
-	if (d->lock_fd > 0)
+	if (d->lock_fd >= 0) {
+		if (!d->skel)
+			rmdir(d->pin_dir);	/* the lock made it; nothing was pinned */
 		close(d->lock_fd);
+	}
 }
 
 static const char run_usage[] =

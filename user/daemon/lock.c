@@ -4,14 +4,45 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
 
-/* bpffs holds no regular files, so the lock lives in /run, named after the
- * pin directory and the role (`run`: /run/NAME.lock, `instance`:
- * /run/NAME.instance.lock): two daemons of one role on one state cannot both
- * hold it. The lock goes with the process, also when it is killed. */
+/* `run` locks the pin directory itself: bpffs is the one thing every
+ * container and the host share (each container has its own /run), so two
+ * daemons on one state are refused wherever they run. Made if missing. */
+static int lock_pin_dir(const char *pin_dir, int pid_fd, char *err, size_t errlen)
+{
+	char pid[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot make %s: %s (is bpffs mounted on /sys/fs/bpf?)", pin_dir,
+			 strerror(errno));
+		return -1;
+	}
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	n = pread(pid_fd, pid, sizeof(pid) - 1, 0);	/* seen only from the same /run */
+	pid[n > 0 ? n : 0] = 0;
+	pid[strcspn(pid, "\n")] = 0;
+	snprintf(err, errlen, "another cloudsteer daemon%s%s%s holds %s (on this host or in a container): one "
+		 "daemon per pin directory", *pid ? " (pid " : "", pid, *pid ? ")" : "", pin_dir);
+	close(fd);
+	return -1;
+}
+
+/* The lock of a daemon's state. `run` holds the pin directory (above) and
+ * notes its pid in /run/NAME.lock; `instance` holds /run/NAME.instance.lock,
+ * so one host can be a steering host and an instance on one pin directory.
+ * The lock goes with the process, also when it is killed. */
 int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen)
 {
 	char path[256], name[128];
@@ -24,6 +55,14 @@ int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open the lock %s: %s", path, strerror(errno));
 		return -1;
+	}
+	if (!role) {
+		int dir_fd = lock_pin_dir(pin_dir, fd, err, errlen);
+
+		if (dir_fd >= 0 && ftruncate(fd, 0) == 0)
+			dprintf(fd, "%d\n", getpid());
+		close(fd);
+		return dir_fd;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		char pid[32] = "";
