@@ -247,11 +247,17 @@ static __always_inline __u32 cs_egress(struct __sk_buff *skb, const struct cs_in
 		fib.family = 10;	/* AF_INET6 */
 		__builtin_memcpy(fib.ipv6_dst, in->addr.b, 16);
 	}
-	fib.tot_len = skb->len;
-	/* a forwarding lookup, as for the packet itself; redirect_neigh
-	 * resolves the neighbour, so "no neighbour yet" is good enough */
+	/* A forwarding lookup, for the way only. tot_len stays 0: a length
+	 * makes the kernel compare it with the L3 MTU (skb->len counts the
+	 * Ethernet header too, so every full frame "needs fragmenting") and
+	 * stop before it fills ifindex. Without one it checks the skb against
+	 * the device as forwarding would, and fills ifindex either way: the
+	 * packet's size is for the instance's path, not for this choice.
+	 * redirect_neigh resolves the neighbour, so "no neighbour yet" is good
+	 * enough. */
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
+	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return 0;
 	return fib.ifindex;
 }
@@ -282,22 +288,32 @@ static __always_inline struct cs_instance *cs_steer_stream(struct __sk_buff *skb
 {
 	struct cs_instance *in = cs_usable(fl->instance, true);
 	struct cs_bucket *b;
+	__u32 egress;
 	__u16 id;
 
 	*fail = false;
 	if (!fl->chain)
 		return NULL;
-	if (in)
+	if (in && fl->ifindex)
 		return in;
+	if (in) {
+		/* pinned, but the way to it was not known (an older build) */
+		fl->ifindex = cs_egress(skb, in);
+		*fail = !fl->ifindex;
+		return fl->ifindex ? in : NULL;
+	}
 	b = cs_bucket_of(fl->chain, fl->code);
 	id = b ? cs_pick(b, fl->instance) : 0;
 	in = cs_usable(id, false);
-	if (!in) {
+	egress = in ? cs_egress(skb, in) : 0;
+	if (!egress) {
+		/* nobody to take it, or no way to them: on_failure decides, and
+		 * the stream stays unpinned so the next packet tries again */
 		*fail = true;
 		return NULL;
 	}
 	fl->instance = id;
-	fl->ifindex = cs_egress(skb, in);
+	fl->ifindex = egress;
 	cs_count_inst(id, 0, 1);
 	return in;
 }

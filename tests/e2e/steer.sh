@@ -66,6 +66,17 @@ ex=$("$CS" explain --json udp 192.0.2.7 53 10.10.0.2 40999)
 	[ "$(echo "$ex" | jq .stream.code)" = "$code" ] &&
 	pass "that stream, sent, went where explain said" || fail "that stream went where explain said" "$ex"
 
+# a stream whose first packet is a full-sized frame (1500 octets of IP, as a
+# retransmitted segment is after a failover) reaches its instance too
+rx() { ns $1 cat /sys/class/net/eth0/statistics/rx_bytes; }
+rx_a=$(rx a); rx_b=$(rx b)
+head -c 1472 /dev/zero | ns cli socat -u - UDP:192.0.2.7:9999,sourceport=40998 2>/dev/null
+ex=$("$CS" explain --json udp 10.10.0.2 40998 192.0.2.7 9999)
+got=$(( $(rx a) - rx_a )); [ "$(echo "$ex" | jq .stream.instance)" = 2 ] && got=$(( $(rx b) - rx_b ))
+[ "$(echo "$ex" | jq .stream.pinned)" = true ] && [ "$got" -ge 1500 ] &&
+	pass "a stream that begins with a full-sized frame reaches its instance ($got octets there)" ||
+	fail "a full-sized first frame reaches the instance" "$got octets; $ex"
+
 # the primary dies: what health or link-down does, written the same way
 key=$(printf '%d 0 0 0' $first_id)
 val=$(bpftool -j map lookup pinned "$CLOUDSTEER_PIN_DIR/cs_instances" key $key | python3 -c '
