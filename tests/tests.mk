@@ -29,7 +29,10 @@ test: test-deps
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh
 
-demo: deps
+# make demo: what the lab needs (the build set too), the build, then the
+# story told step by step (scripts/demo.sh; DEMO_PAUSE=1 waits between steps)
+demo:
+	$(Q)scripts/install-deps.sh demo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 

@@ -814,9 +814,9 @@ static void streams_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 {
 	const struct streams *ss = ctx;
 	const struct cs_stream_row *r = &ss->rows[i];
-	char d[32];
+	char d[32], p[16];
 
-	cs_proto_name(r->key.proto, cell[0], CS_CELL_MAX);
+	snprintf(cell[0], CS_CELL_MAX, "%s", cs_proto_name(r->key.proto, p, sizeof(p)));
 	endpoint_text(&r->key.lo, r->key.lo_port, cell[1], CS_CELL_MAX);
 	endpoint_text(&r->key.hi, r->key.hi_port, cell[2], CS_CELL_MAX);
 	snprintf(cell[3], CS_CELL_MAX, "%s", cs_stream_state_name(r->st.state));

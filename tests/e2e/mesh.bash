@@ -67,7 +67,9 @@ mesh_up() {
 	# echo server listens on all of them
 	ip -n $P-inet route add local 192.0.2.0/24 dev lo
 	ip -n $P-inet route add local 198.18.0.0/15 dev lo
-	ns inet dnsmasq --no-resolv --no-hosts --keep-in-foreground --listen-address=10.20.0.2 \
+	# (its own pid file and no config file: the host's dnsmasq is none of its business)
+	ns inet dnsmasq --no-resolv --no-hosts --keep-in-foreground --conf-file=/dev/null \
+		--pid-file="$LAB/dnsmasq.pid" --listen-address=10.20.0.2 \
 		--bind-interfaces --local-ttl=300 "${records[@]}" >"$LAB/dnsmasq.log" 2>&1 &
 	ns inet socat TCP-LISTEN:9000,reuseaddr,fork SYSTEM:cat >"$LAB/socat-server.log" 2>&1 &
 	for n in $(seq 50); do

@@ -430,7 +430,8 @@ static void publish_pass(struct cs_daemon *d)
 	count_routes(d);
 	cs_stat_set(&d->stats.records, sw->n_ages);
 	cs_stat_set(&d->stats.names, sw->names->n + sw->names->has_zero);
-	cs_stat_set(&d->stats.expiry_lag_ms_max, sw->lag_max_ms);
+	if (sw->expired)	/* else the last figure stands: 0 says nothing */
+		cs_stat_set(&d->stats.expiry_lag_ms_max, sw->lag_max_ms);
 	cs_stat_add(&d->stats.sweep_passes, 1);
 }
 

@@ -234,7 +234,8 @@ static void table_gauges(FILE *f, const struct cs_daemon_stats *s)
 	       "How long after its expiry each expired record was removed.");
 	sample_seconds(f, "cloudsteer_expiry_lag_seconds_sum", get(&s->expiry_lag_ms_sum), 1e3);
 	sample(f, "cloudsteer_expiry_lag_seconds_count", NULL, get(&s->expired));
-	family(f, "cloudsteer_expiry_lag_max_seconds", "gauge", "The largest expiry lag of the last sweep pass.");
+	family(f, "cloudsteer_expiry_lag_max_seconds", "gauge",
+	       "The largest expiry lag of the last sweep pass that expired records.");
 	sample_seconds(f, "cloudsteer_expiry_lag_max_seconds", get(&s->expiry_lag_ms_max), 1e3);
 }
 

@@ -30,7 +30,7 @@ struct cs_daemon_stats {
 	/* run: since the daemon started */
 	__u64 sweep_passes, expired, evicted, routes_removed;
 	__u64 expiry_lag_ms_sum;	/* over the expired records: how late */
-	__u64 expiry_lag_ms_max;	/* the latest of the last pass */
+	__u64 expiry_lag_ms_max;	/* the latest of the last pass that expired any */
 	/* instance */
 	__u64 streams;			/* held at the last idle sweep */
 	__u64 streams_forgotten;	/* since the daemon started */

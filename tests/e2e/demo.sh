@@ -1,0 +1,122 @@
+#!/bin/bash
+# e2e-demo: `make demo` (scripts/demo.sh). Run straight through, it exits 0
+# and its output tells every part of the story: the client resolves a name,
+# the record and the route appear (in cloudsteer show and in bpftool's dump),
+# the download is steered to instance A, A dies and the stream goes on
+# through B intact, the record expires while the route is kept by the live
+# download, and the route goes once the download is over. Interrupted with
+# SIGINT (Ctrl-C) midway, it still cleans up. Either way no namespace, pin
+# directory, /run file, temp dir or process of the run is left behind.
+#
+# (checks read "A && pass || fail", as in the other tests)
+# shellcheck disable=SC2015
+export T_SUITE=e2e-demo
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/lib/testing.sh
+. "$REPO/tests/lib/testing.sh"
+[ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
+for t in dnsmasq dig socat tcpdump curl python3 bpftool; do
+	command -v $t >/dev/null || { skip all "$t missing (scripts/install-deps.sh demo)"; exit 0; }
+done
+[ -x "$REPO/${BUILD:-build}/cloudsteer" ] || { fail build "no ${BUILD:-build}/cloudsteer: run make first"; t_exit; }
+OUT=$(mktemp -d /tmp/cs-demo-test.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+
+# run_id OUTPUT: the run's id (the demo's pid), as its output names it
+run_id() { sed -n 's/.*namespaces csdemo-\([0-9]*\)-.*/\1/p' "$1" | head -1; }
+# run_tmp OUTPUT: the run's temp dir, as its output names it
+run_tmp() { grep -o '/tmp/cloudsteer-demo\.[A-Za-z0-9]*' "$1" | head -1; }
+
+# leftovers ID TMP: whatever of run ID still exists, or nothing
+leftovers() {
+	local id=$1 tmp=$2 p
+	ip netns list | grep -o "csdemo-$id-[a-z]*" | sed 's/^/netns /'
+	for p in /sys/fs/bpf/cloudsteer-demo-"$id" /sys/fs/bpf/cloudsteer-demo-"$id"-* \
+		/run/cloudsteer-demo-"$id".* /run/cloudsteer-demo-"$id"-* $tmp; do
+		[ -e "$p" ] && echo "$p"
+	done
+	# a process of the run names its pins or its temp dir on its command line
+	pgrep -af "cloudsteer-demo-${id}[-. ]|cloudsteer-demo-${id}\$${tmp:+|$tmp}" | sed 's/^/process /'
+	return 0
+}
+check_nothing_left() {	# check_nothing_left WHAT OUTPUT
+	local id tmp left
+	id=$(run_id "$2") tmp=$(run_tmp "$2")
+	[ -n "$id" ] || { fail "$1: the output names the run" "$(head -20 "$2")"; return; }
+	left=$(leftovers "$id" "$tmp")
+	[ -z "$left" ] && pass "$1: nothing of run $id is left (netns, pins, /run files, temp dir, processes)" ||
+		fail "$1: nothing is left behind" "$left"
+}
+
+# says TEXT-REGEX WHAT: the full run's output holds an (extended) regex
+says() {
+	grep -qE -- "$1" "$OUT/full.txt" && pass "it tells: $2" || fail "it tells: $2" "no line matches /$1/"
+}
+
+# ---- 1. straight through ----
+t0=$(date +%s)
+timeout --kill-after=10 300 "$REPO/scripts/demo.sh" > "$OUT/full.txt" 2>&1 </dev/null
+rc=$?
+secs=$(($(date +%s) - t0))
+echo "    stats: demo_seconds=$secs"
+if [ $rc = 0 ]; then
+	pass "the demo runs through and exits 0 (${secs}s)"
+else
+	fail "the demo runs through and exits 0" "exit $rc; last lines: $(tail -25 "$OUT/full.txt")"
+fi
+says '^== 3\. The client resolves app\.saas\.test' "the client resolves the name"
+says '^app\.saas\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+192\.0\.2\.10$' "dig's answer"
+says 'learned app\.saas\.test 192\.0\.2\.10 for app\.saas\.test' "the record is learned (the daemon's log)"
+says '^app\.saas\.test +192\.0\.2\.10 +saas\.test +15 ' "the record in show table"
+says '^192\.0\.2\.10 +1 +1 +saas\.test +1 ' "the route in show routes"
+says '^\$ bpftool map dump pinned /sys/fs/bpf/cloudsteer-demo-[0-9]+/cs_records$' "the bpftool dump of the records"
+says '"b": \[0,0,0,0,0,0,0,0,0,0,255,255,192,0,2,10' "the address in bpftool's dump"
+says 'it would go to 1$' "explain says where the stream will go"
+says '^-> steered to instance A: [1-9][0-9]* packets through A, none through B' "steered to A, counted on the host"
+says '^tcp +10\.10\.0\.2:[0-9]+ +192\.0\.2\.10:8080 +established +[0-9a-f]{8} +here ' "A holds the stream (show streams)"
+says 'synced from #1' "B holds A's synced copy (show streams)"
+says 'health: instance casb-a is down' "A dies and the host notices"
+says 'pinned to 2 \(up\)' "the stream is pinned to B (explain)"
+says '^-> A died; the stream is on instance B now: it resumed there [0-9]+ ms after the death' "the stream moves to B"
+says 'taken_over [1-9]' "B took the stream over"
+says 'expired app\.saas\.test 192\.0\.2\.10' "the record expires"
+says 'route 192\.0\.2\.10 kept: its records expired, a flow still uses it' "the route is kept by the live flow"
+says '^-> route kept; the connection still works' "the connection works while only the flow holds the route"
+says '^-> the stream on B completed intact: 30 MiB, sha256 equal, no reset' "the download completes intact"
+says 'route 192\.0\.2\.10 removed: no record or flow needs it' "the route goes once the flow is over"
+says '^192\.0\.2\.10: not steered' "explain says the IP is no longer steered"
+says '^cloudsteer_records_expired_total [1-9]' "the host's metrics count the expired record"
+says '^cloudsteer_rule_packets_total\{rule="1",match="saas\.test"\} [1-9]' "the host's metrics count the rule's packets"
+says '^cloudsteer_stream_packets_total\{reason="taken_over"\} [1-9]' "B's metrics count the takeover"
+says 'left nothing behind' "the demo says it left nothing behind"
+sums=$(grep -cE '^[0-9a-f]{64}  ' "$OUT/full.txt")
+[ "$(grep -E '^[0-9a-f]{64}  ' "$OUT/full.txt" | cut -c1-64 | sort -u | wc -l)" = 1 ] && [ "$sums" = 2 ] &&
+	pass "the two sha256 sums shown are equal" || fail "the two sha256 sums shown are equal" "$(grep -E '^[0-9a-f]{64}' "$OUT/full.txt")"
+grep -o 'resumed there [0-9]* ms' "$OUT/full.txt" | sed 's/resumed there \([0-9]*\) ms/    stats: demo_resume_ms=\1/'
+check_nothing_left "straight through" "$OUT/full.txt"
+
+# ---- 2. interrupted with SIGINT once the lab is up: Ctrl-C ----
+# (set -m: a job of a script without job control would start with SIGINT
+# ignored, and a signal ignored at entry cannot be trapped)
+set -m
+"$REPO/scripts/demo.sh" > "$OUT/int.txt" 2>&1 </dev/null &
+pid=$!
+set +m
+# in step 2, as the host's daemon starts (the instances run, their pins exist)
+wait_in "$OUT/int.txt" "cloudsteer run -c" 300
+shown=$(grep -c '^== ' "$OUT/int.txt")
+kill -INT $pid
+for _ in $(seq 300); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+	fail "SIGINT ends the demo" "still running 30 s later"
+	kill -KILL $pid
+fi
+wait $pid
+rc=$?
+[ $rc = 130 ] && grep -q '^demo: interrupted' "$OUT/int.txt" && [ "$shown" -ge 2 ] && [ "$shown" -lt 5 ] &&
+	pass "SIGINT in step $shown ends the demo (exit 130, \"interrupted\")" ||
+	fail "SIGINT in step 2 ends the demo" "exit $rc after $shown steps: $(tail -10 "$OUT/int.txt")"
+grep -q 'left nothing behind' "$OUT/int.txt" && pass "interrupted, it says it left nothing behind" ||
+	fail "interrupted, it says it left nothing behind" "$(tail -5 "$OUT/int.txt")"
+check_nothing_left "interrupted" "$OUT/int.txt"
+t_exit
