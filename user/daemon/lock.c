@@ -9,13 +9,28 @@
 
 #include "daemon.h"
 
+/* The pid a lock file notes, or "" (none, or another /run than ours). */
+static const char *read_pid(int fd, char *pid, size_t len)
+{
+	ssize_t n = pread(fd, pid, len - 1, 0);
+
+	pid[n > 0 ? n : 0] = 0;
+	pid[strcspn(pid, "\n")] = 0;
+	return pid;
+}
+
+static void note_pid(int fd)
+{
+	if (ftruncate(fd, 0) == 0)
+		dprintf(fd, "%d\n", getpid());
+}
+
 /* `run` locks the pin directory itself: bpffs is the one thing every
  * container and the host share (each container has its own /run), so two
  * daemons on one state are refused wherever they run. Made if missing. */
 static int lock_pin_dir(const char *pin_dir, int pid_fd, char *err, size_t errlen)
 {
-	char pid[32] = "";
-	ssize_t n;
+	char pid[32];
 	int fd;
 
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
@@ -30,9 +45,7 @@ static int lock_pin_dir(const char *pin_dir, int pid_fd, char *err, size_t errle
 	}
 	if (!flock(fd, LOCK_EX | LOCK_NB))
 		return fd;
-	n = pread(pid_fd, pid, sizeof(pid) - 1, 0);	/* seen only from the same /run */
-	pid[n > 0 ? n : 0] = 0;
-	pid[strcspn(pid, "\n")] = 0;
+	read_pid(pid_fd, pid, sizeof(pid));	/* seen only from the same /run */
 	snprintf(err, errlen, "another cloudsteer daemon%s%s%s holds %s (on this host or in a container): one "
 		 "daemon per pin directory", *pid ? " (pid " : "", pid, *pid ? ")" : "", pin_dir);
 	close(fd);
@@ -59,18 +72,15 @@ int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen
 	if (!role) {
 		int dir_fd = lock_pin_dir(pin_dir, fd, err, errlen);
 
-		if (dir_fd >= 0 && ftruncate(fd, 0) == 0)
-			dprintf(fd, "%d\n", getpid());
+		if (dir_fd >= 0)
+			note_pid(fd);
 		close(fd);
 		return dir_fd;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		char pid[32] = "";
-		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		char pid[32];
 
-		pid[n > 0 ? n : 0] = 0;
-		pid[strcspn(pid, "\n")] = 0;
-		if (*pid)
+		if (*read_pid(fd, pid, sizeof(pid)))
 			snprintf(err, errlen, "another cloudsteer daemon (pid %s) holds %s: one daemon per %s",
 				 pid, path, pin_dir);
 		else
@@ -79,7 +89,6 @@ int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen
 		close(fd);
 		return -1;
 	}
-	if (ftruncate(fd, 0) == 0)
-		dprintf(fd, "%d\n", getpid());
+	note_pid(fd);
 	return fd;
 }
