@@ -903,14 +903,6 @@ static const struct {
 #undef SYNC_FIELD
 };
 
-static const struct {
-	const char *name, *help;
-} inst_reasons[CS_I_MAX] = {
-#define REASON_ROW(sym, name, help) { name, help },
-	CS_INSTANCE_REASONS(REASON_ROW)
-#undef REASON_ROW
-};
-
 struct sync_view {
 	struct cs_sync_stat stat;
 	__u64 reasons[CS_I_MAX];
@@ -928,10 +920,10 @@ static void sync_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	bool is_sync = i < n_sync;
 
 	snprintf(cell[0], CS_CELL_MAX, "%s", is_sync ? "sync" : "dataplane");
-	snprintf(cell[1], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].name : inst_reasons[i - n_sync].name);
+	snprintf(cell[1], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].name : cs_inst_reason_name(i - n_sync));
 	snprintf(cell[2], CS_CELL_MAX, "%llu",
 		 (unsigned long long)(is_sync ? sync_counter(&v->stat, i) : v->reasons[i - n_sync]));
-	snprintf(cell[3], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].help : inst_reasons[i - n_sync].help);
+	snprintf(cell[3], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].help : cs_inst_reason_help(i - n_sync));
 }
 
 static int show_sync(struct show *s)
@@ -968,7 +960,7 @@ static int show_sync(struct show *s)
 
 		cs_jw_open(&in, stdout);
 		for (i = 0; i < CS_I_MAX; i++)
-			cs_jw_u64(&in, inst_reasons[i].name, v.reasons[i]);
+			cs_jw_u64(&in, cs_inst_reason_name(i), v.reasons[i]);
 		cs_jw_close(&in);
 	}
 	cs_jw_close(&w);

@@ -320,11 +320,6 @@ static void instances(FILE *f, const struct cs_state *st, const struct labels *l
 
 static void instance_reasons(FILE *f, const struct cs_state *st)
 {
-	static const char *const names[CS_I_MAX] = {
-#define CS_INSTANCE_REASON_NAME(sym, name, help) [CS_I_##sym] = name,
-		CS_INSTANCE_REASONS(CS_INSTANCE_REASON_NAME)
-#undef CS_INSTANCE_REASON_NAME
-	};
 	__u64 count[CS_I_MAX];
 	__u32 r;
 
@@ -333,7 +328,7 @@ static void instance_reasons(FILE *f, const struct cs_state *st)
 	family(f, "cloudsteer_stream_packets_total", "counter",
 	       "Packets seen by the instance program, by outcome (exactly one per packet).");
 	for (r = 0; r < CS_I_MAX; r++) {
-		const char *labels[] = { "reason", names[r], NULL };
+		const char *labels[] = { "reason", cs_inst_reason_name(r), NULL };
 
 		sample(f, "cloudsteer_stream_packets_total", labels, count[r]);
 	}

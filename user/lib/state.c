@@ -968,6 +968,24 @@ const char *cs_proto_name(__u32 proto, char *buf, size_t len)
 	return buf;
 }
 
+static const struct {
+	const char *name, *help;
+} inst_reasons[CS_I_MAX] = {
+#define CS_INSTANCE_REASON_ROW(sym, name, help) [CS_I_##sym] = { name, help },
+	CS_INSTANCE_REASONS(CS_INSTANCE_REASON_ROW)
+#undef CS_INSTANCE_REASON_ROW
+};
+
+const char *cs_inst_reason_name(__u32 reason)
+{
+	return reason < CS_I_MAX ? inst_reasons[reason].name : NULL;
+}
+
+const char *cs_inst_reason_help(__u32 reason)
+{
+	return reason < CS_I_MAX ? inst_reasons[reason].help : NULL;
+}
+
 const char *cs_inst_state_name(__u32 state)
 {
 	switch (state) {

@@ -217,6 +217,9 @@ const char *cs_chain_mode_name(__u32 mode);
 const char *cs_on_failure_name(__u32 on_failure);
 const char *cs_inst_state_name(__u32 state);
 const char *cs_stream_state_name(__u32 state);
+/* The name and meaning of an instance program reason (CS_I_*); NULL past CS_I_MAX. */
+const char *cs_inst_reason_name(__u32 reason);
+const char *cs_inst_reason_help(__u32 reason);
 /* "tcp", "udp", "icmp", "icmpv6", else the number (in buf). */
 const char *cs_proto_name(__u32 proto, char *buf, size_t len);
 
