@@ -155,7 +155,6 @@ static int start_metrics(struct cs_instance_daemon *d)
 		cs_err("%s", err);
 		return -1;
 	}
-	cs_info("metrics on http://%s/metrics", cs_listen_text(at, err, sizeof(err)));
 	return 0;
 }
 

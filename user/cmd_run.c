@@ -139,7 +139,6 @@ static int start(struct cs_daemon *d)
 			cs_err("%s", err);
 			return 1;
 		}
-		cs_info("metrics on http://%s/metrics", cs_listen_text(&d->conf.metrics, err, sizeof(err)));
 	}
 	d->skel = cs_learn_load_state(&d->conf, &opts, &d->rs, &st, err, sizeof(err));
 	if (!d->skel) {

@@ -515,7 +515,8 @@ static void *server_main(void *arg)
 	return NULL;
 }
 
-const char *cs_listen_text(const struct cs_listen *at, char *buf, size_t len)
+/* "127.0.0.1:9477" or "[::1]:9477" */
+static const char *listen_text(const struct cs_listen *at, char *buf, size_t len)
 {
 	char addr[CS_ADDR_TEXT_MAX];
 	bool v4 = cs_addr_is_v4(&at->addr);
@@ -541,7 +542,7 @@ static int listen_on(const struct cs_listen *at, char *err, size_t errlen)
 	return fd;
 fail:
 	e = errno;
-	snprintf(err, errlen, "metrics: cannot listen on %s: %s%s", cs_listen_text(at, text, sizeof(text)),
+	snprintf(err, errlen, "metrics: cannot listen on %s: %s%s", listen_text(at, text, sizeof(text)),
 		 strerror(e), e == EADDRINUSE ? " (another daemon there? give an instance on the same host "
 						"its own instance.metrics)" : "");
 	if (fd >= 0)
@@ -554,6 +555,7 @@ struct cs_metrics *cs_metrics_start(const struct cs_listen *at, enum cs_metrics_
 				    size_t errlen)
 {
 	struct cs_metrics *m = calloc(1, sizeof(*m));
+	char text[CS_ADDR_TEXT_MAX + 8];
 	sigset_t all, old;
 	int e;
 
@@ -579,6 +581,7 @@ struct cs_metrics *cs_metrics_start(const struct cs_listen *at, enum cs_metrics_
 		close(m->fd);
 		goto fail;
 	}
+	cs_info("metrics on http://%s/metrics", listen_text(at, text, sizeof(text)));
 	return m;
 fail:
 	labels_free(&m->labels);

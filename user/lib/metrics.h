@@ -49,8 +49,8 @@ static inline void cs_stat_add(__u64 *stat, __u64 v)
 struct cs_metrics;
 
 /* Listen on at and serve the role's metrics from the maps pinned in
- * pin_dir and from stats (which must outlive the server). NULL with the
- * reason in err (the address is taken, not local, ...). */
+ * pin_dir and from stats (which must outlive the server); logs where. NULL
+ * with the reason in err (the address is taken, not local, ...). */
 struct cs_metrics *cs_metrics_start(const struct cs_listen *at, enum cs_metrics_role role, const char *pin_dir,
 				    const struct cs_conf *conf, const struct cs_daemon_stats *stats, char *err,
 				    size_t errlen);
@@ -58,9 +58,6 @@ struct cs_metrics *cs_metrics_start(const struct cs_listen *at, enum cs_metrics_
 void cs_metrics_set_conf(struct cs_metrics *m, const struct cs_conf *conf);
 /* Stop serving, close the socket, free m. NULL is fine. */
 void cs_metrics_stop(struct cs_metrics *m);
-
-/* "127.0.0.1:9477" or "[::1]:9477" */
-const char *cs_listen_text(const struct cs_listen *at, char *buf, size_t len);
 
 /* The body of a scrape, written to f. 0, or -errno (the pins cannot be read). */
 int cs_metrics_render(struct cs_metrics *m, FILE *f);
