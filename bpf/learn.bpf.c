@@ -13,6 +13,11 @@
  *      collecting A/AAAA records owned by chain names; every chain name is
  *      matched against the rules and the most specific match wins;
  *   3. if a rule matched, upsert a record and a route for each address.
+ *
+ * With query matching on (CS_CFG_QUERIES), an answer teaches only in place
+ * of a query that the query program (TC egress, below) saw leave: same
+ * client address and port, server, DNS id and protocol, within the window,
+ * and the same question. The answer consumes the query.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -212,6 +217,19 @@ static __always_inline void cs_emit(struct cs_scratch *s, __u32 type, const stru
 	bpf_ringbuf_submit(e, wake);
 }
 
+/* Is addr under a never-steer prefix? Counts the kind's reason. DNS may
+ * name any address (rebinding); these never become routes. */
+static __always_inline bool cs_never_steer(const struct cs_addr *addr)
+{
+	struct cs_never_key key = { .prefixlen = 128, .addr = *addr };
+	__u32 *kind = bpf_map_lookup_elem(&cs_never, &key);
+
+	if (!kind || *kind < CS_NEVER_LOOPBACK || *kind >= CS_NEVER_KINDS)
+		return false;
+	cs_count(CS_R_NEVER_LOOPBACK + *kind - CS_NEVER_LOOPBACK);
+	return true;
+}
+
 /* Make the route for a new record's IP, or let a higher-priority rule claim it. */
 static __always_inline __u32 cs_upsert_route(const struct cs_addr *addr, const struct cs_record *rec,
 					     const struct cs_rule *rule)
@@ -219,6 +237,8 @@ static __always_inline __u32 cs_upsert_route(const struct cs_addr *addr, const s
 	struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, addr);
 	struct cs_route fresh = {};
 
+	if (!rt && cs_never_steer(addr))
+		return 0;
 	if (rt) {
 		rt->learned_ns = rec->last_ns;
 		if (rt->rule_id != rec->rule_id) {
@@ -260,9 +280,28 @@ enum cs_learn_result {
 	CS_STORE_SKIPPED = 3,
 };
 
+/* A record moved from one rule to another: so does its count. */
+static __always_inline void cs_quota_move(__u32 from, __u32 to)
+{
+	struct cs_rule_quota *q = bpf_map_lookup_elem(&cs_rule_quota, &from);
+
+	if (q)
+		__sync_fetch_and_add(&q->records, -1);
+	q = bpf_map_lookup_elem(&cs_rule_quota, &to);
+	if (q)
+		__sync_fetch_and_add(&q->records, 1);
+}
+
+/* A count taken below zero (learn moved a record the daemon had already
+ * taken off) wraps: read as zero, never as full. */
+static __always_inline bool cs_quota_full(const struct cs_rule_quota *q)
+{
+	return q && q->limit && q->records >= q->limit && !(q->records >> 63);
+}
+
 static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_addr_rec *a,
-					 const struct cs_pattern_ref *match,
-					 const struct cs_rule *rule, __u64 now)
+					 const struct cs_pattern_ref *match, const struct cs_rule *rule,
+					 struct cs_rule_quota *quota, __u64 now)
 {
 	struct cs_record_key key = {};
 	struct cs_record *rec, fresh = {};
@@ -291,6 +330,8 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 		 * route hears of it (the priority claim) as for a new record.
 		 * The route is left alone otherwise: refreshes are the hot path. */
 		if (rec->rule_id != match->rule_id || rec->pattern_id != match->pattern_id) {
+			if (rec->rule_id != match->rule_id)
+				cs_quota_move(rec->rule_id, match->rule_id);
 			rec->rule_id = match->rule_id;
 			rec->pattern_id = match->pattern_id;
 			acl_id = cs_upsert_route(&key.addr, rec, rule);
@@ -306,6 +347,10 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 		return CS_STORE_REFRESHED;
 	}
 
+	if (cs_quota_full(quota)) {
+		cs_count(CS_R_RULE_QUOTA);
+		return CS_STORE_FAILED;
+	}
 	fresh.expires_ns = expires;
 	fresh.first_ns = now;
 	fresh.last_ns = now;
@@ -319,6 +364,8 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 		cs_count(CS_R_TABLE_FULL);
 		return CS_STORE_FAILED;
 	}
+	if (quota)
+		__sync_fetch_and_add(&quota->records, 1);
 	cs_count(CS_R_REC_LEARNED);
 	cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
 	if (!bpf_map_lookup_elem(&cs_names, &key.name_id) &&
@@ -344,6 +391,7 @@ static __always_inline void cs_count_rule(__u32 rule_id, __u32 learned, __u32 re
 struct cs_learn_loop {
 	struct cs_scratch *s;
 	const struct cs_rule *rule;
+	struct cs_rule_quota *quota;	/* NULL: no quota map entry */
 	__u64 now;
 };
 
@@ -362,7 +410,7 @@ static __always_inline long cs_learn_at(struct cs_learn_loop *l, __u32 i)
 
 	if (!s || i >= s->walk.naddrs)
 		return 1;
-	r = cs_learn_addr(s, &s->addrs[CS_MASK(i, CS_ADDRS_MAX)], &s->walk.best, l->rule, l->now);
+	r = cs_learn_addr(s, &s->addrs[CS_MASK(i, CS_ADDRS_MAX)], &s->walk.best, l->rule, l->quota, l->now);
 	s->walk.learned += r == CS_STORE_NEW;
 	s->walk.refreshed += r == CS_STORE_REFRESHED;
 	s->walk.failed += r == CS_STORE_FAILED;
@@ -384,6 +432,7 @@ static __always_inline int cs_learn_all(struct cs_scratch *s)
 	l.rule = bpf_map_lookup_elem(&cs_rules, &rule_id);
 	if (!l.rule)
 		return CS_R_INTERNAL;
+	l.quota = bpf_map_lookup_elem(&cs_rule_quota, &rule_id);
 	l.now = bpf_ktime_get_boot_ns();
 	s->walk.learned = 0;
 	s->walk.refreshed = 0;
@@ -402,8 +451,9 @@ static __always_inline int cs_learn_all(struct cs_scratch *s)
 		return CS_R_LEARNED;
 	if (s->walk.refreshed)
 		return CS_R_REFRESHED;
-	/* not_stored says "a table was full"; when every address was skipped
-	 * (AAAA holding an IPv4-mapped address) there was nothing to store */
+	/* not_stored says "a table or the quota was full"; when every address
+	 * was skipped (AAAA holding an IPv4-mapped address) there was nothing
+	 * to store */
 	return s->walk.failed ? CS_R_NOT_STORED : CS_R_NO_ADDRESS;
 }
 
@@ -460,6 +510,50 @@ static __always_inline bool cs_outcome_repeatable(int reason)
 	return reason == CS_R_REFRESHED || reason == CS_R_NO_RULE || reason == CS_R_NO_ADDRESS;
 }
 
+/* ---- query matching ---- */
+
+/* Find the query the answer at loc answers: 0 with it noted in scratch, or
+ * no_query. A query past the window is removed. */
+static __always_inline int cs_expect_query(struct cs_scratch *s, const struct cs_dns_loc *loc)
+{
+	struct cs_query_key key = {};
+	struct cs_query *q;
+
+	key.client = loc->dst;
+	key.server = loc->src;
+	key.client_port = loc->client_port;
+	key.dns_id = cs_msg16(s, 0);
+	key.proto = loc->proto;
+	q = bpf_map_lookup_elem(&cs_queries, &key);
+	if (!q)
+		return CS_R_NO_QUERY;
+	if (bpf_ktime_get_boot_ns() > q->sent_ns + (__u64)s->cfg.query_window_ms * 1000000ULL) {
+		bpf_map_delete_elem(&cs_queries, &key);
+		return CS_R_NO_QUERY;
+	}
+	s->query_key = key;
+	s->query_qname = q->qname_id;
+	s->query_pending = 1;
+	return 0;
+}
+
+/* The answer's question against its query's: a match consumes the query,
+ * so one query teaches once; a forgery with the wrong question leaves it
+ * for the real answer. 0 or query_mismatch. */
+static __always_inline int cs_answer_query(struct cs_scratch *s, __u64 qname_id)
+{
+	struct cs_query_key key;
+
+	if (!s->query_pending)
+		return 0;
+	if (qname_id != s->query_qname)
+		return CS_R_QUERY_MISMATCH;
+	key = s->query_key;	/* a stack copy: 6.1 takes no scratch memory as a key */
+	bpf_map_delete_elem(&cs_queries, &key);
+	s->query_pending = 0;
+	return 0;
+}
+
 /* Step 2 and 3 over an answer that passed the header checks. */
 static __always_inline int cs_learn_answer(struct cs_scratch *s, __u32 flags)
 {
@@ -473,6 +567,8 @@ static __always_inline int cs_learn_answer(struct cs_scratch *s, __u32 flags)
 	w->cap = s->cfg.max_records;
 
 	err = cs_name_walk(s, DNS_HDR_LEN, 1);
+	if (!err)
+		err = cs_answer_query(s, s->name.id);
 	if (err)
 		return err;
 	w->pos = s->name.end + 4;	/* QTYPE, QCLASS */
@@ -536,6 +632,12 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		return CS_R_QDCOUNT;
 	if (!cs_msg16(s, 6))
 		return CS_R_NO_ANSWER;
+	s->query_pending = 0;
+	if (s->cfg.flags & CS_CFG_QUERIES) {
+		reason = cs_expect_query(s, loc);
+		if (reason)
+			return reason;
+	}
 
 	/* replay reports every refresh, so it never reuses an outcome */
 	if (report_refresh || !reuse_repeats)
@@ -548,6 +650,8 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 	slot = bpf_map_lookup_elem(&cs_repeats, &slot_idx);
 	if (slot && slot->digest == digest && slot->generation == s->cfg.generation &&
 	    now < slot->until_ns) {
+		if (cs_answer_query(s, slot->qname_id))
+			return CS_R_QUERY_MISMATCH;
 		cs_count(CS_R_REPEATS);
 		if (slot->refreshed)
 			cs_count_n(CS_R_REC_REFRESHED, slot->refreshed);
@@ -568,6 +672,7 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		slot->reason = reason;
 		slot->refreshed = s->walk.refreshed;
 		slot->rule_id = reason == CS_R_REFRESHED ? s->walk.best.rule_id : 0;
+		slot->qname_id = s->chain[0].id;
 	}
 	return reason;
 }
@@ -576,10 +681,70 @@ SEC("xdp")
 int learn(struct xdp_md *ctx)
 {
 	struct cs_dns_loc loc = {};
-	int reason = cs_locate_dns(ctx, &loc);
+	int reason = cs_locate_dns((void *)(long)ctx->data, (void *)(long)ctx->data_end, CS_DNS_ANSWER, &loc);
 
+	if (!reason)
+		reason = cs_dns_in_frame(&loc, bpf_xdp_get_buff_len(ctx));
 	if (!reason)
 		reason = cs_learn_message(ctx, &loc);
 	cs_count(reason);
 	return XDP_PASS;
+}
+
+/* ---- query: TC egress of the learn interfaces ---- */
+
+#define TC_ACT_OK 0
+/* Octets of a query read: the header and the longest question. */
+#define CS_QUERY_COPY (DNS_HDR_LEN + CS_NAME_WIRE_MAX + 4)
+
+/* Note a query leaving: who asks whom, its id and its question. */
+static __always_inline void cs_record_query(struct __sk_buff *skb, const struct cs_dns_loc *loc,
+					    const struct cs_config *cfg)
+{
+	struct cs_query_key key = {};
+	struct cs_query q = {};
+	struct cs_scratch *s;
+	__u32 zero = 0, len = loc->len;
+
+	s = bpf_map_lookup_elem(&cs_scratch, &zero);
+	if (!s || len < DNS_HDR_LEN)
+		return;
+	if (len > CS_QUERY_COPY)
+		len = CS_QUERY_COPY;
+	if (bpf_skb_load_bytes(skb, loc->off, s->msg, len))
+		return;
+	s->msg_len = len;
+	s->cfg = *cfg;
+	if ((cs_msg16(s, 2) & (DNS_F_QR | DNS_F_OPCODE)) || cs_msg16(s, 4) != 1)
+		return;
+	if (cs_name_walk(s, DNS_HDR_LEN, 0))
+		return;
+	key.client = loc->src;
+	key.server = loc->dst;
+	key.client_port = loc->client_port;
+	key.dns_id = cs_msg16(s, 0);
+	key.proto = loc->proto;
+	q.sent_ns = bpf_ktime_get_boot_ns();
+	q.qname_id = s->name.id;
+	bpf_map_update_elem(&cs_queries, &key, &q, BPF_ANY);
+	cs_count(CS_R_QUERIES_SEEN);
+}
+
+/* Queries leave through the learn interfaces after any source NAT, so
+ * what is recorded here is what the answer will be addressed to. Never
+ * changes or drops a packet. */
+SEC("tc")
+int query(struct __sk_buff *skb)
+{
+	struct cs_dns_loc loc = {};
+	struct cs_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&cs_config, &zero);
+	if (!cfg || !(cfg->flags & CS_CFG_QUERIES))
+		return TC_ACT_OK;
+	if (!cs_locate_dns((void *)(long)skb->data, (void *)(long)skb->data_end, CS_DNS_QUERY, &loc) &&
+	    !cs_dns_in_frame(&loc, skb->len))
+		cs_record_query(skb, &loc, cfg);
+	return TC_ACT_OK;
 }

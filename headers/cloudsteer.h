@@ -34,6 +34,10 @@
 #define CS_RULES_MAX       4096	/* rules (not patterns) in one config */
 #define CS_ACL_POOL_ENTRIES 65536
 #define CS_RESOLVERS_MAX   256	/* learn.resolvers */
+#define CS_QUERIES_ENTRIES 65536	/* outstanding queries remembered (LRU) */
+#define CS_NEVER_ENTRIES   4096	/* never-steer prefixes, the host's own addresses included */
+#define CS_QUOTA_DEFAULT   65536	/* records one rule may hold (learn.quota) */
+#define CS_QUERY_WINDOW_DEFAULT_MS 10000	/* learn.query_window */
 
 #define CS_DNS_PORT 53
 
@@ -43,6 +47,8 @@
 #define CS_PATTERNS_ENTRIES 1048576
 #define CS_STEER_PRIO   0xc5	/* our TC filter's priority and handle */
 #define CS_STEER_HANDLE 0xc5
+#define CS_QUERY_PRIO   0xc6	/* the query recorder's, on egress */
+#define CS_QUERY_HANDLE 0xc6
 
 /* ---- rules ---- */
 
@@ -106,12 +112,13 @@ struct cs_config {
 				 * userspace makes on a rule change and after it
 				 * removes records: learn reuses the outcome of a
 				 * repeated answer only within one generation */
-	__u32 _pad;
+	__u32 query_window_ms;	/* CS_CFG_QUERIES: how long a query waits for its answer */
 	__u64 affinity_key[2];	/* secret key of the stream affinity code (steer) */
 };
 
 #define CS_CFG_READY 1u		/* userspace filled the rules: learning is on */
 #define CS_CFG_RESOLVERS 2u	/* learn only from the servers in cs_resolvers */
+#define CS_CFG_QUERIES 4u	/* learn only answers to queries that query saw leave */
 
 /* ---- addresses: IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) ---- */
 struct cs_addr {
@@ -150,6 +157,51 @@ struct cs_route {
 /* names map value, keyed by name_id: the text of every owner that has records. */
 struct cs_name {
 	char text[CS_NAME_TEXT_MAX];
+};
+
+/* ---- trust: query matching, never-steer ranges, quotas ---- */
+
+/* cs_queries key: one query as it left the host (after any source NAT, so
+ * the answer arrives addressed to client:client_port). */
+struct cs_query_key {
+	struct cs_addr client;	/* the query's source */
+	struct cs_addr server;	/* the resolver it was sent to */
+	__u16 client_port;	/* host order */
+	__u16 dns_id;
+	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 _pad[3];
+};
+
+struct cs_query {
+	__u64 sent_ns;		/* CLOCK_BOOTTIME */
+	__u64 qname_id;		/* full-name hash of the question */
+};
+
+/* cs_never key: an LPM prefix over struct cs_addr (an IPv4 /N is ::ffff:a.b.c.d/96+N). */
+struct cs_never_key {
+	__u32 prefixlen;
+	struct cs_addr addr;
+};
+
+/* cs_never value: why no route is ever made for addresses under the prefix.
+ * Each kind is counted under the record reason CS_R_NEVER_LOOPBACK + kind - 1. */
+enum cs_never_kind {
+	CS_NEVER_LOOPBACK = 1,	/* 127/8, ::1 */
+	CS_NEVER_LINK_LOCAL = 2,	/* 169.254/16, fe80::/10 */
+	CS_NEVER_MULTICAST = 3,	/* 224/4, 255.255.255.255, ff00::/8 */
+	CS_NEVER_UNSPECIFIED = 4,	/* 0/8, :: */
+	CS_NEVER_LOCAL = 5,	/* this host's own addresses (the daemon keeps them) */
+	CS_NEVER_CONFIGURED = 6,	/* learn.never_steer (private ranges by default) */
+	CS_NEVER_KINDS = 7,
+};
+
+/* cs_rule_quota value, indexed by rule_id (mmapable: both sides add to
+ * records atomically). learn adds a record it makes and moves one that
+ * changes rule; the daemon takes off the records it removes and writes the
+ * limit. A rule at its limit makes no new records (rule_quota). */
+struct cs_rule_quota {
+	__u64 records;
+	__u64 limit;		/* 0: not configured yet (no limit) */
 };
 
 /* ---- flows (steer) ---- */
@@ -413,6 +465,8 @@ struct cs_learn_event {
 	X(NOT_IP, "not_ip", "not IPv4 or IPv6")                                        \
 	X(NOT_DNS, "not_dns", "not UDP or TCP from port 53")                           \
 	X(NOT_RESOLVER, "not_resolver", "answer from a server not in learn.resolvers")  \
+	X(NO_QUERY, "no_query", "answer to no query seen leaving within learn.query_window") \
+	X(QUERY_MISMATCH, "query_mismatch", "answer whose question is not its query's")     \
 	X(FRAGMENT, "fragment", "IP fragment: the DNS message is not whole")           \
 	X(TCP_PARTIAL, "tcp_partial", "TCP segment without one whole DNS message")     \
 	X(TRUNCATED, "truncated", "packet shorter than its headers say")               \
@@ -429,7 +483,7 @@ struct cs_learn_event {
 	X(NO_ADDRESS, "no_address", "matched, but no A/AAAA record on the chain")      \
 	X(LEARNED, "learned", "taught at least one new record")                        \
 	X(REFRESHED, "refreshed", "only refreshed known records")                      \
-	X(NOT_STORED, "not_stored", "matched, but tables were full: nothing stored")   \
+	X(NOT_STORED, "not_stored", "matched, but tables or the rule's quota were full: nothing stored") \
 	X(NOT_READY, "not_ready", "rules not loaded yet")                              \
 	X(INTERNAL, "internal", "scratch map unavailable (should not happen)")
 
@@ -445,7 +499,15 @@ struct cs_learn_event {
 	X(NAMES_FULL, "names_full", "name table full: name text not kept")            \
 	X(ACL_EMPTY, "acl_empty", "route made without an ACL id: pool empty")         \
 	X(EVENT_LOST, "event_lost", "ring buffer full: event dropped")                 \
-	X(REPEATS, "repeats", "identical answers within a second: outcome reused")
+	X(REPEATS, "repeats", "identical answers within a second: outcome reused")    \
+	X(RULE_QUOTA, "rule_quota", "record not made: its rule holds its quota of records") \
+	X(NEVER_LOOPBACK, "never_loopback", "no route: a loopback address")            \
+	X(NEVER_LINK_LOCAL, "never_link_local", "no route: a link-local address")      \
+	X(NEVER_MULTICAST, "never_multicast", "no route: a multicast or broadcast address") \
+	X(NEVER_UNSPECIFIED, "never_unspecified", "no route: an unspecified address (0/8, ::)") \
+	X(NEVER_LOCAL, "never_local", "no route: one of this host's own addresses")    \
+	X(NEVER_CONFIGURED, "never_configured", "no route: in learn.never_steer")      \
+	X(QUERIES_SEEN, "queries_seen", "queries recorded leaving the host (query matching)")
 
 #define CS_REASON_ENUM(sym, name, help) CS_R_##sym,
 enum cs_reason {
@@ -483,5 +545,11 @@ _Static_assert(sizeof(struct cs_stream_event) == 96, "cs_stream_event layout");
 _Static_assert(sizeof(struct cs_inst_cfg) == 40, "cs_inst_cfg layout");
 _Static_assert(sizeof(struct cs_sync_stat) == 112, "cs_sync_stat layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
+_Static_assert(sizeof(struct cs_query_key) == 40, "cs_query_key layout");
+_Static_assert(sizeof(struct cs_query) == 16, "cs_query layout");
+_Static_assert(sizeof(struct cs_never_key) == 20, "cs_never_key layout");
+_Static_assert(sizeof(struct cs_rule_quota) == 16, "cs_rule_quota layout");
+_Static_assert(CS_R_NEVER_CONFIGURED - CS_R_NEVER_LOOPBACK == CS_NEVER_CONFIGURED - CS_NEVER_LOOPBACK,
+	       "a never-steer kind counts under its reason");
 
 #endif /* CLOUDSTEER_H */

@@ -30,7 +30,7 @@
 #include "lib/tc.h"
 #include "instance.skel.h"
 
-static const struct cs_tc_filter instance_filter = { "instance", CS_INSTANCE_HANDLE, CS_INSTANCE_PRIO };
+static const struct cs_tc_filter instance_filter = { "instance", CS_INSTANCE_HANDLE, CS_INSTANCE_PRIO, false };
 
 /* SIGHUP: policy and stream_idle change in place; the rest takes a restart. */
 static void reload(struct cs_instance_daemon *d)

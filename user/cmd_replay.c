@@ -179,6 +179,8 @@ int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	rp.conf = &conf;
+	/* a capture may hold the answers without their queries */
+	conf.match_queries = false;
 	skel = cs_learn_load(&conf, &lopts, &rs, err, sizeof(err));
 	if (!skel) {
 		cs_err("%s", err);

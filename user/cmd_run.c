@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
+#include "lib/quota.h"
 #include "lib/pins.h"
 #include "lib/signals.h"
 #include "learn.skel.h"
@@ -151,6 +152,12 @@ static int start(struct cs_daemon *d)
 	else
 		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir,
 			d->conf.acl_ids);
+	d->quota = cs_quota_map(bpf_map__fd(d->skel->maps.cs_rule_quota));
+	if (!d->quota) {
+		cs_err("cannot map the per-rule record counts: %s", strerror(errno));
+		return 1;
+	}
+	cs_locals_sync(d);	/* before learning: the host's own addresses never route */
 	if (cs_steer_load(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
@@ -193,6 +200,7 @@ static void finish(struct cs_daemon *d)
 	}
 	ring_buffer__free(d->rb);
 	cs_sweep_free(&d->sweep);
+	cs_quota_unmap(d->quota);
 	if (d->steer)
 		steer_bpf__destroy(d->steer);	/* pinned maps and attached programs stay */
 	if (d->skel)

@@ -100,6 +100,7 @@ struct cs_repeat_slot {
 	__u32 reason;
 	__u32 refreshed;	/* records it refreshed */
 	__u32 rule_id;		/* the rule that won it, 0 if none */
+	__u64 qname_id;		/* its question: a query must match it too */
 };
 
 #define CS_REPEAT_SLOTS 256
@@ -127,11 +128,16 @@ struct cs_scratch {
 	struct cs_walk_state walk;
 	struct cs_config cfg;	/* copied once per response */
 	__u64 digest;		/* of the message, for cs_repeats */
+	struct cs_query_key query_key;	/* the query this answer must answer ... */
+	__u64 query_qname;	/* ... and its question's name id */
+	__u32 query_pending;	/* 1: the answer was matched to a query, which
+				 * it consumes once its question agrees */
 	__u32 msg_len;
-	__u32 _pad;
 };
 
-/* Per-packet working memory of learn, one slot per CPU. Only learn uses it. */
+/* Per-packet working memory, one slot per CPU, of learn (XDP) and query
+ * (TC egress). They never interleave on one CPU: both run with bottom
+ * halves off, and neither runs inside the other. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -19,6 +19,40 @@ struct {
 	__type(value, __u32);
 } cs_resolvers SEC(".maps");
 
+/* Queries that left the host, by (client, port, server, DNS id, protocol).
+ * Written by query (TC egress of the learn interfaces); read and consumed
+ * by learn, which takes an answer only in place of its query. LRU: a flood
+ * of queries pushes out the oldest, which then teach nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CS_QUERIES_ENTRIES);
+	__type(key, struct cs_query_key);
+	__type(value, struct cs_query);
+} cs_queries SEC(".maps");
+
+/* Prefixes that never get a route, value enum cs_never_kind. Written by
+ * userspace (the built-in ranges and learn.never_steer with the rules; the
+ * host's own addresses by the daemon as they change); read by learn before
+ * it makes a route. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CS_NEVER_ENTRIES);
+	__type(key, struct cs_never_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cs_never SEC(".maps");
+
+/* Records per rule and each rule's limit (learn.quota), by rule_id. learn
+ * adds atomically; the daemon takes off through an mmap of the same memory
+ * and writes the limits. The CLI reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_rule_quota);
+	__uint(map_flags, BPF_F_MMAPABLE);
+} cs_rule_quota SEC(".maps");
+
 /* Written by userspace from the rule patterns, keyed by the suffix hash of a
  * pattern's name; read by learn, one lookup per label boundary of a name. */
 struct {

@@ -22,11 +22,19 @@ struct cs_cursor {
 	void *end;
 };
 
-/* Where the DNS message sits in the frame, and where it came from. */
+/* Which side of port 53 a parse looks for: answers come from it (learn),
+ * queries go to it (query). */
+enum cs_dns_dir { CS_DNS_ANSWER = 0, CS_DNS_QUERY = 1 };
+
+/* Where the DNS message sits in the frame, and who sent it to whom. */
 struct cs_dns_loc {
 	__u32 off;		/* from the start of the frame */
 	__u32 len;
-	struct cs_addr src;	/* the server that answered */
+	struct cs_addr src;	/* answer: the server; query: the client */
+	struct cs_addr dst;
+	__u16 client_port;	/* host order: the port that is not 53 */
+	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 _pad;
 };
 
 static __always_inline void *cs_pull(struct cs_cursor *c, __u32 len)
@@ -99,6 +107,7 @@ static __always_inline int cs_parse_ipv4(struct cs_cursor *c, struct cs_dns_loc 
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -CS_R_FRAGMENT;
 	cs_addr_from_v4(&loc->src, ip->saddr);
+	cs_addr_from_v4(&loc->dst, ip->daddr);
 	c->pos += hlen;
 	*l4_len = tot - hlen;
 	return ip->protocol;
@@ -116,6 +125,7 @@ static __always_inline int cs_parse_ipv6(struct cs_cursor *c, struct cs_dns_loc 
 	if (!ip6)
 		return -CS_R_TRUNCATED;
 	__builtin_memcpy(loc->src.b, &ip6->saddr, 16);
+	__builtin_memcpy(loc->dst.b, &ip6->daddr, 16);
 	plen = bpf_ntohs(ip6->payload_len);
 	next = ip6->nexthdr;
 #pragma unroll
@@ -142,15 +152,26 @@ static __always_inline int cs_parse_ipv6(struct cs_cursor *c, struct cs_dns_loc 
 	return next;
 }
 
-/* UDP from port 53: the message is the datagram's payload. */
-static __always_inline int cs_parse_udp(struct cs_cursor *c, __u32 l4_len, __u32 *msg_len)
+/* Is (sport, dport) DNS in direction dir? Notes the client's port. */
+static __always_inline bool cs_dns_ports(__be16 sport, __be16 dport, enum cs_dns_dir dir,
+					 struct cs_dns_loc *loc)
+{
+	__be16 server = dir == CS_DNS_ANSWER ? sport : dport;
+
+	loc->client_port = bpf_ntohs(dir == CS_DNS_ANSWER ? dport : sport);
+	return server == bpf_htons(CS_DNS_PORT);
+}
+
+/* UDP to or from port 53: the message is the datagram's payload. */
+static __always_inline int cs_parse_udp(struct cs_cursor *c, __u32 l4_len, enum cs_dns_dir dir,
+					struct cs_dns_loc *loc, __u32 *msg_len)
 {
 	struct udphdr *udp = cs_pull(c, sizeof(*udp));
 	__u32 ulen;
 
 	if (!udp)
 		return CS_R_TRUNCATED;
-	if (udp->source != bpf_htons(CS_DNS_PORT))
+	if (!cs_dns_ports(udp->source, udp->dest, dir, loc))
 		return CS_R_NOT_DNS;
 	ulen = bpf_ntohs(udp->len);
 	if (ulen < sizeof(*udp) || ulen > l4_len)
@@ -159,9 +180,11 @@ static __always_inline int cs_parse_udp(struct cs_cursor *c, __u32 l4_len, __u32
 	return 0;
 }
 
-/* TCP from port 53: only a segment that holds one whole length-prefixed
- * message is parsed; the rest of a stream is left to the resolver's client. */
-static __always_inline int cs_parse_tcp(struct cs_cursor *c, __u32 l4_len, __u32 *msg_len)
+/* TCP to or from port 53: only a segment that holds one whole
+ * length-prefixed message is parsed; the rest of a stream is left to the
+ * resolver's client. */
+static __always_inline int cs_parse_tcp(struct cs_cursor *c, __u32 l4_len, enum cs_dns_dir dir,
+					struct cs_dns_loc *loc, __u32 *msg_len)
 {
 	struct tcphdr *tcp = c->pos;
 	__u32 hlen, payload;
@@ -169,7 +192,7 @@ static __always_inline int cs_parse_tcp(struct cs_cursor *c, __u32 l4_len, __u32
 
 	if ((void *)(tcp + 1) > c->end)
 		return CS_R_TRUNCATED;
-	if (tcp->source != bpf_htons(CS_DNS_PORT))
+	if (!cs_dns_ports(tcp->source, tcp->dest, dir, loc))
 		return CS_R_NOT_DNS;
 	hlen = tcp->doff * 4;
 	if (hlen < sizeof(*tcp) || hlen > l4_len)
@@ -189,11 +212,13 @@ static __always_inline int cs_parse_tcp(struct cs_cursor *c, __u32 l4_len, __u32
 	return 0;
 }
 
-/* From the frame to the DNS message: 0 and *loc filled, or a reason. */
-static __always_inline int cs_locate_dns(struct xdp_md *ctx, struct cs_dns_loc *loc)
+/* From the frame [data, data_end) to the DNS message going in direction
+ * dir: 0 and *loc filled, or a reason. The caller checks that the message
+ * lies within the whole frame (cs_dns_in_frame), which may be longer than
+ * its linear part. */
+static __always_inline int cs_locate_dns(void *data, void *data_end, enum cs_dns_dir dir, struct cs_dns_loc *loc)
 {
-	void *data = (void *)(long)ctx->data;
-	struct cs_cursor c = { .pos = data, .end = (void *)(long)ctx->data_end };
+	struct cs_cursor c = { .pos = data, .end = data_end };
 	__u32 l4_len = 0, msg_len = 0;
 	__u16 proto = cs_parse_eth(&c);
 	int l4, r;
@@ -207,22 +232,26 @@ static __always_inline int cs_locate_dns(struct xdp_md *ctx, struct cs_dns_loc *
 	if (l4 < 0)
 		return -l4;
 	if (l4 == IPPROTO_UDP)
-		r = cs_parse_udp(&c, l4_len, &msg_len);
+		r = cs_parse_udp(&c, l4_len, dir, loc, &msg_len);
 	else if (l4 == IPPROTO_TCP)
-		r = cs_parse_tcp(&c, l4_len, &msg_len);
+		r = cs_parse_tcp(&c, l4_len, dir, loc, &msg_len);
 	else
 		return CS_R_NOT_DNS;
 	if (r)
 		return r;
+	loc->proto = l4;
 	loc->off = c.pos - data;
 	loc->len = msg_len;
-	/* Against the whole frame, not its linear part: BPF_PROG_TEST_RUN
-	 * (replay) puts what passes a page into fragments, and the message is
-	 * read with bpf_xdp_load_bytes, which reads them too. The headers
-	 * above always sit in the linear part. */
-	if (loc->off + msg_len > bpf_xdp_get_buff_len(ctx))
-		return CS_R_TRUNCATED;
 	return 0;
+}
+
+/* Against the whole frame, not its linear part: BPF_PROG_TEST_RUN (replay)
+ * puts what passes a page into fragments, and the message is read with
+ * bpf_xdp_load_bytes (bpf_skb_load_bytes), which reads them too. The
+ * headers always sit in the linear part. */
+static __always_inline int cs_dns_in_frame(const struct cs_dns_loc *loc, __u32 frame_len)
+{
+	return loc->off + loc->len > frame_len ? CS_R_TRUNCATED : 0;
 }
 
 #endif /* CS_BPF_PARSE_H */

@@ -269,6 +269,7 @@ static void inst_load(struct inst *in, const char *label, const char *yaml, bool
 	in->label = label;
 	if (cs_config_load(yaml, &in->conf, err, sizeof(err)))
 		die("%s", err);
+	in->conf.match_queries = false;	/* the answers come without queries */
 	in->skel = cs_learn_load(&in->conf, &opts, &in->rs, err, sizeof(err));
 	if (!in->skel)
 		die("%s: %s", label, err);

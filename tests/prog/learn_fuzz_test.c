@@ -254,13 +254,54 @@ static struct ref_record *ref_record_find(__u64 id, const struct cs_addr *a, boo
 	}
 }
 
-/* The route's ACL id; a new route takes the next id of the FIFO pool. */
-static __u32 ref_route(const struct cs_addr *a)
+/* The never-steer kind of an address: the built-in ranges and the default
+ * learn.never_steer (private ranges), written out from cloudsteer.h. */
+static __u32 ref_never(const struct cs_addr *a)
 {
-	__u32 i = slot_of(addr_hash(a));
+	static const __u8 v4map[12] = { [10] = 0xff, [11] = 0xff }, zero[16];
+	const __u8 *b = a->b;
+
+	if (!memcmp(b, v4map, 12)) {
+		__u8 x = b[12], y = b[13];
+
+		if (x == 127)
+			return CS_NEVER_LOOPBACK;
+		if (x == 169 && y == 254)
+			return CS_NEVER_LINK_LOCAL;
+		if ((x & 0xf0) == 224 || (x == 255 && y == 255 && b[14] == 255 && b[15] == 255))
+			return CS_NEVER_MULTICAST;
+		if (x == 0)
+			return CS_NEVER_UNSPECIFIED;
+		if (x == 10 || (x == 172 && (y & 0xf0) == 16) || (x == 192 && y == 168) ||
+		    (x == 100 && (y & 0xc0) == 64))
+			return CS_NEVER_CONFIGURED;
+		return 0;
+	}
+	if (!memcmp(b, zero, 15))
+		return b[15] == 1 ? CS_NEVER_LOOPBACK : b[15] == 0 ? CS_NEVER_UNSPECIFIED : 0;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return CS_NEVER_LINK_LOCAL;
+	if (b[0] == 0xff)
+		return CS_NEVER_MULTICAST;
+	return (b[0] & 0xfe) == 0xfc ? CS_NEVER_CONFIGURED : 0;
+}
+
+/* The route's ACL id; a new route takes the next id of the FIFO pool. An
+ * address that is never steered gets no route (and id 0), counted when the
+ * program would try to make one (claim: a new record, or a record that
+ * changed rule or pattern). */
+static __u32 ref_route(const struct cs_addr *a, bool claim)
+{
+	__u32 i = slot_of(addr_hash(a)), never;
 
 	for (;; i = (i + 1) & (REF_SLOTS - 1)) {
 		if (!ref.route[i].used) {
+			never = ref_never(a);
+			if (never) {
+				if (claim)
+					ref.counts[CS_R_NEVER_LOOPBACK + never - CS_NEVER_LOOPBACK]++;
+				return 0;
+			}
 			ref.route[i].used = 1;
 			ref.route[i].addr = *a;
 			ref.route[i].acl = ref.next_acl <= ACL_IDS ? ref.next_acl++ : 0;
@@ -415,7 +456,7 @@ static int ref_store(struct ref_walk *w)
 		struct ref_record *r;
 		__u32 raw = a->ttl & 0x80000000u ? 0 : a->ttl;
 		__u64 id = ref_id(&w->chain[a->chain]);
-		bool found;
+		bool found, claim;
 
 		memset(e, 0, sizeof(*e));
 		ref_addr_of(w, a, &e->addr);
@@ -428,6 +469,7 @@ static int ref_store(struct ref_walk *w)
 		ref_text(&w->chain[a->chain], e->name);
 		/* a known record takes this answer's rule, as a new one does */
 		r = ref_record_find(id, &e->addr, &found);
+		claim = !found || r->rule != w->best.rule || r->pattern != w->best.pattern;
 		if (!found)
 			ref.n_records++;
 		*r = (struct ref_record){ id, e->addr, w->best.rule, w->best.pattern, 1 };
@@ -435,7 +477,7 @@ static int ref_store(struct ref_walk *w)
 		ref.counts[found ? CS_R_REC_REFRESHED : CS_R_REC_LEARNED]++;
 		refreshed += found;
 		learned += !found;
-		e->acl = ref_route(&e->addr);
+		e->acl = ref_route(&e->addr, claim);
 		e->rule = r->rule;
 		e->pattern = r->pattern;
 		ref.n_ev++;
@@ -556,7 +598,7 @@ static void base_many_answer(struct dnsmsg *m)
 	dns_header(m, 0x7a7c, DNS_FLAGS_RESPONSE | F_TC, 1, 40, 0, 0);
 	dns_question(m, "many.cdn.test", DT_A);
 	for (i = 0; i < 40; i++) {
-		snprintf(ip, sizeof(ip), "10.1.0.%d", i + 1);
+		snprintf(ip, sizeof(ip), "198.19.0.%d", i + 1);
 		dns_ptr(m, 12);
 		dns_rr_a(m, 300, ip);
 	}

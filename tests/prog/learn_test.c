@@ -308,7 +308,7 @@ static void answer_of_n_a_records(const char *qname, int n)
 
 	msg_begin(qname, DT_A);
 	for (i = 0; i < n; i++) {
-		snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 250, 1 + i % 250);
+		snprintf(ip, sizeof(ip), "198.18.%d.%d", i / 250, 1 + i % 250);
 		an_a(QNAME, ip);
 	}
 }
@@ -319,7 +319,7 @@ static void expect_first_n_learned(const char *qname, int n, int total)
 	int i;
 
 	for (i = 0; i < total; i++) {
-		snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 250, 1 + i % 250);
+		snprintf(ip, sizeof(ip), "198.18.%d.%d", i / 250, 1 + i % 250);
 		EXPECT(lfx_record(&F, qname, ip, NULL) == (i < n), "record %d (%s): %s", i, ip,
 		       i < n ? "missing" : "learned past the cap");
 	}

@@ -2,7 +2,8 @@
 /*
  * attach.c - learn on the learn interfaces, through libxdp (what users'
  * hosts use; where the kernel lacks the multi-program dispatcher libxdp
- * attaches the program alone).
+ * attaches the program alone); and query on their TC egress, where the
+ * queries whose answers learn takes leave.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -16,7 +17,10 @@
 #include "daemon.h"
 #include "lib/log.h"
 #include "lib/pins.h"
+#include "lib/tc.h"
 #include "learn.skel.h"
+
+static const struct cs_tc_filter query_filter = { "query", CS_QUERY_HANDLE, CS_QUERY_PRIO, true };
 
 static int check_list(const struct cs_conf *conf, char *const *names, size_t n, const char *what,
 		      char *err, size_t errlen)
@@ -102,11 +106,27 @@ static int attach_one(int prog_fd, struct cs_attachment *a, char *err, size_t er
 	return 0;
 }
 
+/* Always attached, matching on or off: a reload may turn it on, and off it
+ * returns at once. */
+static int attach_query(struct cs_daemon *d, char *err, size_t errlen)
+{
+	int fd = bpf_program__fd(d->skel->progs.query);
+	size_t i;
+
+	for (i = 0; i < d->conf.n_learn_ifaces; i++)
+		if (cs_tc_attach(d->pin_dir, d->conf.learn_ifaces[i], fd, &query_filter, err, errlen))
+			return -1;
+	return 0;
+}
+
 int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen)
 {
 	int prog_fd = bpf_program__fd(d->skel->progs.learn);
 	size_t i;
 
+	/* queries first: an answer learn sees must find its query recorded */
+	if (attach_query(d, err, errlen))
+		return -1;
 	for (i = 0; i < d->conf.n_learn_ifaces; i++) {
 		struct cs_attachment *a = &d->att[d->n_att];
 		char name[BPF_OBJ_NAME_LEN] = "";
@@ -145,6 +165,8 @@ void cs_detach_learn(const struct cs_conf *conf)
 {
 	size_t i;
 
+	for (i = 0; i < conf->n_learn_ifaces; i++)
+		cs_tc_detach(conf->learn_ifaces[i], &query_filter);
 	for (i = 0; i < conf->n_learn_ifaces; i++) {
 		int ifindex = (int)if_nametoindex(conf->learn_ifaces[i]);
 		char name[BPF_OBJ_NAME_LEN] = "";

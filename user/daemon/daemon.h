@@ -72,6 +72,9 @@ struct cs_daemon {
 						 * (CLOCK_BOOTTIME ns); 0: not warming */
 	__u64 evict_before;		/* table pressure: the next pass evicts
 					 * records last used before this (0: none) */
+	struct cs_rule_quota *quota;	/* cs_rule_quota, mapped: the sweep takes
+					 * off the records it removes */
+	__u64 locals_digest;		/* of the host's own addresses last written */
 	struct cs_daemon_stats stats;	/* for the metrics: written by the loop */
 	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
 };
@@ -111,6 +114,8 @@ void cs_health_end(struct cs_daemon *d);
 
 /* sweep.c */
 void cs_sweep_tick(struct cs_daemon *d);
+/* The host's own addresses into cs_never, when they changed. */
+void cs_locals_sync(struct cs_daemon *d);
 void cs_sweep_free(struct cs_sweep *sw);
 
 /* events.c: the log line of each new record. */

@@ -44,7 +44,7 @@ fail:
 	return -1;
 }
 
-static const struct cs_tc_filter steer_filter = { "steer", CS_STEER_HANDLE, CS_STEER_PRIO };
+static const struct cs_tc_filter steer_filter = { "steer", CS_STEER_HANDLE, CS_STEER_PRIO, false };
 
 int cs_attach_steer(struct cs_daemon *d, char *err, size_t errlen)
 {

@@ -26,6 +26,8 @@
 #include "daemon.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "lib/never.h"
+#include "lib/quota.h"
 #include "lib/state.h"
 #include "learn.skel.h"
 #include "steer.skel.h"
@@ -211,7 +213,9 @@ static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, stru
 		sw->ages[sw->n_ages++] = r->last_ns;
 	rule_id = cs_rule_id(p->rule);
 	if (r->rule_id != rule_id) {
-		/* the pattern moved to another rule in a reload */
+		/* the pattern moved to another rule in a reload: its count too */
+		cs_quota_take(d->quota, r->rule_id, 1);
+		cs_quota_give(d->quota, rule_id, 1);
 		r->rule_id = rule_id;
 		bpf_map_update_elem(records_fd, k, r, BPF_EXIST);
 		sw->remapped++;
@@ -260,9 +264,14 @@ static bool pass_step(struct cs_daemon *d, __u32 budget)
 		}
 		more = !e;
 		sw->token = out;
-		for (i = 0; i < count; i++)
-			if (!keep_record(d, &keys[i], &vals[i], now, fd))
-				gone[n_gone++] = keys[i];
+		for (i = 0; i < count; i++) {
+			if (keep_record(d, &keys[i], &vals[i], now, fd))
+				continue;
+			/* taken off first: a daemon killed in between leaves
+			 * the count low (lenient), never a rule stuck full */
+			cs_quota_take(d->quota, vals[i].rule_id, 1);
+			gone[n_gone++] = keys[i];
+		}
 		if (n_gone) {
 			LIBBPF_OPTS(bpf_map_batch_opts, dopts);
 
@@ -332,9 +341,20 @@ static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key,
 	struct cs_sweep *sw = &d->sweep;
 	struct addr_slot *live = addr_find(sw->live, key);
 	bool flows = addr_find(sw->flows, key)->used, changed = false, given = false;
+	__u32 never = cs_never_kind_of(bpf_map__fd(d->skel->maps.cs_never), key);
 	char ip[CS_ADDR_TEXT_MAX];
 
 	cs_addr_format(key, ip, sizeof(ip));
+	if (never) {
+		/* made before its range was never-steered (a reload, a new
+		 * address of this host): it goes, flows or not */
+		if (bpf_map_delete_elem(fd, key))
+			return false;
+		cs_warn("route %s removed: never steered (%s)", ip, cs_never_kind_name(never));
+		acl_zero_counters(d, rt->acl_id);
+		acl_return(d, rt->acl_id);
+		return true;
+	}
 	if (!live->used && !flows && rt->learned_ns < sw->pass_start_ns) {
 		if (bpf_map_delete_elem(fd, key))
 			return false;
@@ -487,10 +507,35 @@ static void plan_eviction(struct cs_daemon *d)
 		n * 100 / limit, n, limit, target);
 }
 
+#define CS_LOCALS_MAX 1024
+
+void cs_locals_sync(struct cs_daemon *d)
+{
+	static struct cs_addr addrs[CS_LOCALS_MAX];
+	int n = cs_local_addrs(addrs, CS_LOCALS_MAX), changed;
+	__u64 digest;
+
+	if (n < 0) {
+		cs_warn("cannot list this host's addresses: %s", strerror(-n));
+		return;
+	}
+	digest = hash_bytes(addrs, (size_t)n * sizeof(addrs[0]));
+	if (digest == d->locals_digest)
+		return;
+	changed = cs_never_sync_local(bpf_map__fd(d->skel->maps.cs_never), addrs, (size_t)n);
+	if (changed < 0) {
+		cs_warn("cannot write this host's addresses into cs_never: %s", strerror(-changed));
+		return;
+	}
+	d->locals_digest = digest;
+	cs_info("never steered: this host's %d addresses (%d changed)", n, changed);
+}
+
 void cs_sweep_tick(struct cs_daemon *d)
 {
 	struct cs_sweep *sw = &d->sweep;
 
+	cs_locals_sync(d);
 	if (!sw->active)
 		pass_begin(d);
 	if (!sw->active || pass_step(d, d->sweep_per_tick))

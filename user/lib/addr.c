@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -54,6 +55,63 @@ const char *cs_addr_port_parse(const char *text, struct cs_addr *out, __u16 *por
 		return "the port must be a number from 1 to 65535";
 	*port = (__u16)p;
 	return NULL;
+}
+
+/* Are the bits of a past the first len zero? */
+static bool host_bits_clear(const struct cs_addr *a, __u32 len)
+{
+	__u32 i;
+
+	for (i = len; i < 128; i++)
+		if (a->b[i / 8] & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+const char *cs_prefix_parse(const char *text, struct cs_prefix *out)
+{
+	char host[CS_ADDR_TEXT_MAX + 1], *end;
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+	long len;
+
+	if (!n || n >= sizeof(host))
+		return "must be an address or ADDRESS/LENGTH, e.g. 10.0.0.0/8 or fc00::/7";
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (cs_addr_parse(host, &out->addr))
+		return "the address is not an IPv4 or IPv6 address";
+	len = cs_addr_is_v4(&out->addr) ? 32 : 128;
+	if (slash) {
+		errno = 0;
+		len = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || len < 0 || len > (cs_addr_is_v4(&out->addr) ? 32 : 128))
+			return cs_addr_is_v4(&out->addr) ? "the length of an IPv4 prefix is 0 to 32"
+							 : "the length of an IPv6 prefix is 0 to 128";
+	}
+	out->len = (__u32)len + (cs_addr_is_v4(&out->addr) ? 96 : 0);
+	if (!host_bits_clear(&out->addr, out->len))
+		return "the address has bits set past the prefix length (write the network, e.g. 10.0.0.0/8)";
+	return NULL;
+}
+
+const char *cs_prefix_format(const struct cs_prefix *p, char *buf, size_t len)
+{
+	char a[CS_ADDR_TEXT_MAX];
+	bool v4 = cs_addr_is_v4(&p->addr) && p->len >= 96;
+
+	snprintf(buf, len, "%s/%u", cs_addr_format(&p->addr, a, sizeof(a)), v4 ? p->len - 96 : p->len);
+	return buf;
+}
+
+bool cs_prefix_has(const struct cs_prefix *p, const struct cs_addr *a)
+{
+	__u32 i;
+
+	for (i = 0; i < p->len && i < 128; i++)
+		if ((a->b[i / 8] ^ p->addr.b[i / 8]) & (0x80 >> (i % 8)))
+			return false;
+	return true;
 }
 
 bool cs_addr_is_v4(const struct cs_addr *a)

@@ -18,6 +18,21 @@ const char *cs_addr_port_parse(const char *text, struct cs_addr *out, __u16 *por
 /* Writes "192.0.2.7" or "2001:db8::7"; returns buf. */
 const char *cs_addr_format(const struct cs_addr *a, char *buf, size_t len);
 
+/* A prefix of the 128-bit form: an IPv4 /N is ::ffff:a.b.c.d/(96 + N). */
+struct cs_prefix {
+	struct cs_addr addr;
+	__u32 len;		/* 0..128 */
+};
+
+/* "10.0.0.0/8", "fc00::/7" or a bare address (/32, /128): NULL, or what
+ * is wrong with it (host bits set are refused, as ip route does). */
+const char *cs_prefix_parse(const char *text, struct cs_prefix *out);
+/* Writes "10.0.0.0/8" or "fc00::/7"; returns buf (CS_PREFIX_TEXT_MAX). */
+#define CS_PREFIX_TEXT_MAX (CS_ADDR_TEXT_MAX + 4)
+const char *cs_prefix_format(const struct cs_prefix *p, char *buf, size_t len);
+/* Does p hold a? */
+bool cs_prefix_has(const struct cs_prefix *p, const struct cs_addr *a);
+
 struct sockaddr_storage;
 
 /* addr and port (host order) as a socket address; returns its length. */

@@ -493,6 +493,37 @@ static int resolver_item(struct loader *l, yaml_node_t *item, void *arg)
 	return 0;
 }
 
+static int never_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct cs_conf *c = l->conf;
+	struct cs_prefix p;
+	const char *s, *why;
+
+	(void)arg;
+	if (want_scalar(l, item, "a prefix", &s))
+		return -1;
+	why = cs_prefix_parse(s, &p);
+	if (why)
+		return fail(l, item, "learn.never_steer: \"%s\": %s", s, why);
+	if (c->n_never >= CS_NEVER_ENTRIES / 2)
+		return fail(l, item, "learn.never_steer: more than %d prefixes", CS_NEVER_ENTRIES / 2);
+	if (GROW(l, item, c->never, c->n_never))
+		return -1;
+	c->never[c->n_never - 1] = p;
+	return 0;
+}
+
+/* learn.never_steer replaces the default list; [] allows private ranges. */
+static int load_never(struct loader *l, yaml_node_t *v)
+{
+	struct cs_conf *c = l->conf;
+
+	free(c->never);
+	c->never = NULL;
+	c->n_never = 0;
+	return each_item(l, v, "learn.never_steer", never_item, NULL);
+}
+
 static int limits_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
@@ -520,8 +551,16 @@ static int learn_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 		return each_pair(l, v, "learn.limits", limits_pair, NULL);
 	if (!strcmp(key, "acl_ids"))
 		return want_u32(l, v, "learn.acl_ids", 1, CS_ACL_POOL_ENTRIES - 1, &c->acl_ids);
+	if (!strcmp(key, "match_queries"))
+		return want_bool(l, v, "learn.match_queries", &c->match_queries);
+	if (!strcmp(key, "query_window"))
+		return want_millis(l, v, "learn.query_window", &c->query_window_ms);
+	if (!strcmp(key, "never_steer"))
+		return load_never(l, v);
+	if (!strcmp(key, "quota"))
+		return want_u32(l, v, "learn.quota", 1, 16 * 1024 * 1024, &c->quota);
 	return fail(l, k, "unknown key \"%s\" in learn (known: interfaces, resolvers, ttl, max_records, "
-		    "limits, acl_ids)", key);
+		    "limits, acl_ids, match_queries, query_window, never_steer, quota)", key);
 }
 
 static int steer_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -554,8 +593,10 @@ static int rule_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 		return want_string(l, v, "rule chain", &rl->r->chain);
 	else if (!strcmp(key, "priority"))
 		return want_u32(l, v, "rule priority", 0, 1000000, &rl->r->priority);
+	else if (!strcmp(key, "quota"))
+		return want_u32(l, v, "rule quota", 1, 16 * 1024 * 1024, &rl->r->quota);
 	else
-		return fail(l, k, "unknown key \"%s\" in a rule (known: match, file, chain, priority, ttl)",
+		return fail(l, k, "unknown key \"%s\" in a rule (known: match, file, chain, priority, ttl, quota)",
 			    key);
 	return 0;
 }
@@ -947,6 +988,25 @@ static int load_file(struct loader *l)
 	return rc;
 }
 
+/* Private ranges are never steered unless learn.never_steer says otherwise:
+ * a public name that answers with an inside address is DNS rebinding. */
+static const char *const private_ranges[] = {
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7",
+};
+
+static int default_never(struct cs_conf *conf)
+{
+	size_t i, n = sizeof(private_ranges) / sizeof(private_ranges[0]);
+
+	conf->never = calloc(n, sizeof(*conf->never));
+	if (!conf->never)
+		return -1;
+	for (i = 0; i < n; i++)
+		cs_prefix_parse(private_ranges[i], &conf->never[i]);
+	conf->n_never = n;
+	return 0;
+}
+
 int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t errlen)
 {
 	struct loader l = { .file = path, .err = err, .errlen = errlen, .conf = conf };
@@ -957,6 +1017,13 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 	conf->limit_records = CS_RECORDS_ENTRIES;
 	conf->limit_routes = CS_ROUTES_ENTRIES;
 	conf->acl_ids = CS_ACL_POOL_ENTRIES - 1;
+	conf->match_queries = true;
+	conf->query_window_ms = CS_QUERY_WINDOW_DEFAULT_MS;
+	conf->quota = CS_QUOTA_DEFAULT;
+	if (default_never(conf)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
 	conf->flow_idle_ms = CS_FLOW_IDLE_DEFAULT_MS;
 	conf->sync_port = CS_SYNC_PORT_DEFAULT;
 	conf->instance = (struct cs_instance_role){ .strict = true, .sync = true,
@@ -1040,6 +1107,7 @@ void cs_config_free(struct cs_conf *c)
 	free_list(c->instance.ifaces, c->instance.n_ifaces);
 	free(c->instance.name);
 	free(c->resolvers);
+	free(c->never);
 	free_list(c->files, c->n_files);
 	memset(c, 0, sizeof(*c));
 }

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #include "cloudsteer.h"
+#include "addr.h"
 
 #define CS_DEFAULT_CONFIG "/etc/cloudsteer/cloudsteer.yaml"
 #define CS_TTL_MIN_DEFAULT   60
@@ -41,6 +42,7 @@ struct cs_pattern {
 struct cs_rule_conf {
 	char *chain;			/* NULL: observe only */
 	__u32 priority;
+	__u32 quota;			/* records at most; 0: learn.quota */
 	struct cs_ttl_policy ttl;
 	int line;
 };
@@ -102,6 +104,13 @@ struct cs_conf {
 	__u32 limit_records;		/* learn.limits.records: cs_records size */
 	__u32 limit_routes;		/* learn.limits.routes: cs_routes size */
 	__u32 acl_ids;			/* learn.acl_ids: ids 1..acl_ids exist */
+	bool match_queries;		/* learn.match_queries: answers only to
+					 * queries seen leaving (the daemon; replay
+					 * and the tests of captures turn it off) */
+	__u32 query_window_ms;		/* learn.query_window */
+	struct cs_prefix *never;	/* learn.never_steer (default: private ranges) */
+	size_t n_never;
+	__u32 quota;			/* learn.quota: records per rule by default */
 	char **steer_ifaces;
 	size_t n_steer_ifaces;
 	__u32 flow_idle_ms;		/* steer.flow_idle: a flow this quiet is over */

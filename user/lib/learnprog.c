@@ -11,7 +11,9 @@
 
 #include "learnprog.h"
 #include "log.h"
+#include "never.h"
 #include "pins.h"
+#include "quota.h"
 #include "learn.skel.h"
 
 #define CS_REASON_NAME(sym, name, help) [CS_R_##sym] = name,
@@ -188,10 +190,25 @@ int cs_keep_pattern_ids(int patterns_fd, struct cs_conf *conf)
 	return 0;
 }
 
+static int write_quota_limits(int fd, const struct cs_conf *conf)
+{
+	struct cs_rule_quota *q = cs_quota_map(fd);
+
+	if (!q)
+		return -errno;
+	cs_quota_write_limits(q, conf);
+	cs_quota_unmap(q);
+	return 0;
+}
+
 int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf, const struct cs_ruleset *rs)
 {
 	int e = write_resolvers(bpf_map__fd(skel->maps.cs_resolvers), conf);
 
+	if (!e)
+		e = cs_never_write(bpf_map__fd(skel->maps.cs_never), conf);
+	if (!e)
+		e = write_quota_limits(bpf_map__fd(skel->maps.cs_rule_quota), conf);
 	if (!e)
 		e = prune_map(bpf_map__fd(skel->maps.cs_resolvers), sizeof(struct cs_addr), resolver_listed, conf);
 	if (!e)

@@ -46,8 +46,8 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
  * the same pattern across restarts and reloads. */
 int cs_keep_pattern_ids(int patterns_fd, struct cs_conf *conf);
 
-/* Write resolvers, patterns, rules and the config entry (last: it turns
- * learning on and starts a new generation). Patterns and rule names that
+/* Write resolvers, never-steer prefixes, quota limits, patterns, rules and
+ * the config entry (last: it turns learning on and starts a new generation). Patterns and rule names that
  * the new rules no longer have are removed. 0 or -errno. */
 int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf,
 		       const struct cs_ruleset *rs);

@@ -196,7 +196,9 @@ int cs_rules_write(const struct cs_ruleset *rs, const struct cs_conf *conf, int 
 	cfg.depth_mask[0] = rs->depth_mask[0];
 	cfg.depth_mask[1] = rs->depth_mask[1];
 	cfg.max_records = conf->max_records;
-	cfg.flags = CS_CFG_READY | (conf->n_resolvers ? CS_CFG_RESOLVERS : 0);
+	cfg.flags = CS_CFG_READY | (conf->n_resolvers ? CS_CFG_RESOLVERS : 0) |
+		    (conf->match_queries ? CS_CFG_QUERIES : 0);
+	cfg.query_window_ms = conf->query_window_ms;
 	if (!bpf_map_lookup_elem(config_fd, &zero, &old))
 		cfg.generation = old.generation + 1;
 	/* the affinity key decides which instance every stream goes to: the

@@ -33,11 +33,16 @@ static void remember_hook(const char *pin_dir, const char *ifname)
 	}
 }
 
+static const char *side(const struct cs_tc_filter *f)
+{
+	return f->egress ? "egress" : "ingress";
+}
+
 int cs_tc_attach(const char *pin_dir, const char *ifname, int prog_fd, const struct cs_tc_filter *f, char *err,
 		 size_t errlen)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(ifname),
-			    .attach_point = BPF_TC_INGRESS);
+			    .attach_point = f->egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = f->handle, .priority = f->prio);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = f->handle, .priority = f->prio, .prog_fd = prog_fd,
 			    .flags = BPF_TC_F_REPLACE);
@@ -63,21 +68,22 @@ int cs_tc_attach(const char *pin_dir, const char *ifname, int prog_fd, const str
 	}
 	e = bpf_tc_attach(&hook, &opts);
 	if (e) {
-		snprintf(err, errlen, "cannot attach %s to %s ingress: %s", f->what, ifname, strerror(-e));
+		snprintf(err, errlen, "cannot attach %s to %s %s: %s", f->what, ifname, side(f), strerror(-e));
 		return -1;
 	}
-	cs_info("%s: attached to %s ingress (tc filter handle %#x priority %#x)", f->what, ifname, f->handle,
+	cs_info("%s: attached to %s %s (tc filter handle %#x priority %#x)", f->what, ifname, side(f), f->handle,
 		f->prio);
 	return 0;
 }
 
 void cs_tc_detach(const char *ifname, const struct cs_tc_filter *f)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(ifname), .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(ifname),
+			    .attach_point = f->egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = f->handle, .priority = f->prio);
 
 	if (hook.ifindex && !bpf_tc_detach(&hook, &opts))
-		cs_info("%s: detached from %s", f->what, ifname);
+		cs_info("%s: detached from %s %s", f->what, ifname, side(f));
 }
 
 void cs_tc_remove_hooks(const char *pin_dir)
