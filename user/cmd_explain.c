@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "lib/never.h"
 #include "lib/pins.h"
 #include "lib/state.h"
 
@@ -46,6 +47,7 @@ static const char explain_usage[] =
 
 #define NOT_LEARNED "no DNS answer for a configured name has named this IP"
 #define NO_ROUTE "records name this IP, but it has no route (the route table was full when they were made)"
+#define NEVER_ROUTE "records name this IP, but it is never steered: "
 
 /* One record that names the IP, with what is shown about it. */
 struct named {
@@ -81,7 +83,23 @@ struct explain {
 	struct named *named;		/* by name */
 	size_t n_named;
 	size_t n_rules;			/* distinct rules among the records */
+	__u32 never;			/* enum cs_never_kind that holds it; 0: none */
+	char why[160];			/* why it has no route, when it has records */
 };
+
+/* What a never-steer kind means, for the reason. */
+static const char *never_text(__u32 kind)
+{
+	switch (kind) {
+	case CS_NEVER_LOOPBACK: return "a loopback address";
+	case CS_NEVER_LINK_LOCAL: return "a link-local address";
+	case CS_NEVER_MULTICAST: return "a multicast or broadcast address";
+	case CS_NEVER_UNSPECIFIED: return "an unspecified address";
+	case CS_NEVER_LOCAL: return "one of this host's own addresses";
+	case CS_NEVER_CONFIGURED: return "in learn.never_steer";
+	default: return "a never-steer range";
+	}
+}
 
 static int cmp_named(const void *a, const void *b)
 {
@@ -122,6 +140,12 @@ static int gather(struct explain *x)
 	}
 	qsort(x->named, x->n_named, sizeof(*x->named), cmp_named);
 	x->n_rules = distinct_rules(x->named, x->n_named);
+	if (x->st->fd[CS_M_NEVER] >= 0)
+		x->never = cs_never_kind_of(x->st->fd[CS_M_NEVER], &x->addr);
+	if (x->never)
+		snprintf(x->why, sizeof(x->why), NEVER_ROUTE "%s", never_text(x->never));
+	else
+		snprintf(x->why, sizeof(x->why), "%s", NO_ROUTE);
 	return 0;
 }
 
@@ -384,7 +408,7 @@ static void explain_human(const struct explain *x)
 	if (x->route)
 		print_route(x);
 	else
-		printf("%s: not steered: " NO_ROUTE "\n", x->ip);
+		printf("%s: not steered: %s\n", x->ip, x->why);
 	if (x->n_named)
 		print_records(x);
 	if (x->route && x->n_rules > 1)
@@ -439,7 +463,9 @@ static void explain_json(const struct explain *x)
 	if (x->route)
 		json_route(x, &w);
 	else
-		cs_jw_str(&w, "reason", x->n_named ? NO_ROUTE : NOT_LEARNED);
+		cs_jw_str(&w, "reason", x->n_named ? x->why : NOT_LEARNED);
+	if (!x->route && x->never)
+		cs_jw_str(&w, "never_steer", cs_never_kind_name(x->never));
 	cs_jw_key(&w, "records");
 	putchar('[');
 	for (i = 0; i < x->n_named; i++) {

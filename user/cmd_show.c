@@ -230,6 +230,7 @@ struct rule_facts {
 	struct cs_rule rule;
 	struct cs_rule_stat stat;
 	struct cs_acl_stat traffic;	/* what steer counted for it; 0 without steer */
+	struct cs_rule_quota quota;	/* its limit (learn.quota); 0: none or older state */
 	bool known;		/* the rule and its counters could be read */
 };
 
@@ -243,10 +244,13 @@ struct rules {
 static void read_rule_facts(const struct cs_state *st, __u32 rule_id, struct rule_facts *f)
 {
 	f->known = !cs_state_rule(st, rule_id, &f->rule) && !cs_state_rule_stat(st, rule_id, &f->stat);
-	if (!f->known)
+	if (!f->known) {
 		memset(f, 0, sizeof(*f));
-	else
-		cs_state_rule_traffic(st, rule_id, &f->traffic);
+		return;
+	}
+	cs_state_rule_traffic(st, rule_id, &f->traffic);
+	if (st->fd[CS_M_RULE_QUOTA] >= 0)
+		bpf_map_lookup_elem(st->fd[CS_M_RULE_QUOTA], &rule_id, &f->quota);
 }
 
 static __u64 rule_records(const struct rules *r, __u32 rule_id)
@@ -269,8 +273,12 @@ static void rules_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)f->stat.learned);
 	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)f->stat.refreshed);
 	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)rule_records(r, p->info.rule_id));
-	snprintf(cell[9], CS_CELL_MAX, "%llu", (unsigned long long)f->traffic.packets);
-	snprintf(cell[10], CS_CELL_MAX, "%llu", (unsigned long long)f->traffic.bytes);
+	if (f->quota.limit)
+		snprintf(cell[9], CS_CELL_MAX, "%llu", (unsigned long long)f->quota.limit);
+	else
+		snprintf(cell[9], CS_CELL_MAX, "-");
+	snprintf(cell[10], CS_CELL_MAX, "%llu", (unsigned long long)f->traffic.packets);
+	snprintf(cell[11], CS_CELL_MAX, "%llu", (unsigned long long)f->traffic.bytes);
 }
 
 static void rules_json(const struct rules *r, size_t i)
@@ -293,6 +301,7 @@ static void rules_json(const struct rules *r, size_t i)
 	cs_jw_u64(&w, "learned", f->stat.learned);
 	cs_jw_u64(&w, "refreshed", f->stat.refreshed);
 	cs_jw_u64(&w, "records", rule_records(r, p->info.rule_id));
+	cs_jw_u64(&w, "quota", f->quota.limit);
 	cs_jw_u64(&w, "packets", f->traffic.packets);
 	cs_jw_u64(&w, "bytes", f->traffic.bytes);
 	cs_jw_close(&w);
@@ -304,7 +313,8 @@ static int show_rules(struct show *s)
 	static const struct cs_column cols[] = {
 		{ "PATTERN", false }, { "KIND", false }, { "RULE", true }, { "PRIO", true },
 		{ "TTL MIN/MAX/GRACE", true }, { "ANSWERS", true }, { "LEARNED", true },
-		{ "REFRESHED", true }, { "RECORDS", true }, { "PACKETS", true }, { "BYTES", true },
+		{ "REFRESHED", true }, { "RECORDS", true }, { "QUOTA", true }, { "PACKETS", true },
+		{ "BYTES", true },
 	};
 	struct rules *r = calloc(1, sizeof(*r));
 	size_t i;

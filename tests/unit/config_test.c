@@ -98,6 +98,45 @@ static void defaults(void)
 	cs_config_free(&c);
 }
 
+/* Query matching on, a 10 s window, private ranges never steered, 65536
+ * records a rule; each can be set, and never_steer: [] empties the list. */
+static void trust_settings(void)
+{
+	struct cs_conf c;
+	char err[512] = "", text[CS_PREFIX_TEXT_MAX];
+
+	if (!EXPECT(load("rules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(c.match_queries, "query matching is on by default");
+	EXPECT_EQ(c.query_window_ms, CS_QUERY_WINDOW_DEFAULT_MS);
+	EXPECT_EQ(c.quota, CS_QUOTA_DEFAULT);
+	EXPECT_EQ(c.rules[0].quota, 0);
+	if (EXPECT_EQ(c.n_never, 5)) {
+		EXPECT(!strcmp(cs_prefix_format(&c.never[0], text, sizeof(text)), "10.0.0.0/8"), "%s", text);
+		EXPECT(!strcmp(cs_prefix_format(&c.never[4], text, sizeof(text)), "fc00::/7"), "%s", text);
+	}
+	cs_config_free(&c);
+	if (!EXPECT(load("learn:\n  match_queries: false\n  query_window: 3s\n  quota: 100\n"
+			 "  never_steer: [198.18.0.0/15, \"2001:db8::/32\", 203.0.113.9]\n"
+			 "rules:\n  - match: [a.example]\n    quota: 5\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(!c.match_queries, "match_queries: false");
+	EXPECT_EQ(c.query_window_ms, 3000);
+	EXPECT_EQ(c.quota, 100);
+	EXPECT_EQ(c.rules[0].quota, 5);
+	if (EXPECT_EQ(c.n_never, 3)) {
+		EXPECT(!strcmp(cs_prefix_format(&c.never[0], text, sizeof(text)), "198.18.0.0/15"), "%s", text);
+		EXPECT(!strcmp(cs_prefix_format(&c.never[1], text, sizeof(text)), "2001:db8::/32"), "%s", text);
+		EXPECT(!strcmp(cs_prefix_format(&c.never[2], text, sizeof(text)), "203.0.113.9/32"), "%s", text);
+	}
+	cs_config_free(&c);
+	if (!EXPECT(load("learn:\n  never_steer: []\nrules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0,
+		    "%s", err))
+		return;
+	EXPECT_EQ(c.n_never, 0);
+	cs_config_free(&c);
+}
+
 /* The learn defaults apply to rules written before the learn section too. */
 static void defaults_apply_in_any_order(void)
 {
@@ -135,6 +174,15 @@ static const struct {
 	{ "learn:\n  resolvers: [dns.google]\n", 2, "not an IPv4 or IPv6" },
 	{ "learn:\n  interfaces: [averyveryverylongname0]\n", 2, "longer than 15" },
 	{ "learn:\n  intrefaces: [eth0]\n", 2, "unknown key \"intrefaces\"" },
+	/* trust */
+	{ "learn:\n  never_steer: [10.0.0.1/8]\n", 2, "\"10.0.0.1/8\": the address has bits set past the prefix" },
+	{ "learn:\n  never_steer: [10.0.0.0/33]\n", 2, "the length of an IPv4 prefix is 0 to 32" },
+	{ "learn:\n  never_steer: [\"fc00::/129\"]\n", 2, "the length of an IPv6 prefix is 0 to 128" },
+	{ "learn:\n  never_steer: [intranet]\n", 2, "not an IPv4 or IPv6 address" },
+	{ "learn:\n  match_queries: yes\n", 2, "learn.match_queries must be true or false" },
+	{ "learn:\n  query_window: 0\n", 2, "learn.query_window must be more than zero" },
+	{ "learn:\n  quota: 0\n", 2, "learn.quota must be a whole number from 1" },
+	{ "rules:\n  - match: [a.example]\n    quota: lots\n", 3, "rule quota must be a whole number" },
 	{ "lern:\n  interfaces: [eth0]\n", 1, "unknown top-level key" },
 	{ "rules: [\n", 2, "YAML syntax" },
 	{ "rules:\n  - match: [a.example]\nrules:\n  - match: [b.example]\n", 3, "given twice" },
@@ -471,6 +519,7 @@ int main(void)
 	}
 	RUN(accepts_the_design_example);
 	RUN(defaults);
+	RUN(trust_settings);
 	RUN(encap_chain);
 	RUN(defaults_apply_in_any_order);
 	RUN(health_warmup);

@@ -272,6 +272,35 @@ static void rules(FILE *f, const struct cs_state *st, const struct labels *l)
 	}
 }
 
+/* Records each rule holds and its quota: a rule near its quota stops
+ * learning (rule_quota). */
+static void rule_quotas(FILE *f, const struct cs_state *st, const struct labels *l)
+{
+	static const struct { const char *name, *help; } fam[] = {
+		{ "cloudsteer_rule_records", "Records the rule holds, as counted against its quota." },
+		{ "cloudsteer_rule_quota", "Records the rule may hold (learn.quota, or the rule's quota)." },
+	};
+	size_t k;
+	__u32 id;
+
+	if (st->fd[CS_M_RULE_QUOTA] < 0)
+		return;
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		family(f, fam[k].name, "gauge", fam[k].help);
+		for (id = 1; id <= l->n_rules; id++) {
+			struct cs_rule_quota q;
+			char rule[16];
+			const char *labels[] = { "rule", rule, "match", label_of(l->rule, l->n_rules, id), NULL };
+
+			if (bpf_map_lookup_elem(st->fd[CS_M_RULE_QUOTA], &id, &q))
+				continue;
+			snprintf(rule, sizeof(rule), "%u", id);
+			/* a count learn took below zero reads as zero (learn.bpf.c) */
+			sample(f, fam[k].name, labels, k ? q.limit : q.records >> 63 ? 0 : q.records);
+		}
+	}
+}
+
 static void instances(FILE *f, const struct cs_state *st, const struct labels *l)
 {
 	static const __u32 states[] = { CS_INST_UP, CS_INST_WARMING, CS_INST_DRAINING, CS_INST_DOWN };
@@ -394,6 +423,7 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 		learn_reasons(f, &st);
 		pthread_mutex_lock(&m->lock);
 		rules(f, &st, &m->labels);
+		rule_quotas(f, &st, &m->labels);
 		instances(f, &st, &m->labels);
 		pthread_mutex_unlock(&m->lock);
 	} else {

@@ -106,6 +106,20 @@ int cs_never_write(int fd, const struct cs_conf *conf)
 	return e ? e : prune(fd, keep_configured, conf, &removed);
 }
 
+/* The built-in kind of a, or 0: those need no entry of the host's own. */
+static __u32 builtin_kind(const struct cs_addr *a)
+{
+	struct cs_prefix p;
+	size_t i;
+
+	for (i = 0; i < N_BUILTIN; i++) {
+		cs_prefix_parse(builtin[i].prefix, &p);
+		if (cs_prefix_has(&p, a))
+			return builtin[i].kind;
+	}
+	return 0;
+}
+
 struct local_set {
 	const struct cs_addr *addrs;
 	size_t n;
@@ -120,7 +134,7 @@ static bool keep_local(const struct cs_never_key *k, __u32 kind, const void *ctx
 		return true;
 	for (i = 0; i < set->n; i++)
 		if (k->prefixlen == 128 && !memcmp(&k->addr, &set->addrs[i], sizeof(k->addr)))
-			return true;
+			return !builtin_kind(&set->addrs[i]);
 	return false;
 }
 
@@ -131,11 +145,14 @@ int cs_never_sync_local(int fd, const struct cs_addr *addrs, size_t n)
 	size_t i;
 
 	/* an exact /128 each, even inside a configured range: that range may
-	 * go in a reload, the host's address stays protected */
+	 * go in a reload, the host's address stays protected. Not for
+	 * loopback or link-local addresses: their built-in kind says more. */
 	for (i = 0; i < n; i++) {
 		struct cs_never_key k = { .prefixlen = 128, .addr = addrs[i] };
 		__u32 local = CS_NEVER_LOCAL;
 
+		if (builtin_kind(&addrs[i]))
+			continue;
 		changed += cs_never_kind_of(fd, &addrs[i]) != CS_NEVER_LOCAL;
 		if (bpf_map_update_elem(fd, &k, &local, BPF_ANY))
 			return -errno;

@@ -61,6 +61,9 @@ static const struct map_spec specs[CS_M_COUNT] = {
 			      true },
 	[CS_M_RULE_TRAFFIC] = { "cs_rule_traffic", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 				sizeof(struct cs_acl_stat), 1, true },
+	[CS_M_NEVER] = { "cs_never", BPF_MAP_TYPE_LPM_TRIE, sizeof(struct cs_never_key), sizeof(__u32), 1, true },
+	[CS_M_RULE_QUOTA] = { "cs_rule_quota", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_rule_quota),
+			      1, true },
 };
 
 const char *cs_state_map_name(enum cs_state_map m)

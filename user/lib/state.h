@@ -38,6 +38,8 @@ enum cs_state_map {
 	CS_M_INST_REASONS,	/* instance's; optional */
 	CS_M_SYNC_STATS,	/* the instance daemon's; optional */
 	CS_M_RULE_TRAFFIC,	/* steer's; optional */
+	CS_M_NEVER,		/* optional: older state has none */
+	CS_M_RULE_QUOTA,	/* optional: older state has none */
 	CS_M_COUNT,
 };
 
