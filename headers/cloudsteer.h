@@ -403,14 +403,17 @@ struct cs_sync_stat {
 	__u64 streams_received;
 	__u64 installed;	/* newer than what was here: written */
 	__u64 stale;		/* not newer (old or repeated): ignored */
-	__u64 refused;		/* datagrams from addresses that are not peers of the chain */
-	__u64 malformed;	/* datagrams from peers that do not parse */
+	__u64 refused;		/* datagrams from addresses that are not peers of the chain, or
+				 * that name another chain, sender or receiver */
+	__u64 malformed;	/* datagrams from peers that do not parse (or another version) */
 	__u64 send_errors;	/* datagrams the kernel would not send */
 	__u64 lag_last_us;	/* event in the dataplane to its datagram sent */
 	__u64 lag_max_us;
 	__u64 map_version;
 	__u64 resyncs;		/* whole-table passes (the table changed) */
 	__u64 refreshes;	/* streams re-sent to keep peers' copies alive */
+	__u64 unauthenticated;	/* datagrams from peers whose tag does not verify */
+	__u64 authenticated;	/* 1: datagrams carry a keyed tag (mesh.sync_key or derived) */
 };
 
 /* Per-packet outcomes of instance, counted per CPU in cs_inst_reasons.
@@ -543,7 +546,7 @@ _Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
 _Static_assert(sizeof(struct cs_stream) == 56, "cs_stream layout");
 _Static_assert(sizeof(struct cs_stream_event) == 96, "cs_stream_event layout");
 _Static_assert(sizeof(struct cs_inst_cfg) == 40, "cs_inst_cfg layout");
-_Static_assert(sizeof(struct cs_sync_stat) == 112, "cs_sync_stat layout");
+_Static_assert(sizeof(struct cs_sync_stat) == 128, "cs_sync_stat layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
 _Static_assert(sizeof(struct cs_query_key) == 40, "cs_query_key layout");
 _Static_assert(sizeof(struct cs_query) == 16, "cs_query layout");

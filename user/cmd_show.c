@@ -902,14 +902,16 @@ static const struct {
 	SYNC_FIELD(streams_received, "stream versions in them"),
 	SYNC_FIELD(installed, "newer than what was here: written"),
 	SYNC_FIELD(stale, "not newer (old or repeated): ignored"),
-	SYNC_FIELD(refused, "datagrams from addresses that are not peers of the chain"),
-	SYNC_FIELD(malformed, "datagrams from peers that do not parse"),
+	SYNC_FIELD(refused, "datagrams not from a peer of the chain, or not for this node"),
+	SYNC_FIELD(malformed, "datagrams from peers that do not parse (or another version)"),
+	SYNC_FIELD(unauthenticated, "datagrams from peers whose tag does not verify"),
 	SYNC_FIELD(send_errors, "datagrams the kernel would not send"),
 	SYNC_FIELD(lag_last_us, "dataplane event to datagram sent, last (us)"),
 	SYNC_FIELD(lag_max_us, "the same, the most (us)"),
 	SYNC_FIELD(map_version, "service map version (Lamport clock)"),
 	SYNC_FIELD(resyncs, "whole-table passes: the table changed"),
 	SYNC_FIELD(refreshes, "streams re-sent to keep peers' copies alive"),
+	SYNC_FIELD(authenticated, "1: datagrams carry a keyed tag; 0: no key"),
 #undef SYNC_FIELD
 };
 

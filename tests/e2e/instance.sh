@@ -16,11 +16,17 @@
 # 3. The dead instance returns empty: its peer syncs it what it holds, the
 #    host keeps it secondary while it warms up, and when the other instance
 #    dies in turn, a download it never saw begin completes through it.
-# 4. A stranger floods an instance with well-formed sync datagrams: all
-#    refused, nothing installed, forwarding goes on.
+# 4. A stranger floods an instance with well-formed sync datagrams; then a
+#    forger sends from the peer's own address (spoofed): under a wrong key,
+#    in the old version 1 format, addressed to another instance. All
+#    refused and counted, nothing installed, forwarding goes on. The same
+#    datagram under the right key is installed (so it was the key that
+#    refused the others), and sent again, a replay, is stale.
 # 5. The same as 1 with sync off: the download fails (the secondary drops
 #    the stream's packets), so the test does measure the sync.
 # 6. IPv6: instances, sync and streams over IPv6, failover without loss.
+# Phases 1-4 authenticate the sync with mesh.sync_key; 5 and 6 with the key
+# derived from mesh.affinity_key.
 T_SUITE=e2e-instance
 . "$(dirname "$0")/mesh.bash"
 for t in curl jq; do command -v $t >/dev/null || { skip all "$t missing"; exit 0; }; done
@@ -57,8 +63,9 @@ for n in a b; do
 	ns $n socat TCP6-LISTEN:9100,ipv6only=1,fork,reuseaddr OPEN:/dev/null >/dev/null 2>&1 &
 done
 
-# mesh_config FILE SYNC ADDR_A ADDR_B: one config for the host and both
-# instances (each finds itself by its address)
+# mesh_config FILE SYNC ADDR_A ADDR_B [SYNC_KEY]: one config for the host
+# and both instances (each finds itself by its address)
+SYNC_KEY=5ca1ab1e0ddba11c0ffee0000c0ffee1
 mesh_config() {
 	cat > "$1" <<YAML
 learn:
@@ -70,6 +77,7 @@ rules:
     chain: casb
 mesh:
   affinity_key: 00112233445566778899aabbccddeeff
+${5:+  sync_key: $5}
 chains:
   - name: casb
     mode: route
@@ -170,9 +178,11 @@ failover_download() {
 
 # ---- 1. failover without loss ----
 if [ -z "${SKIP_1_4:-}" ]; then	# (phases 5 and 6 alone: SKIP_1_4=1, to debug)
-mesh_config "$LAB/on.yaml" true 10.30.0.2 10.31.0.2
+mesh_config "$LAB/on.yaml" true 10.30.0.2 10.31.0.2 $SYNC_KEY
 lab_up "$LAB/on.yaml" || { fail "the lab runs" "$(cat "$LAB/daemon.log" "$LAB/a.log" "$LAB/b.log")"; t_exit; }
 pass "the host and two strict instances run; the client resolves"
+grep -q "sync: datagrams authenticated with mesh.sync_key" "$LAB/a.log" && [ "$(sync_stat a authenticated)" = 1 ] &&
+	pass "the sync is authenticated with mesh.sync_key" || fail "the sync is authenticated" "$(cat "$LAB/a.log")"
 for n in a b; do capture $n "$LAB/$n-1.pcap" "tcp port 8080"; done
 capture cli "$LAB/cli-1.pcap" "tcp port 8080"
 sleep 1
@@ -276,25 +286,97 @@ revive $SURVIVOR
 inst_up $SURVIVOR "$LAB/on.yaml"
 wait_log "instance casb-$SURVIVOR is up: warmed up" 50
 
-# ---- 4. a stranger floods the sync port ----
-refused0=$(sync_stat a refused); recv0=$(( $(sync_stat a msgs_received) + $(sync_stat b msgs_received) ))
-ns host python3 -c '
-import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.30.0.1", 0))
-hdr = b"CSY1" + struct.pack("!BBHIIQ", 1, 1, 1, 1, 2, 1 << 40)
-for i in range(20000):
-    lo = bytes(10) + b"\xff\xff" + bytes([10, 9, i >> 8 & 255, i & 255])
-    hi = bytes(10) + b"\xff\xff" + bytes([192, 0, 2, 7])
-    e = lo + hi + struct.pack("!HHBBBB", 50000, 8080, 6, 3, 0, 0) + struct.pack("!IIQQQII", 0, 1, 1 << 40, 1, 1, 0, 0)
-    s.sendto(hdr + e, ("10.30.0.2", 4788))'
-sleep 1.5
-refused=$(( $(sync_stat a refused) - refused0 ))
-fake=$(inst a show streams --json | jq -c 'select(.lo | startswith("10.9."))' | wc -l)
-echo "    stats: stranger_refused=$refused of 20000"
-[ "$refused" -ge 1000 ] && [ "$fake" = 0 ] && [ "$(sync_stat a map_version)" -lt 1099511627776 ] &&
-	pass "20000 datagrams from a stranger: $refused refused (the rest overflowed the socket), none installed" ||
-	fail "a stranger is refused" "refused $refused, installed $fake, version $(sync_stat a map_version)"
+# ---- 4. strangers and forgers at the sync port ----
+# a (10.30.0.2) takes sync from b (10.31.0.2, instance id 2) alone. Every
+# datagram comes from the host, made by tests/lib/syncforge.py, which binds
+# to any address it is given: the host's own (a stranger), or b's (spoofed).
+# Each forged stream has a client in 10.8/16 (10.7/16: the right key).
+WRONG_KEY=0f0e0d0c0b0a09080706050403020100
+forge() { ns host python3 "$REPO/tests/lib/syncforge.py" send --dst 10.30.0.2 "$@"; }
+a_counters() { inst a show sync --json; }
+delta() {	# delta FIELD BEFORE-JSON: how much a's counter grew since
+	echo $(( $(a_counters | jq ".$1") - $(echo "$2" | jq ".$1") ))
+}
+# grown FIELD BEFORE-JSON N [EXTRA]: a's counter grew by N - EXTRA or more.
+# The daemon publishes its counters once a second: poll, up to 3 s.
+grown() {
+	local i
+	for i in $(seq 30); do
+		[ $(( $(delta $1 "$2") + ${4:-0} )) -ge $3 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+forged_streams() { inst a show streams --json | jq -c "select(.lo | startswith(\"$1\"))" | wc -l; }
+udp_rcvbuf_errors() {	# datagrams a's kernel dropped, its socket buffers full
+	ns a awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' \
+		/proc/net/snmp
+}
+ns host python3 "$REPO/tests/lib/syncforge.py" selftest >/dev/null ||
+	fail "the forger's SipHash matches the reference vectors" "$(ns host python3 "$REPO/tests/lib/syncforge.py" selftest)"
+recv0=$(( $(sync_stat a msgs_received) + $(sync_stat b msgs_received) ))
+
+# a stranger: 20,000 from the host's own address, as fast as they are made;
+# what the kernel dropped for a full socket buffer is counted apart
+c0=$(a_counters); drops0=$(udp_rcvbuf_errors)
+forge --src 10.30.0.1 --sport 0 --key $WRONG_KEY --sender 2 --receiver 1 --count 20000 \
+	--client-net 10.9 --map-version $((1 << 40)) >/dev/null
+drops=$(( $(udp_rcvbuf_errors) - drops0 ))
+grown refused "$c0" 20000 $drops
+refused=$(delta refused "$c0")
+fake=$(forged_streams 10.9.)
+echo "    stats: stranger_refused=$refused of 20000 (kernel drops $drops)"
+[ "$refused" -ge 1000 ] && [ $((refused + drops)) -ge 20000 ] && [ "$fake" = 0 ] &&
+	[ "$(sync_stat a map_version)" -lt 1099511627776 ] &&
+	pass "20000 datagrams from a stranger: $refused refused, $drops dropped by the kernel (socket full), none installed" ||
+	fail "a stranger is refused" "refused $refused, drops $drops, installed $fake, version $(sync_stat a map_version)"
+
+# b's own address, a wrong key: 5,000, paced so that most reach the daemon
+c0=$(a_counters); drops0=$(udp_rcvbuf_errors)
+forge --src 10.31.0.2 --key $WRONG_KEY --sender 2 --receiver 1 --count 5000 --client-net 10.8 \
+	--map-version $((1 << 40)) --burst 50 --pause-ms 2 >/dev/null
+drops=$(( $(udp_rcvbuf_errors) - drops0 ))
+grown unauthenticated "$c0" 5000 $drops
+unauth=$(delta unauthenticated "$c0")
+fake=$(forged_streams 10.8.)
+echo "    stats: spoofed_unauthenticated=$unauth of 5000 (kernel drops $drops)"
+[ "$unauth" -ge 2500 ] && [ "$unauth" -le 5000 ] && [ $((unauth + drops)) -ge 5000 ] && [ "$fake" = 0 ] &&
+	[ "$(delta malformed "$c0")" = 0 ] && [ "$(sync_stat a map_version)" -lt 1099511627776 ] &&
+	pass "5000 datagrams from b's own address under a wrong key: $unauth unauthenticated, $drops dropped by the kernel, none installed" ||
+	fail "spoofed datagrams under a wrong key are refused" "unauthenticated $unauth, drops $drops, forged streams $fake: $(a_counters)"
+grep -q "refused a datagram from 10.31.0.2: its tag does not verify" "$LAB/a.log" &&
+	pass "a says why: the tag does not verify" || fail "a logs the bad tag" "$(tail -5 "$LAB/a.log")"
+
+# b's own address: an older peer's datagram (version 1, no tag), and one
+# under the right key addressed to another instance (as if captured on its
+# way there)
+c0=$(a_counters)
+forge --src 10.31.0.2 --version 1 --key $WRONG_KEY --sender 2 --receiver 1 --repeat 3 --client-net 10.8 >/dev/null
+forge --src 10.31.0.2 --key $SYNC_KEY --sender 2 --receiver 3 --repeat 3 --client-net 10.8 >/dev/null
+grown malformed "$c0" 3 && grown refused "$c0" 3
+[ "$(delta malformed "$c0")" = 3 ] && [ "$(delta refused "$c0")" = 3 ] && [ "$(forged_streams 10.8.)" = 0 ] &&
+	grep -q "sync format version 1, this node speaks 2" "$LAB/a.log" &&
+	pass "version 1 datagrams are malformed (and logged as another version), one for another instance refused" ||
+	fail "version 1 and misaddressed datagrams are refused" "$(a_counters); $(grep sync: "$LAB/a.log")"
+
+# the right key: installed, so the forger's datagrams are right but for the
+# key; sent again, byte for byte (a replay), it is stale
+stream_107() { inst a show streams --json | jq -c 'select(.lo | startswith("10.7.")) | {peer, synced, epoch, seq}'; }
+c0=$(a_counters)
+forge --src 10.31.0.2 --key $SYNC_KEY --sender 2 --receiver 1 --client-net 10.7 --epoch 5 >/dev/null
+grown installed "$c0" 1
+first=$(stream_107)
+[ "$(echo "$first" | jq .synced)" = true ] && [ "$(echo "$first" | jq .epoch)" = 5 ] &&
+	pass "the same datagram under the right key is installed: $first" ||
+	fail "a datagram under the right key is installed" "$first; $(a_counters)"
+c1=$(a_counters)
+forge --src 10.31.0.2 --key $SYNC_KEY --sender 2 --receiver 1 --client-net 10.7 --epoch 5 >/dev/null
+grown stale "$c1" 1
+again=$(stream_107)
+[ "$(delta stale "$c1")" -ge 1 ] && [ "$(delta installed "$c1")" = 0 ] && [ "$again" = "$first" ] &&
+	pass "replayed, it is stale: the copy stays as it was" ||
+	fail "a replay is stale" "before $first, after $again; $(a_counters)"
+
 ns cli curl -sS --max-time 10 -o /dev/null http://192.0.2.7:8080/big.bin --limit-rate 20M &&
 	pass "forwarding went on after the flood" || fail "forwarding after the flood" ""
 sleep 0.3
@@ -314,6 +396,9 @@ fi
 # ---- 6. IPv6: instances, sync and the stream ----
 mesh_config "$LAB/v6.yaml" true fd00:30::2 fd00:31::2
 lab_up "$LAB/v6.yaml" || { fail "the lab runs over IPv6" "$(cat "$LAB/daemon.log" "$LAB/a.log")"; t_exit; }
+grep -q "sync: datagrams authenticated with a key derived from mesh.affinity_key" "$LAB/a.log" &&
+	pass "without mesh.sync_key the sync is authenticated with a key derived from mesh.affinity_key" ||
+	fail "the sync key is derived" "$(cat "$LAB/a.log")"
 capture cli "$LAB/cli-6.pcap" "tcp port 8080"
 for n in a b; do capture $n "$LAB/$n-6.pcap" "tcp port 8080"; done
 sleep 1

@@ -223,7 +223,13 @@ static const struct {
 	{ "mesh:\n  affinity_key: [1, 2]\n", 2, "mesh.affinity_key must be a single value" },
 	{ "mesh:\n  sync_port: 0\n", 2, "mesh.sync_port must be a whole number from 1 to 65535" },
 	{ "mesh:\n  sync_port: 65536\n", 2, "from 1 to 65535" },
-	{ "mesh:\n  port: 4788\n", 2, "unknown key \"port\" in mesh" },
+	{ "mesh:\n  sync_key: 0123456789abcdef\n", 2, "mesh.sync_key must be 32 hex digits (128 bits), not 16" },
+	{ "mesh:\n  sync_key: 0123456789abcdef0123456789abcdeX\n", 2,
+	  "mesh.sync_key must be 32 hex digits; \"X\" is not one" },
+	{ "mesh:\n  sync_key: {a: 1}\n", 2, "mesh.sync_key must be a single value" },
+	{ "mesh:\n  affinity_key: 00112233445566778899aabbccddeeff\n  sync_key: \"00000000000000000000000000000000\"\n",
+	  3, "mesh.sync_key must not be all zeros" },
+	{ "mesh:\n  port: 4788\n", 2, "unknown key \"port\" in mesh (known: affinity_key, sync_key, sync_port)" },
 	{ "mesh: 4788\n", 1, "mesh must be a mapping" },
 	/* instance */
 	{ "instance:\n  policy: lax\n", 2, "instance.policy must be strict or loose, not \"lax\"" },
@@ -296,6 +302,7 @@ static void mesh_and_instance_defaults(void)
 	if (!EXPECT(load("rules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0, "%s", err))
 		return;
 	EXPECT(!c.has_affinity_key, "an affinity key without mesh.affinity_key");
+	EXPECT(!c.has_sync_key, "a sync key without mesh.sync_key");
 	EXPECT_EQ(c.sync_port, CS_SYNC_PORT_DEFAULT);
 	EXPECT_EQ(c.sync_port, 4788);
 	EXPECT(c.instance.strict && c.instance.sync, "strict %d sync %d", c.instance.strict, c.instance.sync);
@@ -330,6 +337,7 @@ static void mesh_and_instance(void)
 			 "      - {name: casb-b, address: 10.30.0.3}\n"
 			 "mesh:\n"
 			 "  affinity_key: 0123456789abcdefFEDCBA9876543210\n"
+			 "  sync_key: 00112233445566778899AABBCCDDEEFF\n"
 			 "  sync_port: 65535\n"
 			 "instance:\n"
 			 "  name: casb-b\n"
@@ -343,6 +351,8 @@ static void mesh_and_instance(void)
 	/* the first 16 hex digits are word 0 */
 	EXPECT(c.affinity_key[0] == 0x0123456789abcdefULL, "word 0: %#llx", (unsigned long long)c.affinity_key[0]);
 	EXPECT(c.affinity_key[1] == 0xfedcba9876543210ULL, "word 1: %#llx", (unsigned long long)c.affinity_key[1]);
+	EXPECT(c.has_sync_key && c.sync_key[0] == 0x0011223344556677ULL && c.sync_key[1] == 0x8899aabbccddeeffULL,
+	       "sync key %#llx %#llx", (unsigned long long)c.sync_key[0], (unsigned long long)c.sync_key[1]);
 	EXPECT_EQ(c.sync_port, 65535);
 	EXPECT(c.instance.name && !strcmp(c.instance.name, "casb-b"), "name %s", c.instance.name);
 	EXPECT_EQ(cs_instance_id_of(&c, c.instance.name), 2);
@@ -350,7 +360,7 @@ static void mesh_and_instance(void)
 	EXPECT(!c.instance.strict, "policy loose is not strict");
 	EXPECT(!c.instance.sync, "sync: false");
 	EXPECT_EQ(c.instance.stream_idle_ms, 30000);
-	EXPECT_EQ(c.instance.line, 9);
+	EXPECT_EQ(c.instance.line, 10);
 	cs_config_free(&c);
 
 	/* policy strict said out loud; a key of all zeros is still a key */

@@ -67,6 +67,7 @@ struct cs_instance_daemon {
 	struct cs_health *health;
 	int lock_fd;
 	int sock;			/* sync: bound to self's address:sync_port; -1: off */
+	struct cs_sync_key sync_key;	/* the tag's (all zeros: no key configured) */
 	int epoll_fd;
 	struct cs_sync_stat stats;
 	struct cs_daemon_stats daemon_stats;	/* for the metrics: streams */
@@ -90,7 +91,7 @@ void cs_role_health_end(struct cs_instance_daemon *d);
 /* The member at a table position (1-based), or NULL. */
 struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos);
 
-/* sync.c */
+/* peers.c */
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen);
 void cs_sync_close(struct cs_instance_daemon *d);
 /* A dataplane event: queue the stream for its bucket's other instance(s). */

@@ -13,11 +13,18 @@
  * Nothing here touches the dataplane's path: the program only writes a ring
  * buffer record, and a full ring buffer is counted there, not waited on.
  *
+ * Every datagram carries a tag under the sync key (lib/sync.h): mesh.sync_key,
+ * else a key derived from mesh.affinity_key, else none (all zeros, and a
+ * warning at start): without a secret key the tag only catches corruption.
+ *
  * Receiving. A datagram must come from the address of another instance of
- * this chain and say so (chain id and sender id); anything else is refused
- * and counted. Each version is installed when it is newer than what this
- * node has (cs_sync_newer), marked synced: the dataplane admits the
- * stream's packets and takes it over on the first one.
+ * this chain, carry a tag that verifies, and name this chain, the instance
+ * at its address as sender and this node as receiver; anything else is
+ * refused and counted, by what was wrong. Each version is installed when it
+ * is newer than what this node has (cs_sync_newer), marked synced: the
+ * dataplane admits the stream's packets and takes it over on the first one.
+ * A genuine datagram replayed is no more than a late one: what it carries
+ * is not newer than what it brought the first time, so it is stale.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +41,33 @@
 #include "lib/state.h"
 #include "instance.skel.h"
 
+/* The sync key: mesh.sync_key, else derived from mesh.affinity_key, else
+ * none (all zeros), which the log says with what to set. */
+static void choose_key(struct cs_instance_daemon *d)
+{
+	const struct cs_conf *c = &d->conf;
+	struct cs_sync_key affinity;
+
+	memset(&d->sync_key, 0, sizeof(d->sync_key));
+	d->stats.authenticated = 1;
+	if (c->has_sync_key) {
+		cs_sync_key_from_words(c->sync_key, &d->sync_key);
+		cs_info("sync: datagrams authenticated with mesh.sync_key");
+		return;
+	}
+	if (c->has_affinity_key) {
+		cs_sync_key_from_words(c->affinity_key, &affinity);
+		cs_sync_key_derive(&affinity, &d->sync_key);
+		cs_info("sync: datagrams authenticated with a key derived from mesh.affinity_key "
+			"(mesh.sync_key gives the sync a key of its own)");
+		return;
+	}
+	d->stats.authenticated = 0;
+	cs_warn("sync is not authenticated: there is no mesh.sync_key (nor a mesh.affinity_key to derive one "
+		"from), so whoever can send from a peer's address can install streams here; set mesh.sync_key "
+		"(32 hex digits, the same on every instance)");
+}
+
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen)
 {
 	struct cs_member *self = &d->members[d->self];
@@ -45,6 +79,7 @@ int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen)
 		cs_warn("sync is off (instance.sync: false): no peer will have this node's streams");
 		return 0;
 	}
+	choose_key(d);
 	d->sock = socket(self->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->sock < 0 || setsockopt(d->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(d->sock, (struct sockaddr *)&self->sa, self->salen)) {
@@ -71,10 +106,12 @@ void cs_sync_close(struct cs_instance_daemon *d)
 static void send_batch(struct cs_instance_daemon *d, struct cs_member *m)
 {
 	struct cs_sync_batch *b = m->out;
+	size_t len;
 
 	if (!b || !b->count)
 		return;
-	if (sendto(d->sock, b->buf, cs_sync_len(b), MSG_DONTWAIT, (struct sockaddr *)&m->sa, m->salen) < 0) {
+	len = cs_sync_seal(b, &d->sync_key);
+	if (sendto(d->sock, b->buf, len, MSG_DONTWAIT, (struct sockaddr *)&m->sa, m->salen) < 0) {
 		d->stats.send_errors++;
 	} else {
 		d->stats.msgs_sent++;
@@ -104,7 +141,7 @@ static void queue_for(struct cs_instance_daemon *d, struct cs_member *m, const s
 	if (m->out->count == CS_SYNC_BATCH)
 		send_batch(d, m);
 	if (!m->out->count)
-		cs_sync_begin(m->out, (__u32)d->chain + 1, d->members[d->self].id, d->map_version);
+		cs_sync_begin(m->out, (__u32)d->chain + 1, d->members[d->self].id, m->id, d->map_version);
 	cs_sync_add(m->out, e);
 	if (event_ns && (!m->oldest_event_ns || event_ns < m->oldest_event_ns))
 		m->oldest_event_ns = event_ns;
@@ -193,24 +230,60 @@ static struct cs_member *peer_at(struct cs_instance_daemon *d, const struct sock
 	return NULL;
 }
 
-/* Refusals are logged once, then once a minute with how many followed. */
-static void log_refused(const struct sockaddr_storage *from, const char *why)
+/* What was wrong with a refused datagram; each kind is logged on its own,
+ * so a flood of one cannot hide another. */
+enum refusal {
+	R_STRANGER,	/* not from a peer's address */
+	R_MISNAMED,	/* another chain, sender or receiver */
+	R_VERSION,	/* another version of the format */
+	R_TAG,		/* the tag does not verify */
+	R_KINDS,
+};
+
+/* Refusals are logged once, then at most once a minute per kind, with how
+ * many of that kind followed. */
+static void log_refused(enum refusal kind, const struct sockaddr_storage *from, const char *why)
 {
-	static __u64 last_ns, quiet;
+	static __u64 last_ns[R_KINDS], quiet[R_KINDS];
 	__u64 now = cs_now_ns();
 	char a[CS_ADDR_TEXT_MAX] = "?";
 	struct cs_addr addr;
 
-	if (last_ns && now - last_ns < 60000000000ULL) {
-		quiet++;
+	if (last_ns[kind] && now - last_ns[kind] < 60000000000ULL) {
+		quiet[kind]++;
 		return;
 	}
 	if (!cs_addr_from_sockaddr(from, &addr))
 		cs_addr_format(&addr, a, sizeof(a));
-	cs_warn("sync: refused a datagram from %s: %s (%llu more refused since the last report)", a, why,
-		(unsigned long long)quiet);
-	last_ns = now;
-	quiet = 0;
+	cs_warn("sync: refused a datagram from %s: %s (%llu more such since the last report)", a, why,
+		(unsigned long long)quiet[kind]);
+	last_ns[kind] = now;
+	quiet[kind] = 0;
+}
+
+/* Count, and say, why cs_sync_parse refused a peer's datagram (e). */
+static void refuse_unparsed(struct cs_instance_daemon *d, const __u8 *buf, const struct sockaddr_storage *from,
+			    int e)
+{
+	char why[160];
+
+	if (e == -EBADMSG) {
+		d->stats.unauthenticated++;
+		log_refused(R_TAG, from, "its tag does not verify: forged, or the peer has another sync key "
+			    "(mesh.sync_key, or mesh.affinity_key without it)");
+		return;
+	}
+	d->stats.malformed++;
+	if (e == -EPROTONOSUPPORT) {
+		snprintf(why, sizeof(why), "sync format version %u, this node speaks %u: is the peer running "
+			 "another version of cloudsteer?", buf[CS_SYNC_VERSION_AT], CS_SYNC_VERSION);
+		log_refused(R_VERSION, from, why);
+	}
+}
+
+static bool names_us(const struct cs_instance_daemon *d, const struct cs_member *m, const struct cs_sync_hdr *h)
+{
+	return h->chain_id == (__u32)d->chain + 1 && h->sender == m->id && h->receiver == d->members[d->self].id;
 }
 
 static void install(struct cs_instance_daemon *d, int fd, const struct cs_member *m, const struct cs_sync_entry *e,
@@ -238,19 +311,22 @@ static void take_datagram(struct cs_instance_daemon *d, const __u8 *buf, size_t 
 	struct cs_sync_entry e;
 	__u64 now = cs_now_ns(), v;
 	__u16 i;
+	int err;
 
 	if (!m) {
 		d->stats.refused++;
-		log_refused(from, "not an instance of this chain");
+		log_refused(R_STRANGER, from, "not an instance of this chain");
 		return;
 	}
-	if (cs_sync_parse(buf, len, &h)) {
-		d->stats.malformed++;
+	err = cs_sync_parse(buf, len, &d->sync_key, &h);
+	if (err) {
+		refuse_unparsed(d, buf, from, err);
 		return;
 	}
-	if (h.chain_id != (__u32)d->chain + 1 || h.sender != m->id) {
+	if (!names_us(d, m, &h)) {
 		d->stats.refused++;
-		log_refused(from, "it names another chain or instance than the one at its address");
+		log_refused(R_MISNAMED, from, "it names another chain, sender or receiver than its address and "
+			    "this node");
 		return;
 	}
 	d->stats.msgs_received++;

@@ -819,6 +819,17 @@ static int want_key128(struct loader *l, const yaml_node_t *n, const char *what,
 	return 0;
 }
 
+/* All zeros is what a node without any key tags its datagrams with
+ * (lib/sync.h): as a sync_key it would only look like authentication. */
+static int want_sync_key(struct loader *l, const yaml_node_t *n, __u64 out[2])
+{
+	if (want_key128(l, n, "mesh.sync_key", out))
+		return -1;
+	if (!out[0] && !out[1])
+		return fail(l, n, "mesh.sync_key must not be all zeros: anyone could forge sync datagrams with it");
+	return 0;
+}
+
 static int mesh_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	struct cs_conf *c = l->conf;
@@ -828,9 +839,13 @@ static int mesh_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 		c->has_affinity_key = true;
 		return want_key128(l, v, "mesh.affinity_key", c->affinity_key);
 	}
+	if (!strcmp(key, "sync_key")) {
+		c->has_sync_key = true;
+		return want_sync_key(l, v, c->sync_key);
+	}
 	if (!strcmp(key, "sync_port"))
 		return want_u32(l, v, "mesh.sync_port", 1, 65535, &c->sync_port);
-	return fail(l, k, "unknown key \"%s\" in mesh (known: affinity_key, sync_port)", key);
+	return fail(l, k, "unknown key \"%s\" in mesh (known: affinity_key, sync_key, sync_port)", key);
 }
 
 static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)

@@ -122,6 +122,8 @@ struct cs_conf {
 	size_t n_chains;
 	__u64 affinity_key[2];		/* mesh.affinity_key ... */
 	bool has_affinity_key;		/* ... when given */
+	__u64 sync_key[2];		/* mesh.sync_key ... */
+	bool has_sync_key;		/* ... when given */
 	__u32 sync_port;		/* mesh.sync_port */
 	struct cs_instance_role instance;
 	struct cs_listen metrics;	/* metrics: ADDRESS:PORT */

@@ -373,12 +373,16 @@ static void sync_stats(FILE *f, const struct cs_state *st)
 		SYNC(streams_received, "streams_received_total", "counter", "Stream versions received from peers."),
 		SYNC(installed, "installed_total", "counter", "Received versions newer than the local one: written."),
 		SYNC(stale, "stale_total", "counter", "Received versions not newer than the local one: ignored."),
-		SYNC(refused, "refused_total", "counter", "Datagrams from addresses that are not peers: refused."),
+		SYNC(refused, "refused_total", "counter",
+		     "Datagrams not from a peer, or naming another chain, sender or receiver: refused."),
 		SYNC(malformed, "malformed_total", "counter", "Datagrams from peers that did not parse."),
+		SYNC(unauthenticated, "unauthenticated_total", "counter",
+		     "Datagrams from peer addresses whose tag did not verify: refused."),
 		SYNC(send_errors, "send_errors_total", "counter", "Datagrams the kernel would not send."),
 		SYNC(resyncs, "resyncs_total", "counter", "Whole-table resyncs (the service map changed)."),
 		SYNC(refreshes, "refreshes_total", "counter", "Streams re-sent to keep peers' copies alive."),
 		SYNC(map_version, "map_version", "gauge", "The service map version (a Lamport clock)."),
+		SYNC(authenticated, "authenticated", "gauge", "1 when sync datagrams carry a keyed tag, 0 without a key."),
 	};
 #undef SYNC
 	struct cs_sync_stat s;

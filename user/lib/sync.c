@@ -3,6 +3,8 @@
  * The sync datagram (sync.h): built and read octet by octet, big-endian,
  * through the put/get helpers below. No struct is laid over the wire, so
  * neither the compiler's padding nor the host's byte order can leak into it.
+ * The tag is checked in cs_sync_parse itself, so no caller can read a
+ * datagram's fields without having it checked first.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,12 +16,13 @@
 /* Offsets in the header and in an entry (sync.h draws them). */
 enum {
 	H_MAGIC = 0,
-	H_VERSION = 4,
+	H_VERSION = CS_SYNC_VERSION_AT,
 	H_TYPE = 5,
 	H_COUNT = 6,
 	H_CHAIN = 8,
 	H_SENDER = 12,
-	H_MAP_VERSION = 16,
+	H_RECEIVER = 16,
+	H_MAP_VERSION = 20,
 
 	E_LO = 0,
 	E_HI = 16,
@@ -74,7 +77,21 @@ static __u64 get64(const __u8 *p)
 	return (__u64)get32(p) << 32 | get32(p + 4);
 }
 
-void cs_sync_begin(struct cs_sync_batch *b, __u32 chain_id, __u32 sender, __u64 map_version)
+void cs_sync_key_from_words(const __u64 words[2], struct cs_sync_key *k)
+{
+	put64(k->b, words[0]);
+	put64(k->b + 8, words[1]);
+}
+
+void cs_sync_key_derive(const struct cs_sync_key *affinity, struct cs_sync_key *out)
+{
+	static const char label[] = CS_SYNC_KEY_LABEL;
+
+	_Static_assert(sizeof(out->b) == CS_SIPHASH_TAG_LEN, "a tag is a whole key");
+	cs_siphash128(affinity->b, label, sizeof(label) - 1, out->b);
+}
+
+void cs_sync_begin(struct cs_sync_batch *b, __u32 chain_id, __u32 sender, __u32 receiver, __u64 map_version)
 {
 	memset(b->buf, 0, CS_SYNC_HDR_LEN);
 	put32(b->buf + H_MAGIC, CS_SYNC_MAGIC);
@@ -83,6 +100,7 @@ void cs_sync_begin(struct cs_sync_batch *b, __u32 chain_id, __u32 sender, __u64 
 	put16(b->buf + H_COUNT, 0);
 	put32(b->buf + H_CHAIN, chain_id);
 	put32(b->buf + H_SENDER, sender);
+	put32(b->buf + H_RECEIVER, receiver);
 	put64(b->buf + H_MAP_VERSION, map_version);
 	b->count = 0;
 }
@@ -119,23 +137,60 @@ size_t cs_sync_len(const struct cs_sync_batch *b)
 	return CS_SYNC_HDR_LEN + (size_t)b->count * CS_SYNC_ENTRY_LEN;
 }
 
-int cs_sync_parse(const void *buf, size_t len, struct cs_sync_hdr *h)
+size_t cs_sync_seal(struct cs_sync_batch *b, const struct cs_sync_key *key)
 {
-	const __u8 *p = buf;
+	size_t len = cs_sync_len(b);
+
+	cs_siphash128(key->b, b->buf, len, b->buf + len);
+	return len + CS_SYNC_TAG_LEN;
+}
+
+/* The length a datagram of count entries has, tag included. */
+static size_t sealed_len(__u16 count)
+{
+	return CS_SYNC_HDR_LEN + (size_t)count * CS_SYNC_ENTRY_LEN + CS_SYNC_TAG_LEN;
+}
+
+/* Is it shaped as a datagram of this version? 0, or what cs_sync_parse says. */
+static int check_shape(const __u8 *p, size_t len)
+{
 	__u16 count;
 
-	if (!p || len < CS_SYNC_HDR_LEN)
+	if (!p || len < CS_SYNC_HDR_LEN || get32(p + H_MAGIC) != CS_SYNC_MAGIC)
 		return -EINVAL;
-	if (get32(p + H_MAGIC) != CS_SYNC_MAGIC || p[H_VERSION] != CS_SYNC_VERSION ||
-	    p[H_TYPE] != CS_SYNC_T_STREAMS)
-		return -EINVAL;
+	/* before the length: another version's datagrams have other lengths,
+	 * and an old peer is worth naming as such */
+	if (p[H_VERSION] != CS_SYNC_VERSION)
+		return -EPROTONOSUPPORT;
 	count = get16(p + H_COUNT);
-	if (count == 0 || count > CS_SYNC_BATCH || len != CS_SYNC_HDR_LEN + (size_t)count * CS_SYNC_ENTRY_LEN)
+	if (p[H_TYPE] != CS_SYNC_T_STREAMS || count == 0 || count > CS_SYNC_BATCH || len != sealed_len(count))
 		return -EINVAL;
+	return 0;
+}
+
+static bool tag_verifies(const __u8 *p, size_t len, const struct cs_sync_key *key)
+{
+	__u8 want[CS_SYNC_TAG_LEN];
+	size_t signed_len = len - CS_SYNC_TAG_LEN;
+
+	cs_siphash128(key->b, p, signed_len, want);
+	return cs_equal_ct(want, p + signed_len, CS_SYNC_TAG_LEN);
+}
+
+int cs_sync_parse(const void *buf, size_t len, const struct cs_sync_key *key, struct cs_sync_hdr *h)
+{
+	const __u8 *p = buf;
+	int e = check_shape(p, len);
+
+	if (e)
+		return e;
+	if (!tag_verifies(p, len, key))
+		return -EBADMSG;
 	h->chain_id = get32(p + H_CHAIN);
 	h->sender = get32(p + H_SENDER);
+	h->receiver = get32(p + H_RECEIVER);
 	h->map_version = get64(p + H_MAP_VERSION);
-	h->count = count;
+	h->count = get16(p + H_COUNT);
 	return 0;
 }
 

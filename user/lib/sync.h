@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * sync.h - the state sync between the instances of a chain: the datagram
- * format, and the rule that decides which version of a stream wins.
+ * format, its authentication, and the rule that decides which version of a
+ * stream wins.
  *
  * One UDP datagram carries up to CS_SYNC_BATCH stream versions of one chain
- * from one instance. Every field is big-endian; nothing depends on either
- * host's clock: times travel as ages in milliseconds.
+ * from one instance to another. Every field is big-endian; nothing depends
+ * on either host's clock: times travel as ages in milliseconds.
  *
- *   header, 24 octets
+ *   header, 28 octets
  *     0  magic     "CSY1"
- *     4  version   1
+ *     4  version   2
  *     5  type      1 (streams)
  *     6  count     entries that follow, 1..CS_SYNC_BATCH
  *     8  chain_id  the chain both instances serve
  *    12  sender    the sender's instance id
- *    16  map_version  the sender's service map version (Lamport clock)
+ *    16  receiver  the instance id it is sent to
+ *    20  map_version  the sender's service map version (Lamport clock)
  *   entry, 80 octets
  *     0  lo[16] hi[16] lo_port hi_port proto state flags 0   (the flow key)
  *    40  code seq
@@ -23,10 +25,16 @@
  *    64  bytes
  *    72  age_ms    since the stream's first packet, at sending
  *    76  idle_ms   since its last packet, at sending
+ *   tag, 16 octets, after the last entry
+ *     SipHash-2-4-128 (lib/siphash.h) under the sync key, of every octet
+ *     before it
  *
- * A datagram is taken whole or refused whole: wrong magic, version or type,
- * a count of 0 or over CS_SYNC_BATCH, or a length other than
- * header + count * entry is malformed.
+ * A datagram is taken whole or refused whole: wrong magic, another version
+ * (version 1 had no tag and no receiver), wrong type, a count of 0 or over
+ * CS_SYNC_BATCH, or a length other than header + count * entry + tag is
+ * malformed; then a tag that does not verify refuses it before any field
+ * past the header's shape is read. The receiver names the destination, so a
+ * datagram captured on its way to one instance is refused by another.
  */
 #ifndef CS_SYNC_H
 #define CS_SYNC_H
@@ -36,18 +44,27 @@
 #include <linux/types.h>
 
 #include "cloudsteer.h"
+#include "lib/siphash.h"
 
 #define CS_SYNC_MAGIC     0x43535931u	/* "CSY1" */
-#define CS_SYNC_VERSION   1
+#define CS_SYNC_VERSION   2
+#define CS_SYNC_VERSION_AT 4	/* the version's octet, in every version */
 #define CS_SYNC_T_STREAMS 1
-#define CS_SYNC_HDR_LEN   24
+#define CS_SYNC_HDR_LEN   28
 #define CS_SYNC_ENTRY_LEN 80
-#define CS_SYNC_BATCH     16	/* 24 + 16 * 80 = 1304 octets: fits any path of 1400 */
-#define CS_SYNC_MAX_LEN   (CS_SYNC_HDR_LEN + CS_SYNC_BATCH * CS_SYNC_ENTRY_LEN)
+#define CS_SYNC_TAG_LEN   CS_SIPHASH_TAG_LEN
+#define CS_SYNC_BATCH     16	/* 28 + 16 * 80 + 16 = 1324 octets: fits any path of 1400 */
+#define CS_SYNC_MAX_LEN   (CS_SYNC_HDR_LEN + CS_SYNC_BATCH * CS_SYNC_ENTRY_LEN + CS_SYNC_TAG_LEN)
+
+/* The key of the tag: 16 octets, in the order its 32 hex digits are written. */
+struct cs_sync_key {
+	__u8 b[CS_SIPHASH_KEY_LEN];
+};
 
 struct cs_sync_hdr {
 	__u32 chain_id;
 	__u32 sender;
+	__u32 receiver;
 	__u64 map_version;
 	__u16 count;
 };
@@ -72,15 +89,31 @@ struct cs_sync_batch {
 	__u16 count;
 };
 
+/* The key as the config holds it (mesh.sync_key, mesh.affinity_key): two
+ * 64-bit words, the first 16 hex digits in the first. */
+void cs_sync_key_from_words(const __u64 words[2], struct cs_sync_key *k);
+/* The sync key that mesh.affinity_key stands for when mesh.sync_key is
+ * absent: SipHash-2-4-128 under the affinity key of the ASCII text
+ * CS_SYNC_KEY_LABEL. A PRF output, so neither key tells the other, and the
+ * label keeps it apart from any other use of the affinity key. */
+#define CS_SYNC_KEY_LABEL "cloudsteer sync key v1"
+void cs_sync_key_derive(const struct cs_sync_key *affinity, struct cs_sync_key *out);
+
 /* Start an empty datagram with this header (count is kept by the batch). */
-void cs_sync_begin(struct cs_sync_batch *b, __u32 chain_id, __u32 sender, __u64 map_version);
+void cs_sync_begin(struct cs_sync_batch *b, __u32 chain_id, __u32 sender, __u32 receiver, __u64 map_version);
 /* Add one entry; false when the batch is already full (send it first). */
 bool cs_sync_add(struct cs_sync_batch *b, const struct cs_sync_entry *e);
-/* The datagram's length so far (header + entries). */
+/* The datagram's length so far (header + entries, no tag yet). */
 size_t cs_sync_len(const struct cs_sync_batch *b);
+/* Write the tag after the entries; returns the length to send. Adding an
+ * entry afterwards overwrites the tag: seal again. */
+size_t cs_sync_seal(struct cs_sync_batch *b, const struct cs_sync_key *key);
 
-/* Parse a datagram's header: 0, or -EINVAL (malformed, see above). */
-int cs_sync_parse(const void *buf, size_t len, struct cs_sync_hdr *h);
+/* Check a datagram and read its header. 0; -EPROTONOSUPPORT: another
+ * version (an older or newer peer); -EINVAL: malformed (see above);
+ * -EBADMSG: its tag does not verify under key (forged, or the sender has
+ * another key). h is written only when it returns 0. */
+int cs_sync_parse(const void *buf, size_t len, const struct cs_sync_key *key, struct cs_sync_hdr *h);
 /* Entry i (< h->count) of a datagram cs_sync_parse accepted. */
 void cs_sync_entry_at(const void *buf, __u16 i, struct cs_sync_entry *e);
 
