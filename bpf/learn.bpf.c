@@ -219,11 +219,14 @@ static __always_inline void cs_emit(struct cs_scratch *s, __u32 type, const stru
 
 /* Is addr under a never-steer prefix? Counts the kind's reason. DNS may
  * name any address (rebinding); these never become routes. */
-static __always_inline bool cs_never_steer(const struct cs_addr *addr)
+static __always_inline bool cs_never_steer(struct cs_scratch *s, const struct cs_addr *addr)
 {
-	struct cs_never_key key = { .prefixlen = 128, .addr = *addr };
-	__u32 *kind = bpf_map_lookup_elem(&cs_never, &key);
+	struct cs_never_key *key = &s->never_key;	/* in scratch: 6.1 counts every stack octet */
+	__u32 *kind;
 
+	key->prefixlen = 128;
+	key->addr = *addr;
+	kind = bpf_map_lookup_elem(&cs_never, key);
 	if (!kind || *kind < CS_NEVER_LOOPBACK || *kind >= CS_NEVER_KINDS)
 		return false;
 	cs_count(CS_R_NEVER_LOOPBACK + *kind - CS_NEVER_LOOPBACK);
@@ -231,13 +234,13 @@ static __always_inline bool cs_never_steer(const struct cs_addr *addr)
 }
 
 /* Make the route for a new record's IP, or let a higher-priority rule claim it. */
-static __always_inline __u32 cs_upsert_route(const struct cs_addr *addr, const struct cs_record *rec,
-					     const struct cs_rule *rule)
+static __always_inline __u32 cs_upsert_route(struct cs_scratch *s, const struct cs_addr *addr,
+					     const struct cs_record *rec, const struct cs_rule *rule)
 {
 	struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, addr);
 	struct cs_route fresh = {};
 
-	if (!rt && cs_never_steer(addr))
+	if (!rt && cs_never_steer(s, addr))
 		return 0;
 	if (rt) {
 		rt->learned_ns = rec->last_ns;
@@ -303,21 +306,21 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 					 const struct cs_pattern_ref *match, const struct cs_rule *rule,
 					 struct cs_rule_quota *quota, __u64 now)
 {
-	struct cs_record_key key = {};
+	struct cs_record_key *key = &s->rec_key;	/* in scratch: 6.1 counts every stack octet */
 	struct cs_record *rec, fresh = {};
 	__u32 ttl, acl_id = 0;
 	__u64 expires;
 
-	cs_read_addr(s, a, &key.addr);
-	if (a->type == DNS_T_AAAA && cs_addr_is_v4mapped(&key.addr)) {
+	cs_read_addr(s, a, &key->addr);
+	if (a->type == DNS_T_AAAA && cs_addr_is_v4mapped(&key->addr)) {
 		cs_count(CS_R_REC_BAD_ADDR);
 		return CS_STORE_SKIPPED;
 	}
-	key.name_id = s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].id;
+	key->name_id = s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].id;
 	ttl = cs_clamp_ttl(a->ttl, rule);
 	expires = now + ((__u64)ttl + rule->ttl_grace) * 1000000000ULL;
 
-	rec = bpf_map_lookup_elem(&cs_records, &key);
+	rec = bpf_map_lookup_elem(&cs_records, key);
 	if (rec) {
 		/* never shorten: a client may still hold the longer answer */
 		if (expires > rec->expires_ns)
@@ -334,15 +337,15 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 				cs_quota_move(rec->rule_id, match->rule_id);
 			rec->rule_id = match->rule_id;
 			rec->pattern_id = match->pattern_id;
-			acl_id = cs_upsert_route(&key.addr, rec, rule);
+			acl_id = cs_upsert_route(s, &key->addr, rec, rule);
 		} else if (report_refresh) {
-			struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, &key.addr);
+			struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, &key->addr);
 
 			acl_id = rt ? rt->acl_id : 0;
 		}
 		if (report_refresh) {
 			cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
-			cs_emit(s, CS_EV_RECORD_REFRESH, rec, &key.addr, acl_id);
+			cs_emit(s, CS_EV_RECORD_REFRESH, rec, &key->addr, acl_id);
 		}
 		return CS_STORE_REFRESHED;
 	}
@@ -358,8 +361,8 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 	fresh.pattern_id = match->pattern_id;
 	fresh.ttl = ttl;
 	fresh.hits = 1;
-	if (bpf_map_update_elem(&cs_records, &key, &fresh, BPF_NOEXIST)) {
-		if (bpf_map_lookup_elem(&cs_records, &key))
+	if (bpf_map_update_elem(&cs_records, key, &fresh, BPF_NOEXIST)) {
+		if (bpf_map_lookup_elem(&cs_records, key))
 			return CS_STORE_REFRESHED;	/* another CPU made it first */
 		cs_count(CS_R_TABLE_FULL);
 		return CS_STORE_FAILED;
@@ -368,11 +371,11 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 		__sync_fetch_and_add(&quota->records, 1);
 	cs_count(CS_R_REC_LEARNED);
 	cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
-	if (!bpf_map_lookup_elem(&cs_names, &key.name_id) &&
-	    bpf_map_update_elem(&cs_names, &key.name_id, &s->text[CS_TEXT_OWNER], BPF_NOEXIST) == -E2BIG)
+	if (!bpf_map_lookup_elem(&cs_names, &key->name_id) &&
+	    bpf_map_update_elem(&cs_names, &key->name_id, &s->text[CS_TEXT_OWNER], BPF_NOEXIST) == -E2BIG)
 		cs_count(CS_R_NAMES_FULL);
-	acl_id = cs_upsert_route(&key.addr, &fresh, rule);
-	cs_emit(s, CS_EV_RECORD_NEW, &fresh, &key.addr, acl_id);
+	acl_id = cs_upsert_route(s, &key->addr, &fresh, rule);
+	cs_emit(s, CS_EV_RECORD_NEW, &fresh, &key->addr, acl_id);
 	return CS_STORE_NEW;
 }
 
@@ -516,22 +519,22 @@ static __always_inline bool cs_outcome_repeatable(int reason)
  * no_query. A query past the window is removed. */
 static __always_inline int cs_expect_query(struct cs_scratch *s, const struct cs_dns_loc *loc)
 {
-	struct cs_query_key key = {};
+	struct cs_query_key *key = &s->query_key;	/* in scratch: 6.1 counts every stack octet */
 	struct cs_query *q;
 
-	key.client = loc->dst;
-	key.server = loc->src;
-	key.client_port = loc->client_port;
-	key.dns_id = cs_msg16(s, 0);
-	key.proto = loc->proto;
-	q = bpf_map_lookup_elem(&cs_queries, &key);
+	__builtin_memset(key, 0, sizeof(*key));
+	key->client = loc->dst;
+	key->server = loc->src;
+	key->client_port = loc->client_port;
+	key->dns_id = cs_msg16(s, 0);
+	key->proto = loc->proto;
+	q = bpf_map_lookup_elem(&cs_queries, key);
 	if (!q)
 		return CS_R_NO_QUERY;
 	if (bpf_ktime_get_boot_ns() > q->sent_ns + (__u64)s->cfg.query_window_ms * 1000000ULL) {
-		bpf_map_delete_elem(&cs_queries, &key);
+		bpf_map_delete_elem(&cs_queries, key);
 		return CS_R_NO_QUERY;
 	}
-	s->query_key = key;
 	s->query_qname = q->qname_id;
 	s->query_pending = 1;
 	return 0;
@@ -542,14 +545,11 @@ static __always_inline int cs_expect_query(struct cs_scratch *s, const struct cs
  * for the real answer. 0 or query_mismatch. */
 static __always_inline int cs_answer_query(struct cs_scratch *s, __u64 qname_id)
 {
-	struct cs_query_key key;
-
 	if (!s->query_pending)
 		return 0;
 	if (qname_id != s->query_qname)
 		return CS_R_QUERY_MISMATCH;
-	key = s->query_key;	/* a stack copy: 6.1 takes no scratch memory as a key */
-	bpf_map_delete_elem(&cs_queries, &key);
+	bpf_map_delete_elem(&cs_queries, &s->query_key);
 	s->query_pending = 0;
 	return 0;
 }
@@ -592,19 +592,18 @@ static __always_inline int cs_learn_answer(struct cs_scratch *s, __u32 flags)
 	return cs_learn_all(s);
 }
 
-/* Steps 1 to 3 for a located message; returns the packet reason. */
-static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_dns_loc *loc)
+/* Steps 1 to 3 for the message located at s->loc; returns the packet reason. */
+static __always_inline int cs_learn_message(struct xdp_md *ctx, struct cs_scratch *s)
 {
+	const struct cs_dns_loc *loc = &s->loc;
 	struct cs_repeat_slot *slot;
-	struct cs_scratch *s;
 	struct cs_config *cfg;
 	__u32 zero = 0, flags, len, slot_idx;
 	__u64 digest, now;
 	int reason;
 
-	s = bpf_map_lookup_elem(&cs_scratch, &zero);
 	cfg = bpf_map_lookup_elem(&cs_config, &zero);
-	if (!s || !cfg)
+	if (!cfg)
 		return CS_R_INTERNAL;
 	if (!(cfg->flags & CS_CFG_READY))
 		return CS_R_NOT_READY;
@@ -680,13 +679,17 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 SEC("xdp")
 int learn(struct xdp_md *ctx)
 {
-	struct cs_dns_loc loc = {};
-	int reason = cs_locate_dns((void *)(long)ctx->data, (void *)(long)ctx->data_end, CS_DNS_ANSWER, &loc);
+	__u32 zero = 0;
+	struct cs_scratch *s = bpf_map_lookup_elem(&cs_scratch, &zero);
+	int reason = CS_R_INTERNAL;
 
-	if (!reason)
-		reason = cs_dns_in_frame(&loc, bpf_xdp_get_buff_len(ctx));
-	if (!reason)
-		reason = cs_learn_message(ctx, &loc);
+	/* where the message is goes in scratch too: the stack is short on 6.1 */
+	if (s)
+		reason = cs_locate_dns((void *)(long)ctx->data, (void *)(long)ctx->data_end, CS_DNS_ANSWER, &s->loc);
+	if (s && !reason)
+		reason = cs_dns_in_frame(&s->loc, bpf_xdp_get_buff_len(ctx));
+	if (s && !reason)
+		reason = cs_learn_message(ctx, s);
 	cs_count(reason);
 	return XDP_PASS;
 }
@@ -696,6 +699,18 @@ int learn(struct xdp_md *ctx)
 #define TC_ACT_OK 0
 /* Octets of a query read: the header and the longest question. */
 #define CS_QUERY_COPY (DNS_HDR_LEN + CS_NAME_WIRE_MAX + 4)
+
+/* Copy the first len octets of the query into scratch. A function of its
+ * own, so that the length checked is the length passed: inlined, the
+ * compiler checked one load of it and passed another, which 6.1's verifier
+ * could not bound. */
+static __noinline int cs_load_query(struct __sk_buff *skb, struct cs_scratch *s, __u32 off, __u32 len)
+{
+	asm volatile("" : "+r"(len));	/* nor may it drop the check, seeing the caller's */
+	if (!s || len < DNS_HDR_LEN || len > CS_QUERY_COPY)
+		return -1;
+	return bpf_skb_load_bytes(skb, off, s->msg, len);
+}
 
 /* Note a query leaving: who asks whom, its id and its question. */
 static __always_inline void cs_record_query(struct __sk_buff *skb, const struct cs_dns_loc *loc,
@@ -711,7 +726,7 @@ static __always_inline void cs_record_query(struct __sk_buff *skb, const struct 
 		return;
 	if (len > CS_QUERY_COPY)
 		len = CS_QUERY_COPY;
-	if (bpf_skb_load_bytes(skb, loc->off, s->msg, len))
+	if (cs_load_query(skb, s, loc->off, len))
 		return;
 	s->msg_len = len;
 	s->cfg = *cfg;

@@ -329,16 +329,22 @@ int main(int argc, char **argv)
 		       (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		result(1, NULL);
 	} else {
-		/* the failed program is the one whose log says something */
+		/* libbpf loads the programs in order and stops at the first it
+		 * cannot: the failed one is the last whose log says something
+		 * (the ones before it logged their statistics) */
+		int last = -1, j = 0;
+
 		bpf_object__for_each_program(prog, obj) {
-			if (logs[i][0] && bpf_program__fd(prog) < 0) {
+			if (logs[j][0] && bpf_program__fd(prog) < 0) {
 				failed = bpf_program__name(prog);
-				log_error(logs[i], err, sizeof(err));
-				printf("VL-LOG %s %s -- verifier log (level 4) --\n", label, failed);
-				print_tail(failed, logs[i], TAIL_LINES);
-				break;
+				last = j;
 			}
-			i++;
+			j++;
+		}
+		if (failed) {
+			log_error(logs[last], err, sizeof(err));
+			printf("VL-LOG %s %s -- verifier log (level 4) --\n", label, failed);
+			print_tail(failed, logs[last], TAIL_LINES);
 		}
 		if (failed) {
 			char name[128];
