@@ -101,6 +101,7 @@ help:
 	@echo "make              build build/cloudsteer (BPF objects, skeletons, binary)"
 	@echo "make test         install test dependencies, build, run every test"
 	@echo "make bench        per-packet benchmarks -> build/bench.json"
+	@echo "make soak         the daemon killed and restarted for minutes under load (SOAK_SECONDS, SOAK_ROUNDS)"
 	@echo "make demo         the whole story, narrated, in a lab of network namespaces"
 	@echo "make man          build/cloudsteer.8, the man page, from README.md"
 	@echo "make image        the container image localhost/cloudsteer (podman, no registry)"

@@ -3,6 +3,7 @@
 #   tests/unit/NAME.c   pure userspace; linked with libcloudsteer.a
 #   tests/prog/NAME.c   BPF_PROG_TEST_RUN against the real objects
 #   tests/e2e/*.sh, tests/corpus/*.sh   network namespaces and real peers
+#   tests/tools/NAME.c  helpers that e2e tests call (not tests themselves)
 # Every C test becomes build/tests/<kind>/NAME and tests/run.sh runs it.
 
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
@@ -10,6 +11,7 @@ TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_HDRS     := $(wildcard tests/lib/*.h)
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*.c))
 PROG_BINS     := $(patsubst tests/prog/%.c,$(BUILD)/tests/prog/%,$(wildcard tests/prog/*.c))
+TOOL_BINS     := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 TEST_CFLAGS   := $(CFLAGS) -Itests/lib
 
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(TEST_HDRS)
@@ -23,7 +25,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDR
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
 
 .PHONY: test test-build demo
-test-build: all $(UNIT_BINS) $(PROG_BINS)
+test-build: all $(UNIT_BINS) $(PROG_BINS) $(TOOL_BINS)
 
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory test-build
@@ -46,3 +48,11 @@ man: $(BUILD)/cloudsteer.8
 $(BUILD)/cloudsteer.8: README.md scripts/gen-man.py | $(BUILD)
 	$(call msg,MAN,$@)
 	$(Q)python3 scripts/gen-man.py --version $(VERSION) README.md > $@.tmp && mv $@.tmp $@
+
+# make soak: the soak test alone, for minutes: SOAK_SECONDS (default 300) or
+# SOAK_ROUNDS kill rounds (default: no limit), whichever ends first; it
+# prints its figures ("soak: ..." lines) among its PASS/FAIL lines
+.PHONY: soak
+soak: test-deps
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
+	$(Q)SOAK_SECONDS=$${SOAK_SECONDS:-300} SOAK_ROUNDS=$${SOAK_ROUNDS:-0} tests/e2e/soak.sh

@@ -115,6 +115,32 @@ static void loop(struct cs_daemon *d)
 	ring_buffer__consume(d->rb);
 }
 
+/* A start over adopted pins counts the ACL ids (daemon/acl.c): an id that a
+ * daemon killed mid-recycle left nowhere goes back to the pool. */
+static void acl_check(struct cs_daemon *d)
+{
+	struct cs_acl_check c;
+	char ids[CS_ACL_SHOWN * 7 + 8] = "";
+	size_t len = 0;
+	__u32 i;
+	int e = cs_acl_reconcile(bpf_map__fd(d->skel->maps.cs_acl_pool), bpf_map__fd(d->skel->maps.cs_routes),
+				 bpf_map__fd(d->steer->maps.cs_acl_stats), d->conf.acl_ids, &c);
+
+	if (e)
+		cs_warn("acl: counting the ids: %s", strerror(-e));
+	for (i = 0; i < c.recovered && i < CS_ACL_SHOWN; i++)
+		len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%u", i ? " " : "", c.shown[i]);
+	if (c.recovered)
+		cs_warn("acl: recovered %u ids that neither a route nor the pool held (%s%s): an earlier "
+			"daemon died while recycling them", c.recovered, ids, c.recovered > CS_ACL_SHOWN ? " ..." : "");
+	if (c.dropped)
+		cs_warn("acl: took %u entries out of the pool: second copies, or ids that a route holds",
+			c.dropped);
+	if (c.shared)
+		cs_warn("acl: %u routes hold an id that another route holds too", c.shared);
+	cs_debug("acl: %u ids on routes, %u free", c.on_routes, c.free);
+}
+
 static int start(struct cs_daemon *d)
 {
 	struct cs_learn_opts opts = { .pin_dir = d->pin_dir };
@@ -162,6 +188,8 @@ static int start(struct cs_daemon *d)
 		cs_err("%s", err);
 		return 1;
 	}
+	if (st.reused_maps > 0)
+		acl_check(d);
 	if (cs_chains_write(d) || cs_tables_build(d)) {
 		cs_err("cannot write the chains and their tables");
 		return 1;

@@ -51,7 +51,7 @@ in_client "$CS" detach -c "$acl" >/dev/null 2>&1
 full=$(conf full.yaml <<'YAML'
 learn:
   interfaces: [@IFACE@]
-  limits: {records: 16}
+  limits: {records: 16, routes: 64}   # routes: steer must adopt learn's route map at its size
 rules:
   - match: [bulk.test]
 YAML

@@ -6,6 +6,8 @@
 #
 #   mesh_up HOST-RECORD...   build it; dnsmasq in inet serves the records, and
 #                            every address they name answers on inet's lo
+#                            (an argument that begins with -- is a dnsmasq
+#                            option of its own, --cname=... say)
 #   ns NAME CMD...           run in namespace NAME (cli, host, a, b, inet)
 #   casb_config SUFFIX [LINE...]  $LAB/cs.yaml: learn on wan, steer on lan, names
 #                            under SUFFIX to chain casb (route mode, instances
@@ -62,7 +64,9 @@ mesh_up() {
 	ip -n $P-b route add default via 10.31.0.1
 	ip -n $P-host route add 192.0.2.0/24 via 10.20.0.2
 	ip -n $P-host route add 198.18.0.0/15 via 10.20.0.2
-	for r in "$@"; do records+=("--host-record=$r"); done
+	for r in "$@"; do
+		case $r in --*) records+=("$r") ;; *) records+=("--host-record=$r") ;; esac
+	done
 	# every address the records name is local in inet (any-IP), where the
 	# echo server listens on all of them
 	ip -n $P-inet route add local 192.0.2.0/24 dev lo

@@ -112,10 +112,31 @@ void cs_warmups_tick(struct cs_daemon *d);
 int cs_health_begin(struct cs_daemon *d);
 void cs_health_end(struct cs_daemon *d);
 
+/* acl.c: the ACL id pool counted and made whole at start (see there). */
+#define CS_ACL_SHOWN 8
+struct cs_acl_check {
+	__u32 on_routes;		/* distinct ids that routes hold */
+	__u32 free;			/* ids queued in the pool afterwards */
+	__u32 recovered;		/* ids of 1..acl_ids found nowhere: queued again */
+	__u32 dropped;			/* pool entries taken out: a second copy, an id
+					 * that a route holds, or 0 */
+	__u32 shared;			/* routes whose id another route holds too:
+					 * left as they are, and logged */
+	__u32 shown[CS_ACL_SHOWN];	/* the first ids recovered, for the log */
+};
+/* Empty the pool, read the routes' ids, queue again what was free (minus
+ * what a route holds) and every id of 1..n_ids found nowhere, its counters
+ * in stats_fd (-1: none) zeroed. learn may run meanwhile. 0 or -errno. */
+int cs_acl_reconcile(int pool_fd, int routes_fd, int stats_fd, __u32 n_ids, struct cs_acl_check *c);
+/* Before an ACL id serves another route, its counters start from zero. */
+void cs_acl_zero(int stats_fd, __u32 acl_id);
+
 /* sweep.c */
 void cs_sweep_tick(struct cs_daemon *d);
 /* The host's own addresses into cs_never, when they changed. */
 void cs_locals_sync(struct cs_daemon *d);
+/* A name a record has, whatever the pass read: not removed at its end. */
+void cs_sweep_keep_name(struct cs_sweep *sw, __u64 name_id);
 void cs_sweep_free(struct cs_sweep *sw);
 
 /* events.c: the log line of each new record. */

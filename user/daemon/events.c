@@ -27,6 +27,22 @@ const char *cs_pattern_of(struct cs_daemon *d, __u32 pattern_id)
 	return p ? p->text : "?";
 }
 
+/*
+ * A sweep pass removes the names that none of the records it read has; a
+ * record learn made after the pass read its place is not among them, and
+ * learn writes a name only where it is missing. The record's event says it
+ * exists: during a pass its name is kept, and after one (or in the next
+ * daemon, which reads the events a killed one left) its text is written
+ * again where the pass removed it.
+ */
+static void keep_name(struct cs_daemon *d, const struct cs_learn_event *e)
+{
+	__u64 id = cs_text_name_hash(d->rs.key, e->name.text, NULL);
+
+	cs_sweep_keep_name(&d->sweep, id);
+	bpf_map_update_elem(bpf_map__fd(d->skel->maps.cs_names), &id, &e->name, BPF_NOEXIST);
+}
+
 int cs_on_learn_event(void *ctx, void *data, size_t size)
 {
 	const struct cs_learn_event *e = data;
@@ -35,6 +51,7 @@ int cs_on_learn_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e) || e->type != CS_EV_RECORD_NEW)
 		return 0;
+	keep_name(d, e);
 	snprintf(acl, sizeof(acl), "%u", e->acl_id);
 	cs_info("learned %s %s for %s (rule %s, ttl %u, acl %s)", e->name.text,
 		cs_addr_format(&e->addr, ip, sizeof(ip)), e->qname.text, cs_pattern_of(d, e->pattern_id),

@@ -27,7 +27,10 @@ int cs_steer_load(struct cs_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open the steer program: %s", strerror(errno));
 		return -1;
 	}
-	/* learn pinned cs_routes first: steer reads that very map */
+	/* learn pinned cs_routes first: steer reads that very map, so it must
+	 * declare the size learn gave it (learn.limits.routes), or reusing the
+	 * pin is refused as another layout */
+	bpf_map__set_max_entries(skel->maps.cs_routes, d->conf.limit_routes);
 	if (cs_pins_reuse(skel->obj, d->pin_dir, err, errlen) < 0)
 		goto fail;
 	e = steer_bpf__load(skel);

@@ -7,7 +7,8 @@
  *     gone, and notes which IPs and names still have records;
  *   - at the end of a pass, a route no record needs goes (unless learn made
  *     or touched it since the pass began), its ACL id returns to the pool,
- *     routes waiting for an ACL id get one, and names without records go;
+ *     routes waiting for an ACL id get one, and names without records go
+ *     (but never one of a record made during the pass: events.c);
  *   - anything removed starts a new cs_config generation, so learn reuses
  *     no outcome that counted on a record that is gone;
  *   - a pass that finds the record table CS_FULL_PERCENT full makes the next
@@ -318,22 +319,15 @@ static void pass_flows(struct cs_daemon *d)
 	}
 }
 
-/* Before an ACL id serves another route, its counters start from zero. */
-static void acl_zero_counters(struct cs_daemon *d, __u32 acl_id)
-{
-	static struct cs_acl_stat zero[1024];	/* one per possible CPU, well over */
-	int ncpu = libbpf_num_possible_cpus();
-
-	if (ncpu > 0 && ncpu <= 1024)
-		bpf_map_update_elem(bpf_map__fd(d->steer->maps.cs_acl_stats), &acl_id, zero, BPF_ANY);
-}
-
 /*
  * One route at the end of a pass. It goes when no record and no live flow
  * needs it and learn has not touched it since the pass began (its ACL id,
  * counters zeroed, back to the pool). Otherwise it follows its records'
  * best rule, is flagged while only flows hold it, and gets an ACL id if it
  * waits for one. Returns true if it was removed.
+ * (A daemon killed between a route's delete and its id's return, or between
+ * the pop of an id and its write into a waiting route, leaves the id
+ * nowhere: the next start finds it, acl.c.)
  */
 static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key, struct cs_route *rt,
 			 unsigned long *assigned)
@@ -351,7 +345,7 @@ static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key,
 		if (bpf_map_delete_elem(fd, key))
 			return false;
 		cs_warn("route %s removed: never steered (%s)", ip, cs_never_kind_name(never));
-		acl_zero_counters(d, rt->acl_id);
+		cs_acl_zero(bpf_map__fd(d->steer->maps.cs_acl_stats), rt->acl_id);
 		acl_return(d, rt->acl_id);
 		return true;
 	}
@@ -359,7 +353,7 @@ static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key,
 		if (bpf_map_delete_elem(fd, key))
 			return false;
 		cs_info("route %s removed: no record or flow needs it (acl %u)", ip, rt->acl_id);
-		acl_zero_counters(d, rt->acl_id);
+		cs_acl_zero(bpf_map__fd(d->steer->maps.cs_acl_stats), rt->acl_id);
 		acl_return(d, rt->acl_id);
 		return true;
 	}
@@ -455,6 +449,15 @@ static void publish_pass(struct cs_daemon *d)
 	cs_stat_add(&d->stats.sweep_passes, 1);
 }
 
+void cs_sweep_keep_name(struct cs_sweep *sw, __u64 name_id)
+{
+	if (sw->active && sw->names)
+		u64_add(sw->names, name_id);
+}
+
+/* Names that no record read by this pass has go. A record learn made after
+ * the pass read its place is not among those: its event keeps its name
+ * (cs_sweep_keep_name), or puts it back after (events.c). */
 static void pass_names(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_names);
