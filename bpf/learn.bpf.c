@@ -517,13 +517,15 @@ static __always_inline bool cs_outcome_repeatable(int reason)
 
 /* Find the query the answer at loc answers: 0 with it noted in scratch, or
  * no_query. A query past the window is removed. */
-static __always_inline int cs_expect_query(struct cs_scratch *s, const struct cs_dns_loc *loc)
+static __always_inline int cs_expect_query(struct xdp_md *ctx, struct cs_scratch *s,
+					   const struct cs_dns_loc *loc)
 {
 	struct cs_query_key *key = &s->query_key;	/* in scratch: 6.1 counts every stack octet */
 	struct cs_query *q;
 
 	__builtin_memset(key, 0, sizeof(*key));
-	key->client = loc->dst;
+	if (cs_loc_dst(bpf_xdp_load_bytes, ctx, loc, &key->client))
+		return CS_R_TRUNCATED;
 	key->server = loc->src;
 	key->client_port = loc->client_port;
 	key->dns_id = cs_msg16(s, 0);
@@ -592,18 +594,19 @@ static __always_inline int cs_learn_answer(struct cs_scratch *s, __u32 flags)
 	return cs_learn_all(s);
 }
 
-/* Steps 1 to 3 for the message located at s->loc; returns the packet reason. */
-static __always_inline int cs_learn_message(struct xdp_md *ctx, struct cs_scratch *s)
+/* Steps 1 to 3 for a located message; returns the packet reason. */
+static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_dns_loc *loc)
 {
-	const struct cs_dns_loc *loc = &s->loc;
 	struct cs_repeat_slot *slot;
+	struct cs_scratch *s;
 	struct cs_config *cfg;
 	__u32 zero = 0, flags, len, slot_idx;
 	__u64 digest, now;
 	int reason;
 
+	s = bpf_map_lookup_elem(&cs_scratch, &zero);
 	cfg = bpf_map_lookup_elem(&cs_config, &zero);
-	if (!cfg)
+	if (!s || !cfg)
 		return CS_R_INTERNAL;
 	if (!(cfg->flags & CS_CFG_READY))
 		return CS_R_NOT_READY;
@@ -633,7 +636,7 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, struct cs_scratc
 		return CS_R_NO_ANSWER;
 	s->query_pending = 0;
 	if (s->cfg.flags & CS_CFG_QUERIES) {
-		reason = cs_expect_query(s, loc);
+		reason = cs_expect_query(ctx, s, loc);
 		if (reason)
 			return reason;
 	}
@@ -679,17 +682,13 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, struct cs_scratc
 SEC("xdp")
 int learn(struct xdp_md *ctx)
 {
-	__u32 zero = 0;
-	struct cs_scratch *s = bpf_map_lookup_elem(&cs_scratch, &zero);
-	int reason = CS_R_INTERNAL;
+	struct cs_dns_loc loc = {};
+	int reason = cs_locate_dns((void *)(long)ctx->data, (void *)(long)ctx->data_end, CS_DNS_ANSWER, &loc);
 
-	/* where the message is goes in scratch too: the stack is short on 6.1 */
-	if (s)
-		reason = cs_locate_dns((void *)(long)ctx->data, (void *)(long)ctx->data_end, CS_DNS_ANSWER, &s->loc);
-	if (s && !reason)
-		reason = cs_dns_in_frame(&s->loc, bpf_xdp_get_buff_len(ctx));
-	if (s && !reason)
-		reason = cs_learn_message(ctx, s);
+	if (!reason)
+		reason = cs_dns_in_frame(&loc, bpf_xdp_get_buff_len(ctx));
+	if (!reason)
+		reason = cs_learn_message(ctx, &loc);
 	cs_count(reason);
 	return XDP_PASS;
 }
@@ -735,7 +734,8 @@ static __always_inline void cs_record_query(struct __sk_buff *skb, const struct 
 	if (cs_name_walk(s, DNS_HDR_LEN, 0))
 		return;
 	key.client = loc->src;
-	key.server = loc->dst;
+	if (cs_loc_dst(bpf_skb_load_bytes, skb, loc, &key.server))
+		return;
 	key.client_port = loc->client_port;
 	key.dns_id = cs_msg16(s, 0);
 	key.proto = loc->proto;

@@ -18,7 +18,6 @@
 
 #include "common.h"
 #include "maps.h"
-#include "parse.h"
 
 #define DNS_HDR_LEN    12
 #define DNS_T_A        1
@@ -133,7 +132,6 @@ struct cs_scratch {
 	__u64 query_qname;	/* ... and its question's name id */
 	struct cs_never_key never_key;	/* an address about to get a route */
 	struct cs_record_key rec_key;	/* the record being made or refreshed */
-	struct cs_dns_loc loc;	/* where learn found the message */
 	__u32 query_pending;	/* 1: the answer was matched to a query, which
 				 * it consumes once its question agrees */
 	__u32 msg_len;

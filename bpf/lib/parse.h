@@ -26,15 +26,17 @@ struct cs_cursor {
  * queries go to it (query). */
 enum cs_dns_dir { CS_DNS_ANSWER = 0, CS_DNS_QUERY = 1 };
 
-/* Where the DNS message sits in the frame, and who sent it to whom. */
+/* Where the DNS message sits in the frame, and who sent it to whom. Small:
+ * it lives on learn's stack, which 6.1 keeps short. */
 struct cs_dns_loc {
 	__u32 off;		/* from the start of the frame */
 	__u32 len;
 	struct cs_addr src;	/* answer: the server; query: the client */
-	struct cs_addr dst;
+	__u16 dst_off;		/* where the destination address is (cs_loc_dst) */
 	__u16 client_port;	/* host order: the port that is not 53 */
 	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
-	__u8 _pad;
+	__u8 v6;
+	__u16 _pad;
 };
 
 static __always_inline void *cs_pull(struct cs_cursor *c, __u32 len)
@@ -107,7 +109,6 @@ static __always_inline int cs_parse_ipv4(struct cs_cursor *c, struct cs_dns_loc 
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -CS_R_FRAGMENT;
 	cs_addr_from_v4(&loc->src, ip->saddr);
-	cs_addr_from_v4(&loc->dst, ip->daddr);
 	c->pos += hlen;
 	*l4_len = tot - hlen;
 	return ip->protocol;
@@ -125,7 +126,6 @@ static __always_inline int cs_parse_ipv6(struct cs_cursor *c, struct cs_dns_loc 
 	if (!ip6)
 		return -CS_R_TRUNCATED;
 	__builtin_memcpy(loc->src.b, &ip6->saddr, 16);
-	__builtin_memcpy(loc->dst.b, &ip6->daddr, 16);
 	plen = bpf_ntohs(ip6->payload_len);
 	next = ip6->nexthdr;
 #pragma unroll
@@ -221,6 +221,7 @@ static __always_inline int cs_locate_dns(void *data, void *data_end, enum cs_dns
 	struct cs_cursor c = { .pos = data, .end = data_end };
 	__u32 l4_len = 0, msg_len = 0;
 	__u16 proto = cs_parse_eth(&c);
+	__u32 l3 = c.pos - data;
 	int l4, r;
 
 	if (proto == ETH_P_IP)
@@ -229,6 +230,8 @@ static __always_inline int cs_locate_dns(void *data, void *data_end, enum cs_dns
 		l4 = cs_parse_ipv6(&c, loc, &l4_len);
 	else
 		return CS_R_NOT_IP;
+	loc->v6 = proto == ETH_P_IPV6;
+	loc->dst_off = l3 + (loc->v6 ? offsetof(struct ipv6hdr, daddr) : offsetof(struct iphdr, daddr));
 	if (l4 < 0)
 		return -l4;
 	if (l4 == IPPROTO_UDP)
@@ -253,5 +256,21 @@ static __always_inline int cs_dns_in_frame(const struct cs_dns_loc *loc, __u32 f
 {
 	return loc->off + loc->len > frame_len ? CS_R_TRUNCATED : 0;
 }
+
+/* The destination address of the packet loc describes, from its 4 or 16
+ * octets at dst_off (read_fn: bpf_xdp_load_bytes or bpf_skb_load_bytes).
+ * 0, or -1 if they cannot be read. */
+#define cs_loc_dst(read_fn, ctx, loc, out)                                             \
+	({                                                                             \
+		int _r;                                                                \
+		if ((loc)->v6) {                                                       \
+			_r = read_fn(ctx, (loc)->dst_off, (out)->b, 16);               \
+		} else {                                                               \
+			__be32 _v4 = 0;                                                \
+			_r = read_fn(ctx, (loc)->dst_off, &_v4, 4);                    \
+			cs_addr_from_v4(out, _v4);                                     \
+		}                                                                      \
+		_r ? -1 : 0;                                                           \
+	})
 
 #endif /* CS_BPF_PARSE_H */
