@@ -3,6 +3,7 @@
 #   tests/unit/NAME.c   pure userspace; linked with libcloudsteer.a
 #   tests/prog/NAME.c   BPF_PROG_TEST_RUN against the real objects
 #   tests/e2e/*.sh, tests/corpus/*.sh   network namespaces and real peers
+#   tests/fuzz/                          the libFuzzer target (fuzz.mk)
 # Every C test becomes build/tests/<kind>/NAME and tests/run.sh runs it.
 
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
@@ -22,8 +23,11 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDR
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
 
+# the libFuzzer target and `make fuzz` (tests/fuzz/fuzz.mk)
+include tests/fuzz/fuzz.mk
+
 .PHONY: test test-build demo
-test-build: all $(UNIT_BINS) $(PROG_BINS)
+test-build: all $(UNIT_BINS) $(PROG_BINS) $(FUZZ_BINS)
 
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory test-build
