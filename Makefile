@@ -102,6 +102,7 @@ help:
 	@echo "make test         install test dependencies, build, run every test"
 	@echo "make bench        per-packet benchmarks -> build/bench.json"
 	@echo "make soak         the daemon killed and restarted for minutes under load (SOAK_SECONDS, SOAK_ROUNDS)"
+	@echo "make fuzz         libFuzzer on learn (FUZZ_SECONDS=600), then the BPF campaign (FUZZ_ITERATIONS=5000000)"
 	@echo "make demo         the whole story, narrated, in a lab of network namespaces"
 	@echo "make man          build/cloudsteer.8, the man page, from README.md"
 	@echo "make image        the container image localhost/cloudsteer (podman, no registry)"

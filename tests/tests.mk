@@ -4,6 +4,7 @@
 #   tests/prog/NAME.c   BPF_PROG_TEST_RUN against the real objects
 #   tests/e2e/*.sh, tests/corpus/*.sh   network namespaces and real peers
 #   tests/tools/NAME.c  helpers that e2e tests call (not tests themselves)
+#   tests/fuzz/                          the libFuzzer target (fuzz.mk)
 # Every C test becomes build/tests/<kind>/NAME and tests/run.sh runs it.
 
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
@@ -24,8 +25,11 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDR
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
 
+# the libFuzzer target and `make fuzz` (tests/fuzz/fuzz.mk)
+include tests/fuzz/fuzz.mk
+
 .PHONY: test test-build demo
-test-build: all $(UNIT_BINS) $(PROG_BINS) $(TOOL_BINS)
+test-build: all $(UNIT_BINS) $(PROG_BINS) $(TOOL_BINS) $(FUZZ_BINS)
 
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory test-build

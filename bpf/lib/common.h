@@ -3,9 +3,15 @@
 #ifndef CS_BPF_COMMON_H
 #define CS_BPF_COMMON_H
 
+/* tests/fuzz builds the programs as userspace C with CS_BPF_SHIM: its shim
+ * gives the same names (types, SEC, helpers) over plain memory. */
+#ifdef CS_BPF_SHIM
+#include "bpf_shim.h"
+#else
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#endif
 
 #include "cloudsteer.h"
 #include "namehash.h"

@@ -231,7 +231,7 @@ static __always_inline int cs_locate_dns(void *data, void *data_end, enum cs_dns
 	else
 		return CS_R_NOT_IP;
 	loc->v6 = proto == ETH_P_IPV6;
-	loc->dst_off = l3 + (loc->v6 ? offsetof(struct ipv6hdr, daddr) : offsetof(struct iphdr, daddr));
+	loc->dst_off = l3 + (loc->v6 ? __builtin_offsetof(struct ipv6hdr, daddr) : __builtin_offsetof(struct iphdr, daddr));
 	if (l4 < 0)
 		return -l4;
 	if (l4 == IPPROTO_UDP)

@@ -30,11 +30,11 @@ static struct cs_never_key key_of(const struct cs_prefix *p)
 	return k;
 }
 
-static int put(int fd, const struct cs_prefix *p, __u32 kind)
+static int put(const struct cs_prefix *p, __u32 kind, void *ctx)
 {
 	struct cs_never_key k = key_of(p);
 
-	return bpf_map_update_elem(fd, &k, &kind, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(*(int *)ctx, &k, &kind, BPF_ANY) ? -errno : 0;
 }
 
 static bool same_key(const struct cs_never_key *a, const struct cs_never_key *b)
@@ -90,19 +90,27 @@ static bool keep_configured(const struct cs_never_key *k, __u32 kind, const void
 	return kind == CS_NEVER_LOCAL || wanted(k, ctx);
 }
 
-int cs_never_write(int fd, const struct cs_conf *conf)
+int cs_never_each(const struct cs_conf *conf, int (*fn)(const struct cs_prefix *p, __u32 kind, void *ctx),
+		  void *ctx)
 {
 	struct cs_prefix p;
-	int e = 0, removed = 0;
+	int e = 0;
 	size_t i;
 
 	for (i = 0; !e && i < conf->n_never; i++)
-		e = put(fd, &conf->never[i], CS_NEVER_CONFIGURED);
+		e = fn(&conf->never[i], CS_NEVER_CONFIGURED, ctx);
 	/* last, so that a configured copy of a built-in prefix keeps its kind */
 	for (i = 0; !e && i < N_BUILTIN; i++) {
 		cs_prefix_parse(builtin[i].prefix, &p);
-		e = put(fd, &p, builtin[i].kind);
+		e = fn(&p, builtin[i].kind, ctx);
 	}
+	return e;
+}
+
+int cs_never_write(int fd, const struct cs_conf *conf)
+{
+	int removed = 0, e = cs_never_each(conf, put, &fd);
+
 	return e ? e : prune(fd, keep_configured, conf, &removed);
 }
 

@@ -16,6 +16,12 @@
 #include "addr.h"
 #include "config.h"
 
+/* Call put(prefix, kind, ctx) for every configured, then every built-in
+ * prefix (the order cs_never_write writes them in); stops at the first
+ * non-zero return and returns it. */
+int cs_never_each(const struct cs_conf *conf, int (*put)(const struct cs_prefix *p, __u32 kind, void *ctx),
+		  void *ctx);
+
 /* Write the built-in and configured prefixes into cs_never (fd) and remove
  * other prefixes, except the host's own addresses (cs_never_sync_local's).
  * 0 or -errno. */
