@@ -319,6 +319,17 @@ static void pass_flows(struct cs_daemon *d)
 	}
 }
 
+/* The route goes; its ACL id, counters zeroed, back to the pool. False if
+ * it could not be deleted. */
+static bool remove_route(struct cs_daemon *d, int fd, const struct cs_addr *key, const struct cs_route *rt)
+{
+	if (bpf_map_delete_elem(fd, key))
+		return false;
+	cs_acl_zero(bpf_map__fd(d->steer->maps.cs_acl_stats), rt->acl_id);
+	acl_return(d, rt->acl_id);
+	return true;
+}
+
 /*
  * One route at the end of a pass. It goes when no record and no live flow
  * needs it and learn has not touched it since the pass began (its ACL id,
@@ -342,19 +353,15 @@ static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key,
 	if (never) {
 		/* made before its range was never-steered (a reload, a new
 		 * address of this host): it goes, flows or not */
-		if (bpf_map_delete_elem(fd, key))
+		if (!remove_route(d, fd, key, rt))
 			return false;
 		cs_warn("route %s removed: never steered (%s)", ip, cs_never_kind_name(never));
-		cs_acl_zero(bpf_map__fd(d->steer->maps.cs_acl_stats), rt->acl_id);
-		acl_return(d, rt->acl_id);
 		return true;
 	}
 	if (!live->used && !flows && rt->learned_ns < sw->pass_start_ns) {
-		if (bpf_map_delete_elem(fd, key))
+		if (!remove_route(d, fd, key, rt))
 			return false;
 		cs_info("route %s removed: no record or flow needs it (acl %u)", ip, rt->acl_id);
-		cs_acl_zero(bpf_map__fd(d->steer->maps.cs_acl_stats), rt->acl_id);
-		acl_return(d, rt->acl_id);
 		return true;
 	}
 	if (!live->used && flows && !(rt->flags & CS_ROUTE_KEPT_BY_FLOWS)) {
