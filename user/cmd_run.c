@@ -56,6 +56,7 @@ static void reload(struct cs_daemon *d)
 		return;
 	}
 	e = cs_learn_configure(d->skel, &conf, &rs);
+	d->never_changed = true;	/* learn.never_steer may differ */
 	if (e) {
 		cs_err("reload: writing the new rules failed (%s); the maps may hold a mix: "
 		       "send SIGHUP again", strerror(-e));
@@ -184,6 +185,7 @@ static int start(struct cs_daemon *d)
 		return 1;
 	}
 	cs_locals_sync(d);	/* before learning: the host's own addresses never route */
+	d->never_changed = true;	/* adopted routes meet this config's ranges */
 	if (cs_steer_load(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;

@@ -32,6 +32,8 @@ struct cs_sweep {
 	struct cs_u64_set *names;	/* name ids with records this pass */
 	__u64 expired, remapped;	/* this pass */
 	bool removed_any;
+	bool check_never;		/* cs_never changed before this pass: look
+					 * every route up in it */
 	__u64 *ages;			/* last use of each record kept this pass */
 	size_t n_ages, cap_ages;
 	__u64 evicted;			/* this pass */
@@ -75,6 +77,9 @@ struct cs_daemon {
 	struct cs_rule_quota *quota;	/* cs_rule_quota, mapped: the sweep takes
 					 * off the records it removes */
 	__u64 locals_digest;		/* of the host's own addresses last written */
+	bool never_changed;		/* cs_never was written (start, reload, the
+					 * host's addresses): the next pass checks
+					 * the routes against it */
 	struct cs_daemon_stats stats;	/* for the metrics: written by the loop */
 	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
 };

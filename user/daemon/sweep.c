@@ -242,6 +242,8 @@ static void pass_begin(struct cs_daemon *d)
 	sw->active = true;
 	sw->token = 0;
 	sw->pass_start_ns = cs_now_ns();
+	sw->check_never = d->never_changed;
+	d->never_changed = false;
 }
 
 /* Look at up to `budget` records; false when the pass has seen them all. */
@@ -346,7 +348,8 @@ static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key,
 	struct cs_sweep *sw = &d->sweep;
 	struct addr_slot *live = addr_find(sw->live, key);
 	bool flows = addr_find(sw->flows, key)->used, changed = false, given = false;
-	__u32 never = cs_never_kind_of(bpf_map__fd(d->skel->maps.cs_never), key);
+	/* learn makes no route under cs_never: only a change of it can leave one */
+	__u32 never = sw->check_never ? cs_never_kind_of(bpf_map__fd(d->skel->maps.cs_never), key) : 0;
 	char ip[CS_ADDR_TEXT_MAX];
 
 	cs_addr_format(key, ip, sizeof(ip));
@@ -538,6 +541,7 @@ void cs_locals_sync(struct cs_daemon *d)
 		return;
 	}
 	d->locals_digest = digest;
+	d->never_changed = true;
 	cs_info("never steered: this host's %d addresses (%d changed)", n, changed);
 }
 
