@@ -42,26 +42,18 @@ static bool same_key(const struct cs_never_key *a, const struct cs_never_key *b)
 	return a->prefixlen == b->prefixlen && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
 }
 
+static int is_key(const struct cs_prefix *p, __u32 kind, void *ctx)
+{
+	struct cs_never_key k = key_of(p);
+
+	(void)kind;
+	return same_key(&k, ctx);
+}
+
+/* Is k one of the prefixes cs_never_write puts there? */
 static bool wanted(const struct cs_never_key *k, const struct cs_conf *conf)
 {
-	struct cs_prefix p;
-	size_t i;
-
-	for (i = 0; i < N_BUILTIN; i++) {
-		struct cs_never_key b;
-
-		cs_prefix_parse(builtin[i].prefix, &p);
-		b = key_of(&p);
-		if (same_key(k, &b))
-			return true;
-	}
-	for (i = 0; i < conf->n_never; i++) {
-		struct cs_never_key c = key_of(&conf->never[i]);
-
-		if (same_key(k, &c))
-			return true;
-	}
-	return false;
+	return cs_never_each(conf, is_key, (void *)k) != 0;
 }
 
 /* Remove every entry for which keep() is false; the walk restarts after a
