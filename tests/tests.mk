@@ -42,7 +42,7 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
-# make bench: per-packet benchmarks -> build/bench.json (tests/bench/bench.mk)
+# make bench: every benchmark -> build/bench.json, docs/benchmarks.md (tests/bench/bench.mk)
 -include tests/bench/bench.mk
 
 # make man: build/cloudsteer.8, the man page, from README.md (scripts/gen-man.py)

@@ -1,13 +1,21 @@
-# Included by tests/tests.mk: `make bench` -> build/bench.json (+ bench-env.json).
+# Included by tests/tests.mk: `make bench` -> build/bench.json (+ bench-env.json)
+# and docs/benchmarks.md with its plots.
 #
+#   tests/bench/run.sh       runs every part, then scripts/bench-report.py
 #   tests/bench/noop.bpf.c   the XDP_PASS baseline, built like the real programs
 #   tests/bench/tc_noop.bpf.c  the TC_ACT_OK baseline of the steer cases
 #   tests/bench/bench.c      BPF_PROG_TEST_RUN of learn and steer against the baselines
-# Everything it builds or writes (configs, rule lists) lives under build/bench/.
-# BENCH_ARGS passes options to the runner, e.g. BENCH_ARGS="-r 11 -t 300".
+#   tests/bench/PART.sh      the other parts (run.sh says which and their contract)
+#   tests/bench/PART.mk      what a part builds, included here; its targets join BENCH_BINS
+# Everything they build or write (configs, rule lists, parts/*.json) lives under build/bench/.
+# BENCH_ARGS passes options to the per-packet runner, e.g. BENCH_ARGS="-r 11 -t 300";
+# BENCH_PARTS="dns_path failover" runs only those parts.
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_BIN := $(BENCH_DIR)/bench
+BENCH_BINS := $(BENCH_BIN)
+
+include $(filter-out tests/bench/bench.mk,$(wildcard tests/bench/*.mk))
 
 $(BENCH_DIR):
 	@mkdir -p $@
@@ -33,6 +41,10 @@ $(BENCH_BIN): tests/bench/bench.c $(BENCH_DIR)/noop.skel.h $(BENCH_DIR)/tc_noop.
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) -I$(BENCH_DIR) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
 
-.PHONY: bench
-bench: $(BENCH_BIN)
-	$(Q)$(BENCH_BIN) -o $(BUILD)/bench.json -e $(BUILD)/bench-env.json -d $(BENCH_DIR) $(BENCH_ARGS)
+.PHONY: bench bench-build
+bench-build: all $(TOOL_BINS) $(BENCH_BINS)
+
+bench:
+	$(Q)scripts/install-deps.sh bench
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)BENCH_ARGS="$(BENCH_ARGS)" tests/bench/run.sh

@@ -1,0 +1,69 @@
+#!/bin/bash
+# run.sh - every part of `make bench`, one after the other on this machine,
+# then the report. Called by make bench after the build; run as root.
+#
+#   per_packet    build/bench/bench (bench.c): BPF_PROG_TEST_RUN of learn and
+#                 steer at each table size and rule count
+#   dns_path      dns_path.sh      dnsperf through the host: nothing, cloudsteer,
+#                                  dnsmasq --nftset
+#   steer_path    steer_path.sh    pps through the host: cloudsteer route mode
+#                                  against nftables set + mark + ip rule
+#   first_packet  first_packet.sh  share of first SYNs steered
+#   expiry        expiry.sh        the daemon sweeping 1,000,000 records
+#   failover      failover.sh      instance death to the first packet on the secondary
+#
+# The contract of a part script, tests/bench/PART.sh OUT.json:
+#   - runs as root, with REPO, BUILD ($REPO/build), BENCH_DIR ($BUILD/bench,
+#     its scratch space) and CS ($BUILD/cloudsteer) in the environment;
+#   - makes its own namespaces, veths and pins under names no other part or
+#     test uses, and removes them on exit, failure or a signal;
+#   - writes OUT.json, a JSON array with one object per case:
+#       "case"      a name unique in the whole bench
+#       "part"      PART
+#       "label"     a few words for the table ("dnsmasq --nftset forwarder")
+#       "unit"      the name of the member that holds the case's figure,
+#                   which is there too: "ns_per_pkt", "qps", "pps", "ms", "s",
+#                   "share", ...
+#       "better"    "lower" or "higher": which way the figure improves
+#       "ratio", "baseline"  where the case has a baseline measured side by
+#                   side in the same run: ratio = figure / the baseline's figure
+#       "target", "meets"    where the issue sets a target (text, bool)
+#       "method"    how it was measured, in a sentence or two
+#     and whatever else the case has (percentiles, samples, CPU time);
+#   - prints progress to stdout and exits 0 when it measured; otherwise
+#     non-zero with the reason on stderr.
+# A part that fails is reported and the others still run; make bench then
+# exits non-zero. BENCH_PARTS="dns_path failover" runs only those.
+set -u
+REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$REPO/build}
+BENCH_DIR=${BENCH_DIR:-$BUILD/bench}
+CS=${CS:-$BUILD/cloudsteer}
+export REPO BUILD BENCH_DIR CS
+PARTS_DIR=$BENCH_DIR/parts
+ALL="per_packet dns_path steer_path first_packet expiry failover"
+mkdir -p "$PARTS_DIR"
+
+run_part() {
+	local part=$1 out=$PARTS_DIR/$1.json t0=$SECONDS rc
+	rm -f "$out"
+	echo "==== bench: $part"
+	if [ "$part" = per_packet ]; then
+		"$BENCH_DIR/bench" -o "$out" -e "$BUILD/bench-env.json" -d "$BENCH_DIR" ${BENCH_ARGS:-}
+	else
+		"$REPO/tests/bench/$part.sh" "$out"
+	fi
+	rc=$?
+	echo "==== bench: $part: exit $rc in $((SECONDS - t0)) s"
+	return $rc
+}
+
+failed=
+for part in ${BENCH_PARTS:-$ALL}; do
+	run_part "$part" || failed="$failed $part"
+done
+/usr/bin/python3 "$REPO/scripts/bench-report.py" --parts "$PARTS_DIR" --env "$BUILD/bench-env.json" \
+	--json "$BUILD/bench.json" --doc "$REPO/docs/benchmarks.md" --plots "$REPO/docs" ||
+	failed="$failed report"
+[ -z "$failed" ] || { echo "bench: failed:$failed" >&2; exit 1; }
+echo "bench: every part measured in $SECONDS s"
