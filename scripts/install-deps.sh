@@ -5,21 +5,18 @@
 #   scripts/install-deps.sh test     plus the real peers the tests use
 #   scripts/install-deps.sh demo     plus what the built-in lab runs (make demo)
 #   scripts/install-deps.sh container  plus podman and debootstrap (make image)
-#   scripts/install-deps.sh bench    the test set, plus dnsperf, nftables and gnuplot
 set -eu
 
 BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev python3"
-TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 python3-prometheus-client jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base libclang-rt-14-dev"
+TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 python3-prometheus-client jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base libclang-rt-14-dev dnsperf nftables gnuplot-nox"
 DEMO="iproute2 socat tcpdump dnsutils dnsmasq-base python3 curl"
 CONTAINER="podman runc debootstrap"
-BENCH="dnsperf nftables gnuplot-nox"
 
 want=$BUILD
 case "${1:-}" in
 test) want="$want $TEST" ;;
 demo) want="$want $DEMO" ;;
 container) want="$want $CONTAINER" ;;
-bench) want="$want $TEST $BENCH" ;;
 esac
 
 missing=

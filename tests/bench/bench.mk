@@ -44,7 +44,9 @@ $(BENCH_BIN): tests/bench/bench.c $(BENCH_DIR)/noop.skel.h $(BENCH_DIR)/tc_noop.
 .PHONY: bench bench-build
 bench-build: all $(TOOL_BINS) $(BENCH_BINS)
 
-bench:
-	$(Q)scripts/install-deps.sh bench
+# make test runs every part once, quickly (tests/e2e/bench_smoke.sh)
+test-build: $(BENCH_BINS)
+
+bench: test-deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)BENCH_ARGS="$(BENCH_ARGS)" tests/bench/run.sh

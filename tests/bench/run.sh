@@ -34,13 +34,23 @@
 #     non-zero with the reason on stderr.
 # A part that fails is reported and the others still run; make bench then
 # exits non-zero. BENCH_PARTS="dns_path failover" runs only those.
+# Where the results go (the smoke test of make test points them elsewhere):
+#   BENCH_PARTS_DIR  the parts' files ($BENCH_DIR/parts)
+#   BENCH_JSON       every case ($BUILD/bench.json); BENCH_ENV_JSON the machine
+#   BENCH_DOC        docs/benchmarks.md and its plots; empty: not written
+#   BENCH_README     README.md, whose bench block is rewritten; empty: not touched
+# BENCH_QUICK=1 asks every part for its shortest run: every case, figures meaningless.
 set -u
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$REPO/build}
 BENCH_DIR=${BENCH_DIR:-$BUILD/bench}
 CS=${CS:-$BUILD/cloudsteer}
 export REPO BUILD BENCH_DIR CS
-PARTS_DIR=$BENCH_DIR/parts
+PARTS_DIR=${BENCH_PARTS_DIR:-$BENCH_DIR/parts}
+JSON=${BENCH_JSON:-$BUILD/bench.json}
+ENV_JSON=${BENCH_ENV_JSON:-$BUILD/bench-env.json}
+DOC=${BENCH_DOC-$REPO/docs/benchmarks.md}
+README=${BENCH_README-$REPO/README.md}
 ALL="per_packet dns_path steer_path first_packet expiry failover"
 mkdir -p "$PARTS_DIR"
 
@@ -49,7 +59,7 @@ run_part() {
 	rm -f "$out"
 	echo "==== bench: $part"
 	if [ "$part" = per_packet ]; then
-		"$BENCH_DIR/bench" -o "$out" -e "$BUILD/bench-env.json" -d "$BENCH_DIR" ${BENCH_ARGS:-}
+		"$BENCH_DIR/bench" -o "$out" -e "$ENV_JSON" -d "$BENCH_DIR" ${BENCH_ARGS:-}
 	else
 		"$REPO/tests/bench/$part.sh" "$out"
 	fi
@@ -62,8 +72,9 @@ failed=
 for part in ${BENCH_PARTS:-$ALL}; do
 	run_part "$part" || failed="$failed $part"
 done
-/usr/bin/python3 "$REPO/scripts/bench-report.py" --parts "$PARTS_DIR" --env "$BUILD/bench-env.json" \
-	--json "$BUILD/bench.json" --doc "$REPO/docs/benchmarks.md" --plots "$REPO/docs" ||
-	failed="$failed report"
+report=(--parts "$PARTS_DIR" --env "$ENV_JSON" --json "$JSON" --elapsed "$SECONDS")
+[ -n "$DOC" ] && report+=(--doc "$DOC" --plots "$(dirname "$DOC")")
+[ -n "$README" ] && report+=(--readme "$README")
+/usr/bin/python3 "$REPO/scripts/bench-report.py" "${report[@]}" || failed="$failed report"
 [ -z "$failed" ] || { echo "bench: failed:$failed" >&2; exit 1; }
 echo "bench: every part measured in $SECONDS s"

@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""bench-report - the last step of `make bench` (tests/bench/run.sh).
+
+Reads the parts' results (build/bench/parts/PART.json, each a JSON array with
+one object per case, as tests/bench/run.sh describes) and the machine's facts
+(build/bench-env.json), then writes:
+  build/bench.json        every case of every part, one object each
+  docs/benchmarks.md      the tables, the targets met and missed, the plots
+  docs/bench-*.png        cost against table size and rule count (gnuplot)
+  README.md               the block between the bench markers: the headline rows
+Every number in those files comes from the parts' files of this run; nothing
+is typed in by hand. A part that did not run this time keeps the file of its
+last run, and the document says when each part was measured.
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+PARTS = ["per_packet", "dns_path", "steer_path", "first_packet", "expiry", "failover"]
+
+TITLES = {
+    "per_packet": "Per packet: the programs under BPF_PROG_TEST_RUN",
+    "dns_path": "DNS path: dnsperf through the host",
+    "steer_path": "Steering path: packets per second through the host",
+    "first_packet": "First packet: is the first SYN steered?",
+    "expiry": "Expiry: the daemon sweeping a million records",
+    "failover": "Failover: an instance dies",
+}
+
+# What each part measures, in words; its figures come from the files.
+INTROS = {
+    "per_packet": (
+        "`learn` (XDP) and `steer` (TC) run under `BPF_PROG_TEST_RUN`, interleaved with a "
+        "trivial program of the same hook (`xdp_noop`, `tc_noop`), so each ratio is a cost in "
+        "units of \"the cheapest program this kernel can run there\". Each row names the table "
+        "size (records in `cs_records`, or routes for `steer`) and the number of rules it ran "
+        "under. The same input runs every repeat, so these are warm-cache figures."),
+    "dns_path": (
+        "dnsperf in a client namespace queries a real DNS server in another namespace, through "
+        "the host, three ways in one run: nothing attached to the host; cloudsteer learning "
+        "from the answers as they pass; and dnsmasq on the host as the forwarder that fills an "
+        "nftables set (`--nftset`), the classic recipe. The ratio is against nothing attached."),
+    "steer_path": (
+        "A live-frames generator (`BPF_PROG_TEST_RUN` with `BPF_F_TEST_XDP_LIVE_FRAMES`) sends "
+        "UDP through the host to a learned address; an XDP program on the instance's side "
+        "counts what arrives. cloudsteer in `route` mode against the classic recipe: an "
+        "nftables set holding the same addresses, a mark, and an `ip rule` to a table whose "
+        "route goes to the instance."),
+    "first_packet": (
+        "A client resolves a name it has never asked for and connects the instant the answer "
+        "arrives. A connection counts as steered when its first SYN reaches the instance; a "
+        "SYN that went to the origin first is not steered, even if a retransmission later is."),
+    "expiry": (
+        "The daemon holds a million records that all expire at once. The sweep's wall time and "
+        "CPU time, and what `learn` costs per packet while the sweep runs against while the "
+        "daemon is idle."),
+    "failover": (
+        "A stream of datagrams runs through the primary instance when the instance dies: by "
+        "health probe (it stops answering) or by link-down. The figure is the time from the "
+        "death to the first datagram on the secondary, from packet timestamps on one clock."),
+}
+
+UNIT_TEXT = {"ns_per_pkt": "ns/packet", "qps": "queries/s", "pps": "packets/s", "ms": "ms",
+             "s": "s", "share": "share"}
+
+BEGIN = "<!-- bench:begin (written by scripts/bench-report.py from build/bench.json) -->"
+END = "<!-- bench:end -->"
+
+
+def die(msg):
+    print("bench-report: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def load_parts(parts_dir):
+    """Every part's cases, and when each part's file was written."""
+    cases, measured = [], {}
+    for part in PARTS:
+        path = os.path.join(parts_dir, part + ".json")
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path) as f:
+                rows = json.load(f)
+        except ValueError as e:
+            die("%s: not JSON: %s" % (path, e))
+        if not isinstance(rows, list):
+            die("%s: not a JSON array" % path)
+        for row in rows:
+            check_row(path, row, part)
+        measured[part] = datetime.datetime.fromtimestamp(
+            os.path.getmtime(path), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        cases.extend(rows)
+    names = [c["case"] for c in cases]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        die("case names used twice: " + ", ".join(dup))
+    return cases, measured
+
+
+def check_row(path, row, part):
+    """The contract of tests/bench/run.sh: refuse a row that breaks it, by name."""
+    for key in ("case", "unit", "method"):
+        if key not in row:
+            die("%s: a case without \"%s\": %s" % (path, key, json.dumps(row)[:200]))
+    row.setdefault("part", part)
+    if row["part"] != part:
+        die("%s: case %s says part %s" % (path, row["case"], row["part"]))
+    if not isinstance(row.get(row["unit"]), (int, float)):
+        die("%s: case %s has no number under its unit \"%s\"" % (path, row["case"], row["unit"]))
+    if "ratio" in row and "baseline" not in row:
+        row["baseline"] = "xdp_noop" if part == "per_packet" else "?"
+
+
+def figure(row):
+    v, unit = row[row["unit"]], row["unit"]
+    if unit == "share":
+        return "%.1f %%" % (100 * v)
+    if abs(v) >= 100000:
+        return "{:,.0f}".format(v)
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def ratio_text(row):
+    if "ratio" not in row:
+        return ""
+    return "%.2f × %s" % (row["ratio"], row["baseline"])
+
+
+def target_text(row):
+    if "target" not in row:
+        return ""
+    return "%s: **%s**" % (row["target"], "met" if row.get("meets") else "missed")
+
+
+def label(row):
+    return row.get("label") or row["case"]
+
+
+def md_table(rows):
+    out = ["| case | what | figure | unit | ratio | target |", "|---|---|---:|---|---|---|"]
+    for r in rows:
+        out.append("| `%s` | %s | %s | %s | %s | %s |" % (
+            r["case"], label(r), figure(r), UNIT_TEXT.get(r["unit"], r["unit"]), ratio_text(r),
+            target_text(r)))
+    return out
+
+
+def matrix_rows(cases, prog):
+    """Per-packet rows that sit on the size grid, for one program (learn or steer)."""
+    return [c for c in cases if c.get("part") == "per_packet" and "base" in c
+            and "table_records" in c and "rules" in c and c["base"].startswith(prog)]
+
+
+def short(n):
+    """1000 -> 1k, 1000000 -> 1M: the sizes as people say them."""
+    for div, suffix in ((1000000, "M"), (1000, "k")):
+        if n >= div and n % div == 0:
+            return "%d%s" % (n // div, suffix)
+    return str(n)
+
+
+def plot(rows, axis, fixed_axis, title, png):
+    """Ratio to the trivial program against `axis`, one line per case family,
+    at the smallest value of the other axis. False when there is nothing to plot."""
+    if not rows:
+        return False
+    fixed = min(r[fixed_axis] for r in rows)
+    series = {}
+    for r in rows:
+        if r[fixed_axis] == fixed:
+            series.setdefault(r["base"], []).append((r[axis], r["ratio"]))
+    series = {k: sorted(v) for k, v in series.items() if len(v) > 1}
+    if not series:
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = []
+        for i, (base, points) in enumerate(sorted(series.items())):
+            data = os.path.join(tmp, "%d.dat" % i)
+            with open(data, "w") as f:
+                for x, y in points:
+                    f.write("%s %s\n" % (x, y))
+            plots.append("'%s' using 1:2 with linespoints lw 2 title '%s'" % (data, base.replace("_", "\\_")))
+        other = "records" if fixed_axis == "table_records" else "rules"
+        xs = sorted({x for points in series.values() for x, _ in points})
+        tics = ", ".join('"%s" %d' % (short(x), x) for x in xs)
+        script = "\n".join([
+            "set terminal pngcairo size 900,520 font 'sans,10'",
+            "set output '%s'" % png,
+            "set title '%s (at %s %s)'" % (title, short(fixed), other),
+            "set logscale x",
+            "set xrange [%g:%g]" % (xs[0] / 2, xs[-1] * 2),
+            "set xtics (%s)" % tics,
+            "set xlabel '%s'" % ("records in the table" if axis == "table_records" else "rules"),
+            "set ylabel 'cost, x the trivial program'",
+            "set yrange [0:*]",
+            "set key outside right",
+            "set grid",
+            "plot " + ", ".join(plots),
+        ])
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    return True
+
+
+def make_plots(cases, plots_dir):
+    made = []
+    for prog in ("learn", "steer"):
+        rows = matrix_rows(cases, prog)
+        for axis, fixed_axis, what in (("table_records", "rules", "table size"),
+                                       ("rules", "table_records", "rule count")):
+            name = "bench-%s-%s.png" % (prog, "records" if axis == "table_records" else "rules")
+            if plot(rows, axis, fixed_axis, "%s: cost against %s" % (prog, what),
+                    os.path.join(plots_dir, name)):
+                made.append((prog, what, name))
+    return made
+
+
+def env_lines(env, elapsed):
+    out = ["- Machine: %s, %s CPUs (%s), kernel %s" % (
+        env.get("cpu", "?"), env.get("cpus", "?"), env.get("machine", "?"), env.get("kernel", "?")),
+        "- Date: %s; cloudsteer %s; libbpf %s; BPF JIT %s" % (
+        env.get("date", "?"), env.get("version", "?"), env.get("libbpf", "?"),
+        "on" if env.get("bpf_jit_enable") == "1" else env.get("bpf_jit_enable", "?"))]
+    if elapsed:
+        out.append("- `make bench` took %s s (the build excluded)" % elapsed)
+    return out
+
+
+def write_doc(path, cases, measured, env, plots, elapsed):
+    with_target = [c for c in cases if "target" in c]
+    missed = [c for c in with_target if not c.get("meets")]
+    lines = ["# cloudsteer benchmarks", "",
+             "Written by `make bench` (scripts/bench-report.py) from `build/bench.json`; do not "
+             "edit by hand. Every figure below comes from one run on one machine, and every "
+             "ratio is against a baseline measured side by side in the same run, so the noise "
+             "of a shared machine cancels out as far as it can. How each case was measured is "
+             "in its `method` member in `build/bench.json`.", ""]
+    lines += env_lines(env, elapsed) + [""]
+    lines += ["## Targets", ""]
+    if with_target:
+        lines += md_table(with_target) + [""]
+    lines += ["## Where cloudsteer loses", ""]
+    if missed:
+        lines += ["These targets were missed in this run:", ""] + md_table(missed) + [""]
+    else:
+        lines += ["Every target was met in this run. The sections below also show where "
+                  "cloudsteer costs more than doing nothing; read the ratios.", ""]
+    for part in PARTS:
+        rows = [c for c in cases if c["part"] == part]
+        if not rows:
+            continue
+        lines += ["## " + TITLES[part], "", INTROS[part], "",
+                  "Measured %s." % measured.get(part, "?"), ""]
+        lines += md_table(rows) + [""]
+        if part == "per_packet":
+            for prog, what, name in plots:
+                lines += ["![%s: cost against %s](%s)" % (prog, what, name), ""]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines))
+    os.replace(tmp, path)
+
+
+def write_readme_block(path, cases, env):
+    """The README's bench block: the rows with a target, and where they came from."""
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        die("%s has no bench markers" % path)
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    rows = [c for c in cases if "target" in c]
+    block = ["", "From the last `make bench` (%s, kernel %s, %s):" % (
+        env.get("date", "?")[:10], env.get("kernel", "?"), env.get("cpu", "?")), ""]
+    block += md_table(rows) + [""]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(head + BEGIN + "\n".join(block) + "\n" + END + tail)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parts", required=True, help="directory of PART.json files")
+    ap.add_argument("--env", required=True, help="bench-env.json")
+    ap.add_argument("--json", required=True, help="where to write every case")
+    ap.add_argument("--doc", help="docs/benchmarks.md to write")
+    ap.add_argument("--plots", help="directory for the PNG plots")
+    ap.add_argument("--readme", help="README.md whose bench block to rewrite")
+    ap.add_argument("--elapsed", help="seconds the whole bench took")
+    a = ap.parse_args()
+
+    cases, measured = load_parts(a.parts)
+    if not cases:
+        die("no part wrote results in " + a.parts)
+    env = {}
+    if os.path.exists(a.env):
+        with open(a.env) as f:
+            env = json.load(f)
+    tmp = a.json + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n")
+    os.replace(tmp, a.json)
+    plots = []
+    if a.plots:
+        if not shutil.which("gnuplot"):
+            die("gnuplot is missing (scripts/install-deps.sh bench installs it)")
+        os.makedirs(a.plots, exist_ok=True)
+        plots = make_plots(cases, a.plots)
+    if a.doc:
+        os.makedirs(os.path.dirname(a.doc) or ".", exist_ok=True)
+        write_doc(a.doc, cases, measured, env, plots, a.elapsed)
+    if a.readme:
+        write_readme_block(a.readme, cases, env)
+    print("bench-report: %d cases -> %s%s%s" % (len(cases), a.json, ", " + a.doc if a.doc else "",
+                                                ", " + a.readme if a.readme else ""))
+
+
+if __name__ == "__main__":
+    main()
