@@ -30,6 +30,7 @@ struct cs_sweep {
 	struct cs_addr_set *live;	/* IPs with records this pass, and their best rule */
 	struct cs_addr_set *flows;	/* routes with a live flow at the end of the pass */
 	struct cs_u64_set *names;	/* name ids with records this pass */
+	__u64 events_lost;		/* learn's event_lost count when the pass began */
 	__u64 expired, remapped;	/* this pass */
 	bool removed_any;
 	bool check_never;		/* cs_never changed before this pass: look

@@ -26,6 +26,7 @@
 
 #include "daemon.h"
 #include "lib/addr.h"
+#include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/never.h"
 #include "lib/quota.h"
@@ -226,6 +227,16 @@ static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, stru
 	return true;
 }
 
+/* Events learn could not write (the ring buffer was full), since it loaded. */
+static __u64 events_lost(struct cs_daemon *d)
+{
+	__u64 counts[CS_R_MAX];
+
+	if (cs_sum_percpu(bpf_map__fd(d->skel->maps.cs_learn_stats), counts, CS_R_MAX))
+		return 0;
+	return counts[CS_R_EVENT_LOST];
+}
+
 static void pass_begin(struct cs_daemon *d)
 {
 	struct cs_sweep *sw = &d->sweep;
@@ -242,6 +253,7 @@ static void pass_begin(struct cs_daemon *d)
 	sw->active = true;
 	sw->token = 0;
 	sw->pass_start_ns = cs_now_ns();
+	sw->events_lost = events_lost(d);
 	sw->check_never = d->never_changed;
 	d->never_changed = false;
 }
@@ -467,19 +479,30 @@ void cs_sweep_keep_name(struct cs_sweep *sw, __u64 name_id)
 
 /* Names that no record read by this pass has go. A record learn made after
  * the pass read its place is not among those: its event keeps its name
- * (cs_sweep_keep_name), or puts it back after (events.c). */
+ * (cs_sweep_keep_name), or puts it back after (events.c). So the events
+ * written so far are read first, and when learn lost any since the pass
+ * began, no name goes this pass: a record the pass did not read may need
+ * it, and nothing would put it back. The next pass reads every record anew.
+ * The walk takes the next key before it deletes, so it is linear: starting
+ * over after each delete cost (names kept) x (names removed). */
 static void pass_names(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_names);
-	__u64 key, next, *prev = NULL;
+	__u64 key, next;
+	bool more;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+	if (events_lost(d) != d->sweep.events_lost) {
+		cs_info("sweep: learn lost events during the pass; unused names stay until the next");
+		return;
+	}
+	more = !bpf_map_get_next_key(fd, NULL, &key);
+	while (more) {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (!u64_has(d->sweep.names, key))
+			bpf_map_delete_elem(fd, &key);
 		key = next;
-		if (!u64_has(d->sweep.names, key) && !bpf_map_delete_elem(fd, &key)) {
-			prev = NULL;
-			continue;
-		}
-		prev = &key;
 	}
 }
 
