@@ -477,33 +477,55 @@ void cs_sweep_keep_name(struct cs_sweep *sw, __u64 name_id)
 		u64_add(sw->names, name_id);
 }
 
+/* Names that no record read by this pass has, gathered before any goes. */
+static __u64 *unused_names(struct cs_daemon *d, size_t *n)
+{
+	int fd = bpf_map__fd(d->skel->maps.cs_names);
+	__u64 key, next, *ids = NULL, *bigger;
+	size_t cap = 0;
+	bool more = !bpf_map_get_next_key(fd, NULL, &key);
+
+	*n = 0;
+	while (more) {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (!u64_has(d->sweep.names, key)) {
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 1024;
+				bigger = realloc(ids, cap * sizeof(*ids));
+				if (!bigger)
+					break;
+				ids = bigger;
+			}
+			ids[(*n)++] = key;
+		}
+		key = next;
+	}
+	return ids;
+}
+
 /* Names that no record read by this pass has go. A record learn made after
  * the pass read its place is not among those: its event keeps its name
  * (cs_sweep_keep_name), or puts it back after (events.c). So the events
- * written so far are read first, and when learn lost any since the pass
- * began, no name goes this pass: a record the pass did not read may need
- * it, and nothing would put it back. The next pass reads every record anew.
- * The walk takes the next key before it deletes, so it is linear: starting
- * over after each delete cost (names kept) x (names removed). */
+ * written so far are read between gathering and removing, and when learn lost
+ * any since the pass began, no name goes this pass: a record the pass did not
+ * read may need it, and nothing would put it back. The next pass reads every
+ * record anew. (Walking and deleting at once, starting over after each delete,
+ * cost names kept x names removed: seconds in a burst.) */
 static void pass_names(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_names);
-	__u64 key, next;
-	bool more;
+	size_t n, i;
+	__u64 *ids = unused_names(d, &n);
 
 	if (d->rb)
 		ring_buffer__consume(d->rb);
-	if (events_lost(d) != d->sweep.events_lost) {
+	if (events_lost(d) != d->sweep.events_lost)
 		cs_info("sweep: learn lost events during the pass; unused names stay until the next");
-		return;
-	}
-	more = !bpf_map_get_next_key(fd, NULL, &key);
-	while (more) {
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (!u64_has(d->sweep.names, key))
-			bpf_map_delete_elem(fd, &key);
-		key = next;
-	}
+	else
+		for (i = 0; i < n; i++)
+			if (!u64_has(d->sweep.names, ids[i]))
+				bpf_map_delete_elem(fd, &ids[i]);
+	free(ids);
 }
 
 static void new_generation(struct cs_daemon *d)
