@@ -66,6 +66,7 @@ INTROS = {
 }
 
 UNIT_TEXT = {"ns_per_pkt": "ns/packet", "qps": "queries/s", "pps": "packets/s", "ms": "ms",
+             "p99_us": "µs at p99",
              "s": "s", "share": "share"}
 
 BEGIN = "<!-- bench:begin (written by scripts/bench-report.py from build/bench.json) -->"
