@@ -70,26 +70,51 @@ int cs_sum_percpu(int map_fd, __u64 *out, __u32 n)
 	return 0;
 }
 
-/* Remove every key of map fd for which keep(key) is false. */
+/* Remove every key of map fd for which keep(key) is false. The walk takes
+ * the next key before it deletes: starting over after each delete made a
+ * prune quadratic in the map's size. */
 static int prune_map(int fd, size_t key_size, bool (*keep)(const void *key, const void *ctx),
 		     const void *ctx)
 {
 	__u8 key[64], next[64];
-	void *prev = NULL;
+	bool more;
 
 	if (key_size > sizeof(key))
 		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
+	more = !bpf_map_get_next_key(fd, NULL, key);
+	while (more) {
+		more = !bpf_map_get_next_key(fd, key, next);
+		if (!keep(key, ctx) && bpf_map_delete_elem(fd, key) && errno != ENOENT)
+			return -errno;
 		memcpy(key, next, key_size);
-		if (!keep(key, ctx)) {
-			/* the walk goes on from the start: the deleted key is no anchor */
-			if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
-				return -errno;
-			prev = NULL;
-			continue;
-		}
-		prev = key;
 	}
+	return 0;
+}
+
+/* The ids a prune keeps, sorted: prune_map asks once per entry, and a
+ * 100,000-pattern list asked linearly took seconds at every start and reload. */
+struct keep_set {
+	__u64 *v;
+	size_t n;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool keep_set_has(const struct keep_set *ks, __u64 v)
+{
+	return ks->n && bsearch(&v, ks->v, ks->n, sizeof(v), cmp_u64);
+}
+
+static int keep_set_sort(struct keep_set *ks)
+{
+	if (ks->n && !ks->v)
+		return -ENOMEM;
+	qsort(ks->v, ks->n, sizeof(*ks->v), cmp_u64);
 	return 0;
 }
 
@@ -106,28 +131,43 @@ static bool resolver_listed(const void *key, const void *ctx)
 
 static bool pattern_listed(const void *key, const void *ctx)
 {
-	const struct cs_conf *conf = ctx;
 	__u32 id;
-	size_t i;
 
 	memcpy(&id, key, sizeof(id));
-	for (i = 0; i < conf->n_patterns; i++)
-		if (conf->patterns[i].id == id)
-			return true;
-	return false;
+	return keep_set_has(ctx, id);
 }
 
 static bool rule_name_listed(const void *key, const void *ctx)
 {
-	const struct cs_ruleset *rs = ctx;
 	__u64 h;
-	size_t i;
 
 	memcpy(&h, key, sizeof(h));
-	for (i = 0; i < rs->n_names; i++)
-		if (rs->names[i].hash == h)
-			return true;
-	return false;
+	return keep_set_has(ctx, h);
+}
+
+/* Stale patterns and rule names go after the new ones are in, so no answer
+ * finds neither. */
+static int prune_rules(struct learn_bpf *skel, const struct cs_conf *conf, const struct cs_ruleset *rs)
+{
+	struct keep_set ids = { calloc(conf->n_patterns, sizeof(__u64)), conf->n_patterns };
+	struct keep_set names = { calloc(rs->n_names, sizeof(__u64)), rs->n_names };
+	size_t i;
+	int e;
+
+	for (i = 0; ids.v && i < conf->n_patterns; i++)
+		ids.v[i] = conf->patterns[i].id;
+	for (i = 0; names.v && i < rs->n_names; i++)
+		names.v[i] = rs->names[i].hash;
+	e = keep_set_sort(&ids);
+	if (!e)
+		e = keep_set_sort(&names);
+	if (!e)
+		e = prune_map(bpf_map__fd(skel->maps.cs_rule_names), sizeof(__u64), rule_name_listed, &names);
+	if (!e)
+		e = prune_map(bpf_map__fd(skel->maps.cs_patterns), sizeof(__u32), pattern_listed, &ids);
+	free(ids.v);
+	free(names.v);
+	return e;
 }
 
 static int write_resolvers(int fd, const struct cs_conf *conf)
@@ -216,11 +256,8 @@ int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf, const
 	if (!e)
 		e = cs_rules_write(rs, conf, bpf_map__fd(skel->maps.cs_rule_names),
 				   bpf_map__fd(skel->maps.cs_rules), bpf_map__fd(skel->maps.cs_config));
-	/* stale entries go after the new ones are in, so no answer finds neither */
 	if (!e)
-		e = prune_map(bpf_map__fd(skel->maps.cs_rule_names), sizeof(__u64), rule_name_listed, rs);
-	if (!e)
-		e = prune_map(bpf_map__fd(skel->maps.cs_patterns), sizeof(__u32), pattern_listed, conf);
+		e = prune_rules(skel, conf, rs);
 	return e;
 }
 
