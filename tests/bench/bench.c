@@ -1,40 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * bench - per-packet cost of the learn program, against a trivial XDP_PASS
- * program (noop.bpf.c) measured in the same run. `make bench` runs it and
- * it writes build/bench.json (one object per case) and build/bench-env.json
- * (kernel, CPU, date), and prints a table.
+ * bench - the per_packet part of `make bench` (tests/bench/run.sh): the cost
+ * of every learn and steer case under BPF_PROG_TEST_RUN, at every table
+ * size and rule count of the matrix below, against a trivial program
+ * measured in the same run. It writes -o (a JSON array, one object per case,
+ * the contract of run.sh) and -e (kernel, CPU, date), and prints a table.
  *
- * Cases (one rule, "example.com", unless said; tables preallocated as in
- * production, no lazy_tables; IPv4 UDP frames from port 53):
- *   xdp_noop                 the baseline, ratio 1 by definition
- *   learn_non_dns            a TCP data segment from port 443 (frame_tcp_data)
- *   learn_dns_nomatch        4 A records for www.nomatch.org: parsed, no rule
- *   learn_dns_refresh_1a/4a  www.example.com, 1 or 4 A records already known
- *   learn_dns_new_1a         a record made on every packet (method below)
- *   ..._walked               the same three with the repeat cache off: every
- *                            packet walked, as a first-time answer is (the
- *                            shipped program reuses the outcome of an answer
- *                            repeated within a second, so the repeats of
- *                            BPF_PROG_TEST_RUN measure that path)
- *   learn_dns_refresh_4a_1m  refresh_4a_walked with 1,000,000 other records in
- *                            cs_records (filled with bpf_map_update_batch)
- *   learn_dns_refresh_4a_100k_rules  refresh_4a under 100,000 more patterns
- *                            (a rule list file, 2 to 4 labels: rule_lookups
- *                            says how many rule map lookups the name costs)
- * The last two are measured interleaved with refresh_4a_walked on the small table
- * too, and vs_refresh_4a is the median of the per-run ratios.
+ * The matrix: every case at table sizes 1k, 100k, 1m and rule counts 10,
+ * 10k, 100k, the full 3x3 grid, so a report can plot cost against table
+ * size at each rule count and against rule count at each table size. A row
+ * is named BASE@SIZE_TABLE,RULES_rules
+ * ("learn_dns_refresh_4a_walked@1m_records,10k_rules",
+ * "steer_hit_pinned@100k_routes,10_rules") and carries "base", "table",
+ * "table_records", "rules" and "rule_entries" to group by.
  *
- * Method, steady-state cases (all but learn_dns_new_1a):
+ * What the sizes mean:
+ *   records (learn)   entries in cs_records: the 4 records the refresh cases
+ *                     refresh and filler records (other names, distinct IPs,
+ *                     written with bpf_map_update_batch), exactly the size;
+ *                     cs_records is sized as shipped (learn.limits.records,
+ *                     1,048,576, preallocated: no lazy_tables). The learn
+ *                     programs' cs_routes holds the cases' routes only: a
+ *                     refresh does not read it, and the new case's insert
+ *                     is the one learn case that touches it
+ *   routes (steer)    entries in cs_routes: the route the hit cases hit and
+ *                     filler routes, exactly the size. Up to 100k the map
+ *                     has its default size (262,144); 1m needs
+ *                     learn.limits.routes: 1048576, and gets it, as a user
+ *                     would set it
+ *   flows (steer)     other streams in cs_flows: one for every two routes,
+ *                     at most 131,072 (half of cs_flows). The daemon removes
+ *                     flows idle for steer.flow_idle (2 min), so cs_flows
+ *                     holds the streams of the last two minutes: most
+ *                     learned IPs are idle at any moment (a CDN name answers
+ *                     with several, clients use one), and an LRU map that
+ *                     fills evicts live streams, which a sized deployment
+ *                     avoids by keeping it well below full
+ *   rules             what a user calls rules: patterns (a line of a block
+ *                     list, an entry of match:). A config holds at most
+ *                     CS_RULES_MAX - 1 = 4095 rule entries, so the patterns
+ *                     go one a rule up to that and are then spread evenly
+ *                     over 4095 rules (10 -> 10 rules; 10k -> 4095 rules of
+ *                     2 or 3; 100k -> 4095 rules of 24 or 25), inline match:
+ *                     lists ("file:" lists compile to the same patterns).
+ *                     "rule_entries" and "patterns" say what was loaded.
+ *                     The first pattern is example.com, what the refresh
+ *                     cases match; the others a block-list mix: 60% two
+ *                     labels, 30% three, 10% four, every 7th a wildcard,
+ *                     every 11th exact. Every rule count has patterns of 2
+ *                     and 3 labels, so the 3-label names of the cases cost
+ *                     2 rule map lookups at every point (rule_lookups):
+ *                     the sweep measures size, not a change of depths.
+ *                     steer reads no patterns: only its route's rule entry
+ *                     (cs_rules, an array), so a steer point writes the
+ *                     rule entries of its rule count (chain 1) and its hit
+ *                     route names the last of them
+ *
+ * Learn cases (XDP, against xdp_noop; IPv4 UDP frames from port 53):
+ *   learn_non_dns             a TCP data segment from port 443
+ *   learn_dns_nomatch         4 A records for www.nomatch.org: parsed, no rule
+ *   learn_dns_refresh_1a/4a   www.example.com, 1 or 4 A records already known
+ *   ..._walked                the same three with the repeat cache off: every
+ *                             packet walked, as a first-time answer is (the
+ *                             shipped program reuses the outcome of an answer
+ *                             repeated within a second, so the repeats of
+ *                             BPF_PROG_TEST_RUN measure that path)
+ *   learn_dns_new_1a          a record made on every packet (method below)
+ * Steer cases (TC, against tc_noop; IPv4 UDP 10.1.0.5:40000 -> 192.0.2.7:443
+ * unless said; one chain, route mode, 256 buckets {1, 2}, instances on
+ * ifindex 1 so no FIB lookup; in a test run bpf_redirect_neigh returns
+ * TC_ACT_REDIRECT without sending):
+ *   steer_miss                destination and source not a route: two lookups
+ *   steer_hit_pinned          a pinned stream, every repeat: flow lookup,
+ *                             counts, redirect (TC_ACT_REDIRECT)
+ *   steer_hit_new_flow        a stream steer has no flow for: the flow is
+ *                             deleted between repeat=1 runs (method below)
+ * A TC test run builds an skb, which an XDP test run does not, so the steer
+ * ratios are against tc_noop (a sched_cls program returning TC_ACT_OK),
+ * never against xdp_noop. xdp_noop and tc_noop have rows of their own: the
+ * median of every baseline measurement of the run.
+ *
+ * How the points are reached: per rule count, the learn program is loaded
+ * with that config, and a twin without the repeat cache over the very same
+ * maps (the walked cases); their table grows through the sizes (filled to
+ * 1k, measured, filled to 100k, ...): a load with 100k patterns takes
+ * seconds, so it happens once, not once per table size. Per table size, one
+ * steer program is loaded and filled, and its rule entries are rewritten for
+ * each rule count.
+ *
+ * Method, steady-state cases (all but the two new ones):
  *   BPF_PROG_TEST_RUN with a large `repeat`, calibrated so one measurement
- *   takes about -t milliseconds (200 by default) of kernel time; the figure is
- *   opts.duration, the kernel's own ns per run averaged over the repeats
- *   (integer ns, so 1 ns resolution). Each case is measured -r times (7),
- *   interleaved with the baseline in ABBA order (noop, case | case, noop | ...)
- *   so drift cancels. ns_per_pkt is the median of the case's runs; ratio is
- *   the median of the per-run case/noop ratios. The same input runs every
- *   repeat, so everything it touches stays in cache: these are warm-cache
- *   figures.
+ *   takes about -t milliseconds (50 by default) of kernel time; the figure
+ *   is opts.duration, the kernel's own ns per run averaged over the repeats
+ *   (integer ns, so 1 ns resolution). Each case is measured -r times (5),
+ *   interleaved with its baseline in ABBA order (noop, case | case, noop |
+ *   ...) so drift cancels. ns_per_pkt is the median of the case's runs;
+ *   ratio is the median of the per-run case/noop ratios. The same input runs
+ *   every repeat, so everything it touches stays in cache: these are
+ *   warm-cache figures, and a bigger table costs them only what a longer
+ *   hash bucket or a colder neighbour costs.
  *
  * Method, learn_dns_new_1a (a record the table does not hold yet):
  *   the kernel repeats one fixed input, so only the first repeat could
@@ -54,32 +118,35 @@
  *   The plain subtraction, tmean(insert) - tmean(noop) + warm noop, is kept
  *   as noop_subtracted_ns, with the same formula applied to the refresh as
  *   refresh_noop_subtracted_ns: its distance from refresh_warm_ns is that
- *   figure's cold-start bias.
+ *   figure's cold-start bias. 1,000 iterations a run: their trimmed means
+ *   agree within a few ns from run to run, and 9 points of 3,000 would cost
+ *   the matrix more time than its steady-state cases.
  *
- * Steer cases (TC program, IPv4 UDP 10.1.0.5:40000 -> 192.0.2.7:443 unless
- * said; one chain, route mode, 256 buckets {1, 2}, instances on ifindex 1 so
- * no FIB lookup; in a test run bpf_redirect_neigh returns TC_ACT_REDIRECT
- * without sending):
- *   tc_noop                  the TC baseline: a sched_cls program returning
- *                            TC_ACT_OK. A TC test run builds an skb, which an
- *                            XDP test run does not, so the steer ratios are
- *                            against tc_noop, never against xdp_noop
- *   steer_miss               destination and source not a route: two lookups
- *   steer_hit_pinned         a pinned stream, every repeat: flow lookup, counts,
- *                            redirect (TC_ACT_REDIRECT)
- *   steer_hit_new_flow       a stream steer has no flow for: the flow is
- *                            deleted between repeat=1 runs (method below)
- * steer_miss and steer_hit_pinned are measured as the warm learn cases, ABBA
- * with tc_noop. steer_hit_new_flow as learn_dns_new_1a: each iteration deletes
- * the flow untimed, then runs tc_noop, steer (new flow: affinity code, insert,
+ * Method, steer_hit_new_flow: as learn_dns_new_1a: each iteration deletes the
+ * flow untimed, then runs tc_noop, steer (new flow: affinity code, insert,
  * bucket pick) and steer (the pinned repeat), each repeat=1; ns = warm
- * steer_hit_pinned (same run) + tmean(new) - tmean(pinned). Paths: miss must
- * leave cs_flows empty; every pinned repeat must count on the flow and on
- * instance 1; every new run must pin one stream to instance 1.
+ * steer_hit_pinned (same run) + tmean(new) - tmean(pinned).
  *
- * Paths are checked: before measuring, one run must count the expected
- * packet reason (cs_learn_stats), and afterwards every measured packet must
- * have counted it; otherwise the bench fails.
+ * Paths are checked, per case and point: learn: before measuring, one run
+ * must count the expected packet reason (cs_learn_stats), and afterwards
+ * every packet run (calibration included) must have counted it; the table
+ * must hold exactly its size before and after the point. steer: a miss must
+ * make no flow; every pinned packet must count on the flow and on the rule
+ * entry its route names, and pin no new stream; every new-flow run must pin
+ * one stream to instance 1. Otherwise the bench fails.
+ *
+ * Targets: learn_non_dns ratio <= 1.2 and learn_dns_refresh_4a ratio <= 6 at
+ * every point; learn_dns_refresh_4a_walked at the largest table <= 1.15 x
+ * the same at the smallest, at each rule count (vs_1k_records: the ratio of
+ * the two points' ratios to xdp_noop, each drift-corrected by its own ABBA
+ * noop). learn_non_dns and xdp_noop are some 30 ns, where the 1 ns
+ * resolution moves the ratio in steps of 0.035: on a busy machine one of
+ * its nine rows can tip over 1.2.
+ *
+ * BENCH_QUICK=1 in the environment: a smoke test (-r 1, -t 2, 100
+ * iterations for the new cases, the two smaller table sizes and rule
+ * counts): every case at four points, valid JSON in some seconds, figures
+ * that mean nothing. -r and -t still override.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -111,14 +178,23 @@
 #include "tc_noop.skel.h"
 
 #define MAX_RUNS 31
-#define RULES_100K 100000
-#define FILL_1M 1000000
-#define NEW_ITERS 3000		/* repeat=1 iterations per run of learn_dns_new_1a */
+#define NEW_ITERS 1000		/* repeat=1 iterations per run of the new cases */
+#define MAX_RESULTS 128
+#define BASELINE_KEEP 4096	/* baseline measurements kept for the noop rows */
+#define RULE_ENTRIES_MAX (CS_RULES_MAX - 1)	/* rule ids 1..4095 */
 
-static int g_runs = 7;
-static double g_target_ns = 200e6;
+/* The matrix. Sizes ascend: a learn program grows through them. */
+static const long TABLE_SIZES[] = { 1000, 100000, 1000000 };
+static const long RULE_COUNTS[] = { 10, 10000, 100000 };
+#define N_SIZES (int)(sizeof(TABLE_SIZES) / sizeof(TABLE_SIZES[0]))
+_Static_assert(sizeof(TABLE_SIZES) == sizeof(RULE_COUNTS), "a square matrix");
+
+static int g_runs = 5;
+static double g_target_ns = 50e6;
+static int g_new_iters = NEW_ITERS;
+static int g_n_tables = N_SIZES, g_n_rules = N_SIZES;	/* the first n of each axis */
 static const char *g_dir = "build/bench";
-static const char *g_out = "build/bench.json";
+static const char *g_out = "build/bench/parts/per_packet.json";
 static const char *g_env = "build/bench-env.json";
 static int g_cpu = -1;
 static char g_prog_tag[2 * BPF_TAG_SIZE + 1] = "?";	/* of the learn program measured */
@@ -135,6 +211,16 @@ static const char METHOD_NEW[] =
 	"trimmed mean(refresh); median over runs. noop_subtracted_ns = trimmed mean(insert) - "
 	"trimmed mean(noop) + warm noop; refresh_noop_subtracted_ns, the same for the refresh, "
 	"shows that figure's cold-cache bias against refresh_warm_ns";
+static const char METHOD_STEER_WARM[] =
+	"BPF_PROG_TEST_RUN (TC), repeat calibrated to ~target_ms, opts.duration; median of runs "
+	"interleaved ABBA with tc_noop; ratio = median of per-run case/tc_noop (not xdp_noop: a TC "
+	"test run builds an skb); same input every repeat, so warm cache; steer reads no patterns, "
+	"only the rule entry (cs_rules, an array) its route names";
+static const char METHOD_STEER_NEW[] =
+	"repeat=1 loop: each iteration deletes the flow untimed, then runs tc_noop, steer (new flow: "
+	"affinity code, insert, bucket pick), steer (pinned), each repeat=1; ns = warm "
+	"steer_hit_pinned ns (same run) + trimmed mean(new) - trimmed mean(pinned); ratio = ns / warm "
+	"tc_noop ns; median over runs";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -166,13 +252,19 @@ static int cmp_double(const void *a, const void *b)
 
 static double median(const double *v, int n)
 {
-	double s[n > 0 ? n : 1];
+	double *s;
+	double m;
 
 	if (n <= 0)
 		return 0;
+	s = malloc(n * sizeof(*v));
+	if (!s)
+		die("out of memory");
 	memcpy(s, v, n * sizeof(*v));
 	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	free(s);
+	return m;
 }
 
 /* Mean without the lowest and highest 10%: interrupts land in the top tail. */
@@ -207,6 +299,57 @@ static double vmax(const double *v, int n)
 	return m;
 }
 
+/* ---- the points of the matrix ---- */
+
+struct point {
+	long table;		/* cs_records (learn) or cs_routes (steer) entries */
+	long rules;		/* patterns: what a user calls rules */
+	long rule_entries;	/* the config's rule entries they are spread over */
+};
+
+static long rule_entries_for(long patterns)
+{
+	return patterns < RULE_ENTRIES_MAX ? patterns : RULE_ENTRIES_MAX;
+}
+
+static struct point point_at(int table_idx, int rules_idx)
+{
+	struct point pt = { TABLE_SIZES[table_idx], RULE_COUNTS[rules_idx], 0 };
+
+	pt.rule_entries = rule_entries_for(pt.rules);
+	return pt;
+}
+
+/* 1000 -> "1k", 1000000 -> "1m", 10 -> "10": the names of rows. */
+static void short_count(char *out, size_t n, long v)
+{
+	if (v >= 1000000 && v % 1000000 == 0)
+		snprintf(out, n, "%ldm", v / 1000000);
+	else if (v >= 1000 && v % 1000 == 0)
+		snprintf(out, n, "%ldk", v / 1000);
+	else
+		snprintf(out, n, "%ld", v);
+}
+
+static bool is_steer(const char *base)
+{
+	return !strncmp(base, "steer_", 6) || !strcmp(base, "tc_noop");
+}
+
+/* BASE@SIZE_TABLE,RULES_rules; the baselines are just BASE. */
+static void case_name(char *out, size_t n, const char *base, const struct point *pt)
+{
+	char size[24], rules[24];
+
+	if (!pt) {
+		snprintf(out, n, "%s", base);
+		return;
+	}
+	short_count(size, sizeof(size), pt->table);
+	short_count(rules, sizeof(rules), pt->rules);
+	snprintf(out, n, "%s@%s_%s,%s_rules", base, size, is_steer(base) ? "routes" : "records", rules);
+}
+
 /* ---- frames ---- */
 
 struct frame {
@@ -232,9 +375,23 @@ static void v4mapped(struct cs_addr *a, const char *ip)
 		die("bad address %s", ip);
 }
 
+/* The IPv4 address base + i, v4-mapped: filler addresses. */
+static void v4mapped_n(struct cs_addr *a, __u32 base, __u32 i)
+{
+	__u32 ip = htonl(base + i);
+
+	memset(a, 0, sizeof(*a));
+	a->b[10] = 0xff;
+	a->b[11] = 0xff;
+	memcpy(&a->b[12], &ip, 4);
+}
+
+static struct frame f_tcp, f_nomatch, f_1a, f_4a, f_new;
+static const char *const IPS4[] = { "198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4" };
+
 /* ---- programs ---- */
 
-static __u32 run_prog_rv(int prog_fd, const struct frame *f, __u32 repeat, __u32 rv)
+static __u32 run_prog(int prog_fd, const struct frame *f, __u32 repeat, __u32 rv)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = f->len, .repeat = repeat);
 
@@ -245,18 +402,25 @@ static __u32 run_prog_rv(int prog_fd, const struct frame *f, __u32 repeat, __u32
 	return o.duration;
 }
 
-static __u32 run_prog(int prog_fd, const struct frame *f, __u32 repeat)
-{
-	return run_prog_rv(prog_fd, f, repeat, XDP_PASS);
-}
-
 struct inst {
 	const char *label;
 	struct cs_conf conf;
 	struct cs_ruleset rs;
 	struct learn_bpf *skel;
 	int prog_fd, stats_fd, records_fd, routes_fd, pool_fd, events_fd;
+	__u32 filled;		/* filler records made so far */
+	bool twin;		/* over another's maps, config and rules: not its to free */
 };
+
+static void inst_fds(struct inst *in)
+{
+	in->prog_fd = bpf_program__fd(in->skel->progs.learn);
+	in->stats_fd = bpf_map__fd(in->skel->maps.cs_learn_stats);
+	in->records_fd = bpf_map__fd(in->skel->maps.cs_records);
+	in->routes_fd = bpf_map__fd(in->skel->maps.cs_routes);
+	in->pool_fd = bpf_map__fd(in->skel->maps.cs_acl_pool);
+	in->events_fd = bpf_map__fd(in->skel->maps.cs_learn_events);
+}
 
 /* walk: never reuse a repeated answer's outcome, so every packet takes the
  * full path a first-time answer takes */
@@ -273,12 +437,39 @@ static void inst_load(struct inst *in, const char *label, const char *yaml, bool
 	in->skel = cs_learn_load(&in->conf, &opts, &in->rs, err, sizeof(err));
 	if (!in->skel)
 		die("%s: %s", label, err);
-	in->prog_fd = bpf_program__fd(in->skel->progs.learn);
-	in->stats_fd = bpf_map__fd(in->skel->maps.cs_learn_stats);
-	in->records_fd = bpf_map__fd(in->skel->maps.cs_records);
-	in->routes_fd = bpf_map__fd(in->skel->maps.cs_routes);
-	in->pool_fd = bpf_map__fd(in->skel->maps.cs_acl_pool);
-	in->events_fd = bpf_map__fd(in->skel->maps.cs_learn_events);
+	inst_fds(in);
+}
+
+/*
+ * A second learn program over every map of `base` (its own read-only
+ * globals aside): the walked twin of the shipped one, which then sees the
+ * same rules and the same table, as the daemon's programs share maps
+ * through their pins. It spares a second load of the config (seconds with
+ * 100k patterns) and a second fill of cs_records.
+ */
+static void inst_load_twin(struct inst *in, const struct inst *base, const char *label, bool walk)
+{
+	struct bpf_map *m, *src;
+	int e;
+
+	*in = *base;	/* config and rules: the same, borrowed */
+	in->label = label;
+	in->twin = true;
+	in->skel = learn_bpf__open();
+	if (!in->skel)
+		die("%s: cannot open the learn program: %s", label, strerror(errno));
+	in->skel->rodata->reuse_repeats = !walk;
+	bpf_object__for_each_map(m, in->skel->obj) {
+		if (bpf_map__is_internal(m))
+			continue;
+		src = bpf_object__find_map_by_name(base->skel->obj, bpf_map__name(m));
+		if (!src || bpf_map__reuse_fd(m, bpf_map__fd(src)))
+			die("%s: cannot share map %s: %s", label, bpf_map__name(m), strerror(errno));
+	}
+	e = learn_bpf__load(in->skel);
+	if (e)
+		die("%s: the kernel refused the learn program: %s", label, strerror(-e));
+	inst_fds(in);
 }
 
 /* Which learn program this is: its tag identifies the code, whatever the tree says. */
@@ -299,9 +490,11 @@ static void prog_identify(int prog_fd)
 static void inst_free(struct inst *in)
 {
 	learn_bpf__destroy(in->skel);
+	in->skel = NULL;
+	if (in->twin)
+		return;
 	cs_rules_free(&in->rs);
 	cs_config_free(&in->conf);
-	in->skel = NULL;
 }
 
 static void stats_read(const struct inst *in, __u64 *out)
@@ -326,22 +519,18 @@ static void stats_delta(const struct inst *in, const __u64 *before, __u32 reason
 /* One run of `f` must count `reason` and nothing else. */
 static void expect_path(const struct inst *in, const struct frame *f, __u32 reason, const char *what)
 {
-	__u64 before[CS_R_MAX], all, hit;
+	__u64 before[CS_R_MAX], after[CS_R_MAX], all, hit;
 	__u32 r;
 
 	stats_read(in, before);
-	run_prog(in->prog_fd, f, 1);
+	run_prog(in->prog_fd, f, 1, XDP_PASS);
 	stats_delta(in, before, reason, &all, &hit);
 	if (all == 1 && hit == 1)
 		return;
-	{
-		__u64 after[CS_R_MAX];
-
-		stats_read(in, after);
-		for (r = 1; r < CS_R_PACKET_END; r++)
-			if (after[r] != before[r])
-				fprintf(stderr, "bench: %s: counted %s\n", what, cs_reason_name(r));
-	}
+	stats_read(in, after);
+	for (r = 1; r < CS_R_PACKET_END; r++)
+		if (after[r] != before[r])
+			fprintf(stderr, "bench: %s: counted %s\n", what, cs_reason_name(r));
 	die("%s: expected packet reason %s", what, cs_reason_name(reason));
 }
 
@@ -393,38 +582,52 @@ static long records_count(const struct inst *in)
 /* ---- measuring ---- */
 
 struct arm {
-	const char *label;
 	int prog_fd;
 	const struct frame *f;
+	__u32 rv;		/* the verdict every run must return */
 	__u32 repeat;
+	__u64 pkts;		/* packets run, calibration included */
 	double ns[MAX_RUNS];
-	const __u32 *rv;	/* expected verdict; NULL: XDP_PASS */
 };
 
-static double g_noop_ns[MAX_RUNS * 16];	/* every warm noop measurement, for the xdp_noop row */
-static int g_noop_n;
-static __u32 g_noop_repeat;
+/* Every warm measurement of a baseline, for its row. */
+struct baseline_log {
+	double ns[BASELINE_KEEP];
+	int n;
+	__u32 repeat;
+};
 
-static __u32 calibrate_rv(int prog_fd, const struct frame *f, __u32 rv)
+static struct baseline_log g_xdp_log, g_tc_log;
+
+static void baseline_keep(struct baseline_log *log, const double *ns, int n, __u32 repeat)
+{
+	int r;
+
+	for (r = 0; r < n && log->n < BASELINE_KEEP; r++)
+		log->ns[log->n++] = ns[r];
+	log->repeat = repeat;
+}
+
+#define CAL_WARM 2000
+#define CAL_REPEAT 20000
+
+/* The repeat that makes one measurement last about -t ms of kernel time. */
+static __u32 calibrate(int prog_fd, const struct frame *f, __u32 rv, __u64 *pkts)
 {
 	__u32 d, repeat;
 
-	run_prog_rv(prog_fd, f, 10000, rv);	/* warm up */
-	d = run_prog_rv(prog_fd, f, 100000, rv);
+	run_prog(prog_fd, f, CAL_WARM, rv);
+	d = run_prog(prog_fd, f, CAL_REPEAT, rv);
+	*pkts += CAL_WARM + CAL_REPEAT;
 	if (d < 1)
 		d = 1;
 	repeat = (__u32)(g_target_ns / d);
-	repeat = repeat / 10000 * 10000;
-	if (repeat < 100000)
-		repeat = 100000;
+	repeat = repeat / 1000 * 1000;
+	if (repeat < 10000)
+		repeat = 10000;
 	if (repeat > 100000000)
 		repeat = 100000000;
 	return repeat;
-}
-
-static __u32 calibrate(int prog_fd, const struct frame *f)
-{
-	return calibrate_rv(prog_fd, f, XDP_PASS);
 }
 
 /* arms[0] is the baseline; each run goes forward or backward through the arms. */
@@ -432,19 +635,17 @@ static void measure(struct arm *arms, int n)
 {
 	int r, i;
 
-	for (i = 0; i < n; i++)
-		arms[i].repeat = calibrate_rv(arms[i].prog_fd, arms[i].f, arms[i].rv ? *arms[i].rv : XDP_PASS);
+	for (i = 0; i < n; i++) {
+		arms[i].pkts = 0;
+		arms[i].repeat = calibrate(arms[i].prog_fd, arms[i].f, arms[i].rv, &arms[i].pkts);
+	}
 	for (r = 0; r < g_runs; r++)
 		for (i = 0; i < n; i++) {
 			struct arm *a = &arms[r % 2 ? n - 1 - i : i];
 
-			a->ns[r] = run_prog_rv(a->prog_fd, a->f, a->repeat, a->rv ? *a->rv : XDP_PASS);
+			a->ns[r] = run_prog(a->prog_fd, a->f, a->repeat, a->rv);
+			a->pkts += a->repeat;
 		}
-	if (arms[0].rv)
-		return;	/* the TC baseline: the steer cases keep their own */
-	for (r = 0; r < g_runs && g_noop_n < (int)(sizeof(g_noop_ns) / sizeof(g_noop_ns[0])); r++)
-		g_noop_ns[g_noop_n++] = arms[0].ns[r];
-	g_noop_repeat = arms[0].repeat;
 }
 
 static double ratio_median(const struct arm *num, const struct arm *den)
@@ -459,37 +660,93 @@ static double ratio_median(const struct arm *num, const struct arm *den)
 
 /* ---- results ---- */
 
+struct family {
+	const char *base, *label;
+};
+
+static const struct family FAMILIES[] = {
+	{ "xdp_noop", "trivial XDP program (XDP_PASS)" },
+	{ "learn_non_dns", "TCP data, not DNS" },
+	{ "learn_dns_nomatch", "DNS answer, no rule (repeat reused)" },
+	{ "learn_dns_refresh_1a", "1 known A record (repeat reused)" },
+	{ "learn_dns_refresh_4a", "4 known A records (repeat reused)" },
+	{ "learn_dns_nomatch_walked", "DNS answer, no rule, walked" },
+	{ "learn_dns_refresh_1a_walked", "1 known A record, walked" },
+	{ "learn_dns_refresh_4a_walked", "4 known A records, walked" },
+	{ "learn_dns_new_1a", "a new record, route and ACL id" },
+	{ "tc_noop", "trivial TC program (TC_ACT_OK)" },
+	{ "steer_miss", "neither address a route" },
+	{ "steer_hit_pinned", "a pinned stream, redirected" },
+	{ "steer_hit_new_flow", "a new stream: code, bucket, pick" },
+};
+
+static const char *family_label(const char *base)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(FAMILIES) / sizeof(FAMILIES[0]); i++)
+		if (!strcmp(FAMILIES[i].base, base))
+			return FAMILIES[i].label;
+	die("no label for case %s", base);
+}
+
 struct result {
-	const char *name;
+	char name[96];
+	const char *base;	/* the case family */
+	const char *label;
+	const char *baseline;	/* "xdp_noop" or "tc_noop" */
+	const char *table;	/* "cs_records" or "cs_routes"; NULL: a baseline row */
+	long table_records, rules, rule_entries, patterns;	/* -1: not applicable */
 	double ns, ratio, noop_ns, lo, hi;
 	double samples[MAX_RUNS];
 	int runs;
 	__u32 repeat;
 	const char *path;
-	long table_records;	/* -1: not applicable */
-	long rules;
-	int lookups;
+	int lookups;		/* rule map lookups of the name; -1: none */
 	const char *method;
 	const char *target;	/* NULL: none */
 	bool meets;
-	double vs;		/* bench_vs: median per-run ratio to refresh_4a on the small table */
 	char extra[1024];	/* more JSON members, each starting with ',' */
 };
 
-static struct result g_res[24];
+static struct result g_res[MAX_RESULTS];
 static int g_nres;
 
-static struct result *result_new(const char *name)
+/* A row of family `base` at point pt (NULL: a baseline row). */
+static struct result *result_new(const char *base, const struct point *pt)
 {
-	struct result *res = &g_res[g_nres++];
+	struct result *res;
 
+	if (g_nres == MAX_RESULTS)
+		die("more than %d cases", MAX_RESULTS);
+	res = &g_res[g_nres++];
 	memset(res, 0, sizeof(*res));
-	res->name = name;
-	res->table_records = -1;
-	res->rules = -1;
+	case_name(res->name, sizeof(res->name), base, pt);
+	res->base = base;
+	res->label = family_label(base);
+	res->baseline = is_steer(base) ? "tc_noop" : "xdp_noop";
+	res->table_records = res->rules = res->rule_entries = res->patterns = -1;
 	res->lookups = -1;
-	res->method = METHOD_WARM;
+	res->method = is_steer(base) ? METHOD_STEER_WARM : METHOD_WARM;
+	if (pt) {
+		res->table = is_steer(base) ? "cs_routes" : "cs_records";
+		res->table_records = pt->table;
+		res->rules = pt->rules;
+		res->rule_entries = pt->rule_entries;
+	}
 	return res;
+}
+
+static struct result *result_find(const char *base, const struct point *pt)
+{
+	char name[96];
+	int i;
+
+	case_name(name, sizeof(name), base, pt);
+	for (i = 0; i < g_nres; i++)
+		if (!strcmp(g_res[i].name, name))
+			return &g_res[i];
+	die("no result %s", name);
 }
 
 /* The n measurements of a case: the first MAX_RUNS kept as samples; the
@@ -522,11 +779,68 @@ static void extra(struct result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void target(struct result *res, const char *text, bool meets)
+{
+	res->target = text;
+	res->meets = meets;
+}
+
+static void json_member_str(FILE *f, const char *key, const char *value)
+{
+	fprintf(f, ", \"%s\": ", key);
+	cs_json_string(f, value);
+}
+
+static void json_member_long(FILE *f, const char *key, long value)
+{
+	if (value >= 0)
+		fprintf(f, ", \"%s\": %ld", key, value);
+}
+
+/* One object of the array: the members run.sh asks of every part first. */
+static void write_row(FILE *f, const struct result *res)
+{
+	int r;
+
+	fprintf(f, "  {\"case\": ");
+	cs_json_string(f, res->name);
+	json_member_str(f, "part", "per_packet");
+	json_member_str(f, "label", res->label);
+	json_member_str(f, "unit", "ns_per_pkt");
+	fprintf(f, ", \"ns_per_pkt\": %.2f", res->ns);
+	json_member_str(f, "better", "lower");
+	fprintf(f, ", \"ratio\": %.3f", res->ratio);
+	json_member_str(f, "baseline", res->baseline);
+	if (res->target) {
+		json_member_str(f, "target", res->target);
+		fprintf(f, ", \"meets\": %s", res->meets ? "true" : "false");
+	}
+	json_member_str(f, "base", res->base);
+	if (res->table)
+		json_member_str(f, "table", res->table);
+	json_member_long(f, "table_records", res->table_records);
+	json_member_long(f, "rules", res->rules);
+	json_member_long(f, "rule_entries", res->rule_entries);
+	json_member_long(f, "patterns", res->patterns);
+	fprintf(f, ", \"noop_ns\": %.2f, \"runs\": %d, \"repeat\": %u", res->noop_ns, res->runs, res->repeat);
+	fprintf(f, ", \"min_ns\": %.2f, \"max_ns\": %.2f, \"samples_ns\": [", res->lo, res->hi);
+	for (r = 0; r < res->runs; r++)
+		fprintf(f, "%s%.2f", r ? ", " : "", res->samples[r]);
+	fprintf(f, "]");
+	if (res->path)
+		json_member_str(f, "path", res->path);
+	if (res->lookups >= 0)
+		fprintf(f, ", \"rule_lookups\": %d", res->lookups);
+	fputs(res->extra, f);
+	json_member_str(f, "method", res->method);
+	fprintf(f, "}");
+}
+
 static void write_json(const char *path)
 {
 	char tmp[4096];
 	FILE *f;
-	int i, r;
+	int i;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
@@ -534,36 +848,8 @@ static void write_json(const char *path)
 		die("cannot write %s: %s", tmp, strerror(errno));
 	fprintf(f, "[\n");
 	for (i = 0; i < g_nres; i++) {
-		const struct result *res = &g_res[i];
-
-		fprintf(f, "  {\"case\": ");
-		cs_json_string(f, res->name);
-		fprintf(f, ", \"ns_per_pkt\": %.2f, \"ratio\": %.3f", res->ns, res->ratio);
-		if (res->target) {
-			fprintf(f, ", \"target\": ");
-			cs_json_string(f, res->target);
-			fprintf(f, ", \"meets\": %s", res->meets ? "true" : "false");
-		}
-		fprintf(f, ", \"noop_ns\": %.2f, \"runs\": %d, \"repeat\": %u", res->noop_ns, res->runs,
-			res->repeat);
-		fprintf(f, ", \"min_ns\": %.2f, \"max_ns\": %.2f, \"samples_ns\": [", res->lo, res->hi);
-		for (r = 0; r < res->runs; r++)
-			fprintf(f, "%s%.2f", r ? ", " : "", res->samples[r]);
-		fprintf(f, "]");
-		if (res->path) {
-			fprintf(f, ", \"path\": ");
-			cs_json_string(f, res->path);
-		}
-		if (res->table_records >= 0)
-			fprintf(f, ", \"table_records\": %ld", res->table_records);
-		if (res->rules >= 0)
-			fprintf(f, ", \"rules\": %ld", res->rules);
-		if (res->lookups >= 0)
-			fprintf(f, ", \"rule_lookups\": %d", res->lookups);
-		fputs(res->extra, f);
-		fprintf(f, ", \"method\": ");
-		cs_json_string(f, res->method);
-		fprintf(f, "}%s\n", i + 1 < g_nres ? "," : "");
+		write_row(f, &g_res[i]);
+		fprintf(f, "%s\n", i + 1 < g_nres ? "," : "");
 	}
 	fprintf(f, "]\n");
 	if (fclose(f) || rename(tmp, path))
@@ -574,18 +860,17 @@ static void print_table(void)
 {
 	int i;
 
-	printf("\n%-33s %9s %7s %17s  %-34s %s\n", "case", "ns/pkt", "ratio", "min..max ns", "target",
+	printf("\n%-50s %8s %7s %15s  %-32s %s\n", "case", "ns/pkt", "ratio", "min..max ns", "target",
 	       "meets");
 	for (i = 0; i < g_nres; i++) {
 		const struct result *res = &g_res[i];
 		char range[40];
 
 		snprintf(range, sizeof(range), "%.1f..%.1f", res->lo, res->hi);
-		printf("%-33s %9.1f %7.2f %17s  %-34s %s\n", res->name, res->ns, res->ratio, range,
+		printf("%-50s %8.1f %7.2f %15s  %-32s %s\n", res->name, res->ns, res->ratio, range,
 		       res->target ? res->target : "", res->target ? (res->meets ? "yes" : "NO") : "");
 	}
 }
-
 /* ---- environment ---- */
 
 static void read_line(const char *path, char *out, size_t n)
@@ -669,61 +954,65 @@ static void write_env(const char *path, double elapsed)
 
 /* ---- configs ---- */
 
-static void write_file(const char *path, const char *text)
+/* Pattern i of the filler: a block-list mix, 60% two labels, 30% three, 10%
+ * four; every 7th a wildcard, every 11th exact. Quoted: YAML reads a bare
+ * '*' as an alias. */
+static void filler_pattern(FILE *f, long i)
 {
-	FILE *f = fopen(path, "w");
+	const char *pfx = i % 7 == 0 ? "*." : i % 11 == 0 ? "=" : "";
 
-	if (!f || fputs(text, f) < 0 || fclose(f))
-		die("cannot write %s: %s", path, strerror(errno));
+	if (i % 10 < 6)
+		fprintf(f, "\"%ssite%ld.com\"", pfx, i);
+	else if (i % 10 < 9)
+		fprintf(f, "\"%sapi%ld.svc%ld.net\"", pfx, i, i / 10);
+	else
+		fprintf(f, "\"%sa%ld.b.edge%ld.org\"", pfx, i, i % 97);
 }
 
-/* The small config: one rule, what the packets of most cases match. */
-static void config_small(char *path, size_t n)
+/* Pattern k of a config: example.com, what the cases match, then the filler. */
+static void config_pattern(FILE *f, long k)
 {
-	snprintf(path, n, "%s/small.yaml", g_dir);
-	write_file(path, "# written by tests/bench/bench.c\n"
-			 "rules:\n"
-			 "  - match:\n"
-			 "      - example.com\n");
+	if (k == 0)
+		fprintf(f, "example.com");
+	else
+		filler_pattern(f, k - 1);
 }
 
 /*
- * 100,000 distinct patterns in a rule list, plus example.com in a rule of its
- * own. A mix like a real block list: 60% two labels, 30% three, 10% four;
- * every 7th a wildcard, every 11th exact.
+ * `patterns` patterns spread over the point's rule entries: pattern k goes
+ * to rule k mod entries, so example.com is rule 1's first. Returns the
+ * config's path in `path`.
  */
-static void config_100k(char *path, size_t n)
+static void config_rules(char *path, size_t n, const struct point *pt)
 {
-	char list[4096];
+	long r, k;
 	FILE *f;
-	int i;
 
-	snprintf(list, sizeof(list), "%s/rules-100k.txt", g_dir);
-	f = fopen(list, "w");
+	snprintf(path, n, "%s/rules-%ld.yaml", g_dir, pt->rules);
+	f = fopen(path, "w");
 	if (!f)
-		die("cannot write %s: %s", list, strerror(errno));
-	fprintf(f, "# written by tests/bench/bench.c: %d patterns\n", RULES_100K);
-	for (i = 0; i < RULES_100K; i++) {
-		const char *pfx = i % 7 == 0 ? "*." : i % 11 == 0 ? "=" : "";
-
-		if (i % 10 < 6)
-			fprintf(f, "%ssite%d.com\n", pfx, i);
-		else if (i % 10 < 9)
-			fprintf(f, "%sapi%d.svc%d.net\n", pfx, i, i / 10);
-		else
-			fprintf(f, "%sa%d.b.edge%d.org\n", pfx, i, i % 97);
+		die("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "# written by tests/bench/bench.c: %ld patterns in %ld rules\nrules:\n", pt->rules,
+		pt->rule_entries);
+	for (r = 0; r < pt->rule_entries; r++) {
+		fprintf(f, "  - match:\n");
+		for (k = r; k < pt->rules; k += pt->rule_entries) {
+			fprintf(f, "      - ");
+			config_pattern(f, k);
+			fputc('\n', f);
+		}
 	}
 	if (fclose(f))
-		die("cannot write %s: %s", list, strerror(errno));
-	snprintf(path, n, "%s/rules-100k.yaml", g_dir);
-	write_file(path, "# written by tests/bench/bench.c\n"
-			 "rules:\n"
-			 "  - match:\n"
-			 "      - example.com\n"
-			 "  - file: rules-100k.txt\n");
+		die("cannot write %s: %s", path, strerror(errno));
 }
 
-/* ---- the 1M-record table ---- */
+/* ---- filling the tables ---- */
+
+#define FILL_CHUNK 131072
+#define FILLER_RECORD_BASE 0x0a000000u	/* 10.0.0.0: none of the cases' addresses */
+#define FILLER_ROUTE_BASE 0x64400000u	/* 100.64.0.0/10: room for 4M routes, and
+					 * not 10.1.0.5, the hit frame's source */
+#define FILLER_CLIENT_BASE 0x0a800000u	/* 10.128.0.0/9: the other flows' clients */
 
 static __u64 splitmix64(__u64 *s)
 {
@@ -734,30 +1023,25 @@ static __u64 splitmix64(__u64 *s)
 	return z ^ (z >> 31);
 }
 
-/* `n` distinct records, as if learned for n other names and IPs. */
-static void fill_records(const struct inst *in, __u32 n)
+/* Filler records first..first+n-1, as if learned for other names: each its
+ * own IP, so no two collide with each other or with the cases' records. */
+static void fill_records(const struct inst *in, __u32 first, __u32 n)
 {
-	const __u32 chunk = 131072;
-	struct cs_record_key *keys = calloc(chunk, sizeof(*keys));
-	struct cs_record *vals = calloc(chunk, sizeof(*vals));
-	__u64 seed = 0x5eed;
+	struct cs_record_key *keys = calloc(FILL_CHUNK, sizeof(*keys));
+	struct cs_record *vals = calloc(FILL_CHUNK, sizeof(*vals));
 	__u32 done = 0, i;
 
 	if (!keys || !vals)
 		die("out of memory");
 	while (done < n) {
 		LIBBPF_OPTS(bpf_map_batch_opts, o);	/* elem_flags: only BPF_F_LOCK is allowed */
-		__u32 count = n - done < chunk ? n - done : chunk;
+		__u32 count = n - done < FILL_CHUNK ? n - done : FILL_CHUNK;
 
 		for (i = 0; i < count; i++) {
-			__u32 ip = 0x0a000000u + done + i;	/* 10.0.0.0 + i: distinct */
+			__u64 seed = first + done + i;
 
 			keys[i].name_id = splitmix64(&seed);
-			memset(&keys[i].addr, 0, sizeof(keys[i].addr));
-			keys[i].addr.b[10] = 0xff;
-			keys[i].addr.b[11] = 0xff;
-			ip = htonl(ip);
-			memcpy(&keys[i].addr.b[12], &ip, 4);
+			v4mapped_n(&keys[i].addr, FILLER_RECORD_BASE, first + done + i);
 			vals[i] = (struct cs_record){ .expires_ns = ~0ULL >> 1, .rule_id = 1,
 						      .pattern_id = 1, .ttl = 300, .hits = 1 };
 		}
@@ -769,58 +1053,43 @@ static void fill_records(const struct inst *in, __u32 n)
 	free(vals);
 }
 
-/* ---- cases ---- */
-
-static struct frame f_tcp, f_nomatch, f_1a, f_4a, f_new;
-static const char *const IPS4[] = { "198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4" };
-
-/* One warm case against the baseline; checks every measured packet's path. */
-static struct result *bench_warm(const char *name, const struct inst *in, int noop_fd,
-				 const struct frame *f, __u32 reason)
+/* Grow cs_records to exactly `size` records, the cases' own included. */
+static void fill_records_to(struct inst *in, long size)
 {
-	struct arm arms[2] = { { "noop", noop_fd, f, 0, { 0 }, NULL }, { name, in->prog_fd, f, 0, { 0 }, NULL } };
-	__u64 before[CS_R_MAX], all, hit;
-	struct result *res;
+	long have = records_count(in);
 
-	expect_path(in, f, reason, name);
+	if (have > size)
+		die("%s: cs_records holds %ld records, more than %ld", in->label, have, size);
+	fill_records(in, in->filled, (__u32)(size - have));
+	in->filled += (__u32)(size - have);
+	if ((have = records_count(in)) != size)
+		die("%s: cs_records holds %ld records, not %ld", in->label, have, size);
+}
+
+/* ---- learn cases ---- */
+
+/* One warm case against the baseline; checks every packet's path. */
+static struct result *bench_warm(const char *base, const struct point *pt, const struct inst *in,
+				 int noop_fd, const struct frame *f, __u32 reason)
+{
+	struct arm arms[2] = { { .prog_fd = noop_fd, .f = f, .rv = XDP_PASS },
+			       { .prog_fd = in->prog_fd, .f = f, .rv = XDP_PASS } };
+	__u64 before[CS_R_MAX], all, hit;
+	struct result *res = result_new(base, pt);
+
+	expect_path(in, f, reason, res->name);
 	stats_read(in, before);
 	measure(arms, 2);
 	stats_delta(in, before, reason, &all, &hit);
-	if (all != hit)
-		die("%s: %llu of %llu packets left the %s path", name, (unsigned long long)(all - hit),
-		    (unsigned long long)all, cs_reason_name(reason));
-	res = result_new(name);
+	if (all != hit || hit != arms[1].pkts)
+		die("%s: %llu of %llu packets took the %s path", res->name, (unsigned long long)hit,
+		    (unsigned long long)arms[1].pkts, cs_reason_name(reason));
 	result_arm(res, &arms[1], &arms[0]);
+	baseline_keep(&g_xdp_log, arms[0].ns, g_runs, arms[0].repeat);
 	res->path = cs_reason_name(reason);
-	res->table_records = records_count(in);
-	res->rules = (long)in->conf.n_patterns;
-	return res;
-}
-
-/* A refresh on `big` against the same on the small instance, both against noop. */
-static struct result *bench_vs(const char *name, const struct inst *small, const struct inst *big,
-			       int noop_fd, const struct frame *f)
-{
-	struct arm arms[3] = { { "noop", noop_fd, f, 0, { 0 }, NULL },
-			       { "refresh_4a", small->prog_fd, f, 0, { 0 }, NULL },
-			       { name, big->prog_fd, f, 0, { 0 }, NULL } };
-	__u64 before[CS_R_MAX], all, hit;
-	struct result *res;
-
-	expect_path(big, f, CS_R_REFRESHED, name);
-	expect_path(small, f, CS_R_REFRESHED, name);
-	stats_read(big, before);
-	measure(arms, 3);
-	stats_delta(big, before, CS_R_REFRESHED, &all, &hit);
-	if (all != hit)
-		die("%s: packets left the refreshed path", name);
-	res = result_new(name);
-	result_arm(res, &arms[2], &arms[0]);
-	res->path = cs_reason_name(CS_R_REFRESHED);
-	res->table_records = records_count(big);
-	res->rules = (long)big->conf.n_patterns;
-	res->vs = ratio_median(&arms[2], &arms[1]);
-	extra(res, ", \"vs_refresh_4a\": %.3f, \"refresh_4a_ns\": %.2f", res->vs, median(arms[1].ns, g_runs));
+	res->patterns = (long)in->conf.n_patterns;
+	if (reason != CS_R_NOT_DNS)
+		res->lookups = rule_lookups(in, 3);	/* every DNS case's name has 3 labels */
 	return res;
 }
 
@@ -845,20 +1114,76 @@ static void forget(const struct inst *in, const struct cs_record_key *key)
 		die("cannot delete the record: %s", strerror(errno));
 }
 
-static struct result *bench_new(const struct inst *in, int noop_fd)
-{
-	static double d_noop[NEW_ITERS], d_new[NEW_ITERS], d_ref[NEW_ITERS];
+/* The per-run figures of learn_dns_new_1a. */
+struct new_runs {
 	double ns[MAX_RUNS], ratio[MAX_RUNS], sub[MAX_RUNS], ctl[MAX_RUNS], extra_ns[MAX_RUNS];
 	double w_noop[MAX_RUNS], w_ref[MAX_RUNS], l_noop[MAX_RUNS], l_new[MAX_RUNS], l_ref[MAX_RUNS];
+	__u64 warm_pkts;
+};
+
+/* One run: the warm pair, ABBA like the other cases, then the repeat=1 loop. */
+static void new_run(const struct inst *in, int noop_fd, const struct cs_record_key *key,
+		    struct ring_buffer *rb, const __u32 *repeat, struct new_runs *nr, int r)
+{
+	static double d_noop[NEW_ITERS], d_new[NEW_ITERS], d_ref[NEW_ITERS];
+	int i;
+
+	if (r % 2) {
+		nr->w_ref[r] = run_prog(in->prog_fd, &f_1a, repeat[1], XDP_PASS);
+		nr->w_noop[r] = run_prog(noop_fd, &f_1a, repeat[0], XDP_PASS);
+	} else {
+		nr->w_noop[r] = run_prog(noop_fd, &f_1a, repeat[0], XDP_PASS);
+		nr->w_ref[r] = run_prog(in->prog_fd, &f_1a, repeat[1], XDP_PASS);
+	}
+	nr->warm_pkts += repeat[1];
+	for (i = 0; i < g_new_iters; i++) {
+		forget(in, key);
+		ring_buffer__consume(rb);
+		d_noop[i] = run_prog(noop_fd, &f_new, 1, XDP_PASS);
+		d_new[i] = run_prog(in->prog_fd, &f_new, 1, XDP_PASS);
+		d_ref[i] = run_prog(in->prog_fd, &f_new, 1, XDP_PASS);
+	}
+	nr->l_noop[r] = trimmed_mean(d_noop, g_new_iters);
+	nr->l_new[r] = trimmed_mean(d_new, g_new_iters);
+	nr->l_ref[r] = trimmed_mean(d_ref, g_new_iters);
+	nr->extra_ns[r] = nr->l_new[r] - nr->l_ref[r];
+	nr->ns[r] = nr->w_ref[r] + nr->extra_ns[r];
+	nr->ratio[r] = nr->ns[r] / nr->w_noop[r];
+	nr->sub[r] = nr->l_new[r] - nr->l_noop[r] + nr->w_noop[r];
+	nr->ctl[r] = nr->l_ref[r] - nr->l_noop[r] + nr->w_noop[r];
+}
+
+/* Every loop made one record and refreshed it; the warm runs refreshed. */
+static void new_check(const char *name, const struct inst *in, const __u64 *before, __u64 warm_pkts,
+		      unsigned long events)
+{
+	__u64 after[CS_R_MAX], learned, refreshed, all = 0, loops = (__u64)g_runs * g_new_iters;
+	__u32 k;
+
+	stats_read(in, after);
+	for (k = 1; k < CS_R_PACKET_END; k++)
+		all += after[k] - before[k];
+	learned = after[CS_R_LEARNED] - before[CS_R_LEARNED];
+	refreshed = after[CS_R_REFRESHED] - before[CS_R_REFRESHED];
+	if (learned != loops || refreshed != learned + warm_pkts || all != learned + refreshed)
+		die("%s: %llu learned, %llu refreshed of %llu packets: not the paths measured", name,
+		    (unsigned long long)learned, (unsigned long long)refreshed, (unsigned long long)all);
+	if (events != learned)
+		die("%s: %lu events for %llu new records", name, events, (unsigned long long)learned);
+}
+
+static struct result *bench_new(const struct point *pt, const struct inst *in, int noop_fd)
+{
+	static struct new_runs nr;
 	const char *ip[] = { "203.0.113.7" };
+	struct result *res = result_new("learn_dns_new_1a", pt);
 	struct cs_record_key key;
 	struct cs_record rec;
 	struct ring_buffer *rb;
 	unsigned long events = 0;
-	__u64 before[CS_R_MAX], after[CS_R_MAX], learned, refreshed, all = 0, warm_pkts = 0;
-	__u32 noop_repeat, ref_repeat, k;
-	struct result *res;
-	int r, i;
+	__u64 before[CS_R_MAX], cal = 0;
+	__u32 repeat[2];
+	int r;
 
 	dns_frame(&f_new, "new.example.com", ip, 1);
 	memset(&key, 0, sizeof(key));
@@ -868,130 +1193,196 @@ static struct result *bench_new(const struct inst *in, int noop_fd)
 	if (!rb)
 		die("cannot open the ring buffer: %s", strerror(errno));
 
-	expect_path(in, &f_1a, CS_R_REFRESHED, "learn_dns_new_1a (warm refresh)");
-	expect_path(in, &f_new, CS_R_LEARNED, "learn_dns_new_1a");
+	expect_path(in, &f_1a, CS_R_REFRESHED, res->name);
+	expect_path(in, &f_new, CS_R_LEARNED, res->name);
 	if (bpf_map_lookup_elem(in->records_fd, &key, &rec))
-		die("learn_dns_new_1a: the record is not where the bench looks for it");
-	noop_repeat = calibrate(noop_fd, &f_1a);
-	ref_repeat = calibrate(in->prog_fd, &f_1a);
+		die("%s: the record is not where the bench looks for it", res->name);
+	repeat[0] = calibrate(noop_fd, &f_1a, XDP_PASS, &cal);
+	repeat[1] = calibrate(in->prog_fd, &f_1a, XDP_PASS, &cal);
 	ring_buffer__consume(rb);
 	events = 0;
+	memset(&nr, 0, sizeof(nr));
 	stats_read(in, before);
-	for (r = 0; r < g_runs; r++) {
-		/* the warm figures of this run, ABBA like the other cases */
-		if (r % 2) {
-			w_ref[r] = run_prog(in->prog_fd, &f_1a, ref_repeat);
-			w_noop[r] = run_prog(noop_fd, &f_1a, noop_repeat);
-		} else {
-			w_noop[r] = run_prog(noop_fd, &f_1a, noop_repeat);
-			w_ref[r] = run_prog(in->prog_fd, &f_1a, ref_repeat);
-		}
-		warm_pkts += ref_repeat;
-		for (i = 0; i < NEW_ITERS; i++) {
-			forget(in, &key);
-			ring_buffer__consume(rb);
-			d_noop[i] = run_prog(noop_fd, &f_new, 1);
-			d_new[i] = run_prog(in->prog_fd, &f_new, 1);
-			d_ref[i] = run_prog(in->prog_fd, &f_new, 1);
-		}
-		l_noop[r] = trimmed_mean(d_noop, NEW_ITERS);
-		l_new[r] = trimmed_mean(d_new, NEW_ITERS);
-		l_ref[r] = trimmed_mean(d_ref, NEW_ITERS);
-		extra_ns[r] = l_new[r] - l_ref[r];
-		ns[r] = w_ref[r] + extra_ns[r];
-		ratio[r] = ns[r] / w_noop[r];
-		sub[r] = l_new[r] - l_noop[r] + w_noop[r];
-		ctl[r] = l_ref[r] - l_noop[r] + w_noop[r];
-	}
+	for (r = 0; r < g_runs; r++)
+		new_run(in, noop_fd, &key, rb, repeat, &nr, r);
 	ring_buffer__consume(rb);
-	stats_read(in, after);
-	for (k = 1; k < CS_R_PACKET_END; k++)
-		all += after[k] - before[k];
-	learned = after[CS_R_LEARNED] - before[CS_R_LEARNED];
-	refreshed = after[CS_R_REFRESHED] - before[CS_R_REFRESHED];
-	if (learned != (__u64)g_runs * NEW_ITERS || refreshed != learned + warm_pkts ||
-	    all != learned + refreshed)
-		die("learn_dns_new_1a: %llu learned, %llu refreshed of %llu packets: not the paths measured",
-		    (unsigned long long)learned, (unsigned long long)refreshed, (unsigned long long)all);
-	if (events != learned)
-		die("learn_dns_new_1a: %lu events for %llu new records", events, (unsigned long long)learned);
+	new_check(res->name, in, before, nr.warm_pkts, events);
+	forget(in, &key);	/* the table is back at its size */
 	ring_buffer__free(rb);
-	for (r = 0; r < g_runs && g_noop_n < (int)(sizeof(g_noop_ns) / sizeof(g_noop_ns[0])); r++)
-		g_noop_ns[g_noop_n++] = w_noop[r];
+	baseline_keep(&g_xdp_log, nr.w_noop, g_runs, repeat[0]);
 
-	res = result_new("learn_dns_new_1a");
-	result_samples(res, ns, g_runs);
+	result_samples(res, nr.ns, g_runs);
 	res->repeat = 1;
-	res->noop_ns = median(w_noop, g_runs);
-	res->ratio = median(ratio, g_runs);
+	res->noop_ns = median(nr.w_noop, g_runs);
+	res->ratio = median(nr.ratio, g_runs);
 	res->path = cs_reason_name(CS_R_LEARNED);
-	res->table_records = records_count(in);
-	res->rules = (long)in->conf.n_patterns;
+	res->patterns = (long)in->conf.n_patterns;
+	res->lookups = rule_lookups(in, 3);
 	res->method = METHOD_NEW;
 	extra(res, ", \"iterations\": %d, \"insert_minus_refresh_ns\": %.2f, \"refresh_warm_ns\": %.2f, "
 		   "\"noop_subtracted_ns\": %.2f, \"refresh_noop_subtracted_ns\": %.2f, "
 		   "\"loop_noop_ns\": %.2f, \"loop_new_ns\": %.2f, \"loop_refresh_ns\": %.2f",
-	      NEW_ITERS, median(extra_ns, g_runs), median(w_ref, g_runs), median(sub, g_runs),
-	      median(ctl, g_runs), median(l_noop, g_runs), median(l_new, g_runs), median(l_ref, g_runs));
+	      g_new_iters, median(nr.extra_ns, g_runs), median(nr.w_ref, g_runs), median(nr.sub, g_runs),
+	      median(nr.ctl, g_runs), median(nr.l_noop, g_runs), median(nr.l_new, g_runs),
+	      median(nr.l_ref, g_runs));
 	return res;
 }
 
+/* The two learn programs of one rule count: with and without the repeat cache. */
+struct learn_pair {
+	struct inst cached, walked;
+};
+
+/* The records the refresh cases refresh, made before any filler. */
+static void learn_prime(const struct inst *in)
+{
+	expect_path(in, &f_1a, CS_R_LEARNED, "learn: priming www.example.com (1 A)");
+	expect_path(in, &f_4a, CS_R_LEARNED, "learn: priming www.example.com (4 A)");
+}
+
+static void learn_pair_load(struct learn_pair *lp, const struct point *pt)
+{
+	char yaml[4096];
+	double t = now_s();
+
+	config_rules(yaml, sizeof(yaml), pt);
+	inst_load(&lp->cached, "learn", yaml, false);
+	inst_load_twin(&lp->walked, &lp->cached, "learn (walked)", true);
+	if ((long)lp->cached.conf.n_patterns != pt->rules ||
+	    (long)lp->cached.conf.n_rules != pt->rule_entries)
+		die("%s: %zu patterns in %zu rules, not %ld in %ld", yaml, lp->cached.conf.n_patterns,
+		    lp->cached.conf.n_rules, pt->rules, pt->rule_entries);
+	prog_identify(lp->cached.prog_fd);
+	learn_prime(&lp->cached);	/* for both: the twin shares cs_records */
+	printf("loaded learn and its walked twin (tag %s, %u bytes jited) with %ld patterns in %ld rules in %.2f s\n",
+	       g_prog_tag, g_prog_jited, pt->rules, pt->rule_entries, now_s() - t);
+}
+
+static void learn_pair_free(struct learn_pair *lp)
+{
+	inst_free(&lp->walked);
+	inst_free(&lp->cached);
+}
+
+/* Every learn case at one point. */
+static void learn_point(struct learn_pair *lp, const struct point *pt, int noop_fd)
+{
+	struct inst *a = &lp->cached, *w = &lp->walked;
+	struct result *res;
+
+	res = bench_warm("learn_non_dns", pt, a, noop_fd, &f_tcp, CS_R_NOT_DNS);
+	target(res, "ratio <= 1.2", res->ratio <= 1.2);
+	/* as shipped: an answer repeated within a second reuses its outcome */
+	bench_warm("learn_dns_nomatch", pt, a, noop_fd, &f_nomatch, CS_R_NO_RULE);
+	bench_warm("learn_dns_refresh_1a", pt, a, noop_fd, &f_1a, CS_R_REFRESHED);
+	res = bench_warm("learn_dns_refresh_4a", pt, a, noop_fd, &f_4a, CS_R_REFRESHED);
+	target(res, "ratio <= 6", res->ratio <= 6);
+	/* every packet walked, as a first-time answer is */
+	bench_warm("learn_dns_nomatch_walked", pt, w, noop_fd, &f_nomatch, CS_R_NO_RULE);
+	bench_warm("learn_dns_refresh_1a_walked", pt, w, noop_fd, &f_1a, CS_R_REFRESHED);
+	bench_warm("learn_dns_refresh_4a_walked", pt, w, noop_fd, &f_4a, CS_R_REFRESHED);
+	bench_new(pt, w, noop_fd);
+}
+
+/* A big table must cost a refresh at most 15% more than a small one. */
+static void learn_size_target(const struct point *small, const struct point *big)
+{
+	struct result *s = result_find("learn_dns_refresh_4a_walked", small);
+	struct result *b = result_find("learn_dns_refresh_4a_walked", big);
+	char size[24], text[64];
+	double vs = b->ratio / s->ratio;
+
+	short_count(size, sizeof(size), small->table);
+	snprintf(text, sizeof(text), "<= 1.15 x the same at %s records", size);
+	target(b, strdup(text), vs <= 1.15);
+	extra(b, ", \"vs_%s_records\": %.3f, \"ns_at_%s_records\": %.2f", size, vs, size, s->ns);
+}
+
+/* Every learn case at every table size of one rule count. */
+static void learn_rules(int rules_idx, int noop_fd)
+{
+	struct point small = point_at(0, rules_idx), big = point_at(g_n_tables - 1, rules_idx);
+	struct learn_pair lp;
+	int t;
+
+	learn_pair_load(&lp, &small);
+	for (t = 0; t < g_n_tables; t++) {
+		struct point pt = point_at(t, rules_idx);
+		double t0 = now_s();
+
+		fill_records_to(&lp.cached, pt.table);	/* the twin's too */
+		printf("  %ld records: filled in %.2f s, ", pt.table, now_s() - t0);
+		t0 = now_s();
+		learn_point(&lp, &pt, noop_fd);
+		if (records_count(&lp.cached) != pt.table)
+			die("learn: cs_records left its size %ld", pt.table);
+		printf("measured in %.1f s\n", now_s() - t0);
+	}
+	if (g_n_tables > 1)
+		learn_size_target(&small, &big);
+	learn_pair_free(&lp);
+}
 /* ---- steer ---- */
 
 #define TC_OK 0u
 #define TC_REDIRECT 7u
-
-static const __u32 RV_TC_OK = TC_OK, RV_TC_REDIRECT = TC_REDIRECT;
-static const char METHOD_STEER_WARM[] =
-	"BPF_PROG_TEST_RUN (TC), repeat calibrated to ~target_ms, opts.duration; median of runs "
-	"interleaved ABBA with tc_noop; ratio = median of per-run case/tc_noop (not xdp_noop: a TC "
-	"test run builds an skb); same input every repeat, so warm cache";
-static const char METHOD_STEER_NEW[] =
-	"repeat=1 loop: each iteration deletes the flow untimed, then runs tc_noop, steer (new flow: "
-	"affinity code, insert, bucket pick), steer (pinned), each repeat=1; ns = warm "
-	"steer_hit_pinned ns (same run) + trimmed mean(new) - trimmed mean(pinned); ratio = ns / warm "
-	"tc_noop ns; median over runs";
+#define STEER_FILLER_RULES 10	/* filler routes name rules 1..10: every point has them */
 
 struct steer_inst {
 	struct steer_bpf *skel;
-	int prog_fd, flows_fd, inst_stats_fd, table_fd;
+	int prog_fd, flows_fd, inst_stats_fd, table_fd, routes_fd, rules_fd, rule_traffic_fd;
+	__u32 routes_limit;	/* cs_routes max_entries: learn.limits.routes */
+	long other_flows;	/* filler streams in cs_flows */
 };
 
-static double g_tc_noop_ns[MAX_RUNS * 4];
-static int g_tc_noop_n;
-static __u32 g_tc_noop_repeat;
+static struct frame f_miss, f_hit;
 
-static void tc_noop_keep(const double *v, int n, __u32 repeat)
+/* What learn.limits.routes a user with `routes` routes sets: the default
+ * while it fits, else the next power of two. */
+static __u32 routes_limit_for(long routes)
 {
-	int r;
+	__u32 limit = CS_ROUTES_ENTRIES;
 
-	for (r = 0; r < n && g_tc_noop_n < (int)(sizeof(g_tc_noop_ns) / sizeof(g_tc_noop_ns[0])); r++)
-		g_tc_noop_ns[g_tc_noop_n++] = v[r];
-	g_tc_noop_repeat = repeat;
+	while (limit < routes)
+		limit *= 2;
+	return limit;
 }
 
-static void steer_load(struct steer_inst *si)
+static void steer_open(struct steer_inst *si, __u32 routes_limit)
+{
+	int e;
+
+	memset(si, 0, sizeof(*si));
+	si->skel = steer_bpf__open();
+	if (!si->skel)
+		die("cannot open steer: %s", strerror(errno));
+	/* as the daemon does: steer's cs_routes is the size learn gave it */
+	bpf_map__set_max_entries(si->skel->maps.cs_routes, routes_limit);
+	e = steer_bpf__load(si->skel);
+	if (e)
+		die("cannot load steer: %s", strerror(-e));
+	si->routes_limit = routes_limit;
+	si->prog_fd = bpf_program__fd(si->skel->progs.steer);
+	si->flows_fd = bpf_map__fd(si->skel->maps.cs_flows);
+	si->inst_stats_fd = bpf_map__fd(si->skel->maps.cs_inst_stats);
+	si->routes_fd = bpf_map__fd(si->skel->maps.cs_routes);
+	si->rules_fd = bpf_map__fd(si->skel->maps.cs_rules);
+	si->rule_traffic_fd = bpf_map__fd(si->skel->maps.cs_rule_traffic);
+}
+
+/* Chain 1 in route mode, its two instances on ifindex 1, every bucket {1, 2}. */
+static void steer_chain(struct steer_inst *si)
 {
 	static struct cs_bucket buckets[CS_BUCKETS_MAX];
 	static __u32 keys[CS_BUCKETS_MAX];
 	struct cs_config cfg = { .affinity_key = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL } };
 	struct cs_chain ch = { .mode = CS_MODE_ROUTE, .on_failure = CS_FAIL_BYPASS, .n_buckets = 256 };
-	struct cs_rule rule = { .chain_id = 1 };
-	struct cs_route rt = { .rule_id = 1, .acl_id = 5 };
-	struct cs_addr a;
 	__u32 zero = 0, one = 1, id, n = CS_BUCKETS_MAX, i;
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
-	si->skel = steer_bpf__open_and_load();
-	if (!si->skel)
-		die("cannot load steer: %s", strerror(errno));
-	si->prog_fd = bpf_program__fd(si->skel->progs.steer);
-	si->flows_fd = bpf_map__fd(si->skel->maps.cs_flows);
-	si->inst_stats_fd = bpf_map__fd(si->skel->maps.cs_inst_stats);
 	if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_config), &zero, &cfg, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_rules), &one, &rule, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_chains), &one, &ch, BPF_ANY))
-		die("steer: cannot write config/rules/chains: %s", strerror(errno));
+		die("steer: cannot write config/chains: %s", strerror(errno));
 	for (id = 1; id <= 2; id++) {
 		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1 };
 
@@ -1010,9 +1401,131 @@ static void steer_load(struct steer_inst *si)
 	if (bpf_map_update_batch(si->table_fd, keys, buckets, &n, &bo) ||
 	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_service_map), &one, &si->table_fd, BPF_ANY))
 		die("steer: cannot fill the table: %s", strerror(errno));
-	v4mapped(&a, "192.0.2.7");
-	if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_routes), &a, &rt, BPF_ANY))
+}
+
+/* Rules 1..entries lead to chain 1; the ids above them are unused. */
+static void steer_rules_write(const struct steer_inst *si, long entries)
+{
+	static struct cs_rule rules[CS_RULES_MAX];
+	static __u32 keys[CS_RULES_MAX];
+	__u32 n = CS_RULES_MAX, i;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+	for (i = 0; i < CS_RULES_MAX; i++) {
+		keys[i] = i;
+		rules[i] = (struct cs_rule){ .chain_id = i >= 1 && i <= entries ? 1 : 0 };
+	}
+	if (bpf_map_update_batch(si->rules_fd, keys, rules, &n, &bo))
+		die("steer: cannot write the rules: %s", strerror(errno));
+}
+
+static void hit_route_addr(struct cs_addr *a)
+{
+	v4mapped(a, "192.0.2.7");
+}
+
+/* The route the hit cases hit, named by rule `rule_id`. */
+static void steer_hit_route(const struct steer_inst *si, __u32 rule_id)
+{
+	struct cs_route rt = { .rule_id = rule_id, .acl_id = 5 };
+	struct cs_addr a;
+
+	hit_route_addr(&a);
+	if (bpf_map_update_elem(si->routes_fd, &a, &rt, BPF_ANY))
 		die("steer: cannot write the route: %s", strerror(errno));
+}
+
+/* `n` filler routes: one per learned IP, ACL ids as the pool hands them out. */
+static void steer_fill_routes(const struct steer_inst *si, __u32 n)
+{
+	struct cs_addr *keys = calloc(FILL_CHUNK, sizeof(*keys));
+	struct cs_route *vals = calloc(FILL_CHUNK, sizeof(*vals));
+	__u32 done = 0, i;
+
+	if (!keys || !vals)
+		die("out of memory");
+	while (done < n) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 count = n - done < FILL_CHUNK ? n - done : FILL_CHUNK;
+
+		for (i = 0; i < count; i++) {
+			__u32 k = done + i;
+
+			v4mapped_n(&keys[i], FILLER_ROUTE_BASE, k);
+			vals[i] = (struct cs_route){ .rule_id = k % STEER_FILLER_RULES + 1,
+						     .acl_id = k % (CS_ACL_POOL_ENTRIES - 1) + 1 };
+		}
+		if (bpf_map_update_batch(si->routes_fd, keys, vals, &count, &o))
+			die("cannot fill cs_routes (%u done): %s", done, strerror(errno));
+		done += count;
+	}
+	free(keys);
+	free(vals);
+}
+
+/* `n` other streams, each from its own client to one of the `routes` filler
+ * routes, pinned to instance 1 like the measured one. */
+static void steer_fill_flows(const struct steer_inst *si, __u32 n, __u32 routes)
+{
+	struct cs_flow_key *keys = calloc(FILL_CHUNK, sizeof(*keys));
+	struct cs_flow *vals = calloc(FILL_CHUNK, sizeof(*vals));
+	__u32 done = 0, i;
+
+	if (!keys || !vals)
+		die("out of memory");
+	while (done < n) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 count = n - done < FILL_CHUNK ? n - done : FILL_CHUNK;
+
+		for (i = 0; i < count; i++) {
+			__u32 k = done + i;
+
+			memset(&keys[i], 0, sizeof(keys[i]));
+			v4mapped_n(&keys[i].lo, FILLER_CLIENT_BASE, k);	/* 10.128/9 < 100.64/10 */
+			v4mapped_n(&keys[i].hi, FILLER_ROUTE_BASE, k % routes);
+			keys[i].lo_port = 32768 + k % 28000;
+			keys[i].hi_port = 443;
+			keys[i].proto = 6;	/* TCP */
+			vals[i] = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 1, .bytes = 60,
+						    .route = keys[i].hi, .code = k, .instance = 1,
+						    .chain = 1, .ifindex = 1 };
+			vals[i].acl_id = k % routes % (CS_ACL_POOL_ENTRIES - 1) + 1;	/* its route's */
+		}
+		if (bpf_map_update_batch(si->flows_fd, keys, vals, &count, &o))
+			die("cannot fill cs_flows (%u done): %s", done, strerror(errno));
+		done += count;
+	}
+	free(keys);
+	free(vals);
+}
+
+static long steer_routes_count(const struct steer_inst *si)
+{
+	return map_count(si->routes_fd, sizeof(struct cs_addr), sizeof(struct cs_route));
+}
+
+static long steer_flows_count(const struct steer_inst *si)
+{
+	return map_count(si->flows_fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow));
+}
+
+/* A steer program with `routes` routes (the hit route among them) and its
+ * share of other streams. */
+static void steer_load(struct steer_inst *si, long routes)
+{
+	long n;
+
+	steer_open(si, routes_limit_for(routes));
+	steer_chain(si);
+	steer_rules_write(si, STEER_FILLER_RULES);
+	steer_hit_route(si, 1);
+	steer_fill_routes(si, (__u32)routes - 1);
+	si->other_flows = routes / 2 < CS_FLOWS_ENTRIES / 2 ? routes / 2 : CS_FLOWS_ENTRIES / 2;
+	steer_fill_flows(si, (__u32)si->other_flows, (__u32)routes - 1);
+	if ((n = steer_routes_count(si)) != routes)
+		die("steer: cs_routes holds %ld routes, not %ld", n, routes);
+	if ((n = steer_flows_count(si)) != si->other_flows)
+		die("steer: cs_flows holds %ld flows, not %ld", n, si->other_flows);
 }
 
 static void steer_free(struct steer_inst *si)
@@ -1029,17 +1542,22 @@ static void steer_frame(struct frame *f, const char *dst)
 	f->len = frame_build(f->b, &o, payload, sizeof(payload));
 }
 
+static void hit_flow_key(struct cs_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	v4mapped(&k->lo, "10.1.0.5");
+	hit_route_addr(&k->hi);
+	k->lo_port = 40000;
+	k->hi_port = 443;
+	k->proto = 17;	/* UDP */
+}
+
 /* The flow of the hit frame; false when there is none. */
 static bool steer_flow(const struct steer_inst *si, struct cs_flow *fl)
 {
 	struct cs_flow_key k;
 
-	memset(&k, 0, sizeof(k));
-	v4mapped(&k.lo, "10.1.0.5");
-	v4mapped(&k.hi, "192.0.2.7");
-	k.lo_port = 40000;
-	k.hi_port = 443;
-	k.proto = 17;	/* UDP */
+	hit_flow_key(&k);
 	return bpf_map_lookup_elem(si->flows_fd, &k, fl) == 0;
 }
 
@@ -1047,12 +1565,7 @@ static void steer_flow_delete(const struct steer_inst *si)
 {
 	struct cs_flow_key k;
 
-	memset(&k, 0, sizeof(k));
-	v4mapped(&k.lo, "10.1.0.5");
-	v4mapped(&k.hi, "192.0.2.7");
-	k.lo_port = 40000;
-	k.hi_port = 443;
-	k.proto = 17;
+	hit_flow_key(&k);
 	if (bpf_map_delete_elem(si->flows_fd, &k))
 		die("steer: cannot delete the flow: %s", strerror(errno));
 }
@@ -1071,140 +1584,202 @@ static __u64 steer_inst_flows(const struct steer_inst *si, __u32 id)
 	return sum;
 }
 
-static long steer_flows_count(const struct steer_inst *si)
+/* Packets steer counted under rule `rule_id` (cs_rule_traffic). */
+static __u64 steer_rule_packets(const struct steer_inst *si, __u32 rule_id)
 {
-	return map_count(si->flows_fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow));
+	__u64 v[2];
+
+	if (cs_percpu_sum(si->rule_traffic_fd, rule_id, v, 2))
+		die("steer: cannot read cs_rule_traffic");
+	return v[0];
 }
 
-static struct result *steer_result(const char *name, const struct arm *a, const struct arm *noop)
+static struct result *steer_result(const char *base, const struct point *pt, const struct steer_inst *si)
 {
-	struct result *res = result_new(name);
+	struct result *res = result_new(base, pt);
 
-	result_arm(res, a, noop);
-	res->method = METHOD_STEER_WARM;
-	tc_noop_keep(noop->ns, g_runs, noop->repeat);
-	extra(res, ", \"baseline\": \"tc_noop\"");
+	extra(res, ", \"other_flows\": %ld, \"routes_limit\": %u", si->other_flows, si->routes_limit);
 	return res;
 }
 
-static void bench_steer(int tc_noop_fd)
+static void steer_miss(const struct steer_inst *si, const struct point *pt, int tc_noop_fd)
+{
+	struct arm arms[2] = { { .prog_fd = tc_noop_fd, .f = &f_miss, .rv = TC_OK },
+			       { .prog_fd = si->prog_fd, .f = &f_miss, .rv = TC_OK } };
+	struct result *res = steer_result("steer_miss", pt, si);
+	long flows0 = steer_flows_count(si), flows1;
+
+	measure(arms, 2);
+	if ((flows1 = steer_flows_count(si)) != flows0)
+		die("%s: %ld flows made", res->name, flows1 - flows0);
+	result_arm(res, &arms[1], &arms[0]);
+	baseline_keep(&g_tc_log, arms[0].ns, g_runs, arms[0].repeat);
+	res->path = "miss";
+}
+
+static void steer_pinned(const struct steer_inst *si, const struct point *pt, int tc_noop_fd)
+{
+	struct arm arms[2] = { { .prog_fd = tc_noop_fd, .f = &f_hit, .rv = TC_OK },
+			       { .prog_fd = si->prog_fd, .f = &f_hit, .rv = TC_REDIRECT } };
+	struct result *res = steer_result("steer_hit_pinned", pt, si);
+	__u32 rule_id = (__u32)pt->rule_entries;
+	__u64 pk0, rule0, pinned0;
+	struct cs_flow fl;
+
+	run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);	/* pins the stream if it is not */
+	if (!steer_flow(si, &fl) || fl.instance != 1)
+		die("%s: the stream is not pinned to instance 1", res->name);
+	pk0 = fl.packets;
+	rule0 = steer_rule_packets(si, rule_id);
+	pinned0 = steer_inst_flows(si, 1);
+	measure(arms, 2);
+	if (!steer_flow(si, &fl) || fl.instance != 1 || fl.packets - pk0 != arms[1].pkts ||
+	    steer_rule_packets(si, rule_id) - rule0 != arms[1].pkts || steer_inst_flows(si, 1) != pinned0)
+		die("%s: %llu packets on the flow, %llu expected, or a stream pinned anew", res->name,
+		    (unsigned long long)(fl.packets - pk0), (unsigned long long)arms[1].pkts);
+	result_arm(res, &arms[1], &arms[0]);
+	baseline_keep(&g_tc_log, arms[0].ns, g_runs, arms[0].repeat);
+	res->path = "pinned";
+}
+
+/* The per-run figures of steer_hit_new_flow. */
+struct flow_runs {
+	double ns[MAX_RUNS], ratio[MAX_RUNS], w_noop[MAX_RUNS], w_pin[MAX_RUNS], extra_ns[MAX_RUNS];
+};
+
+static void new_flow_run(const struct steer_inst *si, int tc_noop_fd, const __u32 *repeat,
+			 struct flow_runs *fr, int r)
 {
 	static double d_noop[NEW_ITERS], d_new[NEW_ITERS], d_pin[NEW_ITERS];
-	double ns[MAX_RUNS], ratio[MAX_RUNS], w_noop[MAX_RUNS], w_pin[MAX_RUNS], extra_ns[MAX_RUNS];
-	static struct frame f_miss, f_hit;
-	struct steer_inst si;
+	int i;
+
+	if (r % 2) {
+		fr->w_pin[r] = run_prog(si->prog_fd, &f_hit, repeat[1], TC_REDIRECT);
+		fr->w_noop[r] = run_prog(tc_noop_fd, &f_hit, repeat[0], TC_OK);
+	} else {
+		fr->w_noop[r] = run_prog(tc_noop_fd, &f_hit, repeat[0], TC_OK);
+		fr->w_pin[r] = run_prog(si->prog_fd, &f_hit, repeat[1], TC_REDIRECT);
+	}
+	for (i = 0; i < g_new_iters; i++) {
+		steer_flow_delete(si);
+		d_noop[i] = run_prog(tc_noop_fd, &f_hit, 1, TC_OK);
+		d_new[i] = run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
+		d_pin[i] = run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
+	}
+	trimmed_mean(d_noop, g_new_iters);
+	fr->extra_ns[r] = trimmed_mean(d_new, g_new_iters) - trimmed_mean(d_pin, g_new_iters);
+	fr->ns[r] = fr->w_pin[r] + fr->extra_ns[r];
+	fr->ratio[r] = fr->ns[r] / fr->w_noop[r];
+}
+
+static void steer_new_flow(const struct steer_inst *si, const struct point *pt, int tc_noop_fd)
+{
+	static struct flow_runs fr;
+	struct result *res = steer_result("steer_hit_new_flow", pt, si);
+	__u64 flows0, flows1, cal = 0, loops = (__u64)g_runs * g_new_iters;
 	struct cs_flow fl;
-	struct result *res;
-	__u64 pk0, flows0, flows1;
-	__u32 noop_repeat, pin_repeat;
-	long nflows;
-	int r, i;
+	__u32 repeat[2];
+	int r;
 
-	steer_load(&si);
-	steer_frame(&f_miss, "198.51.100.9");
-	steer_frame(&f_hit, "192.0.2.7");
-
-	/* miss */
-	{
-		struct arm arms[2] = { { "tc_noop", tc_noop_fd, &f_miss, 0, { 0 }, &RV_TC_OK },
-				       { "steer_miss", si.prog_fd, &f_miss, 0, { 0 }, &RV_TC_OK } };
-
-		measure(arms, 2);
-		if ((nflows = steer_flows_count(&si)) != 0)
-			die("steer_miss: %ld flows made", nflows);
-		res = steer_result("steer_miss", &arms[1], &arms[0]);
-		res->path = "miss";
-	}
-
-	/* pinned */
-	run_prog_rv(si.prog_fd, &f_hit, 1, TC_REDIRECT);
-	if (!steer_flow(&si, &fl) || fl.instance != 1)
-		die("steer_hit_pinned: the stream is not pinned to instance 1");
-	pk0 = fl.packets;
-	{
-		struct arm arms[2] = { { "tc_noop", tc_noop_fd, &f_hit, 0, { 0 }, &RV_TC_OK },
-				       { "steer_hit_pinned", si.prog_fd, &f_hit, 0, { 0 }, &RV_TC_REDIRECT } };
-		__u64 expect;
-
-		measure(arms, 2);
-		expect = 10000ULL + 100000ULL + (__u64)arms[1].repeat * g_runs;
-		if (!steer_flow(&si, &fl) || fl.instance != 1 || fl.packets - pk0 != expect ||
-		    steer_inst_flows(&si, 1) != 1)
-			die("steer_hit_pinned: %llu packets on the flow, %llu expected",
-			    (unsigned long long)(fl.packets - pk0), (unsigned long long)expect);
-		res = steer_result("steer_hit_pinned", &arms[1], &arms[0]);
-		res->path = "pinned";
-		res->table_records = steer_flows_count(&si);
-	}
-
-	/* new flow */
-	noop_repeat = calibrate_rv(tc_noop_fd, &f_hit, TC_OK);
-	pin_repeat = calibrate_rv(si.prog_fd, &f_hit, TC_REDIRECT);
-	flows0 = steer_inst_flows(&si, 1);
-	for (r = 0; r < g_runs; r++) {
-		if (r % 2) {
-			w_pin[r] = run_prog_rv(si.prog_fd, &f_hit, pin_repeat, TC_REDIRECT);
-			w_noop[r] = run_prog_rv(tc_noop_fd, &f_hit, noop_repeat, TC_OK);
-		} else {
-			w_noop[r] = run_prog_rv(tc_noop_fd, &f_hit, noop_repeat, TC_OK);
-			w_pin[r] = run_prog_rv(si.prog_fd, &f_hit, pin_repeat, TC_REDIRECT);
-		}
-		for (i = 0; i < NEW_ITERS; i++) {
-			steer_flow_delete(&si);
-			d_noop[i] = run_prog_rv(tc_noop_fd, &f_hit, 1, TC_OK);
-			d_new[i] = run_prog_rv(si.prog_fd, &f_hit, 1, TC_REDIRECT);
-			d_pin[i] = run_prog_rv(si.prog_fd, &f_hit, 1, TC_REDIRECT);
-		}
-		trimmed_mean(d_noop, NEW_ITERS);
-		extra_ns[r] = trimmed_mean(d_new, NEW_ITERS) - trimmed_mean(d_pin, NEW_ITERS);
-		ns[r] = w_pin[r] + extra_ns[r];
-		ratio[r] = ns[r] / w_noop[r];
-	}
-	flows1 = steer_inst_flows(&si, 1);
-	if (flows1 - flows0 != (__u64)g_runs * NEW_ITERS || !steer_flow(&si, &fl) || fl.packets != 2)
-		die("steer_hit_new_flow: %llu streams pinned, %llu expected",
-		    (unsigned long long)(flows1 - flows0), (unsigned long long)g_runs * NEW_ITERS);
-	tc_noop_keep(w_noop, g_runs, noop_repeat);
-	res = result_new("steer_hit_new_flow");
-	result_samples(res, ns, g_runs);
+	repeat[0] = calibrate(tc_noop_fd, &f_hit, TC_OK, &cal);
+	repeat[1] = calibrate(si->prog_fd, &f_hit, TC_REDIRECT, &cal);
+	flows0 = steer_inst_flows(si, 1);
+	for (r = 0; r < g_runs; r++)
+		new_flow_run(si, tc_noop_fd, repeat, &fr, r);
+	flows1 = steer_inst_flows(si, 1);
+	if (flows1 - flows0 != loops || !steer_flow(si, &fl) || fl.packets != 2)
+		die("%s: %llu streams pinned, %llu expected", res->name,
+		    (unsigned long long)(flows1 - flows0), (unsigned long long)loops);
+	baseline_keep(&g_tc_log, fr.w_noop, g_runs, repeat[0]);
+	result_samples(res, fr.ns, g_runs);
 	res->repeat = 1;
-	res->noop_ns = median(w_noop, g_runs);
-	res->ratio = median(ratio, g_runs);
+	res->noop_ns = median(fr.w_noop, g_runs);
+	res->ratio = median(fr.ratio, g_runs);
 	res->path = "new_flow";
 	res->method = METHOD_STEER_NEW;
-	extra(res, ", \"baseline\": \"tc_noop\", \"iterations\": %d, \"new_minus_pinned_ns\": %.2f, "
-		   "\"pinned_warm_ns\": %.2f",
-	      NEW_ITERS, median(extra_ns, g_runs), median(w_pin, g_runs));
+	extra(res, ", \"iterations\": %d, \"new_minus_pinned_ns\": %.2f, \"pinned_warm_ns\": %.2f",
+	      g_new_iters, median(fr.extra_ns, g_runs), median(fr.w_pin, g_runs));
+}
+
+/* Every steer case at one point: the hit route names the last rule entry. */
+static void steer_point(struct steer_inst *si, const struct point *pt, int tc_noop_fd)
+{
+	steer_rules_write(si, pt->rule_entries);
+	steer_hit_route(si, (__u32)pt->rule_entries);
+	steer_miss(si, pt, tc_noop_fd);
+	steer_pinned(si, pt, tc_noop_fd);
+	steer_new_flow(si, pt, tc_noop_fd);
+}
+
+/* Every steer case at every rule count of one table size. */
+static void steer_table(int table_idx, int tc_noop_fd)
+{
+	struct steer_inst si;
+	double t = now_s();
+	int r;
+
+	steer_load(&si, TABLE_SIZES[table_idx]);
+	printf("steer with %ld routes (cs_routes of %u) and %ld other flows, loaded in %.2f s\n",
+	       TABLE_SIZES[table_idx], si.routes_limit, si.other_flows, now_s() - t);
+	for (r = 0; r < g_n_rules; r++) {
+		struct point pt = point_at(table_idx, r);
+
+		t = now_s();
+		steer_point(&si, &pt, tc_noop_fd);
+		printf("  %ld rules (%ld entries): measured in %.1f s\n", pt.rules, pt.rule_entries,
+		       now_s() - t);
+	}
 	steer_free(&si);
 }
 
-static void target(struct result *res, const char *text, bool meets)
+/* ---- main ---- */
+
+/* A baseline's row (made before its cases, so it heads them): every warm
+ * measurement of it in the run. */
+static void baseline_row(struct result *res, const struct baseline_log *log, const char *method)
 {
-	res->target = text;
-	res->meets = meets;
+	const char *base = res->base;
+
+	if (!log->n)
+		die("no %s measurements", base);
+	result_samples(res, log->ns, log->n);
+	res->noop_ns = res->ns;
+	res->ratio = 1.0;
+	res->repeat = log->repeat;
+	res->method = method;
+	extra(res, ", \"measurements\": %d", log->n);
 }
 
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-o bench.json] [-e bench-env.json] [-d workdir] [-r runs] [-t ms]\n"
-		"  -r  measurements per case, median reported (default 7, at most %d)\n"
-		"  -t  kernel time per measurement in ms (default 200)\n",
+		"usage: %s [-o per_packet.json] [-e bench-env.json] [-d workdir] [-r runs] [-t ms]\n"
+		"  -r  measurements per case, median reported (default 5, at most %d)\n"
+		"  -t  kernel time per measurement in ms (default 50)\n"
+		"  BENCH_QUICK=1: a smoke test, every case at 4 points, figures meaningless\n",
 		prog, MAX_RUNS);
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* The smoke test: every case, the smaller half of the matrix, few repeats. */
+static void quick_defaults(void)
 {
-	struct result *noop_res, *non_dns, *refresh_4a, *r1m;
-	struct inst a, w, b, c;
-	struct noop_bpf *noop;
-	char small[4096], big[4096];
-	double t0 = now_s(), t;
-	cpu_set_t set;
-	int opt, noop_fd;
-	long filled;
+	const char *q = getenv("BENCH_QUICK");
 
+	if (!q || !*q || !strcmp(q, "0"))
+		return;
+	g_runs = 1;
+	g_target_ns = 2e6;
+	g_new_iters = 100;
+	g_n_tables = 2;
+	g_n_rules = 2;
+}
+
+static void options(int argc, char **argv)
+{
+	int opt;
+
+	quick_defaults();
 	while ((opt = getopt(argc, argv, "o:e:d:r:t:h")) != -1) {
 		switch (opt) {
 		case 'o': g_out = optarg; break;
@@ -1217,111 +1792,79 @@ int main(int argc, char **argv)
 	}
 	if (g_runs < 1 || g_runs > MAX_RUNS || g_target_ns < 1e6)
 		usage(argv[0]);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+}
 
-	/* One CPU for every run: the scratch map is per CPU, and no migrations. */
+/* One CPU for every run: the scratch map is per CPU, and no migrations. */
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+
 	g_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
 	CPU_ZERO(&set);
 	CPU_SET(g_cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		g_cpu = -1;
-	write_env(NULL, 0);
+}
 
-	noop = noop_bpf__open_and_load();
-	if (!noop)
-		die("cannot load the noop program: %s (run as root)", strerror(errno));
-	noop_fd = bpf_program__fd(noop->progs.noop);
-
+static void make_frames(void)
+{
 	f_tcp.len = frame_tcp_data(f_tcp.b, 512);
 	dns_frame(&f_nomatch, "www.nomatch.org", IPS4, 4);
 	dns_frame(&f_1a, "www.example.com", IPS4, 1);
 	dns_frame(&f_4a, "www.example.com", IPS4, 4);
+	steer_frame(&f_miss, "198.51.100.9");
+	steer_frame(&f_hit, "192.0.2.7");
+}
 
-	config_small(small, sizeof(small));
-	t = now_s();
-	inst_load(&a, "small", small, false);
-	inst_load(&w, "small-walked", small, true);
-	prog_identify(a.prog_fd);
-	printf("loaded learn (tag %s, %u bytes jited) with %zu pattern(s) in %.2f s\n", g_prog_tag,
-	       g_prog_jited, a.conf.n_patterns, now_s() - t);
+static void bench_learn(void)
+{
+	struct noop_bpf *noop = noop_bpf__open_and_load();
+	struct result *row = result_new("xdp_noop", NULL);
+	double t;
+	int r;
 
-	noop_res = result_new("xdp_noop");
-	non_dns = bench_warm("learn_non_dns", &a, noop_fd, &f_tcp, CS_R_NOT_DNS);
-	target(non_dns, "ratio <= 1.2", non_dns->ratio <= 1.2);
-	/* as shipped: an answer repeated within a second reuses its outcome */
-	bench_warm("learn_dns_nomatch", &a, noop_fd, &f_nomatch, CS_R_NO_RULE)->lookups =
-		rule_lookups(&a, 3);
-	expect_path(&a, &f_1a, CS_R_LEARNED, "learn_dns_refresh_1a (prime)");
-	bench_warm("learn_dns_refresh_1a", &a, noop_fd, &f_1a, CS_R_REFRESHED)->lookups =
-		rule_lookups(&a, 3);
-	expect_path(&a, &f_4a, CS_R_LEARNED, "learn_dns_refresh_4a (prime)");
-	refresh_4a = bench_warm("learn_dns_refresh_4a", &a, noop_fd, &f_4a, CS_R_REFRESHED);
-	refresh_4a->lookups = rule_lookups(&a, 3);
-	target(refresh_4a, "ratio <= 6", refresh_4a->ratio <= 6);
-	/* every packet walked, as a first-time answer is */
-	bench_warm("learn_dns_nomatch_walked", &w, noop_fd, &f_nomatch, CS_R_NO_RULE)->lookups =
-		rule_lookups(&w, 3);
-	expect_path(&w, &f_1a, CS_R_LEARNED, "learn_dns_refresh_1a_walked (prime)");
-	bench_warm("learn_dns_refresh_1a_walked", &w, noop_fd, &f_1a, CS_R_REFRESHED)->lookups =
-		rule_lookups(&w, 3);
-	expect_path(&w, &f_4a, CS_R_LEARNED, "learn_dns_refresh_4a_walked (prime)");
-	bench_warm("learn_dns_refresh_4a_walked", &w, noop_fd, &f_4a, CS_R_REFRESHED)->lookups =
-		rule_lookups(&w, 3);
-	bench_new(&w, noop_fd)->lookups = rule_lookups(&w, 3);
-	printf("small cases done at %.1f s\n", now_s() - t0);
-
-	/* 1M records, preallocated like production (no lazy_tables) */
-	t = now_s();
-	inst_load(&b, "1m", small, true);
-	fill_records(&b, FILL_1M);
-	expect_path(&b, &f_4a, CS_R_LEARNED, "learn_dns_refresh_4a_1m (prime)");
-	filled = records_count(&b);
-	if (filled != FILL_1M + 4)
-		die("cs_records holds %ld records, expected %d", filled, FILL_1M + 4);
-	printf("filled cs_records with %ld records in %.2f s\n", filled, now_s() - t);
-	r1m = bench_vs("learn_dns_refresh_4a_1m", &w, &b, noop_fd, &f_4a);
-	r1m->lookups = rule_lookups(&b, 3);
-	target(r1m, "<= 1.15 x learn_dns_refresh_4a_walked", r1m->vs <= 1.15);
-	inst_free(&b);
-
-	/* 100k rule patterns */
-	t = now_s();
-	config_100k(big, sizeof(big));
-	inst_load(&c, "100k", big, true);
-	printf("loaded learn with %zu patterns in %.2f s\n", c.conf.n_patterns, now_s() - t);
-	expect_path(&c, &f_4a, CS_R_LEARNED, "learn_dns_refresh_4a_100k_rules (prime)");
-	bench_vs("learn_dns_refresh_4a_100k_rules", &w, &c, noop_fd, &f_4a)->lookups = rule_lookups(&c, 3);
-	inst_free(&c);
-
-	/* steer, against the TC baseline */
-	{
-		struct tc_noop_bpf *tcn = tc_noop_bpf__open_and_load();
-		struct result *tr = result_new("tc_noop");
-
-		if (!tcn)
-			die("cannot load the tc_noop program: %s", strerror(errno));
+	if (!noop)
+		die("cannot load the noop program: %s (run as root)", strerror(errno));
+	for (r = 0; r < g_n_rules; r++) {
 		t = now_s();
-		bench_steer(bpf_program__fd(tcn->progs.tc_noop));
-		tc_noop_bpf__destroy(tcn);
-		result_samples(tr, g_tc_noop_ns, g_tc_noop_n);
-		tr->noop_ns = tr->ns;
-		tr->ratio = 1.0;
-		tr->repeat = g_tc_noop_repeat;
-		tr->method = "the TC baseline: a sched_cls program returning TC_ACT_OK; every warm "
-			     "tc_noop measurement of the steer cases; ratio 1 by definition";
-		extra(tr, ", \"measurements\": %d", g_tc_noop_n);
-		printf("steer cases done in %.1f s\n", now_s() - t);
+		learn_rules(r, bpf_program__fd(noop->progs.noop));
+		printf("learn at %ld rules done in %.1f s\n", RULE_COUNTS[r], now_s() - t);
 	}
-	inst_free(&w);
-	inst_free(&a);
 	noop_bpf__destroy(noop);
+	baseline_row(row, &g_xdp_log, "the XDP baseline: an XDP program returning XDP_PASS; every warm "
+				      "noop measurement of the learn cases; ratio 1 by definition");
+}
 
-	/* the baseline row: every warm noop measurement of the run */
-	result_samples(noop_res, g_noop_ns, g_noop_n);
-	noop_res->noop_ns = noop_res->ns;
-	noop_res->ratio = 1.0;
-	noop_res->repeat = g_noop_repeat;
-	extra(noop_res, ", \"measurements\": %d", g_noop_n);
+static void bench_steer(void)
+{
+	struct tc_noop_bpf *tcn = tc_noop_bpf__open_and_load();
+	struct result *row = result_new("tc_noop", NULL);
+	int t;
+
+	if (!tcn)
+		die("cannot load the tc_noop program: %s", strerror(errno));
+	for (t = 0; t < g_n_tables; t++)
+		steer_table(t, bpf_program__fd(tcn->progs.tc_noop));
+	tc_noop_bpf__destroy(tcn);
+	baseline_row(row, &g_tc_log, "the TC baseline: a sched_cls program returning TC_ACT_OK; every warm "
+				     "tc_noop measurement of the steer cases; ratio 1 by definition");
+}
+
+int main(int argc, char **argv)
+{
+	double t0 = now_s();
+
+	options(argc, argv);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pin_cpu();
+	write_env(NULL, 0);
+	printf("%d x %d points, %d runs of ~%.0f ms, %d iterations for the new cases\n", g_n_tables,
+	       g_n_rules, g_runs, g_target_ns / 1e6, g_new_iters);
+	make_frames();
+	bench_learn();
+	printf("learn done at %.1f s\n", now_s() - t0);
+	bench_steer();
+	printf("steer done at %.1f s\n", now_s() - t0);
 
 	write_json(g_out);
 	write_env(g_env, now_s() - t0);
