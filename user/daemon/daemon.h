@@ -31,6 +31,8 @@ struct cs_sweep {
 	struct cs_addr_set *flows;	/* routes with a live flow at the end of the pass */
 	struct cs_u64_set *names;	/* name ids with records this pass */
 	__u64 events_lost;		/* learn's event_lost count when the pass began */
+	__u64 logged;			/* records removed this pass (a line each, up to
+					 * CS_LOG_REMOVED_PER_PASS) */
 	__u64 expired, remapped;	/* this pass */
 	bool removed_any;
 	bool check_never;		/* cs_never changed before this pass: look
@@ -87,6 +89,7 @@ struct cs_daemon {
 
 #define CS_SWEEP_PER_TICK 65536
 #define CS_TICK_MS 1000
+#define CS_LOG_REMOVED_PER_PASS 1000
 #define CS_FULL_PERCENT 90		/* a pass that finds the records this full... */
 #define CS_EVICT_TO_PERCENT 80		/* ...makes the next one evict down to this */
 

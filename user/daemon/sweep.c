@@ -164,11 +164,16 @@ void cs_sweep_free(struct cs_sweep *sw)
 
 /* ---- the pass ---- */
 
+/* A line per removed record, up to CS_LOG_REMOVED_PER_PASS in a pass: a
+ * million records expiring at once would otherwise write 100 MB of log and
+ * spend most of the pass on it. The pass's end says how many went unlogged. */
 static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *r,
 			const char *why)
 {
 	char name[CS_NAME_TEXT_MAX], ip[CS_ADDR_TEXT_MAX];
 
+	if (d->sweep.logged++ >= CS_LOG_REMOVED_PER_PASS)
+		return;
 	cs_info("%s %s %s (rule %s)", why, cs_name_of(d, k->name_id, name, sizeof(name)),
 		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_of(d, r->pattern_id));
 }
@@ -258,8 +263,14 @@ static void pass_begin(struct cs_daemon *d)
 	d->never_changed = false;
 }
 
-/* Look at up to `budget` records; false when the pass has seen them all. */
-static bool pass_step(struct cs_daemon *d, __u32 budget)
+enum step { STEP_MORE, STEP_DONE, STEP_FAILED };
+
+/* Look at `budget` records or a little more: a batch always asks for BATCH,
+ * because a smaller one fails (ENOSPC) when the next hash bucket holds more
+ * records than it asked for. STEP_FAILED: the pass has not seen every record,
+ * so nothing may be judged from it (a route or name whose records it did not
+ * read would go). */
+static enum step pass_step(struct cs_daemon *d, __u32 budget)
 {
 	static struct cs_record_key keys[BATCH], gone[BATCH];
 	static struct cs_record vals[BATCH];
@@ -270,12 +281,12 @@ static bool pass_step(struct cs_daemon *d, __u32 budget)
 
 	while (budget && more) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		__u32 count = BATCH < budget ? BATCH : budget, out = 0, n_gone = 0, i;
+		__u32 count = BATCH, out = 0, n_gone = 0, i;
 		int e = bpf_map_lookup_batch(fd, sw->token ? &sw->token : NULL, &out, keys, vals, &count, &opts);
 
 		if (e && errno != ENOENT) {
-			cs_warn("sweep: reading the records: %s", strerror(errno));
-			return false;
+			cs_warn("sweep: reading the records: %s; the pass starts again", strerror(errno));
+			return STEP_FAILED;
 		}
 		more = !e;
 		sw->token = out;
@@ -298,7 +309,7 @@ static bool pass_step(struct cs_daemon *d, __u32 budget)
 		if (!count)
 			more = false;
 	}
-	return more;
+	return more ? STEP_MORE : STEP_DONE;
 }
 
 static void acl_return(struct cs_daemon *d, __u32 acl_id)
@@ -311,25 +322,21 @@ static void acl_return(struct cs_daemon *d, __u32 acl_id)
 static void pass_flows(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->steer->maps.cs_flows);
-	struct cs_flow_key key, next, *prev = NULL;
+	struct cs_flow_key key, next;
 	__u64 now = cs_now_ns(), idle = (__u64)d->conf.flow_idle_ms * 1000000ULL;
 	struct cs_flow fl;
+	bool more = !bpf_map_get_next_key(fd, NULL, &key);
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	/* the next key is taken before a delete: a deleted key is no anchor */
+	while (more) {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (!bpf_map_lookup_elem(fd, &key, &fl)) {
+			if (fl.last_ns + idle < now)
+				bpf_map_delete_elem(fd, &key);
+			else
+				addr_note(d->sweep.flows, &fl.route, 0, 0);
+		}
 		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &fl)) {
-			prev = &key;
-			continue;
-		}
-		if (fl.last_ns + idle < now) {
-			if (!bpf_map_delete_elem(fd, &key)) {
-				prev = NULL;	/* the deleted key is no anchor for the walk */
-				continue;
-			}
-		} else {
-			addr_note(d->sweep.flows, &fl.route, 0, 0);
-		}
-		prev = &key;
 	}
 }
 
@@ -403,56 +410,36 @@ static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key,
 	return false;
 }
 
+/* Every route settled, in one walk (the next key is taken before a delete:
+ * a deleted key is no anchor); what stays is counted for the metrics: how
+ * many, how many only flows keep, how many wait for an ACL id. */
 static void pass_routes(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_routes);
-	struct cs_addr key, next, *prev = NULL;
+	struct cs_addr key, next;
 	unsigned long removed = 0, assigned = 0;
+	__u64 n = 0, kept = 0, waiting = 0;
+	bool more = !bpf_map_get_next_key(fd, NULL, &key);
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	while (more) {
 		struct cs_route rt;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &rt))
-			continue;
-		if (settle_route(d, fd, &key, &rt, &assigned)) {
-			removed++;
-			prev = NULL;	/* the deleted key is no anchor for the walk */
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (!bpf_map_lookup_elem(fd, &key, &rt)) {
+			if (settle_route(d, fd, &key, &rt, &assigned)) {
+				removed++;
+			} else {
+				n++;
+				kept += !!(rt.flags & CS_ROUTE_KEPT_BY_FLOWS);
+				waiting += !!(rt.flags & CS_ROUTE_WAIT_ACL);
+			}
 		}
+		key = next;
 	}
 	if (removed || assigned)
 		cs_info("sweep: %lu routes removed, %lu given an ACL id", removed, assigned);
 	d->sweep.removed_any |= removed > 0;
 	cs_stat_add(&d->stats.routes_removed, removed);
-}
-
-/* The routes as the pass left them, for the metrics: how many, how many
- * only flows keep, how many wait for an ACL id. (pass_routes cannot count
- * them: it walks again from the start after each removal.) */
-static void count_routes(struct cs_daemon *d)
-{
-	static struct cs_addr keys[BATCH];
-	static struct cs_route vals[BATCH];
-	int fd = bpf_map__fd(d->skel->maps.cs_routes);
-	__u64 n = 0, kept = 0, waiting = 0;
-	__u32 token = 0, out, count, i;
-	bool first = true;
-	int e;
-
-	do {
-		count = BATCH;
-		e = bpf_map_lookup_batch(fd, first ? NULL : &token, &out, keys, vals, &count, NULL);
-		if (e && errno != ENOENT)
-			return;	/* keep the last counts */
-		for (i = 0; i < count; i++) {
-			kept += !!(vals[i].flags & CS_ROUTE_KEPT_BY_FLOWS);
-			waiting += !!(vals[i].flags & CS_ROUTE_WAIT_ACL);
-		}
-		n += count;
-		token = out;
-		first = false;
-	} while (!e);
 	cs_stat_set(&d->stats.routes, n);
 	cs_stat_set(&d->stats.routes_kept, kept);
 	cs_stat_set(&d->stats.routes_waiting_acl, waiting);
@@ -463,7 +450,6 @@ static void publish_pass(struct cs_daemon *d)
 {
 	struct cs_sweep *sw = &d->sweep;
 
-	count_routes(d);
 	cs_stat_set(&d->stats.records, sw->n_ages);
 	cs_stat_set(&d->stats.names, sw->names->n + sw->names->has_zero);
 	if (sw->expired)	/* else the last figure stands: 0 says nothing */
@@ -597,8 +583,17 @@ void cs_sweep_tick(struct cs_daemon *d)
 	cs_locals_sync(d);
 	if (!sw->active)
 		pass_begin(d);
-	if (!sw->active || pass_step(d, d->sweep_per_tick))
+	if (!sw->active)
 		return;
+	switch (pass_step(d, d->sweep_per_tick)) {
+	case STEP_MORE:
+		return;
+	case STEP_FAILED:
+		cs_sweep_free(sw);
+		return;
+	case STEP_DONE:
+		break;
+	}
 	pass_flows(d);
 	pass_routes(d);
 	pass_names(d);
@@ -606,6 +601,9 @@ void cs_sweep_tick(struct cs_daemon *d)
 	plan_eviction(d);
 	if (sw->removed_any)
 		new_generation(d);
+	if (sw->logged > CS_LOG_REMOVED_PER_PASS)
+		cs_info("sweep: %llu more records removed than logged",
+			(unsigned long long)(sw->logged - CS_LOG_REMOVED_PER_PASS));
 	if (sw->expired || sw->remapped)
 		cs_debug("sweep: pass done: %llu expired, %llu moved to another rule, %zu IPs live",
 			 (unsigned long long)sw->expired, (unsigned long long)sw->remapped, sw->live->n);
