@@ -1,0 +1,11 @@
+# Included by tests/bench/bench.mk: the expiry part's measuring tool,
+# build/bench/expiry (tests/bench/expiry.c), which tests/bench/expiry.sh runs
+# next to a real daemon.
+
+EXPIRY_BIN := $(BENCH_DIR)/expiry
+BENCH_BINS += $(EXPIRY_BIN)
+
+$(EXPIRY_BIN): tests/bench/expiry.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDRS) $(USER_HDRS) $(SKELS) \
+		| $(BENCH_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
