@@ -271,18 +271,29 @@ def write_doc(path, cases, measured, env, plots, elapsed):
     os.replace(tmp, path)
 
 
+def headline(cases):
+    """The README's rows: per packet, the baselines and the grid's smallest point
+    (the rest of the grid is in docs/benchmarks.md); every row of the other parts."""
+    grid = [c for c in cases if "base" in c]
+    small = (min((c["table_records"] for c in grid), default=0), min((c["rules"] for c in grid), default=0))
+    return [c for c in cases if c["part"] != "per_packet" or "base" not in c
+            or (c["table_records"], c["rules"]) == small or "target" in c and not c.get("meets")]
+
+
 def write_readme_block(path, cases, env):
-    """The README's bench block: the rows with a target, and where they came from."""
+    """The README's bench block, and where its figures came from."""
     with open(path) as f:
         text = f.read()
     if BEGIN not in text or END not in text:
         die("%s has no bench markers" % path)
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    rows = [c for c in cases if "target" in c]
-    block = ["", "From the last `make bench` (%s, kernel %s, %s):" % (
-        env.get("date", "?")[:10], env.get("kernel", "?"), env.get("cpu", "?")), ""]
-    block += md_table(rows) + [""]
+    block = ["", "From the last `make bench` (%s, kernel %s, %s x%s). Per packet, the smallest "
+             "point of the grid; every size, and the plots, in "
+             "[docs/benchmarks.md](docs/benchmarks.md)." % (
+                 env.get("date", "?")[:10], env.get("kernel", "?"), env.get("cpu", "?"),
+                 env.get("cpus", "?")), ""]
+    block += md_table(headline(cases)) + [""]
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(head + BEGIN + "\n".join(block) + "\n" + END + tail)
