@@ -112,7 +112,9 @@ def check_row(path, row, part):
     row.setdefault("part", part)
     if row["part"] != part:
         die("%s: case %s says part %s" % (path, row["case"], row["part"]))
-    if not isinstance(row.get(row["unit"]), (int, float)):
+    # null: the part ran the case but could not measure it (it says why in its
+    # own members); the document shows "not measured"
+    if row["unit"] not in row or not isinstance(row[row["unit"]], (int, float, type(None))):
         die("%s: case %s has no number under its unit \"%s\"" % (path, row["case"], row["unit"]))
     if "ratio" in row and "baseline" not in row:
         row["baseline"] = "xdp_noop" if part == "per_packet" else "?"
@@ -120,6 +122,8 @@ def check_row(path, row, part):
 
 def figure(row):
     v, unit = row[row["unit"]], row["unit"]
+    if v is None:
+        return "not measured"
     if unit == "share":
         return "%.1f %%" % (100 * v)
     if abs(v) >= 100000:
@@ -132,7 +136,7 @@ def figure(row):
 
 
 def ratio_text(row):
-    if "ratio" not in row:
+    if row.get("ratio") is None:
         return ""
     return "%.2f × %s" % (row["ratio"], row["baseline"])
 
@@ -178,7 +182,7 @@ def plot(rows, axis, fixed_axis, title, png):
     fixed = min(r[fixed_axis] for r in rows)
     series = {}
     for r in rows:
-        if r[fixed_axis] == fixed:
+        if r[fixed_axis] == fixed and r.get("ratio") is not None:
             series.setdefault(r["base"], []).append((r[axis], r["ratio"]))
     series = {k: sorted(v) for k, v in series.items() if len(v) > 1}
     if not series:
