@@ -23,6 +23,7 @@ import sys
 
 WAYS = [
     ("nothing", "nothing attached"),
+    ("xdp_noop", "a trivial XDP program (XDP_PASS) on wan, the control"),
     ("cloudsteer", "cloudsteer learning"),
     ("dnsmasq_nftset", "dnsmasq --nftset forwarder"),
 ]
@@ -223,6 +224,8 @@ def report(runs_path, out_path, params):
                 c["percentiles_per_round"] = [{n + "_us": r[n + "_us"] for n, _ in PCTS} for r in rs]
             if way == "nothing":
                 base[kind] = (c["case"], fig, samples)
+            if way == "xdp_noop":
+                control = fig
             bcase, bfig, bsamples = base[kind]
             c["ratio"] = round(fig / bfig, 4) if bfig else None
             c["baseline"] = bcase
@@ -232,6 +235,9 @@ def report(runs_path, out_path, params):
             c["rounds"] = len(rs)
             c["cpu_share"] = cpu(rs)
             if way == "cloudsteer":
+                # what cloudsteer costs beyond any XDP program on that interface
+                # (on veth, attaching one moves receive to the XDP path)
+                c["vs_xdp_noop"] = round(fig / control, 4) if control else None
                 c["learn_per_round"] = [r["learn"] for r in rs]
                 c["daemon_cpu_s_per_run"] = [r.get("forwarder_cpu_s") for r in rs]
                 # the daemon's whole life in each round (start to SIGTERM), and

@@ -1,12 +1,15 @@
 #!/bin/bash
 # dns_path.sh OUT.json - part dns_path of make bench (tests/bench/run.sh has
-# the contract): DNS queries through a host, three ways in one run.
+# the contract): DNS queries through a host, three ways and a control in one run.
 #
 #   cli 10.10.0.2 --eth0 / lan-- host --wan / eth0-- res 10.20.0.2
 #   dnsperf                      10.10.0.1  10.20.0.1   knotd: zone dnsbench.test,
 #                                router                 n0..nN-1, one A each in
 #                                                       198.18.0.0/15
 #   nothing         dnsperf asks 10.20.0.2, routed by host, nothing attached
+#   xdp_noop        the same with a trivial XDP program (XDP_PASS, build/bench/
+#                   noop.bpf.o) on wan, the control: on veth, any XDP program
+#                   moves receive to veth's XDP path, whatever it does
 #   cloudsteer      the same, with `cloudsteer run` on host learning on wan
 #                   (defaults, so query matching is on; one rule, the zone)
 #   dnsmasq_nftset  dnsperf asks dnsmasq on host (10.10.0.1), which forwards to
@@ -44,6 +47,7 @@ for t in dnsperf knotd dnsmasq nft taskset nsenter dig; do
 	command -v $t >/dev/null || die "$t missing (scripts/install-deps.sh bench installs it)"
 done
 [ -x "$CS" ] || die "$CS missing (make)"
+[ -f "$BENCH_DIR/noop.bpf.o" ] || die "$BENCH_DIR/noop.bpf.o missing (make bench-build)"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 SECS=1 CAL_S=1; else ROUNDS=3 SECS=3 CAL_S=2; fi
 ROUNDS=${DNS_PATH_ROUNDS:-$ROUNDS}
@@ -254,12 +258,15 @@ measure() {
 slot() {	# slot WAY ROUND
 	local way=$1 r=$2 server=10.20.0.2
 	case $way in
+	xdp_noop) ip -n $P-host link set dev wan xdpdrv obj "$BENCH_DIR/noop.bpf.o" sec xdp ||
+		die "cannot attach the trivial XDP program" ;;
 	cloudsteer) start_cloudsteer "$r" ;;
 	dnsmasq_nftset) start_dnsmasq "$r"; server=10.10.0.1 ;;
 	esac
 	measure "$way" qps "$r" $server
 	measure "$way" latency "$r" $server
 	case $way in
+	xdp_noop) ip -n $P-host link set dev wan xdpdrv off ;;
 	cloudsteer) stop_cloudsteer "$r"; echo "dns_path:   (the daemon took $STOP_S s to stop)" ;;
 	dnsmasq_nftset) stop_dnsmasq ;;
 	esac
@@ -275,8 +282,8 @@ RATE=$((cal / 2 / 100 * 100))
 echo "dns_path: calibration: nothing does $cal queries/s unpaced; paced runs at $RATE"
 
 for r in $(seq "$ROUNDS"); do
-	if [ $((r % 2)) = 1 ]; then order="nothing cloudsteer dnsmasq_nftset"
-	else order="dnsmasq_nftset cloudsteer nothing"; fi
+	if [ $((r % 2)) = 1 ]; then order="nothing xdp_noop cloudsteer dnsmasq_nftset"
+	else order="dnsmasq_nftset cloudsteer xdp_noop nothing"; fi
 	for way in $order; do slot "$way" "$r"; done
 done
 
