@@ -28,6 +28,7 @@
 #include "lib/addr.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
+#include "lib/mapwalk.h"
 #include "lib/never.h"
 #include "lib/quota.h"
 #include "lib/state.h"
@@ -318,26 +319,33 @@ static void acl_return(struct cs_daemon *d, __u32 acl_id)
 		cs_err("acl: id %u could not go back to the pool: %s", acl_id, strerror(errno));
 }
 
-/* Flows: idle ones go; live ones keep their route (noted in sw->flows). */
+struct flow_walk {
+	struct cs_daemon *d;
+	int fd;
+	__u64 now, idle;
+};
+
+/* One flow: an idle one goes; a live one keeps its route (noted in sw->flows). */
+static bool settle_flow(const void *key, void *ctx)
+{
+	struct flow_walk *w = ctx;
+	struct cs_flow fl;
+
+	if (!bpf_map_lookup_elem(w->fd, key, &fl)) {
+		if (fl.last_ns + w->idle < w->now)
+			bpf_map_delete_elem(w->fd, key);
+		else
+			addr_note(w->d->sweep.flows, &fl.route, 0, 0);
+	}
+	return true;
+}
+
 static void pass_flows(struct cs_daemon *d)
 {
-	int fd = bpf_map__fd(d->steer->maps.cs_flows);
-	struct cs_flow_key key, next;
-	__u64 now = cs_now_ns(), idle = (__u64)d->conf.flow_idle_ms * 1000000ULL;
-	struct cs_flow fl;
-	bool more = !bpf_map_get_next_key(fd, NULL, &key);
+	struct flow_walk w = { d, bpf_map__fd(d->steer->maps.cs_flows), cs_now_ns(),
+			       (__u64)d->conf.flow_idle_ms * 1000000ULL };
 
-	/* the next key is taken before a delete: a deleted key is no anchor */
-	while (more) {
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (!bpf_map_lookup_elem(fd, &key, &fl)) {
-			if (fl.last_ns + idle < now)
-				bpf_map_delete_elem(fd, &key);
-			else
-				addr_note(d->sweep.flows, &fl.route, 0, 0);
-		}
-		key = next;
-	}
+	cs_map_walk(w.fd, sizeof(struct cs_flow_key), settle_flow, &w);
 }
 
 /* The route goes; its ACL id, counters zeroed, back to the pool. False if
@@ -410,39 +418,44 @@ static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key,
 	return false;
 }
 
-/* Every route settled, in one walk (the next key is taken before a delete:
- * a deleted key is no anchor); what stays is counted for the metrics: how
- * many, how many only flows keep, how many wait for an ACL id. */
+struct route_walk {
+	struct cs_daemon *d;
+	int fd;
+	unsigned long removed, assigned;
+	__u64 n, kept, waiting;		/* what stays, for the metrics */
+};
+
+static bool route_walk_one(const void *key, void *ctx)
+{
+	struct route_walk *w = ctx;
+	struct cs_route rt;
+
+	if (bpf_map_lookup_elem(w->fd, key, &rt))
+		return true;
+	if (settle_route(w->d, w->fd, key, &rt, &w->assigned)) {
+		w->removed++;
+	} else {
+		w->n++;
+		w->kept += !!(rt.flags & CS_ROUTE_KEPT_BY_FLOWS);
+		w->waiting += !!(rt.flags & CS_ROUTE_WAIT_ACL);
+	}
+	return true;
+}
+
+/* Every route settled; what stays counted for the metrics: how many, how
+ * many only flows keep, how many wait for an ACL id. */
 static void pass_routes(struct cs_daemon *d)
 {
-	int fd = bpf_map__fd(d->skel->maps.cs_routes);
-	struct cs_addr key, next;
-	unsigned long removed = 0, assigned = 0;
-	__u64 n = 0, kept = 0, waiting = 0;
-	bool more = !bpf_map_get_next_key(fd, NULL, &key);
+	struct route_walk w = { .d = d, .fd = bpf_map__fd(d->skel->maps.cs_routes) };
 
-	while (more) {
-		struct cs_route rt;
-
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (!bpf_map_lookup_elem(fd, &key, &rt)) {
-			if (settle_route(d, fd, &key, &rt, &assigned)) {
-				removed++;
-			} else {
-				n++;
-				kept += !!(rt.flags & CS_ROUTE_KEPT_BY_FLOWS);
-				waiting += !!(rt.flags & CS_ROUTE_WAIT_ACL);
-			}
-		}
-		key = next;
-	}
-	if (removed || assigned)
-		cs_info("sweep: %lu routes removed, %lu given an ACL id", removed, assigned);
-	d->sweep.removed_any |= removed > 0;
-	cs_stat_add(&d->stats.routes_removed, removed);
-	cs_stat_set(&d->stats.routes, n);
-	cs_stat_set(&d->stats.routes_kept, kept);
-	cs_stat_set(&d->stats.routes_waiting_acl, waiting);
+	cs_map_walk(w.fd, sizeof(struct cs_addr), route_walk_one, &w);
+	if (w.removed || w.assigned)
+		cs_info("sweep: %lu routes removed, %lu given an ACL id", w.removed, w.assigned);
+	d->sweep.removed_any |= w.removed > 0;
+	cs_stat_add(&d->stats.routes_removed, w.removed);
+	cs_stat_set(&d->stats.routes, w.n);
+	cs_stat_set(&d->stats.routes_kept, w.kept);
+	cs_stat_set(&d->stats.routes_waiting_acl, w.waiting);
 }
 
 /* What the pass found, for the metrics. */
@@ -464,29 +477,31 @@ void cs_sweep_keep_name(struct cs_sweep *sw, __u64 name_id)
 }
 
 /* Names that no record read by this pass has, gathered before any goes. */
-static __u64 *unused_names(struct cs_daemon *d, size_t *n)
-{
-	int fd = bpf_map__fd(d->skel->maps.cs_names);
-	__u64 key, next, *ids = NULL, *bigger;
-	size_t cap = 0;
-	bool more = !bpf_map_get_next_key(fd, NULL, &key);
+struct name_walk {
+	struct cs_u64_set *keep;
+	__u64 *ids;
+	size_t n, cap;
+};
 
-	*n = 0;
-	while (more) {
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (!u64_has(d->sweep.names, key)) {
-			if (*n == cap) {
-				cap = cap ? 2 * cap : 1024;
-				bigger = realloc(ids, cap * sizeof(*ids));
-				if (!bigger)
-					break;
-				ids = bigger;
-			}
-			ids[(*n)++] = key;
-		}
-		key = next;
+static bool note_unused_name(const void *key, void *ctx)
+{
+	struct name_walk *w = ctx;
+	__u64 id, *bigger;
+
+	memcpy(&id, key, sizeof(id));
+	if (u64_has(w->keep, id))
+		return true;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 1024;
+
+		bigger = realloc(w->ids, cap * sizeof(*bigger));
+		if (!bigger)
+			return false;	/* fewer go this pass */
+		w->ids = bigger;
+		w->cap = cap;
 	}
-	return ids;
+	w->ids[w->n++] = id;
+	return true;
 }
 
 /* Names that no record read by this pass has go. A record learn made after
@@ -495,23 +510,23 @@ static __u64 *unused_names(struct cs_daemon *d, size_t *n)
  * written so far are read between gathering and removing, and when learn lost
  * any since the pass began, no name goes this pass: a record the pass did not
  * read may need it, and nothing would put it back. The next pass reads every
- * record anew. (Walking and deleting at once, starting over after each delete,
- * cost names kept x names removed: seconds in a burst.) */
+ * record anew. */
 static void pass_names(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_names);
-	size_t n, i;
-	__u64 *ids = unused_names(d, &n);
+	struct name_walk w = { .keep = d->sweep.names };
+	size_t i;
 
+	cs_map_walk(fd, sizeof(__u64), note_unused_name, &w);
 	if (d->rb)
 		ring_buffer__consume(d->rb);
 	if (events_lost(d) != d->sweep.events_lost)
 		cs_info("sweep: learn lost events during the pass; unused names stay until the next");
 	else
-		for (i = 0; i < n; i++)
-			if (!u64_has(d->sweep.names, ids[i]))
-				bpf_map_delete_elem(fd, &ids[i]);
-	free(ids);
+		for (i = 0; i < w.n; i++)
+			if (!u64_has(d->sweep.names, w.ids[i]))
+				bpf_map_delete_elem(fd, &w.ids[i]);
+	free(w.ids);
 }
 
 static void new_generation(struct cs_daemon *d)
@@ -526,13 +541,6 @@ static void new_generation(struct cs_daemon *d)
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Under pressure, set the cutoff that the next pass evicts below. */
 static void plan_eviction(struct cs_daemon *d)
 {
@@ -545,7 +553,7 @@ static void plan_eviction(struct cs_daemon *d)
 	if (n * 100 < limit * CS_FULL_PERCENT)
 		return;
 	target = n - limit * CS_EVICT_TO_PERCENT / 100;
-	qsort(sw->ages, n, sizeof(*sw->ages), cmp_u64);
+	qsort(sw->ages, n, sizeof(*sw->ages), cs_cmp_u64);
 	d->evict_before = sw->ages[target];
 	cs_warn("the record table is %zu%% full (%zu of %zu): evicting the %zu least recently used",
 		n * 100 / limit, n, limit, target);

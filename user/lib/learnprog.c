@@ -11,6 +11,7 @@
 
 #include "learnprog.h"
 #include "log.h"
+#include "mapwalk.h"
 #include "never.h"
 #include "pins.h"
 #include "quota.h"
@@ -70,25 +71,32 @@ int cs_sum_percpu(int map_fd, __u64 *out, __u32 n)
 	return 0;
 }
 
-/* Remove every key of map fd for which keep(key) is false. The walk takes
- * the next key before it deletes: starting over after each delete made a
- * prune quadratic in the map's size. */
+struct prune {
+	int fd;
+	bool (*keep)(const void *key, const void *ctx);
+	const void *ctx;
+	int err;
+};
+
+static bool prune_one(const void *key, void *ctx)
+{
+	struct prune *p = ctx;
+
+	if (!p->keep(key, p->ctx) && bpf_map_delete_elem(p->fd, key) && errno != ENOENT) {
+		p->err = -errno;
+		return false;
+	}
+	return true;
+}
+
+/* Remove every key of map fd for which keep(key) is false. */
 static int prune_map(int fd, size_t key_size, bool (*keep)(const void *key, const void *ctx),
 		     const void *ctx)
 {
-	__u8 key[64], next[64];
-	bool more;
+	struct prune p = { fd, keep, ctx, 0 };
+	int e = cs_map_walk(fd, key_size, prune_one, &p);
 
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	more = !bpf_map_get_next_key(fd, NULL, key);
-	while (more) {
-		more = !bpf_map_get_next_key(fd, key, next);
-		if (!keep(key, ctx) && bpf_map_delete_elem(fd, key) && errno != ENOENT)
-			return -errno;
-		memcpy(key, next, key_size);
-	}
-	return 0;
+	return e ? e : p.err;
 }
 
 /* The ids a prune keeps, sorted: prune_map asks once per entry, and a
@@ -98,23 +106,16 @@ struct keep_set {
 	size_t n;
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static bool keep_set_has(const struct keep_set *ks, __u64 v)
 {
-	return ks->n && bsearch(&v, ks->v, ks->n, sizeof(v), cmp_u64);
+	return ks->n && bsearch(&v, ks->v, ks->n, sizeof(v), cs_cmp_u64);
 }
 
 static int keep_set_sort(struct keep_set *ks)
 {
 	if (ks->n && !ks->v)
 		return -ENOMEM;
-	qsort(ks->v, ks->n, sizeof(*ks->v), cmp_u64);
+	qsort(ks->v, ks->n, sizeof(*ks->v), cs_cmp_u64);
 	return 0;
 }
 
