@@ -1023,12 +1023,13 @@ static __u64 splitmix64(__u64 *s)
 	return z ^ (z >> 31);
 }
 
-/* Filler records first..first+n-1, as if learned for other names: each its
- * own IP, so no two collide with each other or with the cases' records. */
-static void fill_records(const struct inst *in, __u32 first, __u32 n)
+/* Writes entries 0..n-1 into map fd, FILL_CHUNK at a time with
+ * bpf_map_update_batch; make(k, key, value, ctx) builds entry k into zeroed
+ * space. `what` names the map in an error. */
+static void fill_map(int fd, const char *what, __u32 n, size_t key_size, size_t value_size,
+		     void (*make)(__u32 k, void *key, void *value, const void *ctx), const void *ctx)
 {
-	struct cs_record_key *keys = calloc(FILL_CHUNK, sizeof(*keys));
-	struct cs_record *vals = calloc(FILL_CHUNK, sizeof(*vals));
+	char *keys = malloc(FILL_CHUNK * key_size), *vals = malloc(FILL_CHUNK * value_size);
 	__u32 done = 0, i;
 
 	if (!keys || !vals)
@@ -1037,20 +1038,36 @@ static void fill_records(const struct inst *in, __u32 first, __u32 n)
 		LIBBPF_OPTS(bpf_map_batch_opts, o);	/* elem_flags: only BPF_F_LOCK is allowed */
 		__u32 count = n - done < FILL_CHUNK ? n - done : FILL_CHUNK;
 
-		for (i = 0; i < count; i++) {
-			__u64 seed = first + done + i;
-
-			keys[i].name_id = splitmix64(&seed);
-			v4mapped_n(&keys[i].addr, FILLER_RECORD_BASE, first + done + i);
-			vals[i] = (struct cs_record){ .expires_ns = ~0ULL >> 1, .rule_id = 1,
-						      .pattern_id = 1, .ttl = 300, .hits = 1 };
-		}
-		if (bpf_map_update_batch(in->records_fd, keys, vals, &count, &o))
-			die("cannot fill cs_records (%u done): %s", done, strerror(errno));
+		memset(keys, 0, count * key_size);
+		memset(vals, 0, count * value_size);
+		for (i = 0; i < count; i++)
+			make(done + i, keys + i * key_size, vals + i * value_size, ctx);
+		if (bpf_map_update_batch(fd, keys, vals, &count, &o))
+			die("cannot fill %s (%u done): %s", what, done, strerror(errno));
 		done += count;
 	}
 	free(keys);
 	free(vals);
+}
+
+/* Filler record first + k, as if learned for another name: each its own IP,
+ * so no two collide with each other or with the cases' records. */
+static void make_record(__u32 k, void *key, void *value, const void *ctx)
+{
+	struct cs_record_key *rk = key;
+	__u64 seed = *(const __u32 *)ctx + k;
+
+	rk->name_id = splitmix64(&seed);
+	v4mapped_n(&rk->addr, FILLER_RECORD_BASE, *(const __u32 *)ctx + k);
+	*(struct cs_record *)value = (struct cs_record){ .expires_ns = ~0ULL >> 1, .rule_id = 1,
+							 .pattern_id = 1, .ttl = 300, .hits = 1 };
+}
+
+/* Filler records first..first+n-1. */
+static void fill_records(const struct inst *in, __u32 first, __u32 n)
+{
+	fill_map(in->records_fd, "cs_records", n, sizeof(struct cs_record_key), sizeof(struct cs_record),
+		 make_record, &first);
 }
 
 /* Grow cs_records to exactly `size` records, the cases' own included. */
@@ -1435,68 +1452,44 @@ static void steer_hit_route(const struct steer_inst *si, __u32 rule_id)
 		die("steer: cannot write the route: %s", strerror(errno));
 }
 
-/* `n` filler routes: one per learned IP, ACL ids as the pool hands them out. */
-static void steer_fill_routes(const struct steer_inst *si, __u32 n)
+/* Filler route k: one per learned IP, ACL ids as the pool hands them out. */
+static void make_route(__u32 k, void *key, void *value, const void *ctx)
 {
-	struct cs_addr *keys = calloc(FILL_CHUNK, sizeof(*keys));
-	struct cs_route *vals = calloc(FILL_CHUNK, sizeof(*vals));
-	__u32 done = 0, i;
-
-	if (!keys || !vals)
-		die("out of memory");
-	while (done < n) {
-		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 count = n - done < FILL_CHUNK ? n - done : FILL_CHUNK;
-
-		for (i = 0; i < count; i++) {
-			__u32 k = done + i;
-
-			v4mapped_n(&keys[i], FILLER_ROUTE_BASE, k);
-			vals[i] = (struct cs_route){ .rule_id = k % STEER_FILLER_RULES + 1,
-						     .acl_id = k % (CS_ACL_POOL_ENTRIES - 1) + 1 };
-		}
-		if (bpf_map_update_batch(si->routes_fd, keys, vals, &count, &o))
-			die("cannot fill cs_routes (%u done): %s", done, strerror(errno));
-		done += count;
-	}
-	free(keys);
-	free(vals);
+	(void)ctx;
+	v4mapped_n(key, FILLER_ROUTE_BASE, k);
+	*(struct cs_route *)value = (struct cs_route){ .rule_id = k % STEER_FILLER_RULES + 1,
+						       .acl_id = k % (CS_ACL_POOL_ENTRIES - 1) + 1 };
 }
 
-/* `n` other streams, each from its own client to one of the `routes` filler
+static void steer_fill_routes(const struct steer_inst *si, __u32 n)
+{
+	fill_map(si->routes_fd, "cs_routes", n, sizeof(struct cs_addr), sizeof(struct cs_route),
+		 make_route, NULL);
+}
+
+/* Other stream k, from its own client to one of the `routes` (ctx) filler
  * routes, pinned to instance 1 like the measured one. */
+static void make_flow(__u32 k, void *key, void *value, const void *ctx)
+{
+	__u32 routes = *(const __u32 *)ctx;
+	struct cs_flow_key *fk = key;
+	struct cs_flow *fl = value;
+
+	v4mapped_n(&fk->lo, FILLER_CLIENT_BASE, k);	/* 10.128/9 < 100.64/10 */
+	v4mapped_n(&fk->hi, FILLER_ROUTE_BASE, k % routes);
+	fk->lo_port = 32768 + k % 28000;
+	fk->hi_port = 443;
+	fk->proto = 6;	/* TCP */
+	*fl = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 1, .bytes = 60, .route = fk->hi,
+				.code = k, .instance = 1, .chain = 1, .ifindex = 1 };
+	fl->acl_id = k % routes % (CS_ACL_POOL_ENTRIES - 1) + 1;	/* its route's */
+}
+
+/* `n` other streams over the `routes` filler routes. */
 static void steer_fill_flows(const struct steer_inst *si, __u32 n, __u32 routes)
 {
-	struct cs_flow_key *keys = calloc(FILL_CHUNK, sizeof(*keys));
-	struct cs_flow *vals = calloc(FILL_CHUNK, sizeof(*vals));
-	__u32 done = 0, i;
-
-	if (!keys || !vals)
-		die("out of memory");
-	while (done < n) {
-		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 count = n - done < FILL_CHUNK ? n - done : FILL_CHUNK;
-
-		for (i = 0; i < count; i++) {
-			__u32 k = done + i;
-
-			memset(&keys[i], 0, sizeof(keys[i]));
-			v4mapped_n(&keys[i].lo, FILLER_CLIENT_BASE, k);	/* 10.128/9 < 100.64/10 */
-			v4mapped_n(&keys[i].hi, FILLER_ROUTE_BASE, k % routes);
-			keys[i].lo_port = 32768 + k % 28000;
-			keys[i].hi_port = 443;
-			keys[i].proto = 6;	/* TCP */
-			vals[i] = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 1, .bytes = 60,
-						    .route = keys[i].hi, .code = k, .instance = 1,
-						    .chain = 1, .ifindex = 1 };
-			vals[i].acl_id = k % routes % (CS_ACL_POOL_ENTRIES - 1) + 1;	/* its route's */
-		}
-		if (bpf_map_update_batch(si->flows_fd, keys, vals, &count, &o))
-			die("cannot fill cs_flows (%u done): %s", done, strerror(errno));
-		done += count;
-	}
-	free(keys);
-	free(vals);
+	fill_map(si->flows_fd, "cs_flows", n, sizeof(struct cs_flow_key), sizeof(struct cs_flow),
+		 make_flow, &routes);
 }
 
 static long steer_routes_count(const struct steer_inst *si)
