@@ -347,7 +347,7 @@ static int pin(const char *dir, const char *name)
 	return fd;
 }
 
-static __u32 map_id(int fd)
+static struct bpf_map_info map_info(int fd)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
@@ -355,18 +355,7 @@ static __u32 map_id(int fd)
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		die("cannot read a map's info: %s", strerror(errno));
-	return info.id;
-}
-
-static __u32 map_max_entries(int fd)
-{
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		die("cannot read a map's info: %s", strerror(errno));
-	return info.max_entries;
+	return info;
 }
 
 /* The rule and pattern ids the daemon gave PATTERN (cs_patterns). */
@@ -403,8 +392,8 @@ static void pins_open(struct pins *p, const char *dir)
 	p->quota = pin(dir, "cs_rule_quota");
 	p->stats = pin(dir, "cs_learn_stats");
 	p->flows = pin(dir, "cs_flows");
-	p->records_id = map_id(p->records);
-	p->routes_id = map_id(p->routes);
+	p->records_id = map_info(p->records).id;
+	p->routes_id = map_info(p->routes).id;
 	if (bpf_map_lookup_elem(p->config, &zero, &cfg) || !(cfg.flags & CS_CFG_READY))
 		die("%s/cs_config is not ready: is the daemon running?", dir);
 	p->name_key[0] = cfg.name_key[0];
@@ -466,9 +455,9 @@ static struct learn_bpf *learn_walked(const struct pins *p)
 	if (!skel)
 		die("cannot open the learn object: %s", strerror(errno));
 	skel->rodata->reuse_repeats = false;
-	bpf_map__set_max_entries(skel->maps.cs_records, map_max_entries(p->records));
-	bpf_map__set_max_entries(skel->maps.cs_names, map_max_entries(p->names));
-	bpf_map__set_max_entries(skel->maps.cs_routes, map_max_entries(p->routes));
+	bpf_map__set_max_entries(skel->maps.cs_records, map_info(p->records).max_entries);
+	bpf_map__set_max_entries(skel->maps.cs_names, map_info(p->names).max_entries);
+	bpf_map__set_max_entries(skel->maps.cs_routes, map_info(p->routes).max_entries);
 	if (cs_pins_reuse(skel->obj, p->dir, err, sizeof(err)) < 0)
 		die("%s", err);
 	e = learn_bpf__load(skel);
