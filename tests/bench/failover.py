@@ -25,6 +25,8 @@ import statistics
 import struct
 import time
 
+from pcapv4 import ipv4_packets
+
 
 def send(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -44,30 +46,10 @@ def send(a):
 def udp_times(path):
     """sport -> sorted stamps of the UDP datagrams in a tcpdump capture
     (pcap, Ethernet, IPv4)."""
-    with open(path, "rb") as f:
-        data = f.read()
     out = collections.defaultdict(list)
-    if len(data) < 24:
-        return out
-    magic = data[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        end = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        end = ">"
-    else:
-        raise SystemExit("%s: not a pcap file" % path)
-    div = 1e9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e6
-    if struct.unpack(end + "I", data[20:24])[0] != 1:
-        raise SystemExit("%s: not an Ethernet capture" % path)
-    off = 24
-    while off + 16 <= len(data):
-        sec, frac, incl, _orig = struct.unpack(end + "IIII", data[off:off + 16])
-        pkt = data[off + 16:off + 16 + incl]
-        off += 16 + incl
-        if len(pkt) < 42 or pkt[12:14] != b"\x08\x00" or pkt[23] != 17:
-            continue
-        ihl = (pkt[14] & 0xF) * 4
-        out[struct.unpack("!H", pkt[14 + ihl:16 + ihl])[0]].append(sec + frac / div)
+    for t, ip, l4 in ipv4_packets(path):
+        if ip[9] == 17 and len(ip) + len(l4) >= 28:
+            out[struct.unpack("!H", l4[:2])[0]].append(t)
     for v in out.values():
         v.sort()
     return out
