@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "daemon/daemon.h"
+#include "lib/bpffs.h"
 #include "lib/log.h"
 #include "lib/pins.h"
 
@@ -15,7 +16,8 @@ static const char detach_usage[] =
 	"Detach learn and steer from the interfaces the config names (only where the\n"
 	"attached program is cloudsteer's; clsact hooks only where cloudsteer made\n"
 	"them) and remove every pinned map: records, routes, flows and counters are\n"
-	"gone. Stop the daemon first, or run it with --detach-on-exit.\n"
+	"gone. Stop the daemon first, or run it with --detach-on-exit. It never\n"
+	"mounts bpffs: with none on /sys/fs/bpf there is no pinned state to remove.\n"
 	"\n"
 	"  -c, --config FILE  the YAML config (default " CS_DEFAULT_CONFIG ")\n"
 	"      --pin-dir DIR  the pins (default $" CS_PIN_DIR_ENV " or " CS_PIN_DIR ")\n"
@@ -49,6 +51,10 @@ int cmd_detach(int argc, char **argv)
 	cs_detach_learn(&conf);
 	cs_detach_steer(&conf, pin_dir);
 	cs_config_free(&conf);
+	if (!cs_bpffs_present(pin_dir, err, sizeof(err))) {
+		cs_info("%s; no pinned state to remove", err);	/* and nothing is mounted to look */
+		return 0;
+	}
 	e = cs_pins_remove(pin_dir);
 	if (e) {
 		cs_err("could not remove the pins in %s: %s", pin_dir, strerror(-e));

@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "instance/instance.h"
 #include "lib/addr.h"
+#include "lib/bpffs.h"
 #include "lib/log.h"
 #include "lib/pins.h"
 #include "lib/signals.h"
@@ -169,6 +170,8 @@ static int start(struct cs_instance_daemon *d)
 		return 2;
 	}
 	cc = cs_role_chain(d);
+	if (cs_bpffs_ready(d->pin_dir))
+		return 1;
 	d->lock_fd = cs_lock_take(d->pin_dir, "instance", err, sizeof(err));
 	if (d->lock_fd < 0) {
 		cs_err("%s", err);
@@ -256,7 +259,8 @@ static const char instance_usage[] =
 	"as the steering hosts'. The sync is authenticated with mesh.sync_key, else a\n"
 	"key derived from mesh.affinity_key. Runs in the foreground. SIGHUP re-reads\n"
 	"instance.policy and instance.stream_idle; SIGTERM leaves the dataplane\n"
-	"running on its pins.\n"
+	"running on its pins. When nothing is mounted on /sys/fs/bpf, it mounts bpffs\n"
+	"there first (that takes CAP_SYS_ADMIN).\n"
 	"\n"
 	"  -c, --config FILE    the YAML config (default " CS_DEFAULT_CONFIG ")\n"
 	"  -n, --name NAME      which instance this node is (default: instance.name, else\n"

@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "daemon/daemon.h"
+#include "lib/bpffs.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/quota.h"
@@ -154,6 +155,8 @@ static int start(struct cs_daemon *d)
 		return 2;
 	}
 	opts.acl_ids = d->conf.acl_ids;
+	if (cs_bpffs_ready(d->pin_dir))
+		return 1;
 	d->lock_fd = cs_lock_take(d->pin_dir, NULL, err, sizeof(err));
 	if (d->lock_fd < 0) {
 		cs_err("%s", err);
@@ -250,7 +253,8 @@ static const char run_usage[] =
 	"Load and attach the dataplane, pin its maps, and keep it: log new and expired\n"
 	"records, expire records and routes, keep the ACL id pool. Runs in the\n"
 	"foreground (for systemd). SIGHUP re-reads the config; SIGTERM leaves the\n"
-	"dataplane running on its pins, and a later run adopts them.\n"
+	"dataplane running on its pins, and a later run adopts them. When nothing is\n"
+	"mounted on /sys/fs/bpf, it mounts bpffs there first (that takes CAP_SYS_ADMIN).\n"
 	"\n"
 	"  -c, --config FILE    the YAML config (default " CS_DEFAULT_CONFIG ")\n"
 	"      --detach-on-exit detach and remove the pins on SIGTERM/SIGINT\n"

@@ -34,8 +34,8 @@ static int lock_pin_dir(const char *pin_dir, int pid_fd, char *err, size_t errle
 	int fd;
 
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "cannot make %s: %s (is bpffs mounted on /sys/fs/bpf?)", pin_dir,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot make %s: %s%s", pin_dir, strerror(errno),
+			 errno == ENOENT ? " (the directory above it must exist)" : "");
 		return -1;
 	}
 	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

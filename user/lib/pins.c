@@ -113,7 +113,7 @@ int cs_pins_pin(struct bpf_object *obj, const char *dir, char *err, size_t errle
 		int e = -errno;
 
 		snprintf(err, errlen, "cannot make %s: %s%s", dir, strerror(errno),
-			 errno == ENOENT ? " (is bpffs mounted on /sys/fs/bpf?)" : "");
+			 errno == ENOENT ? " (the directory above it must exist)" : "");
 		return e;
 	}
 	bpf_object__for_each_map(map, obj) {

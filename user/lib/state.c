@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpffs.h"
 #include "json.h"
 #include "pins.h"
 #include "state.h"
@@ -88,8 +89,11 @@ static bool dir_has_pins(const char *dir)
 
 static void say_no_state(const char *dir, const char *map, char *err, size_t errlen)
 {
-	int n = snprintf(err, errlen, "no cloudsteer state in %s (is the daemon running, or was it detached?)",
-			 dir);
+	int n;
+
+	if (!cs_bpffs_present(dir, err, errlen))
+		return;	/* no bpffs: no daemon has pinned anything here */
+	n = snprintf(err, errlen, "no cloudsteer state in %s (is the daemon running, or was it detached?)", dir);
 
 	/* Some pins but not this one: another version, or a detach cut short. */
 	if (dir_has_pins(dir) && n > 0 && (size_t)n < errlen)
