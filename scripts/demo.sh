@@ -23,8 +23,10 @@
 # Nothing is made in the host's own network namespace. Outside the lab's
 # namespaces it makes only: its pin directories /sys/fs/bpf/cloudsteer-demo-PID
 # (-a, -b for the instances, -libxdp for libxdp's lock directory), the
-# daemons' lock and hook files /run/cloudsteer-demo-PID*, a temp dir, and
-# /run/netns if `ip netns add` has to make it (removed again when empty).
+# daemons' lock and hook files /run/cloudsteer-demo-PID*, a temp dir,
+# /run/netns if `ip netns add` has to make it (removed again when empty),
+# and bpffs on /sys/fs/bpf if nothing was mounted there (the first daemon
+# mounts it; unmounted again at the end).
 # All of it goes on exit, on failure, on Ctrl-C and on SIGTERM; the last line
 # says whether anything was left behind.
 #
@@ -53,6 +55,7 @@ WORK=
 START=$(date +%s)
 # what this run found missing and so made: removed again at the end
 MADE_NETNS_DIR=0
+BPFFS_FOUND=1		# 0: nothing was on /sys/fs/bpf; the daemons mount bpffs
 
 export CLOUDSTEER_PIN_DIR=$PIN
 export PATH="$REPO/build:$PATH"
@@ -107,6 +110,8 @@ wait_for() {
 
 # ---- clean-up: everything this run made, whatever happened ----
 
+bpffs_here() { [ "$(stat -f -c %t /sys/fs/bpf 2>/dev/null)" = cafe4a11 ]; }
+
 cleanup() {
 	local rc=$? n p i pids left=
 	trap - EXIT ERR
@@ -128,6 +133,10 @@ cleanup() {
 	for n in $NODES; do ip netns del "$NS-$n" 2>/dev/null; done
 	rm -rf "$PIN" "$PIN"-a "$PIN"-b "$XDPFS" /run/cloudsteer-demo-"$ID".* /run/cloudsteer-demo-"$ID"-*
 	[ -n "$WORK" ] && rm -rf "$WORK"
+	# the daemons mounted bpffs for this run: as it was, so it is again
+	if [ $BPFFS_FOUND = 0 ]; then
+		while bpffs_here; do umount /sys/fs/bpf 2>/dev/null || break; done
+	fi
 	# `ip netns add` makes /run/netns (a mount point) when it is missing
 	if [ $MADE_NETNS_DIR = 1 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
 		mountpoint -q /run/netns && umount /run/netns
@@ -138,7 +147,7 @@ cleanup() {
 		printf 'demo: left behind: %s\n' "$left" >&2
 		[ $rc = 0 ] && rc=1
 	else
-		printf 'demo: cleaned up: left nothing behind (no namespace, pin, lock or temp dir of this run)\n'
+		printf 'demo: cleaned up: left nothing behind (no namespace, pin, lock, mount or temp dir of this run)\n'
 	fi
 	[ $rc = 0 ] && printf 'demo: done in %ss\n' $(($(date +%s) - START))
 	exit $rc
@@ -151,6 +160,7 @@ leftovers() {	# what of this run still exists, or nothing
 	for p in "$PIN" "$PIN"-a "$PIN"-b "$XDPFS" /run/cloudsteer-demo-"$ID".* /run/cloudsteer-demo-"$ID"-* $WORK; do
 		[ -e "$p" ] && printf '%s ' "$p"
 	done
+	[ $BPFFS_FOUND = 0 ] && bpffs_here && printf 'bpffs on /sys/fs/bpf '
 	return 0
 }
 on_error() {	# a command failed that no step checks: say which, then clean up
@@ -177,7 +187,7 @@ preflight() {
 		exit 1
 	fi
 	[ -x build/cloudsteer ] || { echo "demo: no build/cloudsteer: run make (or sudo make demo)" >&2; exit 1; }
-	mountpoint -q /sys/fs/bpf || { echo "demo: /sys/fs/bpf is not mounted (bpffs)" >&2; exit 1; }
+	bpffs_here || BPFFS_FOUND=0
 }
 
 # ---- the lab ----
@@ -304,6 +314,11 @@ start_daemons() {
 	start_instance b
 	wait_for "$WORK/a.log" "running:" 10 && wait_for "$WORK/b.log" "running:" 10 ||
 		fail_step "both instances to run" "they did not within 10 s" "$WORK/a.log" "$WORK/b.log"
+	if [ $BPFFS_FOUND = 0 ]; then
+		grep -h "bpffs:" "$WORK/a.log" "$WORK/b.log" | sed 's/^/  /'
+		tell "(Nothing was mounted on /sys/fs/bpf, where the pins live, so the first daemon to start mounted" \
+			"bpffs there, as systemd does at boot on most hosts. This run unmounts it again at the end.)"
+	fi
 	tell "(LIBXDP_BPFFS: libxdp keeps its lock directory there, not in /sys/fs/bpf/xdp where it would stay)"
 	cmd LIBXDP_BPFFS="$XDPFS" nsenter --net=/run/netns/$NS-host cloudsteer run -c "$WORK/cloudsteer.yaml" \
 		'>' host.log '&'

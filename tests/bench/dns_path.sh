@@ -32,6 +32,7 @@
 # the pins and the scratch directory.
 set -u
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$REPO/tests/lib/bpffs.sh"
 BUILD=${BUILD:-$REPO/build}
 BENCH_DIR=${BENCH_DIR:-$BUILD/bench}
 CS=${CS:-$BUILD/cloudsteer}
@@ -72,6 +73,7 @@ cleanup() {
 	wait 2>/dev/null	# reap them
 	for n in cli host res; do ip netns del $P-$n 2>/dev/null; done
 	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$P".* "$LAB"	# the daemon's lock and clsact notes
+	bpffs_restore
 	exit $rc
 }
 trap cleanup EXIT

@@ -17,6 +17,7 @@
 # about 80 s; raise it to see a slow sweep to its end).
 set -u
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$REPO/tests/lib/bpffs.sh"
 BUILD=${BUILD:-$REPO/build}
 BENCH_DIR=${BENCH_DIR:-$BUILD/bench}
 CS=${CS:-$BUILD/cloudsteer}
@@ -46,6 +47,7 @@ cleanup() {
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$PIN" "/run/csbx-$$.lock" "/run/csbx-$$.clsact"
 	[ -n "$WORK" ] && rm -rf "$WORK"
+	bpffs_restore
 }
 trap cleanup EXIT
 trap 'exit 130' INT

@@ -18,6 +18,7 @@
 T_SUITE=container
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib/testing.sh"
+. "$REPO/tests/lib/bpffs.sh"
 CS=$REPO/build/cloudsteer
 IMG=${CLOUDSTEER_IMAGE:-localhost/cloudsteer:latest}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$REPO/scripts/containers.conf}
@@ -45,10 +46,14 @@ cleanup() {
 	ip netns del "$NS_H" 2>/dev/null
 	ip netns del "$NS_R" 2>/dev/null
 	rm -rf "$PIN" "/run/$(basename "$PIN").lock" "/run/$(basename "$PIN").clsact" "$LAB"
+	bpffs_restore
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# the containers share the host's bpffs (-v /sys/fs/bpf), as the README's
+# run line has it: the host must have one (cleanup unmounts what this made)
+bpffs_mount || { fail setup "cannot mount bpffs on /sys/fs/bpf"; exit 1; }
 
 # The README's run line, with the lab's namespace for the host network and
 # the run's own pin directory: ctr [PODMAN-RUN-OPTIONS...] -- [ARGS...]

@@ -6,7 +6,8 @@
 # through B intact, the record expires while the route is kept by the live
 # download, and the route goes once the download is over. Interrupted with
 # SIGINT (Ctrl-C) midway, it still cleans up. Either way no namespace, pin
-# directory, /run file, temp dir or process of the run is left behind.
+# directory, /run file, temp dir or process of the run is left behind. The
+# first run meets no bpffs on /sys/fs/bpf, as on a fresh machine.
 #
 # (checks read "A && pass || fail", as in the other tests)
 # shellcheck disable=SC2015
@@ -53,9 +54,15 @@ says() {
 	grep -qE -- "$1" "$OUT/full.txt" && pass "it tells: $2" || fail "it tells: $2" "no line matches /$1/"
 }
 
-# ---- 1. straight through ----
+# ---- 1. straight through, on a machine with nothing on /sys/fs/bpf ----
+# (a mount namespace of its own, in which /sys/fs/bpf is unmounted first:
+# what `sudo make demo` meets on a fresh machine)
 t0=$(date +%s)
-timeout --kill-after=10 300 "$REPO/scripts/demo.sh" > "$OUT/full.txt" 2>&1 </dev/null
+timeout --kill-after=10 300 unshare --mount --propagation private bash -c '
+	while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 1; done
+	"$1"; rc=$?
+	mountpoint -q /sys/fs/bpf && echo "demo test: bpffs is still mounted on /sys/fs/bpf"
+	exit $rc' _ "$REPO/scripts/demo.sh" > "$OUT/full.txt" 2>&1 </dev/null
 rc=$?
 secs=$(($(date +%s) - t0))
 echo "    stats: demo_seconds=$secs"
@@ -89,6 +96,9 @@ says '^cloudsteer_records_expired_total [1-9]' "the host's metrics count the exp
 says '^cloudsteer_rule_packets_total\{rule="1",match="saas\.test"\} [1-9]' "the host's metrics count the rule's packets"
 says '^cloudsteer_stream_packets_total\{reason="taken_over"\} [1-9]' "B's metrics count the takeover"
 says 'left nothing behind' "the demo says it left nothing behind"
+says 'bpffs: nothing was mounted on /sys/fs/bpf, so mounted bpffs there' "a daemon mounts bpffs, where nothing was"
+grep -q "demo test: bpffs is still mounted" "$OUT/full.txt" && fail "the demo unmounts the bpffs its daemons mounted" ||
+	pass "the demo unmounts the bpffs its daemons mounted"
 sums=$(grep -cE '^[0-9a-f]{64}  ' "$OUT/full.txt")
 [ "$(grep -E '^[0-9a-f]{64}  ' "$OUT/full.txt" | cut -c1-64 | sort -u | wc -l)" = 1 ] && [ "$sums" = 2 ] &&
 	pass "the two sha256 sums shown are equal" || fail "the two sha256 sums shown are equal" "$(grep -E '^[0-9a-f]{64}' "$OUT/full.txt")"

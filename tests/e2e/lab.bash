@@ -8,6 +8,7 @@
 #   daemon_stop [SIG]   stop it (default TERM) and wait
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$REPO/tests/lib/testing.sh"
+. "$REPO/tests/lib/bpffs.sh"
 CS=${CLOUDSTEER:-$REPO/build/cloudsteer}
 LAB=$(mktemp -d /tmp/cs-e2e.XXXXXX)
 NS_C=cse2e-c-$$
@@ -27,6 +28,7 @@ lab_cleanup() {
 	ip netns del "$NS_S" 2>/dev/null
 	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR").lock" \
 	       "/run/$(basename "$CLOUDSTEER_PIN_DIR").clsact" "$LAB"
+	bpffs_restore
 }
 trap lab_cleanup EXIT
 trap 'exit 130' INT

@@ -20,6 +20,7 @@
 # namespaces, the namespaces, the pins and the temp dir.
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$REPO/tests/lib/testing.sh"
+. "$REPO/tests/lib/bpffs.sh"
 CS=$REPO/build/cloudsteer
 [ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
 for t in dnsmasq dig socat tcpdump bpftool; do
@@ -36,6 +37,7 @@ cleanup() {
 	done
 	# the instance daemons pin in $CLOUDSTEER_PIN_DIR-NAME (instance.sh)
 	rm -rf "$CLOUDSTEER_PIN_DIR" "$CLOUDSTEER_PIN_DIR"-* "/run/$(basename "$CLOUDSTEER_PIN_DIR")"* "$LAB"
+	bpffs_restore
 }
 trap cleanup EXIT
 trap 'exit 130' INT

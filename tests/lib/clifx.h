@@ -16,17 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cloudsteer.h"
+#include "lib/bpffs.h"
 #include "testing.h"
 
 static char cli[PATH_MAX];	/* build/cloudsteer, once clifx_find_cli found it */
-
-#define BPF_FS_MAGIC_NUMBER 0xcafe4a11	/* linux/magic.h */
+static bool clifx_mounted_bpffs;	/* clifx_bpffs_begin mounted it: clifx_bpffs_end unmounts */
 
 static inline bool clifx_exists(const char *path)
 {
@@ -38,13 +38,27 @@ static inline bool clifx_exists(const char *path)
 /* NULL, or why the test is skipped. */
 static inline const char *clifx_why_not_runnable(void)
 {
-	struct statfs fs;
+	return geteuid() ? "needs root to load BPF and pin under /sys/fs/bpf" : NULL;
+}
 
-	if (geteuid())
-		return "needs root to load BPF and pin under /sys/fs/bpf";
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC_NUMBER)
-		return "no bpffs on /sys/fs/bpf";
-	return NULL;
+/* bpffs on /sys/fs/bpf for the test's pins: mounted the way the daemon
+ * mounts it when nothing is there (a fresh machine), and unmounted again by
+ * clifx_bpffs_end. false, with a FAIL line, when it cannot be had. */
+static inline bool clifx_bpffs_begin(const char *suite)
+{
+	char err[1024];
+	int rc = cs_bpffs_ensure(CS_BPFFS_ROOT "/cloudsteer", err, sizeof(err));
+
+	if (rc < 0)
+		printf("FAIL: %s: setup: %s\n", suite, err);
+	clifx_mounted_bpffs = rc > 0;
+	return rc >= 0;
+}
+
+static inline void clifx_bpffs_end(void)
+{
+	if (clifx_mounted_bpffs)
+		umount(CS_BPFFS_ROOT);
 }
 
 /* build/cloudsteer, three levels up from build/tests/prog/NAME. */

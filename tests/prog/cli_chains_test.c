@@ -427,6 +427,10 @@ int main(void)
 	}
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/cs-cli2-%d", (int)getpid());
 	snprintf(missing_dir, sizeof(missing_dir), "%s-none", pin_dir);
+	if (!clifx_bpffs_begin("cli-chains"))
+		return 1;
 	child_failed = clifx_fork_checks(run_checks);
-	return clean_up() | child_failed;
+	child_failed |= clean_up();
+	clifx_bpffs_end();
+	return child_failed;
 }
