@@ -10,7 +10,9 @@ one object per case, as tests/bench/run.sh describes) and the machine's facts
   README.md               the block between the bench markers: the headline rows
 Every number in those files comes from the parts' files of this run; nothing
 is typed in by hand. A part that did not run this time keeps the file of its
-last run, and the document says when each part was measured.
+last run, and the document says when each part was measured. A part that
+failed (PART.failed: its exit and last lines of error, from run.sh) is named
+in the document with why, and on stdout.
 """
 import argparse
 import datetime
@@ -49,11 +51,13 @@ INTROS = {
         "cost a NIC with native XDP does not have; cloudsteer's rows say in `vs_xdp_noop` what it "
         "costs beyond that. The ratio is against nothing attached."),
     "steer_path": (
-        "A live-frames generator (`BPF_PROG_TEST_RUN` with `BPF_F_TEST_XDP_LIVE_FRAMES`) sends "
-        "UDP through the host to a learned address; an XDP program on the instance's side "
-        "counts what arrives. cloudsteer in `route` mode against the classic recipe: an "
-        "nftables set holding the same addresses, a mark, and an `ip rule` to a table whose "
-        "route goes to the instance."),
+        "A generator sends UDP through the host to a learned address; an XDP program on the "
+        "instance's side counts what arrives. The generator sends live frames "
+        "(`BPF_PROG_TEST_RUN` with `BPF_F_TEST_XDP_LIVE_FRAMES`) where the kernel allows it, "
+        "else it falls back to an `AF_PACKET` socket (an skb a frame, several times slower, so "
+        "the target is judged on the host's own cost, `host_cost_ratio`). cloudsteer in `route` "
+        "mode against the classic recipe: an nftables set holding the same addresses, a mark, "
+        "and an `ip rule` to a table whose route goes to the instance."),
     "first_packet": (
         "A client resolves a name it has never asked for and connects the instant the answer "
         "arrives. A connection counts as steered when its first SYN reaches the instance; a "
@@ -79,6 +83,17 @@ END = "<!-- bench:end -->"
 def die(msg):
     print("bench-report: " + msg, file=sys.stderr)
     sys.exit(1)
+
+
+def load_failures(parts_dir):
+    """{part: its PART.failed text (exit, last lines of error)} of this run."""
+    failed = {}
+    for part in PARTS:
+        path = os.path.join(parts_dir, part + ".failed")
+        if os.path.exists(path):
+            with open(path) as f:
+                failed[part] = f.read().strip()
+    return failed
 
 
 def load_parts(parts_dir):
@@ -247,7 +262,22 @@ def env_lines(env, elapsed):
     return out
 
 
-def write_doc(path, cases, measured, env, plots, elapsed):
+def failure_lines(failed):
+    out = []
+    for part, text in failed.items():
+        first, _, rest = text.partition("\n")
+        out += ["- **%s** failed (%s). Its last lines of error:" % (part, first), "",
+                "  ```", *["  " + l for l in rest.splitlines()], "  ```", ""]
+    return out
+
+
+def generator_line(rows):
+    """Which packet generator a part's rows were sent by, if they say."""
+    gens = sorted({r["generator"] for r in rows if "generator" in r})
+    return ["Generator in this run: %s." % ", ".join("`%s`" % g for g in gens), ""] if gens else []
+
+
+def write_doc(path, cases, measured, env, plots, elapsed, failed):
     with_target = [c for c in cases if "target" in c]
     missed = [c for c in with_target if not c.get("meets")]
     lines = ["# cloudsteer benchmarks", "",
@@ -257,6 +287,9 @@ def write_doc(path, cases, measured, env, plots, elapsed):
              "of a shared machine cancels out as far as it can. How each case was measured is "
              "in its `method` member in `build/bench.json`.", ""]
     lines += env_lines(env, elapsed) + [""]
+    if failed:
+        lines += ["## Parts that failed", "", "These parts measured nothing in this run:", ""]
+        lines += failure_lines(failed)
     lines += ["## Targets", ""]
     if with_target:
         lines += md_table(with_target) + [""]
@@ -271,7 +304,7 @@ def write_doc(path, cases, measured, env, plots, elapsed):
         if not rows:
             continue
         lines += ["## " + TITLES[part], "", INTROS[part], "",
-                  "Measured %s." % measured.get(part, "?"), ""]
+                  "Measured %s." % measured.get(part, "?"), ""] + generator_line(rows)
         lines += md_table(rows) + [""]
         if part == "per_packet":
             for prog, what, name in plots:
@@ -323,7 +356,10 @@ def main():
     a = ap.parse_args()
 
     cases, measured = load_parts(a.parts)
-    if not cases:
+    failed = load_failures(a.parts)
+    for part, text in failed.items():
+        print("bench-report: %s failed: %s" % (part, " / ".join(text.splitlines())))
+    if not cases and not failed:
         die("no part wrote results in " + a.parts)
     env = {}
     if os.path.exists(a.env):
@@ -331,18 +367,18 @@ def main():
             env = json.load(f)
     tmp = a.json + ".tmp"
     with open(tmp, "w") as f:
-        f.write("[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + "\n]\n")
+        f.write("[\n" + ",\n".join("  " + json.dumps(c) for c in cases) + ("\n" if cases else "") + "]\n")
     os.replace(tmp, a.json)
     plots = []
-    if a.plots:
+    if a.plots and cases:
         if not shutil.which("gnuplot"):
             die("gnuplot is missing (scripts/install-deps.sh bench installs it)")
         os.makedirs(a.plots, exist_ok=True)
         plots = make_plots(cases, a.plots)
     if a.doc:
         os.makedirs(os.path.dirname(a.doc) or ".", exist_ok=True)
-        write_doc(a.doc, cases, measured, env, plots, a.elapsed)
-    if a.readme:
+        write_doc(a.doc, cases, measured, env, plots, a.elapsed, failed)
+    if a.readme and cases:
         write_readme_block(a.readme, cases, env)
     print("bench-report: %d cases -> %s%s%s" % (len(cases), a.json, ", " + a.doc if a.doc else "",
                                                 ", " + a.readme if a.readme else ""))

@@ -41,15 +41,6 @@ struct {
 	__type(value, struct lg_gen);
 } lg_gen SEC(".maps");
 
-static __always_inline __u16 lg_csum(__u32 daddr)
-{
-	__u32 sum = lg_csum_base + (daddr & 0xffff) + (daddr >> 16);
-
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
 SEC("xdp")
 int livegen_tx(struct xdp_md *ctx)
 {
@@ -77,7 +68,7 @@ int livegen_tx(struct xdp_md *ctx)
 	daddr = lg_daddr[(flow % lg_n_daddr) & (LG_DADDR_MAX - 1)];
 	w[LG_OFF_DADDR / 2] = (__u16)daddr;
 	w[LG_OFF_DADDR / 2 + 1] = (__u16)(daddr >> 16);
-	w[LG_OFF_CSUM / 2] = lg_csum(daddr);
+	w[LG_OFF_CSUM / 2] = lg_ip_csum(lg_csum_base, daddr);
 	w[LG_OFF_SPORT / 2] = __builtin_bswap16((__u16)(lg_sport_base + flow));
 	return XDP_TX;
 }

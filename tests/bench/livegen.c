@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * livegen - a packet generator for steer_path.sh: BPF_PROG_TEST_RUN of
- * livegen.bpf.c in live-frames mode, so the frames leave a veth toward its
- * peer as if a NIC had received them, and counters (livegen_sink.bpf.c) on
- * the veths where they may arrive.
+ * livegen - a packet generator for steer_path.sh, and counters
+ * (livegen_sink.bpf.c) on the veths where its frames may arrive. Two ways
+ * to send, the same frames either way:
+ *   live_frames  BPF_PROG_TEST_RUN of livegen.bpf.c in live-frames mode
+ *                (BPF_F_TEST_XDP_LIVE_FRAMES): the frames leave the veth
+ *                toward its peer as if a NIC had received them. The fastest;
+ *                some kernel builds refuse it (EPERM, also as root).
+ *   af_packet    an AF_PACKET socket on the veth, sendmmsg in batches,
+ *                PACKET_QDISC_BYPASS: an skb a frame, so slower, but every
+ *                kernel allows it.
+ * --generator auto (the default) probes for live frames with one frame and
+ * falls back to af_packet; --probe only says which auto would pick and why.
  *
  *   livegen --dev IF --dst-mac MAC --src IP --dst IP[,IP...] [--flows N]
- *           [--sink NETNS:IF]... [--warmup S] [--seconds S] ...
+ *           [--sink NETNS:IF]... [--warmup S] [--seconds S]
+ *           [--generator auto|live_frames|af_packet] [--probe] ...
  *
  * Run it in the sender's namespace (nsenter --net=...); each --sink names
  * a namespace file (/run/netns/NAME) and an interface there, and is
@@ -17,7 +26,8 @@
  * the totals of the whole run (taken after the sender stops and a short
  * drain), from which the caller sees what was lost on the way, and the
  * share of the window that the sender thread was on a CPU
- * (sender_cpu_share; less than 1 when it had to share its CPU).
+ * (sender_cpu_share; less than 1 when it had to share its CPU), and which
+ * generator sent.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -38,6 +48,7 @@
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -56,6 +67,11 @@
  * slower than it is. So one long call, which the end of the window
  * interrupts with a signal (the kernel's loop checks for one). */
 #define LG_REPEAT (1u << 30)
+/* Frames per sendmmsg call of the af_packet sender. */
+#define LG_BATCH_MAX 256
+
+enum lg_generator { LG_AUTO, LG_LIVE_FRAMES, LG_AF_PACKET };
+static const char *const lg_generator_name[] = { "auto", "live_frames", "af_packet" };
 
 struct lg_opts {
 	const char *dev;
@@ -68,13 +84,21 @@ struct lg_opts {
 	double warmup, seconds;
 	const char *sink[LG_SINKS_MAX];
 	unsigned n_sinks;
+	enum lg_generator generator;
+	bool probe;
 };
 
 struct lg_sender {
+	enum lg_generator kind;	/* the one sending: live_frames or af_packet */
 	int prog_fd, ifindex;
+	int gen_fd;		/* live_frames: livegen_tx's lg_gen (frames built) */
+	__u64 probe_sent;	/* live_frames: what the probe sent, before any sink */
+	int sock;		/* af_packet: the socket */
+	__u32 csum_base;	/* af_packet: csum_base() of frame */
 	const struct lg_opts *o;
 	unsigned char frame[LG_FRAME_MAX];
-	int err;		/* the first failed run's -errno */
+	__u64 sent;		/* af_packet: frames the veth took */
+	int err;		/* the first failed send's -errno */
 };
 
 static volatile sig_atomic_t lg_stop, lg_sender_done;
@@ -114,7 +138,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: livegen --dev IF --dst-mac MAC --src IP --dst IP[,IP...] [--src-mac MAC]\n"
 		"               [--dport N] [--flows N] [--size N] [--batch N] [--sink NETNS:IF]...\n"
-		"               [--warmup S] [--seconds S]\n");
+		"               [--warmup S] [--seconds S] [--generator auto|live_frames|af_packet]\n"
+		"               [--probe]\n");
 	exit(2);
 }
 
@@ -149,9 +174,10 @@ static void parse_args(int argc, char **argv, struct lg_opts *o)
 		{"dev", 1, 0, 'd'}, {"src-mac", 1, 0, 'm'}, {"dst-mac", 1, 0, 'M'},
 		{"src", 1, 0, 's'}, {"dst", 1, 0, 'D'}, {"dport", 1, 0, 'p'},
 		{"flows", 1, 0, 'f'}, {"size", 1, 0, 'z'}, {"batch", 1, 0, 'b'},
-		{"sink", 1, 0, 'k'}, {"warmup", 1, 0, 'w'}, {"seconds", 1, 0, 't'}, {0},
+		{"sink", 1, 0, 'k'}, {"warmup", 1, 0, 'w'}, {"seconds", 1, 0, 't'},
+		{"generator", 1, 0, 'g'}, {"probe", 0, 0, 'P'}, {0},
 	};
-	int c;
+	int c, g;
 
 	*o = (struct lg_opts){ .flows = 1, .size = 60, .batch = 64, .dport = 9, .warmup = 0.3,
 			       .seconds = 1 };
@@ -169,12 +195,20 @@ static void parse_args(int argc, char **argv, struct lg_opts *o)
 		case 'k': if (o->n_sinks == LG_SINKS_MAX) usage(); o->sink[o->n_sinks++] = optarg; break;
 		case 'w': o->warmup = strtod(optarg, NULL); break;
 		case 't': o->seconds = strtod(optarg, NULL); break;
+		case 'g':
+			for (g = LG_AUTO; g <= LG_AF_PACKET && strcmp(optarg, lg_generator_name[g]); g++)
+				;
+			if (g > LG_AF_PACKET)
+				usage();
+			o->generator = g;
+			break;
+		case 'P': o->probe = true; break;
 		default: usage();
 		}
 	}
 	if (!o->dev || !o->have_dst_mac || !o->src.s_addr || !o->n_daddr || !o->flows ||
 	    o->flows > LG_FLOWS_MAX || o->size < LG_HDR_LEN || o->size > LG_FRAME_MAX ||
-	    !o->dport || o->dport > 65535 || o->seconds <= 0)
+	    !o->dport || o->dport > 65535 || o->seconds <= 0 || !o->batch)
 		usage();
 }
 
@@ -304,16 +338,23 @@ static __u64 percpu_first(int map_fd, size_t value_size)
 	return sum;
 }
 
-static void *send_loop(void *arg)
+/* One BPF_PROG_TEST_RUN in live-frames mode: repeat frames. 0 or -errno. */
+static int run_live_frames(const struct lg_sender *s, __u32 repeat)
 {
-	struct lg_sender *s = arg;
 	struct xdp_md ctx = { .data_end = s->o->size, .ingress_ifindex = s->ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = s->frame, .data_size_in = s->o->size,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = LG_REPEAT,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat,
 		    .batch_size = s->o->batch, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 
+	return bpf_prog_test_run_opts(s->prog_fd, &run);
+}
+
+static void *send_live_frames(void *arg)
+{
+	struct lg_sender *s = arg;
+
 	while (!lg_stop) {
-		int err = bpf_prog_test_run_opts(s->prog_fd, &run);
+		int err = run_live_frames(s, LG_REPEAT);
 
 		if (err && err != -EINTR) {
 			s->err = err;
@@ -322,6 +363,88 @@ static void *send_loop(void *arg)
 	}
 	lg_sender_done = 1;
 	return NULL;
+}
+
+/* A raw socket on the sender's veth that only sends (protocol 0), past the
+ * qdisc straight to the driver, as pktgen and trafgen do. */
+static int open_packet_socket(int ifindex)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex };
+	int one = 1, fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("AF_PACKET socket", errno);
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		die("bind the AF_PACKET socket to the veth", errno);
+	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+		die("PACKET_QDISC_BYPASS", errno);
+	return fd;
+}
+
+/* The frame of stream flow into f: what livegen_tx writes, byte for byte. */
+static void write_frame(const struct lg_sender *s, unsigned flow, unsigned char *f)
+{
+	const struct lg_opts *o = s->o;
+	__u32 daddr = o->daddr[flow % o->n_daddr];
+	__u16 csum = lg_ip_csum(s->csum_base, daddr), sport = htons(LG_SPORT_BASE + flow);
+
+	memcpy(f, s->frame, o->size);
+	memcpy(f + LG_OFF_DADDR, &daddr, 4);
+	memcpy(f + LG_OFF_CSUM, &csum, 2);
+	memcpy(f + LG_OFF_SPORT, &sport, 2);
+}
+
+/* Streams take turns frame by frame, as in livegen_tx; a frame the veth
+ * refused (its peer's ring full: ENOBUFS) is not counted as sent. */
+static void *send_af_packet(void *arg)
+{
+	static unsigned char frames[LG_BATCH_MAX][LG_FRAME_MAX];
+	struct mmsghdr msgs[LG_BATCH_MAX];
+	struct iovec iov[LG_BATCH_MAX];
+	struct lg_sender *s = arg;
+	unsigned batch = s->o->batch < LG_BATCH_MAX ? s->o->batch : LG_BATCH_MAX, flow = 0, i;
+
+	memset(msgs, 0, sizeof(msgs));
+	for (i = 0; i < batch; i++) {
+		iov[i] = (struct iovec){ .iov_base = frames[i], .iov_len = s->o->size };
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (!lg_stop) {
+		int n;
+
+		for (i = 0; i < batch; i++) {
+			write_frame(s, flow, frames[i]);
+			flow = flow + 1 < s->o->flows ? flow + 1 : 0;
+		}
+		n = sendmmsg(s->sock, msgs, batch, 0);
+		if (n > 0)
+			__atomic_add_fetch(&s->sent, (__u64)n, __ATOMIC_RELAXED);
+		else if (n < 0 && errno != EINTR && errno != ENOBUFS && errno != EAGAIN) {
+			s->err = -errno;
+			lg_stop = 1;
+		}
+	}
+	lg_sender_done = 1;
+	return NULL;
+}
+
+/* The generator to use: live frames when asked for, or when auto and one
+ * frame goes out that way; else af_packet, with why in why. */
+static enum lg_generator pick_generator(const struct lg_sender *s, char *why, size_t len)
+{
+	int err;
+
+	snprintf(why, len, "asked for");
+	if (s->o->generator != LG_AUTO)
+		return s->o->generator;
+	err = run_live_frames(s, 1);
+	if (!err) {
+		snprintf(why, len, "the kernel allows live frames");
+		return LG_LIVE_FRAMES;
+	}
+	snprintf(why, len, "the kernel refuses live frames: %s", strerror(-err));
+	return LG_AF_PACKET;
 }
 
 static double now_s(void)
@@ -371,22 +494,30 @@ static int pinned_cpu(void)
 	return sched_getcpu();
 }
 
-static void read_counts(struct lg_counts *c, int gen_fd, struct livegen_sink_bpf **sinks, unsigned n)
+static __u64 frames_sent(const struct lg_sender *s)
+{
+	if (s->kind == LG_AF_PACKET)
+		return __atomic_load_n(&s->sent, __ATOMIC_RELAXED);
+	return percpu_first(s->gen_fd, sizeof(struct lg_gen)) - s->probe_sent;
+}
+
+static void read_counts(struct lg_counts *c, const struct lg_sender *s, struct livegen_sink_bpf **sinks,
+			unsigned n)
 {
 	unsigned i;
 
-	c->sent = percpu_first(gen_fd, sizeof(struct lg_gen));
+	c->sent = frames_sent(s);
 	for (i = 0; i < n; i++)
 		c->sink[i] = percpu_first(bpf_map__fd(sinks[i]->maps.lg_sink), sizeof(struct lg_sink));
 }
 
 /* An end of the window: the clocks, then the counts. */
-static void snapshot(struct lg_counts *c, int gen_fd, struct livegen_sink_bpf **sinks, unsigned n,
-		     pthread_t th)
+static void snapshot(struct lg_counts *c, const struct lg_sender *s, struct livegen_sink_bpf **sinks,
+		     unsigned n, pthread_t th)
 {
 	c->sender_cpu = thread_cpu_s(th);
 	c->t = now_s();
-	read_counts(c, gen_fd, sinks, n);
+	read_counts(c, s, sinks, n);
 }
 
 static void print_u64s(const char *name, const __u64 *v, const __u64 *base, unsigned n)
@@ -406,9 +537,10 @@ int main(int argc, char **argv)
 	struct lg_counts a, b, end;
 	struct livegen_bpf *gen;
 	struct lg_opts o;
+	char why[256];
 	pthread_t th;
 	unsigned i;
-	int home, gen_fd, cpu = pinned_cpu();
+	int home, cpu = pinned_cpu();
 
 	parse_args(argc, argv, &o);
 	catch_signals();
@@ -419,9 +551,20 @@ int main(int argc, char **argv)
 	if (!o.have_src_mac)
 		own_mac(o.dev, o.src_mac);
 	build_frame(&o, s.frame);
+	s.csum_base = csum_base(s.frame);
 	gen = load_sender(&o, s.frame);
 	s.prog_fd = bpf_program__fd(gen->progs.livegen_tx);
-	gen_fd = bpf_map__fd(gen->maps.lg_gen);
+	s.gen_fd = bpf_map__fd(gen->maps.lg_gen);
+	s.kind = pick_generator(&s, why, sizeof(why));
+	if (o.probe) {
+		printf("%s (%s)\n", lg_generator_name[s.kind], why);
+		livegen_bpf__destroy(gen);
+		return 0;
+	}
+	if (s.kind == LG_AF_PACKET)
+		s.sock = open_packet_socket(s.ifindex);
+	else
+		s.probe_sent = percpu_first(s.gen_fd, sizeof(struct lg_gen));
 
 	home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (home < 0)
@@ -429,20 +572,21 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.n_sinks; i++)
 		sinks[i] = attach_sink(o.sink[i], o.dport, home);
 
-	errno = pthread_create(&th, NULL, send_loop, &s);
+	errno = pthread_create(&th, NULL, s.kind == LG_AF_PACKET ? send_af_packet : send_live_frames, &s);
 	if (errno)
 		die("thread", errno);
 	nap(o.warmup);
-	snapshot(&a, gen_fd, sinks, o.n_sinks, th);
+	snapshot(&a, &s, sinks, o.n_sinks, th);
 	nap(o.seconds);
-	snapshot(&b, gen_fd, sinks, o.n_sinks, th);
+	snapshot(&b, &s, sinks, o.n_sinks, th);
 	stop_sender(th);
 	if (s.err)
-		die("BPF_PROG_TEST_RUN (live frames)", s.err);
+		die(s.kind == LG_AF_PACKET ? "sendmmsg (AF_PACKET)" : "BPF_PROG_TEST_RUN (live frames)", s.err);
 	usleep(50000);		/* what is still in the veths' rings lands */
-	read_counts(&end, gen_fd, sinks, o.n_sinks);
+	read_counts(&end, &s, sinks, o.n_sinks);
 
-	printf("{\"seconds\":%.6f,\"sent\":%llu", b.t - a.t, (unsigned long long)(b.sent - a.sent));
+	printf("{\"generator\":\"%s\",\"seconds\":%.6f,\"sent\":%llu", lg_generator_name[s.kind], b.t - a.t,
+	       (unsigned long long)(b.sent - a.sent));
 	print_u64s("sinks", b.sink, a.sink, o.n_sinks);
 	printf(",\"sent_total\":%llu", (unsigned long long)end.sent);
 	print_u64s("sinks_total", end.sink, NULL, o.n_sinks);
@@ -451,6 +595,8 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < o.n_sinks; i++)
 		livegen_sink_bpf__destroy(sinks[i]);
+	if (s.kind == LG_AF_PACKET)
+		close(s.sock);
 	livegen_bpf__destroy(gen);
 	return 0;
 }

@@ -23,6 +23,19 @@
 #define LG_SPORT_BASE 10000
 #define LG_FLOWS_MAX  (65535 - LG_SPORT_BASE)	/* one source port each */
 
+/* The IPv4 header checksum of a frame to daddr (network order): base is
+ * the one's complement sum of the header's 16-bit words as they lie in
+ * memory, with the destination and the checksum 0 (so the byte order takes
+ * care of itself). livegen_tx and livegen's AF_PACKET sender both use it. */
+static inline __u16 lg_ip_csum(__u32 base, __u32 daddr)
+{
+	__u32 sum = base + (daddr & 0xffff) + (daddr >> 16);
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
 /* livegen_tx's per-CPU state */
 struct lg_gen {
 	__u64 sent;	/* frames built */

@@ -32,8 +32,11 @@
 #     and whatever else the case has (percentiles, samples, CPU time);
 #   - prints progress to stdout and exits 0 when it measured; otherwise
 #     non-zero with the reason on stderr.
-# A part that fails is reported and the others still run; make bench then
-# exits non-zero. BENCH_PARTS="dns_path failover" runs only those.
+# A part that fails is reported with its last lines of error (on stderr, kept
+# in PARTS_DIR/PART.err; the exit line is followed by them, each line
+# beginning "====   "), the report's document says so (PART.failed), and
+# the others still run; make bench then exits non-zero.
+# BENCH_PARTS="dns_path failover" runs only those.
 # Where the results go (the smoke test of make test points them elsewhere):
 #   BENCH_PARTS_DIR  the parts' files ($BENCH_DIR/parts)
 #   BENCH_JSON       every case ($BUILD/bench.json); BENCH_ENV_JSON the machine
@@ -54,17 +57,27 @@ README=${BENCH_README-$REPO/README.md}
 ALL="per_packet dns_path steer_path first_packet expiry failover"
 mkdir -p "$PARTS_DIR"
 
-run_part() {
-	local part=$1 out=$PARTS_DIR/$1.json t0=$SECONDS rc
-	rm -f "$out"
-	echo "==== bench: $part"
-	if [ "$part" = per_packet ]; then
-		"$BENCH_DIR/bench" -o "$out" -e "$ENV_JSON" -d "$BENCH_DIR" ${BENCH_ARGS:-}
+# part_cmd PART OUT: the command of a part
+part_cmd() {
+	if [ "$1" = per_packet ]; then
+		"$BENCH_DIR/bench" -o "$2" -e "$ENV_JSON" -d "$BENCH_DIR" ${BENCH_ARGS:-}
 	else
-		"$REPO/tests/bench/$part.sh" "$out"
+		"$REPO/tests/bench/$1.sh" "$2"
 	fi
-	rc=$?
+}
+
+run_part() {
+	local part=$1 out=$PARTS_DIR/$1.json err=$PARTS_DIR/$1.err t0=$SECONDS rc why
+	rm -f "$out" "$PARTS_DIR/$part.failed"
+	echo "==== bench: $part"
+	# stderr goes to the terminal as it comes and into $err, for the reason
+	{ part_cmd "$part" "$out" 2>&1 1>&3 3>&- | tee "$err" >&2 3>&-; rc=${PIPESTATUS[0]}; } 3>&1
 	echo "==== bench: $part: exit $rc in $((SECONDS - t0)) s"
+	[ $rc = 0 ] && return 0
+	why=$(grep -v '^[[:space:]]*$' "$err" | tail -n 5)
+	[ -n "$why" ] || why="(it wrote nothing on stderr)"
+	printf '%s\n' "$why" | sed 's/^/====   /'
+	printf 'exit %s in %s s\n%s\n' "$rc" "$((SECONDS - t0))" "$why" > "$PARTS_DIR/$part.failed"
 	return $rc
 }
 

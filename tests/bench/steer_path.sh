@@ -18,20 +18,29 @@
 # (dig from gen, through its host, to dnsmasq in orig); the classic host's
 # set holds the addresses the daemon learned.
 #
-# Where the work happens: livegen's XDP_TX hands each batch to the host's lan
-# veth (ndo_xdp_xmit), whose NAPI runs when livegen's BPF_PROG_TEST_RUN
-# enables bottom halves again, on livegen's CPU; the host turns the frames
-# into skbs, forwards them (steer, or IP + nftables + rules), and its
-# veth_xmit wakes the instance's NAPI on the same CPU. So the whole path runs
-# in softirq on the one CPU livegen is pinned to, and pps is that CPU's rate
-# for generator + host + sink; the direct way (no host) gives the rest.
+# The generator (livegen) sends by live frames where the kernel allows them
+# and by an AF_PACKET socket where it refuses them (some builds do, with
+# EPERM); livegen --probe picks once, every sample of the run uses the same
+# one, and every row says which ("generator"). SP_GENERATOR forces one.
+#
+# Where the work happens: with live frames, livegen's XDP_TX hands each batch
+# to the host's lan veth (ndo_xdp_xmit), whose NAPI runs when livegen's
+# BPF_PROG_TEST_RUN enables bottom halves again, on livegen's CPU; with
+# AF_PACKET, each frame is an skb that the veth hands to the same NAPI when
+# the send enables bottom halves. Either way the host forwards the frames
+# (steer, or IP + nftables + rules), and its veth_xmit wakes the instance's
+# NAPI on the same CPU. So the whole path runs in softirq on the one CPU
+# livegen is pinned to, and pps is that CPU's rate for generator + host +
+# sink; the direct way (no host) gives the rest.
 #
 # Env: BENCH_QUICK=1 (one short round, figures meaningless: a smoke test),
 # SP_ROUNDS, SP_SECONDS (window per sample), SP_WARMUP, SP_FLOWS ("1 10000"),
 # SP_CPU (the generator's CPU; default the last one), SP_WAYS (a subset of
-# "cs cl pl dir", for profiling one way).
+# "cs cl pl dir", for profiling one way), SP_GENERATOR (live_frames or
+# af_packet; default: what livegen --probe picks).
 set -u
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$REPO/tests/lib/bpffs.sh"
 BUILD=${BUILD:-$REPO/build}
 BENCH_DIR=${BENCH_DIR:-$BUILD/bench}
 CS=${CS:-$BUILD/cloudsteer}
@@ -77,6 +86,7 @@ cleanup() {
 		ip netns del $P-$n 2>/dev/null
 	done
 	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* "$LAB"
+	bpffs_restore
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -201,7 +211,7 @@ sample() {
 	[ "$w" = dir ] && before={} || before=$(link_stats $w)
 	res=$(in_ns gen taskset -c "$CPU" "$LIVEGEN" --dev $dev --dst-mac "$dst" --src $src \
 		--dst "$IPS" --dport $DPORT --flows "$f" --warmup "$WARMUP" --seconds "$WINDOW" \
-		"${sinks[@]}") || return 1
+		--generator "$GENERATOR" "${sinks[@]}") || return 1
 	[ "$w" = dir ] && after={} || after=$(link_stats $w)
 	printf '{"way":"%s","flows":%s,"round":%s,"gen":%s,"host_before":%s,"host_after":%s}\n' \
 		"$w" "$f" "$r" "$res" "$before" "$after" >>"$LAB/samples.jsonl"
@@ -213,6 +223,16 @@ lab_up || die "could not build the lab"
 cloudsteer_up || die "cloudsteer did not learn the $N_IPS addresses of $NAME"
 classic_up || die "could not set up the classic recipe"
 echo "steer_path: learned $IPS"
+# one generator for every sample, so the ways are compared under the same one
+if [ -n "${SP_GENERATOR:-}" ]; then
+	GENERATOR=$SP_GENERATOR
+	echo "steer_path: generator $GENERATOR (SP_GENERATOR)"
+else
+	probe=$(in_ns gen "$LIVEGEN" --dev gcs --dst-mac "$(mac cs lan)" --src 10.11.0.2 --dst "$IPS" \
+		--dport $DPORT --probe) || die "livegen --probe failed"
+	GENERATOR=${probe%% *}
+	echo "steer_path: generator $probe"
+fi
 
 for r in $(seq 1 "$ROUNDS"); do
 	# A B B A: every way runs early and late as often
@@ -238,10 +258,16 @@ WAYS = {	# way: (case word, label)
     "dir": ("direct", "generator to instance, no host (context)"),
 }
 BASE = {"cs": "cl", "cl": "pl"}	# a row's ratio: against the next simpler way
+GENERATORS = {
+    "live_frames": "livegen's live frames (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, batch 64, "
+                   "one long call) builds 60-octet IPv4/UDP frames, %d stream(s) by source port over %s "
+                   "learned addresses, taking turns frame by frame, and XDP_TX sends them",
+    "af_packet": "livegen's AF_PACKET sender (the fallback for kernels that refuse live frames; sendmmsg "
+                 "of 64 frames, PACKET_QDISC_BYPASS, an skb a frame) sends 60-octet IPv4/UDP frames, %d stream(s) by "
+                 "source port over %s learned addresses, taking turns frame by frame,",
+}
 METHOD = (
-    "livegen (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, batch 64, one long call) "
-    "builds 60-octet IPv4/UDP frames, %d stream(s) by source port over %s learned addresses, "
-    "taking turns frame by frame, and XDP_TX sends them out of a veth to the way's own host, "
+    "%s out of a veth to the way's own host, "
     "whose lan veth has GRO on (NAPI); an XDP program on the instance's veth counts and drops "
     "them. pps = instance count / wall time over a %s s window after a warm-up; median of %d "
     "rounds, the ways interleaved A B B A. The generator is pinned to CPU %s of %s and the "
@@ -312,7 +338,8 @@ def row_of(way, flows, v, direct, rounds):
         # had its CPU: well under 1 means other work shared it
         "sender_cpu_share": [x.get("sender_cpu_share") for x in g],
         "pps_on_cpu": median_or_none(pps_on_cpu(s) for s in v),
-        "method": METHOD % (flows, n_ips, window, rounds, cpu, ncpu),
+        "generator": g[0]["generator"],
+        "method": METHOD % (GENERATORS[g[0]["generator"]] % (flows, n_ips), window, rounds, cpu, ncpu),
     }
     if way == "dir":
         return row
@@ -334,6 +361,8 @@ def main():
     steer_inst = next((i for i in insts if i.get("id") == 1), {})
     for s in samples:
         check(s)
+    if len({s["gen"]["generator"] for s in samples}) > 1:
+        fail("the samples were sent by different generators: the ways are not comparable")
     by = {}
     for s in samples:
         by.setdefault((s["way"], s["flows"]), []).append(s)
@@ -353,8 +382,6 @@ def main():
                     row["ratio_on_cpu"] = round(row["pps_on_cpu"] / base["pps_on_cpu"], 3)
         if "cs" in got:
             cs = got["cs"]
-            cs["target"] = "ratio >= 1.5"
-            cs["meets"] = cs.get("ratio", 0) >= 1.5
             # the ratio of each round's neighbouring samples: how far the noise goes
             cl = {s["round"]: pps(s) for s in by.get(("cl", flows), [])}
             cs["ratio_per_round"] = [round(pps(s) / cl[s["round"]], 3)
@@ -363,6 +390,16 @@ def main():
             # cost, which every way pays alike
             if "cl" in got and cs.get("host_ns_per_pkt") and got["cl"].get("host_ns_per_pkt"):
                 cs["host_cost_ratio"] = round(got["cl"]["host_ns_per_pkt"] / cs["host_ns_per_pkt"], 2)
+            if cs["generator"] == "live_frames":
+                cs["target"] = "ratio >= 1.5"
+                cs["meets"] = cs.get("ratio", 0) >= 1.5
+            else:
+                # an skb a frame costs the sender about as much as the host's
+                # path, and every way pays it: the pps ratio would measure the
+                # generator half the time, so the target is judged on the
+                # host's own cost (the direct way's 1/pps taken off)
+                cs["target"] = "host_cost_ratio >= 1.5 (the AF_PACKET generator's own cost taken off)"
+                cs["meets"] = cs.get("host_cost_ratio", 0) >= 1.5
             if flows == flows_list[-1]:	# over the whole run, every stream count
                 cs["steer_check"] = {
                     "steer_counted": steer_inst.get("packets"),
