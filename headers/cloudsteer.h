@@ -195,6 +195,22 @@ enum cs_never_kind {
 	CS_NEVER_KINDS = 7,
 };
 
+/* cs_repeats value (per CPU, CS_REPEAT_SLOTS direct-mapped by digest): the
+ * outcome of an answer that changed nothing, kept for CS_REPEAT_NS so that
+ * the same bytes (ID aside) seen again on this CPU skip the walk. */
+struct cs_repeat_slot {
+	__u64 digest;
+	__u64 until_ns;		/* CLOCK_MONOTONIC_COARSE */
+	__u32 generation;	/* cs_config.generation it was made under */
+	__u32 reason;
+	__u32 refreshed;	/* records it refreshed */
+	__u32 rule_id;		/* the rule that won it, 0 if none */
+	__u64 qname_id;		/* its question: a query must match it too */
+};
+
+#define CS_REPEAT_SLOTS 256
+#define CS_REPEAT_NS 1000000000ULL
+
 /* cs_rule_quota value, indexed by rule_id (mmapable: both sides add to
  * records atomically). learn adds a record it makes and moves one that
  * changes rule; the daemon takes off the records it removes and writes the
@@ -552,6 +568,7 @@ _Static_assert(sizeof(struct cs_query_key) == 40, "cs_query_key layout");
 _Static_assert(sizeof(struct cs_query) == 16, "cs_query layout");
 _Static_assert(sizeof(struct cs_never_key) == 20, "cs_never_key layout");
 _Static_assert(sizeof(struct cs_rule_quota) == 16, "cs_rule_quota layout");
+_Static_assert(sizeof(struct cs_repeat_slot) == 40, "cs_repeat_slot layout");
 _Static_assert(CS_R_NEVER_CONFIGURED - CS_R_NEVER_LOOPBACK == CS_NEVER_CONFIGURED - CS_NEVER_LOOPBACK,
 	       "a never-steer kind counts under its reason");
 

@@ -91,22 +91,8 @@ struct cs_walk_state {
 	__u32 qname_text;	/* s->text[CS_TEXT_QNAME] is made */
 };
 
-/* The outcome of an answer that changed nothing, kept for a second so that
- * the same bytes (ID aside) seen again on this CPU skip the walk. */
-struct cs_repeat_slot {
-	__u64 digest;
-	__u64 until_ns;		/* CLOCK_MONOTONIC_COARSE */
-	__u32 generation;	/* cs_config.generation it was made under */
-	__u32 reason;
-	__u32 refreshed;	/* records it refreshed */
-	__u32 rule_id;		/* the rule that won it, 0 if none */
-	__u64 qname_id;		/* its question: a query must match it too */
-};
-
-#define CS_REPEAT_SLOTS 256
-#define CS_REPEAT_NS 1000000000ULL
-
-/* Direct-mapped per-CPU cache of recent outcomes; learn only. */
+/* Direct-mapped per-CPU cache of recent outcomes (struct cs_repeat_slot);
+ * written and read by learn only (the tests look at it). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CS_REPEAT_SLOTS);

@@ -4,7 +4,14 @@
  * refresh events): an answer identical to one this CPU handled in the last
  * second, ID aside, reuses that outcome instead of walking again, but only
  * an outcome that created nothing, and only within one config generation.
+ *
+ * The cache is per CPU and lasts a second of the clock, so the test runs on
+ * one CPU and sets the kept outcome's deadline itself: what it checks does
+ * not depend on how fast the machine gets from one run to the next.
  */
+#define _GNU_SOURCE
+#include <sched.h>
+
 #include "learnfx.h"
 
 T_SUITE("learn_repeat");
@@ -30,6 +37,37 @@ static void answer(const char *name, __u16 id, __u32 ttl)
 }
 
 static bool run(void) { return lfx_run_dns(&F, &M, NULL); }
+
+/* Every BPF_PROG_TEST_RUN of this test on one CPU, so they share a cache. */
+static bool stay_on_this_cpu(void)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return cpu >= 0 && !sched_setaffinity(0, sizeof(one), &one);
+}
+
+/* Give every outcome this CPU keeps the deadline until_ns (CLOCK_MONOTONIC_
+ * COARSE): far ahead, the next run is within its second however long the
+ * machine took; 1, it is over. Returns how many outcomes it moved. */
+static int set_repeat_deadline(__u64 until_ns)
+{
+	int fd = bpf_map__fd(F.skel->maps.cs_repeats), ncpu = libbpf_num_possible_cpus(), cpu = sched_getcpu();
+	struct cs_repeat_slot *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
+	__u32 key;
+	int moved = 0;
+
+	for (key = 0; v && cpu >= 0 && cpu < ncpu && key < CS_REPEAT_SLOTS; key++) {
+		if (bpf_map_lookup_elem(fd, &key, v) || !v[cpu].until_ns)
+			continue;
+		v[cpu].until_ns = until_ns;
+		moved += !bpf_map_update_elem(fd, &key, v, BPF_ANY);
+	}
+	free(v);
+	return moved;
+}
 
 static __u32 hits(const char *ip)
 {
@@ -59,6 +97,8 @@ static void identical_answer_reuses_refresh(void)
 		goto out;
 	EXPECT_EQ(F.delta[CS_R_REPEATS], 0);
 	EXPECT_EQ(hits("192.0.2.7"), 2);
+	if (!EXPECT_EQ(set_repeat_deadline(UINT64_MAX), 1))	/* the refresh's outcome, kept */
+		goto out;
 	/* the same answer to another client (another ID): reused */
 	answer("www.example.test", 2, 300);
 	if (!run() || !EXPECT_REASON(&F, CS_R_REFRESHED))
@@ -67,6 +107,25 @@ static void identical_answer_reuses_refresh(void)
 	EXPECT_EQ(F.delta[CS_R_REC_REFRESHED], 2);
 	EXPECT_EQ(hits("192.0.2.7"), 2);	/* not walked, so not counted in hits */
 	EXPECT_EQ(F.n_ev, 0);
+out:
+	lfx_close(&F);
+}
+
+/* Past its second, a kept outcome is not reused: the answer is walked. */
+static void reuse_ends_after_its_second(void)
+{
+	if (!open_daemon_mode())
+		return;
+	answer("www.example.test", 1, 300);
+	if (!run() || !run())
+		goto out;
+	if (!EXPECT_EQ(set_repeat_deadline(1), 1))
+		goto out;
+	answer("www.example.test", 2, 300);
+	if (!run() || !EXPECT_REASON(&F, CS_R_REFRESHED))
+		goto out;
+	EXPECT_EQ(F.delta[CS_R_REPEATS], 0);
+	EXPECT_EQ(hits("192.0.2.7"), 3);	/* walked, so counted */
 out:
 	lfx_close(&F);
 }
@@ -146,7 +205,12 @@ out:
 
 int main(void)
 {
+	if (!stay_on_this_cpu()) {
+		printf("FAIL: learn_repeat: setup: cannot stay on one CPU: %s\n", strerror(errno));
+		return 1;
+	}
 	RUN(identical_answer_reuses_refresh);
+	RUN(reuse_ends_after_its_second);
 	RUN(changed_bytes_are_walked);
 	RUN(new_generation_ends_reuse);
 	RUN(learned_is_not_reused);
