@@ -26,8 +26,10 @@ lab_cleanup() {
 	ip netns pids "$NS_S" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
-	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR").lock" \
-	       "/run/$(basename "$CLOUDSTEER_PIN_DIR").clsact" "$LAB"
+	# pins and /run notes of the daemons, also of those a test ran on
+	# $CLOUDSTEER_PIN_DIR-SOMETHING (a second daemon, an instance)
+	rm -rf "$CLOUDSTEER_PIN_DIR" "$CLOUDSTEER_PIN_DIR"-* "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* \
+	       "/run/$(basename "$CLOUDSTEER_PIN_DIR")"-* "$LAB"
 	bpffs_restore
 }
 trap lab_cleanup EXIT
