@@ -398,7 +398,9 @@ def main():
                 # path, and every way pays it: the pps ratio would measure the
                 # generator half the time, so the target is judged on the
                 # host's own cost (the direct way's 1/pps taken off)
-                cs["target"] = "host_cost_ratio >= 1.5 (the AF_PACKET generator's own cost taken off)"
+                cs["target"] = ("host_cost_ratio >= 1.5 (here %s: the classic host's ns per packet over "
+                                "cloudsteer's, the AF_PACKET generator's own cost taken off)"
+                                % cs.get("host_cost_ratio", "not measured"))
                 cs["meets"] = cs.get("host_cost_ratio", 0) >= 1.5
             if flows == flows_list[-1]:	# over the whole run, every stream count
                 cs["steer_check"] = {
