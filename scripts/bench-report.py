@@ -251,14 +251,17 @@ def make_plots(cases, plots_dir):
     return made
 
 
-def env_lines(env, elapsed):
+def env_lines(env, elapsed, ran):
     out = ["- Machine: %s, %s CPUs (%s), kernel %s" % (
         env.get("cpu", "?"), env.get("cpus", "?"), env.get("machine", "?"), env.get("kernel", "?")),
         "- Date: %s; cloudsteer %s; libbpf %s; BPF JIT %s" % (
         env.get("date", "?"), env.get("version", "?"), env.get("libbpf", "?"),
         "on" if env.get("bpf_jit_enable") == "1" else env.get("bpf_jit_enable", "?"))]
-    if elapsed:
+    if elapsed and set(ran) >= set(PARTS):
         out.append("- `make bench` took %s s (the build excluded)" % elapsed)
+    elif elapsed:
+        out.append("- This run measured %s in %s s; the other parts are from earlier runs (each "
+                   "section says when)" % (", ".join(ran) or "nothing", elapsed))
     return out
 
 
@@ -277,7 +280,7 @@ def generator_line(rows):
     return ["Generator in this run: %s." % ", ".join("`%s`" % g for g in gens), ""] if gens else []
 
 
-def write_doc(path, cases, measured, env, plots, elapsed, failed):
+def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
     with_target = [c for c in cases if "target" in c]
     missed = [c for c in with_target if not c.get("meets")]
     lines = ["# cloudsteer benchmarks", "",
@@ -286,7 +289,7 @@ def write_doc(path, cases, measured, env, plots, elapsed, failed):
              "ratio is against a baseline measured side by side in the same run, so the noise "
              "of a shared machine cancels out as far as it can. How each case was measured is "
              "in its `method` member in `build/bench.json`.", ""]
-    lines += env_lines(env, elapsed) + [""]
+    lines += env_lines(env, elapsed, ran) + [""]
     if failed:
         lines += ["## Parts that failed", "", "These parts measured nothing in this run:", ""]
         lines += failure_lines(failed)
@@ -353,6 +356,7 @@ def main():
     ap.add_argument("--plots", help="directory for the PNG plots")
     ap.add_argument("--readme", help="README.md whose bench block to rewrite")
     ap.add_argument("--elapsed", help="seconds the whole bench took")
+    ap.add_argument("--ran", default=" ".join(PARTS), help="the parts this run ran (default: all)")
     a = ap.parse_args()
 
     cases, measured = load_parts(a.parts)
@@ -377,7 +381,7 @@ def main():
         plots = make_plots(cases, a.plots)
     if a.doc:
         os.makedirs(os.path.dirname(a.doc) or ".", exist_ok=True)
-        write_doc(a.doc, cases, measured, env, plots, a.elapsed, failed)
+        write_doc(a.doc, cases, measured, env, plots, a.elapsed, a.ran.split(), failed)
     if a.readme and cases:
         write_readme_block(a.readme, cases, env)
     print("bench-report: %d cases -> %s%s%s" % (len(cases), a.json, ", " + a.doc if a.doc else "",

@@ -85,7 +85,7 @@ failed=
 for part in ${BENCH_PARTS:-$ALL}; do
 	run_part "$part" || failed="$failed $part"
 done
-report=(--parts "$PARTS_DIR" --env "$ENV_JSON" --json "$JSON" --elapsed "$SECONDS")
+report=(--parts "$PARTS_DIR" --env "$ENV_JSON" --json "$JSON" --elapsed "$SECONDS" --ran "${BENCH_PARTS:-$ALL}")
 [ -n "$DOC" ] && report+=(--doc "$DOC" --plots "$(dirname "$DOC")")
 [ -n "$README" ] && report+=(--readme "$README")
 /usr/bin/python3 "$REPO/scripts/bench-report.py" "${report[@]}" || failed="$failed report"
