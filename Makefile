@@ -14,15 +14,19 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 endif
 
+# Every compile, BPF and userspace, writes what it included next to its
+# output ($@.d, read at the bottom): changing any header rebuilds exactly
+# what includes it. -MP: a header that goes away breaks nothing.
+DEPFLAGS = -MMD -MP -MF $@.d -MT $@
+
 # ---- BPF objects and skeletons ----
 BPF_PROGS := learn steer instance
-BPF_HDRS  := $(wildcard bpf/lib/*.h) headers/cloudsteer.h headers/namehash.h
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Ivmlinux -Iheaders -Ibpf
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -30,8 +34,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # ---- userspace ----
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iheaders -Iuser -I$(BUILD) \
-	-DCS_VERSION='"$(VERSION)"'
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iheaders -Iuser -I$(BUILD)
 LDLIBS  := -lbpf -lxdp -lyaml -lpcap -lelf -lz
 
 LIB_SRCS := $(wildcard user/lib/*.c user/daemon/*.c user/instance/*.c)
@@ -39,12 +42,19 @@ CMD_SRCS := user/main.c $(wildcard user/cmd_*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 SKELS    := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
-USER_HDRS := $(wildcard user/*.h user/lib/*.h user/daemon/*.h user/instance/*.h) headers/cloudsteer.h headers/namehash.h
+# made before the first compile that may include them; after it, the .d
+# files say who does
+GENERATED := $(SKELS) $(BUILD)/version.h
 
-$(BUILD)/%.o: %.c $(USER_HDRS) $(SKELS)
+# The version the binary reports: a header rewritten only when `git describe`
+# changes, so a commit rebuilds what prints it and nothing else.
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@v='#define CS_VERSION "$(VERSION)"'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
+
+$(BUILD)/%.o: %.c | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libcloudsteer.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -81,7 +91,8 @@ test-container: image
 	$(Q)tests/container/run.sh
 
 # ---- the rest ----
-.PHONY: deps test-deps install clean help
+.PHONY: deps test-deps install clean help FORCE
+FORCE:
 deps:
 	$(Q)scripts/install-deps.sh
 
@@ -110,3 +121,6 @@ help:
 	@echo "make install      the binary to /usr/local/sbin, the man page, the systemd units"
 	@echo "make clean        remove build/"
 	@echo "V=1               show the commands"
+
+# what every object included when it was last built (DEPFLAGS)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

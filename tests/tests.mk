@@ -9,21 +9,20 @@
 
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
-TEST_HDRS     := $(wildcard tests/lib/*.h)
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*.c))
 PROG_BINS     := $(patsubst tests/prog/%.c,$(BUILD)/tests/prog/%,$(wildcard tests/prog/*.c))
 TOOL_BINS     := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 TEST_CFLAGS   := $(CFLAGS) -Itests/lib
 
-$(BUILD)/tests/lib/%.o: tests/lib/%.c $(TEST_HDRS)
+$(BUILD)/tests/lib/%.o: tests/lib/%.c | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDRS) $(USER_HDRS) $(SKELS)
+$(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
 
 # the libFuzzer target and `make fuzz` (tests/fuzz/fuzz.mk)
 include tests/fuzz/fuzz.mk

@@ -5,10 +5,7 @@
 
 #include "commands.h"
 #include "lib/log.h"
-
-#ifndef CS_VERSION
-#define CS_VERSION "dev"
-#endif
+#include "version.h"	/* build/version.h: CS_VERSION, from git describe */
 
 struct command {
 	const char *name;

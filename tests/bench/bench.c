@@ -167,6 +167,7 @@
 #include <bpf/libbpf_version.h>
 
 #include "cloudsteer.h"
+#include "version.h"	/* build/version.h: CS_VERSION */
 #include "lib/config.h"
 #include "lib/learnprog.h"
 #include "lib/rules.h"

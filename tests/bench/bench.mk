@@ -22,7 +22,7 @@ $(BENCH_DIR):
 
 $(BENCH_DIR)/noop.bpf.o: tests/bench/noop.bpf.c | $(BENCH_DIR)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BENCH_DIR)/noop.skel.h: $(BENCH_DIR)/noop.bpf.o
 	$(call msg,SKEL,$@)
@@ -30,16 +30,16 @@ $(BENCH_DIR)/noop.skel.h: $(BENCH_DIR)/noop.bpf.o
 
 $(BENCH_DIR)/tc_noop.bpf.o: tests/bench/tc_noop.bpf.c | $(BENCH_DIR)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BENCH_DIR)/tc_noop.skel.h: $(BENCH_DIR)/tc_noop.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tc_noop_bpf > $@.tmp && mv $@.tmp $@
 
-$(BENCH_BIN): tests/bench/bench.c $(BENCH_DIR)/noop.skel.h $(BENCH_DIR)/tc_noop.skel.h $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a \
-		$(TEST_HDRS) $(USER_HDRS) $(SKELS)
+$(BENCH_BIN): tests/bench/bench.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a \
+		| $(GENERATED) $(BENCH_DIR)/noop.skel.h $(BENCH_DIR)/tc_noop.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -I$(BENCH_DIR) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -I$(BENCH_DIR) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
 
 .PHONY: bench bench-build
 bench-build: all $(TOOL_BINS) $(BENCH_BINS)

@@ -5,7 +5,6 @@
 EXPIRY_BIN := $(BENCH_DIR)/expiry
 BENCH_BINS += $(EXPIRY_BIN)
 
-$(EXPIRY_BIN): tests/bench/expiry.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDRS) $(USER_HDRS) $(SKELS) \
-		| $(BENCH_DIR)
+$(EXPIRY_BIN): tests/bench/expiry.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a | $(GENERATED) $(BENCH_DIR)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)

@@ -9,14 +9,14 @@ LIVEGEN_BPF  := livegen livegen_sink
 LIVEGEN_SKEL := $(LIVEGEN_BPF:%=$(BENCH_DIR)/%.skel.h)
 BENCH_BINS   += $(LIVEGEN)
 
-$(LIVEGEN_BPF:%=$(BENCH_DIR)/%.bpf.o): $(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c tests/bench/livegen.h | $(BENCH_DIR)
+$(LIVEGEN_BPF:%=$(BENCH_DIR)/%.bpf.o): $(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c | $(BENCH_DIR)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIVEGEN_SKEL): $(BENCH_DIR)/%.skel.h: $(BENCH_DIR)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(LIVEGEN): tests/bench/livegen.c tests/bench/livegen.h $(LIVEGEN_SKEL)
+$(LIVEGEN): tests/bench/livegen.c | $(LIVEGEN_SKEL)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(BENCH_DIR) -Itests/bench -o $@ $< $(LDLIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -I$(BENCH_DIR) -Itests/bench -o $@ $< $(LDLIBS) -lpthread

@@ -37,27 +37,26 @@ FUZZ_BPF_SAN := $(FUZZ_SAN) -fno-sanitize=alignment
 # libFuzzer's coverage in the program only, so cov/ft count its edges
 FUZZ_PROG_CFLAGS := $(FUZZ_BPF) -fsanitize=fuzzer-no-link $(FUZZ_BPF_SAN)
 FUZZ_OBJS := $(addprefix $(FUZZ_DIR)/obj/,learn_prog.o learn_fuzzer.o bpf_shim.o refdns.o fuzzset.o pkt.o)
-FUZZ_HDRS := tests/fuzz/bpf_shim.h tests/fuzz/shim_api.h $(TEST_HDRS)
 
-$(FUZZ_DIR)/obj/learn_prog.o: tests/fuzz/learn_prog.c bpf/learn.bpf.c $(BPF_HDRS) $(FUZZ_HDRS)
+$(FUZZ_DIR)/obj/learn_prog.o: tests/fuzz/learn_prog.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_PROG_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_PROG_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/obj/%.o: tests/fuzz/%.c $(FUZZ_HDRS) $(USER_HDRS)
+$(FUZZ_DIR)/obj/%.o: tests/fuzz/%.c | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/obj/%.o: tests/lib/%.c $(FUZZ_HDRS) $(USER_HDRS)
+$(FUZZ_DIR)/obj/%.o: tests/lib/%.c | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/obj/shim_prog.o: tests/fuzz/shim_prog.c $(BPF_HDRS) $(FUZZ_HDRS)
+$(FUZZ_DIR)/obj/shim_prog.o: tests/fuzz/shim_prog.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_BPF) $(FUZZ_BPF_SAN) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_BPF) $(FUZZ_BPF_SAN) $(DEPFLAGS) -c $< -o $@
 
 $(FUZZ_SHIM_TEST): $(addprefix $(FUZZ_DIR)/obj/,shim_prog.o shim_test.o bpf_shim.o)
 	$(call msg,LINK,$@)
@@ -72,31 +71,31 @@ $(FUZZ_BIN): $(FUZZ_OBJS) $(BUILD)/libcloudsteer.a
 FUZZ_COV_BIN  := $(FUZZ_DIR)/learn_fuzzer_cov
 FUZZ_COV_OBJS := $(FUZZ_OBJS:$(FUZZ_DIR)/obj/%=$(FUZZ_DIR)/cov/%)
 
-$(FUZZ_DIR)/cov/learn_prog.o: tests/fuzz/learn_prog.c bpf/learn.bpf.c $(BPF_HDRS) $(FUZZ_HDRS)
+$(FUZZ_DIR)/cov/learn_prog.o: tests/fuzz/learn_prog.c
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_BPF) -fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping \
-		-c $< -o $@
+		$(DEPFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/cov/%.o: tests/fuzz/%.c $(FUZZ_HDRS) $(USER_HDRS)
+$(FUZZ_DIR)/cov/%.o: tests/fuzz/%.c | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_PLAIN) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_PLAIN) $(DEPFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/cov/%.o: tests/lib/%.c $(FUZZ_HDRS) $(USER_HDRS)
+$(FUZZ_DIR)/cov/%.o: tests/lib/%.c | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_PLAIN) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_PLAIN) $(DEPFLAGS) -c $< -o $@
 
 $(FUZZ_COV_BIN): $(FUZZ_COV_OBJS) $(BUILD)/libcloudsteer.a
 	$(call msg,LINK,$@)
 	$(Q)$(CLANG) -fsanitize=fuzzer -fprofile-instr-generate -o $@ $(FUZZ_COV_OBJS) \
 		$(BUILD)/libcloudsteer.a $(LDLIBS)
 
-$(FUZZ_SEEDS_BIN): tests/fuzz/learn_seeds.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(TEST_HDRS) $(USER_HDRS)
+$(FUZZ_SEEDS_BIN): tests/fuzz/learn_seeds.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a | $(GENERATED)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
+	$(Q)$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a $(LDLIBS)
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS) $(if $(wildcard $(FUZZ_RT)),$(FUZZ_COV_BIN)) $(BUILD)/tests/prog/learn_fuzz_test

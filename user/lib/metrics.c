@@ -31,6 +31,7 @@
 #include "log.h"
 #include "rules.h"
 #include "state.h"
+#include "version.h"	/* build/version.h */
 
 #define CS_LABEL_TEXT 160
 #define CS_REQUEST_MAX 4096
