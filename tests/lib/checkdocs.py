@@ -8,8 +8,8 @@ Called by tests/e2e/docs.sh. For each Markdown file it checks:
     exists, and the anchor a heading of that file (GitHub's anchors);
   - every repository path in a code span (`tests/e2e/trust.sh`, `bpf/lib/`,
     `docs/bench-*.png`) exists; paths whose first folder the repository does
-    not have (build/, /etc/, ../shared/) and placeholders (`user/cmd_<name>.c`)
-    are not checked;
+    not have (build/, /etc/, ../shared/) and placeholders (`user/cmd_<name>.c`,
+    `bpf/X.bpf.c`, `tests/e2e/NAME.sh`) are not checked;
   - no file is cited that the repository lacks under a name people guess:
     DESIGN.md.
 It prints one line per problem, "FILE:LINE: what", and exits 1 if there was
@@ -64,7 +64,7 @@ def check_path(root, tops, text):
     if not m or "/" not in text or text.startswith(("/", "./", "../")):
         return None
     path = m.group(1)
-    if path.split("/")[0] not in tops or re.search(r"[<>]|NAME|PART", path):
+    if path.split("/")[0] not in tops or re.search(r"[<>]|(^|/)[A-Z][A-Z_]*(\.|/|$)", path):
         return None
     if "*" in path:
         return None if glob.glob(os.path.join(root, path)) else "`%s` matches no file" % path
