@@ -699,6 +699,7 @@ def page(md, version, date):
     o.lines.append('.\\" Do not edit: edit docs/commands.md and run "make man".')
     o.req('TH', name.upper(), section, date, name + ' ' + version if version else name,
           'System Administration')
+    o.req('hw', name)                        # the program's name is never hyphenated
     for stitle, sblocks in secs:
         o.req('SH', esc(stitle, fill=False))
         if stitle == 'SYNOPSIS':
