@@ -339,9 +339,12 @@ def main():
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if DOC is stale")
     a = ap.parse_args()
     path = a.doc or os.path.join(a.root, "docs", "reference.md")
-    with open(path) as f:
-        old = f.read()
-    new = rewrite(old, generate(a.root))
+    try:
+        with open(path) as f:
+            old = f.read()
+        new = rewrite(old, generate(a.root))
+    except OSError as e:
+        die("%s: %s" % (e.filename, e.strerror))
     if a.check:
         if new != old:
             sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
