@@ -7,7 +7,7 @@ one object per case, as tests/bench/run.sh describes) and the machine's facts
   build/bench.json        every case of every part, one object each
   docs/benchmarks.md      the tables, the targets met and missed, the plots
   docs/bench-*.png        cost against table size and rule count (gnuplot)
-  README.md               the block between the bench markers: the headline rows
+  README.md               the block between the bench markers: the targets, met or not
 Every number in those files comes from the parts' files of this run; nothing
 is typed in by hand. A part that did not run this time keeps the file of its
 last run, and the document says when each part was measured. A part that
@@ -318,32 +318,41 @@ def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
     os.replace(tmp, path)
 
 
-def headline(cases):
-    """The README's rows: per packet, the baselines and the grid's smallest point
-    (the rest of the grid is in docs/benchmarks.md); every row of the other parts."""
-    grid = [c for c in cases if on_grid(c)]
-    small = (min((c["table_records"] for c in grid), default=0), min((c["rules"] for c in grid), default=0))
-    return [c for c in cases if not on_grid(c) or (c["table_records"], c["rules"]) == small
-            or "target" in c and not c.get("meets")]
-
-
 def write_readme_block(path, cases, env):
-    """The README's bench block, and where its figures came from."""
+    """The README's bench block: each target and whether this run met it. The
+    figures themselves are in docs/benchmarks.md, which the README links."""
     with open(path) as f:
         text = f.read()
     if BEGIN not in text or END not in text:
         die("%s has no bench markers" % path)
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    block = ["", "From the last `make bench` (%s, kernel %s, %s x%s). Per packet, the smallest "
-             "point of the grid; every size, and the plots, in "
-             "[docs/benchmarks.md](docs/benchmarks.md)." % (
-                 env.get("date", "?")[:10], env.get("kernel", "?"), env.get("cpu", "?"),
-                 env.get("cpus", "?")), ""]
-    block += md_table(headline(cases)) + [""]
+    rows, seen = [], {}
+    for c in cases:  # a target of the per-packet grid is one row, over every size
+        if "target" not in c:
+            continue
+        key = (c["base"], c["target"]) if on_grid(c) else (c["case"], c["target"])
+        if key not in seen:
+            seen[key] = len(rows)
+            rows.append((key[0], c, []))
+        rows[seen[key]][2].append(c)
+    met = sum(1 for _, _, cs in rows if all(c.get("meets") for c in cs))
+    block = ["", "From the last `make bench` (%s, kernel %s, %s x%s): %d of %d targets met." % (
+        env.get("date", "?")[:10], env.get("kernel", "?"), env.get("cpu", "?"), env.get("cpus", "?"),
+        met, len(rows)), "", "| case | what | figure | target | |", "|---|---|---:|---|---|"]
+    for name, first, cs in rows:
+        figs = sorted({figure(c) for c in cs}, key=lambda f: float(f.split()[0].replace(",", ""))
+                      if f[0].isdigit() else 0)
+        missed = sum(1 for c in cs if not c.get("meets"))
+        verdict = "met" if not missed else "missed"
+        if len(cs) > 1:
+            verdict += " at %d of %d sizes" % (len(cs) - missed if not missed else missed, len(cs))
+        block.append("| `%s` | %s | %s %s | %s | **%s** |" % (
+            name, label(first), figs[0] if len(figs) == 1 else figs[0] + " to " + figs[-1],
+            UNIT_TEXT.get(first["unit"], first["unit"]), first["target"], verdict))
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        f.write(head + BEGIN + "\n".join(block) + "\n" + END + tail)
+        f.write(head + BEGIN + "\n".join(block) + "\n\n" + END + tail)
     os.replace(tmp, path)
 
 

@@ -1,39 +1,27 @@
 #!/usr/bin/env python3
-"""gen-man.py - the cloudsteer(8) man page, made from README.md.
+"""gen-man.py - the cloudsteer(8) man page, made from docs/commands.md.
 
-    scripts/gen-man.py [--version V] [--date YYYY-MM-DD] [README.md] > cloudsteer.8
+    scripts/gen-man.py [--version V] [--date YYYY-MM-DD] [docs/commands.md] > cloudsteer.8
 
-The README is the one source: its opening paragraphs, "How it works" and "What
-`learn` does" become DESCRIPTION, each "## `cloudsteer X`" section a subsection of COMMANDS
-(its first code block a SYNOPSIS line), "## Configuration" CONFIGURATION, and
-the "Exit status:" sentences of the command sections EXIT STATUS. Output is
-man(7) roff on standard output; warnings (an expected section is missing) go to
-standard error and do not stop the page. Markdown that this small reader does
-not know comes out as plain text. Python 3 standard library only.
+Called by `make man` (tests/tests.mk), which `make install` depends on, and by
+tests/e2e/man.sh and tests/e2e/units.sh. The Markdown file is written as a man
+page: its first level-1 heading names the page ("cloudsteer(8)"), each
+level-2 heading is a section (NAME, SYNOPSIS, ...), each level-3 heading a
+subsection, deeper ones bold lines. What stands before the first section is
+a note for people reading the file and is left out. Each line of the
+SYNOPSIS code block becomes a synopsis line: words in bold, metavariables
+(FILE, DIR) in italics. Output is man(7) roff on standard output; warnings
+(no title, no NAME or SYNOPSIS) go to standard error and do not stop the page.
+Markdown that this small reader does not know comes out as plain text;
+tables become aligned columns, or tagged paragraphs when too wide, so the
+page needs no tbl. Relative links keep their text and drop their target.
+Python 3 standard library only.
 """
 import datetime
 import os
 import re
 import sys
 
-NAME_LINE = "steer the traffic of cloud services learned from DNS answers, with eBPF"
-FILES = [
-    ("/etc/cloudsteer/cloudsteer.yaml",
-     "The configuration file read by default by \\fBrun\\fR, \\fBcheck\\fR, "
-     "\\fBdetach\\fR and \\fBreplay\\fR (\\fB\\-c\\fR, \\fB\\-\\-config\\fR)."),
-    ("/sys/fs/bpf/cloudsteer/",
-     "The pinned maps: the state that the daemon keeps and that \\fBshow\\fR and "
-     "\\fBexplain\\fR read (\\fB\\-\\-pin\\-dir\\fR or \\fBCLOUDSTEER_PIN_DIR\\fR "
-     "choose another directory)."),
-    ("/run/cloudsteer.lock",
-     "The pid of the \\fBcloudsteer run\\fR that holds the state (it locks the pin "
-     "directory itself), and \\fI/run/cloudsteer.instance.lock\\fR, the lock of "
-     "\\fBcloudsteer instance\\fR. Both are named after the pin directory."),
-    ("/usr/local/lib/systemd/system/cloudsteer.service",
-     "The systemd unit of \\fBcloudsteer run\\fR; \\fIcloudsteer\\-instance.service\\fR "
-     "runs \\fBcloudsteer instance\\fR."),
-]
-SEE_ALSO = ["bpftool(8)", "xdp-loader(8)", "tc(8)"]
 
 def warn(msg):
     print("gen-man: warning: " + msg, file=sys.stderr)
@@ -438,8 +426,9 @@ def render_nodes(nodes, font='R'):
             out.append(esc(nd[1]))
         elif nd[0] == 'code':
             f = add_font(font, 'B')
-            out.append(font_esc(f) + esc(nd[1], code=True) + font_esc(font) if f != font
-                       else esc(nd[1], code=True))
+            # \% before each word: never hyphenate a path or a name
+            text = re.sub(r'(^| )(?=\S)', r'\1\\%', esc(nd[1], code=True))
+            out.append(font_esc(f) + text + font_esc(font) if f != font else text)
         elif nd[0] in ('strong', 'em'):
             f = add_font(font, 'B' if nd[0] == 'strong' else 'I')
             inner = render_nodes(nd[1], f)
@@ -447,11 +436,18 @@ def render_nodes(nodes, font='R'):
         elif nd[0] == 'link':
             text = render_nodes(nd[1], font)
             url = esc(nd[2], code=True)
-            if not nd[1] or plain_nodes(nd[1]) == nd[2]:
+            if nd[1] and not is_url(nd[2]):
+                out.append(text)
+            elif not nd[1] or plain_nodes(nd[1]) == nd[2]:
                 out.append(url)
             else:
                 out.append(text + ' <' + url + '>')
     return ''.join(out)
+
+
+def is_url(target):
+    """A link to elsewhere (scheme:...), not a file of the source tree."""
+    return re.match(r'^[A-Za-z][A-Za-z0-9+.-]*:', target) is not None
 
 
 def plain_nodes(nodes):
@@ -463,7 +459,8 @@ def plain_nodes(nodes):
             out.append(plain_nodes(nd[1]))
         elif nd[0] == 'link':
             t = plain_nodes(nd[1])
-            out.append(nd[2] if not t or t == nd[2] else t + ' <' + nd[2] + '>')
+            out.append(t if t and not is_url(nd[2]) else
+                       nd[2] if not t or t == nd[2] else t + ' <' + nd[2] + '>')
     return ''.join(out)
 
 
@@ -506,6 +503,9 @@ class Out:
                     continue
             else:
                 ln = ln.rstrip()
+            # \% works at the start of a word only; inside one it would mark
+            # a hyphenation point: move it to the front of its word
+            ln = re.sub(r'\S*\\%\S*', lambda m: '\\%' + m.group(0).replace('\\%', ''), ln)
             if ln[:1] in ('.', "'"):
                 ln = '\\&' + ln
             self.lines.append(ln)
@@ -602,7 +602,7 @@ def render_blocks(out, blocks, sub='SS'):
     for b in blocks:
         kind = b[0]
         if kind == 'heading':
-            if sub == 'SS':
+            if sub == 'SS' and b[1] <= 3:
                 out.req('SS', heading_arg(b[2]))
             else:
                 out.req('PP')
@@ -648,24 +648,7 @@ def render_list(out, b):
 # --------------------------------------------------------------------------
 # the page
 
-def sections(blocks):
-    """(title, blocks) per level-2 section; the preamble has title None."""
-    secs = [(None, [])]
-    for b in blocks:
-        if b[0] == 'heading' and b[1] == 1 and secs[-1][0] is None and not secs[-1][1]:
-            continue                        # the page title
-        if b[0] == 'heading' and b[1] <= 2:
-            secs.append((b[2], []))
-        else:
-            secs[-1][1].append(b)
-    return secs
-
-
-def norm(title):
-    return re.sub(r'\s+', ' ', plain(title)).strip().lower()
-
-
-CMD_TITLE = re.compile(r'^`?cloudsteer\s+([A-Za-z][\w-]*)`?$')
+TITLE = re.compile(r'^`?([A-Za-z][\w.-]*)\((\d\w*)\)`?$')
 
 
 def synopsis_line(s):
@@ -689,154 +672,55 @@ def synopsis_line(s):
     return re.sub(r'\\fR \\fB', ' ', ''.join(out))
 
 
-def sentences(text):
-    """Split markdown text into sentences, never inside a code span."""
-    spans = []
-
-    def keep(m):
-        spans.append(m.group(0))
-        return '\x00%d\x00' % (len(spans) - 1)
-    prot = re.sub(r'(`+)(.+?)\1', keep, text, flags=re.S)
-    parts = re.split(r'(?<=[.!?])\s+(?=[A-Z*\x00])', prot)
-    return [re.sub(r'\x00(\d+)\x00', lambda m: spans[int(m.group(1))], p).strip() for p in parts]
-
-
-def prose_of(blocks):
-    """Paragraph texts of blocks, list items included."""
-    for b in blocks:
-        if b[0] == 'para':
-            yield ' '.join(x.strip() for x in b[1])
-        elif b[0] == 'list':
-            for item in b[3]:
-                yield from prose_of(item)
-        elif b[0] == 'quote':
-            yield from prose_of(b[1])
-
-
-def exit_statements(blocks):
-    found = []
-    for text in prose_of(blocks):
-        for s in sentences(text):
-            m = re.match(r'^\W*exit status\W*:\s*', s, re.I)
-            if m:
-                found.append(s[m.end():])
-            elif re.search(r'\bexit status\b', s, re.I):
-                found.append(s)
-    out = []
-    for s in found:
-        s = s.rstrip(';,: ')
-        if not s.endswith(('.', '!', '?')):
-            s += '.'
-        out.append(s[:1].upper() + s[1:])
-    return out
-
-
 def page(md, version, date):
     lines = [re.sub(r'^[ \t]+', lambda m: m.group(0).expandtabs(4), ln)
              for ln in md.replace('\r\n', '\n').replace('\r', '\n').split('\n')]
-    secs = sections(parse_blocks(lines))
-    preamble = secs[0][1]
-    byname = {}
-    commands = []                            # (name, title, blocks)
-    for title, blocks in secs[1:]:
-        m = CMD_TITLE.match(title.strip())
-        if m:
-            commands.append((m.group(1), plain(title), blocks))
-        else:
-            byname.setdefault(norm(title), blocks)
+    blocks = parse_blocks(lines)
+    name, section = 'cloudsteer', '8'
+    title = next((b for b in blocks if b[0] == 'heading' and b[1] == 1), None)
+    m = TITLE.match(plain(title[2]).strip()) if title else None
+    if m:
+        name, section = m.group(1), m.group(2)
+    else:
+        warn('no level-1 heading "NAME(SECTION)" to name the page; called it %s(%s)' % (name, section))
+    secs = []                                # (TITLE, blocks), one per level-2 heading
+    for b in blocks:
+        if b[0] == 'heading' and b[1] <= 2:
+            if b[1] == 2:
+                secs.append((plain(b[2]).strip().upper(), []))
+        elif secs:
+            secs[-1][1].append(b)
+    for need in ('NAME', 'SYNOPSIS'):
+        if need not in [t for t, _ in secs]:
+            warn('no "## %s" section' % need)
 
     o = Out()
-    o.lines.append('.\\" cloudsteer(8): generated by scripts/gen-man.py from README.md.')
-    o.lines.append('.\\" Do not edit: edit README.md and run "make man".')
-    o.req('TH', 'CLOUDSTEER', 8, date, 'cloudsteer ' + version if version else 'cloudsteer',
+    o.lines.append('.\\" %s(%s): generated by scripts/gen-man.py from docs/commands.md.' % (name, section))
+    o.lines.append('.\\" Do not edit: edit docs/commands.md and run "make man".')
+    o.req('TH', name.upper(), section, date, name + ' ' + version if version else name,
           'System Administration')
-    o.req('SH', 'NAME')
-    o.text('cloudsteer \\- ' + esc(NAME_LINE))
-
-    o.req('SH', 'SYNOPSIS')
-    if not commands:
-        warn('no "## `cloudsteer COMMAND`" section in the README')
-    first = True
-    for name, title, blocks in commands:
-        code = next((b for b in blocks if b[0] == 'code'), None)
-        syn = [ln for ln in (code[2] if code else []) if ln.strip().startswith('cloudsteer')]
-        if not syn:
-            warn('section "%s": no code block with its synopsis' % title)
-            syn = ['cloudsteer %s ...' % name]
-        for ln in syn:
-            if not first:
-                o.req('br')
-            first = False
-            o.text(synopsis_line(ln))
-
-    o.req('SH', 'DESCRIPTION')
-    render_blocks(o, preamble, 'SS')
-    how = byname.get('how it works')
-    if how is not None:
-        o.req('SS', 'How it works')
-        render_blocks(o, how, 'SS')
-    learn = byname.get('what learn does')
-    if learn is None:
-        warn('no "## What `learn` does" section in the README')
-    else:
-        o.req('SS', 'What learn does')
-        render_blocks(o, learn, 'SS')
-
-    o.req('SH', 'COMMANDS')
-    for name, title, blocks in commands:
-        o.req('SS', esc(title))
-        render_blocks(o, blocks, 'B')
-
-    o.req('SH', 'CONFIGURATION')
-    conf = byname.get('configuration')
-    if conf is None:
-        warn('no "## Configuration" section in the README')
-        o.text('See \\fI/etc/cloudsteer/cloudsteer.yaml\\fR.')
-    else:
-        render_blocks(o, conf, 'SS')
-
-    if 'CLOUDSTEER_PIN_DIR' in md:
-        o.req('SH', 'ENVIRONMENT')
-        o.req('TP')
-        o.text('\\fBCLOUDSTEER_PIN_DIR\\fR')
-        o.text('Where the maps are pinned when \\fB\\-\\-pin\\-dir\\fR is not given '
-               '(default \\fI/sys/fs/bpf/cloudsteer\\fR).')
-
-    o.req('SH', 'FILES')
-    for path, what in FILES:
-        o.req('TP')
-        o.text('\\fI' + esc(path, code=True) + '\\fR')
-        o.text(what)
-
-    o.req('SH', 'EXIT STATUS')
-    o.text('In general:')
-    for code, what in (('0', 'success;'), ('1', 'a runtime failure: a file, capture, '
-                        'map or program that could not be read, loaded or attached;'),
-                       ('2', 'a usage or configuration error.')):
-        o.req('TP', 4)
-        o.text('\\fB' + code + '\\fR')
-        o.text(esc(what))
-    per = [(title, exit_statements(blocks)) for name, title, blocks in commands]
-    per = [(t, s) for t, s in per if s]
-    if not per:
-        warn('no "Exit status:" statement in the command sections')
-    else:
-        o.req('PP')
-        o.text('By command:')
-        for title, stmts in per:
-            o.req('TP')
-            o.text('\\fB' + esc(title, code=True) + '\\fR')
-            for k, s in enumerate(stmts):
-                if k:
-                    o.req('br')
-                o.text(inline(s))
-
-    o.req('SH', 'SEE ALSO')
-    refs = []
-    for ref in SEE_ALSO:
-        m = re.match(r'^(.*)\((\w+)\)$', ref)
-        refs.append('\\fB' + esc(m.group(1), code=True) + '\\fR(' + m.group(2) + ')')
-    o.text(',\n'.join(refs))
+    o.req('hw', name)                        # the program's name is never hyphenated
+    for stitle, sblocks in secs:
+        o.req('SH', esc(stitle, fill=False))
+        if stitle == 'SYNOPSIS':
+            # one line per command, left-aligned, unhyphenated; a line too
+            # long for the page goes on indented
+            o.req('nh')
+            o.req('ad', 'l')
+            o.req('in', '+4n')
+            for b in sblocks:
+                for ln in (b[2] if b[0] == 'code' else []):
+                    if ln.strip():
+                        o.req('ti', '-4n')
+                        o.text(synopsis_line(ln))
+                        o.req('br')
+                if b[0] != 'code':
+                    render_blocks(o, [b], 'SS')
+            o.req('in')
+            o.req('ad')
+            o.req('hy')
+        else:
+            render_blocks(o, sblocks, 'SS')
     return o.getvalue()
 
 
@@ -860,10 +744,10 @@ def main(argv):
         elif path is None:
             path = a
         else:
-            print('gen-man: one README only (see --help)', file=sys.stderr)
+            print('gen-man: one Markdown file only (see --help)', file=sys.stderr)
             return 2
     if path is None:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'README.md')
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'docs', 'commands.md')
     try:
         if path == '-':
             md = sys.stdin.read()

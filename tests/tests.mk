@@ -44,13 +44,21 @@ demo:
 # make bench: every benchmark -> build/bench.json, docs/benchmarks.md (tests/bench/bench.mk)
 -include tests/bench/bench.mk
 
-# make man: build/cloudsteer.8, the man page, from README.md (scripts/gen-man.py)
+# make man: build/cloudsteer.8, the man page, from docs/commands.md (scripts/gen-man.py)
 .PHONY: man
 man: $(BUILD)/cloudsteer.8
 
-$(BUILD)/cloudsteer.8: README.md scripts/gen-man.py | $(BUILD)
+$(BUILD)/cloudsteer.8: docs/commands.md scripts/gen-man.py | $(BUILD)
 	$(call msg,MAN,$@)
-	$(Q)python3 scripts/gen-man.py --version $(VERSION) README.md > $@.tmp && mv $@.tmp $@
+	$(Q)python3 scripts/gen-man.py --version $(VERSION) docs/commands.md > $@.tmp && mv $@.tmp $@
+
+# make docs: the generated tables of docs/reference.md, from the contract
+# header and the map definitions under bpf/ (scripts/gen-reference.py);
+# tests/e2e/docs.sh fails when they are stale
+.PHONY: docs
+docs:
+	$(call msg,DOCS,docs/reference.md)
+	$(Q)python3 scripts/gen-reference.py
 
 # make soak: the soak test alone, for minutes: SOAK_SECONDS (default 300) or
 # SOAK_ROUNDS kill rounds (default: no limit), whichever ends first; it

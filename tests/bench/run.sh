@@ -41,7 +41,8 @@
 #   BENCH_PARTS_DIR  the parts' files ($BENCH_DIR/parts)
 #   BENCH_JSON       every case ($BUILD/bench.json); BENCH_ENV_JSON the machine
 #   BENCH_DOC        docs/benchmarks.md and its plots; empty: not written
-#   BENCH_README     README.md, whose bench block is rewritten; empty: not touched
+#   BENCH_README     README.md, whose bench block (each target, met or not) is
+#                    rewritten; empty: not touched
 # BENCH_QUICK=1 asks every part for its shortest run: every case, figures meaningless.
 set -u
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -1,6 +1,7 @@
 #!/bin/bash
-# container: the image (make image) runs the daemon the way the README's run
-# line says, in a lab of its own, and the host reads what it pins.
+# container: the image (make image) runs the daemon the way the run line of
+# docs/operations.md ("Container") says, in a lab of its own, and the host
+# reads what it pins.
 #
 #   resolver (dnsmasq, 10.78.0.53) --veth-- host (10.78.0.1: the container, dig)
 #
@@ -51,12 +52,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-# the containers share the host's bpffs (-v /sys/fs/bpf), as the README's
-# run line has it: the host must have one (cleanup unmounts what this made)
+# the containers share the host's bpffs (-v /sys/fs/bpf), as the run line of
+# docs/operations.md has it: the host must have one (cleanup unmounts what
+# this made)
 bpffs_mount || { fail setup "cannot mount bpffs on /sys/fs/bpf"; exit 1; }
 
-# The README's run line, with the lab's namespace for the host network and
-# the run's own pin directory: ctr [PODMAN-RUN-OPTIONS...] -- [ARGS...]
+# The run line of docs/operations.md, with the lab's namespace for the host
+# network and the run's own pin directory: ctr [PODMAN-RUN-OPTIONS...] -- [ARGS...]
 ctr() {
 	local opts=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done

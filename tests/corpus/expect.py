@@ -3,7 +3,8 @@
 
 Reads a tshark-derived oracle (JSONL, one object per DNS response; the shape of
 shared/dns-corpus/*.oracle.jsonl, or what oracle.py writes) and a cloudsteer
-config, and applies the rules of DESIGN.md, independently of bpf/ and user/:
+config, and applies the rules of docs/design.md and docs/concepts.md,
+independently of bpf/ and user/:
 
   * only responses with QR=1, OPCODE QUERY, RCODE NOERROR, exactly one question;
   * UDP, or TCP when the whole message sits in one segment (the oracle's

@@ -12,7 +12,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 # the man page the units' Documentation= names, where man finds it
 mkdir -p "$TMP/man/man8"
-python3 "$REPO/scripts/gen-man.py" "$REPO/README.md" > "$TMP/man/man8/cloudsteer.8" 2>/dev/null
+python3 "$REPO/scripts/gen-man.py" "$REPO/docs/commands.md" > "$TMP/man/man8/cloudsteer.8" 2>/dev/null
 printf 'learn:\n  interfaces: [lo]\nrules:\n  - match: [example.test]\n' > "$TMP/cloudsteer.yaml"
 for unit in "$REPO"/scripts/systemd/*.service; do
 	name=$(basename "$unit")

@@ -32,7 +32,7 @@
  *     (rule, pattern, TTL, hits, expiry; ACL ids; names), and no ACL id is
  *     lost;
  *   - a run after the first reuses the outcome of the one before exactly
- *     when the reference does (README, "Repeated answers").
+ *     when the reference does (docs/concepts.md, "Repeated answers").
  * A failed check prints what differs and aborts, so libFuzzer keeps the input.
  */
 #define _GNU_SOURCE	/* memmem, MAP_32BIT */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * refdns.h - a plain C reference learner: what the learn program should make
- * of a frame, written from the README ("What learn does"), DESIGN.md and
- * cloudsteer.h, and sharing no code with bpf/. The randomized campaign
+ * of a frame, written from docs/concepts.md ("What learn does"),
+ * docs/design.md and cloudsteer.h, and sharing no code with bpf/. The randomized campaign
  * (tests/prog/learn_fuzz_test.c) and the libFuzzer target (tests/fuzz/)
  * both hold the program to it.
  *
@@ -99,8 +99,8 @@ struct refdns {
 	const struct refdns_rules *rules;
 	__u64 key[2];		/* the name hash key the program's rules use */
 	__u64 now_ns;		/* the clock for expiries and reuse; the caller sets it */
-	/* Reuse the outcome of a repeated answer ("Repeated answers" in the
-	 * README), as the daemon's program does; replay's never does. Only the
+	/* Reuse the outcome of a repeated answer ("Repeated answers" in
+	 * docs/concepts.md), as the daemon's program does; replay's never does. Only the
 	 * last answer walked is remembered: the program keeps more, so this
 	 * holds it to the rule only where the answers between repeats are not
 	 * other ones (a fuzz input holds one answer). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * config.h - the YAML configuration of DESIGN.md, parsed and validated.
+ * config.h - the YAML configuration (docs/configuration.md), parsed and validated.
  *
  * cs_config_load() either returns a complete, valid configuration or fails
  * with one message "FILE:LINE: reason" and touches nothing else.
