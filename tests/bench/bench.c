@@ -172,6 +172,8 @@
 #include "lib/learnprog.h"
 #include "lib/rules.h"
 #include "lib/json.h"
+#define DIE_NAME "bench"
+#include "die.h"
 #include "pkt.h"
 #include "learn.skel.h"
 #include "noop.skel.h"
@@ -222,19 +224,6 @@ static const char METHOD_STEER_NEW[] =
 	"affinity code, insert, bucket pick), steer (pinned), each repeat=1; ns = warm "
 	"steer_hit_pinned ns (same run) + trimmed mean(new) - trimmed mean(pinned); ratio = ns / warm "
 	"tc_noop ns; median over runs";
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
 
 static double now_s(void)
 {

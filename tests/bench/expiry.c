@@ -60,7 +60,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +80,8 @@
 #include "lib/quota.h"
 #include "lib/rules.h"
 #include "lib/state.h"
+#define DIE_NAME "expiry"
+#include "die.h"
 #include "pkt.h"
 #include "learn.skel.h"
 
@@ -103,19 +104,6 @@ enum activity { ACT_ANY = -1, ACT_IDLE, ACT_BUSY, ACT_MIXED };
 
 static const char *const IPS_KEEP[KEEPERS] = { "198.51.100.1", "198.51.100.2", "198.51.100.3",
 					       "198.51.100.4" };
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "expiry: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
 
 /* CLOCK_BOOTTIME, the records' clock, in seconds */
 static double now_s(void)
