@@ -23,6 +23,7 @@
 #include "lib/json.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
+#include "lib/maps.h"
 #include "lib/pcapread.h"
 #include "lib/rules.h"
 #include "learn.skel.h"
@@ -119,7 +120,7 @@ static void print_summary(const struct replay *rp, struct learn_bpf *skel)
 
 	printf("\n%lu frames (%lu skipped), %lu records learned, %lu refreshed\n", rp->frames,
 	       rp->skipped, rp->news, rp->records - rp->news);
-	if (cs_sum_percpu(bpf_map__fd(skel->maps.cs_learn_stats), counts, CS_R_MAX))
+	if (cs_percpu_sum(bpf_map__fd(skel->maps.cs_learn_stats), 0, CS_R_MAX, counts, 1))
 		return;
 	for (i = 0; i < CS_R_MAX; i++)
 		if (counts[i] && cs_reason_name(i))

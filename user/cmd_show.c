@@ -23,6 +23,7 @@
 #include "lib/addr.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
+#include "lib/maps.h"
 #include "lib/pins.h"
 #include "lib/state.h"
 
@@ -448,7 +449,7 @@ static int show_stats(struct show *s)
 	};
 	__u64 count[CS_R_MAX];
 	struct reasons packets = { count, CS_R_OK + 1 }, records = { count, CS_R_PACKET_END + 1 };
-	int e = cs_sum_percpu(s->st->fd[CS_M_LEARN_STATS], count, CS_R_MAX);
+	int e = cs_percpu_sum(s->st->fd[CS_M_LEARN_STATS], 0, CS_R_MAX, count, 1);
 
 	if (e) {
 		cs_err("cannot read %s/cs_learn_stats: %s", s->st->dir, strerror(-e));

@@ -170,6 +170,7 @@
 #include "version.h"	/* build/version.h: CS_VERSION */
 #include "lib/config.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
 #include "lib/rules.h"
 #include "lib/json.h"
 #define DIE_NAME "bench"
@@ -489,7 +490,7 @@ static void inst_free(struct inst *in)
 
 static void stats_read(const struct inst *in, __u64 *out)
 {
-	if (cs_sum_percpu(in->stats_fd, out, CS_R_MAX))
+	if (cs_percpu_sum(in->stats_fd, 0, CS_R_MAX, out, 1))
 		die("cannot read cs_learn_stats: %s", strerror(errno));
 }
 
@@ -1572,7 +1573,7 @@ static __u64 steer_rule_packets(const struct steer_inst *si, __u32 rule_id)
 {
 	__u64 v[2];
 
-	if (cs_percpu_sum(si->rule_traffic_fd, rule_id, v, 2))
+	if (cs_percpu_sum(si->rule_traffic_fd, rule_id, 1, v, 2))
 		die("steer: cannot read cs_rule_traffic");
 	return v[0];
 }

@@ -76,6 +76,7 @@
 #include "daemon/daemon.h"
 #include "lib/json.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
 #include "lib/pins.h"
 #include "lib/quota.h"
 #include "lib/rules.h"
@@ -498,7 +499,7 @@ static __u64 learn_count(const struct pins *p, __u32 reason)
 {
 	__u64 v[CS_R_MAX];
 
-	if (cs_sum_percpu(p->stats, v, CS_R_MAX))
+	if (cs_percpu_sum(p->stats, 0, CS_R_MAX, v, 1))
 		die("cannot read cs_learn_stats: %s", strerror(errno));
 	return v[reason];
 }

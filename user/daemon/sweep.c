@@ -28,7 +28,7 @@
 #include "lib/addr.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
-#include "lib/mapwalk.h"
+#include "lib/maps.h"
 #include "lib/never.h"
 #include "lib/quota.h"
 #include "lib/state.h"
@@ -238,7 +238,7 @@ static __u64 events_lost(struct cs_daemon *d)
 {
 	__u64 counts[CS_R_MAX];
 
-	if (cs_sum_percpu(bpf_map__fd(d->skel->maps.cs_learn_stats), counts, CS_R_MAX))
+	if (cs_percpu_sum(bpf_map__fd(d->skel->maps.cs_learn_stats), 0, CS_R_MAX, counts, 1))
 		return 0;
 	return counts[CS_R_EVENT_LOST];
 }

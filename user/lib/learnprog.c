@@ -11,7 +11,7 @@
 
 #include "learnprog.h"
 #include "log.h"
-#include "mapwalk.h"
+#include "maps.h"
 #include "never.h"
 #include "pins.h"
 #include "quota.h"
@@ -34,41 +34,6 @@ const char *cs_reason_name(__u32 reason)
 const char *cs_reason_help(__u32 reason)
 {
 	return reason < CS_R_MAX ? reason_help[reason] : NULL;
-}
-
-int cs_percpu_sum(int map_fd, __u32 key, __u64 *out, size_t words)
-{
-	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
-	__u64 *vals;
-	size_t w;
-
-	memset(out, 0, words * sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	/* the kernel hands each CPU's value padded to 8 octets: whole words here */
-	vals = calloc((size_t)ncpu * words, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &key, vals))
-		e = -errno;
-	for (c = 0; !e && c < ncpu; c++)
-		for (w = 0; w < words; w++)
-			out[w] += vals[(size_t)c * words + w];
-	free(vals);
-	return e;
-}
-
-int cs_sum_percpu(int map_fd, __u64 *out, __u32 n)
-{
-	__u32 i;
-	int e;
-
-	for (i = 0; i < n; i++) {
-		e = cs_percpu_sum(map_fd, i, &out[i], 1);
-		if (e)
-			return e;
-	}
-	return 0;
 }
 
 struct prune {

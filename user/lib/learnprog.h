@@ -52,13 +52,6 @@ int cs_keep_pattern_ids(int patterns_fd, struct cs_conf *conf);
 int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf,
 		       const struct cs_ruleset *rs);
 
-/* Sum over CPUs the per-CPU value at key, a struct of `words` __u64 fields,
- * field by field into out. 0 or -errno. */
-int cs_percpu_sum(int map_fd, __u32 key, __u64 *out, size_t words);
-
-/* Sum a per-CPU u64 counter array map into out[0..n). */
-int cs_sum_percpu(int map_fd, __u64 *out, __u32 n);
-
 /* Name and help text of a reason code, or NULL for the group marker. */
 const char *cs_reason_name(__u32 reason);
 const char *cs_reason_help(__u32 reason);

@@ -29,6 +29,7 @@
 #include "addr.h"
 #include "learnprog.h"
 #include "log.h"
+#include "maps.h"
 #include "rules.h"
 #include "state.h"
 #include "version.h"	/* build/version.h */
@@ -198,7 +199,7 @@ static void learn_reasons(FILE *f, const struct cs_state *st)
 	size_t g;
 	__u32 r;
 
-	if (st->fd[CS_M_LEARN_STATS] < 0 || cs_sum_percpu(st->fd[CS_M_LEARN_STATS], count, CS_R_MAX))
+	if (st->fd[CS_M_LEARN_STATS] < 0 || cs_percpu_sum(st->fd[CS_M_LEARN_STATS], 0, CS_R_MAX, count, 1))
 		return;
 	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
 		family(f, groups[g].name, "counter", groups[g].help);

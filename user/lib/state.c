@@ -16,6 +16,7 @@
 #include "pins.h"
 #include "state.h"
 #include "learnprog.h"
+#include "maps.h"
 
 /* ---- opening ---- */
 
@@ -201,7 +202,7 @@ static int sum_stat(const struct cs_state *st, enum cs_state_map m, __u32 key, v
 	memset(out, 0, size);
 	if (st->fd[m] < 0)
 		return -ENOENT;	/* an optional map that is not there */
-	return cs_percpu_sum(st->fd[m], key, out, size / sizeof(__u64));
+	return cs_percpu_sum(st->fd[m], key, 1, out, size / sizeof(__u64));
 }
 
 int cs_state_rule_traffic(const struct cs_state *st, __u32 rule_id, struct cs_acl_stat *out)
@@ -235,112 +236,6 @@ int cs_state_rule_stat(const struct cs_state *st, __u32 rule_id, struct cs_rule_
 	return sum_stat(st, CS_M_RULE_STATS, rule_id, out, sizeof(*out));
 }
 
-/* ---- reading a whole hash map ---- */
-
-struct dump {
-	__u8 *keys, *vals;
-	size_t n, cap;
-	__u32 key_size, value_size;
-};
-
-#define DUMP_CHUNK 4096
-#define KEY_MAX 64	/* the largest key we read is 24 bytes */
-
-static int dump_reserve(struct dump *d, size_t want)
-{
-	size_t cap = d->cap ? d->cap : DUMP_CHUNK;
-	__u8 *k, *v;
-
-	if (want <= d->cap)
-		return 0;
-	while (cap < want)
-		cap *= 2;
-	k = realloc(d->keys, cap * d->key_size);
-	if (!k)
-		return -ENOMEM;
-	d->keys = k;
-	v = realloc(d->vals, cap * d->value_size);
-	if (!v)
-		return -ENOMEM;
-	d->vals = v;
-	d->cap = cap;
-	return 0;
-}
-
-static void dump_free(struct dump *d)
-{
-	free(d->keys);
-	free(d->vals);
-	memset(d, 0, sizeof(*d));
-}
-
-/* One syscall per few thousand entries instead of two per entry. */
-static int dump_batch(int fd, struct dump *d)
-{
-	__u64 token[KEY_MAX / 8];	/* opaque position: a hash map keeps a bucket index in it */
-	size_t room = DUMP_CHUNK;
-	bool first = true;
-
-	for (;;) {
-		__u32 count;
-		int e = dump_reserve(d, d->n + room);
-
-		if (e)
-			return e;
-		count = (__u32)(d->cap - d->n);
-		e = bpf_map_lookup_batch(fd, first ? NULL : token, token, d->keys + d->n * d->key_size,
-					 d->vals + d->n * d->value_size, &count, NULL);
-		if (e && e != -ENOENT && e != -ENOSPC)
-			return e;
-		if (e == -ENOSPC) {	/* one bucket holds more than fits: more room */
-			room = (d->cap - d->n) * 2;
-			continue;
-		}
-		d->n += count;
-		if (e == -ENOENT)	/* the end */
-			return 0;
-		first = false;
-	}
-}
-
-/* For kernels or maps without batch lookups. */
-static int dump_by_keys(int fd, struct dump *d)
-{
-	__u8 prev[KEY_MAX], key[KEY_MAX];
-	bool started = false;
-	int e;
-
-	while (!(e = bpf_map_get_next_key(fd, started ? prev : NULL, key))) {
-		if (dump_reserve(d, d->n + 1))
-			return -ENOMEM;
-		/* an entry removed since get_next_key is skipped */
-		if (!bpf_map_lookup_elem(fd, key, d->vals + d->n * d->value_size)) {
-			memcpy(d->keys + d->n * d->key_size, key, d->key_size);
-			d->n++;
-		}
-		memcpy(prev, key, d->key_size);
-		started = true;
-	}
-	return e == -ENOENT ? 0 : e;
-}
-
-static int dump_map(int fd, __u32 key_size, __u32 value_size, struct dump *d)
-{
-	int e;
-
-	memset(d, 0, sizeof(*d));
-	d->key_size = key_size;
-	d->value_size = value_size;
-	e = dump_batch(fd, d);
-	if (e && e != -ENOMEM) {
-		d->n = 0;
-		e = dump_by_keys(fd, d);
-	}
-	if (e)
-		dump_free(d);
-	return e;
-}
-
 static int cmp_stream_row(const void *a, const void *b)
 {
 	return memcmp(&((const struct cs_stream_row *)a)->key, &((const struct cs_stream_row *)b)->key,
@@ -350,7 +245,7 @@ static int cmp_stream_row(const void *a, const void *b)
 int cs_state_streams(const struct cs_state *st, struct cs_stream_row **rows, size_t *n)
 {
 	struct cs_stream_row *r;
-	struct dump d;
+	struct cs_map_dump d;
 	size_t i;
 	int e;
 
@@ -358,12 +253,12 @@ int cs_state_streams(const struct cs_state *st, struct cs_stream_row **rows, siz
 	*n = 0;
 	if (st->fd[CS_M_STREAMS] < 0)
 		return -ENOENT;
-	e = dump_map(st->fd[CS_M_STREAMS], sizeof(struct cs_flow_key), sizeof(struct cs_stream), &d);
+	e = cs_map_dump(st->fd[CS_M_STREAMS], sizeof(struct cs_flow_key), sizeof(struct cs_stream), &d);
 	if (e)
 		return e;
 	r = calloc(d.n ? d.n : 1, sizeof(*r));
 	if (!r) {
-		dump_free(&d);
+		cs_map_dump_free(&d);
 		return -ENOMEM;
 	}
 	for (i = 0; i < d.n; i++) {
@@ -373,7 +268,7 @@ int cs_state_streams(const struct cs_state *st, struct cs_stream_row **rows, siz
 	qsort(r, d.n, sizeof(*r), cmp_stream_row);
 	*rows = r;
 	*n = d.n;
-	dump_free(&d);
+	cs_map_dump_free(&d);
 	return 0;
 }
 
@@ -382,7 +277,7 @@ int cs_state_inst_reasons(const struct cs_state *st, __u64 *out)
 	memset(out, 0, CS_I_MAX * sizeof(*out));
 	if (st->fd[CS_M_INST_REASONS] < 0)
 		return -ENOENT;
-	return cs_sum_percpu(st->fd[CS_M_INST_REASONS], out, CS_I_MAX);
+	return cs_percpu_sum(st->fd[CS_M_INST_REASONS], 0, CS_I_MAX, out, 1);
 }
 
 /* ---- the view ---- */
@@ -438,16 +333,16 @@ static int cmp_pattern_ptr_by_id(const void *a, const void *b)
 static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, size_t val_off,
 		     int (*cmp)(const void *, const void *), void **rows, size_t *n)
 {
-	struct dump d;
+	struct cs_map_dump d;
 	__u8 *out;
 	size_t i;
-	int e = dump_map(fd, key_size, value_size, &d);
+	int e = cs_map_dump(fd, key_size, value_size, &d);
 
 	if (e)
 		return e;
 	out = calloc(d.n ? d.n : 1, row_size);
 	if (!out) {
-		dump_free(&d);
+		cs_map_dump_free(&d);
 		return -ENOMEM;
 	}
 	for (i = 0; i < d.n; i++) {
@@ -456,7 +351,7 @@ static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, 
 	}
 	*n = d.n;
 	*rows = out;
-	dump_free(&d);
+	cs_map_dump_free(&d);
 	qsort(out, *n, row_size, cmp);
 	return 0;
 }
@@ -519,8 +414,8 @@ static int read_routes(const struct cs_state *st, struct cs_view *v)
 static int read_names(const struct cs_state *st, struct cs_view *v)
 {
 	size_t i, total = 0, at = 0;
-	struct dump d;
-	int e = dump_map(st->fd[CS_M_NAMES], sizeof(__u64), sizeof(struct cs_name), &d);
+	struct cs_map_dump d;
+	int e = cs_map_dump(st->fd[CS_M_NAMES], sizeof(__u64), sizeof(struct cs_name), &d);
 
 	if (e)
 		return e;
@@ -533,7 +428,7 @@ static int read_names(const struct cs_state *st, struct cs_view *v)
 	v->names = calloc(d.n ? d.n : 1, sizeof(*v->names));
 	v->name_text = malloc(total ? total : 1);
 	if (!v->names || !v->name_text) {
-		dump_free(&d);
+		cs_map_dump_free(&d);
 		return -ENOMEM;
 	}
 	for (i = 0; i < d.n; i++) {
@@ -546,23 +441,23 @@ static int read_names(const struct cs_state *st, struct cs_view *v)
 		at += len;
 	}
 	v->n_names = d.n;
-	dump_free(&d);
+	cs_map_dump_free(&d);
 	qsort(v->names, v->n_names, sizeof(*v->names), cmp_name_row);
 	return 0;
 }
 
 static int read_patterns(const struct cs_state *st, struct cs_view *v)
 {
-	struct dump d;
+	struct cs_map_dump d;
 	size_t i;
-	int e = dump_map(st->fd[CS_M_PATTERNS], sizeof(__u32), sizeof(struct cs_pattern_info), &d);
+	int e = cs_map_dump(st->fd[CS_M_PATTERNS], sizeof(__u32), sizeof(struct cs_pattern_info), &d);
 
 	if (e)
 		return e;
 	v->patterns = calloc(d.n ? d.n : 1, sizeof(*v->patterns));
 	v->pattern_by_id = calloc(d.n ? d.n : 1, sizeof(*v->pattern_by_id));
 	if (!v->patterns || !v->pattern_by_id) {
-		dump_free(&d);
+		cs_map_dump_free(&d);
 		return -ENOMEM;
 	}
 	for (i = 0; i < d.n; i++) {
@@ -571,7 +466,7 @@ static int read_patterns(const struct cs_state *st, struct cs_view *v)
 		v->patterns[i].info.text[sizeof(v->patterns[i].info.text) - 1] = 0;
 	}
 	v->n_patterns = d.n;
-	dump_free(&d);
+	cs_map_dump_free(&d);
 	qsort(v->patterns, v->n_patterns, sizeof(*v->patterns), cmp_pattern_by_rule);
 	for (i = 0; i < v->n_patterns; i++)
 		v->pattern_by_id[i] = &v->patterns[i];
