@@ -22,6 +22,7 @@
 #include "lib/addr.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "lib/pins.h"
 #include "lib/state.h"
 

@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "lib/never.h"
 #include "lib/pins.h"
 #include "lib/state.h"
@@ -87,20 +88,6 @@ struct explain {
 	char why[160];			/* why it has no route, when it has records */
 };
 
-/* What a never-steer kind means, for the reason. */
-static const char *never_text(__u32 kind)
-{
-	switch (kind) {
-	case CS_NEVER_LOOPBACK: return "a loopback address";
-	case CS_NEVER_LINK_LOCAL: return "a link-local address";
-	case CS_NEVER_MULTICAST: return "a multicast or broadcast address";
-	case CS_NEVER_UNSPECIFIED: return "an unspecified address";
-	case CS_NEVER_LOCAL: return "one of this host's own addresses";
-	case CS_NEVER_CONFIGURED: return "in learn.never_steer";
-	default: return "a never-steer range";
-	}
-}
-
 static int cmp_named(const void *a, const void *b)
 {
 	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
@@ -143,7 +130,7 @@ static int gather(struct explain *x)
 	if (x->st->fd[CS_M_NEVER] >= 0)
 		x->never = cs_never_kind_of(x->st->fd[CS_M_NEVER], &x->addr);
 	if (x->never)
-		snprintf(x->why, sizeof(x->why), NEVER_ROUTE "%s", never_text(x->never));
+		snprintf(x->why, sizeof(x->why), NEVER_ROUTE "%s", cs_never_kind_help(x->never));
 	else
 		snprintf(x->why, sizeof(x->why), "%s", NO_ROUTE);
 	return 0;

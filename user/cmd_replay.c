@@ -24,6 +24,7 @@
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/pcapread.h"
 #include "lib/rules.h"
 #include "learn.skel.h"

@@ -171,6 +171,7 @@
 #include "lib/config.h"
 #include "lib/learnprog.h"
 #include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/rules.h"
 #include "lib/json.h"
 #define DIE_NAME "bench"

@@ -55,6 +55,7 @@
 #include "fuzzset.h"
 #include "lib/config.h"
 #include "lib/learnprog.h"
+#include "lib/names.h"
 #include "lib/never.h"
 #include "lib/rules.h"
 #include "refdns.h"

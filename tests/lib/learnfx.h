@@ -26,6 +26,7 @@
 #include "lib/config.h"
 #include "lib/learnprog.h"
 #include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/rules.h"
 #include "learn.skel.h"
 #include "bpffx.h"

@@ -29,6 +29,7 @@
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/never.h"
 #include "lib/quota.h"
 #include "lib/state.h"

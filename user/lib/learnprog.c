@@ -17,25 +17,6 @@
 #include "quota.h"
 #include "learn.skel.h"
 
-#define CS_REASON_NAME(sym, name, help) [CS_R_##sym] = name,
-#define CS_REASON_HELP(sym, name, help) [CS_R_##sym] = help,
-static const char *const reason_names[CS_R_MAX] = {
-	CS_PACKET_REASONS(CS_REASON_NAME) CS_RECORD_REASONS(CS_REASON_NAME)
-};
-static const char *const reason_help[CS_R_MAX] = {
-	CS_PACKET_REASONS(CS_REASON_HELP) CS_RECORD_REASONS(CS_REASON_HELP)
-};
-
-const char *cs_reason_name(__u32 reason)
-{
-	return reason < CS_R_MAX ? reason_names[reason] : NULL;
-}
-
-const char *cs_reason_help(__u32 reason)
-{
-	return reason < CS_R_MAX ? reason_help[reason] : NULL;
-}
-
 struct prune {
 	int fd;
 	bool (*keep)(const void *key, const void *ctx);

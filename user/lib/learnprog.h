@@ -52,8 +52,4 @@ int cs_keep_pattern_ids(int patterns_fd, struct cs_conf *conf);
 int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf,
 		       const struct cs_ruleset *rs);
 
-/* Name and help text of a reason code, or NULL for the group marker. */
-const char *cs_reason_name(__u32 reason);
-const char *cs_reason_help(__u32 reason);
-
 #endif

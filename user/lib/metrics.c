@@ -30,6 +30,7 @@
 #include "learnprog.h"
 #include "log.h"
 #include "maps.h"
+#include "names.h"
 #include "rules.h"
 #include "state.h"
 #include "version.h"	/* build/version.h */

@@ -185,14 +185,3 @@ __u32 cs_never_kind_of(int fd, const struct cs_addr *a)
 
 	return bpf_map_lookup_elem(fd, &k, &kind) ? 0 : kind;
 }
-
-const char *cs_never_kind_name(__u32 kind)
-{
-	static const char *const names[CS_NEVER_KINDS] = {
-		[CS_NEVER_LOOPBACK] = "loopback",   [CS_NEVER_LINK_LOCAL] = "link_local",
-		[CS_NEVER_MULTICAST] = "multicast", [CS_NEVER_UNSPECIFIED] = "unspecified",
-		[CS_NEVER_LOCAL] = "local",	    [CS_NEVER_CONFIGURED] = "configured",
-	};
-
-	return kind < CS_NEVER_KINDS && names[kind] ? names[kind] : "?";
-}

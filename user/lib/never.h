@@ -38,7 +38,4 @@ int cs_local_addrs(struct cs_addr *out, size_t max);
 /* The kind of never-steer prefix that holds a in cs_never (fd), or 0 if none. */
 __u32 cs_never_kind_of(int fd, const struct cs_addr *a);
 
-/* "loopback", "link_local", ... for a kind; "?" for others. */
-const char *cs_never_kind_name(__u32 kind);
-
 #endif

@@ -619,16 +619,6 @@ const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, c
 	return buf;
 }
 
-const char *cs_match_kind_name(__u32 kind)
-{
-	switch (kind) {
-	case CS_MATCH_EXACT: return "exact";
-	case CS_MATCH_WILD: return "wildcard";
-	case CS_MATCH_SUBTREE: return "subtree";
-	default: return "?";
-	}
-}
-
 /* ---- time ---- */
 
 __u64 cs_now_ns(void)
@@ -833,68 +823,4 @@ void cs_jw_rule_patterns(struct cs_jw *w, const struct cs_view *v, __u32 rule_id
 	}
 	fputc(']', w->f);
 	cs_jw_u64(w, "patterns_more", n > CS_PATTERNS_SHOWN ? n - CS_PATTERNS_SHOWN : 0);
-}
-
-const char *cs_chain_mode_name(__u32 mode)
-{
-	return mode == CS_MODE_ROUTE ? "route" : mode == CS_MODE_ENCAP ? "encap" : "?";
-}
-
-const char *cs_on_failure_name(__u32 on_failure)
-{
-	return on_failure == CS_FAIL_BYPASS ? "bypass" : on_failure == CS_FAIL_DROP ? "drop" : "?";
-}
-
-const char *cs_stream_state_name(__u32 state)
-{
-	static const char *const names[CS_ST_MAX] = {
-		[CS_ST_NONE] = "none",		 [CS_ST_SYN_SENT] = "syn_sent", [CS_ST_SYN_RECV] = "syn_recv",
-		[CS_ST_ESTABLISHED] = "established", [CS_ST_CLOSING] = "closing",	 [CS_ST_CLOSED] = "closed",
-		[CS_ST_ACTIVE] = "active",
-	};
-
-	return state < CS_ST_MAX ? names[state] : "?";
-}
-
-const char *cs_proto_name(__u32 proto, char *buf, size_t len)
-{
-	if (proto == 6)
-		return "tcp";
-	if (proto == 17)
-		return "udp";
-	if (proto == 1)
-		return "icmp";
-	if (proto == 58)
-		return "icmpv6";
-	snprintf(buf, len, "%u", proto);
-	return buf;
-}
-
-static const struct {
-	const char *name, *help;
-} inst_reasons[CS_I_MAX] = {
-#define CS_INSTANCE_REASON_ROW(sym, name, help) [CS_I_##sym] = { name, help },
-	CS_INSTANCE_REASONS(CS_INSTANCE_REASON_ROW)
-#undef CS_INSTANCE_REASON_ROW
-};
-
-const char *cs_inst_reason_name(__u32 reason)
-{
-	return reason < CS_I_MAX ? inst_reasons[reason].name : NULL;
-}
-
-const char *cs_inst_reason_help(__u32 reason)
-{
-	return reason < CS_I_MAX ? inst_reasons[reason].help : NULL;
-}
-
-const char *cs_inst_state_name(__u32 state)
-{
-	switch (state) {
-	case CS_INST_DOWN: return "down";
-	case CS_INST_UP: return "up";
-	case CS_INST_DRAINING: return "draining";
-	case CS_INST_WARMING: return "warming";
-	default: return "?";
-	}
 }

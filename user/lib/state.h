@@ -175,9 +175,6 @@ size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struc
 /* "a.test,*.b.test,+12 more": short enough for a table cell. */
 const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, char *buf, size_t len);
 
-/* "exact", "wildcard", "subtree" or "?" */
-const char *cs_match_kind_name(__u32 kind);
-
 /* ---- time ---- */
 
 /* Now on CLOCK_BOOTTIME, the clock of bpf_ktime_get_boot_ns(). */
@@ -212,18 +209,6 @@ void cs_table_print(FILE *f, const struct cs_column *cols, size_t ncols, size_t 
 /* The ACL id of a route as a cell: the id, `waiting` while the pool was
  * empty, "none" without a route. */
 const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len);
-
-/* The words the CLI uses for steer's enums: "route"/"encap", "bypass"/"drop",
- * "down"/"up"/"draining"; "?" for a value this build does not know. */
-const char *cs_chain_mode_name(__u32 mode);
-const char *cs_on_failure_name(__u32 on_failure);
-const char *cs_inst_state_name(__u32 state);
-const char *cs_stream_state_name(__u32 state);
-/* The name and meaning of an instance program reason (CS_I_*); NULL past CS_I_MAX. */
-const char *cs_inst_reason_name(__u32 reason);
-const char *cs_inst_reason_help(__u32 reason);
-/* "tcp", "udp", "icmp", "icmpv6", else the number (in buf). */
-const char *cs_proto_name(__u32 proto, char *buf, size_t len);
 
 /* ---- JSON objects for programs ---- */
 
