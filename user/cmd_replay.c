@@ -41,13 +41,6 @@ struct replay {
 
 #define HUMAN_ROW "%-6s %-32s %-32s %-39s %7s  %-24s %s\n"
 
-static const char *pattern_text(const struct cs_conf *conf, __u32 pattern_id)
-{
-	const struct cs_pattern *p = cs_pattern_by_id(conf, pattern_id);
-
-	return p ? p->text : "?";
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct replay *rp = ctx;
@@ -68,7 +61,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		printf(",\"name\":");
 		cs_json_string(stdout, e->name.text);
 		printf(",\"rule\":");
-		cs_json_string(stdout, pattern_text(rp->conf, e->pattern_id));
+		cs_json_string(stdout, cs_pattern_text(rp->conf, e->pattern_id));
 		printf(",\"ip\":\"%s\",\"ttl\":%u,\"new\":%s}\n", ip, e->ttl, is_new ? "true" : "false");
 	} else {
 		char frame[24], ttl[16];
@@ -80,7 +73,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		snprintf(frame, sizeof(frame), "%lu", rp->frame);
 		snprintf(ttl, sizeof(ttl), "%u", e->ttl);
 		printf(HUMAN_ROW, frame, e->qname.text, e->name.text, ip, ttl,
-		       pattern_text(rp->conf, e->pattern_id), is_new ? "new" : "refresh");
+		       cs_pattern_text(rp->conf, e->pattern_id), is_new ? "new" : "refresh");
 	}
 	return 0;
 }

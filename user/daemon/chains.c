@@ -35,22 +35,6 @@
 #include "health.h"
 #include "steer.skel.h"
 
-/* The config's instance at global id (1-based), and its chain index. */
-const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain)
-{
-	size_t c, n = 0;
-
-	for (c = 0; c < conf->n_chains; c++) {
-		if (id - 1 < n + conf->chains[c].n_instances) {
-			if (chain)
-				*chain = c;
-			return &conf->chains[c].instances[id - 1 - n];
-		}
-		n += conf->chains[c].n_instances;
-	}
-	return NULL;
-}
-
 static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain)
 {
 	return chain < conf->n_chains ? conf->chains[chain].health.warmup_ms : 0;
@@ -64,16 +48,6 @@ static __u32 first_id_of_chain(const struct cs_conf *conf, size_t chain)
 	for (c = 0; c < chain; c++)
 		id += (__u32)conf->chains[c].n_instances;
 	return id;
-}
-
-__u32 cs_instance_count(const struct cs_conf *conf)
-{
-	__u32 n = 0;
-	size_t c;
-
-	for (c = 0; c < conf->n_chains; c++)
-		n += (__u32)conf->chains[c].n_instances;
-	return n;
 }
 
 /* The inner destination MAC of an encap chain's instance: as configured, or

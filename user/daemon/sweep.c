@@ -18,6 +18,7 @@
  * flow uses a route.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,18 @@ void cs_sweep_free(struct cs_sweep *sw)
 
 /* ---- the pass ---- */
 
+/* Reads the text of name id from cs_names, for log lines; "?" when the
+ * names map has none. */
+static const char *name_text(struct cs_daemon *d, __u64 name_id, char *buf, size_t len)
+{
+	struct cs_name n;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.cs_names), &name_id, &n))
+		return "?";
+	snprintf(buf, len, "%s", n.text);
+	return buf;
+}
+
 /* A line per removed record, up to CS_LOG_REMOVED_PER_PASS in a pass: a
  * million records expiring at once would otherwise write 100 MB of log and
  * spend most of the pass on it. The pass's end says how many went unlogged. */
@@ -176,8 +189,8 @@ static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, cons
 
 	if (d->sweep.logged++ >= CS_LOG_REMOVED_PER_PASS)
 		return;
-	cs_info("%s %s %s (rule %s)", why, cs_name_of(d, k->name_id, name, sizeof(name)),
-		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_of(d, r->pattern_id));
+	cs_info("%s %s %s (rule %s)", why, name_text(d, k->name_id, name, sizeof(name)),
+		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_text(&d->conf, r->pattern_id));
 }
 
 /* One record: keep it (noting its IP and name) or say it must go. */
