@@ -255,40 +255,36 @@ static void print_chain(const struct explain *x)
 	}
 }
 
-static void json_streams(const struct explain *x, struct cs_jw *w)
+static void json_streams(const struct explain *x, struct cs_json *j)
 {
-	size_t i, n = 0;
+	size_t i;
 
-	cs_jw_key(w, "streams");
-	putchar('[');
+	cs_json_array(j, "streams");
 	for (i = 0; i < x->v.n_flows; i++) {
 		const struct cs_flow_row *f = &x->v.flows[i];
 		struct cs_bucket b = { 0 };
 		__u32 idx = 0;
 		char lo[CS_ADDR_TEXT_MAX], hi[CS_ADDR_TEXT_MAX];
-		struct cs_jw s;
 
 		if (memcmp(&f->flow.route, &x->addr, sizeof(x->addr)))
 			continue;
-		if (n++)
-			putchar(',');
-		cs_jw_open(&s, stdout);
-		cs_jw_str(&s, "lo", cs_addr_format(&f->key.lo, lo, sizeof(lo)));
-		cs_jw_u64(&s, "lo_port", f->key.lo_port);
-		cs_jw_str(&s, "hi", cs_addr_format(&f->key.hi, hi, sizeof(hi)));
-		cs_jw_u64(&s, "hi_port", f->key.hi_port);
-		cs_jw_u64(&s, "proto", f->key.proto);
-		cs_jw_u64(&s, "code", f->flow.code);
+		cs_json_object(j, NULL);
+		cs_json_str(j, "lo", cs_addr_format(&f->key.lo, lo, sizeof(lo)));
+		cs_json_u64(j, "lo_port", f->key.lo_port);
+		cs_json_str(j, "hi", cs_addr_format(&f->key.hi, hi, sizeof(hi)));
+		cs_json_u64(j, "hi_port", f->key.hi_port);
+		cs_json_u64(j, "proto", f->key.proto);
+		cs_json_u64(j, "code", f->flow.code);
 		if (read_bucket(x->st, x->route_rule.chain_id, f->flow.code, &b, &idx)) {
-			cs_jw_u64(&s, "bucket", idx);
-			cs_jw_u64(&s, "primary", b.primary);
-			cs_jw_u64(&s, "secondary", b.secondary);
+			cs_json_u64(j, "bucket", idx);
+			cs_json_u64(j, "primary", b.primary);
+			cs_json_u64(j, "secondary", b.secondary);
 		}
-		cs_jw_u64(&s, "instance", f->flow.instance);
-		cs_jw_str(&s, "instance_state", inst_state(x->st, f->flow.instance));
-		cs_jw_close(&s);
+		cs_json_u64(j, "instance", f->flow.instance);
+		cs_json_str(j, "instance_state", inst_state(x->st, f->flow.instance));
+		cs_json_close(j);
 	}
-	putchar(']');
+	cs_json_close(j);
 }
 
 /* May it take a new stream, as steer's cs_usable says: up, or warming (the
@@ -345,23 +341,21 @@ static void print_asked(const struct explain *x)
 		printf(", not seen yet: no instance would take it (on_failure decides)\n");
 }
 
-static void json_asked(const struct explain *x, struct cs_jw *w)
+static void json_asked(const struct explain *x, struct cs_json *j)
 {
 	const struct asked *a = &x->asked;
-	struct cs_jw s;
 
-	cs_jw_key(w, "stream");
-	cs_jw_open(&s, stdout);
+	cs_json_object(j, "stream");
 	if (a->have_code)
-		cs_jw_u64(&s, "code", a->code);
+		cs_json_u64(j, "code", a->code);
 	if (a->have_bucket) {
-		cs_jw_u64(&s, "bucket", a->bucket);
-		cs_jw_u64(&s, "primary", a->b.primary);
-		cs_jw_u64(&s, "secondary", a->b.secondary);
+		cs_json_u64(j, "bucket", a->bucket);
+		cs_json_u64(j, "primary", a->b.primary);
+		cs_json_u64(j, "secondary", a->b.secondary);
 	}
-	cs_jw_bool(&s, "pinned", a->pinned);
-	cs_jw_u64(&s, "instance", a->instance);
-	cs_jw_close(&s);
+	cs_json_bool(j, "pinned", a->pinned);
+	cs_json_u64(j, "instance", a->instance);
+	cs_json_close(j);
 }
 
 static void print_route(const struct explain *x)
@@ -405,64 +399,57 @@ static void explain_human(const struct explain *x)
 
 /* ---- for programs ---- */
 
-static void json_record(const struct explain *x, const struct named *n)
+/* One element of "records". */
+static void json_record(const struct explain *x, const struct named *n, struct cs_json *j)
 {
-	struct cs_jw w;
-
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "name", n->name);
-	cs_jw_str(&w, "pattern", n->pattern);
-	cs_jw_u64(&w, "rule_id", n->rec->rule_id);
-	cs_jw_u64(&w, "priority", n->rule.priority);
-	cs_jw_u64(&w, "ttl", n->rec->ttl);
-	cs_jw_ttl_left(&w, x->v.now_ns, n->rec->expires_ns);
-	cs_jw_u64(&w, "hits", n->rec->hits);
-	cs_jw_s64(&w, "age", cs_secs_between(n->rec->first_ns, x->v.now_ns));
-	cs_jw_s64(&w, "last_hit", cs_secs_between(n->rec->last_ns, x->v.now_ns));
-	cs_jw_close(&w);
+	cs_json_object(j, NULL);
+	cs_json_str(j, "name", n->name);
+	cs_json_str(j, "pattern", n->pattern);
+	cs_json_u64(j, "rule_id", n->rec->rule_id);
+	cs_json_u64(j, "priority", n->rule.priority);
+	cs_json_u64(j, "ttl", n->rec->ttl);
+	cs_json_ttl_left(j, x->v.now_ns, n->rec->expires_ns);
+	cs_json_u64(j, "hits", n->rec->hits);
+	cs_json_s64(j, "age", cs_secs_between(n->rec->first_ns, x->v.now_ns));
+	cs_json_s64(j, "last_hit", cs_secs_between(n->rec->last_ns, x->v.now_ns));
+	cs_json_close(j);
 }
 
-static void json_route(const struct explain *x, struct cs_jw *w)
+static void json_route(const struct explain *x, struct cs_json *j)
 {
 	const struct cs_route *rt = x->route;
 
-	cs_jw_acl(w, rt);
-	cs_jw_u64(w, "rule_id", rt->rule_id);
-	cs_jw_rule_patterns(w, &x->v, rt->rule_id);
-	cs_jw_u64(w, "priority", x->route_rule.priority);
-	cs_jw_u64(w, "chain_id", x->route_rule.chain_id);
-	cs_jw_bool(w, "observe_only", !x->route_rule.chain_id);
-	cs_jw_s64(w, "created_age", cs_secs_between(rt->created_ns, x->v.now_ns));
-	cs_jw_s64(w, "learned_age", cs_secs_between(rt->learned_ns, x->v.now_ns));
-	json_streams(x, w);
+	cs_json_acl(j, rt);
+	cs_json_u64(j, "rule_id", rt->rule_id);
+	cs_json_rule_patterns(j, &x->v, rt->rule_id);
+	cs_json_u64(j, "priority", x->route_rule.priority);
+	cs_json_u64(j, "chain_id", x->route_rule.chain_id);
+	cs_json_bool(j, "observe_only", !x->route_rule.chain_id);
+	cs_json_s64(j, "created_age", cs_secs_between(rt->created_ns, x->v.now_ns));
+	cs_json_s64(j, "learned_age", cs_secs_between(rt->learned_ns, x->v.now_ns));
+	json_streams(x, j);
 	if (x->asked.given && x->route_rule.chain_id)
-		json_asked(x, w);
+		json_asked(x, j);
 }
 
 static void explain_json(const struct explain *x)
 {
-	struct cs_jw w;
+	struct cs_json j;
 	size_t i;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "ip", x->ip);
-	cs_jw_bool(&w, "steered", x->route != NULL);
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "ip", x->ip);
+	cs_json_bool(&j, "steered", x->route != NULL);
 	if (x->route)
-		json_route(x, &w);
+		json_route(x, &j);
 	else
-		cs_jw_str(&w, "reason", x->n_named ? x->why : NOT_LEARNED);
+		cs_json_str(&j, "reason", x->n_named ? x->why : NOT_LEARNED);
 	if (!x->route && x->never)
-		cs_jw_str(&w, "never_steer", cs_never_kind_name(x->never));
-	cs_jw_key(&w, "records");
-	putchar('[');
-	for (i = 0; i < x->n_named; i++) {
-		if (i)
-			putchar(',');
-		json_record(x, &x->named[i]);
-	}
-	putchar(']');
-	cs_jw_close(&w);
-	putchar('\n');
+		cs_json_str(&j, "never_steer", cs_never_kind_name(x->never));
+	cs_json_array(&j, "records");
+	for (i = 0; i < x->n_named; i++)
+		json_record(x, &x->named[i], &j);
+	cs_json_end(&j);
 }
 
 /* ---- the command ---- */

@@ -54,15 +54,18 @@ static int on_event(void *ctx, void *data, size_t size)
 	rp->records++;
 	rp->news += is_new;
 	if (rp->json) {
-		printf("{\"pcap\":");
-		cs_json_string(stdout, rp->pcap);
-		printf(",\"frame\":%lu,\"qname\":", rp->frame);
-		cs_json_string(stdout, e->qname.text);
-		printf(",\"name\":");
-		cs_json_string(stdout, e->name.text);
-		printf(",\"rule\":");
-		cs_json_string(stdout, cs_pattern_text(rp->conf, e->pattern_id));
-		printf(",\"ip\":\"%s\",\"ttl\":%u,\"new\":%s}\n", ip, e->ttl, is_new ? "true" : "false");
+		struct cs_json j;
+
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "pcap", rp->pcap);
+		cs_json_u64(&j, "frame", rp->frame);
+		cs_json_str(&j, "qname", e->qname.text);
+		cs_json_str(&j, "name", e->name.text);
+		cs_json_str(&j, "rule", cs_pattern_text(rp->conf, e->pattern_id));
+		cs_json_str(&j, "ip", ip);
+		cs_json_u64(&j, "ttl", e->ttl);
+		cs_json_bool(&j, "new", is_new);
+		cs_json_end(&j);
 	} else {
 		char frame[24], ttl[16];
 

@@ -101,20 +101,19 @@ static void table_json(const struct table *t, size_t i)
 	const struct cs_view *v = &t->s->v;
 	const struct cs_record_row *r = t->rows[i].r;
 	char ip[CS_ADDR_TEXT_MAX];
-	struct cs_jw w;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "name", t->rows[i].name);
-	cs_jw_str(&w, "ip", cs_addr_format(&r->key.addr, ip, sizeof(ip)));
-	cs_jw_str(&w, "pattern", cs_view_pattern_text(v, r->rec.pattern_id));
-	cs_jw_u64(&w, "rule_id", r->rec.rule_id);
-	cs_jw_u64(&w, "ttl", r->rec.ttl);
-	cs_jw_ttl_left(&w, v->now_ns, r->rec.expires_ns);
-	cs_jw_acl(&w, cs_view_route(v, &r->key.addr));
-	cs_jw_s64(&w, "age", cs_secs_between(r->rec.first_ns, v->now_ns));
-	cs_jw_u64(&w, "hits", r->rec.hits);
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "name", t->rows[i].name);
+	cs_json_str(&j, "ip", cs_addr_format(&r->key.addr, ip, sizeof(ip)));
+	cs_json_str(&j, "pattern", cs_view_pattern_text(v, r->rec.pattern_id));
+	cs_json_u64(&j, "rule_id", r->rec.rule_id);
+	cs_json_u64(&j, "ttl", r->rec.ttl);
+	cs_json_ttl_left(&j, v->now_ns, r->rec.expires_ns);
+	cs_json_acl(&j, cs_view_route(v, &r->key.addr));
+	cs_json_s64(&j, "age", cs_secs_between(r->rec.first_ns, v->now_ns));
+	cs_json_u64(&j, "hits", r->rec.hits);
+	cs_json_end(&j);
 }
 
 static int show_table(struct show *s)
@@ -186,28 +185,27 @@ static void routes_json(const struct show *s, size_t i)
 	const struct cs_record_row *first;
 	char ip[CS_ADDR_TEXT_MAX];
 	struct cs_acl_stat st;
-	struct cs_jw w;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "ip", cs_addr_format(&r->addr, ip, sizeof(ip)));
-	cs_jw_acl(&w, &r->route);
-	cs_jw_u64(&w, "rule_id", r->route.rule_id);
-	cs_jw_rule_patterns(&w, &s->v, r->route.rule_id);
-	cs_jw_u64(&w, "records", cs_view_records_of(&s->v, &r->addr, &first));
-	cs_jw_s64(&w, "age", cs_secs_between(r->route.created_ns, s->v.now_ns));
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "ip", cs_addr_format(&r->addr, ip, sizeof(ip)));
+	cs_json_acl(&j, &r->route);
+	cs_json_u64(&j, "rule_id", r->route.rule_id);
+	cs_json_rule_patterns(&j, &s->v, r->route.rule_id);
+	cs_json_u64(&j, "records", cs_view_records_of(&s->v, &r->addr, &first));
+	cs_json_s64(&j, "age", cs_secs_between(r->route.created_ns, s->v.now_ns));
 	if (s->st->fd[CS_M_FLOWS] >= 0)
-		cs_jw_u64(&w, "flows", cs_view_flows_of(&s->v, &r->addr));
+		cs_json_u64(&j, "flows", cs_view_flows_of(&s->v, &r->addr));
 	else
-		cs_jw_null(&w, "flows");
+		cs_json_null(&j, "flows");
 	if (route_traffic(s, r, &st)) {
-		cs_jw_u64(&w, "packets", st.packets);
-		cs_jw_u64(&w, "bytes", st.bytes);
+		cs_json_u64(&j, "packets", st.packets);
+		cs_json_u64(&j, "bytes", st.bytes);
 	} else {
-		cs_jw_null(&w, "packets");
-		cs_jw_null(&w, "bytes");
+		cs_json_null(&j, "packets");
+		cs_json_null(&j, "bytes");
 	}
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_end(&j);
 }
 
 static int show_routes(struct show *s)
@@ -287,27 +285,26 @@ static void rules_json(const struct rules *r, size_t i)
 {
 	const struct cs_pattern_row *p = &r->s->v.patterns[i];
 	const struct rule_facts *f = &r->facts[i];
-	struct cs_jw w;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "pattern", p->info.text);
-	cs_jw_str(&w, "kind", cs_match_kind_name(p->info.kind));
-	cs_jw_u64(&w, "pattern_id", p->id);
-	cs_jw_u64(&w, "rule_id", p->info.rule_id);
-	cs_jw_u64(&w, "priority", f->rule.priority);
-	cs_jw_u64(&w, "ttl_min", f->rule.ttl_min);
-	cs_jw_u64(&w, "ttl_max", f->rule.ttl_max);
-	cs_jw_u64(&w, "ttl_grace", f->rule.ttl_grace);
-	cs_jw_u64(&w, "chain_id", f->rule.chain_id);
-	cs_jw_u64(&w, "answers", f->stat.answers);
-	cs_jw_u64(&w, "learned", f->stat.learned);
-	cs_jw_u64(&w, "refreshed", f->stat.refreshed);
-	cs_jw_u64(&w, "records", rule_records(r, p->info.rule_id));
-	cs_jw_u64(&w, "quota", f->quota.limit);
-	cs_jw_u64(&w, "packets", f->traffic.packets);
-	cs_jw_u64(&w, "bytes", f->traffic.bytes);
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "pattern", p->info.text);
+	cs_json_str(&j, "kind", cs_match_kind_name(p->info.kind));
+	cs_json_u64(&j, "pattern_id", p->id);
+	cs_json_u64(&j, "rule_id", p->info.rule_id);
+	cs_json_u64(&j, "priority", f->rule.priority);
+	cs_json_u64(&j, "ttl_min", f->rule.ttl_min);
+	cs_json_u64(&j, "ttl_max", f->rule.ttl_max);
+	cs_json_u64(&j, "ttl_grace", f->rule.ttl_grace);
+	cs_json_u64(&j, "chain_id", f->rule.chain_id);
+	cs_json_u64(&j, "answers", f->stat.answers);
+	cs_json_u64(&j, "learned", f->stat.learned);
+	cs_json_u64(&j, "refreshed", f->stat.refreshed);
+	cs_json_u64(&j, "records", rule_records(r, p->info.rule_id));
+	cs_json_u64(&j, "quota", f->quota.limit);
+	cs_json_u64(&j, "packets", f->traffic.packets);
+	cs_json_u64(&j, "bytes", f->traffic.bytes);
+	cs_json_end(&j);
 }
 
 static int show_rules(struct show *s)
@@ -369,17 +366,16 @@ static void reasons_json(const __u64 *count)
 	__u32 i;
 
 	for (i = 0; i < CS_R_MAX; i++) {
-		struct cs_jw w;
+		struct cs_json j;
 
 		if (!cs_reason_name(i))	/* the group marker */
 			continue;
-		cs_jw_open(&w, stdout);
-		cs_jw_str(&w, "reason", cs_reason_name(i));
-		cs_jw_str(&w, "kind", i < CS_R_PACKET_END ? "packet" : "record");
-		cs_jw_u64(&w, "count", count[i]);
-		cs_jw_str(&w, "help", cs_reason_help(i));
-		cs_jw_close(&w);
-		putchar('\n');
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "reason", cs_reason_name(i));
+		cs_json_str(&j, "kind", i < CS_R_PACKET_END ? "packet" : "record");
+		cs_json_u64(&j, "count", count[i]);
+		cs_json_str(&j, "help", cs_reason_help(i));
+		cs_json_end(&j);
 	}
 }
 
@@ -417,24 +413,22 @@ static void fill_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 
 static void fill_json(const struct show *s)
 {
-	struct cs_jw w;
+	struct cs_json j;
 	size_t i;
 
 	for (i = 0; i < N_FILL; i++) {
-		cs_jw_open(&w, stdout);
-		cs_jw_str(&w, "table", fill_tables[i].name);
-		cs_jw_u64(&w, "entries", fill_entries(s, i));
-		cs_jw_u64(&w, "max_entries", s->st->max_entries[fill_tables[i].map]);
-		cs_jw_close(&w);
-		putchar('\n');
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "table", fill_tables[i].name);
+		cs_json_u64(&j, "entries", fill_entries(s, i));
+		cs_json_u64(&j, "max_entries", s->st->max_entries[fill_tables[i].map]);
+		cs_json_end(&j);
 	}
 	/* a queue can only be counted by popping it, which would take ids */
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "table", "acl_pool");
-	cs_jw_null(&w, "entries");
-	cs_jw_u64(&w, "max_entries", s->st->max_entries[CS_M_ACL_POOL]);
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "table", "acl_pool");
+	cs_json_null(&j, "entries");
+	cs_json_u64(&j, "max_entries", s->st->max_entries[CS_M_ACL_POOL]);
+	cs_json_end(&j);
 }
 
 static int show_stats(struct show *s)
@@ -562,17 +556,16 @@ static int show_chains(struct show *s)
 	}
 	for (r = 0; r < sv->n_rows; r++) {
 		const struct cs_chain *c = &sv->chain[sv->rows[r]];
-		struct cs_jw w;
+		struct cs_json j;
 
-		cs_jw_open(&w, stdout);
-		cs_jw_u64(&w, "chain_id", sv->rows[r]);
-		cs_jw_str(&w, "mode", cs_chain_mode_name(c->mode));
-		cs_jw_str(&w, "on_failure", cs_on_failure_name(c->on_failure));
-		cs_jw_bool(&w, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
-		cs_jw_u64(&w, "buckets", c->n_buckets);
-		cs_jw_u64(&w, "instances", sv->n_inst_of[sv->rows[r]]);
-		cs_jw_close(&w);
-		putchar('\n');
+		cs_json_begin(&j, stdout);
+		cs_json_u64(&j, "chain_id", sv->rows[r]);
+		cs_json_str(&j, "mode", cs_chain_mode_name(c->mode));
+		cs_json_str(&j, "on_failure", cs_on_failure_name(c->on_failure));
+		cs_json_bool(&j, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
+		cs_json_u64(&j, "buckets", c->n_buckets);
+		cs_json_u64(&j, "instances", sv->n_inst_of[sv->rows[r]]);
+		cs_json_end(&j);
 	}
 	free(sv);
 	return 0;
@@ -661,27 +654,26 @@ static int show_instances(struct show *s)
 	for (r = 0; r < sv->n_rows; r++) {
 		__u32 id = sv->rows[r];
 		char ip[CS_ADDR_TEXT_MAX];
-		struct cs_jw w;
+		struct cs_json j;
 
-		cs_jw_open(&w, stdout);
-		cs_jw_u64(&w, "id", id);
-		cs_jw_u64(&w, "chain_id", sv->inst[id].chain_id);
-		cs_jw_str(&w, "address", cs_addr_format(&sv->inst[id].addr, ip, sizeof(ip)));
-		cs_jw_str(&w, "state", cs_inst_state_name(sv->inst[id].state));
-		cs_jw_u64(&w, "packets", sv->stat[id].packets);
-		cs_jw_u64(&w, "bytes", sv->stat[id].bytes);
-		cs_jw_u64(&w, "streams", sv->stat[id].flows);
+		cs_json_begin(&j, stdout);
+		cs_json_u64(&j, "id", id);
+		cs_json_u64(&j, "chain_id", sv->inst[id].chain_id);
+		cs_json_str(&j, "address", cs_addr_format(&sv->inst[id].addr, ip, sizeof(ip)));
+		cs_json_str(&j, "state", cs_inst_state_name(sv->inst[id].state));
+		cs_json_u64(&j, "packets", sv->stat[id].packets);
+		cs_json_u64(&j, "bytes", sv->stat[id].bytes);
+		cs_json_u64(&j, "streams", sv->stat[id].flows);
 		if (inst_is_encap(sv, id)) {
 			char mac[18];
 
-			cs_jw_str(&w, "via", inst_local_text(&sv->inst[id], ip, sizeof(ip)));
-			cs_jw_u64(&w, "inner_mtu", sv->inst[id].inner_mtu);
-			cs_jw_str(&w, "mac", mac_text(sv->inst[id].mac, mac, sizeof(mac)));
-			cs_jw_u64(&w, "clamped", sv->stat[id].clamped);
-			cs_jw_u64(&w, "unwrapped", sv->stat[id].encap_failed);
+			cs_json_str(&j, "via", inst_local_text(&sv->inst[id], ip, sizeof(ip)));
+			cs_json_u64(&j, "inner_mtu", sv->inst[id].inner_mtu);
+			cs_json_str(&j, "mac", mac_text(sv->inst[id].mac, mac, sizeof(mac)));
+			cs_json_u64(&j, "clamped", sv->stat[id].clamped);
+			cs_json_u64(&j, "unwrapped", sv->stat[id].encap_failed);
 		}
-		cs_jw_close(&w);
-		putchar('\n');
+		cs_json_end(&j);
 	}
 	free(sv);
 	return 0;
@@ -710,6 +702,19 @@ static void map_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 		snprintf(cell[1], CS_CELL_MAX, "none");
 	snprintf(cell[2], CS_CELL_MAX, "%u", row->primary);
 	snprintf(cell[3], CS_CELL_MAX, "%u", row->secondary);
+}
+
+/* One line of `show map --json`: a bucket. */
+static void bucket_json(__u32 chain_id, __u32 bucket, const struct cs_bucket *bk)
+{
+	struct cs_json j;
+
+	cs_json_begin(&j, stdout);
+	cs_json_u64(&j, "chain", chain_id);
+	cs_json_u64(&j, "bucket", bucket);
+	cs_json_u64(&j, "primary", bk->primary);
+	cs_json_u64(&j, "secondary", bk->secondary);
+	cs_json_end(&j);
 }
 
 /* The table of chain c: an fd, or -errno (-ENOENT: none yet). */
@@ -765,8 +770,7 @@ static int show_map(struct show *s)
 				goto out;
 			}
 			if (s->json) {
-				printf("{\"chain\":%u,\"bucket\":%u,\"primary\":%u,\"secondary\":%u}\n", c, b,
-				       bk.primary, bk.secondary);
+				bucket_json(c, b, &bk);
 				continue;
 			}
 			prim[bk.primary % CS_INSTANCES_MAX]++;
@@ -845,27 +849,26 @@ static void streams_json(const struct streams *ss, size_t i)
 {
 	const struct cs_stream_row *r = &ss->rows[i];
 	char ip[CS_ADDR_TEXT_MAX], p[16];
-	struct cs_jw w;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "proto", cs_proto_name(r->key.proto, p, sizeof(p)));
-	cs_jw_str(&w, "lo", cs_addr_format(&r->key.lo, ip, sizeof(ip)));
-	cs_jw_u64(&w, "lo_port", r->key.lo_port);
-	cs_jw_str(&w, "hi", cs_addr_format(&r->key.hi, ip, sizeof(ip)));
-	cs_jw_u64(&w, "hi_port", r->key.hi_port);
-	cs_jw_str(&w, "state", cs_stream_state_name(r->st.state));
-	cs_jw_u64(&w, "code", r->st.code);
-	cs_jw_bool(&w, "synced", r->st.flags & CS_STREAM_SYNCED);
-	cs_jw_u64(&w, "peer", r->st.peer);
-	cs_jw_bool(&w, "picked_up", r->st.flags & CS_STREAM_PICKED_UP);
-	cs_jw_u64(&w, "epoch", r->st.epoch);
-	cs_jw_u64(&w, "seq", r->st.seq);
-	cs_jw_u64(&w, "packets", r->st.packets);
-	cs_jw_u64(&w, "bytes", r->st.bytes);
-	cs_jw_u64(&w, "age_ms", ms_since(ss->now, r->st.first_ns));
-	cs_jw_u64(&w, "idle_ms", ms_since(ss->now, r->st.last_ns));
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "proto", cs_proto_name(r->key.proto, p, sizeof(p)));
+	cs_json_str(&j, "lo", cs_addr_format(&r->key.lo, ip, sizeof(ip)));
+	cs_json_u64(&j, "lo_port", r->key.lo_port);
+	cs_json_str(&j, "hi", cs_addr_format(&r->key.hi, ip, sizeof(ip)));
+	cs_json_u64(&j, "hi_port", r->key.hi_port);
+	cs_json_str(&j, "state", cs_stream_state_name(r->st.state));
+	cs_json_u64(&j, "code", r->st.code);
+	cs_json_bool(&j, "synced", r->st.flags & CS_STREAM_SYNCED);
+	cs_json_u64(&j, "peer", r->st.peer);
+	cs_json_bool(&j, "picked_up", r->st.flags & CS_STREAM_PICKED_UP);
+	cs_json_u64(&j, "epoch", r->st.epoch);
+	cs_json_u64(&j, "seq", r->st.seq);
+	cs_json_u64(&j, "packets", r->st.packets);
+	cs_json_u64(&j, "bytes", r->st.bytes);
+	cs_json_u64(&j, "age_ms", ms_since(ss->now, r->st.first_ns));
+	cs_json_u64(&j, "idle_ms", ms_since(ss->now, r->st.last_ns));
+	cs_json_end(&j);
 }
 
 static int show_streams(struct show *s)
@@ -948,7 +951,7 @@ static int show_sync(struct show *s)
 	size_t n_sync = sizeof(sync_counters) / sizeof(sync_counters[0]), i;
 	struct sync_view v;
 	__u32 zero = 0;
-	struct cs_jw w;
+	struct cs_json j;
 	int e;
 
 	memset(&v, 0, sizeof(v));
@@ -965,20 +968,13 @@ static int show_sync(struct show *s)
 		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n_sync + CS_I_MAX, sync_fill, &v);
 		return 0;
 	}
-	cs_jw_open(&w, stdout);
+	cs_json_begin(&j, stdout);
 	for (i = 0; i < n_sync; i++)
-		cs_jw_u64(&w, sync_counters[i].name, sync_counter(&v.stat, i));
-	cs_jw_key(&w, "dataplane");
-	{
-		struct cs_jw in;
-
-		cs_jw_open(&in, stdout);
-		for (i = 0; i < CS_I_MAX; i++)
-			cs_jw_u64(&in, cs_inst_reason_name(i), v.reasons[i]);
-		cs_jw_close(&in);
-	}
-	cs_jw_close(&w);
-	putchar('\n');
+		cs_json_u64(&j, sync_counters[i].name, sync_counter(&v.stat, i));
+	cs_json_object(&j, "dataplane");
+	for (i = 0; i < CS_I_MAX; i++)
+		cs_json_u64(&j, cs_inst_reason_name(i), v.reasons[i]);
+	cs_json_end(&j);
 	return 0;
 }
 

@@ -739,88 +739,33 @@ const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *bu
 
 /* ---- JSON ---- */
 
-void cs_jw_open(struct cs_jw *w, FILE *f)
-{
-	w->f = f;
-	w->more = false;
-	fputc('{', f);
-}
-
-void cs_jw_close(struct cs_jw *w)
-{
-	fputc('}', w->f);
-}
-
-void cs_jw_key(struct cs_jw *w, const char *key)
-{
-	if (w->more)
-		fputc(',', w->f);
-	cs_json_string(w->f, key);
-	fputc(':', w->f);
-	w->more = true;
-}
-
-void cs_jw_str(struct cs_jw *w, const char *key, const char *v)
-{
-	cs_jw_key(w, key);
-	cs_json_string(w->f, v);
-}
-
-void cs_jw_u64(struct cs_jw *w, const char *key, __u64 v)
-{
-	cs_jw_key(w, key);
-	fprintf(w->f, "%llu", (unsigned long long)v);
-}
-
-void cs_jw_s64(struct cs_jw *w, const char *key, __s64 v)
-{
-	cs_jw_key(w, key);
-	fprintf(w->f, "%lld", (long long)v);
-}
-
-void cs_jw_bool(struct cs_jw *w, const char *key, bool v)
-{
-	cs_jw_key(w, key);
-	fputs(v ? "true" : "false", w->f);
-}
-
-void cs_jw_null(struct cs_jw *w, const char *key)
-{
-	cs_jw_key(w, key);
-	fputs("null", w->f);
-}
-
-void cs_jw_ttl_left(struct cs_jw *w, __u64 now_ns, __u64 expires_ns)
+void cs_json_ttl_left(struct cs_json *j, __u64 now_ns, __u64 expires_ns)
 {
 	__s64 left = cs_secs_between(now_ns, expires_ns);
 
-	cs_jw_s64(w, "ttl_left", left);
-	cs_jw_bool(w, "expired", left < 0);
+	cs_json_s64(j, "ttl_left", left);
+	cs_json_bool(j, "expired", left < 0);
 }
 
-void cs_jw_acl(struct cs_jw *w, const struct cs_route *rt)
+void cs_json_acl(struct cs_json *j, const struct cs_route *rt)
 {
 	bool waiting = rt && (rt->flags & CS_ROUTE_WAIT_ACL);
 
 	if (rt && !waiting)
-		cs_jw_u64(w, "acl_id", rt->acl_id);
+		cs_json_u64(j, "acl_id", rt->acl_id);
 	else
-		cs_jw_null(w, "acl_id");
-	cs_jw_bool(w, "waiting_acl", waiting);
+		cs_json_null(j, "acl_id");
+	cs_json_bool(j, "waiting_acl", waiting);
 }
 
-void cs_jw_rule_patterns(struct cs_jw *w, const struct cs_view *v, __u32 rule_id)
+void cs_json_rule_patterns(struct cs_json *j, const struct cs_view *v, __u32 rule_id)
 {
 	const struct cs_pattern_row *p;
 	size_t n = cs_view_rule_patterns(v, rule_id, &p), i;
 
-	cs_jw_key(w, "patterns");
-	fputc('[', w->f);
-	for (i = 0; i < n && i < CS_PATTERNS_SHOWN; i++) {
-		if (i)
-			fputc(',', w->f);
-		cs_json_string(w->f, p[i].info.text);
-	}
-	fputc(']', w->f);
-	cs_jw_u64(w, "patterns_more", n > CS_PATTERNS_SHOWN ? n - CS_PATTERNS_SHOWN : 0);
+	cs_json_array(j, "patterns");
+	for (i = 0; i < n && i < CS_PATTERNS_SHOWN; i++)
+		cs_json_str(j, NULL, p[i].info.text);
+	cs_json_close(j);
+	cs_json_u64(j, "patterns_more", n > CS_PATTERNS_SHOWN ? n - CS_PATTERNS_SHOWN : 0);
 }

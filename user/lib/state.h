@@ -15,6 +15,7 @@
 #include <linux/types.h>
 
 #include "cloudsteer.h"
+#include "json.h"
 
 /* ---- the pinned maps ---- */
 
@@ -210,26 +211,13 @@ void cs_table_print(FILE *f, const struct cs_column *cols, size_t ncols, size_t 
  * empty, "none" without a route. */
 const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len);
 
-/* ---- JSON objects for programs ---- */
+/* ---- the same, for programs ---- */
 
-struct cs_jw {
-	FILE *f;
-	bool more;
-};
-
-void cs_jw_open(struct cs_jw *w, FILE *f);	/* "{" */
-void cs_jw_close(struct cs_jw *w);		/* "}" */
-void cs_jw_key(struct cs_jw *w, const char *key);	/* then write any value */
-void cs_jw_str(struct cs_jw *w, const char *key, const char *v);
-void cs_jw_u64(struct cs_jw *w, const char *key, __u64 v);
-void cs_jw_s64(struct cs_jw *w, const char *key, __s64 v);
-void cs_jw_bool(struct cs_jw *w, const char *key, bool v);
-void cs_jw_null(struct cs_jw *w, const char *key);
 /* "ttl_left": seconds (negative once expired), "expired": bool */
-void cs_jw_ttl_left(struct cs_jw *w, __u64 now_ns, __u64 expires_ns);
+void cs_json_ttl_left(struct cs_json *j, __u64 now_ns, __u64 expires_ns);
 /* "acl_id": id or null, "waiting_acl": bool */
-void cs_jw_acl(struct cs_jw *w, const struct cs_route *rt);
+void cs_json_acl(struct cs_json *j, const struct cs_route *rt);
 /* "patterns": [the first CS_PATTERNS_SHOWN], "patterns_more": the rest */
-void cs_jw_rule_patterns(struct cs_jw *w, const struct cs_view *v, __u32 rule_id);
+void cs_json_rule_patterns(struct cs_json *j, const struct cs_view *v, __u32 rule_id);
 
 #endif
