@@ -23,8 +23,8 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/names.h"
+#include "lib/pinned.h"
 #include "lib/pins.h"
-#include "lib/state.h"
 
 static const char drain_usage[] =
 	"usage: cloudsteer drain NAME|ID [-c FILE] [--undo] [--pin-dir DIR]\n"
@@ -78,12 +78,12 @@ int cmd_drain(int argc, char **argv)
 	};
 	const char *dir = cs_pin_dir(), *config = CS_DEFAULT_CONFIG;
 	struct cs_instance in;
-	struct cs_state st;
+	struct cs_pinned pins;
 	char err[1024], ip[CS_ADDR_TEXT_MAX], *end;
 	bool undo = false;
 	unsigned long v;
 	__u32 id, want, was;
-	int c, fd;
+	int c, fd, e;
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -111,20 +111,21 @@ int cmd_drain(int argc, char **argv)
 		return 2;
 	}
 	id = (__u32)v;
-	if (cs_state_open_only(&st, dir, CS_STATE_BIT(CS_M_INSTANCES), err, sizeof(err))) {
+	if (cs_pinned_open_only(&pins, dir, CS_PINNED_BIT(CS_M_INSTANCES), err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	fd = st.fd[CS_M_INSTANCES];
-	if (bpf_map_lookup_elem(fd, &id, &in)) {
-		cs_err("cannot read instance %u from %s/cs_instances: %s", id, dir, strerror(errno));
-		cs_state_close(&st);
+	fd = pins.fd[CS_M_INSTANCES];
+	e = cs_pinned_instance(&pins, id, &in);
+	if (e) {
+		cs_err("cannot read instance %u from %s/cs_instances: %s", id, dir, strerror(-e));
+		cs_pinned_close(&pins);
 		return 1;
 	}
 	if (!in.chain_id) {
 		cs_err("no instance %u: that id is not used by any chain (cloudsteer show instances lists them)",
 		       id);
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return 2;
 	}
 	cs_addr_format(&in.addr, ip, sizeof(ip));
@@ -132,16 +133,16 @@ int cmd_drain(int argc, char **argv)
 	was = in.state;
 	if (was == want) {
 		printf("instance %u (%s, chain %u) is already %s\n", id, ip, in.chain_id, cs_inst_state_name(want));
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return 0;
 	}
 	in.state = want;
 	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST)) {
 		cs_err("cannot write instance %u to %s/cs_instances: %s", id, dir, strerror(errno));
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return 1;
 	}
-	cs_state_close(&st);
+	cs_pinned_close(&pins);
 	if (undo)
 		printf("instance %u (%s, chain %u): %s -> up: it takes new streams again once the daemon "
 		       "rebuilds the chain's table\n", id, ip, in.chain_id, cs_inst_state_name(was));

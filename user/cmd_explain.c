@@ -20,11 +20,14 @@
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/names.h"
 #include "lib/never.h"
+#include "lib/pinned.h"
 #include "lib/pins.h"
-#include "lib/state.h"
+#include "lib/table.h"
+#include "lib/view.h"
 
 static const char explain_usage[] =
 	"usage: cloudsteer explain IP|STREAM [--json] [--pin-dir DIR]\n"
@@ -73,7 +76,7 @@ struct asked {
 };
 
 struct explain {
-	const struct cs_state *st;
+	const struct cs_pinned *pins;
 	struct asked asked;
 	struct cs_view v;
 	struct cs_addr addr;
@@ -112,7 +115,7 @@ static int gather(struct explain *x)
 
 	x->route = cs_view_route(&x->v, &x->addr);
 	if (x->route)
-		cs_state_rule(x->st, x->route->rule_id, &x->route_rule);
+		cs_pinned_rule(x->pins, x->route->rule_id, &x->route_rule);
 	x->n_named = cs_view_records_of(&x->v, &x->addr, &first);
 	x->named = calloc(x->n_named ? x->n_named : 1, sizeof(*x->named));
 	if (!x->named)
@@ -123,12 +126,12 @@ static int gather(struct explain *x)
 		n->rec = &first[i].rec;
 		n->name = cs_view_name(&x->v, first[i].key.name_id);
 		n->pattern = cs_view_pattern_text(&x->v, n->rec->pattern_id);
-		cs_state_rule(x->st, n->rec->rule_id, &n->rule);
+		cs_pinned_rule(x->pins, n->rec->rule_id, &n->rule);
 	}
 	qsort(x->named, x->n_named, sizeof(*x->named), cmp_named);
 	x->n_rules = distinct_rules(x->named, x->n_named);
-	if (x->st->fd[CS_M_NEVER] >= 0)
-		x->never = cs_never_kind_of(x->st->fd[CS_M_NEVER], &x->addr);
+	if (x->pins->fd[CS_M_NEVER] >= 0)
+		x->never = cs_never_kind_of(x->pins->fd[CS_M_NEVER], &x->addr);
 	if (x->never)
 		snprintf(x->why, sizeof(x->why), NEVER_ROUTE "%s", cs_never_kind_help(x->never));
 	else
@@ -173,27 +176,27 @@ static void print_records(const struct explain *x)
 
 /* ---- the chain and the streams of the route (steer's maps, optional) ---- */
 
-static bool read_chain(const struct cs_state *st, __u32 id, struct cs_chain *out)
+static bool read_chain(const struct cs_pinned *pins, __u32 id, struct cs_chain *out)
 {
-	return st->fd[CS_M_CHAINS] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_CHAINS], &id, out);
+	return pins->fd[CS_M_CHAINS] >= 0 && !bpf_map_lookup_elem(pins->fd[CS_M_CHAINS], &id, out);
 }
 
-static bool read_instance(const struct cs_state *st, __u32 id, struct cs_instance *out)
+static bool read_instance(const struct cs_pinned *pins, __u32 id, struct cs_instance *out)
 {
-	return id && st->fd[CS_M_INSTANCES] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, out);
+	return id && pins->fd[CS_M_INSTANCES] >= 0 && !bpf_map_lookup_elem(pins->fd[CS_M_INSTANCES], &id, out);
 }
 
-static const char *inst_state(const struct cs_state *st, __u32 id)
+static const char *inst_state(const struct cs_pinned *pins, __u32 id)
 {
 	struct cs_instance in;
 
 	if (!id)
 		return "none";
-	return read_instance(st, id, &in) ? cs_inst_state_name(in.state) : "?";
+	return read_instance(pins, id, &in) ? cs_inst_state_name(in.state) : "?";
 }
 
 /* The bucket of a code in a chain's current table. */
-static bool read_bucket(const struct cs_state *st, __u32 chain_id, __u32 code, struct cs_bucket *out,
+static bool read_bucket(const struct cs_pinned *pins, __u32 chain_id, __u32 code, struct cs_bucket *out,
 			__u32 *idx)
 {
 	struct cs_chain ch;
@@ -201,8 +204,8 @@ static bool read_bucket(const struct cs_state *st, __u32 chain_id, __u32 code, s
 	int fd;
 	bool ok;
 
-	if (!read_chain(st, chain_id, &ch) || !ch.n_buckets || st->fd[CS_M_SERVICE_MAP] < 0 ||
-	    bpf_map_lookup_elem(st->fd[CS_M_SERVICE_MAP], &chain_id, &table_id))
+	if (!read_chain(pins, chain_id, &ch) || !ch.n_buckets || pins->fd[CS_M_SERVICE_MAP] < 0 ||
+	    bpf_map_lookup_elem(pins->fd[CS_M_SERVICE_MAP], &chain_id, &table_id))
 		return false;
 	fd = bpf_map_get_fd_by_id(table_id);
 	if (fd < 0)
@@ -232,7 +235,7 @@ static void print_chain(const struct explain *x)
 		printf("  chain     observe only (the rule has no chain)\n");
 		return;
 	}
-	if (read_chain(x->st, chain_id, &ch))
+	if (read_chain(x->pins, chain_id, &ch))
 		printf("  chain     %u (%s mode%s, on failure %s, %u buckets)\n", chain_id,
 		       cs_chain_mode_name(ch.mode), ch.flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
 		       cs_on_failure_name(ch.on_failure), ch.n_buckets);
@@ -248,10 +251,10 @@ static void print_chain(const struct explain *x)
 			continue;
 		flow_text(&f->key, text, sizeof(text));
 		printf("  stream    %s: code %#010x", text, f->flow.code);
-		if (read_bucket(x->st, chain_id, f->flow.code, &b, &idx))
+		if (read_bucket(x->pins, chain_id, f->flow.code, &b, &idx))
 			printf(", bucket %u: primary %u (%s), secondary %u (%s)", idx, b.primary,
-			       inst_state(x->st, b.primary), b.secondary, inst_state(x->st, b.secondary));
-		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(x->st, f->flow.instance));
+			       inst_state(x->pins, b.primary), b.secondary, inst_state(x->pins, b.secondary));
+		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(x->pins, f->flow.instance));
 	}
 }
 
@@ -275,13 +278,13 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 		cs_json_u64(j, "hi_port", f->key.hi_port);
 		cs_json_u64(j, "proto", f->key.proto);
 		cs_json_u64(j, "code", f->flow.code);
-		if (read_bucket(x->st, x->route_rule.chain_id, f->flow.code, &b, &idx)) {
+		if (read_bucket(x->pins, x->route_rule.chain_id, f->flow.code, &b, &idx)) {
 			cs_json_u64(j, "bucket", idx);
 			cs_json_u64(j, "primary", b.primary);
 			cs_json_u64(j, "secondary", b.secondary);
 		}
 		cs_json_u64(j, "instance", f->flow.instance);
-		cs_json_str(j, "instance_state", inst_state(x->st, f->flow.instance));
+		cs_json_str(j, "instance_state", inst_state(x->pins, f->flow.instance));
 		cs_json_close(j);
 	}
 	cs_json_close(j);
@@ -289,11 +292,11 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 
 /* May it take a new stream, as steer's cs_usable says: up, or warming (the
  * table keeps a warming instance secondary; failover may still pick it). */
-static bool inst_up(const struct cs_state *st, __u32 id)
+static bool inst_up(const struct cs_pinned *pins, __u32 id)
 {
 	struct cs_instance in;
 
-	return read_instance(st, id, &in) && (in.state == CS_INST_UP || in.state == CS_INST_WARMING);
+	return read_instance(pins, id, &in) && (in.state == CS_INST_UP || in.state == CS_INST_WARMING);
 }
 
 /* Where the asked stream goes, as steer decides it: its pin, else the
@@ -303,20 +306,19 @@ static void place_asked(struct explain *x)
 	struct asked *a = &x->asked;
 	struct cs_config cfg;
 	struct cs_flow fl;
-	__u32 zero = 0;
 
-	if (!bpf_map_lookup_elem(x->st->fd[CS_M_CONFIG], &zero, &cfg)) {
+	if (!cs_pinned_config(x->pins, &cfg)) {
 		a->code = cs_affinity_code(&a->key, cfg.affinity_key);
 		a->have_code = true;
-		a->have_bucket = read_bucket(x->st, x->route_rule.chain_id, a->code, &a->b, &a->bucket);
+		a->have_bucket = read_bucket(x->pins, x->route_rule.chain_id, a->code, &a->b, &a->bucket);
 	}
-	if (x->st->fd[CS_M_FLOWS] >= 0 && !bpf_map_lookup_elem(x->st->fd[CS_M_FLOWS], &a->key, &fl)) {
+	if (!cs_pinned_flow(x->pins, &a->key, &fl)) {
 		a->pinned = true;
 		a->instance = fl.instance;
 		a->code = fl.code;	/* the code steer computed */
 	} else if (a->have_bucket) {
-		a->instance = inst_up(x->st, a->b.primary) ? a->b.primary
-			    : inst_up(x->st, a->b.secondary) ? a->b.secondary : 0;
+		a->instance = inst_up(x->pins, a->b.primary) ? a->b.primary
+			    : inst_up(x->pins, a->b.secondary) ? a->b.secondary : 0;
 	}
 }
 
@@ -332,9 +334,9 @@ static void print_asked(const struct explain *x)
 	printf(": code %#010x", a->code);
 	if (a->have_bucket)
 		printf(", bucket %u: primary %u (%s), secondary %u (%s)", a->bucket, a->b.primary,
-		       inst_state(x->st, a->b.primary), a->b.secondary, inst_state(x->st, a->b.secondary));
+		       inst_state(x->pins, a->b.primary), a->b.secondary, inst_state(x->pins, a->b.secondary));
 	if (a->pinned)
-		printf(", pinned to %u (%s)\n", a->instance, inst_state(x->st, a->instance));
+		printf(", pinned to %u (%s)\n", a->instance, inst_state(x->pins, a->instance));
 	else if (a->instance)
 		printf(", not seen yet: it would go to %u\n", a->instance);
 	else
@@ -520,7 +522,7 @@ int cmd_explain(int argc, char **argv)
 	};
 	const char *dir = cs_pin_dir();
 	struct explain x = { 0 };
-	struct cs_state st;
+	struct cs_pinned pins;
 	bool json = false;
 	char err[1024];
 	int c, rc = 0;
@@ -545,14 +547,14 @@ int cmd_explain(int argc, char **argv)
 		fprintf(stderr, "cloudsteer explain: \"%s\" is not an IPv4 or IPv6 address\n", argv[optind]);
 		return 2;
 	}
-	if (cs_state_open(&st, dir, err, sizeof(err))) {
+	if (cs_pinned_open(&pins, dir, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	x.st = &st;
-	if (cs_view_read(&st, CS_READ_ALL, &x.v, err, sizeof(err))) {
+	x.pins = &pins;
+	if (cs_view_read(&pins, CS_READ_ALL, &x.v, err, sizeof(err))) {
 		cs_err("%s", err);
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return 1;
 	}
 	if (x.asked.given)
@@ -571,6 +573,6 @@ int cmd_explain(int argc, char **argv)
 	}
 	free(x.named);
 	cs_view_free(&x.v);
-	cs_state_close(&st);
+	cs_pinned_close(&pins);
 	return rc;
 }

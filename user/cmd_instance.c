@@ -24,10 +24,10 @@
 #include "instance/instance.h"
 #include "lib/addr.h"
 #include "lib/bpffs.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/pins.h"
 #include "lib/signals.h"
-#include "lib/state.h"
 #include "lib/tc.h"
 #include "instance.skel.h"
 

@@ -21,12 +21,13 @@
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
-#include "lib/learnprog.h"
+#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/maps.h"
 #include "lib/names.h"
+#include "lib/pinned.h"
 #include "lib/pins.h"
-#include "lib/state.h"
+#include "lib/table.h"
+#include "lib/view.h"
 
 static const char show_usage[] =
 	"usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json] [--pin-dir DIR]\n"
@@ -55,7 +56,7 @@ static const char show_usage[] =
 	"Exit status: 0 shown; 1 no state in DIR, or a map could not be read; 2 usage.\n";
 
 struct show {
-	const struct cs_state *st;
+	const struct cs_pinned *pins;
 	struct cs_view v;
 	bool json;
 };
@@ -148,9 +149,9 @@ static int show_table(struct show *s)
 /* Flows, packets and bytes come from steer (cs_flows, cs_acl_stats): "-"
  * here and null in JSON where steer never ran, and for a route still
  * waiting for its ACL id (it counts under none). */
-static bool route_traffic(const struct show *s, const struct cs_route_row *r, struct cs_acl_stat *st)
+static bool route_traffic(const struct show *s, const struct cs_route_row *r, struct cs_acl_stat *traffic)
 {
-	return r->route.acl_id && !cs_state_acl_stat(s->st, r->route.acl_id, st);
+	return r->route.acl_id && !cs_pinned_acl_stat(s->pins, r->route.acl_id, traffic);
 }
 
 static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
@@ -158,7 +159,7 @@ static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	const struct show *s = ctx;
 	const struct cs_route_row *r = &s->v.routes[i];
 	const struct cs_record_row *first;
-	struct cs_acl_stat st;
+	struct cs_acl_stat traffic;
 
 	cs_addr_format(&r->addr, cell[0], CS_CELL_MAX);
 	cs_acl_text(&r->route, "waiting", cell[1], CS_CELL_MAX);
@@ -166,13 +167,13 @@ static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	cs_view_rule_patterns_text(&s->v, r->route.rule_id, cell[3], CS_CELL_MAX);
 	snprintf(cell[4], CS_CELL_MAX, "%zu", cs_view_records_of(&s->v, &r->addr, &first));
 	cs_fmt_duration(cs_secs_between(r->route.created_ns, s->v.now_ns), cell[5], CS_CELL_MAX);
-	if (s->st->fd[CS_M_FLOWS] >= 0)
+	if (s->pins->fd[CS_M_FLOWS] >= 0)
 		snprintf(cell[6], CS_CELL_MAX, "%zu", cs_view_flows_of(&s->v, &r->addr));
 	else
 		snprintf(cell[6], CS_CELL_MAX, "-");
-	if (route_traffic(s, r, &st)) {
-		snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)st.packets);
-		snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)st.bytes);
+	if (route_traffic(s, r, &traffic)) {
+		snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)traffic.packets);
+		snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)traffic.bytes);
 	} else {
 		snprintf(cell[7], CS_CELL_MAX, "-");
 		snprintf(cell[8], CS_CELL_MAX, "-");
@@ -184,7 +185,7 @@ static void routes_json(const struct show *s, size_t i)
 	const struct cs_route_row *r = &s->v.routes[i];
 	const struct cs_record_row *first;
 	char ip[CS_ADDR_TEXT_MAX];
-	struct cs_acl_stat st;
+	struct cs_acl_stat traffic;
 	struct cs_json j;
 
 	cs_json_begin(&j, stdout);
@@ -194,13 +195,13 @@ static void routes_json(const struct show *s, size_t i)
 	cs_json_rule_patterns(&j, &s->v, r->route.rule_id);
 	cs_json_u64(&j, "records", cs_view_records_of(&s->v, &r->addr, &first));
 	cs_json_s64(&j, "age", cs_secs_between(r->route.created_ns, s->v.now_ns));
-	if (s->st->fd[CS_M_FLOWS] >= 0)
+	if (s->pins->fd[CS_M_FLOWS] >= 0)
 		cs_json_u64(&j, "flows", cs_view_flows_of(&s->v, &r->addr));
 	else
 		cs_json_null(&j, "flows");
-	if (route_traffic(s, r, &st)) {
-		cs_json_u64(&j, "packets", st.packets);
-		cs_json_u64(&j, "bytes", st.bytes);
+	if (route_traffic(s, r, &traffic)) {
+		cs_json_u64(&j, "packets", traffic.packets);
+		cs_json_u64(&j, "bytes", traffic.bytes);
 	} else {
 		cs_json_null(&j, "packets");
 		cs_json_null(&j, "bytes");
@@ -241,16 +242,15 @@ struct rules {
 };
 
 /* Read once per row: the table is filled twice. */
-static void read_rule_facts(const struct cs_state *st, __u32 rule_id, struct rule_facts *f)
+static void read_rule_facts(const struct cs_pinned *pins, __u32 rule_id, struct rule_facts *f)
 {
-	f->known = !cs_state_rule(st, rule_id, &f->rule) && !cs_state_rule_stat(st, rule_id, &f->stat);
+	f->known = !cs_pinned_rule(pins, rule_id, &f->rule) && !cs_pinned_rule_stat(pins, rule_id, &f->stat);
 	if (!f->known) {
 		memset(f, 0, sizeof(*f));
 		return;
 	}
-	cs_state_rule_traffic(st, rule_id, &f->traffic);
-	if (st->fd[CS_M_RULE_QUOTA] >= 0)
-		bpf_map_lookup_elem(st->fd[CS_M_RULE_QUOTA], &rule_id, &f->quota);
+	cs_pinned_rule_traffic(pins, rule_id, &f->traffic);
+	cs_pinned_rule_quota(pins, rule_id, &f->quota);
 }
 
 static __u64 rule_records(const struct rules *r, __u32 rule_id)
@@ -332,7 +332,7 @@ static int show_rules(struct show *s)
 		if (i && s->v.patterns[i - 1].info.rule_id == rule_id)
 			r->facts[i] = r->facts[i - 1];
 		else
-			read_rule_facts(s->st, rule_id, &r->facts[i]);
+			read_rule_facts(s->pins, rule_id, &r->facts[i]);
 	}
 	if (s->json)
 		for (i = 0; i < s->v.n_patterns; i++)
@@ -382,7 +382,7 @@ static void reasons_json(const __u64 *count)
 /* The tables whose fill is shown: entries counted from the view. */
 static const struct {
 	const char *name;
-	enum cs_state_map map;
+	enum cs_pinned_map map;
 } fill_tables[] = {
 	{ "records", CS_M_RECORDS },
 	{ "routes", CS_M_ROUTES },
@@ -403,7 +403,7 @@ static void fill_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 {
 	const struct show *s = ctx;
 	size_t n = fill_entries(s, i);
-	__u32 max = s->st->max_entries[fill_tables[i].map];
+	__u32 max = s->pins->max_entries[fill_tables[i].map];
 
 	snprintf(cell[0], CS_CELL_MAX, "%s", fill_tables[i].name);
 	snprintf(cell[1], CS_CELL_MAX, "%zu", n);
@@ -420,14 +420,14 @@ static void fill_json(const struct show *s)
 		cs_json_begin(&j, stdout);
 		cs_json_str(&j, "table", fill_tables[i].name);
 		cs_json_u64(&j, "entries", fill_entries(s, i));
-		cs_json_u64(&j, "max_entries", s->st->max_entries[fill_tables[i].map]);
+		cs_json_u64(&j, "max_entries", s->pins->max_entries[fill_tables[i].map]);
 		cs_json_end(&j);
 	}
 	/* a queue can only be counted by popping it, which would take ids */
 	cs_json_begin(&j, stdout);
 	cs_json_str(&j, "table", "acl_pool");
 	cs_json_null(&j, "entries");
-	cs_json_u64(&j, "max_entries", s->st->max_entries[CS_M_ACL_POOL]);
+	cs_json_u64(&j, "max_entries", s->pins->max_entries[CS_M_ACL_POOL]);
 	cs_json_end(&j);
 }
 
@@ -444,10 +444,10 @@ static int show_stats(struct show *s)
 	};
 	__u64 count[CS_R_MAX];
 	struct reasons packets = { count, CS_R_OK + 1 }, records = { count, CS_R_PACKET_END + 1 };
-	int e = cs_percpu_sum(s->st->fd[CS_M_LEARN_STATS], 0, CS_R_MAX, count, 1);
+	int e = cs_pinned_learn_reasons(s->pins, count);
 
 	if (e) {
-		cs_err("cannot read %s/cs_learn_stats: %s", s->st->dir, strerror(-e));
+		cs_err("cannot read %s/cs_learn_stats: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
 	if (s->json) {
@@ -461,7 +461,7 @@ static int show_stats(struct show *s)
 	putchar('\n');
 	cs_table_print(stdout, fill_cols, 4, N_FILL, fill_fill, s);
 	printf("acl_pool holds up to %u free ACL ids; how many are left cannot be read without "
-	       "taking them out.\n", s->st->max_entries[CS_M_ACL_POOL]);
+	       "taking them out.\n", s->pins->max_entries[CS_M_ACL_POOL]);
 	return 0;
 }
 
@@ -486,21 +486,21 @@ static int read_steer(struct show *s, struct steer_view *sv)
 
 	sv->s = s;
 	for (i = 1; i < CS_INSTANCES_MAX; i++) {
-		if (bpf_map_lookup_elem(s->st->fd[CS_M_INSTANCES], &i, &sv->inst[i]))
+		if (bpf_map_lookup_elem(s->pins->fd[CS_M_INSTANCES], &i, &sv->inst[i]))
 			goto fail_inst;
 		if (sv->inst[i].chain_id && sv->inst[i].chain_id < CS_CHAINS_MAX)
 			sv->n_inst_of[sv->inst[i].chain_id]++;
 	}
 	for (i = 1; i < CS_CHAINS_MAX; i++) {
-		if (bpf_map_lookup_elem(s->st->fd[CS_M_CHAINS], &i, &sv->chain[i])) {
-			cs_err("cannot read %s/cs_chains: %s", s->st->dir, strerror(errno));
+		if (bpf_map_lookup_elem(s->pins->fd[CS_M_CHAINS], &i, &sv->chain[i])) {
+			cs_err("cannot read %s/cs_chains: %s", s->pins->dir, strerror(errno));
 			return 1;
 		}
 		sv->chain_used[i] = sv->chain[i].n_buckets || sv->n_inst_of[i];
 	}
 	return 0;
 fail_inst:
-	cs_err("cannot read %s/cs_instances: %s", s->st->dir, strerror(errno));
+	cs_err("cannot read %s/cs_instances: %s", s->pins->dir, strerror(errno));
 	return 1;
 }
 
@@ -638,9 +638,9 @@ static int show_instances(struct show *s)
 	for (i = 1; i < CS_INSTANCES_MAX; i++) {
 		if (!sv->inst[i].chain_id)
 			continue;
-		e = cs_state_inst_stat(s->st, i, &sv->stat[i]);
+		e = cs_pinned_inst_stat(s->pins, i, &sv->stat[i]);
 		if (e) {
-			cs_err("cannot read %s/cs_inst_stats: %s", s->st->dir, strerror(-e));
+			cs_err("cannot read %s/cs_inst_stats: %s", s->pins->dir, strerror(-e));
 			free(sv);
 			return 1;
 		}
@@ -723,7 +723,7 @@ static int open_table(const struct show *s, __u32 c)
 	__u32 id;
 	int fd;
 
-	if (bpf_map_lookup_elem(s->st->fd[CS_M_SERVICE_MAP], &c, &id))
+	if (bpf_map_lookup_elem(s->pins->fd[CS_M_SERVICE_MAP], &c, &id))
 		return -errno;
 	fd = bpf_map_get_fd_by_id(id);
 	return fd < 0 ? -errno : fd;
@@ -757,7 +757,7 @@ static int show_map(struct show *s)
 		if (fd == -ENOENT)
 			continue;	/* no table yet */
 		if (fd < 0) {
-			cs_err("cannot open the table of chain %u (%s/cs_service_map): %s", c, s->st->dir,
+			cs_err("cannot open the table of chain %u (%s/cs_service_map): %s", c, s->pins->dir,
 			       strerror(-fd));
 			goto out;
 		}
@@ -812,12 +812,12 @@ static const char *endpoint_text(const struct cs_addr *a, __u16 port, char *buf,
 	return buf;
 }
 
-static const char *holder_text(const struct cs_stream *st, char *buf, size_t len)
+static const char *holder_text(const struct cs_stream *stream, char *buf, size_t len)
 {
-	if (st->flags & CS_STREAM_SYNCED)
-		snprintf(buf, len, "synced from #%u", st->peer);
+	if (stream->flags & CS_STREAM_SYNCED)
+		snprintf(buf, len, "synced from #%u", stream->peer);
 	else
-		snprintf(buf, len, "%s", st->flags & CS_STREAM_PICKED_UP ? "here (picked up)" : "here");
+		snprintf(buf, len, "%s", stream->flags & CS_STREAM_PICKED_UP ? "here (picked up)" : "here");
 	return buf;
 }
 
@@ -835,14 +835,14 @@ static void streams_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	snprintf(cell[0], CS_CELL_MAX, "%s", cs_proto_name(r->key.proto, p, sizeof(p)));
 	endpoint_text(&r->key.lo, r->key.lo_port, cell[1], CS_CELL_MAX);
 	endpoint_text(&r->key.hi, r->key.hi_port, cell[2], CS_CELL_MAX);
-	snprintf(cell[3], CS_CELL_MAX, "%s", cs_stream_state_name(r->st.state));
-	snprintf(cell[4], CS_CELL_MAX, "%08x", r->st.code);
-	holder_text(&r->st, cell[5], CS_CELL_MAX);
-	snprintf(cell[6], CS_CELL_MAX, "%llu.%u", (unsigned long long)r->st.epoch, r->st.seq);
-	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)r->st.packets);
-	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)r->st.bytes);
-	snprintf(cell[9], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->st.first_ns, ss->now), d, sizeof(d)));
-	snprintf(cell[10], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->st.last_ns, ss->now), d, sizeof(d)));
+	snprintf(cell[3], CS_CELL_MAX, "%s", cs_stream_state_name(r->stream.state));
+	snprintf(cell[4], CS_CELL_MAX, "%08x", r->stream.code);
+	holder_text(&r->stream, cell[5], CS_CELL_MAX);
+	snprintf(cell[6], CS_CELL_MAX, "%llu.%u", (unsigned long long)r->stream.epoch, r->stream.seq);
+	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)r->stream.packets);
+	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)r->stream.bytes);
+	snprintf(cell[9], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->stream.first_ns, ss->now), d, sizeof(d)));
+	snprintf(cell[10], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->stream.last_ns, ss->now), d, sizeof(d)));
 }
 
 static void streams_json(const struct streams *ss, size_t i)
@@ -857,17 +857,17 @@ static void streams_json(const struct streams *ss, size_t i)
 	cs_json_u64(&j, "lo_port", r->key.lo_port);
 	cs_json_str(&j, "hi", cs_addr_format(&r->key.hi, ip, sizeof(ip)));
 	cs_json_u64(&j, "hi_port", r->key.hi_port);
-	cs_json_str(&j, "state", cs_stream_state_name(r->st.state));
-	cs_json_u64(&j, "code", r->st.code);
-	cs_json_bool(&j, "synced", r->st.flags & CS_STREAM_SYNCED);
-	cs_json_u64(&j, "peer", r->st.peer);
-	cs_json_bool(&j, "picked_up", r->st.flags & CS_STREAM_PICKED_UP);
-	cs_json_u64(&j, "epoch", r->st.epoch);
-	cs_json_u64(&j, "seq", r->st.seq);
-	cs_json_u64(&j, "packets", r->st.packets);
-	cs_json_u64(&j, "bytes", r->st.bytes);
-	cs_json_u64(&j, "age_ms", ms_since(ss->now, r->st.first_ns));
-	cs_json_u64(&j, "idle_ms", ms_since(ss->now, r->st.last_ns));
+	cs_json_str(&j, "state", cs_stream_state_name(r->stream.state));
+	cs_json_u64(&j, "code", r->stream.code);
+	cs_json_bool(&j, "synced", r->stream.flags & CS_STREAM_SYNCED);
+	cs_json_u64(&j, "peer", r->stream.peer);
+	cs_json_bool(&j, "picked_up", r->stream.flags & CS_STREAM_PICKED_UP);
+	cs_json_u64(&j, "epoch", r->stream.epoch);
+	cs_json_u64(&j, "seq", r->stream.seq);
+	cs_json_u64(&j, "packets", r->stream.packets);
+	cs_json_u64(&j, "bytes", r->stream.bytes);
+	cs_json_u64(&j, "age_ms", ms_since(ss->now, r->stream.first_ns));
+	cs_json_u64(&j, "idle_ms", ms_since(ss->now, r->stream.last_ns));
 	cs_json_end(&j);
 }
 
@@ -880,10 +880,10 @@ static int show_streams(struct show *s)
 	};
 	struct streams ss = { .now = cs_now_ns() };
 	size_t n, i;
-	int e = cs_state_streams(s->st, &ss.rows, &n);
+	int e = cs_view_streams(s->pins, &ss.rows, &n);
 
 	if (e) {
-		cs_err("cannot read %s/cs_streams: %s", s->st->dir, strerror(-e));
+		cs_err("cannot read %s/cs_streams: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
 	if (!s->json)
@@ -925,9 +925,9 @@ struct sync_view {
 	__u64 reasons[CS_I_MAX];
 };
 
-static __u64 sync_counter(const struct cs_sync_stat *st, size_t i)
+static __u64 sync_counter(const struct cs_sync_stat *stat, size_t i)
 {
-	return *(const __u64 *)((const char *)st + sync_counters[i].off);
+	return *(const __u64 *)((const char *)stat + sync_counters[i].off);
 }
 
 static void sync_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
@@ -950,18 +950,18 @@ static int show_sync(struct show *s)
 	};
 	size_t n_sync = sizeof(sync_counters) / sizeof(sync_counters[0]), i;
 	struct sync_view v;
-	__u32 zero = 0;
 	struct cs_json j;
 	int e;
 
 	memset(&v, 0, sizeof(v));
-	if (bpf_map_lookup_elem(s->st->fd[CS_M_SYNC_STATS], &zero, &v.stat)) {
-		cs_err("cannot read %s/cs_sync_stats: %s", s->st->dir, strerror(errno));
+	e = cs_pinned_sync_stat(s->pins, &v.stat);
+	if (e) {
+		cs_err("cannot read %s/cs_sync_stats: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
-	e = cs_state_inst_reasons(s->st, v.reasons);
+	e = cs_pinned_inst_reasons(s->pins, v.reasons);
 	if (e) {
-		cs_err("cannot read %s/cs_inst_reasons: %s", s->st->dir, strerror(-e));
+		cs_err("cannot read %s/cs_inst_reasons: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
 	if (!s->json) {
@@ -978,23 +978,23 @@ static int show_sync(struct show *s)
 	return 0;
 }
 
-#define STEER_BASE (CS_STATE_BIT(CS_M_CHAINS) | CS_STATE_BIT(CS_M_INSTANCES))
+#define STEER_BASE (CS_PINNED_BIT(CS_M_CHAINS) | CS_PINNED_BIT(CS_M_INSTANCES))
 
 static const struct {
 	const char *name;
 	unsigned reads;		/* CS_READ_* */
 	int (*run)(struct show *s);
-	unsigned steer;		/* CS_STATE_BIT()s: steer's (or instance's) maps alone, all required */
+	unsigned steer;		/* CS_PINNED_BIT()s: steer's (or instance's) maps alone, all required */
 } subcommands[] = {
 	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table, 0 },
 	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes, 0 },
 	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules, 0 },
 	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES, show_stats, 0 },
 	{ "chains", 0, show_chains, STEER_BASE },
-	{ "instances", 0, show_instances, STEER_BASE | CS_STATE_BIT(CS_M_INST_STATS) },
-	{ "map", 0, show_map, STEER_BASE | CS_STATE_BIT(CS_M_SERVICE_MAP) },
-	{ "streams", 0, show_streams, CS_STATE_BIT(CS_M_STREAMS) },
-	{ "sync", 0, show_sync, CS_STATE_BIT(CS_M_SYNC_STATS) | CS_STATE_BIT(CS_M_INST_REASONS) },
+	{ "instances", 0, show_instances, STEER_BASE | CS_PINNED_BIT(CS_M_INST_STATS) },
+	{ "map", 0, show_map, STEER_BASE | CS_PINNED_BIT(CS_M_SERVICE_MAP) },
+	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) },
+	{ "sync", 0, show_sync, CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_INST_REASONS) },
 };
 
 static int find_subcommand(const char *name)
@@ -1022,7 +1022,7 @@ int cmd_show(int argc, char **argv)
 	};
 	const char *dir = cs_pin_dir();
 	struct show s = { 0 };
-	struct cs_state st;
+	struct cs_pinned pins;
 	char err[1024];
 	int c, sub, rc;
 
@@ -1042,27 +1042,27 @@ int cmd_show(int argc, char **argv)
 	if (sub < 0)
 		return usage_error("unknown subcommand", argv[optind]);
 	if (subcommands[sub].steer) {
-		if (cs_state_open_only(&st, dir, subcommands[sub].steer, err, sizeof(err))) {
+		if (cs_pinned_open_only(&pins, dir, subcommands[sub].steer, err, sizeof(err))) {
 			cs_err("%s", err);
 			return 1;
 		}
-		s.st = &st;
+		s.pins = &pins;
 		rc = subcommands[sub].run(&s);
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return rc;
 	}
-	if (cs_state_open(&st, dir, err, sizeof(err))) {
+	if (cs_pinned_open(&pins, dir, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	s.st = &st;
-	if (cs_view_read(&st, subcommands[sub].reads, &s.v, err, sizeof(err))) {
+	s.pins = &pins;
+	if (cs_view_read(&pins, subcommands[sub].reads, &s.v, err, sizeof(err))) {
 		cs_err("%s", err);
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return 1;
 	}
 	rc = subcommands[sub].run(&s);
 	cs_view_free(&s.v);
-	cs_state_close(&st);
+	cs_pinned_close(&pins);
 	return rc;
 }

@@ -33,10 +33,10 @@
 
 #include "cloudsteer.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/learnprog.h"
 #include "lib/maps.h"
 #include "lib/pins.h"
-#include "lib/state.h"
 
 static int open_pin(const char *dir, const char *name)
 {

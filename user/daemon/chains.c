@@ -29,9 +29,9 @@
 
 #include "daemon.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/servicemap.h"
-#include "lib/state.h"
 #include "health.h"
 #include "steer.skel.h"
 

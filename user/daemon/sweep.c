@@ -27,13 +27,13 @@
 
 #include "daemon.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/maps.h"
 #include "lib/names.h"
 #include "lib/never.h"
 #include "lib/quota.h"
-#include "lib/state.h"
 #include "learn.skel.h"
 #include "steer.skel.h"
 

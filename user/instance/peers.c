@@ -37,8 +37,8 @@
 
 #include "instance.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/state.h"
 #include "instance.skel.h"
 
 /* The sync key: mesh.sync_key, else derived from mesh.affinity_key, else

@@ -13,8 +13,8 @@
 #include <bpf/libbpf.h>
 
 #include "instance.h"
+#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/state.h"
 #include "instance.skel.h"
 
 #define WALK_BATCH 1024
