@@ -11,10 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/types.h>
-
-#include <bpf/bpf.h>
 
 #include "affinity.h"
 #include "cloudsteer.h"
@@ -176,44 +173,15 @@ static void print_records(const struct explain *x)
 
 /* ---- the chain and the streams of the route (steer's maps, optional) ---- */
 
-static bool read_chain(const struct cs_pinned *pins, __u32 id, struct cs_chain *out)
+/* The state of instance id as steer has it: "none" for 0, "?" where it
+ * cannot be read. */
+static const char *inst_state(const struct cs_view *v, __u32 id)
 {
-	return pins->fd[CS_M_CHAINS] >= 0 && !bpf_map_lookup_elem(pins->fd[CS_M_CHAINS], &id, out);
-}
-
-static bool read_instance(const struct cs_pinned *pins, __u32 id, struct cs_instance *out)
-{
-	return id && pins->fd[CS_M_INSTANCES] >= 0 && !bpf_map_lookup_elem(pins->fd[CS_M_INSTANCES], &id, out);
-}
-
-static const char *inst_state(const struct cs_pinned *pins, __u32 id)
-{
-	struct cs_instance in;
+	const struct cs_instance *in = cs_view_instance(v, id);
 
 	if (!id)
 		return "none";
-	return read_instance(pins, id, &in) ? cs_inst_state_name(in.state) : "?";
-}
-
-/* The bucket of a code in a chain's current table. */
-static bool read_bucket(const struct cs_pinned *pins, __u32 chain_id, __u32 code, struct cs_bucket *out,
-			__u32 *idx)
-{
-	struct cs_chain ch;
-	__u32 table_id;
-	int fd;
-	bool ok;
-
-	if (!read_chain(pins, chain_id, &ch) || !ch.n_buckets || pins->fd[CS_M_SERVICE_MAP] < 0 ||
-	    bpf_map_lookup_elem(pins->fd[CS_M_SERVICE_MAP], &chain_id, &table_id))
-		return false;
-	fd = bpf_map_get_fd_by_id(table_id);
-	if (fd < 0)
-		return false;
-	*idx = code & (ch.n_buckets - 1);
-	ok = !bpf_map_lookup_elem(fd, idx, out);
-	close(fd);
-	return ok;
+	return in ? cs_inst_state_name(in->state) : "?";
 }
 
 static void flow_text(const struct cs_flow_key *k, char *buf, size_t len)
@@ -228,22 +196,22 @@ static void flow_text(const struct cs_flow_key *k, char *buf, size_t len)
 static void print_chain(const struct explain *x)
 {
 	__u32 chain_id = x->route_rule.chain_id;
-	struct cs_chain ch;
+	const struct cs_chain *ch = cs_view_chain(&x->v, chain_id);
 	size_t i;
 
 	if (!chain_id) {
 		printf("  chain     observe only (the rule has no chain)\n");
 		return;
 	}
-	if (read_chain(x->pins, chain_id, &ch))
+	if (ch)
 		printf("  chain     %u (%s mode%s, on failure %s, %u buckets)\n", chain_id,
-		       cs_chain_mode_name(ch.mode), ch.flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
-		       cs_on_failure_name(ch.on_failure), ch.n_buckets);
+		       cs_chain_mode_name(ch->mode), ch->flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
+		       cs_on_failure_name(ch->on_failure), ch->n_buckets);
 	else
 		printf("  chain     %u (steer has not run here)\n", chain_id);
 	for (i = 0; i < x->v.n_flows; i++) {
 		const struct cs_flow_row *f = &x->v.flows[i];
-		struct cs_bucket b = { 0 };
+		const struct cs_bucket *b;
 		__u32 idx = 0;
 		char text[128];
 
@@ -251,10 +219,11 @@ static void print_chain(const struct explain *x)
 			continue;
 		flow_text(&f->key, text, sizeof(text));
 		printf("  stream    %s: code %#010x", text, f->flow.code);
-		if (read_bucket(x->pins, chain_id, f->flow.code, &b, &idx))
-			printf(", bucket %u: primary %u (%s), secondary %u (%s)", idx, b.primary,
-			       inst_state(x->pins, b.primary), b.secondary, inst_state(x->pins, b.secondary));
-		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(x->pins, f->flow.instance));
+		b = cs_view_bucket(&x->v, chain_id, f->flow.code, &idx);
+		if (b)
+			printf(", bucket %u: primary %u (%s), secondary %u (%s)", idx, b->primary,
+			       inst_state(&x->v, b->primary), b->secondary, inst_state(&x->v, b->secondary));
+		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(&x->v, f->flow.instance));
 	}
 }
 
@@ -265,7 +234,7 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 	cs_json_array(j, "streams");
 	for (i = 0; i < x->v.n_flows; i++) {
 		const struct cs_flow_row *f = &x->v.flows[i];
-		struct cs_bucket b = { 0 };
+		const struct cs_bucket *b;
 		__u32 idx = 0;
 		char lo[CS_ADDR_TEXT_MAX], hi[CS_ADDR_TEXT_MAX];
 
@@ -278,13 +247,14 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 		cs_json_u64(j, "hi_port", f->key.hi_port);
 		cs_json_u64(j, "proto", f->key.proto);
 		cs_json_u64(j, "code", f->flow.code);
-		if (read_bucket(x->pins, x->route_rule.chain_id, f->flow.code, &b, &idx)) {
+		b = cs_view_bucket(&x->v, x->route_rule.chain_id, f->flow.code, &idx);
+		if (b) {
 			cs_json_u64(j, "bucket", idx);
-			cs_json_u64(j, "primary", b.primary);
-			cs_json_u64(j, "secondary", b.secondary);
+			cs_json_u64(j, "primary", b->primary);
+			cs_json_u64(j, "secondary", b->secondary);
 		}
 		cs_json_u64(j, "instance", f->flow.instance);
-		cs_json_str(j, "instance_state", inst_state(x->pins, f->flow.instance));
+		cs_json_str(j, "instance_state", inst_state(&x->v, f->flow.instance));
 		cs_json_close(j);
 	}
 	cs_json_close(j);
@@ -292,11 +262,11 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 
 /* May it take a new stream, as steer's cs_usable says: up, or warming (the
  * table keeps a warming instance secondary; failover may still pick it). */
-static bool inst_up(const struct cs_pinned *pins, __u32 id)
+static bool inst_up(const struct cs_view *v, __u32 id)
 {
-	struct cs_instance in;
+	const struct cs_instance *in = cs_view_instance(v, id);
 
-	return read_instance(pins, id, &in) && (in.state == CS_INST_UP || in.state == CS_INST_WARMING);
+	return in && (in->state == CS_INST_UP || in->state == CS_INST_WARMING);
 }
 
 /* Where the asked stream goes, as steer decides it: its pin, else the
@@ -304,21 +274,25 @@ static bool inst_up(const struct cs_pinned *pins, __u32 id)
 static void place_asked(struct explain *x)
 {
 	struct asked *a = &x->asked;
+	const struct cs_bucket *b;
 	struct cs_config cfg;
 	struct cs_flow fl;
 
 	if (!cs_pinned_config(x->pins, &cfg)) {
 		a->code = cs_affinity_code(&a->key, cfg.affinity_key);
 		a->have_code = true;
-		a->have_bucket = read_bucket(x->pins, x->route_rule.chain_id, a->code, &a->b, &a->bucket);
+		b = cs_view_bucket(&x->v, x->route_rule.chain_id, a->code, &a->bucket);
+		a->have_bucket = b != NULL;
+		if (b)
+			a->b = *b;
 	}
 	if (!cs_pinned_flow(x->pins, &a->key, &fl)) {
 		a->pinned = true;
 		a->instance = fl.instance;
 		a->code = fl.code;	/* the code steer computed */
 	} else if (a->have_bucket) {
-		a->instance = inst_up(x->pins, a->b.primary) ? a->b.primary
-			    : inst_up(x->pins, a->b.secondary) ? a->b.secondary : 0;
+		a->instance = inst_up(&x->v, a->b.primary) ? a->b.primary
+			    : inst_up(&x->v, a->b.secondary) ? a->b.secondary : 0;
 	}
 }
 
@@ -334,9 +308,9 @@ static void print_asked(const struct explain *x)
 	printf(": code %#010x", a->code);
 	if (a->have_bucket)
 		printf(", bucket %u: primary %u (%s), secondary %u (%s)", a->bucket, a->b.primary,
-		       inst_state(x->pins, a->b.primary), a->b.secondary, inst_state(x->pins, a->b.secondary));
+		       inst_state(&x->v, a->b.primary), a->b.secondary, inst_state(&x->v, a->b.secondary));
 	if (a->pinned)
-		printf(", pinned to %u (%s)\n", a->instance, inst_state(x->pins, a->instance));
+		printf(", pinned to %u (%s)\n", a->instance, inst_state(&x->v, a->instance));
 	else if (a->instance)
 		printf(", not seen yet: it would go to %u\n", a->instance);
 	else
@@ -552,7 +526,7 @@ int cmd_explain(int argc, char **argv)
 		return 1;
 	}
 	x.pins = &pins;
-	if (cs_view_read(&pins, CS_READ_ALL, &x.v, err, sizeof(err))) {
+	if (cs_view_read(&pins, CS_READ_ALL & ~CS_READ_INST_STATS, &x.v, err, sizeof(err))) {
 		cs_err("%s", err);
 		cs_pinned_close(&pins);
 		return 1;

@@ -6,17 +6,13 @@
  * Everything is read from the pinned maps, never from the daemon, so it
  * works while the daemon is down or restarting, and it changes nothing.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/types.h>
-
-#include <bpf/bpf.h>
 
 #include "cloudsteer.h"
 #include "commands.h"
@@ -467,71 +463,40 @@ static int show_stats(struct show *s)
 
 /* ---- chains, instances, map: steer's maps only ---- */
 
-struct steer_view {
-	struct show *s;
-	struct cs_chain chain[CS_CHAINS_MAX];
-	bool chain_used[CS_CHAINS_MAX];
-	struct cs_instance inst[CS_INSTANCES_MAX];
-	__u32 n_inst_of[CS_CHAINS_MAX];
-	__u32 rows[CS_INSTANCES_MAX > CS_CHAINS_MAX ? CS_INSTANCES_MAX : CS_CHAINS_MAX];
-	size_t n_rows;
-	struct cs_inst_stat stat[CS_INSTANCES_MAX];
+/* The chains or instances shown: their ids, one a row. */
+struct id_rows {
+	const struct cs_steer_view *sv;
+	__u32 id[CS_INSTANCES_MAX > CS_CHAINS_MAX ? CS_INSTANCES_MAX : CS_CHAINS_MAX];
+	size_t n;
 };
-
-/* A chain is shown when the daemon wrote it (it always gives a configured
- * chain its buckets) or an instance names it. */
-static int read_steer(struct show *s, struct steer_view *sv)
-{
-	__u32 i;
-
-	sv->s = s;
-	for (i = 1; i < CS_INSTANCES_MAX; i++) {
-		if (bpf_map_lookup_elem(s->pins->fd[CS_M_INSTANCES], &i, &sv->inst[i]))
-			goto fail_inst;
-		if (sv->inst[i].chain_id && sv->inst[i].chain_id < CS_CHAINS_MAX)
-			sv->n_inst_of[sv->inst[i].chain_id]++;
-	}
-	for (i = 1; i < CS_CHAINS_MAX; i++) {
-		if (bpf_map_lookup_elem(s->pins->fd[CS_M_CHAINS], &i, &sv->chain[i])) {
-			cs_err("cannot read %s/cs_chains: %s", s->pins->dir, strerror(errno));
-			return 1;
-		}
-		sv->chain_used[i] = sv->chain[i].n_buckets || sv->n_inst_of[i];
-	}
-	return 0;
-fail_inst:
-	cs_err("cannot read %s/cs_instances: %s", s->pins->dir, strerror(errno));
-	return 1;
-}
-
-/* steer's chains and instances, read; NULL (said why) on failure. */
-static struct steer_view *steer_view_read(struct show *s)
-{
-	struct steer_view *sv = calloc(1, sizeof(*sv));
-
-	if (!sv) {
-		cs_err("out of memory");
-		return NULL;
-	}
-	if (read_steer(s, sv)) {
-		free(sv);
-		return NULL;
-	}
-	return sv;
-}
 
 static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 {
-	const struct steer_view *sv = ctx;
-	__u32 id = sv->rows[r];
-	const struct cs_chain *c = &sv->chain[id];
+	const struct id_rows *rows = ctx;
+	__u32 id = rows->id[r];
+	const struct cs_chain *c = &rows->sv->chain[id];
 
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
 	snprintf(cell[1], CS_CELL_MAX, "%s", cs_chain_mode_name(c->mode));
 	snprintf(cell[2], CS_CELL_MAX, "%s", cs_on_failure_name(c->on_failure));
 	snprintf(cell[3], CS_CELL_MAX, "%s", c->flags & CS_CHAIN_SYMMETRIC ? "yes" : "no");
 	snprintf(cell[4], CS_CELL_MAX, "%u", c->n_buckets);
-	snprintf(cell[5], CS_CELL_MAX, "%u", sv->n_inst_of[id]);
+	snprintf(cell[5], CS_CELL_MAX, "%u", rows->sv->n_inst_of[id]);
+}
+
+static void chain_json(const struct cs_steer_view *sv, __u32 id)
+{
+	const struct cs_chain *c = &sv->chain[id];
+	struct cs_json j;
+
+	cs_json_begin(&j, stdout);
+	cs_json_u64(&j, "chain_id", id);
+	cs_json_str(&j, "mode", cs_chain_mode_name(c->mode));
+	cs_json_str(&j, "on_failure", cs_on_failure_name(c->on_failure));
+	cs_json_bool(&j, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
+	cs_json_u64(&j, "buckets", c->n_buckets);
+	cs_json_u64(&j, "instances", sv->n_inst_of[id]);
+	cs_json_end(&j);
 }
 
 static int show_chains(struct show *s)
@@ -540,38 +505,22 @@ static int show_chains(struct show *s)
 		{ "CHAIN", true }, { "MODE", false }, { "ON FAILURE", false }, { "SYMMETRIC", false },
 		{ "BUCKETS", true }, { "INSTANCES", true },
 	};
-	struct steer_view *sv = steer_view_read(s);
+	struct id_rows rows = { .sv = s->v.steer };
 	__u32 i;
 	size_t r;
 
-	if (!sv)
-		return 1;
 	for (i = 1; i < CS_CHAINS_MAX; i++)
-		if (sv->chain_used[i])
-			sv->rows[sv->n_rows++] = i;
-	if (!s->json) {
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), sv->n_rows, chains_fill, sv);
-		free(sv);
-		return 0;
-	}
-	for (r = 0; r < sv->n_rows; r++) {
-		const struct cs_chain *c = &sv->chain[sv->rows[r]];
-		struct cs_json j;
-
-		cs_json_begin(&j, stdout);
-		cs_json_u64(&j, "chain_id", sv->rows[r]);
-		cs_json_str(&j, "mode", cs_chain_mode_name(c->mode));
-		cs_json_str(&j, "on_failure", cs_on_failure_name(c->on_failure));
-		cs_json_bool(&j, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
-		cs_json_u64(&j, "buckets", c->n_buckets);
-		cs_json_u64(&j, "instances", sv->n_inst_of[sv->rows[r]]);
-		cs_json_end(&j);
-	}
-	free(sv);
+		if (rows.sv->chain_used[i])
+			rows.id[rows.n++] = i;
+	if (!s->json)
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, chains_fill, &rows);
+	else
+		for (r = 0; r < rows.n; r++)
+			chain_json(rows.sv, rows.id[r]);
 	return 0;
 }
 
-static bool inst_is_encap(const struct steer_view *sv, __u32 id)
+static bool inst_is_encap(const struct cs_steer_view *sv, __u32 id)
 {
 	__u32 c = sv->inst[id].chain_id;
 
@@ -598,8 +547,9 @@ static const char *inst_local_text(const struct cs_instance *in, char *buf, size
 
 static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 {
-	const struct steer_view *sv = ctx;
-	__u32 id = sv->rows[r];
+	const struct id_rows *rows = ctx;
+	const struct cs_steer_view *sv = rows->sv;
+	__u32 id = rows->id[r];
 	const struct cs_instance *in = &sv->inst[id];
 
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
@@ -621,6 +571,32 @@ static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[11], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].encap_failed);
 }
 
+static void instance_json(const struct cs_steer_view *sv, __u32 id)
+{
+	const struct cs_instance *in = &sv->inst[id];
+	char ip[CS_ADDR_TEXT_MAX];
+	struct cs_json j;
+
+	cs_json_begin(&j, stdout);
+	cs_json_u64(&j, "id", id);
+	cs_json_u64(&j, "chain_id", in->chain_id);
+	cs_json_str(&j, "address", cs_addr_format(&in->addr, ip, sizeof(ip)));
+	cs_json_str(&j, "state", cs_inst_state_name(in->state));
+	cs_json_u64(&j, "packets", sv->stat[id].packets);
+	cs_json_u64(&j, "bytes", sv->stat[id].bytes);
+	cs_json_u64(&j, "streams", sv->stat[id].flows);
+	if (inst_is_encap(sv, id)) {
+		char mac[18];
+
+		cs_json_str(&j, "via", inst_local_text(in, ip, sizeof(ip)));
+		cs_json_u64(&j, "inner_mtu", in->inner_mtu);
+		cs_json_str(&j, "mac", mac_text(in->mac, mac, sizeof(mac)));
+		cs_json_u64(&j, "clamped", sv->stat[id].clamped);
+		cs_json_u64(&j, "unwrapped", sv->stat[id].encap_failed);
+	}
+	cs_json_end(&j);
+}
+
 static int show_instances(struct show *s)
 {
 	static const struct cs_column cols[] = {
@@ -628,54 +604,18 @@ static int show_instances(struct show *s)
 		{ "PACKETS", true }, { "BYTES", true }, { "STREAMS", true }, { "VIA", false },
 		{ "INNER MTU", true }, { "MAC", false }, { "CLAMPED", true }, { "UNWRAPPED", true },
 	};
-	struct steer_view *sv = steer_view_read(s);
+	struct id_rows rows = { .sv = s->v.steer };
 	__u32 i;
 	size_t r;
-	int e;
 
-	if (!sv)
-		return 1;
-	for (i = 1; i < CS_INSTANCES_MAX; i++) {
-		if (!sv->inst[i].chain_id)
-			continue;
-		e = cs_pinned_inst_stat(s->pins, i, &sv->stat[i]);
-		if (e) {
-			cs_err("cannot read %s/cs_inst_stats: %s", s->pins->dir, strerror(-e));
-			free(sv);
-			return 1;
-		}
-		sv->rows[sv->n_rows++] = i;
-	}
-	if (!s->json) {
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), sv->n_rows, instances_fill, sv);
-		free(sv);
-		return 0;
-	}
-	for (r = 0; r < sv->n_rows; r++) {
-		__u32 id = sv->rows[r];
-		char ip[CS_ADDR_TEXT_MAX];
-		struct cs_json j;
-
-		cs_json_begin(&j, stdout);
-		cs_json_u64(&j, "id", id);
-		cs_json_u64(&j, "chain_id", sv->inst[id].chain_id);
-		cs_json_str(&j, "address", cs_addr_format(&sv->inst[id].addr, ip, sizeof(ip)));
-		cs_json_str(&j, "state", cs_inst_state_name(sv->inst[id].state));
-		cs_json_u64(&j, "packets", sv->stat[id].packets);
-		cs_json_u64(&j, "bytes", sv->stat[id].bytes);
-		cs_json_u64(&j, "streams", sv->stat[id].flows);
-		if (inst_is_encap(sv, id)) {
-			char mac[18];
-
-			cs_json_str(&j, "via", inst_local_text(&sv->inst[id], ip, sizeof(ip)));
-			cs_json_u64(&j, "inner_mtu", sv->inst[id].inner_mtu);
-			cs_json_str(&j, "mac", mac_text(sv->inst[id].mac, mac, sizeof(mac)));
-			cs_json_u64(&j, "clamped", sv->stat[id].clamped);
-			cs_json_u64(&j, "unwrapped", sv->stat[id].encap_failed);
-		}
-		cs_json_end(&j);
-	}
-	free(sv);
+	for (i = 1; i < CS_INSTANCES_MAX; i++)
+		if (rows.sv->inst[i].chain_id)
+			rows.id[rows.n++] = i;
+	if (!s->json)
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, instances_fill, &rows);
+	else
+		for (r = 0; r < rows.n; r++)
+			instance_json(rows.sv, rows.id[r]);
 	return 0;
 }
 
@@ -717,16 +657,23 @@ static void bucket_json(__u32 chain_id, __u32 bucket, const struct cs_bucket *bk
 	cs_json_end(&j);
 }
 
-/* The table of chain c: an fd, or -errno (-ENOENT: none yet). */
-static int open_table(const struct show *s, __u32 c)
+/* The rows of chain c: how many buckets each instance is primary and
+ * secondary of, "none" (0) last. */
+static void summarize_table(const struct cs_steer_view *sv, __u32 c, struct map_summary *m)
 {
-	__u32 id;
-	int fd;
+	__u32 prim[CS_INSTANCES_MAX] = { 0 }, sec[CS_INSTANCES_MAX] = { 0 }, b, i;
 
-	if (bpf_map_lookup_elem(s->pins->fd[CS_M_SERVICE_MAP], &c, &id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(id);
-	return fd < 0 ? -errno : fd;
+	for (b = 0; b < sv->table_len[c]; b++) {
+		prim[sv->table[c][b].primary % CS_INSTANCES_MAX]++;
+		sec[sv->table[c][b].secondary % CS_INSTANCES_MAX]++;
+	}
+	for (i = 1; i <= CS_INSTANCES_MAX; i++) {
+		__u32 id = i % CS_INSTANCES_MAX;	/* "none" (0) last */
+
+		if (!prim[id] && !sec[id])
+			continue;
+		m->rows[m->n++] = (struct map_row){ c, id, prim[id], sec[id] };
+	}
 }
 
 static int show_map(struct show *s)
@@ -734,64 +681,26 @@ static int show_map(struct show *s)
 	static const struct cs_column cols[] = {
 		{ "CHAIN", true }, { "INSTANCE", true }, { "PRIMARY", true }, { "SECONDARY", true },
 	};
-	struct steer_view *sv = steer_view_read(s);
+	const struct cs_steer_view *sv = s->v.steer;
 	struct map_summary m = { NULL, 0 };
-	int rc = 1;
-	__u32 c, b, i;
+	__u32 c, b;
 
-	if (!sv)
-		return 1;
+	if (s->json) {
+		for (c = 1; c < CS_CHAINS_MAX; c++)
+			for (b = 0; b < sv->table_len[c]; b++)
+				bucket_json(c, b, &sv->table[c][b]);
+		return 0;
+	}
 	m.rows = calloc(CS_CHAINS_MAX * CS_INSTANCES_MAX, sizeof(struct map_row));
 	if (!m.rows) {
 		cs_err("out of memory");
-		goto out;
+		return 1;
 	}
-	for (c = 1; c < CS_CHAINS_MAX; c++) {
-		__u32 prim[CS_INSTANCES_MAX] = { 0 }, sec[CS_INSTANCES_MAX] = { 0 };
-		__u32 n = sv->chain[c].n_buckets < CS_BUCKETS_MAX ? sv->chain[c].n_buckets : CS_BUCKETS_MAX;
-		int fd;
-
-		if (!sv->chain_used[c] || !n)
-			continue;
-		fd = open_table(s, c);
-		if (fd == -ENOENT)
-			continue;	/* no table yet */
-		if (fd < 0) {
-			cs_err("cannot open the table of chain %u (%s/cs_service_map): %s", c, s->pins->dir,
-			       strerror(-fd));
-			goto out;
-		}
-		for (b = 0; b < n; b++) {
-			struct cs_bucket bk;
-
-			if (bpf_map_lookup_elem(fd, &b, &bk)) {
-				cs_err("cannot read bucket %u of chain %u: %s", b, c, strerror(errno));
-				close(fd);
-				goto out;
-			}
-			if (s->json) {
-				bucket_json(c, b, &bk);
-				continue;
-			}
-			prim[bk.primary % CS_INSTANCES_MAX]++;
-			sec[bk.secondary % CS_INSTANCES_MAX]++;
-		}
-		close(fd);
-		for (i = 1; i <= CS_INSTANCES_MAX; i++) {
-			__u32 id = i % CS_INSTANCES_MAX;	/* "none" (0) last */
-
-			if (!prim[id] && !sec[id])
-				continue;
-			m.rows[m.n++] = (struct map_row){ c, id, prim[id], sec[id] };
-		}
-	}
-	if (!s->json)
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), m.n, map_fill, &m);
-	rc = 0;
-out:
+	for (c = 1; c < CS_CHAINS_MAX; c++)
+		summarize_table(sv, c, &m);
+	cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), m.n, map_fill, &m);
 	free(m.rows);
-	free(sv);
-	return rc;
+	return 0;
 }
 
 /* ---- dispatch ---- */
@@ -979,20 +888,23 @@ static int show_sync(struct show *s)
 }
 
 #define STEER_BASE (CS_PINNED_BIT(CS_M_CHAINS) | CS_PINNED_BIT(CS_M_INSTANCES))
+#define STEER_READS (CS_READ_INSTANCES | CS_READ_CHAINS)
 
-static const struct {
+static const struct subcommand {
 	const char *name;
 	unsigned reads;		/* CS_READ_* */
 	int (*run)(struct show *s);
-	unsigned steer;		/* CS_PINNED_BIT()s: steer's (or instance's) maps alone, all required */
+	unsigned only;		/* CS_PINNED_BIT()s: steer's (or instance's) maps alone, all
+				 * required; 0: every map the CLI reads */
 } subcommands[] = {
 	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table, 0 },
 	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes, 0 },
 	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules, 0 },
 	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES, show_stats, 0 },
-	{ "chains", 0, show_chains, STEER_BASE },
-	{ "instances", 0, show_instances, STEER_BASE | CS_PINNED_BIT(CS_M_INST_STATS) },
-	{ "map", 0, show_map, STEER_BASE | CS_PINNED_BIT(CS_M_SERVICE_MAP) },
+	{ "chains", STEER_READS, show_chains, STEER_BASE },
+	{ "instances", STEER_READS | CS_READ_INST_STATS, show_instances,
+	  STEER_BASE | CS_PINNED_BIT(CS_M_INST_STATS) },
+	{ "map", STEER_READS | CS_READ_TABLES, show_map, STEER_BASE | CS_PINNED_BIT(CS_M_SERVICE_MAP) },
 	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) },
 	{ "sync", 0, show_sync, CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_INST_REASONS) },
 };
@@ -1005,6 +917,15 @@ static int find_subcommand(const char *name)
 		if (!strcmp(name, subcommands[i].name))
 			return (int)i;
 	return -1;
+}
+
+/* The maps the subcommand reads, opened and checked. */
+static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pinned *pins, char *err,
+		     size_t errlen)
+{
+	if (sub->only)
+		return cs_pinned_open_only(pins, dir, sub->only, err, errlen);
+	return cs_pinned_open(pins, dir, err, errlen);
 }
 
 static int usage_error(const char *what, const char *arg)
@@ -1041,17 +962,7 @@ int cmd_show(int argc, char **argv)
 	sub = find_subcommand(argv[optind]);
 	if (sub < 0)
 		return usage_error("unknown subcommand", argv[optind]);
-	if (subcommands[sub].steer) {
-		if (cs_pinned_open_only(&pins, dir, subcommands[sub].steer, err, sizeof(err))) {
-			cs_err("%s", err);
-			return 1;
-		}
-		s.pins = &pins;
-		rc = subcommands[sub].run(&s);
-		cs_pinned_close(&pins);
-		return rc;
-	}
-	if (cs_pinned_open(&pins, dir, err, sizeof(err))) {
+	if (open_pins(&subcommands[sub], dir, &pins, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "clock.h"
 #include "maps.h"
@@ -100,14 +103,14 @@ static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, 
 		  offsetof(rowtype, valf), cmp, (void **)(rows), n)
 
 /* Reads cs_records: every (name, IP) record, by IP, then name id. */
-static int read_records(const struct cs_pinned *pins, struct cs_view *v)
+static int read_records(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
 {
 	return READ_ROWS(pins->fd[CS_M_RECORDS], struct cs_record_row, key, rec, cmp_record_row,
 			 &v->records, &v->n_records);
 }
 
 /* Reads cs_routes: every policy route, by IP. */
-static int read_routes(const struct cs_pinned *pins, struct cs_view *v)
+static int read_routes(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
 {
 	return READ_ROWS(pins->fd[CS_M_ROUTES], struct cs_route_row, addr, route, cmp_route_row, &v->routes,
 			 &v->n_routes);
@@ -116,7 +119,7 @@ static int read_routes(const struct cs_pinned *pins, struct cs_view *v)
 /* Reads cs_names: the text of every name id, by id. Names are kept
  * packed: a full names map is 256 bytes an entry, most of
  * it padding. */
-static int read_names(const struct cs_pinned *pins, struct cs_view *v)
+static int read_names(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
 {
 	size_t i, total = 0, at = 0;
 	struct cs_map_dump d;
@@ -153,7 +156,7 @@ static int read_names(const struct cs_pinned *pins, struct cs_view *v)
 
 /* Reads cs_patterns: every pattern, by rule id, then pattern id, and an
  * index by pattern id. */
-static int read_patterns(const struct cs_pinned *pins, struct cs_view *v)
+static int read_patterns(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
 {
 	struct cs_map_dump d;
 	size_t i;
@@ -182,7 +185,7 @@ static int read_patterns(const struct cs_pinned *pins, struct cs_view *v)
 }
 
 /* Reads cs_flows: steer's live flows, by the route they use. */
-static int read_flows(const struct cs_pinned *pins, struct cs_view *v)
+static int read_flows(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
 {
 	if (pins->fd[CS_M_FLOWS] < 0)
 		return 0;	/* steer never ran here: no flows */
@@ -190,31 +193,171 @@ static int read_flows(const struct cs_pinned *pins, struct cs_view *v)
 			 &v->n_flows);
 }
 
+/* ---- reading steer's chains, instances and tables ---- */
+
+/* Reads cs_instances: every instance, and how many name each chain. */
+static int read_instances(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 i;
+	int e;
+
+	if (pins->fd[CS_M_INSTANCES] < 0)
+		return 0;	/* steer never ran here */
+	for (i = 1; i < CS_INSTANCES_MAX; i++) {
+		e = cs_pinned_instance(pins, i, &sv->inst[i]);
+		if (e)
+			return e;
+		if (sv->inst[i].chain_id && sv->inst[i].chain_id < CS_CHAINS_MAX)
+			sv->n_inst_of[sv->inst[i].chain_id]++;
+	}
+	sv->has_instances = true;
+	return 0;
+}
+
+/* Reads cs_chains: every chain, and which are used. */
+static int read_chains(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 i;
+
+	if (pins->fd[CS_M_CHAINS] < 0)
+		return 0;
+	for (i = 1; i < CS_CHAINS_MAX; i++) {
+		if (bpf_map_lookup_elem(pins->fd[CS_M_CHAINS], &i, &sv->chain[i]))
+			return -errno;
+		sv->chain_used[i] = sv->chain[i].n_buckets || sv->n_inst_of[i];
+	}
+	sv->has_chains = true;
+	return 0;
+}
+
+/* Reads cs_inst_stats: the counters of every instance a chain has. */
+static int read_inst_stats(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 i;
+	int e;
+
+	if (pins->fd[CS_M_INST_STATS] < 0)
+		return 0;
+	for (i = 1; i < CS_INSTANCES_MAX; i++) {
+		if (!sv->inst[i].chain_id)
+			continue;
+		e = cs_pinned_inst_stat(pins, i, &sv->stat[i]);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+/* The table of chain c, from cs_service_map: an fd, or -errno (-ENOENT:
+ * none yet). */
+static int open_table(const struct cs_pinned *pins, __u32 c)
+{
+	__u32 id;
+	int fd;
+
+	if (bpf_map_lookup_elem(pins->fd[CS_M_SERVICE_MAP], &c, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Reads the n buckets of table fd (chain c) into a new array. */
+static int read_buckets(int fd, __u32 c, __u32 n, struct cs_bucket **out, char *err, size_t errlen)
+{
+	struct cs_bucket *t = calloc(n, sizeof(*t));
+	__u32 b;
+
+	if (!t)
+		return -ENOMEM;
+	for (b = 0; b < n; b++) {
+		if (bpf_map_lookup_elem(fd, &b, &t[b])) {
+			int e = -errno;
+
+			snprintf(err, errlen, "cannot read bucket %u of chain %u: %s", b, c, strerror(-e));
+			free(t);
+			return e;
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+/* Reads cs_service_map and, through it, the current table of every used
+ * chain that has buckets. */
+static int read_tables(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 c;
+
+	if (pins->fd[CS_M_SERVICE_MAP] < 0)
+		return 0;
+	for (c = 1; c < CS_CHAINS_MAX; c++) {
+		__u32 n = sv->chain[c].n_buckets < CS_BUCKETS_MAX ? sv->chain[c].n_buckets : CS_BUCKETS_MAX;
+		int fd, e;
+
+		if (!sv->chain_used[c] || !n)
+			continue;
+		fd = open_table(pins, c);
+		if (fd == -ENOENT)
+			continue;	/* no table yet */
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot open the table of chain %u (%s/cs_service_map): %s", c,
+				 pins->dir, strerror(-fd));
+			return fd;
+		}
+		e = read_buckets(fd, c, n, &sv->table[c], err, errlen);
+		close(fd);
+		if (e)
+			return e;
+		sv->table_len[c] = n;
+	}
+	return 0;
+}
+
+#define CS_READ_STEER (CS_READ_INSTANCES | CS_READ_CHAINS | CS_READ_INST_STATS | CS_READ_TABLES)
+
+/* The parts of the view that read one map each, in the order they must be
+ * read. A part that says more than which map it could not read writes err
+ * itself. */
+static const struct {
+	unsigned bit;
+	const char *name;	/* of its pin, for the error */
+	int (*read)(const struct cs_pinned *, struct cs_view *, char *err, size_t errlen);
+} parts[] = {
+	{ CS_READ_RECORDS, "cs_records", read_records },
+	{ CS_READ_ROUTES, "cs_routes", read_routes },
+	{ CS_READ_NAMES, "cs_names", read_names },
+	{ CS_READ_PATTERNS, "cs_patterns", read_patterns },
+	{ CS_READ_FLOWS, "cs_flows", read_flows },
+	{ CS_READ_INSTANCES, "cs_instances", read_instances },
+	{ CS_READ_CHAINS, "cs_chains", read_chains },
+	{ CS_READ_INST_STATS, "cs_inst_stats", read_inst_stats },
+	{ CS_READ_TABLES, "cs_service_map", read_tables },
+};
+
 int cs_view_read(const struct cs_pinned *pins, unsigned what, struct cs_view *v, char *err, size_t errlen)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;	/* of its pin, for the error */
-		int (*read)(const struct cs_pinned *, struct cs_view *);
-	} parts[] = {
-		{ CS_READ_RECORDS, "cs_records", read_records },
-		{ CS_READ_ROUTES, "cs_routes", read_routes },
-		{ CS_READ_NAMES, "cs_names", read_names },
-		{ CS_READ_PATTERNS, "cs_patterns", read_patterns },
-		{ CS_READ_FLOWS, "cs_flows", read_flows },
-	};
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
+	if ((what & CS_READ_STEER) && !(v->steer = calloc(1, sizeof(*v->steer)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		int e;
 
 		if (!(what & parts[i].bit))
 			continue;
-		e = parts[i].read(pins, v);
+		err[0] = 0;
+		e = parts[i].read(pins, v, err, errlen);
 		if (e) {
-			snprintf(err, errlen, "cannot read %s/%s: %s", pins->dir, parts[i].name,
-				 strerror(-e));
+			if (!err[0])
+				snprintf(err, errlen, "cannot read %s/%s: %s", pins->dir, parts[i].name,
+					 strerror(-e));
 			cs_view_free(v);
 			return e;
 		}
@@ -226,6 +369,8 @@ int cs_view_read(const struct cs_pinned *pins, unsigned what, struct cs_view *v,
 
 void cs_view_free(struct cs_view *v)
 {
+	size_t c;
+
 	free(v->records);
 	free(v->flows);
 	free(v->routes);
@@ -233,6 +378,10 @@ void cs_view_free(struct cs_view *v)
 	free(v->name_text);
 	free(v->patterns);
 	free(v->pattern_by_id);
+	if (v->steer)
+		for (c = 0; c < CS_CHAINS_MAX; c++)
+			free(v->steer->table[c]);
+	free(v->steer);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -331,6 +480,26 @@ size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struc
 	while (lo + n < v->n_patterns && v->patterns[lo + n].info.rule_id == rule_id)
 		n++;
 	return n;
+}
+
+const struct cs_chain *cs_view_chain(const struct cs_view *v, __u32 chain_id)
+{
+	return v->steer && v->steer->has_chains && chain_id < CS_CHAINS_MAX ? &v->steer->chain[chain_id] : NULL;
+}
+
+const struct cs_instance *cs_view_instance(const struct cs_view *v, __u32 id)
+{
+	return id && v->steer && v->steer->has_instances && id < CS_INSTANCES_MAX ? &v->steer->inst[id] : NULL;
+}
+
+const struct cs_bucket *cs_view_bucket(const struct cs_view *v, __u32 chain_id, __u32 code, __u32 *idx)
+{
+	const struct cs_chain *ch = cs_view_chain(v, chain_id);
+
+	if (!ch || !ch->n_buckets || !v->steer->table[chain_id])
+		return NULL;
+	*idx = code & (ch->n_buckets - 1);
+	return *idx < v->steer->table_len[chain_id] ? &v->steer->table[chain_id][*idx] : NULL;
 }
 
 const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, char *buf, size_t len)

@@ -2,9 +2,10 @@
 /*
  * view.h - what show and explain read from the pinned maps (lib/pinned.h),
  * held in memory and sorted, so that they look things up without a syscall
- * each: records, routes, names, patterns and flows. Also the streams of an
- * instance node, and the facts that show and explain both write, for
- * people and for programs. Nothing here writes a map.
+ * each: records, routes, names, patterns and flows, and steer's chains,
+ * instances and their bucket tables. Also the streams of an instance node,
+ * and the facts that show and explain both write, for people and for
+ * programs. Nothing here writes a map.
  */
 #ifndef CS_VIEW_H
 #define CS_VIEW_H
@@ -44,11 +45,33 @@ struct cs_pattern_row {
 #define CS_READ_NAMES    4u
 #define CS_READ_PATTERNS 8u
 #define CS_READ_FLOWS    16u
-#define CS_READ_ALL      31u
+#define CS_READ_INSTANCES 32u	/* steer's: every instance, and how many each chain has */
+#define CS_READ_CHAINS   64u	/* steer's: every chain; needs CS_READ_INSTANCES */
+#define CS_READ_INST_STATS 128u	/* steer's: the counters of the instances of a chain */
+#define CS_READ_TABLES   256u	/* steer's: each chain's bucket table; needs CS_READ_CHAINS */
+#define CS_READ_ALL      511u
 
 struct cs_flow_row {
 	struct cs_flow_key key;
 	struct cs_flow flow;
+};
+
+/*
+ * steer's chains and instances, by id (0 is no chain and no instance). Where
+ * steer never ran its maps are not there: has_instances, has_chains are
+ * false and what they would hold stays zero.
+ */
+struct cs_steer_view {
+	bool has_instances, has_chains;
+	struct cs_instance inst[CS_INSTANCES_MAX];
+	__u32 n_inst_of[CS_CHAINS_MAX];		/* instances that name the chain */
+	struct cs_chain chain[CS_CHAINS_MAX];
+	bool chain_used[CS_CHAINS_MAX];		/* see cs_view_read */
+	struct cs_inst_stat stat[CS_INSTANCES_MAX];	/* of the instances of a chain */
+	struct cs_bucket *table[CS_CHAINS_MAX];	/* the current table of a used chain:
+						 * chain[c].n_buckets buckets (at most
+						 * CS_BUCKETS_MAX); NULL: none yet */
+	__u32 table_len[CS_CHAINS_MAX];		/* buckets in table[c] */
 };
 
 struct cs_view {
@@ -65,10 +88,12 @@ struct cs_view {
 	struct cs_pattern_row *patterns;	/* by rule id, then pattern id */
 	size_t n_patterns;
 	const struct cs_pattern_row **pattern_by_id;
+	struct cs_steer_view *steer;	/* with any of steer's CS_READ_ bits */
 };
 
 /* Read the maps named by `what` (CS_READ_*). 0, or -errno with the map
- * named in err. */
+ * named in err. A chain is used when the daemon wrote it (it always gives
+ * a configured chain its buckets) or an instance names it. */
 int cs_view_read(const struct cs_pinned *pins, unsigned what, struct cs_view *v, char *err, size_t errlen);
 void cs_view_free(struct cs_view *v);
 
@@ -89,6 +114,16 @@ size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a);
 void cs_view_count_by_rule(const struct cs_view *v, __u64 *counts, size_t n);
 /* The patterns of a rule: how many, the first in *first. */
 size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struct cs_pattern_row **first);
+
+/* A chain as steer's cs_chains has it, or NULL where steer never ran or
+ * the id is out of range. */
+const struct cs_chain *cs_view_chain(const struct cs_view *v, __u32 chain_id);
+/* An instance as cs_instances has it, or NULL for id 0, an id out of
+ * range, or where steer never ran. */
+const struct cs_instance *cs_view_instance(const struct cs_view *v, __u32 id);
+/* The bucket of an affinity code in the current table of a chain, its
+ * index in *idx; NULL when the chain has no table (yet). */
+const struct cs_bucket *cs_view_bucket(const struct cs_view *v, __u32 chain_id, __u32 code, __u32 *idx);
 
 /* A rule's patterns are listed up to this many; the rest are counted. A
  * rule fed from a list file may have thousands. */
