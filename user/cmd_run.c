@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -19,6 +18,7 @@
 #include "commands.h"
 #include "daemon/daemon.h"
 #include "lib/bpffs.h"
+#include "lib/clock.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/quota.h"
@@ -79,14 +79,6 @@ static void reload(struct cs_daemon *d)
 	cs_info("reload: %zu rules, %zu patterns in force", conf.n_rules, conf.n_patterns);
 }
 
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 static void loop(struct cs_daemon *d)
 {
 	__u64 next_tick = 0;
@@ -107,7 +99,7 @@ static void loop(struct cs_daemon *d)
 			cs_tables_build(d);
 		/* every pass, not every tick: a warmup of 1 s ends on time */
 		cs_warmups_tick(d);
-		t = now_ms();
+		t = cs_monotonic_ms();
 		if (t >= next_tick) {
 			cs_tables_follow_states(d);
 			cs_sweep_tick(d);

@@ -30,9 +30,9 @@
 #include "daemon.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
+#include "lib/health.h"
 #include "lib/log.h"
 #include "lib/servicemap.h"
-#include "health.h"
 #include "steer.skel.h"
 
 static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain)
@@ -198,11 +198,11 @@ static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTAN
 	size_t i;
 
 	for (i = 0; i < cc->n_instances; i++) {
-		__u32 st = states[first + i];
+		__u32 state = states[first + i];
 
 		names[i] = cc->instances[i].name;
-		eligible[i] = st == CS_INST_UP || st == CS_INST_WARMING;
-		warming[i] = st == CS_INST_WARMING;
+		eligible[i] = state == CS_INST_UP || state == CS_INST_WARMING;
+		warming[i] = state == CS_INST_WARMING;
 	}
 	buckets = calloc(CS_BUCKETS_DEFAULT, sizeof(*buckets));
 	if (!buckets)
@@ -288,7 +288,7 @@ int cs_tables_build(struct cs_daemon *d)
  * an instance that was DOWN makes it WARMING (health.warmup 0: UP at once);
  * UP for one already warming leaves its warmup running; DOWN ends a warmup.
  */
-static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char *why)
+static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
 {
 	struct cs_daemon *d = ctx;
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
@@ -306,7 +306,7 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char 
 		pthread_mutex_unlock(&d->states_lock);
 		return;
 	}
-	if (st != CS_HEALTH_UP) {
+	if (verdict != CS_HEALTH_UP) {
 		in.state = CS_INST_DOWN;
 	} else if (in.state == CS_INST_WARMING && d->warm_until[id]) {
 		until = d->warm_until[id];
@@ -316,7 +316,7 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char 
 	} else {
 		in.state = CS_INST_UP;
 	}
-	if (st == CS_HEALTH_UP && is_encap(&d->conf.chains[chain]))
+	if (verdict == CS_HEALTH_UP && is_encap(&d->conf.chains[chain]))
 		encap_path(ic, &in);	/* the way may have changed while it was down */
 	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST)) {
 		pthread_mutex_unlock(&d->states_lock);

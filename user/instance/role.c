@@ -22,7 +22,7 @@
 
 #include "instance.h"
 #include "daemon/daemon.h"
-#include "daemon/health.h"
+#include "lib/health.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "instance.skel.h"
@@ -204,13 +204,13 @@ int cs_role_rebuild(struct cs_instance_daemon *d)
 }
 
 /* From the prober thread: a peer came or went. The loop rebuilds. */
-static void on_peer_health(void *ctx, __u32 pos, enum cs_health_state st, const char *why)
+static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
 {
 	struct cs_instance_daemon *d = ctx;
 	struct cs_member *m = &d->members[pos < d->self ? pos : pos + 1];
 
-	__atomic_store_n(&m->up, st == CS_HEALTH_UP, __ATOMIC_RELEASE);
-	cs_info("peer %s is %s: %s", m->name, st == CS_HEALTH_UP ? "up" : "down", why);
+	__atomic_store_n(&m->up, verdict == CS_HEALTH_UP, __ATOMIC_RELEASE);
+	cs_info("peer %s is %s: %s", m->name, verdict == CS_HEALTH_UP ? "up" : "down", why);
 	__atomic_store_n(&d->table_dirty, 1, __ATOMIC_RELEASE);
 }
 

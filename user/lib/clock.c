@@ -11,6 +11,14 @@ __u64 cs_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+__u64 cs_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
 __s64 cs_secs_between(__u64 from_ns, __u64 to_ns)
 {
 	__s64 ns = (__s64)(to_ns - from_ns);
