@@ -20,11 +20,11 @@
 #include <bpf/libbpf.h>
 
 #include "commands.h"
-#include "daemon/daemon.h"
 #include "instance/instance.h"
 #include "lib/addr.h"
 #include "lib/bpffs.h"
 #include "lib/clock.h"
+#include "lib/lock.h"
 #include "lib/log.h"
 #include "lib/pins.h"
 #include "lib/signals.h"

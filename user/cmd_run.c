@@ -20,6 +20,7 @@
 #include "lib/bpffs.h"
 #include "lib/clock.h"
 #include "lib/learnprog.h"
+#include "lib/lock.h"
 #include "lib/log.h"
 #include "lib/quota.h"
 #include "lib/pins.h"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * daemon.h - the state of `cloudsteer run` and the pieces that act on it:
- * lock, attach, sweep (expiry, routes, ACL ids), event log.
+ * attach, steer, chains and their tables, sweep (expiry, routes, ACL ids),
+ * event log.
  */
 #ifndef CS_DAEMON_H
 #define CS_DAEMON_H
@@ -92,9 +93,6 @@ struct cs_daemon {
 #define CS_LOG_REMOVED_PER_PASS 1000
 #define CS_FULL_PERCENT 90		/* a pass that finds the records this full... */
 #define CS_EVICT_TO_PERCENT 80		/* ...makes the next one evict down to this */
-
-/* lock.c: one daemon of each role per pin directory; role NULL: `run`. */
-int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen);
 
 /* attach.c */
 /* Every learn and steer interface exists (checked before anything is touched). */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,23 +158,6 @@ int cs_never_sync_local(int fd, const struct cs_addr *addrs, size_t n)
 	}
 	e = prune(fd, keep_local, &set, &changed);
 	return e ? e : changed;
-}
-
-int cs_local_addrs(struct cs_addr *out, size_t max)
-{
-	struct ifaddrs *list, *ifa;
-	size_t n = 0;
-
-	if (getifaddrs(&list))
-		return -errno;
-	for (ifa = list; ifa && n < max; ifa = ifa->ifa_next) {
-		if (!ifa->ifa_addr || (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
-			continue;
-		if (!cs_addr_from_sockaddr((const struct sockaddr_storage *)ifa->ifa_addr, &out[n]))
-			n++;
-	}
-	freeifaddrs(list);
-	return (int)n;
 }
 
 __u32 cs_never_kind_of(int fd, const struct cs_addr *a)
