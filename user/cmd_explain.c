@@ -17,6 +17,7 @@
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
+#include "lib/cli.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/names.h"
@@ -38,9 +39,10 @@ static const char explain_usage[] =
 	"and secondary, and the instance it is pinned to, or the one a new stream\n"
 	"would take now. Read from the pinned maps: it works while the daemon is down.\n"
 	"\n"
-	"      --json         one JSON object on one line\n"
-	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
+	"  -j, --json         one JSON object on one line\n"
+	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
+	"  -v, --verbose      more detail (twice: libbpf too)\n"
 	"  -h, --help         this text\n"
 	"\n"
 	"Exit status: 0 explained (steered or not); 1 no state in DIR, or a map could\n"
@@ -430,11 +432,6 @@ static void explain_json(const struct explain *x)
 
 /* ---- the command ---- */
 
-static int usage_error(const char *what, const char *arg)
-{
-	return cs_usage_error("explain", explain_usage, what, arg);
-}
-
 static bool parse_port(const char *s, __u16 *out)
 {
 	char *end;
@@ -447,7 +444,7 @@ static bool parse_port(const char *s, __u16 *out)
 }
 
 /* tcp|udp SRC SPORT DST DPORT */
-static int parse_stream(struct explain *x, char **arg)
+static int parse_stream(const struct cs_cli *cli, struct explain *x, char **arg)
 {
 	struct cs_addr src, dst;
 	__u16 sport, dport;
@@ -459,23 +456,36 @@ static int parse_stream(struct explain *x, char **arg)
 	else if (!strcmp(arg[0], "udp"))
 		proto = 17;
 	else
-		return usage_error("a stream is tcp|udp SRC SPORT DST DPORT, not", arg[0]);
+		return cs_usage_error(cli, true, "a stream is tcp|udp SRC SPORT DST DPORT, not \"%s\"", arg[0]);
 	if (cs_addr_parse(arg[1], &src) || cs_addr_parse(arg[3], &dst) ||
-	    cs_addr_is_v4(&src) != cs_addr_is_v4(&dst)) {
-		fprintf(stderr, "cloudsteer explain: \"%s\" and \"%s\" are not two addresses of one family\n",
-			arg[1], arg[3]);
-		return 2;
-	}
+	    cs_addr_is_v4(&src) != cs_addr_is_v4(&dst))
+		return cs_usage_error(cli, false, "\"%s\" and \"%s\" are not two addresses of one family", arg[1],
+				      arg[3]);
 	if (!parse_port(arg[2], &sport))
-		return usage_error("a port is a number from 0 to 65535, not", arg[2]);
+		return cs_usage_error(cli, true, "a port is a number from 0 to 65535, not \"%s\"", arg[2]);
 	if (!parse_port(arg[4], &dport))
-		return usage_error("a port is a number from 0 to 65535, not", arg[4]);
+		return cs_usage_error(cli, true, "a port is a number from 0 to 65535, not \"%s\"", arg[4]);
 	cs_flow_key_make(&x->asked.key, &src, sport, &dst, dport, proto);
 	snprintf(x->asked.text, sizeof(x->asked.text), "%s:%u -> %s:%u %s", cs_addr_format(&src, s, sizeof(s)),
 		 sport, cs_addr_format(&dst, d, sizeof(d)), dport, arg[0]);
 	x->asked.given = true;
 	x->addr = dst;
 	x->alt = src;
+	return 0;
+}
+
+/* IP, or a stream: what to explain, into x. 0, or the exit status of a
+ * usage error. */
+static int parse_operands(const struct cs_cli *cli, struct explain *x, int argc, char **argv)
+{
+	if (optind >= argc)
+		return cs_usage_error(cli, true, "name the IP to explain");
+	if (argc - optind == 5)
+		return parse_stream(cli, x, argv + optind);
+	if (optind + 1 < argc)
+		return cs_usage_error(cli, true, "unexpected argument \"%s\"", argv[optind + 1]);
+	if (cs_addr_parse(argv[optind], &x->addr))
+		return cs_usage_error(cli, false, "\"%s\" is not an IPv4 or IPv6 address", argv[optind]);
 	return 0;
 }
 
@@ -488,40 +498,19 @@ static void pick_route_of_stream(struct explain *x)
 
 int cmd_explain(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *dir = cs_pin_dir();
+	struct cs_cli cli = { .cmd = "explain", .usage = explain_usage,
+			      .flags = CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE, .pin_dir = cs_pin_dir() };
 	struct explain x = { 0 };
 	struct cs_pinned pins;
-	bool json = false;
 	char err[1024];
-	int c, rc = 0;
+	int rc = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'd': dir = optarg; break;
-		case 'h': fputs(explain_usage, stdout); return 0;
-		default: fputs(explain_usage, stderr); return 2;
-		}
-	}
-	if (optind >= argc)
-		return usage_error("name the IP to explain", NULL);
-	if (argc - optind == 5) {
-		rc = parse_stream(&x, argv + optind);
-		if (rc)
-			return rc;
-	} else if (optind + 1 < argc) {
-		return usage_error("unexpected argument", argv[optind + 1]);
-	} else if (cs_addr_parse(argv[optind], &x.addr)) {
-		fprintf(stderr, "cloudsteer explain: \"%s\" is not an IPv4 or IPv6 address\n", argv[optind]);
-		return 2;
-	}
-	if (cs_pinned_open(&pins, dir, err, sizeof(err))) {
+	if (rc != CS_CLI_GO_ON)
+		return rc;
+	rc = parse_operands(&cli, &x, argc, argv);
+	if (rc)
+		return rc;
+	if (cs_pinned_open(&pins, cli.pin_dir, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
@@ -540,7 +529,7 @@ int cmd_explain(int argc, char **argv)
 	} else {
 		if (x.asked.given)
 			place_asked(&x);
-		if (json)
+		if (cli.json)
 			explain_json(&x);
 		else
 			explain_human(&x);

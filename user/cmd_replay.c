@@ -19,6 +19,7 @@
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
+#include "lib/cli.h"
 #include "lib/config.h"
 #include "lib/json.h"
 #include "lib/learnprog.h"
@@ -134,45 +135,33 @@ static const char replay_usage[] =
 	"\n"
 	"  -c, --config FILE  the YAML config; only learn.ttl, learn.max_records\n"
 	"                     and rules are used\n"
-	"      --json         one JSON object per record:\n"
+	"  -j, --json         one JSON object per record:\n"
 	"                     {\"pcap\",\"frame\",\"qname\",\"name\",\"rule\",\"ip\",\"ttl\",\"new\"}\n"
 	"  -v, --verbose      more detail on stderr (twice: libbpf and verifier)\n"
 	"  -h, --help         this text\n";
 
 int cmd_replay(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct cs_cli cli = { .cmd = "replay", .usage = replay_usage,
+			      .flags = CS_FLAG_CONFIG | CS_FLAG_JSON | CS_FLAG_VERBOSE };
 	struct cs_learn_opts lopts = { .report_refresh = true, .lazy_tables = true, .acl_ids = 65535 };
 	struct replay rp = { 0 };
 	struct cs_conf conf;
 	struct cs_ruleset rs;
 	struct learn_bpf *skel;
 	struct ring_buffer *rb;
-	const char *config = NULL;
 	char err[1024];
-	int c, i, rc = 0;
+	int i, rc = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "c:jvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'j': rp.json = true; break;
-		case 'v': cs_log_level++; break;
-		case 'h': fputs(replay_usage, stdout); return 0;
-		default: fputs(replay_usage, stderr); return 2;
-		}
-	}
-	if (!config || optind >= argc) {
-		fprintf(stderr, "cloudsteer replay: %s\n\n%s",
-			!config ? "--config FILE is required" : "name at least one capture", replay_usage);
-		return 2;
-	}
-	if (cs_config_load(config, &conf, err, sizeof(err))) {
+	if (rc != CS_CLI_GO_ON)
+		return rc;
+	rc = 0;
+	if (!cli.config)
+		return cs_usage_error(&cli, true, "--config FILE is required");
+	if (optind >= argc)
+		return cs_usage_error(&cli, true, "name at least one capture");
+	rp.json = cli.json;
+	if (cs_config_load(cli.config, &conf, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 2;
 	}

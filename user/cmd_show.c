@@ -17,6 +17,7 @@
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
+#include "lib/cli.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/names.h"
@@ -44,9 +45,10 @@ static const char show_usage[] =
 	"  sync     on an instance node: the sync counters and the dataplane's\n"
 	"           counters by reason\n"
 	"\n"
-	"      --json         one JSON object per line (JSON Lines)\n"
-	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
+	"  -j, --json         one JSON object per line (JSON Lines)\n"
+	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
+	"  -v, --verbose      more detail (twice: libbpf too)\n"
 	"  -h, --help         this text\n"
 	"\n"
 	"Exit status: 0 shown; 1 no state in DIR, or a map could not be read; 2 usage.\n";
@@ -928,41 +930,26 @@ static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pi
 	return cs_pinned_open(pins, dir, err, errlen);
 }
 
-static int usage_error(const char *what, const char *arg)
-{
-	return cs_usage_error("show", show_usage, what, arg);
-}
-
 int cmd_show(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *dir = cs_pin_dir();
+	struct cs_cli cli = { .cmd = "show", .usage = show_usage,
+			      .flags = CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE, .pin_dir = cs_pin_dir() };
 	struct show s = { 0 };
 	struct cs_pinned pins;
 	char err[1024];
-	int c, sub, rc;
+	int sub, rc = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': s.json = true; break;
-		case 'd': dir = optarg; break;
-		case 'h': fputs(show_usage, stdout); return 0;
-		default: fputs(show_usage, stderr); return 2;
-		}
-	}
+	if (rc != CS_CLI_GO_ON)
+		return rc;
 	if (optind >= argc)
-		return usage_error("say what to show", NULL);
+		return cs_usage_error(&cli, true, "say what to show");
 	if (optind + 1 < argc)
-		return usage_error("unexpected argument", argv[optind + 1]);
+		return cs_usage_error(&cli, true, "unexpected argument \"%s\"", argv[optind + 1]);
 	sub = find_subcommand(argv[optind]);
 	if (sub < 0)
-		return usage_error("unknown subcommand", argv[optind]);
-	if (open_pins(&subcommands[sub], dir, &pins, err, sizeof(err))) {
+		return cs_usage_error(&cli, true, "unknown subcommand \"%s\"", argv[optind]);
+	s.json = cli.json;
+	if (open_pins(&subcommands[sub], cli.pin_dir, &pins, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
