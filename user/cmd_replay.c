@@ -144,7 +144,7 @@ int cmd_replay(int argc, char **argv)
 {
 	struct cs_cli cli = { .cmd = "replay", .usage = replay_usage,
 			      .flags = CS_FLAG_CONFIG | CS_FLAG_JSON | CS_FLAG_VERBOSE };
-	struct cs_learn_opts lopts = { .report_refresh = true, .lazy_tables = true, .acl_ids = 65535 };
+	struct cs_learn_opts learn_opts = { .report_refresh = true, .lazy_tables = true, .acl_ids = 65535 };
 	struct replay rp = { 0 };
 	struct cs_conf conf;
 	struct cs_ruleset rs;
@@ -168,7 +168,7 @@ int cmd_replay(int argc, char **argv)
 	rp.conf = &conf;
 	/* a capture may hold the answers without their queries */
 	conf.match_queries = false;
-	skel = cs_learn_load(&conf, &lopts, &rs, err, sizeof(err));
+	skel = cs_learn_load(&conf, &learn_opts, &rs, err, sizeof(err));
 	if (!skel) {
 		cs_err("%s", err);
 		cs_config_free(&conf);

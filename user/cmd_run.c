@@ -136,7 +136,7 @@ static int start(void *daemon)
 {
 	struct cs_daemon *d = daemon;
 	struct cs_learn_opts opts = { .pin_dir = d->pin_dir };
-	struct cs_learn_state st;
+	struct cs_learn_adopted adopted;
 	char err[1024];
 
 	if (cs_config_load(d->config_path, &d->conf, err, sizeof(err)) ||
@@ -157,14 +157,14 @@ static int start(void *daemon)
 			return 1;
 		}
 	}
-	d->skel = cs_learn_load_state(&d->conf, &opts, &d->rs, &st, err, sizeof(err));
+	d->skel = cs_learn_load_adopting(&d->conf, &opts, &d->rs, &adopted, err, sizeof(err));
 	if (!d->skel) {
 		cs_err("%s", err);
 		return 1;
 	}
-	if (st.reused_maps > 0)
+	if (adopted.reused_maps > 0)
 		cs_info("adopted %d pinned maps in %s: records, routes, ACL ids and counters kept",
-			st.reused_maps, d->pin_dir);
+			adopted.reused_maps, d->pin_dir);
 	else
 		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir,
 			d->conf.acl_ids);
@@ -179,7 +179,7 @@ static int start(void *daemon)
 		cs_err("%s", err);
 		return 1;
 	}
-	if (st.reused_maps > 0)
+	if (adopted.reused_maps > 0)
 		acl_check(d);
 	if (cs_chains_write(d) || cs_tables_build(d)) {
 		cs_err("cannot write the chains and their tables");

@@ -207,11 +207,11 @@ static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTAN
 	buckets = calloc(CS_BUCKETS_DEFAULT, sizeof(*buckets));
 	if (!buckets)
 		return -ENOMEM;
-	if (cs_sm_build(names, eligible, cc->n_instances, CS_BUCKETS_DEFAULT, buckets)) {
+	if (cs_servicemap_build(names, eligible, cc->n_instances, CS_BUCKETS_DEFAULT, buckets)) {
 		free(buckets);
 		return -EINVAL;
 	}
-	cs_sm_defer_warming(buckets, CS_BUCKETS_DEFAULT, warming);
+	cs_servicemap_defer_warming(buckets, CS_BUCKETS_DEFAULT, warming);
 	table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
 				  CS_BUCKETS_MAX, NULL);
 	if (table_fd < 0) {

@@ -56,7 +56,7 @@ struct cs_instance_daemon {
 	bool detach_on_exit;
 	struct cs_conf conf;
 	size_t chain;			/* index of this node's chain in conf */
-	struct cs_member members[CS_SM_INSTANCES_MAX];
+	struct cs_member members[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t n_members;
 	size_t self;			/* index in members */
 	struct cs_bucket *table;	/* positions in members + 1, CS_BUCKETS_DEFAULT */

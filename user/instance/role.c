@@ -161,15 +161,15 @@ int cs_role_write_cfg(struct cs_instance_daemon *d)
 
 int cs_role_rebuild(struct cs_instance_daemon *d)
 {
-	const char *names[CS_SM_INSTANCES_MAX];
-	bool eligible[CS_SM_INSTANCES_MAX];
+	const char *names[CS_SERVICEMAP_INSTANCES_MAX];
+	bool eligible[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t i;
 
 	for (i = 0; i < d->n_members; i++) {
 		names[i] = d->members[i].name;
 		eligible[i] = d->members[i].self || __atomic_load_n(&d->members[i].up, __ATOMIC_ACQUIRE);
 	}
-	if (cs_sm_build(names, eligible, d->n_members, CS_BUCKETS_DEFAULT, d->table))
+	if (cs_servicemap_build(names, eligible, d->n_members, CS_BUCKETS_DEFAULT, d->table))
 		return -EINVAL;
 	d->map_version = cs_sync_version_rebuilt(d->map_version);
 	return cs_role_write_cfg(d);
@@ -189,7 +189,7 @@ static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict,
 /* Probe every peer (not this node) with the chain's health settings. */
 int cs_role_health_begin(struct cs_instance_daemon *d)
 {
-	struct cs_health_target t[CS_SM_INSTANCES_MAX];
+	struct cs_health_target t[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t i, n = 0;
 
 	for (i = 0; i < d->n_members; i++) {

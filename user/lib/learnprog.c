@@ -226,14 +226,14 @@ static bool pinned_key(struct learn_bpf *skel, __u64 key[2])
 struct learn_bpf *cs_learn_load(struct cs_conf *conf, const struct cs_learn_opts *opts,
 				struct cs_ruleset *rs, char *err, size_t errlen)
 {
-	return cs_learn_load_state(conf, opts, rs, NULL, err, errlen);
+	return cs_learn_load_adopting(conf, opts, rs, NULL, err, errlen);
 }
 
-struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_learn_opts *opts,
-				      struct cs_ruleset *rs, struct cs_learn_state *state,
+struct learn_bpf *cs_learn_load_adopting(struct cs_conf *conf, const struct cs_learn_opts *opts,
+				      struct cs_ruleset *rs, struct cs_learn_adopted *adopted,
 				      char *err, size_t errlen)
 {
-	struct cs_learn_state st = { 0 };
+	struct cs_learn_adopted found = { 0 };
 	struct learn_bpf *skel;
 	__u64 key[2];
 	int e;
@@ -255,8 +255,8 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 	bpf_map__set_max_entries(skel->maps.cs_names, conf->limit_records);
 	bpf_map__set_max_entries(skel->maps.cs_routes, conf->limit_routes);
 	if (opts->pin_dir) {
-		st.reused_maps = cs_pins_reuse(skel->obj, opts->pin_dir, err, errlen);
-		if (st.reused_maps < 0)
+		found.reused_maps = cs_pins_reuse(skel->obj, opts->pin_dir, err, errlen);
+		if (found.reused_maps < 0)
 			goto fail_skel;
 	}
 	e = learn_bpf__load(skel);
@@ -265,18 +265,18 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 			 e == -EPERM ? ": run as root" : "; run with -v -v for the verifier's log");
 		goto fail_skel;
 	}
-	st.had_config = st.reused_maps > 0 && pinned_key(skel, key);
-	if (!st.had_config && getrandom(key, sizeof(key), 0) != sizeof(key)) {
+	found.had_config = found.reused_maps > 0 && pinned_key(skel, key);
+	if (!found.had_config && getrandom(key, sizeof(key), 0) != sizeof(key)) {
 		snprintf(err, errlen, "cannot get random bytes for the name hash key: %s", strerror(errno));
 		goto fail_skel;
 	}
-	if (st.reused_maps > 0)
+	if (found.reused_maps > 0)
 		cs_keep_pattern_ids(bpf_map__fd(skel->maps.cs_patterns), conf);
 	if (cs_rules_compile(conf, key, rs, err, errlen))
 		goto fail_skel;
 	e = cs_learn_configure(skel, conf, rs);
 	/* a fresh pool only: an adopted one holds the ids the routes do not */
-	if (!e && st.reused_maps <= 0)
+	if (!e && found.reused_maps <= 0)
 		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool), opts->acl_ids);
 	if (e) {
 		snprintf(err, errlen, "cannot fill the learn maps: %s", strerror(-e));
@@ -284,8 +284,8 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 	}
 	if (opts->pin_dir && cs_pins_pin(skel->obj, opts->pin_dir, err, errlen))
 		goto fail_rules;
-	if (state)
-		*state = st;
+	if (adopted)
+		*adopted = found;
 	return skel;
 fail_rules:
 	cs_rules_free(rs);

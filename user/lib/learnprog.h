@@ -25,7 +25,7 @@ struct cs_learn_opts {
 };
 
 /* What cs_learn_load found pinned, for the daemon. */
-struct cs_learn_state {
+struct cs_learn_adopted {
 	int reused_maps;	/* 0: a fresh start */
 	bool had_config;	/* the pinned config held a key: kept */
 };
@@ -36,9 +36,9 @@ struct cs_learn_state {
 struct learn_bpf *cs_learn_load(struct cs_conf *conf, const struct cs_learn_opts *opts,
 				struct cs_ruleset *rs, char *err, size_t errlen);
 
-/* The same, telling what was adopted from the pins (state may be NULL). */
-struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_learn_opts *opts,
-				      struct cs_ruleset *rs, struct cs_learn_state *state,
+/* The same, telling what was adopted from the pins (adopted may be NULL). */
+struct learn_bpf *cs_learn_load_adopting(struct cs_conf *conf, const struct cs_learn_opts *opts,
+				      struct cs_ruleset *rs, struct cs_learn_adopted *adopted,
 				      char *err, size_t errlen);
 
 /* Give every pattern of conf the id its text had in the pinned cs_patterns
