@@ -111,6 +111,7 @@ static int replay_frame(void *ctx, unsigned long frame, const __u8 *eth, __u32 l
 	return 0;
 }
 
+/* The counts, and learn's counters by reason (read from its cs_learn_stats). */
 static void print_summary(const struct replay *rp, struct learn_bpf *skel)
 {
 	__u64 counts[CS_R_MAX];

@@ -82,6 +82,11 @@ static void encap_path(const struct cs_instance_conf *ic, struct cs_instance *in
 	in->inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
 }
 
+static bool is_encap(const struct cs_chain_conf *cc)
+{
+	return cc->mode && !strcmp(cc->mode, "encap");
+}
+
 /*
  * Write chains and instances. An instance already in the map at the same id
  * and address keeps its state (a restart does not flap it, a drain stays);
@@ -89,11 +94,6 @@ static void encap_path(const struct cs_instance_conf *ic, struct cs_instance *in
  * WARMING with no warmup running (the daemon restarted) starts its warmup
  * again: nothing says how far the last one got.
  */
-static bool is_encap(const struct cs_chain_conf *cc)
-{
-	return cc->mode && !strcmp(cc->mode, "encap");
-}
-
 int cs_chains_write(struct cs_daemon *d)
 {
 	int chains_fd = bpf_map__fd(d->steer->maps.cs_chains);

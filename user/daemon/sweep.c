@@ -439,6 +439,7 @@ struct route_walk {
 	__u64 n, kept, waiting;		/* what stays, for the metrics */
 };
 
+/* Reads the route at key from cs_routes and settles it. */
 static bool route_walk_one(const void *key, void *ctx)
 {
 	struct route_walk *w = ctx;
@@ -543,6 +544,8 @@ static void pass_names(struct cs_daemon *d)
 	free(w.ids);
 }
 
+/* Reads cs_config and writes it back one generation on: learn reuses no
+ * outcome from before (sweep.c's header says why). */
 static void new_generation(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_config);

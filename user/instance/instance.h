@@ -108,7 +108,7 @@ void cs_sync_publish(struct cs_instance_daemon *d);
 /* streams.c: forget streams idle longer than instance.stream_idle. */
 void cs_streams_sweep(struct cs_instance_daemon *d);
 /* Call fn for every entry of cs_streams, in batches. */
-typedef void (*cs_stream_fn)(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+typedef void (*cs_stream_fn)(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,
 			     void *arg);
 void cs_streams_each(struct cs_instance_daemon *d, cs_stream_fn fn, void *arg);
 
