@@ -44,7 +44,7 @@
 #include <linux/types.h>
 
 #include "cloudsteer.h"
-#include "lib/siphash.h"
+#include "siphash.h"
 
 #define CS_SYNC_MAGIC     0x43535931u	/* "CSY1" */
 #define CS_SYNC_VERSION   2
