@@ -386,7 +386,7 @@ static void json_record(const struct explain *x, const struct named *n, struct c
 	cs_json_u64(j, "rule_id", n->rec->rule_id);
 	cs_json_u64(j, "priority", n->rule.priority);
 	cs_json_u64(j, "ttl", n->rec->ttl);
-	cs_json_ttl_left(j, x->v.now_ns, n->rec->expires_ns);
+	cs_ttl_left_json(j, x->v.now_ns, n->rec->expires_ns);
 	cs_json_u64(j, "hits", n->rec->hits);
 	cs_json_s64(j, "age", cs_secs_between(n->rec->first_ns, x->v.now_ns));
 	cs_json_s64(j, "last_hit", cs_secs_between(n->rec->last_ns, x->v.now_ns));
@@ -397,9 +397,9 @@ static void json_route(const struct explain *x, struct cs_json *j)
 {
 	const struct cs_route *rt = x->route;
 
-	cs_json_acl(j, rt);
+	cs_acl_json(j, rt);
 	cs_json_u64(j, "rule_id", rt->rule_id);
-	cs_json_rule_patterns(j, &x->v, rt->rule_id);
+	cs_view_rule_patterns_json(j, &x->v, rt->rule_id);
 	cs_json_u64(j, "priority", x->route_rule.priority);
 	cs_json_u64(j, "chain_id", x->route_rule.chain_id);
 	cs_json_bool(j, "observe_only", !x->route_rule.chain_id);

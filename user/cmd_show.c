@@ -108,8 +108,8 @@ static void table_json(const struct table *t, size_t i)
 	cs_json_str(&j, "pattern", cs_view_pattern_text(v, r->rec.pattern_id));
 	cs_json_u64(&j, "rule_id", r->rec.rule_id);
 	cs_json_u64(&j, "ttl", r->rec.ttl);
-	cs_json_ttl_left(&j, v->now_ns, r->rec.expires_ns);
-	cs_json_acl(&j, cs_view_route(v, &r->key.addr));
+	cs_ttl_left_json(&j, v->now_ns, r->rec.expires_ns);
+	cs_acl_json(&j, cs_view_route(v, &r->key.addr));
 	cs_json_s64(&j, "age", cs_secs_between(r->rec.first_ns, v->now_ns));
 	cs_json_u64(&j, "hits", r->rec.hits);
 	cs_json_end(&j);
@@ -188,9 +188,9 @@ static void routes_json(const struct show *s, size_t i)
 
 	cs_json_begin(&j, stdout);
 	cs_json_str(&j, "ip", cs_addr_format(&r->addr, ip, sizeof(ip)));
-	cs_json_acl(&j, &r->route);
+	cs_acl_json(&j, &r->route);
 	cs_json_u64(&j, "rule_id", r->route.rule_id);
-	cs_json_rule_patterns(&j, &s->v, r->route.rule_id);
+	cs_view_rule_patterns_json(&j, &s->v, r->route.rule_id);
 	cs_json_u64(&j, "records", cs_view_records_of(&s->v, &r->addr, &first));
 	cs_json_s64(&j, "age", cs_secs_between(r->route.created_ns, s->v.now_ns));
 	if (s->pins->fd[CS_M_FLOWS] >= 0)

@@ -574,7 +574,7 @@ const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *bu
 	return buf;
 }
 
-void cs_json_ttl_left(struct cs_json *j, __u64 now_ns, __u64 expires_ns)
+void cs_ttl_left_json(struct cs_json *j, __u64 now_ns, __u64 expires_ns)
 {
 	__s64 left = cs_secs_between(now_ns, expires_ns);
 
@@ -582,7 +582,7 @@ void cs_json_ttl_left(struct cs_json *j, __u64 now_ns, __u64 expires_ns)
 	cs_json_bool(j, "expired", left < 0);
 }
 
-void cs_json_acl(struct cs_json *j, const struct cs_route *rt)
+void cs_acl_json(struct cs_json *j, const struct cs_route *rt)
 {
 	bool waiting = rt && (rt->flags & CS_ROUTE_WAIT_ACL);
 
@@ -593,7 +593,7 @@ void cs_json_acl(struct cs_json *j, const struct cs_route *rt)
 	cs_json_bool(j, "waiting_acl", waiting);
 }
 
-void cs_json_rule_patterns(struct cs_json *j, const struct cs_view *v, __u32 rule_id)
+void cs_view_rule_patterns_json(struct cs_json *j, const struct cs_view *v, __u32 rule_id)
 {
 	const struct cs_pattern_row *p;
 	size_t n = cs_view_rule_patterns(v, rule_id, &p), i;

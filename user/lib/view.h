@@ -152,10 +152,10 @@ const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *bu
 /* ---- and for programs ---- */
 
 /* "ttl_left": seconds (negative once expired), "expired": bool */
-void cs_json_ttl_left(struct cs_json *j, __u64 now_ns, __u64 expires_ns);
+void cs_ttl_left_json(struct cs_json *j, __u64 now_ns, __u64 expires_ns);
 /* "acl_id": id or null, "waiting_acl": bool */
-void cs_json_acl(struct cs_json *j, const struct cs_route *rt);
+void cs_acl_json(struct cs_json *j, const struct cs_route *rt);
 /* "patterns": [the first CS_PATTERNS_SHOWN], "patterns_more": the rest */
-void cs_json_rule_patterns(struct cs_json *j, const struct cs_view *v, __u32 rule_id);
+void cs_view_rule_patterns_json(struct cs_json *j, const struct cs_view *v, __u32 rule_id);
 
 #endif
