@@ -56,9 +56,11 @@ $(BUILD)/%.o: %.c | $(GENERATED)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# made anew each time: ar would keep the object of a source that was renamed
+# or removed, and the link would find its functions twice
 $(BUILD)/libcloudsteer.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/cloudsteer: $(CMD_OBJS) $(BUILD)/libcloudsteer.a
 	$(call msg,LINK,$@)

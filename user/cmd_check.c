@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* cloudsteer check - validate a config without touching the dataplane. */
-#include <getopt.h>
 #include <stdio.h>
 #include <sys/random.h>
 
 #include "commands.h"
+#include "lib/cli.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/rules.h"
@@ -16,33 +16,23 @@ static const char check_usage[] =
 	"error as FILE:LINE: reason. Nothing is loaded or attached.\n"
 	"\n"
 	"  -c, --config FILE  the YAML config (default " CS_DEFAULT_CONFIG ")\n"
+	"  -v, --verbose      more detail (twice: libbpf too)\n"
 	"  -h, --help         this text\n";
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *config = CS_DEFAULT_CONFIG;
+	struct cs_cli cli = { .cmd = "check", .usage = check_usage, .flags = CS_FLAG_CONFIG | CS_FLAG_VERBOSE,
+			      .no_operands = true, .config = CS_DEFAULT_CONFIG };
+	const char *config;
 	__u64 key[2] = { 0 };
 	struct cs_ruleset rs;
 	struct cs_conf conf;
 	char err[1024];
-	int c;
+	int rc = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'h': fputs(check_usage, stdout); return 0;
-		default: fputs(check_usage, stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "cloudsteer check: unexpected argument \"%s\"\n\n%s", argv[optind], check_usage);
-		return 2;
-	}
+	if (rc != CS_CLI_GO_ON)
+		return rc;
+	config = cli.config;
 	if (cs_config_load(config, &conf, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 2;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* cloudsteer detach - take the dataplane off and remove its pinned state. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "daemon/daemon.h"
 #include "lib/bpffs.h"
+#include "lib/cli.h"
 #include "lib/log.h"
 #include "lib/pins.h"
 
@@ -20,31 +20,24 @@ static const char detach_usage[] =
 	"mounts bpffs: with none on /sys/fs/bpf there is no pinned state to remove.\n"
 	"\n"
 	"  -c, --config FILE  the YAML config (default " CS_DEFAULT_CONFIG ")\n"
-	"      --pin-dir DIR  the pins (default $" CS_PIN_DIR_ENV " or " CS_PIN_DIR ")\n"
+	"  -p, --pin-dir DIR  the pins (default $" CS_PIN_DIR_ENV " or " CS_PIN_DIR ")\n"
+	"  -v, --verbose      more detail (twice: libbpf too)\n"
 	"  -h, --help         this text\n";
 
 int cmd_detach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *config = CS_DEFAULT_CONFIG, *pin_dir = cs_pin_dir();
+	struct cs_cli cli = { .cmd = "detach", .usage = detach_usage,
+			      .flags = CS_FLAG_CONFIG | CS_FLAG_PIN_DIR | CS_FLAG_VERBOSE,
+			      .config = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir() };
+	const char *pin_dir;
 	struct cs_conf conf;
 	char err[1024];
-	int c, e;
+	int e = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'P': pin_dir = optarg; break;
-		case 'h': fputs(detach_usage, stdout); return 0;
-		default: fputs(detach_usage, stderr); return 2;
-		}
-	}
-	if (cs_config_load(config, &conf, err, sizeof(err))) {
+	if (e != CS_CLI_GO_ON)
+		return e;
+	pin_dir = cli.pin_dir;
+	if (cs_config_load(cli.config, &conf, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 2;
 	}

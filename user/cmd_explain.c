@@ -11,19 +11,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/types.h>
-
-#include <bpf/bpf.h>
 
 #include "affinity.h"
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
+#include "lib/cli.h"
+#include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "lib/never.h"
+#include "lib/pinned.h"
 #include "lib/pins.h"
-#include "lib/state.h"
+#include "lib/table.h"
+#include "lib/view.h"
 
 static const char explain_usage[] =
 	"usage: cloudsteer explain IP|STREAM [--json] [--pin-dir DIR]\n"
@@ -37,9 +39,10 @@ static const char explain_usage[] =
 	"and secondary, and the instance it is pinned to, or the one a new stream\n"
 	"would take now. Read from the pinned maps: it works while the daemon is down.\n"
 	"\n"
-	"      --json         one JSON object on one line\n"
-	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
+	"  -j, --json         one JSON object on one line\n"
+	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
+	"  -v, --verbose      more detail (twice: libbpf too)\n"
 	"  -h, --help         this text\n"
 	"\n"
 	"Exit status: 0 explained (steered or not); 1 no state in DIR, or a map could\n"
@@ -72,7 +75,7 @@ struct asked {
 };
 
 struct explain {
-	const struct cs_state *st;
+	const struct cs_pinned *pins;
 	struct asked asked;
 	struct cs_view v;
 	struct cs_addr addr;
@@ -86,20 +89,6 @@ struct explain {
 	__u32 never;			/* enum cs_never_kind that holds it; 0: none */
 	char why[160];			/* why it has no route, when it has records */
 };
-
-/* What a never-steer kind means, for the reason. */
-static const char *never_text(__u32 kind)
-{
-	switch (kind) {
-	case CS_NEVER_LOOPBACK: return "a loopback address";
-	case CS_NEVER_LINK_LOCAL: return "a link-local address";
-	case CS_NEVER_MULTICAST: return "a multicast or broadcast address";
-	case CS_NEVER_UNSPECIFIED: return "an unspecified address";
-	case CS_NEVER_LOCAL: return "one of this host's own addresses";
-	case CS_NEVER_CONFIGURED: return "in learn.never_steer";
-	default: return "a never-steer range";
-	}
-}
 
 static int cmp_named(const void *a, const void *b)
 {
@@ -125,7 +114,7 @@ static int gather(struct explain *x)
 
 	x->route = cs_view_route(&x->v, &x->addr);
 	if (x->route)
-		cs_state_rule(x->st, x->route->rule_id, &x->route_rule);
+		cs_pinned_rule(x->pins, x->route->rule_id, &x->route_rule);
 	x->n_named = cs_view_records_of(&x->v, &x->addr, &first);
 	x->named = calloc(x->n_named ? x->n_named : 1, sizeof(*x->named));
 	if (!x->named)
@@ -136,14 +125,14 @@ static int gather(struct explain *x)
 		n->rec = &first[i].rec;
 		n->name = cs_view_name(&x->v, first[i].key.name_id);
 		n->pattern = cs_view_pattern_text(&x->v, n->rec->pattern_id);
-		cs_state_rule(x->st, n->rec->rule_id, &n->rule);
+		cs_pinned_rule(x->pins, n->rec->rule_id, &n->rule);
 	}
 	qsort(x->named, x->n_named, sizeof(*x->named), cmp_named);
 	x->n_rules = distinct_rules(x->named, x->n_named);
-	if (x->st->fd[CS_M_NEVER] >= 0)
-		x->never = cs_never_kind_of(x->st->fd[CS_M_NEVER], &x->addr);
+	if (x->pins->fd[CS_M_NEVER] >= 0)
+		x->never = cs_never_kind_of(x->pins->fd[CS_M_NEVER], &x->addr);
 	if (x->never)
-		snprintf(x->why, sizeof(x->why), NEVER_ROUTE "%s", never_text(x->never));
+		snprintf(x->why, sizeof(x->why), NEVER_ROUTE "%s", cs_never_kind_help(x->never));
 	else
 		snprintf(x->why, sizeof(x->why), "%s", NO_ROUTE);
 	return 0;
@@ -186,44 +175,15 @@ static void print_records(const struct explain *x)
 
 /* ---- the chain and the streams of the route (steer's maps, optional) ---- */
 
-static bool read_chain(const struct cs_state *st, __u32 id, struct cs_chain *out)
+/* The state of instance id as steer has it: "none" for 0, "?" where it
+ * cannot be read. */
+static const char *inst_state(const struct cs_view *v, __u32 id)
 {
-	return st->fd[CS_M_CHAINS] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_CHAINS], &id, out);
-}
-
-static bool read_instance(const struct cs_state *st, __u32 id, struct cs_instance *out)
-{
-	return id && st->fd[CS_M_INSTANCES] >= 0 && !bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, out);
-}
-
-static const char *inst_state(const struct cs_state *st, __u32 id)
-{
-	struct cs_instance in;
+	const struct cs_instance *in = cs_view_instance(v, id);
 
 	if (!id)
 		return "none";
-	return read_instance(st, id, &in) ? cs_inst_state_name(in.state) : "?";
-}
-
-/* The bucket of a code in a chain's current table. */
-static bool read_bucket(const struct cs_state *st, __u32 chain_id, __u32 code, struct cs_bucket *out,
-			__u32 *idx)
-{
-	struct cs_chain ch;
-	__u32 table_id;
-	int fd;
-	bool ok;
-
-	if (!read_chain(st, chain_id, &ch) || !ch.n_buckets || st->fd[CS_M_SERVICE_MAP] < 0 ||
-	    bpf_map_lookup_elem(st->fd[CS_M_SERVICE_MAP], &chain_id, &table_id))
-		return false;
-	fd = bpf_map_get_fd_by_id(table_id);
-	if (fd < 0)
-		return false;
-	*idx = code & (ch.n_buckets - 1);
-	ok = !bpf_map_lookup_elem(fd, idx, out);
-	close(fd);
-	return ok;
+	return in ? cs_inst_state_name(in->state) : "?";
 }
 
 static void flow_text(const struct cs_flow_key *k, char *buf, size_t len)
@@ -238,22 +198,22 @@ static void flow_text(const struct cs_flow_key *k, char *buf, size_t len)
 static void print_chain(const struct explain *x)
 {
 	__u32 chain_id = x->route_rule.chain_id;
-	struct cs_chain ch;
+	const struct cs_chain *ch = cs_view_chain(&x->v, chain_id);
 	size_t i;
 
 	if (!chain_id) {
 		printf("  chain     observe only (the rule has no chain)\n");
 		return;
 	}
-	if (read_chain(x->st, chain_id, &ch))
+	if (ch)
 		printf("  chain     %u (%s mode%s, on failure %s, %u buckets)\n", chain_id,
-		       cs_chain_mode_name(ch.mode), ch.flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
-		       cs_on_failure_name(ch.on_failure), ch.n_buckets);
+		       cs_chain_mode_name(ch->mode), ch->flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
+		       cs_on_failure_name(ch->on_failure), ch->n_buckets);
 	else
 		printf("  chain     %u (steer has not run here)\n", chain_id);
 	for (i = 0; i < x->v.n_flows; i++) {
 		const struct cs_flow_row *f = &x->v.flows[i];
-		struct cs_bucket b = { 0 };
+		const struct cs_bucket *b;
 		__u32 idx = 0;
 		char text[128];
 
@@ -261,56 +221,54 @@ static void print_chain(const struct explain *x)
 			continue;
 		flow_text(&f->key, text, sizeof(text));
 		printf("  stream    %s: code %#010x", text, f->flow.code);
-		if (read_bucket(x->st, chain_id, f->flow.code, &b, &idx))
-			printf(", bucket %u: primary %u (%s), secondary %u (%s)", idx, b.primary,
-			       inst_state(x->st, b.primary), b.secondary, inst_state(x->st, b.secondary));
-		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(x->st, f->flow.instance));
+		b = cs_view_bucket(&x->v, chain_id, f->flow.code, &idx);
+		if (b)
+			printf(", bucket %u: primary %u (%s), secondary %u (%s)", idx, b->primary,
+			       inst_state(&x->v, b->primary), b->secondary, inst_state(&x->v, b->secondary));
+		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(&x->v, f->flow.instance));
 	}
 }
 
-static void json_streams(const struct explain *x, struct cs_jw *w)
+static void json_streams(const struct explain *x, struct cs_json *j)
 {
-	size_t i, n = 0;
+	size_t i;
 
-	cs_jw_key(w, "streams");
-	putchar('[');
+	cs_json_array(j, "streams");
 	for (i = 0; i < x->v.n_flows; i++) {
 		const struct cs_flow_row *f = &x->v.flows[i];
-		struct cs_bucket b = { 0 };
+		const struct cs_bucket *b;
 		__u32 idx = 0;
 		char lo[CS_ADDR_TEXT_MAX], hi[CS_ADDR_TEXT_MAX];
-		struct cs_jw s;
 
 		if (memcmp(&f->flow.route, &x->addr, sizeof(x->addr)))
 			continue;
-		if (n++)
-			putchar(',');
-		cs_jw_open(&s, stdout);
-		cs_jw_str(&s, "lo", cs_addr_format(&f->key.lo, lo, sizeof(lo)));
-		cs_jw_u64(&s, "lo_port", f->key.lo_port);
-		cs_jw_str(&s, "hi", cs_addr_format(&f->key.hi, hi, sizeof(hi)));
-		cs_jw_u64(&s, "hi_port", f->key.hi_port);
-		cs_jw_u64(&s, "proto", f->key.proto);
-		cs_jw_u64(&s, "code", f->flow.code);
-		if (read_bucket(x->st, x->route_rule.chain_id, f->flow.code, &b, &idx)) {
-			cs_jw_u64(&s, "bucket", idx);
-			cs_jw_u64(&s, "primary", b.primary);
-			cs_jw_u64(&s, "secondary", b.secondary);
+		cs_json_object(j, NULL);
+		cs_json_str(j, "lo", cs_addr_format(&f->key.lo, lo, sizeof(lo)));
+		cs_json_u64(j, "lo_port", f->key.lo_port);
+		cs_json_str(j, "hi", cs_addr_format(&f->key.hi, hi, sizeof(hi)));
+		cs_json_u64(j, "hi_port", f->key.hi_port);
+		cs_json_u64(j, "proto", f->key.proto);
+		cs_json_u64(j, "code", f->flow.code);
+		b = cs_view_bucket(&x->v, x->route_rule.chain_id, f->flow.code, &idx);
+		if (b) {
+			cs_json_u64(j, "bucket", idx);
+			cs_json_u64(j, "primary", b->primary);
+			cs_json_u64(j, "secondary", b->secondary);
 		}
-		cs_jw_u64(&s, "instance", f->flow.instance);
-		cs_jw_str(&s, "instance_state", inst_state(x->st, f->flow.instance));
-		cs_jw_close(&s);
+		cs_json_u64(j, "instance", f->flow.instance);
+		cs_json_str(j, "instance_state", inst_state(&x->v, f->flow.instance));
+		cs_json_close(j);
 	}
-	putchar(']');
+	cs_json_close(j);
 }
 
 /* May it take a new stream, as steer's cs_usable says: up, or warming (the
  * table keeps a warming instance secondary; failover may still pick it). */
-static bool inst_up(const struct cs_state *st, __u32 id)
+static bool inst_up(const struct cs_view *v, __u32 id)
 {
-	struct cs_instance in;
+	const struct cs_instance *in = cs_view_instance(v, id);
 
-	return read_instance(st, id, &in) && (in.state == CS_INST_UP || in.state == CS_INST_WARMING);
+	return in && (in->state == CS_INST_UP || in->state == CS_INST_WARMING);
 }
 
 /* Where the asked stream goes, as steer decides it: its pin, else the
@@ -318,22 +276,25 @@ static bool inst_up(const struct cs_state *st, __u32 id)
 static void place_asked(struct explain *x)
 {
 	struct asked *a = &x->asked;
+	const struct cs_bucket *b;
 	struct cs_config cfg;
 	struct cs_flow fl;
-	__u32 zero = 0;
 
-	if (!bpf_map_lookup_elem(x->st->fd[CS_M_CONFIG], &zero, &cfg)) {
+	if (!cs_pinned_config(x->pins, &cfg)) {
 		a->code = cs_affinity_code(&a->key, cfg.affinity_key);
 		a->have_code = true;
-		a->have_bucket = read_bucket(x->st, x->route_rule.chain_id, a->code, &a->b, &a->bucket);
+		b = cs_view_bucket(&x->v, x->route_rule.chain_id, a->code, &a->bucket);
+		a->have_bucket = b != NULL;
+		if (b)
+			a->b = *b;
 	}
-	if (x->st->fd[CS_M_FLOWS] >= 0 && !bpf_map_lookup_elem(x->st->fd[CS_M_FLOWS], &a->key, &fl)) {
+	if (!cs_pinned_flow(x->pins, &a->key, &fl)) {
 		a->pinned = true;
 		a->instance = fl.instance;
 		a->code = fl.code;	/* the code steer computed */
 	} else if (a->have_bucket) {
-		a->instance = inst_up(x->st, a->b.primary) ? a->b.primary
-			    : inst_up(x->st, a->b.secondary) ? a->b.secondary : 0;
+		a->instance = inst_up(&x->v, a->b.primary) ? a->b.primary
+			    : inst_up(&x->v, a->b.secondary) ? a->b.secondary : 0;
 	}
 }
 
@@ -349,32 +310,30 @@ static void print_asked(const struct explain *x)
 	printf(": code %#010x", a->code);
 	if (a->have_bucket)
 		printf(", bucket %u: primary %u (%s), secondary %u (%s)", a->bucket, a->b.primary,
-		       inst_state(x->st, a->b.primary), a->b.secondary, inst_state(x->st, a->b.secondary));
+		       inst_state(&x->v, a->b.primary), a->b.secondary, inst_state(&x->v, a->b.secondary));
 	if (a->pinned)
-		printf(", pinned to %u (%s)\n", a->instance, inst_state(x->st, a->instance));
+		printf(", pinned to %u (%s)\n", a->instance, inst_state(&x->v, a->instance));
 	else if (a->instance)
 		printf(", not seen yet: it would go to %u\n", a->instance);
 	else
 		printf(", not seen yet: no instance would take it (on_failure decides)\n");
 }
 
-static void json_asked(const struct explain *x, struct cs_jw *w)
+static void json_asked(const struct explain *x, struct cs_json *j)
 {
 	const struct asked *a = &x->asked;
-	struct cs_jw s;
 
-	cs_jw_key(w, "stream");
-	cs_jw_open(&s, stdout);
+	cs_json_object(j, "stream");
 	if (a->have_code)
-		cs_jw_u64(&s, "code", a->code);
+		cs_json_u64(j, "code", a->code);
 	if (a->have_bucket) {
-		cs_jw_u64(&s, "bucket", a->bucket);
-		cs_jw_u64(&s, "primary", a->b.primary);
-		cs_jw_u64(&s, "secondary", a->b.secondary);
+		cs_json_u64(j, "bucket", a->bucket);
+		cs_json_u64(j, "primary", a->b.primary);
+		cs_json_u64(j, "secondary", a->b.secondary);
 	}
-	cs_jw_bool(&s, "pinned", a->pinned);
-	cs_jw_u64(&s, "instance", a->instance);
-	cs_jw_close(&s);
+	cs_json_bool(j, "pinned", a->pinned);
+	cs_json_u64(j, "instance", a->instance);
+	cs_json_close(j);
 }
 
 static void print_route(const struct explain *x)
@@ -418,72 +377,60 @@ static void explain_human(const struct explain *x)
 
 /* ---- for programs ---- */
 
-static void json_record(const struct explain *x, const struct named *n)
+/* One element of "records". */
+static void json_record(const struct explain *x, const struct named *n, struct cs_json *j)
 {
-	struct cs_jw w;
-
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "name", n->name);
-	cs_jw_str(&w, "pattern", n->pattern);
-	cs_jw_u64(&w, "rule_id", n->rec->rule_id);
-	cs_jw_u64(&w, "priority", n->rule.priority);
-	cs_jw_u64(&w, "ttl", n->rec->ttl);
-	cs_jw_ttl_left(&w, x->v.now_ns, n->rec->expires_ns);
-	cs_jw_u64(&w, "hits", n->rec->hits);
-	cs_jw_s64(&w, "age", cs_secs_between(n->rec->first_ns, x->v.now_ns));
-	cs_jw_s64(&w, "last_hit", cs_secs_between(n->rec->last_ns, x->v.now_ns));
-	cs_jw_close(&w);
+	cs_json_object(j, NULL);
+	cs_json_str(j, "name", n->name);
+	cs_json_str(j, "pattern", n->pattern);
+	cs_json_u64(j, "rule_id", n->rec->rule_id);
+	cs_json_u64(j, "priority", n->rule.priority);
+	cs_json_u64(j, "ttl", n->rec->ttl);
+	cs_ttl_left_json(j, x->v.now_ns, n->rec->expires_ns);
+	cs_json_u64(j, "hits", n->rec->hits);
+	cs_json_s64(j, "age", cs_secs_between(n->rec->first_ns, x->v.now_ns));
+	cs_json_s64(j, "last_hit", cs_secs_between(n->rec->last_ns, x->v.now_ns));
+	cs_json_close(j);
 }
 
-static void json_route(const struct explain *x, struct cs_jw *w)
+static void json_route(const struct explain *x, struct cs_json *j)
 {
 	const struct cs_route *rt = x->route;
 
-	cs_jw_acl(w, rt);
-	cs_jw_u64(w, "rule_id", rt->rule_id);
-	cs_jw_rule_patterns(w, &x->v, rt->rule_id);
-	cs_jw_u64(w, "priority", x->route_rule.priority);
-	cs_jw_u64(w, "chain_id", x->route_rule.chain_id);
-	cs_jw_bool(w, "observe_only", !x->route_rule.chain_id);
-	cs_jw_s64(w, "created_age", cs_secs_between(rt->created_ns, x->v.now_ns));
-	cs_jw_s64(w, "learned_age", cs_secs_between(rt->learned_ns, x->v.now_ns));
-	json_streams(x, w);
+	cs_acl_json(j, rt);
+	cs_json_u64(j, "rule_id", rt->rule_id);
+	cs_view_rule_patterns_json(j, &x->v, rt->rule_id);
+	cs_json_u64(j, "priority", x->route_rule.priority);
+	cs_json_u64(j, "chain_id", x->route_rule.chain_id);
+	cs_json_bool(j, "observe_only", !x->route_rule.chain_id);
+	cs_json_s64(j, "created_age", cs_secs_between(rt->created_ns, x->v.now_ns));
+	cs_json_s64(j, "learned_age", cs_secs_between(rt->learned_ns, x->v.now_ns));
+	json_streams(x, j);
 	if (x->asked.given && x->route_rule.chain_id)
-		json_asked(x, w);
+		json_asked(x, j);
 }
 
 static void explain_json(const struct explain *x)
 {
-	struct cs_jw w;
+	struct cs_json j;
 	size_t i;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "ip", x->ip);
-	cs_jw_bool(&w, "steered", x->route != NULL);
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "ip", x->ip);
+	cs_json_bool(&j, "steered", x->route != NULL);
 	if (x->route)
-		json_route(x, &w);
+		json_route(x, &j);
 	else
-		cs_jw_str(&w, "reason", x->n_named ? x->why : NOT_LEARNED);
+		cs_json_str(&j, "reason", x->n_named ? x->why : NOT_LEARNED);
 	if (!x->route && x->never)
-		cs_jw_str(&w, "never_steer", cs_never_kind_name(x->never));
-	cs_jw_key(&w, "records");
-	putchar('[');
-	for (i = 0; i < x->n_named; i++) {
-		if (i)
-			putchar(',');
-		json_record(x, &x->named[i]);
-	}
-	putchar(']');
-	cs_jw_close(&w);
-	putchar('\n');
+		cs_json_str(&j, "never_steer", cs_never_kind_name(x->never));
+	cs_json_array(&j, "records");
+	for (i = 0; i < x->n_named; i++)
+		json_record(x, &x->named[i], &j);
+	cs_json_end(&j);
 }
 
 /* ---- the command ---- */
-
-static int usage_error(const char *what, const char *arg)
-{
-	return cs_usage_error("explain", explain_usage, what, arg);
-}
 
 static bool parse_port(const char *s, __u16 *out)
 {
@@ -497,7 +444,7 @@ static bool parse_port(const char *s, __u16 *out)
 }
 
 /* tcp|udp SRC SPORT DST DPORT */
-static int parse_stream(struct explain *x, char **arg)
+static int parse_stream(const struct cs_cli *cli, struct explain *x, char **arg)
 {
 	struct cs_addr src, dst;
 	__u16 sport, dport;
@@ -509,23 +456,36 @@ static int parse_stream(struct explain *x, char **arg)
 	else if (!strcmp(arg[0], "udp"))
 		proto = 17;
 	else
-		return usage_error("a stream is tcp|udp SRC SPORT DST DPORT, not", arg[0]);
+		return cs_usage_error(cli, true, "a stream is tcp|udp SRC SPORT DST DPORT, not \"%s\"", arg[0]);
 	if (cs_addr_parse(arg[1], &src) || cs_addr_parse(arg[3], &dst) ||
-	    cs_addr_is_v4(&src) != cs_addr_is_v4(&dst)) {
-		fprintf(stderr, "cloudsteer explain: \"%s\" and \"%s\" are not two addresses of one family\n",
-			arg[1], arg[3]);
-		return 2;
-	}
+	    cs_addr_is_v4(&src) != cs_addr_is_v4(&dst))
+		return cs_usage_error(cli, false, "\"%s\" and \"%s\" are not two addresses of one family", arg[1],
+				      arg[3]);
 	if (!parse_port(arg[2], &sport))
-		return usage_error("a port is a number from 0 to 65535, not", arg[2]);
+		return cs_usage_error(cli, true, "a port is a number from 0 to 65535, not \"%s\"", arg[2]);
 	if (!parse_port(arg[4], &dport))
-		return usage_error("a port is a number from 0 to 65535, not", arg[4]);
+		return cs_usage_error(cli, true, "a port is a number from 0 to 65535, not \"%s\"", arg[4]);
 	cs_flow_key_make(&x->asked.key, &src, sport, &dst, dport, proto);
 	snprintf(x->asked.text, sizeof(x->asked.text), "%s:%u -> %s:%u %s", cs_addr_format(&src, s, sizeof(s)),
 		 sport, cs_addr_format(&dst, d, sizeof(d)), dport, arg[0]);
 	x->asked.given = true;
 	x->addr = dst;
 	x->alt = src;
+	return 0;
+}
+
+/* IP, or a stream: what to explain, into x. 0, or the exit status of a
+ * usage error. */
+static int parse_operands(const struct cs_cli *cli, struct explain *x, int argc, char **argv)
+{
+	if (optind >= argc)
+		return cs_usage_error(cli, true, "name the IP to explain");
+	if (argc - optind == 5)
+		return parse_stream(cli, x, argv + optind);
+	if (optind + 1 < argc)
+		return cs_usage_error(cli, true, "unexpected argument \"%s\"", argv[optind + 1]);
+	if (cs_addr_parse(argv[optind], &x->addr))
+		return cs_usage_error(cli, false, "\"%s\" is not an IPv4 or IPv6 address", argv[optind]);
 	return 0;
 }
 
@@ -538,47 +498,26 @@ static void pick_route_of_stream(struct explain *x)
 
 int cmd_explain(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *dir = cs_pin_dir();
+	struct cs_cli cli = { .cmd = "explain", .usage = explain_usage,
+			      .flags = CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE, .pin_dir = cs_pin_dir() };
 	struct explain x = { 0 };
-	struct cs_state st;
-	bool json = false;
+	struct cs_pinned pins;
 	char err[1024];
-	int c, rc = 0;
+	int rc = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'd': dir = optarg; break;
-		case 'h': fputs(explain_usage, stdout); return 0;
-		default: fputs(explain_usage, stderr); return 2;
-		}
-	}
-	if (optind >= argc)
-		return usage_error("name the IP to explain", NULL);
-	if (argc - optind == 5) {
-		rc = parse_stream(&x, argv + optind);
-		if (rc)
-			return rc;
-	} else if (optind + 1 < argc) {
-		return usage_error("unexpected argument", argv[optind + 1]);
-	} else if (cs_addr_parse(argv[optind], &x.addr)) {
-		fprintf(stderr, "cloudsteer explain: \"%s\" is not an IPv4 or IPv6 address\n", argv[optind]);
-		return 2;
-	}
-	if (cs_state_open(&st, dir, err, sizeof(err))) {
+	if (rc != CS_CLI_GO_ON)
+		return rc;
+	rc = parse_operands(&cli, &x, argc, argv);
+	if (rc)
+		return rc;
+	if (cs_pinned_open(&pins, cli.pin_dir, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	x.st = &st;
-	if (cs_view_read(&st, CS_READ_ALL, &x.v, err, sizeof(err))) {
+	x.pins = &pins;
+	if (cs_view_read(&pins, CS_READ_ALL & ~CS_READ_INST_STATS, &x.v, err, sizeof(err))) {
 		cs_err("%s", err);
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return 1;
 	}
 	if (x.asked.given)
@@ -590,13 +529,13 @@ int cmd_explain(int argc, char **argv)
 	} else {
 		if (x.asked.given)
 			place_asked(&x);
-		if (json)
+		if (cli.json)
 			explain_json(&x);
 		else
 			explain_human(&x);
 	}
 	free(x.named);
 	cs_view_free(&x.v);
-	cs_state_close(&st);
+	cs_pinned_close(&pins);
 	return rc;
 }

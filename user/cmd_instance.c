@@ -9,7 +9,6 @@
  * the idle sweep, the keep-alive of active streams and the counters.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +19,13 @@
 #include <bpf/libbpf.h>
 
 #include "commands.h"
-#include "daemon/daemon.h"
 #include "instance/instance.h"
 #include "lib/addr.h"
-#include "lib/bpffs.h"
+#include "lib/clock.h"
+#include "lib/lifecycle.h"
 #include "lib/log.h"
 #include "lib/pins.h"
 #include "lib/signals.h"
-#include "lib/state.h"
 #include "lib/tc.h"
 #include "instance.skel.h"
 
@@ -37,13 +35,9 @@ static const struct cs_tc_filter instance_filter = { "instance", CS_INSTANCE_HAN
 static void reload(struct cs_instance_daemon *d)
 {
 	struct cs_conf conf;
-	char err[1024];
 
-	cs_info("reload: reading %s", d->config_path);
-	if (cs_config_load(d->config_path, &conf, err, sizeof(err))) {
-		cs_err("reload refused, the running config stays: %s", err);
+	if (cs_reread_config(d->config_path, &conf))
 		return;
-	}
 	d->conf.instance.strict = conf.instance.strict;
 	d->conf.instance.stream_idle_ms = conf.instance.stream_idle_ms;
 	cs_config_free(&conf);
@@ -80,8 +74,9 @@ static void rebuild(struct cs_instance_daemon *d)
 		(unsigned long long)d->map_version, (unsigned long long)n);
 }
 
-static void loop(struct cs_instance_daemon *d)
+static void loop(void *daemon)
 {
+	struct cs_instance_daemon *d = daemon;
 	__u64 next_tick = 0;
 
 	while (!cs_stop_signal) {
@@ -159,8 +154,9 @@ static int start_metrics(struct cs_instance_daemon *d)
 	return 0;
 }
 
-static int start(struct cs_instance_daemon *d)
+static int start(void *daemon)
 {
+	struct cs_instance_daemon *d = daemon;
 	const struct cs_chain_conf *cc;
 	char err[1024], a[CS_ADDR_TEXT_MAX];
 	size_t i;
@@ -170,13 +166,9 @@ static int start(struct cs_instance_daemon *d)
 		return 2;
 	}
 	cc = cs_role_chain(d);
-	if (cs_bpffs_ready(d->pin_dir))
+	d->lock_fd = cs_claim_pin_dir(d->pin_dir, "instance");
+	if (d->lock_fd < 0)
 		return 1;
-	d->lock_fd = cs_lock_take(d->pin_dir, "instance", err, sizeof(err));
-	if (d->lock_fd < 0) {
-		cs_err("%s", err);
-		return 1;
-	}
 	if (start_metrics(d))	/* before the dataplane is touched */
 		return 1;
 	if (load(d, err, sizeof(err))) {
@@ -218,8 +210,9 @@ static int start(struct cs_instance_daemon *d)
 	return 0;
 }
 
-static void finish(struct cs_instance_daemon *d)
+static void finish(void *daemon)
 {
+	struct cs_instance_daemon *d = daemon;
 	size_t i;
 
 	cs_metrics_stop(d->metrics);
@@ -266,7 +259,7 @@ static const char instance_usage[] =
 	"  -n, --name NAME      which instance this node is (default: instance.name, else\n"
 	"                       the instance whose address this host has)\n"
 	"      --detach-on-exit detach and remove the pins on SIGTERM/SIGINT\n"
-	"      --pin-dir DIR    where the maps are pinned (default $" CS_PIN_DIR_ENV " or\n"
+	"  -p, --pin-dir DIR    where the maps are pinned (default $" CS_PIN_DIR_ENV " or\n"
 	"                       " CS_PIN_DIR ")\n"
 	"  -v, --verbose        more detail (twice: libbpf too)\n"
 	"  -h, --help           this text\n"
@@ -274,41 +267,17 @@ static const char instance_usage[] =
 	"Exit status: 0 after a signal, 1 if the dataplane could not be set up,\n"
 	"2 for a bad config or usage.\n";
 
+static const struct cs_lifecycle instance_life = { "instance", instance_usage, start, loop, finish };
+
 int cmd_instance(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "detach-on-exit", no_argument, NULL, 'D' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct cs_instance_daemon d = { .config_path = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir(), .lock_fd = -1,
 					.sock = -1, .epoll_fd = -1 };
-	int c, rc;
+	const struct cs_own_flag name[] = {
+		{ "name", 'n', &d.name, NULL },
+		{ 0 },
+	};
+	const struct cs_daemon_args args = { &d.config_path, &d.pin_dir, &d.detach_on_exit, name };
 
-	while ((c = getopt_long(argc, argv, "c:n:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': d.config_path = optarg; break;
-		case 'n': d.name = optarg; break;
-		case 'D': d.detach_on_exit = true; break;
-		case 'P': d.pin_dir = optarg; break;
-		case 'v': cs_log_level++; break;
-		case 'h': fputs(instance_usage, stdout); return 0;
-		default: fputs(instance_usage, stderr); return 2;
-		}
-	}
-	if (optind < argc)
-		return cs_usage_error("instance", instance_usage, "unexpected argument", argv[optind]);
-	setvbuf(stderr, NULL, _IOLBF, 0);
-	cs_catch_signals();
-	rc = start(&d);
-	if (!rc)
-		loop(&d);
-	finish(&d);
-	if (!rc && cs_stop_signal)
-		cs_info("stopped by signal %d", (int)cs_stop_signal);
-	return rc;
+	return cs_lifecycle_main(&instance_life, &args, &d, argc, argv);
 }

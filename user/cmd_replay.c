@@ -19,10 +19,13 @@
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
+#include "lib/cli.h"
 #include "lib/config.h"
 #include "lib/json.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
+#include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/pcapread.h"
 #include "lib/rules.h"
 #include "learn.skel.h"
@@ -39,13 +42,6 @@ struct replay {
 
 #define HUMAN_ROW "%-6s %-32s %-32s %-39s %7s  %-24s %s\n"
 
-static const char *pattern_text(const struct cs_conf *conf, __u32 pattern_id)
-{
-	const struct cs_pattern *p = cs_pattern_by_id(conf, pattern_id);
-
-	return p ? p->text : "?";
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct replay *rp = ctx;
@@ -59,15 +55,18 @@ static int on_event(void *ctx, void *data, size_t size)
 	rp->records++;
 	rp->news += is_new;
 	if (rp->json) {
-		printf("{\"pcap\":");
-		cs_json_string(stdout, rp->pcap);
-		printf(",\"frame\":%lu,\"qname\":", rp->frame);
-		cs_json_string(stdout, e->qname.text);
-		printf(",\"name\":");
-		cs_json_string(stdout, e->name.text);
-		printf(",\"rule\":");
-		cs_json_string(stdout, pattern_text(rp->conf, e->pattern_id));
-		printf(",\"ip\":\"%s\",\"ttl\":%u,\"new\":%s}\n", ip, e->ttl, is_new ? "true" : "false");
+		struct cs_json j;
+
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "pcap", rp->pcap);
+		cs_json_u64(&j, "frame", rp->frame);
+		cs_json_str(&j, "qname", e->qname.text);
+		cs_json_str(&j, "name", e->name.text);
+		cs_json_str(&j, "rule", cs_pattern_text(rp->conf, e->pattern_id));
+		cs_json_str(&j, "ip", ip);
+		cs_json_u64(&j, "ttl", e->ttl);
+		cs_json_bool(&j, "new", is_new);
+		cs_json_end(&j);
 	} else {
 		char frame[24], ttl[16];
 
@@ -78,7 +77,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		snprintf(frame, sizeof(frame), "%lu", rp->frame);
 		snprintf(ttl, sizeof(ttl), "%u", e->ttl);
 		printf(HUMAN_ROW, frame, e->qname.text, e->name.text, ip, ttl,
-		       pattern_text(rp->conf, e->pattern_id), is_new ? "new" : "refresh");
+		       cs_pattern_text(rp->conf, e->pattern_id), is_new ? "new" : "refresh");
 	}
 	return 0;
 }
@@ -112,6 +111,7 @@ static int replay_frame(void *ctx, unsigned long frame, const __u8 *eth, __u32 l
 	return 0;
 }
 
+/* The counts, and learn's counters by reason (read from its cs_learn_stats). */
 static void print_summary(const struct replay *rp, struct learn_bpf *skel)
 {
 	__u64 counts[CS_R_MAX];
@@ -119,7 +119,7 @@ static void print_summary(const struct replay *rp, struct learn_bpf *skel)
 
 	printf("\n%lu frames (%lu skipped), %lu records learned, %lu refreshed\n", rp->frames,
 	       rp->skipped, rp->news, rp->records - rp->news);
-	if (cs_sum_percpu(bpf_map__fd(skel->maps.cs_learn_stats), counts, CS_R_MAX))
+	if (cs_percpu_sum(bpf_map__fd(skel->maps.cs_learn_stats), 0, CS_R_MAX, counts, 1))
 		return;
 	for (i = 0; i < CS_R_MAX; i++)
 		if (counts[i] && cs_reason_name(i))
@@ -136,52 +136,40 @@ static const char replay_usage[] =
 	"\n"
 	"  -c, --config FILE  the YAML config; only learn.ttl, learn.max_records\n"
 	"                     and rules are used\n"
-	"      --json         one JSON object per record:\n"
+	"  -j, --json         one JSON object per record:\n"
 	"                     {\"pcap\",\"frame\",\"qname\",\"name\",\"rule\",\"ip\",\"ttl\",\"new\"}\n"
 	"  -v, --verbose      more detail on stderr (twice: libbpf and verifier)\n"
 	"  -h, --help         this text\n";
 
 int cmd_replay(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct cs_learn_opts lopts = { .report_refresh = true, .lazy_tables = true, .acl_ids = 65535 };
+	struct cs_cli cli = { .cmd = "replay", .usage = replay_usage,
+			      .flags = CS_FLAG_CONFIG | CS_FLAG_JSON | CS_FLAG_VERBOSE };
+	struct cs_learn_opts learn_opts = { .report_refresh = true, .lazy_tables = true, .acl_ids = 65535 };
 	struct replay rp = { 0 };
 	struct cs_conf conf;
 	struct cs_ruleset rs;
 	struct learn_bpf *skel;
 	struct ring_buffer *rb;
-	const char *config = NULL;
 	char err[1024];
-	int c, i, rc = 0;
+	int i, rc = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "c:jvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'j': rp.json = true; break;
-		case 'v': cs_log_level++; break;
-		case 'h': fputs(replay_usage, stdout); return 0;
-		default: fputs(replay_usage, stderr); return 2;
-		}
-	}
-	if (!config || optind >= argc) {
-		fprintf(stderr, "cloudsteer replay: %s\n\n%s",
-			!config ? "--config FILE is required" : "name at least one capture", replay_usage);
-		return 2;
-	}
-	if (cs_config_load(config, &conf, err, sizeof(err))) {
+	if (rc != CS_CLI_GO_ON)
+		return rc;
+	rc = 0;
+	if (!cli.config)
+		return cs_usage_error(&cli, true, "--config FILE is required");
+	if (optind >= argc)
+		return cs_usage_error(&cli, true, "name at least one capture");
+	rp.json = cli.json;
+	if (cs_config_load(cli.config, &conf, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 2;
 	}
 	rp.conf = &conf;
 	/* a capture may hold the answers without their queries */
 	conf.match_queries = false;
-	skel = cs_learn_load(&conf, &lopts, &rs, err, sizeof(err));
+	skel = cs_learn_load(&conf, &learn_opts, &rs, err, sizeof(err));
 	if (!skel) {
 		cs_err("%s", err);
 		cs_config_free(&conf);

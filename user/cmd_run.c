@@ -7,10 +7,8 @@
  * SIGTERM leaves the dataplane running on its pins.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -18,11 +16,12 @@
 
 #include "commands.h"
 #include "daemon/daemon.h"
-#include "lib/bpffs.h"
+#include "lib/clock.h"
 #include "lib/learnprog.h"
+#include "lib/lifecycle.h"
 #include "lib/log.h"
-#include "lib/quota.h"
 #include "lib/pins.h"
+#include "lib/quota.h"
 #include "lib/signals.h"
 #include "learn.skel.h"
 #include "steer.skel.h"
@@ -37,11 +36,8 @@ static void reload(struct cs_daemon *d)
 	char err[1024];
 	int e;
 
-	cs_info("reload: reading %s", d->config_path);
-	if (cs_config_load(d->config_path, &conf, err, sizeof(err))) {
-		cs_err("reload refused, the running config stays: %s", err);
+	if (cs_reread_config(d->config_path, &conf))
 		return;
-	}
 	if (conf.n_learn_ifaces != d->conf.n_learn_ifaces)
 		cs_warn("reload: learn.interfaces changes take a restart; kept the attached ones");
 	if (memcmp(&conf.metrics, &d->conf.metrics, sizeof(conf.metrics)))
@@ -79,16 +75,9 @@ static void reload(struct cs_daemon *d)
 	cs_info("reload: %zu rules, %zu patterns in force", conf.n_rules, conf.n_patterns);
 }
 
-static __u64 now_ms(void)
+static void loop(void *daemon)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
-static void loop(struct cs_daemon *d)
-{
+	struct cs_daemon *d = daemon;
 	__u64 next_tick = 0;
 
 	while (!cs_stop_signal) {
@@ -107,7 +96,7 @@ static void loop(struct cs_daemon *d)
 			cs_tables_build(d);
 		/* every pass, not every tick: a warmup of 1 s ends on time */
 		cs_warmups_tick(d);
-		t = now_ms();
+		t = cs_monotonic_ms();
 		if (t >= next_tick) {
 			cs_tables_follow_states(d);
 			cs_sweep_tick(d);
@@ -143,10 +132,11 @@ static void acl_check(struct cs_daemon *d)
 	cs_debug("acl: %u ids on routes, %u free", c.on_routes, c.free);
 }
 
-static int start(struct cs_daemon *d)
+static int start(void *daemon)
 {
+	struct cs_daemon *d = daemon;
 	struct cs_learn_opts opts = { .pin_dir = d->pin_dir };
-	struct cs_learn_state st;
+	struct cs_learn_adopted adopted;
 	char err[1024];
 
 	if (cs_config_load(d->config_path, &d->conf, err, sizeof(err)) ||
@@ -155,13 +145,9 @@ static int start(struct cs_daemon *d)
 		return 2;
 	}
 	opts.acl_ids = d->conf.acl_ids;
-	if (cs_bpffs_ready(d->pin_dir))
+	d->lock_fd = cs_claim_pin_dir(d->pin_dir, NULL);
+	if (d->lock_fd < 0)
 		return 1;
-	d->lock_fd = cs_lock_take(d->pin_dir, NULL, err, sizeof(err));
-	if (d->lock_fd < 0) {
-		cs_err("%s", err);
-		return 1;
-	}
 	/* before the dataplane is touched: a taken port changes nothing */
 	if (d->conf.metrics.on) {
 		d->metrics = cs_metrics_start(&d->conf.metrics, CS_METRICS_RUN, d->pin_dir, &d->conf, &d->stats,
@@ -171,14 +157,14 @@ static int start(struct cs_daemon *d)
 			return 1;
 		}
 	}
-	d->skel = cs_learn_load_state(&d->conf, &opts, &d->rs, &st, err, sizeof(err));
+	d->skel = cs_learn_load_adopting(&d->conf, &opts, &d->rs, &adopted, err, sizeof(err));
 	if (!d->skel) {
 		cs_err("%s", err);
 		return 1;
 	}
-	if (st.reused_maps > 0)
+	if (adopted.reused_maps > 0)
 		cs_info("adopted %d pinned maps in %s: records, routes, ACL ids and counters kept",
-			st.reused_maps, d->pin_dir);
+			adopted.reused_maps, d->pin_dir);
 	else
 		cs_info("fresh start: maps pinned in %s, %u ACL ids in the pool", d->pin_dir,
 			d->conf.acl_ids);
@@ -193,7 +179,7 @@ static int start(struct cs_daemon *d)
 		cs_err("%s", err);
 		return 1;
 	}
-	if (st.reused_maps > 0)
+	if (adopted.reused_maps > 0)
 		acl_check(d);
 	if (cs_chains_write(d) || cs_tables_build(d)) {
 		cs_err("cannot write the chains and their tables");
@@ -217,8 +203,10 @@ static int start(struct cs_daemon *d)
 	return 0;
 }
 
-static void finish(struct cs_daemon *d)
+static void finish(void *daemon)
 {
+	struct cs_daemon *d = daemon;
+
 	cs_metrics_stop(d->metrics);
 	cs_health_end(d);	/* first: its callbacks use the maps */
 	if (d->detach_on_exit && d->skel) {
@@ -258,7 +246,7 @@ static const char run_usage[] =
 	"\n"
 	"  -c, --config FILE    the YAML config (default " CS_DEFAULT_CONFIG ")\n"
 	"      --detach-on-exit detach and remove the pins on SIGTERM/SIGINT\n"
-	"      --pin-dir DIR    where the maps are pinned (default $" CS_PIN_DIR_ENV " or\n"
+	"  -p, --pin-dir DIR    where the maps are pinned (default $" CS_PIN_DIR_ENV " or\n"
 	"                       " CS_PIN_DIR ")\n"
 	"  -v, --verbose        more detail (twice: libbpf too)\n"
 	"  -h, --help           this text\n"
@@ -266,43 +254,15 @@ static const char run_usage[] =
 	"Exit status: 0 after a signal, 1 if the dataplane could not be set up,\n"
 	"2 for a bad config or usage.\n";
 
+static const struct cs_lifecycle run_life = { "run", run_usage, start, loop, finish };
+
 int cmd_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "detach-on-exit", no_argument, NULL, 'D' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct cs_daemon d = { .config_path = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir(),
 			       .sweep_per_tick = CS_SWEEP_PER_TICK,
 			       .states_lock = PTHREAD_MUTEX_INITIALIZER,
 			       .lock_fd = -1 };
-	int c, rc;
+	const struct cs_daemon_args args = { &d.config_path, &d.pin_dir, &d.detach_on_exit, NULL };
 
-	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': d.config_path = optarg; break;
-		case 'D': d.detach_on_exit = true; break;
-		case 'P': d.pin_dir = optarg; break;
-		case 'v': cs_log_level++; break;
-		case 'h': fputs(run_usage, stdout); return 0;
-		default: fputs(run_usage, stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "cloudsteer run: unexpected argument \"%s\"\n\n%s", argv[optind], run_usage);
-		return 2;
-	}
-	setvbuf(stderr, NULL, _IOLBF, 0);
-	cs_catch_signals();
-	rc = start(&d);
-	if (!rc)
-		loop(&d);
-	finish(&d);
-	if (!rc && cs_stop_signal)
-		cs_info("stopped by signal %d", (int)cs_stop_signal);
-	return rc;
+	return cs_lifecycle_main(&run_life, &args, &d, argc, argv);
 }

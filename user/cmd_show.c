@@ -6,25 +6,25 @@
  * Everything is read from the pinned maps, never from the daemon, so it
  * works while the daemon is down or restarting, and it changes nothing.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <linux/types.h>
-
-#include <bpf/bpf.h>
 
 #include "cloudsteer.h"
 #include "commands.h"
 #include "lib/addr.h"
-#include "lib/learnprog.h"
+#include "lib/cli.h"
+#include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/names.h"
+#include "lib/pinned.h"
 #include "lib/pins.h"
-#include "lib/state.h"
+#include "lib/table.h"
+#include "lib/view.h"
 
 static const char show_usage[] =
 	"usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json] [--pin-dir DIR]\n"
@@ -45,15 +45,16 @@ static const char show_usage[] =
 	"  sync     on an instance node: the sync counters and the dataplane's\n"
 	"           counters by reason\n"
 	"\n"
-	"      --json         one JSON object per line (JSON Lines)\n"
-	"      --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
+	"  -j, --json         one JSON object per line (JSON Lines)\n"
+	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
+	"  -v, --verbose      more detail (twice: libbpf too)\n"
 	"  -h, --help         this text\n"
 	"\n"
 	"Exit status: 0 shown; 1 no state in DIR, or a map could not be read; 2 usage.\n";
 
 struct show {
-	const struct cs_state *st;
+	const struct cs_pinned *pins;
 	struct cs_view v;
 	bool json;
 };
@@ -99,20 +100,19 @@ static void table_json(const struct table *t, size_t i)
 	const struct cs_view *v = &t->s->v;
 	const struct cs_record_row *r = t->rows[i].r;
 	char ip[CS_ADDR_TEXT_MAX];
-	struct cs_jw w;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "name", t->rows[i].name);
-	cs_jw_str(&w, "ip", cs_addr_format(&r->key.addr, ip, sizeof(ip)));
-	cs_jw_str(&w, "pattern", cs_view_pattern_text(v, r->rec.pattern_id));
-	cs_jw_u64(&w, "rule_id", r->rec.rule_id);
-	cs_jw_u64(&w, "ttl", r->rec.ttl);
-	cs_jw_ttl_left(&w, v->now_ns, r->rec.expires_ns);
-	cs_jw_acl(&w, cs_view_route(v, &r->key.addr));
-	cs_jw_s64(&w, "age", cs_secs_between(r->rec.first_ns, v->now_ns));
-	cs_jw_u64(&w, "hits", r->rec.hits);
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "name", t->rows[i].name);
+	cs_json_str(&j, "ip", cs_addr_format(&r->key.addr, ip, sizeof(ip)));
+	cs_json_str(&j, "pattern", cs_view_pattern_text(v, r->rec.pattern_id));
+	cs_json_u64(&j, "rule_id", r->rec.rule_id);
+	cs_json_u64(&j, "ttl", r->rec.ttl);
+	cs_ttl_left_json(&j, v->now_ns, r->rec.expires_ns);
+	cs_acl_json(&j, cs_view_route(v, &r->key.addr));
+	cs_json_s64(&j, "age", cs_secs_between(r->rec.first_ns, v->now_ns));
+	cs_json_u64(&j, "hits", r->rec.hits);
+	cs_json_end(&j);
 }
 
 static int show_table(struct show *s)
@@ -147,9 +147,9 @@ static int show_table(struct show *s)
 /* Flows, packets and bytes come from steer (cs_flows, cs_acl_stats): "-"
  * here and null in JSON where steer never ran, and for a route still
  * waiting for its ACL id (it counts under none). */
-static bool route_traffic(const struct show *s, const struct cs_route_row *r, struct cs_acl_stat *st)
+static bool route_traffic(const struct show *s, const struct cs_route_row *r, struct cs_acl_stat *traffic)
 {
-	return r->route.acl_id && !cs_state_acl_stat(s->st, r->route.acl_id, st);
+	return r->route.acl_id && !cs_pinned_acl_stat(s->pins, r->route.acl_id, traffic);
 }
 
 static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
@@ -157,7 +157,7 @@ static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	const struct show *s = ctx;
 	const struct cs_route_row *r = &s->v.routes[i];
 	const struct cs_record_row *first;
-	struct cs_acl_stat st;
+	struct cs_acl_stat traffic;
 
 	cs_addr_format(&r->addr, cell[0], CS_CELL_MAX);
 	cs_acl_text(&r->route, "waiting", cell[1], CS_CELL_MAX);
@@ -165,13 +165,13 @@ static void routes_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	cs_view_rule_patterns_text(&s->v, r->route.rule_id, cell[3], CS_CELL_MAX);
 	snprintf(cell[4], CS_CELL_MAX, "%zu", cs_view_records_of(&s->v, &r->addr, &first));
 	cs_fmt_duration(cs_secs_between(r->route.created_ns, s->v.now_ns), cell[5], CS_CELL_MAX);
-	if (s->st->fd[CS_M_FLOWS] >= 0)
+	if (s->pins->fd[CS_M_FLOWS] >= 0)
 		snprintf(cell[6], CS_CELL_MAX, "%zu", cs_view_flows_of(&s->v, &r->addr));
 	else
 		snprintf(cell[6], CS_CELL_MAX, "-");
-	if (route_traffic(s, r, &st)) {
-		snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)st.packets);
-		snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)st.bytes);
+	if (route_traffic(s, r, &traffic)) {
+		snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)traffic.packets);
+		snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)traffic.bytes);
 	} else {
 		snprintf(cell[7], CS_CELL_MAX, "-");
 		snprintf(cell[8], CS_CELL_MAX, "-");
@@ -183,29 +183,28 @@ static void routes_json(const struct show *s, size_t i)
 	const struct cs_route_row *r = &s->v.routes[i];
 	const struct cs_record_row *first;
 	char ip[CS_ADDR_TEXT_MAX];
-	struct cs_acl_stat st;
-	struct cs_jw w;
+	struct cs_acl_stat traffic;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "ip", cs_addr_format(&r->addr, ip, sizeof(ip)));
-	cs_jw_acl(&w, &r->route);
-	cs_jw_u64(&w, "rule_id", r->route.rule_id);
-	cs_jw_rule_patterns(&w, &s->v, r->route.rule_id);
-	cs_jw_u64(&w, "records", cs_view_records_of(&s->v, &r->addr, &first));
-	cs_jw_s64(&w, "age", cs_secs_between(r->route.created_ns, s->v.now_ns));
-	if (s->st->fd[CS_M_FLOWS] >= 0)
-		cs_jw_u64(&w, "flows", cs_view_flows_of(&s->v, &r->addr));
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "ip", cs_addr_format(&r->addr, ip, sizeof(ip)));
+	cs_acl_json(&j, &r->route);
+	cs_json_u64(&j, "rule_id", r->route.rule_id);
+	cs_view_rule_patterns_json(&j, &s->v, r->route.rule_id);
+	cs_json_u64(&j, "records", cs_view_records_of(&s->v, &r->addr, &first));
+	cs_json_s64(&j, "age", cs_secs_between(r->route.created_ns, s->v.now_ns));
+	if (s->pins->fd[CS_M_FLOWS] >= 0)
+		cs_json_u64(&j, "flows", cs_view_flows_of(&s->v, &r->addr));
 	else
-		cs_jw_null(&w, "flows");
-	if (route_traffic(s, r, &st)) {
-		cs_jw_u64(&w, "packets", st.packets);
-		cs_jw_u64(&w, "bytes", st.bytes);
+		cs_json_null(&j, "flows");
+	if (route_traffic(s, r, &traffic)) {
+		cs_json_u64(&j, "packets", traffic.packets);
+		cs_json_u64(&j, "bytes", traffic.bytes);
 	} else {
-		cs_jw_null(&w, "packets");
-		cs_jw_null(&w, "bytes");
+		cs_json_null(&j, "packets");
+		cs_json_null(&j, "bytes");
 	}
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_end(&j);
 }
 
 static int show_routes(struct show *s)
@@ -241,16 +240,15 @@ struct rules {
 };
 
 /* Read once per row: the table is filled twice. */
-static void read_rule_facts(const struct cs_state *st, __u32 rule_id, struct rule_facts *f)
+static void read_rule_facts(const struct cs_pinned *pins, __u32 rule_id, struct rule_facts *f)
 {
-	f->known = !cs_state_rule(st, rule_id, &f->rule) && !cs_state_rule_stat(st, rule_id, &f->stat);
+	f->known = !cs_pinned_rule(pins, rule_id, &f->rule) && !cs_pinned_rule_stat(pins, rule_id, &f->stat);
 	if (!f->known) {
 		memset(f, 0, sizeof(*f));
 		return;
 	}
-	cs_state_rule_traffic(st, rule_id, &f->traffic);
-	if (st->fd[CS_M_RULE_QUOTA] >= 0)
-		bpf_map_lookup_elem(st->fd[CS_M_RULE_QUOTA], &rule_id, &f->quota);
+	cs_pinned_rule_traffic(pins, rule_id, &f->traffic);
+	cs_pinned_rule_quota(pins, rule_id, &f->quota);
 }
 
 static __u64 rule_records(const struct rules *r, __u32 rule_id)
@@ -285,27 +283,26 @@ static void rules_json(const struct rules *r, size_t i)
 {
 	const struct cs_pattern_row *p = &r->s->v.patterns[i];
 	const struct rule_facts *f = &r->facts[i];
-	struct cs_jw w;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "pattern", p->info.text);
-	cs_jw_str(&w, "kind", cs_match_kind_name(p->info.kind));
-	cs_jw_u64(&w, "pattern_id", p->id);
-	cs_jw_u64(&w, "rule_id", p->info.rule_id);
-	cs_jw_u64(&w, "priority", f->rule.priority);
-	cs_jw_u64(&w, "ttl_min", f->rule.ttl_min);
-	cs_jw_u64(&w, "ttl_max", f->rule.ttl_max);
-	cs_jw_u64(&w, "ttl_grace", f->rule.ttl_grace);
-	cs_jw_u64(&w, "chain_id", f->rule.chain_id);
-	cs_jw_u64(&w, "answers", f->stat.answers);
-	cs_jw_u64(&w, "learned", f->stat.learned);
-	cs_jw_u64(&w, "refreshed", f->stat.refreshed);
-	cs_jw_u64(&w, "records", rule_records(r, p->info.rule_id));
-	cs_jw_u64(&w, "quota", f->quota.limit);
-	cs_jw_u64(&w, "packets", f->traffic.packets);
-	cs_jw_u64(&w, "bytes", f->traffic.bytes);
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "pattern", p->info.text);
+	cs_json_str(&j, "kind", cs_match_kind_name(p->info.kind));
+	cs_json_u64(&j, "pattern_id", p->id);
+	cs_json_u64(&j, "rule_id", p->info.rule_id);
+	cs_json_u64(&j, "priority", f->rule.priority);
+	cs_json_u64(&j, "ttl_min", f->rule.ttl_min);
+	cs_json_u64(&j, "ttl_max", f->rule.ttl_max);
+	cs_json_u64(&j, "ttl_grace", f->rule.ttl_grace);
+	cs_json_u64(&j, "chain_id", f->rule.chain_id);
+	cs_json_u64(&j, "answers", f->stat.answers);
+	cs_json_u64(&j, "learned", f->stat.learned);
+	cs_json_u64(&j, "refreshed", f->stat.refreshed);
+	cs_json_u64(&j, "records", rule_records(r, p->info.rule_id));
+	cs_json_u64(&j, "quota", f->quota.limit);
+	cs_json_u64(&j, "packets", f->traffic.packets);
+	cs_json_u64(&j, "bytes", f->traffic.bytes);
+	cs_json_end(&j);
 }
 
 static int show_rules(struct show *s)
@@ -333,7 +330,7 @@ static int show_rules(struct show *s)
 		if (i && s->v.patterns[i - 1].info.rule_id == rule_id)
 			r->facts[i] = r->facts[i - 1];
 		else
-			read_rule_facts(s->st, rule_id, &r->facts[i]);
+			read_rule_facts(s->pins, rule_id, &r->facts[i]);
 	}
 	if (s->json)
 		for (i = 0; i < s->v.n_patterns; i++)
@@ -367,24 +364,23 @@ static void reasons_json(const __u64 *count)
 	__u32 i;
 
 	for (i = 0; i < CS_R_MAX; i++) {
-		struct cs_jw w;
+		struct cs_json j;
 
 		if (!cs_reason_name(i))	/* the group marker */
 			continue;
-		cs_jw_open(&w, stdout);
-		cs_jw_str(&w, "reason", cs_reason_name(i));
-		cs_jw_str(&w, "kind", i < CS_R_PACKET_END ? "packet" : "record");
-		cs_jw_u64(&w, "count", count[i]);
-		cs_jw_str(&w, "help", cs_reason_help(i));
-		cs_jw_close(&w);
-		putchar('\n');
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "reason", cs_reason_name(i));
+		cs_json_str(&j, "kind", i < CS_R_PACKET_END ? "packet" : "record");
+		cs_json_u64(&j, "count", count[i]);
+		cs_json_str(&j, "help", cs_reason_help(i));
+		cs_json_end(&j);
 	}
 }
 
 /* The tables whose fill is shown: entries counted from the view. */
 static const struct {
 	const char *name;
-	enum cs_state_map map;
+	enum cs_pinned_map map;
 } fill_tables[] = {
 	{ "records", CS_M_RECORDS },
 	{ "routes", CS_M_ROUTES },
@@ -405,7 +401,7 @@ static void fill_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 {
 	const struct show *s = ctx;
 	size_t n = fill_entries(s, i);
-	__u32 max = s->st->max_entries[fill_tables[i].map];
+	__u32 max = s->pins->max_entries[fill_tables[i].map];
 
 	snprintf(cell[0], CS_CELL_MAX, "%s", fill_tables[i].name);
 	snprintf(cell[1], CS_CELL_MAX, "%zu", n);
@@ -415,24 +411,22 @@ static void fill_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 
 static void fill_json(const struct show *s)
 {
-	struct cs_jw w;
+	struct cs_json j;
 	size_t i;
 
 	for (i = 0; i < N_FILL; i++) {
-		cs_jw_open(&w, stdout);
-		cs_jw_str(&w, "table", fill_tables[i].name);
-		cs_jw_u64(&w, "entries", fill_entries(s, i));
-		cs_jw_u64(&w, "max_entries", s->st->max_entries[fill_tables[i].map]);
-		cs_jw_close(&w);
-		putchar('\n');
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "table", fill_tables[i].name);
+		cs_json_u64(&j, "entries", fill_entries(s, i));
+		cs_json_u64(&j, "max_entries", s->pins->max_entries[fill_tables[i].map]);
+		cs_json_end(&j);
 	}
 	/* a queue can only be counted by popping it, which would take ids */
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "table", "acl_pool");
-	cs_jw_null(&w, "entries");
-	cs_jw_u64(&w, "max_entries", s->st->max_entries[CS_M_ACL_POOL]);
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "table", "acl_pool");
+	cs_json_null(&j, "entries");
+	cs_json_u64(&j, "max_entries", s->pins->max_entries[CS_M_ACL_POOL]);
+	cs_json_end(&j);
 }
 
 static int show_stats(struct show *s)
@@ -448,10 +442,10 @@ static int show_stats(struct show *s)
 	};
 	__u64 count[CS_R_MAX];
 	struct reasons packets = { count, CS_R_OK + 1 }, records = { count, CS_R_PACKET_END + 1 };
-	int e = cs_sum_percpu(s->st->fd[CS_M_LEARN_STATS], count, CS_R_MAX);
+	int e = cs_pinned_learn_reasons(s->pins, count);
 
 	if (e) {
-		cs_err("cannot read %s/cs_learn_stats: %s", s->st->dir, strerror(-e));
+		cs_err("cannot read %s/cs_learn_stats: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
 	if (s->json) {
@@ -465,77 +459,46 @@ static int show_stats(struct show *s)
 	putchar('\n');
 	cs_table_print(stdout, fill_cols, 4, N_FILL, fill_fill, s);
 	printf("acl_pool holds up to %u free ACL ids; how many are left cannot be read without "
-	       "taking them out.\n", s->st->max_entries[CS_M_ACL_POOL]);
+	       "taking them out.\n", s->pins->max_entries[CS_M_ACL_POOL]);
 	return 0;
 }
 
 /* ---- chains, instances, map: steer's maps only ---- */
 
-struct steer_view {
-	struct show *s;
-	struct cs_chain chain[CS_CHAINS_MAX];
-	bool chain_used[CS_CHAINS_MAX];
-	struct cs_instance inst[CS_INSTANCES_MAX];
-	__u32 n_inst_of[CS_CHAINS_MAX];
-	__u32 rows[CS_INSTANCES_MAX > CS_CHAINS_MAX ? CS_INSTANCES_MAX : CS_CHAINS_MAX];
-	size_t n_rows;
-	struct cs_inst_stat stat[CS_INSTANCES_MAX];
+/* The chains or instances shown: their ids, one a row. */
+struct id_rows {
+	const struct cs_steer_view *sv;
+	__u32 id[CS_INSTANCES_MAX > CS_CHAINS_MAX ? CS_INSTANCES_MAX : CS_CHAINS_MAX];
+	size_t n;
 };
-
-/* A chain is shown when the daemon wrote it (it always gives a configured
- * chain its buckets) or an instance names it. */
-static int read_steer(struct show *s, struct steer_view *sv)
-{
-	__u32 i;
-
-	sv->s = s;
-	for (i = 1; i < CS_INSTANCES_MAX; i++) {
-		if (bpf_map_lookup_elem(s->st->fd[CS_M_INSTANCES], &i, &sv->inst[i]))
-			goto fail_inst;
-		if (sv->inst[i].chain_id && sv->inst[i].chain_id < CS_CHAINS_MAX)
-			sv->n_inst_of[sv->inst[i].chain_id]++;
-	}
-	for (i = 1; i < CS_CHAINS_MAX; i++) {
-		if (bpf_map_lookup_elem(s->st->fd[CS_M_CHAINS], &i, &sv->chain[i])) {
-			cs_err("cannot read %s/cs_chains: %s", s->st->dir, strerror(errno));
-			return 1;
-		}
-		sv->chain_used[i] = sv->chain[i].n_buckets || sv->n_inst_of[i];
-	}
-	return 0;
-fail_inst:
-	cs_err("cannot read %s/cs_instances: %s", s->st->dir, strerror(errno));
-	return 1;
-}
-
-/* steer's chains and instances, read; NULL (said why) on failure. */
-static struct steer_view *steer_view_read(struct show *s)
-{
-	struct steer_view *sv = calloc(1, sizeof(*sv));
-
-	if (!sv) {
-		cs_err("out of memory");
-		return NULL;
-	}
-	if (read_steer(s, sv)) {
-		free(sv);
-		return NULL;
-	}
-	return sv;
-}
 
 static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 {
-	const struct steer_view *sv = ctx;
-	__u32 id = sv->rows[r];
-	const struct cs_chain *c = &sv->chain[id];
+	const struct id_rows *rows = ctx;
+	__u32 id = rows->id[r];
+	const struct cs_chain *c = &rows->sv->chain[id];
 
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
 	snprintf(cell[1], CS_CELL_MAX, "%s", cs_chain_mode_name(c->mode));
 	snprintf(cell[2], CS_CELL_MAX, "%s", cs_on_failure_name(c->on_failure));
 	snprintf(cell[3], CS_CELL_MAX, "%s", c->flags & CS_CHAIN_SYMMETRIC ? "yes" : "no");
 	snprintf(cell[4], CS_CELL_MAX, "%u", c->n_buckets);
-	snprintf(cell[5], CS_CELL_MAX, "%u", sv->n_inst_of[id]);
+	snprintf(cell[5], CS_CELL_MAX, "%u", rows->sv->n_inst_of[id]);
+}
+
+static void chain_json(const struct cs_steer_view *sv, __u32 id)
+{
+	const struct cs_chain *c = &sv->chain[id];
+	struct cs_json j;
+
+	cs_json_begin(&j, stdout);
+	cs_json_u64(&j, "chain_id", id);
+	cs_json_str(&j, "mode", cs_chain_mode_name(c->mode));
+	cs_json_str(&j, "on_failure", cs_on_failure_name(c->on_failure));
+	cs_json_bool(&j, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
+	cs_json_u64(&j, "buckets", c->n_buckets);
+	cs_json_u64(&j, "instances", sv->n_inst_of[id]);
+	cs_json_end(&j);
 }
 
 static int show_chains(struct show *s)
@@ -544,39 +507,22 @@ static int show_chains(struct show *s)
 		{ "CHAIN", true }, { "MODE", false }, { "ON FAILURE", false }, { "SYMMETRIC", false },
 		{ "BUCKETS", true }, { "INSTANCES", true },
 	};
-	struct steer_view *sv = steer_view_read(s);
+	struct id_rows rows = { .sv = s->v.steer };
 	__u32 i;
 	size_t r;
 
-	if (!sv)
-		return 1;
 	for (i = 1; i < CS_CHAINS_MAX; i++)
-		if (sv->chain_used[i])
-			sv->rows[sv->n_rows++] = i;
-	if (!s->json) {
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), sv->n_rows, chains_fill, sv);
-		free(sv);
-		return 0;
-	}
-	for (r = 0; r < sv->n_rows; r++) {
-		const struct cs_chain *c = &sv->chain[sv->rows[r]];
-		struct cs_jw w;
-
-		cs_jw_open(&w, stdout);
-		cs_jw_u64(&w, "chain_id", sv->rows[r]);
-		cs_jw_str(&w, "mode", cs_chain_mode_name(c->mode));
-		cs_jw_str(&w, "on_failure", cs_on_failure_name(c->on_failure));
-		cs_jw_bool(&w, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
-		cs_jw_u64(&w, "buckets", c->n_buckets);
-		cs_jw_u64(&w, "instances", sv->n_inst_of[sv->rows[r]]);
-		cs_jw_close(&w);
-		putchar('\n');
-	}
-	free(sv);
+		if (rows.sv->chain_used[i])
+			rows.id[rows.n++] = i;
+	if (!s->json)
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, chains_fill, &rows);
+	else
+		for (r = 0; r < rows.n; r++)
+			chain_json(rows.sv, rows.id[r]);
 	return 0;
 }
 
-static bool inst_is_encap(const struct steer_view *sv, __u32 id)
+static bool inst_is_encap(const struct cs_steer_view *sv, __u32 id)
 {
 	__u32 c = sv->inst[id].chain_id;
 
@@ -603,8 +549,9 @@ static const char *inst_local_text(const struct cs_instance *in, char *buf, size
 
 static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 {
-	const struct steer_view *sv = ctx;
-	__u32 id = sv->rows[r];
+	const struct id_rows *rows = ctx;
+	const struct cs_steer_view *sv = rows->sv;
+	__u32 id = rows->id[r];
 	const struct cs_instance *in = &sv->inst[id];
 
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
@@ -626,6 +573,32 @@ static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[11], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].encap_failed);
 }
 
+static void instance_json(const struct cs_steer_view *sv, __u32 id)
+{
+	const struct cs_instance *in = &sv->inst[id];
+	char ip[CS_ADDR_TEXT_MAX];
+	struct cs_json j;
+
+	cs_json_begin(&j, stdout);
+	cs_json_u64(&j, "id", id);
+	cs_json_u64(&j, "chain_id", in->chain_id);
+	cs_json_str(&j, "address", cs_addr_format(&in->addr, ip, sizeof(ip)));
+	cs_json_str(&j, "state", cs_inst_state_name(in->state));
+	cs_json_u64(&j, "packets", sv->stat[id].packets);
+	cs_json_u64(&j, "bytes", sv->stat[id].bytes);
+	cs_json_u64(&j, "streams", sv->stat[id].flows);
+	if (inst_is_encap(sv, id)) {
+		char mac[18];
+
+		cs_json_str(&j, "via", inst_local_text(in, ip, sizeof(ip)));
+		cs_json_u64(&j, "inner_mtu", in->inner_mtu);
+		cs_json_str(&j, "mac", mac_text(in->mac, mac, sizeof(mac)));
+		cs_json_u64(&j, "clamped", sv->stat[id].clamped);
+		cs_json_u64(&j, "unwrapped", sv->stat[id].encap_failed);
+	}
+	cs_json_end(&j);
+}
+
 static int show_instances(struct show *s)
 {
 	static const struct cs_column cols[] = {
@@ -633,55 +606,18 @@ static int show_instances(struct show *s)
 		{ "PACKETS", true }, { "BYTES", true }, { "STREAMS", true }, { "VIA", false },
 		{ "INNER MTU", true }, { "MAC", false }, { "CLAMPED", true }, { "UNWRAPPED", true },
 	};
-	struct steer_view *sv = steer_view_read(s);
+	struct id_rows rows = { .sv = s->v.steer };
 	__u32 i;
 	size_t r;
-	int e;
 
-	if (!sv)
-		return 1;
-	for (i = 1; i < CS_INSTANCES_MAX; i++) {
-		if (!sv->inst[i].chain_id)
-			continue;
-		e = cs_state_inst_stat(s->st, i, &sv->stat[i]);
-		if (e) {
-			cs_err("cannot read %s/cs_inst_stats: %s", s->st->dir, strerror(-e));
-			free(sv);
-			return 1;
-		}
-		sv->rows[sv->n_rows++] = i;
-	}
-	if (!s->json) {
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), sv->n_rows, instances_fill, sv);
-		free(sv);
-		return 0;
-	}
-	for (r = 0; r < sv->n_rows; r++) {
-		__u32 id = sv->rows[r];
-		char ip[CS_ADDR_TEXT_MAX];
-		struct cs_jw w;
-
-		cs_jw_open(&w, stdout);
-		cs_jw_u64(&w, "id", id);
-		cs_jw_u64(&w, "chain_id", sv->inst[id].chain_id);
-		cs_jw_str(&w, "address", cs_addr_format(&sv->inst[id].addr, ip, sizeof(ip)));
-		cs_jw_str(&w, "state", cs_inst_state_name(sv->inst[id].state));
-		cs_jw_u64(&w, "packets", sv->stat[id].packets);
-		cs_jw_u64(&w, "bytes", sv->stat[id].bytes);
-		cs_jw_u64(&w, "streams", sv->stat[id].flows);
-		if (inst_is_encap(sv, id)) {
-			char mac[18];
-
-			cs_jw_str(&w, "via", inst_local_text(&sv->inst[id], ip, sizeof(ip)));
-			cs_jw_u64(&w, "inner_mtu", sv->inst[id].inner_mtu);
-			cs_jw_str(&w, "mac", mac_text(sv->inst[id].mac, mac, sizeof(mac)));
-			cs_jw_u64(&w, "clamped", sv->stat[id].clamped);
-			cs_jw_u64(&w, "unwrapped", sv->stat[id].encap_failed);
-		}
-		cs_jw_close(&w);
-		putchar('\n');
-	}
-	free(sv);
+	for (i = 1; i < CS_INSTANCES_MAX; i++)
+		if (rows.sv->inst[i].chain_id)
+			rows.id[rows.n++] = i;
+	if (!s->json)
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, instances_fill, &rows);
+	else
+		for (r = 0; r < rows.n; r++)
+			instance_json(rows.sv, rows.id[r]);
 	return 0;
 }
 
@@ -710,16 +646,36 @@ static void map_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[3], CS_CELL_MAX, "%u", row->secondary);
 }
 
-/* The table of chain c: an fd, or -errno (-ENOENT: none yet). */
-static int open_table(const struct show *s, __u32 c)
+/* One line of `show map --json`: a bucket. */
+static void bucket_json(__u32 chain_id, __u32 bucket, const struct cs_bucket *bk)
 {
-	__u32 id;
-	int fd;
+	struct cs_json j;
 
-	if (bpf_map_lookup_elem(s->st->fd[CS_M_SERVICE_MAP], &c, &id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(id);
-	return fd < 0 ? -errno : fd;
+	cs_json_begin(&j, stdout);
+	cs_json_u64(&j, "chain", chain_id);
+	cs_json_u64(&j, "bucket", bucket);
+	cs_json_u64(&j, "primary", bk->primary);
+	cs_json_u64(&j, "secondary", bk->secondary);
+	cs_json_end(&j);
+}
+
+/* The rows of chain c: how many buckets each instance is primary and
+ * secondary of, "none" (0) last. */
+static void summarize_table(const struct cs_steer_view *sv, __u32 c, struct map_summary *m)
+{
+	__u32 prim[CS_INSTANCES_MAX] = { 0 }, sec[CS_INSTANCES_MAX] = { 0 }, b, i;
+
+	for (b = 0; b < sv->table_len[c]; b++) {
+		prim[sv->table[c][b].primary % CS_INSTANCES_MAX]++;
+		sec[sv->table[c][b].secondary % CS_INSTANCES_MAX]++;
+	}
+	for (i = 1; i <= CS_INSTANCES_MAX; i++) {
+		__u32 id = i % CS_INSTANCES_MAX;	/* "none" (0) last */
+
+		if (!prim[id] && !sec[id])
+			continue;
+		m->rows[m->n++] = (struct map_row){ c, id, prim[id], sec[id] };
+	}
 }
 
 static int show_map(struct show *s)
@@ -727,65 +683,26 @@ static int show_map(struct show *s)
 	static const struct cs_column cols[] = {
 		{ "CHAIN", true }, { "INSTANCE", true }, { "PRIMARY", true }, { "SECONDARY", true },
 	};
-	struct steer_view *sv = steer_view_read(s);
+	const struct cs_steer_view *sv = s->v.steer;
 	struct map_summary m = { NULL, 0 };
-	int rc = 1;
-	__u32 c, b, i;
+	__u32 c, b;
 
-	if (!sv)
-		return 1;
+	if (s->json) {
+		for (c = 1; c < CS_CHAINS_MAX; c++)
+			for (b = 0; b < sv->table_len[c]; b++)
+				bucket_json(c, b, &sv->table[c][b]);
+		return 0;
+	}
 	m.rows = calloc(CS_CHAINS_MAX * CS_INSTANCES_MAX, sizeof(struct map_row));
 	if (!m.rows) {
 		cs_err("out of memory");
-		goto out;
+		return 1;
 	}
-	for (c = 1; c < CS_CHAINS_MAX; c++) {
-		__u32 prim[CS_INSTANCES_MAX] = { 0 }, sec[CS_INSTANCES_MAX] = { 0 };
-		__u32 n = sv->chain[c].n_buckets < CS_BUCKETS_MAX ? sv->chain[c].n_buckets : CS_BUCKETS_MAX;
-		int fd;
-
-		if (!sv->chain_used[c] || !n)
-			continue;
-		fd = open_table(s, c);
-		if (fd == -ENOENT)
-			continue;	/* no table yet */
-		if (fd < 0) {
-			cs_err("cannot open the table of chain %u (%s/cs_service_map): %s", c, s->st->dir,
-			       strerror(-fd));
-			goto out;
-		}
-		for (b = 0; b < n; b++) {
-			struct cs_bucket bk;
-
-			if (bpf_map_lookup_elem(fd, &b, &bk)) {
-				cs_err("cannot read bucket %u of chain %u: %s", b, c, strerror(errno));
-				close(fd);
-				goto out;
-			}
-			if (s->json) {
-				printf("{\"chain\":%u,\"bucket\":%u,\"primary\":%u,\"secondary\":%u}\n", c, b,
-				       bk.primary, bk.secondary);
-				continue;
-			}
-			prim[bk.primary % CS_INSTANCES_MAX]++;
-			sec[bk.secondary % CS_INSTANCES_MAX]++;
-		}
-		close(fd);
-		for (i = 1; i <= CS_INSTANCES_MAX; i++) {
-			__u32 id = i % CS_INSTANCES_MAX;	/* "none" (0) last */
-
-			if (!prim[id] && !sec[id])
-				continue;
-			m.rows[m.n++] = (struct map_row){ c, id, prim[id], sec[id] };
-		}
-	}
-	if (!s->json)
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), m.n, map_fill, &m);
-	rc = 0;
-out:
+	for (c = 1; c < CS_CHAINS_MAX; c++)
+		summarize_table(sv, c, &m);
+	cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), m.n, map_fill, &m);
 	free(m.rows);
-	free(sv);
-	return rc;
+	return 0;
 }
 
 /* ---- dispatch ---- */
@@ -806,12 +723,12 @@ static const char *endpoint_text(const struct cs_addr *a, __u16 port, char *buf,
 	return buf;
 }
 
-static const char *holder_text(const struct cs_stream *st, char *buf, size_t len)
+static const char *holder_text(const struct cs_stream *stream, char *buf, size_t len)
 {
-	if (st->flags & CS_STREAM_SYNCED)
-		snprintf(buf, len, "synced from #%u", st->peer);
+	if (stream->flags & CS_STREAM_SYNCED)
+		snprintf(buf, len, "synced from #%u", stream->peer);
 	else
-		snprintf(buf, len, "%s", st->flags & CS_STREAM_PICKED_UP ? "here (picked up)" : "here");
+		snprintf(buf, len, "%s", stream->flags & CS_STREAM_PICKED_UP ? "here (picked up)" : "here");
 	return buf;
 }
 
@@ -829,41 +746,40 @@ static void streams_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	snprintf(cell[0], CS_CELL_MAX, "%s", cs_proto_name(r->key.proto, p, sizeof(p)));
 	endpoint_text(&r->key.lo, r->key.lo_port, cell[1], CS_CELL_MAX);
 	endpoint_text(&r->key.hi, r->key.hi_port, cell[2], CS_CELL_MAX);
-	snprintf(cell[3], CS_CELL_MAX, "%s", cs_stream_state_name(r->st.state));
-	snprintf(cell[4], CS_CELL_MAX, "%08x", r->st.code);
-	holder_text(&r->st, cell[5], CS_CELL_MAX);
-	snprintf(cell[6], CS_CELL_MAX, "%llu.%u", (unsigned long long)r->st.epoch, r->st.seq);
-	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)r->st.packets);
-	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)r->st.bytes);
-	snprintf(cell[9], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->st.first_ns, ss->now), d, sizeof(d)));
-	snprintf(cell[10], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->st.last_ns, ss->now), d, sizeof(d)));
+	snprintf(cell[3], CS_CELL_MAX, "%s", cs_stream_state_name(r->stream.state));
+	snprintf(cell[4], CS_CELL_MAX, "%08x", r->stream.code);
+	holder_text(&r->stream, cell[5], CS_CELL_MAX);
+	snprintf(cell[6], CS_CELL_MAX, "%llu.%u", (unsigned long long)r->stream.epoch, r->stream.seq);
+	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)r->stream.packets);
+	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)r->stream.bytes);
+	snprintf(cell[9], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->stream.first_ns, ss->now), d, sizeof(d)));
+	snprintf(cell[10], CS_CELL_MAX, "%s", cs_fmt_duration(cs_secs_between(r->stream.last_ns, ss->now), d, sizeof(d)));
 }
 
 static void streams_json(const struct streams *ss, size_t i)
 {
 	const struct cs_stream_row *r = &ss->rows[i];
 	char ip[CS_ADDR_TEXT_MAX], p[16];
-	struct cs_jw w;
+	struct cs_json j;
 
-	cs_jw_open(&w, stdout);
-	cs_jw_str(&w, "proto", cs_proto_name(r->key.proto, p, sizeof(p)));
-	cs_jw_str(&w, "lo", cs_addr_format(&r->key.lo, ip, sizeof(ip)));
-	cs_jw_u64(&w, "lo_port", r->key.lo_port);
-	cs_jw_str(&w, "hi", cs_addr_format(&r->key.hi, ip, sizeof(ip)));
-	cs_jw_u64(&w, "hi_port", r->key.hi_port);
-	cs_jw_str(&w, "state", cs_stream_state_name(r->st.state));
-	cs_jw_u64(&w, "code", r->st.code);
-	cs_jw_bool(&w, "synced", r->st.flags & CS_STREAM_SYNCED);
-	cs_jw_u64(&w, "peer", r->st.peer);
-	cs_jw_bool(&w, "picked_up", r->st.flags & CS_STREAM_PICKED_UP);
-	cs_jw_u64(&w, "epoch", r->st.epoch);
-	cs_jw_u64(&w, "seq", r->st.seq);
-	cs_jw_u64(&w, "packets", r->st.packets);
-	cs_jw_u64(&w, "bytes", r->st.bytes);
-	cs_jw_u64(&w, "age_ms", ms_since(ss->now, r->st.first_ns));
-	cs_jw_u64(&w, "idle_ms", ms_since(ss->now, r->st.last_ns));
-	cs_jw_close(&w);
-	putchar('\n');
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "proto", cs_proto_name(r->key.proto, p, sizeof(p)));
+	cs_json_str(&j, "lo", cs_addr_format(&r->key.lo, ip, sizeof(ip)));
+	cs_json_u64(&j, "lo_port", r->key.lo_port);
+	cs_json_str(&j, "hi", cs_addr_format(&r->key.hi, ip, sizeof(ip)));
+	cs_json_u64(&j, "hi_port", r->key.hi_port);
+	cs_json_str(&j, "state", cs_stream_state_name(r->stream.state));
+	cs_json_u64(&j, "code", r->stream.code);
+	cs_json_bool(&j, "synced", r->stream.flags & CS_STREAM_SYNCED);
+	cs_json_u64(&j, "peer", r->stream.peer);
+	cs_json_bool(&j, "picked_up", r->stream.flags & CS_STREAM_PICKED_UP);
+	cs_json_u64(&j, "epoch", r->stream.epoch);
+	cs_json_u64(&j, "seq", r->stream.seq);
+	cs_json_u64(&j, "packets", r->stream.packets);
+	cs_json_u64(&j, "bytes", r->stream.bytes);
+	cs_json_u64(&j, "age_ms", ms_since(ss->now, r->stream.first_ns));
+	cs_json_u64(&j, "idle_ms", ms_since(ss->now, r->stream.last_ns));
+	cs_json_end(&j);
 }
 
 static int show_streams(struct show *s)
@@ -875,10 +791,10 @@ static int show_streams(struct show *s)
 	};
 	struct streams ss = { .now = cs_now_ns() };
 	size_t n, i;
-	int e = cs_state_streams(s->st, &ss.rows, &n);
+	int e = cs_view_streams(s->pins, &ss.rows, &n);
 
 	if (e) {
-		cs_err("cannot read %s/cs_streams: %s", s->st->dir, strerror(-e));
+		cs_err("cannot read %s/cs_streams: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
 	if (!s->json)
@@ -920,9 +836,9 @@ struct sync_view {
 	__u64 reasons[CS_I_MAX];
 };
 
-static __u64 sync_counter(const struct cs_sync_stat *st, size_t i)
+static __u64 sync_counter(const struct cs_sync_stat *stat, size_t i)
 {
-	return *(const __u64 *)((const char *)st + sync_counters[i].off);
+	return *(const __u64 *)((const char *)stat + sync_counters[i].off);
 }
 
 static void sync_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
@@ -945,58 +861,54 @@ static int show_sync(struct show *s)
 	};
 	size_t n_sync = sizeof(sync_counters) / sizeof(sync_counters[0]), i;
 	struct sync_view v;
-	__u32 zero = 0;
-	struct cs_jw w;
+	struct cs_json j;
 	int e;
 
 	memset(&v, 0, sizeof(v));
-	if (bpf_map_lookup_elem(s->st->fd[CS_M_SYNC_STATS], &zero, &v.stat)) {
-		cs_err("cannot read %s/cs_sync_stats: %s", s->st->dir, strerror(errno));
+	e = cs_pinned_sync_stat(s->pins, &v.stat);
+	if (e) {
+		cs_err("cannot read %s/cs_sync_stats: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
-	e = cs_state_inst_reasons(s->st, v.reasons);
+	e = cs_pinned_inst_reasons(s->pins, v.reasons);
 	if (e) {
-		cs_err("cannot read %s/cs_inst_reasons: %s", s->st->dir, strerror(-e));
+		cs_err("cannot read %s/cs_inst_reasons: %s", s->pins->dir, strerror(-e));
 		return 1;
 	}
 	if (!s->json) {
 		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n_sync + CS_I_MAX, sync_fill, &v);
 		return 0;
 	}
-	cs_jw_open(&w, stdout);
+	cs_json_begin(&j, stdout);
 	for (i = 0; i < n_sync; i++)
-		cs_jw_u64(&w, sync_counters[i].name, sync_counter(&v.stat, i));
-	cs_jw_key(&w, "dataplane");
-	{
-		struct cs_jw in;
-
-		cs_jw_open(&in, stdout);
-		for (i = 0; i < CS_I_MAX; i++)
-			cs_jw_u64(&in, cs_inst_reason_name(i), v.reasons[i]);
-		cs_jw_close(&in);
-	}
-	cs_jw_close(&w);
-	putchar('\n');
+		cs_json_u64(&j, sync_counters[i].name, sync_counter(&v.stat, i));
+	cs_json_object(&j, "dataplane");
+	for (i = 0; i < CS_I_MAX; i++)
+		cs_json_u64(&j, cs_inst_reason_name(i), v.reasons[i]);
+	cs_json_end(&j);
 	return 0;
 }
 
-#define STEER_BASE (CS_STATE_BIT(CS_M_CHAINS) | CS_STATE_BIT(CS_M_INSTANCES))
+#define STEER_BASE (CS_PINNED_BIT(CS_M_CHAINS) | CS_PINNED_BIT(CS_M_INSTANCES))
+#define STEER_READS (CS_READ_INSTANCES | CS_READ_CHAINS)
 
-static const struct {
+static const struct subcommand {
 	const char *name;
 	unsigned reads;		/* CS_READ_* */
 	int (*run)(struct show *s);
-	unsigned steer;		/* CS_STATE_BIT()s: steer's (or instance's) maps alone, all required */
+	unsigned only;		/* CS_PINNED_BIT()s: steer's (or instance's) maps alone, all
+				 * required; 0: every map the CLI reads */
 } subcommands[] = {
 	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table, 0 },
 	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes, 0 },
 	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules, 0 },
 	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES, show_stats, 0 },
-	{ "chains", 0, show_chains, STEER_BASE },
-	{ "instances", 0, show_instances, STEER_BASE | CS_STATE_BIT(CS_M_INST_STATS) },
-	{ "map", 0, show_map, STEER_BASE | CS_STATE_BIT(CS_M_SERVICE_MAP) },
-	{ "streams", 0, show_streams, CS_STATE_BIT(CS_M_STREAMS) },
-	{ "sync", 0, show_sync, CS_STATE_BIT(CS_M_SYNC_STATS) | CS_STATE_BIT(CS_M_INST_REASONS) },
+	{ "chains", STEER_READS, show_chains, STEER_BASE },
+	{ "instances", STEER_READS | CS_READ_INST_STATS, show_instances,
+	  STEER_BASE | CS_PINNED_BIT(CS_M_INST_STATS) },
+	{ "map", STEER_READS | CS_READ_TABLES, show_map, STEER_BASE | CS_PINNED_BIT(CS_M_SERVICE_MAP) },
+	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) },
+	{ "sync", 0, show_sync, CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_INST_REASONS) },
 };
 
 static int find_subcommand(const char *name)
@@ -1009,62 +921,46 @@ static int find_subcommand(const char *name)
 	return -1;
 }
 
-static int usage_error(const char *what, const char *arg)
+/* The maps the subcommand reads, opened and checked. */
+static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pinned *pins, char *err,
+		     size_t errlen)
 {
-	return cs_usage_error("show", show_usage, what, arg);
+	if (sub->only)
+		return cs_pinned_open_only(pins, dir, sub->only, err, errlen);
+	return cs_pinned_open(pins, dir, err, errlen);
 }
 
 int cmd_show(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *dir = cs_pin_dir();
+	struct cs_cli cli = { .cmd = "show", .usage = show_usage,
+			      .flags = CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE, .pin_dir = cs_pin_dir() };
 	struct show s = { 0 };
-	struct cs_state st;
+	struct cs_pinned pins;
 	char err[1024];
-	int c, sub, rc;
+	int sub, rc = cs_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': s.json = true; break;
-		case 'd': dir = optarg; break;
-		case 'h': fputs(show_usage, stdout); return 0;
-		default: fputs(show_usage, stderr); return 2;
-		}
-	}
+	if (rc != CS_CLI_GO_ON)
+		return rc;
 	if (optind >= argc)
-		return usage_error("say what to show", NULL);
+		return cs_usage_error(&cli, true, "say what to show");
 	if (optind + 1 < argc)
-		return usage_error("unexpected argument", argv[optind + 1]);
+		return cs_usage_error(&cli, true, "unexpected argument \"%s\"", argv[optind + 1]);
 	sub = find_subcommand(argv[optind]);
 	if (sub < 0)
-		return usage_error("unknown subcommand", argv[optind]);
-	if (subcommands[sub].steer) {
-		if (cs_state_open_only(&st, dir, subcommands[sub].steer, err, sizeof(err))) {
-			cs_err("%s", err);
-			return 1;
-		}
-		s.st = &st;
-		rc = subcommands[sub].run(&s);
-		cs_state_close(&st);
-		return rc;
-	}
-	if (cs_state_open(&st, dir, err, sizeof(err))) {
+		return cs_usage_error(&cli, true, "unknown subcommand \"%s\"", argv[optind]);
+	s.json = cli.json;
+	if (open_pins(&subcommands[sub], cli.pin_dir, &pins, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	s.st = &st;
-	if (cs_view_read(&st, subcommands[sub].reads, &s.v, err, sizeof(err))) {
+	s.pins = &pins;
+	if (cs_view_read(&pins, subcommands[sub].reads, &s.v, err, sizeof(err))) {
 		cs_err("%s", err);
-		cs_state_close(&st);
+		cs_pinned_close(&pins);
 		return 1;
 	}
 	rc = subcommands[sub].run(&s);
 	cs_view_free(&s.v);
-	cs_state_close(&st);
+	cs_pinned_close(&pins);
 	return rc;
 }

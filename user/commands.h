@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* commands.h - one entry point per command, each in user/cmd_<name>.c. */
+/* commands.h - one entry point per command, each in user/cmd_<name>.c.
+ * Their common flags and usage errors: lib/cli.h. */
 #ifndef CS_COMMANDS_H
 #define CS_COMMANDS_H
 
@@ -11,8 +12,5 @@ int cmd_instance(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_show(int argc, char **argv);
-
-/* "cloudsteer CMD: WHAT "ARG"", a blank line and the usage on stderr; returns 2. */
-int cs_usage_error(const char *cmd, const char *usage, const char *what, const char *arg);
 
 #endif

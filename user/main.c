@@ -24,13 +24,6 @@ static const struct command commands[] = {
 	{ "instance", cmd_instance, "run this node as an instance of a chain: stream state, sync" },
 };
 
-int cs_usage_error(const char *cmd, const char *usage_text, const char *what, const char *arg)
-{
-	fprintf(stderr, "cloudsteer %s: %s%s%s%s\n\n%s", cmd, what, arg ? " \"" : "", arg ? arg : "",
-		arg ? "\"" : "", usage_text);
-	return 2;
-}
-
 static void usage(FILE *f)
 {
 	size_t i;

@@ -170,8 +170,12 @@
 #include "version.h"	/* build/version.h: CS_VERSION */
 #include "lib/config.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/rules.h"
 #include "lib/json.h"
+#define DIE_NAME "bench"
+#include "die.h"
 #include "pkt.h"
 #include "learn.skel.h"
 #include "noop.skel.h"
@@ -222,19 +226,6 @@ static const char METHOD_STEER_NEW[] =
 	"affinity code, insert, bucket pick), steer (pinned), each repeat=1; ns = warm "
 	"steer_hit_pinned ns (same run) + trimmed mean(new) - trimmed mean(pinned); ratio = ns / warm "
 	"tc_noop ns; median over runs";
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
 
 static double now_s(void)
 {
@@ -500,7 +491,7 @@ static void inst_free(struct inst *in)
 
 static void stats_read(const struct inst *in, __u64 *out)
 {
-	if (cs_sum_percpu(in->stats_fd, out, CS_R_MAX))
+	if (cs_percpu_sum(in->stats_fd, 0, CS_R_MAX, out, 1))
 		die("cannot read cs_learn_stats: %s", strerror(errno));
 }
 
@@ -1583,7 +1574,7 @@ static __u64 steer_rule_packets(const struct steer_inst *si, __u32 rule_id)
 {
 	__u64 v[2];
 
-	if (cs_percpu_sum(si->rule_traffic_fd, rule_id, v, 2))
+	if (cs_percpu_sum(si->rule_traffic_fd, rule_id, 1, v, 2))
 		die("steer: cannot read cs_rule_traffic");
 	return v[0];
 }

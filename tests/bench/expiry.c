@@ -60,7 +60,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,12 +74,15 @@
 
 #include "cloudsteer.h"
 #include "daemon/daemon.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
 #include "lib/pins.h"
 #include "lib/quota.h"
 #include "lib/rules.h"
-#include "lib/state.h"
+#define DIE_NAME "expiry"
+#include "die.h"
 #include "pkt.h"
 #include "learn.skel.h"
 
@@ -103,19 +105,6 @@ enum activity { ACT_ANY = -1, ACT_IDLE, ACT_BUSY, ACT_MIXED };
 
 static const char *const IPS_KEEP[KEEPERS] = { "198.51.100.1", "198.51.100.2", "198.51.100.3",
 					       "198.51.100.4" };
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "expiry: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
 
 /* CLOCK_BOOTTIME, the records' clock, in seconds */
 static double now_s(void)
@@ -510,7 +499,7 @@ static __u64 learn_count(const struct pins *p, __u32 reason)
 {
 	__u64 v[CS_R_MAX];
 
-	if (cs_sum_percpu(p->stats, v, CS_R_MAX))
+	if (cs_percpu_sum(p->stats, 0, CS_R_MAX, v, 1))
 		die("cannot read cs_learn_stats: %s", strerror(errno));
 	return v[reason];
 }

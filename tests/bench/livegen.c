@@ -52,6 +52,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#define DIE_NAME "livegen"
+#include "die.h"
 #include "livegen.h"
 #include "livegen.skel.h"
 #include "livegen_sink.skel.h"
@@ -143,12 +145,6 @@ static void usage(void)
 	exit(2);
 }
 
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "livegen: %s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
 static bool parse_mac(const char *s, unsigned char *mac)
 {
 	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
@@ -219,7 +215,7 @@ static void own_mac(const char *dev, unsigned char *mac)
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
 	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		die(dev, errno);
+		die_errno(dev, errno);
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
 	close(fd);
 }
@@ -268,7 +264,7 @@ static struct livegen_bpf *load_sender(const struct lg_opts *o, const unsigned c
 	int err;
 
 	if (!skel)
-		die("open livegen.bpf.o", errno);
+		die_errno("open livegen.bpf.o", errno);
 	memcpy((void *)skel->rodata->lg_hdr, frame, LG_HDR_LEN);
 	skel->rodata->lg_csum_base = csum_base(frame);
 	for (i = 0; i < o->n_daddr; i++)
@@ -277,7 +273,7 @@ static struct livegen_bpf *load_sender(const struct lg_opts *o, const unsigned c
 	skel->rodata->lg_flows = o->flows;
 	err = livegen_bpf__load(skel);
 	if (err)
-		die("load livegen.bpf.o", err);
+		die_errno("load livegen.bpf.o", err);
 	return skel;
 }
 
@@ -297,23 +293,23 @@ static struct livegen_sink_bpf *attach_sink(const char *spec, unsigned dport, in
 	*colon = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
-		die(path, errno);
+		die_errno(path, errno);
 	close(fd);
 	ifindex = if_nametoindex(colon + 1);
 	if (!ifindex)
-		die(spec, errno);
+		die_errno(spec, errno);
 	skel = livegen_sink_bpf__open();
 	if (!skel)
-		die("open livegen_sink.bpf.o", errno);
+		die_errno("open livegen_sink.bpf.o", errno);
 	skel->rodata->lg_dport = htons(dport);
 	err = livegen_sink_bpf__load(skel);
 	if (err)
-		die("load livegen_sink.bpf.o", err);
+		die_errno("load livegen_sink.bpf.o", err);
 	skel->links.livegen_sink = bpf_program__attach_xdp(skel->progs.livegen_sink, ifindex);
 	if (!skel->links.livegen_sink)
-		die(spec, errno);
+		die_errno(spec, errno);
 	if (setns(home, CLONE_NEWNET) < 0)
-		die("back to the sender's namespace", errno);
+		die_errno("back to the sender's namespace", errno);
 	return skel;
 }
 
@@ -327,9 +323,9 @@ static __u64 percpu_first(int map_fd, size_t value_size)
 	__u64 sum = 0, v;
 
 	if (!vals)
-		die("memory", ENOMEM);
+		die_errno("memory", ENOMEM);
 	if (bpf_map_lookup_elem(map_fd, &zero, vals))
-		die("read a counter", errno);
+		die_errno("read a counter", errno);
 	for (i = 0; i < ncpu; i++) {
 		memcpy(&v, vals + i * stride, sizeof(v));
 		sum += v;
@@ -373,11 +369,11 @@ static int open_packet_socket(int ifindex)
 	int one = 1, fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		die("AF_PACKET socket", errno);
+		die_errno("AF_PACKET socket", errno);
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		die("bind the AF_PACKET socket to the veth", errno);
+		die_errno("bind the AF_PACKET socket to the veth", errno);
 	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
-		die("PACKET_QDISC_BYPASS", errno);
+		die_errno("PACKET_QDISC_BYPASS", errno);
 	return fd;
 }
 
@@ -547,7 +543,7 @@ int main(int argc, char **argv)
 	s.o = &o;
 	s.ifindex = if_nametoindex(o.dev);
 	if (!s.ifindex)
-		die(o.dev, errno);
+		die_errno(o.dev, errno);
 	if (!o.have_src_mac)
 		own_mac(o.dev, o.src_mac);
 	build_frame(&o, s.frame);
@@ -568,20 +564,20 @@ int main(int argc, char **argv)
 
 	home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (home < 0)
-		die("/proc/self/ns/net", errno);
+		die_errno("/proc/self/ns/net", errno);
 	for (i = 0; i < o.n_sinks; i++)
 		sinks[i] = attach_sink(o.sink[i], o.dport, home);
 
 	errno = pthread_create(&th, NULL, s.kind == LG_AF_PACKET ? send_af_packet : send_live_frames, &s);
 	if (errno)
-		die("thread", errno);
+		die_errno("thread", errno);
 	nap(o.warmup);
 	snapshot(&a, &s, sinks, o.n_sinks, th);
 	nap(o.seconds);
 	snapshot(&b, &s, sinks, o.n_sinks, th);
 	stop_sender(th);
 	if (s.err)
-		die(s.kind == LG_AF_PACKET ? "sendmmsg (AF_PACKET)" : "BPF_PROG_TEST_RUN (live frames)", s.err);
+		die_errno(s.kind == LG_AF_PACKET ? "sendmmsg (AF_PACKET)" : "BPF_PROG_TEST_RUN (live frames)", s.err);
 	usleep(50000);		/* what is still in the veths' rings lands */
 	read_counts(&end, &s, sinks, o.n_sinks);
 

@@ -49,9 +49,13 @@
 
 #include "shim_api.h"
 #include "cloudsteer.h"
+#define DIE_NAME "learn_fuzzer"
+#define DIE_STATUS 2
+#include "die.h"
 #include "fuzzset.h"
 #include "lib/config.h"
 #include "lib/learnprog.h"
+#include "lib/names.h"
 #include "lib/never.h"
 #include "lib/rules.h"
 #include "refdns.h"
@@ -90,19 +94,6 @@ static struct refdns R;
 static __u8 *room;		/* PACKET_ROOM octets, then the guard page */
 
 /* ================= setting up ================= */
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "learn_fuzzer: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
-}
 
 static const struct shim_map_def *map_named(const char *name)
 {

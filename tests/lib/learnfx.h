@@ -25,6 +25,8 @@
 #include "lib/addr.h"
 #include "lib/config.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/rules.h"
 #include "learn.skel.h"
 #include "bpffx.h"
@@ -135,7 +137,7 @@ static inline void lfx_close(struct lfx *f)
 
 static inline bool lfx_counters(struct lfx *f, __u64 *out)
 {
-	return cs_sum_percpu(bpf_map__fd(f->skel->maps.cs_learn_stats), out, CS_R_MAX) == 0;
+	return cs_percpu_sum(bpf_map__fd(f->skel->maps.cs_learn_stats), 0, CS_R_MAX, out, 1) == 0;
 }
 
 /* Run one frame; the verdict, counter deltas and events land in f. */

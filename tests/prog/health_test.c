@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * health: the prober (user/daemon/health.c) against real sockets in a
+ * health: the prober (user/lib/health.c) against real sockets in a
  * private network namespace: tcp, icmp (raw and ping sockets, IPv4 and
  * IPv6) and udp probes, rise and fall, and link-down on a veth (or dummy)
  * interface, which must fail an instance faster than its probes could.
@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "testing.h"
-#include "daemon/health.h"
+#include "lib/health.h"
 #include "lib/addr.h"
 
 T_SUITE("health");
@@ -57,7 +57,7 @@ static void sleep_ms(unsigned ms)
 
 struct ev {
 	__u32 inst;
-	enum cs_health_state st;
+	enum cs_health_verdict st;
 	char why[192];
 	__u64 at;
 };
@@ -67,7 +67,7 @@ static struct ev evs[256];
 static size_t n_evs;
 static pthread_t prober_thread;	/* the thread the callback ran on */
 
-static void on_change(void *ctx, __u32 inst, enum cs_health_state st, const char *why)
+static void on_change(void *ctx, __u32 inst, enum cs_health_verdict st, const char *why)
 {
 	(void)ctx;
 	pthread_mutex_lock(&ev_lock);
@@ -92,7 +92,7 @@ static void ev_reset(void)
 
 /* Wait for the first event (inst, st) at position >= from; returns a copy
  * of it in out and its position, or -1 after timeout_ms. */
-static int ev_wait(size_t from, __u32 inst, enum cs_health_state st, unsigned timeout_ms,
+static int ev_wait(size_t from, __u32 inst, enum cs_health_verdict st, unsigned timeout_ms,
 		   struct ev *out)
 {
 	__u64 end = now_ms() + timeout_ms;
@@ -266,7 +266,7 @@ static void tcp_up_then_down(void)
 		goto out;
 	}
 	EXPECT(!cs_health_known(h, 0), "a verdict before any probe");
-	EXPECT_EQ(cs_health_state(h, 0), CS_HEALTH_UP);	/* unknown counts as up */
+	EXPECT_EQ(cs_health_verdict(h, 0), CS_HEALTH_UP);	/* unknown counts as up */
 	if (ev_wait(0, 0, CS_HEALTH_UP, 3 * budget_up, &e) < 0) {
 		capture_stop();
 		EXPECT(false, "no UP within %d ms", 3 * budget_up);
@@ -276,7 +276,7 @@ static void tcp_up_then_down(void)
 	EXPECT_EQ(ev_count(0), 1);	/* the first verdict, nothing before it */
 	EXPECT(strstr(e.why, "2 good probes"), "why: %s", e.why);
 	EXPECT(cs_health_known(h, 0), "no verdict after UP");
-	EXPECT_EQ(cs_health_state(h, 0), CS_HEALTH_UP);
+	EXPECT_EQ(cs_health_verdict(h, 0), CS_HEALTH_UP);
 	EXPECT(pthread_equal(prober_thread, pthread_self()) == 0, "callback on the caller's thread");
 	sleep_ms(5 * INTERVAL);		/* steady: probes go on, nothing is said */
 	EXPECT_EQ(ev_count(0), 1);
@@ -295,7 +295,7 @@ static void tcp_up_then_down(void)
 	}
 	down_ms = e.at - t0;
 	EXPECT(strstr(e.why, "connection refused") && strstr(e.why, "3 failures"), "why: %s", e.why);
-	EXPECT_EQ(cs_health_state(h, 0), CS_HEALTH_DOWN);
+	EXPECT_EQ(cs_health_verdict(h, 0), CS_HEALTH_DOWN);
 	t0 = now_ms();
 	cs_health_stop(h);
 	stop_ms = now_ms() - t0;
@@ -341,7 +341,7 @@ static void icmp_case(const char *label)
 	if (!EXPECT(h, "cs_health_start: %s", strerror(errno)))
 		return;
 	for (i = 0; i < 3; i++) {
-		enum cs_health_state want = i < 2 ? CS_HEALTH_UP : CS_HEALTH_DOWN;
+		enum cs_health_verdict want = i < 2 ? CS_HEALTH_UP : CS_HEALTH_DOWN;
 
 		if (EXPECT(ev_wait(0, (__u32)i, want, 3 * budget, &e) >= 0, "%s: no %s within %d ms",
 			   t[i].name, want ? "UP" : "DOWN", 3 * budget))
@@ -504,7 +504,7 @@ static void refuses_bad_targets(void)
 	EXPECT(!h && errno == EINVAL, "unknown probe: %p, %s", (void *)h, strerror(errno));
 	h = cs_health_start(NULL, 0, on_change, NULL);
 	if (EXPECT(h, "no targets: %s", strerror(errno))) {
-		EXPECT_EQ(cs_health_state(h, 0), CS_HEALTH_DOWN);	/* out of range */
+		EXPECT_EQ(cs_health_verdict(h, 0), CS_HEALTH_DOWN);	/* out of range */
 		cs_health_stop(h);
 	}
 }
@@ -641,7 +641,7 @@ static void link_down_veth(void)
 		down1_ms = e.at - t0;
 		EXPECT(strstr(e.why, "link csh0 down"), "why: %s", e.why);
 	}
-	EXPECT_EQ(cs_health_state(h, 0), CS_HEALTH_DOWN);
+	EXPECT_EQ(cs_health_verdict(h, 0), CS_HEALTH_DOWN);
 
 	mark = ev_pos();
 	t0 = now_ms();

@@ -21,6 +21,7 @@
 #include "bpffx.h"
 #include "lib/addr.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
 #include "pkt.h"
 #include "instance.skel.h"
 #include "testing.h"
@@ -233,14 +234,14 @@ static __u64 reason(__u32 r)
 {
 	__u64 sum = 0;
 
-	cs_percpu_sum(F.reasons, r, &sum, 1);
+	cs_percpu_sum(F.reasons, r, 1, &sum, 1);
 	return sum;
 }
 
 /* Every reason at once, for "nothing else was counted". */
 static void reasons_all(__u64 out[CS_I_MAX])
 {
-	cs_sum_percpu(F.reasons, out, CS_I_MAX);
+	cs_percpu_sum(F.reasons, 0, CS_I_MAX, out, 1);
 }
 
 /* The counters are exactly these (pairs of reason, count; the rest 0). */

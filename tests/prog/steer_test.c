@@ -21,6 +21,7 @@
 #include "bpffx.h"
 #include "lib/addr.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
 #include "pkt.h"
 #include "steer.skel.h"
 #include "testing.h"
@@ -264,7 +265,7 @@ static struct cs_inst_stat inst_stat(__u32 id)
 {
 	struct cs_inst_stat s;
 
-	cs_percpu_sum(F.inst_stats, id, (__u64 *)&s, sizeof(s) / sizeof(__u64));
+	cs_percpu_sum(F.inst_stats, id, 1, (__u64 *)&s, sizeof(s) / sizeof(__u64));
 	return s;
 }
 
@@ -272,7 +273,7 @@ static struct cs_acl_stat acl_stat(__u32 id)
 {
 	struct cs_acl_stat s;
 
-	cs_percpu_sum(F.acl_stats, id, (__u64 *)&s, 2);
+	cs_percpu_sum(F.acl_stats, id, 1, (__u64 *)&s, 2);
 	return s;
 }
 

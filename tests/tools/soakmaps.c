@@ -33,9 +33,10 @@
 
 #include "cloudsteer.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/learnprog.h"
+#include "lib/maps.h"
 #include "lib/pins.h"
-#include "lib/state.h"
 
 static int open_pin(const char *dir, const char *name)
 {
@@ -85,7 +86,7 @@ static __u64 steered_packets(int fd)
 	__u64 sum = 0, st[sizeof(struct cs_inst_stat) / 8];
 	__u32 id;
 
-	for (id = 1; id < CS_INSTANCES_MAX && !cs_percpu_sum(fd, id, st, sizeof(st) / 8); id++)
+	for (id = 1; id < CS_INSTANCES_MAX && !cs_percpu_sum(fd, id, 1, st, sizeof(st) / 8); id++)
 		sum += st[0];
 	return sum;
 }

@@ -39,8 +39,8 @@ static void known_answer_weights(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(v); i++)
-		EXPECT(cs_sm_weight(v[i].name, v[i].bucket) == v[i].w, "w(\"%s\", %u) = 0x%016llx", v[i].name,
-		       v[i].bucket, (unsigned long long)cs_sm_weight(v[i].name, v[i].bucket));
+		EXPECT(cs_servicemap_weight(v[i].name, v[i].bucket) == v[i].w, "w(\"%s\", %u) = 0x%016llx", v[i].name,
+		       v[i].bucket, (unsigned long long)cs_servicemap_weight(v[i].name, v[i].bucket));
 }
 
 static void expect_table(const struct cs_bucket *got, const __u16 want[16][2])
@@ -60,7 +60,7 @@ static void known_answer_three(void)
 		{ 3, 2 }, { 1, 2 }, { 2, 1 }, { 2, 3 }, { 3, 2 }, { 1, 3 }, { 3, 1 }, { 1, 3 },
 	};
 
-	if (EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 16, tab), 0))
+	if (EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 16, tab), 0))
 		expect_table(tab, want);
 }
 
@@ -72,10 +72,10 @@ static void known_answer_two(void)
 	};
 	const bool ab[3] = { true, true, false };
 
-	if (EXPECT_EQ(cs_sm_build(casb3, NULL, 2, 16, tab), 0))
+	if (EXPECT_EQ(cs_servicemap_build(casb3, NULL, 2, 16, tab), 0))
 		expect_table(tab, want);
 	/* the same two out of three: casb-c down */
-	if (EXPECT_EQ(cs_sm_build(casb3, ab, 3, 16, tab), 0))
+	if (EXPECT_EQ(cs_servicemap_build(casb3, ab, 3, 16, tab), 0))
 		expect_table(tab, want);
 }
 
@@ -91,9 +91,9 @@ static void known_answer_one(void)
 	};
 	const bool b_only[3] = { false, true, false };
 
-	if (EXPECT_EQ(cs_sm_build(casb3, NULL, 1, 16, tab), 0))
+	if (EXPECT_EQ(cs_servicemap_build(casb3, NULL, 1, 16, tab), 0))
 		expect_table(tab, want);
-	if (EXPECT_EQ(cs_sm_build(casb3, b_only, 3, 16, tab), 0))
+	if (EXPECT_EQ(cs_servicemap_build(casb3, b_only, 3, 16, tab), 0))
 		expect_table(tab, want_b);
 }
 
@@ -103,10 +103,10 @@ static void known_answer_none_eligible(void)
 	const bool none[3] = { false, false, false };
 
 	memset(tab, 0xff, sizeof(tab));
-	if (EXPECT_EQ(cs_sm_build(casb3, none, 3, 16, tab), 0))
+	if (EXPECT_EQ(cs_servicemap_build(casb3, none, 3, 16, tab), 0))
 		expect_table(tab, want);
 	memset(tab, 0xff, sizeof(tab));
-	if (EXPECT_EQ(cs_sm_build(NULL, NULL, 0, 16, tab), 0))
+	if (EXPECT_EQ(cs_servicemap_build(NULL, NULL, 0, 16, tab), 0))
 		expect_table(tab, want);
 }
 
@@ -124,14 +124,14 @@ static void primary_and_secondary_are_the_top_two(void)
 
 		for (i = 0; i < 5; i++)
 			n_el += el[i] = mask >> i & 1;
-		if (!EXPECT_EQ(cs_sm_build(five, el, 5, 1024, tab), 0))
+		if (!EXPECT_EQ(cs_servicemap_build(five, el, 5, 1024, tab), 0))
 			return;
 		for (b = 0; b < 1024; b++) {
 			__u16 p = tab[b].primary, s = tab[b].secondary, want_p = 0, want_s = 0;
 			__u64 wp = 0, ws = 0;
 
 			for (i = 0; i < 5; i++) {
-				__u64 w = cs_sm_weight(five[i], b);
+				__u64 w = cs_servicemap_weight(five[i], b);
 
 				if (!el[i])
 					continue;
@@ -157,8 +157,8 @@ static void primary_and_secondary_are_the_top_two(void)
 /* Bucket b is decided by b alone: a small table is the head of a big one. */
 static void table_size_does_not_change_a_bucket(void)
 {
-	if (!EXPECT_EQ(cs_sm_build(five, NULL, 5, 4096, tab), 0) ||
-	    !EXPECT_EQ(cs_sm_build(five, NULL, 5, 64, tab2), 0))
+	if (!EXPECT_EQ(cs_servicemap_build(five, NULL, 5, 4096, tab), 0) ||
+	    !EXPECT_EQ(cs_servicemap_build(five, NULL, 5, 64, tab2), 0))
 		return;
 	EXPECT(!memcmp(tab, tab2, 64 * sizeof(tab[0])), "the first 64 buckets differ");
 }
@@ -181,7 +181,7 @@ static void order_does_not_matter(void)
 	int round;
 	size_t i;
 
-	if (!EXPECT_EQ(cs_sm_build(base, base_el, 8, 4096, tab), 0))
+	if (!EXPECT_EQ(cs_servicemap_build(base, base_el, 8, 4096, tab), 0))
 		return;
 	memcpy(names, base, sizeof(names));
 	memcpy(el, base_el, sizeof(el));
@@ -196,7 +196,7 @@ static void order_does_not_matter(void)
 			tn = names[i], names[i] = names[j], names[j] = tn;
 			te = el[i], el[i] = el[j], el[j] = te;
 		}
-		if (!EXPECT_EQ(cs_sm_build(names, el, 8, 4096, tab2), 0))
+		if (!EXPECT_EQ(cs_servicemap_build(names, el, 8, 4096, tab2), 0))
 			return;
 		for (b = 0; b < 4096; b++)
 			if (!EXPECT(!strcmp(id_name(base, tab[b].primary), id_name(names, tab2[b].primary)) &&
@@ -216,7 +216,7 @@ static void balance(void)
 	size_t i;
 	__u32 b;
 
-	if (!EXPECT_EQ(cs_sm_build(five, NULL, 5, 4096, tab), 0))
+	if (!EXPECT_EQ(cs_servicemap_build(five, NULL, 5, 4096, tab), 0))
 		return;
 	for (b = 0; b < 4096; b++) {
 		prim[tab[b].primary]++;
@@ -240,14 +240,14 @@ static void spread_on_failure(void)
 	size_t dead, i;
 	__u32 b;
 
-	if (!EXPECT_EQ(cs_sm_build(five, NULL, 5, 4096, tab), 0))
+	if (!EXPECT_EQ(cs_servicemap_build(five, NULL, 5, 4096, tab), 0))
 		return;
 	for (dead = 1; dead <= 5; dead++) {
 		unsigned int took[6] = { 0 }, takers = 0, moved = 0;
 		bool el[5] = { true, true, true, true, true };
 
 		el[dead - 1] = false;
-		if (!EXPECT_EQ(cs_sm_build(five, el, 5, 4096, tab2), 0))
+		if (!EXPECT_EQ(cs_servicemap_build(five, el, 5, 4096, tab2), 0))
 			return;
 		for (b = 0; b < 4096; b++) {
 			const struct cs_bucket *o = &tab[b], *n = &tab2[b];
@@ -289,8 +289,8 @@ static void minimal_disruption_on_join(void)
 	unsigned int moved = 0;
 	__u32 b;
 
-	if (!EXPECT_EQ(cs_sm_build(five, NULL, 5, 4096, tab), 0) ||
-	    !EXPECT_EQ(cs_sm_build(six, NULL, 6, 4096, tab2), 0))
+	if (!EXPECT_EQ(cs_servicemap_build(five, NULL, 5, 4096, tab), 0) ||
+	    !EXPECT_EQ(cs_servicemap_build(six, NULL, 6, 4096, tab2), 0))
 		return;
 	for (b = 0; b < 4096; b++) {
 		const struct cs_bucket *o = &tab[b], *n = &tab2[b];
@@ -337,7 +337,7 @@ static void defer_warming_known_cases(void)
 
 	for (c = 0; c < ARRAY_SIZE(v); c++) {
 		memcpy(t, in, sizeof(in));
-		cs_sm_defer_warming(t, ARRAY_SIZE(in), v[c].warming);
+		cs_servicemap_defer_warming(t, ARRAY_SIZE(in), v[c].warming);
 		for (i = 0; i < ARRAY_SIZE(in); i++)
 			EXPECT(t[i].primary == v[c].want[i].primary && t[i].secondary == v[c].want[i].secondary,
 			       "case %zu bucket %zu: {%u,%u}, want {%u,%u}", c, i, t[i].primary, t[i].secondary,
@@ -345,8 +345,8 @@ static void defer_warming_known_cases(void)
 	}
 	/* nothing to do: no warming list, no buckets */
 	memcpy(t, in, sizeof(in));
-	cs_sm_defer_warming(t, ARRAY_SIZE(in), NULL);
-	cs_sm_defer_warming(t, 0, v[1].warming);
+	cs_servicemap_defer_warming(t, ARRAY_SIZE(in), NULL);
+	cs_servicemap_defer_warming(t, 0, v[1].warming);
 	EXPECT(!memcmp(t, in, sizeof(in)), "changed without cause");
 }
 
@@ -362,14 +362,14 @@ static void defer_warming_over_a_table(void)
 	const bool b_warming[3] = { false, true, false }, five_warming[5] = { false, false, true, false, false };
 	__u32 b;
 
-	if (EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 16, tab), 0)) {
-		cs_sm_defer_warming(tab, 16, b_warming);
+	if (EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 16, tab), 0)) {
+		cs_servicemap_defer_warming(tab, 16, b_warming);
 		expect_table(tab, want);
 	}
-	if (!EXPECT_EQ(cs_sm_build(five, NULL, 5, 4096, tab), 0))
+	if (!EXPECT_EQ(cs_servicemap_build(five, NULL, 5, 4096, tab), 0))
 		return;
 	memcpy(tab2, tab, sizeof(tab));
-	cs_sm_defer_warming(tab2, 4096, five_warming);
+	cs_servicemap_defer_warming(tab2, 4096, five_warming);
 	for (b = 0; b < 4096; b++) {
 		const struct cs_bucket *o = &tab[b], *n = &tab2[b];
 
@@ -385,9 +385,9 @@ static void defer_warming_over_a_table(void)
 
 static void bad_input(void)
 {
-	static const char *names[CS_SM_INSTANCES_MAX + 1];
-	static char text[CS_SM_INSTANCES_MAX + 1][8];
-	static struct cs_bucket big[CS_SM_BUCKETS_MAX];
+	static const char *names[CS_SERVICEMAP_INSTANCES_MAX + 1];
+	static char text[CS_SERVICEMAP_INSTANCES_MAX + 1][8];
+	static struct cs_bucket big[CS_SERVICEMAP_BUCKETS_MAX];
 	static const char *const dup[] = { "casb-a", "casb-b", "casb-a" };
 	static const char *const hole[] = { "casb-a", NULL };
 	size_t i;
@@ -396,26 +396,26 @@ static void bad_input(void)
 		snprintf(text[i], sizeof(text[i]), "i%zu", i);
 		names[i] = text[i];
 	}
-	EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 0, tab), -EINVAL);
-	EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 3, tab), -EINVAL);
-	EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 4095, tab), -EINVAL);
-	EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 131072, big), -EINVAL);
-	EXPECT_EQ(cs_sm_build(names, NULL, CS_SM_INSTANCES_MAX + 1, 16, tab), -EINVAL);
-	EXPECT_EQ(cs_sm_build(dup, NULL, 3, 16, tab), -EINVAL);
-	EXPECT_EQ(cs_sm_build(hole, NULL, 2, 16, tab), -EINVAL);
-	EXPECT_EQ(cs_sm_build(NULL, NULL, 3, 16, tab), -EINVAL);
-	EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 16, NULL), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 0, tab), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 3, tab), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 4095, tab), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 131072, big), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(names, NULL, CS_SERVICEMAP_INSTANCES_MAX + 1, 16, tab), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(dup, NULL, 3, 16, tab), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(hole, NULL, 2, 16, tab), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(NULL, NULL, 3, 16, tab), -EINVAL);
+	EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 16, NULL), -EINVAL);
 
 	/* a refused build leaves the table as it was */
 	memset(tab, 0xab, 16 * sizeof(tab[0]));
-	cs_sm_build(dup, NULL, 3, 16, tab);
+	cs_servicemap_build(dup, NULL, 3, 16, tab);
 	for (i = 0; i < 16; i++)
 		EXPECT(tab[i].primary == 0xabab && tab[i].secondary == 0xabab, "bucket %zu written", i);
 
 	/* the limits themselves are fine */
-	EXPECT_EQ(cs_sm_build(casb3, NULL, 3, 1, tab), 0);
-	EXPECT_EQ(cs_sm_build(names, NULL, CS_SM_INSTANCES_MAX, CS_SM_BUCKETS_MAX, big), 0);
-	EXPECT(big[CS_SM_BUCKETS_MAX - 1].primary && big[CS_SM_BUCKETS_MAX - 1].secondary, "last bucket empty");
+	EXPECT_EQ(cs_servicemap_build(casb3, NULL, 3, 1, tab), 0);
+	EXPECT_EQ(cs_servicemap_build(names, NULL, CS_SERVICEMAP_INSTANCES_MAX, CS_SERVICEMAP_BUCKETS_MAX, big), 0);
+	EXPECT(big[CS_SERVICEMAP_BUCKETS_MAX - 1].primary && big[CS_SERVICEMAP_BUCKETS_MAX - 1].secondary, "last bucket empty");
 }
 
 int main(void)

@@ -29,27 +29,11 @@
 
 #include "daemon.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
+#include "lib/health.h"
 #include "lib/log.h"
 #include "lib/servicemap.h"
-#include "lib/state.h"
-#include "health.h"
 #include "steer.skel.h"
-
-/* The config's instance at global id (1-based), and its chain index. */
-const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain)
-{
-	size_t c, n = 0;
-
-	for (c = 0; c < conf->n_chains; c++) {
-		if (id - 1 < n + conf->chains[c].n_instances) {
-			if (chain)
-				*chain = c;
-			return &conf->chains[c].instances[id - 1 - n];
-		}
-		n += conf->chains[c].n_instances;
-	}
-	return NULL;
-}
 
 static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain)
 {
@@ -64,16 +48,6 @@ static __u32 first_id_of_chain(const struct cs_conf *conf, size_t chain)
 	for (c = 0; c < chain; c++)
 		id += (__u32)conf->chains[c].n_instances;
 	return id;
-}
-
-__u32 cs_instance_count(const struct cs_conf *conf)
-{
-	__u32 n = 0;
-	size_t c;
-
-	for (c = 0; c < conf->n_chains; c++)
-		n += (__u32)conf->chains[c].n_instances;
-	return n;
 }
 
 /* The inner destination MAC of an encap chain's instance: as configured, or
@@ -108,6 +82,11 @@ static void encap_path(const struct cs_instance_conf *ic, struct cs_instance *in
 	in->inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
 }
 
+static bool is_encap(const struct cs_chain_conf *cc)
+{
+	return cc->mode && !strcmp(cc->mode, "encap");
+}
+
 /*
  * Write chains and instances. An instance already in the map at the same id
  * and address keeps its state (a restart does not flap it, a drain stays);
@@ -115,11 +94,6 @@ static void encap_path(const struct cs_instance_conf *ic, struct cs_instance *in
  * WARMING with no warmup running (the daemon restarted) starts its warmup
  * again: nothing says how far the last one got.
  */
-static bool is_encap(const struct cs_chain_conf *cc)
-{
-	return cc->mode && !strcmp(cc->mode, "encap");
-}
-
 int cs_chains_write(struct cs_daemon *d)
 {
 	int chains_fd = bpf_map__fd(d->steer->maps.cs_chains);
@@ -224,20 +198,20 @@ static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTAN
 	size_t i;
 
 	for (i = 0; i < cc->n_instances; i++) {
-		__u32 st = states[first + i];
+		__u32 state = states[first + i];
 
 		names[i] = cc->instances[i].name;
-		eligible[i] = st == CS_INST_UP || st == CS_INST_WARMING;
-		warming[i] = st == CS_INST_WARMING;
+		eligible[i] = state == CS_INST_UP || state == CS_INST_WARMING;
+		warming[i] = state == CS_INST_WARMING;
 	}
 	buckets = calloc(CS_BUCKETS_DEFAULT, sizeof(*buckets));
 	if (!buckets)
 		return -ENOMEM;
-	if (cs_sm_build(names, eligible, cc->n_instances, CS_BUCKETS_DEFAULT, buckets)) {
+	if (cs_servicemap_build(names, eligible, cc->n_instances, CS_BUCKETS_DEFAULT, buckets)) {
 		free(buckets);
 		return -EINVAL;
 	}
-	cs_sm_defer_warming(buckets, CS_BUCKETS_DEFAULT, warming);
+	cs_servicemap_defer_warming(buckets, CS_BUCKETS_DEFAULT, warming);
 	table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
 				  CS_BUCKETS_MAX, NULL);
 	if (table_fd < 0) {
@@ -314,7 +288,7 @@ int cs_tables_build(struct cs_daemon *d)
  * an instance that was DOWN makes it WARMING (health.warmup 0: UP at once);
  * UP for one already warming leaves its warmup running; DOWN ends a warmup.
  */
-static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char *why)
+static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
 {
 	struct cs_daemon *d = ctx;
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
@@ -332,7 +306,7 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char 
 		pthread_mutex_unlock(&d->states_lock);
 		return;
 	}
-	if (st != CS_HEALTH_UP) {
+	if (verdict != CS_HEALTH_UP) {
 		in.state = CS_INST_DOWN;
 	} else if (in.state == CS_INST_WARMING && d->warm_until[id]) {
 		until = d->warm_until[id];
@@ -342,7 +316,7 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_state st, const char 
 	} else {
 		in.state = CS_INST_UP;
 	}
-	if (st == CS_HEALTH_UP && is_encap(&d->conf.chains[chain]))
+	if (verdict == CS_HEALTH_UP && is_encap(&d->conf.chains[chain]))
 		encap_path(ic, &in);	/* the way may have changed while it was down */
 	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST)) {
 		pthread_mutex_unlock(&d->states_lock);

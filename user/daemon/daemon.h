@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * daemon.h - the state of `cloudsteer run` and the pieces that act on it:
- * lock, attach, sweep (expiry, routes, ACL ids), event log.
+ * attach, steer, chains and their tables, sweep (expiry, routes, ACL ids),
+ * event log.
  */
 #ifndef CS_DAEMON_H
 #define CS_DAEMON_H
@@ -93,9 +94,6 @@ struct cs_daemon {
 #define CS_FULL_PERCENT 90		/* a pass that finds the records this full... */
 #define CS_EVICT_TO_PERCENT 80		/* ...makes the next one evict down to this */
 
-/* lock.c: one daemon of each role per pin directory; role NULL: `run`. */
-int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen);
-
 /* attach.c */
 /* Every learn and steer interface exists (checked before anything is touched). */
 int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen);
@@ -109,8 +107,6 @@ int cs_attach_steer(struct cs_daemon *d, char *err, size_t errlen);
 void cs_detach_steer(const struct cs_conf *conf, const char *pin_dir);
 
 /* chains.c */
-const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain);
-__u32 cs_instance_count(const struct cs_conf *conf);
 int cs_chains_write(struct cs_daemon *d);
 int cs_tables_build(struct cs_daemon *d);
 void cs_tables_follow_states(struct cs_daemon *d);
@@ -150,8 +146,5 @@ void cs_sweep_free(struct cs_sweep *sw);
 
 /* events.c: the log line of each new record. */
 int cs_on_learn_event(void *ctx, void *data, size_t size);
-/* Text of a name id and a pattern id, for log lines; "?" when unknown. */
-const char *cs_name_of(struct cs_daemon *d, __u64 name_id, char *buf, size_t len);
-const char *cs_pattern_of(struct cs_daemon *d, __u32 pattern_id);
 
 #endif

@@ -10,23 +10,6 @@
 #include "lib/log.h"
 #include "learn.skel.h"
 
-const char *cs_name_of(struct cs_daemon *d, __u64 name_id, char *buf, size_t len)
-{
-	struct cs_name n;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.cs_names), &name_id, &n))
-		return "?";
-	snprintf(buf, len, "%s", n.text);
-	return buf;
-}
-
-const char *cs_pattern_of(struct cs_daemon *d, __u32 pattern_id)
-{
-	const struct cs_pattern *p = cs_pattern_by_id(&d->conf, pattern_id);
-
-	return p ? p->text : "?";
-}
-
 /*
  * A sweep pass removes the names that none of the records it read has; a
  * record learn made after the pass read its place is not among them, and
@@ -54,7 +37,7 @@ int cs_on_learn_event(void *ctx, void *data, size_t size)
 	keep_name(d, e);
 	snprintf(acl, sizeof(acl), "%u", e->acl_id);
 	cs_info("learned %s %s for %s (rule %s, ttl %u, acl %s)", e->name.text,
-		cs_addr_format(&e->addr, ip, sizeof(ip)), e->qname.text, cs_pattern_of(d, e->pattern_id),
+		cs_addr_format(&e->addr, ip, sizeof(ip)), e->qname.text, cs_pattern_text(&d->conf, e->pattern_id),
 		e->ttl, e->acl_id ? acl : "waiting");
 	return 0;
 }

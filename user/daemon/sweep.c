@@ -18,6 +18,7 @@
  * flow uses a route.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +27,13 @@
 
 #include "daemon.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
-#include "lib/mapwalk.h"
+#include "lib/maps.h"
+#include "lib/names.h"
 #include "lib/never.h"
 #include "lib/quota.h"
-#include "lib/state.h"
 #include "learn.skel.h"
 #include "steer.skel.h"
 
@@ -165,6 +167,18 @@ void cs_sweep_free(struct cs_sweep *sw)
 
 /* ---- the pass ---- */
 
+/* Reads the text of name id from cs_names, for log lines; "?" when the
+ * names map has none. */
+static const char *name_text(struct cs_daemon *d, __u64 name_id, char *buf, size_t len)
+{
+	struct cs_name n;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.cs_names), &name_id, &n))
+		return "?";
+	snprintf(buf, len, "%s", n.text);
+	return buf;
+}
+
 /* A line per removed record, up to CS_LOG_REMOVED_PER_PASS in a pass: a
  * million records expiring at once would otherwise write 100 MB of log and
  * spend most of the pass on it. The pass's end says how many went unlogged. */
@@ -175,8 +189,8 @@ static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, cons
 
 	if (d->sweep.logged++ >= CS_LOG_REMOVED_PER_PASS)
 		return;
-	cs_info("%s %s %s (rule %s)", why, cs_name_of(d, k->name_id, name, sizeof(name)),
-		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_of(d, r->pattern_id));
+	cs_info("%s %s %s (rule %s)", why, name_text(d, k->name_id, name, sizeof(name)),
+		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_text(&d->conf, r->pattern_id));
 }
 
 /* One record: keep it (noting its IP and name) or say it must go. */
@@ -238,7 +252,7 @@ static __u64 events_lost(struct cs_daemon *d)
 {
 	__u64 counts[CS_R_MAX];
 
-	if (cs_sum_percpu(bpf_map__fd(d->skel->maps.cs_learn_stats), counts, CS_R_MAX))
+	if (cs_percpu_sum(bpf_map__fd(d->skel->maps.cs_learn_stats), 0, CS_R_MAX, counts, 1))
 		return 0;
 	return counts[CS_R_EVENT_LOST];
 }
@@ -425,6 +439,7 @@ struct route_walk {
 	__u64 n, kept, waiting;		/* what stays, for the metrics */
 };
 
+/* Reads the route at key from cs_routes and settles it. */
 static bool route_walk_one(const void *key, void *ctx)
 {
 	struct route_walk *w = ctx;
@@ -529,6 +544,8 @@ static void pass_names(struct cs_daemon *d)
 	free(w.ids);
 }
 
+/* Reads cs_config and writes it back one generation on: learn reuses no
+ * outcome from before (sweep.c's header says why). */
 static void new_generation(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_config);

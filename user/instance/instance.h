@@ -56,7 +56,7 @@ struct cs_instance_daemon {
 	bool detach_on_exit;
 	struct cs_conf conf;
 	size_t chain;			/* index of this node's chain in conf */
-	struct cs_member members[CS_SM_INSTANCES_MAX];
+	struct cs_member members[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t n_members;
 	size_t self;			/* index in members */
 	struct cs_bucket *table;	/* positions in members + 1, CS_BUCKETS_DEFAULT */
@@ -108,7 +108,7 @@ void cs_sync_publish(struct cs_instance_daemon *d);
 /* streams.c: forget streams idle longer than instance.stream_idle. */
 void cs_streams_sweep(struct cs_instance_daemon *d);
 /* Call fn for every entry of cs_streams, in batches. */
-typedef void (*cs_stream_fn)(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+typedef void (*cs_stream_fn)(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,
 			     void *arg);
 void cs_streams_each(struct cs_instance_daemon *d, cs_stream_fn fn, void *arg);
 

@@ -37,8 +37,8 @@
 
 #include "instance.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/state.h"
 #include "instance.skel.h"
 
 /* The sync key: mesh.sync_key, else derived from mesh.affinity_key, else
@@ -151,17 +151,17 @@ static void queue_for(struct cs_instance_daemon *d, struct cs_member *m, const s
  * and are up: the secondary while this node is the primary, the primary
  * when this node holds it after a failover, both when the table moved the
  * bucket away from this node. */
-static void queue_stream(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+static void queue_stream(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,
 			 __u64 event_ns)
 {
-	const struct cs_bucket *b = &d->table[st->code & (CS_BUCKETS_DEFAULT - 1)];
+	const struct cs_bucket *b = &d->table[stream->code & (CS_BUCKETS_DEFAULT - 1)];
 	__u16 pos[2] = { b->primary, b->secondary };
 	struct cs_sync_entry e;
 	int i;
 
 	if (d->sock < 0)
 		return;
-	cs_sync_entry_from(&e, k, st, cs_now_ns());
+	cs_sync_entry_from(&e, k, stream, cs_now_ns());
 	for (i = 0; i < 2; i++) {
 		struct cs_member *m = cs_role_member_at(d, pos[i]);
 
@@ -185,14 +185,14 @@ struct held_walk {
 	__u64 n;
 };
 
-static void queue_if_held(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+static void queue_if_held(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,
 			  void *arg)
 {
 	struct held_walk *w = arg;
 
-	if ((st->flags & CS_STREAM_SYNCED) || st->last_ns < w->since_ns)
+	if ((stream->flags & CS_STREAM_SYNCED) || stream->last_ns < w->since_ns)
 		return;
-	queue_stream(d, k, st, 0);
+	queue_stream(d, k, stream, 0);
 	w->n++;
 }
 
@@ -286,18 +286,20 @@ static bool names_us(const struct cs_instance_daemon *d, const struct cs_member 
 	return h->chain_id == (__u32)d->chain + 1 && h->sender == m->id && h->receiver == d->members[d->self].id;
 }
 
+/* Reads the stream's entry in cs_streams (fd) and writes the received
+ * version there when it is newer (cs_sync_newer). */
 static void install(struct cs_instance_daemon *d, int fd, const struct cs_member *m, const struct cs_sync_entry *e,
 		    __u64 now)
 {
-	struct cs_stream held, st;
+	struct cs_stream held, received;
 
 	d->stats.streams_received++;
 	if (!bpf_map_lookup_elem(fd, &e->key, &held) && !cs_sync_newer(e->epoch, e->seq, held.epoch, held.seq)) {
 		d->stats.stale++;
 		return;
 	}
-	cs_sync_entry_to(e, (__u16)m->id, now, &st);
-	if (bpf_map_update_elem(fd, &e->key, &st, BPF_ANY))
+	cs_sync_entry_to(e, (__u16)m->id, now, &received);
+	if (bpf_map_update_elem(fd, &e->key, &received, BPF_ANY))
 		return;
 	d->stats.installed++;
 }

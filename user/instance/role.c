@@ -12,7 +12,6 @@
  * builds the same table.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,37 +20,10 @@
 #include <bpf/libbpf.h>
 
 #include "instance.h"
-#include "daemon/daemon.h"
-#include "daemon/health.h"
 #include "lib/addr.h"
+#include "lib/health.h"
 #include "lib/log.h"
 #include "instance.skel.h"
-
-/* The addresses of this host's interfaces; n, or -errno. */
-static int local_addrs(struct cs_addr *out, size_t max)
-{
-	struct ifaddrs *ifa, *i;
-	size_t n = 0;
-
-	if (getifaddrs(&ifa))
-		return -errno;
-	for (i = ifa; i && n < max; i = i->ifa_next)
-		if (i->ifa_addr && (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6) &&
-		    !cs_addr_from_sockaddr((const struct sockaddr_storage *)i->ifa_addr, &out[n]))
-			n++;
-	freeifaddrs(ifa);
-	return (int)n;
-}
-
-static bool addr_in(const struct cs_addr *a, const struct cs_addr *set, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!memcmp(a, &set[i], sizeof(*a)))
-			return true;
-	return false;
-}
 
 /* The instance id of this node: named, or found among the local addresses. */
 static __u32 find_self(struct cs_instance_daemon *d, char *err, size_t errlen)
@@ -67,7 +39,7 @@ static __u32 find_self(struct cs_instance_daemon *d, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: no instance is named \"%s\"", d->config_path, name);
 		return id;
 	}
-	nl = local_addrs(local, CS_LOCAL_ADDRS_MAX);
+	nl = cs_local_addrs(local, CS_LOCAL_ADDRS_MAX);
 	if (nl < 0) {
 		snprintf(err, errlen, "cannot list this host's addresses: %s", strerror(-nl));
 		return 0;
@@ -75,7 +47,7 @@ static __u32 find_self(struct cs_instance_daemon *d, char *err, size_t errlen)
 	for (id = 1; id <= n; id++) {
 		const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, NULL);
 
-		if (cs_addr_parse(ic->address, &a) || !addr_in(&a, local, (size_t)nl))
+		if (cs_addr_parse(ic->address, &a) || !cs_addr_in(&a, local, (size_t)nl))
 			continue;
 		if (found) {
 			snprintf(err, errlen, "%s: instances %s and %s both have an address of this host: "
@@ -154,7 +126,7 @@ int cs_role_local_addrs(struct cs_instance_daemon *d)
 	struct cs_addr local[CS_LOCAL_ADDRS_MAX], key, next, *prev = NULL;
 	__u32 one = 1;
 
-	n = local_addrs(local, CS_LOCAL_ADDRS_MAX);
+	n = cs_local_addrs(local, CS_LOCAL_ADDRS_MAX);
 	if (n < 0)
 		return n;
 	for (i = 0; i < n; i++)
@@ -164,7 +136,7 @@ int cs_role_local_addrs(struct cs_instance_daemon *d)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (!addr_in(&key, local, (size_t)n) && !bpf_map_delete_elem(fd, &key))
+		if (!cs_addr_in(&key, local, (size_t)n) && !bpf_map_delete_elem(fd, &key))
 			prev = NULL;	/* start over: the walk's position is gone */
 	}
 	return 0;
@@ -189,35 +161,35 @@ int cs_role_write_cfg(struct cs_instance_daemon *d)
 
 int cs_role_rebuild(struct cs_instance_daemon *d)
 {
-	const char *names[CS_SM_INSTANCES_MAX];
-	bool eligible[CS_SM_INSTANCES_MAX];
+	const char *names[CS_SERVICEMAP_INSTANCES_MAX];
+	bool eligible[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t i;
 
 	for (i = 0; i < d->n_members; i++) {
 		names[i] = d->members[i].name;
 		eligible[i] = d->members[i].self || __atomic_load_n(&d->members[i].up, __ATOMIC_ACQUIRE);
 	}
-	if (cs_sm_build(names, eligible, d->n_members, CS_BUCKETS_DEFAULT, d->table))
+	if (cs_servicemap_build(names, eligible, d->n_members, CS_BUCKETS_DEFAULT, d->table))
 		return -EINVAL;
 	d->map_version = cs_sync_version_rebuilt(d->map_version);
 	return cs_role_write_cfg(d);
 }
 
 /* From the prober thread: a peer came or went. The loop rebuilds. */
-static void on_peer_health(void *ctx, __u32 pos, enum cs_health_state st, const char *why)
+static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
 {
 	struct cs_instance_daemon *d = ctx;
 	struct cs_member *m = &d->members[pos < d->self ? pos : pos + 1];
 
-	__atomic_store_n(&m->up, st == CS_HEALTH_UP, __ATOMIC_RELEASE);
-	cs_info("peer %s is %s: %s", m->name, st == CS_HEALTH_UP ? "up" : "down", why);
+	__atomic_store_n(&m->up, verdict == CS_HEALTH_UP, __ATOMIC_RELEASE);
+	cs_info("peer %s is %s: %s", m->name, verdict == CS_HEALTH_UP ? "up" : "down", why);
 	__atomic_store_n(&d->table_dirty, 1, __ATOMIC_RELEASE);
 }
 
 /* Probe every peer (not this node) with the chain's health settings. */
 int cs_role_health_begin(struct cs_instance_daemon *d)
 {
-	struct cs_health_target t[CS_SM_INSTANCES_MAX];
+	struct cs_health_target t[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t i, n = 0;
 
 	for (i = 0; i < d->n_members; i++) {

@@ -13,8 +13,8 @@
 #include <bpf/libbpf.h>
 
 #include "instance.h"
+#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/state.h"
 #include "instance.skel.h"
 
 #define WALK_BATCH 1024
@@ -49,14 +49,14 @@ struct sweep {
 	__u64 seen, removed;
 };
 
-static void forget_if_idle(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *st,
+static void forget_if_idle(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,
 			   void *arg)
 {
 	struct sweep *sw = arg;
-	__u64 idle_ms = st->state == CS_ST_CLOSED ? CS_CLOSED_IDLE_MS : d->conf.instance.stream_idle_ms;
+	__u64 idle_ms = stream->state == CS_ST_CLOSED ? CS_CLOSED_IDLE_MS : d->conf.instance.stream_idle_ms;
 
 	sw->seen++;
-	if (sw->now > st->last_ns && sw->now - st->last_ns > idle_ms * 1000000ULL &&
+	if (sw->now > stream->last_ns && sw->now - stream->last_ns > idle_ms * 1000000ULL &&
 	    !bpf_map_delete_elem(bpf_map__fd(d->skel->maps.cs_streams), k))
 		sw->removed++;
 }

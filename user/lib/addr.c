@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,4 +190,31 @@ int cs_addr_path(const struct cs_addr *dst, struct cs_addr *local, __u32 *mtu)
 out:
 	close(fd);
 	return e;
+}
+
+int cs_local_addrs(struct cs_addr *out, size_t max)
+{
+	struct ifaddrs *list, *ifa;
+	size_t n = 0;
+
+	if (getifaddrs(&list))
+		return -errno;
+	for (ifa = list; ifa && n < max; ifa = ifa->ifa_next) {
+		if (!ifa->ifa_addr || (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
+			continue;
+		if (!cs_addr_from_sockaddr((const struct sockaddr_storage *)ifa->ifa_addr, &out[n]))
+			n++;
+	}
+	freeifaddrs(list);
+	return (int)n;
+}
+
+bool cs_addr_in(const struct cs_addr *a, const struct cs_addr *set, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!memcmp(a, &set[i], sizeof(*a)))
+			return true;
+	return false;
 }

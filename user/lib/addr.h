@@ -4,6 +4,7 @@
 #define CS_ADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
 
 #include "cloudsteer.h"
@@ -46,5 +47,11 @@ int cs_addr_from_sockaddr(const struct sockaddr_storage *ss, struct cs_addr *out
  * (no route).
  */
 int cs_addr_path(const struct cs_addr *dst, struct cs_addr *local, __u32 *mtu);
+
+/* This host's addresses (every interface, in this network namespace) into
+ * out[0..max); returns how many, or -errno. */
+int cs_local_addrs(struct cs_addr *out, size_t max);
+/* Is a one of set[0..n)? */
+bool cs_addr_in(const struct cs_addr *a, const struct cs_addr *set, size_t n);
 
 #endif

@@ -1064,6 +1064,13 @@ const struct cs_pattern *cs_pattern_by_id(const struct cs_conf *conf, __u32 id)
 	return NULL;
 }
 
+const char *cs_pattern_text(const struct cs_conf *conf, __u32 id)
+{
+	const struct cs_pattern *p = cs_pattern_by_id(conf, id);
+
+	return p ? p->text : "?";
+}
+
 __u32 cs_instance_id_of(const struct cs_conf *conf, const char *name)
 {
 	__u32 id = 0;
@@ -1086,6 +1093,31 @@ __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
 		if (!strcmp(conf->chains[i].name, name))
 			return (__u32)i + 1;
 	return 0;
+}
+
+const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain)
+{
+	size_t c, n = 0;
+
+	for (c = 0; c < conf->n_chains; c++) {
+		if (id - 1 < n + conf->chains[c].n_instances) {
+			if (chain)
+				*chain = c;
+			return &conf->chains[c].instances[id - 1 - n];
+		}
+		n += conf->chains[c].n_instances;
+	}
+	return NULL;
+}
+
+__u32 cs_instance_count(const struct cs_conf *conf)
+{
+	__u32 n = 0;
+	size_t c;
+
+	for (c = 0; c < conf->n_chains; c++)
+		n += (__u32)conf->chains[c].n_instances;
+	return n;
 }
 
 static void free_list(char **list, size_t n)

@@ -133,10 +133,21 @@ struct cs_conf {
  * the daemon kept older ones, so the position is tried first. */
 const struct cs_pattern *cs_pattern_by_id(const struct cs_conf *conf, __u32 id);
 
+/* Its text ("=a.b", "*.a.b", "a.b") for logs and the CLI; "?" when the
+ * config has no pattern with that id. */
+const char *cs_pattern_text(const struct cs_conf *conf, __u32 id);
+
 /* The instance id of an instance name, as the daemon numbers them: its
  * position in the list of every chain's instances, in config order, + 1;
  * 0 if no instance has that name. */
 __u32 cs_instance_id_of(const struct cs_conf *conf, const char *name);
+
+/* The instance at instance id `id` (1-based, numbered as above), and the
+ * index of its chain in conf->chains in *chain (may be NULL); NULL when no
+ * instance has that id. */
+const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain);
+/* How many instances every chain has together: the highest instance id. */
+__u32 cs_instance_count(const struct cs_conf *conf);
 
 /* The chain_id of a chain name: its position + 1; 0 for NULL (observe). */
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name);

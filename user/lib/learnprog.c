@@ -11,65 +11,11 @@
 
 #include "learnprog.h"
 #include "log.h"
-#include "mapwalk.h"
+#include "maps.h"
 #include "never.h"
 #include "pins.h"
 #include "quota.h"
 #include "learn.skel.h"
-
-#define CS_REASON_NAME(sym, name, help) [CS_R_##sym] = name,
-#define CS_REASON_HELP(sym, name, help) [CS_R_##sym] = help,
-static const char *const reason_names[CS_R_MAX] = {
-	CS_PACKET_REASONS(CS_REASON_NAME) CS_RECORD_REASONS(CS_REASON_NAME)
-};
-static const char *const reason_help[CS_R_MAX] = {
-	CS_PACKET_REASONS(CS_REASON_HELP) CS_RECORD_REASONS(CS_REASON_HELP)
-};
-
-const char *cs_reason_name(__u32 reason)
-{
-	return reason < CS_R_MAX ? reason_names[reason] : NULL;
-}
-
-const char *cs_reason_help(__u32 reason)
-{
-	return reason < CS_R_MAX ? reason_help[reason] : NULL;
-}
-
-int cs_percpu_sum(int map_fd, __u32 key, __u64 *out, size_t words)
-{
-	int ncpu = libbpf_num_possible_cpus(), c, e = 0;
-	__u64 *vals;
-	size_t w;
-
-	memset(out, 0, words * sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	/* the kernel hands each CPU's value padded to 8 octets: whole words here */
-	vals = calloc((size_t)ncpu * words, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &key, vals))
-		e = -errno;
-	for (c = 0; !e && c < ncpu; c++)
-		for (w = 0; w < words; w++)
-			out[w] += vals[(size_t)c * words + w];
-	free(vals);
-	return e;
-}
-
-int cs_sum_percpu(int map_fd, __u64 *out, __u32 n)
-{
-	__u32 i;
-	int e;
-
-	for (i = 0; i < n; i++) {
-		e = cs_percpu_sum(map_fd, i, &out[i], 1);
-		if (e)
-			return e;
-	}
-	return 0;
-}
 
 struct prune {
 	int fd;
@@ -280,14 +226,14 @@ static bool pinned_key(struct learn_bpf *skel, __u64 key[2])
 struct learn_bpf *cs_learn_load(struct cs_conf *conf, const struct cs_learn_opts *opts,
 				struct cs_ruleset *rs, char *err, size_t errlen)
 {
-	return cs_learn_load_state(conf, opts, rs, NULL, err, errlen);
+	return cs_learn_load_adopting(conf, opts, rs, NULL, err, errlen);
 }
 
-struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_learn_opts *opts,
-				      struct cs_ruleset *rs, struct cs_learn_state *state,
+struct learn_bpf *cs_learn_load_adopting(struct cs_conf *conf, const struct cs_learn_opts *opts,
+				      struct cs_ruleset *rs, struct cs_learn_adopted *adopted,
 				      char *err, size_t errlen)
 {
-	struct cs_learn_state st = { 0 };
+	struct cs_learn_adopted found = { 0 };
 	struct learn_bpf *skel;
 	__u64 key[2];
 	int e;
@@ -309,8 +255,8 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 	bpf_map__set_max_entries(skel->maps.cs_names, conf->limit_records);
 	bpf_map__set_max_entries(skel->maps.cs_routes, conf->limit_routes);
 	if (opts->pin_dir) {
-		st.reused_maps = cs_pins_reuse(skel->obj, opts->pin_dir, err, errlen);
-		if (st.reused_maps < 0)
+		found.reused_maps = cs_pins_reuse(skel->obj, opts->pin_dir, err, errlen);
+		if (found.reused_maps < 0)
 			goto fail_skel;
 	}
 	e = learn_bpf__load(skel);
@@ -319,18 +265,18 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 			 e == -EPERM ? ": run as root" : "; run with -v -v for the verifier's log");
 		goto fail_skel;
 	}
-	st.had_config = st.reused_maps > 0 && pinned_key(skel, key);
-	if (!st.had_config && getrandom(key, sizeof(key), 0) != sizeof(key)) {
+	found.had_config = found.reused_maps > 0 && pinned_key(skel, key);
+	if (!found.had_config && getrandom(key, sizeof(key), 0) != sizeof(key)) {
 		snprintf(err, errlen, "cannot get random bytes for the name hash key: %s", strerror(errno));
 		goto fail_skel;
 	}
-	if (st.reused_maps > 0)
+	if (found.reused_maps > 0)
 		cs_keep_pattern_ids(bpf_map__fd(skel->maps.cs_patterns), conf);
 	if (cs_rules_compile(conf, key, rs, err, errlen))
 		goto fail_skel;
 	e = cs_learn_configure(skel, conf, rs);
 	/* a fresh pool only: an adopted one holds the ids the routes do not */
-	if (!e && st.reused_maps <= 0)
+	if (!e && found.reused_maps <= 0)
 		e = stock_acl_pool(bpf_map__fd(skel->maps.cs_acl_pool), opts->acl_ids);
 	if (e) {
 		snprintf(err, errlen, "cannot fill the learn maps: %s", strerror(-e));
@@ -338,8 +284,8 @@ struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_lear
 	}
 	if (opts->pin_dir && cs_pins_pin(skel->obj, opts->pin_dir, err, errlen))
 		goto fail_rules;
-	if (state)
-		*state = st;
+	if (adopted)
+		*adopted = found;
 	return skel;
 fail_rules:
 	cs_rules_free(rs);

@@ -25,7 +25,7 @@ struct cs_learn_opts {
 };
 
 /* What cs_learn_load found pinned, for the daemon. */
-struct cs_learn_state {
+struct cs_learn_adopted {
 	int reused_maps;	/* 0: a fresh start */
 	bool had_config;	/* the pinned config held a key: kept */
 };
@@ -36,9 +36,9 @@ struct cs_learn_state {
 struct learn_bpf *cs_learn_load(struct cs_conf *conf, const struct cs_learn_opts *opts,
 				struct cs_ruleset *rs, char *err, size_t errlen);
 
-/* The same, telling what was adopted from the pins (state may be NULL). */
-struct learn_bpf *cs_learn_load_state(struct cs_conf *conf, const struct cs_learn_opts *opts,
-				      struct cs_ruleset *rs, struct cs_learn_state *state,
+/* The same, telling what was adopted from the pins (adopted may be NULL). */
+struct learn_bpf *cs_learn_load_adopting(struct cs_conf *conf, const struct cs_learn_opts *opts,
+				      struct cs_ruleset *rs, struct cs_learn_adopted *adopted,
 				      char *err, size_t errlen);
 
 /* Give every pattern of conf the id its text had in the pinned cs_patterns
@@ -51,16 +51,5 @@ int cs_keep_pattern_ids(int patterns_fd, struct cs_conf *conf);
  * the new rules no longer have are removed. 0 or -errno. */
 int cs_learn_configure(struct learn_bpf *skel, const struct cs_conf *conf,
 		       const struct cs_ruleset *rs);
-
-/* Sum over CPUs the per-CPU value at key, a struct of `words` __u64 fields,
- * field by field into out. 0 or -errno. */
-int cs_percpu_sum(int map_fd, __u32 key, __u64 *out, size_t words);
-
-/* Sum a per-CPU u64 counter array map into out[0..n). */
-int cs_sum_percpu(int map_fd, __u64 *out, __u32 n);
-
-/* Name and help text of a reason code, or NULL for the group marker. */
-const char *cs_reason_name(__u32 reason);
-const char *cs_reason_help(__u32 reason);
 
 #endif

@@ -23,14 +23,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 
 #include "metrics.h"
 #include "addr.h"
-#include "learnprog.h"
 #include "log.h"
+#include "names.h"
+#include "pinned.h"
 #include "rules.h"
-#include "state.h"
+#include "view.h"
 #include "version.h"	/* build/version.h */
 
 #define CS_LABEL_TEXT 160
@@ -186,7 +186,7 @@ static __u64 get(const __u64 *stat)
 
 /* ---- the steering host ---- */
 
-static void learn_reasons(FILE *f, const struct cs_state *st)
+static void learn_reasons(FILE *f, const struct cs_pinned *pins)
 {
 	static const struct { __u32 first, last; const char *name, *help; } groups[] = {
 		{ CS_R_OK + 1, CS_R_PACKET_END, "cloudsteer_dns_packets_total",
@@ -198,7 +198,7 @@ static void learn_reasons(FILE *f, const struct cs_state *st)
 	size_t g;
 	__u32 r;
 
-	if (st->fd[CS_M_LEARN_STATS] < 0 || cs_sum_percpu(st->fd[CS_M_LEARN_STATS], count, CS_R_MAX))
+	if (cs_pinned_learn_reasons(pins, count))
 		return;
 	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
 		family(f, groups[g].name, "counter", groups[g].help);
@@ -240,7 +240,7 @@ static void table_gauges(FILE *f, const struct cs_daemon_stats *s)
 	sample_seconds(f, "cloudsteer_expiry_lag_max_seconds", get(&s->expiry_lag_ms_max), 1e3);
 }
 
-static void rules(FILE *f, const struct cs_state *st, const struct labels *l)
+static void rules(FILE *f, const struct cs_pinned *pins, const struct labels *l)
 {
 	static const struct { const char *name, *help; } fam[] = {
 		{ "cloudsteer_rule_answers_total", "DNS answers the rule won." },
@@ -262,9 +262,9 @@ static void rules(FILE *f, const struct cs_state *st, const struct labels *l)
 			__u64 v[5];
 
 			snprintf(rule, sizeof(rule), "%u", id);
-			if (cs_state_rule_stat(st, id, &rs))
+			if (cs_pinned_rule_stat(pins, id, &rs))
 				memset(&rs, 0, sizeof(rs));
-			if (cs_state_rule_traffic(st, id, &tr))
+			if (cs_pinned_rule_traffic(pins, id, &tr))
 				memset(&tr, 0, sizeof(tr));
 			v[0] = rs.answers, v[1] = rs.learned, v[2] = rs.refreshed;
 			v[3] = tr.packets, v[4] = tr.bytes;
@@ -275,7 +275,7 @@ static void rules(FILE *f, const struct cs_state *st, const struct labels *l)
 
 /* Records each rule holds and its quota: a rule near its quota stops
  * learning (rule_quota). */
-static void rule_quotas(FILE *f, const struct cs_state *st, const struct labels *l)
+static void rule_quotas(FILE *f, const struct cs_pinned *pins, const struct labels *l)
 {
 	static const struct { const char *name, *help; } fam[] = {
 		{ "cloudsteer_rule_records", "Records the rule holds, as counted against its quota." },
@@ -284,7 +284,7 @@ static void rule_quotas(FILE *f, const struct cs_state *st, const struct labels 
 	size_t k;
 	__u32 id;
 
-	if (st->fd[CS_M_RULE_QUOTA] < 0)
+	if (pins->fd[CS_M_RULE_QUOTA] < 0)
 		return;
 	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		family(f, fam[k].name, "gauge", fam[k].help);
@@ -293,7 +293,7 @@ static void rule_quotas(FILE *f, const struct cs_state *st, const struct labels 
 			char rule[16];
 			const char *labels[] = { "rule", rule, "match", label_of(l->rule, l->n_rules, id), NULL };
 
-			if (bpf_map_lookup_elem(st->fd[CS_M_RULE_QUOTA], &id, &q))
+			if (cs_pinned_rule_quota(pins, id, &q))
 				continue;
 			snprintf(rule, sizeof(rule), "%u", id);
 			/* a count learn took below zero reads as zero (learn.bpf.c) */
@@ -302,7 +302,7 @@ static void rule_quotas(FILE *f, const struct cs_state *st, const struct labels 
 	}
 }
 
-static void instances(FILE *f, const struct cs_state *st, const struct labels *l)
+static void instances(FILE *f, const struct cs_pinned *pins, const struct labels *l)
 {
 	static const __u32 states[] = { CS_INST_UP, CS_INST_WARMING, CS_INST_DRAINING, CS_INST_DOWN };
 	static const struct { const char *name, *type, *help; } fam[] = {
@@ -315,7 +315,7 @@ static void instances(FILE *f, const struct cs_state *st, const struct labels *l
 	size_t k, s;
 	__u32 id;
 
-	if (st->fd[CS_M_INSTANCES] < 0)
+	if (pins->fd[CS_M_INSTANCES] < 0)
 		return;
 	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		family(f, fam[k].name, fam[k].type, fam[k].help);
@@ -326,10 +326,10 @@ static void instances(FILE *f, const struct cs_state *st, const struct labels *l
 						 "state", NULL, NULL };
 			__u64 v[4];
 
-			if (bpf_map_lookup_elem(st->fd[CS_M_INSTANCES], &id, &in))
+			if (cs_pinned_instance(pins, id, &in))
 				continue;
 			labels[3] = label_of(l->chain, l->n_chains, in.chain_id);
-			if (cs_state_inst_stat(st, id, &is))
+			if (cs_pinned_inst_stat(pins, id, &is))
 				memset(&is, 0, sizeof(is));
 			v[0] = is.packets, v[1] = is.bytes, v[2] = is.flows;
 			v[3] = in.state == CS_INST_UP || in.state == CS_INST_WARMING;
@@ -348,12 +348,12 @@ static void instances(FILE *f, const struct cs_state *st, const struct labels *l
 
 /* ---- an instance node ---- */
 
-static void instance_reasons(FILE *f, const struct cs_state *st)
+static void instance_reasons(FILE *f, const struct cs_pinned *pins)
 {
 	__u64 count[CS_I_MAX];
 	__u32 r;
 
-	if (cs_state_inst_reasons(st, count))
+	if (cs_pinned_inst_reasons(pins, count))
 		return;
 	family(f, "cloudsteer_stream_packets_total", "counter",
 	       "Packets seen by the instance program, by outcome (exactly one per packet).");
@@ -364,7 +364,7 @@ static void instance_reasons(FILE *f, const struct cs_state *st)
 	}
 }
 
-static void sync_stats(FILE *f, const struct cs_state *st)
+static void sync_stats(FILE *f, const struct cs_pinned *pins)
 {
 #define SYNC(field, name, type, help) { offsetof(struct cs_sync_stat, field), "cloudsteer_sync_" name, type, help }
 	static const struct { size_t off; const char *name, *type, *help; } fam[] = {
@@ -387,10 +387,9 @@ static void sync_stats(FILE *f, const struct cs_state *st)
 	};
 #undef SYNC
 	struct cs_sync_stat s;
-	__u32 zero = 0;
 	size_t k;
 
-	if (st->fd[CS_M_SYNC_STATS] < 0 || bpf_map_lookup_elem(st->fd[CS_M_SYNC_STATS], &zero, &s))
+	if (cs_pinned_sync_stat(pins, &s))
 		return;
 	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++)
 		one(f, fam[k].name, fam[k].type, fam[k].help, *(const __u64 *)((const char *)&s + fam[k].off));
@@ -403,19 +402,19 @@ static void sync_stats(FILE *f, const struct cs_state *st)
 /* ---- a scrape ---- */
 
 #define RUN_MAPS                                                                                  \
-	(CS_STATE_BIT(CS_M_LEARN_STATS) | CS_STATE_BIT(CS_M_RULE_STATS) | CS_STATE_BIT(CS_M_RULE_TRAFFIC) | \
-	 CS_STATE_BIT(CS_M_INSTANCES) | CS_STATE_BIT(CS_M_INST_STATS))
-#define INSTANCE_MAPS (CS_STATE_BIT(CS_M_INST_REASONS) | CS_STATE_BIT(CS_M_SYNC_STATS))
+	(CS_PINNED_BIT(CS_M_LEARN_STATS) | CS_PINNED_BIT(CS_M_RULE_STATS) | CS_PINNED_BIT(CS_M_RULE_TRAFFIC) | \
+	 CS_PINNED_BIT(CS_M_INSTANCES) | CS_PINNED_BIT(CS_M_INST_STATS))
+#define INSTANCE_MAPS (CS_PINNED_BIT(CS_M_INST_REASONS) | CS_PINNED_BIT(CS_M_SYNC_STATS))
 
 int cs_metrics_render(struct cs_metrics *m, FILE *f)
 {
 	const char *build[] = { "version", CS_VERSION, "role", m->role == CS_METRICS_RUN ? "run" : "instance",
 				NULL };
-	struct cs_state st;
+	struct cs_pinned pins;
 	char err[512];
 	int e;
 
-	e = cs_state_open_any(&st, m->pin_dir, m->role == CS_METRICS_RUN ? RUN_MAPS : INSTANCE_MAPS, err,
+	e = cs_pinned_open_any(&pins, m->pin_dir, m->role == CS_METRICS_RUN ? RUN_MAPS : INSTANCE_MAPS, err,
 			      sizeof(err));
 	if (e) {
 		cs_warn("metrics: %s", err);
@@ -425,20 +424,20 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 	sample(f, "cloudsteer_build_info", build, 1);
 	if (m->role == CS_METRICS_RUN) {
 		table_gauges(f, m->stats);
-		learn_reasons(f, &st);
+		learn_reasons(f, &pins);
 		pthread_mutex_lock(&m->lock);
-		rules(f, &st, &m->labels);
-		rule_quotas(f, &st, &m->labels);
-		instances(f, &st, &m->labels);
+		rules(f, &pins, &m->labels);
+		rule_quotas(f, &pins, &m->labels);
+		instances(f, &pins, &m->labels);
 		pthread_mutex_unlock(&m->lock);
 	} else {
 		one(f, "cloudsteer_streams", "gauge", "Streams held (last idle sweep).", get(&m->stats->streams));
 		one(f, "cloudsteer_streams_forgotten_total", "counter", "Streams forgotten after stream_idle.",
 		    get(&m->stats->streams_forgotten));
-		instance_reasons(f, &st);
-		sync_stats(f, &st);
+		instance_reasons(f, &pins);
+		sync_stats(f, &pins);
 	}
-	cs_state_close(&st);
+	cs_pinned_close(&pins);
 	return 0;
 }
 

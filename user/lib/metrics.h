@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 
-#include "lib/config.h"
+#include "config.h"
 
 enum cs_metrics_role {
 	CS_METRICS_RUN,		/* the steering host: learn, routes, steer */

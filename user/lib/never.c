@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,38 +160,10 @@ int cs_never_sync_local(int fd, const struct cs_addr *addrs, size_t n)
 	return e ? e : changed;
 }
 
-int cs_local_addrs(struct cs_addr *out, size_t max)
-{
-	struct ifaddrs *list, *ifa;
-	size_t n = 0;
-
-	if (getifaddrs(&list))
-		return -errno;
-	for (ifa = list; ifa && n < max; ifa = ifa->ifa_next) {
-		if (!ifa->ifa_addr || (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
-			continue;
-		if (!cs_addr_from_sockaddr((const struct sockaddr_storage *)ifa->ifa_addr, &out[n]))
-			n++;
-	}
-	freeifaddrs(list);
-	return (int)n;
-}
-
 __u32 cs_never_kind_of(int fd, const struct cs_addr *a)
 {
 	struct cs_never_key k = { .prefixlen = 128, .addr = *a };
 	__u32 kind;
 
 	return bpf_map_lookup_elem(fd, &k, &kind) ? 0 : kind;
-}
-
-const char *cs_never_kind_name(__u32 kind)
-{
-	static const char *const names[CS_NEVER_KINDS] = {
-		[CS_NEVER_LOOPBACK] = "loopback",   [CS_NEVER_LINK_LOCAL] = "link_local",
-		[CS_NEVER_MULTICAST] = "multicast", [CS_NEVER_UNSPECIFIED] = "unspecified",
-		[CS_NEVER_LOCAL] = "local",	    [CS_NEVER_CONFIGURED] = "configured",
-	};
-
-	return kind < CS_NEVER_KINDS && names[kind] ? names[kind] : "?";
 }

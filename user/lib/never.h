@@ -31,14 +31,7 @@ int cs_never_write(int fd, const struct cs_conf *conf);
  * how many entries changed, or -errno. */
 int cs_never_sync_local(int fd, const struct cs_addr *addrs, size_t n);
 
-/* This host's addresses (every interface, in this network namespace) into
- * out[0..max); returns how many, or -errno. */
-int cs_local_addrs(struct cs_addr *out, size_t max);
-
 /* The kind of never-steer prefix that holds a in cs_never (fd), or 0 if none. */
 __u32 cs_never_kind_of(int fd, const struct cs_addr *a);
-
-/* "loopback", "link_local", ... for a kind; "?" for others. */
-const char *cs_never_kind_name(__u32 kind);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * pins.h - every map pinned by name under one bpffs directory, so the daemon
  * finds its state again after a restart and the CLI reads it while the
- * daemon is down.
+ * daemon is down. (lib/pinned.h opens them for the readers.)
  */
 #ifndef CS_PINS_H
 #define CS_PINS_H

@@ -5,14 +5,14 @@
  *
  * The weight, all arithmetic on unsigned 64-bit integers modulo 2^64:
  *
- *     mix(x)  = murmur3's fmix64:  x ^= x >> 33;  x *= 0xff51afd7ed558ccd;
+ *     cs_mix64(x)  = murmur3's fmix64:  x ^= x >> 33;  x *= 0xff51afd7ed558ccd;
  *                                  x ^= x >> 33;  x *= 0xc4ceb9fe1a85ec53;
  *                                  x ^= x >> 33
- *     N(name) = mix(FNV-1a-64(name)), FNV-1a-64 over the octets of the name as
+ *     N(name) = cs_mix64(FNV-1a-64(name)), FNV-1a-64 over the octets of the name as
  *               given (no terminating NUL, no case folding): h = 0xcbf29ce484222325,
  *               then for each octet c, h = (h ^ c) * 0x100000001b3
- *     B(b)    = mix(b + 0x9e3779b97f4a7c15), b the bucket number (0-based)
- *     w(name, b) = mix(N(name) ^ B(b))
+ *     B(b)    = cs_mix64(b + 0x9e3779b97f4a7c15), b the bucket number (0-based)
+ *     w(name, b) = cs_mix64(N(name) ^ B(b))
  *
  * mix is a bijection, so within one bucket two names tie only when their
  * FNV-1a-64 hashes collide; strcmp order breaks that tie. The bucket count is
@@ -34,50 +34,48 @@
 #include "servicemap.h"
 #include "namehash.h"
 
-/* the murmur3 finaliser: the mixer of the name hash, the same code */
-#define sm_mix cs_mix64
-
-static __u64 sm_name_hash(const char *name)
+/* cs_mix64: the murmur3 finaliser, the mixer of the name hash, the same code */
+static __u64 name_hash(const char *name)
 {
 	__u64 h = 0xcbf29ce484222325ULL;
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)name; *p; p++)
 		h = (h ^ *p) * 0x100000001b3ULL;
-	return sm_mix(h);
+	return cs_mix64(h);
 }
 
-static __u64 sm_bucket_hash(__u32 bucket)
+static __u64 bucket_hash(__u32 bucket)
 {
-	return sm_mix((__u64)bucket + 0x9e3779b97f4a7c15ULL);
+	return cs_mix64((__u64)bucket + 0x9e3779b97f4a7c15ULL);
 }
 
-__u64 cs_sm_weight(const char *name, __u32 bucket)
+__u64 cs_servicemap_weight(const char *name, __u32 bucket)
 {
-	return sm_mix(sm_name_hash(name) ^ sm_bucket_hash(bucket));
+	return cs_mix64(name_hash(name) ^ bucket_hash(bucket));
 }
 
-struct sm_candidate {
+struct candidate {
 	__u64 hash;		/* N(name) */
 	const char *name;
 	__u16 id;		/* index + 1 */
 };
 
 /* Does (w1, c1) rank above (w2, c2)? A total order, since names are distinct. */
-static bool sm_above(__u64 w1, const struct sm_candidate *c1, __u64 w2, const struct sm_candidate *c2)
+static bool ranks_above(__u64 w1, const struct candidate *c1, __u64 w2, const struct candidate *c2)
 {
 	if (w1 != w2)
 		return w1 > w2;
 	return strcmp(c1->name, c2->name) < 0;
 }
 
-static int sm_check(const char *const *names, size_t n, __u32 n_buckets, const struct cs_bucket *out)
+static int check_args(const char *const *names, size_t n, __u32 n_buckets, const struct cs_bucket *out)
 {
 	size_t i, j;
 
-	if (!out || n_buckets == 0 || n_buckets > CS_SM_BUCKETS_MAX || (n_buckets & (n_buckets - 1)))
+	if (!out || n_buckets == 0 || n_buckets > CS_SERVICEMAP_BUCKETS_MAX || (n_buckets & (n_buckets - 1)))
 		return -EINVAL;
-	if (n > CS_SM_INSTANCES_MAX || (n && !names))
+	if (n > CS_SERVICEMAP_INSTANCES_MAX || (n && !names))
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		if (!names[i])
@@ -90,40 +88,40 @@ static int sm_check(const char *const *names, size_t n, __u32 n_buckets, const s
 	return 0;
 }
 
-int cs_sm_build(const char *const *names, const bool *eligible, size_t n, __u32 n_buckets,
+int cs_servicemap_build(const char *const *names, const bool *eligible, size_t n, __u32 n_buckets,
 		struct cs_bucket *out)
 {
-	struct sm_candidate cand[CS_SM_INSTANCES_MAX];
+	struct candidate cand[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t n_cand = 0, i;
 	__u32 b;
 	int err;
 
-	err = sm_check(names, n, n_buckets, out);
+	err = check_args(names, n, n_buckets, out);
 	if (err)
 		return err;
 
 	for (i = 0; i < n; i++) {
 		if (eligible && !eligible[i])
 			continue;
-		cand[n_cand].hash = sm_name_hash(names[i]);
+		cand[n_cand].hash = name_hash(names[i]);
 		cand[n_cand].name = names[i];
 		cand[n_cand].id = (__u16)(i + 1);
 		n_cand++;
 	}
 
 	for (b = 0; b < n_buckets; b++) {
-		const struct sm_candidate *first = NULL, *second = NULL;
-		__u64 kb = sm_bucket_hash(b), w1 = 0, w2 = 0;
+		const struct candidate *first = NULL, *second = NULL;
+		__u64 kb = bucket_hash(b), w1 = 0, w2 = 0;
 
 		for (i = 0; i < n_cand; i++) {
-			__u64 w = sm_mix(cand[i].hash ^ kb);
+			__u64 w = cs_mix64(cand[i].hash ^ kb);
 
-			if (!first || sm_above(w, &cand[i], w1, first)) {
+			if (!first || ranks_above(w, &cand[i], w1, first)) {
 				second = first;
 				w2 = w1;
 				first = &cand[i];
 				w1 = w;
-			} else if (!second || sm_above(w, &cand[i], w2, second)) {
+			} else if (!second || ranks_above(w, &cand[i], w2, second)) {
 				second = &cand[i];
 				w2 = w;
 			}
@@ -134,7 +132,7 @@ int cs_sm_build(const char *const *names, const bool *eligible, size_t n, __u32 
 	return 0;
 }
 
-void cs_sm_defer_warming(struct cs_bucket *b, __u32 n_buckets, const bool *warming)
+void cs_servicemap_defer_warming(struct cs_bucket *b, __u32 n_buckets, const bool *warming)
 {
 	__u32 i;
 

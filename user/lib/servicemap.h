@@ -18,8 +18,8 @@
 
 #include "cloudsteer.h"
 
-#define CS_SM_INSTANCES_MAX 255		/* instances in one chain */
-#define CS_SM_BUCKETS_MAX   65536	/* buckets in one chain's table */
+#define CS_SERVICEMAP_INSTANCES_MAX 255		/* instances in one chain */
+#define CS_SERVICEMAP_BUCKETS_MAX   65536	/* buckets in one chain's table */
 
 /* Buckets are struct cs_bucket of the contract (cloudsteer.h). The builder
  * fills them with positions in the list it is given (index + 1, 0 = none);
@@ -36,7 +36,7 @@
  * only, so neither the run, the node nor the order of the list changes the table (in terms
  * of names). Returns 0, or -EINVAL (bad n_buckets, n over 255, NULL or duplicate names)
  * leaving out untouched. */
-int cs_sm_build(const char *const *names, const bool *eligible, size_t n, __u32 n_buckets,
+int cs_servicemap_build(const char *const *names, const bool *eligible, size_t n, __u32 n_buckets,
 		struct cs_bucket *out);
 
 /* Keep instances that are warming (back from down, still being synced the
@@ -44,16 +44,16 @@ int cs_sm_build(const char *const *names, const bool *eligible, size_t n, __u32 
  * be: in every bucket whose primary is warming and whose secondary exists and
  * is not warming, swap the two. A bucket with no secondary, or whose two are
  * both warming, keeps its warming primary: new streams may start on it, as
- * there is nobody better. b holds positions as cs_sm_build fills them
+ * there is nobody better. b holds positions as cs_servicemap_build fills them
  * (index + 1, 0 = none); warming[i] is about position i + 1. Once the warmup
  * is over the table is built again without this step, which puts each
  * instance back where rendezvous hashing wants it: the same table every node
  * with the same view builds. */
-void cs_sm_defer_warming(struct cs_bucket *b, __u32 n_buckets, const bool *warming);
+void cs_servicemap_defer_warming(struct cs_bucket *b, __u32 n_buckets, const bool *warming);
 
 /* The weight function, exposed for tests and for `explain`: a 64-bit hash of the instance
  * name and the bucket number, defined in servicemap.c. Fixed and stable across versions: it
  * decides which instance every node sends a stream to, so changing it moves streams. */
-__u64 cs_sm_weight(const char *name, __u32 bucket);
+__u64 cs_servicemap_weight(const char *name, __u32 bucket);
 
 #endif

@@ -234,36 +234,36 @@ static __u64 time_of(__u64 now_ns, __u32 ms)
 	return d >= now_ns ? 0 : now_ns - d;
 }
 
-void cs_sync_entry_from(struct cs_sync_entry *e, const struct cs_flow_key *key, const struct cs_stream *st,
+void cs_sync_entry_from(struct cs_sync_entry *e, const struct cs_flow_key *key, const struct cs_stream *stream,
 			__u64 now_ns)
 {
 	memset(e, 0, sizeof(*e));
 	e->key = *key;
 	memset(e->key._pad, 0, sizeof(e->key._pad));
-	e->code = st->code;
-	e->seq = st->seq;
-	e->epoch = st->epoch;
-	e->packets = st->packets;
-	e->bytes = st->bytes;
-	e->age_ms = age_ms(now_ns, st->first_ns);
-	e->idle_ms = age_ms(now_ns, st->last_ns);
-	e->state = st->state;
-	e->flags = st->flags;
+	e->code = stream->code;
+	e->seq = stream->seq;
+	e->epoch = stream->epoch;
+	e->packets = stream->packets;
+	e->bytes = stream->bytes;
+	e->age_ms = age_ms(now_ns, stream->first_ns);
+	e->idle_ms = age_ms(now_ns, stream->last_ns);
+	e->state = stream->state;
+	e->flags = stream->flags;
 }
 
-void cs_sync_entry_to(const struct cs_sync_entry *e, __u16 peer, __u64 now_ns, struct cs_stream *st)
+void cs_sync_entry_to(const struct cs_sync_entry *e, __u16 peer, __u64 now_ns, struct cs_stream *stream)
 {
-	memset(st, 0, sizeof(*st));
-	st->first_ns = time_of(now_ns, e->age_ms);
-	st->last_ns = time_of(now_ns, e->idle_ms);
-	st->packets = e->packets;
-	st->bytes = e->bytes;
-	st->epoch = e->epoch;
-	st->code = e->code;
-	st->seq = e->seq;
-	st->peer = peer;
-	st->state = e->state;
-	st->flags = (__u8)((e->flags & ~CS_STREAM_SYNCED) | CS_STREAM_SYNCED);
+	memset(stream, 0, sizeof(*stream));
+	stream->first_ns = time_of(now_ns, e->age_ms);
+	stream->last_ns = time_of(now_ns, e->idle_ms);
+	stream->packets = e->packets;
+	stream->bytes = e->bytes;
+	stream->epoch = e->epoch;
+	stream->code = e->code;
+	stream->seq = e->seq;
+	stream->peer = peer;
+	stream->state = e->state;
+	stream->flags = (__u8)((e->flags & ~CS_STREAM_SYNCED) | CS_STREAM_SYNCED);
 }
 
 bool cs_sync_newer(__u64 epoch, __u32 seq, __u64 held_epoch, __u32 held_seq)

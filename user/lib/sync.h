@@ -44,7 +44,7 @@
 #include <linux/types.h>
 
 #include "cloudsteer.h"
-#include "lib/siphash.h"
+#include "siphash.h"
 
 #define CS_SYNC_MAGIC     0x43535931u	/* "CSY1" */
 #define CS_SYNC_VERSION   2
@@ -119,11 +119,11 @@ void cs_sync_entry_at(const void *buf, __u16 i, struct cs_sync_entry *e);
 
 /* A stream version as it travels, from the map's value at time now_ns
  * (CLOCK_BOOTTIME); ages saturate at 2^32 - 1 ms. */
-void cs_sync_entry_from(struct cs_sync_entry *e, const struct cs_flow_key *key, const struct cs_stream *st,
+void cs_sync_entry_from(struct cs_sync_entry *e, const struct cs_flow_key *key, const struct cs_stream *stream,
 			__u64 now_ns);
 /* The map value a received version becomes here at now_ns, marked
  * CS_STREAM_SYNCED from instance id `peer`. */
-void cs_sync_entry_to(const struct cs_sync_entry *e, __u16 peer, __u64 now_ns, struct cs_stream *st);
+void cs_sync_entry_to(const struct cs_sync_entry *e, __u16 peer, __u64 now_ns, struct cs_stream *stream);
 
 /* Does version (epoch, seq) replace what is held, (held_epoch, held_seq)?
  * Only when strictly newer: the higher epoch wins, then the higher seq; an

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "lock.h"
 
 /* The pid a lock file notes, or "" (none, or another /run than ours). */
 static const char *read_pid(int fd, char *pid, size_t len)

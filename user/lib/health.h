@@ -2,7 +2,8 @@
 /*
  * health.h - the health prober: one thread that probes every chain instance
  * (tcp connect, icmp echo or udp request/reply) on its own interval, and
- * watches the links towards them, and says when an instance changes state.
+ * watches the links towards them, and says when its verdict on an instance
+ * changes.
  *
  * Verdicts. Every instance starts "unknown" and nothing is reported until its
  * first verdict: `rise` good probes in a row make it UP, `fall` bad probes in
@@ -11,7 +12,8 @@
  * successes in a row.
  *
  * Links. The prober learns the egress interface towards each instance from
- * the kernel's routes (RTM_GETROUTE) and listens to link events (RTMGRP_LINK).
+ * the kernel's routes (RTM_GETROUTE) and listens to link events (RTMGRP_LINK),
+ * through lib/linkwatch.
  * When that interface goes down (IFF_UP or IFF_RUNNING cleared) or is
  * deleted, the instance is reported DOWN at once, with why "link X down", and
  * its probes pause; when the link comes back, probing resumes and `rise`
@@ -21,7 +23,7 @@
  * Threads. The callback runs on the prober thread, one call at a time, never
  * from cs_health_start() or cs_health_stop() themselves. It must be quick
  * (it delays the probes), must not call cs_health_stop(), and must do its own
- * locking if it touches state shared with other threads. cs_health_state()
+ * locking if it touches state shared with other threads. cs_health_verdict()
  * may be called from any thread at any time.
  */
 #ifndef CS_HEALTH_H
@@ -32,18 +34,19 @@
 #include <linux/types.h>
 
 #include "cloudsteer.h"
-#include "lib/config.h"
+#include "config.h"
 
-enum cs_health_state { CS_HEALTH_DOWN = 0, CS_HEALTH_UP = 1 };
+/* What the probes say of an instance. */
+enum cs_health_verdict { CS_HEALTH_DOWN = 0, CS_HEALTH_UP = 1 };
 
 /*
- * Called from the prober thread when an instance changes state (after `rise`
+ * Called from the prober thread when an instance's verdict changes (after `rise`
  * good or `fall` bad probes in a row, or at once on link-down). inst is the
  * 0-based position of the instance in the list given to cs_health_start.
  * why ("tcp 10.30.0.2:3128: connection refused, 3 failures in a row",
  * "link eth1 down") is valid during the call only.
  */
-typedef void (*cs_health_cb)(void *ctx, __u32 inst, enum cs_health_state st, const char *why);
+typedef void (*cs_health_cb)(void *ctx, __u32 inst, enum cs_health_verdict verdict, const char *why);
 
 struct cs_health_target {
 	const char *name;			/* instance name, for logs */
@@ -76,7 +79,7 @@ void cs_health_stop(struct cs_health *h);
  * the first verdict an instance counts as UP (see cs_health_known); an inst
  * out of range is DOWN.
  */
-enum cs_health_state cs_health_state(const struct cs_health *h, __u32 inst);
+enum cs_health_verdict cs_health_verdict(const struct cs_health *h, __u32 inst);
 
 /* Whether the instance has had a verdict yet (false: still unknown). */
 bool cs_health_known(const struct cs_health *h, __u32 inst);

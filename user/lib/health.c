@@ -5,14 +5,12 @@
  * One thread, one poll() loop. Each target has a "next due" time; a probe in
  * flight has a deadline. tcp and udp probes own a fresh non-blocking socket
  * for the probe's lifetime; icmp probes share one socket per family and are
- * matched by identifier, sequence number, source address and payload. A
- * NETLINK_ROUTE socket subscribed to RTMGRP_LINK sits in the same loop; a
- * second, blocking one answers route and link queries (the kernel answers
- * those at once, so they never wait on the network).
+ * matched by identifier, sequence number, source address and payload. The
+ * link watcher's event socket (linkwatch.c: links and routes over netlink)
+ * sits in the same loop.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -26,25 +24,22 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-
+#include "addr.h"
+#include "clock.h"
 #include "health.h"
-#include "lib/addr.h"
-#include "lib/log.h"
+#include "linkwatch.h"
+#include "log.h"
 
 #ifndef ICMP_FILTER
 #define ICMP_FILTER 1		/* linux/icmp.h: raw IPv4 ICMP type filter */
 #endif
 
 #define ROUTE_REFRESH_MS 30000
-#define NL_BUF_SIZE	 32768
 #define ICMP_MAGIC	 "cloudsteer-hc"	/* 13 bytes, then the target index */
 #define ICMP_LEN	 (8 + 16 + 4)
-#define STATE_UNKNOWN	 (-1)
+#define VERDICT_UNKNOWN	 (-1)
 
 enum probe_kind { PROBE_NONE, PROBE_TCP, PROBE_ICMP, PROBE_UDP };
 
@@ -59,7 +54,7 @@ struct target {
 	__u32 interval_ms, timeout_ms, fall, rise;
 	char desc[80];			/* "tcp 10.0.0.2:3128", for messages */
 
-	int state;			/* STATE_UNKNOWN or enum cs_health_state; atomic */
+	int verdict;			/* VERDICT_UNKNOWN or enum cs_health_verdict; atomic */
 	__u32 good, bad;		/* probes in a row */
 
 	bool inflight;
@@ -71,14 +66,6 @@ struct target {
 	bool link_down;			/* probes paused until the link is back */
 };
 
-struct link {
-	int ifindex;
-	char name[IF_NAMESIZE];
-	bool running;			/* IFF_UP and IFF_RUNNING */
-	bool gone;			/* deleted */
-	bool seen;			/* in the last dump */
-};
-
 struct cs_health {
 	struct target *t;
 	size_t n;
@@ -88,14 +75,8 @@ struct cs_health {
 	pthread_t thread;
 	int wake_fd;			/* eventfd: stop */
 
-	int nl_ev;			/* RTMGRP_LINK events, or -1 */
-	int nl_q;			/* queries, or -1 */
-	__u32 nl_seq;
-	char *nl_buf;
-	bool links_changed, links_resync;
+	struct cs_linkwatch links;	/* fds -1 when links cannot be watched */
 	__u64 next_refresh;
-	struct link *links;
-	size_t n_links, cap_links;
 
 	int icmp4, icmp6;		/* -1 when no target needs them */
 	bool icmp4_raw, icmp6_raw;
@@ -106,29 +87,21 @@ struct cs_health {
 	ssize_t *pidx;			/* target of each pollfd, or -1 */
 };
 
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 /* ---- verdicts ---- */
 
-static void set_state(struct cs_health *h, struct target *t, enum cs_health_state st, const char *why)
+static void set_verdict(struct cs_health *h, struct target *t, enum cs_health_verdict verdict, const char *why)
 {
-	if (__atomic_load_n(&t->state, __ATOMIC_RELAXED) == (int)st) {
-		cs_debug("health: instance %s stays %s: %s", t->name, st == CS_HEALTH_UP ? "up" : "down",
+	if (__atomic_load_n(&t->verdict, __ATOMIC_RELAXED) == (int)verdict) {
+		cs_debug("health: instance %s stays %s: %s", t->name, verdict == CS_HEALTH_UP ? "up" : "down",
 			 why);
 		return;
 	}
-	__atomic_store_n(&t->state, (int)st, __ATOMIC_RELEASE);
-	if (st == CS_HEALTH_UP)
+	__atomic_store_n(&t->verdict, (int)verdict, __ATOMIC_RELEASE);
+	if (verdict == CS_HEALTH_UP)
 		cs_info("health: instance %s is up: %s", t->name, why);
 	else
 		cs_warn("health: instance %s is down: %s", t->name, why);
-	h->cb(h->ctx, (__u32)(t - h->t), st, why);
+	h->cb(h->ctx, (__u32)(t - h->t), verdict, why);
 }
 
 static void abort_probe(struct target *t)
@@ -143,7 +116,7 @@ static void abort_probe(struct target *t)
 static void probe_done(struct cs_health *h, struct target *t, bool ok, const char *err, __u64 now)
 {
 	char why[192];
-	int st = __atomic_load_n(&t->state, __ATOMIC_RELAXED);
+	int verdict = __atomic_load_n(&t->verdict, __ATOMIC_RELAXED);
 
 	abort_probe(t);
 	t->next_due = t->started + t->interval_ms;
@@ -155,10 +128,10 @@ static void probe_done(struct cs_health *h, struct target *t, bool ok, const cha
 			t->good++;
 		cs_log(CS_LOG_TRACE, "health: %s (%s): good probe, %u in a row", t->name, t->desc,
 		       t->good);
-		if (st != CS_HEALTH_UP && t->good >= t->rise) {
+		if (verdict != CS_HEALTH_UP && t->good >= t->rise) {
 			snprintf(why, sizeof(why), "%s: %u good probe%s in a row", t->desc, t->good,
 				 t->good == 1 ? "" : "s");
-			set_state(h, t, CS_HEALTH_UP, why);
+			set_verdict(h, t, CS_HEALTH_UP, why);
 		}
 	} else {
 		t->good = 0;
@@ -166,10 +139,10 @@ static void probe_done(struct cs_health *h, struct target *t, bool ok, const cha
 			t->bad++;
 		cs_log(CS_LOG_TRACE, "health: %s (%s): bad probe (%s), %u in a row", t->name, t->desc,
 		       err, t->bad);
-		if (st != CS_HEALTH_DOWN && t->bad >= t->fall) {
+		if (verdict != CS_HEALTH_DOWN && t->bad >= t->fall) {
 			snprintf(why, sizeof(why), "%s: %s, %u failure%s in a row", t->desc, err, t->bad,
 				 t->bad == 1 ? "" : "s");
-			set_state(h, t, CS_HEALTH_DOWN, why);
+			set_verdict(h, t, CS_HEALTH_DOWN, why);
 		}
 	}
 }
@@ -347,178 +320,9 @@ static void on_icmp_readable(struct cs_health *h, int fd, bool v4, bool raw, __u
 	}
 }
 
-/* ---- netlink: links and routes ---- */
+/* ---- links ---- */
 
-static struct link *link_find(struct cs_health *h, int ifindex)
-{
-	size_t i;
-
-	for (i = 0; i < h->n_links; i++)
-		if (h->links[i].ifindex == ifindex)
-			return &h->links[i];
-	return NULL;
-}
-
-static void link_update(struct cs_health *h, const struct nlmsghdr *nh)
-{
-	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifi));
-	const struct rtattr *rta;
-	struct link *l;
-
-	if (len < 0)
-		return;
-	l = link_find(h, ifi->ifi_index);
-	if (!l) {
-		if (h->n_links == h->cap_links) {
-			size_t cap = h->cap_links ? h->cap_links * 2 : 16;
-			struct link *nl = realloc(h->links, cap * sizeof(*nl));
-
-			if (!nl)
-				return;
-			h->links = nl;
-			h->cap_links = cap;
-		}
-		l = &h->links[h->n_links++];
-		memset(l, 0, sizeof(*l));
-		l->ifindex = ifi->ifi_index;
-		snprintf(l->name, sizeof(l->name), "if%d", ifi->ifi_index);
-	}
-	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
-		if (rta->rta_type == IFLA_IFNAME)
-			snprintf(l->name, sizeof(l->name), "%.*s", (int)RTA_PAYLOAD(rta),
-				 (const char *)RTA_DATA(rta));
-	l->seen = true;
-	l->gone = nh->nlmsg_type == RTM_DELLINK;
-	l->running = !l->gone && (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_RUNNING);
-	h->links_changed = true;
-}
-
-/*
- * Send one request on the query socket and hand every answer to `each`
- * until the end of a dump, or the one answer to a plain request. Returns 0,
- * or a negative errno (also the kernel's NLMSG_ERROR).
- */
-static int nl_query(struct cs_health *h, struct nlmsghdr *req,
-		    void (*each)(struct cs_health *, const struct nlmsghdr *, void *), void *arg)
-{
-	bool dump = req->nlmsg_flags & NLM_F_DUMP;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-
-	if (h->nl_q < 0)
-		return -ENOTSUP;
-	req->nlmsg_seq = ++h->nl_seq;
-	if (sendto(h->nl_q, req, req->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = recv(h->nl_q, h->nl_buf, NL_BUF_SIZE, 0);
-		struct nlmsghdr *nh;
-		int len;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		len = (int)n;
-		for (nh = (struct nlmsghdr *)h->nl_buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_seq != h->nl_seq)
-				continue;	/* the answer to an earlier request that timed out */
-			if (nh->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				if (e->error || !dump)
-					return e->error;
-				continue;
-			}
-			each(h, nh, arg);
-			if (!dump)
-				return 0;
-		}
-	}
-}
-
-static void on_dump_link(struct cs_health *h, const struct nlmsghdr *nh, void *arg)
-{
-	(void)arg;
-	if (nh->nlmsg_type == RTM_NEWLINK)
-		link_update(h, nh);
-}
-
-static void dump_links(struct cs_health *h)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-			.nlmsg_type = RTM_GETLINK,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-		.ifi = { .ifi_family = AF_UNSPEC },
-	};
-	size_t i;
-	int err;
-
-	for (i = 0; i < h->n_links; i++)
-		h->links[i].seen = false;
-	err = nl_query(h, &req.nh, on_dump_link, NULL);
-	if (err) {
-		cs_warn("health: cannot list links: %s", strerror(-err));
-		return;
-	}
-	for (i = 0; i < h->n_links; i++)
-		if (!h->links[i].seen && !h->links[i].gone) {
-			h->links[i].gone = true;
-			h->links[i].running = false;
-			h->links_changed = true;
-		}
-}
-
-static void on_route(struct cs_health *h, const struct nlmsghdr *nh, void *arg)
-{
-	const struct rtmsg *rt = NLMSG_DATA(nh);
-	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*rt));
-	const struct rtattr *rta;
-	int *oif = arg;
-
-	(void)h;
-	if (nh->nlmsg_type != RTM_NEWROUTE || len < 0)
-		return;
-	for (rta = RTM_RTA(rt); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
-		if (rta->rta_type == RTA_OIF && RTA_PAYLOAD(rta) >= sizeof(int))
-			memcpy(oif, RTA_DATA(rta), sizeof(int));
-}
-
-/* The interface the kernel would send to t through, or a negative errno. */
-static int route_oif(struct cs_health *h, const struct target *t)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct rtmsg rt;
-		struct rtattr rta;
-		__u8 addr[16];
-	} req;
-	size_t alen = t->v4 ? 4 : 16;
-	int oif = 0, err;
-
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)) + RTA_LENGTH(alen);
-	req.nh.nlmsg_type = RTM_GETROUTE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.rt.rtm_family = t->v4 ? AF_INET : AF_INET6;
-	req.rt.rtm_dst_len = (unsigned char)(alen * 8);
-	req.rta.rta_type = RTA_DST;
-	req.rta.rta_len = RTA_LENGTH(alen);
-	memcpy(req.addr, t->v4 ? &t->addr.b[12] : t->addr.b, alen);
-	err = nl_query(h, &req.nh, on_route, &oif);
-	if (err)
-		return err;
-	return oif > 0 ? oif : -ENOENT;
-}
-
-static void link_fail(struct cs_health *h, struct target *t, const struct link *l)
+static void link_fail(struct cs_health *h, struct target *t, const struct cs_link *l)
 {
 	char why[96];
 
@@ -526,10 +330,10 @@ static void link_fail(struct cs_health *h, struct target *t, const struct link *
 	t->link_down = true;
 	t->good = t->bad = 0;
 	snprintf(why, sizeof(why), "link %s down%s", l->name, l->gone ? " (deleted)" : "");
-	set_state(h, t, CS_HEALTH_DOWN, why);
+	set_verdict(h, t, CS_HEALTH_DOWN, why);
 }
 
-static void link_back(struct cs_health *h, struct target *t, const struct link *l, __u64 now)
+static void link_back(struct cs_health *h, struct target *t, const struct cs_link *l, __u64 now)
 {
 	char why[96];
 
@@ -538,7 +342,7 @@ static void link_back(struct cs_health *h, struct target *t, const struct link *
 	t->next_due = now;
 	if (t->kind == PROBE_NONE) {
 		snprintf(why, sizeof(why), "link %s up", l->name);
-		set_state(h, t, CS_HEALTH_UP, why);
+		set_verdict(h, t, CS_HEALTH_UP, why);
 	} else {
 		cs_info("health: instance %s: link %s up, probing again (%u good probes needed)",
 			t->name, l->name, t->rise);
@@ -548,7 +352,7 @@ static void link_back(struct cs_health *h, struct target *t, const struct link *
 /* Look up t's egress interface again; a change of interface is followed. */
 static void refresh_route(struct cs_health *h, struct target *t)
 {
-	int oif = route_oif(h, t);
+	int oif = cs_linkwatch_route_oif(&h->links, &t->addr);
 	char a[CS_ADDR_TEXT_MAX];
 
 	if (oif < 0) {
@@ -557,7 +361,7 @@ static void refresh_route(struct cs_health *h, struct target *t)
 		return;		/* keep the last known interface */
 	}
 	if (oif != t->ifindex) {
-		const struct link *l = link_find(h, oif);
+		const struct cs_link *l = cs_linkwatch_find(&h->links, oif);
 
 		cs_debug("health: instance %s is reached through %s", t->name, l ? l->name : "?");
 		t->ifindex = oif;
@@ -575,58 +379,35 @@ static void apply_links(struct cs_health *h, __u64 now)
 
 	for (i = 0; i < h->n; i++) {
 		struct target *t = &h->t[i];
-		struct link *l;
+		struct cs_link *l;
 
 		if (!t->link_down) {
 			/* The link first: once it is down its routes are gone, and a
 			 * lookup would find the default route instead. */
-			l = t->ifindex ? link_find(h, t->ifindex) : NULL;
+			l = t->ifindex ? cs_linkwatch_find(&h->links, t->ifindex) : NULL;
 			if (l && !l->running) {
 				link_fail(h, t, l);
 				continue;
 			}
 			refresh_route(h, t);
-			l = t->ifindex ? link_find(h, t->ifindex) : NULL;
+			l = t->ifindex ? cs_linkwatch_find(&h->links, t->ifindex) : NULL;
 			if (l && !l->running)
 				link_fail(h, t, l);
 			continue;
 		}
-		l = link_find(h, t->ifindex);
+		l = cs_linkwatch_find(&h->links, t->ifindex);
 		if (l && l->running) {
 			link_back(h, t, l, now);
 		} else if (!l || l->gone) {
 			/* The interface is gone: is there another way to the instance? */
-			int oif = route_oif(h, t);
-			struct link *nl = oif > 0 ? link_find(h, oif) : NULL;
+			int oif = cs_linkwatch_route_oif(&h->links, &t->addr);
+			struct cs_link *nl = oif > 0 ? cs_linkwatch_find(&h->links, oif) : NULL;
 
 			if (nl && nl->running) {
 				t->ifindex = oif;
 				link_back(h, t, nl, now);
 			}
 		}
-	}
-}
-
-static void on_link_events(struct cs_health *h)
-{
-	int round;
-
-	for (round = 0; round < 64; round++) {
-		ssize_t n = recv(h->nl_ev, h->nl_buf, NL_BUF_SIZE, MSG_DONTWAIT);
-		struct nlmsghdr *nh;
-		int len;
-
-		if (n < 0) {
-			if (errno == ENOBUFS) {	/* events were lost: list the links again */
-				h->links_resync = true;
-				continue;
-			}
-			return;
-		}
-		len = (int)n;
-		for (nh = (struct nlmsghdr *)h->nl_buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
-			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
-				link_update(h, nh);
 	}
 }
 
@@ -637,15 +418,15 @@ static void *health_main(void *arg)
 	struct cs_health *h = arg;
 	size_t i;
 
-	h->links_changed = false;
-	if (h->nl_q >= 0)
-		dump_links(h);
-	apply_links(h, now_ms());
-	h->links_changed = false;
-	h->next_refresh = now_ms() + ROUTE_REFRESH_MS;
+	h->links.changed = false;
+	if (cs_linkwatch_on(&h->links))
+		cs_linkwatch_dump(&h->links);
+	apply_links(h, cs_monotonic_ms());
+	h->links.changed = false;
+	h->next_refresh = cs_monotonic_ms() + ROUTE_REFRESH_MS;
 
 	for (;;) {
-		__u64 now = now_ms(), wake = now + 60000;
+		__u64 now = cs_monotonic_ms(), wake = now + 60000;
 		nfds_t nfds = 0;
 		int timeout, rc;
 
@@ -661,13 +442,13 @@ static void *health_main(void *arg)
 			else if (!t->inflight && t->next_due < wake)
 				wake = t->next_due;
 		}
-		if (h->nl_q >= 0 && h->next_refresh < wake)
+		if (cs_linkwatch_on(&h->links) && h->next_refresh < wake)
 			wake = h->next_refresh;
 
 		h->pfd[nfds] = (struct pollfd){ .fd = h->wake_fd, .events = POLLIN };
 		h->pidx[nfds++] = -1;
-		if (h->nl_ev >= 0) {
-			h->pfd[nfds] = (struct pollfd){ .fd = h->nl_ev, .events = POLLIN };
+		if (h->links.event_fd >= 0) {
+			h->pfd[nfds] = (struct pollfd){ .fd = h->links.event_fd, .events = POLLIN };
 			h->pidx[nfds++] = -1;
 		}
 		if (h->icmp4 >= 0) {
@@ -689,14 +470,14 @@ static void *health_main(void *arg)
 			h->pidx[nfds++] = (ssize_t)i;
 		}
 
-		now = now_ms();
+		now = cs_monotonic_ms();
 		timeout = wake > now ? (int)(wake - now) : 0;
 		rc = poll(h->pfd, nfds, timeout);
 		if (rc < 0 && errno != EINTR) {
 			cs_err("health: poll: %s", strerror(errno));
 			break;
 		}
-		now = now_ms();
+		now = cs_monotonic_ms();
 		if (rc > 0) {
 			for (i = 0; i < nfds; i++) {
 				struct pollfd *p = &h->pfd[i];
@@ -710,8 +491,8 @@ static void *health_main(void *arg)
 
 					if (t->inflight && t->fd == p->fd)
 						on_stream_event(h, t, p->revents, now);
-				} else if (p->fd == h->nl_ev) {
-					on_link_events(h);
+				} else if (p->fd == h->links.event_fd) {
+					cs_linkwatch_read_events(&h->links);
 				} else {
 					if (p->revents & POLLERR) {	/* clear a pending error */
 						int err;
@@ -726,12 +507,12 @@ static void *health_main(void *arg)
 				}
 			}
 		}
-		if (h->links_resync) {
-			h->links_resync = false;
-			dump_links(h);
+		if (h->links.lost_events) {
+			h->links.lost_events = false;
+			cs_linkwatch_dump(&h->links);
 		}
-		if (h->links_changed || (h->nl_q >= 0 && now >= h->next_refresh)) {
-			h->links_changed = false;
+		if (h->links.changed || (cs_linkwatch_on(&h->links) && now >= h->next_refresh)) {
+			h->links.changed = false;
 			h->next_refresh = now + ROUTE_REFRESH_MS;
 			apply_links(h, now);
 		}
@@ -748,7 +529,7 @@ static void *health_main(void *arg)
 	return NULL;
 }
 
-/* ---- start, stop, state ---- */
+/* ---- start, stop, verdicts ---- */
 
 static int open_icmp(int family, bool *raw)
 {
@@ -776,22 +557,6 @@ static int open_icmp(int family, bool *raw)
 	return fd;
 }
 
-static int open_netlink(struct cs_health *h)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
-	struct timeval tv = { .tv_sec = 1 };
-
-	h->nl_ev = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (h->nl_ev < 0 || bind(h->nl_ev, (struct sockaddr *)&sa, sizeof(sa)))
-		return -1;
-	h->nl_q = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (h->nl_q < 0)
-		return -1;
-	setsockopt(h->nl_q, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	h->nl_buf = malloc(NL_BUF_SIZE);
-	return h->nl_buf ? 0 : -1;
-}
-
 static void health_free(struct cs_health *h)
 {
 	size_t i;
@@ -805,16 +570,11 @@ static void health_free(struct cs_health *h)
 	}
 	if (h->wake_fd >= 0)
 		close(h->wake_fd);
-	if (h->nl_ev >= 0)
-		close(h->nl_ev);
-	if (h->nl_q >= 0)
-		close(h->nl_q);
+	cs_linkwatch_close(&h->links);
 	if (h->icmp4 >= 0)
 		close(h->icmp4);
 	if (h->icmp6 >= 0)
 		close(h->icmp6);
-	free(h->nl_buf);
-	free(h->links);
 	free(h->pfd);
 	free(h->pidx);
 	free(h->t);
@@ -828,7 +588,7 @@ static int copy_target(struct target *t, const struct cs_health_target *in)
 	char a[CS_ADDR_TEXT_MAX];
 
 	t->fd = -1;
-	t->state = STATE_UNKNOWN;
+	t->verdict = VERDICT_UNKNOWN;
 	t->addr = in->addr;
 	t->v4 = cs_addr_is_v4(&in->addr);
 	t->name = strdup(name);
@@ -884,7 +644,7 @@ struct cs_health *cs_health_start(const struct cs_health_target *t, size_t n, cs
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->wake_fd = h->nl_ev = h->nl_q = h->icmp4 = h->icmp6 = -1;
+	h->wake_fd = h->links.event_fd = h->links.query_fd = h->icmp4 = h->icmp6 = -1;
 	h->cb = cb;
 	h->ctx = ctx;
 	h->t = calloc(n ? n : 1, sizeof(*h->t));
@@ -904,7 +664,7 @@ struct cs_health *cs_health_start(const struct cs_health_target *t, size_t n, cs
 	if (h->wake_fd < 0)
 		goto fail;
 	h->echo_id = (__u16)(getpid() ^ (uintptr_t)h ^ ((uintptr_t)h >> 16));
-	h->next_seq = (__u16)now_ms();
+	h->next_seq = (__u16)cs_monotonic_ms();
 	if (need4 && (h->icmp4 = open_icmp(AF_INET, &h->icmp4_raw)) < 0) {
 		cs_err("health: cannot open an ICMP socket: %s", strerror(errno));
 		goto fail;
@@ -916,15 +676,9 @@ struct cs_health *cs_health_start(const struct cs_health_target *t, size_t n, cs
 	if (need4 || need6)
 		cs_debug("health: icmp probes use %s sockets",
 			 (need4 ? h->icmp4_raw : h->icmp6_raw) ? "raw" : "ping");
-	if (open_netlink(h)) {
+	if (cs_linkwatch_open(&h->links))
 		cs_warn("health: cannot watch links (%s); instances fail by probes alone",
 			strerror(errno));
-		if (h->nl_ev >= 0)
-			close(h->nl_ev);
-		if (h->nl_q >= 0)
-			close(h->nl_q);
-		h->nl_ev = h->nl_q = -1;
-	}
 
 	/* The thread takes no signals: they stay with the daemon's own threads. */
 	sigfillset(&all);
@@ -955,17 +709,17 @@ void cs_health_stop(struct cs_health *h)
 	health_free(h);
 }
 
-enum cs_health_state cs_health_state(const struct cs_health *h, __u32 inst)
+enum cs_health_verdict cs_health_verdict(const struct cs_health *h, __u32 inst)
 {
-	int st;
+	int verdict;
 
 	if (!h || inst >= h->n)
 		return CS_HEALTH_DOWN;
-	st = __atomic_load_n(&h->t[inst].state, __ATOMIC_ACQUIRE);
-	return st == CS_HEALTH_DOWN ? CS_HEALTH_DOWN : CS_HEALTH_UP;
+	verdict = __atomic_load_n(&h->t[inst].verdict, __ATOMIC_ACQUIRE);
+	return verdict == CS_HEALTH_DOWN ? CS_HEALTH_DOWN : CS_HEALTH_UP;
 }
 
 bool cs_health_known(const struct cs_health *h, __u32 inst)
 {
-	return h && inst < h->n && __atomic_load_n(&h->t[inst].state, __ATOMIC_ACQUIRE) != STATE_UNKNOWN;
+	return h && inst < h->n && __atomic_load_n(&h->t[inst].verdict, __ATOMIC_ACQUIRE) != VERDICT_UNKNOWN;
 }

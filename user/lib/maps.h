@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * maps.h - helpers over any map, whoever pinned it: walking a hash map while
+ * deleting from it, reading a whole hash map at once, summing per-CPU
+ * values, and the order of sorted id sets.
+ */
+#ifndef CS_MAPS_H
+#define CS_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+/*
+ * Calls each(key, ctx) for every key of map fd (keys of at most 64 octets).
+ * each may delete the key it is given: the walk takes the next key first,
+ * because a deleted key is no anchor and the kernel would start over from
+ * the first key, which made every walk that deletes quadratic. A key made
+ * during the walk may or may not be seen. each returns false to stop.
+ * Returns 0, or -EINVAL for a key too long.
+ */
+int cs_map_walk(int fd, size_t key_size, bool (*each)(const void *key, void *ctx), void *ctx);
+
+/* Every entry of a hash map, as cs_map_dump read it: key i at
+ * keys + i * key_size, its value at vals + i * value_size. */
+struct cs_map_dump {
+	__u8 *keys, *vals;
+	size_t n, cap;
+	__u32 key_size, value_size;
+};
+
+/* Reads every key and value of the hash map fd (keys of at most 64 octets)
+ * into d, in batches of a few thousand entries where the kernel can, else
+ * key by key; an entry removed meanwhile is skipped. 0, or -errno with d
+ * empty. cs_map_dump_free() frees it. */
+int cs_map_dump(int fd, __u32 key_size, __u32 value_size, struct cs_map_dump *d);
+void cs_map_dump_free(struct cs_map_dump *d);
+
+/*
+ * Reads the per-CPU values of n_keys keys of the per-CPU array map_fd, from
+ * first_key on, each a struct of `words` __u64 fields, and sums them over
+ * the CPUs field by field: out[k * words + w] is field w of key
+ * first_key + k. A struct of counters at one key is (key, 1, out, words); an
+ * array of single counters is (0, n, out, 1). 0, or -errno (out is then
+ * zero from the key that failed on).
+ */
+int cs_percpu_sum(int map_fd, __u32 first_key, __u32 n_keys, __u64 *out, size_t words);
+
+/* qsort/bsearch order of __u64 */
+int cs_cmp_u64(const void *a, const void *b);
+
+#endif

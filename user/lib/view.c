@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "clock.h"
+#include "maps.h"
+#include "view.h"
+
+/* ---- orders ---- */
+
+static int cmp_addr(const struct cs_addr *a, const struct cs_addr *b)
+{
+	return memcmp(a->b, b->b, sizeof(a->b));
+}
+
+static int cmp_record_row(const void *a, const void *b)
+{
+	const struct cs_record_row *x = a, *y = b;
+	int c = cmp_addr(&x->key.addr, &y->key.addr);
+
+	if (c)
+		return c;
+	return x->key.name_id < y->key.name_id ? -1 : x->key.name_id > y->key.name_id;
+}
+
+static int cmp_route_row(const void *a, const void *b)
+{
+	const struct cs_route_row *x = a, *y = b;
+
+	return cmp_addr(&x->addr, &y->addr);
+}
+
+static int cmp_name_row(const void *a, const void *b)
+{
+	const struct cs_name_row *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_pattern_by_rule(const void *a, const void *b)
+{
+	const struct cs_pattern_row *x = a, *y = b;
+
+	if (x->info.rule_id != y->info.rule_id)
+		return x->info.rule_id < y->info.rule_id ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_pattern_ptr_by_id(const void *a, const void *b)
+{
+	const struct cs_pattern_row *x = *(const struct cs_pattern_row *const *)a;
+	const struct cs_pattern_row *y = *(const struct cs_pattern_row *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_flow_row(const void *a, const void *b)
+{
+	const struct cs_flow_row *x = a, *y = b;
+
+	return memcmp(&x->flow.route, &y->flow.route, sizeof(x->flow.route));
+}
+
+/* ---- reading ---- */
+
+/* Read a whole hash map into sorted rows: each row is row_size bytes with
+ * the key at its start and the value at val_off. */
+static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, size_t val_off,
+		     int (*cmp)(const void *, const void *), void **rows, size_t *n)
+{
+	struct cs_map_dump d;
+	__u8 *out;
+	size_t i;
+	int e = cs_map_dump(fd, key_size, value_size, &d);
+
+	if (e)
+		return e;
+	out = calloc(d.n ? d.n : 1, row_size);
+	if (!out) {
+		cs_map_dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(out + i * row_size, d.keys + i * d.key_size, key_size);
+		memcpy(out + i * row_size + val_off, d.vals + i * d.value_size, value_size);
+	}
+	*n = d.n;
+	*rows = out;
+	cs_map_dump_free(&d);
+	qsort(out, *n, row_size, cmp);
+	return 0;
+}
+
+#define READ_ROWS(fd, rowtype, keyf, valf, cmp, rows, n)                                          \
+	read_rows(fd, sizeof(((rowtype *)0)->keyf), sizeof(((rowtype *)0)->valf), sizeof(rowtype), \
+		  offsetof(rowtype, valf), cmp, (void **)(rows), n)
+
+/* Reads cs_records: every (name, IP) record, by IP, then name id. */
+static int read_records(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	return READ_ROWS(pins->fd[CS_M_RECORDS], struct cs_record_row, key, rec, cmp_record_row,
+			 &v->records, &v->n_records);
+}
+
+/* Reads cs_routes: every policy route, by IP. */
+static int read_routes(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	return READ_ROWS(pins->fd[CS_M_ROUTES], struct cs_route_row, addr, route, cmp_route_row, &v->routes,
+			 &v->n_routes);
+}
+
+/* Reads cs_names: the text of every name id, by id. Names are kept
+ * packed: a full names map is 256 bytes an entry, most of
+ * it padding. */
+static int read_names(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	size_t i, total = 0, at = 0;
+	struct cs_map_dump d;
+	int e = cs_map_dump(pins->fd[CS_M_NAMES], sizeof(__u64), sizeof(struct cs_name), &d);
+
+	if (e)
+		return e;
+	for (i = 0; i < d.n; i++) {
+		struct cs_name *nm = (struct cs_name *)(d.vals + i * d.value_size);
+
+		nm->text[CS_NAME_TEXT_MAX - 1] = 0;
+		total += strlen(nm->text) + 1;
+	}
+	v->names = calloc(d.n ? d.n : 1, sizeof(*v->names));
+	v->name_text = malloc(total ? total : 1);
+	if (!v->names || !v->name_text) {
+		cs_map_dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		const char *text = ((struct cs_name *)(d.vals + i * d.value_size))->text;
+		size_t len = strlen(text) + 1;
+
+		memcpy(&v->names[i].id, d.keys + i * d.key_size, sizeof(__u64));
+		memcpy(v->name_text + at, text, len);
+		v->names[i].text = v->name_text + at;
+		at += len;
+	}
+	v->n_names = d.n;
+	cs_map_dump_free(&d);
+	qsort(v->names, v->n_names, sizeof(*v->names), cmp_name_row);
+	return 0;
+}
+
+/* Reads cs_patterns: every pattern, by rule id, then pattern id, and an
+ * index by pattern id. */
+static int read_patterns(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_map_dump d;
+	size_t i;
+	int e = cs_map_dump(pins->fd[CS_M_PATTERNS], sizeof(__u32), sizeof(struct cs_pattern_info), &d);
+
+	if (e)
+		return e;
+	v->patterns = calloc(d.n ? d.n : 1, sizeof(*v->patterns));
+	v->pattern_by_id = calloc(d.n ? d.n : 1, sizeof(*v->pattern_by_id));
+	if (!v->patterns || !v->pattern_by_id) {
+		cs_map_dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(&v->patterns[i].id, d.keys + i * d.key_size, sizeof(__u32));
+		memcpy(&v->patterns[i].info, d.vals + i * d.value_size, sizeof(struct cs_pattern_info));
+		v->patterns[i].info.text[sizeof(v->patterns[i].info.text) - 1] = 0;
+	}
+	v->n_patterns = d.n;
+	cs_map_dump_free(&d);
+	qsort(v->patterns, v->n_patterns, sizeof(*v->patterns), cmp_pattern_by_rule);
+	for (i = 0; i < v->n_patterns; i++)
+		v->pattern_by_id[i] = &v->patterns[i];
+	qsort(v->pattern_by_id, v->n_patterns, sizeof(*v->pattern_by_id), cmp_pattern_ptr_by_id);
+	return 0;
+}
+
+/* Reads cs_flows: steer's live flows, by the route they use. */
+static int read_flows(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	if (pins->fd[CS_M_FLOWS] < 0)
+		return 0;	/* steer never ran here: no flows */
+	return READ_ROWS(pins->fd[CS_M_FLOWS], struct cs_flow_row, key, flow, cmp_flow_row, &v->flows,
+			 &v->n_flows);
+}
+
+/* ---- reading steer's chains, instances and tables ---- */
+
+/* Reads cs_instances: every instance, and how many name each chain. */
+static int read_instances(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 i;
+	int e;
+
+	if (pins->fd[CS_M_INSTANCES] < 0)
+		return 0;	/* steer never ran here */
+	for (i = 1; i < CS_INSTANCES_MAX; i++) {
+		e = cs_pinned_instance(pins, i, &sv->inst[i]);
+		if (e)
+			return e;
+		if (sv->inst[i].chain_id && sv->inst[i].chain_id < CS_CHAINS_MAX)
+			sv->n_inst_of[sv->inst[i].chain_id]++;
+	}
+	sv->has_instances = true;
+	return 0;
+}
+
+/* Reads cs_chains: every chain, and which are used. */
+static int read_chains(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 i;
+
+	if (pins->fd[CS_M_CHAINS] < 0)
+		return 0;
+	for (i = 1; i < CS_CHAINS_MAX; i++) {
+		if (bpf_map_lookup_elem(pins->fd[CS_M_CHAINS], &i, &sv->chain[i]))
+			return -errno;
+		sv->chain_used[i] = sv->chain[i].n_buckets || sv->n_inst_of[i];
+	}
+	sv->has_chains = true;
+	return 0;
+}
+
+/* Reads cs_inst_stats: the counters of every instance a chain has. */
+static int read_inst_stats(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 i;
+	int e;
+
+	if (pins->fd[CS_M_INST_STATS] < 0)
+		return 0;
+	for (i = 1; i < CS_INSTANCES_MAX; i++) {
+		if (!sv->inst[i].chain_id)
+			continue;
+		e = cs_pinned_inst_stat(pins, i, &sv->stat[i]);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+/* The table of chain c, from cs_service_map: an fd, or -errno (-ENOENT:
+ * none yet). */
+static int open_table(const struct cs_pinned *pins, __u32 c)
+{
+	__u32 id;
+	int fd;
+
+	if (bpf_map_lookup_elem(pins->fd[CS_M_SERVICE_MAP], &c, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Reads the n buckets of table fd (chain c) into a new array. */
+static int read_buckets(int fd, __u32 c, __u32 n, struct cs_bucket **out, char *err, size_t errlen)
+{
+	struct cs_bucket *t = calloc(n, sizeof(*t));
+	__u32 b;
+
+	if (!t)
+		return -ENOMEM;
+	for (b = 0; b < n; b++) {
+		if (bpf_map_lookup_elem(fd, &b, &t[b])) {
+			int e = -errno;
+
+			snprintf(err, errlen, "cannot read bucket %u of chain %u: %s", b, c, strerror(-e));
+			free(t);
+			return e;
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+/* Reads cs_service_map and, through it, the current table of every used
+ * chain that has buckets. */
+static int read_tables(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
+{
+	struct cs_steer_view *sv = v->steer;
+	__u32 c;
+
+	if (pins->fd[CS_M_SERVICE_MAP] < 0)
+		return 0;
+	for (c = 1; c < CS_CHAINS_MAX; c++) {
+		__u32 n = sv->chain[c].n_buckets < CS_BUCKETS_MAX ? sv->chain[c].n_buckets : CS_BUCKETS_MAX;
+		int fd, e;
+
+		if (!sv->chain_used[c] || !n)
+			continue;
+		fd = open_table(pins, c);
+		if (fd == -ENOENT)
+			continue;	/* no table yet */
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot open the table of chain %u (%s/cs_service_map): %s", c,
+				 pins->dir, strerror(-fd));
+			return fd;
+		}
+		e = read_buckets(fd, c, n, &sv->table[c], err, errlen);
+		close(fd);
+		if (e)
+			return e;
+		sv->table_len[c] = n;
+	}
+	return 0;
+}
+
+#define CS_READ_STEER (CS_READ_INSTANCES | CS_READ_CHAINS | CS_READ_INST_STATS | CS_READ_TABLES)
+
+/* The parts of the view that read one map each, in the order they must be
+ * read. A part that says more than which map it could not read writes err
+ * itself. */
+static const struct {
+	unsigned bit;
+	const char *name;	/* of its pin, for the error */
+	int (*read)(const struct cs_pinned *, struct cs_view *, char *err, size_t errlen);
+} parts[] = {
+	{ CS_READ_RECORDS, "cs_records", read_records },
+	{ CS_READ_ROUTES, "cs_routes", read_routes },
+	{ CS_READ_NAMES, "cs_names", read_names },
+	{ CS_READ_PATTERNS, "cs_patterns", read_patterns },
+	{ CS_READ_FLOWS, "cs_flows", read_flows },
+	{ CS_READ_INSTANCES, "cs_instances", read_instances },
+	{ CS_READ_CHAINS, "cs_chains", read_chains },
+	{ CS_READ_INST_STATS, "cs_inst_stats", read_inst_stats },
+	{ CS_READ_TABLES, "cs_service_map", read_tables },
+};
+
+int cs_view_read(const struct cs_pinned *pins, unsigned what, struct cs_view *v, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if ((what & CS_READ_STEER) && !(v->steer = calloc(1, sizeof(*v->steer)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		int e;
+
+		if (!(what & parts[i].bit))
+			continue;
+		err[0] = 0;
+		e = parts[i].read(pins, v, err, errlen);
+		if (e) {
+			if (!err[0])
+				snprintf(err, errlen, "cannot read %s/%s: %s", pins->dir, parts[i].name,
+					 strerror(-e));
+			cs_view_free(v);
+			return e;
+		}
+	}
+	/* after the reads: nothing read was made later, so no age is negative */
+	v->now_ns = cs_now_ns();
+	return 0;
+}
+
+void cs_view_free(struct cs_view *v)
+{
+	size_t c;
+
+	free(v->records);
+	free(v->flows);
+	free(v->routes);
+	free(v->names);
+	free(v->name_text);
+	free(v->patterns);
+	free(v->pattern_by_id);
+	if (v->steer)
+		for (c = 0; c < CS_CHAINS_MAX; c++)
+			free(v->steer->table[c]);
+	free(v->steer);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ---- looking up ---- */
+
+const char *cs_view_name(const struct cs_view *v, __u64 name_id)
+{
+	struct cs_name_row want = { .id = name_id };
+	const struct cs_name_row *r = bsearch(&want, v->names, v->n_names, sizeof(*v->names), cmp_name_row);
+
+	return r ? r->text : "?";
+}
+
+const struct cs_pattern_info *cs_view_pattern(const struct cs_view *v, __u32 pattern_id)
+{
+	struct cs_pattern_row want = { .id = pattern_id };
+	const struct cs_pattern_row *key = &want, **r;
+
+	r = bsearch(&key, v->pattern_by_id, v->n_patterns, sizeof(*v->pattern_by_id), cmp_pattern_ptr_by_id);
+	return r ? &(*r)->info : NULL;
+}
+
+const char *cs_view_pattern_text(const struct cs_view *v, __u32 pattern_id)
+{
+	const struct cs_pattern_info *p = cs_view_pattern(v, pattern_id);
+
+	return p ? p->text : "?";
+}
+
+const struct cs_route *cs_view_route(const struct cs_view *v, const struct cs_addr *a)
+{
+	struct cs_route_row want = { .addr = *a };
+	const struct cs_route_row *r = bsearch(&want, v->routes, v->n_routes, sizeof(*v->routes), cmp_route_row);
+
+	return r ? &r->route : NULL;
+}
+
+size_t cs_view_records_of(const struct cs_view *v, const struct cs_addr *a, const struct cs_record_row **first)
+{
+	size_t lo = 0, hi = v->n_records, n = 0;
+
+	while (lo < hi) {	/* the first record not before a */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_addr(&v->records[mid].key.addr, a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = v->records + lo;
+	while (lo + n < v->n_records && !cmp_addr(&v->records[lo + n].key.addr, a))
+		n++;
+	return n;
+}
+
+size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a)
+{
+	size_t lo = 0, hi = v->n_flows, n = 0;
+
+	while (lo < hi) {	/* the first flow of route a */
+		size_t mid = (lo + hi) / 2;
+
+		if (memcmp(&v->flows[mid].flow.route, a, sizeof(*a)) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < v->n_flows && !memcmp(&v->flows[lo + n].flow.route, a, sizeof(*a)))
+		n++;
+	return n;
+}
+
+void cs_view_count_by_rule(const struct cs_view *v, __u64 *counts, size_t n)
+{
+	size_t i;
+
+	memset(counts, 0, n * sizeof(*counts));
+	for (i = 0; i < v->n_records; i++)
+		if (v->records[i].rec.rule_id < n)
+			counts[v->records[i].rec.rule_id]++;
+}
+
+size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struct cs_pattern_row **first)
+{
+	size_t lo = 0, hi = v->n_patterns, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->patterns[mid].info.rule_id < rule_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = v->patterns + lo;
+	while (lo + n < v->n_patterns && v->patterns[lo + n].info.rule_id == rule_id)
+		n++;
+	return n;
+}
+
+const struct cs_chain *cs_view_chain(const struct cs_view *v, __u32 chain_id)
+{
+	return v->steer && v->steer->has_chains && chain_id < CS_CHAINS_MAX ? &v->steer->chain[chain_id] : NULL;
+}
+
+const struct cs_instance *cs_view_instance(const struct cs_view *v, __u32 id)
+{
+	return id && v->steer && v->steer->has_instances && id < CS_INSTANCES_MAX ? &v->steer->inst[id] : NULL;
+}
+
+const struct cs_bucket *cs_view_bucket(const struct cs_view *v, __u32 chain_id, __u32 code, __u32 *idx)
+{
+	const struct cs_chain *ch = cs_view_chain(v, chain_id);
+
+	if (!ch || !ch->n_buckets || !v->steer->table[chain_id])
+		return NULL;
+	*idx = code & (ch->n_buckets - 1);
+	return *idx < v->steer->table_len[chain_id] ? &v->steer->table[chain_id][*idx] : NULL;
+}
+
+const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, char *buf, size_t len)
+{
+	const struct cs_pattern_row *p;
+	size_t n = cs_view_rule_patterns(v, rule_id, &p), i, at = 0;
+	const size_t tail = 24;	/* room kept for ",+N more" */
+
+	buf[0] = 0;
+	for (i = 0; i < n && i < CS_PATTERNS_SHOWN; i++) {
+		size_t want = strlen(p[i].info.text) + (i ? 1 : 0);
+
+		if (at + want + tail >= len)
+			break;
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? "," : "", p[i].info.text);
+	}
+	if (i < n)
+		snprintf(buf + at, len - at, "%s+%zu more", i ? "," : "", n - i);
+	else if (!n)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* ---- the streams of an instance node ---- */
+
+static int cmp_stream_row(const void *a, const void *b)
+{
+	return memcmp(&((const struct cs_stream_row *)a)->key, &((const struct cs_stream_row *)b)->key,
+		      sizeof(struct cs_flow_key));
+}
+
+int cs_view_streams(const struct cs_pinned *pins, struct cs_stream_row **rows, size_t *n)
+{
+	struct cs_stream_row *r;
+	struct cs_map_dump d;
+	size_t i;
+	int e;
+
+	*rows = NULL;
+	*n = 0;
+	if (pins->fd[CS_M_STREAMS] < 0)
+		return -ENOENT;
+	e = cs_map_dump(pins->fd[CS_M_STREAMS], sizeof(struct cs_flow_key), sizeof(struct cs_stream), &d);
+	if (e)
+		return e;
+	r = calloc(d.n ? d.n : 1, sizeof(*r));
+	if (!r) {
+		cs_map_dump_free(&d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < d.n; i++) {
+		memcpy(&r[i].key, d.keys + i * d.key_size, sizeof(r[i].key));
+		memcpy(&r[i].stream, d.vals + i * d.value_size, sizeof(r[i].stream));
+	}
+	qsort(r, d.n, sizeof(*r), cmp_stream_row);
+	*rows = r;
+	*n = d.n;
+	cs_map_dump_free(&d);
+	return 0;
+}
+
+/* ---- facts show and explain both write ---- */
+
+const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len)
+{
+	if (!rt)
+		snprintf(buf, len, "none");
+	else if (rt->flags & CS_ROUTE_WAIT_ACL)
+		snprintf(buf, len, "%s", waiting);
+	else
+		snprintf(buf, len, "%u", rt->acl_id);
+	return buf;
+}
+
+void cs_ttl_left_json(struct cs_json *j, __u64 now_ns, __u64 expires_ns)
+{
+	__s64 left = cs_secs_between(now_ns, expires_ns);
+
+	cs_json_s64(j, "ttl_left", left);
+	cs_json_bool(j, "expired", left < 0);
+}
+
+void cs_acl_json(struct cs_json *j, const struct cs_route *rt)
+{
+	bool waiting = rt && (rt->flags & CS_ROUTE_WAIT_ACL);
+
+	if (rt && !waiting)
+		cs_json_u64(j, "acl_id", rt->acl_id);
+	else
+		cs_json_null(j, "acl_id");
+	cs_json_bool(j, "waiting_acl", waiting);
+}
+
+void cs_view_rule_patterns_json(struct cs_json *j, const struct cs_view *v, __u32 rule_id)
+{
+	const struct cs_pattern_row *p;
+	size_t n = cs_view_rule_patterns(v, rule_id, &p), i;
+
+	cs_json_array(j, "patterns");
+	for (i = 0; i < n && i < CS_PATTERNS_SHOWN; i++)
+		cs_json_str(j, NULL, p[i].info.text);
+	cs_json_close(j);
+	cs_json_u64(j, "patterns_more", n > CS_PATTERNS_SHOWN ? n - CS_PATTERNS_SHOWN : 0);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * view.h - what show and explain read from the pinned maps (lib/pinned.h),
+ * held in memory and sorted, so that they look things up without a syscall
+ * each: records, routes, names, patterns and flows, and steer's chains,
+ * instances and their bucket tables. Also the streams of an instance node,
+ * and the facts that show and explain both write, for people and for
+ * programs. Nothing here writes a map.
+ */
+#ifndef CS_VIEW_H
+#define CS_VIEW_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "cloudsteer.h"
+#include "json.h"
+#include "pinned.h"
+
+/* ---- a snapshot of the hash maps, in memory ---- */
+
+struct cs_record_row {
+	struct cs_record_key key;
+	struct cs_record rec;
+};
+
+struct cs_route_row {
+	struct cs_addr addr;
+	struct cs_route route;
+};
+
+struct cs_name_row {
+	__u64 id;
+	const char *text;
+};
+
+struct cs_pattern_row {
+	__u32 id;
+	struct cs_pattern_info info;	/* text always NUL-terminated */
+};
+
+/* What to read into a view. */
+#define CS_READ_RECORDS  1u
+#define CS_READ_ROUTES   2u
+#define CS_READ_NAMES    4u
+#define CS_READ_PATTERNS 8u
+#define CS_READ_FLOWS    16u
+#define CS_READ_INSTANCES 32u	/* steer's: every instance, and how many each chain has */
+#define CS_READ_CHAINS   64u	/* steer's: every chain; needs CS_READ_INSTANCES */
+#define CS_READ_INST_STATS 128u	/* steer's: the counters of the instances of a chain */
+#define CS_READ_TABLES   256u	/* steer's: each chain's bucket table; needs CS_READ_CHAINS */
+#define CS_READ_ALL      511u
+
+struct cs_flow_row {
+	struct cs_flow_key key;
+	struct cs_flow flow;
+};
+
+/*
+ * steer's chains and instances, by id (0 is no chain and no instance). Where
+ * steer never ran its maps are not there: has_instances, has_chains are
+ * false and what they would hold stays zero.
+ */
+struct cs_steer_view {
+	bool has_instances, has_chains;
+	struct cs_instance inst[CS_INSTANCES_MAX];
+	__u32 n_inst_of[CS_CHAINS_MAX];		/* instances that name the chain */
+	struct cs_chain chain[CS_CHAINS_MAX];
+	bool chain_used[CS_CHAINS_MAX];		/* see cs_view_read */
+	struct cs_inst_stat stat[CS_INSTANCES_MAX];	/* of the instances of a chain */
+	struct cs_bucket *table[CS_CHAINS_MAX];	/* the current table of a used chain:
+						 * chain[c].n_buckets buckets (at most
+						 * CS_BUCKETS_MAX); NULL: none yet */
+	__u32 table_len[CS_CHAINS_MAX];		/* buckets in table[c] */
+};
+
+struct cs_view {
+	__u64 now_ns;			/* when it was read (CLOCK_BOOTTIME) */
+	struct cs_record_row *records;	/* by IP, then name id */
+	size_t n_records;
+	struct cs_route_row *routes;	/* by IP */
+	size_t n_routes;
+	struct cs_name_row *names;	/* by id */
+	size_t n_names;
+	char *name_text;		/* the texts the rows point into */
+	struct cs_flow_row *flows;	/* by route */
+	size_t n_flows;
+	struct cs_pattern_row *patterns;	/* by rule id, then pattern id */
+	size_t n_patterns;
+	const struct cs_pattern_row **pattern_by_id;
+	struct cs_steer_view *steer;	/* with any of steer's CS_READ_ bits */
+};
+
+/* Read the maps named by `what` (CS_READ_*). 0, or -errno with the map
+ * named in err. A chain is used when the daemon wrote it (it always gives
+ * a configured chain its buckets) or an instance names it. */
+int cs_view_read(const struct cs_pinned *pins, unsigned what, struct cs_view *v, char *err, size_t errlen);
+void cs_view_free(struct cs_view *v);
+
+/* The text of a name id, or "?" when the names map has none (full, or
+ * removed by the daemon in between). */
+const char *cs_view_name(const struct cs_view *v, __u64 name_id);
+/* A pattern by id, or NULL. */
+const struct cs_pattern_info *cs_view_pattern(const struct cs_view *v, __u32 pattern_id);
+/* Its text, or "?". */
+const char *cs_view_pattern_text(const struct cs_view *v, __u32 pattern_id);
+/* The route of an IP, or NULL. */
+const struct cs_route *cs_view_route(const struct cs_view *v, const struct cs_addr *a);
+/* The records of an IP: how many, the first in *first. */
+size_t cs_view_records_of(const struct cs_view *v, const struct cs_addr *a, const struct cs_record_row **first);
+/* How many flows (streams seen within steer.flow_idle) use the route a. */
+size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a);
+/* counts[rule_id] = records held under that rule, for rule ids < n. */
+void cs_view_count_by_rule(const struct cs_view *v, __u64 *counts, size_t n);
+/* The patterns of a rule: how many, the first in *first. */
+size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struct cs_pattern_row **first);
+
+/* A chain as steer's cs_chains has it, or NULL where steer never ran or
+ * the id is out of range. */
+const struct cs_chain *cs_view_chain(const struct cs_view *v, __u32 chain_id);
+/* An instance as cs_instances has it, or NULL for id 0, an id out of
+ * range, or where steer never ran. */
+const struct cs_instance *cs_view_instance(const struct cs_view *v, __u32 id);
+/* The bucket of an affinity code in the current table of a chain, its
+ * index in *idx; NULL when the chain has no table (yet). */
+const struct cs_bucket *cs_view_bucket(const struct cs_view *v, __u32 chain_id, __u32 code, __u32 *idx);
+
+/* A rule's patterns are listed up to this many; the rest are counted. A
+ * rule fed from a list file may have thousands. */
+#define CS_PATTERNS_SHOWN 3
+
+/* "a.test,*.b.test,+12 more": short enough for a table cell. */
+const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, char *buf, size_t len);
+
+/* ---- the streams of an instance node ---- */
+
+struct cs_stream_row {
+	struct cs_flow_key key;
+	struct cs_stream stream;
+};
+
+/* Reads every entry of cs_streams (instance) into *rows (free() it), sorted
+ * by key. 0, or -errno (-ENOENT: no cs_streams here). */
+int cs_view_streams(const struct cs_pinned *pins, struct cs_stream_row **rows, size_t *n);
+
+/* ---- facts show and explain both write: for people ---- */
+
+/* The ACL id of a route as a cell: the id, `waiting` while the pool was
+ * empty, "none" without a route. */
+const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len);
+
+/* ---- and for programs ---- */
+
+/* "ttl_left": seconds (negative once expired), "expired": bool */
+void cs_ttl_left_json(struct cs_json *j, __u64 now_ns, __u64 expires_ns);
+/* "acl_id": id or null, "waiting_acl": bool */
+void cs_acl_json(struct cs_json *j, const struct cs_route *rt);
+/* "patterns": [the first CS_PATTERNS_SHOWN], "patterns_more": the rest */
+void cs_view_rule_patterns_json(struct cs_json *j, const struct cs_view *v, __u32 rule_id);
+
+#endif
