@@ -181,6 +181,9 @@ static const struct {
 	{ "learn:\n  never_steer: [intranet]\n", 2, "not an IPv4 or IPv6 address" },
 	{ "learn:\n  match_queries: yes\n", 2, "learn.match_queries must be true or false" },
 	{ "learn:\n  query_window: 0\n", 2, "learn.query_window must be more than zero" },
+	{ "learn:\n  query_window: 8825400613783079d\n", 2,
+	  "learn.query_window must be a duration such as 30, 250ms, 5s, 2m, 1h30m, 2d" },
+	{ "learn:\n  query_window: 2h\n", 2, "learn.query_window is too long: at most 1h (got \"2h\")" },
 	{ "learn:\n  quota: 0\n", 2, "learn.quota must be a whole number from 1" },
 	{ "rules:\n  - match: [a.example]\n    quota: lots\n", 3, "rule quota must be a whole number" },
 	{ "lern:\n  interfaces: [eth0]\n", 1, "unknown top-level key" },
@@ -212,7 +215,7 @@ static const struct {
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
 	  "    health: {warmup: soon}\n", 4, "health.warmup must be a duration" },
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
-	  "    health: {warmup: 2h}\n", 4, "health.warmup must be a duration" },
+	  "    health: {warmup: 2h}\n", 4, "health.warmup is too long: at most 1h" },
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
 	  "    health: {warmpu: 1s}\n", 4, "unknown key \"warmpu\" in health" },
 	/* mesh */
@@ -509,6 +512,7 @@ static void metrics_endpoints(void)
 
 static void durations(void)
 {
+	char buf[32];
 	__u64 ms;
 
 	EXPECT(cs_parse_duration_ms("250ms", 1000, &ms) == 0 && ms == 250, "250ms");
@@ -517,6 +521,20 @@ static void durations(void)
 	EXPECT(cs_parse_duration_ms("1d", 1000, &ms) == 0 && ms == 86400000, "1d");
 	EXPECT(cs_parse_duration_ms("5x", 1000, &ms) == -1, "5x");
 	EXPECT(cs_parse_duration_ms("", 1000, &ms) == -1, "empty");
+	EXPECT(cs_parse_duration_ms("1h30m", 1000, &ms) == 0 && ms == 5400000, "1h30m");
+	EXPECT(cs_parse_duration_ms("2d12h", 1000, &ms) == 0 && ms == 216000000, "2d12h");
+	EXPECT(cs_parse_duration_ms("1m30s250ms", 1000, &ms) == 0 && ms == 90250, "1m30s250ms");
+	EXPECT(cs_parse_duration_ms("30m1h", 1000, &ms) == -1, "units out of order");
+	EXPECT(cs_parse_duration_ms("1h1h", 1000, &ms) == -1, "a unit twice");
+	EXPECT(cs_parse_duration_ms("1h30", 1000, &ms) == -1, "a bare number after a unit");
+	EXPECT(cs_parse_duration_ms("8825400613783079d", 1000, &ms) == -1, "too many days for 64 bits");
+	EXPECT(cs_parse_duration_ms("18446744073709552", 1000, &ms) == -1, "too many bare seconds");
+	EXPECT(cs_parse_duration_ms("99999999999999999999", 1000, &ms) == -1, "beyond strtoull");
+	EXPECT(cs_parse_duration_ms("1h 30m", 1000, &ms) == -1, "a space");
+	EXPECT(!strcmp(cs_duration_text(5400000, buf, sizeof(buf)), "1h30m"), "1h30m back");
+	EXPECT(!strcmp(cs_duration_text(3600000, buf, sizeof(buf)), "1h"), "1h back");
+	EXPECT(!strcmp(cs_duration_text(250, buf, sizeof(buf)), "250ms"), "250ms back");
+	EXPECT(!strcmp(cs_duration_text(0, buf, sizeof(buf)), "0s"), "0s back");
 }
 
 int main(void)

@@ -132,32 +132,82 @@ static int want_u32(struct loader *l, const yaml_node_t *n, const char *what, __
 	return 0;
 }
 
-int cs_parse_duration_ms(const char *s, __u64 unit_ms, __u64 *out)
+/* The unit a duration's number is followed by, from the largest down; 0 if
+ * none. "ms" is looked for before "m". */
+static const struct duration_unit { const char *sfx; __u64 ms; } duration_units[] = {
+	{ "d", 86400000 }, { "h", 3600000 }, { "ms", 1 }, { "m", 60000 }, { "s", 1000 },
+};
+
+/* The rank of a unit by size (d 0, h 1, m 2, s 3, ms 4): units follow each
+ * other from the largest down. */
+static int unit_rank(__u64 ms)
 {
-	static const struct { const char *sfx; __u64 ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-	};
-	unsigned long long v;
-	char *end;
+	return ms == 86400000 ? 0 : ms == 3600000 ? 1 : ms == 60000 ? 2 : ms == 1000 ? 3 : 4;
+}
+
+static const struct duration_unit *unit_at(const char *p)
+{
 	size_t i;
 
-	if (!isdigit((unsigned char)*s))
+	for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+		if (!strncmp(p, duration_units[i].sfx, strlen(duration_units[i].sfx)))
+			return &duration_units[i];
+	return NULL;
+}
+
+int cs_parse_duration_ms(const char *s, __u64 unit_ms, __u64 *out)
+{
+	const char *p = s;
+	__u64 total = 0, part;
+	int last_rank = -1;
+
+	if (!isdigit((unsigned char)*p))
 		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	if (!*end) {
-		*out = v * unit_ms;
-		return 0;
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].sfx)) {
-			*out = v * units[i].ms;
+	while (*p) {
+		const struct duration_unit *u;
+		unsigned long long v;
+		char *end;
+
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (errno)
+			return -1;
+		if (!*end) {	/* a bare number: the whole duration, in unit_ms */
+			if (p != s || __builtin_mul_overflow(v, unit_ms, out))
+				return -1;
 			return 0;
 		}
+		u = unit_at(end);
+		if (!u || unit_rank(u->ms) <= last_rank || __builtin_mul_overflow(v, u->ms, &part) ||
+		    __builtin_add_overflow(total, part, &total))
+			return -1;
+		last_rank = unit_rank(u->ms);
+		p = end + strlen(u->sfx);
 	}
-	return -1;
+	*out = total;
+	return 0;
+}
+
+const char *cs_duration_text(__u64 ms, char *buf, size_t len)
+{
+	static const __u64 order[] = { 86400000, 3600000, 60000, 1000, 1 };
+	static const char *const sfx[] = { "d", "h", "m", "s", "ms" };
+	size_t i, n = 0;
+
+	if (!ms)
+		snprintf(buf, len, "0s");
+	else
+		buf[0] = 0;
+	for (i = 0; ms && i < sizeof(order) / sizeof(order[0]); i++) {
+		if (ms < order[i])
+			continue;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%llu%s",
+				      (unsigned long long)(ms / order[i]), sfx[i]);
+		ms %= order[i];
+	}
+	return buf;
 }
 
 /* A duration; a bare number counts as seconds. Result in milliseconds. */
@@ -166,11 +216,16 @@ static int want_duration_ms(struct loader *l, const yaml_node_t *n, const char *
 {
 	const char *s;
 
+	char longest[32];
+
 	if (want_scalar(l, n, what, &s))
 		return -1;
-	if (cs_parse_duration_ms(s, 1000, out) || *out > max_ms)
-		return fail(l, n, "%s must be a duration such as 30, 250ms, 5s, 2m, 1h (got \"%s\")",
+	if (cs_parse_duration_ms(s, 1000, out))
+		return fail(l, n, "%s must be a duration such as 30, 250ms, 5s, 2m, 1h30m, 2d (got \"%s\")",
 			    what, s);
+	if (*out > max_ms)
+		return fail(l, n, "%s is too long: at most %s (got \"%s\")", what,
+			    cs_duration_text(max_ms, longest, sizeof(longest)), s);
 	return 0;
 }
 

@@ -162,7 +162,13 @@ void cs_config_free(struct cs_conf *conf);
  */
 const char *cs_pattern_parse(const char *in, struct cs_pattern *p);
 
-/* Durations: "250ms", "5s", "2m", "1h", "1d"; a bare number is in `unit_ms`. */
+/* Durations: whole numbers with units from the largest down, each unit at
+ * most once ("250ms", "5s", "1h30m", "2d12h"); a bare number is in unit_ms.
+ * 0, or -1 for anything else, a value beyond 64 bits of milliseconds
+ * included: it never wraps to a small one. */
 int cs_parse_duration_ms(const char *s, __u64 unit_ms, __u64 *out);
+
+/* ms in the form cs_parse_duration_ms reads ("1h30m", "250ms", "0s"). */
+const char *cs_duration_text(__u64 ms, char *buf, size_t len);
 
 #endif
