@@ -40,14 +40,11 @@
  */
 #include "lib/common.h"
 #include "lib/parse.h"
+#include "lib/vxlan.h"
 #include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
-
-#define CS_VXLAN_FLAG_I 0x08000000u	/* RFC 7348: the VNI is valid */
 #define CS_ENCAP_CODE_MASK ((1u << CS_ENCAP_CODE_BITS) - 1)
 
 /* Not a reason: parsing goes on. */
@@ -120,13 +117,6 @@ struct cs_pkt {
 	__u8 tcp_flags;
 	bool tcp;		/* a TCP header was read (first fragment) */
 };
-
-/* The VXLAN header and the Ethernet header of the frame it carries. */
-struct cs_vxlan_hdr {
-	__be32 flags;
-	__be32 vni;		/* VNI << 8 */
-	struct ethhdr inner;
-} __attribute__((packed));
 
 static __always_inline void cs_count(__u32 reason)
 {
@@ -250,13 +240,13 @@ static __always_inline int cs_unwrap(struct __sk_buff *skb, const struct cs_inst
 {
 	__u32 off = p->l4_off + sizeof(struct udphdr);
 	bool to_us = cs_is_local(&p->dst);
-	struct cs_vxlan_hdr vx;
+	struct cs_vxlan vx;
 
 	if (p->proto != IPPROTO_UDP || p->dport != CS_VXLAN_PORT || !to_us)
 		return to_us || cs_is_local(&p->src) ? CS_I_LOCAL : CS_I_NOT_STEERED;
 	if (bpf_skb_load_bytes(skb, off, &vx, sizeof(vx)))
 		return CS_I_MALFORMED;
-	if (!(vx.flags & bpf_htonl(CS_VXLAN_FLAG_I)) || bpf_ntohl(vx.vni) >> 8 != cfg->chain_id)
+	if (!cs_vxlan_has_vni(&vx, cfg->chain_id))
 		return CS_I_OTHER_VNI;
 	*code = p->sport & CS_ENCAP_CODE_MASK;
 	__builtin_memset(p, 0, sizeof(*p));

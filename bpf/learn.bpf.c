@@ -695,7 +695,6 @@ int learn(struct xdp_md *ctx)
 
 /* ---- query: TC egress of the learn interfaces ---- */
 
-#define TC_ACT_OK 0
 /* Octets of a query read: the header and the longest question. */
 #define CS_QUERY_COPY (DNS_HDR_LEN + CS_NAME_WIRE_MAX + 4)
 

@@ -22,9 +22,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
-
 /* Streams to and from routes. Written by steer on every matching packet;
  * read by the daemon (a route with a live flow stays; idle flows go) and
  * the CLI. */
