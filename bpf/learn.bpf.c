@@ -21,7 +21,8 @@
  */
 #include "lib/common.h"
 #include "lib/parse.h"
-#include "lib/maps.h"
+#include "lib/shared_maps.h"
+#include "lib/learn_maps.h"
 #include "lib/dns.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -33,6 +34,20 @@ const volatile bool report_refresh = false;
 /* Reuse the outcome of an answer repeated within a second (cs_repeats).
  * Cleared only to measure the full walk. */
 const volatile bool reuse_repeats = true;
+
+/* Count a packet or record outcome (enum cs_reason), per CPU. */
+static __always_inline void cs_count_n(__u32 reason, __u64 howmany)
+{
+	__u64 *n = bpf_map_lookup_elem(&cs_learn_stats, &reason);
+
+	if (n)
+		*n += howmany;
+}
+
+static __always_inline void cs_count(__u32 reason)
+{
+	cs_count_n(reason, 1);
+}
 
 static __always_inline int cs_chain_find_id(const struct cs_scratch *s, __u32 nchain, __u64 id)
 {
