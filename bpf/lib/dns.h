@@ -17,6 +17,7 @@
 #define CS_BPF_DNS_H
 
 #include "common.h"
+#include "packet.h"
 #include "learn_structs.h"
 #include "learn_maps.h"
 
@@ -29,6 +30,132 @@
 #define DNS_F_OPCODE   0x7800
 #define DNS_F_TC       0x0200
 #define DNS_F_RCODE    0x000F
+
+/* ---- where the message is in the frame ---- */
+
+/* Which side of port 53 a message is looked for on: answers come from it
+ * (learn), queries go to it (query). */
+enum cs_dns_dir { CS_DNS_ANSWER = 0, CS_DNS_QUERY = 1 };
+
+/* Where the DNS message sits in the frame, and the packet that carries it. */
+struct cs_dns_loc {
+	struct cs_packet pkt;
+	__u32 off;		/* from the start of the frame */
+	__u32 len;
+	__u16 client_port;	/* host order: the port that is not 53 */
+};
+
+/* The IP layer as learn judges it: a fragment is never whole, and IPv6
+ * extension headers are skipped to find the transport. 0 or a reason. */
+static __always_inline int cs_dns_ip(struct cs_cursor *c, __u16 ethertype, struct cs_packet *p)
+{
+	int r = cs_read_ip(c, ethertype, p);
+
+	if (r == CS_PKT_NOT_IP)
+		return CS_R_NOT_IP;
+	if (r || p->l4_len < 0)
+		return CS_R_TRUNCATED;
+	if (cs_is_fragment(p))
+		return CS_R_FRAGMENT;
+	if (!p->v6)
+		return 0;
+	r = cs_skip_ipv6_ext(c, p);
+	if (r == CS_PKT_FRAGMENT)
+		return CS_R_FRAGMENT;
+	return r ? CS_R_TRUNCATED : 0;
+}
+
+/* UDP: the message is the datagram's payload. The cursor is at the header. */
+static __always_inline int cs_dns_udp(struct cs_cursor *c, const struct cs_packet *p, __u32 *msg_len)
+{
+	struct udphdr *udp = cs_pull(c, sizeof(*udp));
+	__u32 ulen;
+
+	if (!udp)
+		return CS_R_TRUNCATED;
+	ulen = bpf_ntohs(udp->len);
+	if (ulen < sizeof(*udp) || ulen > (__u32)p->l4_len)
+		return CS_R_TRUNCATED;
+	*msg_len = ulen - sizeof(*udp);
+	return 0;
+}
+
+/* TCP: only a segment that holds one whole length-prefixed message is
+ * parsed; the rest of a stream is left to the resolver's client. The cursor
+ * is at the header. */
+static __always_inline int cs_dns_tcp(struct cs_cursor *c, const struct cs_packet *p, __u32 *msg_len)
+{
+	struct tcphdr *tcp = c->pos;
+	__u32 hlen, payload;
+	__u8 *pfx;
+
+	if ((void *)(tcp + 1) > c->end)
+		return CS_R_TRUNCATED;
+	hlen = tcp->doff * 4;
+	if (hlen < sizeof(*tcp) || hlen > (__u32)p->l4_len)
+		return CS_R_TRUNCATED;
+	if (c->pos + hlen > c->end)
+		return CS_R_TRUNCATED;
+	c->pos += hlen;
+	payload = p->l4_len - hlen;
+	if (payload == 0)
+		return CS_R_NOT_DNS;	/* a bare ACK or FIN of a DNS connection */
+	pfx = cs_pull(c, 2);
+	if (!pfx || payload < 2)
+		return CS_R_TCP_PARTIAL;
+	*msg_len = ((__u32)pfx[0] << 8) | pfx[1];
+	if (*msg_len + 2 != payload)
+		return CS_R_TCP_PARTIAL;
+	return 0;
+}
+
+/* From the frame [data, data_end) to the DNS message going in direction
+ * dir: 0 and *loc filled, or a reason. The caller checks that the message
+ * lies within the whole frame (cs_dns_in_frame), which may be longer than
+ * its linear part. */
+static __always_inline int cs_locate_dns(void *data, void *data_end, enum cs_dns_dir dir, struct cs_dns_loc *loc)
+{
+	struct cs_packet *p = &loc->pkt;
+	__u16 ethertype = 0, server_port;
+	__u32 msg_len = 0;
+	struct cs_cursor c;
+	int r;
+
+	cs_cursor_init(&c, data, data_end);
+	if (cs_read_eth(&c, &ethertype))
+		return CS_R_NOT_IP;
+	r = cs_dns_ip(&c, ethertype, p);
+	if (r)
+		return r;
+	if (cs_read_ports(&c, p))
+		return CS_R_TRUNCATED;
+	if (p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP)
+		return CS_R_NOT_DNS;
+	server_port = dir == CS_DNS_ANSWER ? p->sport : p->dport;
+	loc->client_port = dir == CS_DNS_ANSWER ? p->dport : p->sport;
+	if (server_port != CS_DNS_PORT)
+		return CS_R_NOT_DNS;
+	if (p->proto == IPPROTO_UDP)
+		r = cs_dns_udp(&c, p, &msg_len);
+	else
+		r = cs_dns_tcp(&c, p, &msg_len);
+	if (r)
+		return r;
+	loc->off = cs_cursor_off(&c);
+	loc->len = msg_len;
+	return 0;
+}
+
+/* Against the whole frame, not its linear part: BPF_PROG_TEST_RUN (replay)
+ * puts what passes a page into fragments, and the message is read with
+ * bpf_xdp_load_bytes (bpf_skb_load_bytes), which reads them too. The
+ * headers always sit in the linear part. */
+static __always_inline int cs_dns_in_frame(const struct cs_dns_loc *loc, __u32 frame_len)
+{
+	return loc->off + loc->len > frame_len ? CS_R_TRUNCATED : 0;
+}
+
+/* ---- the message, copied into scratch ---- */
 
 static __always_inline __u8 cs_msg8(const struct cs_scratch *s, __u32 off)
 {
