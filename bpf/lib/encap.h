@@ -10,7 +10,7 @@
 #define CS_BPF_ENCAP_H
 
 #include "common.h"
-#include "parse.h"
+#include "packet.h"
 #include "vxlan.h"
 
 #define CS_TCPOPT_EOL 0
