@@ -21,6 +21,9 @@
 
 #include "common.h"
 
+/* The longest IPv4 header: an IHL of 15 words. */
+#define CS_IPV4_HDR_MAX 60
+
 /* TCP flags, the 14th octet of the header */
 #define CS_TCP_FIN 0x01
 #define CS_TCP_SYN 0x02
