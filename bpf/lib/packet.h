@@ -36,9 +36,9 @@ struct cs_cursor {
 	void *end;		/* data_end: nothing at or past it is read */
 };
 
-/* Why a step stopped. Every reason but NOT_IP means a header was cut short
- * (by the end of the frame, or of its linear part), or says it is shorter
- * than it can be. */
+/* Why a step stopped. The SHORT reasons mean a header was cut short (by the
+ * end of the frame, or of its linear part) or says it is shorter than it can
+ * be. */
 enum cs_pkt_reason {
 	CS_PKT_OK = 0,
 	CS_PKT_NOT_IP,		/* shorter than Ethernet, or not IPv4/IPv6 */
@@ -51,7 +51,9 @@ enum cs_pkt_reason {
 				 * are read, and the ports when their 4 octets are */
 };
 
-/* What the reader found. Offsets count from the start of the frame. */
+/* What the reader found. Offsets count from the start of the frame. The
+ * reader writes only what it reads (no ports without a transport header, v6
+ * only for IPv6): callers start from a zeroed struct. */
 struct cs_packet {
 	struct cs_addr src;	/* IPv4 as v4-mapped IPv6 */
 	struct cs_addr dst;
@@ -93,8 +95,8 @@ static __always_inline void *cs_pull(struct cs_cursor *c, __u32 len)
 	return p;
 }
 
-/* ::ffff:v4. Whole words, so that a copy the compiler keeps in registers
- * stays two of them. */
+/* ::ffff:v4, written as whole words: where the compiler keeps the address
+ * in registers it then keeps a few words, not sixteen octets. */
 static __always_inline void cs_addr_from_v4(struct cs_addr *a, __be32 v4)
 {
 	__u32 w[4] = { 0, 0, bpf_htonl(0x0000ffff), v4 };
