@@ -32,101 +32,31 @@
  * So the packet outcomes sum to the packets seen, and NEW is the streams
  * begun here.
  *
- * Headers are read with bpf_skb_load_bytes, not through data/data_end: the
- * headers of an encapsulated frame often sit beyond the linear part of a
- * real skb (drivers pull only the outer headers), and the fixed-size loads
- * at variable offsets keep every verifier happy. Only Ethernet and its VLAN
- * tags, always linear, go through the packet cursor.
+ * Headers are read with the packet cursor (lib/packet.h) over the linear
+ * part. The headers of an encapsulated frame may sit beyond it in a real skb
+ * (drivers pull only the outer headers): a read that runs out there pulls
+ * the headers in (bpf_skb_pull_data, up to CS_INST_HEADERS_MAX octets) and
+ * reads the frame again.
  */
 #include "lib/common.h"
-#include "lib/parse.h"
+#include "lib/packet.h"
+#include "lib/vxlan.h"
+#include "lib/instance_maps.h"
 #include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
-
-#define CS_VXLAN_FLAG_I 0x08000000u	/* RFC 7348: the VNI is valid */
 #define CS_ENCAP_CODE_MASK ((1u << CS_ENCAP_CODE_BITS) - 1)
 
 /* Not a reason: parsing goes on. */
 #define CS_GO_ON (-1)
 
-/* Per-stream state, both directions under one key. Written by instance on
- * every packet of a tracked stream and by the instance daemon when a peer
- * syncs one (CS_STREAM_SYNCED); read by the daemon (sync, idle sweep) and
- * the CLI. LRU: a full table forgets the stream idle longest, never refuses
- * a new one. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, CS_STREAMS_ENTRIES);
-	__type(key, struct cs_flow_key);
-	__type(value, struct cs_stream);
-} cs_streams SEC(".maps");
-
-/* Streams that are new, changed state or were taken over, as instance left
- * them (struct cs_stream_event). Written by instance; read by the instance
- * daemon, which batches them to the secondary. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} cs_stream_evts SEC(".maps");
-
-/* Key, chain, mode, policy and map version. Written by the instance daemon
- * (start, SIGHUP, every table rebuild); read by instance on every packet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cs_inst_cfg);
-} cs_inst_cfg SEC(".maps");
-
-/* This node's own addresses; value unused. Written by the instance daemon;
- * read by instance: what is to or from them is never tracked, and VXLAN is
- * only taken from packets to them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CS_LOCAL_ADDRS_MAX);
-	__type(key, struct cs_addr);
-	__type(value, __u32);
-} cs_local_addrs SEC(".maps");
-
-/* Outcome counters by enum cs_inst_reason, per CPU. Written by instance;
- * summed by the CLI. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CS_I_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} cs_inst_reasons SEC(".maps");
-
-/* What the sync did (struct cs_sync_stat, one entry). The program never
- * touches it: it is here so the daemon pins it with the rest. Written by the
- * instance daemon once a tick; read by `cloudsteer show sync`. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cs_sync_stat);
-} cs_sync_stats SEC(".maps");
-
-/* What a packet (or the frame inside VXLAN) says about its stream. */
-struct cs_pkt {
-	struct cs_addr src, dst;
-	__u32 l4_off;		/* from the start of the frame */
-	__u16 sport, dport;	/* host order; 0 when the packet has none */
-	__u8 proto;
-	__u8 tcp_flags;
-	bool tcp;		/* a TCP header was read (first fragment) */
-};
-
-/* The VXLAN header and the Ethernet header of the frame it carries. */
-struct cs_vxlan_hdr {
-	__be32 flags;
-	__be32 vni;		/* VNI << 8 */
-	struct ethhdr inner;
-} __attribute__((packed));
+/* The deepest header read: Ethernet with its VLAN tags, IPv4 with options,
+ * UDP, VXLAN and the inner Ethernet header, the inner IPv4 with options,
+ * TCP. What the linear part must hold for a read that runs out. */
+#define CS_INST_HEADERS_MAX                                                                \
+	(sizeof(struct ethhdr) + CS_VLAN_MAX * sizeof(struct vlan_hdr) + CS_IPV4_HDR_MAX + \
+	 sizeof(struct udphdr) + sizeof(struct cs_vxlan) + CS_IPV4_HDR_MAX + sizeof(struct tcphdr))
 
 static __always_inline void cs_count(__u32 reason)
 {
@@ -154,113 +84,96 @@ static __always_inline bool cs_is_link_scope(const struct cs_addr *a)
 }
 
 /* Traffic of this node itself, or of its links: never a steered stream. */
-static __always_inline bool cs_not_a_stream(const struct cs_pkt *p)
+static __always_inline bool cs_not_a_stream(const struct cs_packet *p)
 {
 	return cs_is_local(&p->src) || cs_is_local(&p->dst) || cs_is_link_scope(&p->src) ||
 	       cs_is_link_scope(&p->dst);
 }
 
-/* Ports (and TCP flags) of a first fragment at p->l4_off. */
-static __always_inline int cs_read_ports(struct __sk_buff *skb, struct cs_pkt *p)
+/* A TCP header was read: TCP, and not a later fragment. */
+static __always_inline bool cs_has_tcp_header(const struct cs_packet *p)
 {
-	if (p->proto == IPPROTO_TCP) {
-		struct tcphdr th;
-
-		if (bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)))
-			return CS_I_MALFORMED;
-		p->sport = bpf_ntohs(th.source);
-		p->dport = bpf_ntohs(th.dest);
-		p->tcp_flags = ((__u8 *)&th)[13];
-		p->tcp = true;
-	} else if (p->proto == IPPROTO_UDP) {
-		struct udphdr uh;
-
-		if (bpf_skb_load_bytes(skb, p->l4_off, &uh, sizeof(uh)))
-			return CS_I_MALFORMED;
-		p->sport = bpf_ntohs(uh.source);
-		p->dport = bpf_ntohs(uh.dest);
-	}
-	return CS_GO_ON;
+	return p->proto == IPPROTO_TCP && !cs_is_later_fragment(p);
 }
 
-/* IPv4 (with options) at off. */
-static __always_inline int cs_read_ipv4(struct __sk_buff *skb, __u32 off, struct cs_pkt *p)
+/* A reader's reason as a packet outcome: headers cut short are malformed. */
+static __always_inline int cs_outcome_of(int pkt_reason)
 {
-	struct iphdr ip;
-	__u32 hlen;
-
-	if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5)
-		return CS_I_MALFORMED;
-	hlen = ip.ihl * 4;
-	if (off + hlen > skb->len)
-		return CS_I_MALFORMED;	/* options cut short */
-	cs_addr_from_v4(&p->src, ip.saddr);
-	cs_addr_from_v4(&p->dst, ip.daddr);
-	p->proto = ip.protocol;
-	p->l4_off = off + hlen;
-	if (ip.frag_off & bpf_htons(IP_OFFSET))
-		return CS_GO_ON;	/* a later fragment: no ports */
-	return cs_read_ports(skb, p);
+	return pkt_reason == CS_PKT_NOT_IP ? CS_I_NOT_IP : CS_I_MALFORMED;
 }
 
-/* IPv6 at off; the next header is the protocol (no extension walk). */
-static __always_inline int cs_read_ipv6(struct __sk_buff *skb, __u32 off, struct cs_pkt *p)
+/* The IP packet (and its ports) at the cursor, of Ethernet type ethertype. */
+static __always_inline int cs_read_ip_ports(struct cs_cursor *c, __u16 ethertype, struct cs_packet *p)
 {
-	struct ipv6hdr ip6;
+	int r = cs_read_ip(c, ethertype, p);
 
-	if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) || ip6.version != 6)
-		return CS_I_MALFORMED;
-	__builtin_memcpy(p->src.b, &ip6.saddr, 16);
-	__builtin_memcpy(p->dst.b, &ip6.daddr, 16);
-	p->proto = ip6.nexthdr;
-	p->l4_off = off + sizeof(ip6);
-	return cs_read_ports(skb, p);
-}
-
-/* The IP packet of ethertype `proto` at off. */
-static __always_inline int cs_read_ip(struct __sk_buff *skb, __u32 off, __u16 proto, struct cs_pkt *p)
-{
-	if (proto == ETH_P_IP)
-		return cs_read_ipv4(skb, off, p);
-	if (proto == ETH_P_IPV6)
-		return cs_read_ipv6(skb, off, p);
-	return CS_I_NOT_IP;
+	if (!r)
+		r = cs_read_ports(c, p);
+	if (r)
+		return cs_outcome_of(r);
+	return cs_version_ok(p) ? CS_GO_ON : CS_I_MALFORMED;
 }
 
 /* The frame as it arrived: Ethernet (VLAN tags too), IP, ports. */
-static __always_inline int cs_read_frame(struct __sk_buff *skb, struct cs_pkt *p)
+static __always_inline int cs_read_frame(struct cs_cursor *c, struct cs_packet *p)
 {
-	void *data = (void *)(long)skb->data;
-	struct cs_cursor c = { .pos = data, .end = (void *)(long)skb->data_end };
-	__u16 proto = cs_parse_eth(&c);
+	__u16 ethertype = 0;
+	int r = cs_read_eth(c, &ethertype);
 
-	if (!proto)	/* shorter than Ethernet, or a VLAN tag cut short */
-		return c.pos == data ? CS_I_NOT_IP : CS_I_MALFORMED;
-	return cs_read_ip(skb, (__u32)(c.pos - data), proto, p);
+	return r ? cs_outcome_of(r) : cs_read_ip_ports(c, ethertype, p);
 }
 
 /*
  * Encap mode: replace the outer packet by the frame it carries, and take
  * the affinity code from its UDP source port. Only VXLAN to this node with
  * the chain's VNI carries a stream; a VXLAN header without the I flag names
- * no VNI, so no chain either.
+ * no VNI, so no chain either. The cursor is at the outer UDP header.
  */
-static __always_inline int cs_unwrap(struct __sk_buff *skb, const struct cs_inst_cfg *cfg, struct cs_pkt *p,
+static __always_inline int cs_unwrap(struct cs_cursor *c, const struct cs_inst_cfg *cfg, struct cs_packet *p,
 				     __u32 *code)
 {
-	__u32 off = p->l4_off + sizeof(struct udphdr);
 	bool to_us = cs_is_local(&p->dst);
-	struct cs_vxlan_hdr vx;
+	struct cs_vxlan *vx;
 
 	if (p->proto != IPPROTO_UDP || p->dport != CS_VXLAN_PORT || !to_us)
 		return to_us || cs_is_local(&p->src) ? CS_I_LOCAL : CS_I_NOT_STEERED;
-	if (bpf_skb_load_bytes(skb, off, &vx, sizeof(vx)))
+	if (!cs_pull(c, sizeof(struct udphdr)))
 		return CS_I_MALFORMED;
-	if (!(vx.flags & bpf_htonl(CS_VXLAN_FLAG_I)) || bpf_ntohl(vx.vni) >> 8 != cfg->chain_id)
+	vx = cs_pull(c, sizeof(*vx));
+	if (!vx)
+		return CS_I_MALFORMED;
+	if (!cs_vxlan_has_vni(vx, cfg->chain_id))
 		return CS_I_OTHER_VNI;
 	*code = p->sport & CS_ENCAP_CODE_MASK;
 	__builtin_memset(p, 0, sizeof(*p));
-	return cs_read_ip(skb, off + sizeof(vx), bpf_ntohs(vx.inner.h_proto), p);
+	return cs_read_ip_ports(c, bpf_ntohs(vx->inner.h_proto), p);
+}
+
+/* The packet, or in encap mode the frame it carries, from the linear part:
+ * CS_GO_ON with *p and *code filled, or the packet's outcome. */
+static __always_inline int cs_read_stream(struct __sk_buff *skb, const struct cs_inst_cfg *cfg, struct cs_packet *p,
+					  __u32 *code)
+{
+	struct cs_cursor c;
+	int r;
+
+	cs_cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
+	r = cs_read_frame(&c, p);
+	if (r != CS_GO_ON || cfg->mode != CS_MODE_ENCAP)
+		return r;
+	return cs_unwrap(&c, cfg, p, code);
+}
+
+/* Headers that run past the linear part into the skb's fragments: pull
+ * them in. False when there is nothing more to pull (they are cut short)
+ * or the pull failed. */
+static __always_inline bool cs_pull_headers(struct __sk_buff *skb)
+{
+	__u32 len = skb->len < CS_INST_HEADERS_MAX ? skb->len : CS_INST_HEADERS_MAX;
+
+	if ((void *)(long)skb->data + len <= (void *)(long)skb->data_end)
+		return false;
+	return bpf_skb_pull_data(skb, len) == 0;
 }
 
 static __always_inline void cs_emit(const struct cs_flow_key *key, const struct cs_stream *st)
@@ -312,12 +225,12 @@ static __always_inline __u8 cs_tcp_next_state(__u8 state, __u8 flags)
 /* A packet without state: the stream it begins, or false when strict mode
  * drops it. A TCP segment without its header (a later fragment) cannot be
  * judged, so it begins a stream like any other protocol. */
-static __always_inline bool cs_stream_begin(const struct cs_pkt *p, const struct cs_inst_cfg *cfg, __u32 code,
+static __always_inline bool cs_stream_begin(const struct cs_packet *p, const struct cs_inst_cfg *cfg, __u32 code,
 					    __u64 now, __u32 len, struct cs_stream *st)
 {
 	bool syn = (p->tcp_flags & (CS_TCP_SYN | CS_TCP_ACK)) == CS_TCP_SYN;
 
-	if (!p->tcp)
+	if (!cs_has_tcp_header(p))
 		st->state = CS_ST_ACTIVE;
 	else if (syn)
 		st->state = CS_ST_SYN_SENT;
@@ -338,7 +251,7 @@ static __always_inline bool cs_stream_begin(const struct cs_pkt *p, const struct
 
 /* A packet of a stream with state. True when the stream changed in a way
  * its peer must learn: a takeover or a new state (one event, one seq). */
-static __always_inline bool cs_stream_advance(struct cs_stream *st, const struct cs_pkt *p,
+static __always_inline bool cs_stream_advance(struct cs_stream *st, const struct cs_packet *p,
 					      const struct cs_inst_cfg *cfg, __u64 now, __u32 len)
 {
 	bool changed = false;
@@ -352,7 +265,7 @@ static __always_inline bool cs_stream_advance(struct cs_stream *st, const struct
 		cs_count(CS_I_TAKEN_OVER);
 		changed = true;
 	}
-	if (p->tcp) {
+	if (cs_has_tcp_header(p)) {
 		next = cs_tcp_next_state(st->state, p->tcp_flags);
 		if (st->state == CS_ST_CLOSED && next == CS_ST_SYN_SENT) {
 			/* the 5-tuple reused: a new incarnation, begun here */
@@ -374,7 +287,7 @@ static __always_inline bool cs_stream_advance(struct cs_stream *st, const struct
 }
 
 /* Track the packet's stream; returns its packet outcome. */
-static __always_inline int cs_track(struct __sk_buff *skb, const struct cs_inst_cfg *cfg, const struct cs_pkt *p,
+static __always_inline int cs_track(struct __sk_buff *skb, const struct cs_inst_cfg *cfg, const struct cs_packet *p,
 				    const struct cs_flow_key *key, __u32 code)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -408,17 +321,22 @@ static __always_inline int cs_track(struct __sk_buff *skb, const struct cs_inst_
 static __always_inline int cs_instance(struct __sk_buff *skb, const struct cs_inst_cfg *cfg)
 {
 	struct cs_flow_key key;
-	struct cs_pkt p = {};
+	struct cs_packet p = {};
 	__u32 code = 0;
-	int r;
+	int r = CS_I_MALFORMED, tries;
 
-	r = cs_read_frame(skb, &p);
+	/* a second read only after headers were pulled in; one copy of the
+	 * reader in the program, not two */
+#pragma clang loop unroll(disable)
+	for (tries = 0; tries < 2; tries++) {
+		r = cs_read_stream(skb, cfg, &p, &code);
+		if (r != CS_I_MALFORMED || tries || !cs_pull_headers(skb))
+			break;
+		__builtin_memset(&p, 0, sizeof(p));
+	}
 	if (r != CS_GO_ON)
 		return r;
 	if (cfg->mode == CS_MODE_ENCAP) {
-		r = cs_unwrap(skb, cfg, &p, &code);
-		if (r != CS_GO_ON)
-			return r;
 		cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	} else {
 		if (cs_not_a_stream(&p))

@@ -7,7 +7,8 @@
  * packet is counted under exactly one packet reason (cloudsteer.h).
  *
  * One response is handled in three steps:
- *   1. locate the DNS message (parse.h) and copy it into per-CPU scratch;
+ *   1. locate the DNS message (dns.h, over packet.h) and copy it into
+ *      per-CPU scratch;
  *   2. walk the answer section once, growing the validated chain (question
  *      name, then CNAME targets whose owner is already on the chain) and
  *      collecting A/AAAA records owned by chain names; every chain name is
@@ -20,8 +21,9 @@
  * and the same question. The answer consumes the query.
  */
 #include "lib/common.h"
-#include "lib/parse.h"
-#include "lib/maps.h"
+#include "lib/packet.h"
+#include "lib/shared_maps.h"
+#include "lib/learn_maps.h"
 #include "lib/dns.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -33,6 +35,20 @@ const volatile bool report_refresh = false;
 /* Reuse the outcome of an answer repeated within a second (cs_repeats).
  * Cleared only to measure the full walk. */
 const volatile bool reuse_repeats = true;
+
+/* Count a packet or record outcome (enum cs_reason), per CPU. */
+static __always_inline void cs_count_n(__u32 reason, __u64 howmany)
+{
+	__u64 *n = bpf_map_lookup_elem(&cs_learn_stats, &reason);
+
+	if (n)
+		*n += howmany;
+}
+
+static __always_inline void cs_count(__u32 reason)
+{
+	cs_count_n(reason, 1);
+}
 
 static __always_inline int cs_chain_find_id(const struct cs_scratch *s, __u32 nchain, __u64 id)
 {
@@ -517,19 +533,17 @@ static __always_inline bool cs_outcome_repeatable(int reason)
 
 /* Find the query the answer at loc answers: 0 with it noted in scratch, or
  * no_query. A query past the window is removed. */
-static __always_inline int cs_expect_query(struct xdp_md *ctx, struct cs_scratch *s,
-					   const struct cs_dns_loc *loc)
+static __always_inline int cs_expect_query(struct cs_scratch *s, const struct cs_dns_loc *loc)
 {
 	struct cs_query_key *key = &s->query_key;	/* in scratch: 6.1 counts every stack octet */
 	struct cs_query *q;
 
 	__builtin_memset(key, 0, sizeof(*key));
-	if (cs_loc_dst(bpf_xdp_load_bytes, ctx, loc, &key->client))
-		return CS_R_TRUNCATED;
-	key->server = loc->src;
+	key->client = loc->pkt.dst;
+	key->server = loc->pkt.src;
 	key->client_port = loc->client_port;
 	key->dns_id = cs_msg16(s, 0);
-	key->proto = loc->proto;
+	key->proto = loc->pkt.proto;
 	q = bpf_map_lookup_elem(&cs_queries, key);
 	if (!q)
 		return CS_R_NO_QUERY;
@@ -594,13 +608,24 @@ static __always_inline int cs_learn_answer(struct cs_scratch *s, __u32 flags)
 	return cs_learn_all(s);
 }
 
+/* Is the answer's sender one of learn.resolvers? The key is a copy: were
+ * the packet's own address handed to the helper, the whole packet struct
+ * would have to live in memory from the first header on, and the packets
+ * that are not DNS would pay for it. */
+static __always_inline bool cs_from_resolver(const struct cs_packet *p)
+{
+	struct cs_addr server = p->src;
+
+	return bpf_map_lookup_elem(&cs_resolvers, &server) != NULL;
+}
+
 /* Steps 1 to 3 for a located message; returns the packet reason. */
 static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_dns_loc *loc)
 {
 	struct cs_repeat_slot *slot;
 	struct cs_scratch *s;
 	struct cs_config *cfg;
-	__u32 zero = 0, flags, len, slot_idx;
+	__u32 zero = 0, flags, slot_idx;
 	__u64 digest, now;
 	int reason;
 
@@ -610,17 +635,24 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		return CS_R_INTERNAL;
 	if (!(cfg->flags & CS_CFG_READY))
 		return CS_R_NOT_READY;
-	if ((cfg->flags & CS_CFG_RESOLVERS) && !bpf_map_lookup_elem(&cs_resolvers, &loc->src))
+	if ((cfg->flags & CS_CFG_RESOLVERS) && !cs_from_resolver(&loc->pkt))
 		return CS_R_NOT_RESOLVER;
-	/* checked next to the copy, so the verifier still knows the bound */
-	len = loc->len;
+	/* Checked next to the copy, so the verifier still knows the bound. The
+	 * located length may sit in a stack slot, reloaded for each use, and
+	 * 6.1's verifier does not carry a bound checked on one reload to the
+	 * next: the barrier makes len a value of its own, whole 64 bits, that
+	 * ends at the copy (msg_len takes the located one), so it stays in the
+	 * register that is checked. */
+	__u64 len = loc->len;
+
+	asm volatile("" : "+r"(len));
 	if (len > CS_MSG_MAX)
 		return CS_R_TOO_BIG;
 	if (len < DNS_HDR_LEN)
 		return CS_R_TRUNCATED;
 	if (bpf_xdp_load_bytes(ctx, loc->off, s->msg, len))
 		return CS_R_TRUNCATED;
-	s->msg_len = len;
+	s->msg_len = loc->len;
 	s->cfg = *cfg;
 
 	flags = cs_msg16(s, 2);
@@ -636,7 +668,7 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		return CS_R_NO_ANSWER;
 	s->query_pending = 0;
 	if (s->cfg.flags & CS_CFG_QUERIES) {
-		reason = cs_expect_query(ctx, s, loc);
+		reason = cs_expect_query(s, loc);
 		if (reason)
 			return reason;
 	}
@@ -695,7 +727,6 @@ int learn(struct xdp_md *ctx)
 
 /* ---- query: TC egress of the learn interfaces ---- */
 
-#define TC_ACT_OK 0
 /* Octets of a query read: the header and the longest question. */
 #define CS_QUERY_COPY (DNS_HDR_LEN + CS_NAME_WIRE_MAX + 4)
 
@@ -733,12 +764,11 @@ static __always_inline void cs_record_query(struct __sk_buff *skb, const struct 
 		return;
 	if (cs_name_walk(s, DNS_HDR_LEN, 0))
 		return;
-	key.client = loc->src;
-	if (cs_loc_dst(bpf_skb_load_bytes, skb, loc, &key.server))
-		return;
+	key.client = loc->pkt.src;
+	key.server = loc->pkt.dst;
 	key.client_port = loc->client_port;
 	key.dns_id = cs_msg16(s, 0);
-	key.proto = loc->proto;
+	key.proto = loc->pkt.proto;
 	q.sent_ns = bpf_ktime_get_boot_ns();
 	q.qname_id = s->name.id;
 	bpf_map_update_elem(&cs_queries, &key, &q, BPF_ANY);

@@ -15,149 +15,13 @@
  * never cuts a connection, and hold an ACL id until the last stream is gone.
  */
 #include "lib/common.h"
-#include "lib/parse.h"
-#include "lib/shared.h"
+#include "lib/packet.h"
+#include "lib/shared_maps.h"
+#include "lib/steer_maps.h"
 #include "lib/encap.h"
 #include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
-
-/* Streams to and from routes. Written by steer on every matching packet;
- * read by the daemon (a route with a live flow stays; idle flows go) and
- * the CLI. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, CS_FLOWS_ENTRIES);
-	__type(key, struct cs_flow_key);
-	__type(value, struct cs_flow);
-} cs_flows SEC(".maps");
-
-/* Packets and bytes per ACL id, per CPU. Written by steer; read by the CLI;
- * zeroed by the daemon before it recycles an id, so counts never move to
- * another route. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CS_ACL_POOL_ENTRIES);
-	__type(key, __u32);
-	__type(value, struct cs_acl_stat);
-} cs_acl_stats SEC(".maps");
-
-/* Packets and bytes per rule id, per CPU: what each rule's routes carried,
- * never zeroed (a route's ACL id is recycled, a rule's id stays while the
- * config keeps the rule in its place). Written by steer; read by the
- * daemon's metrics and the CLI. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CS_RULES_MAX);
-	__type(key, __u32);
-	__type(value, struct cs_acl_stat);
-} cs_rule_traffic SEC(".maps");
-
-/* Chains by chain_id. Written by the daemon from the config; read by steer
- * for every new or moving stream. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CS_CHAINS_MAX);
-	__type(key, __u32);
-	__type(value, struct cs_chain);
-} cs_chains SEC(".maps");
-
-/* Instances by id: address and liveness. Written by the daemon (config,
- * health) and `cloudsteer drain`; read by steer: failover reads the state,
- * so it does not wait for a new table. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CS_INSTANCES_MAX);
-	__type(key, __u32);
-	__type(value, struct cs_instance);
-} cs_instances SEC(".maps");
-
-/* The inner maps: one chain's table of struct cs_bucket. Sizes, not types:
- * libbpf 1.1 cannot size an inner map's value from its BTF type. */
-struct cs_bucket_table {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CS_BUCKETS_MAX);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct cs_bucket));
-};
-
-/* Each chain's bucket table, by chain_id. The daemon builds a new table and
- * swaps it in with one update of this slot: a packet sees the old table or
- * the new one, never half of either. Read by steer for new or moving
- * streams. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, CS_CHAINS_MAX);
-	__type(key, __u32);
-	__array(values, struct cs_bucket_table);
-} cs_service_map SEC(".maps");
-
-/* Packets, bytes and streams per instance, per CPU. Written by steer; read
- * by the CLI. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CS_INSTANCES_MAX);
-	__type(key, __u32);
-	__type(value, struct cs_inst_stat);
-} cs_inst_stats SEC(".maps");
-
-struct cs_packet {
-	struct cs_addr src, dst;
-	__u16 sport, dport;	/* host order; 0 when the packet has none */
-	__u8 proto;
-	__u8 tcp_flags;		/* TCP: the flags octet; else 0 */
-	__u16 l3_off;		/* where IP begins: 14 when untagged */
-	__u16 l4_off;		/* where TCP/UDP begins; 0: not known */
-};
-
-/* IPv4/IPv6 addresses, protocol and ports; false when not IP. */
-static __always_inline bool cs_parse_packet(struct __sk_buff *skb, struct cs_packet *p)
-{
-	void *data = (void *)(long)skb->data;
-	struct cs_cursor c = { .pos = data, .end = (void *)(long)skb->data_end };
-	__u16 proto = cs_parse_eth(&c);
-	__u16 *ports;
-	bool first = true;
-
-	p->l3_off = (__u16)(c.pos - data);
-
-	if (proto == ETH_P_IP) {
-		struct iphdr *ip = c.pos;
-
-		if ((void *)(ip + 1) > c.end || ip->ihl < 5)
-			return false;
-		cs_addr_from_v4(&p->src, ip->saddr);
-		cs_addr_from_v4(&p->dst, ip->daddr);
-		p->proto = ip->protocol;
-		first = !(ip->frag_off & bpf_htons(IP_OFFSET));
-		c.pos += ip->ihl * 4;
-	} else if (proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6 = cs_pull(&c, sizeof(*ip6));
-
-		if (!ip6)
-			return false;
-		__builtin_memcpy(p->src.b, &ip6->saddr, 16);
-		__builtin_memcpy(p->dst.b, &ip6->daddr, 16);
-		p->proto = ip6->nexthdr;	/* extension headers: counted, not split by port */
-	} else {
-		return false;
-	}
-	p->sport = p->dport = 0;
-	if (first && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
-		ports = c.pos;
-		if ((void *)(ports + 2) <= c.end) {
-			p->sport = bpf_ntohs(ports[0]);
-			p->dport = bpf_ntohs(ports[1]);
-			p->l4_off = (__u16)(c.pos - data);
-		}
-		if (p->proto == IPPROTO_TCP && c.pos + sizeof(struct tcphdr) <= c.end)
-			p->tcp_flags = ((__u8 *)c.pos)[13];
-	}
-	return true;
-}
 
 static __always_inline void cs_count_traffic(void *stats, __u32 id, __u64 bytes)
 {
@@ -396,6 +260,7 @@ int steer(struct __sk_buff *skb)
 {
 	struct cs_flow_key key = {};
 	struct cs_packet p = {};
+	struct cs_cursor c;
 	struct cs_instance *in;
 	struct cs_route *rt;
 	struct cs_flow *fl;
@@ -404,9 +269,14 @@ int steer(struct __sk_buff *skb)
 	__u32 zero = 0;
 	bool forward = true, fail;
 	__u64 now;
+	int r;
 
-	if (!cs_parse_packet(skb, &p))
-		return TC_ACT_OK;
+	cs_cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
+	r = cs_read_packet(&c, &p);
+	if (r != CS_PKT_OK && r != CS_PKT_L4_SHORT)
+		return TC_ACT_OK;	/* not IP, or its IP header cut short */
+	/* A transport header cut short is steered by the ports that were read;
+	 * IPv6 extension headers are counted, not split by port. */
 	route = &p.dst;
 	rt = bpf_map_lookup_elem(&cs_routes, route);
 	if (!rt) {

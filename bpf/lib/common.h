@@ -21,6 +21,11 @@
 #define ETH_P_8021Q   0x8100
 #define ETH_P_8021AD  0x88A8
 
+/* TC verdicts (linux/pkt_cls.h, which vmlinux.h does not carry): steer,
+ * instance and query return one of these */
+#define TC_ACT_OK     0
+#define TC_ACT_SHOT   2
+
 #define IP_MF         0x2000
 #define IP_OFFSET     0x1FFF
 

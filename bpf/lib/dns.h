@@ -17,7 +17,9 @@
 #define CS_BPF_DNS_H
 
 #include "common.h"
-#include "maps.h"
+#include "packet.h"
+#include "learn_structs.h"
+#include "learn_maps.h"
 
 #define DNS_HDR_LEN    12
 #define DNS_T_A        1
@@ -29,109 +31,131 @@
 #define DNS_F_TC       0x0200
 #define DNS_F_RCODE    0x000F
 
-/* A name on the validated chain: the question or a CNAME target. */
-struct cs_chain_name {
-	__u64 id;		/* full-name hash */
-	__u32 wire_off;		/* where its labels start in the message */
-	__u32 _pad;
+/* ---- where the message is in the frame ---- */
+
+/* Which side of port 53 a message is looked for on: answers come from it
+ * (learn), queries go to it (query). */
+enum cs_dns_dir { CS_DNS_ANSWER = 0, CS_DNS_QUERY = 1 };
+
+/* Where the DNS message sits in the frame, and the packet that carries it. */
+struct cs_dns_loc {
+	struct cs_packet pkt;
+	__u32 off;		/* from the start of the frame */
+	__u32 len;
+	__u16 client_port;	/* host order: the port that is not 53 */
 };
 
-/* An A/AAAA record whose owner is on the chain, waiting for the rule verdict. */
-struct cs_addr_rec {
-	__u32 rdata_off;
-	__u32 ttl;		/* raw wire value */
-	__u16 type;
-	__u16 chain_idx;
-};
+/* The IP layer as learn judges it: a fragment is never whole, and IPv6
+ * extension headers are skipped to find the transport. 0 or a reason. */
+static __always_inline int cs_dns_ip(struct cs_cursor *c, __u16 ethertype, struct cs_packet *p)
+{
+	int r = cs_read_ip(c, ethertype, p);
 
-/* Result of the last cs_name_walk(). */
-struct cs_name_result {
-	__u64 id;
-	__u32 end;		/* first octet after the name where it was read */
-	__u32 score;		/* CS_MATCH_SCORE of the best pattern, 0 if none */
-	struct cs_pattern_ref match;
-};
+	if (r == CS_PKT_NOT_IP)
+		return CS_R_NOT_IP;
+	if (r || p->l4_len < 0)
+		return CS_R_TRUNCATED;
+	if (cs_is_fragment(p))
+		return CS_R_FRAGMENT;
+	if (!p->v6)
+		return 0;
+	r = cs_skip_ipv6_ext(c, p);
+	if (r == CS_PKT_FRAGMENT)
+		return CS_R_FRAGMENT;
+	return r ? CS_R_TRUNCATED : 0;
+}
 
-/* Where a walk over a name's labels stands. It lives in scratch, not on the
- * stack, so the verifier sees unknown values and checks each bpf_loop
- * callback in a round or two instead of once per possible count. */
-struct cs_name_cursor {
-	__u32 pos;		/* next length octet or pointer */
-	__u32 run_start;	/* start of the run of labels being read */
-	__u32 end;		/* first octet after the name where it was read */
-	__u32 labels;
-	__u32 wire_len;
-	__u32 pointers;
-	__u32 out;		/* cs_name_text: octets written */
-	__u32 slot;		/* cs_name_text: which text slot */
-	int err;
-};
+/* UDP: the message is the datagram's payload. The cursor is at the header. */
+static __always_inline int cs_dns_udp(struct cs_cursor *c, const struct cs_packet *p, __u32 *msg_len)
+{
+	struct udphdr *udp = cs_pull(c, sizeof(*udp));
+	__u32 ulen;
 
-struct cs_fold {
-	__u64 suffix;
-	__u32 labels;
-	__u32 match_rules;
-};
+	if (!udp)
+		return CS_R_TRUNCATED;
+	ulen = bpf_ntohs(udp->len);
+	if (ulen < sizeof(*udp) || ulen > (__u32)p->l4_len)
+		return CS_R_TRUNCATED;
+	*msg_len = ulen - sizeof(*udp);
+	return 0;
+}
 
-/* The answer walk of one response (learn.bpf.c), in scratch for the same
- * reason as the cursor. */
-struct cs_walk_state {
-	__u32 pos;
-	__u32 nchain;
-	__u32 naddrs;
-	__u32 best_score;
-	struct cs_pattern_ref best;
-	__u32 ancount;
-	__u32 cap;		/* records walked at most */
-	__u32 truncated_ok;	/* TC=1: a record cut by the end is not an error */
-	__u32 err;
-	__u32 learned;
-	__u32 refreshed;
-	__u32 failed;		/* addresses a full table kept out */
-	__u32 qname_text;	/* s->text[CS_TEXT_QNAME] is made */
-};
+/* TCP: only a segment that holds one whole length-prefixed message is
+ * parsed; the rest of a stream is left to the resolver's client. The cursor
+ * is at the header. */
+static __always_inline int cs_dns_tcp(struct cs_cursor *c, const struct cs_packet *p, __u32 *msg_len)
+{
+	struct tcphdr *tcp = c->pos;
+	__u32 hlen, payload;
+	__u8 *pfx;
 
-/* Direct-mapped per-CPU cache of recent outcomes (struct cs_repeat_slot);
- * written and read by learn only (the tests look at it). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CS_REPEAT_SLOTS);
-	__type(key, __u32);
-	__type(value, struct cs_repeat_slot);
-} cs_repeats SEC(".maps");
+	if ((void *)(tcp + 1) > c->end)
+		return CS_R_TRUNCATED;
+	hlen = tcp->doff * 4;
+	if (hlen < sizeof(*tcp) || hlen > (__u32)p->l4_len)
+		return CS_R_TRUNCATED;
+	if (c->pos + hlen > c->end)
+		return CS_R_TRUNCATED;
+	c->pos += hlen;
+	payload = p->l4_len - hlen;
+	if (payload == 0)
+		return CS_R_NOT_DNS;	/* a bare ACK or FIN of a DNS connection */
+	pfx = cs_pull(c, 2);
+	if (!pfx || payload < 2)
+		return CS_R_TCP_PARTIAL;
+	*msg_len = ((__u32)pfx[0] << 8) | pfx[1];
+	if (*msg_len + 2 != payload)
+		return CS_R_TCP_PARTIAL;
+	return 0;
+}
 
-enum cs_text_slot { CS_TEXT_QNAME = 0, CS_TEXT_OWNER = 1, CS_TEXT_SLOTS = 2 };
+/* From the frame [data, data_end) to the DNS message going in direction
+ * dir: 0 and *loc filled, or a reason. The caller checks that the message
+ * lies within the whole frame (cs_dns_in_frame), which may be longer than
+ * its linear part. */
+static __always_inline int cs_locate_dns(void *data, void *data_end, enum cs_dns_dir dir, struct cs_dns_loc *loc)
+{
+	struct cs_packet *p = &loc->pkt;
+	__u16 ethertype = 0, server_port;
+	__u32 msg_len = 0;
+	struct cs_cursor c;
+	int r;
 
-struct cs_scratch {
-	__u8 msg[CS_MSG_MAX + 16];	/* slack: a masked offset may copy 16 octets */
-	__u64 label_hash[CS_LABELS_MAX + 1];
-	struct cs_chain_name chain[CS_CHAIN_MAX];
-	struct cs_addr_rec addrs[CS_ADDRS_MAX];
-	struct cs_name text[CS_TEXT_SLOTS];
-	struct cs_name_result name;
-	struct cs_name_cursor cur;
-	struct cs_fold fold;
-	struct cs_walk_state walk;
-	struct cs_config cfg;	/* copied once per response */
-	__u64 digest;		/* of the message, for cs_repeats */
-	struct cs_query_key query_key;	/* the query this answer must answer ... */
-	__u64 query_qname;	/* ... and its question's name id */
-	struct cs_never_key never_key;	/* an address about to get a route */
-	struct cs_record_key rec_key;	/* the record being made or refreshed */
-	__u32 query_pending;	/* 1: the answer was matched to a query, which
-				 * it consumes once its question agrees */
-	__u32 msg_len;
-};
+	cs_cursor_init(&c, data, data_end);
+	if (cs_read_eth(&c, &ethertype))
+		return CS_R_NOT_IP;
+	r = cs_dns_ip(&c, ethertype, p);
+	if (r)
+		return r;
+	if (cs_read_ports(&c, p))
+		return CS_R_TRUNCATED;
+	if (p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP)
+		return CS_R_NOT_DNS;
+	server_port = dir == CS_DNS_ANSWER ? p->sport : p->dport;
+	loc->client_port = dir == CS_DNS_ANSWER ? p->dport : p->sport;
+	if (server_port != CS_DNS_PORT)
+		return CS_R_NOT_DNS;
+	if (p->proto == IPPROTO_UDP)
+		r = cs_dns_udp(&c, p, &msg_len);
+	else
+		r = cs_dns_tcp(&c, p, &msg_len);
+	if (r)
+		return r;
+	loc->off = cs_cursor_off(&c);
+	loc->len = msg_len;
+	return 0;
+}
 
-/* Per-packet working memory, one slot per CPU, of learn (XDP) and query
- * (TC egress). They never interleave on one CPU: both run with bottom
- * halves off, and neither runs inside the other. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cs_scratch);
-} cs_scratch SEC(".maps");
+/* Against the whole frame, not its linear part: BPF_PROG_TEST_RUN (replay)
+ * puts what passes a page into fragments, and the message is read with
+ * bpf_xdp_load_bytes (bpf_skb_load_bytes), which reads them too. The
+ * headers always sit in the linear part. */
+static __always_inline int cs_dns_in_frame(const struct cs_dns_loc *loc, __u32 frame_len)
+{
+	return loc->off + loc->len > frame_len ? CS_R_TRUNCATED : 0;
+}
+
+/* ---- the message, copied into scratch ---- */
 
 static __always_inline __u8 cs_msg8(const struct cs_scratch *s, __u32 off)
 {

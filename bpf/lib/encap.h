@@ -10,7 +10,8 @@
 #define CS_BPF_ENCAP_H
 
 #include "common.h"
-#include "parse.h"
+#include "packet.h"
+#include "vxlan.h"
 
 #define CS_TCPOPT_EOL 0
 #define CS_TCPOPT_NOP 1
@@ -20,9 +21,7 @@
  * header (which bpf_redirect_neigh rewrites). */
 struct cs_vxlan_tail {
 	struct udphdr udp;
-	__be32 vx_flags;	/* "I": the VNI is valid */
-	__be32 vx_vni;		/* VNI << 8 */
-	struct ethhdr inner;
+	struct cs_vxlan vxlan;
 } __attribute__((packed));
 
 struct cs_vxlan4 {
@@ -59,11 +58,10 @@ static __always_inline void cs_vxlan_tail_fill(struct cs_vxlan_tail *t, __u32 ud
 	t->udp.dest = bpf_htons(CS_VXLAN_PORT);
 	t->udp.len = bpf_htons(udp_len);
 	t->udp.check = 0;	/* IPv4: none; IPv6: the receiver needs udp6zerocsumrx */
-	t->vx_flags = bpf_htonl(0x08000000);
-	t->vx_vni = bpf_htonl(vni << 8);
-	__builtin_memcpy(t->inner.h_dest, mac, 6);
-	__builtin_memcpy(t->inner.h_source, frame->h_source, 6);
-	t->inner.h_proto = frame->h_proto;
+	cs_vxlan_set_vni(&t->vxlan, vni);
+	__builtin_memcpy(t->vxlan.inner.h_dest, mac, 6);
+	__builtin_memcpy(t->vxlan.inner.h_source, frame->h_source, 6);
+	t->vxlan.inner.h_proto = frame->h_proto;
 }
 
 /*

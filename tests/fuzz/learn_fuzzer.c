@@ -14,7 +14,8 @@
  *              another DNS ID, as a resolver answers many clients: they
  *              reach the reuse of repeated answers;
  *   bit 7      the tight config (fuzzset.h): resolvers, small tables.
- * Raw frames exercise parse.h; wrapped messages get past it into dns.h.
+ * Raw frames exercise packet.h and the locator in dns.h; wrapped messages get
+ * past them into the rest of dns.h.
  *
  * Every input starts from fresh maps (shim_reset) filled as the loader
  * fills them from a config of tests/lib/fuzzset.h, through the project's own

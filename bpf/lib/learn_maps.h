@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * maps.h - the maps of the learn dataplane. Each says who writes it and who
- * reads it. Names are the pin names under /sys/fs/bpf/cloudsteer/ and what
- * `bpftool map dump name <map>` takes, so they are part of the contract.
+ * learn_maps.h - the maps of the learn object alone: learn (XDP) and query
+ * (TC egress of the learn interfaces). The maps it shares with steer are in
+ * shared_maps.h.
+ *
+ * Names are the pin names under /sys/fs/bpf/cloudsteer/ and what `bpftool
+ * map dump name <map>` takes: part of the contract, like every map's type,
+ * key, value, size and flags (userspace checks them, user/lib/state.c).
+ * cs_repeats and cs_scratch are the exceptions: never pinned (user/lib/pins.c).
  */
-#ifndef CS_BPF_MAPS_H
-#define CS_BPF_MAPS_H
+#ifndef CS_BPF_LEARN_MAPS_H
+#define CS_BPF_LEARN_MAPS_H
 
 #include "common.h"
-#include "shared.h"
+#include "learn_structs.h"
 
 /* The servers to learn from (learn.resolvers), keyed by address; value
  * unused. Written by userspace; read by learn when CS_CFG_RESOLVERS is set. */
@@ -22,7 +27,8 @@ struct {
 /* Queries that left the host, by (client, port, server, DNS id, protocol).
  * Written by query (TC egress of the learn interfaces); read and consumed
  * by learn, which takes an answer only in place of its query. LRU: a flood
- * of queries pushes out the oldest, which then teach nothing. */
+ * of queries pushes out the oldest, which then teach nothing. Userspace
+ * only pins it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CS_QUERIES_ENTRIES);
@@ -91,7 +97,6 @@ struct {
 	__type(value, struct cs_record);
 } cs_records SEC(".maps");
 
-
 /* Owner names as text, keyed by name id. Written by learn when a record is
  * made; read by the daemon and CLI; removed by the daemon with the last record. */
 struct {
@@ -126,17 +131,24 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } cs_learn_events SEC(".maps");
 
-static __always_inline void cs_count_n(__u32 reason, __u64 howmany)
-{
-	__u64 *n = bpf_map_lookup_elem(&cs_learn_stats, &reason);
+/* Direct-mapped per-CPU cache of recent outcomes (struct cs_repeat_slot);
+ * written and read by learn only (the tests look at it). Not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_REPEAT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cs_repeat_slot);
+} cs_repeats SEC(".maps");
 
-	if (n)
-		*n += howmany;
-}
+/* Per-packet working memory, one slot per CPU (struct cs_scratch,
+ * learn_structs.h). Written and read by learn (XDP) and query (TC egress)
+ * alone; not pinned. They never interleave on one CPU: both run with bottom
+ * halves off, and neither runs inside the other. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_scratch);
+} cs_scratch SEC(".maps");
 
-static __always_inline void cs_count(__u32 reason)
-{
-	cs_count_n(reason, 1);
-}
-
-#endif /* CS_BPF_MAPS_H */
+#endif /* CS_BPF_LEARN_MAPS_H */

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * instance_maps.h - the maps of the instance object (`cloudsteer instance`):
+ * per-stream state, its events, the role's config and counters. It shares no
+ * map with learn or steer.
+ *
+ * Names are the pin names under the instance's pin directory and what
+ * `bpftool map dump name <map>` takes: part of the contract, like every map's
+ * type, key, value, size and flags (userspace checks them, user/lib/state.c).
+ */
+#ifndef CS_BPF_INSTANCE_MAPS_H
+#define CS_BPF_INSTANCE_MAPS_H
+
+#include "common.h"
+
+/* Per-stream state, both directions under one key. Written by instance on
+ * every packet of a tracked stream and by the instance daemon when a peer
+ * syncs one (CS_STREAM_SYNCED); read by the daemon (sync, idle sweep) and
+ * the CLI. LRU: a full table forgets the stream idle longest, never refuses
+ * a new one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CS_STREAMS_ENTRIES);
+	__type(key, struct cs_flow_key);
+	__type(value, struct cs_stream);
+} cs_streams SEC(".maps");
+
+/* Streams that are new, changed state or were taken over, as instance left
+ * them (struct cs_stream_event). Written by instance; read by the instance
+ * daemon, which batches them to the secondary. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} cs_stream_evts SEC(".maps");
+
+/* Key, chain, mode, policy and map version. Written by the instance daemon
+ * (start, SIGHUP, every table rebuild); read by instance on every packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_inst_cfg);
+} cs_inst_cfg SEC(".maps");
+
+/* This node's own addresses; value unused. Written by the instance daemon;
+ * read by instance: what is to or from them is never tracked, and VXLAN is
+ * only taken from packets to them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_LOCAL_ADDRS_MAX);
+	__type(key, struct cs_addr);
+	__type(value, __u32);
+} cs_local_addrs SEC(".maps");
+
+/* Outcome counters by enum cs_inst_reason, per CPU. Written by instance;
+ * summed by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_I_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} cs_inst_reasons SEC(".maps");
+
+/* What the sync did (struct cs_sync_stat, one entry). The program never
+ * touches it: it is here so the daemon pins it with the rest. Written by the
+ * instance daemon once a tick; read by `cloudsteer show sync`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_sync_stat);
+} cs_sync_stats SEC(".maps");
+
+#endif /* CS_BPF_INSTANCE_MAPS_H */

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * steer_maps.h - the maps of the steer object alone: streams, chains,
+ * instances, the service map and the counters. The routes, rules and config
+ * it reads are in shared_maps.h.
+ *
+ * Names are the pin names under /sys/fs/bpf/cloudsteer/ and what `bpftool
+ * map dump name <map>` takes: part of the contract, like every map's type,
+ * key, value, size and flags (userspace checks them, user/lib/state.c).
+ */
+#ifndef CS_BPF_STEER_MAPS_H
+#define CS_BPF_STEER_MAPS_H
+
+#include "common.h"
+
+/* Streams to and from routes. Written by steer on every matching packet;
+ * read by the daemon (a route with a live flow stays; idle flows go) and
+ * the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CS_FLOWS_ENTRIES);
+	__type(key, struct cs_flow_key);
+	__type(value, struct cs_flow);
+} cs_flows SEC(".maps");
+
+/* Packets and bytes per ACL id, per CPU. Written by steer; read by the CLI;
+ * zeroed by the daemon before it recycles an id, so counts never move to
+ * another route. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_ACL_POOL_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct cs_acl_stat);
+} cs_acl_stats SEC(".maps");
+
+/* Packets and bytes per rule id, per CPU: what each rule's routes carried,
+ * never zeroed (a route's ACL id is recycled, a rule's id stays while the
+ * config keeps the rule in its place). Written by steer; read by the
+ * daemon's metrics and the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_acl_stat);
+} cs_rule_traffic SEC(".maps");
+
+/* Chains by chain_id. Written by the daemon from the config; read by steer
+ * for every new or moving stream, and by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_CHAINS_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_chain);
+} cs_chains SEC(".maps");
+
+/* Instances by id: address and liveness. Written by the daemon (config,
+ * health) and `cloudsteer drain`; read by steer: failover reads the state,
+ * so it does not wait for a new table. The CLI reads it too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_instance);
+} cs_instances SEC(".maps");
+
+/* The inner maps: one chain's table of struct cs_bucket. Sizes, not types:
+ * libbpf 1.1 cannot size an inner map's value from its BTF type. */
+struct cs_bucket_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_BUCKETS_MAX);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct cs_bucket));
+};
+
+/* Each chain's bucket table, by chain_id. The daemon builds a new table and
+ * swaps it in with one update of this slot: a packet sees the old table or
+ * the new one, never half of either. Read by steer for new or moving
+ * streams, and by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, CS_CHAINS_MAX);
+	__type(key, __u32);
+	__array(values, struct cs_bucket_table);
+} cs_service_map SEC(".maps");
+
+/* Packets, bytes and streams per instance, per CPU. Written by steer; read
+ * by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_inst_stat);
+} cs_inst_stats SEC(".maps");
+
+#endif /* CS_BPF_STEER_MAPS_H */
