@@ -23,6 +23,7 @@
 
 #include "cloudsteer.h"
 #include "lib/bpffs.h"
+#include "lib/pins.h"
 #include "testing.h"
 
 static char cli[PATH_MAX];	/* build/cloudsteer, once clifx_find_cli found it */
@@ -107,6 +108,49 @@ static inline int clifx_fork_checks(int (*checks)(void))
 	if (pid > 0 && !WIFEXITED(status))
 		printf("FAIL: %s: checks: the check process died (signal %d)\n", t_state.suite, WTERMSIG(status));
 	return pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status);
+}
+
+/* The start of a CLI test's main: may it run here, is the binary built,
+ * is bpffs there (mounted if not). False with *status set when the test
+ * ends here: 0 when it is skipped, 1 when it cannot be set up. */
+static inline bool clifx_setup(int *status)
+{
+	const char *why = clifx_why_not_runnable();
+
+	*status = 0;
+	if (why) {
+		t_state.name = "all";
+		T_SKIP("%s", why);
+		return false;
+	}
+	*status = 1;
+	if (!clifx_find_cli(cli, sizeof(cli))) {
+		printf("FAIL: %s: setup: %s is missing: build it first (make)\n", t_state.suite, cli);
+		return false;
+	}
+	return clifx_bpffs_begin(t_state.suite);
+}
+
+/* The rest of a CLI test's main: checks() in a child, then, whatever became
+ * of them, every pin directory in made (NULL-ended) removed and checked
+ * gone, and none of never (NULL-ended) made; bpffs unmounted if the test
+ * mounted it. The test's exit status. */
+static inline int clifx_run_and_clean(int (*checks)(void), const char *const *made, const char *const *never)
+{
+	int failed = clifx_fork_checks(checks);
+
+	t_state.name = "nothing left pinned under /sys/fs/bpf";
+	t_state.failed = 0;
+	for (; *made; made++) {
+		cs_pins_remove(*made);
+		EXPECT(!clifx_exists(*made), "%s is still there", *made);
+	}
+	for (; *never; never++)
+		EXPECT(!clifx_exists(*never), "%s appeared", *never);
+	if (!t_state.failed)
+		printf("PASS: %s: %s\n", t_state.suite, t_state.name);
+	clifx_bpffs_end();
+	return failed | t_state.failed;
 }
 
 static inline void slurp(FILE *f, char *buf, size_t len)

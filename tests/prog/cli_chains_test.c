@@ -394,43 +394,20 @@ static int run_checks(void)
 
 /* ---- the two processes ---- */
 
-static int clean_up(void)
-{
-	t_state.name = "nothing left pinned under /sys/fs/bpf";
-	t_state.failed = 0;
-	cs_pins_remove(pin_dir);
-	EXPECT(!clifx_exists(pin_dir), "%s is still there", pin_dir);
-	EXPECT(!clifx_exists(missing_dir), "%s appeared", missing_dir);
-	if (!t_state.failed)
-		printf("PASS: %s: %s\n", t_state.suite, t_state.name);
-	return t_state.failed;
-}
-
 int main(void)
 {
-	const char *why = clifx_why_not_runnable();
-	int child_failed;
+	int status;
 
-	if (why) {
-		t_state.name = "all";
-		T_SKIP("%s", why);
-		return 0;
-	}
-	if (!clifx_find_cli(cli, sizeof(cli))) {
-		printf("FAIL: cli-chains: setup: %s is missing: build it first (make)\n", cli);
-		return 1;
-	}
+	if (!clifx_setup(&status))
+		return status;
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0) {
 		printf("FAIL: cli-chains: setup: cannot count CPUs\n");
+		clifx_bpffs_end();
 		return 1;
 	}
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/cs-cli2-%d", (int)getpid());
 	snprintf(missing_dir, sizeof(missing_dir), "%s-none", pin_dir);
-	if (!clifx_bpffs_begin("cli-chains"))
-		return 1;
-	child_failed = clifx_fork_checks(run_checks);
-	child_failed |= clean_up();
-	clifx_bpffs_end();
-	return child_failed;
+	return clifx_run_and_clean(run_checks, (const char *const[]){ pin_dir, NULL },
+				   (const char *const[]){ missing_dir, NULL });
 }
