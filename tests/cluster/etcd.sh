@@ -98,7 +98,7 @@ etcd_stop_all
 t0=$(date +%s%N)
 if etcd_start 3; then
 	pass "start-3 ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
-	ETCD_VICTIM_PID=${ETCD_PID[0]} client failover
+	ETCD_VICTIM_PID=${ETCD_PID[0]} client failover valgrind
 	# the harness reaps what the client killed, and brings it back
 	etcd_kill 0
 	if ! etcd_restart 0; then
