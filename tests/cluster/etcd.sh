@@ -3,8 +3,8 @@
 # (tests/lib/etcd.sh), by build/tests/cluster/etcd_client:
 #   - one member: every call (kv), under valgrind; the timeouts, against a
 #     listener that never answers and a port that refuses; then auth on
-#   - three members: the member the client talks to killed (failover), and
-#     the harness's own kill and restart
+#   - three members: a follower the client talks to killed (failover), the
+#     harness's restart of it, then the leader killed
 #   - one member with TLS and --client-cert-auth
 # Everything it starts is stopped and removed on exit, also on failure.
 cd "$(dirname "$0")/../.." || exit 1
@@ -14,6 +14,16 @@ T_SUITE=etcd
 
 BIN=${BUILD:-build}/tests/cluster/etcd_client
 HUNG_PID=
+
+# Reap the members the client killed and start them again.
+etcd_revive() {
+	local i
+	for ((i = 0; i < 3; i++)); do
+		kill -0 "${ETCD_PID[$i]}" 2>/dev/null && continue
+		etcd_kill "$i"
+		etcd_restart "$i" || return 1
+	done
+}
 
 cleanup() {
 	[ -n "$HUNG_PID" ] && kill -- -"$HUNG_PID" 2>/dev/null
@@ -98,15 +108,19 @@ etcd_stop_all
 t0=$(date +%s%N)
 if etcd_start 3; then
 	pass "start-3 ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
-	ETCD_VICTIM_PID=${ETCD_PID[0]} client failover valgrind
+	export ETCD_PIDS
+	ETCD_PIDS=$(IFS=,; echo "${ETCD_PID[*]:0:3}")
+	client failover valgrind
 	# the harness reaps what the client killed, and brings it back
-	etcd_kill 0
-	if ! etcd_restart 0; then
-		fail restart-member "member 0 did not answer again"
+	if ! etcd_revive; then
+		fail restart-member "the killed member did not answer again"
 	elif ! health=$(etcd_ctl endpoint health 2>&1) || [ "$(grep -c 'is healthy' <<< "$health")" != 3 ]; then
 		fail restart-member "not every member is healthy: $(tr '\n' ' ' <<< "$health")"
 	else
 		pass restart-member
+		ETCD_PIDS=$(IFS=,; echo "${ETCD_PID[*]:0:3}")
+		client leader
+		etcd_revive || fail restart-leader "the killed leader did not answer again"
 	fi
 	pids=("${ETCD_PID[@]:0:3}") dir=$ETCD_DIR
 	etcd_stop_all

@@ -319,6 +319,11 @@ struct curl_slist *etcd_headers(const struct cs_etcd *c)
 
 	if (h && !curl_slist_append(h, "Expect:"))
 		goto fail;
+	/* etcd's "require leader": a member cut off from its cluster says "no
+	 * leader" at once instead of holding the request for seconds, and
+	 * ends a watch instead of keeping it open on a stale view */
+	if (h && !curl_slist_append(h, "Grpc-Metadata-Hasleader: true"))
+		goto fail;
 	if (h && c->token) {
 		/* a JWT token is long: no fixed buffer */
 		if (asprintf(&auth, "Authorization: %s", c->token) < 0) {
@@ -517,7 +522,7 @@ static int call(struct cs_etcd *c, const char *path, json_object *req, enum call
 		if (kind == CALL_WRITE && a.sent) {
 			/* unknown outcome: the next call starts elsewhere */
 			c->cur = (i + 1) % c->n_endpoints;
-			if (rc == -ETIMEDOUT && strlen(err) + 40 < errlen)
+			if (strlen(err) + 40 < errlen)
 				strcat(err, "; it may or may not have been applied");
 			return rc;
 		}

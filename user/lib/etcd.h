@@ -12,8 +12,9 @@
  * delete, txn, lease grant and revoke) moves on only while its request has
  * not been sent: once sent, its outcome is unknown, and repeating it could
  * apply it twice (a txn that took would then report that it did not), so it
- * fails with -ETIMEDOUT ("may or may not have been applied") and the next
- * call starts at the next endpoint. Reads and keepalives are repeated, each
+ * fails (-ETIMEDOUT, or -ECONNRESET when the connection broke under it),
+ * saying it "may or may not have been applied", and the next call starts
+ * at the next endpoint. Reads and keepalives are repeated, each
  * try with its share of the time left.
  *
  * Errors are -errno-like codes, with what happened in plain words in err:
@@ -23,7 +24,9 @@
  *   -EACCES        "etcd says: etcdserver: permission denied", bad credentials
  *   -ENOENT        "etcd says: etcdserver: requested lease not found"
  *   -ESTALE        a revision that etcd has compacted away: list again
- *   -EAGAIN        etcd is there but cannot serve now (no leader)
+ *   -EAGAIN        etcd is there but cannot serve now: "etcdserver: no
+ *                  leader" (every request asks etcd to refuse at once
+ *                  rather than wait when the member has no leader)
  *   -EINVAL, -ERANGE, -ENOSPC, -EIO   what etcd said, with its words
  * Keys and values are bytes (base64 on the wire); text is the common case,
  * so returned keys and values are followed by a NUL that their length does
@@ -235,6 +238,9 @@ int cs_etcd_watch_open(struct cs_etcd *c, const struct cs_etcd_watch_opts *o, st
  *                again and watch from the list's revision + 1
  *   -ECONNRESET  the connection broke or the member went away: open again
  *                from cs_etcd_watch_revision() + 1
+ *   -EAGAIN      the member lost its leader (it is cut off from its
+ *                cluster): open again, from the revision as above; the
+ *                client moves to a member that has one
  *   -ECANCELED   etcd canceled it for another reason (in err)
  * After an error, every call returns the same error.
  */
@@ -245,7 +251,9 @@ int cs_etcd_watch_next(struct cs_etcd_watch *w, int timeout_ms, struct cs_etcd_e
  * been delivered. */
 int64_t cs_etcd_watch_revision(const struct cs_etcd_watch *w);
 int64_t cs_etcd_watch_compact_revision(const struct cs_etcd_watch *w);
-/* Make a wait in cs_etcd_watch_next() return 0 now; from any thread. */
+/* Make a wait in cs_etcd_watch_next() return 0 now (or the next wait, when
+ * none is under way); from any thread, to give the watch's thread other
+ * work. */
 void cs_etcd_watch_wake(struct cs_etcd_watch *w);
 void cs_etcd_watch_close(struct cs_etcd_watch *w);
 

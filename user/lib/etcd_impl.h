@@ -44,7 +44,8 @@ struct cs_etcd {
 uint64_t etcd_now_ms(void);
 
 /* The headers every request carries: JSON, no "Expect: 100-continue" (a
- * second's wait on bodies over 1 KiB), the auth token when there is one. */
+ * second's wait on bodies over 1 KiB), etcd's require-leader, the auth
+ * token when there is one. */
 struct curl_slist *etcd_headers(const struct cs_etcd *c);
 
 /* Set an easy handle up for one endpoint: TLS, headers, timeouts in ms
