@@ -35,7 +35,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # ---- userspace ----
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iheaders -Iuser -I$(BUILD)
-LDLIBS  := -lbpf -lxdp -lyaml -lpcap -lelf -lz
+LDLIBS  := -lbpf -lxdp -lyaml -lpcap -lcurl -ljson-c -lelf -lz
 
 LIB_SRCS := $(wildcard user/lib/*.c user/daemon/*.c user/instance/*.c)
 CMD_SRCS := user/main.c $(wildcard user/cmd_*.c)

@@ -32,7 +32,7 @@ run_one() {
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 }
 
-for t in $BUILD/tests/unit/* $BUILD/tests/prog/* tests/fuzz/*.sh tests/kernel/*.sh tests/e2e/*.sh tests/corpus/*.sh; do
+for t in $BUILD/tests/unit/* $BUILD/tests/prog/* tests/fuzz/*.sh tests/kernel/*.sh tests/cluster/*.sh tests/e2e/*.sh tests/corpus/*.sh; do
 	[ -x "$t" ] && [ -f "$t" ] || continue
 	case "$t" in *"$pattern"*) ;; *) continue ;; esac
 	echo "== $t"

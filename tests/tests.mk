@@ -3,6 +3,8 @@
 #   tests/unit/NAME.c   pure userspace; linked with libcloudsteer.a
 #   tests/prog/NAME.c   BPF_PROG_TEST_RUN against the real objects
 #   tests/e2e/*.sh, tests/corpus/*.sh   network namespaces and real peers
+#   tests/cluster/NAME.c  clients of a real etcd that tests/cluster/*.sh starts
+#                       (tests/lib/etcd.sh) and runs them against
 #   tests/tools/NAME.c  helpers that e2e tests call (not tests themselves)
 #   tests/fuzz/                          the libFuzzer target (fuzz.mk)
 # Every C test becomes build/tests/<kind>/NAME and tests/run.sh runs it.
@@ -11,6 +13,7 @@ TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*.c))
 PROG_BINS     := $(patsubst tests/prog/%.c,$(BUILD)/tests/prog/%,$(wildcard tests/prog/*.c))
+CLUSTER_BINS  := $(patsubst tests/cluster/%.c,$(BUILD)/tests/cluster/%,$(wildcard tests/cluster/*.c))
 TOOL_BINS     := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 TEST_CFLAGS   := $(CFLAGS) -Itests/lib
 
@@ -28,7 +31,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a | $(GENERA
 include tests/fuzz/fuzz.mk
 
 .PHONY: test test-build demo
-test-build: all $(UNIT_BINS) $(PROG_BINS) $(TOOL_BINS) $(FUZZ_BINS)
+test-build: all $(UNIT_BINS) $(PROG_BINS) $(CLUSTER_BINS) $(TOOL_BINS) $(FUZZ_BINS)
 
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory test-build

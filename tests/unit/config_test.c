@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "testing.h"
 #include "lib/addr.h"
@@ -251,6 +252,49 @@ static const struct {
 	{ "metrics: ::1:9477\n", 1, "in brackets" },
 	{ "metrics: \"[::1:9477\"\n", 1, "in brackets" },
 	{ "instance:\n  metrics: 10.0.0.1\n", 2, "instance.metrics" },
+	/* cluster */
+	{ "cluster:\n  endpoints: [http://127.0.0.1:2379]\n", 1, "cluster needs a name" },
+	{ "cluster:\n  name: c1\n", 1, "cluster.endpoints must list at least one etcd URL" },
+	{ "cluster:\n  name: c1\n  endpoints: []\n", 1, "at least one" },
+	{ "cluster:\n  name: c/1\n", 2, "cluster.name \"c/1\" may hold only letters, digits" },
+	{ "cluster:\n  name: \"..\"\n", 2, "may not be \".\" or \"..\"" },
+	{ "cluster:\n  name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 2,
+	  "cluster.name \"aaaa" },
+	{ "cluster:\n  name: c1\n  node: \"gw 1\"\n", 3, "cluster.node \"gw 1\" may hold only" },
+	{ "cluster:\n  name: c1\n  endpoints: [127.0.0.1:2379]\n", 3,
+	  "cluster.endpoints: \"127.0.0.1:2379\" must start with http:// or https://" },
+	{ "cluster:\n  name: c1\n  endpoints: [\"http://\"]\n", 3, "names no host" },
+	{ "cluster:\n  name: c1\n  endpoints: [\"http://127.0.0.1:0\"]\n", 3, "port that is not a number from 1 to 65535" },
+	{ "cluster:\n  name: c1\n  endpoints: [\"http://127.0.0.1:x\"]\n", 3, "port that is not a number" },
+	{ "cluster:\n  name: c1\n  endpoints: [\"http://127.0.0.1:2379/v3\"]\n", 3, "no user, path or query" },
+	{ "cluster:\n  name: c1\n  endpoints: [\"http://u@127.0.0.1:2379\"]\n", 3, "no user, path or query" },
+	{ "cluster:\n  name: c1\n  endpoints: [\"https://[::1:2379\"]\n", 3, "closing ']'" },
+	{ "cluster:\n  name: c1\n  endpoints: {a: 1}\n", 3, "cluster.endpoints must be a list" },
+	{ "cluster:\n  name: c1\n  endpoints: [http://a:2379]\n  lease_ttl: 1s\n", 4,
+	  "cluster.lease_ttl must be whole seconds, at least 2s" },
+	{ "cluster:\n  name: c1\n  endpoints: [http://a:2379]\n  lease_ttl: 2500ms\n", 4, "whole seconds" },
+	{ "cluster:\n  name: c1\n  endpoints: [http://a:2379]\n  lease_ttl: 2h\n", 4,
+	  "cluster.lease_ttl is too long: at most 1h" },
+	{ "cluster:\n  name: c1\n  endpoints: [http://a:2379]\n  dial_timeout: 0\n", 4,
+	  "cluster.dial_timeout must be more than zero" },
+	{ "cluster:\n  name: c1\n  endpoints: [http://a:2379]\n  request_timeout: soon\n", 4,
+	  "cluster.request_timeout must be a duration" },
+	{ "cluster:\n  name: c1\n  endpoints: [http://a:2379]\n  dial_timeout: 3s\n  request_timeout: 1s\n", 1,
+	  "cluster.dial_timeout (3000ms) is longer than cluster.request_timeout (1000ms)" },
+	{ "cluster:\n  name: c1\n  endpoints: [http://a:2379]\n  leader: yes\n", 4,
+	  "unknown key \"leader\" in cluster (known: name, node, endpoints, tls, credentials, lease_ttl, "
+	  "dial_timeout, request_timeout)" },
+	{ "cluster:\n  name: c1\n  endpoints: [https://a:2379]\n  tls: {ca: /nonexistent/ca.pem}\n", 4,
+	  "cluster.tls.ca /nonexistent/ca.pem cannot be read: No such file" },
+	{ "cluster:\n  name: c1\n  endpoints: [https://a:2379]\n  tls: {crl: x}\n", 4,
+	  "unknown key \"crl\" in cluster.tls (known: ca, cert, key)" },
+	{ "cluster:\n  name: c1\n  endpoints: [https://a:2379]\n  tls: /etc\n", 4,
+	  "cluster.tls must be a mapping" },
+	{ "cluster:\n  name: c1\n  endpoints: [https://a:2379]\n  credentials: /nonexistent/pw\n", 4,
+	  "cluster.credentials /nonexistent/pw cannot be read" },
+	{ "cluster:\n  name: c1\n  endpoints: [https://a:2379]\n  credentials: /tmp\n", 4,
+	  "cluster.credentials /tmp is not a regular file" },
+	{ "cluster: [a]\n", 1, "cluster must be a mapping" },
 };
 
 /* An encap chain with a symmetric flag and a MAC of its own. */
@@ -374,6 +418,136 @@ static void mesh_and_instance(void)
 	EXPECT(c.has_affinity_key && !c.affinity_key[0] && !c.affinity_key[1], "zero key");
 	EXPECT(c.instance.strict && c.instance.sync, "strict %d sync %d", c.instance.strict, c.instance.sync);
 	cs_config_free(&c);
+}
+
+/* No cluster section: no cluster, nothing read. */
+static void cluster_absent(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	if (!EXPECT(load("rules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.cluster.line, 0);
+	EXPECT(!c.cluster.name && !c.cluster.n_endpoints, "no cluster");
+	cs_config_free(&c);
+}
+
+/* The smallest section: the defaults, the host name as the node, a
+ * trailing '/' of an endpoint dropped. */
+static void cluster_defaults(void)
+{
+	struct cs_conf c;
+	char err[512] = "", host[256] = "";
+
+	if (!EXPECT(load("rules:\n  - match: [a.example]\ncluster:\n  name: lab\n"
+			 "  endpoints: http://127.0.0.1:2379/\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	gethostname(host, sizeof(host) - 1);
+	EXPECT_EQ(c.cluster.line, 3);
+	EXPECT(!strcmp(c.cluster.name, "lab"), "%s", c.cluster.name);
+	EXPECT(!strcmp(c.cluster.node, host), "%s, not the host name %s", c.cluster.node, host);
+	if (EXPECT_EQ(c.cluster.n_endpoints, 1))
+		EXPECT(!strcmp(c.cluster.endpoints[0], "http://127.0.0.1:2379"), "%s", c.cluster.endpoints[0]);
+	EXPECT_EQ(c.cluster.lease_ttl_s, 10);
+	EXPECT_EQ(c.cluster.dial_timeout_ms, 2000);
+	EXPECT_EQ(c.cluster.request_timeout_ms, 5000);
+	EXPECT(!c.cluster.ca.path && !c.cluster.key.path && !c.cluster.user, "no tls, no credentials");
+	cs_config_free(&c);
+}
+
+/* Writes a file of the test's directory with a mode; returns its path (a
+ * static buffer of its own, so two can be held). */
+static const char *write_mode(const char *name, const char *text, mode_t mode)
+{
+	static char paths[8][256];
+	static int next;
+	char *path = paths[next++ % 8];
+
+	snprintf(path, sizeof(paths[0]), "%s", write_file(name, text));
+	chmod(path, mode);
+	return path;
+}
+
+static int load_cluster_with(const char *extra, struct cs_conf *c, char *err, size_t len)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "cluster:\n  name: lab\n  node: gw-1\n"
+		 "  endpoints: [\"https://10.0.0.1:2379\", \"https://[2001:db8::1]:2379\", https://etcd-3]\n%s",
+		 extra);
+	return load(text, c, err, len);
+}
+
+/* Every key: the files are read at load, the credentials split. */
+static void cluster_every_key(void)
+{
+	struct cs_conf c;
+	char err[512] = "", extra[900];
+	const char *ca = write_mode("ca.pem", "CA\n", 0644), *cert = write_mode("gw.pem", "CERT\n", 0644);
+	const char *key = write_mode("gw.key", "KEY\n", 0600), *pw = write_mode("pw", "cs:s3cr:et\n", 0400);
+
+	snprintf(extra, sizeof(extra), "  tls: {ca: %s, cert: %s, key: %s}\n  credentials: %s\n"
+		 "  lease_ttl: 15\n  dial_timeout: 500ms\n  request_timeout: 3s\n", ca, cert, key, pw);
+	if (!EXPECT(load_cluster_with(extra, &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(!strcmp(c.cluster.node, "gw-1"), "%s", c.cluster.node);
+	if (EXPECT_EQ(c.cluster.n_endpoints, 3))
+		EXPECT(!strcmp(c.cluster.endpoints[1], "https://[2001:db8::1]:2379"), "%s", c.cluster.endpoints[1]);
+	EXPECT(c.cluster.ca.data && !strcmp(c.cluster.ca.data, "CA\n") && c.cluster.ca.len == 3, "ca read");
+	EXPECT(c.cluster.cert.data && !strcmp(c.cluster.cert.data, "CERT\n"), "cert read");
+	EXPECT(c.cluster.key.data && !strcmp(c.cluster.key.data, "KEY\n"), "key read");
+	EXPECT(c.cluster.user && !strcmp(c.cluster.user, "cs"), "user %s", c.cluster.user);
+	EXPECT(c.cluster.password && !strcmp(c.cluster.password, "s3cr:et"), "password %s", c.cluster.password);
+	EXPECT_EQ(c.cluster.lease_ttl_s, 15);
+	EXPECT_EQ(c.cluster.dial_timeout_ms, 500);
+	EXPECT_EQ(c.cluster.request_timeout_ms, 3000);
+	cs_config_free(&c);
+}
+
+/* The errors that need files: a key or a password others can read, half a
+ * TLS pair, TLS with http://, credentials that are not user:password. */
+static void cluster_file_errors(void)
+{
+	const char *open_key = write_mode("open.key", "KEY\n", 0640), *key = write_mode("k.key", "KEY\n", 0600);
+	const char *cert = write_mode("c.pem", "CERT\n", 0644), *open_pw = write_mode("open.pw", "a:b\n", 0604);
+	const char *no_colon = write_mode("nocolon.pw", "ab\n", 0600), *no_user = write_mode("nouser.pw", ":b\n", 0600);
+	const char *two = write_mode("two.pw", "a:b\nc:d\n", 0600);
+	struct { char extra[600]; int line; const char *why; } cases[8];
+	size_t i, n = 0;
+
+#define CASE(l, w, ...) do { snprintf(cases[n].extra, sizeof(cases[n].extra), __VA_ARGS__); \
+	cases[n].line = l; cases[n++].why = w; } while (0)
+	CASE(5, "is readable by group or others (mode 0640): chmod 600 it", "  tls: {cert: %s, key: %s}\n", cert,
+	     open_key);
+	CASE(1, "cluster.tls needs both cert and key, or neither", "  tls: {cert: %s}\n", cert);
+	CASE(1, "cluster.tls needs both cert and key, or neither", "  tls: {key: %s}\n", key);
+	CASE(5, "open.pw is readable by group or others (mode 0604): chmod 600 it", "  credentials: %s\n", open_pw);
+	CASE(5, "must hold user:password, with a user before the ':'", "  credentials: %s\n", no_colon);
+	CASE(5, "with a user before the ':'", "  credentials: %s\n", no_user);
+	CASE(5, "must hold one line, user:password", "  credentials: %s\n", two);
+#undef CASE
+	for (i = 0; i < n; i++) {
+		struct cs_conf c;
+		char err[512] = "", want[64];
+
+		snprintf(want, sizeof(want), "c.yaml:%d: ", cases[i].line);
+		if (!EXPECT(load_cluster_with(cases[i].extra, &c, err, sizeof(err)) == -1, "accepted: %s",
+			    cases[i].extra)) {
+			cs_config_free(&c);
+			continue;
+		}
+		EXPECT(strstr(err, want) && strstr(err, cases[i].why), "case %zu: got \"%s\", want \"%s...%s\"", i,
+		       err, want, cases[i].why);
+	}
+	{
+		struct cs_conf c;
+		char err[512] = "";
+
+		EXPECT(load("cluster:\n  name: lab\n  endpoints: [http://a:2379, https://b:2379]\n"
+			    "  tls: {ca: /etc/hostname}\n", &c, err, sizeof(err)) == -1, "tls with http accepted");
+		EXPECT(strstr(err, "c.yaml:1: cluster.tls is given, so every endpoint must be https://"), "%s", err);
+	}
 }
 
 static void refuses_with_file_line_reason(void)
@@ -561,6 +735,10 @@ int main(void)
 	RUN(ruleset_contents);
 	RUN(durations);
 	RUN(metrics_endpoints);
+	RUN(cluster_absent);
+	RUN(cluster_defaults);
+	RUN(cluster_every_key);
+	RUN(cluster_file_errors);
 	snprintf(cleanup, sizeof(cleanup), "rm -rf '%s'", dir);
 	if (system(cleanup))
 		printf("FAIL: config: cleanup: could not remove %s\n", dir);

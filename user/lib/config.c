@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
 #include "config.h"
 #include "addr.h"
+#include "files.h"
 
 struct loader {
 	yaml_document_t doc;
@@ -932,6 +934,245 @@ static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 		    key);
 }
 
+/* ---- cluster ---- */
+
+/* Names that become one level of an etcd key (the cluster's, a node's):
+ * no '/', nothing a shell or a URL would mangle. */
+static const char *name_problem(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n >= CS_CLUSTER_NAME_MAX)
+		return "is longer than 63 characters";
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return "may not be \".\" or \"..\"";
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return "may hold only letters, digits, '.', '_' and '-'";
+	return NULL;
+}
+
+static int want_key_name(struct loader *l, const yaml_node_t *n, const char *what, char **out)
+{
+	const char *why;
+
+	if (want_string(l, n, what, out))
+		return -1;
+	why = name_problem(*out);
+	return why ? fail(l, n, "%s \"%s\" %s", what, *out, why) : 0;
+}
+
+/* What is wrong with an endpoint URL, or NULL: http:// or https://, a host,
+ * an optional port; no user, path or query (the client adds /v3/...). */
+static const char *endpoint_problem(const char *url)
+{
+	const char *host = strstr(url, "://"), *p, *colon;
+	unsigned long port;
+	char *end;
+
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		return "must start with http:// or https://";
+	host += 3;
+	if (*host == '[') {	/* [IPv6]:port */
+		p = strchr(host, ']');
+		if (!p || p == host + 1)
+			return "has an IPv6 address without its closing ']'";
+		colon = p[1] == ':' ? p + 1 : NULL;
+		p++;
+	} else {
+		p = host + strcspn(host, ":/?#@");
+		colon = *p == ':' ? p : NULL;
+		if (p == host)
+			return "names no host";
+	}
+	if (colon) {
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (!isdigit((unsigned char)colon[1]) || errno || !port || port > 65535)
+			return "has a port that is not a number from 1 to 65535";
+		p = end;
+	}
+	if (*p == '/' && !p[1])
+		return NULL;
+	if (*p)
+		return "must be only a scheme, a host and a port (no user, path or query)";
+	return NULL;
+}
+
+static int endpoint_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct cs_cluster_conf *cl = arg;
+	const char *why;
+	char *url;
+	size_t n;
+
+	if (want_string(l, item, "cluster.endpoints: an endpoint", &url))
+		return -1;
+	why = endpoint_problem(url);
+	if (why) {
+		fail(l, item, "cluster.endpoints: \"%s\" %s", url, why);
+		free(url);
+		return -1;
+	}
+	n = strlen(url);
+	if (url[n - 1] == '/')
+		url[n - 1] = 0;
+	if (grow(l, item, (void **)&cl->endpoints, &cl->n_endpoints, sizeof(char *))) {
+		free(url);
+		return -1;
+	}
+	cl->endpoints[cl->n_endpoints - 1] = url;
+	return 0;
+}
+
+/* A certificate, a key or a password file, read now: a file that is missing
+ * or that others may read stops the start, not the first connection. */
+#define CS_CLUSTER_FILE_MAX (1024 * 1024)
+
+static int want_blob(struct loader *l, const yaml_node_t *n, const char *what, bool secret, struct cs_blob *b)
+{
+	char why[160];
+
+	if (b->path)
+		return fail(l, n, "%s is given twice", what);
+	if (want_string(l, n, what, &b->path))
+		return -1;
+	if (cs_file_read(b->path, CS_CLUSTER_FILE_MAX, secret, &b->data, &b->len, why, sizeof(why)))
+		return fail(l, n, "%s %s %s", what, b->path, why);
+	return 0;
+}
+
+static int tls_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_cluster_conf *cl = arg;
+
+	if (!strcmp(key, "ca"))
+		return want_blob(l, v, "cluster.tls.ca", false, &cl->ca);
+	if (!strcmp(key, "cert"))
+		return want_blob(l, v, "cluster.tls.cert", false, &cl->cert);
+	if (!strcmp(key, "key"))
+		return want_blob(l, v, "cluster.tls.key", true, &cl->key);
+	return fail(l, k, "unknown key \"%s\" in cluster.tls (known: ca, cert, key)", key);
+}
+
+/* "user:password" on the first line; a final newline is not part of it. */
+static int split_credentials(struct loader *l, const yaml_node_t *n, struct cs_cluster_conf *cl)
+{
+	const char *s = cl->credentials.data, *colon = strchr(s, ':');
+	size_t len = strcspn(s, "\r\n");
+
+	if (s[len] && s[len + strspn(s + len, "\r\n")])
+		return fail(l, n, "cluster.credentials %s must hold one line, user:password",
+			    cl->credentials.path);
+	if (!colon || colon == s || (size_t)(colon - s) >= len)
+		return fail(l, n, "cluster.credentials %s must hold user:password, with a user before the ':'",
+			    cl->credentials.path);
+	cl->user = strndup(s, (size_t)(colon - s));
+	cl->password = strndup(colon + 1, len - (size_t)(colon - s) - 1);
+	if (!cl->user || !cl->password)
+		return fail(l, n, "out of memory");
+	return 0;
+}
+
+/* Whole seconds from 2 s (etcd's smallest lease with its default timing)
+ * to an hour. */
+static int want_lease_ttl(struct loader *l, const yaml_node_t *n, __u32 *out)
+{
+	__u64 ms;
+
+	if (want_duration_ms(l, n, "cluster.lease_ttl", 3600000, &ms))
+		return -1;
+	if (ms % 1000 || ms < 2000)
+		return fail(l, n, "cluster.lease_ttl must be whole seconds, at least 2s");
+	*out = (__u32)(ms / 1000);
+	return 0;
+}
+
+static int cluster_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_cluster_conf *cl = &l->conf->cluster;
+
+	(void)arg;
+	if (!strcmp(key, "name"))
+		return want_key_name(l, v, "cluster.name", &cl->name);
+	if (!strcmp(key, "node"))
+		return want_key_name(l, v, "cluster.node", &cl->node);
+	if (!strcmp(key, "endpoints"))
+		return each_item(l, v, "cluster.endpoints", endpoint_item, cl);
+	if (!strcmp(key, "tls"))
+		return each_pair(l, v, "cluster.tls", tls_pair, cl);
+	if (!strcmp(key, "credentials"))
+		return want_blob(l, v, "cluster.credentials", true, &cl->credentials) ||
+		       split_credentials(l, v, cl);
+	if (!strcmp(key, "lease_ttl"))
+		return want_lease_ttl(l, v, &cl->lease_ttl_s);
+	if (!strcmp(key, "dial_timeout"))
+		return want_millis(l, v, "cluster.dial_timeout", &cl->dial_timeout_ms);
+	if (!strcmp(key, "request_timeout"))
+		return want_millis(l, v, "cluster.request_timeout", &cl->request_timeout_ms);
+	return fail(l, k, "unknown key \"%s\" in cluster (known: name, node, endpoints, tls, credentials, "
+		    "lease_ttl, dial_timeout, request_timeout)", key);
+}
+
+/* The node's name when the file gives none: the host name, which must then
+ * make a key too. */
+static int default_node(struct loader *l, const yaml_node_t *n, struct cs_cluster_conf *cl)
+{
+	char host[256];
+	const char *why;
+
+	if (gethostname(host, sizeof(host)))
+		return fail(l, n, "cluster.node is not given and the host name cannot be read: %s",
+			    strerror(errno));
+	host[sizeof(host) - 1] = 0;
+	why = name_problem(host);
+	if (why)
+		return fail(l, n, "cluster.node is not given and the host name \"%s\" %s: give cluster.node",
+			    host, why);
+	cl->node = strdup(host);
+	return cl->node ? 0 : fail(l, n, "out of memory");
+}
+
+static bool all_https(const struct cs_cluster_conf *cl)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n_endpoints; i++)
+		if (strncmp(cl->endpoints[i], "https://", 8))
+			return false;
+	return true;
+}
+
+/* What needs the whole section. */
+static int check_cluster(struct loader *l, const yaml_node_t *n, struct cs_cluster_conf *cl)
+{
+	if (!cl->name)
+		return fail(l, n, "cluster needs a name (it is part of every key)");
+	if (!cl->n_endpoints)
+		return fail(l, n, "cluster.endpoints must list at least one etcd URL");
+	if (!cl->cert.path != !cl->key.path)
+		return fail(l, n, "cluster.tls needs both cert and key, or neither");
+	if ((cl->ca.path || cl->cert.path) && !all_https(cl))
+		return fail(l, n, "cluster.tls is given, so every endpoint must be https://");
+	if (cl->dial_timeout_ms > cl->request_timeout_ms)
+		return fail(l, n, "cluster.dial_timeout (%ums) is longer than cluster.request_timeout (%ums)",
+			    cl->dial_timeout_ms, cl->request_timeout_ms);
+	return cl->node ? 0 : default_node(l, n, cl);
+}
+
+static int load_cluster(struct loader *l, yaml_node_t *k, yaml_node_t *v)
+{
+	struct cs_cluster_conf *cl = &l->conf->cluster;
+
+	cl->line = line_of(k);
+	cl->lease_ttl_s = CS_CLUSTER_LEASE_TTL_DEFAULT_S;
+	cl->dial_timeout_ms = CS_CLUSTER_DIAL_TIMEOUT_DEFAULT_MS;
+	cl->request_timeout_ms = CS_CLUSTER_REQUEST_TIMEOUT_DEFAULT_MS;
+	if (each_pair(l, v, "cluster", cluster_pair, NULL))
+		return -1;
+	return check_cluster(l, k, cl);
+}
+
 static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
@@ -951,9 +1192,11 @@ static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node
 	}
 	if (!strcmp(key, "metrics"))
 		return want_listen(l, v, "metrics", &l->conf->metrics);
+	if (!strcmp(key, "cluster"))
+		return load_cluster(l, k, v);
 	return fail(l, k,
-		    "unknown top-level key \"%s\" (known: learn, steer, rules, chains, mesh, instance, metrics)",
-		    key);
+		    "unknown top-level key \"%s\" (known: learn, steer, rules, chains, mesh, instance, metrics, "
+		    "cluster)", key);
 }
 
 /* Cross-checks that need the whole file. */
@@ -1184,6 +1427,29 @@ static void free_list(char **list, size_t n)
 	free(list);
 }
 
+static void free_blob(struct cs_blob *b, bool secret)
+{
+	if (secret)
+		cs_file_forget(b->data, b->len);
+	else
+		free(b->data);
+	free(b->path);
+}
+
+static void free_cluster(struct cs_cluster_conf *cl)
+{
+	free(cl->name);
+	free(cl->node);
+	free_list(cl->endpoints, cl->n_endpoints);
+	free_blob(&cl->ca, false);
+	free_blob(&cl->cert, false);
+	free_blob(&cl->key, true);
+	free_blob(&cl->credentials, true);
+	if (cl->password)
+		cs_file_forget(cl->password, strlen(cl->password));
+	free(cl->user);
+}
+
 void cs_config_free(struct cs_conf *c)
 {
 	size_t i, j;
@@ -1211,5 +1477,6 @@ void cs_config_free(struct cs_conf *c)
 	free(c->resolvers);
 	free(c->never);
 	free_list(c->files, c->n_files);
+	free_cluster(&c->cluster);
 	memset(c, 0, sizeof(*c));
 }

@@ -22,6 +22,10 @@
 #define CS_FLOW_IDLE_DEFAULT_MS 120000
 #define CS_STREAM_IDLE_DEFAULT_MS 120000
 #define CS_WARMUP_DEFAULT_MS 1000
+#define CS_CLUSTER_LEASE_TTL_DEFAULT_S 10
+#define CS_CLUSTER_DIAL_TIMEOUT_DEFAULT_MS 2000
+#define CS_CLUSTER_REQUEST_TIMEOUT_DEFAULT_MS 5000
+#define CS_CLUSTER_NAME_MAX 64		/* a cluster's or a node's name, its NUL included */
 
 struct cs_ttl_policy {
 	__u32 min, max, grace;
@@ -92,6 +96,31 @@ struct cs_instance_role {
 	int line;			/* of the `instance:` key; 0: absent */
 };
 
+/* A file read whole at load (`cluster.tls`, `cluster.credentials`): the
+ * daemon never goes back to the disk for it, so what was checked is what
+ * is used. */
+struct cs_blob {
+	char *path;			/* NULL: not given */
+	char *data;			/* its bytes, NUL-terminated */
+	size_t len;
+};
+
+/* The cluster (`cluster:`): the gateways that share one etcd (docs/cluster.md).
+ * Absent (line 0), a node is on its own and needs no etcd. */
+struct cs_cluster_conf {
+	char *name;			/* in every key: /cloudsteer/v1/<name>/ */
+	char *node;			/* this node's name; default the host name */
+	char **endpoints;		/* http:// or https:// URLs, at least one */
+	size_t n_endpoints;
+	struct cs_blob ca, cert, key;	/* tls: the CA to trust, our certificate and key */
+	struct cs_blob credentials;	/* "user:password" for etcd's auth */
+	char *user, *password;		/* ... split */
+	__u32 lease_ttl_s;		/* the node lease's TTL */
+	__u32 dial_timeout_ms;		/* to connect to one endpoint */
+	__u32 request_timeout_ms;	/* a whole call, whatever it takes */
+	int line;			/* of the `cluster:` key; 0: absent */
+};
+
 struct cs_conf {
 	char **files;			/* files[0]: the config; then rule lists */
 	size_t n_files;
@@ -127,6 +156,7 @@ struct cs_conf {
 	__u32 sync_port;		/* mesh.sync_port */
 	struct cs_instance_role instance;
 	struct cs_listen metrics;	/* metrics: ADDRESS:PORT */
+	struct cs_cluster_conf cluster;
 };
 
 /* The pattern with pattern_id `id`, or NULL. Ids are positions + 1 unless
