@@ -53,6 +53,7 @@ static void tick(struct cs_instance_daemon *d)
 
 	cs_role_local_addrs(d);
 	cs_streams_sweep(d);
+	cs_role_ids_tick(d);
 	if (now - d->last_refresh_ns >= d->refresh_every_ns) {
 		d->stats.refreshes += cs_sync_queue_held(d, d->last_refresh_ns);
 		d->last_refresh_ns = now;
@@ -169,13 +170,22 @@ static int start(void *daemon)
 	d->lock_fd = cs_claim_pin_dir(d->pin_dir, "instance");
 	if (d->lock_fd < 0)
 		return 1;
+	if (cs_ids_read_pinned(&d->ids, d->pin_dir, err, sizeof(err))) {
+		cs_err("%s", err);
+		return 1;
+	}
+	if (cs_ids_assign(&d->ids, &d->conf, cs_now_ns(), err, sizeof(err))) {
+		cs_err("%s", err);
+		return 2;
+	}
+	cs_role_take(d, d->chain, d->self);	/* the members' ids as the pins kept them */
 	if (start_metrics(d))	/* before the dataplane is touched */
 		return 1;
 	if (load(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	if (cs_role_local_addrs(d) || cs_role_rebuild(d)) {
+	if (cs_role_ids_write(d) || cs_role_local_addrs(d) || cs_role_rebuild(d)) {
 		cs_err("cannot configure the instance program: %s", strerror(errno));
 		return 1;
 	}
@@ -202,8 +212,9 @@ static int start(void *daemon)
 	}
 	d->refresh_every_ns = d->conf.instance.stream_idle_ms * 1000000ULL / 4;
 	d->last_refresh_ns = cs_now_ns();
-	cs_info("running: instance %s (id %u) of chain %s, %s mode, %s; %zu peer(s); sync %s%s port %u",
-		d->members[d->self].name, d->members[d->self].id, cc->name,
+	cs_info("running: instance %s (id %u, wire id %#x) of chain %s (VNI %u), %s mode, %s; %zu peer(s); "
+		"sync %s%s port %u", d->members[d->self].name, d->members[d->self].id, d->members[d->self].wire,
+		cc->name, cc->vni,
 		cc->mode && !strcmp(cc->mode, "encap") ? "encap" : "route",
 		d->conf.instance.strict ? "strict" : "loose", d->n_members - 1, d->sock >= 0 ? "on " : "off",
 		d->sock >= 0 ? cs_addr_format(&d->members[d->self].addr, a, sizeof(a)) : "", d->conf.sync_port);

@@ -12,6 +12,7 @@
 #define CS_BPF_INSTANCE_MAPS_H
 
 #include "common.h"
+#include "id_maps.h"
 
 /* Per-stream state, both directions under one key. Written by instance on
  * every packet of a tracked stream and by the instance daemon when a peer

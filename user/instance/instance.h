@@ -21,6 +21,7 @@
 
 #include "cloudsteer.h"
 #include "lib/config.h"
+#include "lib/ids.h"
 #include "lib/metrics.h"
 #include "lib/servicemap.h"
 #include "lib/sync.h"
@@ -39,7 +40,9 @@ struct cs_health;
 /* One instance of this node's chain, this node included. */
 struct cs_member {
 	const char *name;		/* the config's */
-	__u32 id;			/* instance id, as the steering hosts number it */
+	__u32 id;			/* its instance id on this node (lib/ids.h):
+					 * what a stream synced from it names */
+	__u32 wire;			/* its wire id: what the sync names it by */
 	struct cs_addr addr;
 	struct sockaddr_storage sa;	/* addr:sync_port */
 	socklen_t salen;
@@ -55,6 +58,9 @@ struct cs_instance_daemon {
 	const char *name;		/* --name: overrides instance.name */
 	bool detach_on_exit;
 	struct cs_conf conf;
+	struct cs_ids ids;		/* who holds each id on this node, as
+					 * written to the pins (lib/ids.h) */
+	__u64 ids_checked_ns;		/* the last look for streams of LEFT ids */
 	size_t chain;			/* index of this node's chain in conf */
 	struct cs_member members[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t n_members;
@@ -90,6 +96,15 @@ int cs_role_health_begin(struct cs_instance_daemon *d);
 void cs_role_health_end(struct cs_instance_daemon *d);
 /* The member at a table position (1-based), or NULL. */
 struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos);
+/* The members from d->conf, this node at (chain, inst); a member of the
+ * same name and address keeps its health verdict. The health checks must
+ * be stopped and no datagram being filled. */
+void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst);
+/* d->ids into the pinned cs_chain_ids and cs_instance_ids. 0 or -errno. */
+int cs_role_ids_write(struct cs_instance_daemon *d);
+/* Every LEFT id that no stream's peer names any more is freed (every few
+ * seconds), and the pins say so. */
+void cs_role_ids_tick(struct cs_instance_daemon *d);
 
 /* peers.c */
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen);

@@ -141,7 +141,7 @@ static void queue_for(struct cs_instance_daemon *d, struct cs_member *m, const s
 	if (m->out->count == CS_SYNC_BATCH)
 		send_batch(d, m);
 	if (!m->out->count)
-		cs_sync_begin(m->out, (__u32)d->chain + 1, d->members[d->self].id, m->id, d->map_version);
+		cs_sync_begin(m->out, cs_role_chain(d)->vni, d->members[d->self].wire, m->wire, d->map_version);
 	cs_sync_add(m->out, e);
 	if (event_ns && (!m->oldest_event_ns || event_ns < m->oldest_event_ns))
 		m->oldest_event_ns = event_ns;
@@ -283,7 +283,7 @@ static void refuse_unparsed(struct cs_instance_daemon *d, const __u8 *buf, const
 
 static bool names_us(const struct cs_instance_daemon *d, const struct cs_member *m, const struct cs_sync_hdr *h)
 {
-	return h->chain_id == (__u32)d->chain + 1 && h->sender == m->id && h->receiver == d->members[d->self].id;
+	return h->chain_id == cs_role_chain(d)->vni && h->sender == m->wire && h->receiver == d->members[d->self].wire;
 }
 
 /* Reads the stream's entry in cs_streams (fd) and writes the received
