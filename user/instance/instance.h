@@ -82,6 +82,14 @@ struct cs_instance_daemon {
 	__u64 refresh_every_ns;
 };
 
+/* The partners of one bucket: the instances other than this node that it
+ * names, by wire id and address (zero: none). A held stream whose bucket's
+ * partners change is synced again. */
+struct cs_partners {
+	__u32 wire[2];
+	struct cs_addr addr[2];
+};
+
 /* role.c: who this node is, its peers, the table, the program's config. */
 int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen);
 /* The chain this node serves. */
@@ -96,9 +104,14 @@ int cs_role_health_begin(struct cs_instance_daemon *d);
 void cs_role_health_end(struct cs_instance_daemon *d);
 /* The member at a table position (1-based), or NULL. */
 struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos);
-/* The members from d->conf, this node at (chain, inst); a member of the
- * same name and address keeps its health verdict. The health checks must
- * be stopped and no datagram being filled. */
+/* A reload: this node in the new config conf, which must still name it as
+ * the same instance of the same chain and give the role what it needs. 0
+ * with its chain's and its own index, or -1 with why in err. */
+int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf *conf, size_t *chain,
+		       size_t *inst, char *err, size_t errlen);
+/* The members from d->conf (just swapped in), this node at (chain, inst);
+ * a member of the same name and address keeps its health verdict. The
+ * health checks must be stopped and the batches gone (cs_sync_drop_batches). */
 void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst);
 /* d->ids into the pinned cs_chain_ids and cs_instance_ids. 0 or -errno. */
 int cs_role_ids_write(struct cs_instance_daemon *d);
@@ -108,7 +121,16 @@ void cs_role_ids_tick(struct cs_instance_daemon *d);
 
 /* peers.c */
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen);
+/* A socket bound to self's address and port: an fd, or -1 with err. */
+int cs_sync_socket(const struct cs_member *self, __u32 port, char *err, size_t errlen);
 void cs_sync_close(struct cs_instance_daemon *d);
+/* Free the datagrams being filled (after a flush: the members change). */
+void cs_sync_drop_batches(struct cs_instance_daemon *d);
+/* Every bucket's partners, into out[CS_BUCKETS_DEFAULT]. */
+void cs_sync_partners(struct cs_instance_daemon *d, struct cs_partners *out);
+/* Queue every held stream whose bucket's partners are not those of before
+ * (cs_sync_partners of the old table). Returns how many. */
+__u64 cs_sync_queue_moved(struct cs_instance_daemon *d, const struct cs_partners *before);
 /* A dataplane event: queue the stream for its bucket's other instance(s). */
 int cs_sync_on_event(void *ctx, void *data, size_t size);
 /* Queue every held stream (active since since_ns; 0: all). Returns how many. */

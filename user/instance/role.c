@@ -10,6 +10,12 @@
  * names, CS_BUCKETS_DEFAULT buckets), over this node and the peers its
  * health checks find alive: every node that sees the same instances alive
  * builds the same table.
+ *
+ * A reload (cs_role_take) finds this node again in the new config: it must
+ * still be the same instance of the same chain, or the reload is refused
+ * and the node goes on as it was. Peers come and go, change address or
+ * health settings; the table is rebuilt, and every held stream whose
+ * partner changed is synced again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -264,7 +270,46 @@ void cs_role_health_end(struct cs_instance_daemon *d)
 	d->health = NULL;
 }
 
-/* ---- the members again ---- */
+/* ---- a reload ---- */
+
+/* This node in the new config: the same instance of the same chain, and
+ * what the role needs. 0 with *self, or -1 with why in err. */
+int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf *conf, size_t *chain,
+		       size_t *inst, char *err, size_t errlen)
+{
+	const struct cs_member *me = &d->members[d->self];
+	const struct cs_chain_conf *was = cs_role_chain(d);
+	struct place p;
+	char why[768];
+
+	if (!cs_instance_named(conf, me->name, NULL)) {
+		snprintf(err, errlen, "%s: instance %s, which this node is, is not in it any more: a node leaves "
+			 "its chain by a stop, not a reload; it goes on as %s of chain %s", d->config_path, me->name,
+			 me->name, was->name);
+		return -1;
+	}
+	if (find_self(d, conf, &p, why, sizeof(why))) {
+		snprintf(err, errlen, "%s; this node is instance %s of chain %s", why, me->name, was->name);
+		return -1;
+	}
+	if (strcmp(at(conf, p)->name, me->name)) {
+		snprintf(err, errlen, "%s: this node would be instance %s, but it is %s: instance %s left the "
+			 "config, and a node becomes another instance only by a restart", d->config_path,
+			 at(conf, p)->name, me->name, me->name);
+		return -1;
+	}
+	if (strcmp(conf->chains[p.chain].name, was->name)) {
+		snprintf(err, errlen, "%s:%d: instance %s moved from chain %s to chain %s: a node changes chains "
+			 "only by a restart", d->config_path, at(conf, p)->line, me->name, was->name,
+			 conf->chains[p.chain].name);
+		return -1;
+	}
+	if (check_role(d, conf, p.chain, err, errlen))
+		return -1;
+	*chain = p.chain;
+	*inst = p.inst;
+	return 0;
+}
 
 void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst)
 {
