@@ -319,7 +319,7 @@ static int start(void *daemon)
 	d->lock_fd = cs_claim_pin_dir(d->pin_dir, "instance");
 	if (d->lock_fd < 0)
 		return 1;
-	if (cs_ids_read_pinned(&d->ids, d->pin_dir, err, sizeof(err))) {
+	if (cs_ids_read_pinned(&d->ids, d->pin_dir, CS_IDS_PEERS, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}

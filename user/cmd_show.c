@@ -853,7 +853,7 @@ static int show_streams(struct show *s)
 		free(ids);
 		return 1;
 	}
-	if (ids && !cs_pinned_ids(s->pins, ids))
+	if (ids && !cs_pinned_peer_ids(s->pins, ids))
 		ss.ids = ids;
 	if (!s->json)
 		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, streams_fill, &ss);
@@ -985,7 +985,8 @@ static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pi
 		     size_t errlen)
 {
 	if (sub->only)	/* and the names of the ids, where a daemon kept them */
-		return cs_pinned_open_with(pins, dir, sub->only, CS_PINNED_IDS, err, errlen);
+		return cs_pinned_open_with(pins, dir, sub->only, CS_PINNED_IDS | CS_PINNED_BIT(CS_M_PEER_IDS), err,
+					   errlen);
 	return cs_pinned_open(pins, dir, err, errlen);
 }
 

@@ -12,7 +12,6 @@
 #define CS_BPF_INSTANCE_MAPS_H
 
 #include "common.h"
-#include "id_maps.h"
 
 /* Per-stream state, both directions under one key. Written by instance on
  * every packet of a tracked stream and by the instance daemon when a peer
@@ -61,6 +60,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cs_inst_reasons SEC(".maps");
+
+/* The chain and instance name each instance id was given on this node
+ * (struct cs_id_holder, by instance id): what a synced copy's peer names.
+ * The program never touches it: it is here so the daemon pins it with the
+ * rest. Written by the instance daemon at start, on SIGHUP and when a left
+ * id is freed; read by it at start, and by `cloudsteer show streams`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_id_holder);
+} cs_peer_ids SEC(".maps");
 
 /* What the sync did (struct cs_sync_stat, one entry). The program never
  * touches it: it is here so the daemon pins it with the rest. Written by the

@@ -134,6 +134,7 @@ for port in $(seq 41001 41012); do
 done
 got_c=$(copies c | tr '\n' ' ')
 [ -n "$want_c" ] && [ "$got_c" = "$want_c" ] && [ "$(sync_stat c streams_received)" -gt 0 ] &&
+	inst c show streams | grep -Eq "synced from #[12] \(casb-[ab]\)" &&
 	pass "c, added by SIGHUP, was synced every stream whose bucket names it: $got_c" ||
 	fail "c is synced the streams of its buckets" "want $want_c, got $got_c; $(inst c show sync)"
 [ "$(inst a show sync --json | jq .dataplane.strict_drop)" = 0 ] && [ "$(inst b show sync --json | jq .dataplane.strict_drop)" = 0 ] &&

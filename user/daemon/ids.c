@@ -30,7 +30,7 @@
 
 int cs_daemon_ids_begin(struct cs_daemon *d, char *err, size_t errlen)
 {
-	if (cs_ids_read_pinned(&d->ids, d->pin_dir, err, errlen))
+	if (cs_ids_read_pinned(&d->ids, d->pin_dir, CS_IDS_STEER, err, errlen))
 		return 1;
 	return cs_ids_assign(&d->ids, &d->conf, cs_now_ns(), err, errlen) ? 2 : 0;
 }

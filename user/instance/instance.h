@@ -113,7 +113,8 @@ int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf 
  * a member of the same name and address keeps its health verdict. The
  * health checks must be stopped and the batches gone (cs_sync_drop_batches). */
 void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst);
-/* d->ids into the pinned cs_chain_ids and cs_instance_ids. 0 or -errno. */
+/* d->ids' instance ids into the pinned cs_peer_ids (an instance node's
+ * chain ids name nothing, and are not kept). 0 or -errno. */
 int cs_role_ids_write(struct cs_instance_daemon *d);
 /* Every LEFT id that no stream's peer names any more is freed (every few
  * seconds), and the pins say so. */

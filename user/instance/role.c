@@ -328,8 +328,7 @@ void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst)
 
 int cs_role_ids_write(struct cs_instance_daemon *d)
 {
-	return cs_ids_write(&d->ids, bpf_map__fd(d->skel->maps.cs_chain_ids),
-			    bpf_map__fd(d->skel->maps.cs_instance_ids));
+	return cs_ids_write(&d->ids, -1, bpf_map__fd(d->skel->maps.cs_peer_ids));
 }
 
 static void note_peer(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,

@@ -365,7 +365,7 @@ static int write_all(int fd, const struct cs_id_holder *h, __u32 n)
 {
 	__u32 id;
 
-	for (id = 1; id < n; id++)
+	for (id = 1; fd >= 0 && id < n; id++)
 		if (bpf_map_update_elem(fd, &id, &h[id], BPF_ANY))
 			return -errno;
 	return 0;
@@ -385,15 +385,15 @@ int cs_ids_write(const struct cs_ids *ids, int chain_fd, int inst_fd)
 	return e ? e : write_all(inst_fd, ids->inst, CS_INSTANCES_MAX);
 }
 
-int cs_ids_read_pinned(struct cs_ids *ids, const char *dir, char *err, size_t errlen)
+int cs_ids_read_pinned(struct cs_ids *ids, const char *dir, enum cs_ids_keeper keeper, char *err, size_t errlen)
 {
 	struct cs_pinned pins;
-	int e = cs_pinned_open_any(&pins, dir, CS_PINNED_BIT(CS_M_CHAIN_IDS) | CS_PINNED_BIT(CS_M_INSTANCE_IDS), err,
-				   errlen);
+	int e = cs_pinned_open_any(&pins, dir, keeper == CS_IDS_PEERS ? CS_PINNED_BIT(CS_M_PEER_IDS) : CS_PINNED_IDS,
+				   err, errlen);
 
 	if (e)
 		return e;
-	e = cs_pinned_ids(&pins, ids);
+	e = keeper == CS_IDS_PEERS ? cs_pinned_peer_ids(&pins, ids) : cs_pinned_ids(&pins, ids);
 	cs_pinned_close(&pins);
 	if (e == -ENOENT)	/* a fresh start, or state from before ids were kept */
 		return 0;

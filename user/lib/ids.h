@@ -5,7 +5,8 @@
  * Local ids. Each node gives every chain (1..63) and every instance
  * (1..255) a small id, the index of the dataplane's arrays. An id is given
  * by name (an instance's name is its chain's name and its own) and kept in
- * the pinned cs_chain_ids and cs_instance_ids, so neither a change of the
+ * the pinned cs_chain_ids and cs_instance_ids (an instance node: cs_peer_ids),
+ * so neither a change of the
  * lists nor a restart moves it: steer's flows hold the id of their instance,
  * and follow it. The config may fix one with `id:`; otherwise a name keeps
  * the id it had, and a new name takes the lowest free one. An id whose
@@ -93,12 +94,18 @@ size_t cs_ids_release(struct cs_ids *ids, const struct cs_ids_named *named, bool
 __u32 cs_ids_instance_named(const struct cs_ids *ids, const char *name, const char **chain);
 
 /* The pinned maps: read them (fd < 0: not there, every id FREE) and write
- * them whole. 0 or -errno. */
+ * them whole (fd < 0: that kind is not kept). 0 or -errno. */
 int cs_ids_read(struct cs_ids *ids, int chain_fd, int inst_fd);
 int cs_ids_write(const struct cs_ids *ids, int chain_fd, int inst_fd);
 
-/* At start, before anything is loaded: the maps pinned in dir, if there
- * are (a fresh start has none: every id FREE). 0, or -errno with err. */
-int cs_ids_read_pinned(struct cs_ids *ids, const char *dir, char *err, size_t errlen);
+/* Whose pins: a steering host keeps chain and instance ids (cs_chain_ids,
+ * cs_instance_ids), an instance node its instance ids alone (cs_peer_ids).
+ * Apart, because the two daemons may share a pin directory, and each frees
+ * a left id by what its own state names. */
+enum cs_ids_keeper { CS_IDS_STEER, CS_IDS_PEERS };
+
+/* At start, before anything is loaded: the ids pinned in dir by keeper, if
+ * there are (a fresh start has none: every id FREE). 0, or -errno with err. */
+int cs_ids_read_pinned(struct cs_ids *ids, const char *dir, enum cs_ids_keeper keeper, char *err, size_t errlen);
 
 #endif

@@ -66,6 +66,8 @@ static const struct map_spec specs[CS_M_COUNT] = {
 			     CS_CHAINS_MAX, true },
 	[CS_M_INSTANCE_IDS] = { "cs_instance_ids", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_id_holder),
 				CS_INSTANCES_MAX, true },
+	[CS_M_PEER_IDS] = { "cs_peer_ids", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_id_holder),
+			    CS_INSTANCES_MAX, true },
 };
 
 /* A directory that holds at least one entry: the daemon left state there. */
@@ -309,4 +311,11 @@ int cs_pinned_ids(const struct cs_pinned *pins, struct cs_ids *out)
 	if (!e && (pins->fd[CS_M_CHAIN_IDS] < 0 || pins->fd[CS_M_INSTANCE_IDS] < 0))
 		return -ENOENT;
 	return e;
+}
+
+int cs_pinned_peer_ids(const struct cs_pinned *pins, struct cs_ids *out)
+{
+	int e = cs_ids_read(out, -1, pins->fd[CS_M_PEER_IDS]);
+
+	return !e && pins->fd[CS_M_PEER_IDS] < 0 ? -ENOENT : e;
 }

@@ -38,6 +38,7 @@ enum cs_pinned_map {
 	CS_M_RULE_QUOTA,	/* optional: older state has none */
 	CS_M_CHAIN_IDS,		/* optional: older state has none */
 	CS_M_INSTANCE_IDS,	/* optional: older state has none */
+	CS_M_PEER_IDS,		/* the instance's; optional */
 	CS_M_COUNT,
 };
 
@@ -102,9 +103,12 @@ int cs_pinned_learn_reasons(const struct cs_pinned *pins, __u64 *out);
 int cs_pinned_inst_reasons(const struct cs_pinned *pins, __u64 *out);
 /* Reads cs_sync_stats[0]: the instance daemon's sync counters. */
 int cs_pinned_sync_stat(const struct cs_pinned *pins, struct cs_sync_stat *out);
-/* Reads cs_chain_ids and cs_instance_ids whole: who holds each id (every
- * id FREE where they are not pinned; -ENOENT then). */
+/* Reads steer's cs_chain_ids and cs_instance_ids whole: who holds each id
+ * (every id FREE where they are not pinned; -ENOENT then). */
 struct cs_ids;
 int cs_pinned_ids(const struct cs_pinned *pins, struct cs_ids *out);
+/* Reads an instance node's cs_peer_ids into out's instance ids (its chain
+ * ids all FREE: an instance node keeps none); -ENOENT where not pinned. */
+int cs_pinned_peer_ids(const struct cs_pinned *pins, struct cs_ids *out);
 
 #endif
