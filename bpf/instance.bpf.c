@@ -142,7 +142,7 @@ static __always_inline int cs_unwrap(struct cs_cursor *c, const struct cs_inst_c
 	vx = cs_pull(c, sizeof(*vx));
 	if (!vx)
 		return CS_I_MALFORMED;
-	if (!cs_vxlan_has_vni(vx, cfg->chain_id))
+	if (!cs_vxlan_has_vni(vx, cfg->vni))
 		return CS_I_OTHER_VNI;
 	*code = p->sport & CS_ENCAP_CODE_MASK;
 	__builtin_memset(p, 0, sizeof(*p));

@@ -219,7 +219,7 @@ static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packe
 	if (!send)
 		return TC_ACT_OK;
 	if (p->l3_off == sizeof(struct ethhdr) && cs_fits_tunnel(skb, p, in) &&
-	    !cs_vxlan_wrap(skb, in, fl->code, fl->chain))
+	    !cs_vxlan_wrap(skb, in, fl->code))
 		return -1;
 	if (st)
 		st->encap_failed++;

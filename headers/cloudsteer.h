@@ -261,7 +261,9 @@ enum cs_on_failure { CS_FAIL_BYPASS = 0, CS_FAIL_DROP = 1 };
 /* cs_chain.flags */
 #define CS_CHAIN_SYMMETRIC 0x1	/* return packets go to the stream's instance too */
 
-/* Encap mode: VXLAN (RFC 7348) to the instance. The VNI is the chain id;
+/* Encap mode: VXLAN (RFC 7348) to the instance. The VNI is the chain's
+ * wire id (its `vni:`, else derived from its name: lib/ids.h), which every
+ * node reading the config agrees on, never the chain id of this node;
  * the UDP source port carries the low CS_ENCAP_CODE_BITS of the affinity
  * code in the RFC's dynamic range, enough to name the bucket of any table
  * up to 2^CS_ENCAP_CODE_BITS buckets. */
@@ -310,7 +312,7 @@ struct cs_instance {
 				 * it. 0: not known, no clamp */
 	__u8 mac[6];		/* encap: inner destination MAC, the instance's
 				 * vxlan device */
-	__u32 _pad;
+	__u32 vni;		/* encap: its chain's VNI (the chain's wire id) */
 };
 
 /* One bucket of a chain's table (the inner maps of cs_service_map). */
@@ -334,6 +336,36 @@ struct cs_inst_stat {
 struct cs_acl_stat {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/* ---- ids: who holds each chain and instance id on this node ---- */
+
+/*
+ * Chain and instance ids are this node's own small numbers, the indexes of
+ * the dataplane's arrays (cs_chains, cs_instances, the bucket tables). They
+ * are given by name and kept in the pinned cs_chain_ids and cs_instance_ids,
+ * so a change of the lists or a restart never moves them. Nothing that
+ * crosses the wire carries them: see lib/ids.h for what does.
+ */
+#define CS_ID_NAME_MAX 64	/* a chain's or an instance's name, NUL included */
+
+enum cs_id_state {
+	CS_ID_FREE = 0,		/* nobody's: a new name may take it */
+	CS_ID_HELD = 1,		/* a chain or an instance of the config holds it */
+	CS_ID_LEFT = 2,		/* its holder left the config (or took another
+				 * id): kept from new names while steer's flows
+				 * (an instance node: its streams) still name it */
+};
+
+#define CS_ID_EXPLICIT 1u	/* the config gave it (`id:`) */
+
+/* cs_chain_ids and cs_instance_ids value, indexed by id. */
+struct cs_id_holder {
+	char chain[CS_ID_NAME_MAX];	/* the chain's name */
+	char instance[CS_ID_NAME_MAX];	/* the instance's; "" in cs_chain_ids */
+	__u64 since_ns;		/* CLOCK_BOOTTIME: when it took this state */
+	__u32 state;		/* enum cs_id_state */
+	__u32 flags;		/* CS_ID_* */
 };
 
 /* ---- the instance role (instance.bpf.c, `cloudsteer instance`) ---- */
@@ -401,8 +433,8 @@ struct cs_stream_event {
 struct cs_inst_cfg {
 	__u64 affinity_key[2];	/* route mode: the steering hosts' key (mesh.affinity_key) */
 	__u64 map_version;	/* the epoch of a stream that begins here */
-	__u32 chain_id;		/* encap: the VNI to read */
-	__u32 self_id;		/* this instance's id */
+	__u32 vni;		/* encap: the VNI to read, this node's chain's */
+	__u32 self_id;		/* this instance's id on this node (cs_instance_ids) */
 	__u32 mode;		/* enum cs_chain_mode */
 	__u32 flags;		/* CS_ICFG_* */
 };
@@ -563,6 +595,7 @@ _Static_assert(sizeof(struct cs_stream) == 56, "cs_stream layout");
 _Static_assert(sizeof(struct cs_stream_event) == 96, "cs_stream_event layout");
 _Static_assert(sizeof(struct cs_inst_cfg) == 40, "cs_inst_cfg layout");
 _Static_assert(sizeof(struct cs_sync_stat) == 128, "cs_sync_stat layout");
+_Static_assert(sizeof(struct cs_id_holder) == 2 * CS_ID_NAME_MAX + 16, "cs_id_holder layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
 _Static_assert(sizeof(struct cs_query_key) == 40, "cs_query_key layout");
 _Static_assert(sizeof(struct cs_query) == 16, "cs_query layout");

@@ -22,6 +22,7 @@
 #include "lib/addr.h"
 #include "lib/cli.h"
 #include "lib/config.h"
+#include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/names.h"
 #include "lib/pinned.h"
@@ -30,13 +31,14 @@
 static const char drain_usage[] =
 	"usage: cloudsteer drain NAME|ID [-c FILE] [--undo] [--pin-dir DIR]\n"
 	"\n"
-	"Drain an instance, named as in the config (read from -c FILE) or by its id\n"
-	"(as `cloudsteer show instances` lists it): steer gives it no new stream at\n"
-	"once, and the streams pinned to it finish there. The daemon keeps it drained\n"
-	"until `cloudsteer drain NAME --undo` makes it up again.\n"
+	"Drain an instance, by its name or by its id (as `cloudsteer show instances`\n"
+	"lists them): steer gives it no new stream at once, and the streams pinned to\n"
+	"it finish there. The daemon keeps it drained until `cloudsteer drain NAME\n"
+	"--undo` makes it up again.\n"
 	"\n"
-	"  -c, --config FILE  the config that names the instances (default\n"
-	"                     " CS_DEFAULT_CONFIG "); only read for a NAME\n"
+	"  -c, --config FILE  only for a NAME in state that an older version left,\n"
+	"                     whose pins keep no names: the config that numbered\n"
+	"                     them (default " CS_DEFAULT_CONFIG ")\n"
 	"      --undo         make it up again\n"
 	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
@@ -46,26 +48,48 @@ static const char drain_usage[] =
 	"Exit status: 0 done (or already so); 1 no state in DIR, or the map could not\n"
 	"be read or written; 2 usage, or an unknown or unused ID.\n";
 
-/* The id the daemon gave the instance NAME of the config; 0 after an error. */
-static __u32 name_to_id(const char *config, const char *name)
+/* The id an older version gave the instance NAME: the config's order, as
+ * cs_config_load numbers a fresh node; 0 after an error, said. */
+static __u32 id_in_config(const char *config, const char *name)
 {
+	const struct cs_instance_conf *ic;
 	struct cs_conf conf;
 	char err[1024];
-	__u32 id;
+	__u32 id = 0;
 
 	if (cs_config_load(config, &conf, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 0;
 	}
-	id = cs_instance_id_of(&conf, name);
-	if (!id)
+	ic = cs_instance_named(&conf, name, NULL);
+	if (ic)
+		id = ic->id;
+	else
 		cs_err("%s names no instance \"%s\"", config, name);
 	cs_config_free(&conf);
 	return id;
 }
 
+/* The id the daemon gave the instance NAME, from the names its pins keep
+ * (cs_instance_ids); without them, from the config. 0 after an error, said. */
+static __u32 name_to_id(const struct cs_pinned *pins, const char *config, const char *name)
+{
+	struct cs_ids *ids = calloc(1, sizeof(*ids));
+	__u32 id = 0;
+	int e = ids ? cs_pinned_ids(pins, ids) : -ENOMEM;
+
+	if (e == -ENOENT)
+		id = id_in_config(config, name);
+	else if (e)
+		cs_err("cannot read the instance names in %s: %s", pins->dir, strerror(-e));
+	else if (!(id = cs_ids_instance_named(ids, name, NULL)))
+		cs_err("no instance is named \"%s\" here (cloudsteer show instances lists them)", name);
+	free(ids);
+	return id;
+}
+
 /* The instance id that NAME|ID says; 0 after an error, said. */
-static __u32 instance_id(const char *config, const char *arg)
+static __u32 instance_id(const struct cs_pinned *pins, const char *config, const char *arg)
 {
 	unsigned long v;
 	char *end;
@@ -73,7 +97,7 @@ static __u32 instance_id(const char *config, const char *arg)
 	errno = 0;
 	v = strtoul(arg, &end, 10);
 	if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+') {
-		v = name_to_id(config, arg);
+		v = name_to_id(pins, config, arg);
 		if (!v)
 			return 0;
 	}
@@ -83,6 +107,17 @@ static __u32 instance_id(const char *config, const char *arg)
 		return 0;
 	}
 	return (__u32)v;
+}
+
+/* An instance that left the config drains until its streams end; the
+ * daemon would drain it again at the next reload, so --undo is refused. */
+static bool has_left(const struct cs_pinned *pins, __u32 id)
+{
+	struct cs_ids *ids = calloc(1, sizeof(*ids));
+	bool left = ids && !cs_pinned_ids(pins, ids) && ids->inst[id].state == CS_ID_LEFT;
+
+	free(ids);
+	return left;
 }
 
 /* Write state `want` (draining, or up for --undo) into cs_instances[id],
@@ -101,6 +136,11 @@ static int set_state(const struct cs_pinned *pins, __u32 id, __u32 want)
 	if (!in.chain_id) {
 		cs_err("no instance %u: that id is not used by any chain (cloudsteer show instances lists them)",
 		       id);
+		return 2;
+	}
+	if (want == CS_INST_UP && has_left(pins, id)) {
+		cs_err("instance %u left the config: it drains until the streams pinned to it end, then its id "
+		       "is free", id);
 		return 2;
 	}
 	cs_addr_format(&in.addr, ip, sizeof(ip));
@@ -144,14 +184,12 @@ int cmd_drain(int argc, char **argv)
 		return cs_usage_error(&cli, true, "say which instance (a name or an id)");
 	if (optind + 1 < argc)
 		return cs_usage_error(&cli, true, "unexpected argument \"%s\"", argv[optind + 1]);
-	id = instance_id(cli.config, argv[optind]);
-	if (!id)
-		return 2;
-	if (cs_pinned_open_only(&pins, cli.pin_dir, CS_PINNED_BIT(CS_M_INSTANCES), err, sizeof(err))) {
+	if (cs_pinned_open_with(&pins, cli.pin_dir, CS_PINNED_BIT(CS_M_INSTANCES), CS_PINNED_IDS, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	rc = set_state(&pins, id, undo ? CS_INST_UP : CS_INST_DRAINING);
+	id = instance_id(&pins, cli.config, argv[optind]);
+	rc = id ? set_state(&pins, id, undo ? CS_INST_UP : CS_INST_DRAINING) : 2;
 	cs_pinned_close(&pins);
 	return rc;
 }

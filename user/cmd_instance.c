@@ -31,19 +31,168 @@
 
 static const struct cs_tc_filter instance_filter = { "instance", CS_INSTANCE_HANDLE, CS_INSTANCE_PRIO, false };
 
-/* SIGHUP: policy and stream_idle change in place; the rest takes a restart. */
+/* The interfaces take a restart (the program is attached there): the
+ * running ones stay. Swapped, so each config frees its own. */
+static void keep_interfaces(struct cs_instance_role *next, struct cs_instance_role *running)
+{
+	bool same = next->n_ifaces == running->n_ifaces;
+	char **ifaces = next->ifaces;
+	size_t i, n = next->n_ifaces;
+
+	for (i = 0; same && i < n; i++)
+		same = !strcmp(next->ifaces[i], running->ifaces[i]);
+	if (!same)
+		cs_warn("reload: instance.interfaces changes take a restart; kept the attached ones");
+	next->ifaces = running->ifaces;
+	next->n_ifaces = running->n_ifaces;
+	running->ifaces = ifaces;
+	running->n_ifaces = n;
+}
+
+/* The keys and the sync switch are read at start (a new key takes a
+ * restart of the chain's instances together), and so is the metrics
+ * endpoint: the running values stay, and a change is said. */
+static void keep_restart_values(struct cs_conf *next, const struct cs_conf *running)
+{
+	if (next->has_affinity_key != running->has_affinity_key || next->has_sync_key != running->has_sync_key ||
+	    memcmp(next->affinity_key, running->affinity_key, sizeof(next->affinity_key)) ||
+	    memcmp(next->sync_key, running->sync_key, sizeof(next->sync_key)) ||
+	    next->instance.sync != running->instance.sync)
+		cs_warn("reload: mesh keys and instance.sync take a restart (of every instance of the chain "
+			"together, for a key); kept the running ones");
+	next->has_affinity_key = running->has_affinity_key;
+	memcpy(next->affinity_key, running->affinity_key, sizeof(next->affinity_key));
+	next->has_sync_key = running->has_sync_key;
+	memcpy(next->sync_key, running->sync_key, sizeof(next->sync_key));
+	next->instance.sync = running->instance.sync;
+	if (memcmp(&next->instance.metrics, &running->instance.metrics, sizeof(next->instance.metrics)) ||
+	    memcmp(&next->metrics, &running->metrics, sizeof(next->metrics)))
+		cs_warn("reload: metrics changes take a restart; kept the running endpoint");
+	next->instance.metrics = running->instance.metrics;
+	next->metrics = running->metrics;
+}
+
+/* The sync socket for this node as the new config has it: the running one
+ * when its address and port stay, else a new one (-1 after an error, said
+ * in err). *fresh says which. */
+static int socket_for(struct cs_instance_daemon *d, const struct cs_conf *next, size_t chain, size_t inst,
+		      bool *fresh, char *err, size_t errlen)
+{
+	const struct cs_instance_conf *ic = &next->chains[chain].instances[inst];
+	struct cs_member me = { 0 };
+
+	*fresh = false;
+	cs_addr_parse(ic->address, &me.addr);
+	if (d->sock < 0 || (!memcmp(&me.addr, &d->members[d->self].addr, sizeof(me.addr)) &&
+			    next->sync_port == d->conf.sync_port))
+		return d->sock;
+	*fresh = true;
+	me.salen = cs_addr_to_sockaddr(&me.addr, (__u16)next->sync_port, &me.sa);
+	return cs_sync_socket(&me, next->sync_port, err, errlen);
+}
+
+/* Listen on fd instead of the running socket. */
+static void switch_socket(struct cs_instance_daemon *d, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, d->sock, NULL);
+	close(d->sock);
+	d->sock = fd;
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
+		cs_warn("reload: the new sync socket is not watched (%s): datagrams wait for the next round",
+			strerror(errno));
+}
+
+static void refuse(const char *why)
+{
+	cs_err("reload refused, the running config stays: %s", why);
+}
+
+/* The new config in force: members, table, health checks, ids, socket. The
+ * streams held stay; those whose partner changed are synced again. */
+static void take_config(struct cs_instance_daemon *d, struct cs_conf *next, struct cs_ids *ids, size_t chain,
+			size_t inst, int sock)
+{
+	struct cs_partners *before = calloc(CS_BUCKETS_DEFAULT, sizeof(*before));
+	struct cs_conf old = d->conf;
+	size_t peers_before = d->n_members - 1;
+	__u64 moved = 0;
+	int e;
+
+	cs_role_health_end(d);	/* its targets are the old members */
+	cs_sync_flush(d);
+	cs_sync_drop_batches(d);
+	if (before)
+		cs_sync_partners(d, before);
+	keep_interfaces(&next->instance, &old.instance);
+	d->conf = *next;
+	cs_role_take(d, chain, inst);
+	cs_config_free(&old);	/* the old members named its strings: after cs_role_take */
+	d->ids = *ids;
+	e = cs_role_ids_write(d);
+	if (e)
+		cs_warn("reload: the ids could not be written to the pins: %s", strerror(-e));
+	if (sock != d->sock)
+		switch_socket(d, sock);
+	d->refresh_every_ns = d->conf.instance.stream_idle_ms * 1000000ULL / 4;
+	if (cs_role_rebuild(d))
+		cs_err("reload: the table could not be rebuilt; the old one stays");
+	if (cs_role_health_begin(d))
+		cs_err("reload: the health checks of the peers could not start again: %s", strerror(errno));
+	if (before)
+		moved = cs_sync_queue_moved(d, before);
+	else
+		moved = cs_sync_queue_held(d, 0);	/* out of memory: all of them, to be sure */
+	free(before);
+	d->stats.resyncs++;
+	cs_metrics_set_conf(d->metrics, &d->conf);
+	cs_info("reload: instance %s of chain %s, %zu peer(s) (were %zu), service map version %llu, policy %s, "
+		"stream_idle %ums; %llu held stream(s) synced again (their partner changed)",
+		d->members[d->self].name, cs_role_chain(d)->name, d->n_members - 1, peers_before,
+		(unsigned long long)d->map_version, d->conf.instance.strict ? "strict" : "loose",
+		d->conf.instance.stream_idle_ms, (unsigned long long)moved);
+}
+
+/*
+ * SIGHUP: the chain as the new config has it, in place: peers added or
+ * removed, their addresses, the health settings, this node's own address
+ * and the sync port, policy and stream_idle. This node must still be the
+ * same instance of the same chain; a config that says otherwise, or that
+ * does not load, is refused and the node goes on as it was. Interfaces,
+ * keys, sync on or off and metrics take a restart.
+ */
 static void reload(struct cs_instance_daemon *d)
 {
-	struct cs_conf conf;
+	struct cs_ids *ids = malloc(sizeof(*ids));
+	struct cs_conf next;
+	size_t chain, inst;
+	char err[1024];
+	bool fresh;
+	int sock;
 
-	if (cs_reread_config(d->config_path, &conf))
+	if (!ids) {
+		refuse("out of memory");
 		return;
-	d->conf.instance.strict = conf.instance.strict;
-	d->conf.instance.stream_idle_ms = conf.instance.stream_idle_ms;
-	cs_config_free(&conf);
-	cs_role_write_cfg(d);
-	cs_info("reload: policy %s, stream_idle %ums; chains, mesh, interfaces and sync take a restart",
-		d->conf.instance.strict ? "strict" : "loose", d->conf.instance.stream_idle_ms);
+	}
+	if (cs_reread_config(d->config_path, &next)) {
+		free(ids);
+		return;
+	}
+	*ids = d->ids;
+	keep_restart_values(&next, &d->conf);
+	sock = -1;
+	fresh = false;
+	if (cs_ids_assign(ids, &next, cs_now_ns(), err, sizeof(err)) ||
+	    cs_role_find_again(d, &next, &chain, &inst, err, sizeof(err)) ||
+	    ((sock = socket_for(d, &next, chain, inst, &fresh, err, sizeof(err))) < 0 && fresh)) {
+		refuse(err);
+		cs_config_free(&next);
+		free(ids);
+		return;
+	}
+	take_config(d, &next, ids, chain, inst, sock);
+	free(ids);
 }
 
 /* Once a tick: this host's addresses, idle streams, keep-alives, counters. */
@@ -53,6 +202,7 @@ static void tick(struct cs_instance_daemon *d)
 
 	cs_role_local_addrs(d);
 	cs_streams_sweep(d);
+	cs_role_ids_tick(d);
 	if (now - d->last_refresh_ns >= d->refresh_every_ns) {
 		d->stats.refreshes += cs_sync_queue_held(d, d->last_refresh_ns);
 		d->last_refresh_ns = now;
@@ -169,13 +319,22 @@ static int start(void *daemon)
 	d->lock_fd = cs_claim_pin_dir(d->pin_dir, "instance");
 	if (d->lock_fd < 0)
 		return 1;
+	if (cs_ids_read_pinned(&d->ids, d->pin_dir, CS_IDS_PEERS, err, sizeof(err))) {
+		cs_err("%s", err);
+		return 1;
+	}
+	if (cs_ids_assign(&d->ids, &d->conf, cs_now_ns(), err, sizeof(err))) {
+		cs_err("%s", err);
+		return 2;
+	}
+	cs_role_take(d, d->chain, d->self);	/* the members' ids as the pins kept them */
 	if (start_metrics(d))	/* before the dataplane is touched */
 		return 1;
 	if (load(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
 	}
-	if (cs_role_local_addrs(d) || cs_role_rebuild(d)) {
+	if (cs_role_ids_write(d) || cs_role_local_addrs(d) || cs_role_rebuild(d)) {
 		cs_err("cannot configure the instance program: %s", strerror(errno));
 		return 1;
 	}
@@ -202,8 +361,9 @@ static int start(void *daemon)
 	}
 	d->refresh_every_ns = d->conf.instance.stream_idle_ms * 1000000ULL / 4;
 	d->last_refresh_ns = cs_now_ns();
-	cs_info("running: instance %s (id %u) of chain %s, %s mode, %s; %zu peer(s); sync %s%s port %u",
-		d->members[d->self].name, d->members[d->self].id, cc->name,
+	cs_info("running: instance %s (id %u, wire id %#x) of chain %s (VNI %u), %s mode, %s; %zu peer(s); "
+		"sync %s%s port %u", d->members[d->self].name, d->members[d->self].id, d->members[d->self].wire,
+		cc->name, cc->vni,
 		cc->mode && !strcmp(cc->mode, "encap") ? "encap" : "route",
 		d->conf.instance.strict ? "strict" : "loose", d->n_members - 1, d->sock >= 0 ? "on " : "off",
 		d->sock >= 0 ? cs_addr_format(&d->members[d->self].addr, a, sizeof(a)) : "", d->conf.sync_port);
@@ -251,9 +411,12 @@ static const char instance_usage[] =
 	"instances, the health checks and mesh.affinity_key come from the same config\n"
 	"as the steering hosts'. The sync is authenticated with mesh.sync_key, else a\n"
 	"key derived from mesh.affinity_key. Runs in the foreground. SIGHUP re-reads\n"
-	"instance.policy and instance.stream_idle; SIGTERM leaves the dataplane\n"
-	"running on its pins. When nothing is mounted on /sys/fs/bpf, it mounts bpffs\n"
-	"there first (that takes CAP_SYS_ADMIN).\n"
+	"the config: peers, their addresses and health checks, this node's address,\n"
+	"the sync port, instance.policy and instance.stream_idle change in place, and\n"
+	"the streams held stay; a config in which this node is no longer the same\n"
+	"instance of the same chain is refused. SIGTERM leaves the dataplane running\n"
+	"on its pins. When nothing is mounted on /sys/fs/bpf, it mounts bpffs there\n"
+	"first (that takes CAP_SYS_ADMIN).\n"
 	"\n"
 	"  -c, --config FILE    the YAML config (default " CS_DEFAULT_CONFIG ")\n"
 	"  -n, --name NAME      which instance this node is (default: instance.name, else\n"

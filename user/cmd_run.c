@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,11 +27,34 @@
 #include "learn.skel.h"
 #include "steer.skel.h"
 
+/* The new config's chains and instances given their ids against what this
+ * daemon holds, into *ids (a copy: nothing is committed yet). 0, or -1
+ * said: the reload is refused. */
+static int give_ids(struct cs_daemon *d, struct cs_conf *conf, struct cs_ids **ids)
+{
+	char err[1024];
+
+	*ids = malloc(sizeof(**ids));
+	if (!*ids) {
+		cs_err("reload refused, the running config stays: out of memory");
+		return -1;
+	}
+	**ids = d->ids;
+	if (!cs_ids_assign(*ids, conf, cs_now_ns(), err, sizeof(err)))
+		return 0;
+	cs_err("reload refused, the running config stays: %s", err);
+	free(*ids);
+	*ids = NULL;
+	return -1;
+}
+
 /* SIGHUP: a new config, all or nothing. Rules whose patterns stay keep their
  * records (pattern ids follow the text); the sweep drops the records of
- * patterns that left and moves records whose pattern changed rule. */
+ * patterns that left and moves records whose pattern changed rule. Chains
+ * and instances keep their ids (lib/ids.h); one that left drains. */
 static void reload(struct cs_daemon *d)
 {
+	struct cs_ids *ids = NULL;
 	struct cs_ruleset rs;
 	struct cs_conf conf;
 	char err[1024];
@@ -38,6 +62,10 @@ static void reload(struct cs_daemon *d)
 
 	if (cs_reread_config(d->config_path, &conf))
 		return;
+	if (give_ids(d, &conf, &ids)) {
+		cs_config_free(&conf);
+		return;
+	}
 	if (conf.n_learn_ifaces != d->conf.n_learn_ifaces)
 		cs_warn("reload: learn.interfaces changes take a restart; kept the attached ones");
 	if (memcmp(&conf.metrics, &d->conf.metrics, sizeof(conf.metrics)))
@@ -50,6 +78,7 @@ static void reload(struct cs_daemon *d)
 	if (cs_rules_compile(&conf, d->rs.key, &rs, err, sizeof(err))) {
 		cs_err("reload refused, the running config stays: %s", err);
 		cs_config_free(&conf);
+		free(ids);
 		return;
 	}
 	e = cs_learn_configure(d->skel, &conf, &rs);
@@ -59,16 +88,19 @@ static void reload(struct cs_daemon *d)
 		       "send SIGHUP again", strerror(-e));
 		cs_rules_free(&rs);
 		cs_config_free(&conf);
+		free(ids);
 		return;
 	}
-	cs_health_end(d);	/* its targets are positions in the old list */
+	cs_health_end(d);	/* its targets are the old config's */
 	cs_rules_free(&d->rs);
 	cs_config_free(&d->conf);
 	d->rs = rs;
 	d->conf = conf;
+	d->ids = *ids;
+	free(ids);
 	cs_sweep_free(&d->sweep);	/* the next pass judges records by the new rules */
 	cs_metrics_set_conf(d->metrics, &d->conf);
-	if (cs_chains_write(d) || cs_tables_build(d))
+	if (cs_daemon_ids_write(d) || cs_chains_write(d) || cs_tables_build(d))
 		cs_err("reload: the chains could not all be written; steering may use the old ones");
 	if (cs_health_begin(d))
 		cs_err("reload: the health checks could not start again: %s", strerror(errno));
@@ -100,6 +132,7 @@ static void loop(void *daemon)
 		if (t >= next_tick) {
 			cs_tables_follow_states(d);
 			cs_sweep_tick(d);
+			cs_ids_tick(d);
 			next_tick = t + CS_TICK_MS;
 		}
 	}
@@ -138,6 +171,7 @@ static int start(void *daemon)
 	struct cs_learn_opts opts = { .pin_dir = d->pin_dir };
 	struct cs_learn_adopted adopted;
 	char err[1024];
+	int rc;
 
 	if (cs_config_load(d->config_path, &d->conf, err, sizeof(err)) ||
 	    cs_ifaces_check(&d->conf, err, sizeof(err))) {
@@ -148,6 +182,12 @@ static int start(void *daemon)
 	d->lock_fd = cs_claim_pin_dir(d->pin_dir, NULL);
 	if (d->lock_fd < 0)
 		return 1;
+	/* the rules name their chains by id: ids first, from the pins alone */
+	rc = cs_daemon_ids_begin(d, err, sizeof(err));
+	if (rc) {
+		cs_err("%s", err);
+		return rc;
+	}
 	/* before the dataplane is touched: a taken port changes nothing */
 	if (d->conf.metrics.on) {
 		d->metrics = cs_metrics_start(&d->conf.metrics, CS_METRICS_RUN, d->pin_dir, &d->conf, &d->stats,
@@ -181,7 +221,7 @@ static int start(void *daemon)
 	}
 	if (adopted.reused_maps > 0)
 		acl_check(d);
-	if (cs_chains_write(d) || cs_tables_build(d)) {
+	if (cs_daemon_ids_write(d) || cs_chains_write(d) || cs_tables_build(d)) {
 		cs_err("cannot write the chains and their tables");
 		return 1;
 	}

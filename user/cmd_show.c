@@ -36,8 +36,10 @@ static const char show_usage[] =
 	"  routes   one row per policy route (IP)\n"
 	"  rules    one row per rule pattern, with its rule's settings and counters\n"
 	"  stats    learn's counters by reason, and how full the tables are\n"
-	"  chains   one row per service chain: mode, on_failure, buckets, instances\n"
-	"  instances  one row per instance (by id): chain, address, state, counters\n"
+	"  chains   one row per service chain (by id): name, mode, on_failure,\n"
+	"           buckets, instances, VNI\n"
+	"  instances  one row per instance (by id): name, chain, address, state,\n"
+	"           counters\n"
 	"  map      how many buckets of each chain's table each instance holds;\n"
 	"           with --json every bucket\n"
 	"  streams  on an instance node: one row per stream it holds or has a synced\n"
@@ -467,47 +469,72 @@ static int show_stats(struct show *s)
 
 /* The chains or instances shown: their ids, one a row. */
 struct id_rows {
+	const struct cs_view *v;
 	const struct cs_steer_view *sv;
 	__u32 id[CS_INSTANCES_MAX > CS_CHAINS_MAX ? CS_INSTANCES_MAX : CS_CHAINS_MAX];
 	size_t n;
 };
 
+/* An encap chain's VNI, as its instances carry it; 0: none (route mode, or
+ * no instance written yet). */
+static __u32 chain_vni(const struct cs_steer_view *sv, __u32 chain_id)
+{
+	__u32 i;
+
+	if (sv->chain[chain_id].mode != CS_MODE_ENCAP)
+		return 0;
+	for (i = 1; i < CS_INSTANCES_MAX; i++)
+		if (sv->inst[i].chain_id == chain_id && sv->inst[i].vni)
+			return sv->inst[i].vni;
+	return 0;
+}
+
 static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 {
 	const struct id_rows *rows = ctx;
-	__u32 id = rows->id[r];
+	__u32 id = rows->id[r], vni = chain_vni(rows->sv, id);
 	const struct cs_chain *c = &rows->sv->chain[id];
 
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
-	snprintf(cell[1], CS_CELL_MAX, "%s", cs_chain_mode_name(c->mode));
-	snprintf(cell[2], CS_CELL_MAX, "%s", cs_on_failure_name(c->on_failure));
-	snprintf(cell[3], CS_CELL_MAX, "%s", c->flags & CS_CHAIN_SYMMETRIC ? "yes" : "no");
-	snprintf(cell[4], CS_CELL_MAX, "%u", c->n_buckets);
-	snprintf(cell[5], CS_CELL_MAX, "%u", rows->sv->n_inst_of[id]);
+	snprintf(cell[1], CS_CELL_MAX, "%s", cs_view_chain_name(rows->v, id));
+	snprintf(cell[2], CS_CELL_MAX, "%s", cs_chain_mode_name(c->mode));
+	snprintf(cell[3], CS_CELL_MAX, "%s", cs_on_failure_name(c->on_failure));
+	snprintf(cell[4], CS_CELL_MAX, "%s", c->flags & CS_CHAIN_SYMMETRIC ? "yes" : "no");
+	snprintf(cell[5], CS_CELL_MAX, "%u", c->n_buckets);
+	snprintf(cell[6], CS_CELL_MAX, "%u", rows->sv->n_inst_of[id]);
+	if (vni)
+		snprintf(cell[7], CS_CELL_MAX, "%u", vni);
+	else
+		snprintf(cell[7], CS_CELL_MAX, "-");
 }
 
-static void chain_json(const struct cs_steer_view *sv, __u32 id)
+static void chain_json(const struct cs_view *v, __u32 id)
 {
+	const struct cs_steer_view *sv = v->steer;
 	const struct cs_chain *c = &sv->chain[id];
+	__u32 vni = chain_vni(sv, id);
 	struct cs_json j;
 
 	cs_json_begin(&j, stdout);
 	cs_json_u64(&j, "chain_id", id);
+	cs_json_str(&j, "name", cs_view_chain_name(v, id));
 	cs_json_str(&j, "mode", cs_chain_mode_name(c->mode));
 	cs_json_str(&j, "on_failure", cs_on_failure_name(c->on_failure));
 	cs_json_bool(&j, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
 	cs_json_u64(&j, "buckets", c->n_buckets);
 	cs_json_u64(&j, "instances", sv->n_inst_of[id]);
+	if (vni)
+		cs_json_u64(&j, "vni", vni);
 	cs_json_end(&j);
 }
 
 static int show_chains(struct show *s)
 {
 	static const struct cs_column cols[] = {
-		{ "CHAIN", true }, { "MODE", false }, { "ON FAILURE", false }, { "SYMMETRIC", false },
-		{ "BUCKETS", true }, { "INSTANCES", true },
+		{ "CHAIN", true }, { "NAME", false }, { "MODE", false }, { "ON FAILURE", false },
+		{ "SYMMETRIC", false }, { "BUCKETS", true }, { "INSTANCES", true }, { "VNI", true },
 	};
-	struct id_rows rows = { .sv = s->v.steer };
+	struct id_rows rows = { .v = &s->v, .sv = s->v.steer };
 	__u32 i;
 	size_t r;
 
@@ -518,7 +545,7 @@ static int show_chains(struct show *s)
 		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, chains_fill, &rows);
 	else
 		for (r = 0; r < rows.n; r++)
-			chain_json(rows.sv, rows.id[r]);
+			chain_json(&s->v, rows.id[r]);
 	return 0;
 }
 
@@ -547,6 +574,13 @@ static const char *inst_local_text(const struct cs_instance *in, char *buf, size
 	return buf;
 }
 
+/* Its state, or "left" for one whose name left the config: it drains
+ * until the flows pinned to it end, then its id is free. */
+static const char *inst_state_text(const struct cs_view *v, __u32 id)
+{
+	return cs_view_instance_left(v, id) ? "left" : cs_inst_state_name(v->steer->inst[id].state);
+}
+
 static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 {
 	const struct id_rows *rows = ctx;
@@ -555,35 +589,38 @@ static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	const struct cs_instance *in = &sv->inst[id];
 
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
-	snprintf(cell[1], CS_CELL_MAX, "%u", in->chain_id);
-	cs_addr_format(&in->addr, cell[2], CS_CELL_MAX);
-	snprintf(cell[3], CS_CELL_MAX, "%s", cs_inst_state_name(in->state));
-	snprintf(cell[4], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].packets);
-	snprintf(cell[5], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].bytes);
-	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].flows);
+	snprintf(cell[1], CS_CELL_MAX, "%s", cs_view_instance_name(rows->v, id));
+	snprintf(cell[2], CS_CELL_MAX, "%u", in->chain_id);
+	cs_addr_format(&in->addr, cell[3], CS_CELL_MAX);
+	snprintf(cell[4], CS_CELL_MAX, "%s", inst_state_text(rows->v, id));
+	snprintf(cell[5], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].packets);
+	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].bytes);
+	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].flows);
 	if (!inst_is_encap(sv, id)) {
-		for (int c = 7; c <= 11; c++)
+		for (int c = 8; c <= 12; c++)
 			snprintf(cell[c], CS_CELL_MAX, "-");
 		return;
 	}
-	inst_local_text(in, cell[7], CS_CELL_MAX);
-	snprintf(cell[8], CS_CELL_MAX, "%u", in->inner_mtu);
-	mac_text(in->mac, cell[9], CS_CELL_MAX);
-	snprintf(cell[10], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].clamped);
-	snprintf(cell[11], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].encap_failed);
+	inst_local_text(in, cell[8], CS_CELL_MAX);
+	snprintf(cell[9], CS_CELL_MAX, "%u", in->inner_mtu);
+	mac_text(in->mac, cell[10], CS_CELL_MAX);
+	snprintf(cell[11], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].clamped);
+	snprintf(cell[12], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].encap_failed);
 }
 
-static void instance_json(const struct cs_steer_view *sv, __u32 id)
+static void instance_json(const struct cs_view *v, __u32 id)
 {
+	const struct cs_steer_view *sv = v->steer;
 	const struct cs_instance *in = &sv->inst[id];
 	char ip[CS_ADDR_TEXT_MAX];
 	struct cs_json j;
 
 	cs_json_begin(&j, stdout);
 	cs_json_u64(&j, "id", id);
+	cs_json_str(&j, "name", cs_view_instance_name(v, id));
 	cs_json_u64(&j, "chain_id", in->chain_id);
 	cs_json_str(&j, "address", cs_addr_format(&in->addr, ip, sizeof(ip)));
-	cs_json_str(&j, "state", cs_inst_state_name(in->state));
+	cs_json_str(&j, "state", inst_state_text(v, id));
 	cs_json_u64(&j, "packets", sv->stat[id].packets);
 	cs_json_u64(&j, "bytes", sv->stat[id].bytes);
 	cs_json_u64(&j, "streams", sv->stat[id].flows);
@@ -602,11 +639,12 @@ static void instance_json(const struct cs_steer_view *sv, __u32 id)
 static int show_instances(struct show *s)
 {
 	static const struct cs_column cols[] = {
-		{ "INSTANCE", true }, { "CHAIN", true }, { "ADDRESS", false }, { "STATE", false },
-		{ "PACKETS", true }, { "BYTES", true }, { "STREAMS", true }, { "VIA", false },
-		{ "INNER MTU", true }, { "MAC", false }, { "CLAMPED", true }, { "UNWRAPPED", true },
+		{ "INSTANCE", true }, { "NAME", false }, { "CHAIN", true }, { "ADDRESS", false },
+		{ "STATE", false }, { "PACKETS", true }, { "BYTES", true }, { "STREAMS", true },
+		{ "VIA", false }, { "INNER MTU", true }, { "MAC", false }, { "CLAMPED", true },
+		{ "UNWRAPPED", true },
 	};
-	struct id_rows rows = { .sv = s->v.steer };
+	struct id_rows rows = { .v = &s->v, .sv = s->v.steer };
 	__u32 i;
 	size_t r;
 
@@ -617,7 +655,7 @@ static int show_instances(struct show *s)
 		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, instances_fill, &rows);
 	else
 		for (r = 0; r < rows.n; r++)
-			instance_json(rows.sv, rows.id[r]);
+			instance_json(&s->v, rows.id[r]);
 	return 0;
 }
 
@@ -712,7 +750,19 @@ static int show_map(struct show *s)
 struct streams {
 	struct cs_stream_row *rows;
 	__u64 now;
+	const struct cs_ids *ids;	/* the names of the peers; NULL: none kept */
 };
+
+/* The name of the peer a synced copy came from, or NULL. */
+static const char *peer_name(const struct streams *ss, __u16 peer)
+{
+	const struct cs_id_holder *h;
+
+	if (!ss->ids || !peer || peer >= CS_INSTANCES_MAX)
+		return NULL;
+	h = &ss->ids->inst[peer];
+	return h->state != CS_ID_FREE && h->instance[0] ? h->instance : NULL;
+}
 
 static const char *endpoint_text(const struct cs_addr *a, __u16 port, char *buf, size_t len)
 {
@@ -723,10 +773,12 @@ static const char *endpoint_text(const struct cs_addr *a, __u16 port, char *buf,
 	return buf;
 }
 
-static const char *holder_text(const struct cs_stream *stream, char *buf, size_t len)
+static const char *holder_text(const struct streams *ss, const struct cs_stream *stream, char *buf, size_t len)
 {
+	const char *name = peer_name(ss, stream->peer);
+
 	if (stream->flags & CS_STREAM_SYNCED)
-		snprintf(buf, len, "synced from #%u", stream->peer);
+		snprintf(buf, len, name ? "synced from #%u (%s)" : "synced from #%u", stream->peer, name);
 	else
 		snprintf(buf, len, "%s", stream->flags & CS_STREAM_PICKED_UP ? "here (picked up)" : "here");
 	return buf;
@@ -748,7 +800,7 @@ static void streams_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	endpoint_text(&r->key.hi, r->key.hi_port, cell[2], CS_CELL_MAX);
 	snprintf(cell[3], CS_CELL_MAX, "%s", cs_stream_state_name(r->stream.state));
 	snprintf(cell[4], CS_CELL_MAX, "%08x", r->stream.code);
-	holder_text(&r->stream, cell[5], CS_CELL_MAX);
+	holder_text(ss, &r->stream, cell[5], CS_CELL_MAX);
 	snprintf(cell[6], CS_CELL_MAX, "%llu.%u", (unsigned long long)r->stream.epoch, r->stream.seq);
 	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)r->stream.packets);
 	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)r->stream.bytes);
@@ -772,6 +824,8 @@ static void streams_json(const struct streams *ss, size_t i)
 	cs_json_u64(&j, "code", r->stream.code);
 	cs_json_bool(&j, "synced", r->stream.flags & CS_STREAM_SYNCED);
 	cs_json_u64(&j, "peer", r->stream.peer);
+	if (peer_name(ss, r->stream.peer))
+		cs_json_str(&j, "peer_name", peer_name(ss, r->stream.peer));
 	cs_json_bool(&j, "picked_up", r->stream.flags & CS_STREAM_PICKED_UP);
 	cs_json_u64(&j, "epoch", r->stream.epoch);
 	cs_json_u64(&j, "seq", r->stream.seq);
@@ -790,19 +844,24 @@ static int show_streams(struct show *s)
 		{ "BYTES", true }, { "AGE", true }, { "IDLE", true },
 	};
 	struct streams ss = { .now = cs_now_ns() };
+	struct cs_ids *ids = calloc(1, sizeof(*ids));
 	size_t n, i;
 	int e = cs_view_streams(s->pins, &ss.rows, &n);
 
 	if (e) {
 		cs_err("cannot read %s/cs_streams: %s", s->pins->dir, strerror(-e));
+		free(ids);
 		return 1;
 	}
+	if (ids && !cs_pinned_peer_ids(s->pins, ids))
+		ss.ids = ids;
 	if (!s->json)
 		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, streams_fill, &ss);
 	else
 		for (i = 0; i < n; i++)
 			streams_json(&ss, i);
 	free(ss.rows);
+	free(ids);
 	return 0;
 }
 
@@ -925,8 +984,9 @@ static int find_subcommand(const char *name)
 static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pinned *pins, char *err,
 		     size_t errlen)
 {
-	if (sub->only)
-		return cs_pinned_open_only(pins, dir, sub->only, err, errlen);
+	if (sub->only)	/* and the names of the ids, where a daemon kept them */
+		return cs_pinned_open_with(pins, dir, sub->only, CS_PINNED_IDS | CS_PINNED_BIT(CS_M_PEER_IDS), err,
+					   errlen);
 	return cs_pinned_open(pins, dir, err, errlen);
 }
 

@@ -66,14 +66,13 @@ static __always_inline void cs_vxlan_tail_fill(struct cs_vxlan_tail *t, __u32 ud
 
 /*
  * Wrap the frame toward instance `in`: outer IP from in->local to in->addr,
- * UDP to 4789 from the code's port, VXLAN with the chain id, then the frame
+ * UDP to 4789 from the code's port, VXLAN with its chain's VNI, then the frame
  * with the instance's MAC as its destination. Only untagged frames (the IP
  * header right after Ethernet), and only once the daemon has found this
  * host's address toward the instance. Returns 0, or <0 when the frame was
  * left as it was.
  */
-static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_instance *in, __u32 code,
-					 __u32 vni)
+static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_instance *in, __u32 code)
 {
 	bool v4 = cs_addr_is_v4mapped(&in->addr);
 	__u32 room = v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6;
@@ -102,7 +101,7 @@ static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_
 		__builtin_memcpy(&ip.daddr, &in->addr.b[12], 4);
 		ip.check = cs_ip4_csum(&ip);
 		h.ip = ip;
-		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, vni, in->mac, &frame);
+		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, in->vni, in->mac, &frame);
 		if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h, sizeof(h), 0))
 			return -1;
 	} else {
@@ -114,7 +113,7 @@ static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_
 		h.ip.hop_limit = 64;
 		__builtin_memcpy(&h.ip.saddr, in->local.b, 16);
 		__builtin_memcpy(&h.ip.daddr, in->addr.b, 16);
-		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, vni, in->mac, &frame);
+		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, in->vni, in->mac, &frame);
 		if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h, sizeof(h), 0))
 			return -1;
 	}

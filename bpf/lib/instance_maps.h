@@ -61,6 +61,18 @@ struct {
 	__type(value, __u64);
 } cs_inst_reasons SEC(".maps");
 
+/* The chain and instance name each instance id was given on this node
+ * (struct cs_id_holder, by instance id): what a synced copy's peer names.
+ * The program never touches it: it is here so the daemon pins it with the
+ * rest. Written by the instance daemon at start, on SIGHUP and when a left
+ * id is freed; read by it at start, and by `cloudsteer show streams`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_id_holder);
+} cs_peer_ids SEC(".maps");
+
 /* What the sync did (struct cs_sync_stat, one entry). The program never
  * touches it: it is here so the daemon pins it with the rest. Written by the
  * instance daemon once a tick; read by `cloudsteer show sync`. */

@@ -12,6 +12,7 @@
 #define CS_BPF_STEER_MAPS_H
 
 #include "common.h"
+#include "id_maps.h"
 
 /* Streams to and from routes. Written by steer on every matching packet;
  * read by the daemon (a route with a live flow stays; idle flows go) and

@@ -5,11 +5,14 @@
 #   cli 10.10.0.2 --lan-- host --wan-- inet 10.20.0.2 (dnsmasq, echo on :9000)
 #                          |  \
 #                     10.30.0.2  10.31.0.2   instances a and b: plain Linux
-#                     vxlan devices (VNI 1 and 2, dstport 4789), forwarding
+#                     vxlan devices (dstport 4789), forwarding
 #
-# Chain 1 (casb) is asymmetric: the client's packets go to the instance in
-# VXLAN, the answers come straight back. Chain 2 (dlp) is symmetric: the
-# answers go through the instance too. steer runs on lan (the client's
+# Chain 1 (casb, `vni: 1`) is asymmetric: the client's packets go to the
+# instance in VXLAN, the answers come straight back. Chain 2 (dlp, its VNI
+# derived from its name) is symmetric: the answers go through the instance
+# too. The VNIs come from the config, never from the chains' ids: the
+# derived one is computed here apart (tests/lib/syncforge.py) and must be
+# what the daemon shows and what tshark reads. steer runs on lan (the client's
 # packets) and on wan (the answers: SYN-ACKs are clamped there, and chain
 # 2's answers are wrapped). The client sends full-sized segments (no TSO or
 # GSO) and a chain that drops what does not fit: a transfer only completes
@@ -18,14 +21,16 @@ T_SUITE=e2e-encap
 . "$(dirname "$0")/mesh.bash"
 command -v ethtool >/dev/null || { skip all "ethtool missing"; exit 0; }
 command -v tshark >/dev/null || { skip all "tshark missing"; exit 0; }
+command -v jq >/dev/null || { skip all "jq missing"; exit 0; }
 mesh_up app.cloud.test,192.0.2.7 sym.cloud.test,192.0.2.8 || { fail lab "the lab did not come up"; t_exit; }
 
+VNI_DLP=$(python3 "$REPO/tests/lib/syncforge.py" wire dlp)
 vtep() {	# vtep NS ADDR VNI: a stock vxlan device with the MAC cloudsteer's default names
 	ip -n $P-$1 link add vx$3 type vxlan id $3 dstport 4789 local $2 dev eth0 nolearning
-	ip -n $P-$1 link set vx$3 address 02:c5:00:00:00:0$3 up
+	ip -n $P-$1 link set vx$3 address "$(printf '02:c5:00:%02x:%02x:%02x' $(($3 >> 16)) $(($3 >> 8 & 255)) $(($3 & 255)))" up
 	ns $1 sysctl -qw net.ipv4.conf.vx$3.rp_filter=0
 }
-for v in 1 2; do vtep a 10.30.0.2 $v; vtep b 10.31.0.2 $v; done
+for v in 1 $VNI_DLP; do vtep a 10.30.0.2 $v; vtep b 10.31.0.2 $v; done
 ns cli ethtool -K eth0 tso off gso off >/dev/null 2>&1
 
 cat > "$LAB/cs.yaml" <<'YAML'
@@ -41,6 +46,7 @@ rules:
 chains:
   - name: casb
     mode: encap
+    vni: 1
     on_failure: drop
     instances:
       - {name: casb-a, address: 10.30.0.2}
@@ -57,10 +63,15 @@ daemon_up "$LAB/cs.yaml" && pass "the daemon runs two encap chains" ||
 	{ fail "the daemon runs" "$(cat "$LAB/daemon.log")"; t_exit; }
 
 out=$("$CS" show instances)
-echo "$out" | grep -Eq "^ +1 +1 +10\.30\.0\.2 +up( +[0-9]+){3} +10\.30\.0\.1 +1450 +02:c5:00:00:00:01 " &&
-	echo "$out" | grep -Eq "^ +4 +2 +10\.31\.0\.2 +up( +[0-9]+){3} +10\.31\.0\.1 +1450 +02:c5:00:00:00:02 " &&
+mac_dlp=$(printf '02:c5:00:%02x:%02x:%02x' $((VNI_DLP >> 16)) $((VNI_DLP >> 8 & 255)) $((VNI_DLP & 255)))
+echo "$out" | grep -Eq "^ +1 +casb-a +1 +10\.30\.0\.2 +up( +[0-9]+){3} +10\.30\.0\.1 +1450 +02:c5:00:00:00:01 " &&
+	echo "$out" | grep -Eq "^ +4 +dlp-b +2 +10\.31\.0\.2 +up( +[0-9]+){3} +10\.31\.0\.1 +1450 +$mac_dlp " &&
 	pass "show instances: the outer source, inner MTU and MAC the daemon found" ||
 	fail "show instances: the outer source, inner MTU and MAC" "$out"
+out=$("$CS" show chains --json)
+[ "$(echo "$out" | jq -s -c 'map({name, vni})')" = "[{\"name\":\"casb\",\"vni\":1},{\"name\":\"dlp\",\"vni\":$VNI_DLP}]" ] &&
+	pass "show chains: casb's VNI is its vni: (1), dlp's is derived from its name ($VNI_DLP)" ||
+	fail "show chains: the VNIs" "$out"
 
 for n in a b; do
 	ns $n tcpdump -i eth0 -n -U -s 256 -w "$LAB/$n.pcap" udp port 4789 >/dev/null 2>&1 &
@@ -95,15 +106,16 @@ decode "$LAB/a.pcap" > "$LAB/a.txt"
 decode "$LAB/b.pcap" > "$LAB/b.txt"
 cat "$LAB/a.txt" "$LAB/b.txt" > "$LAB/all.txt"
 vni1=$(awk '$1 == 1' "$LAB/all.txt" | wc -l)
-vni2=$(awk '$1 == 2' "$LAB/all.txt" | wc -l)
-[ "$vni1" -gt 500 ] && [ "$vni2" -gt 500 ] && pass "tshark decodes VXLAN with VNI 1 ($vni1) and VNI 2 ($vni2)" ||
+vni2=$(awk -v v=$VNI_DLP '$1 == v' "$LAB/all.txt" | wc -l)
+[ "$vni1" -gt 500 ] && [ "$vni2" -gt 500 ] &&
+	pass "tshark decodes VXLAN with VNI 1 ($vni1) and dlp's VNI $VNI_DLP ($vni2)" ||
 	fail "tshark decodes VXLAN with both VNIs" "vni1 $vni1 vni2 $vni2; $(head -5 "$LAB/all.txt")"
 bad=$(awk '$2 < 49152' "$LAB/all.txt" | wc -l)
 [ "$bad" = 0 ] && pass "every source port is in 49152-65535" || fail "source ports" "$bad below 49152"
 # outer src, outer dst, inner src, inner dst: ip.src/ip.dst list both
 fwd=$(awk '$1 == 1 && $3 ~ /^10\.3[01]\.0\.1,10\.10\.0\.2$/' "$LAB/all.txt" | wc -l)
 ret1=$(awk '$1 == 1 && $3 ~ /,192\.0\.2\.7$/' "$LAB/all.txt" | wc -l)
-ret2=$(awk '$1 == 2 && $3 ~ /,192\.0\.2\.8$/' "$LAB/all.txt" | wc -l)
+ret2=$(awk -v v=$VNI_DLP '$1 == v && $3 ~ /,192\.0\.2\.8$/' "$LAB/all.txt" | wc -l)
 [ "$fwd" -gt 500 ] && [ "$ret1" = 0 ] && [ "$ret2" -gt 500 ] &&
 	pass "chain 1 wraps the client's packets only; symmetric chain 2 wraps the answers too" ||
 	fail "directions" "chain 1 forward $fwd, chain 1 answers $ret1, chain 2 answers $ret2"

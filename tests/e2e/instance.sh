@@ -287,7 +287,8 @@ inst_up $SURVIVOR "$LAB/on.yaml"
 wait_log "instance casb-$SURVIVOR is up: warmed up" 50
 
 # ---- 4. strangers and forgers at the sync port ----
-# a (10.30.0.2) takes sync from b (10.31.0.2, instance id 2) alone. Every
+# a (10.30.0.2) takes sync from b (10.31.0.2) alone, named on the wire by
+# its wire id (syncforge.py computes it from the names, as the daemons do). Every
 # datagram comes from the host, made by tests/lib/syncforge.py, which binds
 # to any address it is given: the host's own (a stranger), or b's (spoofed).
 # Each forged stream has a client in 10.8/16 (10.7/16: the right key).
@@ -319,7 +320,7 @@ recv0=$(( $(sync_stat a msgs_received) + $(sync_stat b msgs_received) ))
 # a stranger: 20,000 from the host's own address, as fast as they are made;
 # what the kernel dropped for a full socket buffer is counted apart
 c0=$(a_counters); drops0=$(udp_rcvbuf_errors)
-forge --src 10.30.0.1 --sport 0 --key $WRONG_KEY --sender 2 --receiver 1 --count 20000 \
+forge --src 10.30.0.1 --sport 0 --key $WRONG_KEY --sender casb-b --receiver casb-a --count 20000 \
 	--client-net 10.9 --map-version $((1 << 40)) >/dev/null
 drops=$(( $(udp_rcvbuf_errors) - drops0 ))
 grown refused "$c0" 20000 $drops
@@ -333,7 +334,7 @@ echo "    stats: stranger_refused=$refused of 20000 (kernel drops $drops)"
 
 # b's own address, a wrong key: 5,000, paced so that most reach the daemon
 c0=$(a_counters); drops0=$(udp_rcvbuf_errors)
-forge --src 10.31.0.2 --key $WRONG_KEY --sender 2 --receiver 1 --count 5000 --client-net 10.8 \
+forge --src 10.31.0.2 --key $WRONG_KEY --sender casb-b --receiver casb-a --count 5000 --client-net 10.8 \
 	--map-version $((1 << 40)) --burst 50 --pause-ms 2 >/dev/null
 drops=$(( $(udp_rcvbuf_errors) - drops0 ))
 grown unauthenticated "$c0" 5000 $drops
@@ -347,30 +348,32 @@ echo "    stats: spoofed_unauthenticated=$unauth of 5000 (kernel drops $drops)"
 grep -q "refused a datagram from 10.31.0.2: its tag does not verify" "$LAB/a.log" &&
 	pass "a says why: the tag does not verify" || fail "a logs the bad tag" "$(tail -5 "$LAB/a.log")"
 
-# b's own address: an older peer's datagram (version 1, no tag), and one
-# under the right key addressed to another instance (as if captured on its
-# way there)
+# b's own address: older peers' datagrams (version 1, no tag; version 2,
+# which named instances by their positions in the config: 2 and 1, under
+# the right key), and one under the right key addressed to another
+# instance (as if captured on its way there)
 c0=$(a_counters)
-forge --src 10.31.0.2 --version 1 --key $WRONG_KEY --sender 2 --receiver 1 --repeat 3 --client-net 10.8 >/dev/null
-forge --src 10.31.0.2 --key $SYNC_KEY --sender 2 --receiver 3 --repeat 3 --client-net 10.8 >/dev/null
-grown malformed "$c0" 3 && grown refused "$c0" 3
-[ "$(delta malformed "$c0")" = 3 ] && [ "$(delta refused "$c0")" = 3 ] && [ "$(forged_streams 10.8.)" = 0 ] &&
-	grep -q "sync format version 1, this node speaks 2" "$LAB/a.log" &&
-	pass "version 1 datagrams are malformed (and logged as another version), one for another instance refused" ||
-	fail "version 1 and misaddressed datagrams are refused" "$(a_counters); $(grep sync: "$LAB/a.log")"
+forge --src 10.31.0.2 --version 1 --key $WRONG_KEY --sender casb-b --receiver casb-a --repeat 3 --client-net 10.8 >/dev/null
+forge --src 10.31.0.2 --version 2 --key $SYNC_KEY --chain 1 --sender 2 --receiver 1 --repeat 3 --client-net 10.8 >/dev/null
+forge --src 10.31.0.2 --key $SYNC_KEY --sender casb-b --receiver casb-c --repeat 3 --client-net 10.8 >/dev/null
+grown malformed "$c0" 6 && grown refused "$c0" 3
+[ "$(delta malformed "$c0")" = 6 ] && [ "$(delta refused "$c0")" = 3 ] && [ "$(forged_streams 10.8.)" = 0 ] &&
+	grep -q "sync format version 1, this node speaks 3" "$LAB/a.log" &&
+	pass "version 1 and 2 datagrams are malformed (and logged as another version), one for another instance refused" ||
+	fail "version 1, 2 and misaddressed datagrams are refused" "$(a_counters); $(grep sync: "$LAB/a.log")"
 
 # the right key: installed, so the forger's datagrams are right but for the
 # key; sent again, byte for byte (a replay), it is stale
 stream_107() { inst a show streams --json | jq -c 'select(.lo | startswith("10.7.")) | {peer, synced, epoch, seq}'; }
 c0=$(a_counters)
-forge --src 10.31.0.2 --key $SYNC_KEY --sender 2 --receiver 1 --client-net 10.7 --epoch 5 >/dev/null
+forge --src 10.31.0.2 --key $SYNC_KEY --sender casb-b --receiver casb-a --client-net 10.7 --epoch 5 >/dev/null
 grown installed "$c0" 1
 first=$(stream_107)
 [ "$(echo "$first" | jq .synced)" = true ] && [ "$(echo "$first" | jq .epoch)" = 5 ] &&
 	pass "the same datagram under the right key is installed: $first" ||
 	fail "a datagram under the right key is installed" "$first; $(a_counters)"
 c1=$(a_counters)
-forge --src 10.31.0.2 --key $SYNC_KEY --sender 2 --receiver 1 --client-net 10.7 --epoch 5 >/dev/null
+forge --src 10.31.0.2 --key $SYNC_KEY --sender casb-b --receiver casb-a --client-net 10.7 --epoch 5 >/dev/null
 grown stale "$c1" 1
 again=$(stream_107)
 [ "$(delta stale "$c1")" -ge 1 ] && [ "$(delta installed "$c1")" = 0 ] && [ "$again" = "$first" ] &&

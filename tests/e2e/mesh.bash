@@ -8,7 +8,11 @@
 #                            every address they name answers on inet's lo
 #                            (an argument that begins with -- is a dnsmasq
 #                            option of its own, --cname=... say)
-#   ns NAME CMD...           run in namespace NAME (cli, host, a, b, inet)
+#   mesh_instance NAME NET   one more instance namespace, NAME, joined to the
+#                            host by iNAME: 10.NET.0.2, the host 10.NET.0.1
+#                            (a and b are 10.30 and 10.31)
+#   ns NAME CMD...           run in namespace NAME (cli, host, a, b, inet,
+#                            and those mesh_instance made)
 #   casb_config SUFFIX [LINE...]  $LAB/cs.yaml: learn on wan, steer on lan, names
 #                            under SUFFIX to chain casb (route mode, instances
 #                            casb-a and casb-b); each LINE is added to the chain
@@ -29,9 +33,10 @@ done
 P=cst$$
 LAB=$(mktemp -d /tmp/cs-mesh.XXXXXX)
 export CLOUDSTEER_PIN_DIR=/sys/fs/bpf/cs-mesh-$$
+MESH_EXTRA=()	# the namespaces mesh_instance made
 cleanup() {
 	pkill -P $$ 2>/dev/null	# whatever this script started outside the namespaces
-	for n in cli host a b inet; do
+	for n in cli host a b inet "${MESH_EXTRA[@]}"; do
 		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del $P-$n 2>/dev/null
 	done
@@ -83,6 +88,14 @@ mesh_up() {
 		sleep 0.1
 	done
 	return 1
+}
+
+mesh_instance() {
+	ip netns add $P-$1 && ip -n $P-$1 link set lo up || return 1
+	MESH_EXTRA+=("$1")
+	ns $1 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	link host i$1 10.$2.0.1/24 $1 eth0 10.$2.0.2/24
+	ip -n $P-$1 route add default via 10.$2.0.1
 }
 
 casb_config() {

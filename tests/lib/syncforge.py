@@ -8,7 +8,11 @@
 #   syncforge.py selftest
 #   syncforge.py tag KEYHEX MSGHEX          the tag of a message
 #   syncforge.py derive KEYHEX              the sync key of an affinity key
+#   syncforge.py wire CHAIN [INSTANCE]      a chain's VNI, or an instance's wire id
 #   syncforge.py send [options]             datagrams from a (spoofed) source
+#
+# The wire ids (user/lib/ids.h) are written here again too, so the e2e
+# tests check the daemon's against a second implementation.
 #
 # `send` binds to --src with IP_TRANSPARENT, so the source may be another
 # host's address (the namespace needs CAP_NET_ADMIN: the tests run as root).
@@ -57,6 +61,32 @@ def siphash128(key, msg):
     return struct.pack("<QQ", out, v[0] ^ v[1] ^ v[2] ^ v[3])
 
 
+def mix64(x):
+    """murmur3's finaliser (cs_mix64, headers/namehash.h)."""
+    x ^= x >> 33
+    x = (x * 0xFF51AFD7ED558CCD) & M64
+    x ^= x >> 33
+    x = (x * 0xC4CEB9FE1A85EC53) & M64
+    return x ^ (x >> 33)
+
+
+def ids_digest(chain, instance=None):
+    """FNV-1a-64 of the chain's name, then 0x00 and the instance's, mixed."""
+    data = chain.encode() + (b"\0" + instance.encode() if instance is not None else b"")
+    h = 0xCBF29CE484222325
+    for c in data:
+        h = ((h ^ c) * 0x100000001B3) & M64
+    return mix64(h)
+
+
+def wire_id(chain, instance):
+    return ids_digest(chain, instance) % 0xFFFFFFFF + 1
+
+
+def vni_of(chain):
+    return ids_digest(chain) % 0xFFFFFF + 1
+
+
 def derive(affinity_key):
     return siphash128(affinity_key, b"cloudsteer sync key v1")
 
@@ -71,8 +101,9 @@ def entry(lo, hi, lo_port, hi_port, proto=6, state=3, flags=0, code=0, seq=1, ep
             struct.pack("!IIQQQII", code, seq, epoch, packets, nbytes, age_ms, idle_ms))
 
 
-def datagram(key, chain, sender, receiver, map_version, entries, version=2):
-    """Version 2, tagged under key; version 1 as older peers sent it."""
+def datagram(key, chain, sender, receiver, map_version, entries, version=3):
+    """Version 3, tagged under key; version 2 (the same shape, but positions
+    for ids) and version 1 as older peers sent them."""
     if version == 1:
         return MAGIC + struct.pack("!BBHIIQ", 1, 1, len(entries), chain, sender, map_version) + b"".join(entries)
     body = (MAGIC + struct.pack("!BBHIIIQ", version, 1, len(entries), chain, sender, receiver, map_version) +
@@ -98,11 +129,13 @@ def send(a):
     s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
     s.bind((a.src, a.sport))
     hi = v4mapped(a.server)
+    chain = a.chain if a.chain is not None else vni_of(a.chain_name)
+    sender, receiver = (int(n) if n.isdigit() else wire_id(a.chain_name, n) for n in (a.sender, a.receiver))
     sent = 0
     for i in range(a.count):
         lo = v4mapped("%s.%d.%d" % (a.client_net, i >> 8 & 255, i & 255))
         e = entry(lo, hi, a.client_port, a.server_port, epoch=a.epoch, seq=1)
-        dg = datagram(key, a.chain, a.sender, a.receiver, a.map_version, [e], a.version)
+        dg = datagram(key, chain, sender, receiver, a.map_version, [e], a.version)
         for _ in range(a.repeat):
             s.sendto(dg, (a.dst, a.dport))
             sent += 1
@@ -122,16 +155,20 @@ def main():
     t.add_argument("msg")
     d = sub.add_parser("derive")
     d.add_argument("key")
+    w = sub.add_parser("wire")
+    w.add_argument("chain")
+    w.add_argument("instance", nargs="?")
     s = sub.add_parser("send")
     s.add_argument("--src", required=True, help="source address, anyone's")
     s.add_argument("--sport", type=int, default=4788)
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=4788)
     s.add_argument("--key", required=True, help="32 hex digits: the tag's key")
-    s.add_argument("--version", type=int, default=2)
-    s.add_argument("--chain", type=int, default=1)
-    s.add_argument("--sender", type=int, required=True)
-    s.add_argument("--receiver", type=int, required=True)
+    s.add_argument("--version", type=int, default=3)
+    s.add_argument("--chain-name", default="casb", help="the chain: its VNI, and the instances' wire ids")
+    s.add_argument("--chain", type=int, default=None, help="the chain field itself (default: the VNI)")
+    s.add_argument("--sender", required=True, help="an instance of the chain, or the field's number")
+    s.add_argument("--receiver", required=True, help="an instance of the chain, or the field's number")
     s.add_argument("--map-version", type=int, default=0)
     s.add_argument("--epoch", type=int, default=1 << 40)
     s.add_argument("--count", type=int, default=1, help="datagrams, each a stream of its own")
@@ -149,6 +186,8 @@ def main():
         print(siphash128(bytes.fromhex(a.key), bytes.fromhex(a.msg)).hex())
     elif a.cmd == "derive":
         print(derive(bytes.fromhex(a.key)).hex())
+    elif a.cmd == "wire":
+        print(vni_of(a.chain) if a.instance is None else wire_id(a.chain, a.instance))
     else:
         send(a)
     return 0

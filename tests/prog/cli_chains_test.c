@@ -4,7 +4,8 @@
  * (and the config errors of `cloudsteer instance`)
  * against steer's maps pinned as the daemon pins them, with no daemon and no
  * learn maps. The steer program is loaded, its maps pinned under a fresh
- * directory, two chains, three instances and one table written, and the
+ * directory, two chains, four instances (one that left the config), their
+ * names and one table written, and the
  * program closed: only the pins hold the maps. The checks run in a child;
  * the parent removes the pins whatever happens to it.
  */
@@ -103,6 +104,28 @@ static bool put_instance(int fd, __u32 id, const char *ip, __u32 chain, __u32 st
 	       EXPECT(!bpf_map_update_elem(fd, &id, &in, BPF_ANY), "instance %u: %s", id, strerror(errno));
 }
 
+/* The names the daemon keeps for the ids (cs_chain_ids, cs_instance_ids). */
+static bool put_holder(int fd, __u32 id, const char *chain, const char *instance, __u32 state)
+{
+	struct cs_id_holder h = { .state = state };
+
+	snprintf(h.chain, sizeof(h.chain), "%s", chain);
+	snprintf(h.instance, sizeof(h.instance), "%s", instance);
+	return EXPECT(!bpf_map_update_elem(fd, &id, &h, BPF_ANY), "holder %u: %s", id, strerror(errno));
+}
+
+/* Chains one (route) and two (encap); instances casb-a 1 and casb-b 2 of
+ * one, casb-c 3 of two, and old 4, which left chain one and drains. */
+static bool fill_names(struct steer_bpf *skel)
+{
+	int chains = bpf_map__fd(skel->maps.cs_chain_ids), insts = bpf_map__fd(skel->maps.cs_instance_ids);
+
+	return put_holder(chains, 1, "one", "", CS_ID_HELD) && put_holder(chains, 2, "two", "", CS_ID_HELD) &&
+	       put_holder(insts, 1, "one", "casb-a", CS_ID_HELD) && put_holder(insts, 2, "one", "casb-b", CS_ID_HELD) &&
+	       put_holder(insts, 3, "two", "casb-c", CS_ID_HELD) && put_holder(insts, 4, "one", "old", CS_ID_LEFT) &&
+	       put_instance(bpf_map__fd(skel->maps.cs_instances), 4, "10.0.0.4", 1, CS_INST_DRAINING);
+}
+
 static bool fill(struct steer_bpf *skel)
 {
 	struct cs_chain c1 = { .mode = CS_MODE_ROUTE, .on_failure = CS_FAIL_BYPASS, .n_buckets = N_BUCKETS };
@@ -131,7 +154,8 @@ static bool fill(struct steer_bpf *skel)
 		ok = ok && !bpf_map_lookup_elem(inst, &k, &in3);
 		cs_addr_parse("2001:db8::1", &in3.local);
 		in3.inner_mtu = 1430;
-		memcpy(in3.mac, (__u8[6]){ 0x02, 0xc5, 0, 0, 0, 2 }, 6);
+		in3.vni = 10144545;
+		memcpy(in3.mac, (__u8[6]){ 0x02, 0xc5, 0, 0x9a, 0xcb, 0x21 }, 6);
 		ok = ok && EXPECT(!bpf_map_update_elem(inst, &k, &in3, BPF_ANY), "instance 3: %s", strerror(errno));
 	}
 	for (c = 0; c < ncpu; c++)
@@ -157,7 +181,7 @@ static bool fill(struct steer_bpf *skel)
 	k = 1;
 	ok = ok && EXPECT(!bpf_map_update_elem(svc, &k, &table, BPF_ANY), "service map: %s", strerror(errno));
 	close(table);
-	return ok;
+	return ok && fill_names(skel);
 }
 
 static bool setup_ok;
@@ -180,17 +204,17 @@ static void setup(void)
 static void chains(void)
 {
 	if (CLI("show", "chains") && EXPECT_EXIT(0)) {
-		EXPECT(words_are(line_with(R.out, "CHAIN", NULL), "CHAIN MODE ON FAILURE SYMMETRIC BUCKETS INSTANCES"),
-		       "header: %s", R.out);
-		EXPECT_ROW(R.out, "route", "1 route bypass no 8 2");
-		EXPECT_ROW(R.out, "encap", "2 encap drop yes 4 1");
+		EXPECT(words_are(line_with(R.out, "CHAIN", NULL),
+				 "CHAIN NAME MODE ON FAILURE SYMMETRIC BUCKETS INSTANCES VNI"), "header: %s", R.out);
+		EXPECT_ROW(R.out, "route", "1 one route bypass no 8 3 -");
+		EXPECT_ROW(R.out, "encap", "2 two encap drop yes 4 1 10144545");
 		EXPECT_EQ(count_lines(R.out), 3);
 	}
 	if (CLI("show", "chains", "--json") && EXPECT_EXIT(0)) {
-		EXPECT_HAS(R.out, "{\"chain_id\":1,\"mode\":\"route\",\"on_failure\":\"bypass\",\"symmetric\":false,"
-				  "\"buckets\":8,\"instances\":2}\n");
-		EXPECT_HAS(R.out, "{\"chain_id\":2,\"mode\":\"encap\",\"on_failure\":\"drop\",\"symmetric\":true,"
-				  "\"buckets\":4,\"instances\":1}\n");
+		EXPECT_HAS(R.out, "{\"chain_id\":1,\"name\":\"one\",\"mode\":\"route\",\"on_failure\":\"bypass\","
+				  "\"symmetric\":false,\"buckets\":8,\"instances\":3}\n");
+		EXPECT_HAS(R.out, "{\"chain_id\":2,\"name\":\"two\",\"mode\":\"encap\",\"on_failure\":\"drop\","
+				  "\"symmetric\":true,\"buckets\":4,\"instances\":1,\"vni\":10144545}\n");
 		EXPECT_EQ(count_lines(R.out), 2);
 	}
 }
@@ -201,23 +225,27 @@ static void instances(void)
 
 	if (CLI("show", "instances") && EXPECT_EXIT(0)) {
 		EXPECT(words_are(line_with(R.out, "INSTANCE", NULL),
-				 "INSTANCE CHAIN ADDRESS STATE PACKETS BYTES STREAMS VIA INNER MTU MAC CLAMPED UNWRAPPED"),
-		       "header: %s", R.out);
-		snprintf(want, sizeof(want), "1 1 10.0.0.1 up %d %d %d - - - - -", 3 * ncpu, 100 * ncpu, ncpu);
+				 "INSTANCE NAME CHAIN ADDRESS STATE PACKETS BYTES STREAMS VIA INNER MTU MAC CLAMPED "
+				 "UNWRAPPED"), "header: %s", R.out);
+		snprintf(want, sizeof(want), "1 casb-a 1 10.0.0.1 up %d %d %d - - - - -", 3 * ncpu, 100 * ncpu, ncpu);
 		EXPECT_ROW(R.out, "10.0.0.1", want);
-		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0 - - - - -");
-		EXPECT_ROW(R.out, "2001:db8::3", "3 2 2001:db8::3 down 0 0 0 2001:db8::1 1430 02:c5:00:00:00:02 0 0");
-		EXPECT_EQ(count_lines(R.out), 4);
+		EXPECT_ROW(R.out, "10.0.0.2", "2 casb-b 1 10.0.0.2 up 0 0 0 - - - - -");
+		EXPECT_ROW(R.out, "2001:db8::3",
+			   "3 casb-c 2 2001:db8::3 down 0 0 0 2001:db8::1 1430 02:c5:00:9a:cb:21 0 0");
+		/* it left the config: it drains until its streams end */
+		EXPECT_ROW(R.out, "10.0.0.4", "4 old 1 10.0.0.4 left 0 0 0 - - - - -");
+		EXPECT_EQ(count_lines(R.out), 5);
 	}
 	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0)) {
 		snprintf(want, sizeof(want),
-			 "{\"id\":1,\"chain_id\":1,\"address\":\"10.0.0.1\",\"state\":\"up\",\"packets\":%d,"
-			 "\"bytes\":%d,\"streams\":%d}\n", 3 * ncpu, 100 * ncpu, ncpu);
+			 "{\"id\":1,\"name\":\"casb-a\",\"chain_id\":1,\"address\":\"10.0.0.1\",\"state\":\"up\","
+			 "\"packets\":%d,\"bytes\":%d,\"streams\":%d}\n", 3 * ncpu, 100 * ncpu, ncpu);
 		EXPECT_HAS(R.out, want);
-		EXPECT_HAS(R.out, "{\"id\":3,\"chain_id\":2,\"address\":\"2001:db8::3\",\"state\":\"down\","
-				  "\"packets\":0,\"bytes\":0,\"streams\":0,\"via\":\"2001:db8::1\",\"inner_mtu\":1430,"
-				  "\"mac\":\"02:c5:00:00:00:02\",\"clamped\":0,\"unwrapped\":0}\n");
-		EXPECT_EQ(count_lines(R.out), 3);
+		EXPECT_HAS(R.out, "{\"id\":3,\"name\":\"casb-c\",\"chain_id\":2,\"address\":\"2001:db8::3\","
+				  "\"state\":\"down\",\"packets\":0,\"bytes\":0,\"streams\":0,\"via\":\"2001:db8::1\","
+				  "\"inner_mtu\":1430,\"mac\":\"02:c5:00:9a:cb:21\",\"clamped\":0,\"unwrapped\":0}\n");
+		EXPECT_HAS(R.out, "{\"id\":4,\"name\":\"old\",\"chain_id\":1,\"address\":\"10.0.0.4\",\"state\":\"left\"");
+		EXPECT_EQ(count_lines(R.out), 4);
 	}
 }
 
@@ -246,29 +274,48 @@ static void drain(void)
 	if (CLI("drain", "2") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): up -> draining");
 	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "{\"id\":2,\"chain_id\":1,\"address\":\"10.0.0.2\",\"state\":\"draining\"");
+		EXPECT_HAS(R.out, "{\"id\":2,\"name\":\"casb-b\",\"chain_id\":1,\"address\":\"10.0.0.2\","
+				  "\"state\":\"draining\"");
 	if (CLI("show", "instances") && EXPECT_EXIT(0))
-		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 draining 0 0 0 - - - - -");
+		EXPECT_ROW(R.out, "10.0.0.2", "2 casb-b 1 10.0.0.2 draining 0 0 0 - - - - -");
 	if (CLI("drain", "2") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "already draining");
 	if (CLI("drain", "2", "--undo") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): draining -> up");
 	if (CLI("show", "instances") && EXPECT_EXIT(0))
-		EXPECT_ROW(R.out, "10.0.0.2", "2 1 10.0.0.2 up 0 0 0 - - - - -");
+		EXPECT_ROW(R.out, "10.0.0.2", "2 casb-b 1 10.0.0.2 up 0 0 0 - - - - -");
 	/* the rest of the value is written back as it was */
 	if (CLI("show", "instances", "--json") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "{\"id\":2,\"chain_id\":1,\"address\":\"10.0.0.2\",\"state\":\"up\"");
+		EXPECT_HAS(R.out, "{\"id\":2,\"name\":\"casb-b\",\"chain_id\":1,\"address\":\"10.0.0.2\","
+				  "\"state\":\"up\"");
 	if (cli_run(missing_dir, (const char *const[]){ "drain", "--pin-dir", pin_dir, "3", NULL }) &&
 	    EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "instance 3 (2001:db8::3, chain 2): down -> draining");
+	/* one that left the config drains until its streams end: no --undo */
+	if (CLI("drain", "4", "--undo") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "instance 4 left the config: it drains until the streams pinned to it end");
 }
 
-/* A name of the config: the id the daemon gives it (its position among
- * every chain's instances, + 1). The test's chains match: 1 has ids 1 and 2,
- * chain 2 has id 3. */
+/* A name: the id the daemon gave it, as its pins keep it (cs_instance_ids),
+ * whatever the config's order; one that left the config is not found. */
 static void drain_by_name(void)
 {
-	char path[] = "/tmp/cs-drain-name-XXXXXX";
+	if (CLI("drain", "casb-b") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): up -> draining");
+	if (CLI("drain", "casb-b", "--undo") && EXPECT_EXIT(0))
+		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): draining -> up");
+	if (CLI("drain", "casb-z") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "no instance is named \"casb-z\" here");
+	if (CLI("drain", "old") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "no instance is named \"old\" here");
+}
+
+/* State an older version left has no names in its pins: a name is then
+ * numbered by the config, as that version did (its position among every
+ * chain's instances). Run last: it removes the pinned names. */
+static void drain_by_name_without_names(void)
+{
+	char path[] = "/tmp/cs-drain-name-XXXXXX", pin[PATH_MAX];
 	int fd = mkstemp(path);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
@@ -280,12 +327,21 @@ static void drain_by_name(void)
 	      "  - name: two\n"
 	      "    instances: [{name: casb-c, address: \"2001:db8::3\"}]\n", f);
 	fclose(f);
+	snprintf(pin, sizeof(pin), "%s/cs_chain_ids", pin_dir);
+	unlink(pin);
+	snprintf(pin, sizeof(pin), "%s/cs_instance_ids", pin_dir);
+	unlink(pin);
 	if (CLI("drain", "casb-b", "-c", path) && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): up -> draining");
 	if (CLI("drain", "casb-b", "-c", path, "--undo") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "instance 2 (10.0.0.2, chain 1): draining -> up");
 	if (CLI("drain", "casb-z", "-c", path) && EXPECT_EXIT(2))
 		EXPECT_HAS(R.err, "names no instance \"casb-z\"");
+	if (CLI("drain", "x1", "-c", "/nonexistent/cs.yaml") && EXPECT_EXIT(2))
+		EXPECT_HAS(R.err, "/nonexistent/cs.yaml: cannot read the config");
+	/* and show names no one */
+	if (CLI("show", "instances") && EXPECT_EXIT(0))
+		EXPECT_ROW(R.out, "10.0.0.2", "2 - 1 10.0.0.2 up 0 0 0 - - - - -");
 	unlink(path);
 }
 
@@ -299,9 +355,6 @@ static void drain_errors(void)
 		EXPECT_HAS(R.err, "no instance 256: ids go from 1 to 255");
 	if (CLI("drain", "0") && EXPECT_EXIT(2))
 		EXPECT_HAS(R.err, "no instance 0");
-	/* not a number: a name, looked up in the config */
-	if (CLI("drain", "x1", "-c", "/nonexistent/cs.yaml") && EXPECT_EXIT(2))
-		EXPECT_HAS(R.err, "/nonexistent/cs.yaml: cannot read the config");
 	if (CLI("drain") && EXPECT_EXIT(2))
 		EXPECT_HAS(R.err, "usage: cloudsteer drain");
 	if (CLI("drain", "1", "2") && EXPECT_EXIT(2))
@@ -389,6 +442,7 @@ static int run_checks(void)
 	RUN(drain_errors);
 	RUN(instance_config_errors);
 	RUN(missing_state);
+	RUN(drain_by_name_without_names);
 	T_EXIT();
 }
 

@@ -77,7 +77,7 @@ static int on_event(void *ctx, void *data, size_t size)
 static bool set_cfg(__u32 mode, __u32 flags, __u64 map_version)
 {
 	struct cs_inst_cfg c = { .affinity_key = { AFF_KEY[0], AFF_KEY[1] }, .map_version = map_version,
-				 .chain_id = CHAIN, .self_id = 1, .mode = mode, .flags = flags };
+				 .vni = CHAIN, .self_id = 1, .mode = mode, .flags = flags };
 	__u32 zero = 0;
 
 	return EXPECT(bpf_map_update_elem(F.cfg, &zero, &c, BPF_ANY) == 0, "config: %s", strerror(errno));

@@ -85,6 +85,8 @@ static bool set_chain(__u32 mode, __u32 flags)
 }
 
 static const __u8 VTEP_MAC[6] = { 0x02, 0xc5, 0x00, 0x00, 0x00, 0x01 };
+/* The chain's VNI, its wire id: never the chain's id on this node (1) */
+#define VNI 0xbe7f4b
 
 /* Instance id reached at addr from local, for encap: the path takes inner
  * packets up to inner_mtu. */
@@ -97,6 +99,7 @@ static bool set_encap(__u32 id, const char *addr, const char *local, __u16 inner
 	cs_addr_parse(addr, &in.addr);
 	cs_addr_parse(local, &in.local);
 	in.inner_mtu = inner_mtu;
+	in.vni = VNI;
 	memcpy(in.mac, VTEP_MAC, 6);
 	return bpf_map_update_elem(F.instances, &id, &in, BPF_ANY) == 0;
 }
@@ -603,7 +606,7 @@ out:
 static __u16 get16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
 
 /*
- * g_out is in (g_frame, in_len) wrapped in VXLAN for chain 1 toward `addr`
+ * g_out is in (g_frame, in_len) wrapped in VXLAN with the VNI toward `addr`
  * from `local` with the code of p's flow: every octet of the headers, and
  * the frame itself after them.
  */
@@ -642,7 +645,8 @@ static void expect_vxlan(const struct pkt *p, const __u8 *in, __u32 in_len, cons
 	EXPECT_EQ(get16(udp + 4), g_out_len - 14 - ip_len);
 	EXPECT_EQ(get16(udp + 6), 0);
 	EXPECT(vx[0] == 0x08 && !vx[1] && !vx[2] && !vx[3], "VXLAN flags");
-	EXPECT(!vx[4] && !vx[5] && vx[6] == 1 && !vx[7], "VNI is not chain 1");
+	EXPECT(vx[4] == (VNI >> 16) && vx[5] == ((VNI >> 8) & 0xff) && vx[6] == (VNI & 0xff) && !vx[7],
+	       "VNI %02x%02x%02x is not the instance's", vx[4], vx[5], vx[6]);
 	EXPECT(!memcmp(inner, VTEP_MAC, 6), "inner destination MAC");
 	EXPECT(!memcmp(inner + 6, in + 6, 6), "inner source MAC");
 	EXPECT(!memcmp(inner + 12, in + 12, in_len - 12), "the frame is not carried as it was");

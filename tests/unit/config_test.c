@@ -211,7 +211,7 @@ static const struct {
 	{ "chains:\n  - name: c\n    mode: encap\n    instances:\n      - {name: a, address: 10.0.0.1, mac: 03:c5:00:00:00:01}\n",
 	  5, "multicast" },
 	{ "chains:\n  - name: c\n    instances:\n      - {name: a, address: 10.0.0.1, vni: 7}\n", 4,
-	  "known: name, address, mac" },
+	  "known: name, id, address, mac" },
 	/* health.warmup */
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
 	  "    health: {warmup: soon}\n", 4, "health.warmup must be a duration" },
@@ -402,7 +402,7 @@ static void mesh_and_instance(void)
 	       "sync key %#llx %#llx", (unsigned long long)c.sync_key[0], (unsigned long long)c.sync_key[1]);
 	EXPECT_EQ(c.sync_port, 65535);
 	EXPECT(c.instance.name && !strcmp(c.instance.name, "casb-b"), "name %s", c.instance.name);
-	EXPECT_EQ(cs_instance_id_of(&c, c.instance.name), 2);
+	EXPECT_EQ(cs_instance_named(&c, c.instance.name, NULL)->id, 2);
 	EXPECT(c.instance.n_ifaces == 1 && !strcmp(c.instance.ifaces[0], "eth1"), "interfaces");
 	EXPECT(!c.instance.strict, "policy loose is not strict");
 	EXPECT(!c.instance.sync, "sync: false");

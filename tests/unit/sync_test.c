@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include "testing.h"
+#include "lib/ids.h"
 #include "lib/sync.h"
 
 T_SUITE("sync");
@@ -118,12 +119,12 @@ static void known_encoding(void)
 	static const __u8 want[CS_SYNC_HDR_LEN + CS_SYNC_ENTRY_LEN + CS_SYNC_TAG_LEN] = {
 		/* header */
 		'C', 'S', 'Y', '1',			/* magic */
-		0x02,					/* version */
+		0x03,					/* version */
 		0x01,					/* type: streams */
 		0x00, 0x01,				/* count */
-		0x00, 0x00, 0x00, 0x07,			/* chain_id */
-		0x00, 0x00, 0x01, 0x02,			/* sender */
-		0x00, 0x00, 0x03, 0x05,			/* receiver */
+		0x00, 0xbe, 0x7f, 0x4b,			/* chain: the VNI of "casb" */
+		0x32, 0x42, 0x2f, 0xf2,			/* sender: the wire id of casb-a */
+		0x95, 0x03, 0x8c, 0xe9,			/* receiver: casb-b's */
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,	/* map_version */
 		/* entry: lo = ::ffff:10.1.0.5 */
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 0, 5,
@@ -143,7 +144,7 @@ static void known_encoding(void)
 		0x00, 0x01, 0x23, 0x45,			/* age_ms */
 		0xff, 0xff, 0xff, 0xfe,			/* idle_ms */
 		/* tag: SipHash-2-4-128 under 00 01 .. 0f of the 108 octets above */
-		0xb8, 0x65, 0xab, 0xc8, 0x3f, 0xea, 0x38, 0xc7, 0xd3, 0xf3, 0x78, 0xd8, 0x1b, 0xed, 0x1f, 0xe0,
+		0x5a, 0x52, 0x2d, 0x8c, 0x59, 0x93, 0x9b, 0x26, 0xbb, 0x31, 0xd8, 0x3c, 0xf4, 0xbc, 0x05, 0xbc,
 	};
 	static struct cs_sync_batch b;
 	struct cs_sync_entry e = {
@@ -165,7 +166,8 @@ static void known_encoding(void)
 	e.key.lo_port = 40000;
 	e.key.hi_port = 443;
 	e.key.proto = IPPROTO_TCP;
-	cs_sync_begin(&b, 7, 0x102, 0x305, 0x0102030405060708ULL);
+	cs_sync_begin(&b, cs_vni_of_name("casb"), cs_wire_id("casb", "casb-a"), cs_wire_id("casb", "casb-b"),
+		      0x0102030405060708ULL);
 	if (!EXPECT(cs_sync_add(&b, &e), "refused") || !EXPECT_EQ(cs_sync_seal(&b, &KEY), sizeof(want)))
 		return;
 	for (i = 0; i < sizeof(want); i++)
@@ -174,9 +176,9 @@ static void known_encoding(void)
 	/* and the parser reads the same octets back */
 	if (!EXPECT_EQ(cs_sync_parse(want, sizeof(want), &KEY, &h), 0))
 		return;
-	EXPECT_EQ(h.chain_id, 7);
-	EXPECT_EQ(h.sender, 0x102);
-	EXPECT_EQ(h.receiver, 0x305);
+	EXPECT_EQ(h.chain_id, 0xbe7f4b);
+	EXPECT_EQ(h.sender, 0x32422ff2);
+	EXPECT_EQ(h.receiver, 0x95038ce9);
 	EXPECT(h.map_version == 0x0102030405060708ULL, "map_version %#llx", (unsigned long long)h.map_version);
 	EXPECT_EQ(h.count, 1);
 	cs_sync_entry_at(want, 0, &got);
@@ -272,7 +274,8 @@ static void malformed(void)
 
 /* Another version is told apart (an older or newer peer), before its length
  * or tag are looked at: a datagram exactly as version 1 made them (a 24
- * octet header without receiver, no tag), and versions 0, 3 and 255. */
+ * octet header without receiver, no tag), and versions 0, 2 (the shape of
+ * 3, with ids that were positions in the config), 4 and 255. */
 static void other_versions_refused(void)
 {
 	static __u8 v1[24 + CS_SYNC_ENTRY_LEN] = {
@@ -280,7 +283,7 @@ static void other_versions_refused(void)
 		0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,	/* chain 1, sender 2 */
 		0, 0, 0, 0, 0, 0, 0, 3,			/* map_version */
 	};
-	static const __u8 versions[] = { 0, 1, 3, 255 };
+	static const __u8 versions[] = { 0, 1, 2, 4, 255 };
 	static __u8 buf[CS_SYNC_MAX_LEN];
 	struct cs_sync_hdr h;
 	size_t len, i;

@@ -2,8 +2,9 @@
 /*
  * chains.c - chains, instances and their tables in the dataplane.
  *
- * Chain ids are positions in the config + 1, instance ids positions in the
- * flattened list of every chain's instances + 1. Each chain's table is built
+ * Chain and instance ids are this node's, given by name and kept (lib/ids.h,
+ * daemon/ids.c): neither a change of the lists nor a restart moves them, so
+ * a flow pinned to an instance stays with it. Each chain's table is built
  * by rendezvous hashing (servicemap.c) over its instances that are not down,
  * written into a new inner map, and swapped in with one update of the
  * chain's slot in cs_service_map: the dataplane sees the old table or the
@@ -40,18 +41,8 @@ static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain)
 	return chain < conf->n_chains ? conf->chains[chain].health.warmup_ms : 0;
 }
 
-static __u32 first_id_of_chain(const struct cs_conf *conf, size_t chain)
-{
-	__u32 id = 1;
-	size_t c;
-
-	for (c = 0; c < chain; c++)
-		id += (__u32)conf->chains[c].n_instances;
-	return id;
-}
-
 /* The inner destination MAC of an encap chain's instance: as configured, or
- * 02:c5:00 and the VNI (the chain id). */
+ * 02:c5:00 and the VNI (the chain's wire id). */
 static void encap_mac(const struct cs_instance_conf *ic, __u32 vni, __u8 mac[6])
 {
 	const __u8 dflt[6] = { CS_ENCAP_MAC_OUI0, CS_ENCAP_MAC_OUI1, CS_ENCAP_MAC_OUI2,
@@ -87,99 +78,125 @@ static bool is_encap(const struct cs_chain_conf *cc)
 	return cc->mode && !strcmp(cc->mode, "encap");
 }
 
+static struct cs_chain chain_entry(const struct cs_chain_conf *cc)
+{
+	return (struct cs_chain){
+		.mode = is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE,
+		.on_failure = cc->on_failure && !strcmp(cc->on_failure, "drop") ? CS_FAIL_DROP : CS_FAIL_BYPASS,
+		.n_buckets = CS_BUCKETS_DEFAULT,
+		.flags = cc->symmetric ? CS_CHAIN_SYMMETRIC : 0,
+	};
+}
+
 /*
- * Write chains and instances. An instance already in the map at the same id
- * and address keeps its state (a restart does not flap it, a drain stays);
- * a new one counts as up until the health checks say otherwise. One found
- * WARMING with no warmup running (the daemon restarted) starts its warmup
- * again: nothing says how far the last one got.
+ * One instance of the config into cs_instances (fd), under states_lock. An
+ * instance already in the map at the same id and address keeps its state
+ * (a restart does not flap it, a drain stays); a new one counts as up until
+ * the health checks say otherwise. One found WARMING with no warmup running
+ * (the daemon restarted) starts its warmup again: nothing says how far the
+ * last one got.
  */
+static int write_instance(struct cs_daemon *d, int fd, const struct cs_chain_conf *cc,
+			  const struct cs_instance_conf *ic)
+{
+	struct cs_instance in = { .chain_id = cc->id }, old;
+	__u32 id = ic->id, warmup = cc->health.warmup_ms;
+	bool restarted = false;
+
+	cs_addr_parse(ic->address, &in.addr);
+	if (!bpf_map_lookup_elem(fd, &id, &old) && !memcmp(&old.addr, &in.addr, sizeof(in.addr)) &&
+	    old.chain_id == in.chain_id)
+		in.state = old.state;
+	else
+		in.state = CS_INST_UP;
+	if (in.state == CS_INST_WARMING && !warmup)
+		in.state = CS_INST_UP;
+	if (in.state != CS_INST_WARMING) {
+		d->warm_until[id] = 0;
+	} else if (!d->warm_until[id]) {
+		d->warm_until[id] = cs_now_ns() + (__u64)warmup * 1000000ULL;
+		restarted = true;
+	}
+	if (is_encap(cc)) {
+		in.vni = cc->vni;
+		encap_mac(ic, cc->vni, in.mac);
+		encap_path(ic, &in);
+	}
+	if (bpf_map_update_elem(fd, &id, &in, BPF_ANY))
+		return -errno;
+	if (restarted)
+		cs_info("instance %s is warming: found warming at start (primary in %ums)", ic->name, warmup);
+	return 0;
+}
+
+/*
+ * An instance whose name left the config keeps its id while flows are
+ * pinned to it (daemon/ids.c frees it after): it drains, as `cloudsteer
+ * drain` would make it, so those flows finish where they are and no new
+ * one is sent there. It is in no table any more, and not probed.
+ */
+static void drain_left(struct cs_daemon *d, int fd, __u32 id)
+{
+	struct cs_instance in;
+
+	d->warm_until[id] = 0;
+	if (bpf_map_lookup_elem(fd, &id, &in) || !in.chain_id || in.state == CS_INST_DRAINING)
+		return;
+	in.state = CS_INST_DRAINING;
+	bpf_map_update_elem(fd, &id, &in, BPF_EXIST);
+}
+
+/* Write chains and instances; those that left the config drain. */
 int cs_chains_write(struct cs_daemon *d)
 {
 	int chains_fd = bpf_map__fd(d->steer->maps.cs_chains);
 	int inst_fd = bpf_map__fd(d->steer->maps.cs_instances);
 	const struct cs_conf *conf = &d->conf;
-	__u32 id, n = cs_instance_count(conf);
-	size_t c;
+	size_t c, i;
+	__u32 id;
+	int e = 0;
 
 	for (c = 0; c < conf->n_chains; c++) {
-		const struct cs_chain_conf *cc = &conf->chains[c];
-		struct cs_chain ch = {
-			.mode = is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE,
-			.on_failure = cc->on_failure && !strcmp(cc->on_failure, "drop") ? CS_FAIL_DROP
-										  : CS_FAIL_BYPASS,
-			.n_buckets = CS_BUCKETS_DEFAULT,
-			.flags = cc->symmetric ? CS_CHAIN_SYMMETRIC : 0,
-		};
-		__u32 chain_id = (__u32)c + 1;
+		struct cs_chain ch = chain_entry(&conf->chains[c]);
 
-		if (bpf_map_update_elem(chains_fd, &chain_id, &ch, BPF_ANY))
+		if (bpf_map_update_elem(chains_fd, &conf->chains[c].id, &ch, BPF_ANY))
 			return -errno;
 	}
 	pthread_mutex_lock(&d->states_lock);
-	for (id = 1; id <= n; id++) {
-		size_t chain = 0;
-		const struct cs_instance_conf *ic = cs_instance_by_id(conf, id, &chain);
-		struct cs_instance in = { .chain_id = (__u32)chain + 1 }, old;
-		__u32 warmup = warmup_ms_of(conf, chain);
-		bool restarted = false;
-
-		cs_addr_parse(ic->address, &in.addr);
-		if (!bpf_map_lookup_elem(inst_fd, &id, &old) && !memcmp(&old.addr, &in.addr, sizeof(in.addr)) &&
-		    old.chain_id == in.chain_id)
-			in.state = old.state;
-		else
-			in.state = CS_INST_UP;
-		if (in.state == CS_INST_WARMING && !warmup)
-			in.state = CS_INST_UP;
-		if (in.state != CS_INST_WARMING) {
-			d->warm_until[id] = 0;
-		} else if (!d->warm_until[id]) {
-			d->warm_until[id] = cs_now_ns() + (__u64)warmup * 1000000ULL;
-			restarted = true;
-		}
-		if (is_encap(&conf->chains[chain])) {
-			encap_mac(ic, in.chain_id, in.mac);
-			encap_path(ic, &in);
-		}
-		if (bpf_map_update_elem(inst_fd, &id, &in, BPF_ANY)) {
-			int e = -errno;
-
-			pthread_mutex_unlock(&d->states_lock);
-			return e;
-		}
-		if (restarted)
-			cs_info("instance %s is warming: found warming at start (primary in %ums)", ic->name,
-				warmup);
-	}
-	for (; id < CS_INSTANCES_MAX; id++)	/* ids the config no longer uses */
-		d->warm_until[id] = 0;
+	for (c = 0; !e && c < conf->n_chains; c++)
+		for (i = 0; !e && i < conf->chains[c].n_instances; i++)
+			e = write_instance(d, inst_fd, &conf->chains[c], &conf->chains[c].instances[i]);
+	for (id = 1; id < CS_INSTANCES_MAX; id++)
+		if (d->ids.inst[id].state != CS_ID_HELD)
+			drain_left(d, inst_fd, id);
 	pthread_mutex_unlock(&d->states_lock);
-	return 0;
+	return e;
 }
 
 /* A state that no instance has: its entry could not be read. */
 #define STATE_UNREADABLE 0xff
 
 /* Every instance's state, by id, read at one moment: a build and the digest
- * of what it was built for come from the same view. */
+ * of what it was built for come from the same view. Ids the config does not
+ * use read as STATE_UNREADABLE. */
 static void states_snapshot(struct cs_daemon *d, __u32 states[CS_INSTANCES_MAX])
 {
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
-	__u32 id, n = cs_instance_count(&d->conf);
 	struct cs_instance in;
+	__u32 id;
 
-	for (id = 1; id <= n; id++)
-		states[id] = bpf_map_lookup_elem(fd, &id, &in) ? STATE_UNREADABLE : in.state;
+	for (id = 0; id < CS_INSTANCES_MAX; id++)
+		states[id] = d->ids.inst[id].state != CS_ID_HELD || bpf_map_lookup_elem(fd, &id, &in)
+				     ? STATE_UNREADABLE : in.state;
 }
 
 /* A digest of every instance's state: the tables were built for one view. */
-static __u64 states_digest(const struct cs_daemon *d, const __u32 states[CS_INSTANCES_MAX])
+static __u64 states_digest(const __u32 states[CS_INSTANCES_MAX])
 {
-	__u32 id, n = cs_instance_count(&d->conf);
 	__u64 h = 1469598103934665603ULL;
+	__u32 id;
 
-	for (id = 1; id <= n; id++)
+	for (id = 1; id < CS_INSTANCES_MAX; id++)
 		h = (h ^ states[id]) * 1099511628211ULL;
 	return h;
 }
@@ -191,14 +208,14 @@ static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTAN
 {
 	const struct cs_chain_conf *cc = &d->conf.chains[c];
 	int table_fd, e = 0;
-	__u32 first = first_id_of_chain(&d->conf, c), chain_id = (__u32)c + 1, b;
+	__u32 chain_id = cc->id, b;
 	const char *names[CS_INSTANCES_MAX];
 	bool eligible[CS_INSTANCES_MAX], warming[CS_INSTANCES_MAX];
 	struct cs_bucket *buckets;
 	size_t i;
 
 	for (i = 0; i < cc->n_instances; i++) {
-		__u32 state = states[first + i];
+		__u32 state = states[cc->instances[i].id];
 
 		names[i] = cc->instances[i].name;
 		eligible[i] = state == CS_INST_UP || state == CS_INST_WARMING;
@@ -221,9 +238,9 @@ static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTAN
 	for (b = 0; !e && b < CS_BUCKETS_DEFAULT; b++) {
 		/* positions in this chain's list -> instance ids */
 		if (buckets[b].primary)
-			buckets[b].primary = (__u16)(first + buckets[b].primary - 1);
+			buckets[b].primary = (__u16)cc->instances[buckets[b].primary - 1].id;
 		if (buckets[b].secondary)
-			buckets[b].secondary = (__u16)(first + buckets[b].secondary - 1);
+			buckets[b].secondary = (__u16)cc->instances[buckets[b].secondary - 1].id;
 		if (bpf_map_update_elem(table_fd, &b, &buckets[b], BPF_ANY))
 			e = -errno;
 	}
@@ -250,7 +267,7 @@ void cs_tables_follow_states(struct cs_daemon *d)
 	states_snapshot(d, states);
 	pending = __atomic_load_n(&d->rebuild_tables, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&d->states_lock);
-	if (pending || states_digest(d, states) == d->tables_digest)
+	if (pending || states_digest(states) == d->tables_digest)
 		return;
 	cs_info("service map: instance states changed outside the daemon (drain?): tables rebuilt");
 	cs_tables_build(d);
@@ -265,7 +282,7 @@ int cs_tables_build(struct cs_daemon *d)
 	pthread_mutex_lock(&d->states_lock);
 	states_snapshot(d, states);
 	pthread_mutex_unlock(&d->states_lock);
-	d->tables_digest = states_digest(d, states);
+	d->tables_digest = states_digest(states);
 
 	for (c = 0; c < d->conf.n_chains; c++) {
 		e = build_one(d, c, states);
@@ -292,13 +309,13 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, cons
 {
 	struct cs_daemon *d = ctx;
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
-	__u32 id = pos + 1, warmup;
+	__u32 id = pos < CS_INSTANCES_MAX ? d->health_ids[pos] : 0, warmup;
 	struct cs_instance in;
 	size_t chain = 0;
 	const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, &chain);
 	__u64 now = cs_now_ns(), until = 0;
 
-	if (!ic || id >= CS_INSTANCES_MAX)
+	if (!ic)
 		return;
 	warmup = warmup_ms_of(&d->conf, chain);
 	pthread_mutex_lock(&d->states_lock);
@@ -335,13 +352,11 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, cons
 void cs_warmups_tick(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->steer->maps.cs_instances);
-	__u32 id, n = cs_instance_count(&d->conf), up[CS_INSTANCES_MAX], n_up = 0, i;
+	__u32 id, up[CS_INSTANCES_MAX], n_up = 0, i;
 	__u64 now = cs_now_ns();
 
-	if (n >= CS_INSTANCES_MAX)
-		n = CS_INSTANCES_MAX - 1;
 	pthread_mutex_lock(&d->states_lock);
-	for (id = 1; id <= n; id++) {
+	for (id = 1; id < CS_INSTANCES_MAX; id++) {
 		struct cs_instance in;
 
 		if (!d->warm_until[id] || d->warm_until[id] > now)
@@ -367,21 +382,25 @@ void cs_warmups_tick(struct cs_daemon *d)
 	cs_tables_build(d);
 }
 
+/* Probe every instance of the config; the prober names them by their
+ * place in its list, and health_ids turns that into their ids. */
 int cs_health_begin(struct cs_daemon *d)
 {
 	struct cs_health_target t[CS_INSTANCES_MAX];
-	__u32 n = cs_instance_count(&d->conf), id;
+	__u32 n = 0;
+	size_t c, i;
 
+	for (c = 0; c < d->conf.n_chains; c++)
+		for (i = 0; i < d->conf.chains[c].n_instances && n < CS_INSTANCES_MAX; i++, n++) {
+			const struct cs_instance_conf *ic = &d->conf.chains[c].instances[i];
+
+			t[n].name = ic->name;
+			cs_addr_parse(ic->address, &t[n].addr);
+			t[n].hc = &d->conf.chains[c].health;
+			d->health_ids[n] = ic->id;
+		}
 	if (!n)
 		return 0;
-	for (id = 1; id <= n; id++) {
-		size_t chain = 0;
-		const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, &chain);
-
-		t[id - 1].name = ic->name;
-		cs_addr_parse(ic->address, &t[id - 1].addr);
-		t[id - 1].hc = &d->conf.chains[chain].health;
-	}
 	d->health = cs_health_start(t, n, on_health, d);
 	return d->health ? 0 : -errno;
 }

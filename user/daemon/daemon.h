@@ -13,6 +13,7 @@
 
 #include "cloudsteer.h"
 #include "lib/config.h"
+#include "lib/ids.h"
 #include "lib/metrics.h"
 #include "lib/rules.h"
 
@@ -65,7 +66,12 @@ struct cs_daemon {
 	int n_att;
 	struct cs_sweep sweep;
 	__u32 sweep_per_tick;		/* records looked at per tick */
+	struct cs_ids ids;		/* who holds each chain and instance id
+					 * (daemon/ids.c), as written to the pins */
+	__u64 ids_checked_ns;		/* the last look for flows of LEFT ids */
 	struct cs_health *health;	/* the prober thread */
+	__u32 health_ids[CS_INSTANCES_MAX];	/* the prober's targets' ids, by
+						 * their place in its list */
 	int rebuild_tables;		/* set by health, read by the main loop */
 	__u64 tables_digest;		/* the instance states the tables were built for */
 	/* The prober thread (health verdicts) and the main loop (warmups
@@ -116,6 +122,18 @@ void cs_warmups_tick(struct cs_daemon *d);
 /* Start and stop the health checks of every instance. */
 int cs_health_begin(struct cs_daemon *d);
 void cs_health_end(struct cs_daemon *d);
+
+/* ids.c: chain and instance ids. At start, before anything is loaded:
+ * what the pins kept, and the config's names given their ids against it.
+ * 0, or the exit status with the reason in err: 1 when the pins cannot be
+ * read, 2 when the config asks for an id this node cannot give
+ * ("FILE:LINE: reason"). */
+int cs_daemon_ids_begin(struct cs_daemon *d, char *err, size_t errlen);
+/* d->ids into steer's pinned maps (after load and each reload). 0 or -errno. */
+int cs_daemon_ids_write(struct cs_daemon *d);
+/* From the main loop: every few seconds while some id is LEFT, free those
+ * that no flow names any more. */
+void cs_ids_tick(struct cs_daemon *d);
 
 /* acl.c: the ACL id pool counted and made whole at start (see there). */
 #define CS_ACL_SHOWN 8

@@ -21,6 +21,7 @@
 
 #include "cloudsteer.h"
 #include "lib/config.h"
+#include "lib/ids.h"
 #include "lib/metrics.h"
 #include "lib/servicemap.h"
 #include "lib/sync.h"
@@ -39,7 +40,9 @@ struct cs_health;
 /* One instance of this node's chain, this node included. */
 struct cs_member {
 	const char *name;		/* the config's */
-	__u32 id;			/* instance id, as the steering hosts number it */
+	__u32 id;			/* its instance id on this node (lib/ids.h):
+					 * what a stream synced from it names */
+	__u32 wire;			/* its wire id: what the sync names it by */
 	struct cs_addr addr;
 	struct sockaddr_storage sa;	/* addr:sync_port */
 	socklen_t salen;
@@ -55,6 +58,9 @@ struct cs_instance_daemon {
 	const char *name;		/* --name: overrides instance.name */
 	bool detach_on_exit;
 	struct cs_conf conf;
+	struct cs_ids ids;		/* who holds each id on this node, as
+					 * written to the pins (lib/ids.h) */
+	__u64 ids_checked_ns;		/* the last look for streams of LEFT ids */
 	size_t chain;			/* index of this node's chain in conf */
 	struct cs_member members[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t n_members;
@@ -76,6 +82,14 @@ struct cs_instance_daemon {
 	__u64 refresh_every_ns;
 };
 
+/* The partners of one bucket: the instances other than this node that it
+ * names, by wire id and address (zero: none). A held stream whose bucket's
+ * partners change is synced again. */
+struct cs_partners {
+	__u32 wire[2];
+	struct cs_addr addr[2];
+};
+
 /* role.c: who this node is, its peers, the table, the program's config. */
 int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen);
 /* The chain this node serves. */
@@ -90,10 +104,34 @@ int cs_role_health_begin(struct cs_instance_daemon *d);
 void cs_role_health_end(struct cs_instance_daemon *d);
 /* The member at a table position (1-based), or NULL. */
 struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos);
+/* A reload: this node in the new config conf, which must still name it as
+ * the same instance of the same chain and give the role what it needs. 0
+ * with its chain's and its own index, or -1 with why in err. */
+int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf *conf, size_t *chain,
+		       size_t *inst, char *err, size_t errlen);
+/* The members from d->conf (just swapped in), this node at (chain, inst);
+ * a member of the same name and address keeps its health verdict. The
+ * health checks must be stopped and the batches gone (cs_sync_drop_batches). */
+void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst);
+/* d->ids' instance ids into the pinned cs_peer_ids (an instance node's
+ * chain ids name nothing, and are not kept). 0 or -errno. */
+int cs_role_ids_write(struct cs_instance_daemon *d);
+/* Every LEFT id that no stream's peer names any more is freed (every few
+ * seconds), and the pins say so. */
+void cs_role_ids_tick(struct cs_instance_daemon *d);
 
 /* peers.c */
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen);
+/* A socket bound to self's address and port: an fd, or -1 with err. */
+int cs_sync_socket(const struct cs_member *self, __u32 port, char *err, size_t errlen);
 void cs_sync_close(struct cs_instance_daemon *d);
+/* Free the datagrams being filled (after a flush: the members change). */
+void cs_sync_drop_batches(struct cs_instance_daemon *d);
+/* Every bucket's partners, into out[CS_BUCKETS_DEFAULT]. */
+void cs_sync_partners(struct cs_instance_daemon *d, struct cs_partners *out);
+/* Queue every held stream whose bucket's partners are not those of before
+ * (cs_sync_partners of the old table). Returns how many. */
+__u64 cs_sync_queue_moved(struct cs_instance_daemon *d, const struct cs_partners *before);
 /* A dataplane event: queue the stream for its bucket's other instance(s). */
 int cs_sync_on_event(void *ctx, void *data, size_t size);
 /* Queue every held stream (active since since_ns; 0: all). Returns how many. */

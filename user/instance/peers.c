@@ -68,39 +68,50 @@ static void choose_key(struct cs_instance_daemon *d)
 		"(32 hex digits, the same on every instance)");
 }
 
+int cs_sync_socket(const struct cs_member *self, __u32 port, char *err, size_t errlen)
+{
+	char a[CS_ADDR_TEXT_MAX];
+	int one = 1, fd = socket(self->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)&self->sa, self->salen)) {
+		snprintf(err, errlen, "sync: cannot listen on %s port %u: %s",
+			 cs_addr_format(&self->addr, a, sizeof(a)), port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen)
 {
-	struct cs_member *self = &d->members[d->self];
-	char a[CS_ADDR_TEXT_MAX];
-	int one = 1;
-
 	d->sock = -1;
 	if (!d->conf.instance.sync) {
 		cs_warn("sync is off (instance.sync: false): no peer will have this node's streams");
 		return 0;
 	}
 	choose_key(d);
-	d->sock = socket(self->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->sock < 0 || setsockopt(d->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(d->sock, (struct sockaddr *)&self->sa, self->salen)) {
-		snprintf(err, errlen, "sync: cannot listen on %s port %u: %s",
-			 cs_addr_format(&self->addr, a, sizeof(a)), d->conf.sync_port, strerror(errno));
-		return -1;
-	}
-	return 0;
+	d->sock = cs_sync_socket(&d->members[d->self], d->conf.sync_port, err, errlen);
+	return d->sock < 0 ? -1 : 0;
 }
 
-void cs_sync_close(struct cs_instance_daemon *d)
+void cs_sync_drop_batches(struct cs_instance_daemon *d)
 {
 	size_t i;
 
-	if (d->sock >= 0)
-		close(d->sock);
-	d->sock = -1;
 	for (i = 0; i < d->n_members; i++) {
 		free(d->members[i].out);
 		d->members[i].out = NULL;
 	}
+}
+
+void cs_sync_close(struct cs_instance_daemon *d)
+{
+	if (d->sock >= 0)
+		close(d->sock);
+	d->sock = -1;
+	cs_sync_drop_batches(d);
 }
 
 static void send_batch(struct cs_instance_daemon *d, struct cs_member *m)
@@ -141,7 +152,7 @@ static void queue_for(struct cs_instance_daemon *d, struct cs_member *m, const s
 	if (m->out->count == CS_SYNC_BATCH)
 		send_batch(d, m);
 	if (!m->out->count)
-		cs_sync_begin(m->out, (__u32)d->chain + 1, d->members[d->self].id, m->id, d->map_version);
+		cs_sync_begin(m->out, cs_role_chain(d)->vni, d->members[d->self].wire, m->wire, d->map_version);
 	cs_sync_add(m->out, e);
 	if (event_ns && (!m->oldest_event_ns || event_ns < m->oldest_event_ns))
 		m->oldest_event_ns = event_ns;
@@ -203,6 +214,62 @@ __u64 cs_sync_queue_held(struct cs_instance_daemon *d, __u64 since_ns)
 	if (d->sock < 0)
 		return 0;
 	cs_streams_each(d, queue_if_held, &w);
+	return w.n;
+}
+
+/* The partners of bucket b: the members other than this node it names. */
+static void partners_of(struct cs_instance_daemon *d, __u32 b, struct cs_partners *out)
+{
+	__u16 pos[2] = { d->table[b].primary, d->table[b].secondary };
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < 2; i++) {
+		const struct cs_member *m = cs_role_member_at(d, pos[i]);
+
+		if (m && !m->self) {
+			out->wire[i] = m->wire;
+			out->addr[i] = m->addr;
+		}
+	}
+}
+
+void cs_sync_partners(struct cs_instance_daemon *d, struct cs_partners *out)
+{
+	__u32 b;
+
+	for (b = 0; b < CS_BUCKETS_DEFAULT; b++)
+		partners_of(d, b, &out[b]);
+}
+
+struct moved_walk {
+	const struct cs_partners *before;
+	__u64 n;
+};
+
+static void queue_if_moved(struct cs_instance_daemon *d, const struct cs_flow_key *k,
+			   const struct cs_stream *stream, void *arg)
+{
+	struct moved_walk *w = arg;
+	__u32 b = stream->code & (CS_BUCKETS_DEFAULT - 1);
+	struct cs_partners now;
+
+	if (stream->flags & CS_STREAM_SYNCED)
+		return;
+	partners_of(d, b, &now);
+	if (!memcmp(&now, &w->before[b], sizeof(now)))
+		return;
+	queue_stream(d, k, stream, 0);
+	w->n++;
+}
+
+__u64 cs_sync_queue_moved(struct cs_instance_daemon *d, const struct cs_partners *before)
+{
+	struct moved_walk w = { .before = before };
+
+	if (d->sock < 0)
+		return 0;
+	cs_streams_each(d, queue_if_moved, &w);
 	return w.n;
 }
 
@@ -283,7 +350,7 @@ static void refuse_unparsed(struct cs_instance_daemon *d, const __u8 *buf, const
 
 static bool names_us(const struct cs_instance_daemon *d, const struct cs_member *m, const struct cs_sync_hdr *h)
 {
-	return h->chain_id == (__u32)d->chain + 1 && h->sender == m->id && h->receiver == d->members[d->self].id;
+	return h->chain_id == cs_role_chain(d)->vni && h->sender == m->wire && h->receiver == d->members[d->self].wire;
 }
 
 /* Reads the stream's entry in cs_streams (fd) and writes the received

@@ -10,6 +10,12 @@
  * names, CS_BUCKETS_DEFAULT buckets), over this node and the peers its
  * health checks find alive: every node that sees the same instances alive
  * builds the same table.
+ *
+ * A reload (cs_role_take) finds this node again in the new config: it must
+ * still be the same instance of the same chain, or the reload is refused
+ * and the node goes on as it was. Peers come and go, change address or
+ * health settings; the table is rebuilt, and every held stream whose
+ * partner changed is synced again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,51 +27,75 @@
 
 #include "instance.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/health.h"
 #include "lib/log.h"
 #include "instance.skel.h"
 
-/* The instance id of this node: named, or found among the local addresses. */
-static __u32 find_self(struct cs_instance_daemon *d, char *err, size_t errlen)
+/* Where an instance is in a config: its chain's index and its own. */
+struct place {
+	size_t chain, inst;
+};
+
+static const struct cs_instance_conf *at(const struct cs_conf *conf, struct place p)
 {
-	const char *name = d->name ? d->name : d->conf.instance.name;
-	struct cs_addr local[CS_LOCAL_ADDRS_MAX], a;
-	__u32 id, n = cs_instance_count(&d->conf), found = 0;
-	int nl;
-
-	if (name) {
-		id = cs_instance_id_of(&d->conf, name);
-		if (!id)
-			snprintf(err, errlen, "%s: no instance is named \"%s\"", d->config_path, name);
-		return id;
-	}
-	nl = cs_local_addrs(local, CS_LOCAL_ADDRS_MAX);
-	if (nl < 0) {
-		snprintf(err, errlen, "cannot list this host's addresses: %s", strerror(-nl));
-		return 0;
-	}
-	for (id = 1; id <= n; id++) {
-		const struct cs_instance_conf *ic = cs_instance_by_id(&d->conf, id, NULL);
-
-		if (cs_addr_parse(ic->address, &a) || !cs_addr_in(&a, local, (size_t)nl))
-			continue;
-		if (found) {
-			snprintf(err, errlen, "%s: instances %s and %s both have an address of this host: "
-				 "say which this is with instance.name or --name", d->config_path,
-				 cs_instance_by_id(&d->conf, found, NULL)->name, ic->name);
-			return 0;
-		}
-		found = id;
-	}
-	if (!found)
-		snprintf(err, errlen, "%s: no instance's address is an address of this host: "
-			 "say which instance this is with instance.name or --name", d->config_path);
-	return found;
+	return &conf->chains[p.chain].instances[p.inst];
 }
 
-const struct cs_chain_conf *cs_role_chain(const struct cs_instance_daemon *d)
+static int by_name(const struct cs_conf *conf, const char *path, const char *name, struct place *p, char *err,
+		   size_t errlen)
 {
-	return &d->conf.chains[d->chain];
+	const struct cs_instance_conf *ic = cs_instance_named(conf, name, &p->chain);
+
+	if (!ic) {
+		snprintf(err, errlen, "%s: no instance is named \"%s\"", path, name);
+		return -1;
+	}
+	p->inst = (size_t)(ic - conf->chains[p->chain].instances);
+	return 0;
+}
+
+/* The one instance whose address this host has. */
+static int by_address(const struct cs_conf *conf, const char *path, struct place *p, char *err, size_t errlen)
+{
+	struct cs_addr local[CS_LOCAL_ADDRS_MAX], a;
+	int nl = cs_local_addrs(local, CS_LOCAL_ADDRS_MAX);
+	bool found = false;
+	size_t c, i;
+
+	if (nl < 0) {
+		snprintf(err, errlen, "cannot list this host's addresses: %s", strerror(-nl));
+		return -1;
+	}
+	for (c = 0; c < conf->n_chains; c++)
+		for (i = 0; i < conf->chains[c].n_instances; i++) {
+			const struct cs_instance_conf *ic = &conf->chains[c].instances[i];
+
+			if (cs_addr_parse(ic->address, &a) || !cs_addr_in(&a, local, (size_t)nl))
+				continue;
+			if (found) {
+				snprintf(err, errlen, "%s: instances %s and %s both have an address of this host: "
+					 "say which this is with instance.name or --name", path, at(conf, *p)->name,
+					 ic->name);
+				return -1;
+			}
+			*p = (struct place){ c, i };
+			found = true;
+		}
+	if (!found)
+		snprintf(err, errlen, "%s: no instance's address is an address of this host: "
+			 "say which instance this is with instance.name or --name", path);
+	return found ? 0 : -1;
+}
+
+/* This node in conf: named (--name, else instance.name), or found by address. */
+static int find_self(const struct cs_instance_daemon *d, const struct cs_conf *conf, struct place *p, char *err,
+		     size_t errlen)
+{
+	const char *name = d->name ? d->name : conf->instance.name;
+
+	return name ? by_name(conf, d->config_path, name, p, err, errlen)
+		    : by_address(conf, d->config_path, p, err, errlen);
 }
 
 static bool chain_is_encap(const struct cs_chain_conf *cc)
@@ -73,46 +103,73 @@ static bool chain_is_encap(const struct cs_chain_conf *cc)
 	return cc->mode && !strcmp(cc->mode, "encap");
 }
 
-int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen)
+/* What the role needs of the config beyond what the loader checks. */
+static int check_role(const struct cs_instance_daemon *d, const struct cs_conf *conf, size_t chain, char *err,
+		      size_t errlen)
 {
-	__u32 self = find_self(d, err, errlen);
-	const struct cs_chain_conf *cc;
-	size_t i;
+	const struct cs_chain_conf *cc = &conf->chains[chain];
 
-	if (!self)
-		return -1;
-	cs_instance_by_id(&d->conf, self, &d->chain);
-	cc = cs_role_chain(d);
-	if (!d->conf.instance.n_ifaces) {
+	if (!conf->instance.n_ifaces) {
 		snprintf(err, errlen, "%s: instance.interfaces is missing: where does steered traffic arrive?",
 			 d->config_path);
 		return -1;
 	}
-	if (!chain_is_encap(cc) && !d->conf.has_affinity_key) {
+	if (!chain_is_encap(cc) && !conf->has_affinity_key) {
 		snprintf(err, errlen, "%s:%d: chain \"%s\" is in route mode: its instances recompute each "
 			 "stream's affinity code, so the config needs mesh.affinity_key, the key its steering "
 			 "hosts use", d->config_path, cc->line, cc->name);
 		return -1;
 	}
-	d->n_members = cc->n_instances;
-	for (i = 0; i < cc->n_instances; i++) {
-		struct cs_member *m = &d->members[i];
+	return 0;
+}
 
+/* The members as conf's chain has them, self at *self; each keeps the
+ * health verdict an old member of the same name and address had (old may
+ * be NULL: all up until the health checks say otherwise). */
+static size_t members_of(const struct cs_conf *conf, struct place self, __u16 sync_port, const struct cs_member *old,
+			 size_t n_old, struct cs_member *out, size_t *self_at)
+{
+	const struct cs_chain_conf *cc = &conf->chains[self.chain];
+	size_t i, j;
+
+	for (i = 0; i < cc->n_instances; i++) {
+		struct cs_member *m = &out[i];
+
+		memset(m, 0, sizeof(*m));
 		m->name = cc->instances[i].name;
-		m->id = cs_instance_id_of(&d->conf, m->name);
+		m->id = cc->instances[i].id;
+		m->wire = cc->instances[i].wire_id;
 		cs_addr_parse(cc->instances[i].address, &m->addr);
-		m->salen = cs_addr_to_sockaddr(&m->addr, (__u16)d->conf.sync_port, &m->sa);
-		m->self = m->id == self;
-		m->up = true;	/* until its health checks say otherwise */
-		if (m->self)
-			d->self = i;
+		m->salen = cs_addr_to_sockaddr(&m->addr, sync_port, &m->sa);
+		m->self = i == self.inst;
+		m->up = true;
+		for (j = 0; j < n_old; j++)
+			if (!strcmp(old[j].name, m->name) && !memcmp(&old[j].addr, &m->addr, sizeof(m->addr)))
+				m->up = __atomic_load_n(&old[j].up, __ATOMIC_ACQUIRE);
 	}
+	*self_at = self.inst;
+	return cc->n_instances;
+}
+
+int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen)
+{
+	struct place self;
+
+	if (find_self(d, &d->conf, &self, err, errlen) || check_role(d, &d->conf, self.chain, err, errlen))
+		return -1;
+	d->chain = self.chain;
+	d->n_members = members_of(&d->conf, self, (__u16)d->conf.sync_port, NULL, 0, d->members, &d->self);
 	d->table = calloc(CS_BUCKETS_DEFAULT, sizeof(*d->table));
 	if (!d->table) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
+}
+
+const struct cs_chain_conf *cs_role_chain(const struct cs_instance_daemon *d)
+{
+	return &d->conf.chains[d->chain];
 }
 
 struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos)
@@ -148,7 +205,7 @@ int cs_role_write_cfg(struct cs_instance_daemon *d)
 	struct cs_inst_cfg cfg = {
 		.affinity_key = { d->conf.affinity_key[0], d->conf.affinity_key[1] },
 		.map_version = d->map_version,
-		.chain_id = (__u32)d->chain + 1,
+		.vni = cc->vni,
 		.self_id = d->members[d->self].id,
 		.mode = chain_is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE,
 		.flags = CS_ICFG_READY | (d->conf.instance.strict ? CS_ICFG_STRICT : 0),
@@ -211,4 +268,92 @@ void cs_role_health_end(struct cs_instance_daemon *d)
 	if (d->health)
 		cs_health_stop(d->health);
 	d->health = NULL;
+}
+
+/* ---- a reload ---- */
+
+/* This node in the new config: the same instance of the same chain, and
+ * what the role needs. 0 with *self, or -1 with why in err. */
+int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf *conf, size_t *chain,
+		       size_t *inst, char *err, size_t errlen)
+{
+	const struct cs_member *me = &d->members[d->self];
+	const struct cs_chain_conf *was = cs_role_chain(d);
+	struct place p;
+	char why[768];
+
+	if (!cs_instance_named(conf, me->name, NULL)) {
+		snprintf(err, errlen, "%s: instance %s, which this node is, is not in it any more: a node leaves "
+			 "its chain by a stop, not a reload; it goes on as %s of chain %s", d->config_path, me->name,
+			 me->name, was->name);
+		return -1;
+	}
+	if (find_self(d, conf, &p, why, sizeof(why))) {
+		snprintf(err, errlen, "%s; this node is instance %s of chain %s", why, me->name, was->name);
+		return -1;
+	}
+	if (strcmp(at(conf, p)->name, me->name)) {
+		snprintf(err, errlen, "%s: this node would be instance %s, but it is %s: instance %s left the "
+			 "config, and a node becomes another instance only by a restart", d->config_path,
+			 at(conf, p)->name, me->name, me->name);
+		return -1;
+	}
+	if (strcmp(conf->chains[p.chain].name, was->name)) {
+		snprintf(err, errlen, "%s:%d: instance %s moved from chain %s to chain %s: a node changes chains "
+			 "only by a restart", d->config_path, at(conf, p)->line, me->name, was->name,
+			 conf->chains[p.chain].name);
+		return -1;
+	}
+	if (check_role(d, conf, p.chain, err, errlen))
+		return -1;
+	*chain = p.chain;
+	*inst = p.inst;
+	return 0;
+}
+
+void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst)
+{
+	struct cs_member *old = malloc(sizeof(d->members));
+	size_t n_old = d->n_members;
+
+	if (old)
+		memcpy(old, d->members, n_old * sizeof(*old));
+	d->chain = chain;
+	d->n_members = members_of(&d->conf, (struct place){ chain, inst }, (__u16)d->conf.sync_port, old,
+				  old ? n_old : 0, d->members, &d->self);
+	free(old);
+}
+
+/* ---- ids ---- */
+
+int cs_role_ids_write(struct cs_instance_daemon *d)
+{
+	return cs_ids_write(&d->ids, -1, bpf_map__fd(d->skel->maps.cs_peer_ids));
+}
+
+static void note_peer(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,
+		      void *arg)
+{
+	struct cs_ids_named *named = arg;
+
+	(void)d;
+	(void)k;
+	named->inst[stream->peer % CS_INSTANCES_MAX] = true;
+}
+
+/* On an instance node an id is named by the synced copies it sent (their
+ * peer); nothing here names a chain id, so a LEFT one is freed at once. */
+void cs_role_ids_tick(struct cs_instance_daemon *d)
+{
+	struct cs_ids_named named = { 0 };
+	int e;
+
+	if (!cs_ids_time_to_look(&d->ids, &d->ids_checked_ns, cs_now_ns()))
+		return;
+	cs_streams_each(d, note_peer, &named);
+	if (!cs_ids_release(&d->ids, &named, NULL, NULL))
+		return;
+	e = cs_role_ids_write(d);
+	if (e)
+		cs_warn("ids: the freed ids could not be written to the pins: %s", strerror(-e));
 }

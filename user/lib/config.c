@@ -20,6 +20,7 @@
 #include "config.h"
 #include "addr.h"
 #include "files.h"
+#include "ids.h"
 
 struct loader {
 	yaml_document_t doc;
@@ -82,6 +83,16 @@ static int want_string(struct loader *l, const yaml_node_t *n, const char *what,
 		return fail(l, n, "%s must not be empty", what);
 	*out = strdup(s);
 	return *out ? 0 : fail(l, n, "out of memory");
+}
+
+/* A chain's or an instance's name: the pinned ids keep it (CS_ID_NAME_MAX). */
+static int want_name(struct loader *l, const yaml_node_t *n, const char *what, char **out)
+{
+	if (want_string(l, n, what, out))
+		return -1;
+	if (strlen(*out) >= CS_ID_NAME_MAX)
+		return fail(l, n, "%s \"%s\" is longer than %d characters", what, *out, CS_ID_NAME_MAX - 1);
+	return 0;
 }
 
 static int want_bool(struct loader *l, const yaml_node_t *n, const char *what, bool *out)
@@ -747,7 +758,11 @@ static int instance_pair(struct loader *l, const char *key, yaml_node_t *k, yaml
 	struct cs_addr a;
 
 	if (!strcmp(key, "name"))
-		return want_string(l, v, "instance name", &in->name);
+		return want_name(l, v, "instance name", &in->name);
+	if (!strcmp(key, "id")) {
+		in->id_given = true;
+		return want_u32(l, v, "instance id", 1, CS_INSTANCES_MAX - 1, &in->id);
+	}
 	if (!strcmp(key, "address")) {
 		if (want_string(l, v, "instance address", &in->address))
 			return -1;
@@ -760,7 +775,7 @@ static int instance_pair(struct loader *l, const char *key, yaml_node_t *k, yaml
 		in->has_mac = true;
 		return want_mac(l, v, "instance mac", in->mac);
 	}
-	return fail(l, k, "unknown key \"%s\" in an instance (known: name, address, mac)", key);
+	return fail(l, k, "unknown key \"%s\" in an instance (known: name, id, address, mac)", key);
 }
 
 static int instance_item(struct loader *l, yaml_node_t *item, void *arg)
@@ -784,7 +799,15 @@ static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 	struct cs_chain_conf *ch = arg;
 
 	if (!strcmp(key, "name"))
-		return want_string(l, v, "chain name", &ch->name);
+		return want_name(l, v, "chain name", &ch->name);
+	if (!strcmp(key, "id")) {
+		ch->id_given = true;
+		return want_u32(l, v, "chain id", 1, CS_CHAINS_MAX - 1, &ch->id);
+	}
+	if (!strcmp(key, "vni")) {
+		ch->vni_given = true;
+		return want_u32(l, v, "chain vni", 1, CS_VNI_MAX, &ch->vni);
+	}
 	if (!strcmp(key, "mode")) {
 		if (want_string(l, v, "chain mode", &ch->mode))
 			return -1;
@@ -806,7 +829,8 @@ static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 	if (!strcmp(key, "health"))
 		return each_pair(l, v, "health", health_pair, &ch->health);
 	return fail(l, k,
-		    "unknown key \"%s\" in a chain (known: name, mode, on_failure, symmetric, instances, health)",
+		    "unknown key \"%s\" in a chain (known: name, id, vni, mode, on_failure, symmetric, instances, "
+		    "health)",
 		    key);
 }
 
@@ -1199,34 +1223,101 @@ static int top_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node
 		    "cluster)", key);
 }
 
-/* Cross-checks that need the whole file. */
-/* Instance names name instances everywhere (logs, drain, the service map):
- * they are unique across chains, and ids fit the dataplane. */
+/* Cross-checks that need the whole file: a refusal names the line to blame. */
+__attribute__((format(printf, 3, 4)))
+static int fail_line(struct loader *l, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(l->err, l->errlen, "%s:%d: %s", l->file, line, msg);
+	l->failed = 1;
+	return -1;
+}
+
+/* Is a (an earlier instance) in the way of b? Names are unique across
+ * chains (logs, drain and the service map name instances by them), ids
+ * the config gives too, and the wire ids the sync names them by. */
+static int instance_clash(struct loader *l, const struct cs_instance_conf *a, const struct cs_instance_conf *b)
+{
+	if (!strcmp(a->name, b->name))
+		return fail_line(l, b->line, "instance \"%s\" is defined twice (first on line %d)", b->name,
+				 a->line);
+	if (a->id_given && b->id_given && a->id == b->id)
+		return fail_line(l, b->line, "instance \"%s\" asks for id %u, which instance \"%s\" (line %d) "
+				 "has", b->name, b->id, a->name, a->line);
+	if (a->wire_id == b->wire_id)
+		return fail_line(l, b->line, "instance \"%s\" has the wire id of instance \"%s\" (line %d), "
+				 "%#x, and the sync could not tell them apart: rename one", b->name, a->name,
+				 a->line, b->wire_id);
+	return 0;
+}
+
 static int check_instances(struct loader *l)
 {
+	struct cs_instance_conf *all[CS_INSTANCES_MAX];
 	struct cs_conf *c = l->conf;
-	size_t i, j, k, m, total = 0;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < c->n_chains; i++)
+		for (j = 0; j < c->chains[i].n_instances; j++) {
+			struct cs_instance_conf *in = &c->chains[i].instances[j];
+
+			if (n + 1 >= CS_INSTANCES_MAX)
+				return fail_line(l, in->line, "more than %d instances in all", CS_INSTANCES_MAX - 1);
+			in->wire_id = cs_wire_id(c->chains[i].name, in->name);
+			all[n++] = in;
+		}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (instance_clash(l, all[j], all[i]))
+				return -1;
+	return 0;
+}
+
+/* Chains: ids the config gives, and VNIs (given or derived), unique. */
+static int check_chains(struct loader *l)
+{
+	struct cs_conf *c = l->conf;
+	size_t i, j;
 
 	for (i = 0; i < c->n_chains; i++) {
-		for (j = 0; j < c->chains[i].n_instances; j++) {
-			const struct cs_instance_conf *in = &c->chains[i].instances[j];
+		struct cs_chain_conf *b = &c->chains[i];
 
-			if (++total >= CS_INSTANCES_MAX) {
-				snprintf(l->err, l->errlen, "%s:%d: more than %d instances in all", l->file,
-					 in->line, CS_INSTANCES_MAX - 1);
-				return l->failed = -1;
-			}
-			for (k = 0; k <= i; k++)
-				for (m = 0; m < (k == i ? j : c->chains[k].n_instances); m++)
-					if (!strcmp(c->chains[k].instances[m].name, in->name)) {
-						snprintf(l->err, l->errlen,
-							 "%s:%d: instance \"%s\" is defined twice (first on line %d)",
-							 l->file, in->line, in->name, c->chains[k].instances[m].line);
-						return l->failed = -1;
-					}
+		if (!b->vni_given)
+			b->vni = cs_vni_of_name(b->name);
+		for (j = 0; j < i; j++) {
+			const struct cs_chain_conf *a = &c->chains[j];
+
+			if (a->id_given && b->id_given && a->id == b->id)
+				return fail_line(l, b->line, "chain \"%s\" asks for id %u, which chain \"%s\" (line "
+						 "%d) has", b->name, b->id, a->name, a->line);
+			if (a->vni == b->vni)
+				return fail_line(l, b->line, "chain \"%s\" has VNI %u (%s), which chain \"%s\" (line "
+						 "%d) has too: give one of them another with vni:", b->name, b->vni,
+						 b->vni_given ? "its vni:" : "derived from its name", a->name, a->line);
 		}
 	}
 	return 0;
+}
+
+/* The ids a fresh node gives: in config order, `id:` first. A daemon gives
+ * them again against what its pins kept (lib/ids.h). */
+static int number_fresh(struct loader *l)
+{
+	struct cs_ids *fresh = calloc(1, sizeof(*fresh));
+	int rc;
+
+	if (!fresh)
+		return fail(l, NULL, "out of memory");
+	rc = cs_ids_assign(fresh, l->conf, 0, l->err, l->errlen);
+	free(fresh);
+	if (rc)
+		l->failed = 1;
+	return rc;
 }
 
 static int check_conf(struct loader *l, yaml_node_t *root)
@@ -1234,7 +1325,7 @@ static int check_conf(struct loader *l, yaml_node_t *root)
 	struct cs_conf *c = l->conf;
 	size_t i, j;
 
-	if (check_instances(l))
+	if (check_chains(l) || check_instances(l))
 		return -1;
 
 	for (i = 0; i < c->n_rules; i++) {
@@ -1249,13 +1340,13 @@ static int check_conf(struct loader *l, yaml_node_t *root)
 			return l->failed = -1;
 		}
 	}
-	if (c->instance.name && !cs_instance_id_of(c, c->instance.name)) {
+	if (c->instance.name && !cs_instance_named(c, c->instance.name, NULL)) {
 		snprintf(l->err, l->errlen, "%s:%d: instance.name \"%s\" is not an instance of any chain", l->file,
 			 c->instance.line, c->instance.name);
 		return l->failed = -1;
 	}
 	(void)root;
-	return 0;
+	return number_fresh(l);
 }
 
 static int load_file(struct loader *l)
@@ -1369,18 +1460,18 @@ const char *cs_pattern_text(const struct cs_conf *conf, __u32 id)
 	return p ? p->text : "?";
 }
 
-__u32 cs_instance_id_of(const struct cs_conf *conf, const char *name)
+const struct cs_instance_conf *cs_instance_named(const struct cs_conf *conf, const char *name, size_t *chain)
 {
-	__u32 id = 0;
 	size_t c, i;
 
 	for (c = 0; c < conf->n_chains; c++)
-		for (i = 0; i < conf->chains[c].n_instances; i++) {
-			id++;
-			if (!strcmp(conf->chains[c].instances[i].name, name))
-				return id;
-		}
-	return 0;
+		for (i = 0; i < conf->chains[c].n_instances; i++)
+			if (!strcmp(conf->chains[c].instances[i].name, name)) {
+				if (chain)
+					*chain = c;
+				return &conf->chains[c].instances[i];
+			}
+	return NULL;
 }
 
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
@@ -1389,33 +1480,22 @@ __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
 
 	for (i = 0; name && i < conf->n_chains; i++)
 		if (!strcmp(conf->chains[i].name, name))
-			return (__u32)i + 1;
+			return conf->chains[i].id;
 	return 0;
 }
 
 const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain)
 {
-	size_t c, n = 0;
+	size_t c, i;
 
-	for (c = 0; c < conf->n_chains; c++) {
-		if (id - 1 < n + conf->chains[c].n_instances) {
-			if (chain)
-				*chain = c;
-			return &conf->chains[c].instances[id - 1 - n];
-		}
-		n += conf->chains[c].n_instances;
-	}
+	for (c = 0; id && c < conf->n_chains; c++)
+		for (i = 0; i < conf->chains[c].n_instances; i++)
+			if (conf->chains[c].instances[i].id == id) {
+				if (chain)
+					*chain = c;
+				return &conf->chains[c].instances[i];
+			}
 	return NULL;
-}
-
-__u32 cs_instance_count(const struct cs_conf *conf)
-{
-	__u32 n = 0;
-	size_t c;
-
-	for (c = 0; c < conf->n_chains; c++)
-		n += (__u32)conf->chains[c].n_instances;
-	return n;
 }
 
 static void free_list(char **list, size_t n)

@@ -56,6 +56,11 @@ struct cs_instance_conf {
 	char *address;
 	__u8 mac[6];			/* encap: its vxlan device's MAC ... */
 	bool has_mac;			/* ... when given; else cs_encap_mac() */
+	__u32 id;			/* its instance id on this node: `id:`, else
+					 * given by name (lib/ids.h; the loader
+					 * numbers as a fresh node would) */
+	bool id_given;			/* `id:` fixed it */
+	__u32 wire_id;			/* what the sync names it by: cs_wire_id() */
 	int line;
 };
 
@@ -68,6 +73,10 @@ struct cs_health_conf {
 
 struct cs_chain_conf {
 	char *name;
+	__u32 id;			/* its chain id on this node, as an instance's */
+	bool id_given;
+	__u32 vni;			/* its wire id: `vni:`, else cs_vni_of_name() */
+	bool vni_given;
 	char *mode;			/* route or encap */
 	char *on_failure;		/* bypass or drop */
 	bool symmetric;			/* steer return packets too */
@@ -167,19 +176,15 @@ const struct cs_pattern *cs_pattern_by_id(const struct cs_conf *conf, __u32 id);
  * config has no pattern with that id. */
 const char *cs_pattern_text(const struct cs_conf *conf, __u32 id);
 
-/* The instance id of an instance name, as the daemon numbers them: its
- * position in the list of every chain's instances, in config order, + 1;
- * 0 if no instance has that name. */
-__u32 cs_instance_id_of(const struct cs_conf *conf, const char *name);
+/* The instance named name, and the index of its chain in conf->chains in
+ * *chain (may be NULL); NULL if no instance has that name. */
+const struct cs_instance_conf *cs_instance_named(const struct cs_conf *conf, const char *name, size_t *chain);
 
-/* The instance at instance id `id` (1-based, numbered as above), and the
- * index of its chain in conf->chains in *chain (may be NULL); NULL when no
- * instance has that id. */
+/* The instance with instance id `id` (cs_instance_conf.id), and the index
+ * of its chain in *chain (may be NULL); NULL when no instance has it. */
 const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain);
-/* How many instances every chain has together: the highest instance id. */
-__u32 cs_instance_count(const struct cs_conf *conf);
 
-/* The chain_id of a chain name: its position + 1; 0 for NULL (observe). */
+/* The chain id of a chain name (cs_chain_conf.id); 0 for NULL (observe). */
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name);
 
 /* Returns 0, or -1 with the reason in err ("FILE:LINE: reason"). */

@@ -128,7 +128,68 @@ int cs_map_dump(int fd, __u32 key_size, __u32 value_size, struct cs_map_dump *d)
 	return e;
 }
 
+/* ---- a walk in chunks ---- */
+
+#define EACH_CHUNK 256
+#define VALUE_MAX 256
+
+static int each_by_keys(int fd, __u32 key_size, void (*each)(const void *, const void *, void *), void *ctx)
+{
+	__u8 prev[KEY_MAX], key[KEY_MAX], val[VALUE_MAX];
+	bool started = false;
+	int e;
+
+	while (!(e = bpf_map_get_next_key(fd, started ? prev : NULL, key))) {
+		if (!bpf_map_lookup_elem(fd, key, val))	/* one removed meanwhile is skipped */
+			each(key, val, ctx);
+		memcpy(prev, key, key_size);
+		started = true;
+	}
+	return e == -ENOENT ? 0 : e;
+}
+
+int cs_map_each(int fd, __u32 key_size, __u32 value_size,
+		void (*each)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	static __u8 keys[EACH_CHUNK * KEY_MAX], vals[EACH_CHUNK * VALUE_MAX];
+	__u64 token[KEY_MAX / 8];
+	bool first = true;
+	__u32 i;
+
+	if (key_size > KEY_MAX || value_size > VALUE_MAX)
+		return -EINVAL;
+	for (;;) {
+		__u32 count = EACH_CHUNK;
+		int e = bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &count, NULL);
+
+		if (e && e != -ENOENT)	/* no batch calls here, or a bucket too full for a chunk */
+			return each_by_keys(fd, key_size, each, ctx);
+		for (i = 0; i < count; i++)
+			each(keys + (size_t)i * key_size, vals + (size_t)i * value_size, ctx);
+		if (e == -ENOENT)
+			return 0;
+		first = false;
+	}
+}
+
 /* ---- per-CPU values ---- */
+
+int cs_percpu_zero(int fd, __u32 key, __u32 value_size)
+{
+	int ncpu = libbpf_num_possible_cpus(), e = 0;
+	void *zero;
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	/* the kernel takes each CPU's copy padded to 8 octets */
+	zero = calloc((size_t)ncpu, (value_size + 7) & ~7u);
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(fd, &key, zero, BPF_ANY))
+		e = -errno;
+	free(zero);
+	return e;
+}
 
 /* The per-CPU value at key, a struct of `words` __u64 fields, summed over
  * the ncpu CPUs into out; vals has room for every CPU's copy. */

@@ -36,6 +36,19 @@ struct cs_map_dump {
 int cs_map_dump(int fd, __u32 key_size, __u32 value_size, struct cs_map_dump *d);
 void cs_map_dump_free(struct cs_map_dump *d);
 
+/* Calls each(key, value, ctx) for every entry of the hash map fd (keys of
+ * at most 64 octets, values of at most 256), reading a few hundred at a
+ * time, so a table of any size costs little memory. A change made during
+ * the walk may or may not be seen, and where the kernel cannot read in
+ * chunks the walk goes on key by key, so an entry may be seen twice.
+ * 0, or -errno. */
+int cs_map_each(int fd, __u32 key_size, __u32 value_size,
+		void (*each)(const void *key, const void *value, void *ctx), void *ctx);
+
+/* Zero every CPU's copy of the per-CPU value at key (value_size octets, at
+ * most 256): a counter that starts again from nothing. 0 or -errno. */
+int cs_percpu_zero(int fd, __u32 key, __u32 value_size);
+
 /*
  * Reads the per-CPU values of n_keys keys of the per-CPU array map_fd, from
  * first_key on, each a struct of `words` __u64 fields, and sums them over

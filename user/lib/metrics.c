@@ -87,18 +87,19 @@ static void rule_label(const struct cs_conf *conf, size_t rule, char *out, size_
 		snprintf(out + at, len - at, ",+%zu more", more);
 }
 
+/* Chains and instances by their ids (the config's, as the daemon gave
+ * them): a series keeps its labels however the lists change. */
 static int labels_from(const struct cs_conf *conf, struct labels *l)
 {
-	size_t c, i, id = 0;
+	size_t c, i;
 
 	memset(l, 0, sizeof(*l));
 	l->n_rules = conf->n_rules;
-	l->n_chains = conf->n_chains;
-	for (c = 0; c < conf->n_chains; c++)
-		l->n_instances += conf->chains[c].n_instances;
+	l->n_chains = CS_CHAINS_MAX - 1;
+	l->n_instances = CS_INSTANCES_MAX - 1;
 	l->rule = calloc(l->n_rules + 1, sizeof(*l->rule));
-	l->chain = calloc(l->n_chains + 1, sizeof(*l->chain));
-	l->instance = calloc(l->n_instances + 1, sizeof(*l->instance));
+	l->chain = calloc(l->n_chains, sizeof(*l->chain));
+	l->instance = calloc(l->n_instances, sizeof(*l->instance));
 	if (!l->rule || !l->chain || !l->instance) {
 		labels_free(l);
 		return -ENOMEM;
@@ -106,9 +107,13 @@ static int labels_from(const struct cs_conf *conf, struct labels *l)
 	for (i = 0; i < conf->n_rules; i++)
 		rule_label(conf, i, l->rule[i], CS_LABEL_TEXT);
 	for (c = 0; c < conf->n_chains; c++) {
-		snprintf(l->chain[c], CS_LABEL_TEXT, "%s", conf->chains[c].name);
-		for (i = 0; i < conf->chains[c].n_instances; i++)
-			snprintf(l->instance[id++], CS_LABEL_TEXT, "%s", conf->chains[c].instances[i].name);
+		const struct cs_chain_conf *cc = &conf->chains[c];
+
+		if (cc->id)
+			snprintf(l->chain[cc->id - 1], CS_LABEL_TEXT, "%s", cc->name);
+		for (i = 0; i < cc->n_instances; i++)
+			if (cc->instances[i].id)
+				snprintf(l->instance[cc->instances[i].id - 1], CS_LABEL_TEXT, "%s", cc->instances[i].name);
 	}
 	return 0;
 }
@@ -326,8 +331,8 @@ static void instances(FILE *f, const struct cs_pinned *pins, const struct labels
 						 "state", NULL, NULL };
 			__u64 v[4];
 
-			if (cs_pinned_instance(pins, id, &in))
-				continue;
+			if (!*labels[1] || cs_pinned_instance(pins, id, &in))
+				continue;	/* not an instance of the config */
 			labels[3] = label_of(l->chain, l->n_chains, in.chain_id);
 			if (cs_pinned_inst_stat(pins, id, &is))
 				memset(&is, 0, sizeof(is));

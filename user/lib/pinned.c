@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "bpffs.h"
+#include "ids.h"
 #include "maps.h"
 #include "pinned.h"
 #include "pins.h"
@@ -61,6 +62,12 @@ static const struct map_spec specs[CS_M_COUNT] = {
 	[CS_M_NEVER] = { "cs_never", BPF_MAP_TYPE_LPM_TRIE, sizeof(struct cs_never_key), sizeof(__u32), 1, true },
 	[CS_M_RULE_QUOTA] = { "cs_rule_quota", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_rule_quota),
 			      1, true },
+	[CS_M_CHAIN_IDS] = { "cs_chain_ids", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_id_holder),
+			     CS_CHAINS_MAX, true },
+	[CS_M_INSTANCE_IDS] = { "cs_instance_ids", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_id_holder),
+				CS_INSTANCES_MAX, true },
+	[CS_M_PEER_IDS] = { "cs_peer_ids", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_id_holder),
+			    CS_INSTANCES_MAX, true },
 };
 
 /* A directory that holds at least one entry: the daemon left state there. */
@@ -181,6 +188,12 @@ int cs_pinned_open_only(struct cs_pinned *pins, const char *dir, unsigned need, 
 	return open_maps(pins, dir, need, 0, err, errlen);
 }
 
+int cs_pinned_open_with(struct cs_pinned *pins, const char *dir, unsigned need, unsigned optional, char *err,
+			size_t errlen)
+{
+	return open_maps(pins, dir, need | optional, optional, err, errlen);
+}
+
 int cs_pinned_open_any(struct cs_pinned *pins, const char *dir, unsigned want, char *err, size_t errlen)
 {
 	return open_maps(pins, dir, want, want, err, errlen);
@@ -289,4 +302,20 @@ int cs_pinned_sync_stat(const struct cs_pinned *pins, struct cs_sync_stat *out)
 	__u32 zero = 0;
 
 	return lookup(pins, CS_M_SYNC_STATS, &zero, out, sizeof(*out));
+}
+
+int cs_pinned_ids(const struct cs_pinned *pins, struct cs_ids *out)
+{
+	int e = cs_ids_read(out, pins->fd[CS_M_CHAIN_IDS], pins->fd[CS_M_INSTANCE_IDS]);
+
+	if (!e && (pins->fd[CS_M_CHAIN_IDS] < 0 || pins->fd[CS_M_INSTANCE_IDS] < 0))
+		return -ENOENT;
+	return e;
+}
+
+int cs_pinned_peer_ids(const struct cs_pinned *pins, struct cs_ids *out)
+{
+	int e = cs_ids_read(out, -1, pins->fd[CS_M_PEER_IDS]);
+
+	return !e && pins->fd[CS_M_PEER_IDS] < 0 ? -ENOENT : e;
 }

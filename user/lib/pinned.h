@@ -36,6 +36,9 @@ enum cs_pinned_map {
 	CS_M_RULE_TRAFFIC,	/* steer's; optional */
 	CS_M_NEVER,		/* optional: older state has none */
 	CS_M_RULE_QUOTA,	/* optional: older state has none */
+	CS_M_CHAIN_IDS,		/* optional: older state has none */
+	CS_M_INSTANCE_IDS,	/* optional: older state has none */
+	CS_M_PEER_IDS,		/* the instance's; optional */
 	CS_M_COUNT,
 };
 
@@ -58,6 +61,12 @@ void cs_pinned_close(struct cs_pinned *pins);
  * commands that read steer's maps alone. */
 #define CS_PINNED_BIT(m) (1u << (m))
 int cs_pinned_open_only(struct cs_pinned *pins, const char *dir, unsigned need, char *err, size_t errlen);
+
+/* Open the maps in need, all required, and those in optional that are
+ * pinned (the others get fd -1), checked as cs_pinned_open checks them. */
+#define CS_PINNED_IDS (CS_PINNED_BIT(CS_M_CHAIN_IDS) | CS_PINNED_BIT(CS_M_INSTANCE_IDS))
+int cs_pinned_open_with(struct cs_pinned *pins, const char *dir, unsigned need, unsigned optional, char *err,
+			size_t errlen);
 
 /* Open the maps whose bit is set in want that are pinned in dir; the
  * others get fd -1. A pinned map of another layout is still refused. For
@@ -94,5 +103,12 @@ int cs_pinned_learn_reasons(const struct cs_pinned *pins, __u64 *out);
 int cs_pinned_inst_reasons(const struct cs_pinned *pins, __u64 *out);
 /* Reads cs_sync_stats[0]: the instance daemon's sync counters. */
 int cs_pinned_sync_stat(const struct cs_pinned *pins, struct cs_sync_stat *out);
+/* Reads steer's cs_chain_ids and cs_instance_ids whole: who holds each id
+ * (every id FREE where they are not pinned; -ENOENT then). */
+struct cs_ids;
+int cs_pinned_ids(const struct cs_pinned *pins, struct cs_ids *out);
+/* Reads an instance node's cs_peer_ids into out's instance ids (its chain
+ * ids all FREE: an instance node keeps none); -ENOENT where not pinned. */
+int cs_pinned_peer_ids(const struct cs_pinned *pins, struct cs_ids *out);
 
 #endif

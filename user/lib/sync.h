@@ -10,12 +10,12 @@
  *
  *   header, 28 octets
  *     0  magic     "CSY1"
- *     4  version   2
+ *     4  version   3
  *     5  type      1 (streams)
  *     6  count     entries that follow, 1..CS_SYNC_BATCH
- *     8  chain_id  the chain both instances serve
- *    12  sender    the sender's instance id
- *    16  receiver  the instance id it is sent to
+ *     8  chain     the wire id of the chain both instances serve: its VNI
+ *    12  sender    the sender's wire id (cs_wire_id of its chain and name)
+ *    16  receiver  the wire id of the instance it is sent to
  *    20  map_version  the sender's service map version (Lamport clock)
  *   entry, 80 octets
  *     0  lo[16] hi[16] lo_port hi_port proto state flags 0   (the flow key)
@@ -29,8 +29,13 @@
  *     SipHash-2-4-128 (lib/siphash.h) under the sync key, of every octet
  *     before it
  *
+ * The chain, sender and receiver are wire ids (lib/ids.h), which come from
+ * the config alone, so every node that reads the same config names them
+ * the same way; never a node's own ids, which depend on what it has seen.
+ *
  * A datagram is taken whole or refused whole: wrong magic, another version
- * (version 1 had no tag and no receiver), wrong type, a count of 0 or over
+ * (version 1 had no tag and no receiver; version 2 named the chain and the
+ * instances by their positions in the config), wrong type, a count of 0 or over
  * CS_SYNC_BATCH, or a length other than header + count * entry + tag is
  * malformed; then a tag that does not verify refuses it before any field
  * past the header's shape is read. The receiver names the destination, so a
@@ -47,7 +52,7 @@
 #include "siphash.h"
 
 #define CS_SYNC_MAGIC     0x43535931u	/* "CSY1" */
-#define CS_SYNC_VERSION   2
+#define CS_SYNC_VERSION   3
 #define CS_SYNC_VERSION_AT 4	/* the version's octet, in every version */
 #define CS_SYNC_T_STREAMS 1
 #define CS_SYNC_HDR_LEN   28
@@ -62,8 +67,8 @@ struct cs_sync_key {
 };
 
 struct cs_sync_hdr {
-	__u32 chain_id;
-	__u32 sender;
+	__u32 chain_id;		/* the chain's wire id, its VNI */
+	__u32 sender;		/* wire ids */
 	__u32 receiver;
 	__u64 map_version;
 	__u16 count;
@@ -99,7 +104,8 @@ void cs_sync_key_from_words(const __u64 words[2], struct cs_sync_key *k);
 #define CS_SYNC_KEY_LABEL "cloudsteer sync key v1"
 void cs_sync_key_derive(const struct cs_sync_key *affinity, struct cs_sync_key *out);
 
-/* Start an empty datagram with this header (count is kept by the batch). */
+/* Start an empty datagram with this header (count is kept by the batch);
+ * the chain, sender and receiver are wire ids. */
 void cs_sync_begin(struct cs_sync_batch *b, __u32 chain_id, __u32 sender, __u32 receiver, __u64 map_version);
 /* Add one entry; false when the batch is already full (send it first). */
 bool cs_sync_add(struct cs_sync_batch *b, const struct cs_sync_entry *e);
@@ -122,7 +128,7 @@ void cs_sync_entry_at(const void *buf, __u16 i, struct cs_sync_entry *e);
 void cs_sync_entry_from(struct cs_sync_entry *e, const struct cs_flow_key *key, const struct cs_stream *stream,
 			__u64 now_ns);
 /* The map value a received version becomes here at now_ns, marked
- * CS_STREAM_SYNCED from instance id `peer`. */
+ * CS_STREAM_SYNCED from `peer`, the sender's instance id on this node. */
 void cs_sync_entry_to(const struct cs_sync_entry *e, __u16 peer, __u64 now_ns, struct cs_stream *stream);
 
 /* Does version (epoch, seq) replace what is held, (held_epoch, held_seq)?

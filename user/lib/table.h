@@ -14,7 +14,7 @@
 #include "cloudsteer.h"
 
 #define CS_CELL_MAX (CS_NAME_TEXT_MAX + 64)
-#define CS_COLS_MAX 12
+#define CS_COLS_MAX 13
 
 struct cs_column {
 	const char *head;

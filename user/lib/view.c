@@ -204,6 +204,9 @@ static int read_instances(const struct cs_pinned *pins, struct cs_view *v, char 
 
 	if (pins->fd[CS_M_INSTANCES] < 0)
 		return 0;	/* steer never ran here */
+	e = cs_pinned_ids(pins, &sv->ids);
+	if (e && e != -ENOENT)
+		return e;
 	for (i = 1; i < CS_INSTANCES_MAX; i++) {
 		e = cs_pinned_instance(pins, i, &sv->inst[i]);
 		if (e)
@@ -480,6 +483,30 @@ size_t cs_view_rule_patterns(const struct cs_view *v, __u32 rule_id, const struc
 	while (lo + n < v->n_patterns && v->patterns[lo + n].info.rule_id == rule_id)
 		n++;
 	return n;
+}
+
+static const char *holder_name(const struct cs_id_holder *h, const char *name)
+{
+	return h->state != CS_ID_FREE && name[0] ? name : "-";
+}
+
+const char *cs_view_instance_name(const struct cs_view *v, __u32 id)
+{
+	if (!v->steer || id >= CS_INSTANCES_MAX)
+		return "-";
+	return holder_name(&v->steer->ids.inst[id], v->steer->ids.inst[id].instance);
+}
+
+const char *cs_view_chain_name(const struct cs_view *v, __u32 chain_id)
+{
+	if (!v->steer || chain_id >= CS_CHAINS_MAX)
+		return "-";
+	return holder_name(&v->steer->ids.chain[chain_id], v->steer->ids.chain[chain_id].chain);
+}
+
+bool cs_view_instance_left(const struct cs_view *v, __u32 id)
+{
+	return v->steer && id < CS_INSTANCES_MAX && v->steer->ids.inst[id].state == CS_ID_LEFT;
 }
 
 const struct cs_chain *cs_view_chain(const struct cs_view *v, __u32 chain_id)

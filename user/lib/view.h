@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 #include "cloudsteer.h"
+#include "ids.h"
 #include "json.h"
 #include "pinned.h"
 
@@ -63,6 +64,9 @@ struct cs_flow_row {
  */
 struct cs_steer_view {
 	bool has_instances, has_chains;
+	struct cs_ids ids;			/* who holds each id: the names
+						 * (every id FREE where the daemon
+						 * kept none, an older state) */
 	struct cs_instance inst[CS_INSTANCES_MAX];
 	__u32 n_inst_of[CS_CHAINS_MAX];		/* instances that name the chain */
 	struct cs_chain chain[CS_CHAINS_MAX];
@@ -121,6 +125,11 @@ const struct cs_chain *cs_view_chain(const struct cs_view *v, __u32 chain_id);
 /* An instance as cs_instances has it, or NULL for id 0, an id out of
  * range, or where steer never ran. */
 const struct cs_instance *cs_view_instance(const struct cs_view *v, __u32 id);
+/* The name an instance id or a chain id was given ("-" where the daemon
+ * kept none), and whether its holder left the config. */
+const char *cs_view_instance_name(const struct cs_view *v, __u32 id);
+const char *cs_view_chain_name(const struct cs_view *v, __u32 chain_id);
+bool cs_view_instance_left(const struct cs_view *v, __u32 id);
 /* The bucket of an affinity code in the current table of a chain, its
  * index in *idx; NULL when the chain has no table (yet). */
 const struct cs_bucket *cs_view_bucket(const struct cs_view *v, __u32 chain_id, __u32 code, __u32 *idx);
