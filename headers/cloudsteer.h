@@ -211,6 +211,15 @@ struct cs_repeat_slot {
 #define CS_REPEAT_SLOTS 256
 #define CS_REPEAT_NS 1000000000ULL
 
+/* The sweep removes only records expired for at least this long, and learn
+ * refreshes a record in place only while it has not expired (an expired one
+ * it revives by replacing the element, which serializes with the removal
+ * under the hash bucket's lock). So a refresh written in place can be lost to
+ * a removal only if learn took longer than this margin between reading its
+ * clock and its store, which an XDP program (it runs in softirq, and cannot
+ * sleep or be preempted) cannot. */
+#define CS_EXPIRY_MARGIN_NS 1000000000ULL
+
 /* cs_rule_quota value, indexed by rule_id (mmapable: both sides add to
  * records atomically). learn adds a record it makes and moves one that
  * changes rule; the daemon takes off the records it removes and writes the
