@@ -19,8 +19,15 @@
 
 /* ---- learn program bounds ---- */
 #define CS_MSG_MAX         4096	/* DNS message bytes copied for parsing (power of two) */
-#define CS_RECORDS_MAX     256	/* hard bound on answer records walked */
-#define CS_RECORDS_DEFAULT 64	/* default runtime cap (cs_config.max_records) */
+/* Answer records walked per response: more than any message learn reads
+ * can hold. A record takes at least 11 octets (a root owner, no rdata), so
+ * CS_MSG_MAX holds at most (4096 - 12 - 5) / 11 = 370; A records with owners
+ * compressed to 2 octets at most 254, and even owned by the root name 271.
+ * The default is the bound, so no answer is cut unless the config says so
+ * (rec_capped counts those). The walk is a bpf_loop, verified once
+ * whatever the count; the bound sizes the per-CPU scratch. */
+#define CS_RECORDS_MAX     512	/* hard bound on answer records walked (a power of two) */
+#define CS_RECORDS_DEFAULT CS_RECORDS_MAX	/* default runtime cap (cs_config.max_records) */
 #define CS_CHAIN_MAX       16	/* question name + CNAME targets on one chain */
 #define CS_ADDRS_MAX       CS_RECORDS_MAX	/* A/AAAA records learned from one response */
 #define CS_VLAN_MAX        2	/* 802.1Q / 802.1ad tags parsed */
@@ -218,7 +225,7 @@ struct cs_repeat_slot {
  * a removal only if learn took longer than this margin between reading its
  * clock and its store, which an XDP program (it runs in softirq, and cannot
  * sleep or be preempted) cannot. */
-#define CS_EXPIRY_MARGIN_NS 1000000000ULL
+#define CS_EXPIRY_MARGIN_NS 1000000000ULL	/* the sweep removes records expired this long */
 
 /* cs_rule_quota value, indexed by rule_id (mmapable: both sides add to
  * records atomically). learn adds a record it makes and moves one that
@@ -520,7 +527,7 @@ struct cs_learn_event {
 	X(REC_REFRESHED, "rec_refreshed", "records refreshed")                         \
 	X(REC_OFF_CHAIN, "rec_off_chain", "A/AAAA/CNAME whose owner is not on the chain") \
 	X(REC_BAD_ADDR, "rec_bad_addr", "AAAA holding an IPv4-mapped address")         \
-	X(REC_CAPPED, "rec_capped", "responses cut at learn.max_records")             \
+	X(REC_CAPPED, "rec_capped", "answers cut at learn.max_records: their later records not read") \
 	X(REC_CHAIN_LONG, "rec_chain_long", "CNAME chains longer than CS_CHAIN_MAX")   \
 	X(TABLE_FULL, "table_full", "record table full: record not made")             \
 	X(ROUTE_FULL, "route_full", "route table full: route not made")               \
@@ -560,6 +567,8 @@ _Static_assert(sizeof(struct cs_record) == 40, "cs_record layout");
 _Static_assert(sizeof(struct cs_route) == 32, "cs_route layout");
 _Static_assert(sizeof(struct cs_learn_event) == 48 + 2 * CS_NAME_TEXT_MAX, "event layout");
 _Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of two");
+_Static_assert((CS_RECORDS_MAX & (CS_RECORDS_MAX - 1)) == 0, "CS_RECORDS_MAX is a power of two");
+_Static_assert(CS_RECORDS_MAX * 11 > CS_MSG_MAX, "no message learn reads holds more records than it walks");
 _Static_assert(sizeof(struct cs_flow_key) == 40, "cs_flow_key layout");
 _Static_assert(sizeof(struct cs_flow) == 64, "cs_flow layout");
 _Static_assert(sizeof(struct cs_chain) == 16, "cs_chain layout");
