@@ -563,6 +563,7 @@ static __always_inline long cs_walk_at(struct cs_scratch *s, __u32 i)
 		return 1;
 	if (i >= s->walk.cap) {
 		cs_count(CS_R_REC_CAPPED);
+		s->walk.capped = 1;
 		return 1;
 	}
 	r = cs_walk_record(s, &s->walk);
@@ -766,6 +767,8 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		if (cs_answer_query(s, slot->qname_id))
 			return CS_R_QUERY_MISMATCH;
 		cs_count(CS_R_REPEATS);
+		if (slot->capped)	/* every cut answer counts, for the daemon's warning */
+			cs_count(CS_R_REC_CAPPED);
 		if (slot->refreshed)
 			cs_count_n(CS_R_REC_REFRESHED, slot->refreshed);
 		if (slot->rule_id)
@@ -786,6 +789,7 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		slot->refreshed = s->walk.refreshed;
 		slot->rule_id = reason == CS_R_REFRESHED ? s->walk.best.rule_id : 0;
 		slot->qname_id = s->chain[0].id;
+		slot->capped = s->walk.capped;
 	}
 	return reason;
 }

@@ -213,6 +213,8 @@ struct cs_repeat_slot {
 	__u32 refreshed;	/* records it refreshed */
 	__u32 rule_id;		/* the rule that won it, 0 if none */
 	__u64 qname_id;		/* its question: a query must match it too */
+	__u32 capped;		/* 1: cut at max_records, counted again (rec_capped) */
+	__u32 _pad;
 };
 
 #define CS_REPEAT_SLOTS 256
@@ -586,7 +588,7 @@ _Static_assert(sizeof(struct cs_query_key) == 40, "cs_query_key layout");
 _Static_assert(sizeof(struct cs_query) == 16, "cs_query layout");
 _Static_assert(sizeof(struct cs_never_key) == 20, "cs_never_key layout");
 _Static_assert(sizeof(struct cs_rule_quota) == 16, "cs_rule_quota layout");
-_Static_assert(sizeof(struct cs_repeat_slot) == 40, "cs_repeat_slot layout");
+_Static_assert(sizeof(struct cs_repeat_slot) == 48, "cs_repeat_slot layout");
 _Static_assert(CS_R_NEVER_CONFIGURED - CS_R_NEVER_LOOPBACK == CS_NEVER_CONFIGURED - CS_NEVER_LOOPBACK,
 	       "a never-steer kind counts under its reason");
 
