@@ -100,6 +100,7 @@ static void loop(void *daemon)
 		if (t >= next_tick) {
 			cs_tables_follow_states(d);
 			cs_sweep_tick(d);
+			cs_capped_tick(d);
 			next_tick = t + CS_TICK_MS;
 		}
 	}
@@ -173,6 +174,7 @@ static int start(void *daemon)
 		cs_err("cannot map the per-rule record counts: %s", strerror(errno));
 		return 1;
 	}
+	cs_capped_begin(d);
 	cs_locals_sync(d);	/* before learning: the host's own addresses never route */
 	d->never_changed = true;	/* adopted routes meet this config's ranges */
 	if (cs_steer_load(d, err, sizeof(err))) {

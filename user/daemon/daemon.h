@@ -87,6 +87,8 @@ struct cs_daemon {
 					 * the routes against it */
 	struct cs_daemon_stats stats;	/* for the metrics: written by the loop */
 	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
+	__u64 capped_seen;		/* learn's rec_capped when last warned of */
+	__u64 capped_warned_ms;		/* CLOCK_MONOTONIC of that warning; 0: none yet */
 };
 
 #define CS_SWEEP_PER_TICK 65536
@@ -186,6 +188,14 @@ enum cs_route_fate {
 bool cs_sweep_take_route(struct cs_daemon *d, const struct cs_addr *key, struct cs_route *gone);
 enum cs_route_fate cs_sweep_settle_taken_route(struct cs_daemon *d, const struct cs_addr *key,
 					       const struct cs_route *gone);
+
+/* capped.c: answers cut at learn.max_records, warned of (rate-limited). */
+#define CS_CAPPED_WARN_MS 60000		/* at most one warning line this often */
+/* At start: what learn has cut so far is not this daemon's to warn of. */
+void cs_capped_begin(struct cs_daemon *d);
+/* Every tick: a warning if learn cut answers since the last one, and that
+ * one is CS_CAPPED_WARN_MS old. */
+void cs_capped_tick(struct cs_daemon *d);
 
 /* events.c: the log line of each new record. */
 int cs_on_learn_event(void *ctx, void *data, size_t size);
