@@ -98,9 +98,9 @@ static void loop(void *daemon)
 		cs_warmups_tick(d);
 		t = cs_monotonic_ms();
 		if (t >= next_tick) {
+			cs_capped_tick(d);
 			cs_tables_follow_states(d);
 			cs_sweep_tick(d);
-			cs_capped_tick(d);
 			next_tick = t + CS_TICK_MS;
 		}
 	}
