@@ -249,46 +249,71 @@ static __always_inline bool cs_never_steer(struct cs_scratch *s, const struct cs
 	return true;
 }
 
-/* Make the route for a new record's IP, or let a higher-priority rule claim it. */
-static __always_inline __u32 cs_upsert_route(struct cs_scratch *s, const struct cs_addr *addr,
-					     const struct cs_record *rec, const struct cs_rule *rule)
+/* A route for addr, which has none: with an ACL id from the pool, or
+ * waiting for one; none for an address that is never steered. r is room
+ * for the new value. Returns the route's ACL id (0: none or waiting). */
+static __always_inline __u32 cs_make_route(struct cs_scratch *s, const struct cs_addr *addr,
+					   const struct cs_record *rec, struct cs_route *r)
 {
-	struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, addr);
-	struct cs_route fresh = {};
+	struct cs_route *rt;
 
-	if (!rt && cs_never_steer(s, addr))
+	if (cs_never_steer(s, addr))
 		return 0;
-	if (rt) {
-		rt->learned_ns = rec->last_ns;
-		if (rt->rule_id != rec->rule_id) {
-			__u32 old_id = rt->rule_id;
-			struct cs_rule *old = bpf_map_lookup_elem(&cs_rules, &old_id);
-
-			if (!old || rule->priority > old->priority)
-				rt->rule_id = rec->rule_id;
-		}
-		return rt->acl_id;
-	}
-	fresh.created_ns = rec->last_ns;
-	fresh.learned_ns = rec->last_ns;
-	fresh.rule_id = rec->rule_id;
-	if (bpf_map_pop_elem(&cs_acl_pool, &fresh.acl_id)) {
-		fresh.acl_id = 0;
-		fresh.flags = CS_ROUTE_WAIT_ACL;
+	__builtin_memset(r, 0, sizeof(*r));
+	r->created_ns = rec->last_ns;
+	r->learned_ns = rec->last_ns;
+	r->rule_id = rec->rule_id;
+	if (bpf_map_pop_elem(&cs_acl_pool, &r->acl_id)) {
+		r->acl_id = 0;
+		r->flags = CS_ROUTE_WAIT_ACL;
 		cs_count(CS_R_ACL_EMPTY);
 	}
-	if (bpf_map_update_elem(&cs_routes, addr, &fresh, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(&cs_routes, addr, r, BPF_NOEXIST)) {
 		/* Lost a race with another CPU (the route exists) or the table is
 		 * full. Give the id back so none leaks. */
-		if (fresh.acl_id)
-			bpf_map_push_elem(&cs_acl_pool, &fresh.acl_id, 0);
+		if (r->acl_id)
+			bpf_map_push_elem(&cs_acl_pool, &r->acl_id, 0);
 		rt = bpf_map_lookup_elem(&cs_routes, addr);
 		if (rt)
 			return rt->acl_id;
 		cs_count(CS_R_ROUTE_FULL);
 		return 0;
 	}
-	return fresh.acl_id;
+	return r->acl_id;
+}
+
+/* Does a rule claim an IP that rule held_by holds? A higher priority does;
+ * so does any rule against one that is gone. */
+static __always_inline bool cs_rule_claims(const struct cs_rule *rule, __u32 held_by)
+{
+	struct cs_rule *old = bpf_map_lookup_elem(&cs_rules, &held_by);
+
+	return !old || rule->priority > old->priority;
+}
+
+/* A new record's IP (or a record that changed rule): the route hears of it,
+ * its learned_ns stamp and the priority claim of the record's rule, or is
+ * made. The change replaces the element rather than writing through the
+ * pointer, so it serializes with the sweep's removal (lookup and delete)
+ * under the hash bucket's lock: either the sweep removes the stamped route,
+ * sees the stamp and puts it back, or the update finds the route gone and a
+ * new one is made. New records are rare: this is not the hot path. */
+static __always_inline __u32 cs_upsert_route(struct cs_scratch *s, const struct cs_addr *addr,
+					     const struct cs_record *rec, const struct cs_rule *rule)
+{
+	struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, addr);
+	struct cs_route r;
+
+	if (rt) {
+		r = *rt;
+		r.learned_ns = rec->last_ns;
+		if (r.rule_id != rec->rule_id && cs_rule_claims(rule, r.rule_id))
+			r.rule_id = rec->rule_id;
+		if (!bpf_map_update_elem(&cs_routes, addr, &r, BPF_EXIST))
+			return r.acl_id;
+		/* the sweep removed it meanwhile: a new route, as for a new IP */
+	}
+	return cs_make_route(s, addr, rec, &r);
 }
 
 /* SKIPPED: the address is not one to learn; FAILED: a table was full. */
@@ -318,13 +343,72 @@ static __always_inline bool cs_quota_full(const struct cs_rule_quota *q)
 	return q && q->limit && q->records >= q->limit && !(q->records >> 63);
 }
 
+/* The hot path: a record that has not expired, answered under the rule and
+ * pattern it has, is refreshed where it lies. Only such a record: the sweep
+ * removes one only after it has been expired for CS_EXPIRY_MARGIN_NS, so no
+ * removal falls between this check, made against the clock read for this
+ * answer, and the stores below (cloudsteer.h says why). False: the record
+ * must be replaced instead. */
+static __always_inline bool cs_refresh_in_place(struct cs_record *rec, const struct cs_pattern_ref *match,
+						__u32 ttl, __u64 expires, __u64 now)
+{
+	if (rec->expires_ns < now || rec->rule_id != match->rule_id || rec->pattern_id != match->pattern_id)
+		return false;
+	/* never shorten: a client may still hold the longer answer */
+	if (expires > rec->expires_ns)
+		rec->expires_ns = expires;
+	rec->last_ns = now;
+	rec->ttl = ttl;
+	__sync_fetch_and_add(&rec->hits, 1);
+	return true;
+}
+
+/* Revive an expired record, or move it to the answer's rule and pattern
+ * (whose TTL was clamped under that rule): a new element with the answer
+ * applied replaces it, so the change serializes with the sweep's removal
+ * under the hash bucket's lock; the sweep judges what it removed and puts
+ * back a record that is alive after all. next gets the new value. False if
+ * the record went meanwhile: the caller makes it anew. */
+static __always_inline bool cs_refresh_replacing(const struct cs_record_key *key, const struct cs_record *rec,
+						 struct cs_record *next, const struct cs_pattern_ref *match,
+						 __u32 ttl, __u64 expires, __u64 now)
+{
+	*next = *rec;
+	if (expires > next->expires_ns)
+		next->expires_ns = expires;
+	next->last_ns = now;
+	next->ttl = ttl;
+	next->hits++;
+	next->rule_id = match->rule_id;
+	next->pattern_id = match->pattern_id;
+	return !bpf_map_update_elem(&cs_records, key, next, BPF_EXIST);
+}
+
+/* replay's event for a refreshed record; acl_id is the route's when the
+ * caller has just read or written it (route_known), else it is read here. */
+static __always_inline void cs_report_refresh(struct cs_scratch *s, const struct cs_addr_rec *a,
+					      const struct cs_record *rec, const struct cs_addr *addr,
+					      __u32 acl_id, bool route_known)
+{
+	struct cs_route *rt;
+
+	if (!report_refresh)
+		return;
+	if (!route_known) {
+		rt = bpf_map_lookup_elem(&cs_routes, addr);
+		acl_id = rt ? rt->acl_id : 0;
+	}
+	cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
+	cs_emit(s, CS_EV_RECORD_REFRESH, rec, addr, acl_id);
+}
+
 static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_addr_rec *a,
 					 const struct cs_pattern_ref *match, const struct cs_rule *rule,
 					 struct cs_rule_quota *quota, __u64 now)
 {
 	struct cs_record_key *key = &s->rec_key;	/* in scratch: 6.1 counts every stack octet */
 	struct cs_record *rec, fresh = {};
-	__u32 ttl, acl_id = 0;
+	__u32 ttl, acl_id = 0, old_rule, old_pattern;
 	__u64 expires;
 
 	cs_read_addr(s, a, &key->addr);
@@ -337,33 +421,28 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 	expires = now + ((__u64)ttl + rule->ttl_grace) * 1000000000ULL;
 
 	rec = bpf_map_lookup_elem(&cs_records, key);
-	if (rec) {
-		/* never shorten: a client may still hold the longer answer */
-		if (expires > rec->expires_ns)
-			rec->expires_ns = expires;
-		rec->last_ns = now;
-		rec->ttl = ttl;
-		__sync_fetch_and_add(&rec->hits, 1);
-		/* The TTL was clamped under this answer's rule, which may not be
-		 * the one that made the record: the record takes it too, and the
-		 * route hears of it (the priority claim) as for a new record.
-		 * The route is left alone otherwise: refreshes are the hot path. */
-		if (rec->rule_id != match->rule_id || rec->pattern_id != match->pattern_id) {
-			if (rec->rule_id != match->rule_id)
-				cs_quota_move(rec->rule_id, match->rule_id);
-			rec->rule_id = match->rule_id;
-			rec->pattern_id = match->pattern_id;
-			acl_id = cs_upsert_route(s, &key->addr, rec, rule);
-		} else if (report_refresh) {
-			struct cs_route *rt = bpf_map_lookup_elem(&cs_routes, &key->addr);
-
-			acl_id = rt ? rt->acl_id : 0;
-		}
-		if (report_refresh) {
-			cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
-			cs_emit(s, CS_EV_RECORD_REFRESH, rec, &key->addr, acl_id);
-		}
+	if (rec && cs_refresh_in_place(rec, match, ttl, expires, now)) {
+		cs_report_refresh(s, a, rec, &key->addr, 0, false);
 		return CS_STORE_REFRESHED;
+	}
+	if (rec) {
+		old_rule = rec->rule_id;
+		old_pattern = rec->pattern_id;
+		if (cs_refresh_replacing(key, rec, &fresh, match, ttl, expires, now)) {
+			/* Another rule's answer: the record's count moves with it,
+			 * and the route hears of the claim as for a new record.
+			 * The route is left alone otherwise. */
+			if (old_rule != match->rule_id)
+				cs_quota_move(old_rule, match->rule_id);
+			if (old_rule != match->rule_id || old_pattern != match->pattern_id) {
+				acl_id = cs_upsert_route(s, &key->addr, &fresh, rule);
+				cs_report_refresh(s, a, &fresh, &key->addr, acl_id, true);
+			} else {
+				cs_report_refresh(s, a, &fresh, &key->addr, 0, false);
+			}
+			return CS_STORE_REFRESHED;
+		}
+		/* the sweep removed it meanwhile: made anew, as any new record */
 	}
 
 	if (cs_quota_full(quota)) {
@@ -484,6 +563,7 @@ static __always_inline long cs_walk_at(struct cs_scratch *s, __u32 i)
 		return 1;
 	if (i >= s->walk.cap) {
 		cs_count(CS_R_REC_CAPPED);
+		s->walk.capped = 1;
 		return 1;
 	}
 	r = cs_walk_record(s, &s->walk);
@@ -687,6 +767,8 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		if (cs_answer_query(s, slot->qname_id))
 			return CS_R_QUERY_MISMATCH;
 		cs_count(CS_R_REPEATS);
+		if (slot->capped)	/* every cut answer counts, for the daemon's warning */
+			cs_count(CS_R_REC_CAPPED);
 		if (slot->refreshed)
 			cs_count_n(CS_R_REC_REFRESHED, slot->refreshed);
 		if (slot->rule_id)
@@ -707,6 +789,7 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		slot->refreshed = s->walk.refreshed;
 		slot->rule_id = reason == CS_R_REFRESHED ? s->walk.best.rule_id : 0;
 		slot->qname_id = s->chain[0].id;
+		slot->capped = s->walk.capped;
 	}
 	return reason;
 }

@@ -19,8 +19,15 @@
 
 /* ---- learn program bounds ---- */
 #define CS_MSG_MAX         4096	/* DNS message bytes copied for parsing (power of two) */
-#define CS_RECORDS_MAX     256	/* hard bound on answer records walked */
-#define CS_RECORDS_DEFAULT 64	/* default runtime cap (cs_config.max_records) */
+/* Answer records walked per response: more than any message learn reads
+ * can hold. A record takes at least 11 octets (a root owner, no rdata), so
+ * CS_MSG_MAX holds at most (4096 - 12 - 5) / 11 = 370; A records with owners
+ * compressed to 2 octets at most 254, and even owned by the root name 271.
+ * The default is the bound, so no answer is cut unless the config says so
+ * (rec_capped counts those). The walk is a bpf_loop, verified once
+ * whatever the count; the bound sizes the per-CPU scratch. */
+#define CS_RECORDS_MAX     512	/* hard bound on answer records walked (a power of two) */
+#define CS_RECORDS_DEFAULT CS_RECORDS_MAX	/* default runtime cap (cs_config.max_records) */
 #define CS_CHAIN_MAX       16	/* question name + CNAME targets on one chain */
 #define CS_ADDRS_MAX       CS_RECORDS_MAX	/* A/AAAA records learned from one response */
 #define CS_VLAN_MAX        2	/* 802.1Q / 802.1ad tags parsed */
@@ -206,10 +213,21 @@ struct cs_repeat_slot {
 	__u32 refreshed;	/* records it refreshed */
 	__u32 rule_id;		/* the rule that won it, 0 if none */
 	__u64 qname_id;		/* its question: a query must match it too */
+	__u32 capped;		/* 1: cut at max_records, counted again (rec_capped) */
+	__u32 _pad;
 };
 
 #define CS_REPEAT_SLOTS 256
 #define CS_REPEAT_NS 1000000000ULL
+
+/* The sweep removes only records expired for at least this long, and learn
+ * refreshes a record in place only while it has not expired (an expired one
+ * it revives by replacing the element, which serializes with the removal
+ * under the hash bucket's lock). So a refresh written in place can be lost to
+ * a removal only if learn took longer than this margin between reading its
+ * clock and its store, which an XDP program (it runs in softirq, and cannot
+ * sleep or be preempted) cannot. */
+#define CS_EXPIRY_MARGIN_NS 1000000000ULL	/* the sweep removes records expired this long */
 
 /* cs_rule_quota value, indexed by rule_id (mmapable: both sides add to
  * records atomically). learn adds a record it makes and moves one that
@@ -543,7 +561,7 @@ struct cs_learn_event {
 	X(REC_REFRESHED, "rec_refreshed", "records refreshed")                         \
 	X(REC_OFF_CHAIN, "rec_off_chain", "A/AAAA/CNAME whose owner is not on the chain") \
 	X(REC_BAD_ADDR, "rec_bad_addr", "AAAA holding an IPv4-mapped address")         \
-	X(REC_CAPPED, "rec_capped", "responses cut at learn.max_records")             \
+	X(REC_CAPPED, "rec_capped", "answers cut at learn.max_records: their later records not read") \
 	X(REC_CHAIN_LONG, "rec_chain_long", "CNAME chains longer than CS_CHAIN_MAX")   \
 	X(TABLE_FULL, "table_full", "record table full: record not made")             \
 	X(ROUTE_FULL, "route_full", "route table full: route not made")               \
@@ -583,6 +601,8 @@ _Static_assert(sizeof(struct cs_record) == 40, "cs_record layout");
 _Static_assert(sizeof(struct cs_route) == 32, "cs_route layout");
 _Static_assert(sizeof(struct cs_learn_event) == 48 + 2 * CS_NAME_TEXT_MAX, "event layout");
 _Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of two");
+_Static_assert((CS_RECORDS_MAX & (CS_RECORDS_MAX - 1)) == 0, "CS_RECORDS_MAX is a power of two");
+_Static_assert(CS_RECORDS_MAX * 11 > CS_MSG_MAX, "no message learn reads holds more records than it walks");
 _Static_assert(sizeof(struct cs_flow_key) == 40, "cs_flow_key layout");
 _Static_assert(sizeof(struct cs_flow) == 64, "cs_flow layout");
 _Static_assert(sizeof(struct cs_chain) == 16, "cs_chain layout");
@@ -601,7 +621,7 @@ _Static_assert(sizeof(struct cs_query_key) == 40, "cs_query_key layout");
 _Static_assert(sizeof(struct cs_query) == 16, "cs_query layout");
 _Static_assert(sizeof(struct cs_never_key) == 20, "cs_never_key layout");
 _Static_assert(sizeof(struct cs_rule_quota) == 16, "cs_rule_quota layout");
-_Static_assert(sizeof(struct cs_repeat_slot) == 40, "cs_repeat_slot layout");
+_Static_assert(sizeof(struct cs_repeat_slot) == 48, "cs_repeat_slot layout");
 _Static_assert(CS_R_NEVER_CONFIGURED - CS_R_NEVER_LOOPBACK == CS_NEVER_CONFIGURED - CS_NEVER_LOOPBACK,
 	       "a never-steer kind counts under its reason");
 

@@ -130,6 +130,7 @@ static void loop(void *daemon)
 		cs_warmups_tick(d);
 		t = cs_monotonic_ms();
 		if (t >= next_tick) {
+			cs_capped_tick(d);
 			cs_tables_follow_states(d);
 			cs_sweep_tick(d);
 			cs_ids_tick(d);
@@ -213,6 +214,7 @@ static int start(void *daemon)
 		cs_err("cannot map the per-rule record counts: %s", strerror(errno));
 		return 1;
 	}
+	cs_capped_begin(d);
 	cs_locals_sync(d);	/* before learning: the host's own addresses never route */
 	d->never_changed = true;	/* adopted routes meet this config's ranges */
 	if (cs_steer_load(d, err, sizeof(err))) {

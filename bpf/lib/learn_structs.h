@@ -70,6 +70,7 @@ struct cs_walk_state {
 	__u32 refreshed;
 	__u32 failed;		/* addresses a full table kept out */
 	__u32 qname_text;	/* s->text[CS_TEXT_QNAME] is made */
+	__u32 capped;		/* the walk stopped at cap with records left */
 };
 
 enum cs_text_slot { CS_TEXT_QNAME = 0, CS_TEXT_OWNER = 1, CS_TEXT_SLOTS = 2 };

@@ -15,7 +15,7 @@
  * "table_records", "rules" and "rule_entries" to group by.
  *
  * What the sizes mean:
- *   records (learn)   entries in cs_records: the 4 records the refresh cases
+ *   records (learn)   entries in cs_records: the 72 records the refresh cases
  *                     refresh and filler records (other names, distinct IPs,
  *                     written with bpf_map_update_batch), exactly the size;
  *                     cs_records is sized as shipped (learn.limits.records,
@@ -60,6 +60,9 @@
  *   learn_non_dns             a TCP data segment from port 443
  *   learn_dns_nomatch         4 A records for www.nomatch.org: parsed, no rule
  *   learn_dns_refresh_1a/4a   www.example.com, 1 or 4 A records already known
+ *   learn_dns_refresh_72a     www.example.com, 72 A records already known: a
+ *                             big RRset as Knot and BIND send it over UDP
+ *                             (72 and 74 A records in 1,232 octets)
  *   ..._walked                the same three with the repeat cache off: every
  *                             packet walked, as a first-time answer is (the
  *                             shipped program reuses the outcome of an answer
@@ -378,8 +381,23 @@ static void v4mapped_n(struct cs_addr *a, __u32 base, __u32 i)
 	memcpy(&a->b[12], &ip, 4);
 }
 
-static struct frame f_tcp, f_nomatch, f_1a, f_4a, f_new;
+static struct frame f_tcp, f_nomatch, f_1a, f_4a, f_72a, f_new;
 static const char *const IPS4[] = { "198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4" };
+
+/* A big RRset: 198.51.100.1 to .72, the first four those of IPS4. */
+#define BIG_RRSET 72
+static char ips72_text[BIG_RRSET][16];
+static const char *ips72[BIG_RRSET];
+
+static void make_ips72(void)
+{
+	int i;
+
+	for (i = 0; i < BIG_RRSET; i++) {
+		snprintf(ips72_text[i], sizeof(ips72_text[i]), "198.51.100.%d", i + 1);
+		ips72[i] = ips72_text[i];
+	}
+}
 
 /* ---- programs ---- */
 
@@ -662,9 +680,11 @@ static const struct family FAMILIES[] = {
 	{ "learn_dns_nomatch", "DNS answer, no rule (repeat reused)" },
 	{ "learn_dns_refresh_1a", "1 known A record (repeat reused)" },
 	{ "learn_dns_refresh_4a", "4 known A records (repeat reused)" },
+	{ "learn_dns_refresh_72a", "72 known A records (repeat reused)" },
 	{ "learn_dns_nomatch_walked", "DNS answer, no rule, walked" },
 	{ "learn_dns_refresh_1a_walked", "1 known A record, walked" },
 	{ "learn_dns_refresh_4a_walked", "4 known A records, walked" },
+	{ "learn_dns_refresh_72a_walked", "72 known A records, walked" },
 	{ "learn_dns_new_1a", "a new record, route and ACL id" },
 	{ "tc_noop", "trivial TC program (TC_ACT_OK)" },
 	{ "steer_miss", "neither address a route" },
@@ -1247,6 +1267,7 @@ static void learn_prime(const struct inst *in)
 {
 	expect_path(in, &f_1a, CS_R_LEARNED, "learn: priming www.example.com (1 A)");
 	expect_path(in, &f_4a, CS_R_LEARNED, "learn: priming www.example.com (4 A)");
+	expect_path(in, &f_72a, CS_R_LEARNED, "learn: priming www.example.com (72 A)");
 }
 
 static void learn_pair_load(struct learn_pair *lp, const struct point *pt)
@@ -1286,10 +1307,12 @@ static void learn_point(struct learn_pair *lp, const struct point *pt, int noop_
 	bench_warm("learn_dns_refresh_1a", pt, a, noop_fd, &f_1a, CS_R_REFRESHED);
 	res = bench_warm("learn_dns_refresh_4a", pt, a, noop_fd, &f_4a, CS_R_REFRESHED);
 	target(res, "ratio <= 6", res->ratio <= 6);
+	bench_warm("learn_dns_refresh_72a", pt, a, noop_fd, &f_72a, CS_R_REFRESHED);
 	/* every packet walked, as a first-time answer is */
 	bench_warm("learn_dns_nomatch_walked", pt, w, noop_fd, &f_nomatch, CS_R_NO_RULE);
 	bench_warm("learn_dns_refresh_1a_walked", pt, w, noop_fd, &f_1a, CS_R_REFRESHED);
 	bench_warm("learn_dns_refresh_4a_walked", pt, w, noop_fd, &f_4a, CS_R_REFRESHED);
+	bench_warm("learn_dns_refresh_72a_walked", pt, w, noop_fd, &f_72a, CS_R_REFRESHED);
 	bench_new(pt, w, noop_fd);
 }
 
@@ -1797,6 +1820,8 @@ static void make_frames(void)
 	dns_frame(&f_nomatch, "www.nomatch.org", IPS4, 4);
 	dns_frame(&f_1a, "www.example.com", IPS4, 1);
 	dns_frame(&f_4a, "www.example.com", IPS4, 4);
+	make_ips72();
+	dns_frame(&f_72a, "www.example.com", ips72, BIG_RRSET);
 	steer_frame(&f_miss, "198.51.100.9");
 	steer_frame(&f_hit, "192.0.2.7");
 }

@@ -44,8 +44,8 @@ import sys
 # headers/cloudsteer.h
 CS_MSG_MAX = 4096         # DNS message octets copied for parsing
 CS_CHAIN_MAX = 16         # question name + CNAME targets on one chain
-CS_ADDRS_MAX = 256        # A/AAAA records learned from one response (= CS_RECORDS_MAX)
-CS_RECORDS_DEFAULT = 64   # learn.max_records default
+CS_ADDRS_MAX = 512        # A/AAAA records learned from one response (= CS_RECORDS_MAX)
+CS_RECORDS_DEFAULT = 512  # learn.max_records default (= CS_RECORDS_MAX)
 TTL_DEFAULT = {"min": 60, "max": 86400, "grace": 30}
 
 EXACT, WILD, SUBTREE = 0, 1, 2

@@ -10,7 +10,7 @@ example.test, cloudapp.test, cdn.test, wild.test and big.test; other.test is
 under no rule (chains that enter or leave the ruled names).
 
 What the zones hold, so the captures have it:
-  single and many A/AAAA (1, 2, 3, 8, 16, 20, 40, 42, 60, 72, 100 records),
+  single and many A/AAAA (1, 2, 3, 8, 16, 20, 40, 42, 60, 72, 74, 100 records),
   CNAME chains of 1..18 hops, in the zone and leaving it (cloudapp.test ->
   cdn.test -> other.test), CNAME loops, CNAME to NXDOMAIN and to NODATA,
   DNAME, wildcards (A, AAAA, CNAME, and a name that exists beside them),
@@ -148,6 +148,9 @@ def big(ns4, ns6):
         z.append("a100 A 198.18.2.%d" % i)
     for i in range(1, 73):
         z.append("a72 A 198.18.3.%d" % i)
+    # 74 A records: what Knot and BIND fit in a UDP answer of 1232 octets
+    for i in range(1, 75):
+        z.append("a74 A 198.18.4.%d" % i)
     for i in range(1, 21):
         z.append("aaaa20 AAAA 2001:db8:b16::%x" % i)
     for i in range(1, 43):

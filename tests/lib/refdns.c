@@ -47,6 +47,7 @@ struct refdns_walk {
 	struct ref_match best;
 	struct ref_addr addr[CS_ADDRS_MAX];
 	int naddrs;
+	bool capped;			/* the walk stopped at max_records */
 	struct ref_name scratch;	/* an owner or a CNAME target being read */
 };
 
@@ -739,7 +740,10 @@ static void ref_store_one(struct refdns *r, const struct ref_addr *a, struct ref
 	t->learned += !found;
 	e->acl = ref_route_of(r, rec, found, &e->addr);
 	/* a known record takes this answer's rule and TTL, as a new one does;
-	 * its expiry is never shortened */
+	 * its expiry is never shortened. An expired one is revived the same
+	 * way (the program replaces the element rather than writing in place,
+	 * which no single run can tell apart): it keeps its first sighting and
+	 * its hits */
 	rec->rule = w->best.rule;
 	rec->pattern = w->best.pattern;
 	rec->ttl = e->ttl;
@@ -770,7 +774,9 @@ static int ref_store(struct refdns *r)
 /* ================= repeated answers ================= */
 
 /* The same octets but the ID, within a second of an answer that created
- * nothing: its outcome is counted again and no record is touched. */
+ * nothing: its outcome is counted again and no record is touched. An
+ * answer cut at max_records counts as cut again (rec_capped counts every
+ * cut answer). */
 static bool ref_reuse(struct refdns *r, const __u8 *m, __u32 len)
 {
 	const struct refdns_repeat *p = &r->repeat;
@@ -781,6 +787,7 @@ static bool ref_reuse(struct refdns *r, const __u8 *m, __u32 len)
 	r->reused = true;
 	r->counts[CS_R_REPEATS]++;
 	r->counts[CS_R_REC_REFRESHED] += p->refreshed;
+	r->counts[CS_R_REC_CAPPED] += p->capped;
 	return true;
 }
 
@@ -800,6 +807,7 @@ static void ref_remember(struct refdns *r, const __u8 *m, __u32 len)
 	p->until_ns = r->now_ns + 1000000000ULL;
 	p->reason = r->reason;
 	p->refreshed = r->refreshed;
+	p->capped = r->walk->capped;
 	p->valid = true;
 }
 
@@ -845,6 +853,7 @@ static int ref_learn_message(struct refdns *r, const __u8 *m, __u32 len)
 	for (i = 0; i < ancount && i < CS_RECORDS_MAX; i++) {
 		if (i >= r->rules->max_records) {
 			r->counts[CS_R_REC_CAPPED]++;
+			w->capped = true;
 			break;
 		}
 		err = ref_record_walk(r);

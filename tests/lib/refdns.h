@@ -92,6 +92,7 @@ struct refdns_repeat {
 	__u64 until_ns;
 	int reason;
 	__u32 refreshed;
+	bool capped;		/* cut at max_records */
 	bool valid;
 };
 

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpffx.h"
 #include "testing.h"
 #include "daemon/daemon.h"
 
@@ -62,26 +63,8 @@ static int pool_ids(__u32 *ids, int max)
 	return n;
 }
 
-static __u64 packets_of(__u32 id)
-{
-	static struct cs_acl_stat per_cpu[1024];
-	int ncpu = libbpf_num_possible_cpus(), c;
-	__u64 sum = 0;
-
-	if (bpf_map_lookup_elem(stats_fd, &id, per_cpu))
-		return ~0ULL;
-	for (c = 0; c < ncpu; c++)
-		sum += per_cpu[c].packets;
-	return sum;
-}
-
-static void set_packets(__u32 id, __u64 n)
-{
-	static struct cs_acl_stat per_cpu[1024];
-
-	per_cpu[0].packets = n;
-	bpf_map_update_elem(stats_fd, &id, per_cpu, BPF_ANY);
-}
+static __u64 packets_of(__u32 id) { return bpffx_acl_packets(stats_fd, id); }
+static void set_packets(__u32 id, __u64 n) { bpffx_acl_set_packets(stats_fd, id, n); }
 
 /* 1..10: 3 on a route (as it should), 4 on a route and in the pool, 5
  * nowhere (its route deleted, the daemon killed before the push), 7 twice

@@ -20,13 +20,16 @@ static struct lfx F;
 static struct dnsmsg M;
 
 static const char CONF[] = "rules:\n  - match: [example.test]\n";
+static const char CONF_CAP1[] = "learn:\n  max_records: 1\nrules:\n  - match: [example.test]\n";
 
-static bool open_daemon_mode(void)
+static bool open_daemon_mode_with(const char *conf)
 {
 	const struct cs_learn_opts opts = { .lazy_tables = true, .acl_ids = 16 };
 
-	return lfx_open_opts(&F, CONF, &opts);
+	return lfx_open_opts(&F, conf, &opts);
 }
+
+static bool open_daemon_mode(void) { return open_daemon_mode_with(CONF); }
 
 static void answer(const char *name, __u16 id, __u32 ttl)
 {
@@ -203,6 +206,31 @@ out:
 	lfx_close(&F);
 }
 
+/* An answer cut at learn.max_records counts again when its outcome is
+ * reused: rec_capped counts every cut answer, repeats too. */
+static void cut_answer_counted_when_reused(void)
+{
+	if (!open_daemon_mode_with(CONF_CAP1))
+		return;
+	answer("www.example.test", 1, 300);	/* two A records, one walked */
+	if (!run() || !EXPECT_REASON(&F, CS_R_LEARNED))
+		goto out;
+	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 1);
+	if (!run() || !EXPECT_REASON(&F, CS_R_REFRESHED))
+		goto out;
+	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 1);
+	if (!EXPECT_EQ(set_repeat_deadline(UINT64_MAX), 1))
+		goto out;
+	answer("www.example.test", 2, 300);
+	if (!run() || !EXPECT_REASON(&F, CS_R_REFRESHED))
+		goto out;
+	EXPECT_EQ(F.delta[CS_R_REPEATS], 1);
+	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 1);
+	EXPECT_EQ(F.delta[CS_R_REC_REFRESHED], 1);
+out:
+	lfx_close(&F);
+}
+
 int main(void)
 {
 	if (!stay_on_this_cpu()) {
@@ -215,5 +243,6 @@ int main(void)
 	RUN(new_generation_ends_reuse);
 	RUN(learned_is_not_reused);
 	RUN(no_rule_is_reused);
+	RUN(cut_answer_counted_when_reused);
 	T_EXIT();
 }

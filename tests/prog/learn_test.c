@@ -46,6 +46,16 @@ static const char CONF_CAP256[] =
 	"rules:\n"
 	"  - match: [example.test]\n";
 
+static const char CONF_CAP64[] =
+	"learn:\n"
+	"  max_records: 64\n"
+	"rules:\n"
+	"  - match: [example.test]\n";
+
+static const char CONF_DEFAULT_CAP[] =
+	"rules:\n"
+	"  - match: [example.test]\n";
+
 static const char CONF_RESOLVERS[] =
 	"learn:\n"
 	"  resolvers: [192.0.2.53, \"2001:db8::53\"]\n"
@@ -326,18 +336,23 @@ static void expect_first_n_learned(const char *qname, int n, int total)
 	EXPECT(lfx_records(&F) == n, "%d records, want %d", lfx_records(&F), n);
 }
 
-static void learns_40_a_records(void)
+/* An answer of n A records for many.example.test, no longer than `octets`:
+ * every address learned, with its route and event; nothing cut. */
+static void expect_n_a_records_learned(int n, __u32 octets)
 {
-	answer_of_n_a_records("many.example.test", 40);
+	answer_of_n_a_records("many.example.test", n);
+	EXPECT(M.len <= octets, "%u octets", M.len);
 	if (!run())
 		return;
 	EXPECT_REASON(&F, CS_R_LEARNED);
-	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], 40);
+	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], n);
 	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 0);
-	EXPECT_EQ(F.n_ev, 40);
-	EXPECT_EQ(lfx_routes(&F), 40);
-	expect_first_n_learned("many.example.test", 40, 40);
+	EXPECT_EQ(F.n_ev, n);
+	EXPECT_EQ(lfx_routes(&F), n);
+	expect_first_n_learned("many.example.test", n, n);
 }
+
+static void learns_40_a_records(void) { expect_n_a_records_learned(40, CS_MSG_MAX); }
 
 /* learn.resolvers: answers from the listed servers teach, over IPv4 and
  * IPv6; an answer from any other source teaches nothing and is counted. */
@@ -364,17 +379,22 @@ static void resolvers_only_listed_servers_teach(void)
 	EXPECT_EQ(lfx_records(&F), 2);
 }
 
-/* learn.max_records 8: the walk stops after 8 records, counted once. */
-static void max_records_caps_the_walk(void)
+/* An answer of n A records under learn.max_records cap (< n): the walk
+ * stops after cap records, which are learned, and the answer is counted as
+ * cut, once. False if it did not run. */
+static bool expect_cut_at(int cap, int n)
 {
-	answer_of_n_a_records("many.example.test", 20);
+	answer_of_n_a_records("many.example.test", n);
 	if (!run())
-		return;
+		return false;
 	EXPECT_REASON(&F, CS_R_LEARNED);
 	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 1);
-	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], 8);
-	expect_first_n_learned("many.example.test", 8, 20);
+	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], cap);
+	expect_first_n_learned("many.example.test", cap, n);
+	return true;
 }
+
+static void max_records_caps_the_walk(void) { expect_cut_at(8, 20); }
 
 /* Exactly max_records records: nothing is cut, nothing counted. */
 static void max_records_exactly_reached_is_not_capped(void)
@@ -400,6 +420,60 @@ static void max_records_256_learns_every_address(void)
 	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], n);
 	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 0);
 	expect_first_n_learned("many.example.test", n, n);
+}
+
+/* Knot and BIND answer a UDP query with 74 A records in 1,232 octets: the
+ * default learns every one, and nothing is cut. */
+static void default_learns_74_a_records(void) { expect_n_a_records_learned(74, 1232); }
+
+/* The most A records a message of CS_MSG_MAX octets holds with every owner
+ * compressed to a 2-octet pointer: 254, under a question of at most 16
+ * octets (example.test: 12 + 18 + 254 x 16 = 4094 octets). All learned. */
+static void default_learns_a_full_message_of_a_records(void)
+{
+	answer_of_n_a_records("example.test", 254);
+	EXPECT(M.len <= CS_MSG_MAX && M.len + 16 > CS_MSG_MAX, "%u octets", M.len);
+	if (!run())
+		return;
+	EXPECT_REASON(&F, CS_R_LEARNED);
+	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], 254);
+	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 0);
+	expect_first_n_learned("example.test", 254, 254);
+}
+
+/* Owners of one octet: a CNAME to the root name, then A records the root
+ * owns, 15 octets each: 270 in 4095 octets, more than the old bound of 256
+ * records walked. All learned. */
+static void default_learns_270_a_records_owned_by_the_root(void)
+{
+	char ip[32];
+	int i;
+
+	msg_begin("x.example.test", DT_A);
+	an_cname(QNAME, "");
+	for (i = 0; i < 270; i++) {
+		snprintf(ip, sizeof(ip), "198.18.%d.%d", i / 250, 1 + i % 250);
+		owner_named(DNS_AN, "");
+		dns_rr_a(&M, 300, ip);
+	}
+	EXPECT(M.len <= CS_MSG_MAX && M.len + 15 > CS_MSG_MAX, "%u octets", M.len);
+	if (!run())
+		return;
+	EXPECT_REASON(&F, CS_R_LEARNED);
+	EXPECT_EQ(F.delta[CS_R_REC_LEARNED], 270);
+	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 0);
+	EXPECT_EQ(lfx_routes(&F), 270);
+}
+
+/* learn.max_records 64 (the old default) under the same 74 records: the
+ * first 64 are learned, and every answer cut is counted, once each. */
+static void answers_cut_at_the_cap_are_counted(void)
+{
+	if (!expect_cut_at(64, 74) || !run())
+		return;
+	EXPECT_REASON(&F, CS_R_REFRESHED);
+	EXPECT_EQ(F.delta[CS_R_REC_CAPPED], 1);
+	EXPECT_EQ(F.delta[CS_R_REC_REFRESHED], 64);
 }
 
 /* A message of exactly CS_MSG_MAX octets whose A record ends on its last
@@ -1183,6 +1257,10 @@ static const struct lfx_case cases[] = {
 	CASE_WITH(max_records_caps_the_walk, CONF_CAP8, 16),
 	CASE_WITH(max_records_exactly_reached_is_not_capped, CONF_CAP8, 16),
 	CASE_WITH(max_records_256_learns_every_address, CONF_CAP256, 256),
+	CASE_WITH(default_learns_74_a_records, CONF_DEFAULT_CAP, 128),
+	CASE_WITH(default_learns_a_full_message_of_a_records, CONF_DEFAULT_CAP, 256),
+	CASE_WITH(default_learns_270_a_records_owned_by_the_root, CONF_DEFAULT_CAP, 512),
+	CASE_WITH(answers_cut_at_the_cap_are_counted, CONF_CAP64, 128),
 	CASE(message_of_msg_max_octets),
 	CASE(authority_and_additional_never_learned),
 	CASE(additional_only_is_no_answer),

@@ -171,7 +171,7 @@ static const struct {
 	{ "learn:\n  ttl: {min: -1}\n", 2, "duration" },
 	{ "learn:\n  ttl: {grace: 1.5}\n", 2, "duration" },
 	{ "learn:\n  ttl: {min: 1500ms}\n", 2, "whole seconds" },
-	{ "learn:\n  max_records: 1000\n", 2, "from 1 to 256" },
+	{ "learn:\n  max_records: 1000\n", 2, "from 1 to 512" },
 	{ "learn:\n  resolvers: [dns.google]\n", 2, "not an IPv4 or IPv6" },
 	{ "learn:\n  interfaces: [averyveryverylongname0]\n", 2, "longer than 15" },
 	{ "learn:\n  intrefaces: [eth0]\n", 2, "unknown key \"intrefaces\"" },

@@ -36,6 +36,7 @@ struct cs_sweep {
 	__u64 logged;			/* records removed this pass (a line each, up to
 					 * CS_LOG_REMOVED_PER_PASS) */
 	__u64 expired, remapped;	/* this pass */
+	__u64 put_back;			/* records removed alive after all, this pass */
 	bool removed_any;
 	bool check_never;		/* cs_never changed before this pass: look
 					 * every route up in it */
@@ -92,6 +93,8 @@ struct cs_daemon {
 					 * the routes against it */
 	struct cs_daemon_stats stats;	/* for the metrics: written by the loop */
 	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
+	__u64 capped_seen;		/* learn's rec_capped when last warned of */
+	__u64 capped_warned_ms;		/* CLOCK_MONOTONIC of that warning; 0: none yet */
 };
 
 #define CS_SWEEP_PER_TICK 65536
@@ -161,6 +164,56 @@ void cs_locals_sync(struct cs_daemon *d);
 /* A name a record has, whatever the pass read: not removed at its end. */
 void cs_sweep_keep_name(struct cs_sweep *sw, __u64 name_id);
 void cs_sweep_free(struct cs_sweep *sw);
+
+/*
+ * The pieces of a pass, which the tests call without a running daemon to
+ * force learn's answers between them. The sweep removes a record or route
+ * with lookup-and-delete, which is atomic with learn's replacing updates
+ * (a revival, a change of rule, a route's stamp or claim), and judges the
+ * value it removed, not the one it read: what is alive after all goes back
+ * (BPF_NOEXIST), unless learn made a new one meanwhile, which stands.
+ */
+/* A new pass: nothing read yet, its start stamped (pass_start_ns). */
+void cs_sweep_begin(struct cs_daemon *d);
+/* Remove the records the pass read (read[i] at keys[i]) as ones to go:
+ * each removed, then judged by what was removed; one alive after all goes
+ * back and counts as read live (its IP and name stay). Returns how many
+ * went for good. */
+size_t cs_sweep_remove_records(struct cs_daemon *d, const struct cs_record_key *keys,
+			       const struct cs_record *read, size_t n, __u64 now);
+/* The two halves of one removal: take the record (its quota taken off;
+ * false if it was gone already), then settle what was taken (true: gone
+ * for good; false: put back, or learn's new one stands). */
+bool cs_sweep_take_record(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *read,
+			  struct cs_record *gone);
+bool cs_sweep_settle_taken_record(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *gone,
+				  __u64 now);
+/* One route at the end of a pass, as read (rt), against what the pass saw:
+ * removed when no record read and no live flow needs it and it was not
+ * stamped since the pass began; else kept, flagged, given an ACL id. True
+ * if it was removed for good. */
+bool cs_sweep_settle_route(struct cs_daemon *d, const struct cs_addr *key, struct cs_route *rt,
+			   unsigned long *assigned);
+/* The two halves of a route's removal: take it (false: none was there),
+ * then settle it: */
+enum cs_route_fate {
+	CS_ROUTE_REMOVED,	/* not stamped since the pass began: its ACL id,
+				 * counters zeroed, back to the pool */
+	CS_ROUTE_PUT_BACK,	/* stamped since: learn made a record for its IP */
+	CS_ROUTE_REPLACED,	/* stamped, and learn made a new route meanwhile:
+				 * that one stands, the taken id goes to the pool */
+};
+bool cs_sweep_take_route(struct cs_daemon *d, const struct cs_addr *key, struct cs_route *gone);
+enum cs_route_fate cs_sweep_settle_taken_route(struct cs_daemon *d, const struct cs_addr *key,
+					       const struct cs_route *gone);
+
+/* capped.c: answers cut at learn.max_records, warned of (rate-limited). */
+#define CS_CAPPED_WARN_MS 60000		/* at most one warning line this often */
+/* At start: what learn has cut so far is not this daemon's to warn of. */
+void cs_capped_begin(struct cs_daemon *d);
+/* Every tick: a warning if learn cut answers since the last one, and that
+ * one is CS_CAPPED_WARN_MS old. */
+void cs_capped_tick(struct cs_daemon *d);
 
 /* events.c: the log line of each new record. */
 int cs_on_learn_event(void *ctx, void *data, size_t size);

@@ -3,8 +3,9 @@
  * sweep.c - the daemon's housekeeping, in bounded steps so that a million
  * records never stall it:
  *   - each tick looks at up to sweep_per_tick records (bpf_map_lookup_batch),
- *     removes the expired ones and, after a reload, those whose pattern is
- *     gone, and notes which IPs and names still have records;
+ *     removes the ones expired for CS_EXPIRY_MARGIN_NS and, after a reload,
+ *     those whose pattern is gone, and notes which IPs and names still have
+ *     records;
  *   - at the end of a pass, a route no record needs goes (unless learn made
  *     or touched it since the pass began), its ACL id returns to the pool,
  *     routes waiting for an ACL id get one, and names without records go
@@ -16,6 +17,14 @@
  *     (the dataplane counts table_full meanwhile).
  * Live flows keep routes alive once steer exists (issue 4); until then no
  * flow uses a route.
+ *
+ * learn writes records and routes while a pass runs, and a read followed by
+ * a delete by key cannot see a write that lands in between. So the sweep
+ * removes with lookup-and-delete, which learn's replacing updates (a
+ * revival, a change of rule, a route's stamp or claim) serialize with under
+ * the hash bucket's lock, and judges the value it removed: a record alive
+ * after all, or a route stamped since the pass began, goes back. learn's
+ * in-place refreshes need no lock: see CS_EXPIRY_MARGIN_NS.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -193,41 +202,45 @@ static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, cons
 		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_text(&d->conf, r->pattern_id));
 }
 
-/* One record: keep it (noting its IP and name) or say it must go. */
-static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, struct cs_record *r,
-			__u64 now, int records_fd)
+/* What a record's value says: it stays, or why it goes. */
+enum record_fate { RECORD_LIVE, RECORD_DROPPED, RECORD_EXPIRED, RECORD_EVICTED };
+
+/* Expired for at least CS_EXPIRY_MARGIN_NS at the sweep's clock `now`, read
+ * before the removal. learn refreshes in place only a record that has not
+ * expired at its own clock, and revives an expired one by replacing it; so a
+ * store of learn's lands after such a removal only if learn took longer than
+ * the margin between reading its clock and its store, which an XDP program
+ * (it runs in softirq, and cannot sleep or be preempted) cannot. */
+static bool expired_past_margin(const struct cs_record *r, __u64 now)
+{
+	return r->expires_ns < now && now - r->expires_ns >= CS_EXPIRY_MARGIN_NS;
+}
+
+static enum record_fate judge_record(const struct cs_daemon *d, const struct cs_record *r, __u64 now)
+{
+	if (!cs_pattern_by_id(&d->conf, r->pattern_id))
+		return RECORD_DROPPED;	/* its pattern left the config */
+	if (expired_past_margin(r, now))
+		return RECORD_EXPIRED;
+	if (r->last_ns < d->evict_before)
+		return RECORD_EVICTED;
+	return RECORD_LIVE;
+}
+
+/* A live record: its IP and name stay this pass, its age counts for the
+ * eviction plan, and it follows its pattern to another rule after a reload. */
+static void keep_record(struct cs_daemon *d, const struct cs_record_key *k, struct cs_record *r, int records_fd)
 {
 	const struct cs_pattern *p = cs_pattern_by_id(&d->conf, r->pattern_id);
 	struct cs_sweep *sw = &d->sweep;
 	__u32 rule_id;
 
-	if (!p) {
-		log_removed(d, k, r, "dropped");	/* its pattern left the config */
-		return false;
-	}
-	if (r->expires_ns < now) {
-		__u64 lag_ms = (now - r->expires_ns) / 1000000;
-
-		log_removed(d, k, r, "expired");
-		sw->expired++;
-		if (lag_ms > sw->lag_max_ms)
-			sw->lag_max_ms = lag_ms;
-		cs_stat_add(&d->stats.expiry_lag_ms_sum, lag_ms);
-		cs_stat_add(&d->stats.expired, 1);
-		return false;
-	}
-	if (r->last_ns < d->evict_before) {
-		log_removed(d, k, r, "evicted (table full)");
-		sw->evicted++;
-		cs_stat_add(&d->stats.evicted, 1);
-		return false;
-	}
 	if (sw->n_ages == sw->cap_ages) {
 		size_t cap = sw->cap_ages ? sw->cap_ages * 2 : 4096;
-		__u64 *p = realloc(sw->ages, cap * sizeof(*p));
+		__u64 *ages = realloc(sw->ages, cap * sizeof(*ages));
 
-		if (p) {
-			sw->ages = p;
+		if (ages) {
+			sw->ages = ages;
 			sw->cap_ages = cap;
 		}
 	}
@@ -244,7 +257,97 @@ static bool keep_record(struct cs_daemon *d, const struct cs_record_key *k, stru
 	}
 	addr_note(sw->live, &k->addr, rule_id, d->conf.rules[p->rule].priority);
 	u64_add(sw->names, k->name_id);
+}
+
+/* A record removed for good: its log line and counts. */
+static void note_removed(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *r,
+			 enum record_fate fate, __u64 now)
+{
+	struct cs_sweep *sw = &d->sweep;
+	__u64 lag_ms;
+
+	sw->removed_any = true;
+	if (fate == RECORD_DROPPED) {
+		log_removed(d, k, r, "dropped");
+	} else if (fate == RECORD_EVICTED) {
+		log_removed(d, k, r, "evicted (table full)");
+		sw->evicted++;
+		cs_stat_add(&d->stats.evicted, 1);
+	} else {
+		lag_ms = (now - r->expires_ns) / 1000000;
+		log_removed(d, k, r, "expired");
+		sw->expired++;
+		if (lag_ms > sw->lag_max_ms)
+			sw->lag_max_ms = lag_ms;
+		cs_stat_add(&d->stats.expiry_lag_ms_sum, lag_ms);
+		cs_stat_add(&d->stats.expired, 1);
+	}
+}
+
+bool cs_sweep_take_record(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *read,
+			  struct cs_record *gone)
+{
+	/* taken off first: a daemon killed before the removal leaves the
+	 * count low (lenient), never a rule stuck full */
+	cs_quota_take(d->quota, read->rule_id, 1);
+	if (bpf_map_lookup_and_delete_elem(bpf_map__fd(d->skel->maps.cs_records), k, gone)) {
+		if (errno != ENOENT)
+			cs_warn("sweep: removing a record: %s", strerror(errno));
+		cs_quota_give(d->quota, read->rule_id, 1);
+		return false;
+	}
+	if (gone->rule_id != read->rule_id) {
+		/* learn moved it to another rule since the pass read it, and
+		 * its count with it */
+		cs_quota_give(d->quota, read->rule_id, 1);
+		cs_quota_take(d->quota, gone->rule_id, 1);
+	}
 	return true;
+}
+
+/* A record alive after all goes back, unless learn made a new one after
+ * the removal: that one stands (it counted itself in its rule's quota, and
+ * its event keeps its name), and the removed one is gone. True if put back. */
+static bool put_back_record(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *gone)
+{
+	int fd = bpf_map__fd(d->skel->maps.cs_records);
+	struct cs_record r = *gone;
+
+	if (bpf_map_update_elem(fd, k, &r, BPF_NOEXIST)) {
+		if (errno != EEXIST)
+			cs_warn("sweep: a record refreshed during its removal could not go back: %s",
+				strerror(errno));
+		return false;
+	}
+	cs_quota_give(d->quota, r.rule_id, 1);
+	keep_record(d, k, &r, fd);	/* read live by this pass after all */
+	d->sweep.put_back++;
+	return true;
+}
+
+bool cs_sweep_settle_taken_record(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *gone,
+				  __u64 now)
+{
+	enum record_fate fate = judge_record(d, gone, now);
+
+	if (fate == RECORD_LIVE) {
+		put_back_record(d, k, gone);
+		return false;
+	}
+	note_removed(d, k, gone, fate, now);
+	return true;
+}
+
+size_t cs_sweep_remove_records(struct cs_daemon *d, const struct cs_record_key *keys, const struct cs_record *read,
+			       size_t n, __u64 now)
+{
+	struct cs_record gone;
+	size_t i, removed = 0;
+
+	for (i = 0; i < n; i++)
+		if (cs_sweep_take_record(d, &keys[i], &read[i], &gone))
+			removed += cs_sweep_settle_taken_record(d, &keys[i], &gone, now);
+	return removed;
 }
 
 /* Events learn could not write (the ring buffer was full), since it loaded. */
@@ -257,7 +360,7 @@ static __u64 events_lost(struct cs_daemon *d)
 	return counts[CS_R_EVENT_LOST];
 }
 
-static void pass_begin(struct cs_daemon *d)
+void cs_sweep_begin(struct cs_daemon *d)
 {
 	struct cs_sweep *sw = &d->sweep;
 
@@ -284,11 +387,12 @@ enum step { STEP_MORE, STEP_DONE, STEP_FAILED };
  * because a smaller one fails (ENOSPC) when the next hash bucket holds more
  * records than it asked for. STEP_FAILED: the pass has not seen every record,
  * so nothing may be judged from it (a route or name whose records it did not
- * read would go). */
+ * read would go). A record read as one to go is removed by key, and judged
+ * again by the value removed (cs_sweep_remove_records). */
 static enum step pass_step(struct cs_daemon *d, __u32 budget)
 {
 	static struct cs_record_key keys[BATCH], gone[BATCH];
-	static struct cs_record vals[BATCH];
+	static struct cs_record vals[BATCH], gone_read[BATCH];
 	int fd = bpf_map__fd(d->skel->maps.cs_records);
 	struct cs_sweep *sw = &d->sweep;
 	__u64 now = cs_now_ns();
@@ -306,20 +410,14 @@ static enum step pass_step(struct cs_daemon *d, __u32 budget)
 		more = !e;
 		sw->token = out;
 		for (i = 0; i < count; i++) {
-			if (keep_record(d, &keys[i], &vals[i], now, fd))
+			if (judge_record(d, &vals[i], now) == RECORD_LIVE) {
+				keep_record(d, &keys[i], &vals[i], fd);
 				continue;
-			/* taken off first: a daemon killed in between leaves
-			 * the count low (lenient), never a rule stuck full */
-			cs_quota_take(d->quota, vals[i].rule_id, 1);
-			gone[n_gone++] = keys[i];
+			}
+			gone[n_gone] = keys[i];
+			gone_read[n_gone++] = vals[i];
 		}
-		if (n_gone) {
-			LIBBPF_OPTS(bpf_map_batch_opts, dopts);
-
-			if (bpf_map_delete_batch(fd, gone, &n_gone, &dopts) && errno != ENOENT)
-				cs_warn("sweep: removing records: %s", strerror(errno));
-			sw->removed_any = true;
-		}
+		cs_sweep_remove_records(d, gone, gone_read, n_gone, now);
 		budget -= count < budget ? count : budget;
 		if (!count)
 			more = false;
@@ -362,52 +460,101 @@ static void pass_flows(struct cs_daemon *d)
 	cs_map_walk(w.fd, sizeof(struct cs_flow_key), settle_flow, &w);
 }
 
-/* The route goes; its ACL id, counters zeroed, back to the pool. False if
- * it could not be deleted. */
-static bool remove_route(struct cs_daemon *d, int fd, const struct cs_addr *key, const struct cs_route *rt)
+/* A removed route's ACL id, counters zeroed first (counts never move to
+ * another route), back to the pool. */
+static void release_acl(struct cs_daemon *d, __u32 acl_id)
 {
-	if (bpf_map_delete_elem(fd, key))
+	cs_acl_zero(bpf_map__fd(d->steer->maps.cs_acl_stats), acl_id);
+	acl_return(d, acl_id);
+}
+
+bool cs_sweep_take_route(struct cs_daemon *d, const struct cs_addr *key, struct cs_route *gone)
+{
+	if (!bpf_map_lookup_and_delete_elem(bpf_map__fd(d->skel->maps.cs_routes), key, gone))
+		return true;
+	if (errno != ENOENT)
+		cs_warn("sweep: removing a route: %s", strerror(errno));
+	return false;
+}
+
+enum cs_route_fate cs_sweep_settle_taken_route(struct cs_daemon *d, const struct cs_addr *key,
+					       const struct cs_route *gone)
+{
+	struct cs_route rt = *gone;
+
+	if (gone->learned_ns < d->sweep.pass_start_ns) {
+		release_acl(d, gone->acl_id);
+		return CS_ROUTE_REMOVED;
+	}
+	/* learn made a record for its IP after the pass read the records */
+	if (!bpf_map_update_elem(bpf_map__fd(d->skel->maps.cs_routes), key, &rt, BPF_NOEXIST))
+		return CS_ROUTE_PUT_BACK;
+	/* learn found no route for its new record and made one, with an id of
+	 * its own: that one stands */
+	if (errno != EEXIST)
+		cs_warn("sweep: a route learn stamped during its removal could not go back: %s", strerror(errno));
+	release_acl(d, gone->acl_id);
+	return CS_ROUTE_REPLACED;
+}
+
+/* A route the pass found unneeded (no record read for its IP, no live flow,
+ * not stamped since the pass began) is removed by key, and judged again by
+ * the value removed: learn may have made a record for its IP since the
+ * route was read. True if it stays removed. */
+static bool remove_unneeded_route(struct cs_daemon *d, const struct cs_addr *key, const char *ip)
+{
+	struct cs_route gone;
+
+	if (!cs_sweep_take_route(d, key, &gone))
 		return false;
-	cs_acl_zero(bpf_map__fd(d->steer->maps.cs_acl_stats), rt->acl_id);
-	acl_return(d, rt->acl_id);
-	return true;
+	switch (cs_sweep_settle_taken_route(d, key, &gone)) {
+	case CS_ROUTE_REMOVED:
+		cs_info("route %s removed: no record or flow needs it (acl %u)", ip, gone.acl_id);
+		return true;
+	case CS_ROUTE_PUT_BACK:
+		cs_debug("route %s kept: learn made a record for it during its removal", ip);
+		break;
+	case CS_ROUTE_REPLACED:
+		cs_debug("route %s made anew by learn during its removal; acl %u back to the pool", ip, gone.acl_id);
+		break;
+	}
+	return false;
 }
 
 /*
- * One route at the end of a pass. It goes when no record and no live flow
- * needs it and learn has not touched it since the pass began (its ACL id,
- * counters zeroed, back to the pool). Otherwise it follows its records'
- * best rule, is flagged while only flows hold it, and gets an ACL id if it
- * waits for one. Returns true if it was removed.
- * (A daemon killed between a route's delete and its id's return, or between
+ * One route at the end of a pass, as read: rt. It goes when no record and no
+ * live flow needs it and learn has not touched it since the pass began (its
+ * ACL id, counters zeroed, back to the pool). Otherwise it follows its
+ * records' best rule, is flagged while only flows hold it, and gets an ACL id
+ * if it waits for one. Returns true if it was removed.
+ * (A daemon killed between a route's removal and its id's return, or between
  * the pop of an id and its write into a waiting route, leaves the id
  * nowhere: the next start finds it, acl.c.)
  */
-static bool settle_route(struct cs_daemon *d, int fd, const struct cs_addr *key, struct cs_route *rt,
-			 unsigned long *assigned)
+bool cs_sweep_settle_route(struct cs_daemon *d, const struct cs_addr *key, struct cs_route *rt,
+			   unsigned long *assigned)
 {
 	struct cs_sweep *sw = &d->sweep;
 	struct addr_slot *live = addr_find(sw->live, key);
 	bool flows = addr_find(sw->flows, key)->used, changed = false, given = false;
+	int fd = bpf_map__fd(d->skel->maps.cs_routes);
 	/* learn makes no route under cs_never: only a change of it can leave one */
 	__u32 never = sw->check_never ? cs_never_kind_of(bpf_map__fd(d->skel->maps.cs_never), key) : 0;
 	char ip[CS_ADDR_TEXT_MAX];
+	struct cs_route gone;
 
 	cs_addr_format(key, ip, sizeof(ip));
 	if (never) {
 		/* made before its range was never-steered (a reload, a new
 		 * address of this host): it goes, flows or not */
-		if (!remove_route(d, fd, key, rt))
+		if (!cs_sweep_take_route(d, key, &gone))
 			return false;
+		release_acl(d, gone.acl_id);
 		cs_warn("route %s removed: never steered (%s)", ip, cs_never_kind_name(never));
 		return true;
 	}
-	if (!live->used && !flows && rt->learned_ns < sw->pass_start_ns) {
-		if (!remove_route(d, fd, key, rt))
-			return false;
-		cs_info("route %s removed: no record or flow needs it (acl %u)", ip, rt->acl_id);
-		return true;
-	}
+	if (!live->used && !flows && rt->learned_ns < sw->pass_start_ns)
+		return remove_unneeded_route(d, key, ip);
 	if (!live->used && flows && !(rt->flags & CS_ROUTE_KEPT_BY_FLOWS)) {
 		rt->flags |= CS_ROUTE_KEPT_BY_FLOWS;
 		cs_info("route %s kept: its records expired, a flow still uses it", ip);
@@ -447,7 +594,7 @@ static bool route_walk_one(const void *key, void *ctx)
 
 	if (bpf_map_lookup_elem(w->fd, key, &rt))
 		return true;
-	if (settle_route(w->d, w->fd, key, &rt, &w->assigned)) {
+	if (cs_sweep_settle_route(w->d, key, &rt, &w->assigned)) {
 		w->removed++;
 	} else {
 		w->n++;
@@ -607,7 +754,7 @@ void cs_sweep_tick(struct cs_daemon *d)
 
 	cs_locals_sync(d);
 	if (!sw->active)
-		pass_begin(d);
+		cs_sweep_begin(d);
 	if (!sw->active)
 		return;
 	switch (pass_step(d, d->sweep_per_tick)) {
@@ -629,8 +776,10 @@ void cs_sweep_tick(struct cs_daemon *d)
 	if (sw->logged > CS_LOG_REMOVED_PER_PASS)
 		cs_info("sweep: %llu more records removed than logged",
 			(unsigned long long)(sw->logged - CS_LOG_REMOVED_PER_PASS));
-	if (sw->expired || sw->remapped)
-		cs_debug("sweep: pass done: %llu expired, %llu moved to another rule, %zu IPs live",
-			 (unsigned long long)sw->expired, (unsigned long long)sw->remapped, sw->live->n);
+	if (sw->expired || sw->remapped || sw->put_back)
+		cs_debug("sweep: pass done: %llu expired, %llu moved to another rule, %llu alive after all "
+			 "when removed (put back), %zu IPs live",
+			 (unsigned long long)sw->expired, (unsigned long long)sw->remapped,
+			 (unsigned long long)sw->put_back, sw->live->n);
 	cs_sweep_free(sw);
 }

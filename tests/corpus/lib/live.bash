@@ -391,7 +391,7 @@ live_queries() {
 	q $s cname-nodata.example.test; q $s www.example.test TXT; q $s mx.example.test A
 	q $s mx.example.test MX; q $s txt.example.test TXT; q $s example.test NS
 	# big answers: fit 1232 octets, or TC over UDP then dig retries over TCP
-	q $s a16.big.test; q $s a40.big.test; q $s a72.big.test; q $s a100.big.test
+	q $s a16.big.test; q $s a40.big.test; q $s a72.big.test; q $s a74.big.test; q $s a100.big.test
 	q $s aaaa20.big.test AAAA; q $s aaaa42.big.test AAAA; q $s aaaa60.big.test AAAA
 	q $s mixed40.big.test A; q $s mixed40.big.test AAAA; q $s cname-big.big.test
 	q $s txtbig.big.test TXT
