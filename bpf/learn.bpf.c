@@ -36,6 +36,12 @@ const volatile bool report_refresh = false;
  * Cleared only to measure the full walk. */
 const volatile bool reuse_repeats = true;
 
+/* Set by the daemon before load when it is a gateway of a cluster: report a
+ * refresh that moves a record's expiry past what the cluster knows of it
+ * (CS_EV_RECORD_EXTENDED), so the daemon publishes it (cloudsteer.h,
+ * CS_SHARE_STEP_MIN_S). Off, the verifier drops the code. */
+const volatile bool report_extended = false;
+
 /* Count a packet or record outcome (enum cs_reason), per CPU. */
 static __always_inline void cs_count_n(__u32 reason, __u64 howmany)
 {
@@ -343,16 +349,39 @@ static __always_inline bool cs_quota_full(const struct cs_rule_quota *q)
 	return q && q->limit && q->records >= q->limit && !(q->records >> 63);
 }
 
-/* The hot path: a record that has not expired, answered under the rule and
- * pattern it has, is refreshed where it lies. Only such a record: the sweep
- * removes one only after it has been expired for CS_EXPIRY_MARGIN_NS, so no
- * removal falls between this check, made against the clock read for this
- * answer, and the stores below (cloudsteer.h says why). False: the record
- * must be replaced instead. */
+/* The expiry the cluster will know once this record is published: seconds
+ * of CLOCK_BOOTTIME, rounded up (cs_record.shared_s). */
+static __always_inline __u32 cs_shared_s(__u64 expires_ns)
+{
+	return (__u32)((expires_ns + 999999999ULL) / 1000000000ULL);
+}
+
+/* Does rec's expiry now run past what the cluster knows of it by the step
+ * (the rule's grace, at least CS_SHARE_STEP_MIN_S)? Then it is reported, and
+ * shared_s moves: a busy name is published once a step, not per answer. */
+static __always_inline bool cs_share_extension(struct cs_record *rec, const struct cs_rule *rule)
+{
+	__u64 step = rule->ttl_grace > CS_SHARE_STEP_MIN_S ? rule->ttl_grace : CS_SHARE_STEP_MIN_S;
+
+	if (!report_extended || rec->expires_ns < ((__u64)rec->shared_s + step) * 1000000000ULL)
+		return false;
+	rec->shared_s = cs_shared_s(rec->expires_ns);
+	return true;
+}
+
+/* The hot path: a record of this node's own that has not expired, answered
+ * under the rule and pattern it has, is refreshed where it lies. Only such a
+ * record: the sweep removes one only after it has been expired for
+ * CS_EXPIRY_MARGIN_NS, so no removal falls between this check, made against
+ * the clock read for this answer, and the stores below (cloudsteer.h says
+ * why); and the daemon removes one heard from the cluster whenever etcd says
+ * it is gone, so such a record is replaced, which serializes with that
+ * removal. False: the record must be replaced instead. */
 static __always_inline bool cs_refresh_in_place(struct cs_record *rec, const struct cs_pattern_ref *match,
 						__u32 ttl, __u64 expires, __u64 now)
 {
-	if (rec->expires_ns < now || rec->rule_id != match->rule_id || rec->pattern_id != match->pattern_id)
+	if (rec->expires_ns < now || rec->rule_id != match->rule_id || rec->pattern_id != match->pattern_id ||
+	    rec->origin != CS_ORIGIN_LOCAL)
 		return false;
 	/* never shorten: a client may still hold the longer answer */
 	if (expires > rec->expires_ns)
@@ -363,15 +392,18 @@ static __always_inline bool cs_refresh_in_place(struct cs_record *rec, const str
 	return true;
 }
 
-/* Revive an expired record, or move it to the answer's rule and pattern
- * (whose TTL was clamped under that rule): a new element with the answer
- * applied replaces it, so the change serializes with the sweep's removal
- * under the hash bucket's lock; the sweep judges what it removed and puts
- * back a record that is alive after all. next gets the new value. False if
- * the record went meanwhile: the caller makes it anew. */
+/* Revive an expired record, move it to the answer's rule and pattern
+ * (whose TTL was clamped under that rule), or make one heard from the
+ * cluster this node's own: a new element with the answer applied replaces
+ * it, so the change serializes with the daemon's removals under the hash
+ * bucket's lock; they judge what they removed and put back a record that is
+ * alive after all. next gets the new value, and *extended whether the
+ * cluster must hear of it. False if the record went meanwhile: the caller
+ * makes it anew. */
 static __always_inline bool cs_refresh_replacing(const struct cs_record_key *key, const struct cs_record *rec,
 						 struct cs_record *next, const struct cs_pattern_ref *match,
-						 __u32 ttl, __u64 expires, __u64 now)
+						 const struct cs_rule *rule, __u32 ttl, __u64 expires, __u64 now,
+						 bool *extended)
 {
 	*next = *rec;
 	if (expires > next->expires_ns)
@@ -381,7 +413,17 @@ static __always_inline bool cs_refresh_replacing(const struct cs_record_key *key
 	next->hits++;
 	next->rule_id = match->rule_id;
 	next->pattern_id = match->pattern_id;
+	next->origin = CS_ORIGIN_LOCAL;
+	*extended = cs_share_extension(next, rule);
 	return !bpf_map_update_elem(&cs_records, key, next, BPF_EXIST);
+}
+
+/* The daemon's event for a refresh the cluster must hear of (report_extended). */
+static __always_inline void cs_report_extended(struct cs_scratch *s, const struct cs_addr_rec *a,
+					       const struct cs_record *rec, const struct cs_addr *addr)
+{
+	cs_name_text(s, s->chain[CS_MASK(a->chain_idx, CS_CHAIN_MAX)].wire_off, CS_TEXT_OWNER);
+	cs_emit(s, CS_EV_RECORD_EXTENDED, rec, addr, 0);
 }
 
 /* replay's event for a refreshed record; acl_id is the route's when the
@@ -409,6 +451,7 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 	struct cs_record_key *key = &s->rec_key;	/* in scratch: 6.1 counts every stack octet */
 	struct cs_record *rec, fresh = {};
 	__u32 ttl, acl_id = 0, old_rule, old_pattern;
+	bool extended = false;
 	__u64 expires;
 
 	cs_read_addr(s, a, &key->addr);
@@ -422,13 +465,17 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 
 	rec = bpf_map_lookup_elem(&cs_records, key);
 	if (rec && cs_refresh_in_place(rec, match, ttl, expires, now)) {
+		if (cs_share_extension(rec, rule))
+			cs_report_extended(s, a, rec, &key->addr);
 		cs_report_refresh(s, a, rec, &key->addr, 0, false);
 		return CS_STORE_REFRESHED;
 	}
 	if (rec) {
 		old_rule = rec->rule_id;
 		old_pattern = rec->pattern_id;
-		if (cs_refresh_replacing(key, rec, &fresh, match, ttl, expires, now)) {
+		if (cs_refresh_replacing(key, rec, &fresh, match, rule, ttl, expires, now, &extended)) {
+			if (extended)
+				cs_report_extended(s, a, &fresh, &key->addr);
 			/* Another rule's answer: the record's count moves with it,
 			 * and the route hears of the claim as for a new record.
 			 * The route is left alone otherwise. */
@@ -456,6 +503,7 @@ static __always_inline int cs_learn_addr(struct cs_scratch *s, const struct cs_a
 	fresh.pattern_id = match->pattern_id;
 	fresh.ttl = ttl;
 	fresh.hits = 1;
+	fresh.shared_s = cs_shared_s(expires);	/* its NEW event publishes it */
 	if (bpf_map_update_elem(&cs_records, key, &fresh, BPF_NOEXIST)) {
 		if (bpf_map_lookup_elem(&cs_records, key))
 			return CS_STORE_REFRESHED;	/* another CPU made it first */

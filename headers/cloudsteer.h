@@ -138,6 +138,8 @@ struct cs_record_key {
 	struct cs_addr addr;
 };
 
+/* cs_records value. Written by learn (made, refreshed) and by the daemon
+ * (expiry; in a cluster, the records of other gateways: docs/cluster.md). */
 struct cs_record {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME */
 	__u64 first_ns;
@@ -146,7 +148,28 @@ struct cs_record {
 	__u32 pattern_id;
 	__u32 ttl;		/* seconds, after clamps */
 	__u32 hits;		/* answers that taught or refreshed it */
+	__u32 origin;		/* enum cs_record_origin */
+	__u32 shared_s;		/* the expiry the cluster knows of, CLOCK_BOOTTIME
+				 * seconds rounded up: the last this node
+				 * published (learn's NEW and EXTENDED events)
+				 * or heard; 0: none */
 };
+
+/* Where a record came from. learn refreshes in place only a record it
+ * learned here; one heard from the cluster it refreshes by replacing the
+ * element (which serializes with the daemon's lookup-and-delete), and it is
+ * this node's own from then on. Only this node's own records are published. */
+enum cs_record_origin {
+	CS_ORIGIN_LOCAL = 0,	/* learned (or refreshed) from an answer here */
+	CS_ORIGIN_CLUSTER = 1,	/* heard from another gateway through etcd */
+};
+
+/* In a cluster, learn reports a refresh (CS_EV_RECORD_EXTENDED) once it moves
+ * a record's expiry past what the cluster knows (shared_s) by the rule's
+ * grace, and at least by this: the copies elsewhere then expire at most a
+ * grace before this one, when no client holds the answer any more, and a
+ * busy name is published once per grace, not once per answer. */
+#define CS_SHARE_STEP_MIN_S 5
 
 /* routes map value, keyed by struct cs_addr. */
 struct cs_route {
@@ -509,6 +532,9 @@ enum cs_inst_reason {
 enum cs_event_type {
 	CS_EV_RECORD_NEW = 1,
 	CS_EV_RECORD_REFRESH = 2,	/* only with the report_refresh load option (replay) */
+	CS_EV_RECORD_EXTENDED = 3,	/* only with report_extended (a cluster's
+					 * gateway): a refresh that moved the
+					 * expiry past what the cluster knows */
 };
 
 struct cs_learn_event {
@@ -597,7 +623,7 @@ _Static_assert(sizeof(struct cs_rule_stat) == 24, "cs_rule_stat layout");
 _Static_assert(sizeof(struct cs_config) == 64, "cs_config layout");
 _Static_assert(sizeof(struct cs_addr) == 16, "cs_addr layout");
 _Static_assert(sizeof(struct cs_record_key) == 24, "cs_record_key layout");
-_Static_assert(sizeof(struct cs_record) == 40, "cs_record layout");
+_Static_assert(sizeof(struct cs_record) == 48, "cs_record layout");
 _Static_assert(sizeof(struct cs_route) == 32, "cs_route layout");
 _Static_assert(sizeof(struct cs_learn_event) == 48 + 2 * CS_NAME_TEXT_MAX, "event layout");
 _Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of two");

@@ -34,6 +34,7 @@ TIMEOUT=${KV_TIMEOUT:-900}
 #   object-file  VAR=VALUE...
 VARIANTS='
 learn.bpf.o report_refresh=1
+learn.bpf.o report_extended=1
 '
 
 if [ $# -gt 0 ]; then objs=("$@"); else objs=(build/*.bpf.o); fi

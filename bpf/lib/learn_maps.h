@@ -89,7 +89,8 @@ struct {
 } cs_rule_stats SEC(".maps");
 
 /* The cloud IP table. Written by learn (create, refresh) and by the daemon
- * (expiry); read by the daemon and the CLI. */
+ * (expiry; in a cluster, its cluster thread installs and removes the records
+ * other gateways publish); read by the daemon and the CLI. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_RECORDS_ENTRIES);
@@ -98,7 +99,9 @@ struct {
 } cs_records SEC(".maps");
 
 /* Owner names as text, keyed by name id. Written by learn when a record is
- * made; read by the daemon and CLI; removed by the daemon with the last record. */
+ * made (and by the daemon's cluster thread when it installs another
+ * gateway's); read by the daemon and CLI; removed by the daemon with the
+ * last record. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_NAMES_ENTRIES);
@@ -108,7 +111,8 @@ struct {
 } cs_names SEC(".maps");
 
 /* Free ACL ids. Pushed by the daemon (stocking, recycling); popped by learn
- * when it makes a route. */
+ * when it makes a route, and by the daemon's cluster thread when it makes
+ * one for another gateway's record. */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
 	__uint(max_entries, CS_ACL_POOL_ENTRIES);
@@ -124,8 +128,9 @@ struct {
 	__type(value, __u64);
 } cs_learn_stats SEC(".maps");
 
-/* New records (and, for replay, refreshes). Written by learn; read by the
- * daemon for its log and by replay for its output. */
+/* New records (and, for replay, refreshes; in a cluster, refreshes that
+ * move an expiry past what the cluster knows). Written by learn; read by the
+ * daemon for its log and the cluster, and by replay for its output. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

@@ -15,7 +15,8 @@
 #include "common.h"
 
 /* Policy routes, keyed by IP. Written by learn (create) and the daemon (ACL
- * ids, removal); read by steer on every packet and by the CLI. */
+ * ids, removal; in a cluster, routes for the records other gateways publish);
+ * read by steer on every packet and by the CLI. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_ROUTES_ENTRIES);

@@ -1002,6 +1002,142 @@ static void refresh_never_shortens_expiry(void)
 	EXPECT(again.expires_ns >= first.expires_ns, "expiry shortened");
 }
 
+/* ================= in a cluster ================= */
+
+/* Writes r back at (name, ip), as the daemon's cluster thread would. */
+static bool put_record(const char *name, const char *ip, const struct cs_record *r)
+{
+	struct cs_record_key k = lfx_record_key(&F, name, ip);
+
+	return EXPECT(!bpf_map_update_elem(bpf_map__fd(F.skel->maps.cs_records), &k, r, BPF_EXIST),
+		      "writing the record: %s", strerror(errno));
+}
+
+/* A record heard from the cluster and then answered here is this node's
+ * own: learn replaces it (never writes it in place) as its own. */
+static void answer_makes_a_heard_record_local(void)
+{
+	struct cs_record r;
+
+	simple_answer("www.example.test", 300, "192.0.2.7");
+	if (!run() || !lfx_record(&F, "www.example.test", "192.0.2.7", &r))
+		return;
+	EXPECT_EQ(r.origin, CS_ORIGIN_LOCAL);
+	r.origin = CS_ORIGIN_CLUSTER;
+	r.hits = 0;
+	if (!put_record("www.example.test", "192.0.2.7", &r))
+		return;
+	simple_answer("www.example.test", 301, "192.0.2.7");
+	if (!run() || !EXPECT_REASON(&F, CS_R_REFRESHED) ||
+	    !lfx_record(&F, "www.example.test", "192.0.2.7", &r))
+		return;
+	EXPECT_EQ(r.origin, CS_ORIGIN_LOCAL);
+	EXPECT_EQ(r.hits, 1);
+	EXPECT_EQ(r.ttl, 301);
+	EXPECT_EQ(lfx_records(&F), 1);
+}
+
+/* The daemon's load in a cluster: only its events (no refresh events), and
+ * every answer walked, so each run below is a refresh of its own. */
+static bool reopen_as_cluster_gateway(void)
+{
+	const struct cs_learn_opts opts = { .report_extended = true, .walk_repeats = true, .lazy_tables = true,
+					    .acl_ids = 16 };
+
+	lfx_close(&F);
+	return lfx_open_opts(&F, CONF_MAIN, &opts);
+}
+
+/* The EXTENDED events of one run for (name, ip). */
+static int extended_events(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < F.n_ev && i < LFX_EVENTS_MAX; i++)
+		n += F.ev[i].type == CS_EV_RECORD_EXTENDED;
+	return n;
+}
+
+/* A new record's expiry is what its NEW event tells the cluster; a refresh
+ * is reported once it runs past that by the rule's grace (5 s here, the
+ * least step too), not before; then what the cluster knows moves. */
+static void refresh_reported_once_past_the_step(void)
+{
+	const char *name = "www.example.test", *ip = "192.0.2.7";
+	struct cs_record r;
+	__u32 shared;
+
+	if (!reopen_as_cluster_gateway())
+		return;
+	simple_answer(name, 300, ip);
+	if (!run() || !lfx_record(&F, name, ip, &r))
+		return;
+	EXPECT(F.n_ev == 1 && F.ev[0].type == CS_EV_RECORD_NEW, "one NEW event");
+	EXPECT(r.shared_s == (r.expires_ns + 999999999ULL) / 1000000000ULL, "shared_s %u, expiry %llu ns",
+	       r.shared_s, (unsigned long long)r.expires_ns);
+	/* the same expiry again, and one 4 s past what the cluster knows */
+	simple_answer(name, 300, ip);
+	if (run())
+		EXPECT_EQ(extended_events(), 0);
+	r.shared_s -= 4;
+	if (!put_record(name, ip, &r))
+		return;
+	shared = r.shared_s;
+	if (run() && lfx_record(&F, name, ip, &r)) {
+		EXPECT_EQ(extended_events(), 0);
+		EXPECT_EQ(r.shared_s, shared);
+	}
+	/* 6 s past it: reported, and the cluster knows the new expiry */
+	r.shared_s -= 2;
+	if (!put_record(name, ip, &r))
+		return;
+	if (run() && lfx_record(&F, name, ip, &r) && EXPECT_EQ(extended_events(), 1)) {
+		EXPECT(!strcmp(F.ev[0].name.text, name) && F.ev[0].ttl == 300, "event of %s ttl %u",
+		       F.ev[0].name.text, F.ev[0].ttl);
+		EXPECT(r.shared_s == (r.expires_ns + 999999999ULL) / 1000000000ULL, "shared_s not moved");
+	}
+}
+
+/* A heard record answered here past what the cluster knows: replaced as
+ * this node's own, and reported. */
+static void heard_record_extended_here_is_reported(void)
+{
+	const char *name = "www.example.test", *ip = "192.0.2.7";
+	struct cs_record r;
+
+	if (!reopen_as_cluster_gateway())
+		return;
+	simple_answer(name, 300, ip);
+	if (!run() || !lfx_record(&F, name, ip, &r))
+		return;
+	r.origin = CS_ORIGIN_CLUSTER;
+	r.shared_s -= 60;
+	r.expires_ns -= 60 * 1000000000ULL;
+	if (!put_record(name, ip, &r))
+		return;
+	if (run() && lfx_record(&F, name, ip, &r)) {
+		EXPECT_EQ(extended_events(), 1);
+		EXPECT_EQ(r.origin, CS_ORIGIN_LOCAL);
+	}
+}
+
+/* Without the cluster's load option, no refresh is ever reported. */
+static void no_extended_events_outside_a_cluster(void)
+{
+	const struct cs_learn_opts opts = { .walk_repeats = true, .lazy_tables = true, .acl_ids = 16 };
+	struct cs_record r;
+
+	lfx_close(&F);
+	if (!lfx_open_opts(&F, CONF_MAIN, &opts))
+		return;
+	simple_answer("www.example.test", 300, "192.0.2.7");
+	if (!run() || !lfx_record(&F, "www.example.test", "192.0.2.7", &r))
+		return;
+	r.shared_s -= 3600;
+	if (put_record("www.example.test", "192.0.2.7", &r) && run())
+		EXPECT_EQ(F.n_ev, 0);
+}
+
 /* ================= routes and ACL ids ================= */
 
 static void routes_take_acl_ids_from_pool(void)
@@ -1282,6 +1418,10 @@ static const struct lfx_case cases[] = {
 	CASE(second_answer_refreshes),
 	CASE(refresh_never_shortens_expiry),
 	CASE(refresh_under_another_rule_takes_it),
+	CASE(answer_makes_a_heard_record_local),
+	CASE(refresh_reported_once_past_the_step),
+	CASE(heard_record_extended_here_is_reported),
+	CASE(no_extended_events_outside_a_cluster),
 	CASE(routes_take_acl_ids_from_pool),
 	CASE(one_route_per_ip),
 	CASE_WITH(route_follows_higher_priority, CONF_PRIORITY, 16),

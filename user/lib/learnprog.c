@@ -246,6 +246,7 @@ struct learn_bpf *cs_learn_load_adopting(struct cs_conf *conf, const struct cs_l
 	}
 	skel->rodata->report_refresh = opts->report_refresh;
 	skel->rodata->reuse_repeats = !opts->walk_repeats;
+	skel->rodata->report_extended = opts->report_extended;
 	if (opts->lazy_tables) {
 		bpf_map__set_map_flags(skel->maps.cs_records, BPF_F_NO_PREALLOC);
 		bpf_map__set_map_flags(skel->maps.cs_routes, BPF_F_NO_PREALLOC);

@@ -19,6 +19,8 @@ struct cs_learn_opts {
 	bool lazy_tables;	/* allocate table entries on demand (replay) */
 	bool walk_repeats;	/* never reuse the outcome of a repeated answer
 				 * (benchmarks of the full walk) */
+	bool report_extended;	/* events for refreshes the cluster must hear
+				 * of (a gateway of a cluster) */
 	__u32 acl_ids;		/* ids 1..acl_ids pushed into a fresh pool */
 	const char *pin_dir;	/* reuse and pin the maps there (the daemon);
 				 * NULL: fresh private maps */
