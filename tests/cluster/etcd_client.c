@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -546,6 +547,47 @@ out:
 	cs_etcd_close(c);
 }
 
+/* One thread, two watches and an eventfd: a wait ends when a put reaches
+ * the second watch, or the fd is written, and not before its time when
+ * neither happens. */
+static void watch_wait_on_several(void)
+{
+	struct cs_etcd *c = open_members();
+	struct cs_etcd_watch_opts oa = { .key = K("wa/"), .prefix = true }, ob = { .key = K("wb/"), .prefix = true };
+	struct cs_etcd_watch *w[2] = { NULL, NULL };
+	char err[CS_ETCD_ERR_MAX] = "";
+	struct cs_etcd_event *ev = NULL;
+	uint64_t one = 1;
+	int fd = eventfd(0, EFD_NONBLOCK);
+	double t0;
+
+	if (!c || !EXPECT(fd >= 0, "eventfd") ||
+	    !EXPECT(cs_etcd_watch_open(c, &oa, &w[0], err, sizeof(err)) == 0, "%s", err) ||
+	    !EXPECT(cs_etcd_watch_open(c, &ob, &w[1], err, sizeof(err)) == 0, "%s", err))
+		goto out;
+	t0 = now_ms();
+	EXPECT(cs_etcd_watch_wait(w, 2, fd, 300) == 0, "a wait with nothing to see ended early");
+	EXPECT(now_ms() - t0 >= 250 && now_ms() - t0 < 1500, "a 300 ms wait took %.0f ms", now_ms() - t0);
+	if (put(c, "wb/1", "1", 0, NULL))
+		goto out;
+	t0 = now_ms();
+	while (now_ms() - t0 < 2000 && cs_etcd_watch_next(w[1], 0, &ev, err, sizeof(err)) == 0)
+		cs_etcd_watch_wait(w, 2, fd, 2000);
+	EXPECT(event_is(ev, CS_ETCD_EVENT_PUT, "wb/1", "1") && now_ms() - t0 < 1000,
+	       "the put on the second watch seen after %.0f ms", now_ms() - t0);
+	EXPECT(cs_etcd_watch_next(w[0], 0, &ev, err, sizeof(err)) == 0, "the first watch saw something");
+	if (!EXPECT(write(fd, &one, sizeof(one)) == sizeof(one), "eventfd write"))
+		goto out;
+	t0 = now_ms();
+	EXPECT(cs_etcd_watch_wait(w, 2, fd, 2000) == 1 && now_ms() - t0 < 500, "the fd did not end the wait");
+out:
+	if (fd >= 0)
+		close(fd);
+	cs_etcd_watch_close(w[0]);
+	cs_etcd_watch_close(w[1]);
+	cs_etcd_close(c);
+}
+
 static void status(void)
 {
 	struct cs_etcd *c = open_members();
@@ -573,6 +615,7 @@ static void suite_kv(void)
 	RUN(watch_from_a_revision);
 	RUN(watch_canceled_by_compaction);
 	RUN(watch_wake);
+	RUN(watch_wait_on_several);
 	RUN(status);
 }
 

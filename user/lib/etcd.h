@@ -247,6 +247,15 @@ int cs_etcd_watch_open(struct cs_etcd *c, const struct cs_etcd_watch_opts *o, st
 int cs_etcd_watch_next(struct cs_etcd_watch *w, int timeout_ms, struct cs_etcd_event **ev, char *err,
 		       size_t errlen);
 
+/*
+ * Wait until one of ws[0..n) has something to hand out or has ended, fd is
+ * readable (-1: none; an eventfd another thread writes, say), or timeout_ms
+ * passed: for a thread that reads several watches. Then call
+ * cs_etcd_watch_next() with a timeout of 0 on each. Returns 1 when
+ * something may be ready, 0 when the time passed.
+ */
+int cs_etcd_watch_wait(struct cs_etcd_watch *const *ws, size_t n, int fd, int timeout_ms);
+
 /* The highest revision the watch has reported: every change up to it has
  * been delivered. */
 int64_t cs_etcd_watch_revision(const struct cs_etcd_watch *w);

@@ -10,6 +10,7 @@
  * itself.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -419,6 +420,85 @@ int cs_etcd_watch_open(struct cs_etcd *c, const struct cs_etcd_watch_opts *o, st
 	if (!*out)
 		cs_etcd_watch_close(w);
 	return rc;
+}
+
+/* Is there something to hand out, or to say, without waiting? */
+static bool ready_now(struct cs_etcd_watch *w)
+{
+	return w->next_event < w->n_events || w->error || !w->running || atomic_load(&w->woken) ||
+	       (w->in.p && w->read < w->in.len && memchr(w->in.p + w->read, '\n', w->in.len - w->read));
+}
+
+#define WAIT_FDS_MAX 64
+/* When curl has no socket to show (between connections), look again this
+ * soon; and fds past FD_SETSIZE, which curl_multi_fdset cannot show, are
+ * never waited on longer than this. */
+#define WAIT_BLIND_MS 100
+
+/* The sockets of w's transfer into fds, and how long curl lets it wait. */
+static size_t add_fds(struct cs_etcd_watch *w, struct pollfd *fds, size_t at, long *wait_ms)
+{
+	fd_set rd, wr, ex;
+	long curl_ms = -1;
+	int maxfd = -1, s;
+
+	FD_ZERO(&rd);
+	FD_ZERO(&wr);
+	FD_ZERO(&ex);
+	if (curl_multi_fdset(w->multi, &rd, &wr, &ex, &maxfd) || maxfd < 0) {
+		*wait_ms = *wait_ms < WAIT_BLIND_MS ? *wait_ms : WAIT_BLIND_MS;
+		return at;
+	}
+	for (s = 0; s <= maxfd && at < WAIT_FDS_MAX; s++) {
+		short ev = (short)((FD_ISSET(s, &rd) ? POLLIN : 0) | (FD_ISSET(s, &wr) ? POLLOUT : 0));
+
+		if (ev)
+			fds[at++] = (struct pollfd){ .fd = s, .events = ev };
+	}
+	if (!curl_multi_timeout(w->multi, &curl_ms) && curl_ms >= 0 && curl_ms < *wait_ms)
+		*wait_ms = curl_ms;
+	return at;
+}
+
+/* One look and one wait, of at most ms: 1 when something is ready, 0 when
+ * the wait ended with nothing (curl's own timers may end it early). */
+static int wait_once(struct cs_etcd_watch *const *ws, size_t n, int fd, long ms)
+{
+	struct pollfd fds[WAIT_FDS_MAX];
+	size_t i, nfds = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!ws[i])
+			continue;
+		drive(ws[i]);
+		if (ready_now(ws[i]))
+			return 1;
+	}
+	if (fd >= 0)
+		fds[nfds++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	for (i = 0; i < n; i++)
+		if (ws[i])
+			nfds = add_fds(ws[i], fds, nfds, &ms);
+	if (poll(fds, nfds, (int)ms) <= 0)
+		return 0;
+	/* a socket woke us: ready once curl has read it (drive, next round) */
+	return fd >= 0 && fds[0].revents ? 1 : 2;
+}
+
+int cs_etcd_watch_wait(struct cs_etcd_watch *const *ws, size_t n, int fd, int timeout_ms)
+{
+	uint64_t deadline = etcd_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	int rc;
+
+	for (;;) {
+		uint64_t now = etcd_now_ms();
+
+		rc = wait_once(ws, n, fd, now < deadline ? (long)(deadline - now) : 0);
+		if (rc == 1)
+			return 1;
+		if (rc == 0 && etcd_now_ms() >= deadline)
+			return 0;
+	}
 }
 
 int64_t cs_etcd_watch_revision(const struct cs_etcd_watch *w)
