@@ -389,14 +389,17 @@ static void lease_revoke(void)
 	struct cs_etcd *c = open_members();
 	char err[CS_ETCD_ERR_MAX] = "";
 	struct cs_etcd_kvs r = { 0 };
-	int64_t id = 0;
+	int64_t id = 0, ttl = 0, granted = 0;
 
 	if (!c || !EXPECT(cs_etcd_lease_grant(c, 60, &id, err, sizeof(err)) == 0, "%s", err))
 		goto out;
 	if (put(c, "lr/1", "x", id, NULL) || put(c, "lr/2", "x", id, NULL))
 		goto out;
+	EXPECT(cs_etcd_lease_ttl(c, id, &ttl, &granted, err, sizeof(err)) == 0 && granted == 60 && ttl > 55 &&
+	       ttl <= 60, "time to live %lld of %lld: %s", (long long)ttl, (long long)granted, err);
 	EXPECT(cs_etcd_lease_revoke(c, id, err, sizeof(err)) == 0, "%s", err);
 	EXPECT(get1(c, "lr/1", &r) == NULL, "a key outlived its revoked lease");
+	EXPECT_EQ(cs_etcd_lease_ttl(c, id, &ttl, &granted, err, sizeof(err)), -ENOENT);
 	cs_etcd_kvs_free(&r);
 out:
 	cs_etcd_close(c);

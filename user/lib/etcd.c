@@ -1117,6 +1117,26 @@ int cs_etcd_lease_keepalive(struct cs_etcd *c, int64_t id, int64_t *ttl_s, char 
 	return rc;
 }
 
+int cs_etcd_lease_ttl(struct cs_etcd *c, int64_t id, int64_t *ttl_s, int64_t *granted_s, char *err,
+		      size_t errlen)
+{
+	json_object *answer = NULL;
+	int rc = call_number(c, "/v3/lease/timetolive", "ID", id, CALL_READ, &answer, err, errlen);
+
+	if (!rc)
+		rc = etcd_said_error(answer, NULL, err, errlen);
+	if (!rc) {
+		*ttl_s = etcd_get_i64(answer, "TTL");
+		*granted_s = etcd_get_i64(answer, "grantedTTL");
+		if (*ttl_s < 0) {
+			snprintf(err, errlen, "lease %llx is gone (it expired or was revoked)", (unsigned long long)id);
+			rc = -ENOENT;
+		}
+	}
+	json_object_put(answer);
+	return rc;
+}
+
 int cs_etcd_lease_revoke(struct cs_etcd *c, int64_t id, char *err, size_t errlen)
 {
 	json_object *answer = NULL;

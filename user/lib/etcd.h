@@ -184,6 +184,10 @@ int cs_etcd_lease_grant(struct cs_etcd *c, int64_t ttl_s, int64_t *id, char *err
 /* Renew once: the TTL it has now in *ttl_s; -ENOENT when the lease is gone
  * (expired or revoked: its keys are gone too). */
 int cs_etcd_lease_keepalive(struct cs_etcd *c, int64_t id, int64_t *ttl_s, char *err, size_t errlen);
+/* Without renewing it: the TTL it has left and the one it was granted;
+ * -ENOENT when it is gone. */
+int cs_etcd_lease_ttl(struct cs_etcd *c, int64_t id, int64_t *ttl_s, int64_t *granted_s, char *err,
+		      size_t errlen);
 /* Its keys go with it. -ENOENT: it was gone already. */
 int cs_etcd_lease_revoke(struct cs_etcd *c, int64_t id, char *err, size_t errlen);
 
