@@ -34,6 +34,20 @@ struct cs_daemon_stats {
 	/* instance */
 	__u64 streams;			/* held at the last idle sweep */
 	__u64 streams_forgotten;	/* since the daemon started */
+	/* both, in a cluster: written by the cluster thread (lib/cluster.h) */
+	__u64 cluster_on;		/* 1: a cluster: section, so these count */
+	__u64 cluster_connected;	/* 1 while etcd answers */
+	__u64 cluster_lease_ttl_s;	/* the node lease's TTL at its last renewal */
+	__u64 cluster_etcd_errors;	/* calls to etcd that failed */
+	__u64 cluster_leases_lost;	/* leases etcd forgot: the node registered anew */
+	__u64 cluster_relists;		/* lists after the first (compaction) */
+	/* run, in a cluster: the shared cloud IP table (daemon/iptable.c) */
+	__u64 cluster_published;	/* records this node wrote to etcd */
+	__u64 cluster_installed;	/* records of other gateways installed here */
+	__u64 cluster_skipped;		/* ... not installed: a pattern this node lacks */
+	__u64 cluster_removed;		/* installed records removed: etcd said gone */
+	__u64 cluster_lag_ms;		/* the last install: ms from the answer on its
+					 * publisher to the record here */
 };
 
 static inline void cs_stat_set(__u64 *stat, __u64 v)
