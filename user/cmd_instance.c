@@ -22,6 +22,7 @@
 #include "instance/instance.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
+#include "lib/cluster.h"
 #include "lib/lifecycle.h"
 #include "lib/log.h"
 #include "lib/pins.h"
@@ -126,6 +127,7 @@ static void take_config(struct cs_instance_daemon *d, struct cs_conf *next, stru
 	if (before)
 		cs_sync_partners(d, before);
 	keep_interfaces(&next->instance, &old.instance);
+	cs_cluster_reload(d->cluster, &old, next);
 	d->conf = *next;
 	cs_role_take(d, chain, inst);
 	cs_config_free(&old);	/* the old members named its strings: after cs_role_take */
@@ -304,6 +306,20 @@ static int start_metrics(struct cs_instance_daemon *d)
 	return 0;
 }
 
+/* In a cluster, the node registers (its role, addresses and digests); an
+ * instance node owns no other keys yet. 0, or -1 said. */
+static int join_cluster(struct cs_instance_daemon *d)
+{
+	char err[512];
+
+	if (!d->conf.cluster.line)
+		return 0;
+	d->cluster = cs_cluster_join(&d->conf, "instance", &d->daemon_stats, NULL, 0, err, sizeof(err));
+	if (!d->cluster)
+		cs_err("%s", err);
+	return d->cluster ? 0 : -1;
+}
+
 static int start(void *daemon)
 {
 	struct cs_instance_daemon *d = daemon;
@@ -361,6 +377,8 @@ static int start(void *daemon)
 	}
 	d->refresh_every_ns = d->conf.instance.stream_idle_ms * 1000000ULL / 4;
 	d->last_refresh_ns = cs_now_ns();
+	if (join_cluster(d))	/* last: the dataplane works before etcd is heard */
+		return 1;
 	cs_info("running: instance %s (id %u, wire id %#x) of chain %s (VNI %u), %s mode, %s; %zu peer(s); "
 		"sync %s%s port %u", d->members[d->self].name, d->members[d->self].id, d->members[d->self].wire,
 		cc->name, cc->vni,
@@ -375,6 +393,7 @@ static void finish(void *daemon)
 	struct cs_instance_daemon *d = daemon;
 	size_t i;
 
+	cs_cluster_stop(d->cluster);	/* first: it runs beside the loop */
 	cs_metrics_stop(d->metrics);
 	cs_role_health_end(d);
 	if (d->detach_on_exit && d->skel) {

@@ -29,6 +29,7 @@
 struct instance_bpf;
 struct ring_buffer;
 struct cs_health;
+struct cs_cluster;
 
 #define CS_INSTANCE_HANDLE 0xc6	/* our TC filter's handle and priority */
 #define CS_INSTANCE_PRIO   0xc6
@@ -78,6 +79,8 @@ struct cs_instance_daemon {
 	struct cs_sync_stat stats;
 	struct cs_daemon_stats daemon_stats;	/* for the metrics: streams */
 	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
+	struct cs_cluster *cluster;	/* in a cluster: the thread that registers
+					 * the node (lib/cluster.h); NULL: none */
 	__u64 last_refresh_ns;		/* streams active since then are re-sent */
 	__u64 refresh_every_ns;
 };

@@ -349,50 +349,81 @@ static int keep_lease(struct cs_cluster *cl)
 
 /* ---- lists and watches ---- */
 
-static int list_pages(struct cs_cluster *cl, struct part_state *ps, int64_t *revision)
+int cs_cluster_scan(struct cs_etcd *c, const char *prefix, size_t prefix_len, int64_t *revision,
+		    int (*page)(void *ctx, const struct cs_etcd_kvs *kvs), void *ctx, char *err, size_t errlen)
 {
-	struct cs_cluster_part *p = ps->p;
-	struct cs_cluster_io io = io_for(cl, ps);
 	unsigned char end[CS_CKEY_MAX + 1], from[CS_CKEY_MAX + 1];
-	struct cs_etcd_get q = { .key = { ps->prefix, ps->prefix_len }, .limit = CS_CLUSTER_PAGE };
-	char err[CS_ETCD_ERR_MAX];
-	size_t n_keys = 0;
+	struct cs_etcd_get q = { .key = { prefix, prefix_len }, .limit = CS_CLUSTER_PAGE, .revision = *revision };
 	bool more;
 	int rc;
 
-	q.end = (struct cs_etcd_buf){ end, cs_etcd_prefix_end(ps->prefix, ps->prefix_len, end) };
+	if (prefix_len > CS_CKEY_MAX)
+		return -ENAMETOOLONG;
+	q.end = (struct cs_etcd_buf){ end, cs_etcd_prefix_end(prefix, prefix_len, end) };
 	do {
-		struct cs_etcd_kvs page = { 0 };
+		struct cs_etcd_kvs kvs = { 0 };
 
-		rc = cs_etcd_get(cl->etcd, &q, &page, err, sizeof(err));
-		if (rc) {
-			if (rc != -ESTALE)
-				count_error(cl, "listing", err);
+		rc = cs_etcd_get(c, &q, &kvs, err, errlen);
+		if (rc)
 			return rc;
-		}
-		if (!q.revision) {
-			q.revision = page.revision;	/* every page at the first's */
-			*revision = page.revision;
-			rc = p->list_begin ? p->list_begin(p->ctx, &io, page.revision) : 0;
-		}
-		if (!rc && p->list_page)
-			rc = p->list_page(p->ctx, &io, &page);
-		n_keys += page.n;
-		more = page.more && page.n;
+		if (!q.revision)
+			*revision = q.revision = kvs.revision;	/* every page at the first's */
+		rc = page(ctx, &kvs);
+		more = kvs.more && kvs.n;
 		/* the next page starts just past the last key: the key and a NUL */
-		if (!rc && more && page.kvs[page.n - 1].key_len >= CS_CKEY_MAX) {
+		if (!rc && more && kvs.kvs[kvs.n - 1].key_len >= CS_CKEY_MAX) {
+			snprintf(err, errlen, "a key under %s is longer than %d octets", prefix, CS_CKEY_MAX);
 			rc = -ENAMETOOLONG;
 		} else if (!rc && more) {
-			memcpy(from, page.kvs[page.n - 1].key, page.kvs[page.n - 1].key_len);
-			from[page.kvs[page.n - 1].key_len] = 0;
-			q.key = (struct cs_etcd_buf){ from, page.kvs[page.n - 1].key_len + 1 };
+			memcpy(from, kvs.kvs[kvs.n - 1].key, kvs.kvs[kvs.n - 1].key_len);
+			from[kvs.kvs[kvs.n - 1].key_len] = 0;
+			q.key = (struct cs_etcd_buf){ from, kvs.kvs[kvs.n - 1].key_len + 1 };
 		}
-		cs_etcd_kvs_free(&page);
+		cs_etcd_kvs_free(&kvs);
 	} while (!rc && more);
+	return rc;
+}
+
+/* A part's list, page by page, to its callbacks. */
+struct listing {
+	struct cs_cluster *cl;
+	struct part_state *ps;
+	struct cs_cluster_io io;
+	size_t n_keys;
+	bool begun;
+};
+
+static int list_one_page(void *ctx, const struct cs_etcd_kvs *kvs)
+{
+	struct listing *l = ctx;
+	struct cs_cluster_part *p = l->ps->p;
+	int rc = 0;
+
+	if (!l->begun) {
+		l->begun = true;
+		rc = p->list_begin ? p->list_begin(p->ctx, &l->io, kvs->revision) : 0;
+	}
+	if (!rc && p->list_page)
+		rc = p->list_page(p->ctx, &l->io, kvs);
+	l->n_keys += kvs->n;
+	return rc;
+}
+
+static int list_pages(struct cs_cluster *cl, struct part_state *ps, int64_t *revision)
+{
+	struct listing l = { .cl = cl, .ps = ps, .io = io_for(cl, ps) };
+	struct cs_cluster_part *p = ps->p;
+	char err[CS_ETCD_ERR_MAX] = "";
+	int rc;
+
+	*revision = 0;
+	rc = cs_cluster_scan(cl->etcd, ps->prefix, ps->prefix_len, revision, list_one_page, &l, err, sizeof(err));
+	if (rc && rc != -ESTALE)
+		count_error(cl, "listing", err[0] ? err : l.io.err);
 	if (!rc && p->list_end)
-		rc = p->list_end(p->ctx, &io);
+		rc = p->list_end(p->ctx, &l.io);
 	if (!rc)
-		cs_info("cluster: %s: listed %zu keys at revision %lld%s", p->name, n_keys, (long long)*revision,
+		cs_info("cluster: %s: listed %zu keys at revision %lld%s", p->name, l.n_keys, (long long)*revision,
 			ps->lists ? " (again)" : "");
 	return rc;
 }
@@ -543,6 +574,11 @@ static int tick_parts(struct cs_cluster *cl)
 		if (!cl->parts[i].p->tick)
 			continue;
 		rc = cl->parts[i].p->tick(cl->parts[i].p->ctx, &io);
+		if (io.relist && cl->parts[i].p->kind) {
+			cs_info("cluster: %s: listing its keys again", cl->parts[i].p->name);
+			cl->parts[i].listed = false;
+			close_watch(&cl->parts[i]);
+		}
 		if (rc) {
 			count_error(cl, cl->parts[i].p->name, io.err[0] ? io.err : strerror(-rc));
 			return rc;
@@ -715,6 +751,48 @@ void cs_cluster_set_digest(struct cs_cluster *cl, const struct cs_conf_digest *d
 	}
 	pthread_mutex_unlock(&cl->lock);
 	wake(cl);
+}
+
+struct cs_cluster *cs_cluster_join(const struct cs_conf *conf, const char *role, struct cs_daemon_stats *stats,
+				   struct cs_cluster_part *const *parts, size_t n_parts, char *err, size_t errlen)
+{
+	struct cs_cluster_opts o = { .conf = &conf->cluster, .role = role, .stats = stats };
+
+	if (cs_conf_digest(conf, &o.digest)) {
+		snprintf(err, errlen, "cluster: out of memory");
+		return NULL;
+	}
+	return cs_cluster_start(&o, parts, n_parts, err, errlen);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_section(const struct cs_cluster_conf *a, const struct cs_cluster_conf *b)
+{
+	size_t i;
+	bool same = !a->line == !b->line && same_text(a->name, b->name) && same_text(a->node, b->node) &&
+		    a->n_endpoints == b->n_endpoints && a->lease_ttl_s == b->lease_ttl_s &&
+		    a->dial_timeout_ms == b->dial_timeout_ms && a->request_timeout_ms == b->request_timeout_ms &&
+		    same_text(a->user, b->user) && same_text(a->password, b->password) &&
+		    same_text(a->ca.data, b->ca.data) && same_text(a->cert.data, b->cert.data) &&
+		    same_text(a->key.data, b->key.data);
+
+	for (i = 0; same && i < a->n_endpoints; i++)
+		same = !strcmp(a->endpoints[i], b->endpoints[i]);
+	return same;
+}
+
+void cs_cluster_reload(struct cs_cluster *cl, const struct cs_conf *running, const struct cs_conf *next)
+{
+	struct cs_conf_digest d;
+
+	if (!same_section(&running->cluster, &next->cluster))
+		cs_warn("reload: cluster changes take a restart; kept the running one");
+	if (cl && !cs_conf_digest(next, &d))
+		cs_cluster_set_digest(cl, &d);
 }
 
 void cs_cluster_stop(struct cs_cluster *cl)

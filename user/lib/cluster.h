@@ -40,7 +40,7 @@
 #include "etcd.h"
 #include "metrics.h"
 
-#define CS_CLUSTER_TICK_MS 250		/* parts publish at most this often */
+#define CS_CLUSTER_TICK_MS 200		/* parts publish at most this often */
 #define CS_CLUSTER_PAGE 1000		/* keys a page when a part lists */
 #define CS_CLUSTER_TXN_OPS 128		/* etcd's --max-txn-ops default */
 #define CS_CLUSTER_RETRY_MS 1000	/* after a failure, first try again after */
@@ -58,6 +58,8 @@ struct cs_cluster_io {
 	size_t prefix_len;
 	struct cs_daemon_stats *stats;	/* the daemon's, for the metrics */
 	char err[CS_ETCD_ERR_MAX];	/* a callback that fails says why here */
+	bool relist;			/* a callback sets it when the part lost
+					 * track of its keys: it lists them again */
 };
 
 /*
@@ -106,9 +108,25 @@ struct cs_cluster *cs_cluster_start(const struct cs_cluster_opts *o, struct cs_c
 				    size_t n_parts, char *err, size_t errlen);
 /* A reload changed the config: the node's key gets the new digests. */
 void cs_cluster_set_digest(struct cs_cluster *cl, const struct cs_conf_digest *d);
+
+/* What both daemons do: join the cluster of conf as role with the parts
+ * (conf has a cluster: section), the digests of conf in the node's key.
+ * NULL with the reason in err. */
+struct cs_cluster *cs_cluster_join(const struct cs_conf *conf, const char *role, struct cs_daemon_stats *stats,
+				   struct cs_cluster_part *const *parts, size_t n_parts, char *err, size_t errlen);
+/* A reload: the node's key gets next's digests; a cluster: section that
+ * changed takes a restart, which the log says. */
+void cs_cluster_reload(struct cs_cluster *cl, const struct cs_conf *running, const struct cs_conf *next);
 /* Stop the thread (within a call's timeout), revoke the node's lease when
  * etcd answers, and free cl. NULL is fine. */
 void cs_cluster_stop(struct cs_cluster *cl);
+
+/* Every key under prefix, in pages of CS_CLUSTER_PAGE, all read at one
+ * revision: *revision, or (0) the first page's, which goes there. page(ctx,
+ * kvs) for each; its error ends the scan. 0 or -errno (-ESTALE: etcd
+ * compacted that revision meanwhile: scan again). */
+int cs_cluster_scan(struct cs_etcd *c, const char *prefix, size_t prefix_len, int64_t *revision,
+		    int (*page)(void *ctx, const struct cs_etcd_kvs *kvs), void *ctx, char *err, size_t errlen);
 
 /* Put and delete ops in transactions of at most CS_CLUSTER_TXN_OPS, in
  * order; stops at the first that fails (its outcome unknown: the ops may or

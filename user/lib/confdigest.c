@@ -61,17 +61,27 @@ static const char *or_default(const char *s, const char *dflt)
 	return s && *s ? s : dflt;
 }
 
-static void write_rule(FILE *f, const struct cs_conf *conf, size_t rule)
+/* Every rule's text in one pass over the patterns (a list of 100,000
+ * patterns is read once, not once a rule). */
+static int rule_texts(const struct cs_conf *conf, struct text *t)
 {
-	const struct cs_rule_conf *r = &conf->rules[rule];
 	size_t i;
 
-	fprintf(f, "rule\n");
+	for (i = 0; i < conf->n_rules; i++)
+		if (text_open(&t[i])) {
+			while (i--)
+				text_digest(&t[i]);
+			return -ENOMEM;
+		}
 	for (i = 0; i < conf->n_patterns; i++)
-		if (conf->patterns[i].rule == rule)
-			fprintf(f, "pattern %s\n", conf->patterns[i].text);
-	fprintf(f, "chain %s\npriority %u\nttl %u %u %u\n", or_default(r->chain, "-"), r->priority, r->ttl.min,
-		r->ttl.max, r->ttl.grace);
+		fprintf(t[conf->patterns[i].rule].f, "pattern %s\n", conf->patterns[i].text);
+	for (i = 0; i < conf->n_rules; i++) {
+		const struct cs_rule_conf *r = &conf->rules[i];
+
+		fprintf(t[i].f, "chain %s\npriority %u\nttl %u %u %u\n", or_default(r->chain, "-"), r->priority,
+			r->ttl.min, r->ttl.max, r->ttl.grace);
+	}
+	return 0;
 }
 
 /* An address as this build prints it, so "10.0.0.01"-like spellings of one
@@ -110,38 +120,41 @@ static __u64 key_digest(bool given, const __u64 key[2])
 	return given ? digest_bytes(key, 2 * sizeof(key[0])) | 1 : 0;
 }
 
-__u64 cs_rule_digest(const struct cs_conf *conf, size_t rule)
+int cs_rule_digests(const struct cs_conf *conf, __u64 *out)
 {
-	struct text t;
+	struct text *t = calloc(conf->n_rules ? conf->n_rules : 1, sizeof(*t));
+	size_t i;
 
-	if (text_open(&t))
-		return 0;
-	write_rule(t.f, conf, rule);
-	return text_digest(&t);
+	if (!t || rule_texts(conf, t)) {
+		free(t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < conf->n_rules; i++)
+		out[i] = text_digest(&t[i]);
+	free(t);
+	return 0;
 }
 
 int cs_conf_digest(const struct cs_conf *conf, struct cs_conf_digest *d)
 {
-	struct text rules, chains;
+	__u64 *rules = calloc(conf->n_rules ? conf->n_rules : 1, sizeof(*rules));
+	struct text chains;
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
-	if (text_open(&rules))
-		return -ENOMEM;
-	if (text_open(&chains)) {
-		text_digest(&rules);
+	if (!rules || cs_rule_digests(conf, rules) || text_open(&chains)) {
+		free(rules);
 		return -ENOMEM;
 	}
-	for (i = 0; i < conf->n_rules; i++)
-		write_rule(rules.f, conf, i);
 	for (i = 0; i < conf->n_chains; i++)
 		write_chain(chains.f, &conf->chains[i]);
-	d->part[CS_DIGEST_RULES] = text_digest(&rules);
+	d->part[CS_DIGEST_RULES] = digest_bytes(rules, conf->n_rules * sizeof(*rules));
 	d->part[CS_DIGEST_CHAINS] = text_digest(&chains);
 	d->part[CS_DIGEST_AFFINITY_KEY] = key_digest(conf->has_affinity_key, conf->affinity_key);
 	d->part[CS_DIGEST_SYNC_KEY] = key_digest(conf->has_sync_key, conf->sync_key);
 	d->random_affinity_key = !conf->has_affinity_key;
 	d->all = digest_bytes(d->part, sizeof(d->part));
+	free(rules);
 	return 0;
 }
 

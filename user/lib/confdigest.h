@@ -46,9 +46,10 @@ struct cs_conf_digest {
 /* The digests of conf. 0, or -ENOMEM. */
 int cs_conf_digest(const struct cs_conf *conf, struct cs_conf_digest *d);
 
-/* A rule's identity on every node: a digest of its patterns, chain,
- * priority and TTL clamps (not of its id, which is a position). */
-__u64 cs_rule_digest(const struct cs_conf *conf, size_t rule);
+/* Each rule's identity on every node, into out[0..n_rules): a digest of
+ * its patterns, chain, priority and TTL clamps (not of its id, which is a
+ * position). 0, or -ENOMEM. */
+int cs_rule_digests(const struct cs_conf *conf, __u64 *out);
 
 /* 16 hex digits. */
 const char *cs_digest_text(__u64 d, char *buf, size_t len);

@@ -411,6 +411,45 @@ static void sync_stats(FILE *f, const struct cs_pinned *pins)
 	 CS_PINNED_BIT(CS_M_INSTANCES) | CS_PINNED_BIT(CS_M_INST_STATS))
 #define INSTANCE_MAPS (CS_PINNED_BIT(CS_M_INST_REASONS) | CS_PINNED_BIT(CS_M_SYNC_STATS))
 
+/* ---- the cluster (lib/cluster.h), when there is one ---- */
+
+static void cluster_stats(FILE *f, const struct cs_daemon_stats *s, enum cs_metrics_role role)
+{
+#define CLUSTER(field, name, type, run_only, help)                                                      \
+	{ offsetof(struct cs_daemon_stats, cluster_##field), "cloudsteer_cluster_" name, type, run_only, help }
+	static const struct { size_t off; const char *name, *type; bool run_only; const char *help; } fam[] = {
+		CLUSTER(connected, "connected", "gauge", false, "1 while etcd answers this node's cluster thread."),
+		CLUSTER(lease_ttl_s, "lease_ttl_seconds", "gauge", false,
+			"The TTL of the node's lease at its last renewal: how long its keys outlive it."),
+		CLUSTER(etcd_errors, "etcd_errors_total", "counter", false, "Calls to etcd that failed."),
+		CLUSTER(leases_lost, "leases_lost_total", "counter", false,
+			"Node leases etcd forgot (a partition longer than their TTL): the node registered again."),
+		CLUSTER(relists, "relists_total", "counter", false,
+			"Lists of a part's keys after the first (a watch past a compaction, lost events)."),
+		CLUSTER(published, "records_published_total", "counter", true,
+			"Records this gateway wrote to etcd (new, extended, or published again)."),
+		CLUSTER(installed, "records_installed_total", "counter", true,
+			"Records of other gateways installed here."),
+		CLUSTER(skipped, "records_skipped_total", "counter", true,
+			"Records of other gateways not installed: a pattern this node lacks, or a full table or quota."),
+		CLUSTER(removed, "records_removed_total", "counter", true,
+			"Installed records removed before their expiry because etcd said their key was gone."),
+	};
+#undef CLUSTER
+	size_t k;
+
+	if (!get(&s->cluster_on))
+		return;
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++)
+		if (!fam[k].run_only || role == CS_METRICS_RUN)
+			one(f, fam[k].name, fam[k].type, fam[k].help, get((const __u64 *)((const char *)s + fam[k].off)));
+	if (role != CS_METRICS_RUN)
+		return;
+	family(f, "cloudsteer_cluster_propagation_lag_seconds", "gauge",
+	       "The last install: from the answer on the publishing gateway to the record here (wall clocks).");
+	sample_seconds(f, "cloudsteer_cluster_propagation_lag_seconds", get(&s->cluster_lag_ms), 1e3);
+}
+
 int cs_metrics_render(struct cs_metrics *m, FILE *f)
 {
 	const char *build[] = { "version", CS_VERSION, "role", m->role == CS_METRICS_RUN ? "run" : "instance",
@@ -442,6 +481,7 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 		instance_reasons(f, &pins);
 		sync_stats(f, &pins);
 	}
+	cluster_stats(f, m->stats, m->role);
 	cs_pinned_close(&pins);
 	return 0;
 }
