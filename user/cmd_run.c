@@ -4,7 +4,8 @@
  * dataplane, then loads learn over the pinned maps (adopting every record,
  * route, ACL id and counter a previous daemon left), attaches it, and loops:
  * new records to the log, a sweep every second, SIGHUP re-reads the config,
- * SIGTERM leaves the dataplane running on its pins.
+ * SIGTERM leaves the dataplane running on its pins. With a cluster: section
+ * it joins the cluster once the dataplane is up (daemon/cluster.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ static void reload(struct cs_daemon *d)
 		return;
 	}
 	cs_health_end(d);	/* its targets are the old config's */
+	cs_daemon_cluster_reload(d, &conf);
 	cs_rules_free(&d->rs);
 	cs_config_free(&d->conf);
 	d->rs = rs;
@@ -120,6 +122,7 @@ static void loop(void *daemon)
 		if (ring_buffer__poll(d->rb, 200) < 0 && errno != EINTR)
 			cs_warn("events: %s", strerror(errno));
 		ring_buffer__consume(d->rb);
+		cs_daemon_cluster_notes(d);
 		if (cs_reload_wanted) {
 			cs_reload_wanted = 0;
 			reload(d);
@@ -180,6 +183,7 @@ static int start(void *daemon)
 		return 2;
 	}
 	opts.acl_ids = d->conf.acl_ids;
+	opts.report_extended = d->conf.cluster.line != 0;	/* the cluster hears of refreshes */
 	d->lock_fd = cs_claim_pin_dir(d->pin_dir, NULL);
 	if (d->lock_fd < 0)
 		return 1;
@@ -240,6 +244,9 @@ static int start(void *daemon)
 		cs_err("cannot read the event ring buffer: %s", strerror(errno));
 		return 1;
 	}
+	/* last: the dataplane steers on its own before the cluster is heard */
+	if (cs_daemon_cluster_start(d))
+		return 1;
 	cs_info("running: %zu rules, %zu patterns, learning on %d interface(s), steering on %zu",
 		d->conf.n_rules, d->conf.n_patterns, d->n_att, d->conf.n_steer_ifaces);
 	return 0;
@@ -249,8 +256,9 @@ static void finish(void *daemon)
 {
 	struct cs_daemon *d = daemon;
 
+	cs_daemon_cluster_stop(d);	/* first: its thread writes the maps */
 	cs_metrics_stop(d->metrics);
-	cs_health_end(d);	/* first: its callbacks use the maps */
+	cs_health_end(d);	/* its callbacks use the maps */
 	if (d->detach_on_exit && d->skel) {
 		cs_detach_learn(&d->conf);
 		cs_detach_steer(&d->conf, d->pin_dir);

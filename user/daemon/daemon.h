@@ -21,6 +21,8 @@ struct learn_bpf;
 struct steer_bpf;
 struct cs_health;
 struct ring_buffer;
+struct cs_cluster;
+struct cs_iptable;
 
 #define CS_IFACES_MAX 16		/* per list: learn, steer */
 
@@ -95,6 +97,8 @@ struct cs_daemon {
 	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
 	__u64 capped_seen;		/* learn's rec_capped when last warned of */
 	__u64 capped_warned_ms;		/* CLOCK_MONOTONIC of that warning; 0: none yet */
+	struct cs_cluster *cluster;	/* the cluster thread; NULL: no cluster: section */
+	struct cs_iptable *iptable;	/* its part, the shared cloud IP table */
 };
 
 #define CS_SWEEP_PER_TICK 65536
@@ -163,6 +167,9 @@ void cs_sweep_tick(struct cs_daemon *d);
 void cs_locals_sync(struct cs_daemon *d);
 /* A name a record has, whatever the pass read: not removed at its end. */
 void cs_sweep_keep_name(struct cs_sweep *sw, __u64 name_id);
+/* cs_config one generation on: learn reuses no outcome from before a
+ * removal of records. */
+void cs_new_generation(struct cs_daemon *d);
 void cs_sweep_free(struct cs_sweep *sw);
 
 /*
@@ -215,7 +222,20 @@ void cs_capped_begin(struct cs_daemon *d);
  * one is CS_CAPPED_WARN_MS old. */
 void cs_capped_tick(struct cs_daemon *d);
 
-/* events.c: the log line of each new record. */
+/* events.c: the log line of each new record; in a cluster, what learn made
+ * or extended is handed to the shared cloud IP table. */
 int cs_on_learn_event(void *ctx, void *data, size_t size);
+
+/* cluster.c: in a cluster (a cluster: section), the cluster thread and its
+ * part, the shared cloud IP table (iptable.h). */
+/* Join, once the dataplane is up. 0 (also without a cluster), or -1 said. */
+int cs_daemon_cluster_start(struct cs_daemon *d);
+/* Leave: first on exit. */
+void cs_daemon_cluster_stop(struct cs_daemon *d);
+/* A reload to next (before it replaces d->conf). */
+void cs_daemon_cluster_reload(struct cs_daemon *d, const struct cs_conf *next);
+/* From the loop, and from a sweep pass before it removes names: the names
+ * of installed records kept, a new generation after removals. */
+void cs_daemon_cluster_notes(struct cs_daemon *d);
 
 #endif

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "iptable.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "learn.skel.h"
@@ -18,12 +19,13 @@
  * daemon, which reads the events a killed one left) its text is written
  * again where the pass removed it.
  */
-static void keep_name(struct cs_daemon *d, const struct cs_learn_event *e)
+static __u64 keep_name(struct cs_daemon *d, const struct cs_learn_event *e)
 {
 	__u64 id = cs_text_name_hash(d->rs.key, e->name.text, NULL);
 
 	cs_sweep_keep_name(&d->sweep, id);
 	bpf_map_update_elem(bpf_map__fd(d->skel->maps.cs_names), &id, &e->name, BPF_NOEXIST);
+	return id;
 }
 
 int cs_on_learn_event(void *ctx, void *data, size_t size)
@@ -32,9 +34,14 @@ int cs_on_learn_event(void *ctx, void *data, size_t size)
 	struct cs_daemon *d = ctx;
 	char ip[CS_ADDR_TEXT_MAX], acl[16];
 
-	if (size < sizeof(*e) || e->type != CS_EV_RECORD_NEW)
+	if (size < sizeof(*e))
 		return 0;
-	keep_name(d, e);
+	/* in a cluster: a refresh the others must hear of */
+	if (e->type == CS_EV_RECORD_EXTENDED)
+		cs_iptable_note(d->iptable, cs_text_name_hash(d->rs.key, e->name.text, NULL), &e->addr);
+	if (e->type != CS_EV_RECORD_NEW)
+		return 0;
+	cs_iptable_note(d->iptable, keep_name(d, e), &e->addr);
 	snprintf(acl, sizeof(acl), "%u", e->acl_id);
 	cs_info("learned %s %s for %s (rule %s, ttl %u, acl %s)", e->name.text,
 		cs_addr_format(&e->addr, ip, sizeof(ip)), e->qname.text, cs_pattern_text(&d->conf, e->pattern_id),

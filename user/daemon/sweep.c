@@ -9,7 +9,8 @@
  *   - at the end of a pass, a route no record needs goes (unless learn made
  *     or touched it since the pass began), its ACL id returns to the pool,
  *     routes waiting for an ACL id get one, and names without records go
- *     (but never one of a record made during the pass: events.c);
+ *     (but never one of a record made during the pass: events.c, and in a
+ *     cluster the installs of the cluster thread: cluster.c);
  *   - anything removed starts a new cs_config generation, so learn reuses
  *     no outcome that counted on a record that is gone;
  *   - a pass that finds the record table CS_FULL_PERCENT full makes the next
@@ -682,6 +683,7 @@ static void pass_names(struct cs_daemon *d)
 	cs_map_walk(fd, sizeof(__u64), note_unused_name, &w);
 	if (d->rb)
 		ring_buffer__consume(d->rb);
+	cs_daemon_cluster_notes(d);	/* the cluster thread's installs, likewise */
 	if (events_lost(d) != d->sweep.events_lost)
 		cs_info("sweep: learn lost events during the pass; unused names stay until the next");
 	else
@@ -693,7 +695,7 @@ static void pass_names(struct cs_daemon *d)
 
 /* Reads cs_config and writes it back one generation on: learn reuses no
  * outcome from before (sweep.c's header says why). */
-static void new_generation(struct cs_daemon *d)
+void cs_new_generation(struct cs_daemon *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.cs_config);
 	struct cs_config cfg;
@@ -772,7 +774,7 @@ void cs_sweep_tick(struct cs_daemon *d)
 	publish_pass(d);
 	plan_eviction(d);
 	if (sw->removed_any)
-		new_generation(d);
+		cs_new_generation(d);
 	if (sw->logged > CS_LOG_REMOVED_PER_PASS)
 		cs_info("sweep: %llu more records removed than logged",
 			(unsigned long long)(sw->logged - CS_LOG_REMOVED_PER_PASS));
