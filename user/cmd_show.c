@@ -5,6 +5,7 @@
  *
  * Everything is read from the pinned maps, never from the daemon, so it
  * works while the daemon is down or restarting, and it changes nothing.
+ * show cluster reads etcd, as the config's cluster: section reaches it.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -19,6 +20,9 @@
 #include "lib/addr.h"
 #include "lib/cli.h"
 #include "lib/clock.h"
+#include "lib/clusterview.h"
+#include "lib/config.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/names.h"
 #include "lib/pinned.h"
@@ -27,10 +31,11 @@
 #include "lib/view.h"
 
 static const char show_usage[] =
-	"usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json] [--pin-dir DIR]\n"
+	"usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync|cluster [--json] "
+	"[-c FILE] [--pin-dir DIR]\n"
 	"\n"
 	"Print the state that the daemon pinned, read from its maps: it works while\n"
-	"the daemon is down, and changes nothing.\n"
+	"the daemon is down, and changes nothing. cluster reads etcd instead.\n"
 	"\n"
 	"  table    the cloud IP table: one row per (name, IP) record\n"
 	"  routes   one row per policy route (IP)\n"
@@ -46,14 +51,19 @@ static const char show_usage[] =
 	"           copy of\n"
 	"  sync     on an instance node: the sync counters and the dataplane's\n"
 	"           counters by reason\n"
+	"  cluster  from etcd, as the config's cluster: section reaches it: the\n"
+	"           members, the records each published, and a line for every\n"
+	"           way they disagree with this node's config\n"
 	"\n"
+	"  -c, --config FILE  the config, for cluster (default " CS_DEFAULT_CONFIG ")\n"
 	"  -j, --json         one JSON object per line (JSON Lines)\n"
 	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
 	"  -v, --verbose      more detail (twice: libbpf too)\n"
 	"  -h, --help         this text\n"
 	"\n"
-	"Exit status: 0 shown; 1 no state in DIR, or a map could not be read; 2 usage.\n";
+	"Exit status: 0 shown; 1 no state in DIR, or a map could not be read (cluster:\n"
+	"no cluster: section, or etcd could not be read); 2 usage.\n";
 
 struct show {
 	const struct cs_pinned *pins;
@@ -81,6 +91,12 @@ static int cmp_table_row(const void *a, const void *b)
 	return c ? c : memcmp(&x->r->key.addr, &y->r->key.addr, sizeof(struct cs_addr));
 }
 
+/* Where a record came from: learned here, or heard from another gateway. */
+static const char *origin_text(__u32 origin)
+{
+	return origin == CS_ORIGIN_CLUSTER ? "cluster" : "here";
+}
+
 static void table_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 {
 	const struct table *t = ctx;
@@ -95,6 +111,7 @@ static void table_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 	cs_acl_text(cs_view_route(v, &t->rows[i].r->key.addr), "-", cell[5], CS_CELL_MAX);
 	cs_fmt_duration(cs_secs_between(rec->first_ns, v->now_ns), cell[6], CS_CELL_MAX);
 	snprintf(cell[7], CS_CELL_MAX, "%u", rec->hits);
+	snprintf(cell[8], CS_CELL_MAX, "%s", origin_text(rec->origin));
 }
 
 static void table_json(const struct table *t, size_t i)
@@ -114,6 +131,7 @@ static void table_json(const struct table *t, size_t i)
 	cs_acl_json(&j, cs_view_route(v, &r->key.addr));
 	cs_json_s64(&j, "age", cs_secs_between(r->rec.first_ns, v->now_ns));
 	cs_json_u64(&j, "hits", r->rec.hits);
+	cs_json_str(&j, "origin", origin_text(r->rec.origin));
 	cs_json_end(&j);
 }
 
@@ -121,7 +139,7 @@ static int show_table(struct show *s)
 {
 	static const struct cs_column cols[] = {
 		{ "NAME", false }, { "IP", false }, { "PATTERN", false }, { "TTL", true },
-		{ "TTL LEFT", true }, { "ACL", true }, { "AGE", true }, { "HITS", true },
+		{ "TTL LEFT", true }, { "ACL", true }, { "AGE", true }, { "HITS", true }, { "FROM", false },
 	};
 	struct table t = { s, calloc(s->v.n_records ? s->v.n_records : 1, sizeof(struct table_row)) };
 	size_t i;
@@ -948,6 +966,210 @@ static int show_sync(struct show *s)
 	return 0;
 }
 
+/* ---- cluster: from etcd ---- */
+
+static const char *digest_parts_text(unsigned int bits, char *buf, size_t len)
+{
+	size_t at = 0, p;
+
+	buf[0] = 0;
+	for (p = 0; p < CS_DIGEST_PARTS; p++)
+		if (bits & (1u << p))
+			at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", at ? ", " : "",
+					       cs_digest_part_names[p]);
+	return buf;
+}
+
+static const char *addresses_text(const struct cs_node_value *n, char *buf, size_t len)
+{
+	char a[CS_ADDR_TEXT_MAX];
+	size_t at = 0, i;
+
+	buf[0] = 0;
+	for (i = 0; i < n->n_addrs; i++)
+		at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", i ? "," : "",
+				       cs_addr_format(&n->addrs[i], a, sizeof(a)));
+	return n->n_addrs ? buf : "-";
+}
+
+static const char *synced_text(const struct cs_node_value *n, char *buf, size_t len)
+{
+	size_t at = 0, i;
+
+	buf[0] = 0;
+	for (i = 0; i < n->n_synced; i++)
+		at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", i ? "," : "", n->synced[i]);
+	return n->n_synced ? buf : "-";
+}
+
+static void members_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+{
+	const struct cs_cluster_member *m = &((const struct cs_cluster_view *)ctx)->members[i];
+	char d[CS_DIGEST_TEXT];
+
+	snprintf(cell[0], CS_CELL_MAX, "%s", m->node);
+	snprintf(cell[1], CS_CELL_MAX, "%s", m->v.role);
+	snprintf(cell[2], CS_CELL_MAX, "%s", m->v.version[0] ? m->v.version : "?");
+	if (m->ttl_left < 0)
+		snprintf(cell[3], CS_CELL_MAX, "gone");
+	else
+		snprintf(cell[3], CS_CELL_MAX, "%llds/%llds", (long long)m->ttl_left, (long long)m->ttl_granted);
+	snprintf(cell[4], CS_CELL_MAX, "%s%s", cs_digest_text(m->v.digest.all, d, sizeof(d)), m->differs ? " *" : "");
+	snprintf(cell[5], CS_CELL_MAX, "%llu", (unsigned long long)m->records);
+	synced_text(&m->v, cell[6], CS_CELL_MAX);
+	addresses_text(&m->v, cell[7], CS_CELL_MAX);
+}
+
+/* Every way the members disagree with this node's config, a line each. */
+static size_t cluster_differences(const struct cs_cluster_view *v)
+{
+	char parts[256];
+	size_t i, n = 0;
+
+	for (i = 0; i < v->n_members; i++) {
+		const struct cs_cluster_member *m = &v->members[i];
+
+		if (m->differs && ++n)
+			printf("differs: %s: its config differs from this node's (%s) in %s\n", m->node, v->self,
+			       digest_parts_text(m->differs, parts, sizeof(parts)));
+		if (m->v.digest.random_affinity_key && !strcmp(m->v.role, "gateway") && ++n)
+			printf("differs: %s: mesh.affinity_key is not set, so it made its own: gateways pick "
+			       "different instances for one stream\n", m->node);
+	}
+	for (i = 0; i < v->n_drift; i++, n++)
+		printf("differs: %s publishes %llu record%s of pattern \"%s\", which this node's rules lack\n",
+		       v->drift[i].node, (unsigned long long)v->drift[i].records, v->drift[i].records == 1 ? "" : "s",
+		       v->drift[i].pattern);
+	return n;
+}
+
+static void cluster_text(const struct cs_cluster_view *v)
+{
+	static const struct cs_column cols[] = {
+		{ "NODE", false }, { "ROLE", false }, { "VERSION", false }, { "LEASE", true },
+		{ "CONFIG", false }, { "RECORDS", true }, { "SYNCED", false }, { "ADDRESSES", false },
+	};
+	size_t i;
+
+	printf("cluster %s: %zu member%s, %llu records (etcd %s at %s, revision %lld); this node: %s\n",
+	       v->cluster, v->n_members, v->n_members == 1 ? "" : "s", (unsigned long long)v->records,
+	       v->status.version, v->endpoint, (long long)v->revision, v->self);
+	if (v->n_members)
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), v->n_members, members_fill, (void *)v);
+	for (i = 0; i < v->n_publishers; i++)
+		if (!v->publishers[i].member)
+			printf("note: %llu records published by %s, which is not a member now (they expire "
+			       "with their leases)\n", (unsigned long long)v->publishers[i].records,
+			       v->publishers[i].node);
+	if (v->malformed)
+		printf("note: %llu keys under ip/ are not records of this version\n",
+		       (unsigned long long)v->malformed);
+	if (!cluster_differences(v))
+		printf("no differences: every member's config is this node's, and every pattern published is "
+		       "one of its rules'\n");
+}
+
+static void member_json(const struct cs_cluster_member *m)
+{
+	char d[CS_DIGEST_TEXT], a[CS_ADDR_TEXT_MAX];
+	struct cs_json j;
+	size_t i;
+
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "member", m->node);
+	cs_json_str(&j, "role", m->v.role);
+	cs_json_str(&j, "version", m->v.version);
+	if (m->ttl_left < 0) {
+		cs_json_null(&j, "lease_ttl_left");
+	} else {
+		cs_json_s64(&j, "lease_ttl_left", m->ttl_left);
+	}
+	cs_json_u64(&j, "lease_ttl", m->v.lease_ttl_s);
+	cs_json_str(&j, "config", cs_digest_text(m->v.digest.all, d, sizeof(d)));
+	cs_json_bool(&j, "same_config", !m->differs);
+	cs_json_array(&j, "differs");
+	for (i = 0; i < CS_DIGEST_PARTS; i++)
+		if (m->differs & (1u << i))
+			cs_json_str(&j, NULL, cs_digest_part_names[i]);
+	cs_json_close(&j);
+	cs_json_u64(&j, "records", m->records);
+	cs_json_array(&j, "synced");
+	for (i = 0; i < m->v.n_synced; i++)
+		cs_json_str(&j, NULL, m->v.synced[i]);
+	cs_json_close(&j);
+	cs_json_array(&j, "addresses");
+	for (i = 0; i < m->v.n_addrs; i++)
+		cs_json_str(&j, NULL, cs_addr_format(&m->v.addrs[i], a, sizeof(a)));
+	cs_json_close(&j);
+	cs_json_s64(&j, "started", m->v.started_s);
+	cs_json_bool(&j, "random_affinity_key", m->v.digest.random_affinity_key);
+	cs_json_end(&j);
+}
+
+static void cluster_json(const struct cs_cluster_view *v)
+{
+	char d[CS_DIGEST_TEXT];
+	struct cs_json j;
+	size_t i;
+
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "cluster", v->cluster);
+	cs_json_str(&j, "self", v->self);
+	cs_json_str(&j, "config", cs_digest_text(v->mine.all, d, sizeof(d)));
+	cs_json_str(&j, "endpoint", v->endpoint);
+	cs_json_str(&j, "etcd_version", v->status.version);
+	cs_json_s64(&j, "revision", v->revision);
+	cs_json_u64(&j, "members", v->n_members);
+	cs_json_u64(&j, "records", v->records);
+	cs_json_u64(&j, "malformed", v->malformed);
+	cs_json_end(&j);
+	for (i = 0; i < v->n_members; i++)
+		member_json(&v->members[i]);
+	for (i = 0; i < v->n_publishers; i++) {
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "publisher", v->publishers[i].node);
+		cs_json_u64(&j, "records", v->publishers[i].records);
+		cs_json_bool(&j, "member", v->publishers[i].member);
+		cs_json_end(&j);
+	}
+	for (i = 0; i < v->n_drift; i++) {
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "difference", "pattern");
+		cs_json_str(&j, "node", v->drift[i].node);
+		cs_json_str(&j, "pattern", v->drift[i].pattern);
+		cs_json_u64(&j, "records", v->drift[i].records);
+		cs_json_end(&j);
+	}
+}
+
+static int show_cluster(const char *config_path, bool json)
+{
+	struct cs_cluster_view v;
+	struct cs_conf conf;
+	char err[1024];
+	int rc;
+
+	if (cs_config_load(config_path, &conf, err, sizeof(err))) {
+		cs_err("%s", err);
+		return 1;
+	}
+	if (!conf.cluster.line) {
+		cs_err("%s has no cluster: section: this node is on its own", config_path);
+		cs_config_free(&conf);
+		return 1;
+	}
+	rc = cs_cluster_view_read(&conf, &v, err, sizeof(err));
+	if (rc)
+		cs_err("cluster %s: %s", conf.cluster.name, err);
+	else if (json)
+		cluster_json(&v);
+	else
+		cluster_text(&v);
+	cs_cluster_view_free(&v);
+	cs_config_free(&conf);
+	return rc ? 1 : 0;
+}
+
 #define STEER_BASE (CS_PINNED_BIT(CS_M_CHAINS) | CS_PINNED_BIT(CS_M_INSTANCES))
 #define STEER_READS (CS_READ_INSTANCES | CS_READ_CHAINS)
 
@@ -993,7 +1215,8 @@ static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pi
 int cmd_show(int argc, char **argv)
 {
 	struct cs_cli cli = { .cmd = "show", .usage = show_usage,
-			      .flags = CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE, .pin_dir = cs_pin_dir() };
+			      .flags = CS_FLAG_CONFIG | CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE,
+			      .config = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir() };
 	struct show s = { 0 };
 	struct cs_pinned pins;
 	char err[1024];
@@ -1005,6 +1228,8 @@ int cmd_show(int argc, char **argv)
 		return cs_usage_error(&cli, true, "say what to show");
 	if (optind + 1 < argc)
 		return cs_usage_error(&cli, true, "unexpected argument \"%s\"", argv[optind + 1]);
+	if (!strcmp(argv[optind], "cluster"))
+		return show_cluster(cli.config, cli.json);
 	sub = find_subcommand(argv[optind]);
 	if (sub < 0)
 		return cs_usage_error(&cli, true, "unknown subcommand \"%s\"", argv[optind]);

@@ -252,6 +252,7 @@ static void table_json(void)
 	EXPECT_HAS(l, "\"expired\":false");
 	EXPECT_NUM(l, "acl_id", 1);
 	EXPECT_NUM(l, "hits", 2);
+	EXPECT_HAS(l, "\"origin\":\"here\"");
 	EXPECT(json_num(l, "age") >= 0 && json_num(l, "age") < 15, "age %lld", json_num(l, "age"));
 	l = line_with(R.out, "\"name\":\"api.other.test\"", "\"ip\":\"2001:db8::10\"");
 	EXPECT_NUM(l, "ttl", 60);
@@ -297,7 +298,29 @@ static void table_human(void)
 	EXPECT_HAS(line_with(R.out, "edge.cdn.test", NULL), " expired ");
 	EXPECT_HAS(line_with(R.out, "2001:db8::10", NULL), " - ");	/* waiting for an ACL id */
 	EXPECT_HAS(line_with(R.out, "203.0.113.9", NULL), " none ");	/* no route */
+	EXPECT_HAS(line_with(R.out, "NAME", NULL), " FROM");
+	EXPECT_HAS(line_with(R.out, "www.example.test", "192.0.2.7 "), " here");	/* learned here */
 	EXPECT_EQ(strlen(R.err), 0);
+}
+
+/* show cluster reads etcd as the config's cluster: section says; without
+ * one there is nothing to read, and it says so. */
+static void show_cluster_needs_a_cluster_section(void)
+{
+	char path[] = "/tmp/cs-cli-test-conf-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (!EXPECT(fd >= 0, "mkstemp") || !EXPECT(write(fd, CONF, strlen(CONF)) == (ssize_t)strlen(CONF), "write"))
+		goto out;
+	if (CLI("show", "cluster", "-c", path) && EXPECT_EXIT(1)) {
+		EXPECT_HAS(R.err, "has no cluster: section: this node is on its own");
+		EXPECT_EQ(strlen(R.out), 0);
+	}
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
 }
 
 /* ---- show routes ---- */
@@ -562,7 +585,8 @@ static void help(void)
 {
 	if (CLI("show", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out,
-			   "usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json] [--pin-dir DIR]\n");
+			   "usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync|cluster "
+			   "[--json] [-c FILE] [--pin-dir DIR]\n");
 	if (CLI("show", "stats", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer show");
 	if (CLI("explain", "--help") && EXPECT_EXIT(0))
@@ -637,6 +661,7 @@ static int run_checks(void)
 	RUN(explain_stream);
 	RUN(show_usage_errors);
 	RUN(help);
+	RUN(show_cluster_needs_a_cluster_section);
 	RUN(missing_state);
 	RUN(partial_state);
 	RUN(pin_dir_option);
