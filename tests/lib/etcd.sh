@@ -15,6 +15,14 @@
 # After etcd_start: ETCD_ENDPOINTS ("URL,URL,..."), ETCD_URL[i], ETCD_PID[i],
 # ETCD_DIR. With TLS: ETCD_CA, ETCD_CERT, ETCD_KEY (the client's).
 #
+# Members elsewhere than 127.0.0.1 (a lab's gateways reach them from their own
+# namespaces): set before etcd_start
+#   ETCD_NETNS=NAME            the network namespace the members run in (made
+#                              by the test); etcd_ctl and the health checks
+#                              run there too
+#   ETCD_ADDRS="A1 A2 A3"      member I listens on A(I+1), ports 2379 (clients)
+#                              and 2380 (peers): addresses the test chose
+#
 # Each member runs in a session of its own (setsid), so a terminal's Ctrl-C
 # reaches the test, whose trap stops them in order, and never a member half
 # way; and with the parent-death signal (setpriv --pdeathsig), so a test
@@ -26,6 +34,17 @@ ETCD_SCHEME=http
 ETCD_TLS_ARGS=()
 declare -a ETCD_URL ETCD_PEER ETCD_PID ETCD_ARGS
 ETCD_ENDPOINTS=
+ETCD_NETNS=${ETCD_NETNS:-}
+ETCD_ADDRS=${ETCD_ADDRS:-}
+
+# Runs its arguments in the members' namespace, if they have one.
+etcd_in_ns() {
+	if [ -n "$ETCD_NETNS" ]; then
+		ip netns exec "$ETCD_NETNS" "$@"
+	else
+		"$@"
+	fi
+}
 
 # N loopback ports that nothing listens on now: the kernel picks them.
 etcd_free_ports() {
@@ -79,7 +98,8 @@ etcd_wait_ready() {
 	local i=$1 n
 	for n in $(seq "${2:-30}"); do
 		# shellcheck disable=SC2046
-		curl -s -m 1 $(etcd_curl_tls) "${ETCD_URL[$i]}/health" 2>/dev/null | grep -q '"health":"true"' &&
+		etcd_in_ns curl -s -m 1 $(etcd_curl_tls) "${ETCD_URL[$i]}/health" 2>/dev/null |
+			grep -q '"health":"true"' &&
 			return 0
 		kill -0 "${ETCD_PID[$i]}" 2>/dev/null || return 1
 		sleep 0.1
@@ -89,7 +109,9 @@ etcd_wait_ready() {
 
 etcd_spawn() {
 	local i=$1
-	setsid setpriv --pdeathsig KILL etcd "${ETCD_ARGS[@]}" \
+	local ns=()
+	[ -n "$ETCD_NETNS" ] && ns=(ip netns exec "$ETCD_NETNS")
+	setsid setpriv --pdeathsig KILL "${ns[@]}" etcd "${ETCD_ARGS[@]}" \
 		--name "m$i" --data-dir "$ETCD_DIR/m$i" \
 		--listen-client-urls "${ETCD_URL[$i]}" --advertise-client-urls "${ETCD_URL[$i]}" \
 		--listen-peer-urls "${ETCD_PEER[$i]}" --initial-advertise-peer-urls "${ETCD_PEER[$i]}" \
@@ -100,11 +122,17 @@ etcd_spawn() {
 # One try at N members on fresh ports; 1 when a port was taken meanwhile
 # (or anything else went wrong: the logs say).
 etcd_try_start() {
-	local n=$1 ports i cluster=
+	local n=$1 ports i cluster= addrs
 	read -r -a ports <<< "$(etcd_free_ports $((2 * n)))"
+	read -r -a addrs <<< "$ETCD_ADDRS"
 	for ((i = 0; i < n; i++)); do
-		ETCD_URL[$i]=$ETCD_SCHEME://127.0.0.1:${ports[$((2 * i))]}
-		ETCD_PEER[$i]=http://127.0.0.1:${ports[$((2 * i + 1))]}
+		if [ -n "$ETCD_ADDRS" ]; then
+			ETCD_URL[$i]=$ETCD_SCHEME://${addrs[$i]}:2379
+			ETCD_PEER[$i]=http://${addrs[$i]}:2380
+		else
+			ETCD_URL[$i]=$ETCD_SCHEME://127.0.0.1:${ports[$((2 * i))]}
+			ETCD_PEER[$i]=http://127.0.0.1:${ports[$((2 * i + 1))]}
+		fi
 		cluster=$cluster${cluster:+,}m$i=${ETCD_PEER[$i]}
 	done
 	ETCD_ARGS=(--initial-cluster "$cluster" --initial-cluster-state new
@@ -172,5 +200,5 @@ etcd_stop_all() {
 etcd_ctl() {
 	local tls=()
 	[ "$ETCD_SCHEME" = https ] && tls=(--cacert "$ETCD_CA" --cert "$ETCD_CERT" --key "$ETCD_KEY")
-	ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --dial-timeout 2s "${tls[@]}" "$@"
+	etcd_in_ns env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --dial-timeout 2s "${tls[@]}" "$@"
 }
