@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-PARTS = ["per_packet", "dns_path", "steer_path", "first_packet", "expiry", "failover"]
+PARTS = ["per_packet", "dns_path", "steer_path", "first_packet", "expiry", "failover", "cluster"]
 
 TITLES = {
     "per_packet": "Per packet: the programs under BPF_PROG_TEST_RUN",
@@ -32,6 +32,7 @@ TITLES = {
     "first_packet": "First packet: is the first SYN steered?",
     "expiry": "Expiry: the daemon sweeping a million records",
     "failover": "Failover: an instance dies",
+    "cluster": "Cluster: two gateways sharing one cloud IP table through etcd",
 }
 
 # What each part measures, in words; its figures come from the files.
@@ -70,11 +71,19 @@ INTROS = {
         "A stream of datagrams runs through the primary instance when the instance dies: by "
         "health probe (it stops answering) or by link-down. The figure is the time from the "
         "death to the first datagram on the secondary, from packet timestamps on one clock."),
+    "cluster": (
+        "Two gateways and a three-member etcd in network namespaces on one host "
+        "(tests/e2e/cluster.bash). How long a record learned on one gateway takes to become a "
+        "route on the other; whether a client that connects 1 ms after its answer has its first "
+        "SYN steered when the answer crossed the other gateway (against the same gateway); and "
+        "how many writes etcd takes per record learned, and per second, at the DNS path's "
+        "rate."),
 }
 
 UNIT_TEXT = {"ns_per_pkt": "ns/packet", "qps": "queries/s", "pps": "packets/s", "ms": "ms",
              "p99_us": "µs at p99",
-             "s": "s", "share": "share"}
+             "s": "s", "share": "share", "writes_per_record": "etcd writes/record",
+             "writes_per_s": "etcd writes/s"}
 
 BEGIN = "<!-- bench:begin (written by scripts/bench-report.py from build/bench.json) -->"
 END = "<!-- bench:end -->"

@@ -2,12 +2,12 @@
 """first_packet.py - the tight client and the counting of the first_packet bench
 (tests/bench/first_packet.sh). Standard library only.
 
-  first_packet.py client --tries FILE --port PORT --out FILE [--hold S]
+  first_packet.py client --tries FILE --port PORT --out FILE [--hold S] [--delay-ms MS]
       FILE: one try a line, "WAY RESOLVER NAME". For each in turn: send an A
       query for NAME to RESOLVER:53 over UDP, parse the first A record of the
-      answer and connect() to it at once, non-blocking (the TCP socket is made
-      before the query, so between the answer and the SYN there is only the
-      parsing and one system call). Sockets stay open HOLD seconds, so a SYN
+      answer and connect() to it at once (or MS after), non-blocking (the TCP
+      socket is made before the query, so between the answer and the SYN
+      there is only the parsing and one system call). Sockets stay open HOLD seconds, so a SYN
       that gets no answer would be retransmitted. Writes a JSON array: way,
       name, ip, sport, gap_us (answer received -> connect() returned).
 
@@ -119,6 +119,8 @@ def client(a):
             continue
         unanswered = 0
         t_ans = time.perf_counter_ns()
+        if a.delay_ms:  # a client that takes its time (the cluster part: 1 ms)
+            time.sleep(a.delay_ms / 1000)
         s.connect_ex((ip, a.port))
         t_conn = time.perf_counter_ns()
         out.append({"way": way, "name": name, "ip": ip, "sport": s.getsockname()[1],
@@ -364,6 +366,7 @@ def main():
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--hold", type=float, default=1.2)
+    c.add_argument("--delay-ms", type=float, default=0)
     o = sub.add_parser("order")
     o.add_argument("--strace", required=True)
     o.add_argument("--client-ip", required=True)

@@ -11,6 +11,8 @@
 #   first_packet  first_packet.sh  share of first SYNs steered
 #   expiry        expiry.sh        the daemon sweeping 1,000,000 records
 #   failover      failover.sh      instance death to the first packet on the secondary
+#   cluster       cluster.sh       two gateways and etcd: propagation, the first
+#                                  SYN across gateways, etcd writes
 #
 # The contract of a part script, tests/bench/PART.sh OUT.json:
 #   - runs as root, with REPO, BUILD ($REPO/build), BENCH_DIR ($BUILD/bench,
@@ -55,7 +57,7 @@ JSON=${BENCH_JSON:-$BUILD/bench.json}
 ENV_JSON=${BENCH_ENV_JSON:-$BUILD/bench-env.json}
 DOC=${BENCH_DOC-$REPO/docs/benchmarks.md}
 README=${BENCH_README-$REPO/README.md}
-ALL="per_packet dns_path steer_path first_packet expiry failover"
+ALL="per_packet dns_path steer_path first_packet expiry failover cluster"
 mkdir -p "$PARTS_DIR"
 
 # part_cmd PART OUT: the command of a part

@@ -7,7 +7,7 @@ T_SUITE=e2e-bench-smoke
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib/testing.sh"
 [ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
-PARTS="per_packet dns_path steer_path first_packet expiry failover"
+PARTS="per_packet dns_path steer_path first_packet expiry failover cluster"
 tmp=$(mktemp -d /tmp/cs-bench-smoke.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -75,6 +75,8 @@ static void keep_installed_name(__u64 id, const struct cs_name *text, void *ctx)
 
 void cs_daemon_cluster_notes(struct cs_daemon *d)
 {
+	if (cs_iptable_noted(d->iptable))
+		cs_cluster_poke(d->cluster);	/* published now, not at the next tick */
 	if (cs_iptable_take_notes(d->iptable, keep_installed_name, d))
 		cs_new_generation(d);
 }

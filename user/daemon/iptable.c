@@ -249,6 +249,7 @@ struct cs_iptable {
 
 	pthread_mutex_t lock;		/* the loop's side of the two queues */
 	struct keyset pending;		/* records to publish */
+	bool noted;			/* pending grew since cs_iptable_noted() */
 	bool pending_overflow;		/* some were not kept: list again */
 	struct note *notes;		/* installed records' names, for the sweep */
 	size_t n_notes, cap_notes;
@@ -308,7 +309,21 @@ void cs_iptable_note(struct cs_iptable *t, __u64 name_id, const struct cs_addr *
 	pthread_mutex_lock(&t->lock);
 	if (t->pending.n >= PENDING_MAX || !keyset_add(&t->pending, &k))
 		t->pending_overflow = true;
+	t->noted = true;
 	pthread_mutex_unlock(&t->lock);
+}
+
+bool cs_iptable_noted(struct cs_iptable *t)
+{
+	bool noted;
+
+	if (!t)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	noted = t->noted;
+	t->noted = false;
+	pthread_mutex_unlock(&t->lock);
+	return noted;
 }
 
 bool cs_iptable_take_notes(struct cs_iptable *t, void (*keep)(__u64 id, const struct cs_name *text, void *ctx),

@@ -67,6 +67,8 @@ struct cs_cluster_part *cs_iptable_part(struct cs_iptable *t);
 int cs_iptable_set_rules(struct cs_iptable *t, const struct cs_conf *conf);
 /* learn made or extended the record (name_id, addr): publish it. */
 void cs_iptable_note(struct cs_iptable *t, __u64 name_id, const struct cs_addr *addr);
+/* Did notes come since the last call (the thread should hear of them)? */
+bool cs_iptable_noted(struct cs_iptable *t);
 /* The names of the records the thread installed since the last call, for
  * the sweep to keep (keep(id, text, ctx) each). True if it removed a record
  * since: learn must not reuse an outcome that counted on it. */

@@ -48,6 +48,7 @@ struct cs_cluster {
 	pthread_t thread;
 	int wake_fd;			/* an eventfd: stop, or a new digest */
 	atomic_bool stopping;
+	atomic_bool poked;		/* cs_cluster_poke(): tick as soon as allowed */
 	pthread_mutex_t lock;		/* digest, node_dirty: the daemon's side */
 	struct cs_conf_digest digest;
 	bool node_dirty;		/* the node's key must be put again */
@@ -592,12 +593,17 @@ static int tick_parts(struct cs_cluster *cl)
 static void run_connected(struct cs_cluster *cl)
 {
 	unsigned int keep_every = cl->conf.lease_ttl_s * 1000 / 3;
-	__u64 next_tick = cs_monotonic_ms(), next_keep = next_tick + keep_every;
+	__u64 last_tick = 0, next_tick = cs_monotonic_ms(), next_keep = next_tick + keep_every;
 	struct cs_etcd_watch *ws[CS_CLUSTER_PARTS_MAX];
 	size_t i;
 
 	while (!stopping(cl) && all_followed(cl)) {
-		__u64 now = cs_monotonic_ms(), until = next_tick < next_keep ? next_tick : next_keep;
+		__u64 now = cs_monotonic_ms(), until;
+
+		/* poked: the next tick as soon as a tick has passed since the last */
+		if (atomic_exchange(&cl->poked, false) && last_tick + cl->tick_ms < next_tick)
+			next_tick = last_tick + cl->tick_ms;
+		until = next_tick < next_keep ? next_tick : next_keep;
 
 		for (i = 0; i < cl->n_parts; i++)
 			ws[i] = cl->parts[i].watch;
@@ -615,6 +621,7 @@ static void run_connected(struct cs_cluster *cl)
 		if (now >= next_tick) {
 			if (tick_parts(cl))
 				return;
+			last_tick = now;
 			next_tick = now + cl->tick_ms;
 		}
 	}
@@ -793,6 +800,13 @@ void cs_cluster_reload(struct cs_cluster *cl, const struct cs_conf *running, con
 		cs_warn("reload: cluster changes take a restart; kept the running one");
 	if (cl && !cs_conf_digest(next, &d))
 		cs_cluster_set_digest(cl, &d);
+}
+
+void cs_cluster_poke(struct cs_cluster *cl)
+{
+	if (!cl || atomic_exchange(&cl->poked, true))
+		return;		/* poked already: one wake is enough */
+	wake(cl);
 }
 
 void cs_cluster_stop(struct cs_cluster *cl)

@@ -106,6 +106,11 @@ struct cs_cluster;
  * the thread keeps trying. */
 struct cs_cluster *cs_cluster_start(const struct cs_cluster_opts *o, struct cs_cluster_part *const *parts,
 				    size_t n_parts, char *err, size_t errlen);
+/* Something waits to be published (any thread): the next tick comes now
+ * if the last was a tick ago, else when its time comes, so sparse changes
+ * go out at once and a burst still goes out once a tick. */
+void cs_cluster_poke(struct cs_cluster *cl);
+
 /* A reload changed the config: the node's key gets the new digests. */
 void cs_cluster_set_digest(struct cs_cluster *cl, const struct cs_conf_digest *d);
 
