@@ -13,11 +13,9 @@ Standard library only; first_packet.py's client and SYN counting are reused.
       The part's JSON (tests/bench/run.sh has the contract).
 """
 import argparse
-import collections
 import json
-import sys
 
-from first_packet import count, pct, read_syns
+from first_packet import count_first_syns, pct
 
 
 def addr_text(b):
@@ -62,12 +60,7 @@ def share_if_delayed(samples):
 
 def report(a):
     lagd = json.load(open(a.lag))
-    tries = json.load(open(a.client))
-    inst = collections.defaultdict(list)
-    for p in a.instance:
-        for k, v in read_syns(p).items():
-            inst[k] += v
-    c = count(tries, inst, read_syns(a.origin))
+    c = count_first_syns(json.load(open(a.client)), a.instance, a.origin)
     cross, same, ctl = c.get("cross"), c.get("same"), c.get("control")
     if not cross or not same or cross["share"] is None or same["share"] is None:
         raise SystemExit("no connection was seen on the wire: %s" % json.dumps(c))

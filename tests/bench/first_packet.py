@@ -231,6 +231,15 @@ def count(tries, inst, origin):
     return ways
 
 
+def count_first_syns(tries, instance_pcaps, origin_pcap):
+    """count() over the SYNs of the instances' captures and the origin's."""
+    inst = collections.defaultdict(list)
+    for p in instance_pcaps:
+        for k, v in read_syns(p).items():
+            inst[k] += v
+    return count(tries, inst, read_syns(origin_pcap))
+
+
 def holds(tries, wan, lan):
     """Per way: how long the host held each answer, upstream answer in on wan
     -> answer out to the client on lan (us): median, p99, max."""
@@ -285,11 +294,7 @@ def order(strace_file, client_ip, server_ip):
 
 def report(a):
     tries = json.load(open(a.client))
-    inst = collections.defaultdict(list)
-    for p in a.instance:
-        for k, v in read_syns(p).items():
-            inst[k] += v
-    c = count(tries, inst, read_syns(a.origin))
+    c = count_first_syns(tries, a.instance, a.origin)
     hold = holds(tries, a.dns_wan, a.dns_lan)
     o = json.load(open(a.order)) if a.order else None
     cs, nf, ctl = c.get("cloudsteer"), c.get("dnsmasq"), c.get("control")
