@@ -720,7 +720,10 @@ static bool install_new(struct cs_iptable *t, const struct cs_record_key *k, con
 
 /* A later expiry for a record this node has: its copy lives as long, by
  * replacing the element. False when it went meanwhile: the caller looks
- * again. */
+ * again. A record of this node's own is extended so too: learn refreshes
+ * those in place, and a refresh that lands in the microseconds between this
+ * read and this write is lost; the record then keeps the later expiry
+ * written here, which another gateway's answer of moments ago set. */
 static bool extend(struct cs_iptable *t, const struct cs_record_key *k, struct cs_record r, __s64 expires_ns)
 {
 	r.expires_ns = (__u64)expires_ns;

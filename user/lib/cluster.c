@@ -60,6 +60,7 @@ struct cs_cluster {
 	bool connected;
 	__u64 lost_at_ms;		/* when etcd went away (0: it answers) */
 	unsigned int retry_ms;
+	__u64 next_keep_ms;		/* the lease's next renewal (CLOCK_MONOTONIC) */
 	char last_err[CS_ETCD_ERR_MAX + 64];	/* what failed, for the outage's log line */
 };
 
@@ -348,6 +349,19 @@ static int keep_lease(struct cs_cluster *cl)
 	return rc;
 }
 
+/* Renew the lease when a third of its TTL has passed since the last
+ * renewal: between the rounds of the loop, and between the pages of a long
+ * list, which could otherwise outlast the lease. */
+static int keep_lease_if_due(struct cs_cluster *cl)
+{
+	__u64 now = cs_monotonic_ms();
+
+	if (now < cl->next_keep_ms)
+		return 0;
+	cl->next_keep_ms = now + cl->conf.lease_ttl_s * 1000 / 3;
+	return keep_lease(cl);
+}
+
 /* ---- lists and watches ---- */
 
 int cs_cluster_scan(struct cs_etcd *c, const char *prefix, size_t prefix_len, int64_t *revision,
@@ -403,6 +417,9 @@ static int list_one_page(void *ctx, const struct cs_etcd_kvs *kvs)
 	if (!l->begun) {
 		l->begun = true;
 		rc = p->list_begin ? p->list_begin(p->ctx, &l->io, kvs->revision) : 0;
+	} else {
+		keep_lease_if_due(l->cl);	/* a failure shows at the next call */
+		l->io.lease = l->cl->lease;
 	}
 	if (!rc && p->list_page)
 		rc = p->list_page(p->ctx, &l->io, kvs);
@@ -547,6 +564,7 @@ static int connect_all(struct cs_cluster *cl)
 		}
 	}
 	rc = cl->lease ? keep_lease(cl) : new_lease(cl);
+	cl->next_keep_ms = cs_monotonic_ms() + cl->conf.lease_ttl_s * 1000 / 3;
 	if (!rc && node_dirty(cl))
 		rc = put_node(cl);
 	if (!rc)
@@ -592,8 +610,7 @@ static int tick_parts(struct cs_cluster *cl)
  * ends, or the thread stops. */
 static void run_connected(struct cs_cluster *cl)
 {
-	unsigned int keep_every = cl->conf.lease_ttl_s * 1000 / 3;
-	__u64 last_tick = 0, next_tick = cs_monotonic_ms(), next_keep = next_tick + keep_every;
+	__u64 last_tick = 0, next_tick = cs_monotonic_ms();
 	struct cs_etcd_watch *ws[CS_CLUSTER_PARTS_MAX];
 	size_t i;
 
@@ -603,7 +620,7 @@ static void run_connected(struct cs_cluster *cl)
 		/* poked: the next tick as soon as a tick has passed since the last */
 		if (atomic_exchange(&cl->poked, false) && last_tick + cl->tick_ms < next_tick)
 			next_tick = last_tick + cl->tick_ms;
-		until = next_tick < next_keep ? next_tick : next_keep;
+		until = next_tick < cl->next_keep_ms ? next_tick : cl->next_keep_ms;
 
 		for (i = 0; i < cl->n_parts; i++)
 			ws[i] = cl->parts[i].watch;
@@ -613,11 +630,8 @@ static void run_connected(struct cs_cluster *cl)
 		for (i = 0; i < cl->n_parts; i++)
 			drain_watch(cl, &cl->parts[i]);
 		now = cs_monotonic_ms();
-		if (now >= next_keep) {
-			if (keep_lease(cl))
-				return;
-			next_keep = now + keep_every;
-		}
+		if (keep_lease_if_due(cl))
+			return;
 		if (now >= next_tick) {
 			if (tick_parts(cl))
 				return;
