@@ -163,22 +163,49 @@ static struct cs_cluster *start(char **eps, size_t n)
 	return cl;
 }
 
-/* A client of our own, on the members from the first'th on. */
-static struct cs_etcd *client_from(size_t first)
+/* A client of our own, on every member but `but` (-1: none). */
+static struct cs_etcd *client_but(int but)
 {
-	struct cs_etcd_opts o = { .endpoints = (const char *const *)endpoints + first,
-				  .n_endpoints = n_endpoints - first, .dial_timeout_ms = 500,
-				  .request_timeout_ms = 3000 };
+	const char *eps[8];
+	struct cs_etcd_opts o = { .endpoints = eps, .dial_timeout_ms = 500, .request_timeout_ms = 3000 };
 	char err[256] = "";
 	struct cs_etcd *c = NULL;
+	size_t i;
 
+	for (i = 0; i < n_endpoints; i++)
+		if ((int)i != but)
+			eps[o.n_endpoints++] = endpoints[i];
 	EXPECT(!cs_etcd_open(&o, &c, err, sizeof(err)), "%s", err);
 	return c;
 }
 
 static struct cs_etcd *client(void)
 {
-	return client_from(0);
+	return client_but(-1);
+}
+
+/* A member that is not the leader: stopping it leaves the others a quorum
+ * and their leader, so writes go on. -1 if none answers so. */
+static int a_follower(void)
+{
+	struct cs_etcd_status st;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < n_endpoints; i++) {
+		struct cs_etcd_opts o = { .endpoints = (const char *const *)&endpoints[i], .n_endpoints = 1,
+					  .dial_timeout_ms = 500, .request_timeout_ms = 2000 };
+		struct cs_etcd *c = NULL;
+		bool follower;
+
+		if (cs_etcd_open(&o, &c, err, sizeof(err)))
+			continue;
+		follower = !cs_etcd_status(c, &st, err, sizeof(err)) && st.leader && st.member != st.leader;
+		cs_etcd_close(c);
+		if (follower)
+			return (int)i;
+	}
+	return -1;
 }
 
 static const char *key(const char *kind, const char *name)
@@ -349,32 +376,35 @@ out:
 	cs_etcd_close(c);
 }
 
-/* The node talks to member 0 alone, which stops; meanwhile a key comes, one
- * goes and etcd compacts. When member 0 answers again, the watch cannot
- * start where it was: the part lists again, and the list says what is gone. */
+/* The node talks to one follower alone, which stops; meanwhile a key
+ * comes, one goes and etcd compacts. When the follower answers again, the
+ * watch cannot start where it was: the part lists again, and the list says
+ * what is gone. */
 static void a_compacted_watch_lists_again(void)
 {
-	struct cs_etcd *c = client_from(1);
+	int f = a_follower();
+	struct cs_etcd *c = f >= 0 ? client_but(f) : NULL;
 	struct cs_cluster *cl = NULL;
-	char *first[1] = { endpoints[0] }, cmd[512];
+	char *only[1] = { f >= 0 ? endpoints[f] : NULL }, cmd[512];
 	int64_t rev = 0;
 	double t0;
 
 	seen_reset();
-	if (!EXPECT(pids[0] > 0, "no ETCD_PIDS") || !c || put(c, "old", "1", NULL) || put(c, "gone", "1", NULL))
+	if (!EXPECT(f >= 0 && pids[f] > 0, "no follower, or no ETCD_PIDS") || !c || put(c, "old", "1", NULL) ||
+	    put(c, "gone", "1", NULL))
 		goto out;
-	if (!(cl = start(first, 1)) || !EXPECT(WAIT_FOR(3000, seen.lists == 1 && stats.cluster_connected), "not up"))
+	if (!(cl = start(only, 1)) || !EXPECT(WAIT_FOR(3000, seen.lists == 1 && stats.cluster_connected), "not up"))
 		goto out;
-	kill(pids[0], SIGSTOP);
+	kill(pids[f], SIGSTOP);
 	t0 = now_ms();
 	if (del(c, "gone", NULL) || put(c, "new", "1", &rev))
 		goto out_cont;
-	snprintf(cmd, sizeof(cmd), "ETCDCTL_API=3 etcdctl --endpoints %s compact %lld >/dev/null", endpoints[1],
-		 (long long)rev);
+	snprintf(cmd, sizeof(cmd), "ETCDCTL_API=3 etcdctl --endpoints %s compact %lld >/dev/null",
+		 endpoints[f ? 0 : 1], (long long)rev);
 	EXPECT(!system(cmd), "%s failed", cmd);
 	EXPECT(WAIT_FOR(4000, stats.cluster_connected == 0), "still connected with its member stopped");
 out_cont:
-	kill(pids[0], SIGCONT);
+	kill(pids[f], SIGCONT);
 	if (!EXPECT(WAIT_FOR(15000, seen.lists == 2), "no second list within 15 s of the member's return"))
 		goto out;
 	printf("cluster-thread: listed again %.0f ms after the member stopped\n", now_ms() - t0);

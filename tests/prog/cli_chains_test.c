@@ -362,7 +362,7 @@ static void drain_errors(void)
 	if (CLI("drain", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer drain NAME|ID [-c FILE] [--undo] [--pin-dir DIR]\n");
 	if (CLI("show", "--help") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync [--json]");
+		EXPECT_HAS(R.out, "usage: cloudsteer show table|routes|rules|stats|chains|instances|map|streams|sync|cluster [--json]");
 }
 
 /* `cloudsteer instance` refuses what it cannot serve before it touches
