@@ -982,7 +982,7 @@ static const struct subcommand {
 	{ "instances", STEER_READS | CS_READ_INST_STATS, show_instances,
 	  STEER_BASE | CS_PINNED_BIT(CS_M_INST_STATS) },
 	{ "map", STEER_READS | CS_READ_TABLES, show_map, STEER_BASE | CS_PINNED_BIT(CS_M_SERVICE_MAP) },
-	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) },
+	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) | CS_PINNED_BIT(CS_M_STREAMS_NEW) },
 	{ "sync", 0, show_sync, CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_INST_REASONS) },
 };
 
