@@ -35,7 +35,7 @@ static const char show_usage[] =
 	"  table    the cloud IP table: one row per (name, IP) record\n"
 	"  routes   one row per policy route (IP)\n"
 	"  rules    one row per rule pattern, with its rule's settings and counters\n"
-	"  stats    learn's counters by reason, and how full the tables are\n"
+	"  stats    learn's counters by reason, steer's flow counters, how full the tables are\n"
 	"  chains   one row per service chain: mode, on_failure, buckets, instances\n"
 	"  instances  one row per instance (by id): chain, address, state, counters\n"
 	"  map      how many buckets of each chain's table each instance holds;\n"
