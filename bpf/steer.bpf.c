@@ -311,20 +311,17 @@ static __always_inline int cs_read_headers(struct __sk_buff *skb, struct cs_pack
 	return r;
 }
 
-/* The stream's flow in cs_flows_new, made there if it has none: pinned to
- * nothing yet, its affinity code computed, how it began noted (what proves
- * it depends on that). NULL when it could not be stored. */
-static __always_inline struct cs_flow *cs_flow_begin(const struct cs_flow_key *key, const struct cs_route *rt,
-						     const struct cs_addr *route, __u8 first_flags, __u64 now)
+/* A stream's first packet: its flow made in cs_flows_new, pinned to nothing
+ * yet, its affinity code computed, how it began noted (what proves it
+ * depends on that). The flow, or NULL when it could not be stored. */
+static __always_inline struct cs_flow *cs_flow_make(const struct cs_flow_key *key, const struct cs_route *rt,
+						    const struct cs_addr *route, __u8 first_flags, __u64 now)
 {
-	struct cs_flow *fl = bpf_map_lookup_elem(&cs_flows_new, key);
 	struct cs_flow fresh = { .first_ns = now, .route = *route, .acl_id = rt->acl_id,
 				 .chain = cs_chain_of(rt), .flags = first_flags };
 	struct cs_config *cfg;
 	__u32 zero = 0;
 
-	if (fl)
-		return fl;
 	cfg = bpf_map_lookup_elem(&cs_config, &zero);
 	if (cfg)
 		fresh.code = cs_affinity_code(key, cfg->affinity_key);
@@ -332,6 +329,16 @@ static __always_inline struct cs_flow *cs_flow_begin(const struct cs_flow_key *k
 	if (!bpf_map_update_elem(&cs_flows_new, key, &fresh, BPF_NOEXIST))
 		cs_count_steer(CS_S_FLOWS_NEW);
 	return bpf_map_lookup_elem(&cs_flows_new, key);
+}
+
+/* The flow of a stream not proven yet, in cs_flows_new; made there when the
+ * stream has none. */
+static __always_inline struct cs_flow *cs_flow_unproven(const struct cs_flow_key *key, const struct cs_route *rt,
+							const struct cs_addr *route, __u8 first_flags, __u64 now)
+{
+	struct cs_flow *fl = bpf_map_lookup_elem(&cs_flows_new, key);
+
+	return fl ? fl : cs_flow_make(key, rt, route, first_flags, now);
 }
 
 /* The packet's part in its flow's TCP state; a flow of another protocol
@@ -417,7 +424,7 @@ int steer(struct __sk_buff *skb)
 	fl = bpf_map_lookup_elem(&cs_flows, &key);
 	if (!fl) {
 		proven = false;
-		fl = cs_flow_begin(&key, rt, route, cs_life_first_flags(&p, tcp_read, from_lo), now);
+		fl = cs_flow_unproven(&key, rt, route, cs_life_first_flags(&p, tcp_read, from_lo), now);
 		if (!fl) {
 			cs_count_steer(CS_S_FLOW_NOT_STORED);
 			return cs_on_failure(cs_chain_of(rt));
