@@ -15,11 +15,18 @@
  * Traffic to or from this node's own addresses (probes, sync) is never
  * tracked; nor, in encap mode, is anything that is not VXLAN to this node.
  *
- * TCP state follows the flags seen (one direction is enough: SYN then ACK
- * makes ESTABLISHED). A TCP segment without state that is not a SYN is
- * dropped in strict mode, picked up in loose mode. A stream installed by a
- * peer's sync (CS_STREAM_SYNCED) is taken over by its first packet here: it
- * moves to a newer epoch, so nothing its old holder still sends outranks it.
+ * TCP state follows the flags seen (lib/flowstate.h; one direction is
+ * enough: SYN then ACK makes ESTABLISHED), and gives the stream its
+ * lifetime, which the daemon's sweep enforces. A TCP segment without state
+ * that is not a SYN is dropped in strict mode, picked up in loose mode. A
+ * stream installed by a peer's sync (CS_STREAM_SYNCED) is taken over by its
+ * first packet here: it moves to a newer epoch, so nothing its old holder
+ * still sends outranks it.
+ *
+ * Every stream begins in cs_streams_new (LRU) and moves to cs_streams,
+ * which the kernel never evicts from, once a packet proves it (the rule of
+ * lib/flowstate.h), marked CS_STREAM_PROVEN: a SYN flood churns
+ * cs_streams_new alone and cannot push an established stream out.
  *
  * Counting (cs_inst_reasons, per CPU):
  * - every packet counts exactly one packet outcome: TRACKED (admitted, the
@@ -28,18 +35,21 @@
  * - streams count besides: NEW when one is made here (SYN, first datagram,
  *   or a loose pickup, which also counts PICKED_UP), TAKEN_OVER when a
  *   synced one gets its first packet; EVENT_LOST when the ring buffer had
- *   no room for a change.
+ *   no room for a change; PROMOTED when one is proven and moved to
+ *   cs_streams, STREAMS_FULL (once a stream) when cs_streams had no room.
  * So the packet outcomes sum to the packets seen, and NEW is the streams
  * begun here.
  *
  * Headers are read with the packet cursor (lib/packet.h) over the linear
  * part. The headers of an encapsulated frame may sit beyond it in a real skb
  * (drivers pull only the outer headers): a read that runs out there pulls
- * the headers in (bpf_skb_pull_data, up to CS_INST_HEADERS_MAX octets) and
- * reads the frame again.
+ * the headers in (lib/pull.h, up to CS_INST_HEADERS_MAX octets) and reads
+ * the frame again.
  */
 #include "lib/common.h"
 #include "lib/packet.h"
+#include "lib/pull.h"
+#include "lib/flowstate.h"
 #include "lib/vxlan.h"
 #include "lib/instance_maps.h"
 #include "affinity.h"
@@ -88,12 +98,6 @@ static __always_inline bool cs_not_a_stream(const struct cs_packet *p)
 {
 	return cs_is_local(&p->src) || cs_is_local(&p->dst) || cs_is_link_scope(&p->src) ||
 	       cs_is_link_scope(&p->dst);
-}
-
-/* A TCP header was read: TCP, and not a later fragment. */
-static __always_inline bool cs_has_tcp_header(const struct cs_packet *p)
-{
-	return p->proto == IPPROTO_TCP && !cs_is_later_fragment(p);
 }
 
 /* A reader's reason as a packet outcome: headers cut short are malformed. */
@@ -164,18 +168,6 @@ static __always_inline int cs_read_stream(struct __sk_buff *skb, const struct cs
 	return cs_unwrap(&c, cfg, p, code);
 }
 
-/* Headers that run past the linear part into the skb's fragments: pull
- * them in. False when there is nothing more to pull (they are cut short)
- * or the pull failed. */
-static __always_inline bool cs_pull_headers(struct __sk_buff *skb)
-{
-	__u32 len = skb->len < CS_INST_HEADERS_MAX ? skb->len : CS_INST_HEADERS_MAX;
-
-	if ((void *)(long)skb->data + len <= (void *)(long)skb->data_end)
-		return false;
-	return bpf_skb_pull_data(skb, len) == 0;
-}
-
 static __always_inline void cs_emit(const struct cs_flow_key *key, const struct cs_stream *st)
 {
 	struct cs_stream_event *e = bpf_ringbuf_reserve(&cs_stream_evts, sizeof(*e), 0);
@@ -190,55 +182,24 @@ static __always_inline void cs_emit(const struct cs_flow_key *key, const struct 
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The state of a TCP stream first seen mid-way (loose pickup). */
-static __always_inline __u8 cs_tcp_pickup_state(__u8 flags)
-{
-	if (flags & CS_TCP_RST)
-		return CS_ST_CLOSED;
-	if (flags & CS_TCP_FIN)
-		return CS_ST_CLOSING;
-	if (flags & CS_TCP_SYN)
-		return CS_ST_SYN_RECV;	/* SYN-ACK: a SYN alone is not a pickup */
-	return CS_ST_ESTABLISHED;
-}
-
-/* Where a TCP segment moves a tracked stream. A SYN on a closed stream
- * begins a new incarnation; the caller resets the stream for it. */
-static __always_inline __u8 cs_tcp_next_state(__u8 state, __u8 flags)
-{
-	__u8 syn_ack = flags & (CS_TCP_SYN | CS_TCP_ACK);
-
-	if (flags & CS_TCP_RST)
-		return CS_ST_CLOSED;
-	if (flags & CS_TCP_FIN)
-		return state == CS_ST_CLOSED ? CS_ST_CLOSED : CS_ST_CLOSING;
-	if (syn_ack == CS_TCP_SYN)
-		return state == CS_ST_CLOSED ? CS_ST_SYN_SENT : state;
-	if (syn_ack == (CS_TCP_SYN | CS_TCP_ACK))
-		return state == CS_ST_SYN_SENT || state == CS_ST_NONE ? CS_ST_SYN_RECV : state;
-	if (syn_ack == CS_TCP_ACK)
-		/* the instance may see one direction only: SYN, then ACK */
-		return state == CS_ST_SYN_SENT || state == CS_ST_SYN_RECV ? CS_ST_ESTABLISHED : state;
-	return state;
-}
-
 /* A packet without state: the stream it begins, or false when strict mode
  * drops it. A TCP segment without its header (a later fragment) cannot be
  * judged, so it begins a stream like any other protocol. */
 static __always_inline bool cs_stream_begin(const struct cs_packet *p, const struct cs_inst_cfg *cfg, __u32 code,
-					    __u64 now, __u32 len, struct cs_stream *st)
+					    bool from_lo, __u64 now, __u32 len, struct cs_stream *st)
 {
-	bool syn = (p->tcp_flags & (CS_TCP_SYN | CS_TCP_ACK)) == CS_TCP_SYN;
+	bool tcp = cs_has_tcp_header(p);
 
-	if (!cs_has_tcp_header(p))
+	st->flags = cs_life_first_flags(p, tcp, from_lo);
+	if (!tcp) {
 		st->state = CS_ST_ACTIVE;
-	else if (syn)
+	} else if (cs_tcp_is_syn(p->tcp_flags)) {
 		st->state = CS_ST_SYN_SENT;
-	else if (cfg->flags & CS_ICFG_STRICT)
+	} else if (cfg->flags & CS_ICFG_STRICT) {
 		return false;
-	else {
-		st->state = cs_tcp_pickup_state(p->tcp_flags);
-		st->flags = CS_STREAM_PICKED_UP;
+	} else {
+		st->state = cs_tcp_first_state(p->tcp_flags, from_lo, &st->flags);
+		st->flags |= CS_STREAM_PICKED_UP;
 	}
 	st->first_ns = st->last_ns = now;
 	st->packets = 1;
@@ -252,7 +213,7 @@ static __always_inline bool cs_stream_begin(const struct cs_packet *p, const str
 /* A packet of a stream with state. True when the stream changed in a way
  * its peer must learn: a takeover or a new state (one event, one seq). */
 static __always_inline bool cs_stream_advance(struct cs_stream *st, const struct cs_packet *p,
-					      const struct cs_inst_cfg *cfg, __u64 now, __u32 len)
+					      const struct cs_inst_cfg *cfg, bool from_lo, __u64 now, __u32 len)
 {
 	bool changed = false;
 	__u8 next;
@@ -266,14 +227,16 @@ static __always_inline bool cs_stream_advance(struct cs_stream *st, const struct
 		changed = true;
 	}
 	if (cs_has_tcp_header(p)) {
-		next = cs_tcp_next_state(st->state, p->tcp_flags);
-		if (st->state == CS_ST_CLOSED && next == CS_ST_SYN_SENT) {
+		next = cs_tcp_next_state(st->state, p->tcp_flags, from_lo, &st->flags);
+		if ((st->state == CS_ST_CLOSED || st->state == CS_ST_CLOSING) && next == CS_ST_SYN_SENT) {
 			/* the 5-tuple reused: a new incarnation, begun here */
 			st->first_ns = now;
 			st->packets = st->bytes = 0;
 			st->flags &= ~CS_STREAM_PICKED_UP;
 		}
 		if (next != st->state) {
+			/* (the FIN bits change only with the state, or once
+			 * it is CLOSED: the peer gets them with the state) */
 			st->state = next;
 			changed = true;
 		}
@@ -286,33 +249,89 @@ static __always_inline bool cs_stream_advance(struct cs_stream *st, const struct
 	return changed;
 }
 
-/* Track the packet's stream; returns its packet outcome. */
+/* A stream's first packet makes its entry in cs_streams_new (counted and
+ * reported), unless strict mode drops the packet: NULL and its outcome in
+ * *outcome. When another CPU made the entry meanwhile, that one: the caller
+ * goes on with it. */
+static __always_inline struct cs_stream *cs_stream_new(struct __sk_buff *skb, const struct cs_inst_cfg *cfg,
+						       const struct cs_packet *p, const struct cs_flow_key *key,
+						       __u32 code, bool from_lo, __u64 now, int *outcome)
+{
+	struct cs_stream fresh = {};
+
+	*outcome = CS_I_TRACKED;
+	if (!cs_stream_begin(p, cfg, code, from_lo, now, skb->len, &fresh)) {
+		*outcome = CS_I_STRICT_DROP;
+		return NULL;
+	}
+	if (!bpf_map_update_elem(&cs_streams_new, key, &fresh, BPF_NOEXIST)) {
+		cs_count(CS_I_NEW);
+		if (fresh.flags & CS_STREAM_PICKED_UP)
+			cs_count(CS_I_PICKED_UP);
+		cs_emit(key, &fresh);
+		return NULL;
+	}
+	/* (An LRU insert fails otherwise only when it cannot evict either;
+	 * the packet is admitted all the same.) */
+	return bpf_map_lookup_elem(&cs_streams_new, key);
+}
+
+/* Move a proven stream to cs_streams, marked CS_STREAM_PROVEN. That is news
+ * for the peer, which keeps the stream where this node does: a new version,
+ * reported (with the packet's own change, if it made one). When cs_streams
+ * is full the stream stays in cs_streams_new, where a flood may evict it,
+ * and tries again with its next packet; streams_full counts it once. */
+static __always_inline void cs_stream_promote(const struct cs_flow_key *key, struct cs_stream *st, bool changed)
+{
+	struct cs_stream proven = *st;
+	long e;
+
+	proven.flags = (proven.flags & ~CS_LIFE_FULL_SEEN) | CS_STREAM_PROVEN;
+	if (!changed)
+		proven.seq++;
+	e = bpf_map_update_elem(&cs_streams, key, &proven, BPF_NOEXIST);
+	if (e && e != -EEXIST) {
+		if (!(st->flags & CS_LIFE_FULL_SEEN)) {
+			st->flags |= CS_LIFE_FULL_SEEN;
+			cs_count(CS_I_STREAMS_FULL);
+		}
+		if (changed)
+			cs_emit(key, st);
+		return;
+	}
+	/* EEXIST: another CPU moved it first, and reported it */
+	bpf_map_delete_elem(&cs_streams_new, key);
+	if (e)
+		return;
+	cs_count(CS_I_PROMOTED);
+	cs_emit(key, &proven);
+}
+
+/* Track the packet's stream; returns its packet outcome. A stream with
+ * state costs one lookup once proven: cs_streams first, cs_streams_new
+ * only when it misses. */
 static __always_inline int cs_track(struct __sk_buff *skb, const struct cs_inst_cfg *cfg, const struct cs_packet *p,
-				    const struct cs_flow_key *key, __u32 code)
+				    const struct cs_flow_key *key, __u32 code, bool from_lo)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct cs_stream *st = bpf_map_lookup_elem(&cs_streams, key);
+	int outcome = CS_I_TRACKED;
+	bool changed;
 
-	if (!st) {
-		struct cs_stream fresh = {};
-
-		if (!cs_stream_begin(p, cfg, code, now, skb->len, &fresh))
-			return CS_I_STRICT_DROP;
-		if (!bpf_map_update_elem(&cs_streams, key, &fresh, BPF_NOEXIST)) {
-			cs_count(CS_I_NEW);
-			if (fresh.flags & CS_STREAM_PICKED_UP)
-				cs_count(CS_I_PICKED_UP);
-			cs_emit(key, &fresh);
-			return CS_I_TRACKED;
-		}
-		/* another CPU made it meanwhile: go on with that one. (An
-		 * LRU insert fails otherwise only when it cannot evict
-		 * either; the packet is admitted all the same.) */
-		st = bpf_map_lookup_elem(&cs_streams, key);
-		if (!st)
-			return CS_I_TRACKED;
+	if (st) {
+		if (cs_stream_advance(st, p, cfg, from_lo, now, skb->len))
+			cs_emit(key, st);
+		return CS_I_TRACKED;
 	}
-	if (cs_stream_advance(st, p, cfg, now, skb->len))
+	st = bpf_map_lookup_elem(&cs_streams_new, key);
+	if (!st)
+		st = cs_stream_new(skb, cfg, p, key, code, from_lo, now, &outcome);
+	if (!st)
+		return outcome;
+	changed = cs_stream_advance(st, p, cfg, from_lo, now, skb->len);
+	if (cs_life_proven(st->flags, st->packets, p, cs_has_tcp_header(p), from_lo))
+		cs_stream_promote(key, st, changed);
+	else if (changed)
 		cs_emit(key, st);
 	return CS_I_TRACKED;
 }
@@ -324,27 +343,29 @@ static __always_inline int cs_instance(struct __sk_buff *skb, const struct cs_in
 	struct cs_packet p = {};
 	__u32 code = 0;
 	int r = CS_I_MALFORMED, tries;
+	bool from_lo;
 
 	/* a second read only after headers were pulled in; one copy of the
 	 * reader in the program, not two */
 #pragma clang loop unroll(disable)
 	for (tries = 0; tries < 2; tries++) {
 		r = cs_read_stream(skb, cfg, &p, &code);
-		if (r != CS_I_MALFORMED || tries || !cs_pull_headers(skb))
+		if (r != CS_I_MALFORMED || tries || !cs_pull_headers(skb, CS_INST_HEADERS_MAX))
 			break;
 		__builtin_memset(&p, 0, sizeof(p));
+		cs_keep_tries(tries);
 	}
 	if (r != CS_GO_ON)
 		return r;
 	if (cfg->mode == CS_MODE_ENCAP) {
-		cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
+		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	} else {
 		if (cs_not_a_stream(&p))
 			return CS_I_LOCAL;
-		cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
+		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 		code = cs_affinity_code(&key, cfg->affinity_key);
 	}
-	return cs_track(skb, cfg, &p, &key, code);
+	return cs_track(skb, cfg, &p, &key, code, from_lo);
 }
 
 SEC("tc")

@@ -13,15 +13,43 @@
  * too when the chain is symmetric.
  * The flows also keep a route alive after its records expire, so TTL expiry
  * never cuts a connection, and hold an ACL id until the last stream is gone.
+ *
+ * A flow lives by its TCP state (lib/flowstate.h), which the daemon's sweep
+ * turns into a lifetime. Every flow begins in cs_flows_new (LRU) and moves
+ * to cs_flows (never evicted by the kernel) once proven, by a packet a
+ * flood of first packets does not send (cs_life_proven), so a flood churns
+ * cs_flows_new alone. A pinned stream's packet costs one flow lookup:
+ * cs_flows first, cs_flows_new only when that misses.
+ *
+ * Headers past the skb's linear part are pulled in (lib/pull.h) before the
+ * packet is judged: a packet of a steered stream never goes around the
+ * chain, or to another instance, because of where its headers lie.
  */
 #include "lib/common.h"
 #include "lib/packet.h"
+#include "lib/pull.h"
+#include "lib/flowstate.h"
 #include "lib/shared_maps.h"
 #include "lib/steer_maps.h"
 #include "lib/encap.h"
 #include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* The deepest header steer reads: Ethernet with its VLAN tags, IPv4 with
+ * options (the IPv6 header is shorter), TCP. What the linear part must
+ * hold; the MSS clamp reads the options with bpf_skb_load_bytes. */
+#define CS_STEER_HEADERS_MAX                                                                 \
+	(sizeof(struct ethhdr) + CS_VLAN_MAX * sizeof(struct vlan_hdr) + CS_IPV4_HDR_MAX + \
+	 sizeof(struct tcphdr))
+
+static __always_inline void cs_count_steer(__u32 counter)
+{
+	__u64 *n = bpf_map_lookup_elem(&cs_steer_stats, &counter);
+
+	if (n)
+		*n += 1;
+}
 
 static __always_inline void cs_count_traffic(void *stats, __u32 id, __u64 bytes)
 {
@@ -255,28 +283,132 @@ static __always_inline __u16 cs_chain_of(const struct cs_route *rt)
 	return r ? (__u16)r->chain_id : 0;
 }
 
+/* A header cut short in the linear part (or in the packet itself). */
+static __always_inline bool cs_cut_short(int r)
+{
+	return r == CS_PKT_L2_SHORT || r == CS_PKT_L3_SHORT || r == CS_PKT_L4_SHORT;
+}
+
+/* The packet's headers, from the linear part, into *p; when they run past
+ * it, pulled in and read once more. The reader's reason. */
+static __always_inline int cs_read_headers(struct __sk_buff *skb, struct cs_packet *p)
+{
+	struct cs_cursor c;
+	int r = CS_PKT_NOT_IP, tries;
+
+	/* a second read only after headers were pulled in; one copy of the
+	 * reader in the program, not two */
+#pragma clang loop unroll(disable)
+	for (tries = 0; tries < 2; tries++) {
+		__builtin_memset(p, 0, sizeof(*p));
+		cs_cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
+		r = cs_read_packet(&c, p);
+		if (!cs_cut_short(r) || tries || !cs_pull_headers(skb, CS_STEER_HEADERS_MAX))
+			break;
+		cs_count_steer(CS_S_HEADERS_PULLED);
+		cs_keep_tries(tries);
+	}
+	return r;
+}
+
+/* A stream's first packet: its flow made in cs_flows_new, pinned to nothing
+ * yet, its affinity code computed, how it began noted (what proves it
+ * depends on that). The flow, or NULL when it could not be stored. */
+static __always_inline struct cs_flow *cs_flow_make(const struct cs_flow_key *key, const struct cs_route *rt,
+						    const struct cs_addr *route, __u8 first_flags, __u64 now)
+{
+	struct cs_flow fresh = { .first_ns = now, .route = *route, .acl_id = rt->acl_id,
+				 .chain = cs_chain_of(rt), .flags = first_flags };
+	struct cs_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&cs_config, &zero);
+	if (cfg)
+		fresh.code = cs_affinity_code(key, cfg->affinity_key);
+	/* NOEXIST: another CPU may have made it meanwhile; then that one is it */
+	if (!bpf_map_update_elem(&cs_flows_new, key, &fresh, BPF_NOEXIST))
+		cs_count_steer(CS_S_FLOWS_NEW);
+	return bpf_map_lookup_elem(&cs_flows_new, key);
+}
+
+/* The flow of a stream not proven yet, in cs_flows_new; made there when the
+ * stream has none. */
+static __always_inline struct cs_flow *cs_flow_unproven(const struct cs_flow_key *key, const struct cs_route *rt,
+							const struct cs_addr *route, __u8 first_flags, __u64 now)
+{
+	struct cs_flow *fl = bpf_map_lookup_elem(&cs_flows_new, key);
+
+	return fl ? fl : cs_flow_make(key, rt, route, first_flags, now);
+}
+
+/* The packet's part in its flow's TCP state; a flow of another protocol
+ * (or whose TCP header was never read whole) is ACTIVE. */
+static __always_inline void cs_flow_track(struct cs_flow *fl, const struct cs_packet *p, bool tcp_read, bool from_lo)
+{
+	if (tcp_read)
+		fl->state = cs_tcp_next_state(fl->state, p->tcp_flags, from_lo, &fl->flags);
+	else if (fl->state == CS_ST_NONE)
+		fl->state = CS_ST_ACTIVE;
+}
+
+/* Move a proven flow to cs_flows, pin and all. When cs_flows is full it
+ * stays in cs_flows_new (still pinned, but evictable) and tries again with
+ * its next packet; flow_table_full counts it once. */
+static __always_inline void cs_flow_promote(const struct cs_flow_key *key, struct cs_flow *fl)
+{
+	struct cs_flow proven = *fl;
+	long e;
+
+	proven.flags &= ~CS_LIFE_FULL_SEEN;
+	e = bpf_map_update_elem(&cs_flows, key, &proven, BPF_NOEXIST);
+	if (e && e != -EEXIST) {
+		if (!(fl->flags & CS_LIFE_FULL_SEEN)) {
+			fl->flags |= CS_LIFE_FULL_SEEN;
+			cs_count_steer(CS_S_FLOW_TABLE_FULL);
+		}
+		return;
+	}
+	/* EEXIST: another CPU moved it first */
+	bpf_map_delete_elem(&cs_flows_new, key);
+	if (!e)
+		cs_count_steer(CS_S_FLOWS_PROMOTED);
+}
+
+/* Where the packet of a stream with a flow goes: its instance, normal
+ * routing, or what on_failure says. */
+static __always_inline int cs_flow_verdict(struct __sk_buff *skb, const struct cs_packet *p, struct cs_flow *fl,
+					   bool forward)
+{
+	struct cs_instance *in;
+	bool fail;
+
+	in = cs_steer_stream(skb, fl, &fail);
+	if (fail)
+		return cs_on_failure(fl->chain);
+	if (!in)
+		return TC_ACT_OK;
+	cs_count_inst(fl->instance, skb->len, 0);
+	return cs_deliver(skb, p, fl, in, forward);
+}
+
 SEC("tc")
 int steer(struct __sk_buff *skb)
 {
-	struct cs_flow_key key = {};
-	struct cs_packet p = {};
-	struct cs_cursor c;
-	struct cs_instance *in;
+	struct cs_flow_key key;
+	struct cs_packet p;
 	struct cs_route *rt;
 	struct cs_flow *fl;
 	struct cs_addr *route;
-	struct cs_config *cfg;
-	__u32 zero = 0;
-	bool forward = true, fail;
+	bool forward = true, proven = true, tcp_read, from_lo;
 	__u64 now;
-	int r;
+	int r, verdict;
 
-	cs_cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
-	r = cs_read_packet(&c, &p);
+	r = cs_read_headers(skb, &p);
 	if (r != CS_PKT_OK && r != CS_PKT_L4_SHORT)
 		return TC_ACT_OK;	/* not IP, or its IP header cut short */
-	/* A transport header cut short is steered by the ports that were read;
-	 * IPv6 extension headers are counted, not split by port. */
+	/* A transport header cut short in the packet itself is steered by the
+	 * ports that were read; IPv6 extension headers are counted, not split
+	 * by port. */
 	route = &p.dst;
 	rt = bpf_map_lookup_elem(&cs_routes, route);
 	if (!rt) {
@@ -287,33 +419,33 @@ int steer(struct __sk_buff *skb)
 			return TC_ACT_OK;
 	}
 	now = bpf_ktime_get_boot_ns();
-	cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
+	tcp_read = r == CS_PKT_OK && cs_has_tcp_header(&p);
+	from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	fl = bpf_map_lookup_elem(&cs_flows, &key);
-	if (!fl || fl->acl_id != rt->acl_id) {
-		/* a new stream, or one whose route changed its id meanwhile */
-		struct cs_flow fresh = { .first_ns = now, .route = *route, .acl_id = rt->acl_id,
-					 .chain = cs_chain_of(rt) };
-
-		cfg = bpf_map_lookup_elem(&cs_config, &zero);
-		if (cfg)
-			fresh.code = cs_affinity_code(&key, cfg->affinity_key);
-		bpf_map_update_elem(&cs_flows, &key, &fresh, BPF_ANY);
-		fl = bpf_map_lookup_elem(&cs_flows, &key);
-		if (!fl)
-			return TC_ACT_OK;
+	if (!fl) {
+		proven = false;
+		fl = cs_flow_unproven(&key, rt, route, cs_life_first_flags(&p, tcp_read, from_lo), now);
+		if (!fl) {
+			cs_count_steer(CS_S_FLOW_NOT_STORED);
+			return cs_on_failure(cs_chain_of(rt));
+		}
+	}
+	if (fl->acl_id != rt->acl_id) {
+		/* the route got an ACL id (it waited for one), or was made anew
+		 * while the flow lived: the flow follows it, pin and all */
+		fl->acl_id = rt->acl_id;
+		fl->route = *route;
 	}
 	fl->last_ns = now;
 	fl->packets++;
 	fl->bytes += skb->len;
+	cs_flow_track(fl, &p, tcp_read, from_lo);
 	if (rt->acl_id)
 		cs_count_traffic(&cs_acl_stats, rt->acl_id, skb->len);
 	cs_count_traffic(&cs_rule_traffic, rt->rule_id, skb->len);
 
-	in = cs_steer_stream(skb, fl, &fail);
-	if (fail)
-		return cs_on_failure(fl->chain);
-	if (!in)
-		return TC_ACT_OK;
-	cs_count_inst(fl->instance, skb->len, 0);
-	return cs_deliver(skb, &p, fl, in, forward);
+	verdict = cs_flow_verdict(skb, &p, fl, forward);
+	if (!proven && cs_life_proven(fl->flags, fl->packets, &p, tcp_read, from_lo))
+		cs_flow_promote(&key, fl);
+	return verdict;
 }

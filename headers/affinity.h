@@ -24,8 +24,10 @@ static __always_inline int cs_addr_cmp(const struct cs_addr *a, const struct cs_
 }
 
 /* The key of a packet from (src, sport) to (dst, dport), ports in host
- * order: the same for the packets of the other direction. */
-static __always_inline void cs_flow_key_make(struct cs_flow_key *k, const struct cs_addr *src, __u16 sport,
+ * order: the same for the packets of the other direction. Returns whether
+ * the packet came from the key's lo side (which side sent a SYN or a FIN
+ * is part of a TCP stream's state). */
+static __always_inline int cs_flow_key_make(struct cs_flow_key *k, const struct cs_addr *src, __u16 sport,
 					     const struct cs_addr *dst, __u16 dport, __u8 proto)
 {
 	int c = cs_addr_cmp(src, dst);
@@ -37,6 +39,7 @@ static __always_inline void cs_flow_key_make(struct cs_flow_key *k, const struct
 	k->lo_port = src_lo ? sport : dport;
 	k->hi_port = src_lo ? dport : sport;
 	k->proto = proto;
+	return src_lo;
 }
 
 static __always_inline __u32 cs_affinity_code(const struct cs_flow_key *k, const __u64 key[2])

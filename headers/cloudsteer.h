@@ -263,7 +263,8 @@ struct cs_rule_quota {
 
 /* ---- flows (steer) ---- */
 
-#define CS_FLOWS_ENTRIES 262144
+#define CS_FLOWS_ENTRIES 262144		/* cs_flows: proven flows (steer.limits.flows) */
+#define CS_FLOWS_NEW_ENTRIES 65536	/* cs_flows_new: unproven ones (steer.limits.flows_new) */
 
 /* cs_flows key: a 5-tuple with the lower (address, port) first, so both
  * directions of a stream are one flow. */
@@ -276,18 +277,54 @@ struct cs_flow_key {
 	__u8 _pad[3];
 };
 
+/* cs_flows and cs_flows_new value, keyed by struct cs_flow_key. A flow
+ * lives by its state (enum cs_stream_state, the same TCP states as the
+ * instance's streams): the daemon's sweep removes it once it has been quiet
+ * for its state's lifetime (steer.flow_timeouts; steer.flow_idle for
+ * protocols other than TCP). */
 struct cs_flow {
 	__u64 first_ns;		/* CLOCK_BOOTTIME */
 	__u64 last_ns;
 	__u64 packets;
 	__u64 bytes;
 	struct cs_addr route;	/* the route (IP) it matched */
-	__u32 acl_id;		/* the route's ACL id when the flow began */
+	__u32 acl_id;		/* the route's ACL id (followed when the route gets a new one) */
 	__u32 code;		/* stream affinity code */
 	__u16 instance;		/* pinned instance id; 0: not steered (observe, bypass) */
 	__u16 chain;		/* chain id, 0: observe */
 	__u32 ifindex;		/* where the instance is reached */
+	__u8 state;		/* enum cs_stream_state */
+	__u8 flags;		/* CS_LIFE_* */
+	__u16 _pad;
+	__u32 _pad2;
 };
+
+/* In cs_flow.flags and cs_stream.flags: what steer and instance keep of a
+ * stream's life (bpf/lib/flowstate.h): which side sent a FIN (FINs both
+ * ways close a TCP stream), and how the stream began, which says what
+ * proves it. The other bits of cs_stream.flags are CS_STREAM_*. */
+#define CS_LIFE_FIN_LO    0x4	/* a FIN from the key's lo side */
+#define CS_LIFE_FIN_HI    0x8	/* a FIN from its hi side */
+#define CS_LIFE_FIRST_LO  0x20	/* its first packet came from the lo side */
+#define CS_LIFE_BEGAN_SYN 0x40	/* its first packet was a SYN (without ACK) */
+#define CS_LIFE_FULL_SEEN 0x80	/* proven, but the protected table was full:
+				 * counted once */
+
+/* What steer counts about its flow tables, per CPU in cs_steer_stats.
+ * X(enum suffix, name printed by the CLI, help text) */
+#define CS_STEER_COUNTERS(X)                                                                     \
+	X(FLOWS_NEW, "flows_new", "flows begun: their first packet, in cs_flows_new")            \
+	X(FLOWS_PROMOTED, "flows_promoted", "flows proven and moved to cs_flows")               \
+	X(FLOW_TABLE_FULL, "flow_table_full", "proven flows left in cs_flows_new: cs_flows was full") \
+	X(FLOW_NOT_STORED, "flow_not_stored", "first packets whose flow could not be stored: on_failure decided") \
+	X(HEADERS_PULLED, "headers_pulled", "packets whose headers were pulled into the linear part")
+
+#define CS_STEER_COUNTER_ENUM(sym, name, help) CS_S_##sym,
+enum cs_steer_counter {
+	CS_STEER_COUNTERS(CS_STEER_COUNTER_ENUM)
+	CS_S_MAX,
+};
+#undef CS_STEER_COUNTER_ENUM
 
 /* ---- chains, instances, the service map (steer) ---- */
 
@@ -411,19 +448,24 @@ struct cs_id_holder {
 
 /* ---- the instance role (instance.bpf.c, `cloudsteer instance`) ---- */
 
-#define CS_STREAMS_ENTRIES 262144
+#define CS_STREAMS_ENTRIES 262144	/* cs_streams: proven streams (instance.limits.streams) */
+#define CS_STREAMS_NEW_ENTRIES 65536	/* cs_streams_new: unproven ones (instance.limits.streams_new) */
 #define CS_LOCAL_ADDRS_MAX 256	/* this node's own addresses: never tracked */
 #define CS_SYNC_PORT_DEFAULT 4788	/* UDP, between the instances of a chain */
 
-/* A stream's state as the instance tracks it. TCP follows the flags it
- * sees; UDP and other protocols are ACTIVE from their first packet. */
+/* A stream's state as the instance tracks it, and a flow's as steer does
+ * (bpf/lib/flowstate.h, one direction is enough). TCP follows the flags it sees;
+ * UDP and other protocols are ACTIVE from their first packet. Each state
+ * has a lifetime since the last packet, which the daemons enforce:
+ * SYN_SENT and SYN_RECV the syn timeout, ESTABLISHED established, CLOSING
+ * fin, CLOSED linger; ACTIVE the protocol's idle time. */
 enum cs_stream_state {
 	CS_ST_NONE = 0,
 	CS_ST_SYN_SENT = 1,	/* a SYN */
 	CS_ST_SYN_RECV = 2,	/* a SYN-ACK */
 	CS_ST_ESTABLISHED = 3,	/* an ACK after the handshake, or picked up (loose) */
-	CS_ST_CLOSING = 4,	/* a FIN */
-	CS_ST_CLOSED = 5,	/* a RST */
+	CS_ST_CLOSING = 4,	/* a FIN one way */
+	CS_ST_CLOSED = 5,	/* FINs both ways, or a RST */
 	CS_ST_ACTIVE = 6,	/* UDP and other protocols */
 	CS_ST_MAX = 7,
 };
@@ -432,11 +474,16 @@ enum cs_stream_state {
 #define CS_STREAM_SYNCED    0x1	/* installed by sync from a peer; no packet
 				 * of it has come here since */
 #define CS_STREAM_PICKED_UP 0x2	/* loose: admitted mid-stream without state */
+/* 0x4, 0x8, 0x20, 0x40, 0x80: CS_LIFE_* */
+#define CS_STREAM_PROVEN    0x10	/* proven (lives in cs_streams, not
+				 * cs_streams_new); travels with the sync so
+				 * the peer keeps it in its protected table */
 
-/* cs_streams value, keyed by struct cs_flow_key (both directions, one key).
- * Written by instance on every packet of a tracked stream and by the
- * instance daemon when a peer syncs a stream; read by the daemon (sync,
- * idle sweep) and the CLI. Times are this node's CLOCK_BOOTTIME.
+/* cs_streams and cs_streams_new value, keyed by struct cs_flow_key (both
+ * directions, one key). Written by instance on every packet of a tracked
+ * stream and by the instance daemon when a peer syncs a stream; read by the
+ * daemon (sync, the sweep by state) and the CLI. Times are this node's
+ * CLOCK_BOOTTIME.
  *
  * (epoch, seq) orders the versions of a stream across instances: epoch is
  * the service map version (cs_inst_cfg.map_version, a Lamport clock over
@@ -519,7 +566,9 @@ struct cs_sync_stat {
 	X(NOT_STEERED, "not_steered", "encap: not VXLAN to this node: not tracked")   \
 	X(MALFORMED, "malformed", "headers cut short: passed, not tracked")           \
 	X(EVENT_LOST, "event_lost", "ring buffer full: change left to the next resync") \
-	X(NOT_READY, "not_ready", "the daemon has not configured it yet")
+	X(NOT_READY, "not_ready", "the daemon has not configured it yet")                  \
+	X(PROMOTED, "promoted", "streams proven and moved to cs_streams")                   \
+	X(STREAMS_FULL, "streams_full", "proven streams left in cs_streams_new: cs_streams was full")
 
 #define CS_INSTANCE_REASON_ENUM(sym, name, help) CS_I_##sym,
 enum cs_inst_reason {
@@ -630,7 +679,9 @@ _Static_assert((CS_MSG_MAX & (CS_MSG_MAX - 1)) == 0, "CS_MSG_MAX is a power of t
 _Static_assert((CS_RECORDS_MAX & (CS_RECORDS_MAX - 1)) == 0, "CS_RECORDS_MAX is a power of two");
 _Static_assert(CS_RECORDS_MAX * 11 > CS_MSG_MAX, "no message learn reads holds more records than it walks");
 _Static_assert(sizeof(struct cs_flow_key) == 40, "cs_flow_key layout");
-_Static_assert(sizeof(struct cs_flow) == 64, "cs_flow layout");
+_Static_assert(sizeof(struct cs_flow) == 72, "cs_flow layout");
+_Static_assert(!((CS_LIFE_FIN_LO | CS_LIFE_FIN_HI | CS_LIFE_FIRST_LO | CS_LIFE_BEGAN_SYN | CS_LIFE_FULL_SEEN) &
+		 (CS_STREAM_SYNCED | CS_STREAM_PICKED_UP | CS_STREAM_PROVEN)), "stream flags apart");
 _Static_assert(sizeof(struct cs_chain) == 16, "cs_chain layout");
 _Static_assert(sizeof(struct cs_instance) == 56, "cs_instance layout");
 _Static_assert(__builtin_offsetof(struct cs_instance, state) == 36, "tests/e2e/steer.sh writes the state at 36");

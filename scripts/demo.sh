@@ -44,7 +44,8 @@ PIN=/sys/fs/bpf/cloudsteer-demo-$ID	# the host's pins; the instances' are $PIN-a
 # behind; pointed at a directory of this run it leaves nothing
 XDPFS=$PIN-libxdp
 TTL=15			# the DNS answer's TTL, so the record's life (grace 0)
-FLOW_IDLE=3		# steer.flow_idle: a flow this quiet is over
+FLOW_IDLE=3		# steer.flow_idle: a UDP flow this quiet is over
+LINGER=2		# steer.flow_timeouts.linger: a closed TCP flow goes this long after
 DL_MIB=30		# the download: 30 MiB at 1 MiB/s, so it outlives the record
 DL_RATE_BPS=1048576
 SERVER=192.0.2.10	# app.saas.test
@@ -278,6 +279,7 @@ learn:
 steer:
   interfaces: [lan, wan]        # client traffic, and the answers (symmetric)
   flow_idle: ${FLOW_IDLE}s
+  flow_timeouts: {linger: ${LINGER}s}   # a closed connection's flow goes soon after
 rules:
   - match: [saas.test]          # the cloud service; news.example.test is not in it
     chain: casb
@@ -561,9 +563,10 @@ resets=$(tcpdump -n -r "$WORK/client.pcap" 'tcp[tcpflags] & tcp-rst != 0' 2>/dev
 note "the stream on B completed intact: ${DL_MIB} MiB, sha256 equal, no reset"
 
 step 9 "The connection is over: the route goes"
-tell "Once the flow has been idle for steer.flow_idle (${FLOW_IDLE} s here), nothing needs the route: the daemon" \
-	"removes it and returns its ACL id to the pool."
-wait_for "$WORK/host.log" "route $SERVER removed" $((FLOW_IDLE + 10)) ||
+tell "The connection closed (FINs both ways); once its flow has lingered steer.flow_timeouts.linger (${LINGER} s" \
+	"here), nothing needs the route: the daemon removes it and returns its ACL id to the pool. (A quiet" \
+	"connection that is not closed keeps it: an established flow lives through days of silence.)"
+wait_for "$WORK/host.log" "route $SERVER removed" $((LINGER + 10)) ||
 	fail_step "the route to go once the flow is over" "it is still there" "$WORK/host.log"
 grep -h "route $SERVER removed" "$WORK/host.log" | sed 's/^/  host.log: /'
 show cloudsteer show routes

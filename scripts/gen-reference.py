@@ -235,8 +235,8 @@ def gen_maps(mp, structs, sizes):
     return rows + [""] + sections
 
 
-def gen_reasons(entries, numbers, values):
-    rows = ["| # | reason | meaning |", "|---:|---|---|"]
+def gen_reasons(entries, numbers, values, what="reason"):
+    rows = ["| # | %s | meaning |" % what, "|---:|---|---|"]
     for sym, name, help_text in entries:
         help_text = re.sub(r"\b(CS_\w+)\b", lambda m: "%s (%s)" % (m.group(1), values[m.group(1)])
                            if m.group(1) in values else m.group(1), help_text)
@@ -291,11 +291,12 @@ def generate(root):
     values, notes, raw = defines(src)
     structs = blocks(src, "struct")
     enums = blocks(src, "enum")
-    lists = {n: xmacro(src, n) for n in ("CS_PACKET_REASONS", "CS_RECORD_REASONS", "CS_INSTANCE_REASONS")}
+    lists = {n: xmacro(src, n) for n in ("CS_PACKET_REASONS", "CS_RECORD_REASONS", "CS_INSTANCE_REASONS",
+                                         "CS_STEER_COUNTERS")}
     numbers = {}  # enum -> {constant: value}; the reasons' by their X-macro symbol
     for ename in enums:
         numbers[ename] = {sym: n for sym, n, _ in enum_values(enums[ename][1], lists, values)}
-    for ename in ("cs_reason", "cs_inst_reason"):
+    for ename in ("cs_reason", "cs_inst_reason", "cs_steer_counter"):
         if ename not in numbers:
             die("%s: no enum %s" % (HEADER, ename))
     sizes = dict(values)  # a map may be sized by an enum constant (CS_R_MAX)
@@ -305,6 +306,8 @@ def generate(root):
         "packet-reasons": gen_reasons(lists["CS_PACKET_REASONS"], numbers["cs_reason"], values),
         "record-reasons": gen_reasons(lists["CS_RECORD_REASONS"], numbers["cs_reason"], values),
         "instance-reasons": gen_reasons(lists["CS_INSTANCE_REASONS"], numbers["cs_inst_reason"], values),
+        "steer-counters": gen_reasons(lists["CS_STEER_COUNTERS"], numbers["cs_steer_counter"], values,
+                                      "counter"),
         "maps": gen_maps(maps(root), structs, sizes),
         "structs": gen_structs(structs),
         "enums": gen_enums(enums, lists, values),

@@ -225,7 +225,8 @@ static void print_chain(const struct explain *x)
 		if (b)
 			printf(", bucket %u: primary %u (%s), secondary %u (%s)", idx, b->primary,
 			       inst_state(&x->v, b->primary), b->secondary, inst_state(&x->v, b->secondary));
-		printf(", pinned to %u (%s)\n", f->flow.instance, inst_state(&x->v, f->flow.instance));
+		printf(", pinned to %u (%s); %s%s\n", f->flow.instance, inst_state(&x->v, f->flow.instance),
+		       cs_stream_state_name(f->flow.state), f->proven ? "" : ", not proven yet");
 	}
 }
 
@@ -257,6 +258,8 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 		}
 		cs_json_u64(j, "instance", f->flow.instance);
 		cs_json_str(j, "instance_state", inst_state(&x->v, f->flow.instance));
+		cs_json_str(j, "state", cs_stream_state_name(f->flow.state));
+		cs_json_bool(j, "proven", f->proven);
 		cs_json_close(j);
 	}
 	cs_json_close(j);
@@ -279,6 +282,7 @@ static void place_asked(struct explain *x)
 	const struct cs_bucket *b;
 	struct cs_config cfg;
 	struct cs_flow fl;
+	bool proven;
 
 	if (!cs_pinned_config(x->pins, &cfg)) {
 		a->code = cs_affinity_code(&a->key, cfg.affinity_key);
@@ -288,7 +292,7 @@ static void place_asked(struct explain *x)
 		if (b)
 			a->b = *b;
 	}
-	if (!cs_pinned_flow(x->pins, &a->key, &fl)) {
+	if (!cs_pinned_flow(x->pins, &a->key, &fl, &proven)) {
 		a->pinned = true;
 		a->instance = fl.instance;
 		a->code = fl.code;	/* the code steer computed */

@@ -265,6 +265,9 @@ static int load(struct cs_instance_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open the instance program: %s", strerror(errno));
 		return -1;
 	}
+	/* instance.limits: the stream tables, fixed at a fresh start */
+	bpf_map__set_max_entries(d->skel->maps.cs_streams, d->conf.instance.limit_streams);
+	bpf_map__set_max_entries(d->skel->maps.cs_streams_new, d->conf.instance.limit_streams_new);
 	reused = cs_pins_reuse(d->skel->obj, d->pin_dir, err, errlen);
 	if (reused < 0)
 		return -1;

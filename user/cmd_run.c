@@ -72,8 +72,9 @@ static void reload(struct cs_daemon *d)
 	if (memcmp(&conf.metrics, &d->conf.metrics, sizeof(conf.metrics)))
 		cs_warn("reload: metrics changes take a restart; kept the running endpoint");
 	if (conf.limit_records != d->conf.limit_records || conf.limit_routes != d->conf.limit_routes ||
-	    conf.acl_ids != d->conf.acl_ids)
-		cs_warn("reload: learn.limits and learn.acl_ids take effect only on a fresh start "
+	    conf.acl_ids != d->conf.acl_ids || conf.limit_flows != d->conf.limit_flows ||
+	    conf.limit_flows_new != d->conf.limit_flows_new)
+		cs_warn("reload: learn.limits, learn.acl_ids and steer.limits take effect only on a fresh start "
 			"(cloudsteer detach, then run); kept the running ones");
 	cs_keep_pattern_ids(bpf_map__fd(d->skel->maps.cs_patterns), &conf);
 	if (cs_rules_compile(&conf, d->rs.key, &rs, err, sizeof(err))) {

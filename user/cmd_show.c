@@ -40,7 +40,7 @@ static const char show_usage[] =
 	"  table    the cloud IP table: one row per (name, IP) record\n"
 	"  routes   one row per policy route (IP)\n"
 	"  rules    one row per rule pattern, with its rule's settings and counters\n"
-	"  stats    learn's counters by reason, and how full the tables are\n"
+	"  stats    learn's counters by reason, steer's flow counters, how full the tables are\n"
 	"  chains   one row per service chain (by id): name, mode, on_failure,\n"
 	"           buckets, instances, VNI\n"
 	"  instances  one row per instance (by id): name, chain, address, state,\n"
@@ -397,7 +397,8 @@ static void reasons_json(const __u64 *count)
 	}
 }
 
-/* The tables whose fill is shown: entries counted from the view. */
+/* The tables whose fill is shown: entries counted from the view. steer's
+ * flow tables only where steer ran. */
 static const struct {
 	const char *name;
 	enum cs_pinned_map map;
@@ -405,23 +406,55 @@ static const struct {
 	{ "records", CS_M_RECORDS },
 	{ "routes", CS_M_ROUTES },
 	{ "names", CS_M_NAMES },
+	{ "flows", CS_M_FLOWS },
+	{ "flows_new", CS_M_FLOWS_NEW },
 };
 #define N_FILL (sizeof(fill_tables) / sizeof(fill_tables[0]))
+
+/* The flows of the view in cs_flows (proven) or in cs_flows_new. */
+static size_t flows_counted(const struct show *s, bool proven)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->v.n_flows; i++)
+		n += s->v.flows[i].proven == proven;
+	return n;
+}
 
 static size_t fill_entries(const struct show *s, size_t i)
 {
 	switch (fill_tables[i].map) {
 	case CS_M_RECORDS: return s->v.n_records;
 	case CS_M_ROUTES: return s->v.n_routes;
+	case CS_M_FLOWS: return flows_counted(s, true);
+	case CS_M_FLOWS_NEW: return flows_counted(s, false);
 	default: return s->v.n_names;
 	}
 }
 
-static void fill_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+/* The rows of the fill table: the tables that are pinned here. */
+struct fill_rows {
+	const struct show *s;
+	size_t idx[N_FILL];	/* into fill_tables */
+	size_t n;
+};
+
+static void fill_rows_of(const struct show *s, struct fill_rows *r)
 {
-	const struct show *s = ctx;
-	size_t n = fill_entries(s, i);
-	__u32 max = s->pins->max_entries[fill_tables[i].map];
+	size_t i;
+
+	r->s = s;
+	r->n = 0;
+	for (i = 0; i < N_FILL; i++)
+		if (s->pins->fd[fill_tables[i].map] >= 0)
+			r->idx[r->n++] = i;
+}
+
+static void fill_fill(void *ctx, size_t row, char cell[][CS_CELL_MAX])
+{
+	const struct fill_rows *r = ctx;
+	size_t i = r->idx[row], n = fill_entries(r->s, i);
+	__u32 max = r->s->pins->max_entries[fill_tables[i].map];
 
 	snprintf(cell[0], CS_CELL_MAX, "%s", fill_tables[i].name);
 	snprintf(cell[1], CS_CELL_MAX, "%zu", n);
@@ -431,10 +464,14 @@ static void fill_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 
 static void fill_json(const struct show *s)
 {
+	struct fill_rows r;
 	struct cs_json j;
-	size_t i;
+	size_t row;
 
-	for (i = 0; i < N_FILL; i++) {
+	fill_rows_of(s, &r);
+	for (row = 0; row < r.n; row++) {
+		size_t i = r.idx[row];
+
 		cs_json_begin(&j, stdout);
 		cs_json_str(&j, "table", fill_tables[i].name);
 		cs_json_u64(&j, "entries", fill_entries(s, i));
@@ -449,6 +486,31 @@ static void fill_json(const struct show *s)
 	cs_json_end(&j);
 }
 
+/* steer's flow counters, where steer ran. */
+static void steer_counters_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+{
+	const __u64 *count = ctx;
+
+	snprintf(cell[0], CS_CELL_MAX, "%s", cs_steer_counter_name((__u32)i));
+	snprintf(cell[1], CS_CELL_MAX, "%llu", (unsigned long long)count[i]);
+	snprintf(cell[2], CS_CELL_MAX, "%s", cs_steer_counter_help((__u32)i));
+}
+
+static void steer_counters_json(const __u64 *count)
+{
+	__u32 i;
+
+	for (i = 0; i < CS_S_MAX; i++) {
+		struct cs_json j;
+
+		cs_json_begin(&j, stdout);
+		cs_json_str(&j, "flow_counter", cs_steer_counter_name(i));
+		cs_json_u64(&j, "count", count[i]);
+		cs_json_str(&j, "help", cs_steer_counter_help(i));
+		cs_json_end(&j);
+	}
+}
+
 static int show_stats(struct show *s)
 {
 	static const struct cs_column packet_cols[] = {
@@ -460,8 +522,13 @@ static int show_stats(struct show *s)
 	static const struct cs_column fill_cols[] = {
 		{ "TABLE", false }, { "ENTRIES", true }, { "MAX", true }, { "FILL", true },
 	};
-	__u64 count[CS_R_MAX];
+	static const struct cs_column flow_cols[] = {
+		{ "FLOW COUNTER", false }, { "COUNT", true }, { "MEANING", false },
+	};
+	__u64 count[CS_R_MAX], flows[CS_S_MAX];
 	struct reasons packets = { count, CS_R_OK + 1 }, records = { count, CS_R_PACKET_END + 1 };
+	bool steer_ran = !cs_pinned_steer_stats(s->pins, flows);
+	struct fill_rows fill;
 	int e = cs_pinned_learn_reasons(s->pins, count);
 
 	if (e) {
@@ -470,6 +537,8 @@ static int show_stats(struct show *s)
 	}
 	if (s->json) {
 		reasons_json(count);
+		if (steer_ran)
+			steer_counters_json(flows);
 		fill_json(s);
 		return 0;
 	}
@@ -477,7 +546,12 @@ static int show_stats(struct show *s)
 	putchar('\n');
 	cs_table_print(stdout, record_cols, 3, CS_R_MAX - records.first, reasons_fill, &records);
 	putchar('\n');
-	cs_table_print(stdout, fill_cols, 4, N_FILL, fill_fill, s);
+	if (steer_ran) {
+		cs_table_print(stdout, flow_cols, 3, CS_S_MAX, steer_counters_fill, flows);
+		putchar('\n');
+	}
+	fill_rows_of(s, &fill);
+	cs_table_print(stdout, fill_cols, 4, fill.n, fill_fill, &fill);
 	printf("acl_pool holds up to %u free ACL ids; how many are left cannot be read without "
 	       "taking them out.\n", s->pins->max_entries[CS_M_ACL_POOL]);
 	return 0;
@@ -845,6 +919,7 @@ static void streams_json(const struct streams *ss, size_t i)
 	if (peer_name(ss, r->stream.peer))
 		cs_json_str(&j, "peer_name", peer_name(ss, r->stream.peer));
 	cs_json_bool(&j, "picked_up", r->stream.flags & CS_STREAM_PICKED_UP);
+	cs_json_bool(&j, "proven", r->stream.flags & CS_STREAM_PROVEN);
 	cs_json_u64(&j, "epoch", r->stream.epoch);
 	cs_json_u64(&j, "seq", r->stream.seq);
 	cs_json_u64(&j, "packets", r->stream.packets);
@@ -1183,12 +1258,12 @@ static const struct subcommand {
 	{ "table", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_PATTERNS, show_table, 0 },
 	{ "routes", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_PATTERNS | CS_READ_FLOWS, show_routes, 0 },
 	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules, 0 },
-	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES, show_stats, 0 },
+	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_FLOWS, show_stats, 0 },
 	{ "chains", STEER_READS, show_chains, STEER_BASE },
 	{ "instances", STEER_READS | CS_READ_INST_STATS, show_instances,
 	  STEER_BASE | CS_PINNED_BIT(CS_M_INST_STATS) },
 	{ "map", STEER_READS | CS_READ_TABLES, show_map, STEER_BASE | CS_PINNED_BIT(CS_M_SERVICE_MAP) },
-	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) },
+	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) | CS_PINNED_BIT(CS_M_STREAMS_NEW) },
 	{ "sync", 0, show_sync, CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_INST_REASONS) },
 };
 

@@ -122,10 +122,12 @@ static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_
 
 /*
  * Lower the MSS option of the TCP SYN at l4_off to at most `mss`, fixing
- * the checksum. True when it was lowered; a SYN without the option (536
- * by default) or with a smaller one is left alone.
+ * the checksum. 1 when it was lowered; a SYN without the option (536 by
+ * default) or with a smaller one is left alone. A global function: the
+ * verifier checks its walk over the options once, not again for every path
+ * of the program that leads to it.
  */
-static __always_inline bool cs_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __u16 mss)
+__noinline int cs_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __u32 mss)
 {
 	__u8 opts[64];
 	__u64 optlen;
@@ -134,45 +136,45 @@ static __always_inline bool cs_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __
 	int n;
 
 	if (bpf_skb_load_bytes(skb, l4_off + 12, &doff, 1))
-		return false;
+		return 0;
 	optlen = (__u64)(doff >> 4) * 4;
 	/* the length is checked on the register the call takes, so that
 	 * older verifiers (6.1) keep its bounds */
 	asm volatile("" : "+r"(optlen));
 	if (optlen <= sizeof(struct tcphdr))
-		return false;
+		return 0;
 	optlen -= sizeof(struct tcphdr);
 	asm volatile("" : "+r"(optlen));
 	if (optlen < 4 || optlen > 40)
-		return false;
+		return 0;
 	if (bpf_skb_load_bytes(skb, l4_off + sizeof(struct tcphdr), opts, optlen))
-		return false;
+		return 0;
 	for (n = 0; n < 12 && i + 3 < optlen; n++) {	/* real SYNs carry up to 7 options */
 		__u8 kind = opts[i & 63], len = opts[(i + 1) & 63];
 		__be16 old, new;
 
 		if (kind == CS_TCPOPT_EOL)
-			return false;
+			return 0;
 		if (kind == CS_TCPOPT_NOP) {
 			i++;
 			continue;
 		}
 		if (len < 2)
-			return false;	/* malformed: not ours to fix */
+			return 0;	/* malformed: not ours to fix */
 		if (kind != CS_TCPOPT_MSS || len != 4) {
 			i += len;
 			continue;
 		}
 		old = (__be16)(opts[(i + 2) & 63] | opts[(i + 3) & 63] << 8);
 		if (bpf_ntohs(old) <= mss)
-			return false;
-		new = bpf_htons(mss);
+			return 0;
+		new = bpf_htons((__u16)mss);
 		if (bpf_l4_csum_replace(skb, l4_off + offsetof(struct tcphdr, check), old, new, sizeof(new)))
-			return false;
+			return 0;
 		return bpf_skb_store_bytes(skb, l4_off + sizeof(struct tcphdr) + (i & 63) + 2, &new, sizeof(new),
 					   0) == 0;
 	}
-	return false;
+	return 0;
 }
 
 #endif /* CS_BPF_ENCAP_H */

@@ -13,17 +13,34 @@
 
 #include "common.h"
 
-/* Per-stream state, both directions under one key. Written by instance on
- * every packet of a tracked stream and by the instance daemon when a peer
- * syncs one (CS_STREAM_SYNCED); read by the daemon (sync, idle sweep) and
- * the CLI. LRU: a full table forgets the stream idle longest, never refuses
- * a new one. */
+/* Per-stream state of proven streams (CS_STREAM_PROVEN), both directions
+ * under one key. A plain hash: the kernel never evicts from it, so a SYN
+ * flood cannot push out an established stream; when it is full a proven
+ * stream stays in cs_streams_new (streams_full). Written by instance on
+ * every packet of its streams (it moves them here from cs_streams_new) and
+ * by the instance daemon when a peer syncs a proven one (CS_STREAM_SYNCED);
+ * read by instance first, by the daemon (sync, and the sweep that forgets a
+ * stream quiet for its state's lifetime) and by the CLI. Sized to
+ * instance.limits.streams. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_STREAMS_ENTRIES);
 	__type(key, struct cs_flow_key);
 	__type(value, struct cs_stream);
 } cs_streams SEC(".maps");
+
+/* Streams not proven yet: every stream begins here. LRU: a flood of first
+ * packets churns this table alone; a full one forgets its least recently
+ * used stream, never refuses a new one. Written by instance and by the
+ * instance daemon (synced streams not proven on their holder); read by
+ * instance when cs_streams misses, by the daemon and by the CLI. Sized to
+ * instance.limits.streams_new. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CS_STREAMS_NEW_ENTRIES);
+	__type(key, struct cs_flow_key);
+	__type(value, struct cs_stream);
+} cs_streams_new SEC(".maps");
 
 /* Streams that are new, changed state or were taken over, as instance left
  * them (struct cs_stream_event). Written by instance; read by the instance

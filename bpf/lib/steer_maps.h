@@ -14,15 +14,44 @@
 #include "common.h"
 #include "id_maps.h"
 
-/* Streams to and from routes. Written by steer on every matching packet;
- * read by the daemon (a route with a live flow stays; idle flows go) and
- * the CLI. */
+/* Proven streams to and from routes (a flow is proven by a packet that a
+ * flood of first packets does not send: the handshake's last ACK, an
+ * answer, a second packet). A plain hash: the kernel never evicts from it,
+ * so a flood cannot push out an established connection; when it is full a
+ * proven flow stays in cs_flows_new. Written by steer on every packet of
+ * its flows (it moves them here from cs_flows_new); read by steer first,
+ * by the daemon, which removes a flow once it has been quiet for its
+ * state's lifetime (a route with a live flow stays), and by the CLI.
+ * Sized to steer.limits.flows. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_FLOWS_ENTRIES);
 	__type(key, struct cs_flow_key);
 	__type(value, struct cs_flow);
 } cs_flows SEC(".maps");
+
+/* Flows not proven yet: every flow begins here, pinned to its instance
+ * like a proven one. LRU: a flood of first packets churns this table
+ * alone, and when it is full the kernel evicts the least recently used of
+ * its flows. Written by steer (new flows, and their packets until they are
+ * proven); read by steer when cs_flows misses, by the daemon (the same
+ * lifetimes as cs_flows) and by the CLI. Sized to steer.limits.flows_new. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CS_FLOWS_NEW_ENTRIES);
+	__type(key, struct cs_flow_key);
+	__type(value, struct cs_flow);
+} cs_flows_new SEC(".maps");
+
+/* What happened to flows (enum cs_steer_counter), per CPU. Written by
+ * steer on its slow paths only (a new flow, a promotion, a full table,
+ * headers pulled); summed by the CLI (`show stats`) and the metrics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_S_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} cs_steer_stats SEC(".maps");
 
 /* Packets and bytes per ACL id, per CPU. Written by steer; read by the CLI;
  * zeroed by the daemon before it recycles an id, so counts never move to

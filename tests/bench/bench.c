@@ -28,14 +28,14 @@
  *                     has its default size (262,144); 1m needs
  *                     learn.limits.routes: 1048576, and gets it, as a user
  *                     would set it
- *   flows (steer)     other streams in cs_flows: one for every two routes,
- *                     at most 131,072 (half of cs_flows). The daemon removes
- *                     flows idle for steer.flow_idle (2 min), so cs_flows
- *                     holds the streams of the last two minutes: most
- *                     learned IPs are idle at any moment (a CDN name answers
- *                     with several, clients use one), and an LRU map that
- *                     fills evicts live streams, which a sized deployment
- *                     avoids by keeping it well below full
+ *   flows (steer)     other streams in cs_flows, proven and established: one
+ *                     for every two routes, at most 131,072 (half of
+ *                     cs_flows). The daemon removes flows by their state's
+ *                     lifetime, so cs_flows holds the connections alive
+ *                     now: most learned IPs are idle at any moment (a CDN
+ *                     name answers with several, clients use one).
+ *                     cs_flows_new (unproven flows) is empty but for the
+ *                     new-flow case's own
  *   rules             what a user calls rules: patterns (a line of a block
  *                     list, an entry of match:). A config holds at most
  *                     CS_RULES_MAX - 1 = 4095 rule entries, so the patterns
@@ -74,10 +74,12 @@
  * ifindex 1 so no FIB lookup; in a test run bpf_redirect_neigh returns
  * TC_ACT_REDIRECT without sending):
  *   steer_miss                destination and source not a route: two lookups
- *   steer_hit_pinned          a pinned stream, every repeat: flow lookup,
- *                             counts, redirect (TC_ACT_REDIRECT)
+ *   steer_hit_pinned          a pinned, proven stream (in cs_flows), every
+ *                             repeat: one flow lookup, counts, redirect
+ *                             (TC_ACT_REDIRECT)
  *   steer_hit_new_flow        a stream steer has no flow for: the flow is
- *                             deleted between repeat=1 runs (method below)
+ *                             deleted between repeat=1 runs (method below);
+ *                             it begins in cs_flows_new
  * A TC test run builds an skb, which an XDP test run does not, so the steer
  * ratios are against tc_noop (a sched_cls program returning TC_ACT_OK),
  * never against xdp_noop. xdp_noop and tc_noop have rows of their own: the
@@ -126,9 +128,12 @@
  *   the matrix more time than its steady-state cases.
  *
  * Method, steer_hit_new_flow: as learn_dns_new_1a: each iteration deletes the
- * flow untimed, then runs tc_noop, steer (new flow: affinity code, insert,
- * bucket pick) and steer (the pinned repeat), each repeat=1; ns = warm
- * steer_hit_pinned (same run) + tmean(new) - tmean(pinned).
+ * flow untimed, then runs tc_noop, steer (new flow: two flow lookups,
+ * affinity code, insert into cs_flows_new, bucket pick), steer (its second
+ * packet, which proves it: the move to cs_flows) and steer (the pinned
+ * repeat), each repeat=1; ns = warm steer_hit_pinned (same run) +
+ * tmean(new) - tmean(pinned). What the move costs on top of a pinned
+ * packet is kept as promotion_minus_pinned_ns.
  *
  * Paths are checked, per case and point: learn: before measuring, one run
  * must count the expected packet reason (cs_learn_stats), and afterwards
@@ -226,9 +231,9 @@ static const char METHOD_STEER_WARM[] =
 	"only the rule entry (cs_rules, an array) its route names";
 static const char METHOD_STEER_NEW[] =
 	"repeat=1 loop: each iteration deletes the flow untimed, then runs tc_noop, steer (new flow: "
-	"affinity code, insert, bucket pick), steer (pinned), each repeat=1; ns = warm "
-	"steer_hit_pinned ns (same run) + trimmed mean(new) - trimmed mean(pinned); ratio = ns / warm "
-	"tc_noop ns; median over runs";
+	"affinity code, insert into cs_flows_new, bucket pick), steer (second packet: the move to "
+	"cs_flows), steer (pinned), each repeat=1; ns = warm steer_hit_pinned ns (same run) + trimmed "
+	"mean(new) - trimmed mean(pinned); ratio = ns / warm tc_noop ns; median over runs";
 
 static double now_s(void)
 {
@@ -1362,7 +1367,7 @@ static void learn_rules(int rules_idx, int noop_fd)
 
 struct steer_inst {
 	struct steer_bpf *skel;
-	int prog_fd, flows_fd, inst_stats_fd, table_fd, routes_fd, rules_fd, rule_traffic_fd;
+	int prog_fd, flows_fd, flows_new_fd, inst_stats_fd, table_fd, routes_fd, rules_fd, rule_traffic_fd;
 	__u32 routes_limit;	/* cs_routes max_entries: learn.limits.routes */
 	long other_flows;	/* filler streams in cs_flows */
 };
@@ -1396,6 +1401,7 @@ static void steer_open(struct steer_inst *si, __u32 routes_limit)
 	si->routes_limit = routes_limit;
 	si->prog_fd = bpf_program__fd(si->skel->progs.steer);
 	si->flows_fd = bpf_map__fd(si->skel->maps.cs_flows);
+	si->flows_new_fd = bpf_map__fd(si->skel->maps.cs_flows_new);
 	si->inst_stats_fd = bpf_map__fd(si->skel->maps.cs_inst_stats);
 	si->routes_fd = bpf_map__fd(si->skel->maps.cs_routes);
 	si->rules_fd = bpf_map__fd(si->skel->maps.cs_rules);
@@ -1495,8 +1501,9 @@ static void make_flow(__u32 k, void *key, void *value, const void *ctx)
 	fk->lo_port = 32768 + k % 28000;
 	fk->hi_port = 443;
 	fk->proto = 6;	/* TCP */
-	*fl = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 1, .bytes = 60, .route = fk->hi,
-				.code = k, .instance = 1, .chain = 1, .ifindex = 1 };
+	*fl = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 3, .bytes = 180, .route = fk->hi,
+				.code = k, .instance = 1, .chain = 1, .ifindex = 1, .state = CS_ST_ESTABLISHED,
+				.flags = CS_LIFE_FIRST_LO | CS_LIFE_BEGAN_SYN };
 	fl->acl_id = k % routes % (CS_ACL_POOL_ENTRIES - 1) + 1;	/* its route's */
 }
 
@@ -1512,9 +1519,11 @@ static long steer_routes_count(const struct steer_inst *si)
 	return map_count(si->routes_fd, sizeof(struct cs_addr), sizeof(struct cs_route));
 }
 
+/* Flows in both tables. */
 static long steer_flows_count(const struct steer_inst *si)
 {
-	return map_count(si->flows_fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow));
+	return map_count(si->flows_fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow)) +
+	       map_count(si->flows_new_fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow));
 }
 
 /* A steer program with `routes` routes (the hit route among them) and its
@@ -1560,7 +1569,7 @@ static void hit_flow_key(struct cs_flow_key *k)
 	k->proto = 17;	/* UDP */
 }
 
-/* The flow of the hit frame; false when there is none. */
+/* The proven flow of the hit frame (in cs_flows); false when there is none. */
 static bool steer_flow(const struct steer_inst *si, struct cs_flow *fl)
 {
 	struct cs_flow_key k;
@@ -1569,12 +1578,13 @@ static bool steer_flow(const struct steer_inst *si, struct cs_flow *fl)
 	return bpf_map_lookup_elem(si->flows_fd, &k, fl) == 0;
 }
 
+/* The hit frame's flow goes, from whichever table holds it. */
 static void steer_flow_delete(const struct steer_inst *si)
 {
 	struct cs_flow_key k;
 
 	hit_flow_key(&k);
-	if (bpf_map_delete_elem(si->flows_fd, &k))
+	if (bpf_map_delete_elem(si->flows_fd, &k) && bpf_map_delete_elem(si->flows_new_fd, &k))
 		die("steer: cannot delete the flow: %s", strerror(errno));
 }
 
@@ -1634,9 +1644,11 @@ static void steer_pinned(const struct steer_inst *si, const struct point *pt, in
 	__u64 pk0, rule0, pinned0;
 	struct cs_flow fl;
 
-	run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);	/* pins the stream if it is not */
+	/* pins the stream if it is not; its second packet proves it */
+	run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
+	run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
 	if (!steer_flow(si, &fl) || fl.instance != 1)
-		die("%s: the stream is not pinned to instance 1", res->name);
+		die("%s: the stream is not pinned to instance 1 in cs_flows", res->name);
 	pk0 = fl.packets;
 	rule0 = steer_rule_packets(si, rule_id);
 	pinned0 = steer_inst_flows(si, 1);
@@ -1653,12 +1665,13 @@ static void steer_pinned(const struct steer_inst *si, const struct point *pt, in
 /* The per-run figures of steer_hit_new_flow. */
 struct flow_runs {
 	double ns[MAX_RUNS], ratio[MAX_RUNS], w_noop[MAX_RUNS], w_pin[MAX_RUNS], extra_ns[MAX_RUNS];
+	double promote_ns[MAX_RUNS];	/* the second packet, less a pinned one */
 };
 
 static void new_flow_run(const struct steer_inst *si, int tc_noop_fd, const __u32 *repeat,
 			 struct flow_runs *fr, int r)
 {
-	static double d_noop[NEW_ITERS], d_new[NEW_ITERS], d_pin[NEW_ITERS];
+	static double d_noop[NEW_ITERS], d_new[NEW_ITERS], d_prom[NEW_ITERS], d_pin[NEW_ITERS];
 	int i;
 
 	if (r % 2) {
@@ -1672,10 +1685,12 @@ static void new_flow_run(const struct steer_inst *si, int tc_noop_fd, const __u3
 		steer_flow_delete(si);
 		d_noop[i] = run_prog(tc_noop_fd, &f_hit, 1, TC_OK);
 		d_new[i] = run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
+		d_prom[i] = run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
 		d_pin[i] = run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
 	}
 	trimmed_mean(d_noop, g_new_iters);
 	fr->extra_ns[r] = trimmed_mean(d_new, g_new_iters) - trimmed_mean(d_pin, g_new_iters);
+	fr->promote_ns[r] = trimmed_mean(d_prom, g_new_iters) - trimmed_mean(d_pin, g_new_iters);
 	fr->ns[r] = fr->w_pin[r] + fr->extra_ns[r];
 	fr->ratio[r] = fr->ns[r] / fr->w_noop[r];
 }
@@ -1695,7 +1710,7 @@ static void steer_new_flow(const struct steer_inst *si, const struct point *pt, 
 	for (r = 0; r < g_runs; r++)
 		new_flow_run(si, tc_noop_fd, repeat, &fr, r);
 	flows1 = steer_inst_flows(si, 1);
-	if (flows1 - flows0 != loops || !steer_flow(si, &fl) || fl.packets != 2)
+	if (flows1 - flows0 != loops || !steer_flow(si, &fl) || fl.packets != 3)
 		die("%s: %llu streams pinned, %llu expected", res->name,
 		    (unsigned long long)(flows1 - flows0), (unsigned long long)loops);
 	baseline_keep(&g_tc_log, fr.w_noop, g_runs, repeat[0]);
@@ -1705,8 +1720,9 @@ static void steer_new_flow(const struct steer_inst *si, const struct point *pt, 
 	res->ratio = median(fr.ratio, g_runs);
 	res->path = "new_flow";
 	res->method = METHOD_STEER_NEW;
-	extra(res, ", \"iterations\": %d, \"new_minus_pinned_ns\": %.2f, \"pinned_warm_ns\": %.2f",
-	      g_new_iters, median(fr.extra_ns, g_runs), median(fr.w_pin, g_runs));
+	extra(res, ", \"iterations\": %d, \"new_minus_pinned_ns\": %.2f, \"promotion_minus_pinned_ns\": %.2f, "
+	      "\"pinned_warm_ns\": %.2f", g_new_iters, median(fr.extra_ns, g_runs), median(fr.promote_ns, g_runs),
+	      median(fr.w_pin, g_runs));
 }
 
 /* Every steer case at one point: the hit route names the last rule entry. */

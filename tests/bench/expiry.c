@@ -1261,7 +1261,9 @@ static int pin_self(void)
 	return sched_setaffinity(0, sizeof(set), &set) ? -1 : cpu;
 }
 
-/* The keepers: learned through the daemon's program; the steer flow pinned. */
+/* The keepers: learned through the daemon's program; the steer flow pinned
+ * and proven (its second packet moves it to cs_flows), so the steer arm
+ * measures a pinned stream's packet. */
 static void prime(const struct pins *p, struct arm *arms)
 {
 	__u64 before = learn_count(p, CS_R_LEARNED) + learn_count(p, CS_R_REFRESHED);
@@ -1270,8 +1272,9 @@ static void prime(const struct pins *p, struct arm *arms)
 	if (learn_count(p, CS_R_LEARNED) + learn_count(p, CS_R_REFRESHED) != before + 1)
 		die("the keepers' answer was neither learned nor refreshed (is %s a rule?)", PATTERN);
 	run(arms[ARM_STEER].fd, arms[ARM_STEER].f, 1, TC_OK);
+	run(arms[ARM_STEER].fd, arms[ARM_STEER].f, 1, TC_OK);
 	if (count_all(p->flows, sizeof(struct cs_flow_key)) < 1)
-		die("steer pinned no flow for the keepers' route");
+		die("steer pinned and proved no flow for the keepers' route");
 }
 
 /* The three arms: the daemon's programs, the walked copy, their frames. */

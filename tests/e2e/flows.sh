@@ -1,7 +1,9 @@
 #!/bin/bash
 # e2e-flows: steer on TC ingress keeps a flow per stream, and a flow keeps
 # its route: a TCP stream to a learned IP outlives the IP's records, the
-# route goes only once the stream is over, and its ACL id returns then.
+# route goes only once the stream is over (closed, and quiet for its
+# state's lifetime: steer.flow_timeouts, short here), and its ACL id
+# returns then. tests/e2e/idle.sh shows a quiet connection keeping it.
 # detach removes our filter and the clsact hook cloudsteer made.
 T_SUITE=e2e-flows
 . "$(dirname "$0")/lab.bash"
@@ -21,6 +23,7 @@ learn:
 steer:
   interfaces: [@IFACE@]
   flow_idle: 2s
+  flow_timeouts: {fin: 3s, linger: 1s}
 rules:
   - match: [flow.test]
     ttl: {min: 2, max: 2, grace: 1}
@@ -58,8 +61,8 @@ print(sum(e["formatted"]["value"]["packets"] for e in json.load(sys.stdin)))')
 [ "${packets:-0}" -ge 40 ] && pass "steer counted the stream ($packets packets in flows)" ||
 	fail "steer counted the stream" "$packets"
 wait_log "route 192.0.2.7 removed: no record or flow needs it (acl 1)" 80 &&
-	pass "once the stream is idle the route goes, and its ACL id" ||
-	fail "once the stream is idle the route goes, and its ACL id" "$(cat "$LAB/daemon.log")"
+	pass "once the stream is over the route goes, and its ACL id" ||
+	fail "once the stream is over the route goes, and its ACL id" "$(cat "$LAB/daemon.log")"
 
 daemon_stop TERM
 daemon_start "$cfg"

@@ -26,7 +26,9 @@ C="{name: casb-c, address: 10.32.0.2}"
 D="{name: casb-d, address: 10.32.0.2}"	# where c is: a stream sent there by mistake shows
 E="{name: casb-e, address: 10.30.0.2}"
 
-# config INSTANCE...: chain casb of these instances; idle flows go after 3 s
+# config INSTANCE...: chain casb of these instances; idle UDP flows go after
+# 3 s, and a finished connection's flow (a FIN seen: steer sees one direction)
+# after 2 s, so a left id is freed within the test
 config() {
 	local i
 	cat > "$LAB/cs.yaml" <<YAML
@@ -35,6 +37,7 @@ learn:
 steer:
   interfaces: [lan]
   flow_idle: 3s
+  flow_timeouts: {fin: 2s, linger: 1s}
 rules:
   - match: [cloud.test]
     chain: casb
@@ -141,8 +144,8 @@ for port in "${PORTS[@]}"; do [ "$(wc -l < "$LAB/echo-$port.out")" = 96 ] && n_o
 [ $n_ok = 3 ] && pass "the three streams completed: 96 of 96 lines each" ||
 	fail "the streams complete" "$(wc -l "$LAB"/echo-*.out)"
 
-# once no flow names it (steer.flow_idle after the last packet, then the
-# daemon's next look), id 2 is free, and the next new name takes it
+# once no flow names it (its state's lifetime after the last packet, then
+# the daemon's next look), id 2 is free, and the next new name takes it
 wait_log "instance id 2 is free: no flow uses casb-b of chain casb any more" 200 &&
 	[ -z "$(state_of 2)" ] && pass "when the streams are over, id 2 is free" ||
 	fail "id 2 is freed" "$(grep -i "free\|left" "$LAB/daemon.log"; "$CS" show instances)"
@@ -157,7 +160,7 @@ reload && [ "$(id_of casb-e)" = 9 ] && [ "$(state_of 2)" = left ] &&
 	fail "id: 9" "$("$CS" show instances; tail -5 "$LAB/daemon.log")"
 config "$A" "{name: casb-c, address: 10.32.0.2, id: 4}" "$D"
 ip netns pids $P-host | xargs -r kill -HUP
-wait_log "reload refused, the running config stays: $LAB/cs.yaml:14: instance \"casb-c\" asks for id 4, which this node gave instance \"casb-d\"" 30 &&
+wait_log "reload refused, the running config stays: $LAB/cs.yaml:15: instance \"casb-c\" asks for id 4, which this node gave instance \"casb-d\"" 30 &&
 	[ "$(id_of casb-c)" = 3 ] && pass "an id: that another instance holds here is refused with FILE:LINE; the running ids stay" ||
 	fail "a taken id: is refused" "$(tail -3 "$LAB/daemon.log")"
 ip netns pids $P-b | xargs -r kill

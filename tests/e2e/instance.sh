@@ -93,38 +93,9 @@ instance:
 YAML
 }
 
-# inst_up NAME CONFIG: a fresh `cloudsteer instance` in namespace NAME,
-# pinned in $CLOUDSTEER_PIN_DIR-NAME, log in $LAB/NAME.log
-declare -A INST_PID
-inst_up() {
-	local pins=$CLOUDSTEER_PIN_DIR-$1
-	rm -rf "$pins"
-	: > "$LAB/$1.log"
-	CLOUDSTEER_PIN_DIR=$pins nsenter --net=/run/netns/$P-$1 "$CS" instance -c "$2" >"$LAB/$1.log" 2>&1 &
-	INST_PID[$1]=$!
-	wait_in "$LAB/$1.log" "running:" 50
-}
-inst() {	# inst NAME CLI-ARGS...: the CLI against instance NAME's pins
-	CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-$1 "$CS" "${@:2}"
-}
-kill_inst() {	# the node dies: no answers, no forwarding, no sync
-	ip -n $P-$1 rule add priority 1 blackhole
-	ip -n $P-$1 -6 rule add priority 1 blackhole
-	kill -KILL "${INST_PID[$1]}" 2>/dev/null
-}
-revive() {
-	ip -n $P-$1 rule del priority 1 blackhole 2>/dev/null
-	ip -n $P-$1 -6 rule del priority 1 blackhole 2>/dev/null
-}
 # lab_up CONFIG: the host daemon and both instances, fresh
 lab_up() {
-	local n
-	for n in a b; do kill -KILL "${INST_PID[$n]}" 2>/dev/null; revive $n; done
-	ip netns pids $P-host | xargs -r kill -TERM 2>/dev/null
-	sleep 0.3
-	nsenter --net=/run/netns/$P-host "$CS" detach -c "$1" >/dev/null 2>&1
-	inst_up a "$1" && inst_up b "$1" || return 1
-	daemon_up "$1" && wait_log "instance casb-a is up" 30 && wait_log "instance casb-b is up" 30 || return 1
+	mesh_fresh "$1" || return 1
 	[ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test A)" = 192.0.2.7 ] &&
 		[ "$(ns cli dig +short +time=2 @10.20.0.2 app.cloud.test AAAA)" = 2001:db8:7::7 ]
 }

@@ -17,6 +17,14 @@
 #                            under SUFFIX to chain casb (route mode, instances
 #                            casb-a and casb-b); each LINE is added to the chain
 #   daemon_up CONFIG         cloudsteer run on the host; log in $LAB/daemon.log
+#   inst_up NAME CONFIG      a fresh `cloudsteer instance` in namespace NAME (a
+#                            or b), pinned in $CLOUDSTEER_PIN_DIR-NAME, log in
+#                            $LAB/NAME.log
+#   inst NAME CLI-ARGS...    the CLI against instance NAME's pins
+#   kill_inst NAME           the node dies: no answers, no forwarding, no sync
+#   revive NAME              it answers and forwards again (inst_up restarts it)
+#   mesh_fresh CONFIG        the host daemon and both instance daemons, fresh,
+#                            and up: the host's health checks see both
 #   inst_packets ID          packets steer sent instance ID, from the pins
 #   first_after PCAP T0      ms from T0 (epoch seconds) to the first packet in
 #                            PCAP after it, or "none" within 3 s
@@ -121,6 +129,37 @@ YAML
 daemon_up() {
 	nsenter --net=/run/netns/$P-host "$CS" run -c "$1" >"$LAB/daemon.log" 2>&1 &
 	wait_log "running:" 50
+}
+
+declare -A INST_PID
+inst_up() {
+	local pins=$CLOUDSTEER_PIN_DIR-$1
+	rm -rf "$pins"
+	: > "$LAB/$1.log"
+	CLOUDSTEER_PIN_DIR=$pins nsenter --net=/run/netns/$P-$1 "$CS" instance -c "$2" >"$LAB/$1.log" 2>&1 &
+	INST_PID[$1]=$!
+	wait_in "$LAB/$1.log" "running:" 50
+}
+inst() {
+	CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-$1 "$CS" "${@:2}"
+}
+kill_inst() {
+	ip -n $P-$1 rule add priority 1 blackhole
+	ip -n $P-$1 -6 rule add priority 1 blackhole
+	kill -KILL "${INST_PID[$1]}" 2>/dev/null
+}
+revive() {
+	ip -n $P-$1 rule del priority 1 blackhole 2>/dev/null
+	ip -n $P-$1 -6 rule del priority 1 blackhole 2>/dev/null
+}
+mesh_fresh() {
+	local n
+	for n in a b; do kill -KILL "${INST_PID[$n]}" 2>/dev/null; revive $n; done
+	ip netns pids $P-host | xargs -r kill -TERM 2>/dev/null
+	sleep 0.3
+	nsenter --net=/run/netns/$P-host "$CS" detach -c "$1" >/dev/null 2>&1
+	inst_up a "$1" && inst_up b "$1" || return 1
+	daemon_up "$1" && wait_log "instance casb-a is up" 30 && wait_log "instance casb-b is up" 30
 }
 
 inst_packets() {

@@ -20,6 +20,7 @@ learn:
 steer:
   interfaces: [lan, wan]
   flow_idle: 2s
+  flow_timeouts: {fin: 2s, linger: 1s}
 rules:
   - match: [cloud.test]
     chain: casb
@@ -115,6 +116,10 @@ got=$(echo "$payload" | ns cli socat -t 2 - TCP:192.0.2.7:9000,connect-timeout=3
 [ "$got" -ge 30000 ] && pass "the client's stream crossed the chain ($got bytes echoed)" || fail "echo" "$got bytes"
 expect "per rule: packets steer counted" host cloudsteer_rule_packets_total '{"rule":"1","match":"cloud.test"}' 10
 expect "per rule: bytes" host cloudsteer_rule_bytes_total '{"rule":"1","match":"cloud.test"}' 60000
+expect "steer counted the stream's flow as new" host cloudsteer_flow_events_total '{"event":"flows_new"}' 1
+expect "and its answer proved it" host cloudsteer_flow_events_total '{"event":"flows_promoted"}' 1
+[ "$(value host cloudsteer_flow_events_total '{"event":"flow_table_full"}')" = 0 ] &&
+	pass "no proven flow found cs_flows full" || fail "flow_table_full is 0" "$(scrape host | grep flow_events)"
 rule_pkts=$(value host cloudsteer_rule_packets_total '{"rule":"1"}')
 cli_pkts=$(nsenter --net=/run/netns/$P-host "$CS" show rules --json | jq -s 'map(select(.rule_id == 1))[0].packets')
 [ "$rule_pkts" = "$cli_pkts" ] && pass "the rule's packets agree with show rules ($cli_pkts)" ||
@@ -145,7 +150,10 @@ awk -v l="$lag" 'BEGIN { exit !(l >= 0 && l < 2.5) }' &&
 	pass "expiry lag: $lag s (a sweep each second)" || fail "expiry lag under 2.5 s" "$lag"
 [ "$(value host cloudsteer_expiry_lag_seconds_count)" = "$(value host cloudsteer_records_expired_total)" ] &&
 	pass "the lag summary counts every expired record" || fail "lag count" "$(scrape host | grep expir)"
-expect "the route went once no flow used it (flow_idle 2 s)" host cloudsteer_routes_removed_total '{}' 1
+expect "the closed stream's flow went after its linger (1 s)" host cloudsteer_flows_expired_total '{}' 1
+expect "the route went once no flow used it" host cloudsteer_routes_removed_total '{}' 1
+[ "$(value host cloudsteer_flows '{"table":"flows"}')" = 0 ] && [ "$(value host cloudsteer_flows '{"table":"flows_new"}')" = 0 ] &&
+	pass "no flow is left in either table" || fail "the flow tables are empty" "$(scrape host | grep '^cloudsteer_flows')"
 
 # ---- HTTP: what else a scraper or a stranger may send ----
 code() { ns host curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }

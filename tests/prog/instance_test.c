@@ -19,6 +19,7 @@
 #include "cloudsteer.h"
 #include "affinity.h"
 #include "bpffx.h"
+#include "fragskb.h"
 #include "lib/addr.h"
 #include "lib/learnprog.h"
 #include "lib/maps.h"
@@ -53,7 +54,7 @@ static const __u64 AFF_KEY[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL }
 struct fx {
 	struct instance_bpf *skel;
 	struct ring_buffer *rb;
-	int prog, streams, cfg, local, reasons;
+	int prog, streams, streams_new, cfg, local, reasons;
 };
 
 static struct fx F;
@@ -99,17 +100,28 @@ static void fx_free(void)
 	memset(&F, 0, sizeof(F));
 }
 
-/* A fresh load; ready in `mode` with `flags` (CS_ICFG_READY is added). */
-static bool fx_setup_mode(__u32 mode, __u32 flags)
+/* A fresh load; ready in `mode` with `flags` (CS_ICFG_READY is added);
+ * cs_streams and cs_streams_new sized streams_max and new_max (0: as
+ * built). */
+static bool fx_setup_sized(__u32 mode, __u32 flags, __u32 streams_max, __u32 new_max)
 {
 	memset(&F, 0, sizeof(F));
-	F.skel = instance_bpf__open_and_load();
-	if (!F.skel) {
-		T_SKIP("cannot load instance: %s (run as root)", strerror(errno));
+	F.skel = instance_bpf__open();
+	if (F.skel && streams_max)
+		bpf_map__set_max_entries(F.skel->maps.cs_streams, streams_max);
+	if (F.skel && new_max)
+		bpf_map__set_max_entries(F.skel->maps.cs_streams_new, new_max);
+	if (!F.skel || instance_bpf__load(F.skel)) {
+		/* as root a refusal is the verifier's: a failure, not a skip */
+		if (geteuid())
+			T_SKIP("cannot load instance: %s (run as root)", strerror(errno));
+		else
+			EXPECT(false, "the kernel refused instance: %s", strerror(errno));
 		return false;
 	}
 	F.prog = bpf_program__fd(F.skel->progs.instance);
 	F.streams = bpf_map__fd(F.skel->maps.cs_streams);
+	F.streams_new = bpf_map__fd(F.skel->maps.cs_streams_new);
 	F.cfg = bpf_map__fd(F.skel->maps.cs_inst_cfg);
 	F.local = bpf_map__fd(F.skel->maps.cs_local_addrs);
 	F.reasons = bpf_map__fd(F.skel->maps.cs_inst_reasons);
@@ -118,6 +130,8 @@ static bool fx_setup_mode(__u32 mode, __u32 flags)
 		return false;
 	return set_cfg(mode, CS_ICFG_READY | flags, MAPV) && add_local(LOCAL4) && add_local(LOCAL6);
 }
+
+static bool fx_setup_mode(__u32 mode, __u32 flags) { return fx_setup_sized(mode, flags, 0, 0); }
 
 static bool fx_setup(void) { return fx_setup_mode(CS_MODE_ROUTE, 0); }
 
@@ -217,17 +231,28 @@ static void key_of(const struct pkt *p, struct cs_flow_key *k)
 	cs_flow_key_make(k, &s, p->sport, &d, p->dport, p->proto);
 }
 
+/* The stream of p, proven (cs_streams) or not (cs_streams_new). */
 static bool stream_of(const struct pkt *p, struct cs_stream *st)
 {
 	struct cs_flow_key k;
 
 	key_of(p, &k);
-	return bpf_map_lookup_elem(F.streams, &k, st) == 0;
+	return bpf_map_lookup_elem(F.streams, &k, st) == 0 || bpf_map_lookup_elem(F.streams_new, &k, st) == 0;
+}
+
+/* Is the stream of p in cs_streams, marked proven? */
+static bool proven(const struct pkt *p)
+{
+	struct cs_flow_key k;
+	struct cs_stream st;
+
+	key_of(p, &k);
+	return bpf_map_lookup_elem(F.streams, &k, &st) == 0 && (st.flags & CS_STREAM_PROVEN);
 }
 
 static int streams_count(void)
 {
-	return bpffx_map_len(F.streams);
+	return bpffx_map_len(F.streams) + bpffx_map_len(F.streams_new);
 }
 
 static __u64 reason(__u32 r)
@@ -337,17 +362,20 @@ static void tcp_life(void)
 	EXPECT(st.code == cs_affinity_code(&k, AFF_KEY), "code %#x, userspace %#x", st.code,
 	       cs_affinity_code(&k, AFF_KEY));
 	EXPECT_EQ(st.bytes, g_len);
-	EXPECT_EQ(st.flags, 0);
+	EXPECT_EQ(st.flags, CS_LIFE_FIRST_LO | CS_LIFE_BEGAN_SYN);
+	EXPECT(!proven(&T1), "a SYN proves nothing");
 	EXPECT_EQ(st.peer, 0);
 	EXPECT(st.first_ns && st.first_ns == st.last_ns, "first_ns %llu last_ns %llu",
 	       (unsigned long long)st.first_ns, (unsigned long long)st.last_ns);
 	expect_event_of(&T1);
 	bytes = g_len;
 	first = st.first_ns;
-	/* SYN-ACK, the other direction: the same entry */
+	/* SYN-ACK, the other direction: the same entry, proven by the answer;
+	 * its one event is the stream as cs_streams holds it now */
 	EXPECT_EQ(run_tcp(&r, TCP_SYN | TCP_ACK), TC_ACT_OK);
 	expect_stream(&T1, CS_ST_SYN_RECV, 2, 2);
 	expect_event_of(&r);
+	EXPECT(proven(&T1), "the answer did not prove it");
 	EXPECT_EQ(streams_count(), 1);
 	bytes += g_len;
 	/* ACK */
@@ -382,7 +410,7 @@ static void tcp_life(void)
 	EXPECT_EQ(st.epoch, MAPV);
 	expect_event_of(&T1);
 	EXPECT_EQ(streams_count(), 1);
-	EXPECT_REASONS(CS_I_TRACKED, 8, CS_I_NEW, 1);
+	EXPECT_REASONS(CS_I_TRACKED, 8, CS_I_NEW, 1, CS_I_PROMOTED, 1);
 out:
 	fx_free();
 }
@@ -433,7 +461,7 @@ static void strict_drop(void)
 	/* UDP needs no handshake */
 	p.proto = IPPROTO_UDP;
 	EXPECT_EQ(run(&p), TC_ACT_OK);
-	EXPECT_REASONS(CS_I_STRICT_DROP, 4, CS_I_TRACKED, 3, CS_I_NEW, 2);
+	EXPECT_REASONS(CS_I_STRICT_DROP, 4, CS_I_TRACKED, 3, CS_I_NEW, 2, CS_I_PROMOTED, 1);
 out:
 	fx_free();
 }
@@ -462,17 +490,22 @@ static void loose_pickup(void)
 		if (!expect_stream(&p, cases[i].state, 1, 1))
 			continue;
 		stream_of(&p, &st);
-		EXPECT_EQ(st.flags, CS_STREAM_PICKED_UP);
+		EXPECT_EQ(st.flags & ~CS_LIFE_FIN_LO, CS_STREAM_PICKED_UP | CS_LIFE_FIRST_LO);
+		EXPECT_EQ(!!(st.flags & CS_LIFE_FIN_LO), !!(cases[i].flags & TCP_FIN));
+		EXPECT(!proven(&p), "a first packet proves nothing");
 		EXPECT_EQ(st.epoch, MAPV);
 		expect_event_of(&p);
 	}
 	EXPECT_REASONS(CS_I_TRACKED, 5, CS_I_NEW, 5, CS_I_PICKED_UP, 5);
-	/* a picked-up stream goes on like any other */
+	/* a picked-up stream goes on like any other, proven by its second
+	 * packet */
 	p.sport = 41000;
 	EXPECT_EQ(run_tcp(&p, TCP_FIN | TCP_ACK), TC_ACT_OK);
 	expect_stream(&p, CS_ST_CLOSING, 2, 2);
 	stream_of(&p, &st);
-	EXPECT_EQ(st.flags, CS_STREAM_PICKED_UP);
+	EXPECT_EQ(st.flags, CS_STREAM_PICKED_UP | CS_LIFE_FIRST_LO | CS_LIFE_FIN_LO | CS_STREAM_PROVEN);
+	EXPECT(proven(&p), "its second packet did not prove it");
+	expect_event_of(&p);
 out:
 	fx_free();
 }
@@ -489,14 +522,20 @@ static void udp_icmp(void)
 	EXPECT_EQ(run(&u), TC_ACT_OK);
 	expect_stream(&u, CS_ST_ACTIVE, 1, 1);
 	expect_event_of(&u);
+	/* the second datagram proves it: a new version, for the peer to keep
+	 * it where this node does */
 	EXPECT_EQ(run(&ur), TC_ACT_OK);
-	expect_stream(&u, CS_ST_ACTIVE, 1, 2);
+	expect_stream(&u, CS_ST_ACTIVE, 2, 2);
+	expect_event_of(&u);
+	EXPECT(proven(&u), "the second datagram did not prove it");
+	EXPECT_EQ(run(&u), TC_ACT_OK);
+	expect_stream(&u, CS_ST_ACTIVE, 2, 3);
 	EXPECT_EQ(g_nev, 0);
 	EXPECT_EQ(run(&i), TC_ACT_OK);
 	expect_stream(&i, CS_ST_ACTIVE, 1, 1);	/* keyed with ports 0 */
 	expect_event_of(&i);
 	EXPECT_EQ(run(&ir), TC_ACT_OK);
-	expect_stream(&i, CS_ST_ACTIVE, 1, 2);
+	expect_stream(&i, CS_ST_ACTIVE, 2, 2);
 	if (stream_of(&i, &st)) {
 		struct cs_flow_key k;
 
@@ -504,7 +543,7 @@ static void udp_icmp(void)
 		EXPECT(st.code == cs_affinity_code(&k, AFF_KEY), "ICMP code");
 	}
 	EXPECT_EQ(streams_count(), 2);
-	EXPECT_REASONS(CS_I_TRACKED, 4, CS_I_NEW, 2);
+	EXPECT_REASONS(CS_I_TRACKED, 5, CS_I_NEW, 2, CS_I_PROMOTED, 2);
 out:
 	fx_free();
 }
@@ -614,7 +653,7 @@ static void ipv6_route(void)
 	if (stream_of(&p, &st))
 		EXPECT(st.code == cs_affinity_code(&k, AFF_KEY), "v6 code");
 	EXPECT_EQ(streams_count(), 1);
-	EXPECT_REASONS(CS_I_TRACKED, 3, CS_I_NEW, 1);
+	EXPECT_REASONS(CS_I_TRACKED, 3, CS_I_NEW, 1, CS_I_PROMOTED, 1);
 out:
 	fx_free();
 }
@@ -700,7 +739,7 @@ static void encap_v4(void)
 	EXPECT_EQ(run_vxlan(&r, TCP_SYN | TCP_ACK, false, CHAIN, CODE), TC_ACT_OK);
 	expect_stream(&T1, CS_ST_SYN_RECV, 2, 2);
 	EXPECT_EQ(streams_count(), 1);
-	EXPECT_REASONS(CS_I_TRACKED, 2, CS_I_NEW, 1);
+	EXPECT_REASONS(CS_I_TRACKED, 2, CS_I_NEW, 1, CS_I_PROMOTED, 1);
 out:
 	fx_free();
 }
@@ -809,9 +848,10 @@ out:
  * octets (the headers the stream needs) are there; the rest is counted
  * MALFORMED, or NOT_IP below Ethernet. The kernel refuses to test-run a
  * frame shorter than Ethernet, or than its IP header when the (untagged)
- * ethertype is IP: `runs` is the length it takes from.
+ * ethertype is IP: `runs` is the length it takes from. proves: a second
+ * whole frame proves the stream (not a SYN's).
  */
-static void truncations(const __u8 *frame, __u32 len, __u32 runs, __u32 whole, const char *what)
+static void truncations(const __u8 *frame, __u32 len, __u32 runs, __u32 whole, bool proves, const char *what)
 {
 	__u64 malformed = 0, not_ip = 0, tracked = 0;
 	__u32 n;
@@ -834,7 +874,7 @@ static void truncations(const __u8 *frame, __u32 len, __u32 runs, __u32 whole, c
 	}
 	EXPECT(malformed >= whole - runs, "%s: only %llu truncations ran", what, (unsigned long long)malformed);
 	EXPECT_REASONS(CS_I_NOT_IP, not_ip, CS_I_MALFORMED, malformed, CS_I_TRACKED, tracked, CS_I_NEW,
-		       tracked ? 1 : 0);
+		       tracked ? 1 : 0, CS_I_PROMOTED, proves && tracked >= 2 ? 1 : 0);
 }
 
 static void malformed_syn(void)
@@ -846,32 +886,32 @@ static void malformed_syn(void)
 	if (!fx_setup())
 		goto out;
 	n = frame_tcp_syn(frame, &o, TCP_SYN, 1460);
-	truncations(frame, n, 14 + 20, 14 + 20 + 20, "ipv4 syn");
+	truncations(frame, n, 14 + 20, 14 + 20 + 20, false, "ipv4 syn");
 	fx_free();
 	/* tagged, the kernel runs every length: the IP header is cut too */
 	if (!fx_setup())
 		goto out;
 	o.vlans = 1;
 	n = frame_tcp_syn(frame, &o, TCP_SYN, 1460);
-	truncations(frame, n, 14, 18 + 20 + 20, "tagged ipv4 syn");
+	truncations(frame, n, 14, 18 + 20 + 20, false, "tagged ipv4 syn");
 	fx_free();
 	if (!fx_setup())
 		goto out;
 	o = opts_of(&(struct pkt){ .src = CLIENT6, .dst = SERVER6, .sport = 40000, .dport = 443 });
 	n = frame_tcp_syn(frame, &o, TCP_SYN, 1440);
-	truncations(frame, n, 14 + 40, 14 + 40 + 20, "ipv6 syn");
+	truncations(frame, n, 14 + 40, 14 + 40 + 20, false, "ipv6 syn");
 	fx_free();
 	if (!fx_setup())
 		goto out;
 	o.vlans = 2;
 	n = frame_tcp_syn(frame, &o, TCP_SYN, 1440);
-	truncations(frame, n, 14, 22 + 40 + 20, "tagged ipv6 syn");
+	truncations(frame, n, 14, 22 + 40 + 20, false, "tagged ipv6 syn");
 	fx_free();
 	if (!fx_setup())
 		goto out;
 	o = opts_of(&(struct pkt){ .src = CLIENT4, .dst = SERVER4, .sport = 5000, .dport = 53 });
 	n = frame_build(frame, &o, "x", 1);
-	truncations(frame, n, 14 + 20, 14 + 20 + 8, "ipv4 udp");
+	truncations(frame, n, 14 + 20, 14 + 20 + 8, true, "ipv4 udp");
 out:
 	fx_free();
 }
@@ -888,7 +928,7 @@ static void malformed_vxlan(void)
 	build_vxlan(&T1, TCP_SYN, false, CHAIN, CODE);
 	memcpy(frame, g_frame, g_len);
 	n = g_len;
-	truncations(frame, n, 14 + 20, 14 + 20 + 8 + 8 + 14 + 20 + 20, "vxlan");
+	truncations(frame, n, 14 + 20, 14 + 20 + 8 + 8 + 14 + 20 + 20, false, "vxlan");
 out:
 	fx_free();
 }
@@ -937,6 +977,158 @@ out:
 	fx_free();
 }
 
+/* ---- streams live by their TCP state, proven or new ---- */
+
+/* FINs both ways close a stream; one FIN leaves it closing, however often
+ * it is sent again. Each is a change the peer learns. */
+static void fin_both_ways(void)
+{
+	struct pkt r = reverse(&T1);
+	struct cs_stream st;
+
+	if (!fx_setup())
+		goto out;
+	run_tcp(&T1, TCP_SYN);
+	run_tcp(&r, TCP_SYN | TCP_ACK);
+	run_tcp(&T1, TCP_ACK);
+	expect_stream(&T1, CS_ST_ESTABLISHED, 3, 3);
+	EXPECT_EQ(run_tcp(&T1, TCP_FIN | TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_CLOSING, 4, 4);
+	expect_event_of(&T1);
+	EXPECT_EQ(run_tcp(&T1, TCP_FIN | TCP_ACK), TC_ACT_OK);	/* sent again: no change */
+	expect_stream(&T1, CS_ST_CLOSING, 4, 5);
+	EXPECT_EQ(g_nev, 0);
+	EXPECT_EQ(run_tcp(&r, TCP_FIN | TCP_ACK), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_CLOSED, 5, 6);
+	expect_event_of(&r);
+	if (stream_of(&T1, &st))
+		EXPECT_EQ(st.flags & (CS_LIFE_FIN_LO | CS_LIFE_FIN_HI), CS_LIFE_FIN_LO | CS_LIFE_FIN_HI);
+out:
+	fx_free();
+}
+
+/* A SYN on a stream one side closed (all a one-sided view may see of a
+ * connection that ended) begins a new incarnation of the 5-tuple. */
+static void syn_after_fin(void)
+{
+	struct cs_stream st;
+
+	if (!fx_setup())
+		goto out;
+	run_tcp(&T1, TCP_SYN);
+	run_tcp(&T1, TCP_ACK);
+	run_tcp(&T1, TCP_FIN | TCP_ACK);
+	expect_stream(&T1, CS_ST_CLOSING, 3, 3);
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_OK);
+	expect_stream(&T1, CS_ST_SYN_SENT, 4, 1);
+	expect_event_of(&T1);
+	if (stream_of(&T1, &st))
+		EXPECT_EQ(st.flags & (CS_LIFE_FIN_LO | CS_LIFE_FIN_HI), 0);
+	EXPECT(proven(&T1), "a new incarnation stays where its stream is");
+out:
+	fx_free();
+}
+
+/* A flood of SYNs from many sources (and of half-open connections: SYNs
+ * sent again) churns cs_streams_new alone: the established stream stays in
+ * cs_streams, and strict mode keeps admitting it. */
+static void syn_flood_keeps_established(void)
+{
+	struct pkt p = T1, conn = T1;
+	__u64 tracked0;
+	__u32 i;
+
+	if (!fx_setup_sized(CS_MODE_ROUTE, CS_ICFG_STRICT, 0, 64))
+		goto out;
+	conn.sport = 40999;
+	run_tcp(&conn, TCP_SYN);
+	run_tcp(&conn, TCP_ACK);
+	EXPECT(proven(&conn), "the connection is not proven");
+	g_no_consume = true;
+	for (i = 0; i < 1000; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "10.9.%u.%u", i / 250, i % 250 + 1);
+		p.src = src;
+		p.sport = (__u16)(1024 + i);
+		EXPECT_EQ(run_tcp(&p, TCP_SYN), TC_ACT_OK);
+		if (i % 2)
+			EXPECT_EQ(run_tcp(&p, TCP_SYN), TC_ACT_OK);
+	}
+	g_no_consume = false;
+	ring_buffer__consume(F.rb);
+	EXPECT_EQ(bpffx_map_len(F.streams), 1);
+	EXPECT(bpffx_map_len(F.streams_new) <= 64, "%d streams new", bpffx_map_len(F.streams_new));
+	tracked0 = reason(CS_I_TRACKED);
+	EXPECT_EQ(run_tcp(&conn, TCP_ACK), TC_ACT_OK);	/* strict, and still admitted */
+	expect_stream(&conn, CS_ST_ESTABLISHED, 2, 3);
+	EXPECT_EQ(reason(CS_I_TRACKED), tracked0 + 1);
+	EXPECT_EQ(reason(CS_I_PROMOTED), 1);
+	EXPECT_EQ(reason(CS_I_NEW), 1001);
+	EXPECT_EQ(reason(CS_I_STRICT_DROP), 0);
+out:
+	g_no_consume = false;
+	fx_free();
+}
+
+/* cs_streams full: a proven stream stays in cs_streams_new and streams_full
+ * counts it once; it moves when there is room again. */
+static void streams_table_full(void)
+{
+	struct pkt p = { .src = CLIENT4, .dst = SERVER4, .dport = 53, .proto = IPPROTO_UDP };
+	struct cs_flow_key k;
+	__u16 port;
+
+	if (!fx_setup_sized(CS_MODE_ROUTE, 0, 2, 0))
+		goto out;
+	for (port = 5000; port < 5003; port++) {
+		p.sport = port;
+		run(&p);
+		run(&p);
+	}
+	EXPECT_EQ(bpffx_map_len(F.streams), 2);
+	EXPECT(!proven(&p), "a third stream in a table of two");
+	EXPECT_EQ(reason(CS_I_STREAMS_FULL), 1);
+	EXPECT_EQ(run(&p), TC_ACT_OK);
+	expect_stream(&p, CS_ST_ACTIVE, 1, 3);
+	EXPECT_EQ(reason(CS_I_STREAMS_FULL), 1);
+	p.sport = 5000;
+	key_of(&p, &k);
+	EXPECT(!bpf_map_delete_elem(F.streams, &k), "delete: %s", strerror(errno));
+	p.sport = 5002;
+	EXPECT_EQ(run(&p), TC_ACT_OK);
+	EXPECT(proven(&p), "not moved once there was room");
+	expect_stream(&p, CS_ST_ACTIVE, 2, 4);
+	expect_event_of(&p);
+	EXPECT_EQ(reason(CS_I_PROMOTED), 3);
+out:
+	fx_free();
+}
+
+/* Headers past the skb's linear part (a tap with IFF_NAPI_FRAGS makes such
+ * an skb; BPF_PROG_TEST_RUN cannot): pulled in, and the stream tracked under
+ * its own ports; strict mode does not drop it for where its headers lie. */
+static void headers_in_fragments(void)
+{
+	static __u8 frame[256];
+	struct frame_opts o = opts_of(&T1);
+	char why[128];
+	__u32 n;
+
+	if (!fx_setup_mode(CS_MODE_ROUTE, CS_ICFG_STRICT))
+		goto out;
+	n = frame_tcp(frame, &o, TCP_SYN, 0);
+	if (fragskb_ingress(F.prog, frame, n, 14, why, sizeof(why))) {
+		T_SKIP("%s", why);
+		goto out;
+	}
+	expect_stream(&T1, CS_ST_SYN_SENT, 1, 1);
+	EXPECT_EQ(reason(CS_I_MALFORMED), 0);
+	EXPECT_EQ(reason(CS_I_STRICT_DROP), 0);
+out:
+	fx_free();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -964,5 +1156,10 @@ int main(void)
 	RUN(malformed_vxlan);
 	RUN(not_ip);
 	RUN(ring_full);
+	RUN(fin_both_ways);
+	RUN(syn_after_fin);
+	RUN(syn_flood_keeps_established);
+	RUN(streams_table_full);
+	RUN(headers_in_fragments);
 	T_EXIT();
 }

@@ -19,6 +19,7 @@
 #include "cloudsteer.h"
 #include "affinity.h"
 #include "bpffx.h"
+#include "fragskb.h"
 #include "lib/addr.h"
 #include "lib/learnprog.h"
 #include "lib/maps.h"
@@ -44,7 +45,8 @@ static const __u64 AFF_KEY[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL }
 
 struct fx {
 	struct steer_bpf *skel;
-	int prog, flows, chains, instances, inst_stats, acl_stats, rules, routes, config, smap;
+	int prog, flows, flows_new, steer_stats, chains, instances, inst_stats, acl_stats, rules, routes, config,
+		smap;
 	int table;
 };
 
@@ -121,7 +123,16 @@ static void fx_free(void)
 	memset(&F, 0, sizeof(F));
 }
 
+/* A fresh load, cs_flows and cs_flows_new sized to flows_max and
+ * new_max (0: as built). */
+static bool fx_setup_sized(__u32 flows_max, __u32 new_max);
+
 static bool fx_setup(void)
+{
+	return fx_setup_sized(0, 0);
+}
+
+static bool fx_setup_sized(__u32 flows_max, __u32 new_max)
 {
 	static struct cs_bucket buckets[CS_BUCKETS_MAX];
 	static __u32 keys[CS_BUCKETS_MAX];
@@ -133,13 +144,23 @@ static bool fx_setup(void)
 
 	memset(&F, 0, sizeof(F));
 	F.table = -1;
-	F.skel = steer_bpf__open_and_load();
-	if (!F.skel) {
-		T_SKIP("cannot load steer: %s (run as root)", strerror(errno));
+	F.skel = steer_bpf__open();
+	if (F.skel && flows_max)
+		bpf_map__set_max_entries(F.skel->maps.cs_flows, flows_max);
+	if (F.skel && new_max)
+		bpf_map__set_max_entries(F.skel->maps.cs_flows_new, new_max);
+	if (!F.skel || steer_bpf__load(F.skel)) {
+		/* as root a refusal is the verifier's: a failure, not a skip */
+		if (geteuid())
+			T_SKIP("cannot load steer: %s (run as root)", strerror(errno));
+		else
+			EXPECT(false, "the kernel refused steer: %s", strerror(errno));
 		return false;
 	}
 	F.prog = bpf_program__fd(F.skel->progs.steer);
 	F.flows = bpf_map__fd(F.skel->maps.cs_flows);
+	F.flows_new = bpf_map__fd(F.skel->maps.cs_flows_new);
+	F.steer_stats = bpf_map__fd(F.skel->maps.cs_steer_stats);
 	F.chains = bpf_map__fd(F.skel->maps.cs_chains);
 	F.instances = bpf_map__fd(F.skel->maps.cs_instances);
 	F.inst_stats = bpf_map__fd(F.skel->maps.cs_inst_stats);
@@ -227,6 +248,21 @@ static int run(const struct pkt *p)
 	return run_frame(g_frame, g_len);
 }
 
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+/* A TCP segment of p with these flags (and 20 octets of data unless a SYN
+ * or a RST). */
+static int run_tcp(const struct pkt *p, __u8 flags)
+{
+	struct frame_opts o = opts_of(p);
+
+	g_len = frame_tcp(g_frame, &o, flags, (flags & (TCP_SYN | TCP_RST)) ? 0 : 20);
+	return run_frame(g_frame, g_len);
+}
+
 static struct pkt reverse(const struct pkt *p)
 {
 	return (struct pkt){ .src = p->dst, .dst = p->src, .sport = p->dport, .dport = p->sport, .tcp = p->tcp };
@@ -251,17 +287,36 @@ static void key_of(const struct pkt *p, struct cs_flow_key *k)
 	k->proto = p->tcp ? IPPROTO_TCP : IPPROTO_UDP;
 }
 
+/* The flow of p, proven (cs_flows) or not (cs_flows_new). */
 static bool flow_of(const struct pkt *p, struct cs_flow *fl)
 {
 	struct cs_flow_key k;
 
 	key_of(p, &k);
-	return bpf_map_lookup_elem(F.flows, &k, fl) == 0;
+	return bpf_map_lookup_elem(F.flows, &k, fl) == 0 || bpf_map_lookup_elem(F.flows_new, &k, fl) == 0;
+}
+
+/* Is the flow of p proven (in cs_flows)? */
+static bool proven(const struct pkt *p)
+{
+	struct cs_flow_key k;
+	struct cs_flow fl;
+
+	key_of(p, &k);
+	return bpf_map_lookup_elem(F.flows, &k, &fl) == 0;
 }
 
 static int flows_count(void)
 {
-	return bpffx_map_len(F.flows);
+	return bpffx_map_len(F.flows) + bpffx_map_len(F.flows_new);
+}
+
+static __u64 steer_counter(__u32 c)
+{
+	__u64 n = 0;
+
+	cs_percpu_sum(F.steer_stats, c, 1, &n, 1);
+	return n;
 }
 
 static struct cs_inst_stat inst_stat(__u32 id)
@@ -813,6 +868,332 @@ out:
 	fx_free();
 }
 
+/* ---- flows live by their TCP state, proven or new ---- */
+
+static const struct pkt T1 = { .src = CLIENT4, .dst = ROUTE4, .sport = 40100, .dport = 443, .tcp = true };
+
+/* p's flow: state, table (proven or not), the flags that say how it began
+ * and which FINs were seen. */
+static bool expect_life(const struct pkt *p, __u8 state, bool in_flows, __u8 flags)
+{
+	struct cs_flow fl;
+
+	if (!EXPECT(flow_of(p, &fl), "no flow for %s:%u", p->src, p->sport))
+		return false;
+	EXPECT(fl.state == state, "state %u, want %u", fl.state, state);
+	EXPECT(proven(p) == in_flows, "%s, want %s", proven(p) ? "proven" : "new", in_flows ? "proven" : "new");
+	EXPECT(fl.flags == flags, "flags %#x, want %#x", fl.flags, flags);
+	return true;
+}
+
+#define BEGAN (CS_LIFE_FIRST_LO | CS_LIFE_BEGAN_SYN)	/* the client is the key's lo side */
+
+/* steer sees the client's side only (the usual steer.interfaces): SYN, then
+ * its ACK without SYN makes the flow established, and proves it; the
+ * client's FIN makes it fin; a RST closes it; a SYN after that is a new
+ * connection on the same 5-tuple, which keeps its instance. */
+static void tcp_one_direction(void)
+{
+	if (!fx_setup())
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_SYN_SENT, false, BEGAN);
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_REDIRECT);	/* retransmitted: proves nothing */
+	expect_life(&T1, CS_ST_SYN_SENT, false, BEGAN);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);	/* the handshake's last ACK */
+	expect_life(&T1, CS_ST_ESTABLISHED, true, BEGAN);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_ESTABLISHED, true, BEGAN);
+	EXPECT_EQ(run_tcp(&T1, TCP_FIN | TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_CLOSING, true, BEGAN | CS_LIFE_FIN_LO);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);	/* acks the server's FIN, unseen */
+	expect_life(&T1, CS_ST_CLOSING, true, BEGAN | CS_LIFE_FIN_LO);
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_REDIRECT);	/* the port used again */
+	expect_life(&T1, CS_ST_SYN_SENT, true, BEGAN);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	EXPECT_EQ(run_tcp(&T1, TCP_RST | TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_CLOSED, true, BEGAN);
+	expect_flow(&T1, 1, 1, 9);
+	EXPECT_EQ(inst_stat(1).flows, 1);	/* pinned once, for all of it */
+	EXPECT_EQ(flows_count(), 1);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_NEW), 1);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_PROMOTED), 1);
+	EXPECT_EQ(steer_counter(CS_S_FLOW_TABLE_FULL), 0);
+out:
+	fx_free();
+}
+
+/* Both directions seen (a symmetric chain, or steer on both sides): the
+ * answer proves the flow; FINs both ways close it. */
+static void tcp_both_directions(void)
+{
+	struct pkt r = reverse(&T1);
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ROUTE, CS_CHAIN_SYMMETRIC), "symmetric chain"))
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_SYN_SENT, false, BEGAN);
+	EXPECT_EQ(run_tcp(&r, TCP_SYN | TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_SYN_RECV, true, BEGAN);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_ESTABLISHED, true, BEGAN);
+	EXPECT_EQ(run_tcp(&r, TCP_FIN | TCP_ACK), TC_ACT_REDIRECT);	/* the server closes first */
+	expect_life(&T1, CS_ST_CLOSING, true, BEGAN | CS_LIFE_FIN_HI);
+	EXPECT_EQ(run_tcp(&r, TCP_FIN | TCP_ACK), TC_ACT_REDIRECT);	/* retransmitted */
+	expect_life(&T1, CS_ST_CLOSING, true, BEGAN | CS_LIFE_FIN_HI);
+	EXPECT_EQ(run_tcp(&T1, TCP_FIN | TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_CLOSED, true, BEGAN | CS_LIFE_FIN_HI | CS_LIFE_FIN_LO);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_PROMOTED), 1);
+	/* a RST from the server closes a connection at once */
+	fx_free();
+	if (!fx_setup())
+		goto out;
+	run_tcp(&T1, TCP_SYN);
+	run_tcp(&T1, TCP_ACK);
+	EXPECT_EQ(run_tcp(&r, TCP_RST), TC_ACT_OK);	/* counted, not steered back: not symmetric */
+	expect_life(&T1, CS_ST_CLOSED, true, BEGAN);
+out:
+	fx_free();
+}
+
+/* A connection steer first sees mid-way (it began before its route, or its
+ * flow was lost): picked up by its flags, proven by its second packet. */
+static void tcp_mid_stream(void)
+{
+	static const struct {
+		__u8 flags, state, life;
+	} first[] = {
+		{ TCP_ACK, CS_ST_ESTABLISHED, 0 },
+		{ TCP_FIN | TCP_ACK, CS_ST_CLOSING, CS_LIFE_FIN_LO },
+		{ TCP_RST, CS_ST_CLOSED, 0 },
+		{ TCP_SYN | TCP_ACK, CS_ST_SYN_RECV, 0 },
+	};
+	struct pkt p = T1;
+	size_t i;
+
+	if (!fx_setup())
+		goto out;
+	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		p.sport = (__u16)(41000 + i);
+		EXPECT_EQ(run_tcp(&p, first[i].flags), TC_ACT_REDIRECT);
+		expect_life(&p, first[i].state, false, CS_LIFE_FIRST_LO | first[i].life);
+	}
+	p.sport = 41000;
+	EXPECT_EQ(run_tcp(&p, TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&p, CS_ST_ESTABLISHED, true, CS_LIFE_FIRST_LO);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_NEW), 4);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_PROMOTED), 1);
+out:
+	fx_free();
+}
+
+/* UDP (any protocol without a handshake) is proven by its second packet,
+ * either way; it has no TCP state (its lifetime is steer.flow_idle). */
+static void udp_second_packet(void)
+{
+	struct pkt r = reverse(&P2);
+
+	if (!fx_setup())
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_life(&P1, CS_ST_ACTIVE, false, CS_LIFE_FIRST_LO);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_life(&P1, CS_ST_ACTIVE, true, CS_LIFE_FIRST_LO);
+	EXPECT_EQ(run(&r), TC_ACT_OK);	/* begun by the answer: its lo side is the client */
+	expect_life(&P2, CS_ST_ACTIVE, false, 0);
+	EXPECT_EQ(run(&P2), TC_ACT_REDIRECT);
+	expect_life(&P2, CS_ST_ACTIVE, true, 0);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_PROMOTED), 2);
+out:
+	fx_free();
+}
+
+/* A flood of SYNs (and of half-open connections: SYNs sent again) to a
+ * learned address, from many sources, churns cs_flows_new alone: the
+ * established connection in cs_flows stays, pinned where it was. */
+static void syn_flood(void)
+{
+	struct pkt p = T1, conn = T1;
+	__u32 i;
+
+	if (!fx_setup_sized(0, 64))
+		goto out;
+	conn.sport = 40999;
+	run_tcp(&conn, TCP_SYN);
+	run_tcp(&conn, TCP_ACK);
+	set_state(1, CS_INST_DOWN);	/* it fails over to 2 and stays there */
+	EXPECT_EQ(run_tcp(&conn, TCP_ACK), TC_ACT_REDIRECT);
+	set_state(1, CS_INST_UP);
+	expect_flow(&conn, 2, 1, 3);
+	for (i = 0; i < 1000; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "10.9.%u.%u", i / 250, i % 250 + 1);
+		p.src = src;
+		p.sport = (__u16)(1024 + i);
+		EXPECT_EQ(run_tcp(&p, TCP_SYN), TC_ACT_REDIRECT);
+		if (i % 2)
+			EXPECT_EQ(run_tcp(&p, TCP_SYN), TC_ACT_REDIRECT);	/* half-open: sent again */
+	}
+	EXPECT_EQ(bpffx_map_len(F.flows), 1);
+	EXPECT(bpffx_map_len(F.flows_new) <= 64, "%d flows in cs_flows_new", bpffx_map_len(F.flows_new));
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_NEW), 1001);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_PROMOTED), 1);
+	expect_life(&conn, CS_ST_ESTABLISHED, true, BEGAN);
+	EXPECT_EQ(run_tcp(&conn, TCP_ACK), TC_ACT_REDIRECT);
+	expect_flow(&conn, 2, 1, 4);	/* still on the instance that holds its state */
+out:
+	fx_free();
+}
+
+/* cs_flows full: a proven flow stays in cs_flows_new, pinned and steered,
+ * and flow_table_full counts it once; it moves when there is room again. */
+static void flows_table_full(void)
+{
+	struct pkt p = P1;
+	struct cs_flow_key k;
+	__u16 port;
+
+	if (!fx_setup_sized(2, 0))
+		goto out;
+	for (port = 40000; port < 40003; port++) {
+		p.sport = port;
+		EXPECT_EQ(run(&p), TC_ACT_REDIRECT);
+		EXPECT_EQ(run(&p), TC_ACT_REDIRECT);
+	}
+	EXPECT_EQ(bpffx_map_len(F.flows), 2);
+	EXPECT(!proven(&p), "a third flow in a table of two");
+	EXPECT_EQ(steer_counter(CS_S_FLOW_TABLE_FULL), 1);
+	EXPECT_EQ(run(&p), TC_ACT_REDIRECT);	/* still steered, counted once */
+	expect_flow(&p, 1, 1, 3);
+	EXPECT_EQ(steer_counter(CS_S_FLOW_TABLE_FULL), 1);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_PROMOTED), 2);
+	/* a proven flow goes (the daemon's sweep): the next packet moves it */
+	p.sport = 40000;
+	key_of(&p, &k);
+	EXPECT(!bpf_map_delete_elem(F.flows, &k), "delete: %s", strerror(errno));
+	p.sport = 40002;
+	EXPECT_EQ(run(&p), TC_ACT_REDIRECT);
+	EXPECT(proven(&p), "not moved once there was room");
+	expect_flow(&p, 1, 1, 4);
+	EXPECT_EQ(steer_counter(CS_S_FLOWS_PROMOTED), 3);
+	EXPECT_EQ(steer_counter(CS_S_FLOW_TABLE_FULL), 1);
+out:
+	fx_free();
+}
+
+/* A route that gets another ACL id while a flow lives (it waited for one,
+ * or was made anew): the flow follows the id and keeps its pin and state. */
+static void acl_change_keeps_pin(void)
+{
+	if (!fx_setup())
+		goto out;
+	run_tcp(&T1, TCP_SYN);
+	run_tcp(&T1, TCP_ACK);
+	set_state(1, CS_INST_DOWN);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	set_state(1, CS_INST_UP);
+	expect_flow(&T1, 2, 1, 3);
+	add_route(ROUTE4, 1, 9);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	if (expect_flow(&T1, 2, 1, 4)) {
+		struct cs_flow fl;
+
+		flow_of(&T1, &fl);
+		EXPECT_EQ(fl.acl_id, 9);
+		EXPECT_EQ(fl.state, CS_ST_ESTABLISHED);
+	}
+	EXPECT_EQ(acl_stat(9).packets, 1);
+	EXPECT_EQ(inst_stat(2).flows, 1);
+out:
+	fx_free();
+}
+
+/* ---- headers: where they lie ---- */
+
+/* The TCP SYN of T1 with 40 octets of IPv4 options: the longest header. */
+static __u32 syn_with_options(__u8 *frame)
+{
+	struct frame_opts o = opts_of(&T1);
+	__u32 n = frame_tcp(frame, &o, TCP_SYN, 0);
+	__u8 *ip = frame + 14;
+
+	memmove(ip + 60, ip + 20, n - 34);
+	memset(ip + 20, 1, 39);	/* NOPs */
+	ip[59] = 0;		/* EOL */
+	ip[0] = 0x4f;
+	ip[3] += 40;
+	return n + 40;
+}
+
+/* In the linear part: the longest IPv4 header is read through to the
+ * ports; a header cut short in the packet itself pulls nothing (there is
+ * nothing to pull) and is steered by the ports it has. */
+static void headers_linear(void)
+{
+	struct cs_flow fl;
+
+	if (!fx_setup())
+		goto out;
+	g_len = syn_with_options(g_frame);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_SYN_SENT, false, BEGAN);
+	EXPECT_EQ(steer_counter(CS_S_HEADERS_PULLED), 0);
+	/* a TCP header of 4 octets: its ports, no flags */
+	{
+		struct frame_opts o = opts_of(&T1);
+		struct pkt q = T1;
+
+		q.sport = 40200;
+		o.sport = q.sport;
+		g_len = frame_tcp(g_frame, &o, TCP_ACK, 0);
+		EXPECT_EQ(run_frame(g_frame, 14 + 20 + 4), TC_ACT_REDIRECT);
+		if (EXPECT(flow_of(&q, &fl), "the ports read were not used"))
+			EXPECT_EQ(fl.state, CS_ST_ACTIVE);	/* no TCP state without its flags */
+	}
+	EXPECT_EQ(steer_counter(CS_S_HEADERS_PULLED), 0);
+out:
+	fx_free();
+}
+
+/* Past the linear part (BPF_PROG_TEST_RUN cannot build such an skb; a tap
+ * with IFF_NAPI_FRAGS does): IP and TCP headers in the fragments are pulled
+ * in, and the packet is steered by its own ports, not around the chain. */
+static void headers_in_fragments(void)
+{
+	static __u8 frame[256];
+	struct cs_flow fl;
+	char why[128];
+	__u32 n;
+
+	if (!fx_setup())
+		goto out;
+	n = syn_with_options(frame);
+	if (fragskb_ingress(F.prog, frame, n, 14, why, sizeof(why))) {
+		T_SKIP("%s", why);
+		goto out;
+	}
+	EXPECT_EQ(steer_counter(CS_S_HEADERS_PULLED), 1);
+	if (EXPECT(flow_of(&T1, &fl), "no flow under the packet's own ports")) {
+		EXPECT_EQ(fl.state, CS_ST_SYN_SENT);
+		EXPECT_EQ(fl.instance, 1);
+	}
+	EXPECT_EQ(flows_count(), 1);
+	/* the TCP header alone in the fragments */
+	n = frame_tcp(frame, &(struct frame_opts){ .src = CLIENT4, .dst = ROUTE4, .sport = 40300, .dport = 443 },
+		      TCP_SYN, 0);
+	if (fragskb_ingress(F.prog, frame, n, 14 + 20 + 2, why, sizeof(why))) {
+		EXPECT(false, "%s", why);
+		goto out;
+	}
+	EXPECT_EQ(steer_counter(CS_S_HEADERS_PULLED), 2);
+	EXPECT(flow_of(&(struct pkt){ .src = CLIENT4, .dst = ROUTE4, .sport = 40300, .dport = 443, .tcp = true },
+			&fl) && fl.state == CS_ST_SYN_SENT, "the cut TCP header was not pulled in");
+	EXPECT_EQ(flows_count(), 2);
+out:
+	fx_free();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -839,5 +1220,14 @@ int main(void)
 	RUN(encap_vlan_refused);
 	RUN(mss_clamp);
 	RUN(symmetric);
+	RUN(tcp_one_direction);
+	RUN(tcp_both_directions);
+	RUN(tcp_mid_stream);
+	RUN(udp_second_packet);
+	RUN(syn_flood);
+	RUN(flows_table_full);
+	RUN(acl_change_keeps_pin);
+	RUN(headers_linear);
+	RUN(headers_in_fragments);
 	T_EXIT();
 }

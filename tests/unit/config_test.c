@@ -235,6 +235,25 @@ static const struct {
 	  3, "mesh.sync_key must not be all zeros" },
 	{ "mesh:\n  port: 4788\n", 2, "unknown key \"port\" in mesh (known: affinity_key, sync_key, sync_port)" },
 	{ "mesh: 4788\n", 1, "mesh must be a mapping" },
+	/* steer.flow_timeouts and the table limits */
+	{ "steer:\n  flow_timeouts: {syn: 0}\n", 2, "steer.flow_timeouts.syn must be more than zero" },
+	{ "steer:\n  flow_timeouts:\n    established: 31d\n", 3,
+	  "steer.flow_timeouts.established is too long: at most 30d (got \"31d\")" },
+	{ "steer:\n  flow_timeouts:\n    fin: 2m\n    linger: soon\n", 4,
+	  "steer.flow_timeouts.linger must be a duration such as 30" },
+	{ "steer:\n  flow_timeouts: {syn: 1m, idle: 2m}\n", 2,
+	  "unknown key \"idle\" in steer.flow_timeouts (known: syn, established, fin, linger)" },
+	{ "steer:\n  flow_timeouts: 5d\n", 2, "steer.flow_timeouts must be a mapping" },
+	{ "steer:\n  flow_timeouts: {established: 99999999999999999999d}\n", 2,
+	  "steer.flow_timeouts.established must be a duration" },
+	{ "steer:\n  flow_idle: 2h\n", 2, "steer.flow_idle is too long: at most 1h" },
+	{ "steer:\n  limits: {flows: 8}\n", 2, "steer.limits.flows must be a whole number from 16 to 4194304" },
+	{ "steer:\n  limits: {flows_new: 4194305}\n", 2, "steer.limits.flows_new must be a whole number" },
+	{ "steer:\n  limits: {routes: 16}\n", 2, "unknown key \"routes\" in steer.limits (known: flows, flows_new)" },
+	{ "steer:\n  idle: 2s\n", 2, "unknown key \"idle\" in steer (known: interfaces, flow_idle, flow_timeouts, limits)" },
+	{ "instance:\n  limits: {streams: 15}\n", 2, "instance.limits.streams must be a whole number from 16" },
+	{ "instance:\n  limits: {flows: 16}\n", 2,
+	  "unknown key \"flows\" in instance.limits (known: streams, streams_new)" },
 	/* instance */
 	{ "instance:\n  policy: lax\n", 2, "instance.policy must be strict or loose, not \"lax\"" },
 	{ "instance:\n  sync: yes\n", 2, "instance.sync must be true or false" },
@@ -336,6 +355,50 @@ static void health_warmup(void)
 	EXPECT_EQ(c.chains[2].health.warmup_ms, 3000);	/* a bare number is seconds */
 	EXPECT_EQ(c.chains[3].health.warmup_ms, 0);	/* no warm-up: up at once */
 	EXPECT_EQ(c.chains[1].health.port, 80);
+	cs_config_free(&c);
+}
+
+/* steer.flow_timeouts: the defaults (conntrack's established, 5 days), days
+ * and compound durations, keys left out keeping theirs; the table limits. */
+static void flow_timeouts_and_limits(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+
+	if (!EXPECT(load("rules:\n  - match: [a.example]\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.flow_timeouts.syn_ms, 60000);
+	EXPECT_EQ(c.flow_timeouts.established_ms, 5ULL * 86400000);
+	EXPECT_EQ(c.flow_timeouts.fin_ms, 120000);
+	EXPECT_EQ(c.flow_timeouts.linger_ms, 10000);
+	EXPECT_EQ(c.flow_idle_ms, 120000);
+	EXPECT_EQ(c.limit_flows, CS_FLOWS_ENTRIES);
+	EXPECT_EQ(c.limit_flows_new, CS_FLOWS_NEW_ENTRIES);
+	EXPECT_EQ(c.instance.limit_streams, CS_STREAMS_ENTRIES);
+	EXPECT_EQ(c.instance.limit_streams_new, CS_STREAMS_NEW_ENTRIES);
+	cs_config_free(&c);
+
+	if (!EXPECT(load("steer:\n  flow_idle: 2s\n"
+			 "  flow_timeouts: {syn: 1m30s, established: 2d12h, linger: 250ms}\n"
+			 "  limits: {flows: 16, flows_new: 4194304}\n"
+			 "instance:\n  limits: {streams: 1000, streams_new: 64}\n",
+			 &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.flow_idle_ms, 2000);
+	EXPECT_EQ(c.flow_timeouts.syn_ms, 90000);
+	EXPECT_EQ(c.flow_timeouts.established_ms, 60ULL * 3600000);
+	EXPECT_EQ(c.flow_timeouts.fin_ms, 120000);	/* left out: the default */
+	EXPECT_EQ(c.flow_timeouts.linger_ms, 250);
+	EXPECT_EQ(c.limit_flows, 16);
+	EXPECT_EQ(c.limit_flows_new, 4194304);
+	EXPECT_EQ(c.instance.limit_streams, 1000);
+	EXPECT_EQ(c.instance.limit_streams_new, 64);
+	cs_config_free(&c);
+
+	/* the cap: 30 days is taken */
+	if (!EXPECT(load("steer:\n  flow_timeouts: {established: 30d}\n", &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT_EQ(c.flow_timeouts.established_ms, 30ULL * 86400000);
 	cs_config_free(&c);
 }
 
@@ -725,6 +788,7 @@ int main(void)
 	RUN(encap_chain);
 	RUN(defaults_apply_in_any_order);
 	RUN(health_warmup);
+	RUN(flow_timeouts_and_limits);
 	RUN(mesh_and_instance_defaults);
 	RUN(mesh_and_instance);
 	RUN(refuses_with_file_line_reason);

@@ -12,6 +12,8 @@
 
 #include "testing.h"
 #include "lib/ids.h"
+#include "lib/config.h"
+#include "lib/flowlife.h"
 #include "lib/sync.h"
 
 T_SUITE("sync");
@@ -608,6 +610,53 @@ static void lamport(void)
 	       (unsigned long long)cs_sync_version_rebuilt(~0ULL));
 }
 
+/* What a peer needs to keep a synced stream by the rule its holder keeps it
+ * (lib/flowlife.h) travels: the state, the flags (proven, which side sent a
+ * FIN) and the idle time, which the 32-bit ms field holds up to the longest
+ * lifetime there is (30 days). A quiet established connection's copy lives
+ * as long as the connection does on its holder. */
+static void copy_lives_by_the_holders_rule(void)
+{
+	struct cs_flow_key k = { .lo_port = 40000, .hi_port = 443, .proto = IPPROTO_TCP };
+	__u8 flags = CS_STREAM_PROVEN | CS_LIFE_FIN_LO | CS_LIFE_FIRST_LO | CS_LIFE_BEGAN_SYN;
+	struct cs_stream st = { .first_ns = 1000 * MS, .packets = 9, .epoch = 5, .seq = 3, .state = CS_ST_ESTABLISHED,
+				.flags = flags };
+	__u64 day = 86400000ULL * MS, now = 40 * day;
+	struct cs_conf c = { .flow_timeouts = { CS_TIMEOUT_SYN_DEFAULT_MS, CS_TIMEOUT_ESTABLISHED_DEFAULT_MS,
+						CS_TIMEOUT_FIN_DEFAULT_MS, CS_TIMEOUT_LINGER_DEFAULT_MS } };
+	struct cs_lifetimes life = cs_lifetimes_of(&c, 2000);
+	struct cs_sync_batch b;
+	struct cs_sync_entry e;
+	struct cs_stream back;
+	struct cs_sync_hdr h;
+	size_t len;
+
+	addr4(&k.lo, "10.10.0.2");
+	addr4(&k.hi, "192.0.2.7");
+	st.last_ns = now - 3 * day;	/* quiet for 3 days on its holder */
+	cs_sync_entry_from(&e, &k, &st, now);
+	cs_sync_begin(&b, 1, 2, 3, 4);
+	cs_sync_add(&b, &e);
+	len = cs_sync_seal(&b, &KEY);
+	EXPECT_EQ(b.buf[CS_SYNC_HDR_LEN + 37], CS_ST_ESTABLISHED);
+	EXPECT_EQ(b.buf[CS_SYNC_HDR_LEN + 38], flags);
+	if (!EXPECT(cs_sync_parse(b.buf, len, &KEY, &h) == 0, "parse"))
+		return;
+	cs_sync_entry_at(b.buf, 0, &e);
+	EXPECT_EQ(e.idle_ms, 3 * 86400000U);
+	/* a peer whose clock reads 20 days */
+	cs_sync_entry_to(&e, 2, 20 * day, &back);
+	EXPECT_EQ(back.flags, flags | CS_STREAM_SYNCED);
+	EXPECT_EQ(back.state, CS_ST_ESTABLISHED);
+	EXPECT(cs_stream_alive(&life, back.state, back.last_ns, 20 * day), "the copy is over at 3 days");
+	EXPECT(cs_stream_alive(&life, back.state, back.last_ns, 22 * day), "the copy is over at 5 days");
+	EXPECT(!cs_stream_alive(&life, back.state, back.last_ns, 22 * day + 1000 * MS), "past 5 days");
+	/* the idle time of the longest lifetime, 30 days, fits */
+	st.last_ns = now - 30 * day;
+	cs_sync_entry_from(&e, &k, &st, now);
+	EXPECT_EQ(e.idle_ms, 30 * 86400000U);
+}
+
 int main(void)
 {
 	RUN(round_trip_full_batch);
@@ -624,5 +673,6 @@ int main(void)
 	RUN(ages);
 	RUN(newer);
 	RUN(lamport);
+	RUN(copy_lives_by_the_holders_rule);
 	T_EXIT();
 }

@@ -6,9 +6,11 @@
  * of steer names it any more.
  *
  * Why flows: steer keeps a flow's instance for as long as the flow is in
- * cs_flows, whatever its age, and the sweep removes a flow only after
- * steer.flow_idle without a packet. An id that no flow names can therefore
- * never be followed again by an old flow, and may serve a new name. Until
+ * one of its two tables (cs_flows, cs_flows_new), whatever its age, and a
+ * flow goes only when it has lived out its state's lifetime (the sweep) or
+ * is evicted from cs_flows_new. An id that no flow of either table names can
+ * therefore never be followed again by an old flow, and may serve a new
+ * name. Until
  * then the instance drains (chains.c): its flows finish where they are.
  * Freed, its entries go first (cs_instances, cs_inst_stats; a chain's
  * cs_chains and cs_service_map), its holder after: a daemon killed between
@@ -135,6 +137,9 @@ void cs_ids_tick(struct cs_daemon *d)
 		return;
 	e = cs_map_each(bpf_map__fd(d->steer->maps.cs_flows), sizeof(struct cs_flow_key), sizeof(struct cs_flow),
 			note_flow, &named);
+	if (!e)	/* the unproven flows are pinned too */
+		e = cs_map_each(bpf_map__fd(d->steer->maps.cs_flows_new), sizeof(struct cs_flow_key),
+				sizeof(struct cs_flow), note_flow, &named);
 	if (e) {	/* an unread flow could name any id: free none */
 		cs_warn("ids: reading the flows: %s; ids of instances that left stay kept", strerror(-e));
 		return;

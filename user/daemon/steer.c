@@ -31,6 +31,9 @@ int cs_steer_load(struct cs_daemon *d, char *err, size_t errlen)
 	 * declare the size learn gave it (learn.limits.routes), or reusing the
 	 * pin is refused as another layout */
 	bpf_map__set_max_entries(skel->maps.cs_routes, d->conf.limit_routes);
+	/* steer.limits: the flow tables, fixed at a fresh start like learn's */
+	bpf_map__set_max_entries(skel->maps.cs_flows, d->conf.limit_flows);
+	bpf_map__set_max_entries(skel->maps.cs_flows_new, d->conf.limit_flows_new);
 	if (cs_pins_reuse(skel->obj, d->pin_dir, err, errlen) < 0)
 		goto fail;
 	e = steer_bpf__load(skel);

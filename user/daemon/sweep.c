@@ -16,8 +16,9 @@
  *   - a pass that finds the record table CS_FULL_PERCENT full makes the next
  *     one evict the least recently used records down to CS_EVICT_TO_PERCENT
  *     (the dataplane counts table_full meanwhile).
- * Live flows keep routes alive once steer exists (issue 4); until then no
- * flow uses a route.
+ * Live flows keep routes alive: a flow lives by its TCP state's lifetime
+ * (steer.flow_timeouts; steer.flow_idle for other protocols), and the pass
+ * removes the flows past theirs, in both of steer's tables (pass_flows).
  *
  * learn writes records and routes while a pass runs, and a read followed by
  * a delete by key cannot see a write that lands in between. So the sweep
@@ -38,6 +39,7 @@
 #include "daemon.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
+#include "lib/flowlife.h"
 #include "lib/learnprog.h"
 #include "lib/log.h"
 #include "lib/maps.h"
@@ -432,33 +434,92 @@ static void acl_return(struct cs_daemon *d, __u32 acl_id)
 		cs_err("acl: id %u could not go back to the pool: %s", acl_id, strerror(errno));
 }
 
+/* The flows of a pass: by the lifetimes of their states (lib/flowlife.h). */
 struct flow_walk {
 	struct cs_daemon *d;
-	int fd;
-	__u64 now, idle;
+	struct cs_lifetimes life;
+	__u64 now;
+	__u64 kept, expired;
 };
 
-/* One flow: an idle one goes; a live one keeps its route (noted in sw->flows). */
-static bool settle_flow(const void *key, void *ctx)
+static bool flow_alive(const void *value, void *ctx)
 {
-	struct flow_walk *w = ctx;
-	struct cs_flow fl;
+	const struct cs_flow *fl = value;
+	const struct flow_walk *w = ctx;
 
-	if (!bpf_map_lookup_elem(w->fd, key, &fl)) {
-		if (fl.last_ns + w->idle < w->now)
-			bpf_map_delete_elem(w->fd, key);
-		else
-			addr_note(w->d->sweep.flows, &fl.route, 0, 0);
+	return cs_stream_alive(&w->life, fl->state, fl->last_ns, w->now);
+}
+
+/* One flow as the table read gave it: a flow past its state's lifetime goes
+ * (judged again on what its removal returns, so a packet steer counted
+ * meanwhile keeps it); a live one keeps its route (noted in sw->flows). */
+static void settle_flow(struct flow_walk *w, int fd, int spill_fd, const struct cs_flow_key *key,
+			const struct cs_flow *read)
+{
+	struct cs_flow fl = *read;
+
+	if (!flow_alive(&fl, w)) {
+		switch (cs_take_if_over(fd, spill_fd, key, &fl, flow_alive, w)) {
+		case CS_TAKE_REMOVED:
+			w->expired++;
+			return;
+		case CS_TAKE_GONE:
+			return;
+		case CS_TAKE_KEPT:
+			break;
+		}
 	}
+	w->kept++;
+	addr_note(w->d->sweep.flows, &fl.route, 0, 0);
+}
+
+/* Every flow of one table, read in batches. False when it could not be read. */
+static bool sweep_flow_table(struct flow_walk *w, int fd, int spill_fd, __u64 *kept)
+{
+	struct cs_map_dump dump;
+	__u64 before = w->kept;
+	size_t i;
+	int e = cs_map_dump(fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow), &dump);
+
+	if (e) {
+		cs_warn("sweep: reading the flows: %s", strerror(-e));
+		return false;
+	}
+	for (i = 0; i < dump.n; i++)
+		settle_flow(w, fd, spill_fd, (const void *)(dump.keys + i * dump.key_size),
+			    (const void *)(dump.vals + i * dump.value_size));
+	cs_map_dump_free(&dump);
+	*kept = w->kept - before;
 	return true;
 }
 
+/* When the flows could not be read, every route counts as used by one this
+ * pass: a route must never go under a live connection. */
+static bool note_route_used(const void *key, void *ctx)
+{
+	struct cs_daemon *d = ctx;
+
+	addr_note(d->sweep.flows, key, 0, 0);
+	return true;
+}
+
+/* Both flow tables: new flows (cs_flows_new), then proven ones (cs_flows),
+ * in that order because steer moves flows from the first to the second: a
+ * flow it moves while the pass runs is read in the second if not in the
+ * first, so its route is seen used. */
 static void pass_flows(struct cs_daemon *d)
 {
-	struct flow_walk w = { d, bpf_map__fd(d->steer->maps.cs_flows), cs_now_ns(),
-			       (__u64)d->conf.flow_idle_ms * 1000000ULL };
+	struct flow_walk w = { .d = d, .life = cs_lifetimes_of(&d->conf, d->conf.flow_idle_ms), .now = cs_now_ns() };
+	int proven = bpf_map__fd(d->steer->maps.cs_flows), unproven = bpf_map__fd(d->steer->maps.cs_flows_new);
+	__u64 n_proven = 0, n_unproven = 0;
 
-	cs_map_walk(w.fd, sizeof(struct cs_flow_key), settle_flow, &w);
+	if (!sweep_flow_table(&w, unproven, -1, &n_unproven) || !sweep_flow_table(&w, proven, unproven, &n_proven))
+		cs_map_walk(bpf_map__fd(d->skel->maps.cs_routes), sizeof(struct cs_addr), note_route_used, d);
+	cs_stat_set(&d->stats.flows, n_proven);
+	cs_stat_set(&d->stats.flows_new, n_unproven);
+	cs_stat_add(&d->stats.flows_expired, w.expired);
+	if (w.expired)
+		cs_debug("sweep: %llu flows over by their state's lifetime", (unsigned long long)w.expired);
 }
 
 /* A removed route's ACL id, counters zeroed first (counts never move to

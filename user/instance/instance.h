@@ -4,7 +4,8 @@
  * of a chain. The instance program tracks and enforces per-stream state on
  * the interfaces where steered traffic arrives; this daemon syncs each
  * stream it holds to the other instance(s) of the stream's bucket, installs
- * what its peers sync to it, and forgets idle streams.
+ * what its peers sync to it, and forgets streams past their state's
+ * lifetime.
  *
  * The bucket table is the steering hosts' own: the same config, the same
  * rendezvous builder (lib/servicemap), the same view of who is alive (the
@@ -34,7 +35,6 @@ struct cs_cluster;
 #define CS_INSTANCE_HANDLE 0xc6	/* our TC filter's handle and priority */
 #define CS_INSTANCE_PRIO   0xc6
 #define CS_INST_TICK_MS    1000
-#define CS_CLOSED_IDLE_MS  10000	/* a closed stream is forgotten sooner */
 #define CS_RECV_PER_ROUND  256	/* datagrams read per loop round: a flood
 				 * cannot starve the dataplane's events */
 
@@ -146,9 +146,10 @@ void cs_sync_receive(struct cs_instance_daemon *d);
 /* Write the counters to cs_sync_stats. */
 void cs_sync_publish(struct cs_instance_daemon *d);
 
-/* streams.c: forget streams idle longer than instance.stream_idle. */
+/* streams.c: forget streams quiet for longer than their state's lifetime
+ * (steer.flow_timeouts for TCP, instance.stream_idle for the rest). */
 void cs_streams_sweep(struct cs_instance_daemon *d);
-/* Call fn for every entry of cs_streams, in batches. */
+/* Call fn for every entry of cs_streams_new, then of cs_streams, in batches. */
 typedef void (*cs_stream_fn)(struct cs_instance_daemon *d, const struct cs_flow_key *k, const struct cs_stream *stream,
 			     void *arg);
 void cs_streams_each(struct cs_instance_daemon *d, cs_stream_fn fn, void *arg);

@@ -353,20 +353,43 @@ static bool names_us(const struct cs_instance_daemon *d, const struct cs_member 
 	return h->chain_id == cs_role_chain(d)->vni && h->sender == m->wire && h->receiver == d->members[d->self].wire;
 }
 
-/* Reads the stream's entry in cs_streams (fd) and writes the received
- * version there when it is newer (cs_sync_newer). */
-static void install(struct cs_instance_daemon *d, int fd, const struct cs_member *m, const struct cs_sync_entry *e,
-		    __u64 now)
+/* The version of a stream this node holds, in either table; false: none. */
+static bool held_version(struct cs_instance_daemon *d, const struct cs_flow_key *key, struct cs_stream *held)
+{
+	return !bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.cs_streams), key, held) ||
+	       !bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.cs_streams_new), key, held);
+}
+
+/* Writes a received version into the table its holder keeps it in: proven
+ * streams where no flood can evict them (cs_streams, unless full), the
+ * others in cs_streams_new; an older copy in the other table goes. */
+static int write_version(struct cs_instance_daemon *d, const struct cs_flow_key *key, const struct cs_stream *st)
+{
+	int proven = bpf_map__fd(d->skel->maps.cs_streams), unproven = bpf_map__fd(d->skel->maps.cs_streams_new);
+
+	if ((st->flags & CS_STREAM_PROVEN) && !bpf_map_update_elem(proven, key, st, BPF_ANY)) {
+		bpf_map_delete_elem(unproven, key);
+		return 0;
+	}
+	if (bpf_map_update_elem(unproven, key, st, BPF_ANY))
+		return -errno;
+	bpf_map_delete_elem(proven, key);
+	return 0;
+}
+
+/* Installs a received version when it is newer than what this node holds
+ * (cs_sync_newer). */
+static void install(struct cs_instance_daemon *d, const struct cs_member *m, const struct cs_sync_entry *e, __u64 now)
 {
 	struct cs_stream held, received;
 
 	d->stats.streams_received++;
-	if (!bpf_map_lookup_elem(fd, &e->key, &held) && !cs_sync_newer(e->epoch, e->seq, held.epoch, held.seq)) {
+	if (held_version(d, &e->key, &held) && !cs_sync_newer(e->epoch, e->seq, held.epoch, held.seq)) {
 		d->stats.stale++;
 		return;
 	}
 	cs_sync_entry_to(e, (__u16)m->id, now, &received);
-	if (bpf_map_update_elem(fd, &e->key, &received, BPF_ANY))
+	if (write_version(d, &e->key, &received))
 		return;
 	d->stats.installed++;
 }
@@ -374,7 +397,6 @@ static void install(struct cs_instance_daemon *d, int fd, const struct cs_member
 static void take_datagram(struct cs_instance_daemon *d, const __u8 *buf, size_t len,
 			  const struct sockaddr_storage *from)
 {
-	int fd = bpf_map__fd(d->skel->maps.cs_streams);
 	struct cs_member *m = peer_at(d, from);
 	struct cs_sync_hdr h;
 	struct cs_sync_entry e;
@@ -406,7 +428,7 @@ static void take_datagram(struct cs_instance_daemon *d, const __u8 *buf, size_t 
 	}
 	for (i = 0; i < h.count; i++) {
 		cs_sync_entry_at(buf, i, &e);
-		install(d, fd, m, &e, now);
+		install(d, m, &e, now);
 	}
 }
 

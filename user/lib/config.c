@@ -255,16 +255,22 @@ static int want_seconds(struct loader *l, const yaml_node_t *n, const char *what
 	return 0;
 }
 
-static int want_millis(struct loader *l, const yaml_node_t *n, const char *what, __u32 *out)
+/* A duration of more than zero and at most max_ms (< 2^32 ms), in ms. */
+static int want_positive_ms(struct loader *l, const yaml_node_t *n, const char *what, __u64 max_ms, __u32 *out)
 {
 	__u64 ms;
 
-	if (want_duration_ms(l, n, what, 3600000, &ms))
+	if (want_duration_ms(l, n, what, max_ms, &ms))
 		return -1;
 	if (!ms)
 		return fail(l, n, "%s must be more than zero", what);
 	*out = (__u32)ms;
 	return 0;
+}
+
+static int want_millis(struct loader *l, const yaml_node_t *n, const char *what, __u32 *out)
+{
+	return want_positive_ms(l, n, what, 3600000, out);
 }
 
 /* Iterate a mapping: calls fn(key, value) for each pair. */
@@ -631,6 +637,35 @@ static int learn_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 		    "limits, acl_ids, match_queries, query_window, never_steer, quota)", key);
 }
 
+/* steer.flow_timeouts: a lifetime may be days (established: 5 by default),
+ * up to CS_TIMEOUT_MAX_MS. */
+static int timeouts_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_flow_timeouts *t = &l->conf->flow_timeouts;
+
+	(void)arg;
+	if (!strcmp(key, "syn"))
+		return want_positive_ms(l, v, "steer.flow_timeouts.syn", CS_TIMEOUT_MAX_MS, &t->syn_ms);
+	if (!strcmp(key, "established"))
+		return want_positive_ms(l, v, "steer.flow_timeouts.established", CS_TIMEOUT_MAX_MS,
+					&t->established_ms);
+	if (!strcmp(key, "fin"))
+		return want_positive_ms(l, v, "steer.flow_timeouts.fin", CS_TIMEOUT_MAX_MS, &t->fin_ms);
+	if (!strcmp(key, "linger"))
+		return want_positive_ms(l, v, "steer.flow_timeouts.linger", CS_TIMEOUT_MAX_MS, &t->linger_ms);
+	return fail(l, k, "unknown key \"%s\" in steer.flow_timeouts (known: syn, established, fin, linger)", key);
+}
+
+static int steer_limits_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	(void)arg;
+	if (!strcmp(key, "flows"))
+		return want_u32(l, v, "steer.limits.flows", 16, 4 * 1024 * 1024, &l->conf->limit_flows);
+	if (!strcmp(key, "flows_new"))
+		return want_u32(l, v, "steer.limits.flows_new", 16, 4 * 1024 * 1024, &l->conf->limit_flows_new);
+	return fail(l, k, "unknown key \"%s\" in steer.limits (known: flows, flows_new)", key);
+}
+
 static int steer_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
@@ -638,7 +673,11 @@ static int steer_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 		return load_ifaces(l, v, &l->conf->steer_ifaces, &l->conf->n_steer_ifaces);
 	if (!strcmp(key, "flow_idle"))
 		return want_millis(l, v, "steer.flow_idle", &l->conf->flow_idle_ms);
-	return fail(l, k, "unknown key \"%s\" in steer (known: interfaces, flow_idle)", key);
+	if (!strcmp(key, "flow_timeouts"))
+		return each_pair(l, v, "steer.flow_timeouts", timeouts_pair, NULL);
+	if (!strcmp(key, "limits"))
+		return each_pair(l, v, "steer.limits", steer_limits_pair, NULL);
+	return fail(l, k, "unknown key \"%s\" in steer (known: interfaces, flow_idle, flow_timeouts, limits)", key);
 }
 
 struct rule_load {
@@ -929,6 +968,18 @@ static int mesh_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 	return fail(l, k, "unknown key \"%s\" in mesh (known: affinity_key, sync_key, sync_port)", key);
 }
 
+static int role_limits_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct cs_instance_role *r = &l->conf->instance;
+
+	(void)arg;
+	if (!strcmp(key, "streams"))
+		return want_u32(l, v, "instance.limits.streams", 16, 4 * 1024 * 1024, &r->limit_streams);
+	if (!strcmp(key, "streams_new"))
+		return want_u32(l, v, "instance.limits.streams_new", 16, 4 * 1024 * 1024, &r->limit_streams_new);
+	return fail(l, k, "unknown key \"%s\" in instance.limits (known: streams, streams_new)", key);
+}
+
 static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	struct cs_instance_role *r = &l->conf->instance;
@@ -953,9 +1004,11 @@ static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 		return want_millis(l, v, "instance.stream_idle", &r->stream_idle_ms);
 	if (!strcmp(key, "metrics"))
 		return want_listen(l, v, "instance.metrics", &r->metrics);
+	if (!strcmp(key, "limits"))
+		return each_pair(l, v, "instance.limits", role_limits_pair, NULL);
 	return fail(l, k,
-		    "unknown key \"%s\" in instance (known: name, interfaces, policy, sync, stream_idle, metrics)",
-		    key);
+		    "unknown key \"%s\" in instance (known: name, interfaces, policy, sync, stream_idle, limits, "
+		    "metrics)", key);
 }
 
 /* ---- cluster ---- */
@@ -1429,9 +1482,15 @@ int cs_config_load(const char *path, struct cs_conf *conf, char *err, size_t err
 		return -1;
 	}
 	conf->flow_idle_ms = CS_FLOW_IDLE_DEFAULT_MS;
+	conf->flow_timeouts = (struct cs_flow_timeouts){ CS_TIMEOUT_SYN_DEFAULT_MS, CS_TIMEOUT_ESTABLISHED_DEFAULT_MS,
+							 CS_TIMEOUT_FIN_DEFAULT_MS, CS_TIMEOUT_LINGER_DEFAULT_MS };
+	conf->limit_flows = CS_FLOWS_ENTRIES;
+	conf->limit_flows_new = CS_FLOWS_NEW_ENTRIES;
 	conf->sync_port = CS_SYNC_PORT_DEFAULT;
 	conf->instance = (struct cs_instance_role){ .strict = true, .sync = true,
-						    .stream_idle_ms = CS_STREAM_IDLE_DEFAULT_MS };
+						    .stream_idle_ms = CS_STREAM_IDLE_DEFAULT_MS,
+						    .limit_streams = CS_STREAMS_ENTRIES,
+						    .limit_streams_new = CS_STREAMS_NEW_ENTRIES };
 	if (!keep_file_name(&l, NULL, path) || load_file(&l)) {
 		if (!l.failed)
 			snprintf(err, errlen, "%s: out of memory", path);

@@ -20,6 +20,14 @@
 #define CS_TTL_MAX_DEFAULT   86400
 #define CS_TTL_GRACE_DEFAULT 30
 #define CS_FLOW_IDLE_DEFAULT_MS 120000
+/* steer.flow_timeouts: how long a quiet TCP stream lives in each state.
+ * Established is the default of Linux conntrack's
+ * nf_conntrack_tcp_timeout_established: far beyond TCP keepalive's 2 h. */
+#define CS_TIMEOUT_SYN_DEFAULT_MS         60000
+#define CS_TIMEOUT_ESTABLISHED_DEFAULT_MS (5ULL * 86400000)
+#define CS_TIMEOUT_FIN_DEFAULT_MS         120000
+#define CS_TIMEOUT_LINGER_DEFAULT_MS      10000
+#define CS_TIMEOUT_MAX_MS                 (30ULL * 86400000)	/* each at most 30 days */
 #define CS_STREAM_IDLE_DEFAULT_MS 120000
 #define CS_WARMUP_DEFAULT_MS 1000
 #define CS_CLUSTER_LEASE_TTL_DEFAULT_S 10
@@ -29,6 +37,16 @@
 
 struct cs_ttl_policy {
 	__u32 min, max, grace;
+};
+
+/* steer.flow_timeouts, in ms: the lifetime of a quiet TCP stream by its
+ * state (user/lib/flowlife.h). The instance role keeps its TCP streams by
+ * the same. */
+struct cs_flow_timeouts {
+	__u32 syn_ms;			/* SYN_SENT, SYN_RECV */
+	__u32 established_ms;
+	__u32 fin_ms;			/* CLOSING: a FIN one way */
+	__u32 linger_ms;		/* CLOSED: FINs both ways, or a RST */
 };
 
 struct cs_pattern {
@@ -100,7 +118,10 @@ struct cs_instance_role {
 	size_t n_ifaces;
 	bool strict;			/* policy: strict (default) or loose */
 	bool sync;			/* sync state to peers (default true) */
-	__u32 stream_idle_ms;		/* a stream this quiet is forgotten */
+	__u32 stream_idle_ms;		/* a stream of UDP or another protocol this
+					 * quiet is forgotten (TCP: steer.flow_timeouts) */
+	__u32 limit_streams;		/* instance.limits.streams: cs_streams size */
+	__u32 limit_streams_new;	/* instance.limits.streams_new: cs_streams_new size */
 	struct cs_listen metrics;	/* instance.metrics: overrides the top-level one */
 	int line;			/* of the `instance:` key; 0: absent */
 };
@@ -151,7 +172,11 @@ struct cs_conf {
 	__u32 quota;			/* learn.quota: records per rule by default */
 	char **steer_ifaces;
 	size_t n_steer_ifaces;
-	__u32 flow_idle_ms;		/* steer.flow_idle: a flow this quiet is over */
+	__u32 flow_idle_ms;		/* steer.flow_idle: a flow of UDP or another
+					 * protocol this quiet is over */
+	struct cs_flow_timeouts flow_timeouts;	/* steer.flow_timeouts: TCP's */
+	__u32 limit_flows;		/* steer.limits.flows: cs_flows size */
+	__u32 limit_flows_new;		/* steer.limits.flows_new: cs_flows_new size */
 	struct cs_rule_conf *rules;
 	size_t n_rules;
 	struct cs_pattern *patterns;

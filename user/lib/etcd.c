@@ -288,8 +288,12 @@ int etcd_transport_error(CURL *e, CURLcode cc, const char *endpoint, unsigned in
 
 	curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &request_bytes);
 	*sent = request_bytes > 0;
-	if (cc == CURLE_COULDNT_CONNECT)
+	if (cc == CURLE_COULDNT_CONNECT) {
+		/* nothing can have left: the request size libcurl reports may
+		 * still be the last transfer's on this handle */
+		*sent = false;
 		return connect_error(e, endpoint, err, errlen);
+	}
 	if (cc == CURLE_OPERATION_TIMEDOUT)
 		return timeout_error(e, endpoint, timeout_ms, *sent, err, errlen);
 	if (cc == CURLE_COULDNT_RESOLVE_HOST) {

@@ -189,6 +189,21 @@ static __u64 get(const __u64 *stat)
 	return __atomic_load_n(stat, __ATOMIC_RELAXED);
 }
 
+/* A counter family with one sample per counter of an X-macro list, labelled
+ * label="its name". */
+static void counters_by_name(FILE *f, const char *name, const char *help, const char *label,
+			     const char *(*name_of)(__u32), const __u64 *count, __u32 n)
+{
+	__u32 i;
+
+	family(f, name, "counter", help);
+	for (i = 0; i < n; i++) {
+		const char *labels[] = { label, name_of(i), NULL };
+
+		sample(f, name, labels, count[i]);
+	}
+}
+
 /* ---- the steering host ---- */
 
 static void learn_reasons(FILE *f, const struct cs_pinned *pins)
@@ -216,6 +231,24 @@ static void learn_reasons(FILE *f, const struct cs_pinned *pins)
 	}
 	one(f, "cloudsteer_records_learned_total", "counter", "Records created by learn.",
 	    count[CS_R_REC_LEARNED]);
+}
+
+/* steer's flow tables: what the sweep found and removed, and what steer
+ * counted (new, promoted, refused by a full cs_flows). */
+static void flow_tables(FILE *f, const struct cs_pinned *pins, const struct cs_daemon_stats *s)
+{
+	__u64 count[CS_S_MAX];
+
+	family(f, "cloudsteer_flows", "gauge",
+	       "Flows by table: proven (cs_flows) and new (cs_flows_new), as the last sweep pass found them.");
+	sample(f, "cloudsteer_flows", (const char *const[]){ "table", "flows", NULL }, get(&s->flows));
+	sample(f, "cloudsteer_flows", (const char *const[]){ "table", "flows_new", NULL }, get(&s->flows_new));
+	one(f, "cloudsteer_flows_expired_total", "counter",
+	    "Flows removed by the sweep once quiet for their state's lifetime.", get(&s->flows_expired));
+	if (!cs_pinned_steer_stats(pins, count))
+		counters_by_name(f, "cloudsteer_flow_events_total",
+				 "What steer did with its flow tables, by event (show stats lists them).", "event",
+				 cs_steer_counter_name, count, CS_S_MAX);
 }
 
 static void table_gauges(FILE *f, const struct cs_daemon_stats *s)
@@ -356,17 +389,11 @@ static void instances(FILE *f, const struct cs_pinned *pins, const struct labels
 static void instance_reasons(FILE *f, const struct cs_pinned *pins)
 {
 	__u64 count[CS_I_MAX];
-	__u32 r;
 
-	if (cs_pinned_inst_reasons(pins, count))
-		return;
-	family(f, "cloudsteer_stream_packets_total", "counter",
-	       "Packets seen by the instance program, by outcome (exactly one per packet).");
-	for (r = 0; r < CS_I_MAX; r++) {
-		const char *labels[] = { "reason", cs_inst_reason_name(r), NULL };
-
-		sample(f, "cloudsteer_stream_packets_total", labels, count[r]);
-	}
+	if (!cs_pinned_inst_reasons(pins, count))
+		counters_by_name(f, "cloudsteer_stream_packets_total",
+				 "Packets seen by the instance program, by outcome (exactly one per packet).", "reason",
+				 cs_inst_reason_name, count, CS_I_MAX);
 }
 
 static void sync_stats(FILE *f, const struct cs_pinned *pins)
@@ -408,7 +435,7 @@ static void sync_stats(FILE *f, const struct cs_pinned *pins)
 
 #define RUN_MAPS                                                                                  \
 	(CS_PINNED_BIT(CS_M_LEARN_STATS) | CS_PINNED_BIT(CS_M_RULE_STATS) | CS_PINNED_BIT(CS_M_RULE_TRAFFIC) | \
-	 CS_PINNED_BIT(CS_M_INSTANCES) | CS_PINNED_BIT(CS_M_INST_STATS))
+	 CS_PINNED_BIT(CS_M_INSTANCES) | CS_PINNED_BIT(CS_M_INST_STATS) | CS_PINNED_BIT(CS_M_STEER_STATS))
 #define INSTANCE_MAPS (CS_PINNED_BIT(CS_M_INST_REASONS) | CS_PINNED_BIT(CS_M_SYNC_STATS))
 
 /* ---- the cluster (lib/cluster.h), when there is one ---- */
@@ -468,6 +495,7 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 	sample(f, "cloudsteer_build_info", build, 1);
 	if (m->role == CS_METRICS_RUN) {
 		table_gauges(f, m->stats);
+		flow_tables(f, &pins, m->stats);
 		learn_reasons(f, &pins);
 		pthread_mutex_lock(&m->lock);
 		rules(f, &pins, &m->labels);
@@ -475,9 +503,12 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 		instances(f, &pins, &m->labels);
 		pthread_mutex_unlock(&m->lock);
 	} else {
-		one(f, "cloudsteer_streams", "gauge", "Streams held (last idle sweep).", get(&m->stats->streams));
-		one(f, "cloudsteer_streams_forgotten_total", "counter", "Streams forgotten after stream_idle.",
-		    get(&m->stats->streams_forgotten));
+		one(f, "cloudsteer_streams", "gauge", "Streams held, proven or new (last sweep).",
+		    get(&m->stats->streams));
+		one(f, "cloudsteer_streams_new", "gauge", "Of those, streams not proven yet (in cs_streams_new).",
+		    get(&m->stats->streams_new));
+		one(f, "cloudsteer_streams_forgotten_total", "counter",
+		    "Streams forgotten once quiet for their state's lifetime.", get(&m->stats->streams_forgotten));
 		instance_reasons(f, &pins);
 		sync_stats(f, &pins);
 	}

@@ -31,8 +31,11 @@ struct cs_daemon_stats {
 	__u64 sweep_passes, expired, evicted, routes_removed;
 	__u64 expiry_lag_ms_sum;	/* over the expired records: how late */
 	__u64 expiry_lag_ms_max;	/* the latest of the last pass that expired any */
+	__u64 flows, flows_new;		/* in cs_flows, cs_flows_new (last pass) */
+	__u64 flows_expired;		/* removed past their state's lifetime */
 	/* instance */
-	__u64 streams;			/* held at the last idle sweep */
+	__u64 streams;			/* held at the last sweep, proven or new */
+	__u64 streams_new;		/* of those, in cs_streams_new */
 	__u64 streams_forgotten;	/* since the daemon started */
 	/* both, in a cluster: written by the cluster thread (lib/cluster.h) */
 	__u64 cluster_on;		/* 1: a cluster: section, so these count */

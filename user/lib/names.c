@@ -23,12 +23,21 @@ const char *cs_reason_help(__u32 reason)
 	return reason < CS_R_MAX ? reason_help[reason] : NULL;
 }
 
-static const struct {
+/* A name and what it means, for the X-macro lists of counters. */
+struct named {
 	const char *name, *help;
-} inst_reasons[CS_I_MAX] = {
+};
+
+static const struct named inst_reasons[CS_I_MAX] = {
 #define CS_INSTANCE_REASON_ROW(sym, name, help) [CS_I_##sym] = { name, help },
 	CS_INSTANCE_REASONS(CS_INSTANCE_REASON_ROW)
 #undef CS_INSTANCE_REASON_ROW
+};
+
+static const struct named steer_counters[CS_S_MAX] = {
+#define CS_STEER_COUNTER_ROW(sym, name, help) [CS_S_##sym] = { name, help },
+	CS_STEER_COUNTERS(CS_STEER_COUNTER_ROW)
+#undef CS_STEER_COUNTER_ROW
 };
 
 const char *cs_inst_reason_name(__u32 reason)
@@ -39,6 +48,16 @@ const char *cs_inst_reason_name(__u32 reason)
 const char *cs_inst_reason_help(__u32 reason)
 {
 	return reason < CS_I_MAX ? inst_reasons[reason].help : NULL;
+}
+
+const char *cs_steer_counter_name(__u32 counter)
+{
+	return counter < CS_S_MAX ? steer_counters[counter].name : NULL;
+}
+
+const char *cs_steer_counter_help(__u32 counter)
+{
+	return counter < CS_S_MAX ? steer_counters[counter].help : NULL;
 }
 
 const char *cs_chain_mode_name(__u32 mode)

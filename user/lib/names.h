@@ -19,13 +19,18 @@ const char *cs_reason_help(__u32 reason);
 const char *cs_inst_reason_name(__u32 reason);
 const char *cs_inst_reason_help(__u32 reason);
 
+/* The name and meaning of a steer flow counter (CS_S_*); NULL past CS_S_MAX. */
+const char *cs_steer_counter_name(__u32 counter);
+const char *cs_steer_counter_help(__u32 counter);
+
 /* The words the CLI uses for steer's enums: "route"/"encap", "bypass"/"drop",
  * "down"/"up"/"draining"/"warming"; "?" for a value this build does not know. */
 const char *cs_chain_mode_name(__u32 mode);
 const char *cs_on_failure_name(__u32 on_failure);
 const char *cs_inst_state_name(__u32 state);
 
-/* A stream's TCP (or active) state on an instance node: "established", ...; "?" */
+/* A stream's TCP (or active) state, on an instance node or in a steer flow:
+ * "established", ...; "?" */
 const char *cs_stream_state_name(__u32 state);
 
 /* "exact", "wildcard", "subtree" or "?" */

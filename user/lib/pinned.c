@@ -38,8 +38,8 @@ static const struct map_spec specs[CS_M_COUNT] = {
 	[CS_M_LEARN_STATS] = { "cs_learn_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
 			       CS_R_MAX },
 	[CS_M_ACL_POOL] = { "cs_acl_pool", BPF_MAP_TYPE_QUEUE, 0, sizeof(__u32), 1 },
-	[CS_M_FLOWS] = { "cs_flows", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key), sizeof(struct cs_flow),
-			 1, true },
+	[CS_M_FLOWS] = { "cs_flows", BPF_MAP_TYPE_HASH, sizeof(struct cs_flow_key), sizeof(struct cs_flow), 1,
+			 true },
 	[CS_M_ACL_STATS] = { "cs_acl_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 			     sizeof(struct cs_acl_stat), 1, true },
 	[CS_M_CHAINS] = { "cs_chains", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_chain), CS_CHAINS_MAX,
@@ -51,8 +51,8 @@ static const struct map_spec specs[CS_M_COUNT] = {
 	[CS_M_INST_STATS] = { "cs_inst_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 			      sizeof(struct cs_inst_stat), CS_INSTANCES_MAX, true },
 	[CS_M_CONFIG] = { "cs_config", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_config), 1 },
-	[CS_M_STREAMS] = { "cs_streams", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key),
-			   sizeof(struct cs_stream), 1, true },
+	[CS_M_STREAMS] = { "cs_streams", BPF_MAP_TYPE_HASH, sizeof(struct cs_flow_key), sizeof(struct cs_stream),
+			   1, true },
 	[CS_M_INST_REASONS] = { "cs_inst_reasons", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
 				CS_I_MAX, true },
 	[CS_M_SYNC_STATS] = { "cs_sync_stats", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_sync_stat), 1,
@@ -68,6 +68,12 @@ static const struct map_spec specs[CS_M_COUNT] = {
 				CS_INSTANCES_MAX, true },
 	[CS_M_PEER_IDS] = { "cs_peer_ids", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct cs_id_holder),
 			    CS_INSTANCES_MAX, true },
+	[CS_M_FLOWS_NEW] = { "cs_flows_new", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key),
+			     sizeof(struct cs_flow), 1, true },
+	[CS_M_STEER_STATS] = { "cs_steer_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
+			       CS_S_MAX, true },
+	[CS_M_STREAMS_NEW] = { "cs_streams_new", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key),
+			       sizeof(struct cs_stream), 1, true },
 };
 
 /* A directory that holds at least one entry: the daemon left state there. */
@@ -282,9 +288,19 @@ int cs_pinned_config(const struct cs_pinned *pins, struct cs_config *out)
 	return lookup(pins, CS_M_CONFIG, &zero, out, sizeof(*out));
 }
 
-int cs_pinned_flow(const struct cs_pinned *pins, const struct cs_flow_key *key, struct cs_flow *out)
+int cs_pinned_flow(const struct cs_pinned *pins, const struct cs_flow_key *key, struct cs_flow *out, bool *proven)
 {
-	return lookup(pins, CS_M_FLOWS, key, out, sizeof(*out));
+	int e = lookup(pins, CS_M_FLOWS, key, out, sizeof(*out));
+
+	*proven = !e;
+	if (e)
+		e = lookup(pins, CS_M_FLOWS_NEW, key, out, sizeof(*out));
+	return e;
+}
+
+int cs_pinned_steer_stats(const struct cs_pinned *pins, __u64 *out)
+{
+	return sum_counters(pins, CS_M_STEER_STATS, out, CS_S_MAX);
 }
 
 int cs_pinned_learn_reasons(const struct cs_pinned *pins, __u64 *out)

@@ -9,6 +9,7 @@
 #ifndef CS_PINNED_H
 #define CS_PINNED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -23,7 +24,7 @@ enum cs_pinned_map {
 	CS_M_RULE_STATS,
 	CS_M_LEARN_STATS,
 	CS_M_ACL_POOL,
-	CS_M_FLOWS,		/* steer's; optional: fd -1 where steer never ran */
+	CS_M_FLOWS,		/* steer's proven flows; optional: fd -1 where steer never ran */
 	CS_M_ACL_STATS,		/* steer's; optional */
 	CS_M_CHAINS,		/* steer's; optional */
 	CS_M_INSTANCES,		/* steer's; optional */
@@ -39,6 +40,9 @@ enum cs_pinned_map {
 	CS_M_CHAIN_IDS,		/* optional: older state has none */
 	CS_M_INSTANCE_IDS,	/* optional: older state has none */
 	CS_M_PEER_IDS,		/* the instance's; optional */
+	CS_M_FLOWS_NEW,		/* steer's unproven flows; optional */
+	CS_M_STEER_STATS,	/* steer's; optional */
+	CS_M_STREAMS_NEW,	/* instance's unproven streams; optional */
 	CS_M_COUNT,
 };
 
@@ -95,8 +99,11 @@ int cs_pinned_inst_stat(const struct cs_pinned *pins, __u32 id, struct cs_inst_s
 int cs_pinned_instance(const struct cs_pinned *pins, __u32 id, struct cs_instance *out);
 /* Reads cs_config[0]: learn's keys and switches (explain: the affinity key). */
 int cs_pinned_config(const struct cs_pinned *pins, struct cs_config *out);
-/* Reads cs_flows[key]: the flow steer pinned for a stream, if it has one. */
-int cs_pinned_flow(const struct cs_pinned *pins, const struct cs_flow_key *key, struct cs_flow *out);
+/* Reads the flow steer pinned for a stream, if it has one: in cs_flows,
+ * else in cs_flows_new (where it is not proven yet: *proven false). */
+int cs_pinned_flow(const struct cs_pinned *pins, const struct cs_flow_key *key, struct cs_flow *out, bool *proven);
+/* Reads cs_steer_stats: steer's CS_S_MAX flow counters, into out. */
+int cs_pinned_steer_stats(const struct cs_pinned *pins, __u64 *out);
 /* Reads cs_learn_stats: learn's CS_R_MAX counters by reason, into out. */
 int cs_pinned_learn_reasons(const struct cs_pinned *pins, __u64 *out);
 /* Reads cs_inst_reasons: the instance program's CS_I_MAX counters by reason. */

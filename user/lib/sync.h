@@ -25,6 +25,11 @@
  *    64  bytes
  *    72  age_ms    since the stream's first packet, at sending
  *    76  idle_ms   since its last packet, at sending
+ *   state is enum cs_stream_state and flags are CS_STREAM_* and CS_LIFE_*
+ *   (headers/cloudsteer.h): with idle_ms, all a receiver needs to keep its
+ *   copy by the rule its holder keeps the stream (lib/flowlife.h: a quiet
+ *   established connection for days), in the table its holder keeps it in
+ *   (CS_STREAM_PROVEN: where no flood evicts it)
  *   tag, 16 octets, after the last entry
  *     SipHash-2-4-128 (lib/siphash.h) under the sync key, of every octet
  *     before it

@@ -70,10 +70,10 @@ static int cmp_flow_row(const void *a, const void *b)
 
 /* ---- reading ---- */
 
-/* Read a whole hash map into sorted rows: each row is row_size bytes with
- * the key at its start and the value at val_off. */
-static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, size_t val_off,
-		     int (*cmp)(const void *, const void *), void **rows, size_t *n)
+/* Append every entry of a hash map to *rows (*n of them so far): each row
+ * is row_size bytes with the key at its start and the value at val_off. */
+static int append_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, size_t val_off, void **rows,
+		       size_t *n)
 {
 	struct cs_map_dump d;
 	__u8 *out;
@@ -82,20 +82,34 @@ static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, 
 
 	if (e)
 		return e;
-	out = calloc(d.n ? d.n : 1, row_size);
+	out = realloc(*rows, (*n + d.n ? *n + d.n : 1) * row_size);
 	if (!out) {
 		cs_map_dump_free(&d);
 		return -ENOMEM;
 	}
+	memset(out + *n * row_size, 0, d.n * row_size);
 	for (i = 0; i < d.n; i++) {
-		memcpy(out + i * row_size, d.keys + i * d.key_size, key_size);
-		memcpy(out + i * row_size + val_off, d.vals + i * d.value_size, value_size);
+		memcpy(out + (*n + i) * row_size, d.keys + i * d.key_size, key_size);
+		memcpy(out + (*n + i) * row_size + val_off, d.vals + i * d.value_size, value_size);
 	}
-	*n = d.n;
+	*n += d.n;
 	*rows = out;
 	cs_map_dump_free(&d);
-	qsort(out, *n, row_size, cmp);
 	return 0;
+}
+
+/* Read a whole hash map into sorted rows (see append_rows). */
+static int read_rows(int fd, __u32 key_size, __u32 value_size, size_t row_size, size_t val_off,
+		     int (*cmp)(const void *, const void *), void **rows, size_t *n)
+{
+	int e;
+
+	*rows = NULL;
+	*n = 0;
+	e = append_rows(fd, key_size, value_size, row_size, val_off, rows, n);
+	if (!e)
+		qsort(*rows, *n, row_size, cmp);
+	return e;
 }
 
 #define READ_ROWS(fd, rowtype, keyf, valf, cmp, rows, n)                                          \
@@ -184,13 +198,27 @@ static int read_patterns(const struct cs_pinned *pins, struct cs_view *v, char *
 	return 0;
 }
 
-/* Reads cs_flows: steer's live flows, by the route they use. */
+#define APPEND_FLOWS(fd, v)                                                                            \
+	append_rows(fd, sizeof(struct cs_flow_key), sizeof(struct cs_flow), sizeof(struct cs_flow_row), \
+		    offsetof(struct cs_flow_row, flow), (void **)&(v)->flows, &(v)->n_flows)
+
+/* Reads cs_flows and cs_flows_new: steer's flows, proven or not, by the
+ * route they use. */
 static int read_flows(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
 {
+	size_t i;
+	int e;
+
 	if (pins->fd[CS_M_FLOWS] < 0)
 		return 0;	/* steer never ran here: no flows */
-	return READ_ROWS(pins->fd[CS_M_FLOWS], struct cs_flow_row, key, flow, cmp_flow_row, &v->flows,
-			 &v->n_flows);
+	e = APPEND_FLOWS(pins->fd[CS_M_FLOWS], v);
+	for (i = 0; !e && i < v->n_flows; i++)
+		v->flows[i].proven = true;
+	if (!e && pins->fd[CS_M_FLOWS_NEW] >= 0)
+		e = APPEND_FLOWS(pins->fd[CS_M_FLOWS_NEW], v);
+	if (!e)
+		qsort(v->flows, v->n_flows, sizeof(*v->flows), cmp_flow_row);
+	return e;
 }
 
 /* ---- reading steer's chains, instances and tables ---- */
@@ -558,33 +586,28 @@ static int cmp_stream_row(const void *a, const void *b)
 		      sizeof(struct cs_flow_key));
 }
 
+#define APPEND_STREAMS(fd, rows, n)                                                                     \
+	append_rows(fd, sizeof(struct cs_flow_key), sizeof(struct cs_stream), sizeof(struct cs_stream_row), \
+		    offsetof(struct cs_stream_row, stream), (void **)(rows), n)
+
 int cs_view_streams(const struct cs_pinned *pins, struct cs_stream_row **rows, size_t *n)
 {
-	struct cs_stream_row *r;
-	struct cs_map_dump d;
-	size_t i;
 	int e;
 
 	*rows = NULL;
 	*n = 0;
 	if (pins->fd[CS_M_STREAMS] < 0)
 		return -ENOENT;
-	e = cs_map_dump(pins->fd[CS_M_STREAMS], sizeof(struct cs_flow_key), sizeof(struct cs_stream), &d);
-	if (e)
+	e = APPEND_STREAMS(pins->fd[CS_M_STREAMS], rows, n);
+	if (!e && pins->fd[CS_M_STREAMS_NEW] >= 0)
+		e = APPEND_STREAMS(pins->fd[CS_M_STREAMS_NEW], rows, n);
+	if (e) {
+		free(*rows);
+		*rows = NULL;
+		*n = 0;
 		return e;
-	r = calloc(d.n ? d.n : 1, sizeof(*r));
-	if (!r) {
-		cs_map_dump_free(&d);
-		return -ENOMEM;
 	}
-	for (i = 0; i < d.n; i++) {
-		memcpy(&r[i].key, d.keys + i * d.key_size, sizeof(r[i].key));
-		memcpy(&r[i].stream, d.vals + i * d.value_size, sizeof(r[i].stream));
-	}
-	qsort(r, d.n, sizeof(*r), cmp_stream_row);
-	*rows = r;
-	*n = d.n;
-	cs_map_dump_free(&d);
+	qsort(*rows, *n, sizeof(**rows), cmp_stream_row);
 	return 0;
 }
 

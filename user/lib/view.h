@@ -10,6 +10,7 @@
 #ifndef CS_VIEW_H
 #define CS_VIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -55,6 +56,7 @@ struct cs_pattern_row {
 struct cs_flow_row {
 	struct cs_flow_key key;
 	struct cs_flow flow;
+	bool proven;		/* in cs_flows; else in cs_flows_new */
 };
 
 /*
@@ -112,7 +114,7 @@ const char *cs_view_pattern_text(const struct cs_view *v, __u32 pattern_id);
 const struct cs_route *cs_view_route(const struct cs_view *v, const struct cs_addr *a);
 /* The records of an IP: how many, the first in *first. */
 size_t cs_view_records_of(const struct cs_view *v, const struct cs_addr *a, const struct cs_record_row **first);
-/* How many flows (streams seen within steer.flow_idle) use the route a. */
+/* How many flows (live by their state's lifetime) use the route a. */
 size_t cs_view_flows_of(const struct cs_view *v, const struct cs_addr *a);
 /* counts[rule_id] = records held under that rule, for rule ids < n. */
 void cs_view_count_by_rule(const struct cs_view *v, __u64 *counts, size_t n);
@@ -148,8 +150,8 @@ struct cs_stream_row {
 	struct cs_stream stream;
 };
 
-/* Reads every entry of cs_streams (instance) into *rows (free() it), sorted
- * by key. 0, or -errno (-ENOENT: no cs_streams here). */
+/* Reads every entry of cs_streams and cs_streams_new (instance) into *rows
+ * (free() it), sorted by key. 0, or -errno (-ENOENT: no cs_streams here). */
 int cs_view_streams(const struct cs_pinned *pins, struct cs_stream_row **rows, size_t *n);
 
 /* ---- facts show and explain both write: for people ---- */
