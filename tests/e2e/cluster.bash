@@ -26,10 +26,27 @@
 #   ns NAME CMD...             run in namespace NAME
 #   etcd_member_kill I, etcd_member_back I   (tests/lib/etcd.sh's, in the lab)
 #   records_on NODE            "name ip origin" lines of NODE's table
+#   stream_view NODE SPORT IP  the stream from cli's 10.11.0.2:SPORT to IP:9000
+#                              on NODE: "INSTANCE PRIMARY SECONDARY PINNED
+#                              CODE", instances by name (INSTANCE: the one it
+#                              is pinned to, or would go to now; PINNED: yes
+#                              or no; CODE: its affinity code, in hex)
+#   stream_instance NODE SPORT IP   its INSTANCE alone
+#   inst_packets NODE NAME     the packets NODE sent to instance NAME
 #   eventually TENTHS CMD...   CMD succeeds within TENTHS tenths of a second
 # Everything it made goes on exit, failure or a signal: the daemons and
 # etcd, every process in the namespaces, the namespaces, the pins, the
 # temporary directory.
+#
+# Set before sourcing, to change the lab (scripts/demo-cluster.sh does):
+#   CLUSTER_INSTANCES="a b c"  the chain's instances, casb-X in namespace X at
+#                              10.30.0.11, .12, ... in this order (default a b)
+#   CLUSTER_EXIT=FUNCTION      what the exit trap calls instead of
+#                              cluster_cleanup (it must call cluster_cleanup)
+# and before gw_config:
+#   GW_HEALTH="{probe: ...}"   the chain's health checks (default none: only
+#                              the link is watched, and on the bridge it stays up)
+#   GW_AFFINITY_KEY=HEX        the mesh's affinity key
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$REPO/tests/lib/testing.sh"
 . "$REPO/tests/lib/bpffs.sh"
@@ -43,7 +60,16 @@ P=csc$$
 LAB=$(mktemp -d /tmp/cs-cluster.XXXXXX)
 PINS=/sys/fs/bpf/cs-cluster-$$
 declare -A GW_PID
-CLUSTER_NS=(cli gw1 gw2 inet a b svc etcd)
+read -r -a CLUSTER_INST <<< "${CLUSTER_INSTANCES:-a b}"
+CLUSTER_NS=(cli gw1 gw2 inet "${CLUSTER_INST[@]}" svc etcd)
+# inst_addr X: the address of instance X, by its place in CLUSTER_INSTANCES
+inst_addr() {
+	local i
+	for i in "${!CLUSTER_INST[@]}"; do
+		[ "${CLUSTER_INST[$i]}" = "$1" ] && { echo "10.30.0.$((11 + i))"; return 0; }
+	done
+	return 1
+}
 
 cluster_cleanup() {
 	local n i
@@ -72,9 +98,13 @@ cluster_cleanup() {
 	rm -rf "$PINS"-* "/run/$(basename "$PINS")"* "$LAB"
 	bpffs_restore
 }
-trap cluster_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# (again after etcd_start, which sets traps of its own)
+cluster_traps() {
+	trap "${CLUSTER_EXIT:-cluster_cleanup}" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+cluster_traps
 
 ns() { ip netns exec $P-$1 "${@:2}"; }
 link() {	# link NS1 IF1 ADDR1 NS2 IF2 ADDR2 (an empty address: none)
@@ -109,8 +139,11 @@ cluster_net() {
 	link gw2 wan 10.21.0.1/24 inet eth2 10.21.0.2/24 || return 1
 	bridge svc && bridge etcd || return 1
 	link gw1 svc 10.30.0.1/24 svc p1 "" && link gw2 svc 10.30.0.2/24 svc p2 "" &&
-	link a eth0 10.30.0.11/24 svc pa "" && link b eth0 10.30.0.12/24 svc pb "" || return 1
-	for n in p1 p2 pa pb; do bridge_port svc $n || return 1; done
+	bridge_port svc p1 && bridge_port svc p2 || return 1
+	for n in "${CLUSTER_INST[@]}"; do
+		link $n eth0 "$(inst_addr $n)/24" svc p$n "" && bridge_port svc p$n &&
+			ip -n $P-$n route add default via 10.30.0.2 || return 1
+	done
 	link gw1 mgmt 10.40.0.11/24 etcd g1 "" && link gw2 mgmt 10.40.0.12/24 etcd g2 "" || return 1
 	bridge_port etcd g1 && bridge_port etcd g2 || return 1
 	for n in 1 2 3; do ip -n $P-etcd addr add 10.40.0.$n/24 dev br0 || return 1; done
@@ -122,7 +155,6 @@ cluster_net() {
 	ip -n $P-inet route add 10.30.0.0/24 via 10.21.0.1 || return 1
 	ip -n $P-gw1 route add 192.0.2.0/24 via 10.20.0.2 && ip -n $P-gw1 route add 198.18.0.0/15 via 10.20.0.2 &&
 	ip -n $P-gw2 route add 192.0.2.0/24 via 10.21.0.2 && ip -n $P-gw2 route add 198.18.0.0/15 via 10.21.0.2 &&
-	ip -n $P-a route add default via 10.30.0.2 && ip -n $P-b route add default via 10.30.0.2 &&
 	ip -n $P-inet route add local 192.0.2.0/24 dev lo && ip -n $P-inet route add local 198.18.0.0/15 dev lo
 }
 
@@ -139,9 +171,7 @@ cluster_up() {
 	ETCD_NETNS=$P-etcd ETCD_ADDRS="10.40.0.1 10.40.0.2 10.40.0.3"
 	etcd_start 3 || return 1
 	# etcd.sh set its own traps: the lab's does what they did, and more
-	trap cluster_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	cluster_traps
 	for i in $(seq 50); do
 		ns cli dig +short +time=1 +tries=1 @10.20.0.2 probe.invalid >/dev/null 2>&1 && return 0
 		sleep 0.1
@@ -150,7 +180,7 @@ cluster_up() {
 }
 
 gw_config() {
-	local node=$1 line
+	local node=$1 line n
 	{
 		cat <<YAML
 learn:
@@ -166,9 +196,13 @@ YAML
 chains:
   - name: casb
     mode: route
-    instances:
-      - {name: casb-a, address: 10.30.0.11}
-      - {name: casb-b, address: 10.30.0.12}
+YAML
+		[ -n "${GW_HEALTH:-}" ] && echo "    health: $GW_HEALTH"
+		echo "    instances:"
+		for n in "${CLUSTER_INST[@]}"; do
+			echo "      - {name: casb-$n, address: $(inst_addr $n)}"
+		done
+		cat <<YAML
 mesh:
   affinity_key: ${GW_AFFINITY_KEY:-00112233445566778899aabbccddeeff}
 metrics: 127.0.0.1:9477
@@ -217,6 +251,34 @@ for line in sys.stdin:
 }
 has_record() { records_on "$1" | grep -q "^$2 $3 ${4:-}"; }
 has_route() { cs "$1" show routes --json 2>/dev/null | grep -q "\"ip\":\"$2\""; }
+
+stream_view() {
+	local ex
+	ex=$(cs "$1" explain --json tcp 10.11.0.2 "$2" "$3" 9000) || return 1
+	cs "$1" show instances --json | python3 -c '
+import json, sys
+names = {}
+for line in sys.stdin:
+    i = json.loads(line)
+    names[i["id"]] = i["name"]
+s = json.loads(sys.argv[1])["stream"]
+print(names.get(s["instance"], "-"), names.get(s.get("primary"), "-"), names.get(s.get("secondary"), "-"),
+      "yes" if s["pinned"] else "no", "%08x" % s["code"])' "$ex"
+}
+stream_instance() {
+	local v
+	v=$(stream_view "$@") || return 1
+	v=${v%% *}
+	[ "$v" != - ] && echo "$v"
+}
+inst_packets() {
+	cs "$1" show instances --json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    i = json.loads(line)
+    if i["name"] == sys.argv[1]:
+        print(i["packets"])' "$2"
+}
 
 # a metric's value, scraped in NODE's namespace
 metric() { ns "$1" curl -s -m 2 http://127.0.0.1:9477/metrics | awk -v m="$2" '$1 == m { print $2 }'; }
