@@ -51,75 +51,38 @@ DL_RATE_BPS=1048576
 SERVER=192.0.2.10	# app.saas.test
 OTHER=198.51.100.7	# news.example.test: no rule names it
 CPORT=			# the client's port for the download, picked in step 5
-STEP=0
 WORK=
 START=$(date +%s)
 # what this run found missing and so made: removed again at the end
-MADE_NETNS_DIR=0
+# (and MADE_NETNS_DIR, scripts/narrate.bash's)
 BPFFS_FOUND=1		# 0: nothing was on /sys/fs/bpf; the daemons mount bpffs
 
 export CLOUDSTEER_PIN_DIR=$PIN
 export PATH="$REPO/build:$PATH"
 
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+# ---- narration (scripts/narrate.bash: step, tell, note, cmd, show,
+# fail_step, wait_for) ----
+. "$REPO/scripts/narrate.bash"
 
-# ---- narration ----
-
-step() {	# step N TITLE: a numbered step's header
-	STEP=$1
-	# DEMO_PAUSE waits only where the story does not run on the clock: from
-	# the answer in step 3 the record's TTL runs, and the download does not
-	# wait either, until it ends in step 8. (And only on a terminal: without
-	# one there is nobody to press Enter.)
-	if [ "${DEMO_PAUSE:-0}" = 1 ] && [ -t 0 ]; then
-		case $STEP in
-		2|9|10|11) read -r -p "(press Enter for step $STEP) " _ || true ;;
-		3) read -r -p "(press Enter for step 3; steps 3 to 8 then run on the clock, without pauses) " _ ||
-			true ;;
-		esac
-	fi
-	printf '\n%s== %s. %s%s\n' "$BOLD" "$1" "$2" "$PLAIN"
+# DEMO_PAUSE waits only where the story does not run on the clock: from the
+# answer in step 3 the record's TTL runs, and the download does not wait
+# either, until it ends in step 8
+pause_before() {
+	case $1 in
+	2|9|10|11) read -r -p "(press Enter for step $1) " _ || true ;;
+	3) read -r -p "(press Enter for step 3; steps 3 to 8 then run on the clock, without pauses) " _ ||
+		true ;;
+	esac
 }
-tell() { printf '%s\n' "$@"; }		# plain explanation, one line per argument
-note() { printf -- '-> %s\n' "$*"; }	# what just happened, in one line
-cmd() { printf '$ %s\n' "$*"; }		# a command as it can be typed
-show() { cmd "$@"; "$@"; }		# show CMD...: print it, then run it
 in_ns() { ip netns exec "$NS-$1" "${@:2}"; }	# in_ns NODE CMD...
-
-# fail_step EXPECTED HAPPENED [LOG...]: say what went wrong, with the logs'
-# tails, and exit (the exit trap cleans up)
-fail_step() {
-	local f
-	printf '\ndemo: step %s failed: expected %s; %s\n' "$STEP" "$1" "$2" >&2
-	for f in "${@:3}"; do
-		[ -s "$f" ] || continue
-		printf -- '--- last lines of %s:\n' "$(basename "$f")" >&2
-		tail -n 15 "$f" >&2
-	done
-	exit 1
-}
-
-# wait_for FILE TEXT SECONDS: until FILE holds TEXT
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # ---- clean-up: everything this run made, whatever happened ----
 
 bpffs_here() { [ "$(stat -f -c %t /sys/fs/bpf 2>/dev/null)" = cafe4a11 ]; }
 
 cleanup() {
-	local rc=$? n p i pids left=
-	trap - EXIT ERR
-	trap '' INT TERM	# a second Ctrl-C must not cut the clean-up short
-	set +e
-	[ $rc = 130 ] && printf '\ndemo: interrupted\n'
-	[ $rc = 143 ] && printf '\ndemo: terminated\n'
+	local rc=$? n p i pids
+	demo_cleanup_begin $rc
 	# every process in the lab's namespaces, then what ran outside them;
 	# disowned first, so that bash reports no "Killed" for each
 	pids=$(jobs -p)
@@ -138,20 +101,7 @@ cleanup() {
 	if [ $BPFFS_FOUND = 0 ]; then
 		while bpffs_here; do umount /sys/fs/bpf 2>/dev/null || break; done
 	fi
-	# `ip netns add` makes /run/netns (a mount point) when it is missing
-	if [ $MADE_NETNS_DIR = 1 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
-		mountpoint -q /run/netns && umount /run/netns
-		rmdir /run/netns 2>/dev/null
-	fi
-	left=$(leftovers)
-	if [ -n "$left" ]; then
-		printf 'demo: left behind: %s\n' "$left" >&2
-		[ $rc = 0 ] && rc=1
-	else
-		printf 'demo: cleaned up: left nothing behind (no namespace, pin, lock, mount or temp dir of this run)\n'
-	fi
-	[ $rc = 0 ] && printf 'demo: done in %ss\n' $(($(date +%s) - START))
-	exit $rc
+	demo_finish $rc "namespace, pin, lock, mount or temp dir"
 }
 leftovers() {	# what of this run still exists, or nothing
 	local n p
@@ -178,16 +128,7 @@ trap 'on_error $LINENO "$BASH_COMMAND"' ERR
 # ---- preflight ----
 
 preflight() {
-	local t missing=
-	[ "$(id -u)" = 0 ] || { echo "demo: run as root: sudo make demo" >&2; exit 1; }
-	for t in ip nsenter dnsmasq dig socat tcpdump curl python3 bpftool sha256sum mountpoint; do
-		command -v "$t" >/dev/null || missing="$missing $t"
-	done
-	if [ -n "$missing" ]; then
-		echo "demo: missing:$missing; \`sudo make demo\` installs them (scripts/install-deps.sh demo)" >&2
-		exit 1
-	fi
-	[ -x build/cloudsteer ] || { echo "demo: no build/cloudsteer: run make (or sudo make demo)" >&2; exit 1; }
+	demo_preflight demo ip nsenter dnsmasq dig socat tcpdump curl python3 bpftool sha256sum mountpoint
 	bpffs_here || BPFFS_FOUND=0
 }
 
@@ -203,7 +144,6 @@ link() {	# link NODE1 IF1 ADDR1 NODE2 IF2 ADDR2: a veth pair made in the namespa
 
 build_lab() {
 	local n
-	[ -d /run/netns ] || MADE_NETNS_DIR=1
 	for n in $NODES; do
 		ip netns add "$NS-$n"
 		ip -n "$NS-$n" link set lo up

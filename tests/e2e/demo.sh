@@ -15,6 +15,8 @@ export T_SUITE=e2e-demo
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/lib/testing.sh
 . "$REPO/tests/lib/testing.sh"
+# shellcheck source=tests/lib/demotest.sh
+. "$REPO/tests/lib/demotest.sh"
 [ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
 for t in dnsmasq dig socat tcpdump curl python3 bpftool; do
 	command -v $t >/dev/null || { skip all "$t missing (scripts/install-deps.sh demo)"; exit 0; }
@@ -50,21 +52,13 @@ check_nothing_left() {	# check_nothing_left WHAT OUTPUT
 }
 
 # says TEXT-REGEX WHAT: the full run's output holds an (extended) regex
-says() {
-	grep -qE -- "$1" "$OUT/full.txt" && pass "it tells: $2" || fail "it tells: $2" "no line matches /$1/"
-}
+says() { demo_says "$OUT/full.txt" "$@"; }
 
 # ---- 1. straight through, on a machine with nothing on /sys/fs/bpf ----
 # (a mount namespace of its own, in which /sys/fs/bpf is unmounted first:
 # what `sudo make demo` meets on a fresh machine)
-t0=$(date +%s)
-timeout --kill-after=10 300 unshare --mount --propagation private bash -c '
-	while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 1; done
-	"$1"; rc=$?
-	mountpoint -q /sys/fs/bpf && echo "demo test: bpffs is still mounted on /sys/fs/bpf"
-	exit $rc' _ "$REPO/scripts/demo.sh" > "$OUT/full.txt" 2>&1 </dev/null
-rc=$?
-secs=$(($(date +%s) - t0))
+demo_fresh "$REPO/scripts/demo.sh" "$OUT/full.txt"
+rc=$DEMO_RC secs=$DEMO_SECS
 echo "    stats: demo_seconds=$secs"
 if [ $rc = 0 ]; then
 	pass "the demo runs through and exits 0 (${secs}s)"
@@ -106,27 +100,7 @@ grep -o 'resumed there [0-9]* ms' "$OUT/full.txt" | sed 's/resumed there \([0-9]
 check_nothing_left "straight through" "$OUT/full.txt"
 
 # ---- 2. interrupted with SIGINT once the lab is up: Ctrl-C ----
-# (set -m: a job of a script without job control would start with SIGINT
-# ignored, and a signal ignored at entry cannot be trapped)
-set -m
-"$REPO/scripts/demo.sh" > "$OUT/int.txt" 2>&1 </dev/null &
-pid=$!
-set +m
 # in step 2, as the host's daemon starts (the instances run, their pins exist)
-wait_in "$OUT/int.txt" "cloudsteer run -c" 300
-shown=$(grep -c '^== ' "$OUT/int.txt")
-kill -INT $pid
-for _ in $(seq 300); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-if kill -0 $pid 2>/dev/null; then
-	fail "SIGINT ends the demo" "still running 30 s later"
-	kill -KILL $pid
-fi
-wait $pid
-rc=$?
-[ $rc = 130 ] && grep -q '^demo: interrupted' "$OUT/int.txt" && [ "$shown" -ge 2 ] && [ "$shown" -lt 5 ] &&
-	pass "SIGINT in step $shown ends the demo (exit 130, \"interrupted\")" ||
-	fail "SIGINT in step 2 ends the demo" "exit $rc after $shown steps: $(tail -10 "$OUT/int.txt")"
-grep -q 'left nothing behind' "$OUT/int.txt" && pass "interrupted, it says it left nothing behind" ||
-	fail "interrupted, it says it left nothing behind" "$(tail -5 "$OUT/int.txt")"
+demo_interrupt "$REPO/scripts/demo.sh" "$OUT/int.txt" "cloudsteer run -c" 2 4
 check_nothing_left "interrupted" "$OUT/int.txt"
 t_exit
