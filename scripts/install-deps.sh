@@ -4,18 +4,23 @@
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh test     plus the real peers the tests use
 #   scripts/install-deps.sh demo     plus what the built-in lab runs (make demo)
+#   scripts/install-deps.sh demo-cluster  plus etcd, for the cluster's lab (make demo-cluster)
 #   scripts/install-deps.sh container  plus podman and debootstrap (make image)
 set -eu
 
 BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev libcurl4-openssl-dev libjson-c-dev python3"
 TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 python3-prometheus-client jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base libclang-rt-14-dev dnsperf nftables gnuplot-nox etcd-server etcd-client openssl valgrind"
 DEMO="iproute2 socat tcpdump dnsutils dnsmasq-base python3 curl"
+# the cluster's lab runs three etcd members of its own (etcdctl shows them);
+# setsid, setpriv, nsenter and mountpoint are util-linux's, always there
+DEMO_CLUSTER="$DEMO etcd-server etcd-client"
 CONTAINER="podman runc debootstrap"
 
 want=$BUILD
 case "${1:-}" in
 test) want="$want $TEST" ;;
 demo) want="$want $DEMO" ;;
+demo-cluster) want="$want $DEMO_CLUSTER" ;;
 container) want="$want $CONTAINER" ;;
 esac
 

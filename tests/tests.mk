@@ -30,7 +30,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcloudsteer.a | $(GENERA
 # the libFuzzer target and `make fuzz` (tests/fuzz/fuzz.mk)
 include tests/fuzz/fuzz.mk
 
-.PHONY: test test-build demo
+.PHONY: test test-build demo demo-cluster
 test-build: all $(UNIT_BINS) $(PROG_BINS) $(CLUSTER_BINS) $(TOOL_BINS) $(FUZZ_BINS)
 
 test: test-deps
@@ -43,6 +43,13 @@ demo:
 	$(Q)scripts/install-deps.sh demo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
+
+# make demo-cluster: the same for the cluster: two gateways, three etcd
+# members, the lab of tests/e2e/cluster.bash (scripts/demo-cluster.sh)
+demo-cluster:
+	$(Q)scripts/install-deps.sh demo-cluster
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo-cluster.sh
 
 # make bench: every benchmark -> build/bench.json, docs/benchmarks.md (tests/bench/bench.mk)
 -include tests/bench/bench.mk
