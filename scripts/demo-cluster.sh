@@ -15,7 +15,7 @@
 # steers the streams to the chain. One etcd member dies: nothing changes.
 # Instance casb-a dies: both gateways move its streams, each stream to the
 # same survivor, each by its own computation. gw2 restarted with another
-# affinity key: `show cluster` names the difference. About 40 seconds.
+# affinity key: `show cluster` names the difference. About 25 seconds.
 #
 # Knobs (environment):
 #   DEMO_PAUSE=1   wait for Enter before each step, when run from a terminal
@@ -206,8 +206,8 @@ cluster_up app.cloud.test,$SERVER login.cloud.test,$OTHER ||
 	fail_step "the lab, dnsmasq and three etcd members to come up" "they did not" "$LAB/dnsmasq.log" \
 		"${ETCD_DIR:-/nonexistent}/m0.log"
 ETCD_DATA=$ETCD_DIR
-tell "This run: namespaces $P-{cli,gw1,gw2,inet,a,b,c,svc,etcd}, pins $PINS-*, files in $LAB," \
-	"etcd's data in $ETCD_DATA." \
+tell "This run: namespaces $P-{cli,gw1,gw2,inet,a,b,c,svc,etcd}, pins $PINS-*," \
+	"files in $LAB, etcd's data in $ETCD_DATA." \
 	"" "Three etcd members (etcd 3.4, Debian's etcd-server) form the store; they elected a leader:"
 etcdctl_on endpoint status -w table
 note "three members, one leader: the store survives the loss of any one"
