@@ -117,7 +117,7 @@ help:
 	@echo "make soak         the daemon killed and restarted for minutes under load (SOAK_SECONDS, SOAK_ROUNDS)"
 	@echo "make fuzz         libFuzzer on learn (FUZZ_SECONDS=600), then the BPF campaign (FUZZ_ITERATIONS=5000000)"
 	@echo "make demo         the whole story, narrated, in a lab of network namespaces"
-	@echo "make demo-cluster two gateways sharing what they learn through a real etcd, narrated"
+	@echo "make demo-cluster  two gateways sharing what they learn through a real etcd, narrated"
 	@echo "make man          build/cloudsteer.8, the man page, from docs/commands.md"
 	@echo "make docs         regenerate the tables of docs/reference.md from the code"
 	@echo "make image        the container image localhost/cloudsteer (podman, no registry)"

@@ -1,4 +1,4 @@
-# Included by the top Makefile: test binaries, the runner, bench and demo.
+# Included by the top Makefile: test binaries, the runner, bench and the demos.
 #
 #   tests/unit/NAME.c   pure userspace; linked with libcloudsteer.a
 #   tests/prog/NAME.c   BPF_PROG_TEST_RUN against the real objects
