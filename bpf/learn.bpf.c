@@ -39,7 +39,8 @@ const volatile bool reuse_repeats = true;
 /* Set by the daemon before load when it is a gateway of a cluster: report a
  * refresh that moves a record's expiry past what the cluster knows of it
  * (CS_EV_RECORD_EXTENDED), so the daemon publishes it (cloudsteer.h,
- * CS_SHARE_STEP_MIN_S). Off, the verifier drops the code. */
+ * CS_SHARE_STEP_MIN_S), and wake the daemon for every batch of events
+ * (cs_emit). Off, the verifier drops the code. */
 const volatile bool report_extended = false;
 
 /* Count a packet or record outcome (enum cs_reason), per CPU. */
@@ -204,7 +205,11 @@ static __always_inline __u32 cs_clamp_ttl(__u32 raw, const struct cs_rule *rule)
 
 /* Wake the reader only once this much is waiting: a wakeup is an interrupt
  * (a VM exit under virtualisation), microseconds per event. The daemon polls
- * with a timeout, so a lone event waits at most that long. */
+ * with a timeout, so a lone event waits at most that long. In a cluster
+ * (report_extended) the other gateways wait for this node's new records, so
+ * the reader is woken when it has caught up (the ring's own rule: the event
+ * is the first after what it consumed): once per batch it reads, never
+ * once per event while it is busy. */
 #define CS_EVENT_WAKEUP_BYTES (16 * sizeof(struct cs_learn_event))
 
 /* The owner's text is in s->text[CS_TEXT_OWNER]; the question's is made here,
@@ -234,8 +239,11 @@ static __always_inline void cs_emit(struct cs_scratch *s, __u32 type, const stru
 	e->addr = *addr;
 	__builtin_memcpy(&e->qname, &s->text[CS_TEXT_QNAME], sizeof(e->qname));
 	__builtin_memcpy(&e->name, &s->text[CS_TEXT_OWNER], sizeof(e->name));
-	wake = bpf_ringbuf_query(&cs_learn_events, BPF_RB_AVAIL_DATA) >= CS_EVENT_WAKEUP_BYTES ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (report_extended)
+		wake = 0;
+	else
+		wake = bpf_ringbuf_query(&cs_learn_events, BPF_RB_AVAIL_DATA) >= CS_EVENT_WAKEUP_BYTES ?
+			       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, wake);
 }
 

@@ -119,8 +119,9 @@ static void loop(void *daemon)
 		__u64 t;
 
 		/* learn wakes us only once events pile up (cs_emit): wait at most
-		 * 200 ms, then read whatever is there; in a cluster 50 ms, as the
-		 * other gateways wait for this node's new records */
+		 * 200 ms, then read whatever is there; in a cluster learn wakes us
+		 * for every batch, as the other gateways wait for this node's new
+		 * records, and 50 ms is the other work's pace */
 		if (ring_buffer__poll(d->rb, d->cluster ? 50 : 200) < 0 && errno != EINTR)
 			cs_warn("events: %s", strerror(errno));
 		ring_buffer__consume(d->rb);

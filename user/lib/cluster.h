@@ -40,7 +40,10 @@
 #include "etcd.h"
 #include "metrics.h"
 
-#define CS_CLUSTER_TICK_MS 200		/* parts publish at most this often */
+#define CS_CLUSTER_TICK_MS 50		/* parts publish at most this often: 20
+					 * transactions a second at most, each of
+					 * up to 128 records, far below etcd's
+					 * limits; a record waits 25 ms on average */
 #define CS_CLUSTER_PAGE 1000		/* keys a page when a part lists */
 #define CS_CLUSTER_TXN_OPS 128		/* etcd's --max-txn-ops default */
 #define CS_CLUSTER_RETRY_MS 1000	/* after a failure, first try again after */
