@@ -64,6 +64,58 @@ static __always_inline void cs_vxlan_tail_fill(struct cs_vxlan_tail *t, __u32 ud
 	t->vxlan.inner.h_proto = frame->h_proto;
 }
 
+/* The outer IPv4 header of a tunnel packet of tot_len octets, from this
+ * host's address toward the instance to it; UDP, TTL 64, no DF: IPv4 may be
+ * fragmented on the way, as a stock vxlan device sends. */
+static __always_inline struct iphdr cs_outer_ip4(const struct cs_instance *in, __u32 tot_len)
+{
+	struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP };
+
+	ip.tot_len = bpf_htons(tot_len);
+	__builtin_memcpy(&ip.saddr, &in->local.b[12], 4);
+	__builtin_memcpy(&ip.daddr, &in->addr.b[12], 4);
+	ip.check = cs_ip4_csum(&ip);
+	return ip;
+}
+
+/* The outer IPv6 header of a tunnel packet of tot_len octets; hop limit 64. */
+static __always_inline struct ipv6hdr cs_outer_ip6(const struct cs_instance *in, __u32 tot_len)
+{
+	struct ipv6hdr ip = { .version = 6, .nexthdr = IPPROTO_UDP, .hop_limit = 64 };
+
+	ip.payload_len = bpf_htons(tot_len - sizeof(ip));
+	__builtin_memcpy(&ip.saddr, in->local.b, 16);
+	__builtin_memcpy(&ip.daddr, in->addr.b, 16);
+	return ip;
+}
+
+/* Room for `room` octets of outer IP, UDP and tunnel headers after the
+ * frame's Ethernet header, toward an instance over IPv4 or IPv6; l2_flags
+ * says whether an inner Ethernet header is among them. Only once the
+ * daemon has found this host's address toward the instance. 0, or <0 when
+ * the frame was left as it was. */
+static __always_inline int cs_tunnel_grow(struct __sk_buff *skb, const struct cs_instance *in, __u32 room,
+					  __u64 l2_flags)
+{
+	bool v4 = cs_addr_is_v4mapped(&in->addr);
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L4_UDP | l2_flags |
+		      (v4 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
+	__u64 local[2];
+
+	__builtin_memcpy(local, in->local.b, sizeof(local));
+	if (!(local[0] | local[1]))
+		return -1;
+	return (int)bpf_skb_adjust_room(skb, (__s32)room, BPF_ADJ_ROOM_MAC, flags);
+}
+
+/* The outer Ethernet type, last: the frame's own type until then. */
+static __always_inline int cs_tunnel_set_proto(struct __sk_buff *skb, const struct cs_instance *in)
+{
+	__be16 proto = bpf_htons(cs_addr_is_v4mapped(&in->addr) ? ETH_P_IP : ETH_P_IPV6);
+
+	return (int)bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto, sizeof(proto), 0);
+}
+
 /*
  * Wrap the frame toward instance `in`: outer IP from in->local to in->addr,
  * UDP to 4789 from the code's port, VXLAN with its chain's VNI, then the frame
@@ -75,49 +127,31 @@ static __always_inline void cs_vxlan_tail_fill(struct cs_vxlan_tail *t, __u32 ud
 static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_instance *in, __u32 code)
 {
 	bool v4 = cs_addr_is_v4mapped(&in->addr);
-	__u32 room = v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6;
-	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
-		      ((__u64)sizeof(struct ethhdr) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT) |
-		      (v4 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
-	__be16 outer_proto = bpf_htons(v4 ? ETH_P_IP : ETH_P_IPV6);
+	__u64 l2 = BPF_F_ADJ_ROOM_ENCAP_L2_ETH | ((__u64)sizeof(struct ethhdr) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT);
 	struct ethhdr frame;
-	__u64 local[2];
 	__u32 len;
 
-	__builtin_memcpy(local, in->local.b, sizeof(local));
-	if (!(local[0] | local[1]))
-		return -1;
 	if (bpf_skb_load_bytes(skb, 0, &frame, sizeof(frame)))
 		return -1;
-	if (bpf_skb_adjust_room(skb, (__s32)room, BPF_ADJ_ROOM_MAC, flags))
+	if (cs_tunnel_grow(skb, in, v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6, l2))
 		return -1;
 	len = skb->len - sizeof(struct ethhdr);	/* the outer IP packet */
 	if (v4) {
 		struct cs_vxlan4 h = {};
-		struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP };
 
-		ip.tot_len = bpf_htons(len);
-		__builtin_memcpy(&ip.saddr, &in->local.b[12], 4);
-		__builtin_memcpy(&ip.daddr, &in->addr.b[12], 4);
-		ip.check = cs_ip4_csum(&ip);
-		h.ip = ip;
+		h.ip = cs_outer_ip4(in, len);
 		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, in->vni, in->mac, &frame);
 		if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h, sizeof(h), 0))
 			return -1;
 	} else {
 		struct cs_vxlan6 h = {};
 
-		h.ip.version = 6;
-		h.ip.payload_len = bpf_htons(len - sizeof(h.ip));
-		h.ip.nexthdr = IPPROTO_UDP;
-		h.ip.hop_limit = 64;
-		__builtin_memcpy(&h.ip.saddr, in->local.b, 16);
-		__builtin_memcpy(&h.ip.daddr, in->addr.b, 16);
+		h.ip = cs_outer_ip6(in, len);
 		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, in->vni, in->mac, &frame);
 		if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h, sizeof(h), 0))
 			return -1;
 	}
-	return (int)bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &outer_proto, sizeof(outer_proto), 0);
+	return cs_tunnel_set_proto(skb, in);
 }
 
 /*
