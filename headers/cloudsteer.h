@@ -577,6 +577,70 @@ enum cs_inst_reason {
 };
 #undef CS_INSTANCE_REASON_ENUM
 
+/* ---- chains of services: NSH (RFC 8300) over VXLAN-GPE (docs/chains.md) ---- */
+
+/* VXLAN-GPE's port (draft-ietf-nvo3-vxlan-gpe), apart from VXLAN's
+ * CS_VXLAN_PORT: a receiver tells the two apart by port alone. */
+#define CS_GPE_PORT         4790
+#define CS_GPE_NP_NSH       4	/* VXLAN-GPE next protocol: NSH */
+/* NSH next protocols (RFC 8300 section 11.2.5): what follows the header.
+ * cloudsteer carries the IP packet alone; Ethernet is named to be refused. */
+#define CS_NSH_NP_IPV4      1
+#define CS_NSH_NP_IPV6      2
+#define CS_NSH_NP_ETHERNET  3
+#define CS_NSH_MD_TYPE1     1	/* four fixed 32-bit context words */
+#define CS_NSH_TTL_DEFAULT  63	/* RFC 8300's initial TTL: the hops a packet may make */
+#define CS_NSH_SI_FIRST     255	/* the SI toward stage 0; toward stage k, 255 - k */
+#define CS_CHAIN_STAGES_MAX 16	/* stages of one chain: SIs 255 down to 240 */
+/* what wrapping adds between the frame's Ethernet header and its IP packet:
+ * outer IP, UDP, VXLAN-GPE, NSH of MD type 1 (8 + 16 octets) */
+#define CS_NSH_OVERHEAD4    (20 + 8 + 8 + 24)
+#define CS_NSH_OVERHEAD6    (40 + 8 + 8 + 24)
+
+/* cs_nsh_md.flags, the third context word; the other bits are sent 0 and
+ * ignored on receipt, as RFC 8300 asks of unassigned bits */
+#define CS_NSH_F_RETURN     0x1	/* the packet goes server to client */
+#define CS_NSH_F_SYMMETRIC  0x2	/* the chain sees both directions of the stream */
+
+/* What one NSH header says, in host order: what the gateway or a stage
+ * writes and the next stage reads (bpf/lib/nsh.h). The fourth context word
+ * is sent 0 and ignored on receipt. */
+struct cs_nsh_md {
+	__u32 spi;		/* service path id, 24 bits: the chain's wire id (VNI) */
+	__u32 code;		/* context word 1: the stream affinity code, all 32 bits */
+	__u32 chain;		/* context word 2: the chain's wire id, whatever path SPI names */
+	__u32 flags;		/* context word 3: CS_NSH_F_* */
+	__u8 si;		/* service index: CS_NSH_SI_FIRST less the stage it goes to */
+	__u8 ttl;		/* hops left: each stage that forwards takes one */
+	__u8 next_proto;	/* CS_NSH_NP_IPV4 or CS_NSH_NP_IPV6 */
+	__u8 _pad;
+};
+
+/* Why a VXLAN-GPE + NSH header was refused (bpf/lib/nsh.h); every refused
+ * packet is dropped, never sent on around the chain.
+ * X(enum suffix, name printed by the CLI, help text) */
+#define CS_NSH_REASONS(X)                                                                        \
+	X(OK, "nsh_ok", "a header cloudsteer writes and reads")                                  \
+	X(SHORT, "nsh_short", "the UDP, VXLAN-GPE or NSH header, or the inner IP header, cut short") \
+	X(GPE_FLAGS, "gpe_flags", "VXLAN-GPE without the P bit, or with a version other than 0 or the O (OAM) bit") \
+	X(GPE_NOT_NSH, "gpe_not_nsh", "VXLAN-GPE whose next protocol is not NSH (4)")           \
+	X(VERSION, "nsh_version", "NSH version other than 0")                                    \
+	X(OAM, "nsh_oam", "NSH with the O bit: an OAM packet, which no stage answers")          \
+	X(MD_TYPE, "nsh_md_type", "NSH of an MD type other than 1 (four fixed context words)")   \
+	X(LENGTH, "nsh_length", "NSH of MD type 1 whose length is not 6 words")                  \
+	X(TTL, "nsh_ttl", "NSH with TTL 0: its sender forwarded what it must not")                \
+	X(NEXT_PROTO, "nsh_next_proto", "NSH carrying something other than IPv4 (1) or IPv6 (2)") \
+	X(INNER, "nsh_inner", "the inner packet is not of the IP version the next protocol names") \
+	X(SI_RANGE, "nsh_si", "a service index that names no stage: below 256 - CS_CHAIN_STAGES_MAX, or past the chain's last stage") \
+	X(TTL_EXPIRED, "nsh_ttl_expired", "forwarding would take the TTL to 0: a loop in the service plane")
+
+#define CS_NSH_REASON_ENUM(sym, name, help) CS_NSH_##sym,
+enum cs_nsh_reason {
+	CS_NSH_REASONS(CS_NSH_REASON_ENUM)
+	CS_NSH_MAX,
+};
+#undef CS_NSH_REASON_ENUM
+
 /* ---- events (ring buffer) ---- */
 enum cs_event_type {
 	CS_EV_RECORD_NEW = 1,
@@ -691,6 +755,8 @@ _Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
 _Static_assert(sizeof(struct cs_stream) == 56, "cs_stream layout");
 _Static_assert(sizeof(struct cs_stream_event) == 96, "cs_stream_event layout");
 _Static_assert(sizeof(struct cs_inst_cfg) == 40, "cs_inst_cfg layout");
+_Static_assert(sizeof(struct cs_nsh_md) == 20, "cs_nsh_md layout");
+_Static_assert(CS_NSH_SI_FIRST - CS_CHAIN_STAGES_MAX + 1 > 0, "every stage has an SI above 0");
 _Static_assert(sizeof(struct cs_sync_stat) == 128, "cs_sync_stat layout");
 _Static_assert(sizeof(struct cs_id_holder) == 2 * CS_ID_NAME_MAX + 16, "cs_id_holder layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");
