@@ -2,6 +2,8 @@
 #
 #   tests/unit/NAME.c   pure userspace; linked with libcloudsteer.a
 #   tests/prog/NAME.c   BPF_PROG_TEST_RUN against the real objects
+#   tests/prog/NAME.bpf.c  a test-only BPF object for tests/prog/NAME.c, which
+#                       includes its skeleton NAME.skel.h (struct NAME_bpf)
 #   tests/e2e/*.sh, tests/corpus/*.sh   network namespaces and real peers
 #   tests/cluster/NAME.c  clients of a real etcd that tests/cluster/*.sh starts
 #                       (tests/lib/etcd.sh) and runs them against
@@ -12,10 +14,25 @@
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*.c))
-PROG_BINS     := $(patsubst tests/prog/%.c,$(BUILD)/tests/prog/%,$(wildcard tests/prog/*.c))
+PROG_BINS     := $(patsubst tests/prog/%.c,$(BUILD)/tests/prog/%,$(filter-out %.bpf.c,$(wildcard tests/prog/*.c)))
 CLUSTER_BINS  := $(patsubst tests/cluster/%.c,$(BUILD)/tests/cluster/%,$(wildcard tests/cluster/*.c))
 TOOL_BINS     := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
-TEST_CFLAGS   := $(CFLAGS) -Itests/lib
+# test-only BPF objects and skeletons live apart, under bpf/, so that
+# tests/run.sh, which runs every file of build/tests/prog, never sees them
+TEST_BPF_DIR  := $(BUILD)/tests/prog/bpf
+TEST_CFLAGS   := $(CFLAGS) -Itests/lib -I$(TEST_BPF_DIR)
+TEST_SKELS    := $(patsubst tests/prog/%.bpf.c,$(TEST_BPF_DIR)/%.skel.h,$(wildcard tests/prog/*.bpf.c))
+
+$(TEST_BPF_DIR)/%.bpf.o: tests/prog/%.bpf.c
+	$(call msg,BPF,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(TEST_BPF_DIR)/%.skel.h: $(TEST_BPF_DIR)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(PROG_BINS): | $(TEST_SKELS)
 
 $(BUILD)/tests/lib/%.o: tests/lib/%.c | $(GENERATED)
 	$(call msg,CC,$@)
