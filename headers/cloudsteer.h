@@ -581,21 +581,21 @@ enum cs_inst_reason {
 
 /* VXLAN-GPE's port (draft-ietf-nvo3-vxlan-gpe), apart from VXLAN's
  * CS_VXLAN_PORT: a receiver tells the two apart by port alone. */
-#define CS_GPE_PORT         4790
+#define CS_GPE_PORT         4790	/* UDP: VXLAN-GPE, carrying the chain header */
 #define CS_GPE_NP_NSH       4	/* VXLAN-GPE next protocol: NSH */
 /* NSH next protocols (RFC 8300 section 11.2.5): what follows the header.
  * cloudsteer carries the IP packet alone; Ethernet is named to be refused. */
-#define CS_NSH_NP_IPV4      1
-#define CS_NSH_NP_IPV6      2
-#define CS_NSH_NP_ETHERNET  3
+#define CS_NSH_NP_IPV4      1	/* NSH next protocol: IPv4 */
+#define CS_NSH_NP_IPV6      2	/* NSH next protocol: IPv6 */
+#define CS_NSH_NP_ETHERNET  3	/* NSH next protocol: Ethernet (refused) */
 #define CS_NSH_MD_TYPE1     1	/* four fixed 32-bit context words */
 #define CS_NSH_TTL_DEFAULT  63	/* RFC 8300's initial TTL: the hops a packet may make */
 #define CS_NSH_SI_FIRST     255	/* the SI toward stage 0; toward stage k, 255 - k */
 #define CS_CHAIN_STAGES_MAX 16	/* stages of one chain: SIs 255 down to 240 */
 /* what wrapping adds between the frame's Ethernet header and its IP packet:
  * outer IP, UDP, VXLAN-GPE, NSH of MD type 1 (8 + 16 octets) */
-#define CS_NSH_OVERHEAD4    (20 + 8 + 8 + 24)
-#define CS_NSH_OVERHEAD6    (40 + 8 + 8 + 24)
+#define CS_NSH_OVERHEAD4    (20 + 8 + 8 + 24)	/* over IPv4 */
+#define CS_NSH_OVERHEAD6    (40 + 8 + 8 + 24)	/* over IPv6 */
 
 /* cs_nsh_md.flags, the third context word; the other bits are sent 0 and
  * ignored on receipt, as RFC 8300 asks of unassigned bits */
