@@ -340,6 +340,8 @@ static void follow_agreed_drain(struct cs_daemon *d, int fd, const struct cs_ins
 
 	if (bpf_map_lookup_elem(fd, &id, &in))
 		return;
+	if (in.state != CS_INST_DRAINING)
+		d->drained_by_map[id] = false;	/* undone here meanwhile (drain --undo) */
 	if (drained && in.state != CS_INST_DRAINING) {
 		in.state = CS_INST_DRAINING;
 		d->warm_until[id] = 0;

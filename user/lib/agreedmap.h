@@ -76,6 +76,9 @@ char *cs_map_value_encode(const struct cs_map_value *v);
  * a power of two up to CS_BUCKETS_MAX, or duplicate names. */
 int cs_map_value_decode(const char *json, size_t len, struct cs_map_value *v);
 
+/* drain/<chain>/<instance>: who asked, when (its existence is what counts). */
+char *cs_drain_value_encode(const char *by, __s64 at_ms);
+
 /* ---- the leader's decision ---- */
 
 /* What the live observers say of one instance: those whose obs/ keys exist

@@ -518,3 +518,10 @@ int cs_map_value_decode(const char *json, size_t len, struct cs_map_value *v)
 	json_object_put(o);
 	return ok ? 0 : -EINVAL;
 }
+
+char *cs_drain_value_encode(const char *by, __s64 at_ms)
+{
+	json_object *o = json_object_new_object();
+
+	return finish(o, o && add_str(o, "by", by) && add_int(o, "at", at_ms));
+}
