@@ -17,8 +17,12 @@
 #   cluster_up HOST-RECORD...  build it, dnsmasq serving the records, etcd up
 #   gw_config NODE [LINE...]   $LAB/NODE.yaml: learn on wan, steer on lan,
 #                              names under cloud.test to chain casb (route
-#                              mode, casb-a and casb-b), the cluster section;
-#                              each LINE goes under rules: (another rule)
+#                              mode, casb-a and casb-b, health: $GW_HEALTH if
+#                              set), the cluster section; each LINE goes
+#                              under rules: (another rule)
+#   instance_serve a|b, instance_die a|b   casb-a's (b: casb-b's) health
+#                              target, a TCP listener on :3128, up or gone
+#   stream_instance NODE SPORT IP   the instance NODE sends that stream to
 #   gw_up NODE [CONFIG]        cloudsteer run in NODE's namespace, pins in
 #                              $CLOUDSTEER_PIN_DIR-NODE, log $LAB/NODE.log
 #   gw_stop NODE [SIGNAL]      stop it and wait (default TERM)
@@ -169,6 +173,9 @@ chains:
     instances:
       - {name: casb-a, address: 10.30.0.11}
       - {name: casb-b, address: 10.30.0.12}
+YAML
+		[ -n "${GW_HEALTH:-}" ] && echo "    health: $GW_HEALTH"
+		cat <<YAML
 mesh:
   affinity_key: ${GW_AFFINITY_KEY:-00112233445566778899aabbccddeeff}
 metrics: 127.0.0.1:9477
@@ -183,6 +190,47 @@ YAML
 	} > "$LAB/$node.yaml"
 	echo "$LAB/$node.yaml"
 }
+
+# The instances' health targets: a TCP listener on :3128 in namespace a
+# (casb-a) or b (casb-b). instance_serve I starts it, instance_die I kills
+# it (the probes are refused at once).
+declare -A INST_PID
+instance_serve() {
+	# not through ns(): a function would run in a subshell, and $! be its
+	ip netns exec $P-$1 socat TCP-LISTEN:3128,reuseaddr,fork SYSTEM:true >/dev/null 2>&1 &
+	INST_PID[$1]=$!
+}
+instance_die() {
+	[ -n "${INST_PID[$1]:-}" ] || return 0
+	kill "${INST_PID[$1]}" 2>/dev/null
+	wait "${INST_PID[$1]}" 2>/dev/null
+	INST_PID[$1]=
+}
+
+# The name of the instance the stream (from cli's 10.11.0.2:SPORT to IP:9000)
+# takes on NODE: pinned, or the one it would go to now.
+stream_instance() {
+	local id
+	id=$(cs "$1" explain --json tcp 10.11.0.2 "$2" "$3" 9000 | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["stream"]["instance"])') || return 1
+	cs "$1" show instances --json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    i = json.loads(line)
+    if i["id"] == int(sys.argv[1]):
+        print(i["name"])' "$id"
+}
+# NODE NAME FIELD: a field of instance NAME in NODE's show instances
+inst_field() {
+	cs "$1" show instances --json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    i = json.loads(line)
+    if i["name"] == sys.argv[1]:
+        print(i[sys.argv[2]])' "$2" "$3"
+}
+inst_packets() { inst_field "$1" "$2" packets; }
 
 # log_since NODE LINE TEXT: NODE's log holds TEXT from line LINE on
 log_since() { tail -n +"$2" "$LAB/$1.log" 2>/dev/null | grep -q -- "$3"; }

@@ -41,28 +41,6 @@ dig1() { ns cli dig +short +time=2 +tries=2 @10.20.0.2 "$1" A; }	# across gw1
 dig2() { ns cli dig +short +time=2 +tries=2 @10.21.0.2 "$1" A; }	# across gw2
 # echo LINE through TCP to IP:9000 from source port SPORT, across gw2
 echo_via_gw2() { echo "$3" | ns cli socat -t 2 - TCP:"$1":9000,sourceport="$2",reuseaddr 2>/dev/null; }
-# The name of the instance the stream (from cli's 10.11.0.2:SPORT to IP:9000)
-# takes on NODE: pinned, or the one it would go to now.
-stream_instance() {
-	local id
-	id=$(cs "$1" explain --json tcp 10.11.0.2 "$2" "$3" 9000 | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["stream"]["instance"])') || return 1
-	cs "$1" show instances --json | python3 -c '
-import json, sys
-for line in sys.stdin:
-    i = json.loads(line)
-    if i["id"] == int(sys.argv[1]):
-        print(i["name"])' "$id"
-}
-inst_packets() {	# NODE NAME
-	cs "$1" show instances --json | python3 -c '
-import json, sys
-for line in sys.stdin:
-    i = json.loads(line)
-    if i["name"] == sys.argv[1]:
-        print(i["packets"])' "$2"
-}
 routes_of() { cs "$1" show routes --json | python3 -c '
 import json, sys
 print(" ".join(sorted(json.loads(l)["ip"] for l in sys.stdin)))'; }

@@ -30,6 +30,16 @@ static void agreed_map_changed(void *ctx)
 	__atomic_store_n(&d->rebuild_tables, 1, __ATOMIC_RELEASE);
 }
 
+/* The parts have something to write: the cluster thread ticks now. It may
+ * come from the thread itself before cs_cluster_join returned: then the
+ * tick comes in its time. */
+static void poke_cluster(void *ctx)
+{
+	struct cs_daemon *d = ctx;
+
+	cs_cluster_poke(__atomic_load_n(&d->cluster, __ATOMIC_ACQUIRE));
+}
+
 int cs_daemon_cluster_start(struct cs_daemon *d)
 {
 	struct cs_iptable_maps maps = {
@@ -38,7 +48,7 @@ int cs_daemon_cluster_start(struct cs_daemon *d)
 		.never = bpf_map__fd(d->skel->maps.cs_never), .learn_stats = bpf_map__fd(d->skel->maps.cs_learn_stats),
 	};
 	struct cs_mapparts_opts mo = { .conf = &d->conf, .gateway = true, .stats = &d->stats,
-				       .changed = agreed_map_changed, .ctx = d };
+				       .changed = agreed_map_changed, .poke = poke_cluster, .ctx = d };
 	struct cs_cluster_part *parts[1 + CS_MAPPARTS_N];
 	char err[512];
 
@@ -56,7 +66,9 @@ int cs_daemon_cluster_start(struct cs_daemon *d)
 	}
 	parts[0] = cs_iptable_part(d->iptable);
 	cs_mapparts_parts(d->mapparts, parts + 1);
-	d->cluster = cs_cluster_join(&d->conf, "gateway", &d->stats, parts, 1 + CS_MAPPARTS_N, err, sizeof(err));
+	__atomic_store_n(&d->cluster,
+			 cs_cluster_join(&d->conf, "gateway", &d->stats, parts, 1 + CS_MAPPARTS_N, err, sizeof(err)),
+			 __ATOMIC_RELEASE);
 	if (!d->cluster) {
 		cs_err("%s", err);
 		return -1;

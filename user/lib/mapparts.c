@@ -62,6 +62,7 @@ struct cs_mapparts {
 	__u64 chains_digest;
 	struct cs_daemon_stats *stats;
 	void (*changed)(void *ctx);
+	void (*poke)(void *ctx);
 	void *ctx;
 	struct cs_cluster_part parts[CS_MAPPARTS_N];
 };
@@ -154,6 +155,8 @@ static int forget_each_instance(struct cs_mapparts *mp, void (*forget)(struct in
 
 /* ---- obs/<chain>/<instance>/<observer> ---- */
 
+static void poke(struct cs_mapparts *mp);
+
 static void obs_forget(struct inst *in, const char *node, size_t len)
 {
 	size_t i;
@@ -213,9 +216,18 @@ static int obs_list_page(void *ctx, struct cs_cluster_io *io, const struct cs_et
 	return apply_page(ctx, io, page, obs_apply);
 }
 
+static void poke(struct cs_mapparts *mp)
+{
+	if (mp->poke)
+		mp->poke(mp->ctx);
+}
+
+/* An observation changed: a leader decides at the next tick, now. */
 static void obs_event(void *ctx, struct cs_cluster_io *io, const struct cs_etcd_event *ev)
 {
 	obs_apply(ctx, io, &ev->kv, ev->type == CS_ETCD_EVENT_PUT);
+	if (((struct cs_mapparts *)ctx)->gateway)
+		poke(ctx);
 }
 
 /* One of this node's observations to write: its key and value, malloc'd. */
@@ -300,6 +312,7 @@ void cs_mapparts_observe(struct cs_mapparts *mp, const char *chain, const char *
 			 const char *why)
 {
 	struct inst *in;
+	bool changed = false;
 
 	if (!mp)
 		return;
@@ -310,8 +323,11 @@ void cs_mapparts_observe(struct cs_mapparts *mp, const char *chain, const char *
 		in->mine_down = down;
 		in->mine_since_ms = wall_ms();
 		snprintf(in->mine_why, sizeof(in->mine_why), "%s", why ? why : "");
+		changed = true;
 	}
 	pthread_mutex_unlock(&mp->lock);
+	if (changed)
+		poke(mp);	/* written now, not at the next tick */
 }
 
 /* ---- drain/<chain>/<instance> ---- */
@@ -781,6 +797,7 @@ struct cs_mapparts *cs_mapparts_new(const struct cs_mapparts_opts *o)
 	snprintf(mp->self_inst, sizeof(mp->self_inst), "%s", o->self_instance ? o->self_instance : "");
 	mp->stats = o->stats;
 	mp->changed = o->changed;
+	mp->poke = o->poke;
 	mp->ctx = o->ctx;
 	if (cs_mapparts_set_conf(mp, o->conf)) {
 		cs_mapparts_free(mp);

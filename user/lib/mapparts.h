@@ -39,6 +39,8 @@ struct cs_mapparts_opts {
 	const char *self_instance;	/* which it says lives (NULL: none) */
 	struct cs_daemon_stats *stats;
 	void (*changed)(void *ctx);	/* an agreed map changed (cluster thread) */
+	void (*poke)(void *ctx);	/* something to write: the next tick now
+					 * (cs_cluster_poke; any thread) */
 	void *ctx;
 };
 
