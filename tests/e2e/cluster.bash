@@ -8,7 +8,8 @@
 #                              svc 10.30.0.0/24 (a bridge):               a TCP echo on :9000)
 #                              gw1 .1, gw2 .2, casb-a .11, casb-b .12
 #                              mgmt 10.40.0.0/24 (a bridge in the etcd namespace):
-#                              etcd members .1 .2 .3, gw1 .11, gw2 .12
+#                              etcd members .1 .2 .3, gw1 .11, gw2 .12,
+#                              casb-a .21, casb-b .22
 #
 # The client asks resolver 10.20.0.2 across gw1 and 10.21.0.2 across gw2; its
 # other traffic crosses gw2. So an answer that gw1 learns serves a stream
@@ -26,6 +27,10 @@
 #   gw_up NODE [CONFIG]        cloudsteer run in NODE's namespace, pins in
 #                              $CLOUDSTEER_PIN_DIR-NODE, log $LAB/NODE.log
 #   gw_stop NODE [SIGNAL]      stop it and wait (default TERM)
+#   inst_config NS NODE        $LAB/NODE.yaml: gw_config's, and an instance:
+#                              section: NODE is that instance, on eth0
+#   inst_up NS NODE            cloudsteer instance in namespace NS (a, b) as
+#                              NODE; gw_stop stops it
 #   cs NODE ARGS...            the CLI in NODE's namespace, on its pins
 #   ns NAME CMD...             run in namespace NAME
 #   etcd_member_kill I, etcd_member_back I   (tests/lib/etcd.sh's, in the lab)
@@ -116,7 +121,8 @@ cluster_net() {
 	link a eth0 10.30.0.11/24 svc pa "" && link b eth0 10.30.0.12/24 svc pb "" || return 1
 	for n in p1 p2 pa pb; do bridge_port svc $n || return 1; done
 	link gw1 mgmt 10.40.0.11/24 etcd g1 "" && link gw2 mgmt 10.40.0.12/24 etcd g2 "" || return 1
-	bridge_port etcd g1 && bridge_port etcd g2 || return 1
+	link a mgmt 10.40.0.21/24 etcd ia "" && link b mgmt 10.40.0.22/24 etcd ib "" || return 1
+	for n in g1 g2 ia ib; do bridge_port etcd $n || return 1; done
 	for n in 1 2 3; do ip -n $P-etcd addr add 10.40.0.$n/24 dev br0 || return 1; done
 	# the answers across gw1, the rest across gw2
 	ip -n $P-cli route add 10.20.0.2/32 via 10.10.0.1 &&
@@ -241,6 +247,21 @@ gw_up() {
 	touch "$LAB/$node.log"
 	from=$(($(log_lines "$node") + 1))
 	CLOUDSTEER_PIN_DIR=$PINS-$node nsenter --net=/run/netns/$P-$node "$CS" run -c "$conf" >>"$LAB/$node.log" 2>&1 &
+	GW_PID[$node]=$!
+	eventually 100 log_since "$node" "$from" "running:"
+}
+
+inst_config() {
+	gw_config "$2" >/dev/null
+	printf 'instance:\n  interfaces: [eth0]\n  name: %s\n' "$2" >> "$LAB/$2.yaml"
+}
+
+inst_up() {
+	local node=$2 from
+	touch "$LAB/$node.log"
+	from=$(($(log_lines "$node") + 1))
+	CLOUDSTEER_PIN_DIR=$PINS-$node nsenter --net=/run/netns/$P-$1 "$CS" instance -c "$LAB/$node.yaml" \
+		>>"$LAB/$node.log" 2>&1 &
 	GW_PID[$node]=$!
 	eventually 100 log_since "$node" "$from" "running:"
 }

@@ -181,6 +181,36 @@ t0=$(date +%s%N)
 eventually 200 state_is casb-b down && eventually 100 all_on_map gw1 gw2 &&
 	pass "the members back: casb-b agreed down, both on map revision $(etcd_map_rev) ($(( ($(date +%s%N) - t0) / 1000000 )) ms)" ||
 	fail "catching up after quorum is back" "agreed $(agreed_state casb-b); etcd $(etcd_map_rev) gw1 $(table_rev gw1) gw2 $(table_rev gw2)"
+# ---- instances take their roles from the agreed map ----
+instance_serve b
+eventually 100 state_is casb-b up || fail "casb-b up again" "agreed $(agreed_state casb-b)"
+inst_config a casb-a
+inst_config b casb-b
+inst_up a casb-a && inst_up b casb-b || fail "the instance daemons start" "$(tail -3 "$LAB/casb-a.log")"
+inst_map_version() { metric "$1" cloudsteer_sync_map_version; }
+insts_on_map() { local r; r=$(etcd_map_rev); [ "$(inst_map_version a)" = "$r" ] && [ "$(inst_map_version b)" = "$r" ]; }
+registered() { cs gw1 show cluster -c "$LAB/gw1.yaml" --json | python3 -c '
+import json, sys
+c = [json.loads(l) for l in sys.stdin if "map_revision" in l][0]
+assert all(i["registered"] for i in c["instances"])' 2>/dev/null; }
+eventually 100 registered && eventually 100 all_on_map gw1 gw2 && eventually 50 insts_on_map &&
+	eventually 50 cluster_says gw1 '^no differences' &&
+	pass "both instances register; their tables and sync epoch are the agreed map's (revision $(etcd_map_rev)), the gateways' too" ||
+	fail "instances on the agreed map" "etcd $(etcd_map_rev), a $(inst_map_version a), b $(inst_map_version b); $(cs gw1 show cluster -c "$LAB/gw1.yaml")"
+for p in $(seq 43000 43063); do
+	[ "$(stream_instance gw1 $p 198.18.1.1)" = casb-a ] && { sport=$p; break; }
+done
+t0=$(date +%s%N)
+gw_stop casb-a KILL	# its probe target still answers: only its lease says it is gone
+eventually 100 state_is casb-a down
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+b_on_map() { [ "$(inst_map_version b)" = "$(etcd_map_rev)" ]; }
+eventually 100 all_on_map gw1 gw2 && eventually 50 b_on_map &&
+	[ "$(agreed_state casb-a)" = down ] && [ "$(stream_instance gw1 $sport 198.18.1.1)" = casb-b ] &&
+	[ "$(stream_instance gw2 $sport 198.18.1.1)" = casb-b ] && [ "$(inst_map_version b)" = "$(etcd_map_rev)" ] &&
+	pass "casb-a's daemon SIGKILLed: its lease ends, it is agreed down ($ms ms; lease_ttl 3 s), both gateways and casb-b on map revision $(etcd_map_rev)" ||
+	fail "an instance whose lease ends is agreed down" "agreed $(agreed_state casb-a); gw1 $(stream_instance gw1 $sport 198.18.1.1); b $(inst_map_version b), etcd $(etcd_map_rev)"
+
 m=$(metric gw1 cloudsteer_cluster_map_values_skipped_total)
 [ "${m:-1}" = 0 ] && pass "no value was skipped on gw1" || fail "no value skipped" "$m"
 
