@@ -222,12 +222,20 @@ static void poke(struct cs_mapparts *mp)
 		mp->poke(mp->ctx);
 }
 
-/* An observation changed: a leader decides at the next tick, now. */
+static int leader_tick(void *ctx, struct cs_cluster_io *io);
+
+/* What a leader hears changed (an observation, a drain): it decides now,
+ * not at its next tick; what it could not write, its tick writes. */
+static void decide_now(struct cs_mapparts *mp, struct cs_cluster_io *io)
+{
+	if (mp->gateway && leader_tick(mp, io))
+		cs_debug("cluster: the map could not be written at once (%s): the next tick tries again", io->err);
+}
+
 static void obs_event(void *ctx, struct cs_cluster_io *io, const struct cs_etcd_event *ev)
 {
 	obs_apply(ctx, io, &ev->kv, ev->type == CS_ETCD_EVENT_PUT);
-	if (((struct cs_mapparts *)ctx)->gateway)
-		poke(ctx);
+	decide_now(ctx, io);
 }
 
 /* One of this node's observations to write: its key and value, malloc'd. */
@@ -369,6 +377,7 @@ static int drain_list_page(void *ctx, struct cs_cluster_io *io, const struct cs_
 static void drain_event(void *ctx, struct cs_cluster_io *io, const struct cs_etcd_event *ev)
 {
 	drain_apply(ctx, io, &ev->kv, ev->type == CS_ETCD_EVENT_PUT);
+	decide_now(ctx, io);
 }
 
 /* ---- map/<chain> ---- */
