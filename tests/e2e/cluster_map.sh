@@ -12,7 +12,11 @@
 #     ends, and the next failover still reaches both;
 #   - one etcd member killed: nothing changes; two killed: both keep
 #     steering on their last map, nothing flaps, and they catch up when the
-#     members return.
+#     members return;
+#   - instance daemons register and take their roles and sync epoch from
+#     the map; one SIGKILLed is agreed down when its lease ends;
+#   - gw2 cut off past its lease while the map changes and etcd compacts:
+#     it keeps its last map, then lists again and takes the current one.
 T_SUITE=e2e-cluster-map
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/e2e/cluster.bash"
@@ -210,6 +214,28 @@ eventually 100 all_on_map gw1 gw2 && eventually 50 b_on_map &&
 	[ "$(stream_instance gw2 $sport 198.18.1.1)" = casb-b ] && [ "$(inst_map_version b)" = "$(etcd_map_rev)" ] &&
 	pass "casb-a's daemon SIGKILLed: its lease ends, it is agreed down ($ms ms; lease_ttl 3 s), both gateways and casb-b on map revision $(etcd_map_rev)" ||
 	fail "an instance whose lease ends is agreed down" "agreed $(agreed_state casb-a); gw1 $(stream_instance gw1 $sport 198.18.1.1); b $(inst_map_version b), etcd $(etcd_map_rev)"
+
+# ---- a gateway cut off past a compaction lists again and takes the current map ----
+from2=$(log_lines gw2)
+ip -n $P-gw2 link set mgmt down
+eventually 100 log_since gw2 "$from2" "etcd cannot be reached" || fail "gw2 cut off" "it does not say so"
+sleep 4	# past its lease: if it led, gw1 leads now
+eventually 100 leads gw1 || fail "gw1 leads while gw2 is cut off" "leader '$(leader_node)'"
+cs gw1 drain casb-b -c "$LAB/gw1.yaml" >/dev/null 2>&1
+eventually 100 state_is casb-b drained || fail "casb-b drained while gw2 is cut off" "$(agreed_state casb-b)"
+rev=$(etcd_ctl get / -w json | python3 -c 'import json, sys; print(json.load(sys.stdin)["header"]["revision"])')
+etcd_ctl compact "$rev" >/dev/null || fail "etcd compacted" "etcdctl compact $rev failed"
+[ "$(table_rev gw2)" != "$(etcd_map_rev)" ] && inst_state_on gw2 casb-b up &&
+	pass "gw2 cut off: it keeps its last map (revision $(table_rev gw2)) while etcd's is $(etcd_map_rev), compacted to $rev" ||
+	fail "gw2 cut off keeps its last map" "gw2 $(table_rev gw2), etcd $(etcd_map_rev), casb-b $(inst_field gw2 casb-b state)"
+ip -n $P-gw2 link set mgmt up
+eventually 300 log_since gw2 "$from2" "map: listed .* keys at revision .* (again)" &&
+	eventually 100 all_on_map gw1 gw2 && inst_state_on gw2 casb-b draining && ! leads gw2 &&
+	pass "back, gw2 lists again past the compaction: the current map (revision $(etcd_map_rev)), casb-b draining; gw1 still leads" ||
+	fail "gw2 catches up past a compaction" "gw2 $(table_rev gw2), etcd $(etcd_map_rev), casb-b $(inst_field gw2 casb-b state); $(tail -n +"$from2" "$LAB/gw2.log" | grep cluster | tail -5)"
+cs gw2 drain casb-b --undo -c "$LAB/gw2.yaml" >/dev/null 2>&1
+eventually 100 state_is casb-b up && eventually 50 inst_state_on gw1 casb-b up &&
+	pass "drain --undo from gw2 reaches gw1" || fail "drain --undo from gw2" "$(agreed_state casb-b)"
 
 m=$(metric gw1 cloudsteer_cluster_map_values_skipped_total)
 [ "${m:-1}" = 0 ] && pass "no value was skipped on gw1" || fail "no value skipped" "$m"

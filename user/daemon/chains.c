@@ -342,6 +342,9 @@ static void follow_agreed_drain(struct cs_daemon *d, int fd, const struct cs_ins
 		return;
 	if (in.state != CS_INST_DRAINING)
 		d->drained_by_map[id] = false;	/* undone here meanwhile (drain --undo) */
+	else if (drained)
+		d->drained_by_map[id] = true;	/* drained here first (`drain` on this node):
+						 * the cluster's drain now, undone with it */
 	if (drained && in.state != CS_INST_DRAINING) {
 		in.state = CS_INST_DRAINING;
 		d->warm_until[id] = 0;
