@@ -139,16 +139,17 @@ static int apply_page(struct cs_mapparts *mp, struct cs_cluster_io *io, const st
 	return 0;
 }
 
-/* A list begins: what etcd held of every instance is forgotten, the list
- * says it again. */
-static int forget_each_instance(struct cs_mapparts *mp, void (*forget)(struct inst *in))
+/* fn on every instance, under the lock: what etcd held of each is
+ * forgotten when a list begins (the list says it again), every observation
+ * is dirty on a new lease. */
+static int for_each_instance(struct cs_mapparts *mp, void (*fn)(struct inst *in))
 {
 	size_t c, i;
 
 	pthread_mutex_lock(&mp->lock);
 	for (c = 0; c < mp->n_chains; c++)
 		for (i = 0; i < mp->chains[c].n; i++)
-			forget(&mp->chains[c].inst[i]);
+			fn(&mp->chains[c].inst[i]);
 	pthread_mutex_unlock(&mp->lock);
 	return 0;
 }
@@ -208,7 +209,7 @@ static void forget_obs(struct inst *in)
 static int obs_list_begin(void *ctx, struct cs_cluster_io *io, int64_t revision)
 {
 	(void)io, (void)revision;
-	return forget_each_instance(ctx, forget_obs);
+	return for_each_instance(ctx, forget_obs);
 }
 
 static int obs_list_page(void *ctx, struct cs_cluster_io *io, const struct cs_etcd_kvs *page)
@@ -245,10 +246,9 @@ struct obs_write {
 	size_t chain, inst;
 };
 
-/* Copies of this node's observations to write (dirty ones, or all): how
- * many, up to max. */
-static size_t obs_collect(struct cs_mapparts *mp, struct cs_cluster_io *io, bool all, struct obs_write *out,
-			  size_t max)
+/* Copies of this node's observations that etcd lacks (dirty): how many,
+ * up to max. */
+static size_t obs_collect(struct cs_mapparts *mp, struct cs_cluster_io *io, struct obs_write *out, size_t max)
 {
 	size_t c, i, n = 0;
 
@@ -260,7 +260,7 @@ static size_t obs_collect(struct cs_mapparts *mp, struct cs_cluster_io *io, bool
 			struct cs_obs_value v = { .down = in->mine_down, .since_ms = in->mine_since_ms,
 						  .self = in->mine_self };
 
-			if (!in->mine_known || (!all && !in->mine_dirty))
+			if (!in->mine_known || !in->mine_dirty)
 				continue;
 			memcpy(v.why, in->mine_why, sizeof(v.why));
 			if (cs_ckey(out[n].key, sizeof(out[n].key), io->cluster, CS_CKEY_OBS, parts, 3) < 0)
@@ -277,9 +277,9 @@ static size_t obs_collect(struct cs_mapparts *mp, struct cs_cluster_io *io, bool
 	return n;
 }
 
-/* Write this node's observations (all of them on a new lease), each on the
- * node's lease: they go when it goes. What could not be written waits. */
-static int obs_publish(struct cs_mapparts *mp, struct cs_cluster_io *io, bool all)
+/* Write this node's observations that etcd lacks, each on the node's
+ * lease: they go when it goes. What could not be written waits. */
+static int obs_publish(struct cs_mapparts *mp, struct cs_cluster_io *io)
 {
 	struct obs_write *w = calloc(CS_CLUSTER_TXN_OPS, sizeof(*w));
 	struct cs_etcd_op ops[CS_CLUSTER_TXN_OPS];
@@ -289,7 +289,7 @@ static int obs_publish(struct cs_mapparts *mp, struct cs_cluster_io *io, bool al
 	if (!w)
 		return -ENOMEM;
 	do {
-		n = obs_collect(mp, io, all, w, CS_CLUSTER_TXN_OPS);
+		n = obs_collect(mp, io, w, CS_CLUSTER_TXN_OPS);
 		for (i = 0; i < n; i++)
 			ops[i] = (struct cs_etcd_op){ .kind = CS_ETCD_OP_PUT, .key = CS_ETCD_STR(w[i].key),
 						     .value = CS_ETCD_STR(w[i].value), .lease = io->lease };
@@ -301,19 +301,26 @@ static int obs_publish(struct cs_mapparts *mp, struct cs_cluster_io *io, bool al
 		pthread_mutex_unlock(&mp->lock);
 		for (i = 0; i < n; i++)
 			free(w[i].value);
-	} while (!rc && n == CS_CLUSTER_TXN_OPS && !all);
+	} while (!rc && n == CS_CLUSTER_TXN_OPS);
 	free(w);
 	return rc;
 }
 
 static int obs_tick(void *ctx, struct cs_cluster_io *io)
 {
-	return obs_publish(ctx, io, false);
+	return obs_publish(ctx, io);
 }
 
+static void mark_dirty(struct inst *in)
+{
+	in->mine_dirty = in->mine_known;
+}
+
+/* A new lease: every observation went with the old one. */
 static int obs_lease_new(void *ctx, struct cs_cluster_io *io)
 {
-	return obs_publish(ctx, io, true);
+	for_each_instance(ctx, mark_dirty);
+	return obs_publish(ctx, io);
 }
 
 void cs_mapparts_observe(struct cs_mapparts *mp, const char *chain, const char *instance, bool down,
@@ -366,7 +373,7 @@ static void forget_drain(struct inst *in)
 static int drain_list_begin(void *ctx, struct cs_cluster_io *io, int64_t revision)
 {
 	(void)io, (void)revision;
-	return forget_each_instance(ctx, forget_drain);
+	return for_each_instance(ctx, forget_drain);
 }
 
 static int drain_list_page(void *ctx, struct cs_cluster_io *io, const struct cs_etcd_kvs *page)
