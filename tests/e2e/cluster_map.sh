@@ -240,4 +240,21 @@ eventually 100 state_is casb-b up && eventually 50 inst_state_on gw1 casb-b up &
 m=$(metric gw1 cloudsteer_cluster_map_values_skipped_total)
 [ "${m:-1}" = 0 ] && pass "no value was skipped on gw1" || fail "no value skipped" "$m"
 
+# ---- what no node wrote: skipped, counted, said; the leader writes the map again ----
+rev=$(etcd_map_rev)
+etcd_ctl put "$mapkey" 'not a map' >/dev/null
+etcd_ctl put /cloudsteer/v1/lab/obs/casb/casb-b/gw9 '{"state":"maybe"}' >/dev/null
+map_again() { r=$(etcd_map_rev); [ -n "$r" ] && [ "$r" -gt "$rev" ] && agreed_state casb-b >/dev/null && all_on_map gw1 gw2; }
+skipped_on() { [ "$(metric "$1" cloudsteer_cluster_map_values_skipped_total)" -ge "$2" ]; }
+eventually 100 map_again && eventually 50 skipped_on gw1 2 && eventually 50 skipped_on gw2 2 &&
+	grep -q "is not a service map's inputs: skipped" "$LAB/gw2.log" && grep -q "is not an observation: skipped" "$LAB/gw2.log" &&
+	state_is casb-b up && kill -0 "${GW_PID[gw1]}" && kill -0 "${GW_PID[gw2]}" &&
+	pass "a map and an observation no node wrote: skipped, counted and said on both; the leader writes a map again (revision $(etcd_map_rev))" ||
+	fail "malformed values" "etcd $(etcd_map_rev) (was $rev); skipped gw1 $(metric gw1 cloudsteer_cluster_map_values_skipped_total) gw2 $(metric gw2 cloudsteer_cluster_map_values_skipped_total)"
+etcd_ctl del /cloudsteer/v1/lab/obs/casb/casb-b/gw9 >/dev/null
+rev=$(etcd_map_rev)
+etcd_ctl del "$mapkey" >/dev/null
+eventually 100 map_again && pass "the map deleted by hand: the leader writes it again, both steer by it" ||
+	fail "the map deleted by hand is written again" "etcd '$(etcd_map_rev)'"
+
 t_exit

@@ -51,6 +51,8 @@ struct chain {
 	/* map/<chain>, the last heard: kept however etcd goes */
 	struct cs_map_value map;
 	int64_t map_rev;
+	bool map_unusable;		/* etcd's map/ key went or does not parse:
+					 * its leader writes it again */
 };
 
 struct cs_mapparts {
@@ -396,6 +398,20 @@ static void set_map_stat(struct cs_mapparts *mp, const struct chain *c)
 }
 
 /* A map heard (put): newer than the one kept, it replaces it. */
+/* The chain's map key cannot serve (gone, or not a map): every node keeps
+ * the map it has, and its leader writes one again. */
+static void map_unusable(struct cs_mapparts *mp, const char *chain, size_t len)
+{
+	struct chain *c;
+
+	pthread_mutex_lock(&mp->lock);
+	c = chain_named(mp, chain, len);
+	if (c)
+		c->map_unusable = true;
+	pthread_mutex_unlock(&mp->lock);
+}
+
+/* A map heard (put): newer than the one kept, it replaces it. */
 static void map_apply(struct cs_mapparts *mp, struct cs_cluster_io *io, const struct cs_etcd_kv *kv, bool put)
 {
 	struct cs_map_value *v = malloc(sizeof(*v));
@@ -413,9 +429,12 @@ static void map_apply(struct cs_mapparts *mp, struct cs_cluster_io *io, const st
 	} else if (cs_map_value_decode(kv->value, kv->value_len, v) || strlen(v->chain) != len[0] ||
 		   memcmp(v->chain, w[0], len[0])) {
 		skip_value(mp, kv, "a service map's inputs");
+		map_unusable(mp, w[0], len[0]);
 	} else {
 		pthread_mutex_lock(&mp->lock);
 		c = chain_named(mp, w[0], len[0]);
+		if (c)
+			c->map_unusable = false;
 		if (c && kv->mod_revision > c->map_rev) {
 			c->map = *v;
 			c->map_rev = kv->mod_revision;
@@ -438,11 +457,16 @@ static int map_list_page(void *ctx, struct cs_cluster_io *io, const struct cs_et
  * the leader writes it again. */
 static void map_event(void *ctx, struct cs_cluster_io *io, const struct cs_etcd_event *ev)
 {
-	if (ev->type == CS_ETCD_EVENT_PUT)
+	const char *w[1];
+	size_t len[1];
+
+	if (ev->type == CS_ETCD_EVENT_PUT) {
 		map_apply(ctx, io, &ev->kv, true);
-	else
-		cs_info("cluster: %.*s was deleted: this node keeps the last map it had", (int)ev->kv.key_len,
-			ev->kv.key);
+		return;
+	}
+	cs_info("cluster: %.*s was deleted: this node keeps the last map it had", (int)ev->kv.key_len, ev->kv.key);
+	if (split_key(io, &ev->kv, w, len, 1))
+		map_unusable(ctx, w[0], len[0]);
 }
 
 int cs_mapparts_agreed(struct cs_mapparts *mp, const char *chain, struct cs_map_value *out, int64_t *revision)
@@ -626,7 +650,7 @@ static const struct cs_agreed_instance *agreed_named(const struct cs_map_value *
 static bool decide_map(struct cs_mapparts *mp, struct chain *c, const char *node, struct cs_map_value *next)
 {
 	__s64 now = wall_ms();
-	bool write = !c->map_rev || c->map.fence != c->fence || strcmp(c->map.leader, node) ||
+	bool write = !c->map_rev || c->map_unusable || c->map.fence != c->fence || strcmp(c->map.leader, node) ||
 		     c->map.chains_digest != mp->chains_digest || c->map.n != c->n;
 	size_t i;
 
@@ -772,6 +796,7 @@ static void carry_over(struct chain *to, size_t n_to, const struct chain *from, 
 			to[c].fence = from[k].fence;
 			to[c].map = from[k].map;
 			to[c].map_rev = from[k].map_rev;
+			to[c].map_unusable = from[k].map_unusable;
 			for (i = 0; i < to[c].n; i++)
 				for (j = 0; j < from[k].n; j++)
 					if (!strcmp(to[c].inst[i].name, from[k].inst[j].name))
