@@ -322,7 +322,8 @@ static void agreed_map_changed(void *ctx)
 
 /* In a cluster, the node registers (its role, addresses and digests), says
  * that it lives (obs/, on its lease: when it dies the chain's leader marks
- * it down) and follows its chain's agreed map. 0, or -1 said. */
+ * it down) and what its probes say of its peers, and follows its chain's
+ * agreed map. 0, or -1 said. */
 static int join_cluster(struct cs_instance_daemon *d)
 {
 	struct cs_mapparts_opts mo = { .conf = &d->conf, .self_chain = cs_role_chain(d)->name,
@@ -333,11 +334,12 @@ static int join_cluster(struct cs_instance_daemon *d)
 
 	if (!d->conf.cluster.line)
 		return 0;
-	d->mapparts = cs_mapparts_new(&mo);
+	__atomic_store_n(&d->mapparts, cs_mapparts_new(&mo), __ATOMIC_RELEASE);	/* the prober reads it */
 	if (!d->mapparts) {
 		cs_err("cluster: the agreed service map: out of memory");
 		return -1;
 	}
+	cs_role_observe_peers(d);
 	cs_mapparts_parts(d->mapparts, parts);
 	d->cluster = cs_cluster_join(&d->conf, "instance", &d->daemon_stats, parts, CS_MAPPARTS_N, err, sizeof(err));
 	if (!d->cluster)
@@ -418,10 +420,10 @@ static void finish(void *daemon)
 	struct cs_instance_daemon *d = daemon;
 	size_t i;
 
-	cs_cluster_stop(d->cluster);	/* first: it runs beside the loop */
+	cs_role_health_end(d);	/* first: its callbacks tell the cluster's parts */
+	cs_cluster_stop(d->cluster);	/* it runs beside the loop */
 	cs_mapparts_free(d->mapparts);
 	cs_metrics_stop(d->metrics);
-	cs_role_health_end(d);
 	if (d->detach_on_exit && d->skel) {
 		for (i = 0; i < d->conf.instance.n_ifaces; i++)
 			cs_tc_detach(d->conf.instance.ifaces[i], &instance_filter);

@@ -196,10 +196,10 @@ insts_on_map() { local r; r=$(etcd_map_rev); [ "$(inst_map_version a)" = "$r" ] 
 registered() { cs gw1 show cluster -c "$LAB/gw1.yaml" --json | python3 -c '
 import json, sys
 c = [json.loads(l) for l in sys.stdin if "map_revision" in l][0]
-assert all(i["registered"] for i in c["instances"])' 2>/dev/null; }
+assert all(i["registered"] and i["observers"] == 3 for i in c["instances"])' 2>/dev/null; }
 eventually 100 registered && eventually 100 all_on_map gw1 gw2 && eventually 50 insts_on_map &&
 	eventually 50 cluster_says gw1 '^no differences' &&
-	pass "both instances register; their tables and sync epoch are the agreed map's (revision $(etcd_map_rev)), the gateways' too" ||
+	pass "both instances register and observe each other (3 observers each); their tables and sync epoch are the agreed map's (revision $(etcd_map_rev)), the gateways' too" ||
 	fail "instances on the agreed map" "etcd $(etcd_map_rev), a $(inst_map_version a), b $(inst_map_version b); $(cs gw1 show cluster -c "$LAB/gw1.yaml")"
 for p in $(seq 43000 43063); do
 	[ "$(stream_instance gw1 $p 198.18.1.1)" = casb-a ] && { sport=$p; break; }

@@ -107,6 +107,10 @@ int cs_role_local_addrs(struct cs_instance_daemon *d);
 int cs_role_write_cfg(struct cs_instance_daemon *d);
 /* Rebuild the table over the members that are up; the map version moves on. */
 int cs_role_rebuild(struct cs_instance_daemon *d);
+/* In a cluster, once its parts exist: the peers' verdicts the prober
+ * reached before, as this node's observations (the later ones follow from
+ * the prober thread). */
+void cs_role_observe_peers(struct cs_instance_daemon *d);
 int cs_role_health_begin(struct cs_instance_daemon *d);
 void cs_role_health_end(struct cs_instance_daemon *d);
 /* The member at a table position (1-based), or NULL. */

@@ -319,7 +319,8 @@ int cs_role_rebuild(struct cs_instance_daemon *d)
 	return cs_role_write_cfg(d);
 }
 
-/* From the prober thread: a peer came or went. The loop rebuilds. */
+/* From the prober thread: a peer came or went. The loop rebuilds; in a
+ * cluster the chain's leader hears it too, this node one observer more. */
 static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
 {
 	struct cs_instance_daemon *d = ctx;
@@ -327,7 +328,23 @@ static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict,
 
 	__atomic_store_n(&m->up, verdict == CS_HEALTH_UP, __ATOMIC_RELEASE);
 	cs_info("peer %s is %s: %s", m->name, verdict == CS_HEALTH_UP ? "up" : "down", why);
+	cs_mapparts_observe(__atomic_load_n(&d->mapparts, __ATOMIC_ACQUIRE), cs_role_chain(d)->name, m->name,
+			    verdict != CS_HEALTH_UP, why);
 	__atomic_store_n(&d->table_dirty, 1, __ATOMIC_RELEASE);
+}
+
+void cs_role_observe_peers(struct cs_instance_daemon *d)
+{
+	size_t i, pos = 0;
+
+	for (i = 0; d->health && i < d->n_members; i++) {
+		if (d->members[i].self)
+			continue;
+		if (cs_health_known(d->health, (__u32)pos))
+			cs_mapparts_observe(d->mapparts, cs_role_chain(d)->name, d->members[i].name,
+					    cs_health_verdict(d->health, (__u32)pos) != CS_HEALTH_UP, "probed");
+		pos++;
+	}
 }
 
 /* Probe every peer (not this node) with the chain's health settings. */
