@@ -80,6 +80,10 @@ grep -Eq "^casb +$leader +[0-9]+ +[0-9]+ +casb-a up, casb-b up" <<< "$out" &&
 	[ "$(grep -E '^gw[12] +casb ' <<< "$out" | awk '{print $3, $4}' | sort -u | wc -l)" = 1 ] &&
 	pass "show cluster: the chain's leader, map and states, one table digest on both, no differences" ||
 	fail "show cluster: the chain, its map and the tables" "$out"
+digest_of() { ns "$1" curl -s -m 2 http://127.0.0.1:9477/metrics | sed -n 's/^cloudsteer_cluster_table_info{chain="casb",digest="\([0-9a-f]*\)"} 1$/\1/p'; }
+d1=$(digest_of gw1)
+[ -n "$d1" ] && [ "$d1" = "$(digest_of gw2)" ] && pass "metrics: both gateways' cloudsteer_cluster_table_info name one digest ($d1)" ||
+	fail "metrics: one table digest" "gw1 '$d1' gw2 '$(digest_of gw2)'"
 out=$(cs gw2 show cluster -c "$LAB/gw2.yaml" --json)
 python3 - "$out" "$leader" <<'PY' && pass "show cluster --json: the chain and each member's table" ||
 import json, sys

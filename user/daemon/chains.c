@@ -311,8 +311,10 @@ static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTAN
 		nt->map_revision = revision;
 		e = swap_in_table(d, cc->id, buckets, ids);
 	}
-	if (!e && cc->id < CS_CHAINS_MAX)
+	if (!e && cc->id < CS_CHAINS_MAX) {
 		cs_stat_set(&d->stats.cluster_table_revision[cc->id], (__u64)revision);
+		cs_stat_set(&d->stats.cluster_table_digest[cc->id], nt->digest);
+	}
 	free(m);
 	free(buckets);
 	return e;

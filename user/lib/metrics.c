@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 
+#include "confdigest.h"
 #include "metrics.h"
 #include "addr.h"
 #include "log.h"
@@ -496,10 +497,25 @@ static void cluster_chains(FILE *f, const struct cs_daemon_stats *s, const struc
 		{ offsetof(struct cs_daemon_stats, cluster_leading), "cloudsteer_cluster_leader",
 		  "1 while this node leads the chain: it decides and writes the chain's agreed map.", true },
 	};
+	char digest[CS_DIGEST_TEXT];
 	size_t k, id;
 
 	if (!get(&s->cluster_on))
 		return;
+	if (gateway) {
+		/* the digest as a label: Prometheus compares the nodes'
+		 * (count by (chain) (count by (chain, digest) (...)) > 1) */
+		family(f, "cloudsteer_cluster_table_info", "gauge",
+		       "The chain's installed table: its digest in names (equal tables, equal digests on every node).");
+		for (id = 1; id <= l->n_chains && id < CS_CHAINS_MAX; id++) {
+			const char *labels[] = { "chain", l->chain[id - 1], "digest",
+						 cs_digest_text(get(&s->cluster_table_digest[id]), digest, sizeof(digest)),
+						 NULL };
+
+			if (l->chain[id - 1][0])
+				sample(f, "cloudsteer_cluster_table_info", labels, 1);
+		}
+	}
 	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		if (fam[k].gateway_only && !gateway)
 			continue;
