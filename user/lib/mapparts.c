@@ -577,7 +577,7 @@ static int leader_lease_new(void *ctx, struct cs_cluster_io *io)
 
 /* Take the chain's leader key if nobody holds it: put on this node's lease
  * only while it does not exist. Its create revision is the fence. */
-static int campaign(struct cs_mapparts *mp, struct cs_cluster_io *io, size_t ci, const char *chain)
+static int campaign(struct cs_mapparts *mp, struct cs_cluster_io *io, const char *chain)
 {
 	struct cs_leader_value v = { .since_ms = wall_ms() };
 	const char *parts[1] = { chain };
@@ -588,6 +588,7 @@ static int campaign(struct cs_mapparts *mp, struct cs_cluster_io *io, size_t ci,
 	struct cs_etcd_op get = { .kind = CS_ETCD_OP_GET };
 	struct cs_etcd_txn t = { .cmp = &cmp, .n_cmp = 1, .then = &put, .n_then = 1, .otherwise = &get,
 				 .n_otherwise = 1 };
+	struct chain *c;
 	int rc;
 
 	snprintf(v.node, sizeof(v.node), "%s", io->node);
@@ -603,15 +604,15 @@ static int campaign(struct cs_mapparts *mp, struct cs_cluster_io *io, size_t ci,
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&mp->lock);
-	if (ci < mp->n_chains && r.succeeded) {
-		struct chain *c = &mp->chains[ci];
-
+	/* by name: a reload may have moved the chain meanwhile */
+	c = chain_named(mp, chain, strlen(chain));
+	if (c && r.succeeded) {
 		snprintf(c->leader, sizeof(c->leader), "%s", io->node);
 		c->leader_rev = c->fence = r.revision;
 		set_leading(mp, c, true);
 		cs_info("cluster: chain %s: this node leads it (fence %lld)", chain, (long long)r.revision);
-	} else if (ci < mp->n_chains && r.n_gets && r.gets[0].n) {
-		mp->chains[ci].leader_rev = r.gets[0].kvs[0].create_revision;	/* someone was first */
+	} else if (c && r.n_gets && r.gets[0].n) {
+		c->leader_rev = r.gets[0].kvs[0].create_revision;	/* someone was first */
 	}
 	pthread_mutex_unlock(&mp->lock);
 	cs_etcd_txn_result_free(&r);
@@ -674,7 +675,7 @@ static bool decide_map(struct cs_mapparts *mp, struct chain *c, const char *node
 }
 
 /* Write map/<chain> only if our leader key is still the one of our fence. */
-static int write_map(struct cs_mapparts *mp, struct cs_cluster_io *io, size_t ci, const struct cs_map_value *m)
+static int write_map(struct cs_mapparts *mp, struct cs_cluster_io *io, const struct cs_map_value *m)
 {
 	const char *parts[1] = { m->chain };
 	char lkey[CS_CKEY_MAX], mkey[CS_CKEY_MAX], *json;
@@ -682,6 +683,7 @@ static int write_map(struct cs_mapparts *mp, struct cs_cluster_io *io, size_t ci
 	struct cs_etcd_cmp cmp = { .target = CS_ETCD_CREATE, .op = CS_ETCD_EQ, .number = m->fence };
 	struct cs_etcd_op put = { .kind = CS_ETCD_OP_PUT };
 	struct cs_etcd_txn t = { .cmp = &cmp, .n_cmp = 1, .then = &put, .n_then = 1 };
+	struct chain *c;
 	int rc;
 
 	if (cs_ckey(lkey, sizeof(lkey), io->cluster, CS_CKEY_LEADER, parts, 1) < 0 ||
@@ -698,8 +700,9 @@ static int write_map(struct cs_mapparts *mp, struct cs_cluster_io *io, size_t ci
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&mp->lock);
-	if (ci < mp->n_chains && !r.succeeded)
-		set_leading(mp, &mp->chains[ci], false);
+	c = chain_named(mp, m->chain, strlen(m->chain));
+	if (c && !r.succeeded)
+		set_leading(mp, c, false);
 	pthread_mutex_unlock(&mp->lock);
 	if (r.succeeded) {
 		cs_stat_add(&mp->stats->cluster_maps_written, 1);
@@ -739,9 +742,9 @@ static int leader_tick(void *ctx, struct cs_cluster_io *io)
 			write = decide_map(mp, &mp->chains[c], io->node, next);
 		pthread_mutex_unlock(&mp->lock);
 		if (free_chain)
-			rc = campaign(mp, io, c, chain);
+			rc = campaign(mp, io, chain);
 		else if (write)
-			rc = write_map(mp, io, c, next);
+			rc = write_map(mp, io, next);
 	}
 	free(next);
 	return rc;
