@@ -42,7 +42,8 @@ static const char drain_usage[] =
 	"it finish there. The daemon keeps it drained until `cloudsteer drain NAME\n"
 	"--undo` makes it up again. When the config has a cluster: section, the\n"
 	"drain is the cluster's: etcd holds it (drain/CHAIN/INSTANCE) until --undo,\n"
-	"and every gateway drains the instance once the chain's leader agrees.\n"
+	"and every gateway drains the instance once the chain's leader agrees; on a\n"
+	"host with no state (no daemon), a NAME is drained in the cluster alone.\n"
 	"\n"
 	"  -c, --config FILE  the config (default " CS_DEFAULT_CONFIG "):\n"
 	"                     its cluster: section, if any; and for a NAME in state\n"
@@ -229,6 +230,30 @@ static int write_intent(const struct cs_conf *conf, const char *chain, const cha
 	return rc;
 }
 
+/* The config (-c, or the default file when it exists) when it has a
+ * cluster: section: 1 with conf loaded, 0 without one (nothing loaded:
+ * one host, as before clusters), -1 after an error, said. */
+static int cluster_config(const char *config, bool config_given, struct cs_conf *conf)
+{
+	char err[1024];
+
+	if (!config_given && access(config, F_OK))
+		return 0;
+	if (cs_config_load(config, conf, err, sizeof(err))) {
+		/* the default file, broken: this host alone, as before clusters */
+		if (!config_given) {
+			cs_warn("%s: so no cluster is told", err);
+			return 0;
+		}
+		cs_err("%s", err);
+		return -1;
+	}
+	if (conf->cluster.line)
+		return 1;
+	cs_config_free(conf);
+	return 0;
+}
+
 /*
  * In a cluster (the config has a cluster: section) a drain is the whole
  * cluster's: say so in etcd. Without the config file, one host as before.
@@ -238,24 +263,39 @@ static int tell_cluster(const struct cs_pinned *pins, const char *config, bool c
 {
 	char chain[CS_ID_NAME_MAX], instance[CS_ID_NAME_MAX];
 	struct cs_conf conf;
-	char err[1024];
-	int rc = 0;
+	int rc = cluster_config(config, config_given, &conf);
 
-	if (!config_given && access(config, F_OK))
-		return 0;
-	if (cs_config_load(config, &conf, err, sizeof(err))) {
-		/* the default file, broken: this host alone, as before clusters */
-		if (!config_given)
-			cs_warn("%s: so no cluster is told", err);
-		else
-			cs_err("%s", err);
-		return config_given;
-	}
-	if (conf.cluster.line && !names_of(pins, &conf, id, chain, instance, sizeof(chain))) {
+	if (rc <= 0)
+		return rc < 0;
+	if (!names_of(pins, &conf, id, chain, instance, sizeof(chain))) {
 		cs_err("instance %u has no name here: the cluster cannot be told", id);
 		rc = 1;
-	} else if (conf.cluster.line && write_intent(&conf, chain, instance, undo)) {
-		rc = 1;
+	} else {
+		rc = write_intent(&conf, chain, instance, undo) ? 1 : 0;
+	}
+	cs_config_free(&conf);
+	return rc;
+}
+
+/* No state here (a host that runs no daemon, a management host): in a
+ * cluster, a drain by NAME is still the cluster's. The exit status, or -1
+ * when there is no cluster to tell either. */
+static int drain_cluster_only(const char *config, bool config_given, const char *name, bool undo)
+{
+	const struct cs_instance_conf *ic;
+	struct cs_conf conf;
+	size_t chain;
+	int rc = cluster_config(config, config_given, &conf);
+
+	if (rc <= 0)
+		return -1;
+	ic = cs_instance_named(&conf, name, &chain);
+	if (!ic) {
+		cs_err("%s names no instance \"%s\"", config, name);
+		rc = 2;
+	} else {
+		printf("no state here: only the cluster is told\n");
+		rc = write_intent(&conf, conf.chains[chain].name, ic->name, undo) ? 1 : 0;
 	}
 	cs_config_free(&conf);
 	return rc;
@@ -283,8 +323,10 @@ int cmd_drain(int argc, char **argv)
 	if (optind + 1 < argc)
 		return cs_usage_error(&cli, true, "unexpected argument \"%s\"", argv[optind + 1]);
 	if (cs_pinned_open_with(&pins, cli.pin_dir, CS_PINNED_BIT(CS_M_INSTANCES), CS_PINNED_IDS, err, sizeof(err))) {
-		cs_err("%s", err);
-		return 1;
+		rc = drain_cluster_only(cli.config, strcmp(cli.config, CS_DEFAULT_CONFIG) != 0, argv[optind], undo);
+		if (rc < 0)
+			cs_err("%s", err);
+		return rc < 0 ? 1 : rc;
 	}
 	id = instance_id(&pins, cli.config, argv[optind]);
 	rc = id ? set_state(&pins, id, undo ? CS_INST_UP : CS_INST_DRAINING) : 2;

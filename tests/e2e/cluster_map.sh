@@ -244,6 +244,17 @@ eventually 100 state_is casb-b up && eventually 50 inst_state_on gw1 casb-b up &
 m=$(metric gw1 cloudsteer_cluster_map_values_skipped_total)
 [ "${m:-1}" = 0 ] && pass "no value was skipped on gw1" || fail "no value skipped" "$m"
 
+# ---- a drain from a host with no state of its own (instance a's namespace) ----
+drain_from_a() { CLOUDSTEER_PIN_DIR=$PINS-none nsenter --net=/run/netns/$P-a "$CS" drain casb-b -c "$LAB/casb-a.yaml" "$@" 2>&1; }
+out=$(drain_from_a)
+grep -q "no state here: only the cluster is told" <<< "$out" && eventually 100 state_is casb-b drained &&
+	eventually 50 inst_state_on gw1 casb-b draining && eventually 50 inst_state_on gw2 casb-b draining &&
+	pass "drain from a host without a daemon: only the cluster is told, both gateways drain casb-b" ||
+	fail "drain from a host without a daemon" "$out; agreed $(agreed_state casb-b)"
+out=$(drain_from_a --undo)
+eventually 100 state_is casb-b up && eventually 50 inst_state_on gw1 casb-b up && eventually 50 inst_state_on gw2 casb-b up &&
+	pass "... and its --undo" || fail "drain --undo from a host without a daemon" "$out; agreed $(agreed_state casb-b)"
+
 # ---- what no node wrote: skipped, counted, said; the leader writes the map again ----
 rev=$(etcd_map_rev)
 etcd_ctl put "$mapkey" 'not a map' >/dev/null
