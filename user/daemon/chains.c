@@ -12,6 +12,11 @@
  * cs_instances, so failover does not wait for a rebuild; the rebuild then
  * gives the dead instance's buckets a new live secondary.
  *
+ * In a cluster, once the chain's agreed map is heard (lib/mapparts.h), the
+ * table is built from it instead of from this node's states, so every
+ * gateway builds the same one; this node's probes still move streams off a
+ * dead instance at once through cs_instances, and drains follow the map.
+ *
  * An instance that comes back from DOWN is WARMING for health.warmup: it
  * starts empty, and its peers sync it the state of the streams in the
  * buckets it shares with them. Meanwhile its tables name it secondary only
