@@ -75,9 +75,10 @@ INTROS = {
         "Two gateways and a three-member etcd in network namespaces on one host "
         "(tests/e2e/cluster.bash). How long a record learned on one gateway takes to become a "
         "route on the other; whether a client that connects 1 ms after its answer has its first "
-        "SYN steered when the answer crossed the other gateway (against the same gateway); and "
+        "SYN steered when the answer crossed the other gateway (against the same gateway); "
         "how many writes etcd takes per record learned, and per second, at the DNS path's "
-        "rate."),
+        "rate; and how long from an instance's death until every gateway steers by the same "
+        "agreed map revision."),
 }
 
 UNIT_TEXT = {"ns_per_pkt": "ns/packet", "qps": "queries/s", "pps": "packets/s", "ms": "ms",

@@ -236,10 +236,14 @@ for g in gw1 gw2; do
 		fail_step "$g to join the cluster" "it did not say so" "$LAB/$g.log"
 	grep -h "cluster: joined" "$LAB/$g.log" | sed "s/^/  $g.log: /"
 done
-on gw1 cloudsteer show cluster -c "$LAB/gw1.yaml"
-cluster_shows gw1 '^gw2 +gateway ' && cluster_shows gw1 '^no differences' ||
+# one of them leads the chain and writes its first map; both build from it
+eventually 100 cluster_shows gw1 '^no differences' ||
 	fail_step "show cluster to list gw1 and gw2, no differences" "$(cs gw1 show cluster -c "$LAB/gw1.yaml" 2>&1)"
-note "both gateways are members (each key on its node's lease), with the same config digest"
+on gw1 cloudsteer show cluster -c "$LAB/gw1.yaml"
+cluster_shows gw1 '^gw2 +gateway ' ||
+	fail_step "show cluster to list gw1 and gw2" "$(cs gw1 show cluster -c "$LAB/gw1.yaml" 2>&1)"
+note "both gateways are members (each key on its node's lease), with the same config digest;" \
+	"one of them leads the chain casb and wrote its service map, and both built the same table from it"
 
 step 3 "The client resolves app.cloud.test through gw1; gw1 learns it and publishes it"
 tell "An ordinary DNS query. The answer crosses gw1, whose learn program reads it on the way: a record," \
@@ -327,9 +331,9 @@ note "with one member of three dead$was, login.cloud.test reached gw2 in $lag ms
 
 step 7 "Instance casb-a dies: both gateways move its streams, each to the same survivor"
 tell "casb-a stops forwarding at once (a blackhole rule) and stops answering probes. Each gateway's" \
-	"health checks find it down within about a second, on their own. Each stream then goes to its" \
-	"bucket's secondary; casb-a's buckets are shared between casb-b and casb-c, not all given to one." \
-	"No gateway tells the other anything: each computes the same table from the same view."
+	"health checks find it down within about a second, on their own, and each moves the streams at" \
+	"once to their bucket's secondary; casb-a's buckets are shared between casb-b and casb-c, not all" \
+	"given to one. Each also publishes what it saw; the next step shows what the cluster made of it."
 T0=$(date +%s%N)
 on a ip rule add priority 1 blackhole
 printf 'a# kill %s    # the listener that answers the probes\n' "$PROBED_A"
@@ -350,18 +354,31 @@ where_table || fail_step "gw1 and gw2 to agree on every stream after the failove
 	fail_step "the streams shared by casb-b and casb-c" "$(cs gw2 show instances 2>&1)"
 note "casb-a died; its streams echo again through casb-b and casb-c ${moved} ms after, and gw1 agrees on each"
 
-step 8 "The agreed service map (part 2 of the cluster: to come)"
-# PART 2: when map/<chain> is written (docs/cluster.md, "To come"), this step
-# shows the agreed map instead: `etcdctl get /cloudsteer/v1/lab/map/casb -w
-# json` (its mod revision is the epoch), and `show cluster`'s map revision
-# and table digest on both gateways, equal.
-tell "Today each gateway built the table itself, from its own probes. Part 2 will put the map's inputs" \
-	"(which instances are eligible, warming, drained) in etcd, at map/casb, written by a leader per chain:" \
-	"this step will show that map's revision, the same on both gateways. For now etcd holds no map:"
-on_grep etcd . etcdctl --endpoints "$ETCD_ENDPOINTS" get --prefix --keys-only /cloudsteer/v1/lab/
-has_key /cloudsteer/v1/lab/map/casb &&
-	tell "(map/casb exists: part 2 is here, and this step should show it)"
-note "no agreed map yet: the gateways agree because they compute alike from the same view"
+step 8 "The agreed service map: one revision, one table, on every gateway"
+tell "Each gateway published its observation at obs/casb/casb-a/<node>. The chain's leader (the" \
+	"gateway that holds leader/casb, its create revision the fence) saw a majority say down and wrote" \
+	"map/casb in a transaction that checks it still leads. Both gateways rebuilt their tables from that" \
+	"map: the same revision and the same digest on each, as show cluster says on either of them:"
+map_agreed() {
+	local r1 r2 d1 d2
+	r1=$(metric gw1 'cloudsteer_cluster_table_revision{chain="casb"}')
+	r2=$(metric gw2 'cloudsteer_cluster_table_revision{chain="casb"}')
+	d1=$(table_digest gw1) d2=$(table_digest gw2)
+	[ -n "$r1" ] && [ "$r1" = "$r2" ] && [ -n "$d1" ] && [ "$d1" = "$d2" ] &&
+		cluster_shows gw2 '^casb .*casb-a down' && cluster_shows gw2 '^no differences'
+}
+table_digest() {
+	ns "$1" curl -s -m 2 http://127.0.0.1:9477/metrics |
+		sed -n 's/^cloudsteer_cluster_table_info{chain="casb",digest="\([0-9a-f]*\)"} 1$/\1/p'
+}
+eventually 100 map_agreed ||
+	fail_step "both gateways on one map revision and one table" "$(cs gw2 show cluster -c "$LAB/gw2.yaml" 2>&1)" \
+		"$LAB/gw1.log" "$LAB/gw2.log"
+agreed=$(ms_since "$T0")
+on_grep gw2 '^(CHAIN|casb|NODE|gw[12] +casb|no differences)' cloudsteer show cluster -c "$LAB/gw2.yaml"
+etcdctl_on get /cloudsteer/v1/lab/map/casb --print-value-only
+note "casb-a died; within ${agreed} ms the leader's map said so and both gateways ran the table built from it" \
+	"(revision $(metric gw1 'cloudsteer_cluster_table_revision{chain="casb"}'), digest $(table_digest gw1))"
 
 step 9 "A config that disagrees: gw2 restarts with another affinity key"
 tell "Each node publishes digests of the config the cluster must share (rules, chains, each mesh key's" \

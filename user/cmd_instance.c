@@ -23,6 +23,7 @@
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/cluster.h"
+#include "lib/mapparts.h"
 #include "lib/lifecycle.h"
 #include "lib/log.h"
 #include "lib/pins.h"
@@ -128,6 +129,8 @@ static void take_config(struct cs_instance_daemon *d, struct cs_conf *next, stru
 		cs_sync_partners(d, before);
 	keep_interfaces(&next->instance, &old.instance);
 	cs_cluster_reload(d->cluster, &old, next);
+	if (cs_mapparts_set_conf(d->mapparts, next))
+		cs_err("reload: the cluster still agrees on the old chains: out of memory");
 	d->conf = *next;
 	cs_role_take(d, chain, inst);
 	cs_config_free(&old);	/* the old members named its strings: after cs_role_take */
@@ -309,15 +312,36 @@ static int start_metrics(struct cs_instance_daemon *d)
 	return 0;
 }
 
-/* In a cluster, the node registers (its role, addresses and digests); an
- * instance node owns no other keys yet. 0, or -1 said. */
+/* The chain's agreed map changed (the cluster thread): the loop rebuilds. */
+static void agreed_map_changed(void *ctx)
+{
+	struct cs_instance_daemon *d = ctx;
+
+	__atomic_store_n(&d->table_dirty, 1, __ATOMIC_RELEASE);
+}
+
+/* In a cluster, the node registers (its role, addresses and digests), says
+ * that it lives (obs/, on its lease: when it dies the chain's leader marks
+ * it down) and what its probes say of its peers, and follows its chain's
+ * agreed map. 0, or -1 said. */
 static int join_cluster(struct cs_instance_daemon *d)
 {
+	struct cs_mapparts_opts mo = { .conf = &d->conf, .self_chain = cs_role_chain(d)->name,
+				       .self_instance = d->members[d->self].name, .stats = &d->daemon_stats,
+				       .changed = agreed_map_changed, .ctx = d };
+	struct cs_cluster_part *parts[CS_MAPPARTS_N];
 	char err[512];
 
 	if (!d->conf.cluster.line)
 		return 0;
-	d->cluster = cs_cluster_join(&d->conf, "instance", &d->daemon_stats, NULL, 0, err, sizeof(err));
+	__atomic_store_n(&d->mapparts, cs_mapparts_new(&mo), __ATOMIC_RELEASE);	/* the prober reads it */
+	if (!d->mapparts) {
+		cs_err("cluster: the agreed service map: out of memory");
+		return -1;
+	}
+	cs_role_observe_peers(d);
+	cs_mapparts_parts(d->mapparts, parts);
+	d->cluster = cs_cluster_join(&d->conf, "instance", &d->daemon_stats, parts, CS_MAPPARTS_N, err, sizeof(err));
 	if (!d->cluster)
 		cs_err("%s", err);
 	return d->cluster ? 0 : -1;
@@ -396,9 +420,10 @@ static void finish(void *daemon)
 	struct cs_instance_daemon *d = daemon;
 	size_t i;
 
-	cs_cluster_stop(d->cluster);	/* first: it runs beside the loop */
+	cs_role_health_end(d);	/* first: its callbacks tell the cluster's parts */
+	cs_cluster_stop(d->cluster);	/* it runs beside the loop */
+	cs_mapparts_free(d->mapparts);
 	cs_metrics_stop(d->metrics);
-	cs_role_health_end(d);
 	if (d->detach_on_exit && d->skel) {
 		for (i = 0; i < d->conf.instance.n_ifaces; i++)
 			cs_tc_detach(d->conf.instance.ifaces[i], &instance_filter);

@@ -259,9 +259,9 @@ static void finish(void *daemon)
 {
 	struct cs_daemon *d = daemon;
 
-	cs_daemon_cluster_stop(d);	/* first: its thread writes the maps */
+	cs_health_end(d);	/* first: its callbacks use the maps and the cluster's parts */
+	cs_daemon_cluster_stop(d);	/* then: its thread writes the maps */
 	cs_metrics_stop(d->metrics);
-	cs_health_end(d);	/* its callbacks use the maps */
 	if (d->detach_on_exit && d->skel) {
 		cs_detach_learn(&d->conf);
 		cs_detach_steer(&d->conf, d->pin_dir);

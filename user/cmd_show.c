@@ -52,8 +52,9 @@ static const char show_usage[] =
 	"  sync     on an instance node: the sync counters and the dataplane's\n"
 	"           counters by reason\n"
 	"  cluster  from etcd, as the config's cluster: section reaches it: the\n"
-	"           members, the records each published, and a line for every\n"
-	"           way they disagree with this node's config\n"
+	"           members, the records each published, each chain's leader and\n"
+	"           agreed map, each member's table, and a line for every way\n"
+	"           they disagree with this node's config or the agreed map\n"
 	"\n"
 	"  -c, --config FILE  the config, for cluster (default " CS_DEFAULT_CONFIG ")\n"
 	"  -j, --json         one JSON object per line (JSON Lines)\n"
@@ -1118,6 +1119,178 @@ static size_t cluster_differences(const struct cs_cluster_view *v)
 	return n;
 }
 
+/* ---- cluster: the chains' agreed maps and the tables built from them ---- */
+
+static const struct cs_node_table *table_of(const struct cs_cluster_member *m, const char *chain)
+{
+	size_t i;
+
+	for (i = 0; i < m->v.n_tables; i++)
+		if (!strcmp(m->v.tables[i].chain, chain))
+			return &m->v.tables[i];
+	return NULL;
+}
+
+/* The first member whose table of ch is built from ch's agreed map: the
+ * one the others are compared with. */
+static const struct cs_cluster_member *reference_member(const struct cs_cluster_view *v,
+							const struct cs_cluster_chain *ch)
+{
+	const struct cs_node_table *t;
+	size_t i;
+
+	for (i = 0; i < v->n_members; i++)
+		if ((t = table_of(&v->members[i], ch->name)) && t->map_revision == ch->map_revision)
+			return &v->members[i];
+	return NULL;
+}
+
+typedef void (*say_fn)(void *ctx, const char *node, const char *chain, const char *what);
+
+/* One member against the agreed map of ch, and the reference's table. */
+static size_t table_differences(const struct cs_cluster_member *m, const struct cs_cluster_chain *ch,
+				const struct cs_cluster_member *ref, say_fn say, void *ctx)
+{
+	const struct cs_node_table *t = table_of(m, ch->name), *rt = ref ? table_of(ref, ch->name) : NULL;
+	char what[256];
+
+	if (!t && strcmp(m->v.role, "gateway"))
+		return 0;	/* an instance node shows the tables it builds, if any */
+	if (!t)
+		snprintf(what, sizeof(what), "it publishes no table of the chain");
+	else if (!t->map_revision && ch->map_revision)
+		snprintf(what, sizeof(what), "its table is built from its own view, not from the agreed map "
+			 "(revision %lld)", (long long)ch->map_revision);
+	else if (t->map_revision != ch->map_revision)
+		snprintf(what, sizeof(what), "its table is built from map revision %lld, not the agreed %lld",
+			 (long long)t->map_revision, (long long)ch->map_revision);
+	else if (rt && rt->digest != t->digest)
+		snprintf(what, sizeof(what), "its table differs from %s's, built from the same map", ref->node);
+	else
+		return 0;
+	say(ctx, m->node, ch->name, what);
+	return 1;
+}
+
+/* Every disagreement about the chains: no leader, no agreed map, a map
+ * decided on another chains config, a table not built from the agreed map
+ * or unlike the others'. */
+static size_t chain_differences(const struct cs_cluster_view *v, say_fn say, void *ctx)
+{
+	char what[256];
+	size_t c, i, n = 0;
+
+	for (c = 0; c < v->n_chains; c++) {
+		const struct cs_cluster_chain *ch = &v->chains[c];
+		const struct cs_cluster_member *ref = reference_member(v, ch);
+
+		if (!ch->leader[0] && ++n)
+			say(ctx, "", ch->name, "no node leads the chain");
+		if (!ch->map_revision && ++n) {
+			say(ctx, "", ch->name, ch->map_bad ? "its agreed map does not parse" : "it has no agreed map yet");
+			continue;
+		}
+		if (ch->map.chains_digest != v->mine.part[CS_DIGEST_CHAINS] && ++n) {
+			snprintf(what, sizeof(what), "its agreed map was decided by %s on a chains config that differs "
+				 "from this node's", ch->map.leader);
+			say(ctx, "", ch->name, what);
+		}
+		for (i = 0; i < v->n_members; i++)
+			n += table_differences(&v->members[i], ch, ref, say, ctx);
+	}
+	return n;
+}
+
+static void say_text(void *ctx, const char *node, const char *chain, const char *what)
+{
+	(void)ctx;
+	printf("differs: %s%schain %s: %s\n", node, node[0] ? ": " : "", chain, what);
+}
+
+static void say_json(void *ctx, const char *node, const char *chain, const char *what)
+{
+	struct cs_json j;
+
+	(void)ctx;
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "difference", "chain");
+	cs_json_str(&j, "node", node);
+	cs_json_str(&j, "chain", chain);
+	cs_json_str(&j, "what", what);
+	cs_json_end(&j);
+}
+
+/* "casb-a down (2 of 2 say down), casb-b up": the agreed states, and what
+ * the observers say now. */
+static void states_text(const struct cs_cluster_chain *ch, char *buf, size_t len)
+{
+	size_t at = 0, i;
+
+	buf[0] = 0;
+	for (i = 0; i < ch->map.n; i++) {
+		at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s %s", i ? ", " : "", ch->map.inst[i].name,
+				       ch->map_revision ? cs_agreed_state_name(ch->map.inst[i].state) : "-");
+		if (ch->down[i])
+			at += (size_t)snprintf(buf + at, at < len ? len - at : 0, " (%u of %u say down)", ch->down[i],
+					       ch->observers[i]);
+		if (ch->drain[i] && ch->map.inst[i].state != CS_INST_DRAINING)
+			at += (size_t)snprintf(buf + at, at < len ? len - at : 0, " (drain asked)");
+	}
+}
+
+static void agreed_chains_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+{
+	const struct cs_cluster_chain *ch = &((const struct cs_cluster_view *)ctx)->chains[i];
+
+	snprintf(cell[0], CS_CELL_MAX, "%s", ch->name);
+	snprintf(cell[1], CS_CELL_MAX, "%s", ch->leader[0] ? ch->leader : "-");
+	snprintf(cell[2], CS_CELL_MAX, "%lld", (long long)ch->fence);
+	snprintf(cell[3], CS_CELL_MAX, "%lld", (long long)ch->map_revision);
+	states_text(ch, cell[4], CS_CELL_MAX);
+}
+
+/* A row of the tables' table: a member and one of its tables. */
+struct node_table_row {
+	const struct cs_cluster_member *m;
+	const struct cs_node_table *t;
+};
+
+static void tables_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+{
+	const struct node_table_row *r = &((const struct node_table_row *)ctx)[i];
+	char d[CS_DIGEST_TEXT];
+
+	snprintf(cell[0], CS_CELL_MAX, "%s", r->m->node);
+	snprintf(cell[1], CS_CELL_MAX, "%s", r->t->chain);
+	snprintf(cell[2], CS_CELL_MAX, "%lld", (long long)r->t->map_revision);
+	snprintf(cell[3], CS_CELL_MAX, "%s", cs_digest_text(r->t->digest, d, sizeof(d)));
+}
+
+static void chains_text(const struct cs_cluster_view *v)
+{
+	static const struct cs_column chain_cols[] = {
+		{ "CHAIN", false }, { "LEADER", false }, { "FENCE", true }, { "MAP", true }, { "STATES", false },
+	};
+	static const struct cs_column table_cols[] = {
+		{ "NODE", false }, { "CHAIN", false }, { "MAP", true }, { "TABLE", false },
+	};
+	struct node_table_row *rows;
+	size_t i, k, n = 0, cap = 0;
+
+	if (!v->n_chains)
+		return;
+	cs_table_print(stdout, chain_cols, 5, v->n_chains, agreed_chains_fill, (void *)v);
+	for (i = 0; i < v->n_members; i++)
+		cap += v->members[i].v.n_tables;
+	rows = calloc(cap ? cap : 1, sizeof(*rows));
+	for (i = 0; rows && i < v->n_members; i++)
+		for (k = 0; k < v->members[i].v.n_tables; k++)
+			rows[n++] = (struct node_table_row){ &v->members[i], &v->members[i].v.tables[k] };
+	if (n)
+		cs_table_print(stdout, table_cols, 4, n, tables_fill, rows);
+	free(rows);
+}
+
 static void cluster_text(const struct cs_cluster_view *v)
 {
 	static const struct cs_column cols[] = {
@@ -1139,9 +1312,10 @@ static void cluster_text(const struct cs_cluster_view *v)
 	if (v->malformed)
 		printf("note: %llu keys under ip/ are not records of this version\n",
 		       (unsigned long long)v->malformed);
-	if (!cluster_differences(v))
-		printf("no differences: every member's config is this node's, and every pattern published is "
-		       "one of its rules'\n");
+	chains_text(v);
+	if (!cluster_differences(v) + !chain_differences(v, say_text, NULL) == 2)
+		printf("no differences: every member's config is this node's, every pattern published is "
+		       "one of its rules', and every table is built from its chain's agreed map\n");
 }
 
 static void member_json(const struct cs_cluster_member *m)
@@ -1178,6 +1352,46 @@ static void member_json(const struct cs_cluster_member *m)
 	cs_json_close(&j);
 	cs_json_s64(&j, "started", m->v.started_s);
 	cs_json_bool(&j, "random_affinity_key", m->v.digest.random_affinity_key);
+	cs_json_array(&j, "tables");
+	for (i = 0; i < m->v.n_tables; i++) {
+		cs_json_object(&j, NULL);
+		cs_json_str(&j, "chain", m->v.tables[i].chain);
+		cs_json_s64(&j, "map", m->v.tables[i].map_revision);
+		cs_json_str(&j, "digest", cs_digest_text(m->v.tables[i].digest, d, sizeof(d)));
+		cs_json_close(&j);
+	}
+	cs_json_close(&j);
+	cs_json_end(&j);
+}
+
+static void agreed_chain_json(const struct cs_cluster_chain *ch)
+{
+	struct cs_json j;
+	size_t i;
+
+	cs_json_begin(&j, stdout);
+	cs_json_str(&j, "chain", ch->name);
+	if (ch->leader[0])
+		cs_json_str(&j, "leader", ch->leader);
+	else
+		cs_json_null(&j, "leader");
+	cs_json_s64(&j, "fence", ch->fence);
+	cs_json_s64(&j, "map_revision", ch->map_revision);
+	cs_json_array(&j, "instances");
+	for (i = 0; i < ch->map.n; i++) {
+		cs_json_object(&j, NULL);
+		cs_json_str(&j, "name", ch->map.inst[i].name);
+		if (ch->map_revision)
+			cs_json_str(&j, "state", cs_agreed_state_name(ch->map.inst[i].state));
+		else
+			cs_json_null(&j, "state");
+		cs_json_u64(&j, "observers", ch->observers[i]);
+		cs_json_u64(&j, "down", ch->down[i]);
+		cs_json_bool(&j, "drain", ch->drain[i]);
+		cs_json_bool(&j, "registered", ch->self_seen[i]);
+		cs_json_close(&j);
+	}
+	cs_json_close(&j);
 	cs_json_end(&j);
 }
 
@@ -1207,6 +1421,9 @@ static void cluster_json(const struct cs_cluster_view *v)
 		cs_json_bool(&j, "member", v->publishers[i].member);
 		cs_json_end(&j);
 	}
+	for (i = 0; i < v->n_chains; i++)
+		agreed_chain_json(&v->chains[i]);
+	chain_differences(v, say_json, NULL);
 	for (i = 0; i < v->n_drift; i++) {
 		cs_json_begin(&j, stdout);
 		cs_json_str(&j, "difference", "pattern");

@@ -17,11 +17,16 @@
 #                 100 outstanding, unpaced) over new names: etcd's committed
 #                 proposals per record learned and per second, until gw2
 #                 has them all; then the same names again (refreshes only)
+#   map           the gateways probe casb-a and casb-b (TCP :3128, every
+#                 100 ms, fall 2): map_agree.py kills one's target and times
+#                 until etcd's agreed map says it is down and both gateways'
+#                 tables are built from that map's revision, over rounds
 #
 # BENCH_QUICK=1: a few names of each, 1 s runs (figures meaningless).
 # CLUSTER_BENCH_NAMES (propagation, default 3000), CLUSTER_BENCH_SYNS (per
 # way, default 1000), CLUSTER_BENCH_DNS_NAMES (default 20000) and
-# CLUSTER_BENCH_SECONDS (dnsperf, default 5) override. Everything it makes
+# CLUSTER_BENCH_SECONDS (dnsperf, default 5) and CLUSTER_BENCH_DEATHS
+# (map, default 20) override. Everything it makes
 # goes on exit, failure or a signal (the lab's cleanup).
 set -u
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -33,10 +38,10 @@ PY=/usr/bin/python3
 HERE=$REPO/tests/bench
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	N=${CLUSTER_BENCH_NAMES:-40} N_SYN=${CLUSTER_BENCH_SYNS:-20} N_DNS=${CLUSTER_BENCH_DNS_NAMES:-500}
-	SECS=${CLUSTER_BENCH_SECONDS:-1} RATE=200 QUICK=--quick
+	SECS=${CLUSTER_BENCH_SECONDS:-1} RATE=200 QUICK=--quick DEATHS=${CLUSTER_BENCH_DEATHS:-2}
 else
 	N=${CLUSTER_BENCH_NAMES:-3000} N_SYN=${CLUSTER_BENCH_SYNS:-1000} N_DNS=${CLUSTER_BENCH_DNS_NAMES:-20000}
-	SECS=${CLUSTER_BENCH_SECONDS:-5} RATE=500 QUICK=
+	SECS=${CLUSTER_BENCH_SECONDS:-5} RATE=500 QUICK= DEATHS=${CLUSTER_BENCH_DEATHS:-20}
 fi
 DELAY_MS=1
 PORT=9002
@@ -77,6 +82,9 @@ awk -v n="$N" -v ns="$N_SYN" -v nd="$N_DNS" 'BEGIN {
 }' > "$LAB/hosts"
 t_start=$SECONDS
 cluster_up "--addn-hosts=$LAB/hosts" || die "the lab did not come up"
+instance_serve a
+instance_serve b
+export GW_HEALTH="{probe: tcp, port: 3128, interval: 100ms, timeout: 100ms, fall: 2, rise: 2}"
 for g in gw1 gw2; do
 	gw_config $g >/dev/null
 	gw_up $g || die_log "cloudsteer run did not start on $g" $g.log
@@ -172,7 +180,13 @@ json.dump({"writes": $p1 - $p0, "learned": $l1 - $l0, "installed": $(installed_o
            "etcd_keys": int("$(etcd_metric etcd_debugging_mvcc_keys_total)" or 0),
            "delay_ms": $DELAY_MS, "prop_rate": $RATE}, open(sys.argv[1], "w"))
 PY
+
+# ---- an instance's death to one map revision everywhere ----
+$PY "$HERE/map_agree.py" --lab "$P" --rounds "$DEATHS" --pid-a "${INST_PID[a]}" --pid-b "${INST_PID[b]}" \
+	--out "$LAB/map.json" || die "the map's agreement could not be timed"
+INST_PID[a]= INST_PID[b]=	# map_agree.py ended them
+
 (cd "$HERE" && $PY cluster.py report --lag "$LAB/lag.json" --client "$LAB/client.json" \
 	--instance "$LAB/syn-a.pcap" --instance "$LAB/syn-b.pcap" --origin "$LAB/syn-origin.pcap" \
-	--writes "$LAB/writes.json" $QUICK --out "$OUT") || die "cannot write $OUT"
+	--writes "$LAB/writes.json" --map "$LAB/map.json" $QUICK --out "$OUT") || die "cannot write $OUT"
 echo "cluster: wrote $OUT in $((SECONDS - t_start)) s"

@@ -6,9 +6,10 @@
 #       10.11.0.2 -+-- lan 10.11.0.0/24 -- gw2 -- wan 10.21.0.0/24 --+  (dnsmasq on both; every
 #                                            |  |                         address it names is local,
 #                              svc 10.30.0.0/24 (a bridge):               a TCP echo on :9000)
-#                              gw1 .1, gw2 .2, casb-a .11, casb-b .12
+#                              gw1 .1, gw2 .2, casb-a .11, casb-b .12 (...)
 #                              mgmt 10.40.0.0/24 (a bridge in the etcd namespace):
-#                              etcd members .1 .2 .3, gw1 .11, gw2 .12
+#                              etcd members .1 .2 .3, gw1 .11, gw2 .12,
+#                              casb-a .21, casb-b .22 (...)
 #
 # The client asks resolver 10.20.0.2 across gw1 and 10.21.0.2 across gw2; its
 # other traffic crosses gw2. So an answer that gw1 learns serves a stream
@@ -17,11 +18,18 @@
 #   cluster_up HOST-RECORD...  build it, dnsmasq serving the records, etcd up
 #   gw_config NODE [LINE...]   $LAB/NODE.yaml: learn on wan, steer on lan,
 #                              names under cloud.test to chain casb (route
-#                              mode, casb-a and casb-b), the cluster section;
-#                              each LINE goes under rules: (another rule)
+#                              mode, casb-a and casb-b, health: $GW_HEALTH if
+#                              set), the cluster section; each LINE goes
+#                              under rules: (another rule)
+#   instance_serve X, instance_die X   casb-X's health target, a TCP
+#                              listener on :3128 in namespace X, up or gone
 #   gw_up NODE [CONFIG]        cloudsteer run in NODE's namespace, pins in
 #                              $CLOUDSTEER_PIN_DIR-NODE, log $LAB/NODE.log
 #   gw_stop NODE [SIGNAL]      stop it and wait (default TERM)
+#   inst_config NS NODE        $LAB/NODE.yaml: gw_config's, and an instance:
+#                              section: NODE is that instance, on eth0
+#   inst_up NS NODE            cloudsteer instance in namespace NS (a, b, ...) as
+#                              NODE; gw_stop stops it
 #   cs NODE ARGS...            the CLI in NODE's namespace, on its pins
 #   ns NAME CMD...             run in namespace NAME
 #   etcd_member_kill I, etcd_member_back I   (tests/lib/etcd.sh's, in the lab)
@@ -32,6 +40,7 @@
 #                              is pinned to, or would go to now; PINNED: yes
 #                              or no; CODE: its affinity code, in hex)
 #   stream_instance NODE SPORT IP   its INSTANCE alone
+#   inst_field NODE NAME FIELD a field of instance NAME in NODE's show instances
 #   inst_packets NODE NAME     the packets NODE sent to instance NAME
 #   eventually TENTHS CMD...   CMD succeeds within TENTHS tenths of a second
 # Everything it made goes on exit, failure or a signal: the daemons and
@@ -128,7 +137,7 @@ eventually() {
 }
 
 cluster_net() {
-	local n
+	local n i
 	for n in "${CLUSTER_NS[@]}"; do
 		ip netns add $P-$n && ip -n $P-$n link set lo up || return 1
 		ns $n sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
@@ -146,6 +155,10 @@ cluster_net() {
 	done
 	link gw1 mgmt 10.40.0.11/24 etcd g1 "" && link gw2 mgmt 10.40.0.12/24 etcd g2 "" || return 1
 	bridge_port etcd g1 && bridge_port etcd g2 || return 1
+	for i in "${!CLUSTER_INST[@]}"; do
+		n=${CLUSTER_INST[$i]}
+		link $n mgmt 10.40.0.$((21 + i))/24 etcd i$n "" && bridge_port etcd i$n || return 1
+	done
 	for n in 1 2 3; do ip -n $P-etcd addr add 10.40.0.$n/24 dev br0 || return 1; done
 	# the answers across gw1, the rest across gw2
 	ip -n $P-cli route add 10.20.0.2/32 via 10.10.0.1 &&
@@ -218,6 +231,33 @@ YAML
 	echo "$LAB/$node.yaml"
 }
 
+# The instances' health targets: a TCP listener on :3128 in namespace a
+# (casb-a) or b (casb-b). instance_serve I starts it, instance_die I kills
+# it (the probes are refused at once).
+declare -A INST_PID
+instance_serve() {
+	# not through ns(): a function would run in a subshell, and $! be its
+	ip netns exec $P-$1 socat TCP-LISTEN:3128,reuseaddr,fork SYSTEM:true >/dev/null 2>&1 &
+	INST_PID[$1]=$!
+}
+instance_die() {
+	[ -n "${INST_PID[$1]:-}" ] || return 0
+	kill "${INST_PID[$1]}" 2>/dev/null
+	wait "${INST_PID[$1]}" 2>/dev/null
+	INST_PID[$1]=
+}
+
+# NODE NAME FIELD: a field of instance NAME in NODE's show instances
+inst_field() {
+	cs "$1" show instances --json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    i = json.loads(line)
+    if i["name"] == sys.argv[1]:
+        print(i[sys.argv[2]])' "$2" "$3"
+}
+inst_packets() { inst_field "$1" "$2" packets; }
+
 # log_since NODE LINE TEXT: NODE's log holds TEXT from line LINE on
 log_since() { tail -n +"$2" "$LAB/$1.log" 2>/dev/null | grep -q -- "$3"; }
 log_lines() { wc -l < "$LAB/$1.log" 2>/dev/null || echo 0; }
@@ -227,6 +267,21 @@ gw_up() {
 	touch "$LAB/$node.log"
 	from=$(($(log_lines "$node") + 1))
 	CLOUDSTEER_PIN_DIR=$PINS-$node nsenter --net=/run/netns/$P-$node "$CS" run -c "$conf" >>"$LAB/$node.log" 2>&1 &
+	GW_PID[$node]=$!
+	eventually 100 log_since "$node" "$from" "running:"
+}
+
+inst_config() {
+	gw_config "$2" >/dev/null
+	printf 'instance:\n  interfaces: [eth0]\n  name: %s\n' "$2" >> "$LAB/$2.yaml"
+}
+
+inst_up() {
+	local node=$2 from
+	touch "$LAB/$node.log"
+	from=$(($(log_lines "$node") + 1))
+	CLOUDSTEER_PIN_DIR=$PINS-$node nsenter --net=/run/netns/$P-$1 "$CS" instance -c "$LAB/$node.yaml" \
+		>>"$LAB/$node.log" 2>&1 &
 	GW_PID[$node]=$!
 	eventually 100 log_since "$node" "$from" "running:"
 }
@@ -270,14 +325,6 @@ stream_instance() {
 	v=$(stream_view "$@") || return 1
 	v=${v%% *}
 	[ "$v" != - ] && echo "$v"
-}
-inst_packets() {
-	cs "$1" show instances --json | python3 -c '
-import json, sys
-for line in sys.stdin:
-    i = json.loads(line)
-    if i["name"] == sys.argv[1]:
-        print(i["packets"])' "$2"
 }
 
 # a metric's value, scraped in NODE's namespace

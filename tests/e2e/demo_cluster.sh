@@ -80,8 +80,11 @@ says '^10\.11\.0\.2:4[0-9]{4} > 192\.0\.2\.10:9000 +[0-9a-f]{8} +pinned to casb-
 	"a stream moved to casb-b on both gateways"
 says '^10\.11\.0\.2:4[0-9]{4} > 192\.0\.2\.10:9000 +[0-9a-f]{8} +pinned to casb-c +would go to casb-c$' \
 	"a stream moved to casb-c on both gateways"
-says '^== 8\. The agreed service map \(part 2' "the step left for the agreed map"
-says '^/cloudsteer/v1/lab/nodes/gw2$' "etcd's keys"
+says '^casb +gw[12] +[0-9]+ +[0-9]+ +casb-a down \(2 of 2 say down\)' "the agreed map: casb-a down, as both gateways say"
+says '^gw1 +casb +[0-9]+ +[0-9a-f]{16}$' "gw1's table, from the agreed map"
+says '^-> casb-a died; within [0-9]+ ms the leader.s map said so and both gateways ran the table built from it' \
+	"both gateways on one map revision and one digest"
+says '^\{.*"casb-a".*"down"' "the map's value in etcd"
 says '^gw2 +gateway +[^ ]+ +[0-9]+s/3s +[0-9a-f]{16} \* ' "show cluster flags gw2's config"
 says "^differs: gw2: its config differs from this node's \(gw1\) in mesh\.affinity_key$" \
 	"show cluster names the affinity key"

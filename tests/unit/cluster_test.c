@@ -82,12 +82,17 @@ static void node_value_there_and_back(void)
 	v.digest.all = 0xabcdef;
 	v.digest.random_affinity_key = true;
 	strcpy(v.synced[0], "ip");
+	v.n_tables = 1;
+	strcpy(v.tables[0].chain, "casb");
+	v.tables[0].digest = 0xfedcba9876543210ULL;
+	v.tables[0].map_revision = 57;
 	json = cs_node_value_encode(&v);
 	if (!EXPECT(json, "not encoded"))
 		return;
 	EXPECT(strstr(json, "\"addresses\":[\"10.40.0.11\",\"2001:db8::11\"]") &&
 	       strstr(json, "\"config\":\"0000000000abcdef\"") && strstr(json, "\"rules\":\"0000000000000001\"") &&
-	       strstr(json, "\"mesh.affinity_key\":\"ffffffffffffffff\"") && strstr(json, "\"synced\":[\"ip\"]"),
+	       strstr(json, "\"mesh.affinity_key\":\"ffffffffffffffff\"") && strstr(json, "\"synced\":[\"ip\"]") &&
+	       strstr(json, "\"tables\":{\"casb\":{\"digest\":\"fedcba9876543210\",\"map\":57}}"),
 	       "%s", json);
 	if (EXPECT(!cs_node_value_decode(json, strlen(json), &back), "%s refused", json))
 		EXPECT(!memcmp(&back, &v, sizeof(v)), "another node came back from %s", json);

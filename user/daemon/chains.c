@@ -12,6 +12,11 @@
  * cs_instances, so failover does not wait for a rebuild; the rebuild then
  * gives the dead instance's buckets a new live secondary.
  *
+ * In a cluster, once the chain's agreed map is heard (lib/mapparts.h), the
+ * table is built from it instead of from this node's states, so every
+ * gateway builds the same one; this node's probes still move streams off a
+ * dead instance at once through cs_instances, and drains follow the map.
+ *
  * An instance that comes back from DOWN is WARMING for health.warmup: it
  * starts empty, and its peers sync it the state of the streams in the
  * buckets it shares with them. Meanwhile its tables name it secondary only
@@ -32,7 +37,10 @@
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/health.h"
+#include "lib/cluster.h"
 #include "lib/log.h"
+#include "lib/mapparts.h"
+#include "lib/names.h"
 #include "lib/servicemap.h"
 #include "steer.skel.h"
 
@@ -201,54 +209,191 @@ static __u64 states_digest(const __u32 states[CS_INSTANCES_MAX])
 	return h;
 }
 
-/* Build chain c's table over its instances that are up or warming (a
- * draining one keeps only the streams pinned to it), a warming one secondary
- * where another can be primary, and swap it in. */
-static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTANCES_MAX])
+/* Chain c's table from this node's own view: over its instances that are
+ * up or warming (a draining one keeps only the streams pinned to it), a
+ * warming one secondary where another can be primary. names[i] and ids[i]
+ * are position i + 1's. */
+static int own_table(const struct cs_chain_conf *cc, const __u32 states[CS_INSTANCES_MAX], struct cs_bucket *b,
+		     const char **names, __u32 *ids)
 {
-	const struct cs_chain_conf *cc = &d->conf.chains[c];
-	int table_fd, e = 0;
-	__u32 chain_id = cc->id, b;
-	const char *names[CS_INSTANCES_MAX];
 	bool eligible[CS_INSTANCES_MAX], warming[CS_INSTANCES_MAX];
-	struct cs_bucket *buckets;
 	size_t i;
 
 	for (i = 0; i < cc->n_instances; i++) {
 		__u32 state = states[cc->instances[i].id];
 
 		names[i] = cc->instances[i].name;
+		ids[i] = cc->instances[i].id;
 		eligible[i] = state == CS_INST_UP || state == CS_INST_WARMING;
 		warming[i] = state == CS_INST_WARMING;
 	}
-	buckets = calloc(CS_BUCKETS_DEFAULT, sizeof(*buckets));
-	if (!buckets)
-		return -ENOMEM;
-	if (cs_servicemap_build(names, eligible, cc->n_instances, CS_BUCKETS_DEFAULT, buckets)) {
-		free(buckets);
+	if (cs_servicemap_build(names, eligible, cc->n_instances, CS_BUCKETS_DEFAULT, b))
 		return -EINVAL;
+	cs_servicemap_defer_warming(b, CS_BUCKETS_DEFAULT, warming);
+	return 0;
+}
+
+/* Chain c's table from the cluster's agreed map, which names the same
+ * instances: every node that holds that map builds this very table. 0, or
+ * -ENOENT when there is no agreed map (no cluster, none yet) or it cannot
+ * serve here (said): the node's own view serves meanwhile. */
+static int agreed_table(struct cs_daemon *d, const struct cs_chain_conf *cc, struct cs_map_value *m,
+			int64_t *revision, struct cs_bucket *b, const char **names, __u32 *ids)
+{
+	size_t i, j, found = 0;
+
+	if (cs_mapparts_agreed(d->mapparts, cc->name, m, revision))
+		return -ENOENT;
+	for (i = 0; i < m->n; i++) {
+		for (j = 0; j < cc->n_instances && strcmp(cc->instances[j].name, m->inst[i].name); j++)
+			;
+		if (j == cc->n_instances)
+			break;
+		names[i] = m->inst[i].name;
+		ids[i] = cc->instances[j].id;
+		found++;
 	}
-	cs_servicemap_defer_warming(buckets, CS_BUCKETS_DEFAULT, warming);
+	if (found != cc->n_instances || i != m->n || m->n_buckets != CS_BUCKETS_DEFAULT || cs_map_build(m, b)) {
+		cs_warn("chain %s: the agreed map (revision %lld) names other instances or buckets than this "
+			"node's config: the table is built from this node's own view", cc->name, (long long)*revision);
+		cs_stat_add(&d->stats.cluster_map_skipped, 1);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Write the table (positions in names/ids) into a new inner map and swap
+ * it in. */
+static int swap_in_table(struct cs_daemon *d, __u32 chain_id, struct cs_bucket *buckets, const __u32 *ids)
+{
+	int table_fd, e = 0;
+	__u32 b;
+
 	table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
 				  CS_BUCKETS_MAX, NULL);
-	if (table_fd < 0) {
-		free(buckets);
+	if (table_fd < 0)
 		return -errno;
-	}
 	for (b = 0; !e && b < CS_BUCKETS_DEFAULT; b++) {
-		/* positions in this chain's list -> instance ids */
+		/* positions -> instance ids */
 		if (buckets[b].primary)
-			buckets[b].primary = (__u16)cc->instances[buckets[b].primary - 1].id;
+			buckets[b].primary = (__u16)ids[buckets[b].primary - 1];
 		if (buckets[b].secondary)
-			buckets[b].secondary = (__u16)cc->instances[buckets[b].secondary - 1].id;
+			buckets[b].secondary = (__u16)ids[buckets[b].secondary - 1];
 		if (bpf_map_update_elem(table_fd, &b, &buckets[b], BPF_ANY))
 			e = -errno;
 	}
 	if (!e && bpf_map_update_elem(bpf_map__fd(d->steer->maps.cs_service_map), &chain_id, &table_fd, BPF_ANY))
 		e = -errno;
 	close(table_fd);	/* the outer map holds it now */
+	return e;
+}
+
+/* Build chain c's table, from the agreed map when the cluster has one,
+ * else from this node's view, and swap it in; what was installed in *nt
+ * (its digest in names, the map revision it came from). */
+static int build_one(struct cs_daemon *d, size_t c, const __u32 states[CS_INSTANCES_MAX], struct cs_node_table *nt)
+{
+	const struct cs_chain_conf *cc = &d->conf.chains[c];
+	const char *names[CS_INSTANCES_MAX];
+	__u32 ids[CS_INSTANCES_MAX];
+	struct cs_bucket *buckets = calloc(CS_BUCKETS_DEFAULT, sizeof(*buckets));
+	struct cs_map_value *m = malloc(sizeof(*m));
+	int64_t revision = 0;
+	int e = -ENOMEM;
+
+	memset(nt, 0, sizeof(*nt));
+	if (buckets && m) {
+		if (agreed_table(d, cc, m, &revision, buckets, names, ids)) {
+			revision = 0;
+			e = own_table(cc, states, buckets, names, ids);
+		} else {
+			e = 0;
+		}
+	}
+	if (!e) {
+		snprintf(nt->chain, sizeof(nt->chain), "%s", cc->name);
+		nt->digest = cs_table_digest(buckets, CS_BUCKETS_DEFAULT, names);
+		nt->map_revision = revision;
+		e = swap_in_table(d, cc->id, buckets, ids);
+	}
+	if (!e && cc->id < CS_CHAINS_MAX) {
+		cs_stat_set(&d->stats.cluster_table_revision[cc->id], (__u64)revision);
+		cs_stat_set(&d->stats.cluster_table_digest[cc->id], nt->digest);
+	}
+	free(m);
 	free(buckets);
 	return e;
+}
+
+/* The state an instance drained by the agreed map goes back to when the
+ * map no longer says so: what this node's probes say of it. */
+static __u32 probed_state(struct cs_daemon *d, __u32 id)
+{
+	__u32 pos;
+
+	for (pos = 0; d->health && pos < CS_INSTANCES_MAX; pos++)
+		if (d->health_ids[pos] == id)
+			return cs_health_verdict(d->health, pos) == CS_HEALTH_UP ? CS_INST_UP : CS_INST_DOWN;
+	return CS_INST_UP;
+}
+
+/* One instance as the agreed map says of draining: drained there, it
+ * drains here (steer gives it no new stream); no longer, and drained by the
+ * map, it takes its probed state again. Under states_lock. */
+static void follow_agreed_drain(struct cs_daemon *d, int fd, const struct cs_instance_conf *ic, bool drained)
+{
+	struct cs_instance in;
+	__u32 id = ic->id;
+
+	if (bpf_map_lookup_elem(fd, &id, &in))
+		return;
+	if (in.state != CS_INST_DRAINING)
+		d->drained_by_map[id] = false;	/* undone here meanwhile (drain --undo) */
+	else if (drained)
+		d->drained_by_map[id] = true;	/* drained here first (`drain` on this node):
+						 * the cluster's drain now, undone with it */
+	if (drained && in.state != CS_INST_DRAINING) {
+		in.state = CS_INST_DRAINING;
+		d->warm_until[id] = 0;
+		d->drained_by_map[id] = true;
+		cs_info("instance %s is draining: the cluster's agreed map says so", ic->name);
+	} else if (!drained && in.state == CS_INST_DRAINING && d->drained_by_map[id]) {
+		in.state = probed_state(d, id);
+		d->drained_by_map[id] = false;
+		cs_info("instance %s is %s: the cluster's agreed map no longer drains it", ic->name,
+			cs_inst_state_name(in.state));
+	} else {
+		return;
+	}
+	bpf_map_update_elem(fd, &id, &in, BPF_EXIST);
+}
+
+/* Drains are agreed cluster-wide: each instance's state follows the agreed
+ * map of its chain (down and up stay this node's probes': they fail a
+ * stream over at once, before any agreement). */
+static void follow_agreed_drains(struct cs_daemon *d)
+{
+	int fd = bpf_map__fd(d->steer->maps.cs_instances);
+	struct cs_map_value *m;
+	int64_t revision;
+	size_t c, i, j;
+
+	if (!d->mapparts || !(m = malloc(sizeof(*m))))
+		return;
+	for (c = 0; c < d->conf.n_chains; c++) {
+		const struct cs_chain_conf *cc = &d->conf.chains[c];
+
+		if (cs_mapparts_agreed(d->mapparts, cc->name, m, &revision))
+			continue;
+		pthread_mutex_lock(&d->states_lock);
+		for (i = 0; i < cc->n_instances; i++)
+			for (j = 0; j < m->n; j++)
+				if (!strcmp(m->inst[j].name, cc->instances[i].name))
+					follow_agreed_drain(d, fd, &cc->instances[i],
+							    m->inst[j].state == CS_INST_DRAINING);
+		pthread_mutex_unlock(&d->states_lock);
+	}
+	free(m);
 }
 
 /*
@@ -275,23 +420,30 @@ void cs_tables_follow_states(struct cs_daemon *d)
 
 int cs_tables_build(struct cs_daemon *d)
 {
+	struct cs_node_table tables[CS_NODE_TABLES_MAX];
 	__u32 states[CS_INSTANCES_MAX];
-	size_t c;
+	size_t c, n_tables = 0;
 	int e;
 
+	follow_agreed_drains(d);
 	pthread_mutex_lock(&d->states_lock);
 	states_snapshot(d, states);
 	pthread_mutex_unlock(&d->states_lock);
 	d->tables_digest = states_digest(states);
 
 	for (c = 0; c < d->conf.n_chains; c++) {
-		e = build_one(d, c, states);
+		struct cs_node_table nt;
+
+		e = build_one(d, c, states, &nt);
 		if (e) {
 			cs_err("chain %s: the new table could not be made (%s); the old one stays",
 			       d->conf.chains[c].name, strerror(-e));
 			return e;
 		}
+		if (n_tables < CS_NODE_TABLES_MAX)
+			tables[n_tables++] = nt;
 	}
+	cs_cluster_set_tables(d->cluster, tables, n_tables);	/* the node's key says what it installed */
 	if (d->conf.n_chains)
 		cs_debug("service map: %zu chain table(s) swapped in", d->conf.n_chains);
 	return 0;
@@ -317,6 +469,8 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, cons
 
 	if (!ic)
 		return;
+	/* the cluster hears of it whatever this node does with it */
+	cs_mapparts_observe(d->mapparts, d->conf.chains[chain].name, ic->name, verdict != CS_HEALTH_UP, why);
 	warmup = warmup_ms_of(&d->conf, chain);
 	pthread_mutex_lock(&d->states_lock);
 	if (bpf_map_lookup_elem(fd, &id, &in) || in.state == CS_INST_DRAINING) {

@@ -23,6 +23,7 @@ struct cs_health;
 struct ring_buffer;
 struct cs_cluster;
 struct cs_iptable;
+struct cs_mapparts;
 
 #define CS_IFACES_MAX 16		/* per list: learn, steer */
 
@@ -99,6 +100,10 @@ struct cs_daemon {
 	__u64 capped_warned_ms;		/* CLOCK_MONOTONIC of that warning; 0: none yet */
 	struct cs_cluster *cluster;	/* the cluster thread; NULL: no cluster: section */
 	struct cs_iptable *iptable;	/* its part, the shared cloud IP table */
+	struct cs_mapparts *mapparts;	/* its parts that agree on the service map */
+	bool drained_by_map[CS_INSTANCES_MAX];	/* by instance id: DRAINING because
+						 * the agreed map says drained (so
+						 * its end there makes it up again) */
 };
 
 #define CS_SWEEP_PER_TICK 65536

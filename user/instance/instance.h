@@ -31,6 +31,7 @@ struct instance_bpf;
 struct ring_buffer;
 struct cs_health;
 struct cs_cluster;
+struct cs_mapparts;
 
 #define CS_INSTANCE_HANDLE 0xc6	/* our TC filter's handle and priority */
 #define CS_INSTANCE_PRIO   0xc6
@@ -67,7 +68,8 @@ struct cs_instance_daemon {
 	size_t n_members;
 	size_t self;			/* index in members */
 	struct cs_bucket *table;	/* positions in members + 1, CS_BUCKETS_DEFAULT */
-	__u64 map_version;		/* Lamport clock over the table rebuilds */
+	__u64 map_version;		/* Lamport clock over the table rebuilds;
+					 * in a cluster, the agreed map's revision */
 	int table_dirty;		/* set by health, read by the loop */
 	struct instance_bpf *skel;
 	struct ring_buffer *rb;
@@ -81,6 +83,8 @@ struct cs_instance_daemon {
 	struct cs_metrics *metrics;	/* the endpoint; NULL: none configured */
 	struct cs_cluster *cluster;	/* in a cluster: the thread that registers
 					 * the node (lib/cluster.h); NULL: none */
+	struct cs_mapparts *mapparts;	/* ... its parts: this node says it lives,
+					 * and follows its chain's agreed map */
 	__u64 last_refresh_ns;		/* streams active since then are re-sent */
 	__u64 refresh_every_ns;
 };
@@ -103,6 +107,10 @@ int cs_role_local_addrs(struct cs_instance_daemon *d);
 int cs_role_write_cfg(struct cs_instance_daemon *d);
 /* Rebuild the table over the members that are up; the map version moves on. */
 int cs_role_rebuild(struct cs_instance_daemon *d);
+/* In a cluster, once its parts exist: the peers' verdicts the prober
+ * reached before, as this node's observations (the later ones follow from
+ * the prober thread). */
+void cs_role_observe_peers(struct cs_instance_daemon *d);
 int cs_role_health_begin(struct cs_instance_daemon *d);
 void cs_role_health_end(struct cs_instance_daemon *d);
 /* The member at a table position (1-based), or NULL. */

@@ -11,6 +11,11 @@
  * health checks find alive: every node that sees the same instances alive
  * builds the same table.
  *
+ * In a cluster the table is built from the chain's agreed map instead
+ * (lib/mapparts.h), the one every gateway builds too, and the map's
+ * revision is the sync's epoch: primary, secondary and every gateway agree
+ * on roles after a partition heals, whatever each one's probes said.
+ *
  * A reload (cs_role_take) finds this node again in the new config: it must
  * still be the same instance of the same chain, or the reload is refused
  * and the node goes on as it was. Peers come and go, change address or
@@ -29,7 +34,9 @@
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/health.h"
+#include "lib/cluster.h"
 #include "lib/log.h"
+#include "lib/mapparts.h"
 #include "instance.skel.h"
 
 /* Where an instance is in a config: its chain's index and its own. */
@@ -216,7 +223,55 @@ int cs_role_write_cfg(struct cs_instance_daemon *d)
 	return bpf_map_update_elem(bpf_map__fd(d->skel->maps.cs_inst_cfg), &zero, &cfg, BPF_ANY) ? -errno : 0;
 }
 
-int cs_role_rebuild(struct cs_instance_daemon *d)
+/* The member named name: its position (index + 1), 0 when none is. */
+static __u16 member_position(const struct cs_instance_daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_members; i++)
+		if (!strcmp(d->members[i].name, name))
+			return (__u16)(i + 1);
+	return 0;
+}
+
+/*
+ * The table from the chain's agreed map, in positions of members: 0, or
+ * -ENOENT when there is none (no cluster, none heard yet) or it names
+ * other instances than the config (said): the node's own view serves.
+ */
+static int agreed_table(struct cs_instance_daemon *d, int64_t *revision)
+{
+	struct cs_map_value *m = malloc(sizeof(*m));
+	__u16 pos[CS_AGREED_INSTANCES_MAX];
+	size_t i;
+	__u32 b;
+	int rc = -ENOENT;
+
+	if (!m || cs_mapparts_agreed(d->mapparts, cs_role_chain(d)->name, m, revision))
+		goto out;
+	for (i = 0; i < m->n && (pos[i] = member_position(d, m->inst[i].name)); i++)
+		;
+	if (i != m->n || m->n != d->n_members || m->n_buckets != CS_BUCKETS_DEFAULT || cs_map_build(m, d->table)) {
+		cs_warn("service map: the agreed map (revision %lld) names other instances than this node's "
+			"config: the table is built from this node's own view", (long long)*revision);
+		cs_stat_add(&d->daemon_stats.cluster_map_skipped, 1);
+		goto out;
+	}
+	for (b = 0; b < CS_BUCKETS_DEFAULT; b++) {	/* map order -> member order */
+		if (d->table[b].primary)
+			d->table[b].primary = pos[d->table[b].primary - 1];
+		if (d->table[b].secondary)
+			d->table[b].secondary = pos[d->table[b].secondary - 1];
+	}
+	rc = 0;
+out:
+	free(m);
+	return rc;
+}
+
+/* The table from this node's own view: itself and the peers its probes
+ * find alive. */
+static int own_table(struct cs_instance_daemon *d)
 {
 	const char *names[CS_SERVICEMAP_INSTANCES_MAX];
 	bool eligible[CS_SERVICEMAP_INSTANCES_MAX];
@@ -226,13 +281,46 @@ int cs_role_rebuild(struct cs_instance_daemon *d)
 		names[i] = d->members[i].name;
 		eligible[i] = d->members[i].self || __atomic_load_n(&d->members[i].up, __ATOMIC_ACQUIRE);
 	}
-	if (cs_servicemap_build(names, eligible, d->n_members, CS_BUCKETS_DEFAULT, d->table))
+	return cs_servicemap_build(names, eligible, d->n_members, CS_BUCKETS_DEFAULT, d->table) ? -EINVAL : 0;
+}
+
+/* What the node's key says of the table (the gateways' show cluster
+ * compares it with theirs). */
+static void publish_table(struct cs_instance_daemon *d, int64_t revision)
+{
+	const char *names[CS_SERVICEMAP_INSTANCES_MAX];
+	struct cs_node_table t = { .map_revision = revision };
+	size_t i;
+
+	if (!d->cluster)
+		return;
+	for (i = 0; i < d->n_members; i++)
+		names[i] = d->members[i].name;
+	snprintf(t.chain, sizeof(t.chain), "%s", cs_role_chain(d)->name);
+	t.digest = cs_table_digest(d->table, CS_BUCKETS_DEFAULT, names);
+	cs_cluster_set_tables(d->cluster, &t, 1);
+}
+
+int cs_role_rebuild(struct cs_instance_daemon *d)
+{
+	int64_t revision = 0;
+
+	if (!agreed_table(d, &revision)) {
+		/* the map's revision is the epoch; never backwards (a Lamport
+		 * clock may have run ahead of it before the cluster was heard) */
+		d->map_version = (__u64)revision > d->map_version ? (__u64)revision : d->map_version;
+	} else if (!own_table(d)) {
+		revision = 0;
+		d->map_version = cs_sync_version_rebuilt(d->map_version);
+	} else {
 		return -EINVAL;
-	d->map_version = cs_sync_version_rebuilt(d->map_version);
+	}
+	publish_table(d, revision);
 	return cs_role_write_cfg(d);
 }
 
-/* From the prober thread: a peer came or went. The loop rebuilds. */
+/* From the prober thread: a peer came or went. The loop rebuilds; in a
+ * cluster the chain's leader hears it too, this node one observer more. */
 static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
 {
 	struct cs_instance_daemon *d = ctx;
@@ -240,7 +328,23 @@ static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict,
 
 	__atomic_store_n(&m->up, verdict == CS_HEALTH_UP, __ATOMIC_RELEASE);
 	cs_info("peer %s is %s: %s", m->name, verdict == CS_HEALTH_UP ? "up" : "down", why);
+	cs_mapparts_observe(__atomic_load_n(&d->mapparts, __ATOMIC_ACQUIRE), cs_role_chain(d)->name, m->name,
+			    verdict != CS_HEALTH_UP, why);
 	__atomic_store_n(&d->table_dirty, 1, __ATOMIC_RELEASE);
+}
+
+void cs_role_observe_peers(struct cs_instance_daemon *d)
+{
+	size_t i, pos = 0;
+
+	for (i = 0; d->health && i < d->n_members; i++) {
+		if (d->members[i].self)
+			continue;
+		if (cs_health_known(d->health, (__u32)pos))
+			cs_mapparts_observe(d->mapparts, cs_role_chain(d)->name, d->members[i].name,
+					    cs_health_verdict(d->health, (__u32)pos) != CS_HEALTH_UP, "probed");
+		pos++;
+	}
 }
 
 /* Probe every peer (not this node) with the chain's health settings. */

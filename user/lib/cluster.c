@@ -51,6 +51,8 @@ struct cs_cluster {
 	atomic_bool poked;		/* cs_cluster_poke(): tick as soon as allowed */
 	pthread_mutex_t lock;		/* digest, node_dirty: the daemon's side */
 	struct cs_conf_digest digest;
+	struct cs_node_table tables[CS_NODE_TABLES_MAX];	/* as installed */
+	size_t n_tables;
 	bool node_dirty;		/* the node's key must be put again */
 	__s64 started_s;
 
@@ -239,6 +241,8 @@ static void node_value(struct cs_cluster *cl, struct cs_node_value *v)
 	node_addresses(v);
 	pthread_mutex_lock(&cl->lock);
 	v->digest = cl->digest;
+	memcpy(v->tables, cl->tables, sizeof(cl->tables));
+	v->n_tables = cl->n_tables;
 	cl->node_dirty = false;
 	pthread_mutex_unlock(&cl->lock);
 	v->lease_ttl_s = cl->conf.lease_ttl_s;
@@ -772,6 +776,23 @@ void cs_cluster_set_digest(struct cs_cluster *cl, const struct cs_conf_digest *d
 	}
 	pthread_mutex_unlock(&cl->lock);
 	wake(cl);
+}
+
+void cs_cluster_set_tables(struct cs_cluster *cl, const struct cs_node_table *t, size_t n)
+{
+	if (!cl)
+		return;
+	if (n > CS_NODE_TABLES_MAX)
+		n = CS_NODE_TABLES_MAX;
+	pthread_mutex_lock(&cl->lock);
+	if (n != cl->n_tables || memcmp(cl->tables, t, n * sizeof(*t))) {
+		memset(cl->tables, 0, sizeof(cl->tables));
+		memcpy(cl->tables, t, n * sizeof(*t));
+		cl->n_tables = n;
+		cl->node_dirty = true;
+	}
+	pthread_mutex_unlock(&cl->lock);
+	cs_cluster_poke(cl);
 }
 
 struct cs_cluster *cs_cluster_join(const struct cs_conf *conf, const char *role, struct cs_daemon_stats *stats,

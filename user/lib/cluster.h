@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "clusterkeys.h"
+#include "clustervalues.h"
 #include "config.h"
 #include "confdigest.h"
 #include "etcd.h"
@@ -116,6 +117,10 @@ void cs_cluster_poke(struct cs_cluster *cl);
 
 /* A reload changed the config: the node's key gets the new digests. */
 void cs_cluster_set_digest(struct cs_cluster *cl, const struct cs_conf_digest *d);
+
+/* The node's tables changed (any thread): the node's key gets their
+ * digests and the map revisions they were built from, at the next tick. */
+void cs_cluster_set_tables(struct cs_cluster *cl, const struct cs_node_table *t, size_t n);
 
 /* What both daemons do: join the cluster of conf as role with the parts
  * (conf has a cluster: section), the digests of conf in the node's key.

@@ -7,6 +7,7 @@
  *   /cloudsteer/v1/<cluster>/obs/<chain>/<instance>/<observer>   a health observation
  *   /cloudsteer/v1/<cluster>/leader/<chain>                  the chain's leader
  *   /cloudsteer/v1/<cluster>/map/<chain>                     the service map's inputs
+ *   /cloudsteer/v1/<cluster>/drain/<chain>/<instance>        a drain asked for (persistent)
  *
  * "v1" is the layout's version: a layout that changes gets v2 beside it, so
  * nodes of two versions never read each other's keys.
@@ -25,6 +26,7 @@
 #define CS_CKEY_OBS    "obs"
 #define CS_CKEY_LEADER "leader"
 #define CS_CKEY_MAP    "map"
+#define CS_CKEY_DRAIN  "drain"
 
 /*
  * "/cloudsteer/v1/<cluster>/<kind>/" and then each of parts[0..n), joined

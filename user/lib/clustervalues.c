@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "addr.h"
+#include "agreedmap.h"
 #include "clusterkeys.h"
 #include "clustervalues.h"
 
@@ -84,6 +85,14 @@ static bool get_int(json_object *o, const char *name, __s64 *out)
 	return true;
 }
 
+static bool get_bool(json_object *o, const char *name)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, name, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
 static bool get_digest(json_object *o, const char *name, __u64 *out)
 {
 	char hex[CS_DIGEST_TEXT], *end;
@@ -142,6 +151,27 @@ static bool add_synced(json_object *o, const struct cs_node_value *v)
 	return add(o, "synced", list);
 }
 
+static bool add_tables(json_object *o, const struct cs_node_value *v)
+{
+	json_object *tables;
+	size_t i;
+
+	if (!v->n_tables)
+		return true;	/* an instance node, or no chain: no member */
+	tables = json_object_new_object();
+	for (i = 0; tables && i < v->n_tables; i++) {
+		json_object *t = json_object_new_object();
+
+		if (!t || !add_digest(t, "digest", v->tables[i].digest) || !add_int(t, "map", v->tables[i].map_revision) ||
+		    !add(tables, v->tables[i].chain, t)) {
+			json_object_put(t);
+			json_object_put(tables);
+			return false;
+		}
+	}
+	return add(o, "tables", tables);
+}
+
 char *cs_node_value_encode(const struct cs_node_value *v)
 {
 	json_object *o = json_object_new_object();
@@ -149,7 +179,27 @@ char *cs_node_value_encode(const struct cs_node_value *v)
 	return finish(o, o && add_str(o, "role", v->role) && add_str(o, "version", v->version) &&
 			       add_addresses(o, v) && add_digests(o, &v->digest) &&
 			       add_int(o, "lease_ttl", v->lease_ttl_s) && add_int(o, "started", v->started_s) &&
-			       add_synced(o, v));
+			       add_synced(o, v) && add_tables(o, v));
+}
+
+/* Tables that do not parse are left out: a node of another version. */
+static void get_tables(json_object *o, struct cs_node_value *v)
+{
+	json_object *tables;
+
+	if (!json_object_object_get_ex(o, "tables", &tables) || !json_object_is_type(tables, json_type_object))
+		return;
+	json_object_object_foreach(tables, chain, t)
+	{
+		struct cs_node_table *nt = &v->tables[v->n_tables];
+
+		if (v->n_tables >= CS_NODE_TABLES_MAX || strlen(chain) >= sizeof(nt->chain) ||
+		    !json_object_is_type(t, json_type_object) || !get_digest(t, "digest", &nt->digest))
+			continue;
+		strcpy(nt->chain, chain);
+		get_int(t, "map", &nt->map_revision);
+		v->n_tables++;
+	}
 }
 
 /* take(each string of the array member name, v). */
@@ -214,6 +264,7 @@ int cs_node_value_decode(const char *json, size_t len, struct cs_node_value *v)
 		v->lease_ttl_s = ttl > 0 && ttl < (1 << 30) ? (__u32)ttl : 0;
 		v->started_s = started;
 		each_string(o, "synced", take_synced, v);
+		get_tables(o, v);
 	}
 	json_object_put(o);
 	return ok ? 0 : -EINVAL;
@@ -321,4 +372,156 @@ __s64 cs_lease_ttl(__s64 bucket_s, __s64 now_s)
 	__s64 ttl = bucket_s - now_s + CS_LEASE_SLACK_S;
 
 	return ttl < CS_LEASE_TTL_MIN_S ? CS_LEASE_TTL_MIN_S : ttl;
+}
+
+/* ---- obs/, leader/, map/ (agreedmap.h) ---- */
+
+char *cs_obs_value_encode(const struct cs_obs_value *v)
+{
+	json_object *o = json_object_new_object();
+
+	return finish(o, o && add_str(o, "state", v->down ? "down" : "up") && add_int(o, "since", v->since_ms) &&
+			       add_str(o, "why", v->why) && add(o, "self", json_object_new_boolean(v->self)));
+}
+
+int cs_obs_value_decode(const char *json, size_t len, struct cs_obs_value *v)
+{
+	json_object *o = parse(json, len);
+	char state[16];
+	bool ok;
+
+	memset(v, 0, sizeof(*v));
+	if (!o)
+		return -EINVAL;
+	ok = get_str(o, "state", state, sizeof(state)) && (!strcmp(state, "up") || !strcmp(state, "down"));
+	if (ok) {
+		v->down = !strcmp(state, "down");
+		get_int(o, "since", &v->since_ms);
+		get_str(o, "why", v->why, sizeof(v->why));
+		v->self = get_bool(o, "self");
+	}
+	json_object_put(o);
+	return ok ? 0 : -EINVAL;
+}
+
+char *cs_leader_value_encode(const struct cs_leader_value *v)
+{
+	json_object *o = json_object_new_object();
+
+	return finish(o, o && add_str(o, "node", v->node) && add_int(o, "since", v->since_ms));
+}
+
+int cs_leader_value_decode(const char *json, size_t len, struct cs_leader_value *v)
+{
+	json_object *o = parse(json, len);
+	bool ok;
+
+	memset(v, 0, sizeof(*v));
+	if (!o)
+		return -EINVAL;
+	ok = get_str(o, "node", v->node, sizeof(v->node)) && v->node[0];
+	if (ok)
+		get_int(o, "since", &v->since_ms);
+	json_object_put(o);
+	return ok ? 0 : -EINVAL;
+}
+
+static json_object *agreed_instance_json(const struct cs_agreed_instance *in)
+{
+	json_object *o = json_object_new_object();
+
+	if (o && add_str(o, "name", in->name) && add_str(o, "state", cs_agreed_state_name(in->state)) &&
+	    add_int(o, "since", in->since_ms) && add(o, "member", json_object_new_boolean(in->member)))
+		return o;
+	json_object_put(o);
+	return NULL;
+}
+
+static bool add_agreed_instances(json_object *o, const struct cs_map_value *v)
+{
+	json_object *list = json_object_new_array();
+	size_t i;
+
+	for (i = 0; list && i < v->n; i++) {
+		json_object *one = agreed_instance_json(&v->inst[i]);
+
+		if (!one || json_object_array_add(list, one)) {
+			json_object_put(one);
+			json_object_put(list);
+			return false;
+		}
+	}
+	return add(o, "instances", list);
+}
+
+char *cs_map_value_encode(const struct cs_map_value *v)
+{
+	json_object *o = json_object_new_object();
+
+	return finish(o, o && add_str(o, "chain", v->chain) && add_int(o, "buckets", v->n_buckets) &&
+			       add_str(o, "leader", v->leader) && add_int(o, "fence", v->fence) &&
+			       add_digest(o, "chains", v->chains_digest) && add_int(o, "decided", v->decided_ms) &&
+			       add_agreed_instances(o, v));
+}
+
+static bool get_agreed_instance(json_object *o, struct cs_agreed_instance *in)
+{
+	char state[16];
+
+	if (!json_object_is_type(o, json_type_object) || !get_str(o, "name", in->name, sizeof(in->name)) ||
+	    !in->name[0] || !get_str(o, "state", state, sizeof(state)) || cs_agreed_state_parse(state, &in->state))
+		return false;
+	get_int(o, "since", &in->since_ms);
+	in->member = get_bool(o, "member");
+	return true;
+}
+
+static bool get_agreed_instances(json_object *o, struct cs_map_value *v)
+{
+	json_object *list;
+	size_t i, j, n;
+
+	if (!json_object_object_get_ex(o, "instances", &list) || !json_object_is_type(list, json_type_array))
+		return false;
+	n = json_object_array_length(list);
+	if (n > CS_AGREED_INSTANCES_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!get_agreed_instance(json_object_array_get_idx(list, i), &v->inst[i]))
+			return false;
+		for (j = 0; j < i; j++)
+			if (!strcmp(v->inst[j].name, v->inst[i].name))
+				return false;
+	}
+	v->n = n;
+	return true;
+}
+
+int cs_map_value_decode(const char *json, size_t len, struct cs_map_value *v)
+{
+	json_object *o = parse(json, len);
+	__s64 buckets = 0;
+	bool ok;
+
+	memset(v, 0, sizeof(*v));
+	if (!o)
+		return -EINVAL;
+	ok = get_str(o, "chain", v->chain, sizeof(v->chain)) && get_int(o, "buckets", &buckets) && buckets > 0 &&
+	     buckets <= CS_BUCKETS_MAX && !(buckets & (buckets - 1)) && get_int(o, "fence", &v->fence) &&
+	     get_agreed_instances(o, v);
+	if (ok) {
+		v->n_buckets = (__u32)buckets;
+		get_str(o, "leader", v->leader, sizeof(v->leader));
+		get_digest(o, "chains", &v->chains_digest);
+		get_int(o, "decided", &v->decided_ms);
+	}
+	json_object_put(o);
+	return ok ? 0 : -EINVAL;
+}
+
+char *cs_drain_value_encode(const char *by, __s64 at_ms)
+{
+	json_object *o = json_object_new_object();
+
+	return finish(o, o && add_str(o, "by", by) && add_int(o, "at", at_ms));
 }

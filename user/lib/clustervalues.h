@@ -8,7 +8,8 @@
  *   nodes/<node>    {"role":"gateway","version":"...","addresses":["10.40.0.11"],
  *                    "config":"<16 hex>","digests":{"rules":"...","chains":"...",
  *                    "mesh.affinity_key":"...","mesh.sync_key":"..."},
- *                    "lease_ttl":10,"started":1764000000,"synced":["ip"]}
+ *                    "lease_ttl":10,"started":1764000000,"synced":["ip"],
+ *                    "tables":{"casb":{"digest":"<16 hex>","map":57}}}
  *   ip/<ip>/<name>  {"pattern":"*.cloudapp.test","rule":"<16 hex>","chain":"casb",
  *                    "ttl":300,"expires":1764000330,"learned":1764000000123,"by":"gw-1"}
  *
@@ -31,6 +32,16 @@
 #define CS_NODE_ADDRS_MAX 16
 #define CS_NODE_SYNCED_MAX 8
 #define CS_NODE_WORD_MAX 64
+#define CS_NODE_TABLES_MAX 16
+
+/* A chain's table as a node installed it: its digest in names
+ * (cs_table_digest) and the revision of the agreed map it was built from
+ * (0: from the node's own view, no agreed map yet). */
+struct cs_node_table {
+	char chain[CS_NODE_WORD_MAX];
+	__u64 digest;
+	__s64 map_revision;
+};
 
 struct cs_node_value {
 	char role[CS_NODE_WORD_MAX];		/* "gateway" or "instance" */
@@ -44,6 +55,8 @@ struct cs_node_value {
 	char synced[CS_NODE_SYNCED_MAX][CS_NODE_WORD_MAX];	/* the parts whose first
 						 * full publish is done */
 	size_t n_synced;
+	struct cs_node_table tables[CS_NODE_TABLES_MAX];	/* "tables" */
+	size_t n_tables;
 };
 
 /* The value's JSON, malloc'd; NULL when out of memory. */

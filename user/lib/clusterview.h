@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agreedmap.h"
 #include "clustervalues.h"
 #include "config.h"
 #include "etcd.h"
@@ -44,6 +45,20 @@ struct cs_cluster_drift {
 	__u64 records;
 };
 
+/* One chain of the config given, as etcd has it. */
+struct cs_cluster_chain {
+	char name[CS_NODE_WORD_MAX];
+	char leader[CS_NODE_WORD_MAX];	/* "": nobody leads it */
+	int64_t fence;			/* its leader key's create revision */
+	struct cs_map_value map;	/* its agreed map, when map_revision */
+	int64_t map_revision;		/* 0: none (or it did not parse: map_bad) */
+	bool map_bad;
+	/* by the position of the instance in map (or the config, with no map) */
+	unsigned int observers[CS_AGREED_INSTANCES_MAX], down[CS_AGREED_INSTANCES_MAX];
+	bool drain[CS_AGREED_INSTANCES_MAX];
+	bool self_seen[CS_AGREED_INSTANCES_MAX];
+};
+
 struct cs_cluster_view {
 	char cluster[CS_NODE_WORD_MAX], self[CS_NODE_WORD_MAX];
 	char endpoint[256];		/* the member that answered */
@@ -58,6 +73,8 @@ struct cs_cluster_view {
 	size_t n_drift;
 	__u64 records;			/* every ip/ key */
 	__u64 malformed;		/* ip/ keys that are not records */
+	struct cs_cluster_chain *chains;	/* the config's, in its order */
+	size_t n_chains;
 };
 
 /* Read it all from the etcd of conf's cluster: section. 0, or -errno with

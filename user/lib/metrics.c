@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 
+#include "confdigest.h"
 #include "metrics.h"
 #include "addr.h"
 #include "log.h"
@@ -461,6 +462,11 @@ static void cluster_stats(FILE *f, const struct cs_daemon_stats *s, enum cs_metr
 			"Records of other gateways not installed: a pattern this node lacks, or a full table or quota."),
 		CLUSTER(removed, "records_removed_total", "counter", true,
 			"Installed records removed before their expiry because etcd said their key was gone."),
+		CLUSTER(map_skipped, "map_values_skipped_total", "counter", false,
+			"Values under obs/, leader/, map/ or drain/ that did not parse, and agreed maps that "
+			"named other instances than this node's config: skipped."),
+		CLUSTER(maps_written, "maps_written_total", "counter", true,
+			"Agreed maps this gateway wrote as a chain's leader."),
 	};
 #undef CLUSTER
 	size_t k;
@@ -475,6 +481,52 @@ static void cluster_stats(FILE *f, const struct cs_daemon_stats *s, enum cs_metr
 	family(f, "cloudsteer_cluster_propagation_lag_seconds", "gauge",
 	       "The last install: from the answer on the publishing gateway to the record here (wall clocks).");
 	sample_seconds(f, "cloudsteer_cluster_propagation_lag_seconds", get(&s->cluster_lag_ms), 1e3);
+}
+
+/* Per chain: the agreed map heard, the one the table was built from (the
+ * two equal: this node steers by the agreed map), and leadership. */
+static void cluster_chains(FILE *f, const struct cs_daemon_stats *s, const struct labels *l, bool gateway)
+{
+	static const struct { size_t off; const char *name, *help; bool gateway_only; } fam[] = {
+		{ offsetof(struct cs_daemon_stats, cluster_map_revision), "cloudsteer_cluster_map_revision",
+		  "The revision of the chain's agreed map this node heard last (0: none yet).", false },
+		{ offsetof(struct cs_daemon_stats, cluster_table_revision), "cloudsteer_cluster_table_revision",
+		  "The revision of the agreed map the chain's installed table was built from (0: from this "
+		  "node's own view). Equal to cloudsteer_cluster_map_revision when it steers by the agreed map.",
+		  true },
+		{ offsetof(struct cs_daemon_stats, cluster_leading), "cloudsteer_cluster_leader",
+		  "1 while this node leads the chain: it decides and writes the chain's agreed map.", true },
+	};
+	char digest[CS_DIGEST_TEXT];
+	size_t k, id;
+
+	if (!get(&s->cluster_on))
+		return;
+	if (gateway) {
+		/* the digest as a label: Prometheus compares the nodes'
+		 * (count by (chain) (count by (chain, digest) (...)) > 1) */
+		family(f, "cloudsteer_cluster_table_info", "gauge",
+		       "The chain's installed table: its digest in names (equal tables, equal digests on every node).");
+		for (id = 1; id <= l->n_chains && id < CS_CHAINS_MAX; id++) {
+			const char *labels[] = { "chain", l->chain[id - 1], "digest",
+						 cs_digest_text(get(&s->cluster_table_digest[id]), digest, sizeof(digest)),
+						 NULL };
+
+			if (l->chain[id - 1][0])
+				sample(f, "cloudsteer_cluster_table_info", labels, 1);
+		}
+	}
+	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		if (fam[k].gateway_only && !gateway)
+			continue;
+		family(f, fam[k].name, "gauge", fam[k].help);
+		for (id = 1; id <= l->n_chains && id < CS_CHAINS_MAX; id++) {
+			const char *labels[] = { "chain", l->chain[id - 1], NULL };
+
+			if (l->chain[id - 1][0])
+				sample(f, fam[k].name, labels, get((const __u64 *)((const char *)s + fam[k].off) + id));
+		}
+	}
 }
 
 int cs_metrics_render(struct cs_metrics *m, FILE *f)
@@ -513,6 +565,9 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 		sync_stats(f, &pins);
 	}
 	cluster_stats(f, m->stats, m->role);
+	pthread_mutex_lock(&m->lock);
+	cluster_chains(f, m->stats, &m->labels, m->role == CS_METRICS_RUN);
+	pthread_mutex_unlock(&m->lock);
 	cs_pinned_close(&pins);
 	return 0;
 }

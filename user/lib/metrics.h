@@ -51,6 +51,16 @@ struct cs_daemon_stats {
 	__u64 cluster_removed;		/* installed records removed: etcd said gone */
 	__u64 cluster_lag_ms;		/* the last install: ms from the answer on its
 					 * publisher to the record here */
+	/* both, in a cluster: the agreed service map (lib/mapparts.h), by this
+	 * node's chain id; written by the cluster thread but table_revision,
+	 * by the daemon's loop when it installs a table */
+	__u64 cluster_map_revision[CS_CHAINS_MAX];	/* the last agreed map heard */
+	__u64 cluster_table_revision[CS_CHAINS_MAX];	/* the map the installed table
+							 * was built from (0: own view) */
+	__u64 cluster_table_digest[CS_CHAINS_MAX];	/* of the installed table, in names */
+	__u64 cluster_leading[CS_CHAINS_MAX];		/* 1: this node leads the chain */
+	__u64 cluster_map_skipped;	/* obs/, leader/, map/, drain/ values that did not parse */
+	__u64 cluster_maps_written;	/* maps this node wrote as a chain's leader */
 };
 
 static inline void cs_stat_set(__u64 *stat, __u64 v)
