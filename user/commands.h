@@ -4,6 +4,8 @@
 #ifndef CS_COMMANDS_H
 #define CS_COMMANDS_H
 
+#include <stdbool.h>
+
 int cmd_check(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_drain(int argc, char **argv);
@@ -12,5 +14,9 @@ int cmd_instance(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+
+/* show cluster, in a file of its own (cmd_show_cluster.c): it reads etcd,
+ * not the pins. 0 shown, 1 not. */
+int cmd_show_cluster(const char *config_path, bool json);
 
 #endif
