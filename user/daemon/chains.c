@@ -550,7 +550,7 @@ int cs_health_begin(struct cs_daemon *d)
 
 			t[n].name = ic->name;
 			cs_addr_parse(ic->address, &t[n].addr);
-			t[n].hc = &d->conf.chains[c].health;
+			t[n].hc = &d->conf.chains[c].stages[ic->stage].health;	/* its stage's */
 			d->health_ids[n] = ic->id;
 		}
 	if (!n)
