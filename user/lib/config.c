@@ -1637,6 +1637,17 @@ const struct cs_instance_conf *cs_instance_named(const struct cs_conf *conf, con
 	return NULL;
 }
 
+size_t cs_stage_span(const struct cs_chain_conf *cc, size_t stage, size_t *first)
+{
+	*first = 0;
+	if (!cc->n_stages)
+		return stage ? 0 : cc->n_instances;
+	if (stage >= cc->n_stages)
+		return 0;
+	*first = cc->stages[stage].first;
+	return cc->stages[stage].n;
+}
+
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
 {
 	size_t i;

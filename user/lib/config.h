@@ -227,6 +227,11 @@ const struct cs_instance_conf *cs_instance_named(const struct cs_conf *conf, con
  * of its chain in *chain (may be NULL); NULL when no instance has it. */
 const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain);
 
+/* How many instances stage `stage` of chain cc has, its first at
+ * cc->instances[*first]. A chain put together without the loader (no
+ * stages filled) is one stage of all its instances. */
+size_t cs_stage_span(const struct cs_chain_conf *cc, size_t stage, size_t *first);
+
 /* The chain id of a chain name (cs_chain_conf.id); 0 for NULL (observe). */
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name);
 
