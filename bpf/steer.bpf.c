@@ -35,6 +35,7 @@
 #include "lib/steer_maps.h"
 #include "lib/encap.h"
 #include "lib/nsh.h"
+#include "lib/nexthop.h"
 #include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -111,53 +112,6 @@ static __always_inline void cs_count_inst(__u32 id, __u64 bytes, __u64 new_flows
 	}
 }
 
-/* Where the instance is reached: as configured, or as the FIB says. */
-static __always_inline __u32 cs_egress(struct __sk_buff *skb, const struct cs_instance *in)
-{
-	struct bpf_fib_lookup fib = {};
-	long rc;
-
-	if (in->ifindex)
-		return in->ifindex;
-	fib.ifindex = skb->ifindex;
-	if (cs_addr_is_v4mapped(&in->addr)) {
-		fib.family = 2;	/* AF_INET */
-		__builtin_memcpy(&fib.ipv4_dst, &in->addr.b[12], 4);
-	} else {
-		fib.family = 10;	/* AF_INET6 */
-		__builtin_memcpy(fib.ipv6_dst, in->addr.b, 16);
-	}
-	/* A forwarding lookup, for the way only. tot_len stays 0: a length
-	 * makes the kernel compare it with the L3 MTU (skb->len counts the
-	 * Ethernet header too, so every full frame "needs fragmenting") and
-	 * stop before it fills ifindex. Without one it checks the skb against
-	 * the device as forwarding would, and fills ifindex either way: the
-	 * packet's size is for the instance's path, not for this choice.
-	 * redirect_neigh resolves the neighbour, so "no neighbour yet" is good
-	 * enough. */
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
-	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return 0;
-	return fib.ifindex;
-}
-
-/* Next-hop rewrite to the instance, like a policy route; in encap mode the
- * next hop of the outer packet. */
-static __always_inline int cs_redirect_neigh(const struct cs_flow *fl, const struct cs_instance *in)
-{
-	struct bpf_redir_neigh nh = {};
-
-	if (cs_addr_is_v4mapped(&in->addr)) {
-		nh.nh_family = 2;	/* AF_INET */
-		__builtin_memcpy(&nh.ipv4_nh, &in->addr.b[12], 4);
-	} else {
-		nh.nh_family = 10;	/* AF_INET6 */
-		__builtin_memcpy(nh.ipv6_nh, in->addr.b, 16);
-	}
-	return bpf_redirect_neigh(fl->ifindex, &nh, sizeof(nh), 0);
-}
-
 /*
  * Choose the instance of a stream: keep the pinned one while it may take
  * the stream, else pick from the bucket. Returns the instance, NULL when
@@ -209,14 +163,6 @@ static __always_inline int cs_on_failure(__u32 chain_id)
 	return cs_failure_verdict(bpf_map_lookup_elem(&cs_chains, &chain_id));
 }
 
-/* Does the packet fit the tunnel once wrapped? A GSO packet does: wrapping
- * lowers its segment size by the overhead. 0 (not known) fits. */
-static __always_inline bool cs_fits_tunnel(struct __sk_buff *skb, const struct cs_packet *p,
-					   const struct cs_instance *in)
-{
-	return !in->inner_mtu || skb->gso_size || skb->len - p->l3_off <= in->inner_mtu;
-}
-
 /*
  * The chain header toward the first stage (nsh mode, docs/chains.md): the
  * chain's wire id as SPI and in C2, SI 255 (stage 0), RFC 8300's TTL, the
@@ -262,7 +208,7 @@ static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packe
 		st->clamped++;
 	if (!send)
 		return TC_ACT_OK;
-	if (p->l3_off == sizeof(struct ethhdr) && cs_fits_tunnel(skb, p, in) &&
+	if (p->l3_off == sizeof(struct ethhdr) && cs_fits_tunnel(skb, p->l3_off, in) &&
 	    !cs_wrap(skb, fl, ch, in, forward))
 		return -1;
 	if (st)
@@ -288,7 +234,7 @@ static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_pac
 		if (v >= 0)
 			return v;
 	}
-	return send ? cs_redirect_neigh(fl, in) : TC_ACT_OK;
+	return send ? cs_redirect_neigh(fl->ifindex, in) : TC_ACT_OK;
 }
 
 static __always_inline __u16 cs_chain_of(const struct cs_route *rt)

@@ -647,7 +647,8 @@ struct cs_nsh_md {
 	X(TTL_EXPIRED, "nsh_ttl_expired", "forwarding would take the TTL to 0: a loop in the service plane") \
 	X(CHAIN, "nsh_chain", "an SPI that names no chain this instance serves")                 \
 	X(STAGE, "nsh_stage", "an SI that names a stage this instance does not serve")           \
-	X(NO_NEXT, "nsh_no_next", "no instance of the next stage is up, or none is reachable yet")
+	X(NO_NEXT, "nsh_no_next", "no instance of the next stage is up, or none is reachable yet") \
+	X(UNWRAP, "nsh_unwrap", "the header could not be taken off (VLAN-tagged, or families differ before 6.3)")
 
 #define CS_NSH_REASON_ENUM(sym, name, help) CS_NSH_##sym,
 enum cs_nsh_reason {

@@ -34,7 +34,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -46,6 +45,7 @@
 #include "lib/cluster.h"
 #include "lib/log.h"
 #include "lib/mapparts.h"
+#include "lib/maps.h"
 #include "lib/names.h"
 #include "lib/servicemap.h"
 #include "steer.skel.h"
@@ -291,29 +291,11 @@ static int agreed_table(struct cs_daemon *d, const struct cs_chain_conf *cc, str
 }
 
 /* Write the table (positions in names/ids) into a new inner map and swap
- * it in. */
+ * it into the chain's slot. */
 static int swap_in_table(struct cs_daemon *d, __u32 chain_id, struct cs_bucket *buckets, const __u32 *ids)
 {
-	int table_fd, e = 0;
-	__u32 b;
-
-	table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
-				  CS_BUCKETS_MAX, NULL);
-	if (table_fd < 0)
-		return -errno;
-	for (b = 0; !e && b < CS_BUCKETS_DEFAULT; b++) {
-		/* positions -> instance ids */
-		if (buckets[b].primary)
-			buckets[b].primary = (__u16)ids[buckets[b].primary - 1];
-		if (buckets[b].secondary)
-			buckets[b].secondary = (__u16)ids[buckets[b].secondary - 1];
-		if (bpf_map_update_elem(table_fd, &b, &buckets[b], BPF_ANY))
-			e = -errno;
-	}
-	if (!e && bpf_map_update_elem(bpf_map__fd(d->steer->maps.cs_service_map), &chain_id, &table_fd, BPF_ANY))
-		e = -errno;
-	close(table_fd);	/* the outer map holds it now */
-	return e;
+	return cs_bucket_table_swap(bpf_map__fd(d->steer->maps.cs_service_map), chain_id, buckets,
+				    CS_BUCKETS_DEFAULT, ids);
 }
 
 /* Build chain c's table, from the agreed map when the cluster has one,
