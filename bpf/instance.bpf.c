@@ -51,6 +51,8 @@
 #include "lib/pull.h"
 #include "lib/flowstate.h"
 #include "lib/vxlan.h"
+#include "lib/nsh.h"
+#include "lib/nexthop.h"
 #include "lib/instance_maps.h"
 #include "affinity.h"
 
@@ -61,16 +63,29 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Not a reason: parsing goes on. */
 #define CS_GO_ON (-1)
 
+/* The tunnel header read after UDP: VXLAN-GPE and NSH (nsh), the longer
+ * of it and VXLAN with the inner Ethernet header (encap). */
+#define CS_TUNNEL_HDR_MAX (sizeof(struct cs_gpe) + sizeof(struct cs_nsh))
+_Static_assert(CS_TUNNEL_HDR_MAX >= sizeof(struct cs_vxlan), "the longer tunnel header");
+
 /* The deepest header read: Ethernet with its VLAN tags, IPv4 with options,
- * UDP, VXLAN and the inner Ethernet header, the inner IPv4 with options,
- * TCP. What the linear part must hold for a read that runs out. */
+ * UDP and the tunnel header, the inner IPv4 with options, TCP. What the
+ * linear part must hold for a read that runs out. */
 #define CS_INST_HEADERS_MAX                                                                \
 	(sizeof(struct ethhdr) + CS_VLAN_MAX * sizeof(struct vlan_hdr) + CS_IPV4_HDR_MAX + \
-	 sizeof(struct udphdr) + sizeof(struct cs_vxlan) + CS_IPV4_HDR_MAX + sizeof(struct tcphdr))
+	 sizeof(struct udphdr) + CS_TUNNEL_HDR_MAX + CS_IPV4_HDR_MAX + sizeof(struct tcphdr))
 
 static __always_inline void cs_count(__u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(&cs_inst_reasons, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline void cs_count_nsh(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&cs_nsh_reasons, &reason);
 
 	if (n)
 		*n += 1;
@@ -153,19 +168,79 @@ static __always_inline int cs_unwrap(struct cs_cursor *c, const struct cs_inst_c
 	return cs_read_ip_ports(c, bpf_ntohs(vx->inner.h_proto), p);
 }
 
-/* The packet, or in encap mode the frame it carries, from the linear part:
- * CS_GO_ON with *p and *code filled, or the packet's outcome. */
+/* What the outer headers of a wrapped packet said: the code, and in nsh
+ * mode the chain header, where the outer packet begins and how long its
+ * headers are, or why the header was refused. */
+struct cs_carried {
+	__u32 code;
+	__u32 nsh_reason;	/* CS_NSH_OK, or why the chain header was refused */
+	__u16 outer_l3_off;
+	__u16 outer_len;	/* outer IP, UDP, VXLAN-GPE, NSH */
+	bool outer_v6;
+	struct cs_nsh_md md;
+};
+
+/* Is the chain header for this instance: an SPI of its chain, an SI that
+ * names a stage of it, and that stage its own? */
+static __always_inline int cs_nsh_place_check(const struct cs_nsh_md *md, const struct cs_inst_cfg *cfg)
+{
+	__u32 stage;
+
+	if (md->spi != cfg->vni)
+		return CS_NSH_CHAIN;
+	if (cs_nsh_stage(md, cfg->n_stages, &stage))
+		return CS_NSH_SI_RANGE;
+	return stage == cfg->stage ? CS_NSH_OK : CS_NSH_STAGE;
+}
+
+/*
+ * nsh mode: the chain header after the outer UDP header at the cursor, then
+ * the IP packet it carries into *p. Only VXLAN-GPE to this node carries a
+ * stream. A header that does not check, or names another chain or stage,
+ * is NSH_REFUSED with its reason in k->nsh_reason; one cut short is
+ * MALFORMED with CS_NSH_SHORT there, so that the caller pulls the headers
+ * in and reads again before it refuses it.
+ */
+static __always_inline int cs_nsh_arrive(struct cs_cursor *c, const struct cs_inst_cfg *cfg, struct cs_packet *p,
+					 struct cs_carried *k)
+{
+	bool to_us = cs_is_local(&p->dst);
+	int r;
+
+	if (p->proto != IPPROTO_UDP || p->dport != CS_GPE_PORT || !to_us)
+		return to_us || cs_is_local(&p->src) ? CS_I_LOCAL : CS_I_NOT_STEERED;
+	k->outer_l3_off = p->l3_off;
+	k->outer_v6 = !cs_addr_is_v4mapped(&p->dst);
+	r = cs_nsh_read(c, &k->md);
+	if (r == CS_NSH_OK)
+		r = cs_nsh_place_check(&k->md, cfg);
+	k->nsh_reason = (__u32)r;
+	if (r)
+		return r == CS_NSH_SHORT ? CS_I_MALFORMED : CS_I_NSH_REFUSED;
+	k->code = k->md.code;	/* all 32 bits: never computed again past the gateway */
+	k->outer_len = (__u16)(cs_cursor_off(c) - p->l3_off);
+	__builtin_memset(p, 0, sizeof(*p));
+	r = cs_read_ip_ports(c, k->md.next_proto == CS_NSH_NP_IPV4 ? ETH_P_IP : ETH_P_IPV6, p);
+	if (r == CS_I_MALFORMED)
+		k->nsh_reason = CS_NSH_SHORT;
+	return r;
+}
+
+/* The packet, or the packet a wrapped one carries (encap, nsh), from the
+ * linear part: CS_GO_ON with *p and *k filled, or the packet's outcome. */
 static __always_inline int cs_read_stream(struct __sk_buff *skb, const struct cs_inst_cfg *cfg, struct cs_packet *p,
-					  __u32 *code)
+					  struct cs_carried *k)
 {
 	struct cs_cursor c;
 	int r;
 
 	cs_cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
 	r = cs_read_frame(&c, p);
-	if (r != CS_GO_ON || cfg->mode != CS_MODE_ENCAP)
+	if (r != CS_GO_ON || cfg->mode == CS_MODE_ROUTE)
 		return r;
-	return cs_unwrap(&c, cfg, p, code);
+	if (cfg->mode == CS_MODE_NSH)
+		return cs_nsh_arrive(&c, cfg, p, k);
+	return cs_unwrap(&c, cfg, p, &k->code);
 }
 
 static __always_inline void cs_emit(const struct cs_flow_key *key, const struct cs_stream *st)
@@ -336,12 +411,26 @@ static __always_inline int cs_track(struct __sk_buff *skb, const struct cs_inst_
 	return CS_I_TRACKED;
 }
 
+/* nsh: the chain header off an admitted packet, which goes on to the
+ * stack (the service) as the IP packet the client sent. NSH_UNWRAPPED
+ * counts it; a header the kernel would not take off is refused. */
+static __always_inline int cs_nsh_take_off(struct __sk_buff *skb, struct cs_carried *k)
+{
+	if (k->outer_l3_off != sizeof(struct ethhdr) ||
+	    cs_nsh_unwrap(skb, k->outer_len, k->outer_v6, k->md.next_proto)) {
+		k->nsh_reason = CS_NSH_UNWRAP;
+		return CS_I_NSH_REFUSED;
+	}
+	cs_count(CS_I_NSH_UNWRAPPED);
+	return CS_I_TRACKED;
+}
+
 /* One packet: its outcome. */
 static __always_inline int cs_instance(struct __sk_buff *skb, const struct cs_inst_cfg *cfg)
 {
+	struct cs_carried k = {};
 	struct cs_flow_key key;
 	struct cs_packet p = {};
-	__u32 code = 0;
 	int r = CS_I_MALFORMED, tries;
 	bool from_lo;
 
@@ -349,23 +438,34 @@ static __always_inline int cs_instance(struct __sk_buff *skb, const struct cs_in
 	 * reader in the program, not two */
 #pragma clang loop unroll(disable)
 	for (tries = 0; tries < 2; tries++) {
-		r = cs_read_stream(skb, cfg, &p, &code);
+		r = cs_read_stream(skb, cfg, &p, &k);
 		if (r != CS_I_MALFORMED || tries || !cs_pull_headers(skb, CS_INST_HEADERS_MAX))
 			break;
 		__builtin_memset(&p, 0, sizeof(p));
+		__builtin_memset(&k, 0, sizeof(k));
 		cs_keep_tries(tries);
 	}
+	if (r == CS_I_MALFORMED && k.nsh_reason == CS_NSH_SHORT)
+		r = CS_I_NSH_REFUSED;	/* never passed on with its chain header */
+	if (r == CS_I_NSH_REFUSED)
+		cs_count_nsh(k.nsh_reason);
 	if (r != CS_GO_ON)
 		return r;
-	if (cfg->mode == CS_MODE_ENCAP) {
-		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
-	} else {
+	if (cfg->mode == CS_MODE_ROUTE) {
 		if (cs_not_a_stream(&p))
 			return CS_I_LOCAL;
 		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
-		code = cs_affinity_code(&key, cfg->affinity_key);
+		k.code = cs_affinity_code(&key, cfg->affinity_key);
+	} else {
+		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	}
-	return cs_track(skb, cfg, &p, &key, code, from_lo);
+	r = cs_track(skb, cfg, &p, &key, k.code, from_lo);
+	if (r != CS_I_TRACKED || cfg->mode != CS_MODE_NSH)
+		return r;
+	r = cs_nsh_take_off(skb, &k);
+	if (r == CS_I_NSH_REFUSED)
+		cs_count_nsh(k.nsh_reason);
+	return r;
 }
 
 SEC("tc")
@@ -382,5 +482,119 @@ int instance(struct __sk_buff *skb)
 		reason = cs_instance(skb, cfg);
 	cs_count((__u32)reason);
 	/* everything not refused passes, malformed or not ours included */
-	return reason == CS_I_STRICT_DROP ? TC_ACT_SHOT : TC_ACT_OK;
+	return reason == CS_I_STRICT_DROP || reason == CS_I_NSH_REFUSED ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* ---- nsh, on the way out: from the service to the next stage ---- */
+
+/* A stream's state, proven or not. */
+static __always_inline struct cs_stream *cs_stream_of(const struct cs_flow_key *key)
+{
+	struct cs_stream *st = bpf_map_lookup_elem(&cs_streams, key);
+
+	return st ? st : bpf_map_lookup_elem(&cs_streams_new, key);
+}
+
+/* Instance id of the next stage, when it may take a stream. */
+static __always_inline struct cs_instance *cs_next_usable(__u32 id)
+{
+	struct cs_instance *in;
+
+	if (!id)
+		return NULL;
+	in = bpf_map_lookup_elem(&cs_next_instances, &id);
+	return in && cs_instance_takes(in, false) ? in : NULL;
+}
+
+/* The next stage's instance for a code: the bucket's primary, or its
+ * secondary when the primary is down; NULL when neither is up. */
+static __always_inline struct cs_instance *cs_next_instance(const struct cs_inst_cfg *cfg, __u32 code)
+{
+	struct cs_bucket *b = cs_bucket_in(&cs_next_table, 0, cfg->next_buckets, code);
+	struct cs_instance *in;
+
+	if (!b)
+		return NULL;
+	in = cs_next_usable(b->primary);
+	return in ? in : cs_next_usable(b->secondary);
+}
+
+/*
+ * The chain header toward the next stage: as this stage received it (SPI
+ * and C2 the chain, C1 the stream's code from its state, SI 255 less this
+ * stage), then one hop on (cs_nsh_next_hop). The TTL is 63 less the stages
+ * passed: what a header that came the chain's way holds here, and the SI
+ * bounds the path already (each stage takes only its own SI).
+ */
+static __always_inline int cs_nsh_onward(const struct cs_inst_cfg *cfg, const struct cs_stream *st,
+					 struct cs_nsh_md *md)
+{
+	__builtin_memset(md, 0, sizeof(*md));
+	md->spi = md->chain = cfg->vni;
+	md->code = st->code;
+	md->si = (__u8)(CS_NSH_SI_FIRST - cfg->stage);
+	md->ttl = (__u8)(CS_NSH_TTL_DEFAULT - cfg->stage);
+	return cs_nsh_next_hop(md);
+}
+
+/* Wrap a packet of stream st toward the next stage's instance for its code
+ * and send it there; a packet that cannot go on is dropped under its
+ * reason, never sent around the rest of the chain. */
+static __always_inline int cs_send_on(struct __sk_buff *skb, const struct cs_inst_cfg *cfg,
+				      const struct cs_stream *st)
+{
+	struct cs_instance *in = cs_next_instance(cfg, st->code);
+	struct cs_nsh_md md;
+	__u32 ifindex;
+	int r;
+
+	r = cs_nsh_onward(cfg, st, &md);
+	if (!r && !in)
+		r = CS_NSH_NO_NEXT;
+	ifindex = in ? cs_egress(skb, in) : 0;
+	if (!r && (!ifindex || !cs_fits_tunnel(skb, sizeof(struct ethhdr), in) || cs_nsh_wrap(skb, in, &md)))
+		r = CS_NSH_NO_NEXT;
+	if (r || !in) {
+		cs_count_nsh((__u32)r);
+		return TC_ACT_SHOT;
+	}
+	cs_count(CS_I_NSH_SENT_ON);
+	return cs_redirect_neigh(ifindex, in);
+}
+
+/*
+ * A packet the service sends out: one of a stream that came in through the
+ * chain header, going the way its first packet went, leaves wrapped toward
+ * the next stage. Everything else (the last stage's packets, answers, this
+ * node's own traffic, packets of streams this node never saw) leaves as
+ * routed.
+ */
+static __always_inline int cs_instance_out(struct __sk_buff *skb, const struct cs_inst_cfg *cfg)
+{
+	struct cs_flow_key key;
+	struct cs_packet p = {};
+	struct cs_stream *st;
+	struct cs_cursor c;
+	bool from_lo;
+
+	cs_cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
+	if (cs_read_frame(&c, &p) != CS_GO_ON || p.l3_off != sizeof(struct ethhdr) || cs_not_a_stream(&p))
+		return TC_ACT_OK;
+	from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
+	st = cs_stream_of(&key);
+	if (!st || from_lo != !!(st->flags & CS_LIFE_FIRST_LO))
+		return TC_ACT_OK;
+	return cs_send_on(skb, cfg, st);
+}
+
+SEC("tc")
+int instance_out(struct __sk_buff *skb)
+{
+	struct cs_inst_cfg *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&cs_inst_cfg, &zero);
+	if (!cfg || !(cfg->flags & CS_ICFG_READY) || cfg->mode != CS_MODE_NSH || cfg->stage + 1 >= cfg->n_stages)
+		return TC_ACT_OK;
+	return cs_instance_out(skb, cfg);
 }

@@ -8,9 +8,11 @@
  * stream takes the bucket's primary, or its secondary when the primary is
  * down; a pinned stream stays, and moves to the secondary only when its
  * instance goes down. Forward packets go to the instance by next-hop
- * rewrite (bpf_redirect_neigh, "route" mode) or wrapped in VXLAN ("encap"
- * mode, lib/encap.h); return packets are counted, and go to the instance
- * too when the chain is symmetric.
+ * rewrite (bpf_redirect_neigh, "route" mode), wrapped in VXLAN ("encap"
+ * mode, lib/encap.h) or behind the chain header, VXLAN-GPE and NSH with the
+ * whole code, toward the chain's first stage ("nsh" mode, lib/nsh.h); return
+ * packets are counted, and go to the instance too when the chain is
+ * symmetric. The stages after the first are the instances' to reach.
  * The flows also keep a route alive after its records expire, so TTL expiry
  * never cuts a connection, and hold an ACL id until the last stream is gone.
  *
@@ -32,6 +34,8 @@
 #include "lib/shared_maps.h"
 #include "lib/steer_maps.h"
 #include "lib/encap.h"
+#include "lib/nsh.h"
+#include "lib/nexthop.h"
 #include "affinity.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -61,10 +65,7 @@ static __always_inline void cs_count_traffic(void *stats, __u32 id, __u64 bytes)
 	}
 }
 
-/* May instance id take this stream? Up or warming: yes (a warming instance
- * is not primary of any bucket whose secondary can be: the daemon's table
- * sees to that, not this check, so a stream fails over to it like to an up
- * one). Draining: only one pinned to it. */
+/* Instance id, when it may take this stream (cs_instance_takes). */
 static __always_inline struct cs_instance *cs_usable(__u32 id, bool pinned_here)
 {
 	struct cs_instance *in;
@@ -72,27 +73,15 @@ static __always_inline struct cs_instance *cs_usable(__u32 id, bool pinned_here)
 	if (!id)
 		return NULL;
 	in = bpf_map_lookup_elem(&cs_instances, &id);
-	if (!in)
-		return NULL;
-	if (in->state == CS_INST_UP || in->state == CS_INST_WARMING ||
-	    (in->state == CS_INST_DRAINING && pinned_here))
-		return in;
-	return NULL;
+	return in && cs_instance_takes(in, pinned_here) ? in : NULL;
 }
 
+/* The bucket of a stream in its chain's table: its first stage's. */
 static __always_inline struct cs_bucket *cs_bucket_of(__u32 chain_id, __u32 code)
 {
 	struct cs_chain *ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
-	void *table;
-	__u32 idx;
 
-	if (!ch || !ch->n_buckets)
-		return NULL;
-	table = bpf_map_lookup_elem(&cs_service_map, &chain_id);
-	if (!table)
-		return NULL;
-	idx = code & (ch->n_buckets - 1);
-	return bpf_map_lookup_elem(table, &idx);
+	return ch ? cs_bucket_in(&cs_service_map, chain_id, ch->n_buckets, code) : NULL;
 }
 
 /* Pin (or re-pin) a stream: a new one takes the primary, else the secondary;
@@ -121,53 +110,6 @@ static __always_inline void cs_count_inst(__u32 id, __u64 bytes, __u64 new_flows
 		st->bytes += bytes;
 		st->flows += new_flows;
 	}
-}
-
-/* Where the instance is reached: as configured, or as the FIB says. */
-static __always_inline __u32 cs_egress(struct __sk_buff *skb, const struct cs_instance *in)
-{
-	struct bpf_fib_lookup fib = {};
-	long rc;
-
-	if (in->ifindex)
-		return in->ifindex;
-	fib.ifindex = skb->ifindex;
-	if (cs_addr_is_v4mapped(&in->addr)) {
-		fib.family = 2;	/* AF_INET */
-		__builtin_memcpy(&fib.ipv4_dst, &in->addr.b[12], 4);
-	} else {
-		fib.family = 10;	/* AF_INET6 */
-		__builtin_memcpy(fib.ipv6_dst, in->addr.b, 16);
-	}
-	/* A forwarding lookup, for the way only. tot_len stays 0: a length
-	 * makes the kernel compare it with the L3 MTU (skb->len counts the
-	 * Ethernet header too, so every full frame "needs fragmenting") and
-	 * stop before it fills ifindex. Without one it checks the skb against
-	 * the device as forwarding would, and fills ifindex either way: the
-	 * packet's size is for the instance's path, not for this choice.
-	 * redirect_neigh resolves the neighbour, so "no neighbour yet" is good
-	 * enough. */
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
-	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return 0;
-	return fib.ifindex;
-}
-
-/* Next-hop rewrite to the instance, like a policy route; in encap mode the
- * next hop of the outer packet. */
-static __always_inline int cs_redirect_neigh(const struct cs_flow *fl, const struct cs_instance *in)
-{
-	struct bpf_redir_neigh nh = {};
-
-	if (cs_addr_is_v4mapped(&in->addr)) {
-		nh.nh_family = 2;	/* AF_INET */
-		__builtin_memcpy(&nh.ipv4_nh, &in->addr.b[12], 4);
-	} else {
-		nh.nh_family = 10;	/* AF_INET6 */
-		__builtin_memcpy(nh.ipv6_nh, in->addr.b, 16);
-	}
-	return bpf_redirect_neigh(fl->ifindex, &nh, sizeof(nh), 0);
 }
 
 /*
@@ -221,22 +163,42 @@ static __always_inline int cs_on_failure(__u32 chain_id)
 	return cs_failure_verdict(bpf_map_lookup_elem(&cs_chains, &chain_id));
 }
 
-/* Does the packet fit the tunnel once wrapped? A GSO packet does: wrapping
- * lowers its segment size by the overhead. 0 (not known) fits. */
-static __always_inline bool cs_fits_tunnel(struct __sk_buff *skb, const struct cs_packet *p,
-					   const struct cs_instance *in)
+/*
+ * The chain header toward the first stage (nsh mode, docs/chains.md): the
+ * chain's wire id as SPI and in C2, SI 255 (stage 0), RFC 8300's TTL, the
+ * whole affinity code in C1, and whether the packet goes server to client.
+ */
+static __always_inline struct cs_nsh_md cs_nsh_first(const struct cs_flow *fl, const struct cs_chain *ch,
+						    const struct cs_instance *in, bool forward)
 {
-	return !in->inner_mtu || skb->gso_size || skb->len - p->l3_off <= in->inner_mtu;
+	struct cs_nsh_md md = { .spi = in->vni, .chain = in->vni, .code = fl->code,
+				.si = CS_NSH_SI_FIRST, .ttl = CS_NSH_TTL_DEFAULT };
+
+	md.flags = (forward ? 0 : CS_NSH_F_RETURN) | (ch->flags & CS_CHAIN_SYMMETRIC ? CS_NSH_F_SYMMETRIC : 0);
+	return md;
+}
+
+/* Wrap the frame toward its instance as the chain's mode says: VXLAN
+ * (encap) or VXLAN-GPE and NSH (nsh). 0, or <0 when it was left as it was. */
+static __always_inline int cs_wrap(struct __sk_buff *skb, const struct cs_flow *fl, const struct cs_chain *ch,
+				   const struct cs_instance *in, bool forward)
+{
+	struct cs_nsh_md md;
+
+	if (ch->mode != CS_MODE_NSH)
+		return cs_vxlan_wrap(skb, in, fl->code);
+	md = cs_nsh_first(fl, ch, in, forward);
+	return cs_nsh_wrap(skb, in, &md);
 }
 
 /*
- * Encap mode: clamp the MSS of SYNs either way (the SYN-ACK limits what the
- * client sends into the tunnel, the SYN what comes back), then wrap the
- * frame, or leave the decision to on_failure when it cannot be wrapped.
+ * Encap and nsh modes: clamp the MSS of SYNs either way (the SYN-ACK limits
+ * what the client sends into the tunnel, the SYN what comes back), then wrap
+ * the frame, or leave the decision to on_failure when it cannot be wrapped.
  * Returns the verdict, or -1 to go on to the redirect.
  */
 static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
-				    const struct cs_chain *ch, const struct cs_instance *in, bool send)
+				    const struct cs_chain *ch, const struct cs_instance *in, bool send, bool forward)
 {
 	struct cs_inst_stat *st = cs_inst_stat_of(fl->instance);
 	__u16 iph = cs_addr_is_v4mapped(&p->src) ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
@@ -246,16 +208,16 @@ static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packe
 		st->clamped++;
 	if (!send)
 		return TC_ACT_OK;
-	if (p->l3_off == sizeof(struct ethhdr) && cs_fits_tunnel(skb, p, in) &&
-	    !cs_vxlan_wrap(skb, in, fl->code))
+	if (p->l3_off == sizeof(struct ethhdr) && cs_fits_tunnel(skb, p->l3_off, in) &&
+	    !cs_wrap(skb, fl, ch, in, forward))
 		return -1;
 	if (st)
 		st->encap_failed++;
 	return cs_failure_verdict(ch);
 }
 
-/* The steered packet goes to its instance: wrapped (encap) or not (route).
- * Return packets only when the chain is symmetric. */
+/* The steered packet goes to its instance: wrapped (encap, nsh) or not
+ * (route). Return packets only when the chain is symmetric. */
 static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
 				      const struct cs_instance *in, bool forward)
 {
@@ -267,12 +229,12 @@ static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_pac
 	if (!ch)
 		return TC_ACT_OK;
 	send = (forward || (ch->flags & CS_CHAIN_SYMMETRIC)) && fl->ifindex;
-	if (ch->mode == CS_MODE_ENCAP) {
-		v = cs_encap(skb, p, fl, ch, in, send);
+	if (ch->mode == CS_MODE_ENCAP || ch->mode == CS_MODE_NSH) {
+		v = cs_encap(skb, p, fl, ch, in, send, forward);
 		if (v >= 0)
 			return v;
 	}
-	return send ? cs_redirect_neigh(fl, in) : TC_ACT_OK;
+	return send ? cs_redirect_neigh(fl->ifindex, in) : TC_ACT_OK;
 }
 
 static __always_inline __u16 cs_chain_of(const struct cs_route *rt)

@@ -333,7 +333,9 @@ enum cs_steer_counter {
 #define CS_BUCKETS_DEFAULT 256
 #define CS_BUCKETS_MAX    65536	/* every chain's table map has this many slots */
 
-enum cs_chain_mode { CS_MODE_ROUTE = 0, CS_MODE_ENCAP = 1 };
+/* nsh: the packet goes in VXLAN-GPE and NSH (docs/chains.md) to the chain's
+ * first stage, and from each stage to the next. */
+enum cs_chain_mode { CS_MODE_ROUTE = 0, CS_MODE_ENCAP = 1, CS_MODE_NSH = 2 };
 enum cs_on_failure { CS_FAIL_BYPASS = 0, CS_FAIL_DROP = 1 };
 
 /* cs_chain.flags */
@@ -385,12 +387,13 @@ struct cs_instance {
 	__u32 chain_id;
 	__u32 state;		/* enum cs_inst_state */
 	__u32 ifindex;		/* where it is reached; 0: steer asks the FIB */
-	__u16 inner_mtu;	/* encap: the largest inner IP packet that fits
+	__u16 inner_mtu;	/* encap, nsh: the largest inner IP packet that fits
 				 * the path once wrapped; TCP MSS is clamped to
 				 * it. 0: not known, no clamp */
 	__u8 mac[6];		/* encap: inner destination MAC, the instance's
 				 * vxlan device */
-	__u32 vni;		/* encap: its chain's VNI (the chain's wire id) */
+	__u32 vni;		/* encap, nsh: its chain's VNI and NSH SPI (the
+				 * chain's wire id) */
 };
 
 /* One bucket of a chain's table (the inner maps of cs_service_map). */
@@ -521,10 +524,16 @@ struct cs_stream_event {
 struct cs_inst_cfg {
 	__u64 affinity_key[2];	/* route mode: the steering hosts' key (mesh.affinity_key) */
 	__u64 map_version;	/* the epoch of a stream that begins here */
-	__u32 vni;		/* encap: the VNI to read, this node's chain's */
+	__u32 vni;		/* encap: the VNI to read, this node's chain's;
+				 * nsh: the SPI, the chain's wire id */
 	__u32 self_id;		/* this instance's id on this node (cs_instance_ids) */
 	__u32 mode;		/* enum cs_chain_mode */
 	__u32 flags;		/* CS_ICFG_* */
+	__u16 stage;		/* nsh: the stage this instance serves, from 0 */
+	__u16 n_stages;		/* nsh: its chain's stages; stage + 1 == n_stages:
+				 * the last, which delivers */
+	__u32 next_buckets;	/* nsh: buckets of the next stage's table
+				 * (cs_next_table), a power of two; 0: none yet */
 };
 
 #define CS_ICFG_READY  0x1	/* filled: track streams */
@@ -568,7 +577,10 @@ struct cs_sync_stat {
 	X(EVENT_LOST, "event_lost", "ring buffer full: change left to the next resync") \
 	X(NOT_READY, "not_ready", "the daemon has not configured it yet")                  \
 	X(PROMOTED, "promoted", "streams proven and moved to cs_streams")                   \
-	X(STREAMS_FULL, "streams_full", "proven streams left in cs_streams_new: cs_streams was full")
+	X(STREAMS_FULL, "streams_full", "proven streams left in cs_streams_new: cs_streams was full") \
+	X(NSH_REFUSED, "nsh_refused", "nsh: chain header refused (cs_nsh_reasons says why): dropped") \
+	X(NSH_UNWRAPPED, "nsh_unwrapped", "nsh: chain header taken off for the service (counted besides tracked)") \
+	X(NSH_SENT_ON, "nsh_sent_on", "nsh, egress: packets from the service wrapped toward the next stage")
 
 #define CS_INSTANCE_REASON_ENUM(sym, name, help) CS_I_##sym,
 enum cs_inst_reason {
@@ -632,7 +644,11 @@ struct cs_nsh_md {
 	X(NEXT_PROTO, "nsh_next_proto", "NSH carrying something other than IPv4 (1) or IPv6 (2)") \
 	X(INNER, "nsh_inner", "the inner packet is not of the IP version the next protocol names") \
 	X(SI_RANGE, "nsh_si", "a service index that names no stage: below 256 - CS_CHAIN_STAGES_MAX, or past the chain's last stage") \
-	X(TTL_EXPIRED, "nsh_ttl_expired", "forwarding would take the TTL to 0: a loop in the service plane")
+	X(TTL_EXPIRED, "nsh_ttl_expired", "forwarding would take the TTL to 0: a loop in the service plane") \
+	X(CHAIN, "nsh_chain", "an SPI that names no chain this instance serves")                 \
+	X(STAGE, "nsh_stage", "an SI that names a stage this instance does not serve")           \
+	X(NO_NEXT, "nsh_no_next", "no instance of the next stage is up, or none is reachable yet") \
+	X(UNWRAP, "nsh_unwrap", "the header could not be taken off (VLAN-tagged, or families differ before 6.3)")
 
 #define CS_NSH_REASON_ENUM(sym, name, help) CS_NSH_##sym,
 enum cs_nsh_reason {
@@ -754,7 +770,7 @@ _Static_assert(sizeof(struct cs_inst_stat) == 40, "cs_inst_stat layout");
 _Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
 _Static_assert(sizeof(struct cs_stream) == 56, "cs_stream layout");
 _Static_assert(sizeof(struct cs_stream_event) == 96, "cs_stream_event layout");
-_Static_assert(sizeof(struct cs_inst_cfg) == 40, "cs_inst_cfg layout");
+_Static_assert(sizeof(struct cs_inst_cfg) == 48, "cs_inst_cfg layout");
 _Static_assert(sizeof(struct cs_nsh_md) == 20, "cs_nsh_md layout");
 _Static_assert(CS_NSH_SI_FIRST - CS_CHAIN_STAGES_MAX + 1 > 0, "every stage has an SI above 0");
 _Static_assert(sizeof(struct cs_sync_stat) == 128, "cs_sync_stat layout");

@@ -32,6 +32,25 @@
 #include "instance.skel.h"
 
 static const struct cs_tc_filter instance_filter = { "instance", CS_INSTANCE_HANDLE, CS_INSTANCE_PRIO, false };
+/* nsh: on the way out, what the service sends on goes to the next stage */
+static const struct cs_tc_filter instance_out_filter = { "instance_out", CS_INSTANCE_HANDLE, CS_INSTANCE_PRIO,
+							 true };
+
+static bool chain_is_nsh(const struct cs_chain_conf *cc)
+{
+	return cc->mode && !strcmp(cc->mode, "nsh");
+}
+
+/* Attach the programs to one interface: ingress, and in nsh mode egress. */
+static int attach_iface(struct cs_instance_daemon *d, const char *ifname, char *err, size_t errlen)
+{
+	if (cs_tc_attach(d->pin_dir, ifname, bpf_program__fd(d->skel->progs.instance), &instance_filter, err, errlen))
+		return -1;
+	if (!chain_is_nsh(cs_role_chain(d)))
+		return 0;
+	return cs_tc_attach(d->pin_dir, ifname, bpf_program__fd(d->skel->progs.instance_out), &instance_out_filter,
+			    err, errlen);
+}
 
 /* The interfaces take a restart (the program is attached there): the
  * running ones stay. Swapped, so each config frees its own. */
@@ -386,8 +405,7 @@ static int start(void *daemon)
 		return 1;
 	}
 	for (i = 0; i < d->conf.instance.n_ifaces; i++)
-		if (cs_tc_attach(d->pin_dir, d->conf.instance.ifaces[i], bpf_program__fd(d->skel->progs.instance),
-				 &instance_filter, err, sizeof(err))) {
+		if (attach_iface(d, d->conf.instance.ifaces[i], err, sizeof(err))) {
 			cs_err("%s", err);
 			return 1;
 		}
@@ -409,7 +427,7 @@ static int start(void *daemon)
 	cs_info("running: instance %s (id %u, wire id %#x) of chain %s (VNI %u), %s mode, %s; %zu peer(s); "
 		"sync %s%s port %u", d->members[d->self].name, d->members[d->self].id, d->members[d->self].wire,
 		cc->name, cc->vni,
-		cc->mode && !strcmp(cc->mode, "encap") ? "encap" : "route",
+		cc->mode ? cc->mode : "route",
 		d->conf.instance.strict ? "strict" : "loose", d->n_members - 1, d->sock >= 0 ? "on " : "off",
 		d->sock >= 0 ? cs_addr_format(&d->members[d->self].addr, a, sizeof(a)) : "", d->conf.sync_port);
 	return 0;
@@ -425,8 +443,11 @@ static void finish(void *daemon)
 	cs_mapparts_free(d->mapparts);
 	cs_metrics_stop(d->metrics);
 	if (d->detach_on_exit && d->skel) {
-		for (i = 0; i < d->conf.instance.n_ifaces; i++)
+		for (i = 0; i < d->conf.instance.n_ifaces; i++) {
 			cs_tc_detach(d->conf.instance.ifaces[i], &instance_filter);
+			if (chain_is_nsh(cs_role_chain(d)))
+				cs_tc_detach(d->conf.instance.ifaces[i], &instance_out_filter);
+		}
 		cs_tc_remove_hooks(d->pin_dir);
 		if (cs_pins_remove(d->pin_dir))
 			cs_warn("could not remove every pin in %s", d->pin_dir);

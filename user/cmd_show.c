@@ -567,13 +567,13 @@ struct id_rows {
 	size_t n;
 };
 
-/* An encap chain's VNI, as its instances carry it; 0: none (route mode, or
- * no instance written yet). */
+/* An encap or nsh chain's VNI (nsh: its SPI), as its instances carry it;
+ * 0: none (route mode, or no instance written yet). */
 static __u32 chain_vni(const struct cs_steer_view *sv, __u32 chain_id)
 {
 	__u32 i;
 
-	if (sv->chain[chain_id].mode != CS_MODE_ENCAP)
+	if (sv->chain[chain_id].mode != CS_MODE_ENCAP && sv->chain[chain_id].mode != CS_MODE_NSH)
 		return 0;
 	for (i = 1; i < CS_INSTANCES_MAX; i++)
 		if (sv->inst[i].chain_id == chain_id && sv->inst[i].vni)

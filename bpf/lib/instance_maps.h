@@ -12,6 +12,7 @@
 #define CS_BPF_INSTANCE_MAPS_H
 
 #include "common.h"
+#include "bucket_table.h"
 
 /* Per-stream state of proven streams (CS_STREAM_PROVEN), both directions
  * under one key. A plain hash: the kernel never evicts from it, so a SYN
@@ -77,6 +78,40 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cs_inst_reasons SEC(".maps");
+
+/* nsh: the instances of the next stage of this node's chain, by their
+ * instance id on this node: address, this host's address toward each, the
+ * chain's SPI, liveness. Written by the instance daemon (config, and its
+ * probes of the next stage); read by instance on the way out, for every
+ * packet it sends on to the next stage. Empty on the last stage. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_instance);
+} cs_next_instances SEC(".maps");
+
+/* nsh: the next stage's bucket table, in slot 0, the same rendezvous table
+ * every node builds for that stage. The instance daemon builds a new one
+ * and swaps it in with one update of the slot; read by instance on the way
+ * out: the bucket of a stream's code (C1) names the next stage's primary
+ * and secondary. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct cs_bucket_table);
+} cs_next_table SEC(".maps");
+
+/* nsh: chain headers refused, by enum cs_nsh_reason, per CPU (each such
+ * packet also counts nsh_refused in cs_inst_reasons, or, on the way out,
+ * is dropped under nsh_no_next). Written by instance; summed by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_NSH_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} cs_nsh_reasons SEC(".maps");
 
 /* The chain and instance name each instance id was given on this node
  * (struct cs_id_holder, by instance id): what a synced copy's peer names.

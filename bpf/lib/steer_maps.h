@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "id_maps.h"
+#include "bucket_table.h"
 
 /* Proven streams to and from routes (a flow is proven by a packet that a
  * flood of first packets does not send: the handshake's last ACK, an
@@ -74,8 +75,9 @@ struct {
 	__type(value, struct cs_acl_stat);
 } cs_rule_traffic SEC(".maps");
 
-/* Chains by chain_id. Written by the daemon from the config; read by steer
- * for every new or moving stream, and by the CLI. */
+/* Chains by chain_id: mode (route, encap, nsh), on_failure, the size of
+ * the first stage's table. Written by the daemon from the config; read by
+ * steer for every new or moving stream, and by the CLI. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, CS_CHAINS_MAX);
@@ -85,7 +87,9 @@ struct {
 
 /* Instances by id: address and liveness. Written by the daemon (config,
  * health) and `cloudsteer drain`; read by steer: failover reads the state,
- * so it does not wait for a new table. The CLI reads it too. */
+ * so it does not wait for a new table. The CLI reads it too. A chain of
+ * stages has every stage's instances here (probed, shown); steer sends
+ * only to the first stage's, which its table names. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, CS_INSTANCES_MAX);
@@ -93,19 +97,12 @@ struct {
 	__type(value, struct cs_instance);
 } cs_instances SEC(".maps");
 
-/* The inner maps: one chain's table of struct cs_bucket. Sizes, not types:
- * libbpf 1.1 cannot size an inner map's value from its BTF type. */
-struct cs_bucket_table {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CS_BUCKETS_MAX);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct cs_bucket));
-};
-
-/* Each chain's bucket table, by chain_id. The daemon builds a new table and
- * swaps it in with one update of this slot: a packet sees the old table or
- * the new one, never half of either. Read by steer for new or moving
- * streams, and by the CLI. */
+/* Each chain's bucket table, by chain_id: that of its first stage (for a
+ * chain of one stage, its only one), over that stage's instances. The
+ * daemon builds a new table and swaps it in with one update of this slot:
+ * a packet sees the old table or the new one, never half of either. Read
+ * by steer for new or moving streams, and by the CLI. The tables of later
+ * stages are the instance nodes' (instance_maps.h, cs_next_table). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, CS_CHAINS_MAX);

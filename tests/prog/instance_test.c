@@ -31,6 +31,7 @@ T_SUITE("instance");
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
+#define TC_ACT_REDIRECT 7
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -933,6 +934,292 @@ out:
 	fx_free();
 }
 
+/* ---- nsh: the chain header in, the next stage out ---- */
+
+#define NSH_CODE 0xdeadbeefu	/* all 32 bits travel in C1 */
+#define NEXT_BUCKETS 256
+#define NEXT_A 2		/* the next stage's primary for NSH_CODE */
+#define NEXT_B 3		/* and its secondary */
+#define NEXT_A4 "10.40.0.2"
+#define NEXT_B4 "10.40.0.3"
+
+/* What a test header says: the chain header fields a case changes. */
+struct nsh_hdr {
+	__u32 spi, code, flags;
+	__u8 si, ttl, md_type, gpe_flags, len_words;
+};
+
+static struct nsh_hdr nsh_default(void)
+{
+	return (struct nsh_hdr){ .spi = CHAIN, .code = NSH_CODE, .si = 255, .ttl = 63, .md_type = 1,
+				 .gpe_flags = 0x0c, .len_words = 6 };
+}
+
+static void put32(__u8 *p, __u32 v)
+{
+	p[0] = (__u8)(v >> 24);
+	p[1] = (__u8)(v >> 16);
+	p[2] = (__u8)(v >> 8);
+	p[3] = (__u8)v;
+}
+
+/* p's IP packet behind VXLAN-GPE and NSH, from the previous hop to this
+ * node, written octet by octet (docs/chains.md); cut: octets left off the
+ * end of the frame. */
+static void build_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_hdr *h, __u32 cut)
+{
+	static __u8 inner[FRAME_CAP], payload[FRAME_CAP];
+	struct frame_opts o = { .src = STEERER4, .dst = LOCAL4, .sport = CS_ENCAP_SPORT(h->code), .dport = 4790 };
+	__u32 n = build(inner, p, tcp_flags, 0) - 14;
+	__u16 w = (__u16)((h->ttl & 0x3f) << 6 | h->len_words);
+	__u8 *g = payload, *nsh = payload + 8;
+
+	memset(payload, 0, 32);
+	g[0] = h->gpe_flags;
+	g[3] = 4;
+	g[4] = (__u8)(h->spi >> 16), g[5] = (__u8)(h->spi >> 8), g[6] = (__u8)h->spi;
+	nsh[0] = (__u8)(w >> 8), nsh[1] = (__u8)w;
+	nsh[2] = h->md_type;
+	nsh[3] = strchr(p->src, ':') ? 2 : 1;
+	put32(nsh + 4, h->spi << 8 | h->si);
+	put32(nsh + 8, h->code);
+	put32(nsh + 12, h->spi);
+	put32(nsh + 16, h->flags);
+	memcpy(payload + 32, inner + 14, n);
+	g_len = frame_build(g_frame, &o, payload, 32 + n) - cut;
+}
+
+static int run_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_hdr *h)
+{
+	build_nsh(p, tcp_flags, h, 0);
+	return run_frame(g_frame, g_len);
+}
+
+/* This node serves `stage` of a chain of n_stages, the next stage's table
+ * of NEXT_BUCKETS buckets; instance_out is the program run. */
+static bool set_stage(__u16 stage, __u16 n_stages)
+{
+	struct cs_inst_cfg c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(F.cfg, &zero, &c))
+		return false;
+	c.stage = stage;
+	c.n_stages = n_stages;
+	c.next_buckets = NEXT_BUCKETS;
+	return EXPECT(bpf_map_update_elem(F.cfg, &zero, &c, BPF_ANY) == 0, "config: %s", strerror(errno));
+}
+
+static bool set_next(__u32 id, const char *addr, __u32 state)
+{
+	struct cs_instance in = { .chain_id = 1, .state = state, .ifindex = 1, .vni = CHAIN, .inner_mtu = 1440 };
+
+	cs_addr_parse(addr, &in.addr);
+	cs_addr_parse(LOCAL4, &in.local);
+	return EXPECT(bpf_map_update_elem(bpf_map__fd(F.skel->maps.cs_next_instances), &id, &in, BPF_ANY) == 0,
+		      "next instance: %s", strerror(errno));
+}
+
+/* The next stage's table: NSH_CODE's bucket is (NEXT_A, NEXT_B), every
+ * other one empty. */
+static bool set_next_table(void)
+{
+	struct cs_bucket b = { .primary = NEXT_A, .secondary = NEXT_B };
+	__u32 idx = NSH_CODE & (NEXT_BUCKETS - 1), zero = 0;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
+				CS_BUCKETS_MAX, NULL);
+	bool ok;
+
+	if (!EXPECT(fd >= 0, "table: %s", strerror(errno)))
+		return false;
+	ok = EXPECT(bpf_map_update_elem(fd, &idx, &b, BPF_ANY) == 0, "bucket") &&
+	     EXPECT(bpf_map_update_elem(bpf_map__fd(F.skel->maps.cs_next_table), &zero, &fd, BPF_ANY) == 0,
+		    "swap the table in: %s", strerror(errno));
+	close(fd);
+	return ok;
+}
+
+/* Stage `stage` of a chain of two, its next stage's primary and secondary up. */
+static bool fx_setup_nsh(__u16 stage)
+{
+	return fx_setup_mode(CS_MODE_NSH, 0) && set_stage(stage, 2) && set_next(NEXT_A, NEXT_A4, CS_INST_UP) &&
+	       set_next(NEXT_B, NEXT_B4, CS_INST_UP) && set_next_table();
+}
+
+static __u64 nsh_reason(__u32 r)
+{
+	__u64 sum = 0;
+
+	cs_percpu_sum(bpf_map__fd(F.skel->maps.cs_nsh_reasons), r, 1, &sum, 1);
+	return sum;
+}
+
+/* Run a frame through instance_out, as the service sends it. */
+static int run_out(const __u8 *frame, __u32 len)
+{
+	int prog = F.prog, rc;
+
+	F.prog = bpf_program__fd(F.skel->progs.instance_out);
+	rc = run_frame(frame, len);
+	F.prog = prog;
+	return rc;
+}
+
+static __u16 get16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
+
+/* g_out is `inner` (a frame) wrapped toward `addr` from this node: SI 254
+ * and TTL 62 (one stage on), the same code and chain, octet by octet. */
+static void expect_onward(const __u8 *inner, __u32 inner_len, const char *addr)
+{
+	const __u8 *ip = g_out + 14, *udp = ip + 20;
+	__u8 want[40] = {
+		0xc0 | ((NSH_CODE >> 8) & 0x3f), NSH_CODE & 0xff, 0x12, 0xb6, 0, 0, 0, 0,
+		0x0c, 0, 0, 0x04, 0, 0, CHAIN, 0,
+		0x0f, 0x86, 0x01, 0x01,			/* TTL 62, 6 words, MD type 1, IPv4 */
+		0, 0, CHAIN, 254,			/* SPI, SI 254: stage 1 */
+		0xde, 0xad, 0xbe, 0xef, 0, 0, 0, CHAIN,	/* C1 the code, C2 the chain */
+		0, 0, 0, 0, 0, 0, 0, 0,			/* C3, C4 */
+	};
+	struct cs_addr a, l;
+
+	if (!EXPECT_EQ(g_out_len, inner_len + CS_NSH_OVERHEAD4))
+		return;
+	want[4] = (__u8)((g_out_len - 34) >> 8);
+	want[5] = (__u8)(g_out_len - 34);
+	cs_addr_parse(addr, &a);
+	cs_addr_parse(LOCAL4, &l);
+	EXPECT_EQ(get16(g_out + 12), 0x0800);
+	EXPECT(frame_ip4_csum_ok(ip), "outer IPv4 checksum");
+	EXPECT(!memcmp(ip + 12, &l.b[12], 4), "outer source: this node");
+	EXPECT(!memcmp(ip + 16, &a.b[12], 4), "outer destination %u.%u.%u.%u, want %s", ip[16], ip[17], ip[18],
+	       ip[19], addr);
+	EXPECT(!memcmp(udp, want, sizeof(want)), "UDP, VXLAN-GPE and NSH toward the next stage");
+	EXPECT(!memcmp(udp + 40, inner + 14, inner_len - 14), "the IP packet is not carried as it was");
+}
+
+/* A stream's packet comes in behind the chain header: tracked under the
+ * code in C1 (all 32 bits, never the 5-tuple's), and handed on as the IP
+ * packet alone; NSH_UNWRAPPED counts it besides TRACKED. */
+static void nsh_arrive(void)
+{
+	struct nsh_hdr h = nsh_default();
+	static __u8 plain[FRAME_CAP];
+	struct cs_stream st;
+	__u32 n;
+
+	if (!fx_setup_nsh(0))
+		goto out;
+	EXPECT_EQ(run_nsh(&T1, TCP_SYN, &h), TC_ACT_OK);
+	n = build(plain, &T1, TCP_SYN, 0);
+	EXPECT(g_out_len == n && !memcmp(g_out + 12, plain + 12, n - 12), "not the client's packet after unwrap");
+	if (!expect_stream(&T1, CS_ST_SYN_SENT, 1, 1))
+		goto out;
+	stream_of(&T1, &st);
+	EXPECT_EQ(st.code, NSH_CODE);
+	EXPECT_REASONS(CS_I_TRACKED, 1, CS_I_NEW, 1, CS_I_NSH_UNWRAPPED, 1);
+	EXPECT_EQ(nsh_reason(CS_NSH_OK), 0);
+out:
+	fx_free();
+}
+
+/* What the service sends on goes to the next stage's instance for C1: the
+ * primary, the secondary once the primary is down, and nowhere (dropped,
+ * counted) when both are. An answer, and a stream never seen, leave as
+ * routed. */
+static void nsh_next_stage(void)
+{
+	struct nsh_hdr h = nsh_default();
+	struct pkt r = reverse(&T1), other = T1;
+	static __u8 seg[FRAME_CAP];
+	__u32 n;
+
+	if (!fx_setup_nsh(0))
+		goto out;
+	EXPECT_EQ(run_nsh(&T1, TCP_SYN, &h), TC_ACT_OK);
+	n = build(seg, &T1, TCP_SYN, 0);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_REDIRECT);
+	expect_onward(seg, n, NEXT_A4);
+	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 1);
+	set_next(NEXT_A, NEXT_A4, CS_INST_DOWN);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_REDIRECT);
+	expect_onward(seg, n, NEXT_B4);
+	set_next(NEXT_B, NEXT_B4, CS_INST_DOWN);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_SHOT);
+	EXPECT_EQ(nsh_reason(CS_NSH_NO_NEXT), 1);
+	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 2);
+	set_next(NEXT_A, NEXT_A4, CS_INST_UP);
+	n = build(seg, &r, TCP_SYN | TCP_ACK, 0);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
+	EXPECT(g_out_len == n && !memcmp(g_out, seg, n), "an answer was changed");
+	other.sport = 40999;
+	n = build(seg, &other, TCP_SYN, 0);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
+	EXPECT(g_out_len == n && !memcmp(g_out, seg, n), "a stream never seen was changed");
+	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 2);
+out:
+	fx_free();
+}
+
+/* The last stage takes the header off as every stage does, and what its
+ * service sends on leaves as routed: delivered to its destination. */
+static void nsh_last_stage(void)
+{
+	struct nsh_hdr h = nsh_default();
+	static __u8 seg[FRAME_CAP];
+	__u32 n;
+
+	if (!fx_setup_nsh(1))
+		goto out;
+	h.si = 254;
+	h.ttl = 62;
+	EXPECT_EQ(run_nsh(&T1, TCP_SYN, &h), TC_ACT_OK);
+	n = build(seg, &T1, TCP_SYN, 0);
+	EXPECT(g_out_len == n && !memcmp(g_out + 12, seg + 12, n - 12), "not the client's packet after unwrap");
+	EXPECT_REASONS(CS_I_TRACKED, 1, CS_I_NEW, 1, CS_I_NSH_UNWRAPPED, 1);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
+	EXPECT(g_out_len == n && !memcmp(g_out, seg, n), "the last stage wrapped a packet");
+out:
+	fx_free();
+}
+
+/* One refused header: dropped, counted under its reason, no stream made. */
+static void expect_refused(const struct nsh_hdr *h, __u32 cut, __u32 why, const char *what)
+{
+	__u64 before = nsh_reason(why);
+
+	build_nsh(&T1, TCP_SYN, h, cut);
+	EXPECT(run_frame(g_frame, g_len) == TC_ACT_SHOT, "%s: not dropped", what);
+	EXPECT(nsh_reason(why) == before + 1, "%s: not counted under its reason", what);
+	EXPECT(streams_count() == 0, "%s: a stream was made", what);
+}
+
+/* Headers that are malformed, or name another chain or a stage this node
+ * does not serve, never go on: counted by reason and dropped. */
+static void nsh_refused(void)
+{
+	struct nsh_hdr h;
+
+	if (!fx_setup_nsh(0))
+		goto out;
+	h = nsh_default(), h.gpe_flags = 0x08;
+	expect_refused(&h, 0, CS_NSH_GPE_FLAGS, "VXLAN-GPE without the P bit");
+	h = nsh_default(), h.md_type = 2;
+	expect_refused(&h, 0, CS_NSH_MD_TYPE, "MD type 2");
+	h = nsh_default(), h.ttl = 0;
+	expect_refused(&h, 0, CS_NSH_TTL, "TTL 0");
+	h = nsh_default();
+	expect_refused(&h, 40 + 20, CS_NSH_SHORT, "cut in the context words");
+	h = nsh_default(), h.spi = CHAIN + 1;
+	expect_refused(&h, 0, CS_NSH_CHAIN, "another chain's SPI");
+	h = nsh_default(), h.si = 254;
+	expect_refused(&h, 0, CS_NSH_STAGE, "the next stage's SI");
+	h = nsh_default(), h.si = 253;
+	expect_refused(&h, 0, CS_NSH_SI_RANGE, "an SI past the chain's two stages");
+	EXPECT_REASONS(CS_I_NSH_REFUSED, 7);
+out:
+	fx_free();
+}
+
 /* Not IP at all: ARP, and an ethertype nobody knows. */
 static void not_ip(void)
 {
@@ -1154,6 +1441,10 @@ int main(void)
 	RUN(encap_not_steered);
 	RUN(malformed_syn);
 	RUN(malformed_vxlan);
+	RUN(nsh_arrive);
+	RUN(nsh_next_stage);
+	RUN(nsh_last_stage);
+	RUN(nsh_refused);
 	RUN(not_ip);
 	RUN(ring_full);
 	RUN(fin_both_ways);

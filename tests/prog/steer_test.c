@@ -868,6 +868,114 @@ out:
 	fx_free();
 }
 
+/* ---- nsh mode: the chain header toward the first stage ---- */
+
+/* Octets as hex, for a failure's message. */
+static const char *hex(const __u8 *p, size_t n)
+{
+	static char buf[3 * 64 + 1];
+	size_t i;
+
+	for (i = 0; i < n && i < 64; i++)
+		snprintf(buf + 3 * i, 4, "%02x ", p[i]);
+	return buf;
+}
+
+static void put32(__u8 *p, __u32 v)
+{
+	p[0] = (__u8)(v >> 24);
+	p[1] = (__u8)(v >> 16);
+	p[2] = (__u8)(v >> 8);
+	p[3] = (__u8)v;
+}
+
+/*
+ * g_out is the IP packet of (in, in_len) behind outer IPv4 from `local` to
+ * `addr`, UDP to 4790, VXLAN-GPE and NSH, as docs/chains.md lays them out:
+ * the 40 octets of UDP, VXLAN-GPE and NSH against arrays written by hand,
+ * with the code of p's flow, SI 255 and the flags C3 must carry.
+ */
+static void expect_nsh(const struct pkt *p, const __u8 *in, __u32 in_len, const char *local, const char *addr,
+		       __u32 c3)
+{
+	const __u8 *ip = g_out + 14, *udp = ip + 20;
+	bool inner_v6 = get16(in + 12) == 0x86dd;
+	__u8 want[24] = {
+		0, 0, 0x12, 0xb6, 0, 0, 0, 0,				/* UDP: port, 4790, length, checksum 0 */
+		0x0c, 0, 0, 0x04, VNI >> 16, (VNI >> 8) & 0xff, VNI & 0xff, 0,	/* GPE: I P, NSH, the VNI */
+		0x0f, 0xc6, 0x01, inner_v6 ? 0x02 : 0x01,		/* NSH: TTL 63, 6 words, MD type 1 */
+		VNI >> 16, (VNI >> 8) & 0xff, VNI & 0xff, 0xff,		/* SPI, SI 255: stage 0 */
+	};
+	struct cs_addr a, l;
+	struct cs_flow fl;
+	__u8 ctx[16] = { 0 };
+
+	if (!EXPECT_EQ(g_out_len, in_len + CS_NSH_OVERHEAD4) || !EXPECT(flow_of(p, &fl), "no flow"))
+		return;
+	cs_addr_parse(addr, &a);
+	cs_addr_parse(local, &l);
+	EXPECT(!memcmp(g_out, in, 12), "outer Ethernet addresses changed before the redirect");
+	EXPECT_EQ(get16(g_out + 12), 0x0800);
+	EXPECT_EQ(ip[0], 0x45);
+	EXPECT_EQ(get16(ip + 2), g_out_len - 14);
+	EXPECT_EQ(ip[8], 64);
+	EXPECT_EQ(ip[9], IPPROTO_UDP);
+	EXPECT(frame_ip4_csum_ok(ip), "outer IPv4 checksum");
+	EXPECT(!memcmp(ip + 12, &l.b[12], 4) && !memcmp(ip + 16, &a.b[12], 4), "outer IPv4 addresses");
+	want[0] = (__u8)(0xc0 | ((fl.code >> 8) & 0x3f));
+	want[1] = (__u8)fl.code;
+	want[4] = (__u8)((g_out_len - 34) >> 8);
+	want[5] = (__u8)(g_out_len - 34);
+	EXPECT(!memcmp(udp, want, sizeof(want)), "UDP, VXLAN-GPE, NSH base and path: %s",
+	       hex(udp, sizeof(want)));
+	put32(ctx, fl.code);	/* C1: the whole code */
+	put32(ctx + 4, VNI);	/* C2: the chain */
+	put32(ctx + 8, c3);	/* C3: flags; C4 0 */
+	EXPECT(!memcmp(udp + 24, ctx, sizeof(ctx)), "context words: %s", hex(udp + 24, sizeof(ctx)));
+	EXPECT(!memcmp(udp + 40, in + 14, in_len - 14), "the IP packet is not carried as it was");
+}
+
+/* A chain in nsh mode: its first packet goes to stage 0's instance behind
+ * the chain header, IPv4 or IPv6 inside; the Ethernet header is not
+ * carried. */
+static void nsh_wrap(void)
+{
+	struct pkt p6 = { .src = CLIENT6, .dst = ROUTE6, .sport = 40000, .dport = 443, .tcp = true };
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_NSH, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 1440),
+				   "nsh chain"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_nsh(&P1, g_frame, g_len, "10.30.0.1", "10.30.0.2", 0);
+	expect_flow(&P1, 1, 1, 1);
+	EXPECT_EQ(inst_stat(1).encap_failed, 0);
+	EXPECT_EQ(run(&p6), TC_ACT_REDIRECT);
+	expect_nsh(&p6, g_frame, g_len, "10.30.0.1", "10.30.0.2", 0);
+	/* too big for the path once wrapped: on_failure, left as it was */
+	set_encap(1, "10.30.0.2", "10.30.0.1", 80);
+	EXPECT_EQ(run(&P1), TC_ACT_OK);
+	EXPECT(g_out_len == g_len && !memcmp(g_out, g_frame, g_len), "a packet too big was changed");
+	EXPECT_EQ(inst_stat(1).encap_failed, 1);
+out:
+	fx_free();
+}
+
+/* A symmetric nsh chain: a return packet says so in C3. */
+static void nsh_return(void)
+{
+	struct pkt r = reverse(&P1);
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_NSH, CS_CHAIN_SYMMETRIC) &&
+					   set_encap(1, "10.30.0.2", "10.30.0.1", 1440), "nsh chain"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_nsh(&P1, g_frame, g_len, "10.30.0.1", "10.30.0.2", CS_NSH_F_SYMMETRIC);
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
+	expect_nsh(&r, g_frame, g_len, "10.30.0.1", "10.30.0.2", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC);
+out:
+	fx_free();
+}
+
 /* ---- flows live by their TCP state, proven or new ---- */
 
 static const struct pkt T1 = { .src = CLIENT4, .dst = ROUTE4, .sport = 40100, .dport = 443, .tcp = true };
@@ -1220,6 +1328,8 @@ int main(void)
 	RUN(encap_vlan_refused);
 	RUN(mss_clamp);
 	RUN(symmetric);
+	RUN(nsh_wrap);
+	RUN(nsh_return);
 	RUN(tcp_one_direction);
 	RUN(tcp_both_directions);
 	RUN(tcp_mid_stream);

@@ -191,7 +191,7 @@ static const struct {
 	{ "rules: [\n", 2, "YAML syntax" },
 	{ "rules:\n  - match: [a.example]\nrules:\n  - match: [b.example]\n", 3, "given twice" },
 	{ "chains:\n  - name: c\n    mode: tunnel\n    instances: [{name: a, address: 10.0.0.1}]\n", 3,
-	  "route or encap" },
+	  "route, encap or nsh" },
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: nowhere}]\n", 3, "not an IPv4" },
 	{ "chains:\n  - name: c\n    instances: []\n", 2, "no instances" },
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
@@ -212,6 +212,46 @@ static const struct {
 	  5, "multicast" },
 	{ "chains:\n  - name: c\n    instances:\n      - {name: a, address: 10.0.0.1, vni: 7}\n", 4,
 	  "known: name, id, address, mac" },
+	/* stages */
+	{ "chains:\n  - name: c\n    mode: nsh\n    instances: [{name: a, address: 10.0.0.1}]\n"
+	  "    stages:\n      - {name: s, instances: [{name: b, address: 10.0.0.2}]}\n", 5, "instances: or stages:, not both" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n      - {name: s, instances: [{name: b, address: 10.0.0.2}]}\n"
+	  "    instances: [{name: a, address: 10.0.0.1}]\n", 6, "instances: or stages:, not both" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages: []\n", 2, "chain \"c\" has no stages" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n      - {name: s, instances: []}\n", 5,
+	  "stage \"s\" has no instances" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n      - {instances: [{name: a, address: 10.0.0.1}]}\n", 5,
+	  "a stage needs a name" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n      - {name: s, instances: [{name: a, address: 10.0.0.1}]}\n"
+	  "      - {name: s, instances: [{name: b, address: 10.0.0.2}]}\n", 6,
+	  "stage \"s\" is defined twice in the chain (first on line 5)" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n      - {name: s, instances: [{name: a, address: 10.0.0.1}]}\n"
+	  "      - {name: t, instances: [{name: a, address: 10.0.0.2}]}\n", 6, "instance \"a\" is defined twice" },
+	{ "chains:\n  - name: c\n    mode: encap\n    stages:\n      - {name: s, instances: [{name: a, address: 10.0.0.1}]}\n"
+	  "      - {name: t, instances: [{name: b, address: 10.0.0.2}]}\n", 2, "has 2 stages: its packets must carry the "
+	  "chain header (mode: nsh)" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n      - {name: s, instances: [{name: a, address: 10.0.0.1}],"
+	  " health: {probe: udp}}\n", 5, "stage \"s\": a udp health probe needs a port" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n      - {name: s, instances: [{name: a, address: 10.0.0.1}],"
+	  " vni: 3}\n", 5, "unknown key \"vni\" in a stage (known: name, instances, health)" },
+	{ "chains:\n  - name: c\n    mode: nsh\n    stages:\n"
+	  "      - {name: s0, instances: [{name: a0, address: 10.0.0.1}]}\n"
+	  "      - {name: s1, instances: [{name: a1, address: 10.0.0.2}]}\n"
+	  "      - {name: s2, instances: [{name: a2, address: 10.0.0.3}]}\n"
+	  "      - {name: s3, instances: [{name: a3, address: 10.0.0.4}]}\n"
+	  "      - {name: s4, instances: [{name: a4, address: 10.0.0.5}]}\n"
+	  "      - {name: s5, instances: [{name: a5, address: 10.0.0.6}]}\n"
+	  "      - {name: s6, instances: [{name: a6, address: 10.0.0.7}]}\n"
+	  "      - {name: s7, instances: [{name: a7, address: 10.0.0.8}]}\n"
+	  "      - {name: s8, instances: [{name: a8, address: 10.0.0.9}]}\n"
+	  "      - {name: s9, instances: [{name: a9, address: 10.0.0.10}]}\n"
+	  "      - {name: sa, instances: [{name: aa, address: 10.0.0.11}]}\n"
+	  "      - {name: sb, instances: [{name: ab, address: 10.0.0.12}]}\n"
+	  "      - {name: sc, instances: [{name: ac, address: 10.0.0.13}]}\n"
+	  "      - {name: sd, instances: [{name: ad, address: 10.0.0.14}]}\n"
+	  "      - {name: se, instances: [{name: ae, address: 10.0.0.15}]}\n"
+	  "      - {name: sf, instances: [{name: af, address: 10.0.0.16}]}\n"
+	  "      - {name: sg, instances: [{name: ag, address: 10.0.0.17}]}\n", 21, "more than 16 stages in a chain" },
 	/* health.warmup */
 	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n"
 	  "    health: {warmup: soon}\n", 4, "health.warmup must be a duration" },
@@ -331,6 +371,38 @@ static void encap_chain(void)
 	EXPECT(c.chains[0].symmetric, "symmetric");
 	EXPECT(c.chains[0].instances[0].has_mac && !memcmp(c.chains[0].instances[0].mac, mac, 6), "mac");
 	EXPECT(!c.chains[0].instances[1].has_mac, "b has no mac of its own");
+	cs_config_free(&c);
+}
+
+/* A chain of stages: one list of instances, stage by stage; a stage's own
+ * health or the chain's; a chain written the old way is one stage. */
+static void chain_stages(void)
+{
+	struct cs_conf c;
+	char err[512] = "";
+	const struct cs_chain_conf *ch;
+
+	if (!EXPECT(load("chains:\n  - name: c\n    mode: nsh\n    health: {probe: tcp, port: 80}\n    stages:\n"
+			 "      - name: fw\n        instances:\n"
+			 "          - {name: fw-a, address: 10.0.0.1}\n          - {name: fw-b, address: 10.0.0.2}\n"
+			 "      - name: casb\n        health: {probe: icmp, interval: 200ms}\n        instances:\n"
+			 "          - {name: casb-a, address: 10.0.1.1}\n"
+			 "  - name: old\n    instances: [{name: o, address: 10.0.2.1}]\n",
+			 &c, err, sizeof(err)) == 0, "%s", err))
+		return;
+	ch = &c.chains[0];
+	EXPECT_EQ(ch->n_stages, 2);
+	EXPECT_EQ(ch->n_instances, 3);
+	EXPECT(!strcmp(ch->stages[0].name, "fw") && !strcmp(ch->stages[1].name, "casb"), "stage names");
+	EXPECT(ch->stages[0].first == 0 && ch->stages[0].n == 2, "fw: instances 0 and 1");
+	EXPECT(ch->stages[1].first == 2 && ch->stages[1].n == 1, "casb: instance 2");
+	EXPECT(ch->instances[1].stage == 0 && ch->instances[2].stage == 1, "each instance knows its stage");
+	EXPECT_EQ(ch->stages[0].health.port, 80);	/* the chain's */
+	EXPECT(!strcmp(ch->stages[1].health.probe, "icmp"), "casb's own probe");
+	EXPECT_EQ(ch->stages[1].health.interval_ms, 200);
+	ch = &c.chains[1];
+	EXPECT(ch->n_stages == 1 && !strcmp(ch->stages[0].name, "old"), "the old way: one stage named as the chain");
+	EXPECT(ch->stages[0].first == 0 && ch->stages[0].n == 1 && ch->instances[0].stage == 0, "of all its instances");
 	cs_config_free(&c);
 }
 
@@ -786,6 +858,7 @@ int main(void)
 	RUN(defaults);
 	RUN(trust_settings);
 	RUN(encap_chain);
+	RUN(chain_stages);
 	RUN(defaults_apply_in_any_order);
 	RUN(health_warmup);
 	RUN(flow_timeouts_and_limits);

@@ -17,6 +17,12 @@
  * gateway builds the same one; this node's probes still move streams off a
  * dead instance at once through cs_instances, and drains follow the map.
  *
+ * A chain of several stages (mode nsh) has every stage's instances in
+ * cs_instances, each probed with its stage's health checks; its table is
+ * its first stage's, the only one steer sends to. The instances of each
+ * stage are to build the table of the next (cs_next_table, on instance
+ * nodes).
+ *
  * An instance that comes back from DOWN is WARMING for health.warmup: it
  * starts empty, and its peers sync it the state of the streams in the
  * buckets it shares with them. Meanwhile its tables name it secondary only
@@ -28,7 +34,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -40,13 +45,21 @@
 #include "lib/cluster.h"
 #include "lib/log.h"
 #include "lib/mapparts.h"
+#include "lib/maps.h"
 #include "lib/names.h"
 #include "lib/servicemap.h"
 #include "steer.skel.h"
 
-static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain)
+/* The health checks of an instance: its stage's (the chain's, unless the
+ * stage has its own). */
+static const struct cs_health_conf *health_of(const struct cs_chain_conf *cc, const struct cs_instance_conf *ic)
 {
-	return chain < conf->n_chains ? conf->chains[chain].health.warmup_ms : 0;
+	return ic->stage < cc->n_stages ? &cc->stages[ic->stage].health : &cc->health;
+}
+
+static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain, const struct cs_instance_conf *ic)
+{
+	return chain < conf->n_chains ? health_of(&conf->chains[chain], ic)->warmup_ms : 0;
 }
 
 /* The inner destination MAC of an encap chain's instance: as configured, or
@@ -65,9 +78,11 @@ static void encap_mac(const struct cs_instance_conf *ic, __u32 vni, __u8 mac[6])
  * leaves its packets to on_failure; the next time the instance comes up,
  * the way is looked up again.
  */
-static void encap_path(const struct cs_instance_conf *ic, struct cs_instance *in)
+static void encap_path(const struct cs_instance_conf *ic, bool nsh, struct cs_instance *in)
 {
-	__u32 over = cs_addr_is_v4(&in->addr) ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6, mtu = 0;
+	bool v4 = cs_addr_is_v4(&in->addr);
+	__u32 over = nsh ? (v4 ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6) : (v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6);
+	__u32 mtu = 0;
 	int e = cs_addr_path(&in->addr, &in->local, &mtu);
 
 	if (e) {
@@ -86,10 +101,20 @@ static bool is_encap(const struct cs_chain_conf *cc)
 	return cc->mode && !strcmp(cc->mode, "encap");
 }
 
+static bool is_nsh(const struct cs_chain_conf *cc)
+{
+	return cc->mode && !strcmp(cc->mode, "nsh");
+}
+
+static __u32 mode_of(const struct cs_chain_conf *cc)
+{
+	return is_nsh(cc) ? CS_MODE_NSH : is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE;
+}
+
 static struct cs_chain chain_entry(const struct cs_chain_conf *cc)
 {
 	return (struct cs_chain){
-		.mode = is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE,
+		.mode = mode_of(cc),
 		.on_failure = cc->on_failure && !strcmp(cc->on_failure, "drop") ? CS_FAIL_DROP : CS_FAIL_BYPASS,
 		.n_buckets = CS_BUCKETS_DEFAULT,
 		.flags = cc->symmetric ? CS_CHAIN_SYMMETRIC : 0,
@@ -108,7 +133,7 @@ static int write_instance(struct cs_daemon *d, int fd, const struct cs_chain_con
 			  const struct cs_instance_conf *ic)
 {
 	struct cs_instance in = { .chain_id = cc->id }, old;
-	__u32 id = ic->id, warmup = cc->health.warmup_ms;
+	__u32 id = ic->id, warmup = health_of(cc, ic)->warmup_ms;
 	bool restarted = false;
 
 	cs_addr_parse(ic->address, &in.addr);
@@ -125,10 +150,11 @@ static int write_instance(struct cs_daemon *d, int fd, const struct cs_chain_con
 		d->warm_until[id] = cs_now_ns() + (__u64)warmup * 1000000ULL;
 		restarted = true;
 	}
-	if (is_encap(cc)) {
-		in.vni = cc->vni;
-		encap_mac(ic, cc->vni, in.mac);
-		encap_path(ic, &in);
+	if (is_encap(cc) || is_nsh(cc)) {
+		in.vni = cc->vni;	/* nsh: the SPI */
+		if (is_encap(cc))
+			encap_mac(ic, cc->vni, in.mac);
+		encap_path(ic, is_nsh(cc), &in);
 	}
 	if (bpf_map_update_elem(fd, &id, &in, BPF_ANY))
 		return -errno;
@@ -209,25 +235,26 @@ static __u64 states_digest(const __u32 states[CS_INSTANCES_MAX])
 	return h;
 }
 
-/* Chain c's table from this node's own view: over its instances that are
- * up or warming (a draining one keeps only the streams pinned to it), a
- * warming one secondary where another can be primary. names[i] and ids[i]
- * are position i + 1's. */
+/* Chain c's table from this node's own view: over the instances of its
+ * first stage (steer sends to no other) that are up or warming (a draining
+ * one keeps only the streams pinned to it), a warming one secondary where
+ * another can be primary. names[i] and ids[i] are position i + 1's. */
 static int own_table(const struct cs_chain_conf *cc, const __u32 states[CS_INSTANCES_MAX], struct cs_bucket *b,
 		     const char **names, __u32 *ids)
 {
 	bool eligible[CS_INSTANCES_MAX], warming[CS_INSTANCES_MAX];
-	size_t i;
+	size_t i, first, n = cs_stage_span(cc, 0, &first);
 
-	for (i = 0; i < cc->n_instances; i++) {
-		__u32 state = states[cc->instances[i].id];
+	for (i = 0; i < n; i++) {
+		const struct cs_instance_conf *ic = &cc->instances[first + i];
+		__u32 state = states[ic->id];
 
-		names[i] = cc->instances[i].name;
-		ids[i] = cc->instances[i].id;
+		names[i] = ic->name;
+		ids[i] = ic->id;
 		eligible[i] = state == CS_INST_UP || state == CS_INST_WARMING;
 		warming[i] = state == CS_INST_WARMING;
 	}
-	if (cs_servicemap_build(names, eligible, cc->n_instances, CS_BUCKETS_DEFAULT, b))
+	if (cs_servicemap_build(names, eligible, n, CS_BUCKETS_DEFAULT, b))
 		return -EINVAL;
 	cs_servicemap_defer_warming(b, CS_BUCKETS_DEFAULT, warming);
 	return 0;
@@ -242,7 +269,8 @@ static int agreed_table(struct cs_daemon *d, const struct cs_chain_conf *cc, str
 {
 	size_t i, j, found = 0;
 
-	if (cs_mapparts_agreed(d->mapparts, cc->name, m, revision))
+	/* the agreed map names a chain's instances: one stage's alone */
+	if (cc->n_stages > 1 || cs_mapparts_agreed(d->mapparts, cc->name, m, revision))
 		return -ENOENT;
 	for (i = 0; i < m->n; i++) {
 		for (j = 0; j < cc->n_instances && strcmp(cc->instances[j].name, m->inst[i].name); j++)
@@ -263,29 +291,11 @@ static int agreed_table(struct cs_daemon *d, const struct cs_chain_conf *cc, str
 }
 
 /* Write the table (positions in names/ids) into a new inner map and swap
- * it in. */
+ * it into the chain's slot. */
 static int swap_in_table(struct cs_daemon *d, __u32 chain_id, struct cs_bucket *buckets, const __u32 *ids)
 {
-	int table_fd, e = 0;
-	__u32 b;
-
-	table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
-				  CS_BUCKETS_MAX, NULL);
-	if (table_fd < 0)
-		return -errno;
-	for (b = 0; !e && b < CS_BUCKETS_DEFAULT; b++) {
-		/* positions -> instance ids */
-		if (buckets[b].primary)
-			buckets[b].primary = (__u16)ids[buckets[b].primary - 1];
-		if (buckets[b].secondary)
-			buckets[b].secondary = (__u16)ids[buckets[b].secondary - 1];
-		if (bpf_map_update_elem(table_fd, &b, &buckets[b], BPF_ANY))
-			e = -errno;
-	}
-	if (!e && bpf_map_update_elem(bpf_map__fd(d->steer->maps.cs_service_map), &chain_id, &table_fd, BPF_ANY))
-		e = -errno;
-	close(table_fd);	/* the outer map holds it now */
-	return e;
+	return cs_bucket_table_swap(bpf_map__fd(d->steer->maps.cs_service_map), chain_id, buckets,
+				    CS_BUCKETS_DEFAULT, ids);
 }
 
 /* Build chain c's table, from the agreed map when the cluster has one,
@@ -471,7 +481,7 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, cons
 		return;
 	/* the cluster hears of it whatever this node does with it */
 	cs_mapparts_observe(d->mapparts, d->conf.chains[chain].name, ic->name, verdict != CS_HEALTH_UP, why);
-	warmup = warmup_ms_of(&d->conf, chain);
+	warmup = warmup_ms_of(&d->conf, chain, ic);
 	pthread_mutex_lock(&d->states_lock);
 	if (bpf_map_lookup_elem(fd, &id, &in) || in.state == CS_INST_DRAINING) {
 		pthread_mutex_unlock(&d->states_lock);
@@ -487,8 +497,8 @@ static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, cons
 	} else {
 		in.state = CS_INST_UP;
 	}
-	if (verdict == CS_HEALTH_UP && is_encap(&d->conf.chains[chain]))
-		encap_path(ic, &in);	/* the way may have changed while it was down */
+	if (verdict == CS_HEALTH_UP && (is_encap(&d->conf.chains[chain]) || is_nsh(&d->conf.chains[chain])))
+		encap_path(ic, is_nsh(&d->conf.chains[chain]), &in);	/* the way may have changed while it was down */
 	if (bpf_map_update_elem(fd, &id, &in, BPF_EXIST)) {
 		pthread_mutex_unlock(&d->states_lock);
 		return;
@@ -550,7 +560,7 @@ int cs_health_begin(struct cs_daemon *d)
 
 			t[n].name = ic->name;
 			cs_addr_parse(ic->address, &t[n].addr);
-			t[n].hc = &d->conf.chains[c].health;
+			t[n].hc = health_of(&d->conf.chains[c], ic);
 			d->health_ids[n] = ic->id;
 		}
 	if (!n)

@@ -37,6 +37,8 @@
 #include "lib/cluster.h"
 #include "lib/log.h"
 #include "lib/mapparts.h"
+#include "lib/maps.h"
+#include "lib/servicemap.h"
 #include "instance.skel.h"
 
 /* Where an instance is in a config: its chain's index and its own. */
@@ -110,6 +112,16 @@ static bool chain_is_encap(const struct cs_chain_conf *cc)
 	return cc->mode && !strcmp(cc->mode, "encap");
 }
 
+static bool chain_is_nsh(const struct cs_chain_conf *cc)
+{
+	return cc->mode && !strcmp(cc->mode, "nsh");
+}
+
+static __u32 mode_of(const struct cs_chain_conf *cc)
+{
+	return chain_is_nsh(cc) ? CS_MODE_NSH : chain_is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE;
+}
+
 /* What the role needs of the config beyond what the loader checks. */
 static int check_role(const struct cs_instance_daemon *d, const struct cs_conf *conf, size_t chain, char *err,
 		      size_t errlen)
@@ -121,7 +133,7 @@ static int check_role(const struct cs_instance_daemon *d, const struct cs_conf *
 			 d->config_path);
 		return -1;
 	}
-	if (!chain_is_encap(cc) && !conf->has_affinity_key) {
+	if (mode_of(cc) == CS_MODE_ROUTE && !conf->has_affinity_key) {
 		snprintf(err, errlen, "%s:%d: chain \"%s\" is in route mode: its instances recompute each "
 			 "stream's affinity code, so the config needs mesh.affinity_key, the key its steering "
 			 "hosts use", d->config_path, cc->line, cc->name);
@@ -130,32 +142,35 @@ static int check_role(const struct cs_instance_daemon *d, const struct cs_conf *
 	return 0;
 }
 
-/* The members as conf's chain has them, self at *self; each keeps the
- * health verdict an old member of the same name and address had (old may
- * be NULL: all up until the health checks say otherwise). */
+/* The members as conf's chain has them: the instances of self's stage
+ * (of a chain of one stage, all of them), which share its table and its
+ * streams' state; self at *self. Each keeps the health verdict an old
+ * member of the same name and address had (old may be NULL: all up until
+ * the health checks say otherwise). */
 static size_t members_of(const struct cs_conf *conf, struct place self, __u16 sync_port, const struct cs_member *old,
 			 size_t n_old, struct cs_member *out, size_t *self_at)
 {
 	const struct cs_chain_conf *cc = &conf->chains[self.chain];
-	size_t i, j;
+	size_t i, j, first, n = cs_stage_span(cc, cc->instances[self.inst].stage, &first);
 
-	for (i = 0; i < cc->n_instances; i++) {
+	for (i = 0; i < n; i++) {
+		const struct cs_instance_conf *ic = &cc->instances[first + i];
 		struct cs_member *m = &out[i];
 
 		memset(m, 0, sizeof(*m));
-		m->name = cc->instances[i].name;
-		m->id = cc->instances[i].id;
-		m->wire = cc->instances[i].wire_id;
-		cs_addr_parse(cc->instances[i].address, &m->addr);
+		m->name = ic->name;
+		m->id = ic->id;
+		m->wire = ic->wire_id;
+		cs_addr_parse(ic->address, &m->addr);
 		m->salen = cs_addr_to_sockaddr(&m->addr, sync_port, &m->sa);
-		m->self = i == self.inst;
+		m->self = first + i == self.inst;
 		m->up = true;
 		for (j = 0; j < n_old; j++)
 			if (!strcmp(old[j].name, m->name) && !memcmp(&old[j].addr, &m->addr, sizeof(m->addr)))
 				m->up = __atomic_load_n(&old[j].up, __ATOMIC_ACQUIRE);
 	}
-	*self_at = self.inst;
-	return cc->n_instances;
+	*self_at = self.inst - first;
+	return n;
 }
 
 int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen)
@@ -206,16 +221,28 @@ int cs_role_local_addrs(struct cs_instance_daemon *d)
 	return 0;
 }
 
+/* The stage this node serves: its own instance's. */
+static __u32 own_stage(const struct cs_instance_daemon *d)
+{
+	const struct cs_instance_conf *ic = cs_instance_named(&d->conf, d->members[d->self].name, NULL);
+
+	return ic ? ic->stage : 0;
+}
+
 int cs_role_write_cfg(struct cs_instance_daemon *d)
 {
 	const struct cs_chain_conf *cc = cs_role_chain(d);
+	__u32 stage = own_stage(d);
 	struct cs_inst_cfg cfg = {
 		.affinity_key = { d->conf.affinity_key[0], d->conf.affinity_key[1] },
 		.map_version = d->map_version,
 		.vni = cc->vni,
 		.self_id = d->members[d->self].id,
-		.mode = chain_is_encap(cc) ? CS_MODE_ENCAP : CS_MODE_ROUTE,
+		.mode = mode_of(cc),
 		.flags = CS_ICFG_READY | (d->conf.instance.strict ? CS_ICFG_STRICT : 0),
+		.stage = (__u16)stage,
+		.n_stages = (__u16)(cc->n_stages ? cc->n_stages : 1),
+		.next_buckets = stage + 1 < cc->n_stages ? CS_BUCKETS_DEFAULT : 0,
 	};
 	__u32 zero = 0;
 
@@ -247,7 +274,9 @@ static int agreed_table(struct cs_instance_daemon *d, int64_t *revision)
 	__u32 b;
 	int rc = -ENOENT;
 
-	if (!m || cs_mapparts_agreed(d->mapparts, cs_role_chain(d)->name, m, revision))
+	/* the agreed map names a chain's instances: one stage's alone */
+	if (!m || cs_role_chain(d)->n_stages > 1 ||
+	    cs_mapparts_agreed(d->mapparts, cs_role_chain(d)->name, m, revision))
 		goto out;
 	for (i = 0; i < m->n && (pos[i] = member_position(d, m->inst[i].name)); i++)
 		;
@@ -301,9 +330,66 @@ static void publish_table(struct cs_instance_daemon *d, int64_t revision)
 	cs_cluster_set_tables(d->cluster, &t, 1);
 }
 
+/* ---- nsh: the next stage ---- */
+
+/* One instance of the next stage into cs_next_instances: where it is and
+ * this host's address toward it (the outer source), the chain's SPI, and
+ * the largest inner packet its path takes once wrapped. Up until probes of
+ * the next stage say otherwise (to come). */
+static int write_next_instance(int fd, const struct cs_chain_conf *cc, const struct cs_instance_conf *ic)
+{
+	struct cs_instance in = { .state = CS_INST_UP, .vni = cc->vni };
+	__u32 id = ic->id, mtu = 0, over;
+
+	cs_addr_parse(ic->address, &in.addr);
+	over = cs_addr_is_v4(&in.addr) ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6;
+	if (cs_addr_path(&in.addr, &in.local, &mtu)) {
+		memset(&in.local, 0, sizeof(in.local));	/* no way yet: its packets are dropped, counted */
+		cs_warn("next stage: no way to instance %s (%s)", ic->name, ic->address);
+	}
+	in.inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
+	return bpf_map_update_elem(fd, &id, &in, BPF_ANY) ? -errno : 0;
+}
+
+/* The next stage's table over its instances, as its own nodes build it,
+ * swapped into cs_next_table whole. */
+static int swap_in_next_table(struct cs_instance_daemon *d, const struct cs_chain_conf *cc, size_t first, size_t n)
+{
+	const char *names[CS_SERVICEMAP_INSTANCES_MAX];
+	bool eligible[CS_SERVICEMAP_INSTANCES_MAX];
+	__u32 ids[CS_SERVICEMAP_INSTANCES_MAX];
+	struct cs_bucket b[CS_BUCKETS_DEFAULT];
+	size_t i;
+
+	for (i = 0; i < n && i < CS_SERVICEMAP_INSTANCES_MAX; i++) {
+		names[i] = cc->instances[first + i].name;
+		ids[i] = cc->instances[first + i].id;
+		eligible[i] = true;
+	}
+	if (cs_servicemap_build(names, eligible, i, CS_BUCKETS_DEFAULT, b))
+		return -EINVAL;
+	return cs_bucket_table_swap(bpf_map__fd(d->skel->maps.cs_next_table), 0, b, CS_BUCKETS_DEFAULT, ids);
+}
+
+/* nsh, every stage but the last: what the instance program needs to send
+ * a stream on to the next stage. */
+static int write_next_stage(struct cs_instance_daemon *d)
+{
+	const struct cs_chain_conf *cc = cs_role_chain(d);
+	int fd = bpf_map__fd(d->skel->maps.cs_next_instances), e = 0;
+	size_t i, first, n = cs_stage_span(cc, own_stage(d) + 1, &first);
+
+	if (!chain_is_nsh(cc) || !n)
+		return 0;
+	for (i = 0; !e && i < n; i++)
+		e = write_next_instance(fd, cc, &cc->instances[first + i]);
+	return e ? e : swap_in_next_table(d, cc, first, n);
+}
+
 int cs_role_rebuild(struct cs_instance_daemon *d)
 {
 	int64_t revision = 0;
+	int e;
 
 	if (!agreed_table(d, &revision)) {
 		/* the map's revision is the epoch; never backwards (a Lamport
@@ -316,6 +402,9 @@ int cs_role_rebuild(struct cs_instance_daemon *d)
 		return -EINVAL;
 	}
 	publish_table(d, revision);
+	e = write_next_stage(d);
+	if (e)
+		cs_warn("next stage: its table could not be made (%s): its packets are dropped", strerror(-e));
 	return cs_role_write_cfg(d);
 }
 
@@ -406,6 +495,11 @@ int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf 
 		snprintf(err, errlen, "%s:%d: instance %s moved from chain %s to chain %s: a node changes chains "
 			 "only by a restart", d->config_path, at(conf, p)->line, me->name, was->name,
 			 conf->chains[p.chain].name);
+		return -1;
+	}
+	if (at(conf, p)->stage != own_stage(d)) {
+		snprintf(err, errlen, "%s:%d: instance %s moved to another stage of chain %s: a node changes "
+			 "stages only by a restart", d->config_path, at(conf, p)->line, me->name, was->name);
 		return -1;
 	}
 	if (check_role(d, conf, p.chain, err, errlen))

@@ -93,6 +93,22 @@ static const char *address_text(const char *given, char *buf, size_t len)
 	return cs_addr_parse(given, &a) ? given : cs_addr_format(&a, buf, len);
 }
 
+/* A chain written with stages: each stage's name, instances and health. A
+ * chain written the old way adds nothing, so its digest stays what it was. */
+static void write_stages(FILE *f, const struct cs_chain_conf *c)
+{
+	size_t k;
+
+	for (k = 0; c->stages_given && k < c->n_stages; k++) {
+		const struct cs_stage_conf *s = &c->stages[k];
+		const struct cs_health_conf *h = &s->health;
+
+		fprintf(f, "stage %s %zu %zu health %s %u %u %u %u %u %u\n", s->name, s->first, s->n,
+			or_default(h->probe, "-"), h->port, h->interval_ms, h->timeout_ms, h->fall, h->rise,
+			h->warmup_ms);
+	}
+}
+
 static void write_chain(FILE *f, const struct cs_chain_conf *c)
 {
 	const struct cs_health_conf *h = &c->health;
@@ -112,6 +128,7 @@ static void write_chain(FILE *f, const struct cs_chain_conf *c)
 				in->mac[4], in->mac[5]);
 		fputc('\n', f);
 	}
+	write_stages(f, c);
 }
 
 /* A key's digest; 0 stands for none given. */

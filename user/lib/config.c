@@ -833,6 +833,8 @@ static int instance_item(struct loader *l, yaml_node_t *item, void *arg)
 	return 0;
 }
 
+static int stage_item(struct loader *l, yaml_node_t *item, void *arg);
+
 static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	struct cs_chain_conf *ch = arg;
@@ -850,8 +852,8 @@ static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 	if (!strcmp(key, "mode")) {
 		if (want_string(l, v, "chain mode", &ch->mode))
 			return -1;
-		if (strcmp(ch->mode, "route") && strcmp(ch->mode, "encap"))
-			return fail(l, v, "chain mode must be route or encap, not \"%s\"", ch->mode);
+		if (strcmp(ch->mode, "route") && strcmp(ch->mode, "encap") && strcmp(ch->mode, "nsh"))
+			return fail(l, v, "chain mode must be route, encap or nsh, not \"%s\"", ch->mode);
 		return 0;
 	}
 	if (!strcmp(key, "on_failure")) {
@@ -863,14 +865,116 @@ static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 	}
 	if (!strcmp(key, "symmetric"))
 		return want_bool(l, v, "chain symmetric", &ch->symmetric);
-	if (!strcmp(key, "instances"))
+	if (!strcmp(key, "instances")) {
+		if (ch->stages_given)
+			return fail(l, k, "a chain has instances: or stages:, not both");
 		return each_item(l, v, "instances", instance_item, ch);
+	}
+	if (!strcmp(key, "stages")) {
+		if (ch->n_instances)
+			return fail(l, k, "a chain has instances: or stages:, not both");
+		ch->stages_given = true;
+		return each_item(l, v, "stages", stage_item, ch);
+	}
 	if (!strcmp(key, "health"))
 		return each_pair(l, v, "health", health_pair, &ch->health);
 	return fail(l, k,
 		    "unknown key \"%s\" in a chain (known: name, id, vni, mode, on_failure, symmetric, instances, "
-		    "health)",
+		    "stages, health)",
 		    key);
+}
+
+/* The checks a chain's health gets, and the defaults it starts from. */
+static struct cs_health_conf health_defaults(void)
+{
+	return (struct cs_health_conf){ .port = 0, .interval_ms = 1000, .timeout_ms = 500, .fall = 3, .rise = 2,
+					.warmup_ms = CS_WARMUP_DEFAULT_MS };
+}
+
+static int health_check(struct loader *l, const yaml_node_t *n, const char *kind, const char *name,
+			const struct cs_health_conf *h)
+{
+	if (h->probe && strcmp(h->probe, "icmp") && !h->port)
+		return fail(l, n, "%s \"%s\": a %s health probe needs a port", kind, name, h->probe);
+	return 0;
+}
+
+/* A stage being parsed: its chain, and which of its stages. */
+struct stage_ctx {
+	struct cs_chain_conf *ch;
+	struct cs_stage_conf *st;
+};
+
+static int stage_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct stage_ctx *sc = arg;
+
+	if (!strcmp(key, "name"))
+		return want_name(l, v, "stage name", &sc->st->name);
+	if (!strcmp(key, "instances"))
+		return each_item(l, v, "instances", instance_item, sc->ch);
+	if (!strcmp(key, "health")) {
+		sc->st->health_given = true;
+		return each_pair(l, v, "health", health_pair, &sc->st->health);
+	}
+	return fail(l, k, "unknown key \"%s\" in a stage (known: name, instances, health)", key);
+}
+
+/* A stage's instances are the chain's from where its list began: one list
+ * for the chain, kept in stage order. */
+static int stage_item(struct loader *l, yaml_node_t *item, void *arg)
+{
+	struct cs_chain_conf *ch = arg;
+	struct stage_ctx sc = { .ch = ch };
+	size_t i, k;
+
+	if (ch->n_stages >= CS_CHAIN_STAGES_MAX)
+		return fail(l, item, "more than %d stages in a chain (NSH service indexes 255 down to %d)",
+			    CS_CHAIN_STAGES_MAX, CS_NSH_SI_FIRST - CS_CHAIN_STAGES_MAX + 1);
+	k = ch->n_stages++;
+	sc.st = &ch->stages[k];
+	sc.st->line = line_of(item);
+	sc.st->first = ch->n_instances;
+	sc.st->health = health_defaults();
+	if (each_pair(l, item, "a stage", stage_pair, &sc))
+		return -1;
+	if (!sc.st->name)
+		return fail(l, item, "a stage needs a name");
+	sc.st->n = ch->n_instances - sc.st->first;
+	if (!sc.st->n)
+		return fail(l, item, "stage \"%s\" has no instances", sc.st->name);
+	if (sc.st->health_given && health_check(l, item, "stage", sc.st->name, &sc.st->health))
+		return -1;
+	for (i = 0; i < k; i++)
+		if (!strcmp(ch->stages[i].name, sc.st->name))
+			return fail(l, item, "stage \"%s\" is defined twice in the chain (first on line %d)",
+				    sc.st->name, ch->stages[i].line);
+	for (i = sc.st->first; i < ch->n_instances; i++)
+		ch->instances[i].stage = (__u32)k;
+	return 0;
+}
+
+/* A chain written without stages is one stage of all its instances, named
+ * as the chain; a stage without health: of its own takes the chain's. */
+static int stages_settle(struct loader *l, yaml_node_t *item, struct cs_chain_conf *ch)
+{
+	size_t i;
+
+	if (!ch->stages_given) {
+		ch->stages[0].name = strdup(ch->name);
+		if (!ch->stages[0].name)
+			return fail(l, item, "out of memory");
+		ch->stages[0].n = ch->n_instances;
+		ch->stages[0].line = ch->line;
+		ch->n_stages = 1;
+	}
+	for (i = 0; i < ch->n_stages; i++)
+		if (!ch->stages[i].health_given)
+			ch->stages[i].health = ch->health;
+	if (ch->n_stages > 1 && (!ch->mode || strcmp(ch->mode, "nsh")))
+		return fail(l, item, "chain \"%s\" has %zu stages: its packets must carry the chain header "
+			    "(mode: nsh)", ch->name, ch->n_stages);
+	return 0;
 }
 
 static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
@@ -886,17 +990,17 @@ static int chain_item(struct loader *l, yaml_node_t *item, void *arg)
 		return -1;
 	ch = &c->chains[c->n_chains - 1];
 	ch->line = line_of(item);
-	ch->health = (struct cs_health_conf){ .port = 0, .interval_ms = 1000, .timeout_ms = 500,
-					      .fall = 3, .rise = 2,
-					      .warmup_ms = CS_WARMUP_DEFAULT_MS };
+	ch->health = health_defaults();
 	if (each_pair(l, item, "a chain", chain_pair, ch))
 		return -1;
 	if (!ch->name)
 		return fail(l, item, "a chain needs a name");
-	if (ch->health.probe && strcmp(ch->health.probe, "icmp") && !ch->health.port)
-		return fail(l, item, "chain \"%s\": a %s health probe needs a port", ch->name, ch->health.probe);
+	if (health_check(l, item, "chain", ch->name, &ch->health))
+		return -1;
 	if (!ch->n_instances)
-		return fail(l, item, "chain \"%s\" has no instances", ch->name);
+		return fail(l, item, "chain \"%s\" has no %s", ch->name, ch->stages_given ? "stages" : "instances");
+	if (stages_settle(l, item, ch))
+		return -1;
 	for (i = 0; i + 1 < c->n_chains; i++)
 		if (!strcmp(c->chains[i].name, ch->name))
 			return fail(l, item, "chain \"%s\" is defined twice (first on line %d)", ch->name,
@@ -1533,6 +1637,17 @@ const struct cs_instance_conf *cs_instance_named(const struct cs_conf *conf, con
 	return NULL;
 }
 
+size_t cs_stage_span(const struct cs_chain_conf *cc, size_t stage, size_t *first)
+{
+	*first = 0;
+	if (!cc->n_stages)
+		return stage ? 0 : cc->n_instances;
+	if (stage >= cc->n_stages)
+		return 0;
+	*first = cc->stages[stage].first;
+	return cc->stages[stage].n;
+}
+
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
 {
 	size_t i;
@@ -1606,6 +1721,11 @@ void cs_config_free(struct cs_conf *c)
 		free(c->chains[i].name);
 		free(c->chains[i].mode);
 		free(c->chains[i].on_failure);
+		for (j = 0; j < c->chains[i].n_stages; j++) {
+			free(c->chains[i].stages[j].name);
+			if (c->chains[i].stages[j].health_given)
+				free(c->chains[i].stages[j].health.probe);
+		}
 		free(c->chains[i].health.probe);
 	}
 	free(c->chains);

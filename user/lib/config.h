@@ -79,6 +79,8 @@ struct cs_instance_conf {
 					 * numbers as a fresh node would) */
 	bool id_given;			/* `id:` fixed it */
 	__u32 wire_id;			/* what the sync names it by: cs_wire_id() */
+	__u32 stage;			/* the stage of its chain it serves (0 for a
+					 * chain of one stage) */
 	int line;
 };
 
@@ -89,17 +91,33 @@ struct cs_health_conf {
 	__u32 warmup_ms;		/* a returning instance is secondary only this long */
 };
 
+/* One stage of a chain: a pool of instances of one service, with its own
+ * health checks and table. Its instances are the chain's instances[first]
+ * to instances[first + n - 1]: one list for the whole chain, so whatever
+ * walks a chain's instances (ids, drains, the sync) sees every stage's. */
+struct cs_stage_conf {
+	char *name;			/* a chain written without stages: the chain's */
+	size_t first, n;
+	struct cs_health_conf health;	/* its own health:, else a copy of the chain's */
+	bool health_given;		/* health.probe is its own (freed with it) */
+	int line;
+};
+
 struct cs_chain_conf {
 	char *name;
 	__u32 id;			/* its chain id on this node, as an instance's */
 	bool id_given;
 	__u32 vni;			/* its wire id: `vni:`, else cs_vni_of_name() */
 	bool vni_given;
-	char *mode;			/* route or encap */
+	char *mode;			/* route, encap or nsh */
 	char *on_failure;		/* bypass or drop */
 	bool symmetric;			/* steer return packets too */
-	struct cs_instance_conf *instances;
+	struct cs_instance_conf *instances;	/* every stage's, stage by stage */
 	size_t n_instances;
+	struct cs_stage_conf stages[CS_CHAIN_STAGES_MAX];	/* a chain without `stages:`
+								 * has one, of all its instances */
+	size_t n_stages;
+	bool stages_given;		/* written with `stages:` */
 	struct cs_health_conf health;
 	int line;
 };
@@ -208,6 +226,11 @@ const struct cs_instance_conf *cs_instance_named(const struct cs_conf *conf, con
 /* The instance with instance id `id` (cs_instance_conf.id), and the index
  * of its chain in *chain (may be NULL); NULL when no instance has it. */
 const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u32 id, size_t *chain);
+
+/* How many instances stage `stage` of chain cc has, its first at
+ * cc->instances[*first]. A chain put together without the loader (no
+ * stages filled) is one stage of all its instances. */
+size_t cs_stage_span(const struct cs_chain_conf *cc, size_t stage, size_t *first);
 
 /* The chain id of a chain name (cs_chain_conf.id); 0 for NULL (observe). */
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name);

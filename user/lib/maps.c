@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cloudsteer.h"
 #include "maps.h"
 
 #define KEY_MAX 64	/* the largest key read is 24 bytes */
@@ -230,4 +232,28 @@ int cs_cmp_u64(const void *a, const void *b)
 	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+int cs_bucket_table_swap(int outer_fd, __u32 slot, struct cs_bucket *b, __u32 n_buckets, const __u32 *ids)
+{
+	int table_fd, e = 0;
+	__u32 i;
+
+	table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
+				  CS_BUCKETS_MAX, NULL);
+	if (table_fd < 0)
+		return -errno;
+	for (i = 0; !e && i < n_buckets; i++) {
+		/* positions -> instance ids */
+		if (b[i].primary)
+			b[i].primary = (__u16)ids[b[i].primary - 1];
+		if (b[i].secondary)
+			b[i].secondary = (__u16)ids[b[i].secondary - 1];
+		if (bpf_map_update_elem(table_fd, &i, &b[i], BPF_ANY))
+			e = -errno;
+	}
+	if (!e && bpf_map_update_elem(outer_fd, &slot, &table_fd, BPF_ANY))
+		e = -errno;
+	close(table_fd);	/* the outer map holds it now */
+	return e;
 }

@@ -59,6 +59,17 @@ int cs_percpu_zero(int fd, __u32 key, __u32 value_size);
  */
 int cs_percpu_sum(int map_fd, __u32 first_key, __u32 n_keys, __u64 *out, size_t words);
 
+struct cs_bucket;
+
+/*
+ * A stage's bucket table of n_buckets, built in positions (1-based into
+ * ids; 0: none), written into a new inner map as instance ids and swapped
+ * into slot `slot` of the array of maps outer_fd with one update: the
+ * dataplane sees the old table or the new one, never a mix. b is turned
+ * into ids in place. 0, or -errno with the old table left in its slot.
+ */
+int cs_bucket_table_swap(int outer_fd, __u32 slot, struct cs_bucket *b, __u32 n_buckets, const __u32 *ids);
+
 /* qsort/bsearch order of __u64 */
 int cs_cmp_u64(const void *a, const void *b);
 

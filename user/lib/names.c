@@ -62,7 +62,7 @@ const char *cs_steer_counter_help(__u32 counter)
 
 const char *cs_chain_mode_name(__u32 mode)
 {
-	return mode == CS_MODE_ROUTE ? "route" : mode == CS_MODE_ENCAP ? "encap" : "?";
+	return mode == CS_MODE_ROUTE ? "route" : mode == CS_MODE_ENCAP ? "encap" : mode == CS_MODE_NSH ? "nsh" : "?";
 }
 
 const char *cs_on_failure_name(__u32 on_failure)

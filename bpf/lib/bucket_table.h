@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * bucket_table.h - a stage's bucket table (struct cs_bucket: a primary and
+ * a secondary instance per bucket) as both programs that choose an
+ * instance keep it: steer for a chain's first stage (cs_service_map), the
+ * instance program for the stage after its own (cs_next_table). Each is an
+ * array of maps whose slots the daemons swap whole, so a packet sees an old
+ * table or a new one, never half of either; and the same rule chooses in
+ * both: the primary while it may take a stream, else the secondary.
+ */
+#ifndef CS_BPF_BUCKET_TABLE_H
+#define CS_BPF_BUCKET_TABLE_H
+
+#include "common.h"
+
+/* The inner maps: one stage's table of struct cs_bucket. Sizes, not types:
+ * libbpf 1.1 cannot size an inner map's value from its BTF type. */
+struct cs_bucket_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_BUCKETS_MAX);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct cs_bucket));
+};
+
+/* The bucket of affinity code `code` in the table at `slot` of the array of
+ * maps `tables`, of n_buckets (a power of two); NULL when there is none. */
+static __always_inline struct cs_bucket *cs_bucket_in(void *tables, __u32 slot, __u32 n_buckets, __u32 code)
+{
+	void *table;
+	__u32 idx;
+
+	if (!n_buckets)
+		return NULL;
+	table = bpf_map_lookup_elem(tables, &slot);
+	if (!table)
+		return NULL;
+	idx = code & (n_buckets - 1);
+	return bpf_map_lookup_elem(table, &idx);
+}
+
+/* May instance `in` take a stream? Up or warming: yes (a warming instance
+ * is not primary of any bucket whose secondary can be: the daemon's table
+ * sees to that, not this check, so a stream fails over to it like to an up
+ * one). Draining: only one pinned to it. */
+static __always_inline bool cs_instance_takes(const struct cs_instance *in, bool pinned_here)
+{
+	return in->state == CS_INST_UP || in->state == CS_INST_WARMING ||
+	       (in->state == CS_INST_DRAINING && pinned_here);
+}
+
+#endif /* CS_BPF_BUCKET_TABLE_H */
