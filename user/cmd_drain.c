@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
 
@@ -24,6 +23,7 @@
 #include "commands.h"
 #include "lib/addr.h"
 #include "lib/agreedmap.h"
+#include "lib/clock.h"
 #include "lib/clusterkeys.h"
 #include "lib/etcd.h"
 #include "lib/cli.h"
@@ -204,19 +204,17 @@ static int write_intent(const struct cs_conf *conf, const char *chain, const cha
 	const char *parts[2] = { chain, instance };
 	struct cs_etcd *c = NULL;
 	struct cs_etcd_opts o;
-	struct timespec ts;
 	char key[CS_CKEY_MAX], err[CS_ETCD_ERR_MAX], *json = NULL;
 	int rc;
 
 	if (cs_ckey(key, sizeof(key), conf->cluster.name, CS_CKEY_DRAIN, parts, 2) < 0)
 		return -ENAMETOOLONG;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	cs_etcd_opts_from_conf(&conf->cluster, &o);
 	rc = cs_etcd_open(&o, &c, err, sizeof(err));
 	if (!rc && undo) {
 		rc = cs_etcd_delete(c, CS_ETCD_STR(key), false, NULL, NULL, err, sizeof(err));
 	} else if (!rc) {
-		json = cs_drain_value_encode(conf->cluster.node, (__s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		json = cs_drain_value_encode(conf->cluster.node, cs_wall_ms());
 		rc = json ? cs_etcd_put(c, CS_ETCD_STR(key), CS_ETCD_STR(json), 0, NULL, err, sizeof(err)) : -ENOMEM;
 	}
 	cs_etcd_close(c);

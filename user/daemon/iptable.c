@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -277,10 +276,7 @@ struct clocks {
 
 static struct clocks clocks_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (struct clocks){ (__s64)cs_now_ns(), ts.tv_sec * NSEC + ts.tv_nsec };
+	return (struct clocks){ (__s64)cs_now_ns(), cs_wall_ns() };
 }
 
 static __s64 wall_of(const struct clocks *c, __u64 boot_ns)

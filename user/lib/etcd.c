@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base64.h"
+#include "clock.h"
 #include "config.h"
 #include "etcd_impl.h"
 #include "files.h"
@@ -20,14 +20,6 @@
  * smaller (cs_etcd_get_prefix), and the daemon's memory is not etcd's to
  * fill. */
 #define ANSWER_MAX (64u << 20)
-
-uint64_t etcd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- bytes received ---- */
 
@@ -469,7 +461,7 @@ static bool token_refused(const struct cs_etcd *c, const struct attempt *a, int 
  * cannot be tried again once sent, so it gets it all. */
 static unsigned int attempt_budget(uint64_t deadline, size_t left, enum call_kind kind)
 {
-	uint64_t now = etcd_now_ms(), rest = deadline > now ? deadline - now : 0;
+	uint64_t now = cs_monotonic_ms(), rest = deadline > now ? deadline - now : 0;
 
 	if (kind == CALL_READ && left > 1)
 		rest /= left;
@@ -490,7 +482,7 @@ static int call(struct cs_etcd *c, const char *path, json_object *req, enum call
 		json_object **answer, char *err, size_t errlen)
 {
 	const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	uint64_t deadline = etcd_now_ms() + c->request_ms;
+	uint64_t deadline = cs_monotonic_ms() + c->request_ms;
 	size_t start = c->cur, tried = 0;
 	bool reauthed = false;
 	struct attempt a;
@@ -503,7 +495,7 @@ static int call(struct cs_etcd *c, const char *path, json_object *req, enum call
 	while (tried < c->n_endpoints) {
 		size_t i = (start + tried) % c->n_endpoints;
 
-		if (tried && etcd_now_ms() >= deadline)
+		if (tried && cs_monotonic_ms() >= deadline)
 			break;
 		rc = try_endpoint(c, c->endpoints[i], path, body,
 				  attempt_budget(deadline, c->n_endpoints - tried, kind), &a, err, errlen);

@@ -40,9 +40,6 @@ struct cs_etcd {
 	char curl_err[CURL_ERROR_SIZE];
 };
 
-/* Milliseconds of a monotonic clock. */
-uint64_t etcd_now_ms(void);
-
 /* The headers every request carries: JSON, no "Expect: 100-continue" (a
  * second's wait on bodies over 1 KiB), etcd's require-leader, the auth
  * token when there is one. */

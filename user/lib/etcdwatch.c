@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "etcd_impl.h"
 
 /* One line of the stream is one answer: a batch of events, at most
@@ -243,7 +244,7 @@ static int wait_stream(struct cs_etcd_watch *w, uint64_t deadline, bool forever)
 			return 1;
 		if (atomic_exchange(&w->woken, false))
 			return 0;
-		now = etcd_now_ms();
+		now = cs_monotonic_ms();
 		if (!forever && now >= deadline)
 			return 0;
 		ms = forever || deadline - now > 1000 ? 1000 : (int)(deadline - now);
@@ -272,7 +273,7 @@ static int next_thing(struct cs_etcd_watch *w, uint64_t deadline, bool forever)
 int cs_etcd_watch_next(struct cs_etcd_watch *w, int timeout_ms, struct cs_etcd_event **ev, char *err,
 		       size_t errlen)
 {
-	uint64_t deadline = etcd_now_ms() + (timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
+	uint64_t deadline = cs_monotonic_ms() + (timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
 	int rc;
 
 	*ev = NULL;
@@ -322,7 +323,7 @@ static json_object *create_request(const struct cs_etcd_watch_opts *o)
 static int start_on(struct cs_etcd *c, struct cs_etcd_watch *w, const char *endpoint, const char *body,
 		    unsigned int budget_ms, char *err, size_t errlen)
 {
-	uint64_t deadline = etcd_now_ms() + budget_ms;
+	uint64_t deadline = cs_monotonic_ms() + budget_ms;
 	char url[1024];
 
 	snprintf(url, sizeof(url), "%s/v3/watch", endpoint);
@@ -335,7 +336,7 @@ static int start_on(struct cs_etcd *c, struct cs_etcd_watch *w, const char *endp
 		return -ENOMEM;
 	}
 	w->running = true;
-	while (!w->created && !w->error && w->running && etcd_now_ms() < deadline) {
+	while (!w->created && !w->error && w->running && cs_monotonic_ms() < deadline) {
 		if (take_next_line(w))
 			continue;
 		wait_stream(w, deadline, false);
@@ -385,7 +386,7 @@ int cs_etcd_watch_open(struct cs_etcd *c, const struct cs_etcd_watch_opts *o, st
 {
 	json_object *req = create_request(o);
 	struct cs_etcd_watch *w = req ? new_watch(c) : NULL;
-	uint64_t deadline = etcd_now_ms() + c->request_ms;
+	uint64_t deadline = cs_monotonic_ms() + c->request_ms;
 	/* before any event, the watch has seen up to the revision before its start */
 	int64_t before = o->start_revision ? o->start_revision - 1 : 0;
 	size_t tried, start = c->cur;
@@ -400,7 +401,7 @@ int cs_etcd_watch_open(struct cs_etcd *c, const struct cs_etcd_watch_opts *o, st
 	w->from_now = !o->start_revision;
 	for (tried = 0; tried < c->n_endpoints; tried++) {
 		size_t i = (start + tried) % c->n_endpoints;
-		uint64_t now = etcd_now_ms();
+		uint64_t now = cs_monotonic_ms();
 
 		if (now >= deadline)
 			break;
@@ -487,16 +488,16 @@ static int wait_once(struct cs_etcd_watch *const *ws, size_t n, int fd, long ms)
 
 int cs_etcd_watch_wait(struct cs_etcd_watch *const *ws, size_t n, int fd, int timeout_ms)
 {
-	uint64_t deadline = etcd_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t deadline = cs_monotonic_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int rc;
 
 	for (;;) {
-		uint64_t now = etcd_now_ms();
+		uint64_t now = cs_monotonic_ms();
 
 		rc = wait_once(ws, n, fd, now < deadline ? (long)(deadline - now) : 0);
 		if (rc == 1)
 			return 1;
-		if (rc == 0 && etcd_now_ms() >= deadline)
+		if (rc == 0 && cs_monotonic_ms() >= deadline)
 			return 0;
 	}
 }

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "confdigest.h"
 #include "log.h"
 #include "mapparts.h"
@@ -68,14 +68,6 @@ struct cs_mapparts {
 	void *ctx;
 	struct cs_cluster_part parts[CS_MAPPARTS_N];
 };
-
-static __s64 wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct chain *chain_named(struct cs_mapparts *mp, const char *name, size_t len)
 {
@@ -338,7 +330,7 @@ void cs_mapparts_observe(struct cs_mapparts *mp, const char *chain, const char *
 	if (in && (!in->mine_known || in->mine_down != down)) {
 		in->mine_known = in->mine_dirty = true;
 		in->mine_down = down;
-		in->mine_since_ms = wall_ms();
+		in->mine_since_ms = cs_wall_ms();
 		snprintf(in->mine_why, sizeof(in->mine_why), "%s", why ? why : "");
 		changed = true;
 	}
@@ -579,7 +571,7 @@ static int leader_lease_new(void *ctx, struct cs_cluster_io *io)
  * only while it does not exist. Its create revision is the fence. */
 static int campaign(struct cs_mapparts *mp, struct cs_cluster_io *io, const char *chain)
 {
-	struct cs_leader_value v = { .since_ms = wall_ms() };
+	struct cs_leader_value v = { .since_ms = cs_wall_ms() };
 	const char *parts[1] = { chain };
 	char key[CS_CKEY_MAX], *json;
 	struct cs_etcd_txn_result r = { 0 };
@@ -650,7 +642,7 @@ static const struct cs_agreed_instance *agreed_named(const struct cs_map_value *
  * changed, there is none yet, or another leader wrote the last). */
 static bool decide_map(struct cs_mapparts *mp, struct chain *c, const char *node, struct cs_map_value *next)
 {
-	__s64 now = wall_ms();
+	__s64 now = cs_wall_ms();
 	bool write = !c->map_rev || c->map_unusable || c->map.fence != c->fence || strcmp(c->map.leader, node) ||
 		     c->map.chains_digest != mp->chains_digest || c->map.n != c->n;
 	size_t i;
