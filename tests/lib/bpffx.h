@@ -3,12 +3,30 @@
 #ifndef CS_TESTS_BPFFX_H
 #define CS_TESTS_BPFFX_H
 
+#include <errno.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "cloudsteer.h"
+
+/* Run prog_fd once on frame (BPF_PROG_TEST_RUN); what came out goes to
+ * out (at most cap octets), its length to *out_len, the program's return
+ * value to *retval (a TC verdict may be -1: TC_ACT_UNSPEC). 0, or -errno
+ * when the kernel refused to run it. */
+static inline int bpffx_run(int prog_fd, const void *frame, __u32 len, void *out, __u32 cap, __u32 *out_len,
+			    int *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame, .data_size_in = len, .data_out = out,
+		    .data_size_out = cap, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &ro))
+		return -errno;
+	*out_len = ro.data_size_out;
+	*retval = (int)ro.retval;
+	return 0;
+}
 
 /* Entries in a hash map (keys up to 64 octets). */
 static inline int bpffx_map_len(int fd)

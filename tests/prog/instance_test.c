@@ -152,20 +152,14 @@ static bool g_no_consume;	/* leave the events in the ring */
  * kernel refused to run it (errno says why). */
 static int run_frame(const __u8 *frame, __u32 len)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, ro);
+	int verdict = 0;
 
-	ro.data_in = frame;
-	ro.data_size_in = len;
-	ro.data_out = g_out;
-	ro.data_size_out = sizeof(g_out);
-	ro.repeat = 1;
 	g_nev = 0;
-	if (bpf_prog_test_run_opts(F.prog, &ro))
+	if (bpffx_run(F.prog, frame, len, g_out, sizeof(g_out), &g_out_len, &verdict))
 		return -1;
-	g_out_len = ro.data_size_out;
 	if (!g_no_consume)
 		ring_buffer__consume(F.rb);
-	return (int)ro.retval;
+	return verdict;
 }
 
 static struct frame_opts opts_of(const struct pkt *p)

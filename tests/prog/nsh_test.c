@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "cloudsteer.h"
+#include "bpffx.h"
 #include "pkt.h"
 #include "nsh_test.skel.h"
 #include "testing.h"
@@ -99,17 +100,9 @@ static const struct cs_nsh_md MD_B = { .spi = 1, .code = 0x00c0ffee, .chain = 1,
 
 static int run(struct bpf_program *prog, const __u8 *frame, __u32 len)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, ro);
+	int verdict = 0, err = bpffx_run(bpf_program__fd(prog), frame, len, g_out, sizeof(g_out), &g_out_len, &verdict);
 
-	ro.data_in = frame;
-	ro.data_size_in = len;
-	ro.data_out = g_out;
-	ro.data_size_out = sizeof(g_out);
-	ro.repeat = 1;
-	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &ro))
-		return -errno;
-	g_out_len = ro.data_size_out;
-	return (int)ro.retval;
+	return err ? err : verdict;
 }
 
 /* frame wrapped toward the instance with md, into out; its length, 0 when

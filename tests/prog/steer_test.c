@@ -220,17 +220,9 @@ static __u32 g_len, g_out_len;
 /* Run one frame; what steer made of it is in g_out. */
 static int run_frame(const __u8 *frame, __u32 len)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, ro);
+	int verdict = 0, err = bpffx_run(F.prog, frame, len, g_out, sizeof(g_out), &g_out_len, &verdict);
 
-	ro.data_in = frame;
-	ro.data_size_in = len;
-	ro.data_out = g_out;
-	ro.data_size_out = sizeof(g_out);
-	ro.repeat = 1;
-	if (!EXPECT(bpf_prog_test_run_opts(F.prog, &ro) == 0, "test run: %s", strerror(errno)))
-		return -1;
-	g_out_len = ro.data_size_out;
-	return (int)ro.retval;
+	return EXPECT(!err, "test run: %s", strerror(-err)) ? verdict : -1;
 }
 
 static struct frame_opts opts_of(const struct pkt *p)
