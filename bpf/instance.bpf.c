@@ -181,14 +181,16 @@ struct cs_carried {
 };
 
 /* Is the chain header for this instance: an SPI of its chain, an SI that
- * names a stage of it, and that stage its own? */
+ * names a hop of its path (one coming back only if the chain is symmetric),
+ * and that hop's stage its own? */
 static __always_inline int cs_nsh_place_check(const struct cs_nsh_md *md, const struct cs_inst_cfg *cfg)
 {
 	__u32 stage;
+	bool back;
 
 	if (md->spi != cfg->vni)
 		return CS_NSH_CHAIN;
-	if (cs_nsh_stage(md, cfg->n_stages, &stage))
+	if (cs_nsh_stage(md, cfg->n_stages, &stage, &back) || (back && !(cfg->flags & CS_ICFG_SYMMETRIC)))
 		return CS_NSH_SI_RANGE;
 	return stage == cfg->stage ? CS_NSH_OK : CS_NSH_STAGE;
 }
@@ -485,7 +487,7 @@ int instance(struct __sk_buff *skb)
 	return reason == CS_I_STRICT_DROP || reason == CS_I_NSH_REFUSED ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
-/* ---- nsh, on the way out: from the service to the next stage ---- */
+/* ---- nsh, on the way out: from the service to a neighbour stage ---- */
 
 /* A stream's state, proven or not. */
 static __always_inline struct cs_stream *cs_stream_of(const struct cs_flow_key *key)
@@ -495,8 +497,8 @@ static __always_inline struct cs_stream *cs_stream_of(const struct cs_flow_key *
 	return st ? st : bpf_map_lookup_elem(&cs_streams_new, key);
 }
 
-/* Instance id of the next stage, when it may take a stream. */
-static __always_inline struct cs_instance *cs_next_usable(__u32 id)
+/* Instance id of a neighbour stage, when it may take a stream. */
+static __always_inline struct cs_instance *cs_neighbour_usable(__u32 id)
 {
 	struct cs_instance *in;
 
@@ -506,49 +508,45 @@ static __always_inline struct cs_instance *cs_next_usable(__u32 id)
 	return in && cs_instance_takes(in, false) ? in : NULL;
 }
 
-/* The next stage's instance for a code: the bucket's primary, or its
- * secondary when the primary is down; NULL when neither is up. */
-static __always_inline struct cs_instance *cs_next_instance(const struct cs_inst_cfg *cfg, __u32 code)
+/* The instance of a neighbour stage (its table in cs_next_table's slot,
+ * n_buckets buckets) for a code: the bucket's primary, or its secondary
+ * when the primary is down; NULL when neither is up. */
+static __always_inline struct cs_instance *cs_neighbour_instance(__u32 slot, __u32 n_buckets, __u32 code)
 {
-	struct cs_bucket *b = cs_bucket_in(&cs_next_table, 0, cfg->next_buckets, code);
+	struct cs_bucket *b = cs_bucket_in(&cs_next_table, slot, n_buckets, code);
 	struct cs_instance *in;
 
 	if (!b)
 		return NULL;
-	in = cs_next_usable(b->primary);
-	return in ? in : cs_next_usable(b->secondary);
+	in = cs_neighbour_usable(b->primary);
+	return in ? in : cs_neighbour_usable(b->secondary);
 }
 
-/*
- * The chain header toward the next stage: as this stage received it (SPI
- * and C2 the chain, C1 the stream's code from its state, SI 255 less this
- * stage), then one hop on (cs_nsh_next_hop). The TTL is 63 less the stages
- * passed: what a header that came the chain's way holds here, and the SI
- * bounds the path already (each stage takes only its own SI).
- */
-static __always_inline int cs_nsh_onward(const struct cs_inst_cfg *cfg, const struct cs_stream *st,
+/* The chain header toward the neighbour stage: the header of this stage's
+ * hop, out or back (cs_nsh_md_at, with the code kept in the stream's
+ * state), one hop on (cs_nsh_next_hop). */
+static __always_inline int cs_nsh_onward(const struct cs_inst_cfg *cfg, const struct cs_stream *st, bool back,
 					 struct cs_nsh_md *md)
 {
-	__builtin_memset(md, 0, sizeof(*md));
-	md->spi = md->chain = cfg->vni;
-	md->code = st->code;
-	md->si = (__u8)(CS_NSH_SI_FIRST - cfg->stage);
-	md->ttl = (__u8)(CS_NSH_TTL_DEFAULT - cfg->stage);
+	*md = cs_nsh_md_at(cfg->vni, st->code, cs_nsh_si_of(cfg->stage, cfg->n_stages, back),
+			   cfg->flags & CS_ICFG_SYMMETRIC, back);
 	return cs_nsh_next_hop(md);
 }
 
-/* Wrap a packet of stream st toward the next stage's instance for its code
- * and send it there; a packet that cannot go on is dropped under its
- * reason, never sent around the rest of the chain. */
+/* Wrap a packet of stream st toward the neighbour stage's instance for its
+ * code (the next stage going out, the previous one coming back) and send
+ * it there; a packet that cannot go on is dropped under its reason, never
+ * sent around the rest of the chain. */
 static __always_inline int cs_send_on(struct __sk_buff *skb, const struct cs_inst_cfg *cfg,
-				      const struct cs_stream *st)
+				      const struct cs_stream *st, bool back)
 {
-	struct cs_instance *in = cs_next_instance(cfg, st->code);
+	struct cs_instance *in = back ? cs_neighbour_instance(CS_PREV_SLOT, cfg->prev_buckets, st->code)
+				      : cs_neighbour_instance(CS_NEXT_SLOT, cfg->next_buckets, st->code);
 	struct cs_nsh_md md;
 	__u32 ifindex;
 	int r;
 
-	r = cs_nsh_onward(cfg, st, &md);
+	r = cs_nsh_onward(cfg, st, back, &md);
 	if (!r && !in)
 		r = CS_NSH_NO_NEXT;
 	ifindex = in ? cs_egress(skb, in) : 0;
@@ -562,12 +560,23 @@ static __always_inline int cs_send_on(struct __sk_buff *skb, const struct cs_ins
 	return cs_redirect_neigh(ifindex, in);
 }
 
+/* Does a packet of this direction go on to a neighbour stage: going out,
+ * every stage but the last; coming back (symmetric chains), every stage
+ * but the first. */
+static __always_inline bool cs_goes_on(const struct cs_inst_cfg *cfg, bool back)
+{
+	if (back)
+		return (cfg->flags & CS_ICFG_SYMMETRIC) && cfg->stage > 0;
+	return cfg->stage + 1 < cfg->n_stages;
+}
+
 /*
- * A packet the service sends out: one of a stream that came in through the
- * chain header, going the way its first packet went, leaves wrapped toward
- * the next stage. Everything else (the last stage's packets, answers, this
- * node's own traffic, packets of streams this node never saw) leaves as
- * routed.
+ * A packet the service sends out, of a stream that came in through the
+ * chain header, leaves wrapped toward a neighbour stage: going the way the
+ * stream's first packet went, toward the next; the other way, in a
+ * symmetric chain, toward the previous. Everything else (what the last
+ * stage sends out, what the first sends back, this node's own traffic,
+ * packets of streams this node never saw) leaves as routed: delivered.
  */
 static __always_inline int cs_instance_out(struct __sk_buff *skb, const struct cs_inst_cfg *cfg)
 {
@@ -575,16 +584,17 @@ static __always_inline int cs_instance_out(struct __sk_buff *skb, const struct c
 	struct cs_packet p = {};
 	struct cs_stream *st;
 	struct cs_cursor c;
-	bool from_lo;
+	bool from_lo, back;
 
 	cs_cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
 	if (cs_read_frame(&c, &p) != CS_GO_ON || p.l3_off != sizeof(struct ethhdr) || cs_not_a_stream(&p))
 		return TC_ACT_OK;
 	from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	st = cs_stream_of(&key);
-	if (!st || from_lo != !!(st->flags & CS_LIFE_FIRST_LO))
+	if (!st)
 		return TC_ACT_OK;
-	return cs_send_on(skb, cfg, st);
+	back = from_lo != !!(st->flags & CS_LIFE_FIRST_LO);
+	return cs_goes_on(cfg, back) ? cs_send_on(skb, cfg, st, back) : TC_ACT_OK;
 }
 
 SEC("tc")
@@ -594,7 +604,7 @@ int instance_out(struct __sk_buff *skb)
 	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&cs_inst_cfg, &zero);
-	if (!cfg || !(cfg->flags & CS_ICFG_READY) || cfg->mode != CS_MODE_NSH || cfg->stage + 1 >= cfg->n_stages)
+	if (!cfg || !(cfg->flags & CS_ICFG_READY) || cfg->mode != CS_MODE_NSH)
 		return TC_ACT_OK;
 	return cs_instance_out(skb, cfg);
 }

@@ -12,7 +12,9 @@
  * mode, lib/encap.h) or behind the chain header, VXLAN-GPE and NSH with the
  * whole code, toward the chain's first stage ("nsh" mode, lib/nsh.h); return
  * packets are counted, and go to the instance too when the chain is
- * symmetric. The stages after the first are the instances' to reach.
+ * symmetric (in a chain of stages, to its last stage, whence they come
+ * back through the others). The stages after the first are otherwise the
+ * instances' to reach.
  * The flows also keep a route alive after its records expire, so TTL expiry
  * never cuts a connection, and hold an ACL id until the last stream is gone.
  *
@@ -164,18 +166,17 @@ static __always_inline int cs_on_failure(__u32 chain_id)
 }
 
 /*
- * The chain header toward the first stage (nsh mode, docs/chains.md): the
- * chain's wire id as SPI and in C2, SI 255 (stage 0), RFC 8300's TTL, the
- * whole affinity code in C1, and whether the packet goes server to client.
+ * The chain header toward the first hop of the chain's path (nsh mode,
+ * docs/chains.md): going out, stage 0 (SI 255); coming back, a return
+ * packet of a symmetric chain, its last stage, the first hop back.
  */
 static __always_inline struct cs_nsh_md cs_nsh_first(const struct cs_flow *fl, const struct cs_chain *ch,
 						    const struct cs_instance *in, bool forward)
 {
-	struct cs_nsh_md md = { .spi = in->vni, .chain = in->vni, .code = fl->code,
-				.si = CS_NSH_SI_FIRST, .ttl = CS_NSH_TTL_DEFAULT };
+	__u32 n = ch->n_stages ? ch->n_stages : 1;
+	__u8 si = forward ? CS_NSH_SI_FIRST : cs_nsh_si_of(n - 1, n, true);
 
-	md.flags = (forward ? 0 : CS_NSH_F_RETURN) | (ch->flags & CS_CHAIN_SYMMETRIC ? CS_NSH_F_SYMMETRIC : 0);
-	return md;
+	return cs_nsh_md_at(in->vni, fl->code, si, ch->flags & CS_CHAIN_SYMMETRIC, !forward);
 }
 
 /* Wrap the frame toward its instance as the chain's mode says: VXLAN
@@ -195,12 +196,13 @@ static __always_inline int cs_wrap(struct __sk_buff *skb, const struct cs_flow *
  * Encap and nsh modes: clamp the MSS of SYNs either way (the SYN-ACK limits
  * what the client sends into the tunnel, the SYN what comes back), then wrap
  * the frame, or leave the decision to on_failure when it cannot be wrapped.
- * Returns the verdict, or -1 to go on to the redirect.
+ * st: the counters of the instance it goes to. Returns the verdict, or -1 to
+ * go on to the redirect.
  */
 static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
-				    const struct cs_chain *ch, const struct cs_instance *in, bool send, bool forward)
+				    const struct cs_chain *ch, const struct cs_instance *in, struct cs_inst_stat *st,
+				    bool send, bool forward)
 {
-	struct cs_inst_stat *st = cs_inst_stat_of(fl->instance);
 	__u16 iph = cs_addr_is_v4mapped(&p->src) ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 
 	if ((p->tcp_flags & CS_TCP_SYN) && p->l4_off && in->inner_mtu > iph + sizeof(struct tcphdr) &&
@@ -216,25 +218,64 @@ static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packe
 	return cs_failure_verdict(ch);
 }
 
-/* The steered packet goes to its instance: wrapped (encap, nsh) or not
- * (route). Return packets only when the chain is symmetric. */
-static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
-				      const struct cs_instance *in, bool forward)
+/*
+ * nsh: a return packet of a symmetric chain of several stages goes back
+ * through them last stage first: to the last stage's instance for its
+ * code, the primary while it may take streams, else the secondary (no pin:
+ * every stage after the first is chosen by table and liveness, as each
+ * instance chooses the stage beside its own). Its id in *id; NULL when
+ * neither is up.
+ */
+static __always_inline struct cs_instance *cs_last_stage(const struct cs_chain *ch, __u32 chain_id, __u32 code,
+							 __u32 *id)
 {
-	__u32 chain_id = fl->chain;
+	__u32 slot = chain_id * CS_CHAIN_STAGES_MAX + ch->n_stages - 1;
+	struct cs_bucket *b = cs_bucket_in(&cs_stage_map, slot, ch->last_buckets, code);
+	struct cs_instance *in;
+
+	if (!b)
+		return NULL;
+	*id = b->primary;
+	in = cs_usable(b->primary, false);
+	if (!in) {
+		*id = b->secondary;
+		in = cs_usable(b->secondary, false);
+	}
+	return in;
+}
+
+static __always_inline bool cs_goes_back_through_stages(const struct cs_chain *ch, bool forward)
+{
+	return !forward && ch->mode == CS_MODE_NSH && ch->n_stages > 1 && (ch->flags & CS_CHAIN_SYMMETRIC);
+}
+
+/* The steered packet goes to its instance, counted there: wrapped (encap,
+ * nsh) or not (route). Return packets only when the chain is symmetric;
+ * those of a chain of stages go to its last. */
+static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_packet *p, const struct cs_flow *fl,
+				      struct cs_instance *in, bool forward)
+{
+	__u32 chain_id = fl->chain, id = fl->instance, ifindex = fl->ifindex;
 	struct cs_chain *ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
 	bool send;
 	int v;
 
 	if (!ch)
 		return TC_ACT_OK;
-	send = (forward || (ch->flags & CS_CHAIN_SYMMETRIC)) && fl->ifindex;
+	if (cs_goes_back_through_stages(ch, forward)) {
+		in = cs_last_stage(ch, chain_id, fl->code, &id);
+		ifindex = in ? cs_egress(skb, in) : 0;
+		if (!ifindex)
+			return cs_failure_verdict(ch);
+	}
+	cs_count_inst(id, skb->len, 0);
+	send = (forward || (ch->flags & CS_CHAIN_SYMMETRIC)) && ifindex;
 	if (ch->mode == CS_MODE_ENCAP || ch->mode == CS_MODE_NSH) {
-		v = cs_encap(skb, p, fl, ch, in, send, forward);
+		v = cs_encap(skb, p, fl, ch, in, cs_inst_stat_of(id), send, forward);
 		if (v >= 0)
 			return v;
 	}
-	return send ? cs_redirect_neigh(fl->ifindex, in) : TC_ACT_OK;
+	return send ? cs_redirect_neigh(ifindex, in) : TC_ACT_OK;
 }
 
 static __always_inline __u16 cs_chain_of(const struct cs_route *rt)
@@ -349,7 +390,6 @@ static __always_inline int cs_flow_verdict(struct __sk_buff *skb, const struct c
 		return cs_on_failure(fl->chain);
 	if (!in)
 		return TC_ACT_OK;
-	cs_count_inst(fl->instance, skb->len, 0);
 	return cs_deliver(skb, p, fl, in, forward);
 }
 

@@ -366,6 +366,10 @@ struct cs_chain {
 	__u32 on_failure;	/* enum cs_on_failure */
 	__u32 n_buckets;	/* a power of two, <= CS_BUCKETS_MAX; 0: no table yet */
 	__u32 flags;		/* CS_CHAIN_* */
+	__u32 n_stages;		/* nsh: its stages (1 for every other chain) */
+	__u32 last_buckets;	/* nsh, symmetric, several stages: buckets of the last
+				 * stage's table (cs_stage_map), where return packets
+				 * go first; 0: none yet */
 };
 
 enum cs_inst_state {
@@ -533,11 +537,22 @@ struct cs_inst_cfg {
 	__u16 n_stages;		/* nsh: its chain's stages; stage + 1 == n_stages:
 				 * the last, which delivers */
 	__u32 next_buckets;	/* nsh: buckets of the next stage's table
-				 * (cs_next_table), a power of two; 0: none yet */
+				 * (cs_next_table, slot CS_NEXT_SLOT), a power of two;
+				 * 0: none (the last stage) or none yet */
+	__u32 prev_buckets;	/* nsh, symmetric: buckets of the previous stage's
+				 * table (slot CS_PREV_SLOT), where return packets go
+				 * on; 0: none (stage 0) or none yet */
+	__u32 _pad;
 };
+
+/* cs_next_table slots: the neighbour stages of an instance's own */
+#define CS_NEXT_SLOT 0	/* the next stage: what goes out goes on there */
+#define CS_PREV_SLOT 1	/* the previous stage: what comes back goes on there */
 
 #define CS_ICFG_READY  0x1	/* filled: track streams */
 #define CS_ICFG_STRICT 0x2	/* drop TCP without state that is not a SYN */
+#define CS_ICFG_SYMMETRIC 0x4	/* nsh: the chain is symmetric; return packets
+				 * go back through the stages */
 
 /* cs_sync_stats value (array, one entry): what the instance daemon's sync
  * did since it started. Written by the daemon once a tick; read by the CLI. */
@@ -602,8 +617,12 @@ enum cs_inst_reason {
 #define CS_NSH_NP_ETHERNET  3	/* NSH next protocol: Ethernet (refused) */
 #define CS_NSH_MD_TYPE1     1	/* four fixed 32-bit context words */
 #define CS_NSH_TTL_DEFAULT  63	/* RFC 8300's initial TTL: the hops a packet may make */
-#define CS_NSH_SI_FIRST     255	/* the SI toward stage 0; toward stage k, 255 - k */
-#define CS_CHAIN_STAGES_MAX 16	/* stages of one chain: SIs 255 down to 240 */
+/* A chain of n stages is one service path, out and back (docs/chains.md):
+ * going out, the SI toward stage k is 255 - k; coming back (the return
+ * packets of a symmetric chain, last stage first), 255 - n - (n - 1 - k).
+ * Each hop lowers it by one, as RFC 8300 asks. */
+#define CS_NSH_SI_FIRST     255	/* the SI toward stage 0, going out */
+#define CS_CHAIN_STAGES_MAX 16	/* stages of one chain: SIs 255 down to 224 */
 /* what wrapping adds between the frame's Ethernet header and its IP packet:
  * outer IP, UDP, VXLAN-GPE, NSH of MD type 1 (8 + 16 octets) */
 #define CS_NSH_OVERHEAD4    (20 + 8 + 8 + 24)	/* over IPv4 */
@@ -622,7 +641,7 @@ struct cs_nsh_md {
 	__u32 code;		/* context word 1: the stream affinity code, all 32 bits */
 	__u32 chain;		/* context word 2: the chain's wire id, whatever path SPI names */
 	__u32 flags;		/* context word 3: CS_NSH_F_* */
-	__u8 si;		/* service index: CS_NSH_SI_FIRST less the stage it goes to */
+	__u8 si;		/* service index: which stage, going out or back (CS_NSH_SI_FIRST) */
 	__u8 ttl;		/* hops left: each stage that forwards takes one */
 	__u8 next_proto;	/* CS_NSH_NP_IPV4 or CS_NSH_NP_IPV6 */
 	__u8 _pad;
@@ -643,11 +662,11 @@ struct cs_nsh_md {
 	X(TTL, "nsh_ttl", "NSH with TTL 0: its sender forwarded what it must not")                \
 	X(NEXT_PROTO, "nsh_next_proto", "NSH carrying something other than IPv4 (1) or IPv6 (2)") \
 	X(INNER, "nsh_inner", "the inner packet is not of the IP version the next protocol names") \
-	X(SI_RANGE, "nsh_si", "a service index that names no stage: below 256 - CS_CHAIN_STAGES_MAX, or past the chain's last stage") \
+	X(SI_RANGE, "nsh_si", "a service index that names no stage: below 256 - 2 x CS_CHAIN_STAGES_MAX, or past the chain's path out and back") \
 	X(TTL_EXPIRED, "nsh_ttl_expired", "forwarding would take the TTL to 0: a loop in the service plane") \
 	X(CHAIN, "nsh_chain", "an SPI that names no chain this instance serves")                 \
 	X(STAGE, "nsh_stage", "an SI that names a stage this instance does not serve")           \
-	X(NO_NEXT, "nsh_no_next", "no instance of the next stage is up, or none is reachable yet") \
+	X(NO_NEXT, "nsh_no_next", "no instance of the next stage (or, coming back, the previous one) is up, or none is reachable yet") \
 	X(UNWRAP, "nsh_unwrap", "the header could not be taken off (VLAN-tagged, or families differ before 6.3)")
 
 #define CS_NSH_REASON_ENUM(sym, name, help) CS_NSH_##sym,
@@ -762,7 +781,7 @@ _Static_assert(sizeof(struct cs_flow_key) == 40, "cs_flow_key layout");
 _Static_assert(sizeof(struct cs_flow) == 72, "cs_flow layout");
 _Static_assert(!((CS_LIFE_FIN_LO | CS_LIFE_FIN_HI | CS_LIFE_FIRST_LO | CS_LIFE_BEGAN_SYN | CS_LIFE_FULL_SEEN) &
 		 (CS_STREAM_SYNCED | CS_STREAM_PICKED_UP | CS_STREAM_PROVEN)), "stream flags apart");
-_Static_assert(sizeof(struct cs_chain) == 16, "cs_chain layout");
+_Static_assert(sizeof(struct cs_chain) == 24, "cs_chain layout");
 _Static_assert(sizeof(struct cs_instance) == 56, "cs_instance layout");
 _Static_assert(__builtin_offsetof(struct cs_instance, state) == 36, "tests/e2e/steer.sh writes the state at 36");
 _Static_assert(sizeof(struct cs_bucket) == 4, "cs_bucket layout");
@@ -770,9 +789,9 @@ _Static_assert(sizeof(struct cs_inst_stat) == 40, "cs_inst_stat layout");
 _Static_assert(sizeof(struct cs_acl_stat) == 16, "cs_acl_stat layout");
 _Static_assert(sizeof(struct cs_stream) == 56, "cs_stream layout");
 _Static_assert(sizeof(struct cs_stream_event) == 96, "cs_stream_event layout");
-_Static_assert(sizeof(struct cs_inst_cfg) == 48, "cs_inst_cfg layout");
+_Static_assert(sizeof(struct cs_inst_cfg) == 56, "cs_inst_cfg layout");
 _Static_assert(sizeof(struct cs_nsh_md) == 20, "cs_nsh_md layout");
-_Static_assert(CS_NSH_SI_FIRST - CS_CHAIN_STAGES_MAX + 1 > 0, "every stage has an SI above 0");
+_Static_assert(CS_NSH_SI_FIRST - 2 * CS_CHAIN_STAGES_MAX + 1 > 0, "every stage has an SI above 0, out and back");
 _Static_assert(sizeof(struct cs_sync_stat) == 128, "cs_sync_stat layout");
 _Static_assert(sizeof(struct cs_id_holder) == 2 * CS_ID_NAME_MAX + 16, "cs_id_holder layout");
 _Static_assert(CS_R_MAX <= 64, "reasons fit the stats map");

@@ -2,8 +2,9 @@
 /*
  * bucket_table.h - a stage's bucket table (struct cs_bucket: a primary and
  * a secondary instance per bucket) as both programs that choose an
- * instance keep it: steer for a chain's first stage (cs_service_map), the
- * instance program for the stage after its own (cs_next_table). Each is an
+ * instance keep it: steer for a chain's first stage (cs_service_map) and,
+ * for return packets, its last (cs_stage_map), the instance program for the
+ * stages beside its own (cs_next_table). Each is an
  * array of maps whose slots the daemons swap whole, so a packet sees an old
  * table or a new one, never half of either; and the same rule chooses in
  * both: the primary while it may take a stream, else the secondary.

@@ -79,11 +79,12 @@ struct {
 	__type(value, __u64);
 } cs_inst_reasons SEC(".maps");
 
-/* nsh: the instances of the next stage of this node's chain, by their
- * instance id on this node: address, this host's address toward each, the
- * chain's SPI, liveness. Written by the instance daemon (config, and its
- * probes of the next stage); read by instance on the way out, for every
- * packet it sends on to the next stage. Empty on the last stage. */
+/* nsh: the instances of the neighbour stages of this node's chain (the
+ * next; in a symmetric chain the previous too), by their instance id on
+ * this node: address, this host's address toward each, the chain's SPI,
+ * liveness. Written by the instance daemon (config, and its probes of
+ * them); read by instance on the way out, for every packet it sends on to
+ * a neighbour stage. Empty on a chain's only stage. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, CS_INSTANCES_MAX);
@@ -91,14 +92,15 @@ struct {
 	__type(value, struct cs_instance);
 } cs_next_instances SEC(".maps");
 
-/* nsh: the next stage's bucket table, in slot 0, the same rendezvous table
- * every node builds for that stage. The instance daemon builds a new one
- * and swaps it in with one update of the slot; read by instance on the way
- * out: the bucket of a stream's code (C1) names the next stage's primary
- * and secondary. */
+/* nsh: the neighbour stages' bucket tables, the next stage's in slot
+ * CS_NEXT_SLOT and (symmetric chains) the previous one's in CS_PREV_SLOT:
+ * the same rendezvous table every node builds for that stage. The instance
+ * daemon builds a new one and swaps it in with one update of the slot;
+ * read by instance on the way out: the bucket of a stream's code (C1) names
+ * the stage's primary and secondary. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct cs_bucket_table);
 } cs_next_table SEC(".maps");

@@ -42,8 +42,9 @@
 #define CS_NSH_MD_MASK   0x0f	/* the low nibble; the high one is unassigned */
 #define CS_NSH_MD1_WORDS 6	/* base, service path, four context words */
 
-/* The lowest SI that names a stage: that of the last stage a chain may have. */
-#define CS_NSH_SI_LAST (CS_NSH_SI_FIRST - CS_CHAIN_STAGES_MAX + 1)
+/* The lowest SI that names a stage: that of the last hop of the longest
+ * path, out through CS_CHAIN_STAGES_MAX stages and back. */
+#define CS_NSH_SI_LAST (CS_NSH_SI_FIRST - 2 * CS_CHAIN_STAGES_MAX + 1)
 
 struct cs_gpe {
 	__u8 flags;		/* CS_GPE_FLAG_I | CS_GPE_FLAG_P, version 0 */
@@ -273,15 +274,45 @@ static __always_inline int cs_nsh_read(struct cs_cursor *c, struct cs_nsh_md *md
 
 /* ---- the chain ---- */
 
-/* The stage an SI names in a chain of n_stages: CS_NSH_SI_RANGE past its last. */
-static __always_inline int cs_nsh_stage(const struct cs_nsh_md *md, __u32 n_stages, __u32 *stage)
+/*
+ * A chain of n stages is one path out and back: hops 0 to n - 1 go out
+ * through stages 0 to n - 1; hops n to 2n - 1 come back (the return packets
+ * of a symmetric chain) through stages n - 1 to 0. The SI of hop h is
+ * 255 - h, so it falls by one at every hop, as RFC 8300 asks.
+ */
+static __always_inline __u8 cs_nsh_si_of(__u32 stage, __u32 n_stages, bool back)
 {
-	__u32 k = CS_NSH_SI_FIRST - (__u32)md->si;
+	return (__u8)(CS_NSH_SI_FIRST - (back ? 2 * n_stages - 1 - stage : stage));
+}
 
-	if (k >= n_stages || k >= CS_CHAIN_STAGES_MAX)
+/* The stage an SI names in a chain of n_stages, and whether the packet is
+ * on its way back: CS_NSH_SI_RANGE past the path's last hop. */
+static __always_inline int cs_nsh_stage(const struct cs_nsh_md *md, __u32 n_stages, __u32 *stage, bool *back)
+{
+	__u32 hop = CS_NSH_SI_FIRST - (__u32)md->si;
+
+	if (n_stages > CS_CHAIN_STAGES_MAX || hop >= 2 * n_stages)
 		return CS_NSH_SI_RANGE;
-	*stage = k;
+	*back = hop >= n_stages;
+	*stage = *back ? 2 * n_stages - 1 - hop : hop;
 	return CS_NSH_OK;
+}
+
+/*
+ * The header a packet of stream `code` carries toward hop `si` of chain
+ * `chain`'s path: the chain's wire id as SPI and C2, the whole code in C1,
+ * C3 whether it comes back and whether the chain sees both directions, and
+ * the TTL 63 less the hops before it. Whoever writes it (the gateway toward
+ * the path's first hop either way, a stage toward its neighbour) writes the
+ * same header for the same hop.
+ */
+static __always_inline struct cs_nsh_md cs_nsh_md_at(__u32 chain, __u32 code, __u8 si, bool symmetric, bool back)
+{
+	struct cs_nsh_md md = { .spi = chain, .chain = chain, .code = code, .si = si };
+
+	md.ttl = (__u8)(CS_NSH_TTL_DEFAULT - (CS_NSH_SI_FIRST - si));
+	md.flags = (symmetric ? CS_NSH_F_SYMMETRIC : 0) | (back ? CS_NSH_F_RETURN : 0);
+	return md;
 }
 
 /*

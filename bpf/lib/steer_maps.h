@@ -110,6 +110,20 @@ struct {
 	__array(values, struct cs_bucket_table);
 } cs_service_map SEC(".maps");
 
+/* The tables of the stages after the first of each chain of several
+ * (nsh), at slot chain_id * CS_CHAIN_STAGES_MAX + stage: over the stage's
+ * instances, the same rendezvous table every instance node of the stage
+ * before builds (cs_next_table), so the gateway, `explain` and bpftool see
+ * what the stages choose. The daemon builds each from the config and swaps
+ * it in whole. Read by steer for the return packets of a symmetric chain,
+ * which go to its last stage first, and by the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, CS_CHAINS_MAX * CS_CHAIN_STAGES_MAX);
+	__type(key, __u32);
+	__array(values, struct cs_bucket_table);
+} cs_stage_map SEC(".maps");
+
 /* Packets, bytes and streams per instance, per CPU. Written by steer; read
  * by the CLI. */
 struct {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pkt.h"
@@ -382,4 +383,28 @@ __u32 frame_vxlan(__u8 *out, const struct frame_opts *o, __u32 vni, const __u8 *
 	u.tcp = false;
 	u.dport = o->dport ? o->dport : 4789;
 	return frame_build(out, &u, payload, 8 + inner_len);
+}
+
+void pkt_put32(__u8 *p, __u32 v)
+{
+	p[0] = (__u8)(v >> 24);
+	p[1] = (__u8)(v >> 16);
+	p[2] = (__u8)(v >> 8);
+	p[3] = (__u8)v;
+}
+
+__u16 pkt_get16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+const char *pkt_hex(const __u8 *p, size_t n)
+{
+	static char buf[3 * 64 + 1];
+	size_t i;
+
+	buf[0] = 0;
+	for (i = 0; i < n && i < 64; i++)
+		snprintf(buf + 3 * i, 4, "%02x ", p[i]);
+	return buf;
 }

@@ -86,4 +86,10 @@ __u32 frame_ip_raw(__u8 *out, const struct frame_opts *o, __u8 proto, const void
  * port o->dport or 4789. */
 __u32 frame_vxlan(__u8 *out, const struct frame_opts *o, __u32 vni, const __u8 *inner, __u32 inner_len);
 
+/* Octets in network order, and octets as hex for a failure's message (at
+ * most 64; the text lives until the next call). */
+void pkt_put32(__u8 *p, __u32 v);
+__u16 pkt_get16(const __u8 *p);
+const char *pkt_hex(const __u8 *p, size_t n);
+
 #endif

@@ -949,13 +949,6 @@ static struct nsh_hdr nsh_default(void)
 				 .gpe_flags = 0x0c, .len_words = 6 };
 }
 
-static void put32(__u8 *p, __u32 v)
-{
-	p[0] = (__u8)(v >> 24);
-	p[1] = (__u8)(v >> 16);
-	p[2] = (__u8)(v >> 8);
-	p[3] = (__u8)v;
-}
 
 /* p's IP packet behind VXLAN-GPE and NSH, from the previous hop to this
  * node, written octet by octet (docs/chains.md); cut: octets left off the
@@ -975,10 +968,10 @@ static void build_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_hdr 
 	nsh[0] = (__u8)(w >> 8), nsh[1] = (__u8)w;
 	nsh[2] = h->md_type;
 	nsh[3] = strchr(p->src, ':') ? 2 : 1;
-	put32(nsh + 4, h->spi << 8 | h->si);
-	put32(nsh + 8, h->code);
-	put32(nsh + 12, h->spi);
-	put32(nsh + 16, h->flags);
+	pkt_put32(nsh + 4, h->spi << 8 | h->si);
+	pkt_put32(nsh + 8, h->code);
+	pkt_put32(nsh + 12, h->spi);
+	pkt_put32(nsh + 16, h->flags);
 	memcpy(payload + 32, inner + 14, n);
 	g_len = frame_build(g_frame, &o, payload, 32 + n) - cut;
 }
@@ -990,8 +983,9 @@ static int run_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_hdr *h)
 }
 
 /* This node serves `stage` of a chain of n_stages, the next stage's table
- * of NEXT_BUCKETS buckets; instance_out is the program run. */
-static bool set_stage(__u16 stage, __u16 n_stages)
+ * of NEXT_BUCKETS buckets (and in a symmetric chain the previous one's);
+ * instance_out is the program run. */
+static bool set_stage(__u16 stage, __u16 n_stages, bool symmetric)
 {
 	struct cs_inst_cfg c;
 	__u32 zero = 0;
@@ -1001,6 +995,8 @@ static bool set_stage(__u16 stage, __u16 n_stages)
 	c.stage = stage;
 	c.n_stages = n_stages;
 	c.next_buckets = NEXT_BUCKETS;
+	c.prev_buckets = symmetric ? NEXT_BUCKETS : 0;
+	c.flags = symmetric ? c.flags | CS_ICFG_SYMMETRIC : c.flags & ~CS_ICFG_SYMMETRIC;
 	return EXPECT(bpf_map_update_elem(F.cfg, &zero, &c, BPF_ANY) == 0, "config: %s", strerror(errno));
 }
 
@@ -1014,12 +1010,12 @@ static bool set_next(__u32 id, const char *addr, __u32 state)
 		      "next instance: %s", strerror(errno));
 }
 
-/* The next stage's table: NSH_CODE's bucket is (NEXT_A, NEXT_B), every
- * other one empty. */
-static bool set_next_table(void)
+/* A neighbour stage's table in cs_next_table's slot: NSH_CODE's bucket is
+ * (NEXT_A, NEXT_B), every other one empty. */
+static bool set_neighbour_table(__u32 slot)
 {
 	struct cs_bucket b = { .primary = NEXT_A, .secondary = NEXT_B };
-	__u32 idx = NSH_CODE & (NEXT_BUCKETS - 1), zero = 0;
+	__u32 idx = NSH_CODE & (NEXT_BUCKETS - 1);
 	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_bucket_table", sizeof(__u32), sizeof(struct cs_bucket),
 				CS_BUCKETS_MAX, NULL);
 	bool ok;
@@ -1027,17 +1023,25 @@ static bool set_next_table(void)
 	if (!EXPECT(fd >= 0, "table: %s", strerror(errno)))
 		return false;
 	ok = EXPECT(bpf_map_update_elem(fd, &idx, &b, BPF_ANY) == 0, "bucket") &&
-	     EXPECT(bpf_map_update_elem(bpf_map__fd(F.skel->maps.cs_next_table), &zero, &fd, BPF_ANY) == 0,
+	     EXPECT(bpf_map_update_elem(bpf_map__fd(F.skel->maps.cs_next_table), &slot, &fd, BPF_ANY) == 0,
 		    "swap the table in: %s", strerror(errno));
 	close(fd);
 	return ok;
 }
 
-/* Stage `stage` of a chain of two, its next stage's primary and secondary up. */
+/* Stage `stage` of a chain of two, its neighbour stage's primary and
+ * secondary up (the next; in a symmetric chain the previous, in its slot,
+ * is the same two). */
+static bool fx_setup_nsh_chain(__u16 stage, bool symmetric)
+{
+	return fx_setup_mode(CS_MODE_NSH, 0) && set_stage(stage, 2, symmetric) &&
+	       set_next(NEXT_A, NEXT_A4, CS_INST_UP) && set_next(NEXT_B, NEXT_B4, CS_INST_UP) &&
+	       set_neighbour_table(CS_NEXT_SLOT) && (!symmetric || set_neighbour_table(CS_PREV_SLOT));
+}
+
 static bool fx_setup_nsh(__u16 stage)
 {
-	return fx_setup_mode(CS_MODE_NSH, 0) && set_stage(stage, 2) && set_next(NEXT_A, NEXT_A4, CS_INST_UP) &&
-	       set_next(NEXT_B, NEXT_B4, CS_INST_UP) && set_next_table();
+	return fx_setup_nsh_chain(stage, false);
 }
 
 static __u64 nsh_reason(__u32 r)
@@ -1059,20 +1063,21 @@ static int run_out(const __u8 *frame, __u32 len)
 	return rc;
 }
 
-static __u16 get16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
 
-/* g_out is `inner` (a frame) wrapped toward `addr` from this node: SI 254
- * and TTL 62 (one stage on), the same code and chain, octet by octet. */
-static void expect_onward(const __u8 *inner, __u32 inner_len, const char *addr)
+/* g_out is `inner` (a frame) wrapped toward `addr` from this node with SI
+ * si, TTL 63 less the hops before it, flags c3, the same code and chain,
+ * octet by octet. */
+static void expect_wrapped(const __u8 *inner, __u32 inner_len, const char *addr, __u8 si, __u32 c3)
 {
 	const __u8 *ip = g_out + 14, *udp = ip + 20;
+	__u8 ttl = (__u8)(63 - (255 - si));
 	__u8 want[40] = {
 		0xc0 | ((NSH_CODE >> 8) & 0x3f), NSH_CODE & 0xff, 0x12, 0xb6, 0, 0, 0, 0,
 		0x0c, 0, 0, 0x04, 0, 0, CHAIN, 0,
-		0x0f, 0x86, 0x01, 0x01,			/* TTL 62, 6 words, MD type 1, IPv4 */
-		0, 0, CHAIN, 254,			/* SPI, SI 254: stage 1 */
+		(__u8)(ttl >> 2), (__u8)(ttl << 6 | 6), 0x01, 0x01,	/* TTL, 6 words, MD type 1, IPv4 */
+		0, 0, CHAIN, si,			/* SPI, SI */
 		0xde, 0xad, 0xbe, 0xef, 0, 0, 0, CHAIN,	/* C1 the code, C2 the chain */
-		0, 0, 0, 0, 0, 0, 0, 0,			/* C3, C4 */
+		0, 0, 0, (__u8)c3, 0, 0, 0, 0,		/* C3, C4 */
 	};
 	struct cs_addr a, l;
 
@@ -1082,13 +1087,20 @@ static void expect_onward(const __u8 *inner, __u32 inner_len, const char *addr)
 	want[5] = (__u8)(g_out_len - 34);
 	cs_addr_parse(addr, &a);
 	cs_addr_parse(LOCAL4, &l);
-	EXPECT_EQ(get16(g_out + 12), 0x0800);
+	EXPECT_EQ(pkt_get16(g_out + 12), 0x0800);
 	EXPECT(frame_ip4_csum_ok(ip), "outer IPv4 checksum");
 	EXPECT(!memcmp(ip + 12, &l.b[12], 4), "outer source: this node");
 	EXPECT(!memcmp(ip + 16, &a.b[12], 4), "outer destination %u.%u.%u.%u, want %s", ip[16], ip[17], ip[18],
 	       ip[19], addr);
-	EXPECT(!memcmp(udp, want, sizeof(want)), "UDP, VXLAN-GPE and NSH toward the next stage");
+	EXPECT(!memcmp(udp, want, sizeof(want)), "UDP, VXLAN-GPE and NSH toward the neighbour stage: %s",
+	       pkt_hex(udp, sizeof(want)));
 	EXPECT(!memcmp(udp + 40, inner + 14, inner_len - 14), "the IP packet is not carried as it was");
+}
+
+/* Toward the next stage from stage 0, going out: SI 254, TTL 62. */
+static void expect_onward(const __u8 *inner, __u32 inner_len, const char *addr)
+{
+	expect_wrapped(inner, inner_len, addr, 254, 0);
 }
 
 /* A stream's packet comes in behind the chain header: tracked under the
@@ -1172,6 +1184,60 @@ static void nsh_last_stage(void)
 	EXPECT_REASONS(CS_I_TRACKED, 1, CS_I_NEW, 1, CS_I_NSH_UNWRAPPED, 1);
 	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
 	EXPECT(g_out_len == n && !memcmp(g_out, seg, n), "the last stage wrapped a packet");
+out:
+	fx_free();
+}
+
+/*
+ * A symmetric chain of two: its return packets come back through the
+ * stages, last first. Stage 1 takes the gateway's header of the way back
+ * (SI 253) and sends the answer its service sends on to stage 0's
+ * instance for C1 (SI 252, C3 return | symmetric), the primary, then the
+ * secondary; what goes out from the last stage, and what stage 0 sends
+ * back, leave as routed: delivered.
+ */
+static void nsh_back(void)
+{
+	struct nsh_hdr h = nsh_default();
+	struct pkt r = reverse(&T1);
+	static __u8 seg[FRAME_CAP];
+	__u32 n;
+
+	if (!fx_setup_nsh_chain(1, true))
+		goto out;
+	h.si = 254, h.ttl = 62, h.flags = CS_NSH_F_SYMMETRIC;
+	EXPECT_EQ(run_nsh(&T1, TCP_SYN, &h), TC_ACT_OK);
+	h.si = 253, h.ttl = 61, h.flags = CS_NSH_F_SYMMETRIC | CS_NSH_F_RETURN;
+	EXPECT_EQ(run_nsh(&r, TCP_SYN | TCP_ACK, &h), TC_ACT_OK);
+	EXPECT_REASONS(CS_I_TRACKED, 2, CS_I_NEW, 1, CS_I_PROMOTED, 1, CS_I_NSH_UNWRAPPED, 2);
+	n = build(seg, &r, TCP_SYN | TCP_ACK, 0);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_REDIRECT);
+	expect_wrapped(seg, n, NEXT_A4, 252, CS_NSH_F_SYMMETRIC | CS_NSH_F_RETURN);
+	set_next(NEXT_A, NEXT_A4, CS_INST_DOWN);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_REDIRECT);
+	expect_wrapped(seg, n, NEXT_B4, 252, CS_NSH_F_SYMMETRIC | CS_NSH_F_RETURN);
+	n = build(seg, &T1, TCP_ACK, 0);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
+	EXPECT(g_out_len == n && !memcmp(g_out, seg, n), "the last stage wrapped a packet going out");
+	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 2);
+	fx_free();
+
+	/* stage 0: the answer, unwrapped from SI 252, is delivered */
+	if (!fx_setup_nsh_chain(0, true))
+		goto out;
+	h.si = 255, h.ttl = 63, h.flags = CS_NSH_F_SYMMETRIC;
+	EXPECT_EQ(run_nsh(&T1, TCP_SYN, &h), TC_ACT_OK);
+	h.si = 252, h.ttl = 60, h.flags = CS_NSH_F_SYMMETRIC | CS_NSH_F_RETURN;
+	EXPECT_EQ(run_nsh(&r, TCP_SYN | TCP_ACK, &h), TC_ACT_OK);
+	n = build(seg, &r, TCP_SYN | TCP_ACK, 0);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
+	EXPECT(g_out_len == n && !memcmp(g_out, seg, n), "stage 0 wrapped an answer");
+	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 0);
+	/* the way back names stage 1 at SI 253: not this node's */
+	h.si = 253;
+	build_nsh(&r, TCP_ACK, &h, 0);
+	EXPECT_EQ(run_frame(g_frame, g_len), TC_ACT_SHOT);
+	EXPECT_EQ(nsh_reason(CS_NSH_STAGE), 1);
 out:
 	fx_free();
 }
@@ -1438,6 +1504,7 @@ int main(void)
 	RUN(nsh_arrive);
 	RUN(nsh_next_stage);
 	RUN(nsh_last_stage);
+	RUN(nsh_back);
 	RUN(nsh_refused);
 	RUN(not_ip);
 	RUN(ring_full);

@@ -20,6 +20,7 @@ __u32 n_stages;			/* nsh_next: the chain's length */
 struct cs_nsh_md md_seen;	/* what the header said (nsh_next: toward the next stage) */
 __u32 reason;			/* enum cs_nsh_reason, or NOT_GPE */
 __u32 stage;			/* nsh_next: the stage the header named */
+bool back;			/* nsh_next: on the path's way back */
 __s32 helper_err;		/* wrap or unwrap left the frame as it was */
 
 /* Not VXLAN-GPE at all: not the header's to judge. */
@@ -72,7 +73,7 @@ int nsh_next(struct __sk_buff *skb)
 	if (reason == NOT_GPE)
 		return TC_ACT_OK;
 	if (!reason)
-		reason = cs_nsh_stage(&md_seen, n_stages, &stage);
+		reason = cs_nsh_stage(&md_seen, n_stages, &stage, &back);
 	if (!reason)
 		reason = cs_nsh_next_hop(&md_seen);
 	return reason ? TC_ACT_SHOT : TC_ACT_OK;

@@ -339,7 +339,7 @@ static const struct bad_case BAD[] = {
 	{ "next protocol 0", OFF_NSH + 3, 0x00, 0x00, CS_NSH_NEXT_PROTO },
 	{ "next protocol experiment", OFF_NSH + 3, 0x00, 0xfe, CS_NSH_NEXT_PROTO },
 	{ "IPv6 named, IPv4 carried", OFF_NSH + 3, 0x00, CS_NSH_NP_IPV6, CS_NSH_INNER },
-	{ "SI 239: past any chain", OFF_NSH + 7, 0x00, 239, CS_NSH_SI_RANGE },
+	{ "SI 223: past any chain's path out and back", OFF_NSH + 7, 0x00, 223, CS_NSH_SI_RANGE },
 	{ "SI 0", OFF_NSH + 7, 0x00, 0, CS_NSH_SI_RANGE },
 	{ "inner version 0", OFF_INNER, 0x0f, 0x00, CS_NSH_INNER },
 };
@@ -444,19 +444,39 @@ static __u32 next_of(__u8 si, __u8 ttl, __u32 n_stages)
 
 static void next_stage(void)
 {
+	/* out: SI 255 - stage */
 	EXPECT_EQ(next_of(255, 63, 3), CS_NSH_OK);
 	EXPECT_EQ(skel->bss->stage, 0);
+	EXPECT(!skel->bss->back, "the way out");
 	EXPECT_EQ(skel->bss->md_seen.si, 254);
 	EXPECT_EQ(skel->bss->md_seen.ttl, 62);
 	EXPECT_EQ(skel->bss->md_seen.code, MD_A.code);
 	EXPECT_EQ(next_of(253, 10, 3), CS_NSH_OK);
 	EXPECT_EQ(skel->bss->stage, 2);
+	EXPECT(!skel->bss->back, "the way out");
 	EXPECT_EQ(skel->bss->md_seen.si, 252);
-	/* past the chain's last stage, and past the longest chain */
-	EXPECT_EQ(next_of(252, 63, 3), CS_NSH_SI_RANGE);
+	/* back, last stage first: SI 255 - n - (n - 1 - stage) */
+	EXPECT_EQ(next_of(252, 60, 3), CS_NSH_OK);
+	EXPECT_EQ(skel->bss->stage, 2);
+	EXPECT(skel->bss->back, "the way back");
+	EXPECT_EQ(next_of(250, 58, 3), CS_NSH_OK);
+	EXPECT_EQ(skel->bss->stage, 0);
+	EXPECT(skel->bss->back, "the way back");
+	EXPECT_EQ(next_of(254, 62, 1), CS_NSH_OK);
+	EXPECT_EQ(skel->bss->stage, 0);
+	EXPECT(skel->bss->back, "the way back");
+	/* past the chain's path out and back, and past the longest chain's */
+	EXPECT_EQ(next_of(249, 63, 3), CS_NSH_SI_RANGE);
 	EXPECT_EQ(next_of(255, 63, 0), CS_NSH_SI_RANGE);
-	EXPECT_EQ(next_of(240, 63, CS_CHAIN_STAGES_MAX), CS_NSH_SI_RANGE);
+	EXPECT_EQ(next_of(255, 63, CS_CHAIN_STAGES_MAX + 1), CS_NSH_SI_RANGE);
+	EXPECT_EQ(next_of(240, 63, CS_CHAIN_STAGES_MAX), CS_NSH_OK);
 	EXPECT_EQ(skel->bss->stage, CS_CHAIN_STAGES_MAX - 1);
+	EXPECT(!skel->bss->back, "the way out");
+	EXPECT_EQ(next_of(239, 63, CS_CHAIN_STAGES_MAX), CS_NSH_OK);
+	EXPECT_EQ(skel->bss->stage, CS_CHAIN_STAGES_MAX - 1);
+	EXPECT(skel->bss->back, "the way back");
+	EXPECT_EQ(next_of(224, 63, CS_CHAIN_STAGES_MAX), CS_NSH_SI_RANGE);	/* the path's very last hop */
+	EXPECT_EQ(skel->bss->stage, 0);
 	/* a TTL of 1 arrives, but may go no further */
 	EXPECT_EQ(next_of(255, 1, 3), CS_NSH_TTL_EXPIRED);
 	EXPECT_EQ(next_of(255, 2, 3), CS_NSH_OK);

@@ -650,7 +650,6 @@ out:
 
 /* ---- encap mode, MSS clamping, symmetric chains ---- */
 
-static __u16 get16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
 
 /*
  * g_out is in (g_frame, in_len) wrapped in VXLAN with the VNI toward `addr`
@@ -670,27 +669,27 @@ static void expect_vxlan(const struct pkt *p, const __u8 *in, __u32 in_len, cons
 	cs_addr_parse(addr, &a);
 	cs_addr_parse(local, &l);
 	EXPECT(!memcmp(g_out, in, 12), "outer Ethernet addresses changed before the redirect");
-	EXPECT_EQ(get16(g_out + 12), v6 ? 0x86dd : 0x0800);
+	EXPECT_EQ(pkt_get16(g_out + 12), v6 ? 0x86dd : 0x0800);
 	if (v6) {
 		EXPECT_EQ(ip[0] >> 4, 6);
-		EXPECT_EQ(get16(ip + 4), g_out_len - 14 - 40);
+		EXPECT_EQ(pkt_get16(ip + 4), g_out_len - 14 - 40);
 		EXPECT_EQ(ip[6], IPPROTO_UDP);
 		EXPECT_EQ(ip[7], 64);
 		EXPECT(!memcmp(ip + 8, l.b, 16) && !memcmp(ip + 24, a.b, 16), "outer IPv6 addresses");
 	} else {
 		EXPECT_EQ(ip[0], 0x45);
-		EXPECT_EQ(get16(ip + 2), g_out_len - 14);
-		EXPECT_EQ(get16(ip + 6), 0);	/* may fragment, as a stock vxlan device sends */
+		EXPECT_EQ(pkt_get16(ip + 2), g_out_len - 14);
+		EXPECT_EQ(pkt_get16(ip + 6), 0);	/* may fragment, as a stock vxlan device sends */
 		EXPECT_EQ(ip[8], 64);
 		EXPECT_EQ(ip[9], IPPROTO_UDP);
 		EXPECT(frame_ip4_csum_ok(ip), "outer IPv4 checksum");
 		EXPECT(!memcmp(ip + 12, &l.b[12], 4) && !memcmp(ip + 16, &a.b[12], 4), "outer IPv4 addresses");
 	}
-	u = get16(udp);
+	u = pkt_get16(udp);
 	EXPECT(u == (0xc000 | (fl.code & 0x3fff)), "UDP source port %#x, code %#x", u, fl.code);
-	EXPECT_EQ(get16(udp + 2), 4789);
-	EXPECT_EQ(get16(udp + 4), g_out_len - 14 - ip_len);
-	EXPECT_EQ(get16(udp + 6), 0);
+	EXPECT_EQ(pkt_get16(udp + 2), 4789);
+	EXPECT_EQ(pkt_get16(udp + 4), g_out_len - 14 - ip_len);
+	EXPECT_EQ(pkt_get16(udp + 6), 0);
 	EXPECT(vx[0] == 0x08 && !vx[1] && !vx[2] && !vx[3], "VXLAN flags");
 	EXPECT(vx[4] == (VNI >> 16) && vx[5] == ((VNI >> 8) & 0xff) && vx[6] == (VNI & 0xff) && !vx[7],
 	       "VNI %02x%02x%02x is not the instance's", vx[4], vx[5], vx[6]);
@@ -730,7 +729,7 @@ static void encap_v6(void)
 		goto out;
 	EXPECT_EQ(run(&p6), TC_ACT_REDIRECT);
 	expect_vxlan(&p6, g_frame, g_len, "10.30.0.1", "10.30.0.2");
-	EXPECT_EQ(get16(g_out + 14 + 20 + 16 + 12), 0x86dd);
+	EXPECT_EQ(pkt_get16(g_out + 14 + 20 + 16 + 12), 0x86dd);
 	set_encap(1, "2001:db8:30::2", "2001:db8:30::1", 1430);
 	EXPECT_EQ(run(&P2), TC_ACT_REDIRECT);
 	expect_vxlan(&P2, g_frame, g_len, "2001:db8:30::1", "2001:db8:30::2");
@@ -780,7 +779,7 @@ out:
 /* The MSS option of the SYN in g_out at l4 (untagged frame + `shift`). */
 static __u16 mss_in(const __u8 *f, __u32 l4)
 {
-	return get16(f + l4 + 20 + 8);	/* after NOP, wscale, SACK-permitted, kind and length */
+	return pkt_get16(f + l4 + 20 + 8);	/* after NOP, wscale, SACK-permitted, kind and length */
 }
 
 static void mss_clamp(void)
@@ -862,41 +861,26 @@ out:
 
 /* ---- nsh mode: the chain header toward the first stage ---- */
 
-/* Octets as hex, for a failure's message. */
-static const char *hex(const __u8 *p, size_t n)
-{
-	static char buf[3 * 64 + 1];
-	size_t i;
 
-	for (i = 0; i < n && i < 64; i++)
-		snprintf(buf + 3 * i, 4, "%02x ", p[i]);
-	return buf;
-}
-
-static void put32(__u8 *p, __u32 v)
-{
-	p[0] = (__u8)(v >> 24);
-	p[1] = (__u8)(v >> 16);
-	p[2] = (__u8)(v >> 8);
-	p[3] = (__u8)v;
-}
 
 /*
  * g_out is the IP packet of (in, in_len) behind outer IPv4 from `local` to
  * `addr`, UDP to 4790, VXLAN-GPE and NSH, as docs/chains.md lays them out:
  * the 40 octets of UDP, VXLAN-GPE and NSH against arrays written by hand,
- * with the code of p's flow, SI 255 and the flags C3 must carry.
+ * with the code of p's flow, SI si (the TTL 63 less the hops before it) and
+ * the flags C3 must carry.
  */
-static void expect_nsh(const struct pkt *p, const __u8 *in, __u32 in_len, const char *local, const char *addr,
-		       __u32 c3)
+static void expect_nsh_si(const struct pkt *p, const __u8 *in, __u32 in_len, const char *local, const char *addr,
+			  __u32 c3, __u8 si)
 {
 	const __u8 *ip = g_out + 14, *udp = ip + 20;
-	bool inner_v6 = get16(in + 12) == 0x86dd;
+	bool inner_v6 = pkt_get16(in + 12) == 0x86dd;
+	__u8 ttl = (__u8)(63 - (255 - si));
 	__u8 want[24] = {
 		0, 0, 0x12, 0xb6, 0, 0, 0, 0,				/* UDP: port, 4790, length, checksum 0 */
 		0x0c, 0, 0, 0x04, VNI >> 16, (VNI >> 8) & 0xff, VNI & 0xff, 0,	/* GPE: I P, NSH, the VNI */
-		0x0f, 0xc6, 0x01, inner_v6 ? 0x02 : 0x01,		/* NSH: TTL 63, 6 words, MD type 1 */
-		VNI >> 16, (VNI >> 8) & 0xff, VNI & 0xff, 0xff,		/* SPI, SI 255: stage 0 */
+		(__u8)(ttl >> 2), (__u8)(ttl << 6 | 6), 0x01, inner_v6 ? 0x02 : 0x01,	/* NSH: TTL, 6 words, MD type 1 */
+		VNI >> 16, (VNI >> 8) & 0xff, VNI & 0xff, si,		/* SPI, SI */
 	};
 	struct cs_addr a, l;
 	struct cs_flow fl;
@@ -907,9 +891,9 @@ static void expect_nsh(const struct pkt *p, const __u8 *in, __u32 in_len, const 
 	cs_addr_parse(addr, &a);
 	cs_addr_parse(local, &l);
 	EXPECT(!memcmp(g_out, in, 12), "outer Ethernet addresses changed before the redirect");
-	EXPECT_EQ(get16(g_out + 12), 0x0800);
+	EXPECT_EQ(pkt_get16(g_out + 12), 0x0800);
 	EXPECT_EQ(ip[0], 0x45);
-	EXPECT_EQ(get16(ip + 2), g_out_len - 14);
+	EXPECT_EQ(pkt_get16(ip + 2), g_out_len - 14);
 	EXPECT_EQ(ip[8], 64);
 	EXPECT_EQ(ip[9], IPPROTO_UDP);
 	EXPECT(frame_ip4_csum_ok(ip), "outer IPv4 checksum");
@@ -919,12 +903,20 @@ static void expect_nsh(const struct pkt *p, const __u8 *in, __u32 in_len, const 
 	want[4] = (__u8)((g_out_len - 34) >> 8);
 	want[5] = (__u8)(g_out_len - 34);
 	EXPECT(!memcmp(udp, want, sizeof(want)), "UDP, VXLAN-GPE, NSH base and path: %s",
-	       hex(udp, sizeof(want)));
-	put32(ctx, fl.code);	/* C1: the whole code */
-	put32(ctx + 4, VNI);	/* C2: the chain */
-	put32(ctx + 8, c3);	/* C3: flags; C4 0 */
-	EXPECT(!memcmp(udp + 24, ctx, sizeof(ctx)), "context words: %s", hex(udp + 24, sizeof(ctx)));
+	       pkt_hex(udp, sizeof(want)));
+	pkt_put32(ctx, fl.code);	/* C1: the whole code */
+	pkt_put32(ctx + 4, VNI);	/* C2: the chain */
+	pkt_put32(ctx + 8, c3);	/* C3: flags; C4 0 */
+	EXPECT(!memcmp(udp + 24, ctx, sizeof(ctx)), "context words: %s", pkt_hex(udp + 24, sizeof(ctx)));
 	EXPECT(!memcmp(udp + 40, in + 14, in_len - 14), "the IP packet is not carried as it was");
+}
+
+/* The same toward a chain of one stage: its path is SI 255 going out, SI
+ * 254 coming back. */
+static void expect_nsh(const struct pkt *p, const __u8 *in, __u32 in_len, const char *local, const char *addr,
+		       __u32 c3)
+{
+	expect_nsh_si(p, in, in_len, local, addr, c3, c3 & CS_NSH_F_RETURN ? 254 : 255);
 }
 
 /* A chain in nsh mode: its first packet goes to stage 0's instance behind
@@ -964,6 +956,66 @@ static void nsh_return(void)
 	expect_nsh(&P1, g_frame, g_len, "10.30.0.1", "10.30.0.2", CS_NSH_F_SYMMETRIC);
 	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
 	expect_nsh(&r, g_frame, g_len, "10.30.0.1", "10.30.0.2", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC);
+out:
+	fx_free();
+}
+
+/* Chain 1 as a symmetric chain of two stages: instances 3 and 4 are the
+ * second's, the primary and secondary of every bucket of its table. */
+static bool set_two_stages(void)
+{
+	struct cs_bucket b = { .primary = 3, .secondary = 4 };
+	__u32 id = 1, slot = CS_CHAIN_STAGES_MAX + 1, i;
+	struct cs_chain ch;
+	bool ok = true;
+	int table;
+
+	if (bpf_map_lookup_elem(F.chains, &id, &ch))
+		return false;
+	ch.mode = CS_MODE_NSH;
+	ch.flags = CS_CHAIN_SYMMETRIC;
+	ch.n_stages = 2;
+	ch.last_buckets = 256;
+	for (id = 3; ok && id <= 4; id++) {
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1 };
+
+		ok = bpf_map_update_elem(F.instances, &id, &in, BPF_ANY) == 0 &&
+		     set_encap(id, id == 3 ? "10.32.0.2" : "10.32.0.3", "10.32.0.1", 1440);
+	}
+	table = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_table", sizeof(__u32), sizeof(struct cs_bucket),
+			       CS_BUCKETS_MAX, NULL);
+	for (i = 0; ok && table >= 0 && i < 256; i++)
+		ok = bpf_map_update_elem(table, &i, &b, BPF_ANY) == 0;
+	ok = ok && table >= 0 &&
+	     bpf_map_update_elem(bpf_map__fd(F.skel->maps.cs_stage_map), &slot, &table, BPF_ANY) == 0;
+	if (table >= 0)
+		close(table);
+	id = 1;
+	return ok && bpf_map_update_elem(F.chains, &id, &ch, BPF_ANY) == 0;
+}
+
+/* A symmetric chain of two stages: what the client sends goes to stage 0
+ * (SI 255); the answers come back through the stages, last first: to the
+ * second stage's instance for the code (SI 253, the path's first hop back),
+ * the primary, or the secondary when it is down, and on_failure when
+ * neither is up. */
+static void nsh_back_through_stages(void)
+{
+	struct pkt r = reverse(&P1);
+
+	if (!fx_setup() || !EXPECT(set_encap(1, "10.30.0.2", "10.30.0.1", 1440) && set_two_stages(), "two stages"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_nsh_si(&P1, g_frame, g_len, "10.30.0.1", "10.30.0.2", CS_NSH_F_SYMMETRIC, 255);
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
+	expect_nsh_si(&r, g_frame, g_len, "10.32.0.1", "10.32.0.2", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, 253);
+	EXPECT_EQ(inst_stat(3).packets, 1);	/* counted where it went */
+	EXPECT(set_state(3, CS_INST_DOWN), "instance 3 down");
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
+	expect_nsh_si(&r, g_frame, g_len, "10.32.0.1", "10.32.0.3", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, 253);
+	EXPECT(set_state(4, CS_INST_DOWN), "instance 4 down");
+	EXPECT_EQ(run(&r), TC_ACT_OK);	/* on_failure: bypass */
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);	/* going out, stage 0 still takes it */
 out:
 	fx_free();
 }
@@ -1322,6 +1374,7 @@ int main(void)
 	RUN(symmetric);
 	RUN(nsh_wrap);
 	RUN(nsh_return);
+	RUN(nsh_back_through_stages);
 	RUN(tcp_one_direction);
 	RUN(tcp_both_directions);
 	RUN(tcp_mid_stream);

@@ -48,6 +48,7 @@
 #include "lib/maps.h"
 #include "lib/names.h"
 #include "lib/servicemap.h"
+#include "lib/stagetable.h"
 #include "steer.skel.h"
 
 /* The health checks of an instance: its stage's (the chain's, unless the
@@ -113,12 +114,34 @@ static __u32 mode_of(const struct cs_chain_conf *cc)
 
 static struct cs_chain chain_entry(const struct cs_chain_conf *cc)
 {
+	__u32 n_stages = cc->n_stages ? (__u32)cc->n_stages : 1;
+
 	return (struct cs_chain){
 		.mode = mode_of(cc),
 		.on_failure = cc->on_failure && !strcmp(cc->on_failure, "drop") ? CS_FAIL_DROP : CS_FAIL_BYPASS,
 		.n_buckets = CS_BUCKETS_DEFAULT,
 		.flags = cc->symmetric ? CS_CHAIN_SYMMETRIC : 0,
+		.n_stages = n_stages,
+		.last_buckets = is_nsh(cc) && n_stages > 1 ? CS_BUCKETS_DEFAULT : 0,
 	};
+}
+
+/* The tables of a chain's stages after the first, into cs_stage_map: from
+ * the config alone, as the instances of the stage before build theirs, so
+ * return packets, `explain` and bpftool see what the stages choose. */
+static int write_stage_tables(struct cs_daemon *d, const struct cs_chain_conf *cc)
+{
+	int fd = bpf_map__fd(d->steer->maps.cs_stage_map), e = 0;
+	size_t k, n = is_nsh(cc) ? cc->n_stages : 0;
+	__u32 slot;
+
+	for (k = 1; !e && k < n; k++)
+		e = cs_stage_table_swap(fd, cs_stage_slot(cc->id, k), cc, k);
+	for (k = n > 1 ? n : 1; k < CS_CHAIN_STAGES_MAX; k++) {
+		slot = cs_stage_slot(cc->id, k);	/* stages the chain no longer has */
+		bpf_map_delete_elem(fd, &slot);
+	}
+	return e;
 }
 
 /*
@@ -195,6 +218,9 @@ int cs_chains_write(struct cs_daemon *d)
 
 		if (bpf_map_update_elem(chains_fd, &conf->chains[c].id, &ch, BPF_ANY))
 			return -errno;
+		e = write_stage_tables(d, &conf->chains[c]);
+		if (e)
+			return e;
 	}
 	pthread_mutex_lock(&d->states_lock);
 	for (c = 0; !e && c < conf->n_chains; c++)

@@ -28,6 +28,7 @@
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/maps.h"
+#include "lib/stagetable.h"
 #include "steer.skel.h"
 
 int cs_daemon_ids_begin(struct cs_daemon *d, char *err, size_t errlen)
@@ -87,8 +88,14 @@ static void clear_chain(struct cs_daemon *d, __u32 id)
 {
 	struct cs_chain none = { 0 };
 
+	__u32 k, slot;
+
 	bpf_map_update_elem(bpf_map__fd(d->steer->maps.cs_chains), &id, &none, BPF_ANY);
 	bpf_map_delete_elem(bpf_map__fd(d->steer->maps.cs_service_map), &id);
+	for (k = 1; k < CS_CHAIN_STAGES_MAX; k++) {
+		slot = cs_stage_slot(id, k);
+		bpf_map_delete_elem(bpf_map__fd(d->steer->maps.cs_stage_map), &slot);
+	}
 }
 
 static void say_freed(const char *what, __u32 id, const struct cs_id_holder *h)

@@ -39,6 +39,7 @@
 #include "lib/mapparts.h"
 #include "lib/maps.h"
 #include "lib/servicemap.h"
+#include "lib/stagetable.h"
 #include "instance.skel.h"
 
 /* Where an instance is in a config: its chain's index and its own. */
@@ -239,10 +240,12 @@ int cs_role_write_cfg(struct cs_instance_daemon *d)
 		.vni = cc->vni,
 		.self_id = d->members[d->self].id,
 		.mode = mode_of(cc),
-		.flags = CS_ICFG_READY | (d->conf.instance.strict ? CS_ICFG_STRICT : 0),
+		.flags = CS_ICFG_READY | (d->conf.instance.strict ? CS_ICFG_STRICT : 0) |
+			 (cc->symmetric ? CS_ICFG_SYMMETRIC : 0),
 		.stage = (__u16)stage,
 		.n_stages = (__u16)(cc->n_stages ? cc->n_stages : 1),
 		.next_buckets = stage + 1 < cc->n_stages ? CS_BUCKETS_DEFAULT : 0,
+		.prev_buckets = cc->symmetric && stage > 0 ? CS_BUCKETS_DEFAULT : 0,
 	};
 	__u32 zero = 0;
 
@@ -330,13 +333,13 @@ static void publish_table(struct cs_instance_daemon *d, int64_t revision)
 	cs_cluster_set_tables(d->cluster, &t, 1);
 }
 
-/* ---- nsh: the next stage ---- */
+/* ---- nsh: the neighbour stages ---- */
 
-/* One instance of the next stage into cs_next_instances: where it is and
- * this host's address toward it (the outer source), the chain's SPI, and
- * the largest inner packet its path takes once wrapped. Up until probes of
- * the next stage say otherwise (to come). */
-static int write_next_instance(int fd, const struct cs_chain_conf *cc, const struct cs_instance_conf *ic)
+/* One instance of a neighbour stage into cs_next_instances: where it is
+ * and this host's address toward it (the outer source), the chain's SPI,
+ * and the largest inner packet its path takes once wrapped. Up until the
+ * probes of the neighbour stages say otherwise. */
+static int write_neighbour_instance(int fd, const struct cs_chain_conf *cc, const struct cs_instance_conf *ic)
 {
 	struct cs_instance in = { .state = CS_INST_UP, .vni = cc->vni };
 	__u32 id = ic->id, mtu = 0, over;
@@ -345,45 +348,41 @@ static int write_next_instance(int fd, const struct cs_chain_conf *cc, const str
 	over = cs_addr_is_v4(&in.addr) ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6;
 	if (cs_addr_path(&in.addr, &in.local, &mtu)) {
 		memset(&in.local, 0, sizeof(in.local));	/* no way yet: its packets are dropped, counted */
-		cs_warn("next stage: no way to instance %s (%s)", ic->name, ic->address);
+		cs_warn("neighbour stage: no way to instance %s (%s)", ic->name, ic->address);
 	}
 	in.inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
 	return bpf_map_update_elem(fd, &id, &in, BPF_ANY) ? -errno : 0;
 }
 
-/* The next stage's table over its instances, as its own nodes build it,
- * swapped into cs_next_table whole. */
-static int swap_in_next_table(struct cs_instance_daemon *d, const struct cs_chain_conf *cc, size_t first, size_t n)
+/* Stage `stage` as the neighbour in cs_next_table's slot: its instances,
+ * then its table, as its own nodes build it. */
+static int write_neighbour_stage(struct cs_instance_daemon *d, const struct cs_chain_conf *cc, size_t stage,
+				 __u32 slot)
 {
-	const char *names[CS_SERVICEMAP_INSTANCES_MAX];
-	bool eligible[CS_SERVICEMAP_INSTANCES_MAX];
-	__u32 ids[CS_SERVICEMAP_INSTANCES_MAX];
-	struct cs_bucket b[CS_BUCKETS_DEFAULT];
-	size_t i;
+	int fd = bpf_map__fd(d->skel->maps.cs_next_instances), e = 0;
+	size_t i, first, n = cs_stage_span(cc, stage, &first);
 
-	for (i = 0; i < n && i < CS_SERVICEMAP_INSTANCES_MAX; i++) {
-		names[i] = cc->instances[first + i].name;
-		ids[i] = cc->instances[first + i].id;
-		eligible[i] = true;
-	}
-	if (cs_servicemap_build(names, eligible, i, CS_BUCKETS_DEFAULT, b))
-		return -EINVAL;
-	return cs_bucket_table_swap(bpf_map__fd(d->skel->maps.cs_next_table), 0, b, CS_BUCKETS_DEFAULT, ids);
+	for (i = 0; !e && i < n; i++)
+		e = write_neighbour_instance(fd, cc, &cc->instances[first + i]);
+	return e ? e : cs_stage_table_swap(bpf_map__fd(d->skel->maps.cs_next_table), slot, cc, stage);
 }
 
-/* nsh, every stage but the last: what the instance program needs to send
- * a stream on to the next stage. */
-static int write_next_stage(struct cs_instance_daemon *d)
+/* nsh: what the instance program needs to send a stream on: the next
+ * stage (every stage but the last) and, in a symmetric chain, the previous
+ * one (every stage but the first), where its return packets go on. */
+static int write_neighbour_stages(struct cs_instance_daemon *d)
 {
 	const struct cs_chain_conf *cc = cs_role_chain(d);
-	int fd = bpf_map__fd(d->skel->maps.cs_next_instances), e = 0;
-	size_t i, first, n = cs_stage_span(cc, own_stage(d) + 1, &first);
+	__u32 stage = own_stage(d);
+	int e = 0;
 
-	if (!chain_is_nsh(cc) || !n)
+	if (!chain_is_nsh(cc))
 		return 0;
-	for (i = 0; !e && i < n; i++)
-		e = write_next_instance(fd, cc, &cc->instances[first + i]);
-	return e ? e : swap_in_next_table(d, cc, first, n);
+	if (stage + 1 < cc->n_stages)
+		e = write_neighbour_stage(d, cc, stage + 1, CS_NEXT_SLOT);
+	if (!e && cc->symmetric && stage > 0)
+		e = write_neighbour_stage(d, cc, stage - 1, CS_PREV_SLOT);
+	return e;
 }
 
 int cs_role_rebuild(struct cs_instance_daemon *d)
@@ -402,9 +401,10 @@ int cs_role_rebuild(struct cs_instance_daemon *d)
 		return -EINVAL;
 	}
 	publish_table(d, revision);
-	e = write_next_stage(d);
+	e = write_neighbour_stages(d);
 	if (e)
-		cs_warn("next stage: its table could not be made (%s): its packets are dropped", strerror(-e));
+		cs_warn("neighbour stages: a table could not be made (%s): packets for it are dropped",
+			strerror(-e));
 	return cs_role_write_cfg(d);
 }
 

@@ -929,8 +929,8 @@ static int stage_item(struct loader *l, yaml_node_t *item, void *arg)
 	size_t i, k;
 
 	if (ch->n_stages >= CS_CHAIN_STAGES_MAX)
-		return fail(l, item, "more than %d stages in a chain (NSH service indexes 255 down to %d)",
-			    CS_CHAIN_STAGES_MAX, CS_NSH_SI_FIRST - CS_CHAIN_STAGES_MAX + 1);
+		return fail(l, item, "more than %d stages in a chain (NSH service indexes 255 down to %d, out and back)",
+			    CS_CHAIN_STAGES_MAX, CS_NSH_SI_FIRST - 2 * CS_CHAIN_STAGES_MAX + 1);
 	k = ch->n_stages++;
 	sc.st = &ch->stages[k];
 	sc.st->line = line_of(item);
