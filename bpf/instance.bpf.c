@@ -557,7 +557,7 @@ static __always_inline int cs_send_on(struct __sk_buff *skb, const struct cs_ins
 		return TC_ACT_SHOT;
 	}
 	cs_count(CS_I_NSH_SENT_ON);
-	return cs_redirect_neigh(ifindex, in);
+	return cs_redirect_wrapped(ifindex);
 }
 
 /* Does a packet of this direction go on to a neighbour stage: going out,

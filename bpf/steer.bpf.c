@@ -270,12 +270,10 @@ static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_pac
 	}
 	cs_count_inst(id, skb->len, 0);
 	send = (forward || (ch->flags & CS_CHAIN_SYMMETRIC)) && ifindex;
-	if (ch->mode == CS_MODE_ENCAP || ch->mode == CS_MODE_NSH) {
-		v = cs_encap(skb, p, fl, ch, in, cs_inst_stat_of(id), send, forward);
-		if (v >= 0)
-			return v;
-	}
-	return send ? cs_redirect_neigh(ifindex, in) : TC_ACT_OK;
+	if (ch->mode == CS_MODE_ROUTE)
+		return send ? cs_redirect_neigh(ifindex, in) : TC_ACT_OK;
+	v = cs_encap(skb, p, fl, ch, in, cs_inst_stat_of(id), send, forward);
+	return v >= 0 ? v : cs_redirect_wrapped(ifindex);
 }
 
 static __always_inline __u16 cs_chain_of(const struct cs_route *rt)

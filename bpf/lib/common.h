@@ -39,6 +39,7 @@
 /* errno values the programs compare helper results with */
 #define E2BIG 7
 #define EEXIST 17
+#define EALREADY 114
 
 /* Map value access with a bounds check the verifier can follow. */
 #define CS_MASK(x, size) ((x) & ((size) - 1))

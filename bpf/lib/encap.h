@@ -102,10 +102,24 @@ static __always_inline int cs_tunnel_grow(struct __sk_buff *skb, const struct cs
 		      (v4 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
 	__u64 local[2];
 
+	long e;
+
 	__builtin_memcpy(local, in->local.b, sizeof(local));
 	if (!(local[0] | local[1]))
 		return -1;
-	return (int)bpf_skb_adjust_room(skb, (__s32)room, BPF_ADJ_ROOM_MAC, flags);
+	e = bpf_skb_adjust_room(skb, (__s32)room, BPF_ADJ_ROOM_MAC, flags);
+	/*
+	 * -EALREADY: the skb says it is encapsulated already. A stage's skb
+	 * says so when it came over a veth from the host that wrapped it (a
+	 * veth hands over the sender's skb) and was unwrapped here: before
+	 * Linux has BPF_F_ADJ_ROOM_DECAP_L4_UDP, taking a tunnel header off
+	 * leaves the mark. A packet that is not GSO needs no inner offsets to
+	 * be segmented, so it takes the room without the mark; a GSO one
+	 * cannot, and is refused.
+	 */
+	if (e == -EALREADY && !skb->gso_size)
+		e = bpf_skb_adjust_room(skb, (__s32)room, BPF_ADJ_ROOM_MAC, l2_flags);
+	return (int)e;
 }
 
 /* The outer Ethernet type, last: the frame's own type until then. */

@@ -57,6 +57,15 @@ static __always_inline int cs_redirect_neigh(__u32 ifindex, const struct cs_inst
 	return bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0);
 }
 
+/* A wrapped packet (encap, nsh) out through ifindex: its outer destination
+ * is the instance, so the kernel routes it there as any packet to that
+ * address, through a router when the instance is not on the link, as a
+ * stage behind another stage's router is. */
+static __always_inline int cs_redirect_wrapped(__u32 ifindex)
+{
+	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
+}
+
 /* Does the packet fit the tunnel once wrapped? A GSO packet does: wrapping
  * lowers its segment size by the overhead. 0 (not known) fits. */
 static __always_inline bool cs_fits_tunnel(struct __sk_buff *skb, __u32 l3_off, const struct cs_instance *in)

@@ -124,6 +124,8 @@ int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf 
  * a member of the same name and address keeps its health verdict. The
  * health checks must be stopped and the batches gone (cs_sync_drop_batches). */
 void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst);
+/* The same chain and instance again, with what changed of conf (the ids). */
+void cs_role_take_again(struct cs_instance_daemon *d);
 /* d->ids' instance ids into the pinned cs_peer_ids (an instance node's
  * chain ids name nothing, and are not kept). 0 or -errno. */
 int cs_role_ids_write(struct cs_instance_daemon *d);

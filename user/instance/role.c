@@ -522,6 +522,17 @@ void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst)
 	free(old);
 }
 
+void cs_role_take_again(struct cs_instance_daemon *d)
+{
+	const struct cs_chain_conf *cc = cs_role_chain(d);
+	size_t first;
+
+	/* d->self counts within this node's stage; the chain's list holds
+	 * every stage's instances, the stages before it first */
+	cs_stage_span(cc, own_stage(d), &first);
+	cs_role_take(d, d->chain, first + d->self);
+}
+
 /* ---- ids ---- */
 
 int cs_role_ids_write(struct cs_instance_daemon *d)
