@@ -462,11 +462,13 @@ static __always_inline int cs_instance(struct __sk_buff *skb, const struct cs_in
 		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	}
 	r = cs_track(skb, cfg, &p, &key, k.code, from_lo);
-	if (r != CS_I_TRACKED || cfg->mode != CS_MODE_NSH)
-		return r;
-	r = cs_nsh_take_off(skb, &k);
-	if (r == CS_I_NSH_REFUSED)
-		cs_count_nsh(k.nsh_reason);
+	if (r == CS_I_TRACKED && cfg->mode == CS_MODE_NSH) {
+		r = cs_nsh_take_off(skb, &k);
+		if (r == CS_I_NSH_REFUSED)
+			cs_count_nsh(k.nsh_reason);
+	}
+	if (r == CS_I_TRACKED && (cfg->flags & CS_ICFG_MARK_CODE))
+		skb->mark = k.code;	/* for the service: docs/chains.md, how a service reads the code */
 	return r;
 }
 

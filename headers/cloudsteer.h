@@ -553,6 +553,9 @@ struct cs_inst_cfg {
 #define CS_ICFG_STRICT 0x2	/* drop TCP without state that is not a SYN */
 #define CS_ICFG_SYMMETRIC 0x4	/* nsh: the chain is symmetric; return packets
 				 * go back through the stages */
+#define CS_ICFG_MARK_CODE 0x8	/* instance.mark: code: an admitted packet goes
+				 * on to the service with its stream's affinity
+				 * code as its mark (skb->mark) */
 
 /* cs_sync_stats value (array, one entry): what the instance daemon's sync
  * did since it started. Written by the daemon once a tick; read by the CLI. */

@@ -13,19 +13,31 @@
 
 /* Run prog_fd once on frame (BPF_PROG_TEST_RUN); what came out goes to
  * out (at most cap octets), its length to *out_len, the program's return
- * value to *retval (a TC verdict may be -1: TC_ACT_UNSPEC). 0, or -errno
- * when the kernel refused to run it. */
-static inline int bpffx_run(int prog_fd, const void *frame, __u32 len, void *out, __u32 cap, __u32 *out_len,
-			    int *retval)
+ * value to *retval (a TC verdict may be -1: TC_ACT_UNSPEC); the skb as the
+ * program left it (its mark, say) to *skb when skb is not NULL. 0, or
+ * -errno when the kernel refused to run it. */
+static inline int bpffx_run_skb(int prog_fd, const void *frame, __u32 len, void *out, __u32 cap, __u32 *out_len,
+				int *retval, struct __sk_buff *skb)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame, .data_size_in = len, .data_out = out,
 		    .data_size_out = cap, .repeat = 1);
 
+	if (skb) {
+		memset(skb, 0, sizeof(*skb));
+		ro.ctx_out = skb;
+		ro.ctx_size_out = sizeof(*skb);
+	}
 	if (bpf_prog_test_run_opts(prog_fd, &ro))
 		return -errno;
 	*out_len = ro.data_size_out;
 	*retval = (int)ro.retval;
 	return 0;
+}
+
+static inline int bpffx_run(int prog_fd, const void *frame, __u32 len, void *out, __u32 cap, __u32 *out_len,
+			    int *retval)
+{
+	return bpffx_run_skb(prog_fd, frame, len, out, cap, out_len, retval, NULL);
 }
 
 /* Entries in a hash map (keys up to 64 octets). */

@@ -150,12 +150,14 @@ static bool g_no_consume;	/* leave the events in the ring */
 
 /* Run one frame; its events are in g_ev, what came out in g_out. -1: the
  * kernel refused to run it (errno says why). */
+static struct __sk_buff g_skb;	/* the skb as the last run left it */
+
 static int run_frame(const __u8 *frame, __u32 len)
 {
 	int verdict = 0;
 
 	g_nev = 0;
-	if (bpffx_run(F.prog, frame, len, g_out, sizeof(g_out), &g_out_len, &verdict))
+	if (bpffx_run_skb(F.prog, frame, len, g_out, sizeof(g_out), &g_out_len, &verdict, &g_skb))
 		return -1;
 	if (!g_no_consume)
 		ring_buffer__consume(F.rb);
@@ -1242,6 +1244,32 @@ out:
 	fx_free();
 }
 
+/* instance.mark: code: what goes on to the service carries its stream's
+ * code as its mark, for the service's host to match or the service to
+ * read (SO_MARK with tcp_fwmark_accept); without it the mark is left. */
+static void nsh_mark(void)
+{
+	struct nsh_hdr h = nsh_default();
+	struct cs_inst_cfg c;
+	__u32 zero = 0;
+
+	if (!fx_setup_nsh(0))
+		goto out;
+	EXPECT_EQ(run_nsh(&T1, TCP_SYN, &h), TC_ACT_OK);
+	EXPECT_EQ(g_skb.mark, 0);
+	if (!EXPECT(bpf_map_lookup_elem(F.cfg, &zero, &c) == 0, "config"))
+		goto out;
+	c.flags |= CS_ICFG_MARK_CODE;
+	bpf_map_update_elem(F.cfg, &zero, &c, BPF_ANY);
+	EXPECT_EQ(run_nsh(&T1, TCP_ACK, &h), TC_ACT_OK);
+	EXPECT_EQ(g_skb.mark, NSH_CODE);
+	h.spi = CHAIN + 1;	/* refused: dropped, unmarked */
+	EXPECT_EQ(run_nsh(&T1, TCP_ACK, &h), TC_ACT_SHOT);
+	EXPECT_EQ(g_skb.mark, 0);
+out:
+	fx_free();
+}
+
 /* One refused header: dropped, counted under its reason, no stream made. */
 static void expect_refused(const struct nsh_hdr *h, __u32 cut, __u32 why, const char *what)
 {
@@ -1505,6 +1533,7 @@ int main(void)
 	RUN(nsh_next_stage);
 	RUN(nsh_last_stage);
 	RUN(nsh_back);
+	RUN(nsh_mark);
 	RUN(nsh_refused);
 	RUN(not_ip);
 	RUN(ring_full);

@@ -296,6 +296,7 @@ static const struct {
 	  "unknown key \"flows\" in instance.limits (known: streams, streams_new)" },
 	/* instance */
 	{ "instance:\n  policy: lax\n", 2, "instance.policy must be strict or loose, not \"lax\"" },
+	{ "instance:\n  mark: dscp\n", 2, "instance.mark must be code or none, not \"dscp\"" },
 	{ "instance:\n  sync: yes\n", 2, "instance.sync must be true or false" },
 	{ "instance:\n  stream_idle: 0\n", 2, "instance.stream_idle must be more than zero" },
 	{ "instance:\n  interfaces: [averyveryverylongname0]\n", 2, "longer than 15" },
@@ -541,17 +542,19 @@ static void mesh_and_instance(void)
 	EXPECT(c.instance.n_ifaces == 1 && !strcmp(c.instance.ifaces[0], "eth1"), "interfaces");
 	EXPECT(!c.instance.strict, "policy loose is not strict");
 	EXPECT(!c.instance.sync, "sync: false");
+	EXPECT(!c.instance.mark_code, "no mark by default");
 	EXPECT_EQ(c.instance.stream_idle_ms, 30000);
 	EXPECT_EQ(c.instance.line, 10);
 	cs_config_free(&c);
 
 	/* policy strict said out loud; a key of all zeros is still a key */
 	if (!EXPECT(load("mesh:\n  affinity_key: \"00000000000000000000000000000000\"\n"
-			 "instance:\n  policy: strict\n  sync: true\n",
+			 "instance:\n  policy: strict\n  sync: true\n  mark: code\n",
 			 &c, err, sizeof(err)) == 0, "%s", err))
 		return;
 	EXPECT(c.has_affinity_key && !c.affinity_key[0] && !c.affinity_key[1], "zero key");
 	EXPECT(c.instance.strict && c.instance.sync, "strict %d sync %d", c.instance.strict, c.instance.sync);
+	EXPECT(c.instance.mark_code, "mark: code");
 	cs_config_free(&c);
 }
 

@@ -1106,13 +1106,21 @@ static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 		return want_bool(l, v, "instance.sync", &r->sync);
 	if (!strcmp(key, "stream_idle"))
 		return want_millis(l, v, "instance.stream_idle", &r->stream_idle_ms);
+	if (!strcmp(key, "mark")) {
+		if (want_scalar(l, v, "instance.mark", &s))
+			return -1;
+		if (strcmp(s, "code") && strcmp(s, "none"))
+			return fail(l, v, "instance.mark must be code or none, not \"%s\"", s);
+		r->mark_code = !strcmp(s, "code");
+		return 0;
+	}
 	if (!strcmp(key, "metrics"))
 		return want_listen(l, v, "instance.metrics", &r->metrics);
 	if (!strcmp(key, "limits"))
 		return each_pair(l, v, "instance.limits", role_limits_pair, NULL);
 	return fail(l, k,
-		    "unknown key \"%s\" in instance (known: name, interfaces, policy, sync, stream_idle, limits, "
-		    "metrics)", key);
+		    "unknown key \"%s\" in instance (known: name, interfaces, policy, sync, stream_idle, mark, "
+		    "limits, metrics)", key);
 }
 
 /* ---- cluster ---- */

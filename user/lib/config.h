@@ -136,6 +136,8 @@ struct cs_instance_role {
 	size_t n_ifaces;
 	bool strict;			/* policy: strict (default) or loose */
 	bool sync;			/* sync state to peers (default true) */
+	bool mark_code;			/* mark: code: admitted packets carry their
+					 * stream's affinity code as their mark */
 	__u32 stream_idle_ms;		/* a stream of UDP or another protocol this
 					 * quiet is forgotten (TCP: steer.flow_timeouts) */
 	__u32 limit_streams;		/* instance.limits.streams: cs_streams size */
