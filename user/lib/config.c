@@ -95,17 +95,24 @@ static int want_name(struct loader *l, const yaml_node_t *n, const char *what, c
 	return 0;
 }
 
-static int want_bool(struct loader *l, const yaml_node_t *n, const char *what, bool *out)
+/* One of two words: *out says whether it was `yes`. */
+static int want_either(struct loader *l, const yaml_node_t *n, const char *what, const char *yes, const char *no,
+		       bool *out)
 {
 	const char *s;
 
 	if (want_scalar(l, n, what, &s))
 		return -1;
-	if (!strcmp(s, "true") || !strcmp(s, "false")) {
-		*out = !strcmp(s, "true");
+	if (!strcmp(s, yes) || !strcmp(s, no)) {
+		*out = !strcmp(s, yes);
 		return 0;
 	}
-	return fail(l, n, "%s must be true or false, not \"%s\"", what, s);
+	return fail(l, n, "%s must be %s or %s, not \"%s\"", what, yes, no, s);
+}
+
+static int want_bool(struct loader *l, const yaml_node_t *n, const char *what, bool *out)
+{
+	return want_either(l, n, what, "true", "false", out);
 }
 
 /* aa:bb:cc:dd:ee:ff, unicast (a tunnel's inner destination). */
@@ -1087,33 +1094,20 @@ static int role_limits_pair(struct loader *l, const char *key, yaml_node_t *k, y
 static int role_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	struct cs_instance_role *r = &l->conf->instance;
-	const char *s;
 
 	(void)arg;
 	if (!strcmp(key, "name"))
 		return want_string(l, v, "instance.name", &r->name);
 	if (!strcmp(key, "interfaces"))
 		return load_ifaces(l, v, &r->ifaces, &r->n_ifaces);
-	if (!strcmp(key, "policy")) {
-		if (want_scalar(l, v, "instance.policy", &s))
-			return -1;
-		if (strcmp(s, "strict") && strcmp(s, "loose"))
-			return fail(l, v, "instance.policy must be strict or loose, not \"%s\"", s);
-		r->strict = !strcmp(s, "strict");
-		return 0;
-	}
+	if (!strcmp(key, "policy"))
+		return want_either(l, v, "instance.policy", "strict", "loose", &r->strict);
 	if (!strcmp(key, "sync"))
 		return want_bool(l, v, "instance.sync", &r->sync);
 	if (!strcmp(key, "stream_idle"))
 		return want_millis(l, v, "instance.stream_idle", &r->stream_idle_ms);
-	if (!strcmp(key, "mark")) {
-		if (want_scalar(l, v, "instance.mark", &s))
-			return -1;
-		if (strcmp(s, "code") && strcmp(s, "none"))
-			return fail(l, v, "instance.mark must be code or none, not \"%s\"", s);
-		r->mark_code = !strcmp(s, "code");
-		return 0;
-	}
+	if (!strcmp(key, "mark"))
+		return want_either(l, v, "instance.mark", "code", "none", &r->mark_code);
 	if (!strcmp(key, "metrics"))
 		return want_listen(l, v, "instance.metrics", &r->metrics);
 	if (!strcmp(key, "limits"))
