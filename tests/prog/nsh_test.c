@@ -91,10 +91,10 @@ static void set_instance(bool outer6, __u32 vni)
 	in->vni = vni;
 }
 
-/* Chain casb (wire id 12484427 = 0xbe7f4b), to stage 0, a return packet
- * of a symmetric chain. */
+/* Chain casb (wire id 12484427 = 0xbe7f4b) of one stage, symmetric: a
+ * return packet, on the path's hop back to stage 0 (SI 254, TTL 62). */
 static const struct cs_nsh_md MD_A = { .spi = 0xbe7f4b, .code = 0xdeadbeef, .chain = 0xbe7f4b,
-				       .flags = CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, .si = 255, .ttl = 63 };
+				       .flags = CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, .si = 254, .ttl = 62 };
 /* Chain 1, to stage 1, a forward packet, one hop taken. */
 static const struct cs_nsh_md MD_B = { .spi = 1, .code = 0x00c0ffee, .chain = 1, .si = 254, .ttl = 62 };
 
@@ -153,8 +153,8 @@ static bool setup(void)
 
 /* ---- the cases ---- */
 
-/* Outer IPv4 to 10.30.0.2, chain 0xbe7f4b, code 0xdeadbeef, stage 0, the
- * return direction of a symmetric chain. */
+/* Outer IPv4 to 10.30.0.2, chain 0xbe7f4b, code 0xdeadbeef, stage 0 on
+ * the way back of a symmetric chain of one stage. */
 static void wrap_ipv4_octets(void)
 {
 	static const __u8 want[60] = {
@@ -167,11 +167,11 @@ static void wrap_ipv4_octets(void)
 		0xfe, 0xef, 0x12, 0xb6, 0x00, 0x49, 0x00, 0x00,
 		/* VXLAN-GPE: flags I and P, next protocol NSH, VNI 0xbe7f4b */
 		0x0c, 0x00, 0x00, 0x04, 0xbe, 0x7f, 0x4b, 0x00,
-		/* NSH: version 0, O 0, TTL 63, length 6; MD type 1; next
+		/* NSH: version 0, O 0, TTL 62, length 6; MD type 1; next
 		 * protocol IPv4 */
-		0x0f, 0xc6, 0x01, 0x01,
-		/* SPI 0xbe7f4b, SI 255 */
-		0xbe, 0x7f, 0x4b, 0xff,
+		0x0f, 0x86, 0x01, 0x01,
+		/* SPI 0xbe7f4b, SI 254: stage 0, coming back */
+		0xbe, 0x7f, 0x4b, 0xfe,
 		/* the code; the chain; flags return | symmetric; reserved */
 		0xde, 0xad, 0xbe, 0xef, 0x00, 0xbe, 0x7f, 0x4b, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
 	};
