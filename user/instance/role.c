@@ -436,10 +436,12 @@ void cs_role_observe_peers(struct cs_instance_daemon *d)
 	}
 }
 
-/* Probe every peer (not this node) with the chain's health settings. */
+/* Probe every peer (not this node) with its stage's health settings, as
+ * the gateway probes them: both see the same peers alive. */
 int cs_role_health_begin(struct cs_instance_daemon *d)
 {
 	struct cs_health_target t[CS_SERVICEMAP_INSTANCES_MAX];
+	const struct cs_health_conf *hc = cs_stage_health(cs_role_chain(d), own_stage(d));
 	size_t i, n = 0;
 
 	for (i = 0; i < d->n_members; i++) {
@@ -447,7 +449,7 @@ int cs_role_health_begin(struct cs_instance_daemon *d)
 			continue;
 		t[n].name = d->members[i].name;
 		t[n].addr = d->members[i].addr;
-		t[n].hc = &cs_role_chain(d)->health;
+		t[n].hc = hc;
 		n++;
 	}
 	if (!n)
