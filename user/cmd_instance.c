@@ -389,7 +389,7 @@ static int start(void *daemon)
 		cs_err("%s", err);
 		return 2;
 	}
-	cs_role_take(d, d->chain, d->self);	/* the members' ids as the pins kept them */
+	cs_role_take(d, d->chain, cs_role_self_index(d));	/* the members' ids as the pins kept them */
 	if (start_metrics(d))	/* before the dataplane is touched */
 		return 1;
 	if (load(d, err, sizeof(err))) {

@@ -101,6 +101,9 @@ struct cs_partners {
 int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen);
 /* The chain this node serves. */
 const struct cs_chain_conf *cs_role_chain(const struct cs_instance_daemon *d);
+/* This node's index among its chain's instances (d->self is its index
+ * among the members: its stage's instances). */
+size_t cs_role_self_index(const struct cs_instance_daemon *d);
 /* This node's addresses into cs_local_addrs: what it never tracks. */
 int cs_role_local_addrs(struct cs_instance_daemon *d);
 /* The program's config: key, chain, mode, policy, map version. */

@@ -195,6 +195,14 @@ const struct cs_chain_conf *cs_role_chain(const struct cs_instance_daemon *d)
 	return &d->conf.chains[d->chain];
 }
 
+size_t cs_role_self_index(const struct cs_instance_daemon *d)
+{
+	const struct cs_chain_conf *cc = cs_role_chain(d);
+	const struct cs_instance_conf *ic = cs_instance_named(&d->conf, d->members[d->self].name, NULL);
+
+	return ic ? (size_t)(ic - cc->instances) : d->self;
+}
+
 struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos)
 {
 	return pos && pos <= d->n_members ? &d->members[pos - 1] : NULL;
