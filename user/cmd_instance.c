@@ -162,8 +162,10 @@ static void take_config(struct cs_instance_daemon *d, struct cs_conf *next, stru
 	d->refresh_every_ns = d->conf.instance.stream_idle_ms * 1000000ULL / 4;
 	if (cs_role_rebuild(d))
 		cs_err("reload: the table could not be rebuilt; the old one stays");
+	cs_neighbours_write(d);	/* before the prober: its verdicts write there too */
 	if (cs_role_health_begin(d))
-		cs_err("reload: the health checks of the peers could not start again: %s", strerror(errno));
+		cs_err("reload: the health checks of the peers and neighbour stages could not start again: %s",
+		       strerror(errno));
 	if (before)
 		moved = cs_sync_queue_moved(d, before);
 	else
@@ -389,7 +391,7 @@ static int start(void *daemon)
 		cs_err("%s", err);
 		return 2;
 	}
-	cs_role_take_again(d);	/* the members' ids as the pins kept them */
+	cs_role_take(d, d->chain, cs_role_self_index(d));	/* the members' ids as the pins kept them */
 	if (start_metrics(d))	/* before the dataplane is touched */
 		return 1;
 	if (load(d, err, sizeof(err))) {
@@ -400,6 +402,7 @@ static int start(void *daemon)
 		cs_err("cannot configure the instance program: %s", strerror(errno));
 		return 1;
 	}
+	cs_neighbours_write(d);
 	if (cs_sync_open(d, err, sizeof(err))) {
 		cs_err("%s", err);
 		return 1;
@@ -417,7 +420,7 @@ static int start(void *daemon)
 		return 1;
 	}
 	if (cs_role_health_begin(d)) {
-		cs_err("cannot start the health checks of the peers: %s", strerror(errno));
+		cs_err("cannot start the health checks of the peers and neighbour stages: %s", strerror(errno));
 		return 1;
 	}
 	d->refresh_every_ns = d->conf.instance.stream_idle_ms * 1000000ULL / 4;

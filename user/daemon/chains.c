@@ -55,7 +55,7 @@
  * stage has its own). */
 static const struct cs_health_conf *health_of(const struct cs_chain_conf *cc, const struct cs_instance_conf *ic)
 {
-	return ic->stage < cc->n_stages ? &cc->stages[ic->stage].health : &cc->health;
+	return cs_stage_health(cc, ic->stage);
 }
 
 static __u32 warmup_ms_of(const struct cs_conf *conf, size_t chain, const struct cs_instance_conf *ic)

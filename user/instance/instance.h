@@ -22,6 +22,7 @@
 
 #include "cloudsteer.h"
 #include "lib/config.h"
+#include "lib/health.h"
 #include "lib/ids.h"
 #include "lib/metrics.h"
 #include "lib/servicemap.h"
@@ -29,7 +30,6 @@
 
 struct instance_bpf;
 struct ring_buffer;
-struct cs_health;
 struct cs_cluster;
 struct cs_mapparts;
 
@@ -54,6 +54,19 @@ struct cs_member {
 	__u64 oldest_event_ns;		/* of the dataplane events in it (lag) */
 };
 
+/* nsh: one instance of a neighbour stage, where this node sends streams
+ * on (neighbours.c). */
+struct cs_neighbour {
+	const char *name;		/* the config's */
+	__u32 id;			/* its instance id on this node: its entry
+					 * in cs_next_instances */
+	__u32 stage;			/* of the chain */
+	bool next;			/* of the next stage; else of the previous */
+	struct cs_addr addr;
+	bool up;			/* what its probes said last; up until
+					 * the first verdict */
+};
+
 struct cs_instance_daemon {
 	const char *config_path;
 	const char *pin_dir;
@@ -67,13 +80,16 @@ struct cs_instance_daemon {
 	struct cs_member members[CS_SERVICEMAP_INSTANCES_MAX];
 	size_t n_members;
 	size_t self;			/* index in members */
+	struct cs_neighbour neighbours[CS_INSTANCES_MAX];	/* nsh: the next stage's,
+								 * then the previous one's */
+	size_t n_neighbours;
 	struct cs_bucket *table;	/* positions in members + 1, CS_BUCKETS_DEFAULT */
 	__u64 map_version;		/* Lamport clock over the table rebuilds;
 					 * in a cluster, the agreed map's revision */
 	int table_dirty;		/* set by health, read by the loop */
 	struct instance_bpf *skel;
 	struct ring_buffer *rb;
-	struct cs_health *health;
+	struct cs_health *health;	/* probes the peers, then the neighbours */
 	int lock_fd;
 	int sock;			/* sync: bound to self's address:sync_port; -1: off */
 	struct cs_sync_key sync_key;	/* the tag's (all zeros: no key configured) */
@@ -99,8 +115,12 @@ struct cs_partners {
 
 /* role.c: who this node is, its peers, the table, the program's config. */
 int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen);
-/* The chain this node serves. */
+/* The chain this node serves, and its stage there. */
 const struct cs_chain_conf *cs_role_chain(const struct cs_instance_daemon *d);
+__u32 cs_role_stage(const struct cs_instance_daemon *d);
+/* This node's index among its chain's instances (d->self is its index
+ * among the members: its stage's instances). */
+size_t cs_role_self_index(const struct cs_instance_daemon *d);
 /* This node's addresses into cs_local_addrs: what it never tracks. */
 int cs_role_local_addrs(struct cs_instance_daemon *d);
 /* The program's config: key, chain, mode, policy, map version. */
@@ -111,6 +131,7 @@ int cs_role_rebuild(struct cs_instance_daemon *d);
  * reached before, as this node's observations (the later ones follow from
  * the prober thread). */
 void cs_role_observe_peers(struct cs_instance_daemon *d);
+/* Probe the peers and the neighbours (one prober, the peers first). */
 int cs_role_health_begin(struct cs_instance_daemon *d);
 void cs_role_health_end(struct cs_instance_daemon *d);
 /* The member at a table position (1-based), or NULL. */
@@ -120,18 +141,32 @@ struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos);
  * with its chain's and its own index, or -1 with why in err. */
 int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf *conf, size_t *chain,
 		       size_t *inst, char *err, size_t errlen);
-/* The members from d->conf (just swapped in), this node at (chain, inst);
- * a member of the same name and address keeps its health verdict. The
- * health checks must be stopped and the batches gone (cs_sync_drop_batches). */
+/* The members and the neighbours from d->conf (just swapped in), this node
+ * at (chain, inst); one of the same name and address keeps its health
+ * verdict. The health checks must be stopped and the batches gone
+ * (cs_sync_drop_batches). */
 void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst);
-/* The same chain and instance again, with what changed of conf (the ids). */
-void cs_role_take_again(struct cs_instance_daemon *d);
 /* d->ids' instance ids into the pinned cs_peer_ids (an instance node's
  * chain ids name nothing, and are not kept). 0 or -errno. */
 int cs_role_ids_write(struct cs_instance_daemon *d);
 /* Every LEFT id that no stream's peer names any more is freed (every few
  * seconds), and the pins say so. */
 void cs_role_ids_tick(struct cs_instance_daemon *d);
+
+/* neighbours.c (nsh): the instances of the stages next to this node's. */
+/* The neighbours from d->conf, this node's place in it resolved; one of
+ * the same name and address as before keeps its verdict. */
+void cs_neighbours_take(struct cs_instance_daemon *d);
+/* Every neighbour into cs_next_instances, each neighbour stage's table
+ * into cs_next_table (a failure is said). Only while the prober is
+ * stopped: its verdicts write the same entries. */
+void cs_neighbours_write(struct cs_instance_daemon *d);
+/* The neighbours as the prober's targets, with their stage's health
+ * settings, into t: how many. */
+size_t cs_neighbours_targets(const struct cs_instance_daemon *d, struct cs_health_target *t);
+/* From the prober thread: neighbour i is up or down; its state in
+ * cs_next_instances follows at once, and the log says so. */
+void cs_neighbours_verdict(struct cs_instance_daemon *d, size_t i, enum cs_health_verdict verdict, const char *why);
 
 /* peers.c */
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen);

@@ -21,6 +21,9 @@
  * and the node goes on as it was. Peers come and go, change address or
  * health settings; the table is rebuilt, and every held stream whose
  * partner changed is synced again.
+ *
+ * In a chain of stages (nsh), the instances of the neighbour stages are
+ * neighbours.c's; the prober here checks them after the peers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +42,6 @@
 #include "lib/mapparts.h"
 #include "lib/maps.h"
 #include "lib/servicemap.h"
-#include "lib/stagetable.h"
 #include "instance.skel.h"
 
 /* Where an instance is in a config: its chain's index and its own. */
@@ -182,6 +184,7 @@ int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen)
 		return -1;
 	d->chain = self.chain;
 	d->n_members = members_of(&d->conf, self, (__u16)d->conf.sync_port, NULL, 0, d->members, &d->self);
+	cs_neighbours_take(d);
 	d->table = calloc(CS_BUCKETS_DEFAULT, sizeof(*d->table));
 	if (!d->table) {
 		snprintf(err, errlen, "out of memory");
@@ -193,6 +196,14 @@ int cs_role_resolve(struct cs_instance_daemon *d, char *err, size_t errlen)
 const struct cs_chain_conf *cs_role_chain(const struct cs_instance_daemon *d)
 {
 	return &d->conf.chains[d->chain];
+}
+
+size_t cs_role_self_index(const struct cs_instance_daemon *d)
+{
+	const struct cs_chain_conf *cc = cs_role_chain(d);
+	const struct cs_instance_conf *ic = cs_instance_named(&d->conf, d->members[d->self].name, NULL);
+
+	return ic ? (size_t)(ic - cc->instances) : d->self;
 }
 
 struct cs_member *cs_role_member_at(struct cs_instance_daemon *d, __u16 pos)
@@ -223,7 +234,7 @@ int cs_role_local_addrs(struct cs_instance_daemon *d)
 }
 
 /* The stage this node serves: its own instance's. */
-static __u32 own_stage(const struct cs_instance_daemon *d)
+__u32 cs_role_stage(const struct cs_instance_daemon *d)
 {
 	const struct cs_instance_conf *ic = cs_instance_named(&d->conf, d->members[d->self].name, NULL);
 
@@ -233,7 +244,7 @@ static __u32 own_stage(const struct cs_instance_daemon *d)
 int cs_role_write_cfg(struct cs_instance_daemon *d)
 {
 	const struct cs_chain_conf *cc = cs_role_chain(d);
-	__u32 stage = own_stage(d);
+	__u32 stage = cs_role_stage(d);
 	struct cs_inst_cfg cfg = {
 		.affinity_key = { d->conf.affinity_key[0], d->conf.affinity_key[1] },
 		.map_version = d->map_version,
@@ -333,62 +344,9 @@ static void publish_table(struct cs_instance_daemon *d, int64_t revision)
 	cs_cluster_set_tables(d->cluster, &t, 1);
 }
 
-/* ---- nsh: the neighbour stages ---- */
-
-/* One instance of a neighbour stage into cs_next_instances: where it is
- * and this host's address toward it (the outer source), the chain's SPI,
- * and the largest inner packet its path takes once wrapped. Up until the
- * probes of the neighbour stages say otherwise. */
-static int write_neighbour_instance(int fd, const struct cs_chain_conf *cc, const struct cs_instance_conf *ic)
-{
-	struct cs_instance in = { .state = CS_INST_UP, .vni = cc->vni };
-	__u32 id = ic->id, mtu = 0, over;
-
-	cs_addr_parse(ic->address, &in.addr);
-	over = cs_addr_is_v4(&in.addr) ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6;
-	if (cs_addr_path(&in.addr, &in.local, &mtu)) {
-		memset(&in.local, 0, sizeof(in.local));	/* no way yet: its packets are dropped, counted */
-		cs_warn("neighbour stage: no way to instance %s (%s)", ic->name, ic->address);
-	}
-	in.inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
-	return bpf_map_update_elem(fd, &id, &in, BPF_ANY) ? -errno : 0;
-}
-
-/* Stage `stage` as the neighbour in cs_next_table's slot: its instances,
- * then its table, as its own nodes build it. */
-static int write_neighbour_stage(struct cs_instance_daemon *d, const struct cs_chain_conf *cc, size_t stage,
-				 __u32 slot)
-{
-	int fd = bpf_map__fd(d->skel->maps.cs_next_instances), e = 0;
-	size_t i, first, n = cs_stage_span(cc, stage, &first);
-
-	for (i = 0; !e && i < n; i++)
-		e = write_neighbour_instance(fd, cc, &cc->instances[first + i]);
-	return e ? e : cs_stage_table_swap(bpf_map__fd(d->skel->maps.cs_next_table), slot, cc, stage);
-}
-
-/* nsh: what the instance program needs to send a stream on: the next
- * stage (every stage but the last) and, in a symmetric chain, the previous
- * one (every stage but the first), where its return packets go on. */
-static int write_neighbour_stages(struct cs_instance_daemon *d)
-{
-	const struct cs_chain_conf *cc = cs_role_chain(d);
-	__u32 stage = own_stage(d);
-	int e = 0;
-
-	if (!chain_is_nsh(cc))
-		return 0;
-	if (stage + 1 < cc->n_stages)
-		e = write_neighbour_stage(d, cc, stage + 1, CS_NEXT_SLOT);
-	if (!e && cc->symmetric && stage > 0)
-		e = write_neighbour_stage(d, cc, stage - 1, CS_PREV_SLOT);
-	return e;
-}
-
 int cs_role_rebuild(struct cs_instance_daemon *d)
 {
 	int64_t revision = 0;
-	int e;
 
 	if (!agreed_table(d, &revision)) {
 		/* the map's revision is the epoch; never backwards (a Lamport
@@ -401,18 +359,13 @@ int cs_role_rebuild(struct cs_instance_daemon *d)
 		return -EINVAL;
 	}
 	publish_table(d, revision);
-	e = write_neighbour_stages(d);
-	if (e)
-		cs_warn("neighbour stages: a table could not be made (%s): packets for it are dropped",
-			strerror(-e));
 	return cs_role_write_cfg(d);
 }
 
 /* From the prober thread: a peer came or went. The loop rebuilds; in a
  * cluster the chain's leader hears it too, this node one observer more. */
-static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
+static void on_peer_health(struct cs_instance_daemon *d, __u32 pos, enum cs_health_verdict verdict, const char *why)
 {
-	struct cs_instance_daemon *d = ctx;
 	struct cs_member *m = &d->members[pos < d->self ? pos : pos + 1];
 
 	__atomic_store_n(&m->up, verdict == CS_HEALTH_UP, __ATOMIC_RELEASE);
@@ -420,6 +373,19 @@ static void on_peer_health(void *ctx, __u32 pos, enum cs_health_verdict verdict,
 	cs_mapparts_observe(__atomic_load_n(&d->mapparts, __ATOMIC_ACQUIRE), cs_role_chain(d)->name, m->name,
 			    verdict != CS_HEALTH_UP, why);
 	__atomic_store_n(&d->table_dirty, 1, __ATOMIC_RELEASE);
+}
+
+/* From the prober thread: its list is the peers (every member but this
+ * node), then the neighbours. */
+static void on_health(void *ctx, __u32 pos, enum cs_health_verdict verdict, const char *why)
+{
+	struct cs_instance_daemon *d = ctx;
+	size_t peers = d->n_members - 1;
+
+	if (pos < peers)
+		on_peer_health(d, pos, verdict, why);
+	else
+		cs_neighbours_verdict(d, pos - peers, verdict, why);
 }
 
 void cs_role_observe_peers(struct cs_instance_daemon *d)
@@ -436,10 +402,13 @@ void cs_role_observe_peers(struct cs_instance_daemon *d)
 	}
 }
 
-/* Probe every peer (not this node) with the chain's health settings. */
+/* Probe every peer (not this node) with its stage's health settings, as
+ * the gateway probes them: both see the same peers alive. Then the
+ * neighbours, each with its own stage's: one prober, one link watcher. */
 int cs_role_health_begin(struct cs_instance_daemon *d)
 {
-	struct cs_health_target t[CS_SERVICEMAP_INSTANCES_MAX];
+	struct cs_health_target t[CS_INSTANCES_MAX];
+	const struct cs_health_conf *hc = cs_stage_health(cs_role_chain(d), cs_role_stage(d));
 	size_t i, n = 0;
 
 	for (i = 0; i < d->n_members; i++) {
@@ -447,12 +416,13 @@ int cs_role_health_begin(struct cs_instance_daemon *d)
 			continue;
 		t[n].name = d->members[i].name;
 		t[n].addr = d->members[i].addr;
-		t[n].hc = &cs_role_chain(d)->health;
+		t[n].hc = hc;
 		n++;
 	}
+	n += cs_neighbours_targets(d, t + n);
 	if (!n)
 		return 0;
-	d->health = cs_health_start(t, n, on_peer_health, d);
+	d->health = cs_health_start(t, n, on_health, d);
 	return d->health ? 0 : -errno;
 }
 
@@ -497,7 +467,7 @@ int cs_role_find_again(const struct cs_instance_daemon *d, const struct cs_conf 
 			 conf->chains[p.chain].name);
 		return -1;
 	}
-	if (at(conf, p)->stage != own_stage(d)) {
+	if (at(conf, p)->stage != cs_role_stage(d)) {
 		snprintf(err, errlen, "%s:%d: instance %s moved to another stage of chain %s: a node changes "
 			 "stages only by a restart", d->config_path, at(conf, p)->line, me->name, was->name);
 		return -1;
@@ -520,17 +490,7 @@ void cs_role_take(struct cs_instance_daemon *d, size_t chain, size_t inst)
 	d->n_members = members_of(&d->conf, (struct place){ chain, inst }, (__u16)d->conf.sync_port, old,
 				  old ? n_old : 0, d->members, &d->self);
 	free(old);
-}
-
-void cs_role_take_again(struct cs_instance_daemon *d)
-{
-	const struct cs_chain_conf *cc = cs_role_chain(d);
-	size_t first;
-
-	/* d->self counts within this node's stage; the chain's list holds
-	 * every stage's instances, the stages before it first */
-	cs_stage_span(cc, own_stage(d), &first);
-	cs_role_take(d, d->chain, first + d->self);
+	cs_neighbours_take(d);
 }
 
 /* ---- ids ---- */

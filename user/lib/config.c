@@ -1650,6 +1650,11 @@ size_t cs_stage_span(const struct cs_chain_conf *cc, size_t stage, size_t *first
 	return cc->stages[stage].n;
 }
 
+const struct cs_health_conf *cs_stage_health(const struct cs_chain_conf *cc, size_t stage)
+{
+	return stage < cc->n_stages ? &cc->stages[stage].health : &cc->health;
+}
+
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name)
 {
 	size_t i;

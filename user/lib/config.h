@@ -234,6 +234,10 @@ const struct cs_instance_conf *cs_instance_by_id(const struct cs_conf *conf, __u
  * stages filled) is one stage of all its instances. */
 size_t cs_stage_span(const struct cs_chain_conf *cc, size_t stage, size_t *first);
 
+/* How stage `stage` of chain cc is probed: its own health:, else the
+ * chain's (also for a chain put together without the loader). */
+const struct cs_health_conf *cs_stage_health(const struct cs_chain_conf *cc, size_t stage);
+
 /* The chain id of a chain name (cs_chain_conf.id); 0 for NULL (observe). */
 __u32 cs_chain_id_of(const struct cs_conf *conf, const char *name);
 
