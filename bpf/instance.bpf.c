@@ -499,29 +499,15 @@ static __always_inline struct cs_stream *cs_stream_of(const struct cs_flow_key *
 	return st ? st : bpf_map_lookup_elem(&cs_streams_new, key);
 }
 
-/* Instance id of a neighbour stage, when it may take a stream. */
-static __always_inline struct cs_instance *cs_neighbour_usable(__u32 id)
-{
-	struct cs_instance *in;
-
-	if (!id)
-		return NULL;
-	in = bpf_map_lookup_elem(&cs_next_instances, &id);
-	return in && cs_instance_takes(in, false) ? in : NULL;
-}
-
 /* The instance of a neighbour stage (its table in cs_next_table's slot,
- * n_buckets buckets) for a code: the bucket's primary, or its secondary
- * when the primary is down; NULL when neither is up. */
+ * n_buckets buckets) for a code (cs_bucket_choice); NULL when none may
+ * take it. */
 static __always_inline struct cs_instance *cs_neighbour_instance(__u32 slot, __u32 n_buckets, __u32 code)
 {
 	struct cs_bucket *b = cs_bucket_in(&cs_next_table, slot, n_buckets, code);
-	struct cs_instance *in;
+	__u32 id;
 
-	if (!b)
-		return NULL;
-	in = cs_neighbour_usable(b->primary);
-	return in ? in : cs_neighbour_usable(b->secondary);
+	return b ? cs_bucket_choice(&cs_next_instances, b, &id) : NULL;
 }
 
 /* The chain header toward the neighbour stage: the header of this stage's

@@ -220,28 +220,18 @@ static __always_inline int cs_encap(struct __sk_buff *skb, const struct cs_packe
 
 /*
  * nsh: a return packet of a symmetric chain of several stages goes back
- * through them last stage first: to the last stage's instance for its
- * code, the primary while it may take streams, else the secondary (no pin:
- * every stage after the first is chosen by table and liveness, as each
- * instance chooses the stage beside its own). Its id in *id; NULL when
- * neither is up.
+ * through them last stage first: to the last stage's instance for its code
+ * (cs_bucket_choice: no pin, every stage after the first is chosen by table
+ * and liveness, as each instance chooses the stage beside its own). Its id
+ * in *id; NULL when none may take it.
  */
 static __always_inline struct cs_instance *cs_last_stage(const struct cs_chain *ch, __u32 chain_id, __u32 code,
 							 __u32 *id)
 {
 	__u32 slot = chain_id * CS_CHAIN_STAGES_MAX + ch->n_stages - 1;
 	struct cs_bucket *b = cs_bucket_in(&cs_stage_map, slot, ch->last_buckets, code);
-	struct cs_instance *in;
 
-	if (!b)
-		return NULL;
-	*id = b->primary;
-	in = cs_usable(b->primary, false);
-	if (!in) {
-		*id = b->secondary;
-		in = cs_usable(b->secondary, false);
-	}
-	return in;
+	return b ? cs_bucket_choice(&cs_instances, b, id) : NULL;
 }
 
 static __always_inline bool cs_goes_back_through_stages(const struct cs_chain *ch, bool forward)

@@ -221,7 +221,8 @@ static void reload(struct cs_instance_daemon *d)
 	free(ids);
 }
 
-/* Once a tick: this host's addresses, idle streams, keep-alives, counters. */
+/* Once a tick: this host's addresses, idle streams, warmups of neighbour
+ * stages, keep-alives, counters. */
 static void tick(struct cs_instance_daemon *d)
 {
 	__u64 now = cs_now_ns();
@@ -229,6 +230,7 @@ static void tick(struct cs_instance_daemon *d)
 	cs_role_local_addrs(d);
 	cs_streams_sweep(d);
 	cs_role_ids_tick(d);
+	cs_neighbours_tick(d);
 	if (now - d->last_refresh_ns >= d->refresh_every_ns) {
 		d->stats.refreshes += cs_sync_queue_held(d, d->last_refresh_ns);
 		d->last_refresh_ns = now;

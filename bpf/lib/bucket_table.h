@@ -49,4 +49,38 @@ static __always_inline bool cs_instance_takes(const struct cs_instance *in, bool
 	       (in->state == CS_INST_DRAINING && pinned_here);
 }
 
+/* Instance id in the array `instances` when it may take a stream that is
+ * not pinned to it. */
+static __always_inline struct cs_instance *cs_instance_usable(void *instances, __u32 id)
+{
+	struct cs_instance *in;
+
+	if (!id)
+		return NULL;
+	in = bpf_map_lookup_elem(instances, &id);
+	return in && cs_instance_takes(in, false) ? in : NULL;
+}
+
+/*
+ * The instance of bucket b for a stream of a stage that pins nothing (every
+ * stage after the first, chosen per packet): the primary while it may take
+ * streams, the secondary when it may not, and the secondary too while the
+ * primary is warming and the secondary is up: a returning instance's peers
+ * are still syncing it the state of its buckets, so streams stay where
+ * their state is until the warmup ends. NULL when neither may; the chosen
+ * id in *id.
+ */
+static __always_inline struct cs_instance *cs_bucket_choice(void *instances, const struct cs_bucket *b, __u32 *id)
+{
+	struct cs_instance *p = cs_instance_usable(instances, b->primary);
+	struct cs_instance *s = cs_instance_usable(instances, b->secondary);
+
+	if (p && !(p->state == CS_INST_WARMING && s && s->state == CS_INST_UP)) {
+		*id = b->primary;
+		return p;
+	}
+	*id = b->secondary;
+	return s;
+}
+
 #endif /* CS_BPF_BUCKET_TABLE_H */

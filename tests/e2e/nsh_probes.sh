@@ -17,7 +17,8 @@
 #    down, and a's cs_next_instances holds it DOWN (0); d, its peer, too.
 # 2. a reloads while c is still dead: c stays DOWN through the reload (a
 #    neighbour that keeps its name and address keeps its verdict).
-# 3. c comes back, nothing restarted: a and b say it is up, state UP (1).
+# 3. c comes back, nothing restarted: a and b say it is warming, state
+#    WARMING (3), then, its warmup (1 s) passed, up, state UP (1).
 # 4. a dies: d says the previous stage's a is down, and marks it so.
 T_SUITE=e2e-nsh-probes
 . "$(dirname "$0")/mesh.bash"
@@ -33,7 +34,7 @@ chains:
   - name: probes
     mode: nsh
     symmetric: true
-    health: {probe: tcp, port: 9100, interval: 100ms, timeout: 50ms, fall: 3, rise: 2}
+    health: {probe: tcp, port: 9100, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 1s}
     stages:
       - name: one
         instances: [{name: one-a, address: 10.30.0.2}, {name: one-b, address: 10.31.0.2}]
@@ -116,10 +117,16 @@ check "after the reload the probes still find c down" wait_since "$LAB/a.log" "$
 # 3. c comes back, nothing restarted
 mark_a=$(lines a) mark_b=$(lines b)
 revive c
-if wait_since "$LAB/a.log" "$mark_a" "next stage: instance two-c is up" &&
-	wait_since "$LAB/b.log" "$mark_b" "next stage: instance two-c is up" && wait_state a $ID_C 1 &&
+if wait_since "$LAB/a.log" "$mark_a" "next stage: instance two-c is up: warming" &&
+	wait_since "$LAB/b.log" "$mark_b" "next stage: instance two-c is up: warming" && [ "$(state a $ID_C)" = 3 ]; then
+	pass "c comes back: a and b mark it warming (the bucket's other instance keeps its streams)"
+else
+	fail "c warming" "a: $(tail -n +$((mark_a + 1)) "$LAB/a.log" | grep two-c); state on a: $(state a $ID_C)"
+fi
+if wait_since "$LAB/a.log" "$mark_a" "next stage: instance two-c is up: warmed up" &&
+	wait_since "$LAB/b.log" "$mark_b" "next stage: instance two-c is up: warmed up" && wait_state a $ID_C 1 &&
 	wait_state b $ID_C 1; then
-	pass "c comes back: a and b mark it up"
+	pass "c comes back: once its warmup has passed, a and b mark it up"
 else
 	fail "c up" "a: $(tail -n +$((mark_a + 1)) "$LAB/a.log" | grep two-c); state on a: $(state a $ID_C)"
 fi

@@ -1155,6 +1155,15 @@ static void nsh_next_stage(void)
 	EXPECT_EQ(run_out(seg, n), TC_ACT_SHOT);
 	EXPECT_EQ(nsh_reason(CS_NSH_NO_NEXT), 1);
 	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 2);
+	/* the primary returns, warming: it takes the stream only while the
+	 * secondary cannot */
+	set_next(NEXT_A, NEXT_A4, CS_INST_WARMING);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_REDIRECT);
+	expect_onward(seg, n, NEXT_A4);
+	set_next(NEXT_B, NEXT_B4, CS_INST_UP);
+	EXPECT_EQ(run_out(seg, n), TC_ACT_REDIRECT);
+	expect_onward(seg, n, NEXT_B4);
+	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 4);
 	set_next(NEXT_A, NEXT_A4, CS_INST_UP);
 	n = build(seg, &r, TCP_SYN | TCP_ACK, 0);
 	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
@@ -1163,7 +1172,7 @@ static void nsh_next_stage(void)
 	n = build(seg, &other, TCP_SYN, 0);
 	EXPECT_EQ(run_out(seg, n), TC_ACT_OK);
 	EXPECT(g_out_len == n && !memcmp(g_out, seg, n), "a stream never seen was changed");
-	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 2);
+	EXPECT_EQ(reason(CS_I_NSH_SENT_ON), 4);
 out:
 	fx_free();
 }

@@ -170,7 +170,8 @@ out:
 	fx_free();
 }
 
-/* A verdict changes the instance's state alone, at once. */
+/* A verdict changes the instance's state alone, at once; one back from
+ * down is warming until its warmup has passed. */
 static void verdict_marks(void)
 {
 	struct cs_instance before, after;
@@ -186,7 +187,13 @@ static void verdict_marks(void)
 	EXPECT(!memcmp(&after, &before, sizeof(before)), "the rest of the entry changed");
 	EXPECT_EQ(entry(ID_D).state, CS_INST_UP);
 	cs_neighbours_verdict(&D, (size_t)c, CS_HEALTH_UP, "test: 2 good probes in a row");
+	EXPECT_EQ(entry(ID_C).state, CS_INST_WARMING);
+	cs_neighbours_tick(&D);	/* its warmup has not passed */
+	EXPECT_EQ(entry(ID_C).state, CS_INST_WARMING);
+	D.neighbours[c].warm_until_ns = 1;	/* now it has */
+	cs_neighbours_tick(&D);
 	EXPECT_EQ(entry(ID_C).state, CS_INST_UP);
+	EXPECT_EQ(D.neighbours[c].warm_until_ns, 0);
 out:
 	fx_free();
 }

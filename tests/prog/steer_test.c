@@ -997,8 +997,8 @@ static bool set_two_stages(void)
 /* A symmetric chain of two stages: what the client sends goes to stage 0
  * (SI 255); the answers come back through the stages, last first: to the
  * second stage's instance for the code (SI 253, the path's first hop back),
- * the primary, or the secondary when it is down, and on_failure when
- * neither is up. */
+ * the primary, or the secondary when it is down or warming (and the
+ * secondary up), and on_failure when neither may take it. */
 static void nsh_back_through_stages(void)
 {
 	struct pkt r = reverse(&P1);
@@ -1013,7 +1013,13 @@ static void nsh_back_through_stages(void)
 	EXPECT(set_state(3, CS_INST_DOWN), "instance 3 down");
 	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
 	expect_nsh_si(&r, g_frame, g_len, "10.32.0.1", "10.32.0.3", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, 253);
+	EXPECT(set_state(3, CS_INST_WARMING), "instance 3 back, warming");
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);	/* the secondary is up: it keeps the stream */
+	expect_nsh_si(&r, g_frame, g_len, "10.32.0.1", "10.32.0.3", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, 253);
 	EXPECT(set_state(4, CS_INST_DOWN), "instance 4 down");
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);	/* only the warming one is left */
+	expect_nsh_si(&r, g_frame, g_len, "10.32.0.1", "10.32.0.2", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, 253);
+	EXPECT(set_state(3, CS_INST_DOWN), "instance 3 down");
 	EXPECT_EQ(run(&r), TC_ACT_OK);	/* on_failure: bypass */
 	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);	/* going out, stage 0 still takes it */
 out:

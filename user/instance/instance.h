@@ -65,6 +65,8 @@ struct cs_neighbour {
 	struct cs_addr addr;
 	bool up;			/* what its probes said last; up until
 					 * the first verdict */
+	__u64 warm_until_ns;		/* back from down: warming until then
+					 * (cs_neighbours_tick); 0: not warming */
 };
 
 struct cs_instance_daemon {
@@ -167,6 +169,9 @@ size_t cs_neighbours_targets(const struct cs_instance_daemon *d, struct cs_healt
 /* From the prober thread: neighbour i is up or down; its state in
  * cs_next_instances follows at once, and the log says so. */
 void cs_neighbours_verdict(struct cs_instance_daemon *d, size_t i, enum cs_health_verdict verdict, const char *why);
+/* Once a tick: a neighbour whose warmup has passed is up again, primary
+ * of its buckets. */
+void cs_neighbours_tick(struct cs_instance_daemon *d);
 
 /* peers.c */
 int cs_sync_open(struct cs_instance_daemon *d, char *err, size_t errlen);

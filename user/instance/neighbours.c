@@ -17,12 +17,19 @@
  * verdict of a neighbour that keeps its name and address, as the members
  * keep theirs.
  *
+ * A neighbour that comes back from down is WARMING for its stage's
+ * health.warmup, as the gateway keeps a returning instance of the first
+ * stage: the dataplane sends it a bucket's streams only while the bucket's
+ * other instance is not up (cs_bucket_choice), so streams stay where their
+ * state is while the returning one's peers sync it theirs. Then it is UP.
+ *
  * Who writes cs_next_instances: the main thread (cs_neighbours_write) only
  * while the prober is stopped, at start and on a reload; the prober thread
- * (cs_neighbours_verdict) while it runs. So they never write over each
- * other, and need no lock.
+ * (cs_neighbours_verdict) and the main thread's tick, which ends warmups,
+ * under neighbours_lock, so neither writes over the other's change.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +38,16 @@
 
 #include "instance.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/health.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "lib/stagetable.h"
 #include "instance.skel.h"
+
+/* Between the prober's verdicts and the tick that ends warmups: one reads
+ * a neighbour's entry and writes it back changed. */
+static pthread_mutex_t neighbours_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* A neighbour stage: which of the chain's, and its slot of cs_next_table. */
 struct side {
@@ -162,23 +175,83 @@ size_t cs_neighbours_targets(const struct cs_instance_daemon *d, struct cs_healt
 	return d->n_neighbours;
 }
 
+static const char *side_name(const struct cs_neighbour *nb)
+{
+	return nb->next ? "next" : "previous";
+}
+
+/* The state a verdict gives: DOWN, UP, or WARMING for one back from down
+ * (its stage's warmup, until *warm_until_ns). */
+static __u32 state_after(const struct cs_instance_daemon *d, const struct cs_neighbour *nb, bool was_up, bool up,
+			 __u64 *warm_until_ns)
+{
+	__u32 warmup_ms = cs_stage_health(cs_role_chain(d), nb->stage)->warmup_ms;
+
+	*warm_until_ns = 0;
+	if (!up)
+		return CS_INST_DOWN;
+	if (was_up || !warmup_ms)
+		return CS_INST_UP;
+	*warm_until_ns = cs_now_ns() + (__u64)warmup_ms * 1000000ULL;
+	return CS_INST_WARMING;
+}
+
 void cs_neighbours_verdict(struct cs_instance_daemon *d, size_t i, enum cs_health_verdict verdict, const char *why)
 {
 	struct cs_neighbour *nb = &d->neighbours[i];
 	int fd = bpf_map__fd(d->skel->maps.cs_next_instances);
+	bool up = verdict == CS_HEALTH_UP, was_up = __atomic_load_n(&nb->up, __ATOMIC_ACQUIRE);
 	struct cs_instance in;
+	__u64 warm_until_ns;
 
-	__atomic_store_n(&nb->up, verdict == CS_HEALTH_UP, __ATOMIC_RELEASE);
-	cs_info("%s stage: instance %s is %s: %s", nb->next ? "next" : "previous", nb->name,
-		verdict == CS_HEALTH_UP ? "up" : "down", why);
+	__atomic_store_n(&nb->up, up, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&neighbours_lock);
 	if (bpf_map_lookup_elem(fd, &nb->id, &in)) {
+		pthread_mutex_unlock(&neighbours_lock);
 		cs_warn("neighbour stage: instance %s has no entry to mark (%s)", nb->name, strerror(errno));
 		return;
 	}
-	in.state = state_of(nb);
-	if (in.state == CS_INST_UP)
+	in.state = state_after(d, nb, was_up, up, &warm_until_ns);
+	__atomic_store_n(&nb->warm_until_ns, warm_until_ns, __ATOMIC_RELEASE);
+	if (up)
 		find_way(nb, &in);	/* the way may have changed while it was down */
 	if (bpf_map_update_elem(fd, &nb->id, &in, BPF_EXIST))
 		cs_warn("neighbour stage: instance %s could not be marked %s (%s)", nb->name,
-			verdict == CS_HEALTH_UP ? "up" : "down", strerror(errno));
+			cs_inst_state_name(in.state), strerror(errno));
+	pthread_mutex_unlock(&neighbours_lock);
+	cs_info("%s stage: instance %s is %s: %s", side_name(nb), nb->name,
+		in.state == CS_INST_WARMING ? "up: warming" : up ? "up" : "down", why);
+}
+
+/* Neighbour nb's warmup, which was to end at `until`, has passed: up,
+ * unless a verdict came meanwhile (a new warmup, or down). */
+static void end_warmup(int fd, struct cs_neighbour *nb, __u64 until)
+{
+	struct cs_instance in;
+	bool done = false;
+
+	pthread_mutex_lock(&neighbours_lock);
+	if (__atomic_load_n(&nb->warm_until_ns, __ATOMIC_ACQUIRE) == until) {
+		__atomic_store_n(&nb->warm_until_ns, 0, __ATOMIC_RELEASE);
+		if (!bpf_map_lookup_elem(fd, &nb->id, &in) && in.state == CS_INST_WARMING) {
+			in.state = CS_INST_UP;
+			done = !bpf_map_update_elem(fd, &nb->id, &in, BPF_EXIST);
+		}
+	}
+	pthread_mutex_unlock(&neighbours_lock);
+	if (done)
+		cs_info("%s stage: instance %s is up: warmed up", side_name(nb), nb->name);
+}
+
+void cs_neighbours_tick(struct cs_instance_daemon *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.cs_next_instances);
+	__u64 now = cs_now_ns(), until;
+	size_t i;
+
+	for (i = 0; i < d->n_neighbours; i++) {
+		until = __atomic_load_n(&d->neighbours[i].warm_until_ns, __ATOMIC_ACQUIRE);
+		if (until && now >= until)
+			end_warmup(fd, &d->neighbours[i], until);
+	}
 }
