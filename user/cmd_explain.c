@@ -4,7 +4,8 @@
  * id, the rule it follows, that rule's chain) and every record that names
  * it, read from the pinned maps. Works while the daemon is down. Given a
  * 5-tuple instead, also where that stream goes: its code, bucket, primary
- * and secondary, and its instance (pinned, or the one a new stream takes).
+ * and secondary, and its instance (pinned, or the one a new stream takes);
+ * through a chain of several stages, its instance at each.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include "lib/addr.h"
 #include "lib/cli.h"
 #include "lib/clock.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "lib/names.h"
 #include "lib/never.h"
@@ -28,7 +30,7 @@
 #include "lib/view.h"
 
 static const char explain_usage[] =
-	"usage: cloudsteer explain IP|STREAM [--json] [--pin-dir DIR]\n"
+	"usage: cloudsteer explain IP|STREAM [--json] [-c FILE] [--pin-dir DIR]\n"
 	"\n"
 	"STREAM is tcp|udp SRC SPORT DST DPORT.\n"
 	"\n"
@@ -37,8 +39,11 @@ static const char explain_usage[] =
 	"Given a stream, explain the route among its two addresses (the destination\n"
 	"first) and say where the stream goes: its affinity code, bucket, primary\n"
 	"and secondary, and the instance it is pinned to, or the one a new stream\n"
-	"would take now. Read from the pinned maps: it works while the daemon is down.\n"
+	"would take now; through a chain of several stages, its instance at each.\n"
+	"Read from the pinned maps: it works while the daemon is down.\n"
 	"\n"
+	"  -c, --config FILE  the config, for the names of a chain's stages (default\n"
+	"                     " CS_DEFAULT_CONFIG ")\n"
 	"  -j, --json         one JSON object on one line\n"
 	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
@@ -195,6 +200,85 @@ static void flow_text(const struct cs_flow_key *k, char *buf, size_t len)
 		 k->proto == 6 ? "tcp" : k->proto == 17 ? "udp" : "ip");
 }
 
+/* ---- a chain of several stages: the stream's instance at each ---- */
+
+/* "dlp-b (4)", or "4" where the daemon kept no names. */
+static const char *inst_text(const struct cs_view *v, __u32 id, char *buf, size_t len)
+{
+	const char *name = cs_view_instance_name(v, id);
+
+	if (strcmp(name, "-"))
+		snprintf(buf, len, "%s (%u)", name, id);
+	else
+		snprintf(buf, len, "%u", id);
+	return buf;
+}
+
+/* No instance of the stage may take the stream: who could, and what
+ * follows (steer's on_failure at the first stage; at a later one, the
+ * stage before drops the packet). */
+static void print_no_hop(const struct cs_view *v, const struct cs_hop *h)
+{
+	char p[96], s[96];
+
+	if (!h->have_table) {
+		printf("no table yet\n");
+		return;
+	}
+	printf("none: primary %s %s, secondary %s %s; %s\n", inst_text(v, h->b.primary, p, sizeof(p)),
+	       inst_state(v, h->b.primary), inst_text(v, h->b.secondary, s, sizeof(s)), inst_state(v, h->b.secondary),
+	       h->stage ? "the stage before drops it (nsh_no_next)" : "on_failure decides");
+}
+
+/* One line a stage: "stage 1   dlp: dlp-b (4), secondary, up". Nothing
+ * for a chain of one stage. */
+static void print_stages(const struct explain *x, __u32 chain_id, __u32 code, __u32 pinned)
+{
+	__u32 k, n = cs_view_stages(&x->v, chain_id);
+	char inst[96];
+
+	for (k = 0; n > 1 && k < n; k++) {
+		struct cs_hop h = cs_view_hop(&x->v, chain_id, k, code, pinned);
+		const char *name = cs_view_stage_name(&x->v, chain_id, k);
+
+		printf("  stage %-3u %s%s", k, name ? name : "", name ? ": " : "");
+		if (h.id)
+			printf("%s, %s, %s\n", inst_text(&x->v, h.id, inst, sizeof(inst)), h.role,
+			       inst_state(&x->v, h.id));
+		else
+			print_no_hop(&x->v, &h);
+	}
+}
+
+/* "stages": one object a stage, as print_stages has them. Nothing for a
+ * chain of one stage. */
+static void json_stages(const struct explain *x, struct cs_json *j, __u32 chain_id, __u32 code, __u32 pinned)
+{
+	__u32 k, n = cs_view_stages(&x->v, chain_id);
+
+	if (n < 2)
+		return;
+	cs_json_array(j, "stages");
+	for (k = 0; k < n; k++) {
+		struct cs_hop h = cs_view_hop(&x->v, chain_id, k, code, pinned);
+		const char *name = cs_view_instance_name(&x->v, h.id);
+
+		cs_json_object(j, NULL);
+		cs_view_stage_json(j, &x->v, chain_id, k);
+		if (h.have_table)
+			cs_json_u64(j, "bucket", h.bucket);
+		if (h.id && strcmp(name, "-"))
+			cs_json_str(j, "instance", name);
+		else
+			cs_json_null(j, "instance");
+		cs_json_u64(j, "id", h.id);
+		cs_json_str(j, "role", h.role);
+		cs_json_str(j, "state", inst_state(&x->v, h.id));
+		cs_json_close(j);
+	}
+	cs_json_close(j);
+}
+
 static void print_chain(const struct explain *x)
 {
 	__u32 chain_id = x->route_rule.chain_id;
@@ -227,6 +311,7 @@ static void print_chain(const struct explain *x)
 			       inst_state(&x->v, b->primary), b->secondary, inst_state(&x->v, b->secondary));
 		printf(", pinned to %u (%s); %s%s\n", f->flow.instance, inst_state(&x->v, f->flow.instance),
 		       cs_stream_state_name(f->flow.state), f->proven ? "" : ", not proven yet");
+		print_stages(x, chain_id, f->flow.code, f->flow.instance);
 	}
 }
 
@@ -260,18 +345,10 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 		cs_json_str(j, "instance_state", inst_state(&x->v, f->flow.instance));
 		cs_json_str(j, "state", cs_stream_state_name(f->flow.state));
 		cs_json_bool(j, "proven", f->proven);
+		json_stages(x, j, x->route_rule.chain_id, f->flow.code, f->flow.instance);
 		cs_json_close(j);
 	}
 	cs_json_close(j);
-}
-
-/* May it take a new stream, as steer's cs_usable says: up, or warming (the
- * table keeps a warming instance secondary; failover may still pick it). */
-static bool inst_up(const struct cs_view *v, __u32 id)
-{
-	const struct cs_instance *in = cs_view_instance(v, id);
-
-	return in && (in->state == CS_INST_UP || in->state == CS_INST_WARMING);
 }
 
 /* Where the asked stream goes, as steer decides it: its pin, else the
@@ -297,8 +374,7 @@ static void place_asked(struct explain *x)
 		a->instance = fl.instance;
 		a->code = fl.code;	/* the code steer computed */
 	} else if (a->have_bucket) {
-		a->instance = inst_up(&x->v, a->b.primary) ? a->b.primary
-			    : inst_up(&x->v, a->b.secondary) ? a->b.secondary : 0;
+		a->instance = cs_view_hop(&x->v, x->route_rule.chain_id, 0, a->code, 0).id;
 	}
 }
 
@@ -321,6 +397,7 @@ static void print_asked(const struct explain *x)
 		printf(", not seen yet: it would go to %u\n", a->instance);
 	else
 		printf(", not seen yet: no instance would take it (on_failure decides)\n");
+	print_stages(x, x->route_rule.chain_id, a->code, a->pinned ? a->instance : 0);
 }
 
 static void json_asked(const struct explain *x, struct cs_json *j)
@@ -337,6 +414,8 @@ static void json_asked(const struct explain *x, struct cs_json *j)
 	}
 	cs_json_bool(j, "pinned", a->pinned);
 	cs_json_u64(j, "instance", a->instance);
+	if (a->have_code || a->pinned)
+		json_stages(x, j, x->route_rule.chain_id, a->code, a->pinned ? a->instance : 0);
 	cs_json_close(j);
 }
 
@@ -503,7 +582,8 @@ static void pick_route_of_stream(struct explain *x)
 int cmd_explain(int argc, char **argv)
 {
 	struct cs_cli cli = { .cmd = "explain", .usage = explain_usage,
-			      .flags = CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE, .pin_dir = cs_pin_dir() };
+			      .flags = CS_FLAG_CONFIG | CS_FLAG_PIN_DIR | CS_FLAG_JSON | CS_FLAG_VERBOSE,
+			      .config = CS_DEFAULT_CONFIG, .pin_dir = cs_pin_dir() };
 	struct explain x = { 0 };
 	struct cs_pinned pins;
 	char err[1024];
@@ -524,6 +604,7 @@ int cmd_explain(int argc, char **argv)
 		cs_pinned_close(&pins);
 		return 1;
 	}
+	cs_view_name_stages(&x.v, cli.config, strcmp(cli.config, CS_DEFAULT_CONFIG) != 0);
 	if (x.asked.given)
 		pick_route_of_stream(&x);
 	cs_addr_format(&x.addr, x.ip, sizeof(x.ip));

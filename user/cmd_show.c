@@ -41,11 +41,11 @@ static const char show_usage[] =
 	"  rules    one row per rule pattern, with its rule's settings and counters\n"
 	"  stats    learn's counters by reason, steer's flow counters, how full the tables are\n"
 	"  chains   one row per service chain (by id): name, mode, on_failure,\n"
-	"           buckets, instances, VNI\n"
-	"  instances  one row per instance (by id): name, chain, address, state,\n"
-	"           counters\n"
-	"  map      how many buckets of each chain's table each instance holds;\n"
-	"           with --json every bucket\n"
+	"           buckets, instances, VNI, stages\n"
+	"  instances  one row per instance (by id): name, chain, stage, address,\n"
+	"           state, counters\n"
+	"  map      how many buckets of each chain's tables (one per stage) each\n"
+	"           instance holds; with --json every bucket\n"
 	"  streams  on an instance node: one row per stream it holds or has a synced\n"
 	"           copy of\n"
 	"  sync     on an instance node: the sync counters and the dataplane's\n"
@@ -55,7 +55,8 @@ static const char show_usage[] =
 	"           agreed map, each member's table, and a line for every way\n"
 	"           they disagree with this node's config or the agreed map\n"
 	"\n"
-	"  -c, --config FILE  the config, for cluster (default " CS_DEFAULT_CONFIG ")\n"
+	"  -c, --config FILE  the config, for cluster and the names of a chain's stages\n"
+	"                     (default " CS_DEFAULT_CONFIG ")\n"
 	"  -j, --json         one JSON object per line (JSON Lines)\n"
 	"  -p, --pin-dir DIR  where the maps are pinned (default $" CS_PIN_DIR_ENV ",\n"
 	"                     else " CS_PIN_DIR ")\n"
@@ -559,6 +560,13 @@ static int show_stats(struct show *s)
 
 /* ---- chains, instances, map: steer's maps only ---- */
 
+/* The bit of a column that speaks of stages, to hide where no chain has
+ * several: what chains of one stage show stays as it was. */
+static unsigned stage_columns(const struct show *s, unsigned column)
+{
+	return cs_view_any_stages(&s->v) ? 0 : 1u << column;
+}
+
 /* The chains or instances shown: their ids, one a row. */
 struct id_rows {
 	const struct cs_view *v;
@@ -598,6 +606,7 @@ static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 		snprintf(cell[7], CS_CELL_MAX, "%u", vni);
 	else
 		snprintf(cell[7], CS_CELL_MAX, "-");
+	snprintf(cell[8], CS_CELL_MAX, "%u", cs_view_stages(rows->v, id));
 }
 
 static void chain_json(const struct cs_view *v, __u32 id)
@@ -617,6 +626,8 @@ static void chain_json(const struct cs_view *v, __u32 id)
 	cs_json_u64(&j, "instances", sv->n_inst_of[id]);
 	if (vni)
 		cs_json_u64(&j, "vni", vni);
+	if (cs_view_stages(v, id) > 1)
+		cs_json_u64(&j, "stages", cs_view_stages(v, id));
 	cs_json_end(&j);
 }
 
@@ -625,6 +636,7 @@ static int show_chains(struct show *s)
 	static const struct cs_column cols[] = {
 		{ "CHAIN", true }, { "NAME", false }, { "MODE", false }, { "ON FAILURE", false },
 		{ "SYMMETRIC", false }, { "BUCKETS", true }, { "INSTANCES", true }, { "VNI", true },
+		{ "STAGES", true },
 	};
 	struct id_rows rows = { .v = &s->v, .sv = s->v.steer };
 	__u32 i;
@@ -634,7 +646,8 @@ static int show_chains(struct show *s)
 		if (rows.sv->chain_used[i])
 			rows.id[rows.n++] = i;
 	if (!s->json)
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, chains_fill, &rows);
+		cs_table_print_hiding(stdout, cols, sizeof(cols) / sizeof(cols[0]), stage_columns(s, 8 /* STAGES */),
+				      rows.n, chains_fill, &rows);
 	else
 		for (r = 0; r < rows.n; r++)
 			chain_json(&s->v, rows.id[r]);
@@ -683,21 +696,22 @@ static void instances_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[0], CS_CELL_MAX, "%u", id);
 	snprintf(cell[1], CS_CELL_MAX, "%s", cs_view_instance_name(rows->v, id));
 	snprintf(cell[2], CS_CELL_MAX, "%u", in->chain_id);
-	cs_addr_format(&in->addr, cell[3], CS_CELL_MAX);
-	snprintf(cell[4], CS_CELL_MAX, "%s", inst_state_text(rows->v, id));
-	snprintf(cell[5], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].packets);
-	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].bytes);
-	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].flows);
+	cs_instance_stage_text(rows->v, id, cell[3], CS_CELL_MAX);
+	cs_addr_format(&in->addr, cell[4], CS_CELL_MAX);
+	snprintf(cell[5], CS_CELL_MAX, "%s", inst_state_text(rows->v, id));
+	snprintf(cell[6], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].packets);
+	snprintf(cell[7], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].bytes);
+	snprintf(cell[8], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].flows);
 	if (!inst_is_encap(sv, id)) {
-		for (int c = 8; c <= 12; c++)
+		for (int c = 9; c <= 13; c++)
 			snprintf(cell[c], CS_CELL_MAX, "-");
 		return;
 	}
-	inst_local_text(in, cell[8], CS_CELL_MAX);
-	snprintf(cell[9], CS_CELL_MAX, "%u", in->inner_mtu);
-	mac_text(in->mac, cell[10], CS_CELL_MAX);
-	snprintf(cell[11], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].clamped);
-	snprintf(cell[12], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].encap_failed);
+	inst_local_text(in, cell[9], CS_CELL_MAX);
+	snprintf(cell[10], CS_CELL_MAX, "%u", in->inner_mtu);
+	mac_text(in->mac, cell[11], CS_CELL_MAX);
+	snprintf(cell[12], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].clamped);
+	snprintf(cell[13], CS_CELL_MAX, "%llu", (unsigned long long)sv->stat[id].encap_failed);
 }
 
 static void instance_json(const struct cs_view *v, __u32 id)
@@ -711,6 +725,7 @@ static void instance_json(const struct cs_view *v, __u32 id)
 	cs_json_u64(&j, "id", id);
 	cs_json_str(&j, "name", cs_view_instance_name(v, id));
 	cs_json_u64(&j, "chain_id", in->chain_id);
+	cs_instance_stage_json(&j, v, id);
 	cs_json_str(&j, "address", cs_addr_format(&in->addr, ip, sizeof(ip)));
 	cs_json_str(&j, "state", inst_state_text(v, id));
 	cs_json_u64(&j, "packets", sv->stat[id].packets);
@@ -731,7 +746,7 @@ static void instance_json(const struct cs_view *v, __u32 id)
 static int show_instances(struct show *s)
 {
 	static const struct cs_column cols[] = {
-		{ "INSTANCE", true }, { "NAME", false }, { "CHAIN", true }, { "ADDRESS", false },
+		{ "INSTANCE", true }, { "NAME", false }, { "CHAIN", true }, { "STAGE", false }, { "ADDRESS", false },
 		{ "STATE", false }, { "PACKETS", true }, { "BYTES", true }, { "STREAMS", true },
 		{ "VIA", false }, { "INNER MTU", true }, { "MAC", false }, { "CLAMPED", true },
 		{ "UNWRAPPED", true },
@@ -744,95 +759,17 @@ static int show_instances(struct show *s)
 		if (rows.sv->inst[i].chain_id)
 			rows.id[rows.n++] = i;
 	if (!s->json)
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), rows.n, instances_fill, &rows);
+		cs_table_print_hiding(stdout, cols, sizeof(cols) / sizeof(cols[0]), stage_columns(s, 3 /* STAGE */),
+				      rows.n, instances_fill, &rows);
 	else
 		for (r = 0; r < rows.n; r++)
 			instance_json(&s->v, rows.id[r]);
 	return 0;
 }
 
-/* One row of the summary: an instance of one chain's table. */
-struct map_row {
-	__u32 chain, instance;
-	__u32 primary, secondary;	/* buckets */
-};
-
-struct map_summary {
-	struct map_row *rows;
-	size_t n;
-};
-
-static void map_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
-{
-	const struct map_summary *m = ctx;
-	const struct map_row *row = &m->rows[r];
-
-	snprintf(cell[0], CS_CELL_MAX, "%u", row->chain);
-	if (row->instance)
-		snprintf(cell[1], CS_CELL_MAX, "%u", row->instance);
-	else
-		snprintf(cell[1], CS_CELL_MAX, "none");
-	snprintf(cell[2], CS_CELL_MAX, "%u", row->primary);
-	snprintf(cell[3], CS_CELL_MAX, "%u", row->secondary);
-}
-
-/* One line of `show map --json`: a bucket. */
-static void bucket_json(__u32 chain_id, __u32 bucket, const struct cs_bucket *bk)
-{
-	struct cs_json j;
-
-	cs_json_begin(&j, stdout);
-	cs_json_u64(&j, "chain", chain_id);
-	cs_json_u64(&j, "bucket", bucket);
-	cs_json_u64(&j, "primary", bk->primary);
-	cs_json_u64(&j, "secondary", bk->secondary);
-	cs_json_end(&j);
-}
-
-/* The rows of chain c: how many buckets each instance is primary and
- * secondary of, "none" (0) last. */
-static void summarize_table(const struct cs_steer_view *sv, __u32 c, struct map_summary *m)
-{
-	__u32 prim[CS_INSTANCES_MAX] = { 0 }, sec[CS_INSTANCES_MAX] = { 0 }, b, i;
-
-	for (b = 0; b < sv->table_len[c]; b++) {
-		prim[sv->table[c][b].primary % CS_INSTANCES_MAX]++;
-		sec[sv->table[c][b].secondary % CS_INSTANCES_MAX]++;
-	}
-	for (i = 1; i <= CS_INSTANCES_MAX; i++) {
-		__u32 id = i % CS_INSTANCES_MAX;	/* "none" (0) last */
-
-		if (!prim[id] && !sec[id])
-			continue;
-		m->rows[m->n++] = (struct map_row){ c, id, prim[id], sec[id] };
-	}
-}
-
 static int show_map(struct show *s)
 {
-	static const struct cs_column cols[] = {
-		{ "CHAIN", true }, { "INSTANCE", true }, { "PRIMARY", true }, { "SECONDARY", true },
-	};
-	const struct cs_steer_view *sv = s->v.steer;
-	struct map_summary m = { NULL, 0 };
-	__u32 c, b;
-
-	if (s->json) {
-		for (c = 1; c < CS_CHAINS_MAX; c++)
-			for (b = 0; b < sv->table_len[c]; b++)
-				bucket_json(c, b, &sv->table[c][b]);
-		return 0;
-	}
-	m.rows = calloc(CS_CHAINS_MAX * CS_INSTANCES_MAX, sizeof(struct map_row));
-	if (!m.rows) {
-		cs_err("out of memory");
-		return 1;
-	}
-	for (c = 1; c < CS_CHAINS_MAX; c++)
-		summarize_table(sv, c, &m);
-	cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), m.n, map_fill, &m);
-	free(m.rows);
-	return 0;
+	return cmd_show_map(&s->v, s->json);
 }
 
 /* ---- dispatch ---- */
@@ -1056,7 +993,7 @@ static const struct subcommand {
 	{ "rules", CS_READ_RECORDS | CS_READ_PATTERNS, show_rules, 0 },
 	{ "stats", CS_READ_RECORDS | CS_READ_ROUTES | CS_READ_NAMES | CS_READ_FLOWS, show_stats, 0 },
 	{ "chains", STEER_READS, show_chains, STEER_BASE },
-	{ "instances", STEER_READS | CS_READ_INST_STATS, show_instances,
+	{ "instances", STEER_READS | CS_READ_INST_STATS | CS_READ_TABLES, show_instances,
 	  STEER_BASE | CS_PINNED_BIT(CS_M_INST_STATS) },
 	{ "map", STEER_READS | CS_READ_TABLES, show_map, STEER_BASE | CS_PINNED_BIT(CS_M_SERVICE_MAP) },
 	{ "streams", 0, show_streams, CS_PINNED_BIT(CS_M_STREAMS) | CS_PINNED_BIT(CS_M_STREAMS_NEW) },
@@ -1077,9 +1014,11 @@ static int find_subcommand(const char *name)
 static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pinned *pins, char *err,
 		     size_t errlen)
 {
-	if (sub->only)	/* and the names of the ids, where a daemon kept them */
-		return cs_pinned_open_with(pins, dir, sub->only, CS_PINNED_IDS | CS_PINNED_BIT(CS_M_PEER_IDS), err,
-					   errlen);
+	/* and the names of the ids, where a daemon kept them, and the tables of
+	 * later stages, where it has them */
+	if (sub->only)
+		return cs_pinned_open_with(pins, dir, sub->only, CS_PINNED_IDS | CS_PINNED_BIT(CS_M_PEER_IDS) |
+					   CS_PINNED_BIT(CS_M_STAGE_MAP), err, errlen);
 	return cs_pinned_open(pins, dir, err, errlen);
 }
 
@@ -1115,6 +1054,8 @@ int cmd_show(int argc, char **argv)
 		cs_pinned_close(&pins);
 		return 1;
 	}
+	if (subcommands[sub].reads & CS_READ_CHAINS)
+		cs_view_name_stages(&s.v, cli.config, strcmp(cli.config, CS_DEFAULT_CONFIG) != 0);
 	rc = subcommands[sub].run(&s);
 	cs_view_free(&s.v);
 	cs_pinned_close(&pins);

@@ -19,4 +19,9 @@ int cmd_show(int argc, char **argv);
  * not the pins. 0 shown, 1 not. */
 int cmd_show_cluster(const char *config_path, bool json);
 
+/* show map, in a file of its own (cmd_show_map.c): every stage's table of
+ * each chain, from the view cmd_show read. 0 shown, 1 not. */
+struct cs_view;
+int cmd_show_map(const struct cs_view *v, bool json);
+
 #endif

@@ -102,7 +102,8 @@ struct {
  * daemon builds a new table and swaps it in with one update of this slot:
  * a packet sees the old table or the new one, never half of either. Read
  * by steer for new or moving streams, and by the CLI. The tables of later
- * stages are the instance nodes' (instance_maps.h, cs_next_table). */
+ * stages are in cs_stage_map (below), and on the instance nodes of the
+ * stage before in cs_next_table (instance_maps.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, CS_CHAINS_MAX);

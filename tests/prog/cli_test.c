@@ -590,7 +590,7 @@ static void help(void)
 	if (CLI("show", "stats", "--help") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "usage: cloudsteer show");
 	if (CLI("explain", "--help") && EXPECT_EXIT(0))
-		EXPECT_HAS(R.out, "usage: cloudsteer explain IP|STREAM [--json] [--pin-dir DIR]");
+		EXPECT_HAS(R.out, "usage: cloudsteer explain IP|STREAM [--json] [-c FILE] [--pin-dir DIR]");
 	if (CLI("--help") && EXPECT_EXIT(0)) {
 		EXPECT_HAS(R.out, "  show ");
 		EXPECT_HAS(R.out, "  explain ");

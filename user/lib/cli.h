@@ -5,6 +5,7 @@
  * to say a usage error.
  *
  *   -c, --config FILE   the YAML config        check run detach replay drain instance
+ *                                              show explain
  *   -p, --pin-dir DIR   where the maps are     run detach show explain drain instance
  *                       pinned
  *   -j, --json          JSON for programs      show explain replay

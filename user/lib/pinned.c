@@ -74,6 +74,8 @@ static const struct map_spec specs[CS_M_COUNT] = {
 			       CS_S_MAX, true },
 	[CS_M_STREAMS_NEW] = { "cs_streams_new", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key),
 			       sizeof(struct cs_stream), 1, true },
+	[CS_M_STAGE_MAP] = { "cs_stage_map", BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), sizeof(__u32),
+			     CS_CHAINS_MAX * CS_CHAIN_STAGES_MAX, true },
 };
 
 /* A directory that holds at least one entry: the daemon left state there. */

@@ -43,6 +43,8 @@ enum cs_pinned_map {
 	CS_M_FLOWS_NEW,		/* steer's unproven flows; optional */
 	CS_M_STEER_STATS,	/* steer's; optional */
 	CS_M_STREAMS_NEW,	/* instance's unproven streams; optional */
+	CS_M_STAGE_MAP,		/* steer's tables of later stages; optional (older state
+				 * has none): values are inner map ids */
 	CS_M_COUNT,
 };
 

@@ -92,3 +92,44 @@ void cs_table_print(FILE *f, const struct cs_column *cols, size_t ncols, size_t 
 	}
 	free(cell);
 }
+
+/* The columns kept, and the row as fill writes it, every column. */
+struct hiding {
+	cs_row_fn fill;
+	void *ctx;
+	size_t keep[CS_COLS_MAX];	/* column of the table -> column of fill */
+	size_t nkeep;
+	char (*all)[CS_CELL_MAX];
+};
+
+static void fill_kept(void *ctx, size_t i, char cell[][CS_CELL_MAX])
+{
+	struct hiding *h = ctx;
+	size_t c;
+
+	memset(h->all, 0, CS_COLS_MAX * CS_CELL_MAX);
+	h->fill(h->ctx, i, h->all);
+	for (c = 0; c < h->nkeep; c++)
+		memcpy(cell[c], h->all[h->keep[c]], CS_CELL_MAX);
+}
+
+void cs_table_print_hiding(FILE *f, const struct cs_column *cols, size_t ncols, unsigned hide, size_t nrows,
+			   cs_row_fn fill, void *ctx)
+{
+	struct hiding h = { .fill = fill, .ctx = ctx, .all = calloc(CS_COLS_MAX, CS_CELL_MAX) };
+	struct cs_column kept[CS_COLS_MAX];
+	size_t c;
+
+	if (!h.all || ncols > CS_COLS_MAX) {
+		free(h.all);
+		return;
+	}
+	for (c = 0; c < ncols; c++) {
+		if (hide & (1u << c))
+			continue;
+		kept[h.nkeep] = cols[c];
+		h.keep[h.nkeep++] = c;
+	}
+	cs_table_print(f, kept, h.nkeep, nrows, fill_kept, &h);
+	free(h.all);
+}

@@ -14,7 +14,7 @@
 #include "cloudsteer.h"
 
 #define CS_CELL_MAX (CS_NAME_TEXT_MAX + 64)
-#define CS_COLS_MAX 13
+#define CS_COLS_MAX 16
 
 struct cs_column {
 	const char *head;
@@ -29,6 +29,13 @@ typedef void (*cs_row_fn)(void *ctx, size_t i, char cell[][CS_CELL_MAX]);
  * Control characters are printed as '?': names come off the wire. */
 void cs_table_print(FILE *f, const struct cs_column *cols, size_t ncols, size_t nrows, cs_row_fn fill,
 		    void *ctx);
+
+/* cs_table_print with the columns whose bit (1u << column) is set in hide
+ * left out: for a column only some states have (the stage of a chain of
+ * several), so that the others print as they did. fill fills every
+ * column, as for cs_table_print. */
+void cs_table_print_hiding(FILE *f, const struct cs_column *cols, size_t ncols, unsigned hide, size_t nrows,
+			   cs_row_fn fill, void *ctx);
 
 /* "45s", "3m05s", "2h03m", "4d02h"; a leading "-" when negative. */
 const char *cs_fmt_duration(__s64 secs, char *buf, size_t len);

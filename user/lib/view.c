@@ -10,7 +10,10 @@
 #include <bpf/bpf.h>
 
 #include "clock.h"
+#include "config.h"
+#include "log.h"
 #include "maps.h"
+#include "stagetable.h"
 #include "view.h"
 
 /* ---- orders ---- */
@@ -282,21 +285,22 @@ static int read_inst_stats(const struct cs_pinned *pins, struct cs_view *v, char
 	return 0;
 }
 
-/* The table of chain c, from cs_service_map: an fd, or -errno (-ENOENT:
- * none yet). */
-static int open_table(const struct cs_pinned *pins, __u32 c)
+/* The inner map at slot of the array of maps outer_fd: an fd, or -errno
+ * (-ENOENT: none yet). */
+static int open_table(int outer_fd, __u32 slot)
 {
 	__u32 id;
 	int fd;
 
-	if (bpf_map_lookup_elem(pins->fd[CS_M_SERVICE_MAP], &c, &id))
+	if (bpf_map_lookup_elem(outer_fd, &slot, &id))
 		return -errno;
 	fd = bpf_map_get_fd_by_id(id);
 	return fd < 0 ? -errno : fd;
 }
 
-/* Reads the n buckets of table fd (chain c) into a new array. */
-static int read_buckets(int fd, __u32 c, __u32 n, struct cs_bucket **out, char *err, size_t errlen)
+/* Reads the n buckets of table fd (what names it for an error) into a new
+ * array. */
+static int read_buckets(int fd, const char *what, __u32 n, struct cs_bucket **out, char *err, size_t errlen)
 {
 	struct cs_bucket *t = calloc(n, sizeof(*t));
 	__u32 b;
@@ -307,7 +311,7 @@ static int read_buckets(int fd, __u32 c, __u32 n, struct cs_bucket **out, char *
 		if (bpf_map_lookup_elem(fd, &b, &t[b])) {
 			int e = -errno;
 
-			snprintf(err, errlen, "cannot read bucket %u of chain %u: %s", b, c, strerror(-e));
+			snprintf(err, errlen, "cannot read bucket %u of %s: %s", b, what, strerror(-e));
 			free(t);
 			return e;
 		}
@@ -316,34 +320,101 @@ static int read_buckets(int fd, __u32 c, __u32 n, struct cs_bucket **out, char *
 	return 0;
 }
 
+/* Reads the n buckets of the table at slot of pinned map m (what names it
+ * for an error) into *out and n into *len; none yet leaves them alone. */
+static int read_table(const struct cs_pinned *pins, enum cs_pinned_map m, __u32 slot, __u32 n, const char *what,
+		      struct cs_bucket **out, __u32 *len, char *err, size_t errlen)
+{
+	int fd = open_table(pins->fd[m], slot), e;
+
+	if (fd == -ENOENT)
+		return 0;	/* no table yet */
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the table of %s (%s/%s): %s", what, pins->dir,
+			 m == CS_M_STAGE_MAP ? "cs_stage_map" : "cs_service_map", strerror(-fd));
+		return fd;
+	}
+	e = read_buckets(fd, what, n, out, err, errlen);
+	close(fd);
+	if (!e)
+		*len = n;
+	return e;
+}
+
+static __u32 at_most_max(__u32 n)
+{
+	return n < CS_BUCKETS_MAX ? n : CS_BUCKETS_MAX;
+}
+
+/* The buckets of a later stage's table. The daemon builds each with
+ * CS_BUCKETS_DEFAULT (stagetable.h); cs_chains says so of the last
+ * (last_buckets), where steer reads it. */
+static __u32 stage_buckets(const struct cs_chain *ch)
+{
+	return at_most_max(ch->last_buckets ? ch->last_buckets : CS_BUCKETS_DEFAULT);
+}
+
+static __u32 stages_of(const struct cs_chain *ch)
+{
+	if (!ch->n_stages)
+		return 1;	/* written before stages */
+	return ch->n_stages < CS_CHAIN_STAGES_MAX ? ch->n_stages : CS_CHAIN_STAGES_MAX;
+}
+
+static void mark_stage(struct cs_steer_view *sv, __u32 id, __u32 stage)
+{
+	if (id && id < CS_INSTANCES_MAX)	/* 0: a bucket without one */
+		sv->inst_stage[id] = (__u8)stage;
+}
+
+/* Reads, through cs_stage_map, the tables of the later stages of chain c,
+ * and marks the instances each names as serving that stage. */
+static int read_stage_tables(const struct cs_pinned *pins, struct cs_steer_view *sv, __u32 c, char *err,
+			     size_t errlen)
+{
+	__u32 k, b, n_stages = stages_of(&sv->chain[c]);
+	char what[64];
+	int e;
+
+	sv->stages_read[c] = true;
+	for (k = 1; k < n_stages; k++) {
+		snprintf(what, sizeof(what), "stage %u of chain %u", k, c);
+		e = read_table(pins, CS_M_STAGE_MAP, cs_stage_slot(c, k), stage_buckets(&sv->chain[c]), what,
+			       &sv->stage_table[c][k], &sv->stage_table_len[c][k], err, errlen);
+		if (e)
+			return e;
+		sv->stages_read[c] = sv->stages_read[c] && sv->stage_table[c][k];
+		for (b = 0; b < sv->stage_table_len[c][k]; b++) {
+			mark_stage(sv, sv->stage_table[c][k][b].primary, k);
+			mark_stage(sv, sv->stage_table[c][k][b].secondary, k);
+		}
+	}
+	return 0;
+}
+
 /* Reads cs_service_map and, through it, the current table of every used
- * chain that has buckets. */
+ * chain that has buckets; and, where cs_stage_map is pinned, the tables
+ * of the later stages of every chain of several. */
 static int read_tables(const struct cs_pinned *pins, struct cs_view *v, char *err, size_t errlen)
 {
 	struct cs_steer_view *sv = v->steer;
+	char what[32];
 	__u32 c;
 
-	if (pins->fd[CS_M_SERVICE_MAP] < 0)
-		return 0;
 	for (c = 1; c < CS_CHAINS_MAX; c++) {
-		__u32 n = sv->chain[c].n_buckets < CS_BUCKETS_MAX ? sv->chain[c].n_buckets : CS_BUCKETS_MAX;
-		int fd, e;
+		__u32 n = at_most_max(sv->chain[c].n_buckets);
+		int e = 0;
 
-		if (!sv->chain_used[c] || !n)
+		if (!sv->chain_used[c])
 			continue;
-		fd = open_table(pins, c);
-		if (fd == -ENOENT)
-			continue;	/* no table yet */
-		if (fd < 0) {
-			snprintf(err, errlen, "cannot open the table of chain %u (%s/cs_service_map): %s", c,
-				 pins->dir, strerror(-fd));
-			return fd;
-		}
-		e = read_buckets(fd, c, n, &sv->table[c], err, errlen);
-		close(fd);
+		snprintf(what, sizeof(what), "chain %u", c);
+		if (n && pins->fd[CS_M_SERVICE_MAP] >= 0)
+			e = read_table(pins, CS_M_SERVICE_MAP, c, n, what, &sv->table[c], &sv->table_len[c], err,
+				       errlen);
+		if (!e && pins->fd[CS_M_STAGE_MAP] >= 0)
+			e = read_stage_tables(pins, sv, c, err, errlen);
 		if (e)
 			return e;
-		sv->table_len[c] = n;
 	}
 	return 0;
 }
@@ -366,7 +437,7 @@ static const struct {
 	{ CS_READ_INSTANCES, "cs_instances", read_instances },
 	{ CS_READ_CHAINS, "cs_chains", read_chains },
 	{ CS_READ_INST_STATS, "cs_inst_stats", read_inst_stats },
-	{ CS_READ_TABLES, "cs_service_map", read_tables },
+	{ CS_READ_TABLES, "cs_service_map", read_tables },	/* and cs_stage_map */
 };
 
 int cs_view_read(const struct cs_pinned *pins, unsigned what, struct cs_view *v, char *err, size_t errlen)
@@ -398,6 +469,15 @@ int cs_view_read(const struct cs_pinned *pins, unsigned what, struct cs_view *v,
 	return 0;
 }
 
+static void free_tables(struct cs_steer_view *sv, size_t c)
+{
+	size_t k;
+
+	free(sv->table[c]);
+	for (k = 0; k < CS_CHAIN_STAGES_MAX; k++)
+		free(sv->stage_table[c][k]);
+}
+
 void cs_view_free(struct cs_view *v)
 {
 	size_t c;
@@ -411,7 +491,7 @@ void cs_view_free(struct cs_view *v)
 	free(v->pattern_by_id);
 	if (v->steer)
 		for (c = 0; c < CS_CHAINS_MAX; c++)
-			free(v->steer->table[c]);
+			free_tables(v->steer, c);
 	free(v->steer);
 	memset(v, 0, sizeof(*v));
 }
@@ -549,12 +629,137 @@ const struct cs_instance *cs_view_instance(const struct cs_view *v, __u32 id)
 
 const struct cs_bucket *cs_view_bucket(const struct cs_view *v, __u32 chain_id, __u32 code, __u32 *idx)
 {
+	return cs_view_stage_bucket(v, chain_id, 0, code, idx);
+}
+
+/* ---- the stages of a chain ---- */
+
+__u32 cs_view_stages(const struct cs_view *v, __u32 chain_id)
+{
 	const struct cs_chain *ch = cs_view_chain(v, chain_id);
 
-	if (!ch || !ch->n_buckets || !v->steer->table[chain_id])
+	return ch ? stages_of(ch) : 1;
+}
+
+bool cs_view_any_stages(const struct cs_view *v)
+{
+	__u32 c;
+
+	for (c = 1; v->steer && c < CS_CHAINS_MAX; c++)
+		if (v->steer->chain_used[c] && cs_view_stages(v, c) > 1)
+			return true;
+	return false;
+}
+
+const struct cs_bucket *cs_view_table(const struct cs_view *v, __u32 chain_id, __u32 stage, __u32 *len)
+{
+	const struct cs_steer_view *sv = v->steer;
+
+	*len = 0;
+	if (!cs_view_chain(v, chain_id) || stage >= cs_view_stages(v, chain_id))
 		return NULL;
-	*idx = code & (ch->n_buckets - 1);
-	return *idx < v->steer->table_len[chain_id] ? &v->steer->table[chain_id][*idx] : NULL;
+	*len = stage ? sv->stage_table_len[chain_id][stage] : sv->table_len[chain_id];
+	return stage ? sv->stage_table[chain_id][stage] : sv->table[chain_id];
+}
+
+const struct cs_bucket *cs_view_stage_bucket(const struct cs_view *v, __u32 chain_id, __u32 stage, __u32 code,
+					     __u32 *idx)
+{
+	__u32 len;
+	const struct cs_bucket *t = cs_view_table(v, chain_id, stage, &len);
+
+	/* a table's length is a power of two: its chain's n_buckets, or
+	 * stage_buckets() */
+	if (!t || !len)
+		return NULL;
+	*idx = code & (len - 1);
+	return &t[*idx];
+}
+
+bool cs_view_instance_takes(const struct cs_view *v, __u32 id)
+{
+	const struct cs_instance *in = cs_view_instance(v, id);
+
+	return in && (in->state == CS_INST_UP || in->state == CS_INST_WARMING);
+}
+
+struct cs_hop cs_view_hop(const struct cs_view *v, __u32 chain_id, __u32 stage, __u32 code, __u32 pinned)
+{
+	struct cs_hop h = { .stage = stage, .role = "none" };
+	const struct cs_bucket *b = cs_view_stage_bucket(v, chain_id, stage, code, &h.bucket);
+
+	if (b) {
+		h.have_table = true;
+		h.b = *b;
+	}
+	if (!stage && pinned) {
+		h.id = pinned;
+		h.role = "pinned";
+	} else if (b && cs_view_instance_takes(v, b->primary)) {
+		h.id = b->primary;
+		h.role = "primary";
+	} else if (b && cs_view_instance_takes(v, b->secondary)) {
+		h.id = b->secondary;
+		h.role = "secondary";
+	}
+	return h;
+}
+
+bool cs_view_instance_stage(const struct cs_view *v, __u32 id, __u32 *stage)
+{
+	const struct cs_instance *in = cs_view_instance(v, id);
+
+	*stage = in ? v->steer->inst_stage[id] : 0;
+	if (*stage || !in || cs_view_stages(v, in->chain_id) < 2)
+		return true;
+	return in->chain_id < CS_CHAINS_MAX && v->steer->stages_read[in->chain_id];
+}
+
+const char *cs_view_stage_name(const struct cs_view *v, __u32 chain_id, __u32 stage)
+{
+	if (!v->steer || chain_id >= CS_CHAINS_MAX || stage >= CS_CHAIN_STAGES_MAX)
+		return NULL;
+	return v->steer->stage_name[chain_id][stage][0] ? v->steer->stage_name[chain_id][stage] : NULL;
+}
+
+/* The config's chain that is chain c of the view: of its name, with as
+ * many stages; NULL when none is. */
+static const struct cs_chain_conf *conf_chain_of(const struct cs_view *v, const struct cs_conf *conf, __u32 c)
+{
+	const char *name = cs_view_chain_name(v, c);
+	size_t i;
+
+	for (i = 0; i < conf->n_chains; i++)
+		if (!strcmp(conf->chains[i].name, name) && conf->chains[i].n_stages == cs_view_stages(v, c))
+			return &conf->chains[i];
+	return NULL;
+}
+
+void cs_view_name_stages(struct cs_view *v, const char *path, bool given)
+{
+	struct cs_conf conf;
+	char err[1024];
+	__u32 c, k;
+
+	if (!cs_view_any_stages(v))
+		return;
+	if (access(path, F_OK)) {
+		if (given)
+			cs_warn("%s: %s: so the stages are shown by number", path, strerror(errno));
+		return;
+	}
+	if (cs_config_load(path, &conf, err, sizeof(err))) {
+		cs_warn("%s: so the stages are shown by number", err);
+		return;
+	}
+	for (c = 1; c < CS_CHAINS_MAX; c++) {
+		const struct cs_chain_conf *cc =
+			v->steer->chain_used[c] && cs_view_stages(v, c) > 1 ? conf_chain_of(v, &conf, c) : NULL;
+
+		for (k = 0; cc && k < cc->n_stages; k++)
+			snprintf(v->steer->stage_name[c][k], CS_ID_NAME_MAX, "%s", cc->stages[k].name);
+	}
+	cs_config_free(&conf);
 }
 
 const char *cs_view_rule_patterns_text(const struct cs_view *v, __u32 rule_id, char *buf, size_t len)
@@ -624,6 +829,31 @@ const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *bu
 	return buf;
 }
 
+const char *cs_stage_text(const struct cs_view *v, __u32 chain_id, __u32 stage, char *buf, size_t len)
+{
+	const char *name = cs_view_stage_name(v, chain_id, stage);
+
+	if (cs_view_stages(v, chain_id) < 2)
+		snprintf(buf, len, "-");
+	else if (name)
+		snprintf(buf, len, "%u %s", stage, name);
+	else
+		snprintf(buf, len, "%u", stage);
+	return buf;
+}
+
+const char *cs_instance_stage_text(const struct cs_view *v, __u32 id, char *buf, size_t len)
+{
+	const struct cs_instance *in = cs_view_instance(v, id);
+	__u32 stage;
+
+	if (!cs_view_instance_stage(v, id, &stage))
+		snprintf(buf, len, "?");
+	else
+		cs_stage_text(v, in ? in->chain_id : 0, stage, buf, len);
+	return buf;
+}
+
 void cs_ttl_left_json(struct cs_json *j, __u64 now_ns, __u64 expires_ns)
 {
 	__s64 left = cs_secs_between(now_ns, expires_ns);
@@ -653,4 +883,26 @@ void cs_view_rule_patterns_json(struct cs_json *j, const struct cs_view *v, __u3
 		cs_json_str(j, NULL, p[i].info.text);
 	cs_json_close(j);
 	cs_json_u64(j, "patterns_more", n > CS_PATTERNS_SHOWN ? n - CS_PATTERNS_SHOWN : 0);
+}
+
+void cs_view_stage_json(struct cs_json *j, const struct cs_view *v, __u32 chain_id, __u32 stage)
+{
+	const char *name = cs_view_stage_name(v, chain_id, stage);
+
+	if (cs_view_stages(v, chain_id) < 2)
+		return;
+	cs_json_u64(j, "stage", stage);
+	if (name)
+		cs_json_str(j, "stage_name", name);
+}
+
+void cs_instance_stage_json(struct cs_json *j, const struct cs_view *v, __u32 id)
+{
+	const struct cs_instance *in = cs_view_instance(v, id);
+	__u32 stage;
+
+	if (!cs_view_instance_stage(v, id, &stage))
+		cs_json_null(j, "stage");
+	else if (in)
+		cs_view_stage_json(j, v, in->chain_id, stage);
 }

@@ -50,7 +50,8 @@ struct cs_pattern_row {
 #define CS_READ_INSTANCES 32u	/* steer's: every instance, and how many each chain has */
 #define CS_READ_CHAINS   64u	/* steer's: every chain; needs CS_READ_INSTANCES */
 #define CS_READ_INST_STATS 128u	/* steer's: the counters of the instances of a chain */
-#define CS_READ_TABLES   256u	/* steer's: each chain's bucket table; needs CS_READ_CHAINS */
+#define CS_READ_TABLES   256u	/* steer's: each chain's bucket tables, every stage's, and
+				 * so the stage each instance serves; needs CS_READ_CHAINS */
 #define CS_READ_ALL      511u
 
 struct cs_flow_row {
@@ -78,6 +79,20 @@ struct cs_steer_view {
 						 * chain[c].n_buckets buckets (at most
 						 * CS_BUCKETS_MAX); NULL: none yet */
 	__u32 table_len[CS_CHAINS_MAX];		/* buckets in table[c] */
+	/* A chain of several stages (nsh): the tables of its stages k >= 1,
+	 * from cs_stage_map (stage 0's is table[c]); NULL: none yet. */
+	struct cs_bucket *stage_table[CS_CHAINS_MAX][CS_CHAIN_STAGES_MAX];
+	__u32 stage_table_len[CS_CHAINS_MAX][CS_CHAIN_STAGES_MAX];
+	__u8 inst_stage[CS_INSTANCES_MAX];	/* the later stage whose table names
+						 * the instance; 0: none does. The pins
+						 * keep no stage per instance, but a
+						 * later stage's table holds each of its
+						 * instances */
+	bool stages_read[CS_CHAINS_MAX];	/* every later stage's table was read:
+						 * an instance none names is stage 0's */
+	char stage_name[CS_CHAINS_MAX][CS_CHAIN_STAGES_MAX][CS_ID_NAME_MAX];	/* from the
+						 * config (cs_view_name_stages);
+						 * "": not known */
 };
 
 struct cs_view {
@@ -136,6 +151,59 @@ bool cs_view_instance_left(const struct cs_view *v, __u32 id);
  * index in *idx; NULL when the chain has no table (yet). */
 const struct cs_bucket *cs_view_bucket(const struct cs_view *v, __u32 chain_id, __u32 code, __u32 *idx);
 
+/* ---- the stages of a chain (mode nsh) ---- */
+
+/* How many stages a chain has: 1 for a chain of one, and where steer
+ * never ran or an older version wrote the chain. */
+__u32 cs_view_stages(const struct cs_view *v, __u32 chain_id);
+/* Does any chain in use have several stages? show and explain speak of
+ * stages only then, so what they print for chains of one is as before. */
+bool cs_view_any_stages(const struct cs_view *v);
+/* The table of one stage of a chain (0: cs_service_map's, the first
+ * stage's; later ones: cs_stage_map's), its buckets in *len; NULL when
+ * there is none (yet). */
+const struct cs_bucket *cs_view_table(const struct cs_view *v, __u32 chain_id, __u32 stage, __u32 *len);
+/* cs_view_bucket in the table of one stage. */
+const struct cs_bucket *cs_view_stage_bucket(const struct cs_view *v, __u32 chain_id, __u32 stage, __u32 code,
+					     __u32 *idx);
+/* May the instance take a new stream, as steer and the stages judge it
+ * (bpf/lib/bucket_table.h cs_instance_takes): up, or warming (its tables
+ * keep it secondary; failover may still pick it). */
+bool cs_view_instance_takes(const struct cs_view *v, __u32 id);
+
+/* Where a stream's packets go at one stage of its chain. */
+struct cs_hop {
+	__u32 stage;
+	bool have_table;	/* the stage has a table: bucket and b say what it holds */
+	__u32 bucket;
+	struct cs_bucket b;
+	__u32 id;		/* the instance; 0: none may take them */
+	const char *role;	/* "pinned", "primary", "secondary" or "none" */
+};
+
+/* The hop of a code at one stage of a chain: the bucket's primary while it
+ * may take streams, else its secondary. steer picks so for a new stream
+ * (stage 0), each stage so for the next (bpf/instance.bpf.c
+ * cs_neighbour_instance), and steer so for the return packets of a
+ * symmetric chain, which go to its last (bpf/steer.bpf.c cs_last_stage).
+ * pinned: the instance steer pinned the stream to, which stage 0's hop
+ * is whatever the table says now; 0 for a stream not seen yet. */
+struct cs_hop cs_view_hop(const struct cs_view *v, __u32 chain_id, __u32 stage, __u32 code, __u32 pinned);
+
+/* The stage an instance serves into *stage (0 for an instance of a chain
+ * of one); false when it cannot be told: a later stage of its chain has
+ * no table (yet). */
+bool cs_view_instance_stage(const struct cs_view *v, __u32 id, __u32 *stage);
+/* The name of a stage, or NULL: the pins keep none, so it comes from the
+ * config (cs_view_name_stages). */
+const char *cs_view_stage_name(const struct cs_view *v, __u32 chain_id, __u32 stage);
+/* Name the stages of every chain of several stages after the config at
+ * path: the config's chain of the same name, when it has as many stages.
+ * A file that is not there names none (and says so when it was given:
+ * -c); one that does not load names none and says why: the stages are
+ * shown by number. */
+void cs_view_name_stages(struct cs_view *v, const char *path, bool given);
+
 /* A rule's patterns are listed up to this many; the rest are counted. A
  * rule fed from a list file may have thousands. */
 #define CS_PATTERNS_SHOWN 3
@@ -159,6 +227,12 @@ int cs_view_streams(const struct cs_pinned *pins, struct cs_stream_row **rows, s
 /* The ACL id of a route as a cell: the id, `waiting` while the pool was
  * empty, "none" without a route. */
 const char *cs_acl_text(const struct cs_route *rt, const char *waiting, char *buf, size_t len);
+/* A stage as a cell: "1 dlp", or "1" when it has no name; "-" for a chain
+ * of one stage. */
+const char *cs_stage_text(const struct cs_view *v, __u32 chain_id, __u32 stage, char *buf, size_t len);
+/* The stage an instance serves as a cell: cs_stage_text, or "?" when it
+ * cannot be told. */
+const char *cs_instance_stage_text(const struct cs_view *v, __u32 id, char *buf, size_t len);
 
 /* ---- and for programs ---- */
 
@@ -168,5 +242,11 @@ void cs_ttl_left_json(struct cs_json *j, __u64 now_ns, __u64 expires_ns);
 void cs_acl_json(struct cs_json *j, const struct cs_route *rt);
 /* "patterns": [the first CS_PATTERNS_SHOWN], "patterns_more": the rest */
 void cs_view_rule_patterns_json(struct cs_json *j, const struct cs_view *v, __u32 rule_id);
+/* "stage": its number, "stage_name": its name, when it has one; nothing
+ * for a chain of one stage */
+void cs_view_stage_json(struct cs_json *j, const struct cs_view *v, __u32 chain_id, __u32 stage);
+/* The same for the stage an instance serves; "stage": null when it cannot
+ * be told. */
+void cs_instance_stage_json(struct cs_json *j, const struct cs_view *v, __u32 id);
 
 #endif
