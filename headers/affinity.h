@@ -42,9 +42,14 @@ static __always_inline int cs_flow_key_make(struct cs_flow_key *k, const struct 
 	return src_lo;
 }
 
+/* The key is read as 64-bit words through a type that may alias it: through
+ * a plain __u64 pointer an optimising compiler may read the words of a key
+ * built just before, in the same function, as if it were never written. */
+typedef __u64 __attribute__((__may_alias__)) cs_key_word;
+
 static __always_inline __u32 cs_affinity_code(const struct cs_flow_key *k, const __u64 key[2])
 {
-	const __u64 *w = (const __u64 *)k;
+	const cs_key_word *w = (const cs_key_word *)k;
 	__u64 h = key[0];
 	int i;
 
