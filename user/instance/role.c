@@ -239,7 +239,8 @@ int cs_role_write_cfg(struct cs_instance_daemon *d)
 		.vni = cc->vni,
 		.self_id = d->members[d->self].id,
 		.mode = mode_of(cc),
-		.flags = CS_ICFG_READY | (d->conf.instance.strict ? CS_ICFG_STRICT : 0),
+		.flags = CS_ICFG_READY | (d->conf.instance.strict ? CS_ICFG_STRICT : 0) |
+			 (cc->affinity_hosts ? CS_ICFG_AFFINITY_HOSTS : 0),
 		.stage = (__u16)stage,
 		.n_stages = (__u16)(cc->n_stages ? cc->n_stages : 1),
 		.next_buckets = stage + 1 < cc->n_stages ? CS_BUCKETS_DEFAULT : 0,
