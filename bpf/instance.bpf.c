@@ -457,7 +457,7 @@ static __always_inline int cs_instance(struct __sk_buff *skb, const struct cs_in
 		if (cs_not_a_stream(&p))
 			return CS_I_LOCAL;
 		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
-		k.code = cs_affinity_code(&key, cfg->affinity_key);
+		k.code = cs_affinity_code_by(&key, cfg->affinity_key, cfg->flags & CS_ICFG_AFFINITY_HOSTS);
 	} else {
 		from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	}

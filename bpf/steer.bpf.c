@@ -302,6 +302,14 @@ static __always_inline int cs_read_headers(struct __sk_buff *skb, struct cs_pack
 	return r;
 }
 
+/* Does chain_id code its streams by their pair of hosts (affinity: hosts)? */
+static __always_inline bool cs_chain_by_hosts(__u32 chain_id)
+{
+	struct cs_chain *ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
+
+	return ch && (ch->flags & CS_CHAIN_AFFINITY_HOSTS);
+}
+
 /* A stream's first packet: its flow made in cs_flows_new, pinned to nothing
  * yet, its affinity code computed, how it began noted (what proves it
  * depends on that). The flow, or NULL when it could not be stored. */
@@ -315,7 +323,7 @@ static __always_inline struct cs_flow *cs_flow_make(const struct cs_flow_key *ke
 
 	cfg = bpf_map_lookup_elem(&cs_config, &zero);
 	if (cfg)
-		fresh.code = cs_affinity_code(key, cfg->affinity_key);
+		fresh.code = cs_affinity_code_by(key, cfg->affinity_key, cs_chain_by_hosts(fresh.chain));
 	/* NOEXIST: another CPU may have made it meanwhile; then that one is it */
 	if (!bpf_map_update_elem(&cs_flows_new, key, &fresh, BPF_NOEXIST))
 		cs_count_steer(CS_S_FLOWS_NEW);

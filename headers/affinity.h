@@ -5,7 +5,9 @@
  *
  * The flow key puts the lower (address, port) first, so both directions of
  * a stream have one key and one code. The code is the key's five 64-bit
- * words folded through a mixer under the secret key of cs_config.
+ * words folded through a mixer under the secret key of cs_config. A chain
+ * may ask for the code of the pair of hosts instead (affinity: hosts), so
+ * that every stream between two hosts shares one bucket and one instance.
  */
 #ifndef CLOUDSTEER_AFFINITY_H
 #define CLOUDSTEER_AFFINITY_H
@@ -42,9 +44,14 @@ static __always_inline int cs_flow_key_make(struct cs_flow_key *k, const struct 
 	return src_lo;
 }
 
+/* The key is read as 64-bit words through a type that may alias it: through
+ * a plain __u64 pointer an optimising compiler may read the words of a key
+ * built just before, in the same function, as if it were never written. */
+typedef __u64 __attribute__((__may_alias__)) cs_key_word;
+
 static __always_inline __u32 cs_affinity_code(const struct cs_flow_key *k, const __u64 key[2])
 {
-	const __u64 *w = (const __u64 *)k;
+	const cs_key_word *w = (const cs_key_word *)k;
 	__u64 h = key[0];
 	int i;
 
@@ -52,6 +59,17 @@ static __always_inline __u32 cs_affinity_code(const struct cs_flow_key *k, const
 	for (i = 0; i < (int)(sizeof(*k) / 8); i++)
 		h = cs_mix64(h ^ w[i]);
 	return (__u32)cs_mix64(h ^ key[1]);
+}
+
+/* The code of a stream by its chain's choice: of its 5-tuple, or of its
+ * pair of hosts alone (hosts set): the key's two addresses with its ports
+ * and protocol left out. The key's lo is the lower address whenever the
+ * two differ, so the pair, like the 5-tuple, is one both ways. */
+static __always_inline __u32 cs_affinity_code_by(const struct cs_flow_key *k, const __u64 key[2], int hosts)
+{
+	struct cs_flow_key pair = { .lo = k->lo, .hi = k->hi };
+
+	return cs_affinity_code(hosts ? &pair : k, key);
 }
 
 #endif

@@ -340,6 +340,8 @@ enum cs_on_failure { CS_FAIL_BYPASS = 0, CS_FAIL_DROP = 1 };
 
 /* cs_chain.flags */
 #define CS_CHAIN_SYMMETRIC 0x1	/* return packets go to the stream's instance too */
+#define CS_CHAIN_AFFINITY_HOSTS 0x2	/* the affinity code is the pair of hosts',
+					 * ports and protocol left out (affinity: hosts) */
 
 /* Encap mode: VXLAN (RFC 7348) to the instance. The VNI is the chain's
  * wire id (its `vni:`, else derived from its name: lib/ids.h), which every
@@ -504,8 +506,9 @@ struct cs_stream {
 	__u64 packets;
 	__u64 bytes;
 	__u64 epoch;
-	__u32 code;		/* affinity code: from the 5-tuple and the shared key
-				 * (route), or the VXLAN source port's low
+	__u32 code;		/* affinity code: from the 5-tuple (or the pair of
+				 * hosts: CS_ICFG_AFFINITY_HOSTS) and the shared
+				 * key (route), or the VXLAN source port's low
 				 * CS_ENCAP_CODE_BITS (encap) */
 	__u32 seq;
 	__u16 peer;		/* CS_STREAM_SYNCED: the instance id that sent it */
@@ -556,6 +559,8 @@ struct cs_inst_cfg {
 #define CS_ICFG_MARK_CODE 0x8	/* instance.mark: code: an admitted packet goes
 				 * on to the service with its stream's affinity
 				 * code as its mark (skb->mark) */
+#define CS_ICFG_AFFINITY_HOSTS 0x10	/* route: the code is the pair of hosts', as
+					 * the chain's steering hosts compute it */
 
 /* cs_sync_stats value (array, one entry): what the instance daemon's sync
  * did since it started. Written by the daemon once a tick; read by the CLI. */

@@ -290,9 +290,9 @@ static void print_chain(const struct explain *x)
 		return;
 	}
 	if (ch)
-		printf("  chain     %u (%s mode%s, on failure %s, %u buckets)\n", chain_id,
+		printf("  chain     %u (%s mode%s, affinity %s, on failure %s, %u buckets)\n", chain_id,
 		       cs_chain_mode_name(ch->mode), ch->flags & CS_CHAIN_SYMMETRIC ? ", symmetric" : "",
-		       cs_on_failure_name(ch->on_failure), ch->n_buckets);
+		       cs_chain_affinity_name(ch->flags), cs_on_failure_name(ch->on_failure), ch->n_buckets);
 	else
 		printf("  chain     %u (steer has not run here)\n", chain_id);
 	for (i = 0; i < x->v.n_flows; i++) {
@@ -351,6 +351,14 @@ static void json_streams(const struct explain *x, struct cs_json *j)
 	cs_json_close(j);
 }
 
+/* Does the route's chain code its streams by their pair of hosts? */
+static bool chain_by_hosts(const struct explain *x)
+{
+	const struct cs_chain *ch = cs_view_chain(&x->v, x->route_rule.chain_id);
+
+	return ch && (ch->flags & CS_CHAIN_AFFINITY_HOSTS);
+}
+
 /* Where the asked stream goes, as steer decides it: its pin, else the
  * bucket's primary when up, else its secondary when up. */
 static void place_asked(struct explain *x)
@@ -362,7 +370,7 @@ static void place_asked(struct explain *x)
 	bool proven;
 
 	if (!cs_pinned_config(x->pins, &cfg)) {
-		a->code = cs_affinity_code(&a->key, cfg.affinity_key);
+		a->code = cs_affinity_code_by(&a->key, cfg.affinity_key, chain_by_hosts(x));
 		a->have_code = true;
 		b = cs_view_bucket(&x->v, x->route_rule.chain_id, a->code, &a->bucket);
 		a->have_bucket = b != NULL;
@@ -478,6 +486,7 @@ static void json_record(const struct explain *x, const struct named *n, struct c
 
 static void json_route(const struct explain *x, struct cs_json *j)
 {
+	const struct cs_chain *ch = cs_view_chain(&x->v, x->route_rule.chain_id);
 	const struct cs_route *rt = x->route;
 
 	cs_acl_json(j, rt);
@@ -486,6 +495,8 @@ static void json_route(const struct explain *x, struct cs_json *j)
 	cs_json_u64(j, "priority", x->route_rule.priority);
 	cs_json_u64(j, "chain_id", x->route_rule.chain_id);
 	cs_json_bool(j, "observe_only", !x->route_rule.chain_id);
+	if (ch && x->route_rule.chain_id)
+		cs_json_str(j, "affinity", cs_chain_affinity_name(ch->flags));
 	cs_json_s64(j, "created_age", cs_secs_between(rt->created_ns, x->v.now_ns));
 	cs_json_s64(j, "learned_age", cs_secs_between(rt->learned_ns, x->v.now_ns));
 	json_streams(x, j);

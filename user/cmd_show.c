@@ -41,7 +41,7 @@ static const char show_usage[] =
 	"  rules    one row per rule pattern, with its rule's settings and counters\n"
 	"  stats    learn's counters by reason, steer's flow counters, how full the tables are\n"
 	"  chains   one row per service chain (by id): name, mode, on_failure,\n"
-	"           buckets, instances, VNI, stages\n"
+	"           symmetric, affinity, buckets, instances, VNI, stages\n"
 	"  instances  one row per instance (by id): name, chain, stage, address,\n"
 	"           state, counters\n"
 	"  map      how many buckets of each chain's tables (one per stage) each\n"
@@ -600,13 +600,14 @@ static void chains_fill(void *ctx, size_t r, char cell[][CS_CELL_MAX])
 	snprintf(cell[2], CS_CELL_MAX, "%s", cs_chain_mode_name(c->mode));
 	snprintf(cell[3], CS_CELL_MAX, "%s", cs_on_failure_name(c->on_failure));
 	snprintf(cell[4], CS_CELL_MAX, "%s", c->flags & CS_CHAIN_SYMMETRIC ? "yes" : "no");
-	snprintf(cell[5], CS_CELL_MAX, "%u", c->n_buckets);
-	snprintf(cell[6], CS_CELL_MAX, "%u", rows->sv->n_inst_of[id]);
+	snprintf(cell[5], CS_CELL_MAX, "%s", cs_chain_affinity_name(c->flags));
+	snprintf(cell[6], CS_CELL_MAX, "%u", c->n_buckets);
+	snprintf(cell[7], CS_CELL_MAX, "%u", rows->sv->n_inst_of[id]);
 	if (vni)
-		snprintf(cell[7], CS_CELL_MAX, "%u", vni);
+		snprintf(cell[8], CS_CELL_MAX, "%u", vni);
 	else
-		snprintf(cell[7], CS_CELL_MAX, "-");
-	snprintf(cell[8], CS_CELL_MAX, "%u", cs_view_stages(rows->v, id));
+		snprintf(cell[8], CS_CELL_MAX, "-");
+	snprintf(cell[9], CS_CELL_MAX, "%u", cs_view_stages(rows->v, id));
 }
 
 static void chain_json(const struct cs_view *v, __u32 id)
@@ -622,6 +623,7 @@ static void chain_json(const struct cs_view *v, __u32 id)
 	cs_json_str(&j, "mode", cs_chain_mode_name(c->mode));
 	cs_json_str(&j, "on_failure", cs_on_failure_name(c->on_failure));
 	cs_json_bool(&j, "symmetric", c->flags & CS_CHAIN_SYMMETRIC);
+	cs_json_str(&j, "affinity", cs_chain_affinity_name(c->flags));
 	cs_json_u64(&j, "buckets", c->n_buckets);
 	cs_json_u64(&j, "instances", sv->n_inst_of[id]);
 	if (vni)
@@ -635,8 +637,8 @@ static int show_chains(struct show *s)
 {
 	static const struct cs_column cols[] = {
 		{ "CHAIN", true }, { "NAME", false }, { "MODE", false }, { "ON FAILURE", false },
-		{ "SYMMETRIC", false }, { "BUCKETS", true }, { "INSTANCES", true }, { "VNI", true },
-		{ "STAGES", true },
+		{ "SYMMETRIC", false }, { "AFFINITY", false }, { "BUCKETS", true }, { "INSTANCES", true },
+		{ "VNI", true }, { "STAGES", true },
 	};
 	struct id_rows rows = { .v = &s->v, .sv = s->v.steer };
 	__u32 i;
@@ -646,7 +648,7 @@ static int show_chains(struct show *s)
 		if (rows.sv->chain_used[i])
 			rows.id[rows.n++] = i;
 	if (!s->json)
-		cs_table_print_hiding(stdout, cols, sizeof(cols) / sizeof(cols[0]), stage_columns(s, 8 /* STAGES */),
+		cs_table_print_hiding(stdout, cols, sizeof(cols) / sizeof(cols[0]), stage_columns(s, 9 /* STAGES */),
 				      rows.n, chains_fill, &rows);
 	else
 		for (r = 0; r < rows.n; r++)

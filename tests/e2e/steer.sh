@@ -43,7 +43,7 @@ else first=; fi
 	pass "unconfigured traffic flows as before, while both instances are up" || fail "unconfigured traffic flows as before, while both instances are up" "no echo"
 
 ex=$("$CS" explain 192.0.2.7)
-echo "$ex" | grep -q "chain     1 (route mode, on failure bypass, 256 buckets)" &&
+echo "$ex" | grep -q "chain     1 (route mode, affinity flow, on failure bypass, 256 buckets)" &&
 	echo "$ex" | grep -Eq "stream    10.10.0.2:40001 <-> 192.0.2.7:9000 tcp: code 0x[0-9a-f]{8}, bucket [0-9]+: primary [12] \(up\), secondary [12] \(up\), pinned to $first_id \(up\)" &&
 	pass "explain shows the chain, and the stream's code, bucket, primary, secondary and instance" ||
 	fail "explain shows the chain and the stream" "$ex"

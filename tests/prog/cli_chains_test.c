@@ -74,7 +74,7 @@ static bool fill(struct steer_bpf *skel)
 {
 	struct cs_chain c1 = { .mode = CS_MODE_ROUTE, .on_failure = CS_FAIL_BYPASS, .n_buckets = N_BUCKETS };
 	struct cs_chain c2 = { .mode = CS_MODE_ENCAP, .on_failure = CS_FAIL_DROP, .n_buckets = 4,
-			       .flags = CS_CHAIN_SYMMETRIC };
+			       .flags = CS_CHAIN_SYMMETRIC | CS_CHAIN_AFFINITY_HOSTS };
 	int chains = bpf_map__fd(skel->maps.cs_chains), inst = bpf_map__fd(skel->maps.cs_instances);
 	int stats = bpf_map__fd(skel->maps.cs_inst_stats), svc = bpf_map__fd(skel->maps.cs_service_map);
 	struct cs_inst_stat *per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
@@ -149,16 +149,18 @@ static void chains(void)
 {
 	if (CLI("show", "chains") && EXPECT_EXIT(0)) {
 		EXPECT(words_are(line_with(R.out, "CHAIN", NULL),
-				 "CHAIN NAME MODE ON FAILURE SYMMETRIC BUCKETS INSTANCES VNI"), "header: %s", R.out);
-		EXPECT_ROW(R.out, "route", "1 one route bypass no 8 3 -");
-		EXPECT_ROW(R.out, "encap", "2 two encap drop yes 4 1 10144545");
+				 "CHAIN NAME MODE ON FAILURE SYMMETRIC AFFINITY BUCKETS INSTANCES VNI"), "header: %s",
+		       R.out);
+		EXPECT_ROW(R.out, "route", "1 one route bypass no flow 8 3 -");
+		EXPECT_ROW(R.out, "encap", "2 two encap drop yes hosts 4 1 10144545");
 		EXPECT_EQ(count_lines(R.out), 3);
 	}
 	if (CLI("show", "chains", "--json") && EXPECT_EXIT(0)) {
 		EXPECT_HAS(R.out, "{\"chain_id\":1,\"name\":\"one\",\"mode\":\"route\",\"on_failure\":\"bypass\","
-				  "\"symmetric\":false,\"buckets\":8,\"instances\":3}\n");
+				  "\"symmetric\":false,\"affinity\":\"flow\",\"buckets\":8,\"instances\":3}\n");
 		EXPECT_HAS(R.out, "{\"chain_id\":2,\"name\":\"two\",\"mode\":\"encap\",\"on_failure\":\"drop\","
-				  "\"symmetric\":true,\"buckets\":4,\"instances\":1,\"vni\":10144545}\n");
+				  "\"symmetric\":true,\"affinity\":\"hosts\",\"buckets\":4,\"instances\":1,"
+				  "\"vni\":10144545}\n");
 		EXPECT_EQ(count_lines(R.out), 2);
 	}
 }

@@ -321,8 +321,8 @@ static void show_chains(void)
 {
 	if (CLI("show", "chains", "-c", conf_path) && EXPECT_EXIT(0)) {
 		EXPECT(words_are(line_with(R.out, "CHAIN", NULL),
-				 "CHAIN NAME MODE ON FAILURE SYMMETRIC BUCKETS INSTANCES VNI STAGES"), "header: %s", R.out);
-		EXPECT_ROW(R.out, "inspect", "1 inspect nsh bypass yes 256 4 12484427 2");
+				 "CHAIN NAME MODE ON FAILURE SYMMETRIC AFFINITY BUCKETS INSTANCES VNI STAGES"), "header: %s", R.out);
+		EXPECT_ROW(R.out, "inspect", "1 inspect nsh bypass yes flow 256 4 12484427 2");
 	}
 	if (CLI("show", "chains", "--json") && EXPECT_EXIT(0))
 		EXPECT_HAS(R.out, "\"instances\":4,\"vni\":12484427,\"stages\":2}\n");

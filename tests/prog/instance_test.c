@@ -545,6 +545,36 @@ out:
 	fx_free();
 }
 
+/* Route mode, CS_ICFG_AFFINITY_HOSTS: every stream between two hosts gets
+ * the code of the pair, as steer gives it for a chain of affinity: hosts,
+ * whatever its ports, protocol and direction; each is still a stream of
+ * its own. */
+static void route_affinity_hosts(void)
+{
+	struct pkt u = { .src = CLIENT4, .dst = SERVER4, .sport = 41000, .dport = 5060, .proto = IPPROTO_UDP };
+	struct pkt r = { .src = SERVER4, .dst = CLIENT4, .sport = 53, .dport = 45000, .proto = IPPROTO_UDP };
+	const struct pkt *each[] = { &T1, &u, &r };
+	struct cs_flow_key k;
+	struct cs_stream st;
+	__u32 want;
+	size_t i;
+
+	if (!fx_setup_mode(CS_MODE_ROUTE, CS_ICFG_AFFINITY_HOSTS))
+		goto out;
+	EXPECT_EQ(run_tcp(&T1, TCP_SYN), TC_ACT_OK);
+	EXPECT_EQ(run(&u), TC_ACT_OK);
+	EXPECT_EQ(run(&r), TC_ACT_OK);
+	key_of(&T1, &k);
+	want = cs_affinity_code_by(&k, AFF_KEY, 1);
+	EXPECT(want != cs_affinity_code(&k, AFF_KEY), "the pair's code is the 5-tuple's");
+	for (i = 0; i < sizeof(each) / sizeof(each[0]); i++)
+		if (EXPECT(stream_of(each[i], &st), "no stream %zu", i))
+			EXPECT(st.code == want, "stream %zu: code %#x, the pair's %#x", i, st.code, want);
+	EXPECT_EQ(streams_count(), 3);
+out:
+	fx_free();
+}
+
 /* A stream as a peer's sync leaves it. */
 static bool install_synced(const struct pkt *p)
 {
@@ -1523,6 +1553,7 @@ int main(void)
 	RUN(strict_drop);
 	RUN(loose_pickup);
 	RUN(udp_icmp);
+	RUN(route_affinity_hosts);
 	RUN(takeover_old_map);
 	RUN(takeover_new_map);
 	RUN(takeover_strict);

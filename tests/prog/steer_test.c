@@ -648,6 +648,90 @@ out:
 	fx_free();
 }
 
+/* ---- a chain's affinity: flow or hosts ---- */
+
+/* Chain 1's table split between the instances by the code's low bit: even
+ * buckets {1, 2}, odd {2, 1}. */
+static bool split_table(void)
+{
+	static const struct cs_bucket even = { .primary = 1, .secondary = 2 }, odd = { .primary = 2, .secondary = 1 };
+	__u32 i;
+
+	for (i = 0; i < 256; i++)
+		if (bpf_map_update_elem(F.table, &i, i & 1 ? &odd : &even, BPF_ANY))
+			return false;
+	return true;
+}
+
+/* A TCP stream between P1's two hosts, on other ports than P1 (a UDP
+ * stream), whose 5-tuple's code has the other low bit than P1's: in the
+ * split table the two take two instances when coded by their 5-tuples. */
+static struct pkt p1_other_half(void)
+{
+	struct pkt p = { .src = CLIENT4, .dst = ROUTE4, .sport = 41000, .dport = 5060, .tcp = true };
+	struct cs_flow_key k1, k;
+
+	key_of(&P1, &k1);
+	for (; p.sport < 42000; p.sport++) {
+		key_of(&p, &k);
+		if ((cs_affinity_code(&k, AFF_KEY) ^ cs_affinity_code(&k1, AFF_KEY)) & 1)
+			break;
+	}
+	return p;
+}
+
+/* affinity: flow (the default): each stream the code of its 5-tuple, so
+ * two streams between the same hosts may take two instances. */
+static void affinity_flow_apart(void)
+{
+	struct pkt p2 = p1_other_half();
+	struct cs_flow f1, f2;
+
+	if (!fx_setup() || !EXPECT(split_table(), "split the table: %s", strerror(errno)))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(run_tcp(&p2, TCP_SYN), TC_ACT_REDIRECT);
+	if (!EXPECT(flow_of(&P1, &f1) && flow_of(&p2, &f2), "no flows"))
+		goto out;
+	EXPECT(f1.code != f2.code, "one code %#x for two 5-tuples", f1.code);
+	EXPECT(f1.instance == 1 + (f1.code & 1) && f2.instance == 1 + (f2.code & 1),
+	       "instances %u and %u for codes %#x and %#x", f1.instance, f2.instance, f1.code, f2.code);
+	EXPECT(f1.instance != f2.instance, "both on %u", f1.instance);
+out:
+	fx_free();
+}
+
+/* affinity: hosts: the same two streams, and a third that the server
+ * begins, have one code, the pair of hosts', and one instance; each is
+ * still a flow of its own. */
+static void affinity_hosts_together(void)
+{
+	struct pkt p2 = p1_other_half(), p3 = { .src = ROUTE4, .dst = CLIENT4, .sport = 53, .dport = 45000 };
+	struct cs_flow f1, f2, f3;
+	struct cs_flow_key k;
+	__u32 want;
+
+	if (!fx_setup() || !EXPECT(split_table(), "split the table: %s", strerror(errno)) ||
+	    !EXPECT(set_chain(CS_MODE_ROUTE, CS_CHAIN_AFFINITY_HOSTS), "hosts chain"))
+		goto out;
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(run_tcp(&p2, TCP_SYN), TC_ACT_REDIRECT);
+	EXPECT_EQ(run(&p3), TC_ACT_OK);	/* the return direction: counted and pinned */
+	if (!EXPECT(flow_of(&P1, &f1) && flow_of(&p2, &f2) && flow_of(&p3, &f3), "no flows"))
+		goto out;
+	key_of(&p2, &k);
+	want = cs_affinity_code_by(&k, AFF_KEY, 1);
+	EXPECT(f1.code == want && f2.code == want && f3.code == want, "codes %#x, %#x, %#x; the pair's %#x",
+	       f1.code, f2.code, f3.code, want);
+	EXPECT(want != cs_affinity_code(&k, AFF_KEY), "the pair's code is the 5-tuple's");
+	EXPECT(f1.instance == 1 + (want & 1) && f2.instance == f1.instance && f3.instance == f1.instance,
+	       "instances %u, %u, %u", f1.instance, f2.instance, f3.instance);
+	EXPECT_EQ(flows_count(), 3);
+	EXPECT_EQ(inst_stat(f1.instance).flows, 3);
+out:
+	fx_free();
+}
+
 /* ---- encap mode, MSS clamping, symmetric chains ---- */
 
 
@@ -1372,6 +1456,8 @@ int main(void)
 	RUN(observe_rule);
 	RUN(ipv6_hit);
 	RUN(inst_packets_once);
+	RUN(affinity_flow_apart);
+	RUN(affinity_hosts_together);
 	RUN(encap_v4);
 	RUN(encap_v6);
 	RUN(encap_too_big);

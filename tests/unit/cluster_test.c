@@ -234,6 +234,10 @@ static void digests_name_the_part_that_differs(void)
 		  BASE_LEARN BASE_RULES "chains:\n  - name: casb\n    instances:\n"
 		  "      - {name: casb-a, address: 10.30.0.2}\n      - {name: casb-b, address: 10.31.0.3}\n" BASE_MESH,
 		  1u << CS_DIGEST_CHAINS },
+		{ "a chain's affinity of hosts",
+		  BASE_LEARN BASE_RULES BASE_CHAINS "    affinity: hosts\n" BASE_MESH, 1u << CS_DIGEST_CHAINS },
+		{ "the default affinity written out", BASE_LEARN BASE_RULES BASE_CHAINS "    affinity: flow\n" BASE_MESH,
+		  0 },
 		{ "another affinity key",
 		  BASE_LEARN BASE_RULES BASE_CHAINS "mesh:\n  affinity_key: 00112233445566778899aabbccddeef0\n",
 		  1u << CS_DIGEST_AFFINITY_KEY },

@@ -206,6 +206,15 @@ static const struct {
 	  "  - name: d\n    instances: [{name: a, address: 10.0.0.2}]\n", 5, "defined twice" },
 	{ "chains:\n  - name: c\n    symmetric: yes\n    instances: [{name: a, address: 10.0.0.1}]\n", 3,
 	  "true or false" },
+	{ "chains:\n  - name: c\n    instances: [{name: a, address: 10.0.0.1}]\n    affinity: ports\n", 4,
+	  "chain affinity must be flow or hosts, not \"ports\"" },
+	{ "chains:\n  - name: c\n    affinity: Hosts\n    instances: [{name: a, address: 10.0.0.1}]\n", 3,
+	  "chain affinity must be flow or hosts, not \"Hosts\"" },
+	{ "chains:\n  - name: c\n    affinity: [hosts]\n    instances: [{name: a, address: 10.0.0.1}]\n", 3,
+	  "chain affinity must be a single value" },
+	{ "chains:\n  - name: c\n    affinty: hosts\n    instances: [{name: a, address: 10.0.0.1}]\n", 3,
+	  "unknown key \"affinty\" in a chain (known: name, id, vni, mode, on_failure, symmetric, affinity, "
+	  "instances, stages, health)" },
 	{ "chains:\n  - name: c\n    mode: encap\n    instances:\n      - {name: a, address: 10.0.0.1, mac: 02:c5:00:00:01}\n",
 	  5, "six hex octets" },
 	{ "chains:\n  - name: c\n    mode: encap\n    instances:\n      - {name: a, address: 10.0.0.1, mac: 03:c5:00:00:00:01}\n",
@@ -373,6 +382,27 @@ static void encap_chain(void)
 	EXPECT(c.chains[0].instances[0].has_mac && !memcmp(c.chains[0].instances[0].mac, mac, 6), "mac");
 	EXPECT(!c.chains[0].instances[1].has_mac, "b has no mac of its own");
 	cs_config_free(&c);
+}
+
+/* affinity: hosts, flow, and its default, flow. */
+static void chain_affinity(void)
+{
+	static const struct { const char *line; bool hosts; } cases[] = {
+		{ "    affinity: hosts\n", true }, { "    affinity: flow\n", false }, { "", false },
+	};
+	char yaml[256], err[512];
+	struct cs_conf c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "chains:\n  - name: c\n%s    instances: [{name: a, address: 10.0.0.1}]\n",
+			 cases[i].line);
+		if (!EXPECT(load(yaml, &c, err, sizeof(err)) == 0, "%s: %s", yaml, err))
+			continue;
+		EXPECT(c.chains[0].affinity_hosts == cases[i].hosts, "\"%s\": hosts %d", cases[i].line,
+		       c.chains[0].affinity_hosts);
+		cs_config_free(&c);
+	}
 }
 
 /* A chain of stages: one list of instances, stage by stage; a stage's own
@@ -861,6 +891,7 @@ int main(void)
 	RUN(defaults);
 	RUN(trust_settings);
 	RUN(encap_chain);
+	RUN(chain_affinity);
 	RUN(chain_stages);
 	RUN(defaults_apply_in_any_order);
 	RUN(health_warmup);

@@ -120,7 +120,7 @@ static struct cs_chain chain_entry(const struct cs_chain_conf *cc)
 		.mode = mode_of(cc),
 		.on_failure = cc->on_failure && !strcmp(cc->on_failure, "drop") ? CS_FAIL_DROP : CS_FAIL_BYPASS,
 		.n_buckets = CS_BUCKETS_DEFAULT,
-		.flags = cc->symmetric ? CS_CHAIN_SYMMETRIC : 0,
+		.flags = (cc->symmetric ? CS_CHAIN_SYMMETRIC : 0) | (cc->affinity_hosts ? CS_CHAIN_AFFINITY_HOSTS : 0),
 		.n_stages = n_stages,
 		.last_buckets = is_nsh(cc) && n_stages > 1 ? CS_BUCKETS_DEFAULT : 0,
 	};

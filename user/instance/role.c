@@ -252,7 +252,8 @@ int cs_role_write_cfg(struct cs_instance_daemon *d)
 		.self_id = d->members[d->self].id,
 		.mode = mode_of(cc),
 		.flags = CS_ICFG_READY | (d->conf.instance.strict ? CS_ICFG_STRICT : 0) |
-			 (cc->symmetric ? CS_ICFG_SYMMETRIC : 0) | (d->conf.instance.mark_code ? CS_ICFG_MARK_CODE : 0),
+			 (cc->symmetric ? CS_ICFG_SYMMETRIC : 0) | (d->conf.instance.mark_code ? CS_ICFG_MARK_CODE : 0) |
+			 (cc->affinity_hosts ? CS_ICFG_AFFINITY_HOSTS : 0),
 		.stage = (__u16)stage,
 		.n_stages = (__u16)(cc->n_stages ? cc->n_stages : 1),
 		.next_buckets = stage + 1 < cc->n_stages ? CS_BUCKETS_DEFAULT : 0,

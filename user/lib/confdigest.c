@@ -117,6 +117,10 @@ static void write_chain(FILE *f, const struct cs_chain_conf *c)
 
 	fprintf(f, "chain %s\nvni %u\nmode %s\non_failure %s\nsymmetric %d\n", c->name, c->vni,
 		or_default(c->mode, "route"), or_default(c->on_failure, "bypass"), c->symmetric);
+	/* written only when not the default, so a chain's digest stays what
+	 * nodes of a release without the key compute */
+	if (c->affinity_hosts)
+		fputs("affinity hosts\n", f);
 	fprintf(f, "health %s %u %u %u %u %u %u\n", or_default(h->probe, "-"), h->port, h->interval_ms,
 		h->timeout_ms, h->fall, h->rise, h->warmup_ms);
 	for (i = 0; i < c->n_instances; i++) {

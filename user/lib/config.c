@@ -115,6 +115,20 @@ static int want_bool(struct loader *l, const yaml_node_t *n, const char *what, b
 	return want_either(l, n, what, "true", "false", out);
 }
 
+/* A chain's affinity: flow, the code of each stream's 5-tuple (the
+ * default), or hosts, the code of its pair of hosts alone. */
+static int want_affinity(struct loader *l, const yaml_node_t *n, bool *hosts)
+{
+	const char *s;
+
+	if (want_scalar(l, n, "chain affinity", &s))
+		return -1;
+	if (strcmp(s, "flow") && strcmp(s, "hosts"))
+		return fail(l, n, "chain affinity must be flow or hosts, not \"%s\"", s);
+	*hosts = !strcmp(s, "hosts");
+	return 0;
+}
+
 /* aa:bb:cc:dd:ee:ff, unicast (a tunnel's inner destination). */
 static int want_mac(struct loader *l, const yaml_node_t *n, const char *what, __u8 out[6])
 {
@@ -872,6 +886,8 @@ static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 	}
 	if (!strcmp(key, "symmetric"))
 		return want_bool(l, v, "chain symmetric", &ch->symmetric);
+	if (!strcmp(key, "affinity"))
+		return want_affinity(l, v, &ch->affinity_hosts);
 	if (!strcmp(key, "instances")) {
 		if (ch->stages_given)
 			return fail(l, k, "a chain has instances: or stages:, not both");
@@ -886,8 +902,8 @@ static int chain_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_no
 	if (!strcmp(key, "health"))
 		return each_pair(l, v, "health", health_pair, &ch->health);
 	return fail(l, k,
-		    "unknown key \"%s\" in a chain (known: name, id, vni, mode, on_failure, symmetric, instances, "
-		    "stages, health)",
+		    "unknown key \"%s\" in a chain (known: name, id, vni, mode, on_failure, symmetric, affinity, "
+		    "instances, stages, health)",
 		    key);
 }
 

@@ -112,6 +112,8 @@ struct cs_chain_conf {
 	char *mode;			/* route, encap or nsh */
 	char *on_failure;		/* bypass or drop */
 	bool symmetric;			/* steer return packets too */
+	bool affinity_hosts;		/* affinity: hosts, the code of the pair of
+					 * hosts; else (flow) the 5-tuple's */
 	struct cs_instance_conf *instances;	/* every stage's, stage by stage */
 	size_t n_instances;
 	struct cs_stage_conf stages[CS_CHAIN_STAGES_MAX];	/* a chain without `stages:`

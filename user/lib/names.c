@@ -70,6 +70,11 @@ const char *cs_on_failure_name(__u32 on_failure)
 	return on_failure == CS_FAIL_BYPASS ? "bypass" : on_failure == CS_FAIL_DROP ? "drop" : "?";
 }
 
+const char *cs_chain_affinity_name(__u32 chain_flags)
+{
+	return chain_flags & CS_CHAIN_AFFINITY_HOSTS ? "hosts" : "flow";
+}
+
 const char *cs_inst_state_name(__u32 state)
 {
 	switch (state) {

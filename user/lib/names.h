@@ -24,9 +24,11 @@ const char *cs_steer_counter_name(__u32 counter);
 const char *cs_steer_counter_help(__u32 counter);
 
 /* The words the CLI uses for steer's enums: "route"/"encap", "bypass"/"drop",
+ * "flow"/"hosts" (a chain's affinity, from its flags),
  * "down"/"up"/"draining"/"warming"; "?" for a value this build does not know. */
 const char *cs_chain_mode_name(__u32 mode);
 const char *cs_on_failure_name(__u32 on_failure);
+const char *cs_chain_affinity_name(__u32 chain_flags);
 const char *cs_inst_state_name(__u32 state);
 
 /* A stream's TCP (or active) state, on an instance node or in a steer flow:
