@@ -131,7 +131,7 @@ pb=$(value host cloudsteer_instance_packets_total '{"instance":"casb-b","chain":
 	fail "per instance packets" "metrics a $pa b $pb; bpftool a $(inst_packets 1) b $(inst_packets 2)"
 holder=a; [ "$pb" -gt "$pa" ] && holder=b
 other=b; [ $holder = b ] && other=a
-[ "$(value host cloudsteer_instance_up '{"instance":"casb-a"}')" = 1 ] &&
+[ "$(value host cloudsteer_instance_up '{"instance":"casb-a","stage":"casb"}')" = 1 ] &&
 	[ "$(value host cloudsteer_instance_state '{"instance":"casb-a","state":"up"}')" = 1 ] &&
 	[ "$(value host cloudsteer_instance_state '{"instance":"casb-a","state":"down"}')" = 0 ] &&
 	pass "instance health: up, one state set" || fail "instance health" "$(scrape host | grep 'instance_state{instance="casb-a"')"

@@ -44,6 +44,7 @@ struct labels {
 	char (*rule)[CS_LABEL_TEXT];	/* by rule id - 1: its first patterns */
 	char (*chain)[CS_LABEL_TEXT];	/* by chain id - 1 */
 	char (*instance)[CS_LABEL_TEXT];	/* by instance id - 1 */
+	char (*stage)[CS_LABEL_TEXT];		/* by instance id - 1: its stage's name */
 };
 
 struct cs_metrics {
@@ -64,6 +65,7 @@ static void labels_free(struct labels *l)
 	free(l->rule);
 	free(l->chain);
 	free(l->instance);
+	free(l->stage);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -101,7 +103,8 @@ static int labels_from(const struct cs_conf *conf, struct labels *l)
 	l->rule = calloc(l->n_rules + 1, sizeof(*l->rule));
 	l->chain = calloc(l->n_chains, sizeof(*l->chain));
 	l->instance = calloc(l->n_instances, sizeof(*l->instance));
-	if (!l->rule || !l->chain || !l->instance) {
+	l->stage = calloc(l->n_instances, sizeof(*l->stage));
+	if (!l->rule || !l->chain || !l->instance || !l->stage) {
 		labels_free(l);
 		return -ENOMEM;
 	}
@@ -112,9 +115,15 @@ static int labels_from(const struct cs_conf *conf, struct labels *l)
 
 		if (cc->id)
 			snprintf(l->chain[cc->id - 1], CS_LABEL_TEXT, "%s", cc->name);
-		for (i = 0; i < cc->n_instances; i++)
-			if (cc->instances[i].id)
-				snprintf(l->instance[cc->instances[i].id - 1], CS_LABEL_TEXT, "%s", cc->instances[i].name);
+		for (i = 0; i < cc->n_instances; i++) {
+			const struct cs_instance_conf *ic = &cc->instances[i];
+
+			if (!ic->id)
+				continue;
+			snprintf(l->instance[ic->id - 1], CS_LABEL_TEXT, "%s", ic->name);
+			snprintf(l->stage[ic->id - 1], CS_LABEL_TEXT, "%s",
+				 ic->stage < cc->n_stages ? cc->stages[ic->stage].name : cc->name);
+		}
 	}
 	return 0;
 }
@@ -362,7 +371,7 @@ static void instances(FILE *f, const struct cs_pinned *pins, const struct labels
 			struct cs_instance in;
 			struct cs_inst_stat is;
 			const char *labels[] = { "instance", label_of(l->instance, l->n_instances, id), "chain", "",
-						 "state", NULL, NULL };
+						 "stage", label_of(l->stage, l->n_instances, id), "state", NULL, NULL };
 			__u64 v[4];
 
 			if (!*labels[1] || cs_pinned_instance(pins, id, &in))
@@ -373,12 +382,12 @@ static void instances(FILE *f, const struct cs_pinned *pins, const struct labels
 			v[0] = is.packets, v[1] = is.bytes, v[2] = is.flows;
 			v[3] = in.state == CS_INST_UP || in.state == CS_INST_WARMING;
 			if (k < 4) {
-				labels[4] = NULL;
+				labels[6] = NULL;
 				sample(f, fam[k].name, labels, v[k]);
 				continue;
 			}
 			for (s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
-				labels[5] = cs_inst_state_name(states[s]);
+				labels[7] = cs_inst_state_name(states[s]);
 				sample(f, fam[k].name, labels, in.state == states[s]);
 			}
 		}
