@@ -1,16 +1,17 @@
 #!/bin/bash
 # e2e-metrics: the Prometheus endpoints of `cloudsteer run` (on the host) and
-# `cloudsteer instance` (on instances a and b), scraped with curl while real
-# DNS answers and TCP traffic cross the lab of mesh.bash. Every scrape is
-# parsed by prometheus_client (python3-prometheus-client), an independent
-# reader of the text format; the values are checked against what happened
-# and against the CLI's view of the same maps.
+# `cloudsteer instance` (on instances a and b, and c, the one instance of a
+# chain in nsh mode), scraped with curl while real DNS answers and TCP
+# traffic cross the lab of mesh.bash, and a chain header that c refuses.
+# Every scrape is parsed by prometheus_client (python3-prometheus-client),
+# an independent reader of the text format; the values are checked against
+# what happened and against the CLI's view of the same maps.
 T_SUITE=e2e-metrics
 . "$(dirname "$0")/mesh.bash"
 PY=/usr/bin/python3	# Debian's, where python3-prometheus-client lives
 for t in curl jq; do command -v $t >/dev/null || { skip all "$t missing"; exit 0; }; done
 $PY -c 'import prometheus_client' 2>/dev/null || { skip all "python3-prometheus-client missing"; exit 0; }
-mesh_up app.cloud.test,192.0.2.7 || { fail lab "the lab did not come up"; t_exit; }
+mesh_up app.cloud.test,192.0.2.7 && mesh_instance c 32 || { fail lab "the lab did not come up"; t_exit; }
 
 cat > "$LAB/cs.yaml" <<'YAML'
 metrics: 127.0.0.1:9477
@@ -34,11 +35,16 @@ chains:
       - {name: casb-a, address: 10.30.0.2}
       - {name: casb-b, address: 10.31.0.2}
     health: {probe: icmp, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 0}
+  - name: inspect
+    mode: nsh
+    instances:
+      - {name: inspect-c, address: 10.32.0.2}
+    health: {probe: icmp, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 0}
 instance:
   interfaces: [eth0]
   policy: loose
 YAML
-for n in a b; do
+for n in a b c; do
 	CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-$n nsenter --net=/run/netns/$P-$n "$CS" instance -c "$LAB/cs.yaml" \
 		>"$LAB/$n.log" 2>&1 &
 	wait_in "$LAB/$n.log" "running:" 50 || { fail "instance $n runs" "$(cat "$LAB/$n.log")"; t_exit; }
@@ -142,6 +148,33 @@ expect "the other ($other) installed it" $other cloudsteer_sync_installed_total 
 expect "the holder's streams gauge" $holder cloudsteer_streams '{}' 1
 [ "$(value a cloudsteer_build_info '{"role":"instance"}')" = 1 ] && pass "an instance's build_info names its role" ||
 	fail "instance build_info" "$(scrape a | head -5)"
+
+# ---- nsh: a chain header refused, counted by reason ----
+# VXLAN-GPE (I and P, next protocol NSH) and an NSH base header and service
+# path with TTL 0, to c (a chain in nsh mode): refused for its TTL before
+# the rest is read (docs/chains.md), and dropped
+refused_sync() { inst c show sync --json | jq "$1"; }
+printf '\x0c\x00\x00\x04\x00\x00\x00\x00\x00\x06\x01\x01\x00\x00\x00\xff' |
+	ns host socat -u - UDP-SENDTO:10.32.0.2:4790
+for i in $(seq 20); do [ "$(refused_sync .nsh_refused.nsh_ttl)" = 1 ] && break; sleep 0.1; done
+[ "$(refused_sync .nsh_refused.nsh_ttl)" = 1 ] && [ "$(refused_sync '[.nsh_refused[]] | add')" = 1 ] &&
+	[ "$(refused_sync .dataplane.nsh_refused)" = 1 ] &&
+	pass "show sync --json: the header counted under nsh_refused.nsh_ttl, and once under dataplane.nsh_refused" ||
+	fail "show sync counts the refused header by reason" "$(inst c show sync --json)"
+inst c show sync | grep -Eq '^nsh_refused +nsh_ttl +1 ' && ! inst c show sync | grep -q nsh_ok &&
+	pass "show sync: a row nsh_refused nsh_ttl 1; none for nsh_ok" ||
+	fail "show sync's nsh_refused rows" "$(inst c show sync)"
+[ "$(value c cloudsteer_nsh_refused_total '{"reason":"nsh_ttl"}')" = 1 ] &&
+	[ "$(value c cloudsteer_nsh_refused_total '{"reason":"nsh_stage"}')" = 0 ] &&
+	pass "metrics: cloudsteer_nsh_refused_total{reason=\"nsh_ttl\"} 1, other reasons at 0" ||
+	fail "the refused header in the metrics" "$(scrape c | grep nsh_refused)"
+series=$(scrape c | grep -c '^cloudsteer_nsh_refused_total{')
+[ "$series" -gt 0 ] && [ "$series" = "$(refused_sync '.nsh_refused | length')" ] &&
+	[ "$(value c cloudsteer_nsh_refused_total '{"reason":"nsh_ok"}')" = absent ] &&
+	pass "a series for every reason show sync lists ($series), none for nsh_ok" ||
+	fail "the same reasons in both" "metrics $series, show sync $(refused_sync '.nsh_refused | length')"
+[ "$(value host cloudsteer_nsh_refused_total)" = absent ] && pass "no nsh refusals on the steering host" ||
+	fail "the steering host has no cs_nsh_reasons" "$(scrape host | grep nsh_refused)"
 
 # ---- expiry: the TTL (3 s) passes; the lag is measured ----
 expect "the record expired and is counted" host cloudsteer_records_expired_total '{}' 1

@@ -74,7 +74,11 @@ static const struct map_spec specs[CS_M_COUNT] = {
 			       CS_S_MAX, true },
 	[CS_M_STREAMS_NEW] = { "cs_streams_new", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cs_flow_key),
 			       sizeof(struct cs_stream), 1, true },
+	[CS_M_NSH_REASONS] = { "cs_nsh_reasons", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
+			       CS_NSH_MAX, true },
 };
+
+_Static_assert(CS_M_COUNT < 32, "every map has a bit of an unsigned (CS_PINNED_BIT)");
 
 /* A directory that holds at least one entry: the daemon left state there. */
 static bool dir_has_pins(const char *dir)
@@ -311,6 +315,11 @@ int cs_pinned_learn_reasons(const struct cs_pinned *pins, __u64 *out)
 int cs_pinned_inst_reasons(const struct cs_pinned *pins, __u64 *out)
 {
 	return sum_counters(pins, CS_M_INST_REASONS, out, CS_I_MAX);
+}
+
+int cs_pinned_nsh_reasons(const struct cs_pinned *pins, __u64 *out)
+{
+	return sum_counters(pins, CS_M_NSH_REASONS, out, CS_NSH_MAX);
 }
 
 int cs_pinned_sync_stat(const struct cs_pinned *pins, struct cs_sync_stat *out)
