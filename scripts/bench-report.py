@@ -38,11 +38,27 @@ TITLES = {
 # What each part measures, in words; its figures come from the files.
 INTROS = {
     "per_packet": (
-        "`learn` (XDP) and `steer` (TC) run under `BPF_PROG_TEST_RUN`, interleaved with a "
-        "trivial program of the same hook (`xdp_noop`, `tc_noop`), so each ratio is a cost in "
-        "units of \"the cheapest program this kernel can run there\". Each row names the table "
-        "size (records in `cs_records`, or routes for `steer`) and the number of rules it ran "
-        "under. The same input runs every repeat, so these are warm-cache figures."),
+        "`learn` (XDP), `steer` and `instance` (TC) run under `BPF_PROG_TEST_RUN`, interleaved "
+        "with a trivial program of the same hook (`xdp_noop`, `tc_noop`), so each ratio is a cost "
+        "in units of \"the cheapest program this kernel can run there\". Each row of `learn` and "
+        "`steer` names the table size (records in `cs_records`, or routes for `steer`) and the "
+        "number of rules it ran under. The same input runs every repeat, so these are warm-cache "
+        "figures. A TC test run never resets its packet between repeats, so a row whose program "
+        "changes the packet (a wrap, an unwrap) runs it a packet at a time, against a path of the "
+        "same program that leaves the packet as it is and whose warm figure is measured as the "
+        "others are (its `method` says which).\n\n"
+        "The chain header ([chains.md](chains.md)): `steer_hit_pinned_encap` and "
+        "`steer_hit_pinned_nsh` are `steer_hit_pinned` with its chain in encap or nsh mode: the "
+        "packet wrapped in VXLAN (50 octets over IPv4) or in VXLAN-GPE and NSH (60) before the "
+        "redirect. On an instance of the first of two stages, `instance_nsh_arrive` is a packet of "
+        "a tracked stream arriving behind the header: read, checked (the chain's SPI, this stage's "
+        "SI), its stream found and counted under the code of C1, the outer headers and NSH taken "
+        "off; and `instance_out_nsh_send_on` is the service's packet of that stream going out: its "
+        "stream found, the next stage's instance picked from that stage's table by the code, the "
+        "packet wrapped in VXLAN-GPE and NSH one hop on and redirected. Sending on is what steer "
+        "does for a pinned stream in encap mode, with the stream table in place of steer's route "
+        "and flow lookups, the next stage's bucket in place of the pinned instance, and 10 more "
+        "octets of header."),
     "dns_path": (
         "dnsperf in a client namespace queries a real DNS server in another namespace, through "
         "the host, three ways in one run: nothing attached to the host; cloudsteer learning "
@@ -290,6 +306,20 @@ def generator_line(rows):
     return ["Generator in this run: %s." % ", ".join("`%s`" % g for g in gens), ""] if gens else []
 
 
+def chain_header_lines(rows):
+    """The instance's chain header rows against steer's pinned stream in encap mode (at the
+    smallest point), in a sentence, from this run's figures; nothing when a row is missing."""
+    encap = sorted((c for c in rows if on_grid(c) and c["base"] == "steer_hit_pinned_encap"),
+                   key=lambda c: (c["table_records"], c["rules"]))
+    ours = [c for c in rows if c["case"] in ("instance_nsh_arrive", "instance_out_nsh_send_on")]
+    if not encap or not ours or any(c[c["unit"]] is None for c in ours + encap[:1]):
+        return []
+    e = encap[0]
+    each = ["`%s` %s ns, %.2f × that" % (c["case"], figure(c), c[c["unit"]] / e[e["unit"]]) for c in ours]
+    return ["In this run steer's pinned stream in encap mode (`%s`) cost %s ns; %s." % (
+        e["case"], figure(e), "; ".join(each)), ""]
+
+
 def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
     with_target = [c for c in cases if "target" in c]
     missed = [c for c in with_target if not c.get("meets")]
@@ -316,8 +346,10 @@ def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
         rows = [c for c in cases if c["part"] == part]
         if not rows:
             continue
-        lines += ["## " + TITLES[part], "", INTROS[part], "",
-                  "Measured %s." % measured.get(part, "?"), ""] + generator_line(rows)
+        lines += ["## " + TITLES[part], "", INTROS[part], ""]
+        if part == "per_packet":
+            lines += chain_header_lines(rows)
+        lines += ["Measured %s." % measured.get(part, "?"), ""] + generator_line(rows)
         lines += md_table(rows) + [""]
         if part == "per_packet":
             for prog, what, name in plots:

@@ -292,11 +292,11 @@ def generate(root):
     structs = blocks(src, "struct")
     enums = blocks(src, "enum")
     lists = {n: xmacro(src, n) for n in ("CS_PACKET_REASONS", "CS_RECORD_REASONS", "CS_INSTANCE_REASONS",
-                                         "CS_STEER_COUNTERS")}
+                                         "CS_NSH_REASONS", "CS_STEER_COUNTERS")}
     numbers = {}  # enum -> {constant: value}; the reasons' by their X-macro symbol
     for ename in enums:
         numbers[ename] = {sym: n for sym, n, _ in enum_values(enums[ename][1], lists, values)}
-    for ename in ("cs_reason", "cs_inst_reason", "cs_steer_counter"):
+    for ename in ("cs_reason", "cs_inst_reason", "cs_nsh_reason", "cs_steer_counter"):
         if ename not in numbers:
             die("%s: no enum %s" % (HEADER, ename))
     sizes = dict(values)  # a map may be sized by an enum constant (CS_R_MAX)
@@ -306,6 +306,7 @@ def generate(root):
         "packet-reasons": gen_reasons(lists["CS_PACKET_REASONS"], numbers["cs_reason"], values),
         "record-reasons": gen_reasons(lists["CS_RECORD_REASONS"], numbers["cs_reason"], values),
         "instance-reasons": gen_reasons(lists["CS_INSTANCE_REASONS"], numbers["cs_inst_reason"], values),
+        "nsh-reasons": gen_reasons(lists["CS_NSH_REASONS"], numbers["cs_nsh_reason"], values),
         "steer-counters": gen_reasons(lists["CS_STEER_COUNTERS"], numbers["cs_steer_counter"], values,
                                       "counter"),
         "maps": gen_maps(maps(root), structs, sizes),

@@ -922,9 +922,16 @@ static const struct {
 #undef SYNC_FIELD
 };
 
+#define N_SYNC_COUNTERS (sizeof(sync_counters) / sizeof(sync_counters[0]))
+/* The refusals of chain headers: every reason but CS_NSH_OK, which counts nothing. */
+#define NSH_FIRST_REFUSAL (CS_NSH_OK + 1)
+#define N_NSH_REFUSALS (CS_NSH_MAX - NSH_FIRST_REFUSAL)
+
 struct sync_view {
 	struct cs_sync_stat stat;
 	__u64 reasons[CS_I_MAX];
+	__u64 nsh[CS_NSH_MAX];
+	bool has_nsh;	/* cs_nsh_reasons is pinned (state older than chains has none) */
 };
 
 static __u64 sync_counter(const struct cs_sync_stat *stat, size_t i)
@@ -932,17 +939,52 @@ static __u64 sync_counter(const struct cs_sync_stat *stat, size_t i)
 	return *(const __u64 *)((const char *)stat + sync_counters[i].off);
 }
 
+/* Row i: the sync's counters, the dataplane's by reason, then the chain
+ * headers refused by reason (what nsh_refused counts, and what was not
+ * sent on to the next stage). */
 static void sync_fill(void *ctx, size_t i, char cell[][CS_CELL_MAX])
 {
 	const struct sync_view *v = ctx;
-	size_t n_sync = sizeof(sync_counters) / sizeof(sync_counters[0]);
-	bool is_sync = i < n_sync;
+	const char *of, *name, *help;
+	__u64 value;
 
-	snprintf(cell[0], CS_CELL_MAX, "%s", is_sync ? "sync" : "dataplane");
-	snprintf(cell[1], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].name : cs_inst_reason_name(i - n_sync));
-	snprintf(cell[2], CS_CELL_MAX, "%llu",
-		 (unsigned long long)(is_sync ? sync_counter(&v->stat, i) : v->reasons[i - n_sync]));
-	snprintf(cell[3], CS_CELL_MAX, "%s", is_sync ? sync_counters[i].help : cs_inst_reason_help(i - n_sync));
+	if (i < N_SYNC_COUNTERS) {
+		of = "sync", name = sync_counters[i].name, help = sync_counters[i].help;
+		value = sync_counter(&v->stat, i);
+	} else if ((i -= N_SYNC_COUNTERS) < CS_I_MAX) {
+		of = "dataplane", name = cs_inst_reason_name(i), help = cs_inst_reason_help(i);
+		value = v->reasons[i];
+	} else {
+		i += NSH_FIRST_REFUSAL - CS_I_MAX;
+		of = "nsh_refused", name = cs_nsh_reason_name(i), help = cs_nsh_reason_help(i);
+		value = v->nsh[i];
+	}
+	snprintf(cell[0], CS_CELL_MAX, "%s", of);
+	snprintf(cell[1], CS_CELL_MAX, "%s", name);
+	snprintf(cell[2], CS_CELL_MAX, "%llu", (unsigned long long)value);
+	snprintf(cell[3], CS_CELL_MAX, "%s", help);
+}
+
+static int sync_read(const struct cs_pinned *pins, struct sync_view *v)
+{
+	int e;
+
+	memset(v, 0, sizeof(*v));
+	e = cs_pinned_sync_stat(pins, &v->stat);
+	if (e) {
+		cs_err("cannot read %s/cs_sync_stats: %s", pins->dir, strerror(-e));
+		return e;
+	}
+	e = cs_pinned_inst_reasons(pins, v->reasons);
+	if (e) {
+		cs_err("cannot read %s/cs_inst_reasons: %s", pins->dir, strerror(-e));
+		return e;
+	}
+	v->has_nsh = pins->fd[CS_M_NSH_REASONS] >= 0;
+	e = v->has_nsh ? cs_pinned_nsh_reasons(pins, v->nsh) : 0;
+	if (e)
+		cs_err("cannot read %s/cs_nsh_reasons: %s", pins->dir, strerror(-e));
+	return e;
 }
 
 static int show_sync(struct show *s)
@@ -950,32 +992,29 @@ static int show_sync(struct show *s)
 	static const struct cs_column cols[] = {
 		{ "OF", false }, { "COUNTER", false }, { "VALUE", true }, { "MEANING", false },
 	};
-	size_t n_sync = sizeof(sync_counters) / sizeof(sync_counters[0]), i;
 	struct sync_view v;
 	struct cs_json j;
-	int e;
+	size_t i;
 
-	memset(&v, 0, sizeof(v));
-	e = cs_pinned_sync_stat(s->pins, &v.stat);
-	if (e) {
-		cs_err("cannot read %s/cs_sync_stats: %s", s->pins->dir, strerror(-e));
+	if (sync_read(s->pins, &v))
 		return 1;
-	}
-	e = cs_pinned_inst_reasons(s->pins, v.reasons);
-	if (e) {
-		cs_err("cannot read %s/cs_inst_reasons: %s", s->pins->dir, strerror(-e));
-		return 1;
-	}
 	if (!s->json) {
-		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n_sync + CS_I_MAX, sync_fill, &v);
+		cs_table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]),
+			       N_SYNC_COUNTERS + CS_I_MAX + (v.has_nsh ? N_NSH_REFUSALS : 0), sync_fill, &v);
 		return 0;
 	}
 	cs_json_begin(&j, stdout);
-	for (i = 0; i < n_sync; i++)
+	for (i = 0; i < N_SYNC_COUNTERS; i++)
 		cs_json_u64(&j, sync_counters[i].name, sync_counter(&v.stat, i));
 	cs_json_object(&j, "dataplane");
 	for (i = 0; i < CS_I_MAX; i++)
 		cs_json_u64(&j, cs_inst_reason_name(i), v.reasons[i]);
+	cs_json_close(&j);
+	if (v.has_nsh) {
+		cs_json_object(&j, "nsh_refused");
+		for (i = NSH_FIRST_REFUSAL; i < CS_NSH_MAX; i++)
+			cs_json_u64(&j, cs_nsh_reason_name(i), v.nsh[i]);
+	}
 	cs_json_end(&j);
 	return 0;
 }
@@ -1016,11 +1055,13 @@ static int find_subcommand(const char *name)
 static int open_pins(const struct subcommand *sub, const char *dir, struct cs_pinned *pins, char *err,
 		     size_t errlen)
 {
-	/* and the names of the ids, where a daemon kept them, and the tables of
-	 * later stages, where it has them */
+	/* and the names of the ids, the tables of later stages and the refusals
+	 * of chain headers, where a daemon kept them */
 	if (sub->only)
-		return cs_pinned_open_with(pins, dir, sub->only, CS_PINNED_IDS | CS_PINNED_BIT(CS_M_PEER_IDS) |
-					   CS_PINNED_BIT(CS_M_STAGE_MAP), err, errlen);
+		return cs_pinned_open_with(pins, dir, sub->only,
+					   CS_PINNED_IDS | CS_PINNED_BIT(CS_M_PEER_IDS) | CS_PINNED_BIT(CS_M_STAGE_MAP) |
+						   CS_PINNED_BIT(CS_M_NSH_REASONS),
+					   err, errlen);
 	return cs_pinned_open(pins, dir, err, errlen);
 }
 

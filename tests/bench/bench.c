@@ -2,9 +2,10 @@
 /*
  * bench - the per_packet part of `make bench` (tests/bench/run.sh): the cost
  * of every learn and steer case under BPF_PROG_TEST_RUN, at every table
- * size and rule count of the matrix below, against a trivial program
- * measured in the same run. It writes -o (a JSON array, one object per case,
- * the contract of run.sh) and -e (kernel, CPU, date), and prints a table.
+ * size and rule count of the matrix below, and of an instance's chain
+ * header cases, against a trivial program measured in the same run. It
+ * writes -o (a JSON array, one object per case, the contract of run.sh) and
+ * -e (kernel, CPU, date), and prints a table.
  *
  * The matrix: every case at table sizes 1k, 100k, 1m and rule counts 10,
  * 10k, 100k, the full 3x3 grid, so a report can plot cost against table
@@ -77,11 +78,28 @@
  *   steer_hit_pinned          a pinned, proven stream (in cs_flows), every
  *                             repeat: one flow lookup, counts, redirect
  *                             (TC_ACT_REDIRECT)
+ *   steer_hit_pinned_encap    the pinned stream of a chain in encap mode:
+ *                             steer_hit_pinned's path and the wrap in VXLAN
+ *                             (method below)
+ *   steer_hit_pinned_nsh      the same in nsh mode: VXLAN-GPE and NSH toward
+ *                             the first stage
  *   steer_hit_new_flow        a stream steer has no flow for: the flow is
  *                             deleted between repeat=1 runs (method below);
  *                             it begins in cs_flows_new
+ * Chain header cases (TC, against tc_noop; off the matrix: no routes, no
+ * rules): the instance program of stage 0 of a chain of two in nsh mode,
+ * the next stage's two instances up on ifindex 1 (bpf_redirect_neigh
+ * returns TC_ACT_REDIRECT without sending), every bucket of their table
+ * theirs; steer's hit stream, proven in cs_streams by its first two
+ * arrivals under the code of C1:
+ *   instance_nsh_arrive       the stream's packet behind VXLAN-GPE and NSH
+ *                             to this node: read, checked, tracked, the
+ *                             header taken off (TC_ACT_OK)
+ *   instance_out_nsh_send_on  the service's packet of the stream going out:
+ *                             looked up, wrapped toward the next stage's
+ *                             instance for the code (TC_ACT_REDIRECT)
  * A TC test run builds an skb, which an XDP test run does not, so the steer
- * ratios are against tc_noop (a sched_cls program returning TC_ACT_OK),
+ * and instance ratios are against tc_noop (a sched_cls program returning TC_ACT_OK),
  * never against xdp_noop. xdp_noop and tc_noop have rows of their own: the
  * median of every baseline measurement of the run.
  *
@@ -135,13 +153,33 @@
  * tmean(new) - tmean(pinned). What the move costs on top of a pinned
  * packet is kept as promotion_minus_pinned_ns.
  *
+ * Method, the wrapped and unwrapped cases (steer_hit_pinned_encap and
+ * _nsh, instance_nsh_arrive, instance_out_nsh_send_on): the kernel runs
+ * every repeat of a TC test run on one skb and never resets it in between
+ * (a program that grows it by 8 octets sees it 8 octets longer at every
+ * repeat), so a second repeat would wrap the wrapped packet, or find no
+ * header to take off. Each case runs repeat=1 in a loop, each run followed
+ * by a run of a reference: the same program on a path that leaves the
+ * packet as it is, whose warm figure is measured ABBA with tc_noop as the
+ * other cases' are; ns = warm reference + tmean(case) - tmean(reference),
+ * median over runs (measure_changing). The references: steer_hit_pinned's
+ * own packet, chain 1 switched back to route mode (untimed) before it;
+ * the same NSH header naming the next stage, refused (nsh_stage) without
+ * touching the stream; the stream's answer, which instance_out looks up
+ * and leaves as routed. With a reference equal to its case the method
+ * gives the case's warm figure back.
+ *
  * Paths are checked, per case and point: learn: before measuring, one run
  * must count the expected packet reason (cs_learn_stats), and afterwards
  * every packet run (calibration included) must have counted it; the table
  * must hold exactly its size before and after the point. steer: a miss must
  * make no flow; every pinned packet must count on the flow and on the rule
  * entry its route names, and pin no new stream; every new-flow run must pin
- * one stream to instance 1. Otherwise the bench fails.
+ * one stream to instance 1; a wrapped case's packet must come out wrapped
+ * by its mode's octets, to its mode's port, and every packet count on the
+ * flow with none left unwrapped; the instance must count every arrival
+ * tracked and unwrapped (and every reference refused under nsh_stage), and
+ * every packet out sent on. Otherwise the bench fails.
  *
  * Targets: learn_non_dns ratio <= 1.2 and learn_dns_refresh_4a ratio <= 6 at
  * every point; learn_dns_refresh_4a_walked at the largest table <= 1.15 x
@@ -184,7 +222,9 @@
 #include "lib/json.h"
 #define DIE_NAME "bench"
 #include "die.h"
+#include "bpffx.h"
 #include "pkt.h"
+#include "instance.skel.h"
 #include "learn.skel.h"
 #include "noop.skel.h"
 #include "steer.skel.h"
@@ -192,7 +232,7 @@
 
 #define MAX_RUNS 31
 #define NEW_ITERS 1000		/* repeat=1 iterations per run of the new cases */
-#define MAX_RESULTS 128
+#define MAX_RESULTS 192	/* 139: 15 cases at 9 points, 2 baselines, 2 of the chain header */
 #define BASELINE_KEEP 4096	/* baseline measurements kept for the noop rows */
 #define RULE_ENTRIES_MAX (CS_RULES_MAX - 1)	/* rule ids 1..4095 */
 
@@ -229,6 +269,19 @@ static const char METHOD_STEER_WARM[] =
 	"interleaved ABBA with tc_noop; ratio = median of per-run case/tc_noop (not xdp_noop: a TC "
 	"test run builds an skb); same input every repeat, so warm cache; steer reads no patterns, "
 	"only the rule entry (cs_rules, an array) its route names";
+static const char METHOD_STEER_WRAP[] =
+	"the wrap changes the packet and a TC test run never resets its skb between repeats, so: "
+	"repeat=1 loop, each iteration switches chain 1 to the mode (untimed) and runs steer, then "
+	"switches it back to route mode and runs steer on the same packet (steer_hit_pinned's path); ns = "
+	"warm steer_hit_pinned ns (same run, ABBA with tc_noop) + trimmed mean(wrapped) - trimmed "
+	"mean(route); ratio = ns / warm tc_noop ns; median over runs";
+static const char METHOD_INSTANCE[] =
+	"the instance program of stage 0 of a chain of two (nsh mode; cs_streams holds the one stream, "
+	"made by its first two arrivals); the (un)wrap changes the packet and a TC test run never resets "
+	"its skb between repeats, so: repeat=1 loop, each iteration runs the case, then the same program "
+	"on its reference path, which leaves the packet as it is; ns = warm reference ns (same run, ABBA "
+	"with tc_noop) + trimmed mean(case) - trimmed mean(reference); ratio = ns / warm tc_noop ns; "
+	"median over runs";
 static const char METHOD_STEER_NEW[] =
 	"repeat=1 loop: each iteration deletes the flow untimed, then runs tc_noop, steer (new flow: "
 	"affinity code, insert into cs_flows_new, bucket pick), steer (second packet: the move to "
@@ -331,9 +384,10 @@ static void short_count(char *out, size_t n, long v)
 		snprintf(out, n, "%ld", v);
 }
 
-static bool is_steer(const char *base)
+/* A TC program's case (steer, instance): against tc_noop, never xdp_noop. */
+static bool is_tc(const char *base)
 {
-	return !strncmp(base, "steer_", 6) || !strcmp(base, "tc_noop");
+	return !strncmp(base, "steer_", 6) || !strncmp(base, "instance", 8) || !strcmp(base, "tc_noop");
 }
 
 /* BASE@SIZE_TABLE,RULES_rules; the baselines are just BASE. */
@@ -347,7 +401,7 @@ static void case_name(char *out, size_t n, const char *base, const struct point 
 	}
 	short_count(size, sizeof(size), pt->table);
 	short_count(rules, sizeof(rules), pt->rules);
-	snprintf(out, n, "%s@%s_%s,%s_rules", base, size, is_steer(base) ? "routes" : "records", rules);
+	snprintf(out, n, "%s@%s_%s,%s_rules", base, size, is_tc(base) ? "routes" : "records", rules);
 }
 
 /* ---- frames ---- */
@@ -645,22 +699,89 @@ static __u32 calibrate(int prog_fd, const struct frame *f, __u32 rv, __u64 *pkts
 	return repeat;
 }
 
-/* arms[0] is the baseline; each run goes forward or backward through the arms. */
-static void measure(struct arm *arms, int n)
+static void calibrate_arms(struct arm *arms, int n)
 {
-	int r, i;
+	int i;
 
 	for (i = 0; i < n; i++) {
 		arms[i].pkts = 0;
 		arms[i].repeat = calibrate(arms[i].prog_fd, arms[i].f, arms[i].rv, &arms[i].pkts);
 	}
-	for (r = 0; r < g_runs; r++)
-		for (i = 0; i < n; i++) {
-			struct arm *a = &arms[r % 2 ? n - 1 - i : i];
+}
 
-			a->ns[r] = run_prog(a->prog_fd, a->f, a->repeat, a->rv);
-			a->pkts += a->repeat;
-		}
+/* Run r of the arms: forward when r is even, backward when it is odd. */
+static void run_arms(struct arm *arms, int n, int r)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct arm *a = &arms[r % 2 ? n - 1 - i : i];
+
+		a->ns[r] = run_prog(a->prog_fd, a->f, a->repeat, a->rv);
+		a->pkts += a->repeat;
+	}
+}
+
+/* arms[0] is the baseline; each run goes forward or backward through the arms. */
+static void measure(struct arm *arms, int n)
+{
+	int r;
+
+	calibrate_arms(arms, n);
+	for (r = 0; r < g_runs; r++)
+		run_arms(arms, n, r);
+}
+
+/* A case whose program changes the packet (a wrap, an unwrap), measured a
+ * packet at a time against a reference path of the same program that
+ * leaves it as it is (the method of the wrapped cases, above). */
+struct changing {
+	struct arm arms[2];	/* the baseline and the reference, warm */
+	struct arm cas;		/* the case: repeat=1 runs alone */
+	/* untimed, before each run of the case (true) and of the reference
+	 * (false, its warm runs too); NULL: nothing to switch */
+	void (*set)(const void *ctx, bool for_case);
+	const void *ctx;
+	double ns[MAX_RUNS], ratio[MAX_RUNS], extra_ns[MAX_RUNS];	/* per run */
+};
+
+static void changing_set(const struct changing *c, bool for_case)
+{
+	if (c->set)
+		c->set(c->ctx, for_case);
+}
+
+/* One run: the warm pair, ABBA like the other cases, then the repeat=1 loop. */
+static void changing_run(struct changing *c, int r)
+{
+	static double d_case[NEW_ITERS], d_ref[NEW_ITERS];
+	const struct arm *ref = &c->arms[1];
+	int i;
+
+	changing_set(c, false);
+	run_arms(c->arms, 2, r);
+	for (i = 0; i < g_new_iters; i++) {
+		changing_set(c, true);
+		d_case[i] = run_prog(c->cas.prog_fd, c->cas.f, 1, c->cas.rv);
+		changing_set(c, false);
+		d_ref[i] = run_prog(ref->prog_fd, ref->f, 1, ref->rv);
+	}
+	c->cas.pkts += (__u64)g_new_iters;
+	c->arms[1].pkts += (__u64)g_new_iters;
+	c->extra_ns[r] = trimmed_mean(d_case, g_new_iters) - trimmed_mean(d_ref, g_new_iters);
+	c->ns[r] = ref->ns[r] + c->extra_ns[r];
+	c->ratio[r] = c->ns[r] / c->arms[0].ns[r];
+}
+
+static void measure_changing(struct changing *c)
+{
+	int r;
+
+	c->cas.pkts = 0;
+	changing_set(c, false);
+	calibrate_arms(c->arms, 2);
+	for (r = 0; r < g_runs; r++)
+		changing_run(c, r);
 }
 
 static double ratio_median(const struct arm *num, const struct arm *den)
@@ -694,7 +815,11 @@ static const struct family FAMILIES[] = {
 	{ "tc_noop", "trivial TC program (TC_ACT_OK)" },
 	{ "steer_miss", "neither address a route" },
 	{ "steer_hit_pinned", "a pinned stream, redirected" },
+	{ "steer_hit_pinned_encap", "a pinned stream, wrapped in VXLAN, redirected" },
+	{ "steer_hit_pinned_nsh", "a pinned stream, wrapped in VXLAN-GPE and NSH, redirected" },
 	{ "steer_hit_new_flow", "a new stream: code, bucket, pick" },
+	{ "instance_nsh_arrive", "NSH in, a tracked stream: read, check, track, unwrap" },
+	{ "instance_out_nsh_send_on", "out, a tracked stream: wrapped toward the next stage, redirected" },
 };
 
 static const char *family_label(const char *base)
@@ -741,12 +866,12 @@ static struct result *result_new(const char *base, const struct point *pt)
 	case_name(res->name, sizeof(res->name), base, pt);
 	res->base = base;
 	res->label = family_label(base);
-	res->baseline = is_steer(base) ? "tc_noop" : "xdp_noop";
+	res->baseline = is_tc(base) ? "tc_noop" : "xdp_noop";
 	res->table_records = res->rules = res->rule_entries = res->patterns = -1;
 	res->lookups = -1;
-	res->method = is_steer(base) ? METHOD_STEER_WARM : METHOD_WARM;
+	res->method = is_tc(base) ? METHOD_STEER_WARM : METHOD_WARM;
 	if (pt) {
-		res->table = is_steer(base) ? "cs_routes" : "cs_records";
+		res->table = is_tc(base) ? "cs_routes" : "cs_records";
 		res->table_records = pt->table;
 		res->rules = pt->rules;
 		res->rule_entries = pt->rule_entries;
@@ -794,6 +919,20 @@ static void extra(struct result *res, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(res->extra + used, sizeof(res->extra) - used, fmt, ap);
 	va_end(ap);
+}
+
+/* A TC case measured by measure_changing, against its reference `ref_path`. */
+static void result_changing(struct result *res, const struct changing *c, const char *ref_path, const char *method)
+{
+	baseline_keep(&g_tc_log, c->arms[0].ns, g_runs, c->arms[0].repeat);
+	res->method = method;
+	result_samples(res, c->ns, g_runs);
+	res->repeat = 1;
+	res->noop_ns = median(c->arms[0].ns, g_runs);
+	res->ratio = median(c->ratio, g_runs);
+	extra(res, ", \"iterations\": %d, \"reference\": \"%s\", \"reference_warm_ns\": %.2f, "
+		   "\"minus_reference_ns\": %.2f", g_new_iters, ref_path, median(c->arms[1].ns, g_runs),
+	      median(c->extra_ns, g_runs));
 }
 
 static void target(struct result *res, const char *text, bool meets)
@@ -1362,12 +1501,14 @@ static void learn_rules(int rules_idx, int noop_fd)
 /* ---- steer ---- */
 
 #define TC_OK 0u
+#define TC_SHOT 2u
 #define TC_REDIRECT 7u
 #define STEER_FILLER_RULES 10	/* filler routes name rules 1..10: every point has them */
+#define WIRE_ID 12484427	/* chain 1's wire id: the VNI of encap, the SPI of nsh */
 
 struct steer_inst {
 	struct steer_bpf *skel;
-	int prog_fd, flows_fd, flows_new_fd, inst_stats_fd, table_fd, routes_fd, rules_fd, rule_traffic_fd;
+	int prog_fd, flows_fd, flows_new_fd, inst_stats_fd, table_fd, routes_fd, rules_fd, rule_traffic_fd, chains_fd;
 	__u32 routes_limit;	/* cs_routes max_entries: learn.limits.routes */
 	long other_flows;	/* filler streams in cs_flows */
 };
@@ -1406,39 +1547,65 @@ static void steer_open(struct steer_inst *si, __u32 routes_limit)
 	si->routes_fd = bpf_map__fd(si->skel->maps.cs_routes);
 	si->rules_fd = bpf_map__fd(si->skel->maps.cs_rules);
 	si->rule_traffic_fd = bpf_map__fd(si->skel->maps.cs_rule_traffic);
+	si->chains_fd = bpf_map__fd(si->skel->maps.cs_chains);
 }
 
-/* Chain 1 in route mode, its two instances on ifindex 1, every bucket {1, 2}. */
-static void steer_chain(struct steer_inst *si)
+/* A bucket table (an inner map of cs_service_map or cs_next_table) whose
+ * every bucket is {primary, secondary}. */
+static int bucket_table(__u16 primary, __u16 secondary)
 {
 	static struct cs_bucket buckets[CS_BUCKETS_MAX];
 	static __u32 keys[CS_BUCKETS_MAX];
-	struct cs_config cfg = { .affinity_key = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL } };
-	struct cs_chain ch = { .mode = CS_MODE_ROUTE, .on_failure = CS_FAIL_BYPASS, .n_buckets = 256 };
-	__u32 zero = 0, one = 1, id, n = CS_BUCKETS_MAX, i;
+	__u32 n = CS_BUCKETS_MAX, i;
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_table", sizeof(__u32), sizeof(struct cs_bucket),
+				CS_BUCKETS_MAX, NULL);
 
-	if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_config), &zero, &cfg, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_chains), &one, &ch, BPF_ANY))
-		die("steer: cannot write config/chains: %s", strerror(errno));
+	if (fd < 0)
+		die("cannot make a bucket table: %s", strerror(errno));
+	for (i = 0; i < CS_BUCKETS_MAX; i++) {
+		keys[i] = i;
+		buckets[i] = (struct cs_bucket){ .primary = primary, .secondary = secondary };
+	}
+	if (bpf_map_update_batch(fd, keys, buckets, &n, &bo))
+		die("cannot fill a bucket table: %s", strerror(errno));
+	return fd;
+}
+
+/* Chain 1 in `mode`: what the wrapped cases switch between packets. */
+static void steer_chain_mode(const struct steer_inst *si, __u32 mode)
+{
+	struct cs_chain ch = { .mode = mode, .on_failure = CS_FAIL_BYPASS, .n_buckets = 256 };
+	__u32 one = 1;
+
+	if (bpf_map_update_elem(si->chains_fd, &one, &ch, BPF_ANY))
+		die("steer: cannot write chain 1: %s", strerror(errno));
+}
+
+/* Chain 1 in route mode, its two instances on ifindex 1, every bucket {1, 2}.
+ * The instances have what encap and nsh modes wrap with too (this host's
+ * address toward them, the wire id, the path's MTU), which route mode does
+ * not read. */
+static void steer_chain(struct steer_inst *si)
+{
+	struct cs_config cfg = { .affinity_key = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL } };
+	__u32 zero = 0, one = 1, id;
+
+	if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_config), &zero, &cfg, BPF_ANY))
+		die("steer: cannot write the config: %s", strerror(errno));
+	steer_chain_mode(si, CS_MODE_ROUTE);
 	for (id = 1; id <= 2; id++) {
-		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1 };
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1, .vni = WIRE_ID,
+					  .inner_mtu = 1450 };
 
 		v4mapped(&in.addr, id == 1 ? "10.30.0.2" : "10.31.0.2");
+		v4mapped(&in.local, id == 1 ? "10.30.0.1" : "10.31.0.1");
 		if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_instances), &id, &in, BPF_ANY))
 			die("steer: cannot write instance %u: %s", id, strerror(errno));
 	}
-	si->table_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_table", sizeof(__u32),
-				      sizeof(struct cs_bucket), CS_BUCKETS_MAX, NULL);
-	if (si->table_fd < 0)
-		die("steer: cannot make the table: %s", strerror(errno));
-	for (i = 0; i < CS_BUCKETS_MAX; i++) {
-		keys[i] = i;
-		buckets[i] = (struct cs_bucket){ .primary = 1, .secondary = 2 };
-	}
-	if (bpf_map_update_batch(si->table_fd, keys, buckets, &n, &bo) ||
-	    bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_service_map), &one, &si->table_fd, BPF_ANY))
-		die("steer: cannot fill the table: %s", strerror(errno));
+	si->table_fd = bucket_table(1, 2);
+	if (bpf_map_update_elem(bpf_map__fd(si->skel->maps.cs_service_map), &one, &si->table_fd, BPF_ANY))
+		die("steer: cannot swap the table in: %s", strerror(errno));
 }
 
 /* Rules 1..entries lead to chain 1; the ids above them are unused. */
@@ -1551,12 +1718,17 @@ static void steer_free(struct steer_inst *si)
 	steer_bpf__destroy(si->skel);
 }
 
-static void steer_frame(struct frame *f, const char *dst)
+static void udp_frame(struct frame *f, const char *src, __u16 sport, const char *dst, __u16 dport)
 {
 	static const char payload[64] = "steer bench";
-	struct frame_opts o = { .sport = 40000, .dport = 443, .src = "10.1.0.5", .dst = dst };
+	struct frame_opts o = { .sport = sport, .dport = dport, .src = src, .dst = dst };
 
 	f->len = frame_build(f->b, &o, payload, sizeof(payload));
+}
+
+static void steer_frame(struct frame *f, const char *dst)
+{
+	udp_frame(f, "10.1.0.5", 40000, dst, 443);
 }
 
 static void hit_flow_key(struct cs_flow_key *k)
@@ -1588,18 +1760,14 @@ static void steer_flow_delete(const struct steer_inst *si)
 		die("steer: cannot delete the flow: %s", strerror(errno));
 }
 
-static __u64 steer_inst_flows(const struct steer_inst *si, __u32 id)
+/* What steer counted for instance `id`, over every CPU. */
+static struct cs_inst_stat steer_inst_stat(const struct steer_inst *si, __u32 id)
 {
-	int ncpu = libbpf_num_possible_cpus(), c;
-	struct cs_inst_stat *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
-	__u64 sum = 0;
+	struct cs_inst_stat st;
 
-	if (!v || ncpu <= 0 || bpf_map_lookup_elem(si->inst_stats_fd, &id, v))
-		die("steer: cannot read cs_inst_stats");
-	for (c = 0; c < ncpu; c++)
-		sum += v[c].flows;
-	free(v);
-	return sum;
+	if (cs_percpu_sum(si->inst_stats_fd, id, 1, (__u64 *)&st, sizeof(st) / sizeof(__u64)))
+		die("steer: cannot read cs_inst_stats: %s", strerror(errno));
+	return st;
 }
 
 /* Packets steer counted under rule `rule_id` (cs_rule_traffic). */
@@ -1651,15 +1819,83 @@ static void steer_pinned(const struct steer_inst *si, const struct point *pt, in
 		die("%s: the stream is not pinned to instance 1 in cs_flows", res->name);
 	pk0 = fl.packets;
 	rule0 = steer_rule_packets(si, rule_id);
-	pinned0 = steer_inst_flows(si, 1);
+	pinned0 = steer_inst_stat(si, 1).flows;
 	measure(arms, 2);
 	if (!steer_flow(si, &fl) || fl.instance != 1 || fl.packets - pk0 != arms[1].pkts ||
-	    steer_rule_packets(si, rule_id) - rule0 != arms[1].pkts || steer_inst_flows(si, 1) != pinned0)
+	    steer_rule_packets(si, rule_id) - rule0 != arms[1].pkts || steer_inst_stat(si, 1).flows != pinned0)
 		die("%s: %llu packets on the flow, %llu expected, or a stream pinned anew", res->name,
 		    (unsigned long long)(fl.packets - pk0), (unsigned long long)arms[1].pkts);
 	result_arm(res, &arms[1], &arms[0]);
 	baseline_keep(&g_tc_log, arms[0].ns, g_runs, arms[0].repeat);
 	res->path = "pinned";
+}
+
+/* The outer UDP destination port of a frame wrapped over IPv4. */
+static __u16 outer_dport(const __u8 *frame)
+{
+	return (__u16)(frame[14 + 20 + 2] << 8 | frame[14 + 20 + 3]);
+}
+
+/* One run of `f`: wrapped over IPv4 as `mode` wraps (VXLAN, or VXLAN-GPE and
+ * NSH) and redirected; otherwise the bench fails. */
+static void expect_wrapped(int prog_fd, const struct frame *f, __u32 mode, const char *name)
+{
+	static __u8 out[FRAME_CAP + 128];
+	__u32 over = mode == CS_MODE_NSH ? CS_NSH_OVERHEAD4 : CS_ENCAP_OVERHEAD4, len = 0;
+	__u16 port = mode == CS_MODE_NSH ? CS_GPE_PORT : CS_VXLAN_PORT;
+	int verdict = -1;
+
+	if (bpffx_run(prog_fd, f->b, f->len, out, sizeof(out), &len, &verdict) || verdict != (int)TC_REDIRECT ||
+	    len != f->len + over || outer_dport(out) != port)
+		die("%s: not wrapped as %s mode wraps (verdict %d, %u octets out of %u)", name,
+		    cs_chain_mode_name(mode), verdict, len, f->len);
+}
+
+/* What the wrapped cases switch chain 1 between: `mode` for the case, route
+ * mode for its reference. */
+struct steer_wrap {
+	const struct steer_inst *si;
+	__u32 mode;
+};
+
+static void steer_wrap_set(const void *ctx, bool for_case)
+{
+	const struct steer_wrap *w = ctx;
+
+	steer_chain_mode(w->si, for_case ? w->mode : CS_MODE_ROUTE);
+}
+
+/* The pinned stream of a chain in encap or nsh `mode`: steer_hit_pinned's
+ * path and the wrap toward the instance. The wrap changes the packet, so
+ * measure_changing runs it against steer_hit_pinned's own packet, the
+ * chain switched back to route mode in between. */
+static void steer_pinned_wrapped(const struct steer_inst *si, const struct point *pt, int tc_noop_fd, __u32 mode)
+{
+	struct steer_wrap w = { si, mode };
+	static struct changing c;
+	struct result *res = steer_result(mode == CS_MODE_NSH ? "steer_hit_pinned_nsh" : "steer_hit_pinned_encap", pt,
+					  si);
+	struct cs_flow fl;
+	__u64 pk0, failed0;
+
+	c = (struct changing){ .arms = { { .prog_fd = tc_noop_fd, .f = &f_hit, .rv = TC_OK },
+					 { .prog_fd = si->prog_fd, .f = &f_hit, .rv = TC_REDIRECT } },
+			       .cas = { .prog_fd = si->prog_fd, .f = &f_hit, .rv = TC_REDIRECT },
+			       .set = steer_wrap_set, .ctx = &w };
+	steer_chain_mode(si, mode);
+	expect_wrapped(si->prog_fd, &f_hit, mode, res->name);
+	if (!steer_flow(si, &fl) || fl.instance != 1)
+		die("%s: the stream is not pinned to instance 1 in cs_flows", res->name);
+	pk0 = fl.packets;
+	failed0 = steer_inst_stat(si, 1).encap_failed;
+	measure_changing(&c);
+	steer_chain_mode(si, CS_MODE_ROUTE);
+	if (!steer_flow(si, &fl) || fl.packets - pk0 != c.cas.pkts + c.arms[1].pkts ||
+	    steer_inst_stat(si, 1).encap_failed != failed0)
+		die("%s: %llu packets on the flow, %llu expected, or some not wrapped", res->name,
+		    (unsigned long long)(fl.packets - pk0), (unsigned long long)(c.cas.pkts + c.arms[1].pkts));
+	result_changing(res, &c, "steer_hit_pinned", METHOD_STEER_WRAP);
+	res->path = mode == CS_MODE_NSH ? "pinned_nsh" : "pinned_encap";
 }
 
 /* The per-run figures of steer_hit_new_flow. */
@@ -1706,10 +1942,10 @@ static void steer_new_flow(const struct steer_inst *si, const struct point *pt, 
 
 	repeat[0] = calibrate(tc_noop_fd, &f_hit, TC_OK, &cal);
 	repeat[1] = calibrate(si->prog_fd, &f_hit, TC_REDIRECT, &cal);
-	flows0 = steer_inst_flows(si, 1);
+	flows0 = steer_inst_stat(si, 1).flows;
 	for (r = 0; r < g_runs; r++)
 		new_flow_run(si, tc_noop_fd, repeat, &fr, r);
-	flows1 = steer_inst_flows(si, 1);
+	flows1 = steer_inst_stat(si, 1).flows;
 	if (flows1 - flows0 != loops || !steer_flow(si, &fl) || fl.packets != 3)
 		die("%s: %llu streams pinned, %llu expected", res->name,
 		    (unsigned long long)(flows1 - flows0), (unsigned long long)loops);
@@ -1732,6 +1968,8 @@ static void steer_point(struct steer_inst *si, const struct point *pt, int tc_no
 	steer_hit_route(si, (__u32)pt->rule_entries);
 	steer_miss(si, pt, tc_noop_fd);
 	steer_pinned(si, pt, tc_noop_fd);
+	steer_pinned_wrapped(si, pt, tc_noop_fd, CS_MODE_ENCAP);
+	steer_pinned_wrapped(si, pt, tc_noop_fd, CS_MODE_NSH);
 	steer_new_flow(si, pt, tc_noop_fd);
 }
 
@@ -1754,6 +1992,181 @@ static void steer_table(int table_idx, int tc_noop_fd)
 		       now_s() - t);
 	}
 	steer_free(&si);
+}
+
+/* ---- the chain header: an instance of stage 0 of a chain of two ---- */
+
+#define NSH_CODE 0xdeadbeefu	/* the stream's code, all 32 bits in C1 */
+#define NSH_HERE "10.30.0.2"	/* this node: instance 1 of stage 0 */
+#define NSH_BUCKETS 256		/* of the next stage's table */
+
+struct inst_node {
+	struct instance_bpf *skel;
+	int in_fd, out_fd, streams_fd, reasons_fd, nsh_reasons_fd;
+};
+
+/* The steer cases' stream arriving from the gateway behind the chain header
+ * (SI 255: stage 0), the same with the next stage's SI (254: not this
+ * node's, refused), and its answer from the server. The service sends on
+ * f_hit itself: the client's packet as it arrived. */
+static struct frame f_nsh_in, f_nsh_other_stage, f_answer;
+
+static void nsh_frame(struct frame *f, __u8 si)
+{
+	struct frame_opts o = { .src = "10.9.0.1", .dst = NSH_HERE, .sport = CS_ENCAP_SPORT(NSH_CODE) };
+	struct nsh_fields h = { .spi = WIRE_ID, .code = NSH_CODE, .si = si, .md_type = 1, .gpe_flags = 0x0c,
+				.len_words = 6 };
+
+	h.ttl = (__u8)(CS_NSH_TTL_DEFAULT - (CS_NSH_SI_FIRST - si));	/* as the header comes the chain's way */
+	f->len = frame_nsh(f->b, &o, &h, f_hit.b + 14, f_hit.len - 14);
+}
+
+/* Stage 0 of 2, ready in nsh mode; the next stage's instances 2 and 3 up on
+ * ifindex 1 (no FIB lookup), every bucket of their table {2, 3}. Fields by
+ * name: what the daemon fills and the cases do not read stays 0. */
+static void inst_node_config(const struct inst_node *n)
+{
+	struct cs_inst_cfg cfg = { .map_version = 1, .vni = WIRE_ID, .self_id = 1, .mode = CS_MODE_NSH,
+				   .flags = CS_ICFG_READY, .stage = 0, .n_stages = 2, .next_buckets = NSH_BUCKETS };
+	__u32 zero = 0, id;
+	struct cs_addr here;
+	int table;
+
+	v4mapped(&here, NSH_HERE);
+	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.cs_inst_cfg), &zero, &cfg, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(n->skel->maps.cs_local_addrs), &here, &zero, BPF_ANY))
+		die("instance: cannot write the config: %s", strerror(errno));
+	for (id = 2; id <= 3; id++) {
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1, .vni = WIRE_ID,
+					  .inner_mtu = 1440, .local = here };
+
+		v4mapped(&in.addr, id == 2 ? "10.40.0.2" : "10.40.0.3");
+		if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.cs_next_instances), &id, &in, BPF_ANY))
+			die("instance: cannot write next instance %u: %s", id, strerror(errno));
+	}
+	table = bucket_table(2, 3);
+	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.cs_next_table), &zero, &table, BPF_ANY))
+		die("instance: cannot swap the next stage's table in: %s", strerror(errno));
+	close(table);
+}
+
+/* The stream, made as its first packets make it: the first arrival begins
+ * it, the second proves it (cs_streams). */
+static void inst_node_stream(const struct inst_node *n)
+{
+	struct cs_flow_key k;
+	struct cs_stream st;
+
+	run_prog(n->in_fd, &f_nsh_in, 1, TC_OK);
+	run_prog(n->in_fd, &f_nsh_in, 1, TC_OK);
+	hit_flow_key(&k);
+	if (bpf_map_lookup_elem(n->streams_fd, &k, &st) || st.code != NSH_CODE || st.state != CS_ST_ACTIVE)
+		die("instance: the stream is not in cs_streams under the code of C1");
+}
+
+static void inst_node_load(struct inst_node *n)
+{
+	n->skel = instance_bpf__open_and_load();
+	if (!n->skel)
+		die("cannot load instance: %s", strerror(errno));
+	n->in_fd = bpf_program__fd(n->skel->progs.instance);
+	n->out_fd = bpf_program__fd(n->skel->progs.instance_out);
+	n->streams_fd = bpf_map__fd(n->skel->maps.cs_streams);
+	n->reasons_fd = bpf_map__fd(n->skel->maps.cs_inst_reasons);
+	n->nsh_reasons_fd = bpf_map__fd(n->skel->maps.cs_nsh_reasons);
+	inst_node_config(n);
+	inst_node_stream(n);
+}
+
+/* The instance's counters, by reason. */
+static void inst_reasons_read(const struct inst_node *n, __u64 *inst, __u64 *nsh)
+{
+	if (cs_percpu_sum(n->reasons_fd, 0, CS_I_MAX, inst, 1) ||
+	    cs_percpu_sum(n->nsh_reasons_fd, 0, CS_NSH_MAX, nsh, 1))
+		die("instance: cannot read its counters: %s", strerror(errno));
+}
+
+/* measure_changing, and what the instance counted meanwhile, by reason. */
+static void inst_measure(const struct inst_node *n, struct changing *c, __u64 *inst, __u64 *nsh)
+{
+	__u64 inst0[CS_I_MAX], nsh0[CS_NSH_MAX];
+	int k;
+
+	inst_reasons_read(n, inst0, nsh0);
+	measure_changing(c);
+	inst_reasons_read(n, inst, nsh);
+	for (k = 0; k < CS_I_MAX; k++)
+		inst[k] -= inst0[k];
+	for (k = 0; k < CS_NSH_MAX; k++)
+		nsh[k] -= nsh0[k];
+}
+
+/* One arrival: the client's packet comes out, the header taken off. */
+static void expect_unwrapped(const struct inst_node *n, const char *name)
+{
+	static __u8 out[FRAME_CAP];
+	__u32 len = 0;
+	int verdict = -1;
+
+	if (bpffx_run(n->in_fd, f_nsh_in.b, f_nsh_in.len, out, sizeof(out), &len, &verdict) || verdict != (int)TC_OK ||
+	    len != f_hit.len || memcmp(out + 12, f_hit.b + 12, len - 12))
+		die("%s: not the client's packet once unwrapped (verdict %d, %u octets)", name, verdict, len);
+}
+
+/* An NSH packet of the stream in: read, checked, tracked, unwrapped. Its
+ * reference: the same header naming the next stage, read, checked and
+ * refused (nsh_stage) without touching the stream. */
+static void inst_arrive(const struct inst_node *n, int tc_noop_fd)
+{
+	static struct changing c;
+	struct result *res = result_new("instance_nsh_arrive", NULL);
+	__u64 inst[CS_I_MAX], nsh[CS_NSH_MAX];
+
+	c = (struct changing){ .arms = { { .prog_fd = tc_noop_fd, .f = &f_nsh_in, .rv = TC_OK },
+					 { .prog_fd = n->in_fd, .f = &f_nsh_other_stage, .rv = TC_SHOT } },
+			       .cas = { .prog_fd = n->in_fd, .f = &f_nsh_in, .rv = TC_OK } };
+	expect_unwrapped(n, res->name);
+	inst_measure(n, &c, inst, nsh);
+	if (inst[CS_I_NSH_UNWRAPPED] != c.cas.pkts || inst[CS_I_TRACKED] != c.cas.pkts || inst[CS_I_NEW] ||
+	    nsh[CS_NSH_STAGE] != c.arms[1].pkts)
+		die("%s: %llu of %llu packets tracked and unwrapped, or a stream made anew", res->name,
+		    (unsigned long long)inst[CS_I_NSH_UNWRAPPED], (unsigned long long)c.cas.pkts);
+	result_changing(res, &c, "the same header for the next stage: refused", METHOD_INSTANCE);
+	res->path = "nsh_unwrapped";
+}
+
+/* The service's packet of the stream out: looked up, wrapped toward the
+ * next stage's primary for its code, redirected. Its reference: the
+ * stream's answer, looked up and left as routed. */
+static void inst_send_on(const struct inst_node *n, int tc_noop_fd)
+{
+	static struct changing c;
+	struct result *res = result_new("instance_out_nsh_send_on", NULL);
+	__u64 inst[CS_I_MAX], nsh[CS_NSH_MAX];
+
+	c = (struct changing){ .arms = { { .prog_fd = tc_noop_fd, .f = &f_hit, .rv = TC_OK },
+					 { .prog_fd = n->out_fd, .f = &f_answer, .rv = TC_OK } },
+			       .cas = { .prog_fd = n->out_fd, .f = &f_hit, .rv = TC_REDIRECT } };
+	expect_wrapped(n->out_fd, &f_hit, CS_MODE_NSH, res->name);
+	inst_measure(n, &c, inst, nsh);
+	if (inst[CS_I_NSH_SENT_ON] != c.cas.pkts || nsh[CS_NSH_NO_NEXT])
+		die("%s: %llu of %llu packets sent on", res->name, (unsigned long long)inst[CS_I_NSH_SENT_ON],
+		    (unsigned long long)c.cas.pkts);
+	result_changing(res, &c, "the stream's answer: left as routed", METHOD_INSTANCE);
+	res->path = "nsh_sent_on";
+}
+
+static void bench_chain_header(int tc_noop_fd)
+{
+	struct inst_node n;
+
+	nsh_frame(&f_nsh_in, CS_NSH_SI_FIRST);
+	nsh_frame(&f_nsh_other_stage, CS_NSH_SI_FIRST - 1);
+	udp_frame(&f_answer, "192.0.2.7", 443, "10.1.0.5", 40000);
+	inst_node_load(&n);
+	inst_arrive(&n, tc_noop_fd);
+	inst_send_on(&n, tc_noop_fd);
+	instance_bpf__destroy(n.skel);
 }
 
 /* ---- main ---- */
@@ -1871,6 +2284,7 @@ static void bench_steer(void)
 		die("cannot load the tc_noop program: %s", strerror(errno));
 	for (t = 0; t < g_n_tables; t++)
 		steer_table(t, bpf_program__fd(tcn->progs.tc_noop));
+	bench_chain_header(bpf_program__fd(tcn->progs.tc_noop));
 	tc_noop_bpf__destroy(tcn);
 	baseline_row(row, &g_tc_log, "the TC baseline: a sched_cls program returning TC_ACT_OK; every warm "
 				     "tc_noop measurement of the steer cases; ratio 1 by definition");

@@ -3,8 +3,8 @@
 #
 #   tests/bench/run.sh       runs every part, then scripts/bench-report.py
 #   tests/bench/noop.bpf.c   the XDP_PASS baseline, built like the real programs
-#   tests/bench/tc_noop.bpf.c  the TC_ACT_OK baseline of the steer cases
-#   tests/bench/bench.c      BPF_PROG_TEST_RUN of learn and steer against the baselines
+#   tests/bench/tc_noop.bpf.c  the TC_ACT_OK baseline of the steer and instance cases
+#   tests/bench/bench.c      BPF_PROG_TEST_RUN of learn, steer and instance against the baselines
 #   tests/bench/PART.sh      the other parts (run.sh says which and their contract)
 #   tests/bench/PART.mk      what a part builds, included here; its targets join BENCH_BINS
 # Everything they build or write (configs, rule lists, parts/*.json) lives under build/bench/.

@@ -3,7 +3,8 @@
 # then the report. Called by make bench after the build; run as root.
 #
 #   per_packet    build/bench/bench (bench.c): BPF_PROG_TEST_RUN of learn and
-#                 steer at each table size and rule count
+#                 steer at each table size and rule count, and of an
+#                 instance's chain header in and out
 #   dns_path      dns_path.sh      dnsperf through the host: nothing, cloudsteer,
 #                                  dnsmasq --nftset
 #   steer_path    steer_path.sh    pps through the host: cloudsteer route mode

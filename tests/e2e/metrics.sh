@@ -1,16 +1,17 @@
 #!/bin/bash
 # e2e-metrics: the Prometheus endpoints of `cloudsteer run` (on the host) and
-# `cloudsteer instance` (on instances a and b), scraped with curl while real
-# DNS answers and TCP traffic cross the lab of mesh.bash. Every scrape is
-# parsed by prometheus_client (python3-prometheus-client), an independent
-# reader of the text format; the values are checked against what happened
-# and against the CLI's view of the same maps.
+# `cloudsteer instance` (on instances a and b, and c, the one instance of a
+# chain in nsh mode), scraped with curl while real DNS answers and TCP
+# traffic cross the lab of mesh.bash, and a chain header that c refuses.
+# Every scrape is parsed by prometheus_client (python3-prometheus-client),
+# an independent reader of the text format; the values are checked against
+# what happened and against the CLI's view of the same maps.
 T_SUITE=e2e-metrics
 . "$(dirname "$0")/mesh.bash"
 PY=/usr/bin/python3	# Debian's, where python3-prometheus-client lives
 for t in curl jq; do command -v $t >/dev/null || { skip all "$t missing"; exit 0; }; done
 $PY -c 'import prometheus_client' 2>/dev/null || { skip all "python3-prometheus-client missing"; exit 0; }
-mesh_up app.cloud.test,192.0.2.7 || { fail lab "the lab did not come up"; t_exit; }
+mesh_up app.cloud.test,192.0.2.7 && mesh_instance c 32 || { fail lab "the lab did not come up"; t_exit; }
 
 cat > "$LAB/cs.yaml" <<'YAML'
 metrics: 127.0.0.1:9477
@@ -34,11 +35,16 @@ chains:
       - {name: casb-a, address: 10.30.0.2}
       - {name: casb-b, address: 10.31.0.2}
     health: {probe: icmp, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 0}
+  - name: inspect
+    mode: nsh
+    instances:
+      - {name: inspect-c, address: 10.32.0.2}
+    health: {probe: icmp, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 0}
 instance:
   interfaces: [eth0]
   policy: loose
 YAML
-for n in a b; do
+for n in a b c; do
 	CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-$n nsenter --net=/run/netns/$P-$n "$CS" instance -c "$LAB/cs.yaml" \
 		>"$LAB/$n.log" 2>&1 &
 	wait_in "$LAB/$n.log" "running:" 50 || { fail "instance $n runs" "$(cat "$LAB/$n.log")"; t_exit; }
@@ -111,6 +117,9 @@ expect "per rule: answers won" host cloudsteer_rule_answers_total '{"rule":"1","
 	pass "a rule with no answers is there, at 0" || fail "rule 2 present at 0" "$(value host cloudsteer_rule_answers_total '{"rule":"2"}')"
 
 # ---- traffic: per rule and per instance, and the instances' own view ----
+# an idle connection held open through the checks: a stream that lives (the
+# echoed one is closed, and gone within its closed lifetime, 10 s)
+ns cli socat -u EXEC:'sleep 61' TCP:192.0.2.7:9000,connect-timeout=3 >/dev/null 2>&1 &
 payload=$(head -c 30000 /dev/zero | tr '\0' x)
 got=$(echo "$payload" | ns cli socat -t 2 - TCP:192.0.2.7:9000,connect-timeout=3 | wc -c)
 [ "$got" -ge 30000 ] && pass "the client's stream crossed the chain ($got bytes echoed)" || fail "echo" "$got bytes"
@@ -139,9 +148,48 @@ other=b; [ $holder = b ] && other=a
 expect "the holder ($holder) tracked the stream's packets" $holder cloudsteer_stream_packets_total '{"reason":"tracked"}' 10
 expect "the holder synced it" $holder cloudsteer_sync_streams_sent_total '{}' 1
 expect "the other ($other) installed it" $other cloudsteer_sync_installed_total '{}' 1
-expect "the holder's streams gauge" $holder cloudsteer_streams '{}' 1
+streams_held() {	# the instances' streams gauges, summed, once at least 1 (5 s)
+	local i n
+	for i in $(seq 25); do
+		n=$(($(value a cloudsteer_streams '{}' | sed 's/absent/0/') + $(value b cloudsteer_streams '{}' | sed 's/absent/0/')))
+		[ $n -ge 1 ] && break
+		sleep 0.2
+	done
+	echo $n
+}
+n=$(streams_held)
+[ "$n" -ge 1 ] && pass "the instances' streams gauges count the open stream ($n)" ||
+	fail "the streams gauges" "a $(value a cloudsteer_streams '{}'), b $(value b cloudsteer_streams '{}')"
+pkill -f '^sleep 61$'	# its end closes the idle connection: gone with the other stream
 [ "$(value a cloudsteer_build_info '{"role":"instance"}')" = 1 ] && pass "an instance's build_info names its role" ||
 	fail "instance build_info" "$(scrape a | head -5)"
+
+# ---- nsh: a chain header refused, counted by reason ----
+# VXLAN-GPE (I and P, next protocol NSH) and an NSH base header and service
+# path with TTL 0, to c (a chain in nsh mode): refused for its TTL before
+# the rest is read (docs/chains.md), and dropped
+refused_sync() { inst c show sync --json | jq "$1"; }
+printf '\x0c\x00\x00\x04\x00\x00\x00\x00\x00\x06\x01\x01\x00\x00\x00\xff' |
+	ns host socat -u - UDP-SENDTO:10.32.0.2:4790
+for i in $(seq 20); do [ "$(refused_sync .nsh_refused.nsh_ttl)" = 1 ] && break; sleep 0.1; done
+[ "$(refused_sync .nsh_refused.nsh_ttl)" = 1 ] && [ "$(refused_sync '[.nsh_refused[]] | add')" = 1 ] &&
+	[ "$(refused_sync .dataplane.nsh_refused)" = 1 ] &&
+	pass "show sync --json: the header counted under nsh_refused.nsh_ttl, and once under dataplane.nsh_refused" ||
+	fail "show sync counts the refused header by reason" "$(inst c show sync --json)"
+inst c show sync | grep -Eq '^nsh_refused +nsh_ttl +1 ' && ! inst c show sync | grep -q nsh_ok &&
+	pass "show sync: a row nsh_refused nsh_ttl 1; none for nsh_ok" ||
+	fail "show sync's nsh_refused rows" "$(inst c show sync)"
+[ "$(value c cloudsteer_nsh_refused_total '{"reason":"nsh_ttl"}')" = 1 ] &&
+	[ "$(value c cloudsteer_nsh_refused_total '{"reason":"nsh_stage"}')" = 0 ] &&
+	pass "metrics: cloudsteer_nsh_refused_total{reason=\"nsh_ttl\"} 1, other reasons at 0" ||
+	fail "the refused header in the metrics" "$(scrape c | grep nsh_refused)"
+series=$(scrape c | grep -c '^cloudsteer_nsh_refused_total{')
+[ "$series" -gt 0 ] && [ "$series" = "$(refused_sync '.nsh_refused | length')" ] &&
+	[ "$(value c cloudsteer_nsh_refused_total '{"reason":"nsh_ok"}')" = absent ] &&
+	pass "a series for every reason show sync lists ($series), none for nsh_ok" ||
+	fail "the same reasons in both" "metrics $series, show sync $(refused_sync '.nsh_refused | length')"
+[ "$(value host cloudsteer_nsh_refused_total)" = absent ] && pass "no nsh refusals on the steering host" ||
+	fail "the steering host has no cs_nsh_reasons" "$(scrape host | grep nsh_refused)"
 
 # ---- expiry: the TTL (3 s) passes; the lag is measured ----
 expect "the record expired and is counted" host cloudsteer_records_expired_total '{}' 1

@@ -179,6 +179,12 @@ static void put16(__u8 *p, __u16 v)
 	p[1] = v & 0xff;
 }
 
+static void put32(__u8 *p, __u32 v)
+{
+	put16(p, (__u16)(v >> 16));
+	put16(p + 2, (__u16)v);
+}
+
 __u32 frame_build(__u8 *out, const struct frame_opts *o, const void *payload, __u32 len)
 {
 	static const __u8 dmac[6] = { 0x02, 0, 0, 0, 0, 1 }, smac[6] = { 0x02, 0, 0, 0, 0, 2 };
@@ -387,10 +393,7 @@ __u32 frame_vxlan(__u8 *out, const struct frame_opts *o, __u32 vni, const __u8 *
 
 void pkt_put32(__u8 *p, __u32 v)
 {
-	p[0] = (__u8)(v >> 24);
-	p[1] = (__u8)(v >> 16);
-	p[2] = (__u8)(v >> 8);
-	p[3] = (__u8)v;
+	put32(p, v);
 }
 
 __u16 pkt_get16(const __u8 *p)
@@ -407,4 +410,30 @@ const char *pkt_hex(const __u8 *p, size_t n)
 	for (i = 0; i < n && i < 64; i++)
 		snprintf(buf + 3 * i, 4, "%02x ", p[i]);
 	return buf;
+}
+
+__u32 frame_nsh(__u8 *out, const struct frame_opts *o, const struct nsh_fields *h, const __u8 *ip, __u32 ip_len)
+{
+	static __u8 payload[FRAME_CAP];
+	__u8 *gpe = payload, *nsh = payload + 8;
+	__u16 base = (__u16)((h->ttl & 0x3f) << 6 | (h->len_words & 0x3f));	/* version 0, O 0 */
+	struct frame_opts u = *o;
+
+	if (ip_len > sizeof(payload) - 32 - 128)
+		ip_len = sizeof(payload) - 32 - 128;
+	memset(payload, 0, 32);
+	gpe[0] = h->gpe_flags;
+	gpe[3] = 4;	/* next protocol: NSH */
+	put32(gpe + 4, h->spi << 8);
+	put16(nsh, base);
+	nsh[2] = h->md_type;
+	nsh[3] = ip_len && ip[0] >> 4 == 6 ? 2 : 1;	/* IPv6 or IPv4 */
+	put32(nsh + 4, h->spi << 8 | h->si);
+	put32(nsh + 8, h->code);
+	put32(nsh + 12, h->spi);
+	put32(nsh + 16, h->flags);
+	memcpy(payload + 32, ip, ip_len);
+	u.tcp = false;
+	u.dport = o->dport ? o->dport : 4790;
+	return frame_build(out, &u, payload, 32 + ip_len);
 }

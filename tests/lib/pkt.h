@@ -91,5 +91,20 @@ __u32 frame_vxlan(__u8 *out, const struct frame_opts *o, __u32 vni, const __u8 *
 void pkt_put32(__u8 *p, __u32 v);
 __u16 pkt_get16(const __u8 *p);
 const char *pkt_hex(const __u8 *p, size_t n);
+/* The chain header's fields (docs/chains.md), as a frame carries them; a
+ * test may make any of them lie. */
+struct nsh_fields {
+	__u32 spi;		/* the service path, VXLAN-GPE's VNI and C2 */
+	__u32 code, flags;	/* C1, C3 */
+	__u8 si, ttl;
+	__u8 md_type;		/* 1 */
+	__u8 gpe_flags;		/* 0x0c: I and P */
+	__u8 len_words;		/* 6 */
+};
+/* VXLAN-GPE (next protocol NSH, the VNI spi) and NSH of MD type 1 (version
+ * 0, next protocol IPv4 or IPv6 as the packet's first nibble says, C4 0),
+ * carrying the IP packet ip (no Ethernet header): outer addresses, VLANs and
+ * UDP source port from o, destination port o->dport or 4790. */
+__u32 frame_nsh(__u8 *out, const struct frame_opts *o, const struct nsh_fields *h, const __u8 *ip, __u32 ip_len);
 
 #endif

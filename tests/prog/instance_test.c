@@ -969,46 +969,24 @@ out:
 #define NEXT_A4 "10.40.0.2"
 #define NEXT_B4 "10.40.0.3"
 
-/* What a test header says: the chain header fields a case changes. */
-struct nsh_hdr {
-	__u32 spi, code, flags;
-	__u8 si, ttl, md_type, gpe_flags, len_words;
-};
-
-static struct nsh_hdr nsh_default(void)
+static struct nsh_fields nsh_default(void)
 {
-	return (struct nsh_hdr){ .spi = CHAIN, .code = NSH_CODE, .si = 255, .ttl = 63, .md_type = 1,
-				 .gpe_flags = 0x0c, .len_words = 6 };
+	return (struct nsh_fields){ .spi = CHAIN, .code = NSH_CODE, .si = 255, .ttl = 63, .md_type = 1,
+				    .gpe_flags = 0x0c, .len_words = 6 };
 }
-
 
 /* p's IP packet behind VXLAN-GPE and NSH, from the previous hop to this
- * node, written octet by octet (docs/chains.md); cut: octets left off the
- * end of the frame. */
-static void build_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_hdr *h, __u32 cut)
+ * node (docs/chains.md); cut: octets left off the end of the frame. */
+static void build_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_fields *h, __u32 cut)
 {
-	static __u8 inner[FRAME_CAP], payload[FRAME_CAP];
-	struct frame_opts o = { .src = STEERER4, .dst = LOCAL4, .sport = CS_ENCAP_SPORT(h->code), .dport = 4790 };
-	__u32 n = build(inner, p, tcp_flags, 0) - 14;
-	__u16 w = (__u16)((h->ttl & 0x3f) << 6 | h->len_words);
-	__u8 *g = payload, *nsh = payload + 8;
+	static __u8 inner[FRAME_CAP];
+	struct frame_opts o = { .src = STEERER4, .dst = LOCAL4, .sport = CS_ENCAP_SPORT(h->code) };
+	__u32 n = build(inner, p, tcp_flags, 0);
 
-	memset(payload, 0, 32);
-	g[0] = h->gpe_flags;
-	g[3] = 4;
-	g[4] = (__u8)(h->spi >> 16), g[5] = (__u8)(h->spi >> 8), g[6] = (__u8)h->spi;
-	nsh[0] = (__u8)(w >> 8), nsh[1] = (__u8)w;
-	nsh[2] = h->md_type;
-	nsh[3] = strchr(p->src, ':') ? 2 : 1;
-	pkt_put32(nsh + 4, h->spi << 8 | h->si);
-	pkt_put32(nsh + 8, h->code);
-	pkt_put32(nsh + 12, h->spi);
-	pkt_put32(nsh + 16, h->flags);
-	memcpy(payload + 32, inner + 14, n);
-	g_len = frame_build(g_frame, &o, payload, 32 + n) - cut;
+	g_len = frame_nsh(g_frame, &o, h, inner + 14, n - 14) - cut;
 }
 
-static int run_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_hdr *h)
+static int run_nsh(const struct pkt *p, __u8 tcp_flags, const struct nsh_fields *h)
 {
 	build_nsh(p, tcp_flags, h, 0);
 	return run_frame(g_frame, g_len);
@@ -1140,7 +1118,7 @@ static void expect_onward(const __u8 *inner, __u32 inner_len, const char *addr)
  * packet alone; NSH_UNWRAPPED counts it besides TRACKED. */
 static void nsh_arrive(void)
 {
-	struct nsh_hdr h = nsh_default();
+	struct nsh_fields h = nsh_default();
 	static __u8 plain[FRAME_CAP];
 	struct cs_stream st;
 	__u32 n;
@@ -1166,7 +1144,7 @@ out:
  * routed. */
 static void nsh_next_stage(void)
 {
-	struct nsh_hdr h = nsh_default();
+	struct nsh_fields h = nsh_default();
 	struct pkt r = reverse(&T1), other = T1;
 	static __u8 seg[FRAME_CAP];
 	__u32 n;
@@ -1211,7 +1189,7 @@ out:
  * service sends on leaves as routed: delivered to its destination. */
 static void nsh_last_stage(void)
 {
-	struct nsh_hdr h = nsh_default();
+	struct nsh_fields h = nsh_default();
 	static __u8 seg[FRAME_CAP];
 	__u32 n;
 
@@ -1239,7 +1217,7 @@ out:
  */
 static void nsh_back(void)
 {
-	struct nsh_hdr h = nsh_default();
+	struct nsh_fields h = nsh_default();
 	struct pkt r = reverse(&T1);
 	static __u8 seg[FRAME_CAP];
 	__u32 n;
@@ -1288,7 +1266,7 @@ out:
  * read (SO_MARK with tcp_fwmark_accept); without it the mark is left. */
 static void nsh_mark(void)
 {
-	struct nsh_hdr h = nsh_default();
+	struct nsh_fields h = nsh_default();
 	struct cs_inst_cfg c;
 	__u32 zero = 0;
 
@@ -1310,7 +1288,7 @@ out:
 }
 
 /* One refused header: dropped, counted under its reason, no stream made. */
-static void expect_refused(const struct nsh_hdr *h, __u32 cut, __u32 why, const char *what)
+static void expect_refused(const struct nsh_fields *h, __u32 cut, __u32 why, const char *what)
 {
 	__u64 before = nsh_reason(why);
 
@@ -1324,7 +1302,7 @@ static void expect_refused(const struct nsh_hdr *h, __u32 cut, __u32 why, const 
  * does not serve, never go on: counted by reason and dropped. */
 static void nsh_refused(void)
 {
-	struct nsh_hdr h;
+	struct nsh_fields h;
 
 	if (!fx_setup_nsh(0))
 		goto out;

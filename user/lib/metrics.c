@@ -199,15 +199,15 @@ static __u64 get(const __u64 *stat)
 	return __atomic_load_n(stat, __ATOMIC_RELAXED);
 }
 
-/* A counter family with one sample per counter of an X-macro list, labelled
- * label="its name". */
+/* A counter family with one sample per counter of an X-macro list from
+ * `first` on, labelled label="its name". */
 static void counters_by_name(FILE *f, const char *name, const char *help, const char *label,
-			     const char *(*name_of)(__u32), const __u64 *count, __u32 n)
+			     const char *(*name_of)(__u32), const __u64 *count, __u32 first, __u32 n)
 {
 	__u32 i;
 
 	family(f, name, "counter", help);
-	for (i = 0; i < n; i++) {
+	for (i = first; i < n; i++) {
 		const char *labels[] = { label, name_of(i), NULL };
 
 		sample(f, name, labels, count[i]);
@@ -258,7 +258,7 @@ static void flow_tables(FILE *f, const struct cs_pinned *pins, const struct cs_d
 	if (!cs_pinned_steer_stats(pins, count))
 		counters_by_name(f, "cloudsteer_flow_events_total",
 				 "What steer did with its flow tables, by event (show stats lists them).", "event",
-				 cs_steer_counter_name, count, CS_S_MAX);
+				 cs_steer_counter_name, count, 0, CS_S_MAX);
 }
 
 static void table_gauges(FILE *f, const struct cs_daemon_stats *s)
@@ -403,7 +403,19 @@ static void instance_reasons(FILE *f, const struct cs_pinned *pins)
 	if (!cs_pinned_inst_reasons(pins, count))
 		counters_by_name(f, "cloudsteer_stream_packets_total",
 				 "Packets seen by the instance program, by outcome (exactly one per packet).", "reason",
-				 cs_inst_reason_name, count, CS_I_MAX);
+				 cs_inst_reason_name, count, 0, CS_I_MAX);
+}
+
+/* Where the map is pinned: every reason but CS_NSH_OK, which counts nothing. */
+static void nsh_refusals(FILE *f, const struct cs_pinned *pins)
+{
+	__u64 count[CS_NSH_MAX];
+
+	if (!cs_pinned_nsh_reasons(pins, count))
+		counters_by_name(f, "cloudsteer_nsh_refused_total",
+				 "Packets whose chain header (VXLAN-GPE and NSH) the instance program refused on the "
+				 "way in, or did not send on to the next stage, by reason: dropped.", "reason",
+				 cs_nsh_reason_name, count, CS_NSH_OK + 1, CS_NSH_MAX);
 }
 
 static void sync_stats(FILE *f, const struct cs_pinned *pins)
@@ -446,7 +458,8 @@ static void sync_stats(FILE *f, const struct cs_pinned *pins)
 #define RUN_MAPS                                                                                  \
 	(CS_PINNED_BIT(CS_M_LEARN_STATS) | CS_PINNED_BIT(CS_M_RULE_STATS) | CS_PINNED_BIT(CS_M_RULE_TRAFFIC) | \
 	 CS_PINNED_BIT(CS_M_INSTANCES) | CS_PINNED_BIT(CS_M_INST_STATS) | CS_PINNED_BIT(CS_M_STEER_STATS))
-#define INSTANCE_MAPS (CS_PINNED_BIT(CS_M_INST_REASONS) | CS_PINNED_BIT(CS_M_SYNC_STATS))
+#define INSTANCE_MAPS \
+	(CS_PINNED_BIT(CS_M_INST_REASONS) | CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_NSH_REASONS))
 
 /* ---- the cluster (lib/cluster.h), when there is one ---- */
 
@@ -571,6 +584,7 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 		one(f, "cloudsteer_streams_forgotten_total", "counter",
 		    "Streams forgotten once quiet for their state's lifetime.", get(&m->stats->streams_forgotten));
 		instance_reasons(f, &pins);
+		nsh_refusals(f, &pins);
 		sync_stats(f, &pins);
 	}
 	cluster_stats(f, m->stats, m->role);

@@ -34,6 +34,12 @@ static const struct named inst_reasons[CS_I_MAX] = {
 #undef CS_INSTANCE_REASON_ROW
 };
 
+static const struct named nsh_reasons[CS_NSH_MAX] = {
+#define CS_NSH_REASON_ROW(sym, name, help) [CS_NSH_##sym] = { name, help },
+	CS_NSH_REASONS(CS_NSH_REASON_ROW)
+#undef CS_NSH_REASON_ROW
+};
+
 static const struct named steer_counters[CS_S_MAX] = {
 #define CS_STEER_COUNTER_ROW(sym, name, help) [CS_S_##sym] = { name, help },
 	CS_STEER_COUNTERS(CS_STEER_COUNTER_ROW)
@@ -48,6 +54,16 @@ const char *cs_inst_reason_name(__u32 reason)
 const char *cs_inst_reason_help(__u32 reason)
 {
 	return reason < CS_I_MAX ? inst_reasons[reason].help : NULL;
+}
+
+const char *cs_nsh_reason_name(__u32 reason)
+{
+	return reason < CS_NSH_MAX ? nsh_reasons[reason].name : NULL;
+}
+
+const char *cs_nsh_reason_help(__u32 reason)
+{
+	return reason < CS_NSH_MAX ? nsh_reasons[reason].help : NULL;
 }
 
 const char *cs_steer_counter_name(__u32 counter)

@@ -19,6 +19,11 @@ const char *cs_reason_help(__u32 reason);
 const char *cs_inst_reason_name(__u32 reason);
 const char *cs_inst_reason_help(__u32 reason);
 
+/* The name and meaning of why the instance program refused a chain header
+ * (CS_NSH_*, CS_NSH_OK the one that is no refusal); NULL past CS_NSH_MAX. */
+const char *cs_nsh_reason_name(__u32 reason);
+const char *cs_nsh_reason_help(__u32 reason);
+
 /* The name and meaning of a steer flow counter (CS_S_*); NULL past CS_S_MAX. */
 const char *cs_steer_counter_name(__u32 counter);
 const char *cs_steer_counter_help(__u32 counter);

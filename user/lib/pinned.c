@@ -76,7 +76,11 @@ static const struct map_spec specs[CS_M_COUNT] = {
 			       sizeof(struct cs_stream), 1, true },
 	[CS_M_STAGE_MAP] = { "cs_stage_map", BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), sizeof(__u32),
 			     CS_CHAINS_MAX * CS_CHAIN_STAGES_MAX, true },
+	[CS_M_NSH_REASONS] = { "cs_nsh_reasons", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64),
+			       CS_NSH_MAX, true },
 };
+
+_Static_assert(CS_M_COUNT < 32, "every map has a bit of an unsigned (CS_PINNED_BIT)");
 
 /* A directory that holds at least one entry: the daemon left state there. */
 static bool dir_has_pins(const char *dir)
@@ -313,6 +317,11 @@ int cs_pinned_learn_reasons(const struct cs_pinned *pins, __u64 *out)
 int cs_pinned_inst_reasons(const struct cs_pinned *pins, __u64 *out)
 {
 	return sum_counters(pins, CS_M_INST_REASONS, out, CS_I_MAX);
+}
+
+int cs_pinned_nsh_reasons(const struct cs_pinned *pins, __u64 *out)
+{
+	return sum_counters(pins, CS_M_NSH_REASONS, out, CS_NSH_MAX);
 }
 
 int cs_pinned_sync_stat(const struct cs_pinned *pins, struct cs_sync_stat *out)

@@ -45,6 +45,7 @@ enum cs_pinned_map {
 	CS_M_STREAMS_NEW,	/* instance's unproven streams; optional */
 	CS_M_STAGE_MAP,		/* steer's tables of later stages; optional (older state
 				 * has none): values are inner map ids */
+	CS_M_NSH_REASONS,	/* instance's chain header refusals; optional: older state has none */
 	CS_M_COUNT,
 };
 
@@ -110,6 +111,9 @@ int cs_pinned_steer_stats(const struct cs_pinned *pins, __u64 *out);
 int cs_pinned_learn_reasons(const struct cs_pinned *pins, __u64 *out);
 /* Reads cs_inst_reasons: the instance program's CS_I_MAX counters by reason. */
 int cs_pinned_inst_reasons(const struct cs_pinned *pins, __u64 *out);
+/* Reads cs_nsh_reasons: the CS_NSH_MAX counters of chain headers the
+ * instance program refused, by reason (CS_NSH_OK counts nothing). */
+int cs_pinned_nsh_reasons(const struct cs_pinned *pins, __u64 *out);
 /* Reads cs_sync_stats[0]: the instance daemon's sync counters. */
 int cs_pinned_sync_stat(const struct cs_pinned *pins, struct cs_sync_stat *out);
 /* Reads steer's cs_chain_ids and cs_instance_ids whole: who holds each id
