@@ -221,8 +221,7 @@ static void reload(struct cs_instance_daemon *d)
 	free(ids);
 }
 
-/* Once a tick: this host's addresses, idle streams, warmups of neighbour
- * stages, keep-alives, counters. */
+/* Once a tick: this host's addresses, idle streams, keep-alives, counters. */
 static void tick(struct cs_instance_daemon *d)
 {
 	__u64 now = cs_now_ns();
@@ -230,7 +229,6 @@ static void tick(struct cs_instance_daemon *d)
 	cs_role_local_addrs(d);
 	cs_streams_sweep(d);
 	cs_role_ids_tick(d);
-	cs_neighbours_tick(d);
 	if (now - d->last_refresh_ns >= d->refresh_every_ns) {
 		d->stats.refreshes += cs_sync_queue_held(d, d->last_refresh_ns);
 		d->last_refresh_ns = now;
@@ -248,8 +246,24 @@ static void rebuild(struct cs_instance_daemon *d)
 	}
 	n = cs_sync_queue_held(d, 0);
 	d->stats.resyncs++;
+	d->resync_again_ns = cs_now_ns() + CS_RESYNC_AGAIN_MS * 1000000ULL;
 	cs_info("service map version %llu: table rebuilt, %llu held stream(s) synced again",
 		(unsigned long long)d->map_version, (unsigned long long)n);
+}
+
+/* A peer that comes back answers its health probes before its daemon
+ * listens for the sync, so what the rebuild's pass sent it may have been
+ * refused: the held streams go once more, a moment later, well within the
+ * steering hosts' warmup. Every round of the loop. */
+static void resync_again(struct cs_instance_daemon *d, __u64 now)
+{
+	__u64 n;
+
+	if (!d->resync_again_ns || now < d->resync_again_ns)
+		return;
+	d->resync_again_ns = 0;
+	n = cs_sync_queue_held(d, 0);
+	cs_debug("sync: %llu held stream(s) sent again after the table's rebuild", (unsigned long long)n);
 }
 
 static void loop(void *daemon)
@@ -271,6 +285,8 @@ static void loop(void *daemon)
 		if (__atomic_exchange_n(&d->table_dirty, 0, __ATOMIC_ACQ_REL))
 			rebuild(d);
 		t = cs_now_ns();
+		resync_again(d, t);
+		cs_neighbours_tick(d);	/* warmups end on time, not a tick late */
 		if (t >= next_tick) {
 			tick(d);
 			next_tick = t + CS_INST_TICK_MS * 1000000ULL;

@@ -85,7 +85,7 @@ chains:
     instances:
       - {name: casb-a, address: $3}
       - {name: casb-b, address: $4}
-    health: {probe: tcp, port: 9100, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 1s}
+    health: {probe: tcp, port: 9100, interval: 100ms, timeout: 50ms, fall: 3, rise: 2, warmup: 2s}
 instance:
   interfaces: [eth0]
   policy: strict

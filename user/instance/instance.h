@@ -36,6 +36,7 @@ struct cs_mapparts;
 #define CS_INSTANCE_HANDLE 0xc6	/* our TC filter's handle and priority */
 #define CS_INSTANCE_PRIO   0xc6
 #define CS_INST_TICK_MS    1000
+#define CS_RESYNC_AGAIN_MS 300	/* after a rebuild, the held streams go once more */
 #define CS_RECV_PER_ROUND  256	/* datagrams read per loop round: a flood
 				 * cannot starve the dataplane's events */
 
@@ -103,6 +104,8 @@ struct cs_instance_daemon {
 					 * the node (lib/cluster.h); NULL: none */
 	struct cs_mapparts *mapparts;	/* ... its parts: this node says it lives,
 					 * and follows its chain's agreed map */
+	__u64 resync_again_ns;		/* the held streams go once more then
+					 * (after a rebuild); 0: not due */
 	__u64 last_refresh_ns;		/* streams active since then are re-sent */
 	__u64 refresh_every_ns;
 };
@@ -169,8 +172,8 @@ size_t cs_neighbours_targets(const struct cs_instance_daemon *d, struct cs_healt
 /* From the prober thread: neighbour i is up or down; its state in
  * cs_next_instances follows at once, and the log says so. */
 void cs_neighbours_verdict(struct cs_instance_daemon *d, size_t i, enum cs_health_verdict verdict, const char *why);
-/* Once a tick: a neighbour whose warmup has passed is up again, primary
- * of its buckets. */
+/* Every round of the loop: a neighbour whose warmup has passed is up
+ * again, primary of its buckets. */
 void cs_neighbours_tick(struct cs_instance_daemon *d);
 
 /* peers.c */
