@@ -47,6 +47,16 @@ INTROS = {
         "changes the packet (a wrap, an unwrap) runs it a packet at a time, against a path of the "
         "same program that leaves the packet as it is and whose warm figure is measured as the "
         "others are (its `method` says which).\n\n"
+        "The controls: a program that does nothing costs so little that a ratio to it mostly "
+        "measures the kernel's test-run overhead, not the program. So two more XDP programs, "
+        "written as tightly as we can, do the least the job needs and serve as the references of "
+        "targets: `xdp_parse` reads Ethernet, up to two VLAN tags, IPv4 (options skipped by IHL) or "
+        "the fixed IPv6 header, and the TCP or UDP ports, every read bounds-checked, then passes; "
+        "`xdp_fwd_min` does that parse, one hash lookup of the 5-tuple whose value caches a FIB "
+        "result (egress interface, MACs), rewrites the Ethernet addresses and redirects: the "
+        "minimum of a load balancer that forwards in XDP. Both run on `learn_non_dns`'s frame, "
+        "interleaved with it and `xdp_noop` at every point. The targets of a steer program in XDP "
+        "have rows without a figure until that program exists.\n\n"
         "The chain header ([chains.md](chains.md)): `steer_hit_pinned_encap` and "
         "`steer_hit_pinned_nsh` are `steer_hit_pinned` with its chain in encap or nsh mode: the "
         "packet wrapped in VXLAN (50 octets over IPv4) or in VXLAN-GPE and NSH (60) before the "
@@ -185,10 +195,41 @@ def ratio_text(row):
     return "%.2f × %s" % (row["ratio"], row["baseline"])
 
 
+def unmeasured(row):
+    """A row without a figure: its case did not run (it says why)."""
+    return row[row["unit"]] is None
+
+
+def target_views(rows):
+    """Each target of each row as a row of its own: the row itself for its
+    "target", and for each entry of its "targets" (a target against another
+    baseline) a copy holding that entry's target, verdict, ratio and baseline."""
+    views = []
+    for r in rows:
+        alone = {k: val for k, val in r.items() if k != "targets"}
+        if "target" in r:
+            views.append(alone)
+        views += [dict(alone, **t) for t in r.get("targets", [])]
+    return views
+
+
+def missed(row):
+    return not row.get("meets") and not unmeasured(row)
+
+
+def verdict(row):
+    if unmeasured(row):
+        return row.get("not_measured", "not measured")
+    return "met" if row.get("meets") else "missed"
+
+
 def target_text(row):
-    if "target" not in row:
-        return ""
-    return "%s: **%s**" % (row["target"], "met" if row.get("meets") else "missed")
+    """The row's target and verdict; a further target (against another
+    baseline) says its own ratio, which the ratio column does not show."""
+    out = ["%s: **%s**" % (row["target"], verdict(row))] if "target" in row else []
+    for t in row.get("targets", []):
+        out.append("%s (here %.2f): **%s**" % (t["target"], t["ratio"], "met" if t.get("meets") else "missed"))
+    return "; ".join(out)
 
 
 def label(row):
@@ -320,9 +361,20 @@ def chain_header_lines(rows):
         e["case"], figure(e), "; ".join(each)), ""]
 
 
+def controls_lines(rows):
+    """The controls against xdp_noop, in a sentence, from this run's figures."""
+    by = {c["case"]: c for c in rows if c["case"] in ("xdp_noop", "xdp_parse", "xdp_fwd_min")}
+    if len(by) < 3 or any(unmeasured(c) for c in by.values()):
+        return []
+    return ["In this run `xdp_noop` cost %s ns, `xdp_parse` %s ns (%.2f × xdp_noop) and `xdp_fwd_min` "
+            "%s ns (%.2f × xdp_noop)." % (figure(by["xdp_noop"]), figure(by["xdp_parse"]),
+                                           by["xdp_parse"]["ratio"], figure(by["xdp_fwd_min"]),
+                                           by["xdp_fwd_min"]["ratio"]), ""]
+
+
 def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
-    with_target = [c for c in cases if "target" in c]
-    missed = [c for c in with_target if not c.get("meets")]
+    with_target = target_views(cases)
+    lost = [c for c in with_target if missed(c)]
     lines = ["# cloudsteer benchmarks", "",
              "Written by `make bench` (scripts/bench-report.py) from `build/bench.json`; do not "
              "edit by hand. Every figure below comes from one run on one machine, and every "
@@ -337,8 +389,8 @@ def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
     if with_target:
         lines += md_table(with_target) + [""]
     lines += ["## Where cloudsteer loses", ""]
-    if missed:
-        lines += ["These targets were missed in this run:", ""] + md_table(missed) + [""]
+    if lost:
+        lines += ["These targets were missed in this run:", ""] + md_table(lost) + [""]
     else:
         lines += ["Every target was met in this run. The sections below also show where "
                   "cloudsteer costs more than doing nothing; read the ratios.", ""]
@@ -348,7 +400,7 @@ def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
             continue
         lines += ["## " + TITLES[part], "", INTROS[part], ""]
         if part == "per_packet":
-            lines += chain_header_lines(rows)
+            lines += controls_lines(rows) + chain_header_lines(rows)
         lines += ["Measured %s." % measured.get(part, "?"), ""] + generator_line(rows)
         lines += md_table(rows) + [""]
         if part == "per_packet":
@@ -370,28 +422,29 @@ def write_readme_block(path, cases, env):
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     rows, seen = [], {}
-    for c in cases:  # a target of the per-packet grid is one row, over every size
-        if "target" not in c:
-            continue
+    for c in target_views(cases):  # a target of the per-packet grid is one row, over every size
         key = (c["base"], c["target"]) if on_grid(c) else (c["case"], c["target"])
         if key not in seen:
             seen[key] = len(rows)
             rows.append((key[0], c, []))
         rows[seen[key]][2].append(c)
     met = sum(1 for _, _, cs in rows if all(c.get("meets") for c in cs))
-    block = ["", "From the last `make bench` (%s, kernel %s, %s x%s): %d of %d targets met." % (
+    pending = sum(1 for _, _, cs in rows if all(unmeasured(c) for c in cs))
+    block = ["", "From the last `make bench` (%s, kernel %s, %s x%s): %d of %d targets met%s." % (
         env.get("date", "?")[:10], env.get("kernel", "?"), env.get("cpu", "?"), env.get("cpus", "?"),
-        met, len(rows)), "", "| case | what | figure | target | |", "|---|---|---:|---|---|"]
+        met, len(rows) - pending, ", %d not measured yet" % pending if pending else ""),
+        "", "| case | what | figure | target | |", "|---|---|---:|---|---|"]
     for name, first, cs in rows:
         figs = sorted({figure(c) for c in cs}, key=lambda f: float(f.split()[0].replace(",", ""))
                       if f[0].isdigit() else 0)
-        missed = sum(1 for c in cs if not c.get("meets"))
-        verdict = "met" if not missed else "missed"
+        n_missed = sum(1 for c in cs if missed(c))
+        said = verdict(first) if unmeasured(first) else "met" if not n_missed else "missed"
         if len(cs) > 1:
-            verdict += " at %d of %d sizes" % (len(cs) - missed if not missed else missed, len(cs))
-        block.append("| `%s` | %s | %s %s | %s | **%s** |" % (
-            name, label(first), figs[0] if len(figs) == 1 else figs[0] + " to " + figs[-1],
-            UNIT_TEXT.get(first["unit"], first["unit"]), first["target"], verdict))
+            said += " at %d of %d sizes" % (len(cs) - n_missed if not n_missed else n_missed, len(cs))
+        fig = figs[0] if len(figs) == 1 else figs[0] + " to " + figs[-1]
+        if not unmeasured(first):
+            fig += " " + UNIT_TEXT.get(first["unit"], first["unit"])
+        block.append("| `%s` | %s | %s | %s | **%s** |" % (name, label(first), fig, first["target"], said))
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(head + BEGIN + "\n".join(block) + "\n\n" + END + tail)

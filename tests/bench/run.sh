@@ -31,6 +31,10 @@
 #       "ratio", "baseline"  where the case has a baseline measured side by
 #                   side in the same run: ratio = figure / the baseline's figure
 #       "target", "meets"    where the issue sets a target (text, bool)
+#       "targets"   further targets of the case against other baselines: a
+#                   list of {"target", "meets", "ratio", "baseline"}
+#       a case the issue sets a target for that cannot run yet: its figure
+#                   null, "meets" null, "not_measured" saying why
 #       "method"    how it was measured, in a sentence or two
 #     and whatever else the case has (percentiles, samples, CPU time);
 #   - prints progress to stdout and exits 0 when it measured; otherwise
