@@ -402,8 +402,9 @@ def dns_split_lines(rows):
     lines += ["", "What that leaves of learn's share for its walk of the answers "
               "(`xdp_learn_only` against `xdp_noop`, less the clsact hook's price): %+.2f µs a "
               "query, %.0f %% of cloudsteer's extra. p99 is one percentile of each round's paced "
-              "run, median of the rounds: a difference of a few tens of µs is within its noise." % (
-                  walk, 100 * walk / total if total else 0), ""]
+              "run, median of the rounds; read its differences against nothing's own rounds: %s µs." % (
+                  walk, 100 * walk / total if total else 0,
+                  ", ".join("%.0f" % v for v in figs["nothing"][1]["samples"])), ""]
     return lines
 
 
