@@ -76,7 +76,14 @@ INTROS = {
         "nftables set (`--nftset`), the classic recipe. A control runs a trivial XDP program on the "
         "host's resolver-facing veth: on veth, any XDP program moves receive to the XDP path, a "
         "cost a NIC with native XDP does not have; cloudsteer's rows say in `vs_xdp_noop` what it "
-        "costs beyond that. The ratio is against nothing attached."),
+        "costs beyond that. The ratio is against nothing attached.\n\n"
+        "cloudsteer's pieces are measured alone in the same run: `tc_noop`, a trivial TC program "
+        "on the veth's clsact egress hook, where cloudsteer's `query` program sits; "
+        "`cloudsteer_noquery`, cloudsteer with `learn.match_queries: false` (`learn` walks every "
+        "answer; `query` stays on the hook and returns at once); and `xdp_learn_only`, the same "
+        "with the daemon stopped (SIGSTOP) for the runs, so nothing reads `learn`'s ring buffer: "
+        "once it is full `learn` counts `event_lost` in place of writing the events of new "
+        "records."),
     "steer_path": (
         "A generator sends UDP through the host to a learned address; an XDP program on the "
         "instance's side counts what arrives. The generator sends live frames "
@@ -372,6 +379,87 @@ def controls_lines(rows):
                                            by["xdp_fwd_min"]["ratio"]), ""]
 
 
+# The DNS path's ways in the split's table, in the order of the story.
+DNS_WAYS = ["nothing", "xdp_noop", "tc_noop", "xdp_learn_only", "cloudsteer_noquery", "cloudsteer",
+            "dnsmasq_nftset"]
+
+# Where cloudsteer's extra cost goes: (piece, what it holds, way, the way it
+# adds to). The first three add up to cloudsteer against nothing; the last two
+# are parts of the second, measured on their own.
+DNS_PIECES = [
+    ("the XDP hook", "any XDP program on veth", "xdp_noop", "nothing"),
+    ("learn", "its walk of every answer, its events, the daemon, the clsact hook with query "
+     "returning at once", "cloudsteer_noquery", "xdp_noop"),
+    ("query matching", "an LRU insert per query, a delete per answer", "cloudsteer",
+     "cloudsteer_noquery"),
+    ("the clsact hook alone", "a trivial TC program on wan's egress", "tc_noop", "nothing"),
+    ("the daemon", "its userspace work, and learn's events it reads", "cloudsteer_noquery",
+     "xdp_learn_only"),
+]
+
+
+def dns_figures(rows):
+    """{way: (max queries/s case, p99 case)} of the DNS path, where both were measured."""
+    by = {c["case"]: c for c in rows}
+    out = {}
+    for way in DNS_WAYS:
+        q, l = by.get("dns_%s_qps" % way), by.get("dns_%s_latency" % way)
+        if q and l and q["qps"] and l["p99_us"] is not None:
+            out[way] = (q, l)
+    return out
+
+
+def dns_way_table(figs):
+    """The ways side by side: max rate against nothing, p99 against the XDP control."""
+    out = ["| way | what | max queries/s | × nothing | p99 µs | × xdp_noop |",
+           "|---|---|---:|---:|---:|---:|"]
+    ctl = figs["xdp_noop"][1]["p99_us"]
+    for way, (q, l) in figs.items():
+        out.append("| `%s` | %s | %s | %.2f | %s | %.2f |" % (
+            way, q["label"].split(": max")[0], figure(q), q["ratio"], figure(l), l["p99_us"] / ctl))
+    return out
+
+
+def dns_split_lines(rows):
+    """The DNS path's split of cloudsteer's cost into its pieces, from this run's figures:
+    each piece as the time per query it adds at the max rate (1 / max queries/s, which adds
+    up along a chain of ways) and its p99; nothing when a way is missing."""
+    figs = dns_figures(rows)
+    if any(w not in figs for w in DNS_WAYS[:-1]):
+        return []
+    per_q = {w: 1e6 / q["qps"] for w, (q, _) in figs.items()}  # µs per query at the max rate
+    p99 = {w: l["p99_us"] for w, (_, l) in figs.items()}
+    samples = figs["nothing"][0]["samples"]
+    spread = max(abs(s / figs["nothing"][0]["qps"] - 1) for s in samples)
+    total = per_q["cloudsteer"] - per_q["nothing"]
+    lines = ["### Where cloudsteer's cost goes", ""] + dns_way_table(figs) + [""]
+    lines += ["In this run cloudsteer made each query cost %.2f µs more than nothing at the max rate "
+              "(1 / max queries/s: %.2f against %.2f µs; %.2f × nothing's rate), and its p99 at "
+              "the paced rate was %s µs against %s. Along the chain of ways, piece by piece "
+              "(time per query added; %% of cloudsteer's extra; p99 added):" % (
+                  total, per_q["cloudsteer"], per_q["nothing"], figs["cloudsteer"][0]["ratio"],
+                  figure(figs["cloudsteer"][1]), figure(figs["nothing"][1])), ""]
+    for i, (piece, holds, way, base) in enumerate(DNS_PIECES):
+        d = per_q[way] - per_q[base]
+        rate = figs[way][0]["qps"] / figs[base][0]["qps"]
+        noise = " (within nothing's run-to-run spread of ±%.1f %%)" % (100 * spread)             if abs(rate - 1) <= spread else ""
+        if i == 3:
+            lines += ["", "Inside learn's share, measured alone:", ""]
+        lines.append("- **%s** (%s; `%s` against `%s`): %+.2f µs a query, %.0f %%; %.2f × the max "
+                     "rate%s; p99 %+.0f µs" % (piece, holds, way, base, d,
+                                             100 * d / total if total else 0, rate, noise,
+                                             p99[way] - p99[base]))
+    # what the two measured alone leave of learn's step
+    walk = (per_q["xdp_learn_only"] - per_q["xdp_noop"]) - (per_q["tc_noop"] - per_q["nothing"])
+    lines += ["", "What that leaves of learn's share for its walk of the answers "
+              "(`xdp_learn_only` against `xdp_noop`, less the clsact hook's price): %+.2f µs a "
+              "query, %.0f %% of cloudsteer's extra. p99 is one percentile of each round's paced "
+              "run, median of the rounds; read its differences against nothing's own rounds: %s µs." % (
+                  walk, 100 * walk / total if total else 0,
+                  ", ".join("%.0f" % v for v in figs["nothing"][1]["samples"])), ""]
+    return lines
+
+
 def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
     with_target = target_views(cases)
     lost = [c for c in with_target if missed(c)]
@@ -401,6 +489,8 @@ def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
         lines += ["## " + TITLES[part], "", INTROS[part], ""]
         if part == "per_packet":
             lines += controls_lines(rows) + chain_header_lines(rows)
+        if part == "dns_path":
+            lines += dns_split_lines(rows)
         lines += ["Measured %s." % measured.get(part, "?"), ""] + generator_line(rows)
         lines += md_table(rows) + [""]
         if part == "per_packet":

@@ -24,9 +24,14 @@ import sys
 WAYS = [
     ("nothing", "nothing attached"),
     ("xdp_noop", "a trivial XDP program (XDP_PASS) on wan, the control"),
+    ("tc_noop", "a trivial TC program (TC_ACT_OK) on wan's clsact egress"),
+    ("cloudsteer_noquery", "cloudsteer learning, query matching off"),
+    ("xdp_learn_only", "cloudsteer learning, query matching off, daemon stopped"),
     ("cloudsteer", "cloudsteer learning"),
     ("dnsmasq_nftset", "dnsmasq --nftset forwarder"),
 ]
+# the ways that run `cloudsteer run` (learn counters, daemon CPU and stop time)
+CLOUDSTEER_WAYS = ("cloudsteer", "cloudsteer_noquery", "xdp_learn_only")
 PCTS = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)]
 # learn counters worth keeping per run (packet and record reasons)
 LEARN_KEYS = ["learned", "refreshed", "rec_learned", "rec_refreshed", "repeats", "no_query",
@@ -154,14 +159,17 @@ def median(v):
 def methods(p):
     common = (f"dnsperf 2.10 in namespace cli ({p['clients']} sockets, at most {p['outstanding']} "
               f"queries outstanding) asks knotd in namespace res for {p['names']} names, each with its "
-              "own A record in 198.18.0.0/15, through namespace host: routed (nothing, cloudsteer "
-              "learning on the resolver-facing veth with query matching) or answered by dnsmasq "
+              "own A record in 198.18.0.0/15, through namespace host: routed (nothing; a trivial "
+              "XDP program on the resolver-facing veth wan; a trivial TC program on wan's clsact "
+              "egress, where cloudsteer's query program sits; cloudsteer learning on wan with query "
+              "matching, without it, and without it with the daemon stopped by SIGSTOP for the "
+              "runs) or answered by dnsmasq "
               "--nftset on host forwarding to knotd (dnsmasq 2.90 defaults: its cache of 150 "
-              "holds far fewer than the names, so it forwards nearly every query); each round starts "
-              "a fresh cloudsteer daemon (its unpaced run learns the names, the paced run refreshes "
-              "them) and flushes dnsmasq's set; "
-              f"{p['rounds']} round(s), the three ways interleaved (A B C, C B A, ...), median of the rounds; "
-              f"{p['pinning']}. ")
+              "holds far fewer than the names, so it forwards nearly every query); each cloudsteer "
+              "way starts a fresh daemon (its unpaced run learns the names, the paced run refreshes "
+              "them) and each dnsmasq way flushes its set; "
+              f"{p['rounds']} round(s), the {len(WAYS)} ways interleaved (A B C ..., ... C B A, ...), "
+              f"median of the rounds; {p['pinning']}. ")
     return {
         "qps": common + f"Max rate: dnsperf unpaced for {p['qps_s']} s per round.",
         "latency": common + (f"Latency: dnsperf -Q {p['rate']} (half the unpaced rate of nothing in a "
@@ -234,7 +242,7 @@ def report(runs_path, out_path, params):
             c["lost_per_round"] = [r["lost"] for r in rs]
             c["rounds"] = len(rs)
             c["cpu_share"] = cpu(rs)
-            if way == "cloudsteer":
+            if way in CLOUDSTEER_WAYS:
                 # what cloudsteer costs beyond any XDP program on that interface
                 # (on veth, attaching one moves receive to the XDP path)
                 c["vs_xdp_noop"] = round(fig / control, 4) if control else None
@@ -242,8 +250,10 @@ def report(runs_path, out_path, params):
                 c["daemon_cpu_s_per_run"] = [r.get("forwarder_cpu_s") for r in rs]
                 # the daemon's whole life in each round (start to SIGTERM), and
                 # how long it took to stop
-                c["daemon_cpu_s_per_round"] = [s["daemon_cpu_s"] for s in slots]
-                c["daemon_stop_s_per_round"] = [s["daemon_stop_s"] for s in slots]
+                mine = [s for s in slots if s["way"] == way]
+                c["daemon_cpu_s_per_round"] = [s["daemon_cpu_s"] for s in mine]
+                c["daemon_stop_s_per_round"] = [s["daemon_stop_s"] for s in mine]
+            if way == "cloudsteer":
                 if kind == "qps":
                     # run-to-run spread of "nothing": its lowest round against its median
                     floor = round(min(bsamples) / bfig, 4)
@@ -261,11 +271,11 @@ def report(runs_path, out_path, params):
                 c["answered_locally_per_round"] = [r.get("answered_locally") for r in rs]
             c["method"] = method[kind]
             cases.append(c)
-    # it must really have learned: every run of cloudsteer taught, every
+    # it must really have learned: every run of a cloudsteer way taught, every
     # dnsmasq run left addresses in the set
     for r in runs:
-        if r["way"] == "cloudsteer" and r["learn"]["learned"] + r["learn"]["refreshed"] == 0:
-            sys.exit(f"dns_path.py: cloudsteer learned nothing in round {r['round']} ({r['kind']})")
+        if r["way"] in CLOUDSTEER_WAYS and r["learn"]["learned"] + r["learn"]["refreshed"] == 0:
+            sys.exit(f"dns_path.py: {r['way']} learned nothing in round {r['round']} ({r['kind']})")
         if r["way"] == "dnsmasq_nftset" and not r.get("nftset_elements"):
             sys.exit(f"dns_path.py: dnsmasq left the nft set empty in round {r['round']} ({r['kind']})")
     with open(out_path, "w") as f:

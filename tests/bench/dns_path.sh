@@ -1,6 +1,7 @@
 #!/bin/bash
 # dns_path.sh OUT.json - part dns_path of make bench (tests/bench/run.sh has
-# the contract): DNS queries through a host, three ways and a control in one run.
+# the contract): DNS queries through a host, three ways, the controls, and
+# cloudsteer's pieces one by one, in one run.
 #
 #   cli 10.10.0.2 --eth0 / lan-- host --wan / eth0-- res 10.20.0.2
 #   dnsperf                      10.10.0.1  10.20.0.1   knotd: zone dnsbench.test,
@@ -10,13 +11,22 @@
 #   xdp_noop        the same with a trivial XDP program (XDP_PASS, build/bench/
 #                   noop.bpf.o) on wan, the control: on veth, any XDP program
 #                   moves receive to veth's XDP path, whatever it does
+#   tc_noop         the same with a trivial TC program (TC_ACT_OK, build/bench/
+#                   tc_noop.bpf.o) on wan's clsact egress, where cloudsteer's
+#                   query program sits: the price of the clsact hook alone
 #   cloudsteer      the same, with `cloudsteer run` on host learning on wan
 #                   (defaults, so query matching is on; one rule, the zone)
+#   cloudsteer_noquery  the same with learn.match_queries: false: learn walks
+#                   every answer, query stays on the hook but returns at once
+#   xdp_learn_only  cloudsteer_noquery with the daemon stopped (SIGSTOP) for
+#                   the runs: learn and its ring buffer without the daemon's
+#                   userspace work (once the buffer is full, learn counts
+#                   event_lost in place of writing events)
 #   dnsmasq_nftset  dnsperf asks dnsmasq on host (10.10.0.1), which forwards to
 #                   10.20.0.2 and adds every answer's address to an nft set
 #                   (--nftset=/dnsbench.test/4#inet#TABLE#learned)
 #
-# A round runs each way once, A B C then C B A; each way gets an unpaced
+# A round runs each way once, A B C ... then ... C B A; each way gets an unpaced
 # dnsperf run (max queries/s) and one paced at half the unpaced rate of
 # nothing in a calibration run (latency percentiles from dnsperf -v). Each
 # cloudsteer way starts a fresh daemon (--detach-on-exit), so its first pass
@@ -48,7 +58,10 @@ for t in dnsperf knotd dnsmasq nft taskset nsenter dig; do
 	command -v $t >/dev/null || die "$t missing (scripts/install-deps.sh bench installs it)"
 done
 [ -x "$CS" ] || die "$CS missing (make)"
-[ -f "$BENCH_DIR/noop.bpf.o" ] || die "$BENCH_DIR/noop.bpf.o missing (make bench-build)"
+for o in noop tc_noop; do
+	[ -f "$BENCH_DIR/$o.bpf.o" ] || die "$BENCH_DIR/$o.bpf.o missing (make bench-build)"
+done
+command -v tc >/dev/null || die "tc missing"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 SECS=1 CAL_S=1; else ROUNDS=3 SECS=3 CAL_S=2; fi
 ROUNDS=${DNS_PATH_ROUNDS:-$ROUNDS}
@@ -146,6 +159,8 @@ KNOT=$!
 wait_dns 10.20.0.2 || die_log "knotd does not answer" knot.log
 
 printf 'learn:\n  interfaces: [wan]\nrules:\n  - match: [%s]\n' $ZONE > "$LAB/cs.yaml"
+printf 'learn:\n  interfaces: [wan]\n  match_queries: false\nrules:\n  - match: [%s]\n' $ZONE \
+	> "$LAB/cs-noquery.yaml"
 NFT_TABLE=$P
 ns host nft -f - <<EOF || die "cannot make the nft set"
 table inet $NFT_TABLE {
@@ -154,21 +169,33 @@ table inet $NFT_TABLE {
 EOF
 
 # ---- the ways ----
-start_cloudsteer() {
-	nsenter --net=/run/netns/$P-host "$CS" run -c "$LAB/cs.yaml" --detach-on-exit >"$LAB/daemon-$1.log" 2>&1 &
+# the ways that run `cloudsteer run`, whose learn counters each run reads
+runs_cloudsteer() {
+	case $1 in cloudsteer | cloudsteer_noquery | xdp_learn_only) return 0 ;; esac
+	return 1
+}
+
+# the config of a cloudsteer way: the defaults, or query matching off
+cloudsteer_conf() {
+	if [ "$1" = cloudsteer ]; then echo "$LAB/cs.yaml"; else echo "$LAB/cs-noquery.yaml"; fi
+}
+
+start_cloudsteer() {	# start_cloudsteer WAY ROUND
+	local log=daemon-$1-$2.log i
+	nsenter --net=/run/netns/$P-host "$CS" run -c "$(cloudsteer_conf "$1")" --detach-on-exit \
+		>"$LAB/$log" 2>&1 &
 	DAEMON=$!
-	local i
 	for i in $(seq 100); do
-		grep -q 'running:' "$LAB/daemon-$1.log" && return 0
+		grep -q 'running:' "$LAB/$log" && return 0
 		alive $DAEMON || break
 		sleep 0.1
 	done
-	die_log "cloudsteer run did not start" "daemon-$1.log"
+	die_log "cloudsteer run did not start" "$log"
 }
 
-stop_cloudsteer() {
-	local t0 i cpu
-	alive $DAEMON || die_log "cloudsteer run died during the runs" "daemon-$1.log"
+stop_cloudsteer() {	# stop_cloudsteer WAY ROUND
+	local log=daemon-$1-$2.log t0 i cpu
+	alive $DAEMON || die_log "cloudsteer run died during the runs" "$log"
 	cpu=$(calc "$(cpu_ticks $DAEMON) / $HZ")
 	t0=$(date +%s.%N)
 	kill -TERM $DAEMON
@@ -177,12 +204,12 @@ stop_cloudsteer() {
 		echo "dns_path: the daemon did not stop within 5 s of SIGTERM; killed, then detached" >&2
 		kill -KILL $DAEMON
 		wait $DAEMON 2>/dev/null
-		nsenter --net=/run/netns/$P-host "$CS" detach -c "$LAB/cs.yaml" >>"$LAB/daemon-$1.log" 2>&1
+		nsenter --net=/run/netns/$P-host "$CS" detach -c "$(cloudsteer_conf "$1")" >>"$LAB/$log" 2>&1
 	fi
 	wait $DAEMON 2>/dev/null
 	DAEMON=
 	STOP_S=$(calc "$(date +%s.%N) - $t0")
-	printf '{"way":"cloudsteer","round":%s,"daemon_cpu_s":%s,"daemon_stop_s":%s}\n' "$1" "$cpu" "$STOP_S" \
+	printf '{"way":"%s","round":%s,"daemon_cpu_s":%s,"daemon_stop_s":%s}\n' "$1" "$2" "$cpu" "$STOP_S" \
 		>>"$LAB/slots.jsonl"
 	# nothing of it may stay for the next way
 	ip -n $P-host link show wan | grep -q prog/xdp && die "learn is still attached to wan after the daemon stopped"
@@ -200,6 +227,17 @@ start_dnsmasq() {
 	DNSMASQ=$!
 	wait_dns 10.10.0.1 || die_log "dnsmasq does not answer" "dnsmasq-$1.log"
 	read -r FWD_SEEN LOCAL_SEEN < <(dnsmasq_counts "$1")	# the probe's
+}
+
+# the trivial TC program where query sits; the hook is made for it and goes with it
+attach_tc_noop() {
+	ns host tc qdisc add dev wan clsact &&
+		ns host tc filter add dev wan egress bpf direct-action obj "$BENCH_DIR/tc_noop.bpf.o" sec tc ||
+		die "cannot attach the trivial TC program"
+}
+
+detach_tc_noop() {
+	ns host tc qdisc del dev wan clsact || die "cannot remove the clsact hook from wan"
 }
 
 stop_dnsmasq() {
@@ -225,7 +263,7 @@ measure() {
 	local way=$1 kind=$2 r=$3 server=$4 f=$LAB/$1-$2-$3 args=() extras=()
 	local fwd_pid=${DAEMON:-$DNSMASQ} k0 f0 s0 t0 t1 utime stime fw lo
 	[ "$kind" = latency ] && args=(-Q "$RATE" -v)
-	[ "$way" = cloudsteer ] && { "$CS" show stats --json >"$f.before" || die "cloudsteer show stats failed"; }
+	runs_cloudsteer "$way" && { "$CS" show stats --json >"$f.before" || die "cloudsteer show stats failed"; }
 	k0=$(cpu_ticks $KNOT) f0=0
 	[ -n "$fwd_pid" ] && f0=$(cpu_ticks $fwd_pid)
 	s0=$(ksoftirqd_ticks)
@@ -244,7 +282,7 @@ measure() {
 		ksoftirqd_cpu_s="$(calc "($(ksoftirqd_ticks) - $s0) / $HZ")"
 		proc_stat="$f.stat0,$f.stat1")
 	[ -n "$fwd_pid" ] && extras+=(forwarder_cpu_s="$(calc "($(cpu_ticks $fwd_pid) - $f0) / $HZ")")
-	if [ "$way" = cloudsteer ]; then
+	if runs_cloudsteer "$way"; then
 		"$CS" show stats --json >"$f.after" || die "cloudsteer show stats failed"
 		extras+=(learn_before="$f.before" learn_after="$f.after")
 	elif [ "$way" = dnsmasq_nftset ]; then
@@ -262,16 +300,27 @@ slot() {	# slot WAY ROUND
 	case $way in
 	xdp_noop) ip -n $P-host link set dev wan xdpdrv obj "$BENCH_DIR/noop.bpf.o" sec xdp ||
 		die "cannot attach the trivial XDP program" ;;
-	cloudsteer) start_cloudsteer "$r" ;;
+	tc_noop) attach_tc_noop ;;
+	cloudsteer | cloudsteer_noquery) start_cloudsteer "$way" "$r" ;;
+	# started as cloudsteer_noquery is, then left unread during the runs
+	xdp_learn_only) start_cloudsteer "$way" "$r"; kill -STOP $DAEMON ;;
 	dnsmasq_nftset) start_dnsmasq "$r"; server=10.10.0.1 ;;
 	esac
 	measure "$way" qps "$r" $server
 	measure "$way" latency "$r" $server
 	case $way in
 	xdp_noop) ip -n $P-host link set dev wan xdpdrv off ;;
-	cloudsteer) stop_cloudsteer "$r"; echo "dns_path:   (the daemon took $STOP_S s to stop)" ;;
+	tc_noop) detach_tc_noop ;;
+	xdp_learn_only) kill -CONT $DAEMON ;;&	# then on to the next pattern: stopped as the others
+	cloudsteer*|xdp_learn_only) stop_cloudsteer "$way" "$r"; echo "dns_path:   (the daemon took $STOP_S s to stop)" ;;
 	dnsmasq_nftset) stop_dnsmasq ;;
 	esac
+}
+
+# the ways in a round's order: odd rounds forward, even rounds backward
+round_order() {
+	local ways="nothing xdp_noop tc_noop cloudsteer_noquery xdp_learn_only cloudsteer dnsmasq_nftset"
+	if [ $(($1 % 2)) = 1 ]; then echo $ways; else echo $ways | tr ' ' '\n' | tac | tr '\n' ' '; fi
 }
 
 # ---- calibration: the paced rate is half of what nothing does unpaced ----
@@ -284,9 +333,7 @@ RATE=$((cal / 2 / 100 * 100))
 echo "dns_path: calibration: nothing does $cal queries/s unpaced; paced runs at $RATE"
 
 for r in $(seq "$ROUNDS"); do
-	if [ $((r % 2)) = 1 ]; then order="nothing xdp_noop cloudsteer dnsmasq_nftset"
-	else order="dnsmasq_nftset cloudsteer xdp_noop nothing"; fi
-	for way in $order; do slot "$way" "$r"; done
+	for way in $(round_order "$r"); do slot "$way" "$r"; done
 done
 
 $PY "$HELPER" report "$LAB/runs.jsonl" "$OUT" slots="$LAB/slots.jsonl" rate=$RATE names=$NAMES qps_s=$SECS lat_s=$SECS \

@@ -6,7 +6,7 @@
 #                 steer at each table size and rule count, and of an
 #                 instance's chain header in and out
 #   dns_path      dns_path.sh      dnsperf through the host: nothing, cloudsteer,
-#                                  dnsmasq --nftset
+#                                  dnsmasq --nftset, and cloudsteer's pieces alone
 #   steer_path    steer_path.sh    pps through the host: cloudsteer route mode
 #                                  against nftables set + mark + ip rule
 #   first_packet  first_packet.sh  share of first SYNs steered
