@@ -70,12 +70,7 @@ static __always_inline void cs_count_traffic(void *stats, __u32 id, __u64 bytes)
 /* Instance id, when it may take this stream (cs_instance_takes). */
 static __always_inline struct cs_instance *cs_usable(__u32 id, bool pinned_here)
 {
-	struct cs_instance *in;
-
-	if (!id)
-		return NULL;
-	in = bpf_map_lookup_elem(&cs_instances, &id);
-	return in && cs_instance_takes(in, pinned_here) ? in : NULL;
+	return cs_instance_usable(&cs_instances, id, pinned_here);
 }
 
 /* The bucket of a stream in its chain's table: its first stage's. */

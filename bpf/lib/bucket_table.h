@@ -49,16 +49,16 @@ static __always_inline bool cs_instance_takes(const struct cs_instance *in, bool
 	       (in->state == CS_INST_DRAINING && pinned_here);
 }
 
-/* Instance id in the array `instances` when it may take a stream that is
- * not pinned to it. */
-static __always_inline struct cs_instance *cs_instance_usable(void *instances, __u32 id)
+/* Instance id in the array `instances` when it may take the stream
+ * (cs_instance_takes; pinned_here: the stream is pinned to it). */
+static __always_inline struct cs_instance *cs_instance_usable(void *instances, __u32 id, bool pinned_here)
 {
 	struct cs_instance *in;
 
 	if (!id)
 		return NULL;
 	in = bpf_map_lookup_elem(instances, &id);
-	return in && cs_instance_takes(in, false) ? in : NULL;
+	return in && cs_instance_takes(in, pinned_here) ? in : NULL;
 }
 
 /*
@@ -72,8 +72,8 @@ static __always_inline struct cs_instance *cs_instance_usable(void *instances, _
  */
 static __always_inline struct cs_instance *cs_bucket_choice(void *instances, const struct cs_bucket *b, __u32 *id)
 {
-	struct cs_instance *p = cs_instance_usable(instances, b->primary);
-	struct cs_instance *s = cs_instance_usable(instances, b->secondary);
+	struct cs_instance *p = cs_instance_usable(instances, b->primary, false);
+	struct cs_instance *s = cs_instance_usable(instances, b->secondary, false);
 
 	if (p && !(p->state == CS_INST_WARMING && s && s->state == CS_INST_UP)) {
 		*id = b->primary;
