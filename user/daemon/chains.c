@@ -83,18 +83,11 @@ static void encap_path(const struct cs_instance_conf *ic, bool nsh, struct cs_in
 {
 	bool v4 = cs_addr_is_v4(&in->addr);
 	__u32 over = nsh ? (v4 ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6) : (v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6);
-	__u32 mtu = 0;
-	int e = cs_addr_path(&in->addr, &in->local, &mtu);
+	int e = cs_addr_tunnel_path(&in->addr, over, &in->local, &in->inner_mtu);
 
-	if (e) {
-		memset(&in->local, 0, sizeof(in->local));
-		in->inner_mtu = 0;
+	if (e)
 		cs_warn("instance %s: no way to %s (%s): its encap packets go to on_failure", ic->name,
 			ic->address, strerror(-e));
-		return;
-	}
-	/* 68: the least an IPv4 link must carry */
-	in->inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
 }
 
 static bool is_encap(const struct cs_chain_conf *cc)

@@ -118,18 +118,12 @@ void cs_neighbours_take(struct cs_instance_daemon *d)
  * nsh_no_next. */
 static void find_way(const struct cs_neighbour *nb, struct cs_instance *in)
 {
-	__u32 over = cs_addr_is_v4(&nb->addr) ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6, mtu = 0;
+	__u32 over = cs_addr_is_v4(&nb->addr) ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6;
 	char a[CS_ADDR_TEXT_MAX];
 
-	if (cs_addr_path(&nb->addr, &in->local, &mtu)) {
-		memset(&in->local, 0, sizeof(in->local));
-		in->inner_mtu = 0;
+	if (cs_addr_tunnel_path(&nb->addr, over, &in->local, &in->inner_mtu))
 		cs_warn("neighbour stage: no way to instance %s (%s)", nb->name,
 			cs_addr_format(&nb->addr, a, sizeof(a)));
-		return;
-	}
-	/* 68: the least an IPv4 link must carry */
-	in->inner_mtu = mtu > over + 68 ? (__u16)(mtu - over > 0xffff ? 0xffff : mtu - over) : 0;
 }
 
 static __u32 state_of(const struct cs_neighbour *nb)

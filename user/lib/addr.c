@@ -192,6 +192,21 @@ out:
 	return e;
 }
 
+int cs_addr_tunnel_path(const struct cs_addr *dst, __u32 overhead, struct cs_addr *local, __u16 *inner_mtu)
+{
+	__u32 mtu = 0;
+	int e = cs_addr_path(dst, local, &mtu);
+
+	if (e) {
+		memset(local, 0, sizeof(*local));
+		*inner_mtu = 0;
+		return e;
+	}
+	/* 68: the least an IPv4 link must carry */
+	*inner_mtu = mtu > overhead + 68 ? (__u16)(mtu - overhead > 0xffff ? 0xffff : mtu - overhead) : 0;
+	return 0;
+}
+
 int cs_local_addrs(struct cs_addr *out, size_t max)
 {
 	struct ifaddrs *list, *ifa;

@@ -48,6 +48,13 @@ int cs_addr_from_sockaddr(const struct sockaddr_storage *ss, struct cs_addr *out
  */
 int cs_addr_path(const struct cs_addr *dst, struct cs_addr *local, __u32 *mtu);
 
+/* The way to a tunnel's far end dst (an instance): this host's address
+ * toward it (the outer source) and the largest inner packet its path takes
+ * once `overhead` octets of outer headers are added, 0 when it takes less
+ * than the 68 octets an IPv4 link must carry. 0, or -errno (no route) with
+ * both zeroed. */
+int cs_addr_tunnel_path(const struct cs_addr *dst, __u32 overhead, struct cs_addr *local, __u16 *inner_mtu);
+
 /* This host's addresses (every interface, in this network namespace) into
  * out[0..max); returns how many, or -errno. */
 int cs_local_addrs(struct cs_addr *out, size_t max);
