@@ -861,6 +861,9 @@ int learn(struct xdp_md *ctx)
 	if (!reason)
 		reason = cs_learn_message(ctx, &loc);
 	cs_count(reason);
+	/* on an interface that steers too, steer's fast path is next; with
+	 * nothing in the slot the call returns and the packet goes on */
+	bpf_tail_call(ctx, &cs_xdp_after_learn, ctx->ingress_ifindex);
 	return XDP_PASS;
 }
 

@@ -67,6 +67,32 @@ static __always_inline void cs_count_traffic(void *stats, __u32 id, __u64 bytes)
 	}
 }
 
+/* A packet of the route rt: its ACL id's and its rule's counters. */
+static __always_inline void cs_count_route(const struct cs_route *rt, __u64 bytes)
+{
+	if (rt->acl_id)
+		cs_count_traffic(&cs_acl_stats, rt->acl_id, bytes);
+	cs_count_traffic(&cs_rule_traffic, rt->rule_id, bytes);
+}
+
+/*
+ * A packet of flow fl. Its counts, written on every packet, stay in the
+ * cache line of the CPU that RSS gives the stream; last_ns is read from
+ * the clock and written once a tick of the coarse clock (the cheap one),
+ * not on every packet: the sweep judges lifetimes of seconds.
+ */
+static __always_inline void cs_flow_count(struct cs_flow *fl, __u64 bytes, __u64 coarse_ns)
+{
+	__u32 tick = (__u32)(coarse_ns >> CS_FLOW_TICK_SHIFT);
+
+	fl->packets++;
+	fl->bytes += bytes;
+	if (fl->tick != tick) {
+		fl->tick = tick;
+		fl->last_ns = bpf_ktime_get_boot_ns();
+	}
+}
+
 /* Instance id, when it may take this stream (cs_instance_takes). */
 static __always_inline struct cs_instance *cs_usable(__u32 id, bool pinned_here)
 {
@@ -255,10 +281,17 @@ static __always_inline int cs_deliver(struct __sk_buff *skb, const struct cs_pac
 	}
 	cs_count_inst(id, skb->len, 0);
 	send = (forward || (ch->flags & CS_CHAIN_SYMMETRIC)) && ifindex;
-	if (ch->mode == CS_MODE_ROUTE)
-		return send ? cs_redirect_neigh(ifindex, in) : TC_ACT_OK;
+	if (ch->mode == CS_MODE_ROUTE) {
+		if (!send)
+			return TC_ACT_OK;
+		cs_count_steer(CS_S_TC_STEERED);
+		return cs_redirect_neigh(ifindex, in);
+	}
 	v = cs_encap(skb, p, fl, ch, in, cs_inst_stat_of(id), send, forward);
-	return v >= 0 ? v : cs_redirect_wrapped(ifindex);
+	if (v >= 0)
+		return v;
+	cs_count_steer(CS_S_TC_STEERED);
+	return cs_redirect_wrapped(ifindex);
 }
 
 static __always_inline __u16 cs_chain_of(const struct cs_route *rt)
@@ -309,10 +342,12 @@ static __always_inline bool cs_chain_by_hosts(__u32 chain_id)
  * yet, its affinity code computed, how it began noted (what proves it
  * depends on that). The flow, or NULL when it could not be stored. */
 static __always_inline struct cs_flow *cs_flow_make(const struct cs_flow_key *key, const struct cs_route *rt,
-						    const struct cs_addr *route, __u8 first_flags, __u64 now)
+						    const struct cs_addr *route, __u8 first_flags)
 {
-	struct cs_flow fresh = { .first_ns = now, .route = *route, .acl_id = rt->acl_id,
-				 .chain = cs_chain_of(rt), .flags = first_flags };
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct cs_flow fresh = { .first_ns = now, .last_ns = now, .route = *route, .acl_id = rt->acl_id,
+				 .chain = cs_chain_of(rt), .flags = first_flags,
+				 .tick = (__u32)(bpf_ktime_get_coarse_ns() >> CS_FLOW_TICK_SHIFT) };
 	struct cs_config *cfg;
 	__u32 zero = 0;
 
@@ -328,11 +363,11 @@ static __always_inline struct cs_flow *cs_flow_make(const struct cs_flow_key *ke
 /* The flow of a stream not proven yet, in cs_flows_new; made there when the
  * stream has none. */
 static __always_inline struct cs_flow *cs_flow_unproven(const struct cs_flow_key *key, const struct cs_route *rt,
-							const struct cs_addr *route, __u8 first_flags, __u64 now)
+							const struct cs_addr *route, __u8 first_flags)
 {
 	struct cs_flow *fl = bpf_map_lookup_elem(&cs_flows_new, key);
 
-	return fl ? fl : cs_flow_make(key, rt, route, first_flags, now);
+	return fl ? fl : cs_flow_make(key, rt, route, first_flags);
 }
 
 /* The packet's part in its flow's TCP state; a flow of another protocol
@@ -393,7 +428,6 @@ int steer(struct __sk_buff *skb)
 	struct cs_flow *fl;
 	struct cs_addr *route;
 	bool forward = true, proven = true, tcp_read, from_lo;
-	__u64 now;
 	int r, verdict;
 
 	r = cs_read_headers(skb, &p);
@@ -411,13 +445,12 @@ int steer(struct __sk_buff *skb)
 		if (!rt)
 			return TC_ACT_OK;
 	}
-	now = bpf_ktime_get_boot_ns();
 	tcp_read = r == CS_PKT_OK && cs_has_tcp_header(&p);
 	from_lo = cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	fl = bpf_map_lookup_elem(&cs_flows, &key);
 	if (!fl) {
 		proven = false;
-		fl = cs_flow_unproven(&key, rt, route, cs_life_first_flags(&p, tcp_read, from_lo), now);
+		fl = cs_flow_unproven(&key, rt, route, cs_life_first_flags(&p, tcp_read, from_lo));
 		if (!fl) {
 			cs_count_steer(CS_S_FLOW_NOT_STORED);
 			return cs_on_failure(cs_chain_of(rt));
@@ -429,16 +462,166 @@ int steer(struct __sk_buff *skb)
 		fl->acl_id = rt->acl_id;
 		fl->route = *route;
 	}
-	fl->last_ns = now;
-	fl->packets++;
-	fl->bytes += skb->len;
+	cs_flow_count(fl, skb->len, bpf_ktime_get_coarse_ns());
 	cs_flow_track(fl, &p, tcp_read, from_lo);
-	if (rt->acl_id)
-		cs_count_traffic(&cs_acl_stats, rt->acl_id, skb->len);
-	cs_count_traffic(&cs_rule_traffic, rt->rule_id, skb->len);
+	cs_count_route(rt, skb->len);
 
 	verdict = cs_flow_verdict(skb, &p, fl, forward);
 	if (!proven && cs_life_proven(fl->flags, fl->packets, &p, tcp_read, from_lo))
 		cs_flow_promote(&key, fl);
 	return verdict;
+}
+
+/* ---- steer_xdp: the fast path, before the kernel builds an skb ---- */
+
+/*
+ * May the fast path carry this packet of a proven stream? Only one that
+ * changes nothing TC decides: a TCP segment of an established stream
+ * without SYN, FIN or RST (so no state moves and no MSS is clamped), or a
+ * packet of a stream of another protocol once it is ACTIVE.
+ */
+static __always_inline bool cs_xdp_may_take(const struct cs_packet *p, const struct cs_flow *fl)
+{
+	if (p->proto == IPPROTO_TCP)
+		return fl->state == CS_ST_ESTABLISHED &&
+		       !(p->tcp_flags & (CS_TCP_SYN | CS_TCP_FIN | CS_TCP_RST));
+	return fl->state == CS_ST_ACTIVE;
+}
+
+/* Does a packet of len octets (with its Ethernet header) fit the way out,
+ * wrapped in `overhead` octets, and the instance's tunnel (inner_mtu)? */
+static __always_inline bool cs_xdp_fits(__u32 len, __u32 overhead, const struct cs_instance *in,
+					const struct cs_xdp_nh *nh)
+{
+	__u32 ip_len = len - sizeof(struct ethhdr);
+
+	if (overhead && in->inner_mtu && ip_len > in->inner_mtu)
+		return false;
+	return ip_len + overhead <= nh->mtu;
+}
+
+/* What wrapping adds in front of the IP packet, by mode and the outer
+ * family: the outer IP and UDP headers and the tunnel's (encap: VXLAN and
+ * the inner Ethernet header, which is the frame's own). */
+static __always_inline __u32 cs_xdp_overhead(const struct cs_chain *ch, const struct cs_instance *in)
+{
+	bool v4 = cs_addr_is_v4mapped(&in->addr);
+
+	if (ch->mode == CS_MODE_ROUTE)
+		return 0;
+	if (ch->mode == CS_MODE_ENCAP)
+		return (v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6) - sizeof(struct ethhdr);
+	return v4 ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6;
+}
+
+/* The frame toward its instance as the chain's mode says: the Ethernet
+ * addresses rewritten (route), or wrapped behind new ones (encap, nsh).
+ * 0, or <0 when it was left as it was. */
+static __always_inline int cs_xdp_rewrite(struct xdp_md *ctx, const struct cs_flow *fl, const struct cs_chain *ch,
+					  const struct cs_instance *in, const struct cs_xdp_nh *nh, bool forward)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct cs_nsh_md md;
+
+	if (ch->mode == CS_MODE_ENCAP)
+		return cs_xdp_vxlan_wrap(ctx, in, nh, fl->code);
+	if (ch->mode == CS_MODE_NSH) {
+		md = cs_nsh_first(fl, ch, in, forward);
+		return cs_xdp_nsh_wrap(ctx, in, nh, &md);
+	}
+	if ((void *)(eth + 1) > end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, nh->dmac, sizeof(eth->h_dest));
+	__builtin_memcpy(eth->h_source, nh->smac, sizeof(eth->h_source));
+	return 0;
+}
+
+/*
+ * A packet of a proven stream: to its instance, counted as TC counts it
+ * (flow, route, instance), when nothing in it is TC's to decide. XDP_PASS
+ * leaves it to TC, untouched and uncounted; *to_tc says whether TC will
+ * steer it (a packet TC only counts and routes is no fast-path miss).
+ */
+static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs_packet *p, const struct cs_route *rt,
+					     struct cs_flow *fl, bool forward, bool *to_tc)
+{
+	__u32 chain_id = fl->chain, id = fl->instance, len, want;
+	struct cs_instance *in;
+	struct cs_xdp_nh *nh;
+	struct cs_chain *ch;
+	__u64 coarse;
+
+	*to_tc = false;
+	if (!chain_id)
+		return XDP_PASS;	/* observe: TC counts it */
+	ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
+	if (!ch || (!forward && !(ch->flags & CS_CHAIN_SYMMETRIC)))
+		return XDP_PASS;	/* routed as it is, counted by TC */
+	*to_tc = true;
+	if (!cs_xdp_may_take(p, fl) || fl->acl_id != rt->acl_id || !fl->ifindex)
+		return XDP_PASS;
+	in = cs_usable(id, true);
+	want = fl->ifindex;
+	if (in && cs_goes_back_through_stages(ch, forward)) {
+		in = cs_last_stage(ch, chain_id, fl->code, &id);
+		want = in ? in->ifindex : 0;
+	}
+	if (!in)
+		return XDP_PASS;	/* failover, or none to take it: TC decides */
+	coarse = bpf_ktime_get_coarse_ns();
+	nh = cs_xdp_way(ctx, &cs_xdp_nh, &cs_xdp_ports, id, in, coarse);
+	len = (__u32)(ctx->data_end - ctx->data);
+	if (!nh || (want && nh->ifindex != want) || !cs_xdp_fits(len, cs_xdp_overhead(ch, in), in, nh))
+		return XDP_PASS;
+	if (ch->mode == CS_MODE_ROUTE ? (nh->_pad & CS_XDP_NH_VIA_GW) : !cs_addr_known(&in->local))
+		return XDP_PASS;	/* route mode needs the instance on the link; a tunnel its source */
+	if (cs_xdp_rewrite(ctx, fl, ch, in, nh, forward))
+		return XDP_PASS;
+	cs_flow_count(fl, len, coarse);
+	cs_count_route(rt, len);
+	cs_count_inst(id, len, 0);
+	cs_count_steer(CS_S_XDP_STEERED);
+	/* in cs_xdp_ports: the FIB answer was checked against it; gone since
+	 * (the interface went away), the frame is dropped as changed */
+	return bpf_redirect_map(&cs_xdp_ports, nh->ifindex, 0);
+}
+
+/*
+ * steer's fast path, on XDP where client traffic enters (or after learn,
+ * on an interface that does both): the packets of proven streams that
+ * nothing in TC needs to see go to their instance from here, counted as TC
+ * would; everything else (new streams, TCP flags, failover, tagged or
+ * fragmented frames, no neighbour yet) passes to TC unchanged, which
+ * decides as it always has. docs/design.md says which path a packet takes.
+ */
+SEC("xdp")
+int steer_xdp(struct xdp_md *ctx)
+{
+	struct cs_packet p = {};
+	struct cs_flow_key key;
+	struct cs_cursor c;
+	struct cs_route *rt;
+	struct cs_flow *fl;
+	bool forward = true, to_tc;
+	int v;
+
+	cs_cursor_init(&c, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	if (cs_read_packet(&c, &p) || cs_is_fragment(&p) || p.l3_off != sizeof(struct ethhdr))
+		return XDP_PASS;
+	rt = bpf_map_lookup_elem(&cs_routes, &p.dst);
+	if (!rt) {
+		forward = false;
+		rt = bpf_map_lookup_elem(&cs_routes, &p.src);
+		if (!rt)
+			return XDP_PASS;
+	}
+	cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
+	fl = bpf_map_lookup_elem(&cs_flows, &key);
+	if (!fl)
+		return XDP_PASS;	/* new, or not proven yet: TC's */
+	v = cs_xdp_steer_flow(ctx, &p, rt, fl, forward, &to_tc);
+	if (v == XDP_PASS && to_tc)
+		cs_count_steer(CS_S_XDP_TO_TC);
+	return v;
 }

@@ -296,8 +296,15 @@ struct cs_flow {
 	__u8 state;		/* enum cs_stream_state */
 	__u8 flags;		/* CS_LIFE_* */
 	__u16 _pad;
-	__u32 _pad2;
+	__u32 tick;		/* the coarse clock's tick (CS_FLOW_TICK_SHIFT) when
+				 * last_ns was last written: last_ns is read from
+				 * the clock and written once a tick, not every
+				 * packet */
 };
+
+/* last_ns is at most one tick of the coarse clock behind a stream's last
+ * packet: 2^28 ns, 268 ms, against lifetimes of seconds. */
+#define CS_FLOW_TICK_SHIFT 28
 
 /* In cs_flow.flags and cs_stream.flags: what steer and instance keep of a
  * stream's life (bpf/lib/flowstate.h): which side sent a FIN (FINs both
@@ -317,7 +324,10 @@ struct cs_flow {
 	X(FLOWS_PROMOTED, "flows_promoted", "flows proven and moved to cs_flows")               \
 	X(FLOW_TABLE_FULL, "flow_table_full", "proven flows left in cs_flows_new: cs_flows was full") \
 	X(FLOW_NOT_STORED, "flow_not_stored", "first packets whose flow could not be stored: on_failure decided") \
-	X(HEADERS_PULLED, "headers_pulled", "packets whose headers were pulled into the linear part")
+	X(HEADERS_PULLED, "headers_pulled", "packets whose headers were pulled into the linear part") \
+	X(TC_STEERED, "tc_steered", "packets sent to an instance by the TC program")              \
+	X(XDP_STEERED, "xdp_steered", "packets sent to an instance by the XDP fast path, before the kernel built an skb") \
+	X(XDP_TO_TC, "xdp_to_tc", "packets of proven streams the XDP fast path left to TC (a TCP flag, no neighbour yet, too big, a port XDP cannot send on)")
 
 #define CS_STEER_COUNTER_ENUM(sym, name, help) CS_S_##sym,
 enum cs_steer_counter {
@@ -417,6 +427,32 @@ struct cs_inst_stat {
 	__u64 encap_failed;	/* packets not wrapped (too big for the path once
 				 * wrapped, or VLAN-tagged): on_failure decides */
 };
+
+/* ---- the XDP fast path of steer (docs/design.md: which path a packet takes) ---- */
+
+/* Learn's XDP program hands a packet on to steer's (a tail call) on an
+ * interface that learns and steers: slot = the interface's ifindex. An
+ * interface whose ifindex is this or more steers in TC alone there. */
+#define CS_XDP_IFINDEX_SLOTS 4096
+/* cs_xdp_ports: the interfaces XDP may send a frame out of. */
+#define CS_XDP_PORTS_MAX 256
+
+/* How steer's XDP program reaches an instance: what bpf_fib_lookup said
+ * of the instance's address, kept per CPU for one tick of the coarse clock
+ * (CS_XDP_NH_TICK_SHIFT) so that a pinned stream's packet costs no FIB
+ * lookup. Not pinned: a new program starts with an empty cache. */
+struct cs_xdp_nh {
+	__u32 tick;		/* the coarse clock's tick when it was looked up; 0: never */
+	__u32 ifindex;		/* the way out */
+	__u16 mtu;		/* the route's MTU: larger packets are left to TC */
+	__u8 dmac[6];		/* the next hop */
+	__u8 smac[6];		/* this host on that link */
+	__u16 _pad;
+};
+
+/* 2^30 ns, about a second: a neighbour's new MAC reaches the fast path
+ * within that. */
+#define CS_XDP_NH_TICK_SHIFT 30
 
 /* cs_acl_stats value, per CPU, indexed by ACL id: what the routes carried;
  * and cs_rule_traffic's, indexed by rule id. */

@@ -100,12 +100,9 @@ static __always_inline int cs_tunnel_grow(struct __sk_buff *skb, const struct cs
 	bool v4 = cs_addr_is_v4mapped(&in->addr);
 	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L4_UDP | l2_flags |
 		      (v4 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
-	__u64 local[2];
-
 	long e;
 
-	__builtin_memcpy(local, in->local.b, sizeof(local));
-	if (!(local[0] | local[1]))
+	if (!cs_addr_known(&in->local))
 		return -1;
 	e = bpf_skb_adjust_room(skb, (__s32)room, BPF_ADJ_ROOM_MAC, flags);
 	/*
@@ -166,6 +163,98 @@ static __always_inline int cs_vxlan_wrap(struct __sk_buff *skb, const struct cs_
 			return -1;
 	}
 	return cs_tunnel_set_proto(skb, in);
+}
+
+/* ---- XDP (steer's fast path): the same headers, written in front ---- */
+
+/*
+ * XDP has no room to open after the Ethernet header: the frame grows at
+ * its front by `room` octets, and the caller writes a new Ethernet header
+ * and `room` octets of outer headers over the new room and the old
+ * Ethernet header, which it read first. The packet afterwards, checked to
+ * hold the headers (NULL, the frame as it was, when it does not).
+ */
+static __always_inline void *cs_xdp_grow(struct xdp_md *ctx, __u32 room)
+{
+	void *data, *end;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)room))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + sizeof(struct ethhdr) + room > end) {
+		bpf_xdp_adjust_head(ctx, (int)room);
+		return NULL;
+	}
+	return data;
+}
+
+/* The outer Ethernet header toward the next hop that the FIB named. */
+static __always_inline void cs_xdp_outer_eth(struct ethhdr *eth, const struct cs_xdp_nh *nh, bool v4)
+{
+	__builtin_memcpy(eth->h_dest, nh->dmac, sizeof(eth->h_dest));
+	__builtin_memcpy(eth->h_source, nh->smac, sizeof(eth->h_source));
+	eth->h_proto = bpf_htons(v4 ? ETH_P_IP : ETH_P_IPV6);
+}
+
+/* The frame's Ethernet header, read before the frame grows over it. */
+static __always_inline int cs_xdp_frame_eth(struct xdp_md *ctx, struct ethhdr *frame)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+
+	if (data + sizeof(*frame) > end)
+		return -1;
+	__builtin_memcpy(frame, data, sizeof(*frame));
+	return 0;
+}
+
+/* The outer IP packet's length once `size` octets of outer headers are in
+ * front: all of the frame but the (outer) Ethernet header. */
+static __always_inline __u32 cs_xdp_outer_len(struct xdp_md *ctx, __u32 size)
+{
+	return (__u32)(ctx->data_end - ctx->data) - sizeof(struct ethhdr) + size;
+}
+
+/* The outer headers hdr (size octets, a constant) in front of the frame,
+ * behind a new Ethernet header toward nh. 0, or <0: left as it was. */
+static __always_inline int cs_xdp_push(struct xdp_md *ctx, const void *hdr, __u32 size, const struct cs_xdp_nh *nh,
+				       bool v4)
+{
+	void *data = cs_xdp_grow(ctx, size);
+
+	if (!data)
+		return -1;
+	__builtin_memcpy(data + sizeof(struct ethhdr), hdr, size);
+	cs_xdp_outer_eth(data, nh, v4);
+	return 0;
+}
+
+/* cs_vxlan_wrap in XDP: the frame inside VXLAN toward `in`, behind a new
+ * Ethernet header toward nh. The old Ethernet header becomes the inner one
+ * (its destination the instance's vxlan device). 0, or <0: left as it was. */
+static __always_inline int cs_xdp_vxlan_wrap(struct xdp_md *ctx, const struct cs_instance *in,
+					     const struct cs_xdp_nh *nh, __u32 code)
+{
+	struct ethhdr frame;
+	__u32 len;
+
+	if (cs_xdp_frame_eth(ctx, &frame))
+		return -1;
+	if (cs_addr_is_v4mapped(&in->addr)) {
+		struct cs_vxlan4 h = {};
+
+		len = cs_xdp_outer_len(ctx, sizeof(h));
+		h.ip = cs_outer_ip4(in, len);
+		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, in->vni, in->mac, &frame);
+		return cs_xdp_push(ctx, &h, sizeof(h), nh, true);
+	} else {
+		struct cs_vxlan6 h = {};
+
+		len = cs_xdp_outer_len(ctx, sizeof(h));
+		h.ip = cs_outer_ip6(in, len);
+		cs_vxlan_tail_fill(&h.t, len - sizeof(h.ip), code, in->vni, in->mac, &frame);
+		return cs_xdp_push(ctx, &h, sizeof(h), nh, false);
+	}
 }
 
 /*

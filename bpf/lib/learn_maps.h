@@ -156,4 +156,16 @@ struct {
 	__type(value, struct cs_scratch);
 } cs_scratch SEC(".maps");
 
+/* Steer's XDP program for the interfaces that learn and steer, at slot
+ * ifindex: one XDP program runs on an interface where libxdp's dispatcher
+ * cannot load, so learn hands every packet on to it (a tail call) after
+ * its own work. An empty slot: learn passes the packet, and TC steers it.
+ * Written by the daemon (user/daemon/steerxdp.c); read by learn. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, CS_XDP_IFINDEX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} cs_xdp_after_learn SEC(".maps");
+
 #endif /* CS_BPF_LEARN_MAPS_H */

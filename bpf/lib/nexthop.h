@@ -73,4 +73,75 @@ static __always_inline bool cs_fits_tunnel(struct __sk_buff *skb, __u32 l3_off, 
 	return !in->inner_mtu || skb->gso_size || skb->len - l3_off <= in->inner_mtu;
 }
 
+/* ---- XDP (steer's fast path) ---- */
+
+/* cs_xdp_nh._pad: the FIB's next hop is a router, not the instance */
+#define CS_XDP_NH_VIA_GW 0x1
+
+/* Is the FIB's destination (the next hop, after a lookup) still a? */
+static __always_inline bool cs_fib_dst_is(const struct bpf_fib_lookup *fib, const struct cs_addr *a, bool v4)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, a->b, sizeof(w));
+	if (v4)
+		return fib->ipv4_dst == w[3];
+	return fib->ipv6_dst[0] == w[0] && fib->ipv6_dst[1] == w[1] && fib->ipv6_dst[2] == w[2] &&
+	       fib->ipv6_dst[3] == w[3];
+}
+
+/* Fill nh from the FIB: the way to in, its MTU, the next hop's MAC and
+ * ours. ifindex 0 when XDP cannot send that way: no route, no neighbour
+ * yet (TC's redirect resolves it), or an interface not in cs_xdp_ports. */
+static __always_inline void cs_xdp_fib(struct xdp_md *ctx, const struct cs_instance *in, struct cs_xdp_nh *nh,
+				       void *ports)
+{
+	bool v4 = cs_addr_is_v4mapped(&in->addr);
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	nh->ifindex = 0;
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.family = v4 ? 2 : 10;	/* AF_INET, AF_INET6 */
+	if (v4)
+		__builtin_memcpy(&fib.ipv4_dst, &in->addr.b[12], 4);
+	else
+		__builtin_memcpy(fib.ipv6_dst, in->addr.b, 16);
+	/* the largest length asks the route's MTU: FRAG_NEEDED returns it
+	 * (SUCCESS or NO_NEIGH: it takes anything) */
+	fib.tot_len = 0xffff;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	nh->mtu = rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.mtu_result : 0xffff;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
+	    rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return;
+	fib.tot_len = 0;
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return;
+	/* a router on the way: the lookup wrote its address over ours */
+	nh->_pad = cs_fib_dst_is(&fib, &in->addr, v4) ? 0 : CS_XDP_NH_VIA_GW;
+	__builtin_memcpy(nh->dmac, fib.dmac, 6);
+	__builtin_memcpy(nh->smac, fib.smac, 6);
+	if (bpf_map_lookup_elem(ports, &fib.ifindex))
+		nh->ifindex = fib.ifindex;
+}
+
+/* The way to instance id (in) for this tick of the coarse clock: this
+ * CPU's cached FIB answer, looked up again once a tick. NULL when XDP
+ * cannot send that way (cs_xdp_fib); the packet is TC's then. */
+static __always_inline struct cs_xdp_nh *cs_xdp_way(struct xdp_md *ctx, void *cache, void *ports, __u32 id,
+						    const struct cs_instance *in, __u64 coarse_ns)
+{
+	__u32 tick = (__u32)(coarse_ns >> CS_XDP_NH_TICK_SHIFT) + 1;	/* 0 is "never looked up" */
+	struct cs_xdp_nh *nh = bpf_map_lookup_elem(cache, &id);
+
+	if (!nh)
+		return NULL;
+	if (nh->tick != tick) {
+		cs_xdp_fib(ctx, in, nh, ports);
+		nh->tick = tick;
+	}
+	return nh->ifindex ? nh : NULL;
+}
+
 #endif /* CS_BPF_NEXTHOP_H */

@@ -169,6 +169,37 @@ static __always_inline int cs_nsh_wrap(struct __sk_buff *skb, const struct cs_in
 	return cs_tunnel_set_proto(skb, in);
 }
 
+/* cs_nsh_wrap in XDP: outer IP, UDP, VXLAN-GPE and NSH over the frame's
+ * old Ethernet header, behind a new one toward nh. 0, or <0: left as it was. */
+static __always_inline int cs_xdp_nsh_wrap(struct xdp_md *ctx, const struct cs_instance *in,
+					   const struct cs_xdp_nh *nh, const struct cs_nsh_md *md)
+{
+	struct ethhdr frame;
+	__u32 len;
+	__u8 np;
+
+	if (cs_xdp_frame_eth(ctx, &frame))
+		return -1;
+	np = cs_nsh_np_of(frame.h_proto);
+	if (!np)
+		return -1;
+	if (cs_addr_is_v4mapped(&in->addr)) {
+		struct cs_nsh4 h = {};
+
+		len = cs_xdp_outer_len(ctx, sizeof(h));
+		h.ip = cs_outer_ip4(in, len);
+		cs_nsh_tail_fill(&h.t, len - sizeof(h.ip), in->vni, md, np);
+		return cs_xdp_push(ctx, &h, sizeof(h), nh, true);
+	} else {
+		struct cs_nsh6 h = {};
+
+		len = cs_xdp_outer_len(ctx, sizeof(h));
+		h.ip = cs_outer_ip6(in, len);
+		cs_nsh_tail_fill(&h.t, len - sizeof(h.ip), in->vni, md, np);
+		return cs_xdp_push(ctx, &h, sizeof(h), nh, false);
+	}
+}
+
 /* ---- reading ---- */
 
 /* The VXLAN-GPE header: version 0, next protocol present and NSH; no OAM,

@@ -114,6 +114,15 @@ static __always_inline bool cs_addr_is_v4mapped(const struct cs_addr *a)
 	return hi == 0 && mid == bpf_htonl(0x0000ffff);
 }
 
+/* Is a set at all (not all zero: "not known")? */
+static __always_inline bool cs_addr_known(const struct cs_addr *a)
+{
+	__u64 w[2];
+
+	__builtin_memcpy(w, a->b, sizeof(w));
+	return w[0] | w[1];
+}
+
 /* An IPv4 fragment, first or later: its transport payload is not whole. */
 static __always_inline bool cs_is_fragment(const struct cs_packet *p)
 {

@@ -44,9 +44,9 @@ struct {
 	__type(value, struct cs_flow);
 } cs_flows_new SEC(".maps");
 
-/* What happened to flows (enum cs_steer_counter), per CPU. Written by
- * steer on its slow paths only (a new flow, a promotion, a full table,
- * headers pulled); summed by the CLI (`show stats`) and the metrics. */
+/* What happened to flows and which path carried their packets (enum
+ * cs_steer_counter), per CPU. Written by steer (TC) and steer_xdp; summed
+ * by the CLI (`show stats`) and the metrics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CS_S_MAX);
@@ -133,5 +133,27 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cs_inst_stat);
 } cs_inst_stats SEC(".maps");
+
+/* The interfaces the XDP fast path may send a frame out of, by ifindex:
+ * those whose driver takes frames from XDP (ndo_xdp_xmit). Written by the
+ * daemon (user/daemon/steerxdp.c), which asks the kernel what each
+ * interface can do; read by steer_xdp, which leaves to TC a packet whose
+ * way out is not here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, CS_XDP_PORTS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} cs_xdp_ports SEC(".maps");
+
+/* The way to each instance as bpf_fib_lookup gave it, by instance id, per
+ * CPU (struct cs_xdp_nh). Written and read by steer_xdp alone; never
+ * pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_INSTANCES_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_xdp_nh);
+} cs_xdp_nh SEC(".maps");
 
 #endif /* CS_BPF_STEER_MAPS_H */

@@ -2,16 +2,28 @@
 /*
  * steer: the TC program run for real with BPF_PROG_TEST_RUN. Each case gets
  * a fresh (unpinned) load with one chain (id 1, route mode, 256 buckets,
- * every bucket {primary 1, secondary 2}), instances 1 and 2 on ifindex 1 (lo,
- * so no FIB lookup), rule 1 -> chain 1, rule 2 -> observe, and routes
- * 192.0.2.7 and 2001:db8::7 (rule 1, ACL 5) and 192.0.2.8 (rule 2, ACL 6).
- * In test-run bpf_redirect_neigh returns TC_ACT_REDIRECT without sending.
+ * every bucket {primary 1, secondary 2}), instances 1 and 2 on the test's
+ * own veth cs0 (set as their interface, so TC asks no FIB), rule 1 ->
+ * chain 1, rule 2 -> observe, and routes 192.0.2.7 and 2001:db8::7 (rule 1,
+ * ACL 5) and 192.0.2.8 (rule 2, ACL 6). In test-run bpf_redirect_neigh
+ * returns TC_ACT_REDIRECT without sending.
+ *
+ * Every case runs twice: on TC alone (suite "steer"), then on both paths
+ * as the kernel runs them (suite "steer-xdp"): each frame through
+ * steer_xdp first, and through TC when XDP passes it on. The test lives in
+ * a network namespace of its own, where cs0's neighbours are permanent
+ * entries, so steer_xdp's FIB lookups find them; the "xdp_" cases check
+ * what only the fast path does.
  */
+#define _GNU_SOURCE	/* unshare */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,6 +44,8 @@ T_SUITE("steer");
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
+#define XDP_PASS 2
+#define XDP_REDIRECT 4
 
 #define ROUTE4 "192.0.2.7"
 #define ROUTE4_OBS "192.0.2.8"
@@ -45,12 +59,29 @@ static const __u64 AFF_KEY[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL }
 
 struct fx {
 	struct steer_bpf *skel;
-	int prog, flows, flows_new, steer_stats, chains, instances, inst_stats, acl_stats, rules, routes, config,
+	int prog, xdp_prog, xdp_ports, flows, flows_new, steer_stats, chains, instances, inst_stats, acl_stats, rules, routes, config,
 		smap;
 	int table;
 };
 
 static struct fx F;
+
+/* The test's namespace: cs0, the way to every instance, its MAC, and the
+ * neighbours' MACs, 02:aa: and then the last four octets of their address. */
+#define NETNS_SETUP                                                                              \
+	"ip link add cs0 address 02:00:00:00:c5:00 type veth peer name cs0p && "                \
+	"ip link set cs0 up && ip link set cs0p up && ip link set lo up && "                    \
+	"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && "                  \
+	"ip addr add 10.30.0.1/24 dev cs0 && ip addr add 10.31.0.1/24 dev cs0 && "             \
+	"ip addr add 10.32.0.1/24 dev cs0 && ip addr add 2001:db8:30::1/64 dev cs0 nodad && "  \
+	"ip neigh replace 10.30.0.2 lladdr 02:aa:0a:1e:00:02 dev cs0 nud permanent && "         \
+	"ip neigh replace 10.31.0.2 lladdr 02:aa:0a:1f:00:02 dev cs0 nud permanent && "         \
+	"ip neigh replace 10.32.0.2 lladdr 02:aa:0a:20:00:02 dev cs0 nud permanent && "         \
+	"ip neigh replace 10.32.0.3 lladdr 02:aa:0a:20:00:03 dev cs0 nud permanent && "         \
+	"ip neigh replace 2001:db8:30::2 lladdr 02:aa:00:00:00:02 dev cs0 nud permanent"
+static const __u8 CS0_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0xc5, 0x00 };
+static int g_cs0;		/* its ifindex */
+static bool g_xdp;		/* each frame through steer_xdp first */
 
 static bool set_state(__u32 id, __u32 state)
 {
@@ -158,6 +189,8 @@ static bool fx_setup_sized(__u32 flows_max, __u32 new_max)
 		return false;
 	}
 	F.prog = bpf_program__fd(F.skel->progs.steer);
+	F.xdp_prog = bpf_program__fd(F.skel->progs.steer_xdp);
+	F.xdp_ports = bpf_map__fd(F.skel->maps.cs_xdp_ports);
 	F.flows = bpf_map__fd(F.skel->maps.cs_flows);
 	F.flows_new = bpf_map__fd(F.skel->maps.cs_flows_new);
 	F.steer_stats = bpf_map__fd(F.skel->maps.cs_steer_stats);
@@ -180,12 +213,15 @@ static bool fx_setup_sized(__u32 flows_max, __u32 new_max)
 	if (!EXPECT(bpf_map_update_elem(F.rules, &id, &r2, BPF_ANY) == 0, "rule 2"))
 		return false;
 	for (id = 1; id <= 2; id++) {
-		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1 };
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = (__u32)g_cs0 };
 
 		cs_addr_parse(id == 1 ? "10.30.0.2" : "10.31.0.2", &in.addr);
 		if (!EXPECT(bpf_map_update_elem(F.instances, &id, &in, BPF_ANY) == 0, "instance %u", id))
 			return false;
 	}
+	if (!EXPECT(bpf_map_update_elem(F.xdp_ports, &g_cs0, &g_cs0, BPF_ANY) == 0, "cs_xdp_ports: %s",
+		    strerror(errno)))
+		return false;
 	F.table = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cs_table", sizeof(__u32), sizeof(struct cs_bucket),
 				 CS_BUCKETS_MAX, NULL);
 	if (!EXPECT(F.table >= 0, "table: %s", strerror(errno)))
@@ -217,11 +253,37 @@ struct pkt {
 static __u8 g_frame[FRAME_CAP], g_out[FRAME_CAP + 128];
 static __u32 g_len, g_out_len;
 
-/* Run one frame; what steer made of it is in g_out. */
+/*
+ * A frame steer_xdp sent on: toward a neighbour of cs0 (02:aa:...), from
+ * cs0. Its Ethernet addresses are set back to the frame's, as TC leaves
+ * them to bpf_redirect_neigh, so that every case checks the rest alike.
+ */
+static int xdp_sent(const __u8 *frame)
+{
+	EXPECT(!memcmp(g_out + 6, CS0_MAC, 6), "source MAC %s is not cs0's", pkt_hex(g_out + 6, 6));
+	EXPECT(g_out[0] == 0x02 && g_out[1] == 0xaa, "destination MAC %s is no neighbour's", pkt_hex(g_out, 6));
+	memcpy(g_out, frame, 12);
+	return TC_ACT_REDIRECT;
+}
+
+/* Run one frame, through steer_xdp first when g_xdp, then through TC
+ * unless XDP sent it; what steer made of it is in g_out, the TC verdict
+ * returned (TC_ACT_REDIRECT for what XDP sent). */
 static int run_frame(const __u8 *frame, __u32 len)
 {
-	int verdict = 0, err = bpffx_run(F.prog, frame, len, g_out, sizeof(g_out), &g_out_len, &verdict);
+	int verdict = 0, err;
 
+	if (g_xdp) {
+		err = bpffx_run(F.xdp_prog, frame, len, g_out, sizeof(g_out), &g_out_len, &verdict);
+		if (!EXPECT(!err, "XDP test run: %s", strerror(-err)))
+			return -1;
+		if (verdict == XDP_REDIRECT)
+			return xdp_sent(frame);
+		if (!EXPECT(verdict == XDP_PASS, "steer_xdp returned %d", verdict) ||
+		    !EXPECT(g_out_len == len && !memcmp(g_out, frame, len), "steer_xdp changed a frame it passed"))
+			return -1;
+	}
+	err = bpffx_run(F.prog, frame, len, g_out, sizeof(g_out), &g_out_len, &verdict);
 	return EXPECT(!err, "test run: %s", strerror(-err)) ? verdict : -1;
 }
 
@@ -376,7 +438,7 @@ static void hit_new_flow(void)
 		goto out;
 	flow_of(&P1, &fl);
 	EXPECT_EQ(fl.acl_id, ACL);
-	EXPECT_EQ(fl.ifindex, 1);
+	EXPECT_EQ(fl.ifindex, g_cs0);
 	EXPECT_EQ(fl.bytes, g_len);
 	{
 		struct cs_addr r;
@@ -1061,7 +1123,7 @@ static bool set_two_stages(void)
 	ch.n_stages = 2;
 	ch.last_buckets = 256;
 	for (id = 3; ok && id <= 4; id++) {
-		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1 };
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = (__u32)g_cs0 };
 
 		ok = bpf_map_update_elem(F.instances, &id, &in, BPF_ANY) == 0 &&
 		     set_encap(id, id == 3 ? "10.32.0.2" : "10.32.0.3", "10.32.0.1", 1440);
@@ -1436,10 +1498,183 @@ out:
 	fx_free();
 }
 
-int main(void)
+/* ---- what only the fast path does (g_xdp) ---- */
+
+static __u64 xdp_steered(void)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	libbpf_set_print(NULL);
+	return steer_counter(CS_S_XDP_STEERED);
+}
+
+/* An established TCP stream (SYN, then ACK: proven), and a data segment:
+ * the first two through TC, the third sent by XDP, counted as TC counts. */
+static bool establish(const struct pkt *t)
+{
+	return EXPECT_EQ(run_tcp(t, TCP_SYN), TC_ACT_REDIRECT) && EXPECT_EQ(run_tcp(t, TCP_ACK), TC_ACT_REDIRECT) &&
+	       EXPECT(proven(t), "the stream is not proven");
+}
+
+/* The data segments of an established stream go by XDP, which counts
+ * them in the flow, the ACL, the rule and the instance as TC would: the
+ * path counters say which path took each packet. */
+static void xdp_carries_established(void)
+{
+	struct cs_flow before, after;
+	struct cs_acl_stat a;
+
+	if (!fx_setup() || !establish(&T1))
+		goto out;
+	EXPECT_EQ(steer_counter(CS_S_TC_STEERED), 2);
+	EXPECT_EQ(xdp_steered(), 0);
+	flow_of(&T1, &before);
+	a = acl_stat(ACL);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 2);
+	EXPECT_EQ(steer_counter(CS_S_TC_STEERED), 2);
+	EXPECT(!memcmp(g_out + 12, g_frame + 12, g_len - 12) && g_out_len == g_len, "route mode changed the packet");
+	flow_of(&T1, &after);
+	EXPECT_EQ(after.packets, before.packets + 2);
+	EXPECT_EQ(after.bytes, before.bytes + 2 * g_len);
+	EXPECT_EQ(acl_stat(ACL).packets, a.packets + 2);
+	EXPECT_EQ(inst_stat(1).packets, 4);
+	EXPECT_EQ(inst_stat(1).flows, 1);
+	/* a UDP stream: its third packet, once the second proved it */
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 2);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 3);
+	expect_flow(&P1, 1, 1, 3);
+out:
+	fx_free();
+}
+
+/* What moves a stream's state, or its instance, is TC's: FIN, RST, SYN,
+ * a pinned instance gone down (failover), an asymmetric chain's answers. */
+static void xdp_leaves_flags_to_tc(void)
+{
+	struct pkt r = reverse(&T1);
+
+	if (!fx_setup() || !establish(&T1))
+		goto out;
+	EXPECT_EQ(run_tcp(&r, TCP_ACK), TC_ACT_OK);	/* not symmetric: routed as it is */
+	EXPECT_EQ(steer_counter(CS_S_XDP_TO_TC), 0);
+	EXPECT(set_state(1, CS_INST_DOWN), "instance 1 down");
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);	/* TC moves it to 2 */
+	expect_flow(&T1, 2, 1, 4);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);	/* and XDP follows */
+	EXPECT_EQ(xdp_steered(), 1);
+	EXPECT_EQ(run_tcp(&T1, TCP_FIN | TCP_ACK), TC_ACT_REDIRECT);
+	expect_life(&T1, CS_ST_CLOSING, true, BEGAN | CS_LIFE_FIN_LO);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);	/* closing: TC's */
+	EXPECT_EQ(xdp_steered(), 1);
+	EXPECT_EQ(steer_counter(CS_S_XDP_TO_TC), 3);
+	EXPECT_EQ(inst_stat(2).packets, 4);
+out:
+	fx_free();
+}
+
+/* Encap and nsh: XDP wraps as TC does, octet for octet. */
+static void xdp_wraps(void)
+{
+	struct pkt p6 = { .src = CLIENT6, .dst = ROUTE6, .sport = 40000, .dport = 443 };
+
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 1450),
+				   "encap chain"))
+		goto out;
+	run(&P1);
+	run(&P1);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 1);
+	expect_vxlan(&P1, g_frame, g_len, "10.30.0.1", "10.30.0.2");
+	EXPECT_EQ(inst_stat(1).bytes, 3 * g_len);	/* what the client sent, not the wrapping */
+	set_encap(1, "2001:db8:30::2", "2001:db8:30::1", 1430);
+	run(&p6);
+	run(&p6);
+	EXPECT_EQ(run(&p6), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 2);
+	expect_vxlan(&p6, g_frame, g_len, "2001:db8:30::1", "2001:db8:30::2");
+	set_chain(CS_MODE_NSH, CS_CHAIN_SYMMETRIC);
+	set_encap(1, "10.30.0.2", "10.30.0.1", 1440);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 3);
+	expect_nsh(&P1, g_frame, g_len, "10.30.0.1", "10.30.0.2", CS_NSH_F_SYMMETRIC);
+	EXPECT_EQ(run(&(struct pkt){ .src = ROUTE4, .dst = CLIENT4, .sport = 443, .dport = 40000 }),
+		  TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 4);
+	expect_nsh(&(struct pkt){ .src = ROUTE4, .dst = CLIENT4, .sport = 443, .dport = 40000 }, g_frame, g_len,
+		   "10.30.0.1", "10.30.0.2", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC);
+out:
+	fx_free();
+}
+
+/* What XDP cannot send goes to TC untouched: too big for the tunnel
+ * (TC counts encap_failed and on_failure decides), no neighbour yet, an
+ * interface not in cs_xdp_ports. */
+static void xdp_leaves_what_it_cannot_send(void)
+{
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 80),
+				   "encap chain"))
+		goto out;
+	run(&P1);
+	run(&P1);
+	EXPECT_EQ(run(&P1), TC_ACT_OK);
+	EXPECT_EQ(inst_stat(1).encap_failed, 3);
+	EXPECT_EQ(xdp_steered(), 0);
+	set_chain(CS_MODE_ROUTE, 0);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 1);
+	/* the port taken off the list: the cached answer says so within a
+	 * tick; a fresh load starts with none */
+	fx_free();
+	if (!fx_setup() || !EXPECT(bpf_map_delete_elem(F.xdp_ports, &g_cs0) == 0, "cs_xdp_ports"))
+		goto out;
+	run(&P1);
+	run(&P1);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 0);
+	EXPECT_EQ(steer_counter(CS_S_XDP_TO_TC), 1);
+	/* no neighbour for 10.31.0.2 */
+	fx_free();
+	if (!fx_setup() || !EXPECT(!system("ip neigh del 10.31.0.2 dev cs0"), "neighbour removed"))
+		goto out;
+	set_state(1, CS_INST_DOWN);
+	run(&P1);
+	run(&P1);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
+	expect_flow(&P1, 2, 1, 3);
+	EXPECT_EQ(xdp_steered(), 0);
+	system("ip neigh replace 10.31.0.2 lladdr 02:aa:0a:1f:00:02 dev cs0 nud permanent");
+out:
+	fx_free();
+}
+
+/* The answers of a symmetric chain of stages go to its last stage's
+ * instance for the code, by XDP too, once their stream is proven. */
+static void xdp_back_through_stages(void)
+{
+	struct pkt r = reverse(&P1);
+
+	if (!fx_setup() || !EXPECT(set_encap(1, "10.30.0.2", "10.30.0.1", 1440) && set_two_stages(), "two stages"))
+		goto out;
+	run(&P1);
+	run(&r);
+	EXPECT_EQ(xdp_steered(), 0);
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 1);
+	expect_nsh_si(&r, g_frame, g_len, "10.32.0.1", "10.32.0.2", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, 253);
+	EXPECT(set_state(3, CS_INST_DOWN), "instance 3 down");
+	EXPECT_EQ(run(&r), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 2);
+	expect_nsh_si(&r, g_frame, g_len, "10.32.0.1", "10.32.0.3", CS_NSH_F_RETURN | CS_NSH_F_SYMMETRIC, 253);
+	EXPECT_EQ(inst_stat(4).packets, 1);
+out:
+	fx_free();
+}
+
+/* Every case, on the path g_xdp says. */
+static void run_all(void)
+{
 	RUN(miss);
 	RUN(hit_new_flow);
 	RUN(pinned_flow);
@@ -1476,5 +1711,34 @@ int main(void)
 	RUN(acl_change_keeps_pin);
 	RUN(headers_linear);
 	RUN(headers_in_fragments);
+}
+
+/* A namespace of the test's own, with cs0 and its neighbours. */
+static bool netns_setup(void)
+{
+	if (unshare(CLONE_NEWNET) || system(NETNS_SETUP " >/dev/null 2>&1"))
+		return false;
+	g_cs0 = (int)if_nametoindex("cs0");
+	return g_cs0 > 0;
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	libbpf_set_print(NULL);
+	if (!netns_setup()) {
+		printf("SKIP: steer: all: no network namespace with a veth of its own (%s; run as root)\n",
+		       strerror(errno));
+		return 0;
+	}
+	run_all();
+	t_state.suite = "steer-xdp";
+	g_xdp = true;
+	run_all();
+	RUN(xdp_carries_established);
+	RUN(xdp_leaves_flags_to_tc);
+	RUN(xdp_wraps);
+	RUN(xdp_leaves_what_it_cannot_send);
+	RUN(xdp_back_through_stages);
 	T_EXIT();
 }

@@ -25,7 +25,8 @@ bool cs_map_pinned_kind(const struct bpf_map *map)
 {
 	const char *name = bpf_map__name(map);
 
-	return !bpf_map__is_internal(map) && strcmp(name, "cs_scratch") && strcmp(name, "cs_repeats");
+	return !bpf_map__is_internal(map) && strcmp(name, "cs_scratch") && strcmp(name, "cs_repeats") &&
+	       strcmp(name, "cs_xdp_nh");
 }
 
 static int pin_path(char *buf, size_t len, const char *dir, const char *name)
