@@ -38,7 +38,7 @@
 #include "version.h"
 
 static const char status_usage[] =
-	"usage: cloudsteer status [-j|--json] [-c FILE] [--pin-dir DIR]\n"
+	"usage: cloudsteer status [--json] [-c FILE] [--pin-dir DIR]\n"
 	"\n"
 	"Say whether the daemons run and what they left in place: the pid of\n"
 	"`cloudsteer run` and of `cloudsteer instance` on the pin directory (from\n"
