@@ -14,6 +14,7 @@ int cmd_instance(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* show cluster, in a file of its own (cmd_show_cluster.c): it reads etcd,
  * not the pins. 0 shown, 1 not. */

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "detach", cmd_detach, "take the dataplane off and remove its pinned state" },
 	{ "replay", cmd_replay, "run captures through the learn program and print what it learns" },
 	{ "show", cmd_show, "print the pinned state: tables, routes, chains, streams, counters" },
+	{ "status", cmd_status, "is the daemon running, what is attached where, how full, which instances are up" },
 	{ "explain", cmd_explain, "say why an IP is steered, or why not" },
 	{ "drain", cmd_drain, "stop new streams to an instance; pinned ones finish (--undo)" },
 	{ "instance", cmd_instance, "run this node as an instance of a chain: stream state, sync" },

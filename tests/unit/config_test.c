@@ -9,6 +9,7 @@
 
 #include "testing.h"
 #include "lib/addr.h"
+#include "lib/confdigest.h"
 #include "lib/config.h"
 #include "lib/rules.h"
 
@@ -282,7 +283,8 @@ static const struct {
 	{ "mesh:\n  sync_key: {a: 1}\n", 2, "mesh.sync_key must be a single value" },
 	{ "mesh:\n  affinity_key: 00112233445566778899aabbccddeeff\n  sync_key: \"00000000000000000000000000000000\"\n",
 	  3, "mesh.sync_key must not be all zeros" },
-	{ "mesh:\n  port: 4788\n", 2, "unknown key \"port\" in mesh (known: affinity_key, sync_key, sync_port)" },
+	{ "mesh:\n  port: 4788\n", 2,
+	  "unknown key \"port\" in mesh (known: affinity_key, affinity_key_file, sync_key, sync_key_file, sync_port)" },
 	{ "mesh: 4788\n", 1, "mesh must be a mapping" },
 	/* steer.flow_timeouts and the table limits */
 	{ "steer:\n  flow_timeouts: {syn: 0}\n", 2, "steer.flow_timeouts.syn must be more than zero" },
@@ -686,11 +688,11 @@ static void cluster_file_errors(void)
 
 #define CASE(l, w, ...) do { snprintf(cases[n].extra, sizeof(cases[n].extra), __VA_ARGS__); \
 	cases[n].line = l; cases[n++].why = w; } while (0)
-	CASE(5, "is readable by group or others (mode 0640): chmod 600 it", "  tls: {cert: %s, key: %s}\n", cert,
+	CASE(5, "is readable or writable by group or others (mode 0640): chmod 600 it", "  tls: {cert: %s, key: %s}\n", cert,
 	     open_key);
 	CASE(1, "cluster.tls needs both cert and key, or neither", "  tls: {cert: %s}\n", cert);
 	CASE(1, "cluster.tls needs both cert and key, or neither", "  tls: {key: %s}\n", key);
-	CASE(5, "open.pw is readable by group or others (mode 0604): chmod 600 it", "  credentials: %s\n", open_pw);
+	CASE(5, "open.pw is readable or writable by group or others (mode 0604): chmod 600 it", "  credentials: %s\n", open_pw);
 	CASE(5, "must hold user:password, with a user before the ':'", "  credentials: %s\n", no_colon);
 	CASE(5, "with a user before the ':'", "  credentials: %s\n", no_user);
 	CASE(5, "must hold one line, user:password", "  credentials: %s\n", two);
@@ -879,6 +881,108 @@ static void durations(void)
 	EXPECT(!strcmp(cs_duration_text(0, buf, sizeof(buf)), "0s"), "0s back");
 }
 
+/* ---- mesh keys from files ---- */
+
+#define KEY_A "00112233445566778899aabbccddeeff"
+#define KEY_B "ffeeddccbbaa99887766554433221100"
+
+/* Load "mesh:" with one line under it. */
+static int load_mesh(const char *line, struct cs_conf *c, char *err, size_t len)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "mesh:\n  %s\n", line);
+	return load(text, c, err, len);
+}
+
+/* A key from a file is the key inline: the same values, the same digests
+ * (so show cluster sees no difference between two nodes that write it
+ * differently), and a load after the file changed takes the new key. */
+static void key_files_are_the_key_inline(void)
+{
+	const char *path = write_mode("affinity.key", "  " KEY_A "\n", 0600);
+	struct cs_conf inl, fil;
+	struct cs_conf_digest di, df;
+	char line[512], err[512] = "";
+
+	snprintf(line, sizeof(line), "affinity_key_file: %s\n  sync_key_file: %s", path, path);
+	if (!EXPECT(load_mesh(line, &fil, err, sizeof(err)) == 0, "%s", err))
+		return;
+	if (!EXPECT(load_mesh("affinity_key: " KEY_A "\n  sync_key: " KEY_A, &inl, err, sizeof(err)) == 0, "%s",
+		    err)) {
+		cs_config_free(&fil);
+		return;
+	}
+	EXPECT(fil.has_affinity_key && fil.has_sync_key, "keys from files not taken");
+	EXPECT(!memcmp(fil.affinity_key, inl.affinity_key, sizeof(inl.affinity_key)), "affinity keys differ");
+	EXPECT(!memcmp(fil.sync_key, inl.sync_key, sizeof(inl.sync_key)), "sync keys differ");
+	EXPECT(!cs_conf_digest(&fil, &df) && !cs_conf_digest(&inl, &di), "digest failed");
+	EXPECT_EQ(df.part[CS_DIGEST_AFFINITY_KEY], di.part[CS_DIGEST_AFFINITY_KEY]);
+	EXPECT_EQ(df.part[CS_DIGEST_SYNC_KEY], di.part[CS_DIGEST_SYNC_KEY]);
+	EXPECT_EQ(df.all, di.all);
+	EXPECT(!df.random_affinity_key, "a key from a file counted as none");
+	cs_config_free(&fil);
+	cs_config_free(&inl);
+
+	/* a reload loads the config again: the file's new key */
+	write_mode("affinity.key", KEY_B, 0600);
+	if (!EXPECT(load_mesh(line, &fil, err, sizeof(err)) == 0, "%s", err))
+		return;
+	EXPECT(fil.affinity_key[0] == 0xffeeddccbbaa9988ull && fil.affinity_key[1] == 0x7766554433221100ull,
+	       "the changed file's key was not taken: %016llx", (unsigned long long)fil.affinity_key[0]);
+	cs_config_free(&fil);
+}
+
+/* Each refusal names the config, the key's line and the reason. */
+static void key_file_refusals(void)
+{
+	const char *open_r = write_mode("group-read.key", KEY_A, 0640);
+	const char *open_w = write_mode("other-write.key", KEY_A, 0602);
+	const char *shortk = write_mode("short.key", "0123456789abcdef\n", 0600);
+	const char *badk = write_mode("bad.key", "0123456789abcdeg0123456789abcdef", 0600);
+	const char *zeros = write_mode("zeros.key", "00000000000000000000000000000000\n", 0600);
+	const char *theirs = write_mode("theirs.key", KEY_A, 0600);
+	const char *good = write_mode("good.key", KEY_A, 0600);
+	struct { char line[512]; const char *why; } cases[9];
+	size_t i, n = 0;
+
+#define CASE(w, ...) do { snprintf(cases[n].line, sizeof(cases[n].line), __VA_ARGS__); cases[n++].why = w; } while (0)
+	CASE("c.yaml:2: mesh.affinity_key_file", "affinity_key_file: %s", open_r);
+	CASE("is readable or writable by group or others (mode 0640): chmod 600 it", "affinity_key_file: %s", open_r);
+	CASE("is readable or writable by group or others (mode 0602)", "sync_key_file: %s", open_w);
+	CASE("missing.key cannot be read: No such file or directory", "sync_key_file: %s/missing.key", dir);
+	CASE("c.yaml:2: mesh.affinity_key_file: the key in ", "affinity_key_file: %s", shortk);
+	CASE("must be 32 hex digits (128 bits), not 16 characters", "affinity_key_file: %s", shortk);
+	CASE("\"g\" is not one", "sync_key_file: %s", badk);
+	CASE("mesh.sync_key must not be all zeros", "sync_key_file: %s", zeros);
+	CASE("c.yaml:3: mesh.affinity_key and mesh.affinity_key_file are both given", "affinity_key: " KEY_A
+	     "\n  affinity_key_file: %s", good);
+#undef CASE
+	if (!EXPECT(chown(theirs, 12345, 12345) == 0, "chown: cannot test the owner check"))
+		theirs = NULL;
+	for (i = 0; i < n; i++) {
+		struct cs_conf c;
+		char err[512] = "";
+
+		if (!EXPECT(load_mesh(cases[i].line, &c, err, sizeof(err)) == -1, "accepted: %s", cases[i].line)) {
+			cs_config_free(&c);
+			continue;
+		}
+		EXPECT(strstr(err, cases[i].why), "case %zu: got \"%s\", want \"%s\"", i, err, cases[i].why);
+	}
+	if (theirs) {
+		struct cs_conf c;
+		char line[512], err[512] = "";
+
+		snprintf(line, sizeof(line), "sync_key_file: %s", theirs);
+		if (EXPECT(load_mesh(line, &c, err, sizeof(err)) == -1, "a key file of uid 12345 accepted"))
+			EXPECT(strstr(err, "c.yaml:2: mesh.sync_key_file") &&
+			       strstr(err, "is owned by uid 12345, neither root nor this process's user"), "%s", err);
+		else
+			cs_config_free(&c);
+	}
+}
+
 int main(void)
 {
 	char cleanup[128];
@@ -910,6 +1014,8 @@ int main(void)
 	RUN(cluster_defaults);
 	RUN(cluster_every_key);
 	RUN(cluster_file_errors);
+	RUN(key_files_are_the_key_inline);
+	RUN(key_file_refusals);
 	snprintf(cleanup, sizeof(cleanup), "rm -rf '%s'", dir);
 	if (system(cleanup))
 		printf("FAIL: config: cleanup: could not remove %s\n", dir);

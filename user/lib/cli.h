@@ -8,7 +8,7 @@
  *                                              show explain
  *   -p, --pin-dir DIR   where the maps are     run detach show explain drain instance
  *                       pinned
- *   -j, --json          JSON for programs      show explain replay
+ *   -j, --json          JSON for programs      show explain replay status
  *   -v, --verbose       more detail; again:    every command
  *                       libbpf's too
  *   -h, --help          the command's help     every command

@@ -1045,14 +1045,12 @@ static int want_listen(struct loader *l, const yaml_node_t *n, const char *what,
 	return 0;
 }
 
-/* 32 hex digits: the two 64-bit words of a key, first word first. */
-static int want_key128(struct loader *l, const yaml_node_t *n, const char *what, __u64 out[2])
+/* 32 hex digits: the two 64-bit words of a key, first word first. A
+ * failure is said at n, the key's line. */
+static int parse_key128(struct loader *l, const yaml_node_t *n, const char *what, const char *s, __u64 out[2])
 {
-	const char *s;
 	int i;
 
-	if (want_scalar(l, n, what, &s))
-		return -1;
 	if (strlen(s) != 32)
 		return fail(l, n, "%s must be 32 hex digits (128 bits), not %zu characters", what, strlen(s));
 	out[0] = out[1] = 0;
@@ -1066,11 +1064,65 @@ static int want_key128(struct loader *l, const yaml_node_t *n, const char *what,
 	return 0;
 }
 
+static int want_key128(struct loader *l, const yaml_node_t *n, const char *what, __u64 out[2])
+{
+	const char *s;
+
+	if (want_scalar(l, n, what, &s))
+		return -1;
+	return parse_key128(l, n, what, s, out);
+}
+
+/* A key file holds the key as the config would: 32 hex digits, a final
+ * newline (and blanks around it) allowed. It is a secret: a file that
+ * others may read or write, or that another user owns, is refused. Read
+ * at every load, so a reload takes a new key from it. */
+#define CS_KEY_FILE_MAX 256
+
+static int want_key128_file(struct loader *l, const yaml_node_t *n, const char *what, __u64 out[2])
+{
+	char why[160], *data, *s, *end;
+	const char *path;
+	size_t len;
+	int rc;
+
+	if (want_scalar(l, n, what, &path))
+		return -1;
+	if (cs_file_read(path, CS_KEY_FILE_MAX, true, &data, &len, why, sizeof(why)))
+		return fail(l, n, "%s_file %s %s", what, path, why);
+	for (s = data; isspace((unsigned char)*s); s++)
+		;
+	for (end = data + len; end > s && isspace((unsigned char)end[-1]); end--)
+		;
+	*end = 0;
+	{
+		char in_file[160];
+
+		snprintf(in_file, sizeof(in_file), "%s_file: the key in %s", what, path);
+		rc = parse_key128(l, n, in_file, s, out);
+	}
+	cs_file_forget(data, len);
+	return rc;
+}
+
+/* A key given inline or from a file, once: which, by the config's key. */
+static int want_key_either(struct loader *l, const yaml_node_t *n, const char *key, const char *what,
+			   bool *given, __u64 out[2])
+{
+	bool from_file = strstr(key, "_file") != NULL;
+
+	if (*given)
+		return fail(l, n, "%s and %s_file are both given: write the key inline or in a file, not both", what,
+			    what);
+	*given = true;
+	return from_file ? want_key128_file(l, n, what, out) : want_key128(l, n, what, out);
+}
+
 /* All zeros is what a node without any key tags its datagrams with
  * (lib/sync.h): as a sync_key it would only look like authentication. */
-static int want_sync_key(struct loader *l, const yaml_node_t *n, __u64 out[2])
+static int want_sync_key(struct loader *l, const yaml_node_t *n, const char *key, bool *given, __u64 out[2])
 {
-	if (want_key128(l, n, "mesh.sync_key", out))
+	if (want_key_either(l, n, key, "mesh.sync_key", given, out))
 		return -1;
 	if (!out[0] && !out[1])
 		return fail(l, n, "mesh.sync_key must not be all zeros: anyone could forge sync datagrams with it");
@@ -1082,17 +1134,16 @@ static int mesh_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_nod
 	struct cs_conf *c = l->conf;
 
 	(void)arg;
-	if (!strcmp(key, "affinity_key")) {
-		c->has_affinity_key = true;
-		return want_key128(l, v, "mesh.affinity_key", c->affinity_key);
-	}
-	if (!strcmp(key, "sync_key")) {
-		c->has_sync_key = true;
-		return want_sync_key(l, v, c->sync_key);
-	}
+	if (!strcmp(key, "affinity_key") || !strcmp(key, "affinity_key_file"))
+		return want_key_either(l, v, key, "mesh.affinity_key", &c->has_affinity_key, c->affinity_key);
+	if (!strcmp(key, "sync_key") || !strcmp(key, "sync_key_file"))
+		return want_sync_key(l, v, key, &c->has_sync_key, c->sync_key);
 	if (!strcmp(key, "sync_port"))
 		return want_u32(l, v, "mesh.sync_port", 1, 65535, &c->sync_port);
-	return fail(l, k, "unknown key \"%s\" in mesh (known: affinity_key, sync_key, sync_port)", key);
+	return fail(l, k,
+		    "unknown key \"%s\" in mesh (known: affinity_key, affinity_key_file, sync_key, sync_key_file, "
+		    "sync_port)",
+		    key);
 }
 
 static int role_limits_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)

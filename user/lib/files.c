@@ -26,8 +26,14 @@ static int check_kind(int fd, size_t max, bool secret, struct stat *st, char *wh
 		return -EFBIG;
 	}
 	if (secret && (st->st_mode & (S_IRWXG | S_IRWXO))) {
-		snprintf(why, whylen, "is readable by group or others (mode %04o): chmod 600 it",
+		snprintf(why, whylen, "is readable or writable by group or others (mode %04o): chmod 600 it",
 			 (unsigned int)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	/* whoever owns a key file may rewrite it: only root and we may */
+	if (secret && st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(why, whylen, "is owned by uid %u, neither root nor this process's user (uid %u): chown it",
+			 (unsigned int)st->st_uid, (unsigned int)geteuid());
 		return -EPERM;
 	}
 	return 0;

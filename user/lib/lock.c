@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -56,14 +57,20 @@ static int lock_pin_dir(const char *pin_dir, int pid_fd, char *err, size_t errle
  * notes its pid in /run/NAME.lock; `instance` holds /run/NAME.instance.lock,
  * so one host can be a steering host and an instance on one pin directory.
  * The lock goes with the process, also when it is killed. */
+const char *cs_lock_path(const char *pin_dir, const char *role, char *path, size_t len)
+{
+	const char *base = strrchr(pin_dir, '/');
+
+	snprintf(path, len, "/run/%s%s%s.lock", base ? base + 1 : pin_dir, role ? "." : "", role ? role : "");
+	return path;
+}
+
 int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen)
 {
-	char path[256], name[128];
-	const char *base = strrchr(pin_dir, '/');
+	char path[256];
 	int fd;
 
-	snprintf(name, sizeof(name), "%s", base ? base + 1 : pin_dir);
-	snprintf(path, sizeof(path), "/run/%s%s%s.lock", name, role ? "." : "", role ? role : "");
+	cs_lock_path(pin_dir, role, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open the lock %s: %s", path, strerror(errno));
@@ -91,4 +98,39 @@ int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen
 	}
 	note_pid(fd);
 	return fd;
+}
+
+/* The pid of the process holding a flock on the file (dev, ino), from
+ * /proc/locks: 0 when none holds one. Looking takes no lock, so a daemon
+ * starting meanwhile is never refused because someone asked. */
+static int flock_holder(dev_t dev, ino_t ino)
+{
+	char line[256], kind[16];
+	unsigned maj, min;
+	unsigned long long i;
+	int pid, found = 0;
+	FILE *f = fopen("/proc/locks", "re");
+
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strstr(line, "->"))		/* a waiter, not the holder */
+			continue;
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%llu", kind, &pid, &maj, &min, &i) == 5 &&
+		    !strcmp(kind, "FLOCK") && maj == major(dev) && min == minor(dev) && i == ino)
+			found = pid > 0 ? pid : 1;
+	}
+	fclose(f);
+	return found;
+}
+
+int cs_lock_holder(const char *pin_dir, const char *role)
+{
+	char path[256];
+	struct stat st;
+
+	/* `run` locks the pin directory itself, `instance` its lock file */
+	if (stat(role ? cs_lock_path(pin_dir, role, path, sizeof(path)) : pin_dir, &st))
+		return errno == ENOENT ? 0 : -errno;
+	return flock_holder(st.st_dev, st.st_ino);
 }
