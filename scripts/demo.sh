@@ -520,7 +520,7 @@ tell "With \`metrics: 127.0.0.1:9477\` each daemon serves Prometheus metrics. Th
 cmd "ip netns exec $NS-host curl -s http://127.0.0.1:9477/metrics | grep -E '...'"
 in_ns host curl -s --max-time 5 http://127.0.0.1:9477/metrics > "$WORK/host.prom" ||
 	fail_step "the host's metrics to be served" "curl failed" "$WORK/host.log"
-grep -E '^cloudsteer_(dns_packets_total\{reason="learned"\}|records_learned_total|records_expired_total|expiry_lag_max_seconds|routes_removed_total|rule_(packets|bytes)_total|instance_(packets_total|up))' \
+grep -E '^cloudsteer_(dns_packets_total\{reason="learned"\}|dns_records_total\{reason="rec_learned"\}|records_expired_total|expiry_lag_max_seconds|routes_removed_total|rule_(packets|bytes)_total|instance_(packets_total|up))' \
 	"$WORK/host.prom"
 grep -q '^cloudsteer_records_expired_total [1-9]' "$WORK/host.prom" ||
 	fail_step "the expired record in the metrics" "$(grep expired "$WORK/host.prom")"

@@ -9,7 +9,7 @@
 set -eu
 
 BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev libcurl4-openssl-dev libjson-c-dev python3"
-TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 python3-prometheus-client jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base libclang-rt-14-dev dnsperf nftables gnuplot-nox etcd-server etcd-client openssl valgrind"
+TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 python3-prometheus-client jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base libclang-rt-14-dev dnsperf nftables gnuplot-nox etcd-server etcd-client openssl valgrind prometheus python3-yaml"
 DEMO="iproute2 socat tcpdump dnsutils dnsmasq-base python3 curl"
 # the cluster's lab runs three etcd members of its own (etcdctl shows them);
 # setsid, setpriv, nsenter and mountpoint are util-linux's, always there
@@ -39,8 +39,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # tshark asks whether non-root users may capture: the default answer (no) is fine.
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# Debian starts the DNS servers it installs; the tests run their own.
-for svc in knot unbound named bind9 dnsmasq; do
+# Debian starts the DNS servers it installs (and prometheus, for promtool
+# alone); the tests run their own.
+for svc in knot unbound named bind9 dnsmasq prometheus; do
 	if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null; then
 		systemctl stop "$svc" || true
 	fi

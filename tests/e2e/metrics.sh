@@ -99,7 +99,7 @@ print(len(list(text_string_to_metric_families(open(sys.argv[1]).read()))))' "$LA
 	fail "build_info" "$(grep build_info "$LAB/first.prom")"
 # every family has its HELP and TYPE before its samples, and no name twice
 awk '/^# TYPE/ { if (seen[$3]++) { print "twice: " $3; bad = 1 } }
-     /^[a-z]/ { n = $1; sub(/[{ ].*/, "", n); b = n; sub(/_(sum|count)$/, "", b)
+     /^[a-z]/ { n = $1; sub(/[{ ].*/, "", n); b = n; sub(/_(sum|count|bucket)$/, "", b)
 		if (!(n in seen) && !(b in seen)) { print "no TYPE before " n; bad = 1 } }
      END { exit bad }' "$LAB/first.prom" && pass "every sample follows its family's TYPE, once" ||
 	fail "families are whole" "$(awk '/^# TYPE/ { if (seen[$3]++) print $3 }' "$LAB/first.prom")"
@@ -109,11 +109,23 @@ awk '/^# TYPE/ { if (seen[$3]++) { print "twice: " $3; bad = 1 } }
 ns cli dig +short +time=2 @10.20.0.2 unmatched.invalid A >/dev/null
 expect "the learned answer is counted by reason" host cloudsteer_dns_packets_total '{"reason":"learned"}' 1
 expect "an NXDOMAIN answer is counted as rcode" host cloudsteer_dns_packets_total '{"reason":"rcode"}' 1
-expect "records learned" host cloudsteer_records_learned_total '{}' 1
+expect "records learned" host cloudsteer_dns_records_total '{"reason":"rec_learned"}' 1
+[ "$(value host cloudsteer_records_learned_total)" = absent ] && pass "no records_learned_total: dns_records_total{reason=\"rec_learned\"} says it" ||
+	fail "records_learned_total is gone" "$(scrape host | grep records_learned)"
+[ "$(value host cloudsteer_dns_packets_total '{"reason":"not_dns"}')" = absent ] &&
+	[ "$(value host cloudsteer_learn_frames_not_dns_total '{"reason":"not_dns"}')" != absent ] &&
+	pass "frames that are not DNS are counted apart from dns_packets_total" ||
+	fail "not_dns apart" "$(scrape host | grep -E 'not_dns|not_ip')"
+expect "queries seen leaving, a family of their own" host cloudsteer_dns_queries_total '{}' 1
 expect "the record is in the table gauge after a sweep" host cloudsteer_records '{}' 1
 expect "the route gauge" host cloudsteer_routes '{}' 1
-expect "per rule: answers won" host cloudsteer_rule_answers_total '{"rule":"1","match":"cloud.test"}' 1
-[ "$(value host cloudsteer_rule_answers_total '{"rule":"2","match":"other.test"}')" = 0 ] &&
+expect "per rule: answers won" host cloudsteer_rule_answers_total '{"rule":"1"}' 1
+[ "$(value host cloudsteer_rule_info '{"rule":"1","match":"cloud.test","chain":"casb"}')" = 1 ] &&
+	[ "$(value host cloudsteer_rule_info '{"rule":"2","match":"other.test","chain":""}')" = 1 ] &&
+	! scrape host | grep -v '^cloudsteer_rule_info' | grep -q 'match=' &&
+	pass "the patterns are in cloudsteer_rule_info only: the counters are labelled by rule id" ||
+	fail "rule_info" "$(scrape host | grep 'match=')"
+[ "$(value host cloudsteer_rule_answers_total '{"rule":"2"}')" = 0 ] &&
 	pass "a rule with no answers is there, at 0" || fail "rule 2 present at 0" "$(value host cloudsteer_rule_answers_total '{"rule":"2"}')"
 
 # ---- traffic: per rule and per instance, and the instances' own view ----
@@ -123,8 +135,8 @@ ns cli socat -u EXEC:'sleep 61' TCP:192.0.2.7:9000,connect-timeout=3 >/dev/null 
 payload=$(head -c 30000 /dev/zero | tr '\0' x)
 got=$(echo "$payload" | ns cli socat -t 2 - TCP:192.0.2.7:9000,connect-timeout=3 | wc -c)
 [ "$got" -ge 30000 ] && pass "the client's stream crossed the chain ($got bytes echoed)" || fail "echo" "$got bytes"
-expect "per rule: packets steer counted" host cloudsteer_rule_packets_total '{"rule":"1","match":"cloud.test"}' 10
-expect "per rule: bytes" host cloudsteer_rule_bytes_total '{"rule":"1","match":"cloud.test"}' 60000
+expect "per rule: packets steer counted" host cloudsteer_rule_packets_total '{"rule":"1"}' 10
+expect "per rule: bytes" host cloudsteer_rule_bytes_total '{"rule":"1"}' 60000
 expect "steer counted the stream's flow as new" host cloudsteer_flow_events_total '{"event":"flows_new"}' 1
 expect "and its answer proved it" host cloudsteer_flow_events_total '{"event":"flows_promoted"}' 1
 [ "$(value host cloudsteer_flow_events_total '{"event":"flow_table_full"}')" = 0 ] &&
@@ -133,20 +145,46 @@ rule_pkts=$(value host cloudsteer_rule_packets_total '{"rule":"1"}')
 cli_pkts=$(nsenter --net=/run/netns/$P-host "$CS" show rules --json | jq -s 'map(select(.rule_id == 1))[0].packets')
 [ "$rule_pkts" = "$cli_pkts" ] && pass "the rule's packets agree with show rules ($cli_pkts)" ||
 	fail "metrics and show rules agree" "metrics $rule_pkts, show rules $cli_pkts"
-pa=$(value host cloudsteer_instance_packets_total '{"instance":"casb-a","chain":"casb"}')
-pb=$(value host cloudsteer_instance_packets_total '{"instance":"casb-b","chain":"casb"}')
+pa=$(value host cloudsteer_instance_packets_total '{"service_instance":"casb-a","chain":"casb"}')
+pb=$(value host cloudsteer_instance_packets_total '{"service_instance":"casb-b","chain":"casb"}')
 [ $((pa + pb)) -ge 10 ] && [ "$pa" = "$(inst_packets 1)" ] && [ "$pb" = "$(inst_packets 2)" ] &&
 	pass "per instance: packets (a $pa, b $pb), as bpftool reads cs_inst_stats" ||
 	fail "per instance packets" "metrics a $pa b $pb; bpftool a $(inst_packets 1) b $(inst_packets 2)"
 holder=a; [ "$pb" -gt "$pa" ] && holder=b
 other=b; [ $holder = b ] && other=a
-[ "$(value host cloudsteer_instance_up '{"instance":"casb-a","stage":"casb"}')" = 1 ] &&
-	[ "$(value host cloudsteer_instance_state '{"instance":"casb-a","state":"up"}')" = 1 ] &&
-	[ "$(value host cloudsteer_instance_state '{"instance":"casb-a","state":"down"}')" = 0 ] &&
-	pass "instance health: up, one state set" || fail "instance health" "$(scrape host | grep 'instance_state{instance="casb-a"')"
+[ "$(value host cloudsteer_instance_up '{"service_instance":"casb-a","stage":"casb"}')" = 1 ] &&
+	[ "$(value host cloudsteer_instance_state '{"service_instance":"casb-a","state":"up"}')" = 1 ] &&
+	[ "$(value host cloudsteer_instance_state '{"service_instance":"casb-a","state":"down"}')" = 0 ] &&
+	pass "instance health: up, one state set" || fail "instance health" "$(scrape host | grep 'instance_state{service_instance="casb-a"')"
+! scrape host | grep -Eq '[{,](instance|job)="' && pass "no label that Prometheus sets on targets (instance, job)" ||
+	fail "no instance or job label" "$(scrape host | grep -E '[{,](instance|job)="' | head -3)"
+
+# ---- the probes, map fill and the process ----
+expect "the icmp probes of casb-a are counted" host cloudsteer_probe_total '{"service_instance":"casb-a","chain":"casb","result":"ok"}' 3
+expect "and their latency" host cloudsteer_probe_duration_seconds_count '{"service_instance":"casb-a"}' 3
+# one scrape: the probes go on between two
+scrape host | grep 'service_instance="inspect-c"' > "$LAB/probe.prom"
+inf=$(sed -n 's/^cloudsteer_probe_duration_seconds_bucket{.*le="+Inf"} //p' "$LAB/probe.prom")
+count=$(sed -n 's/^cloudsteer_probe_duration_seconds_count{.*} //p' "$LAB/probe.prom")
+ok=$(sed -n 's/^cloudsteer_probe_total{.*result="ok"} //p' "$LAB/probe.prom")
+[ -n "$inf" ] && [ "$inf" -gt 0 ] && [ "$inf" = "$count" ] && [ "$inf" = "$ok" ] &&
+	pass "the +Inf bucket holds every good probe ($inf), as many as probe_total{result=\"ok\"}" ||
+	fail "+Inf bucket = count = ok probes" "$(cat "$LAB/probe.prom")"
+cap=$(value host cloudsteer_map_capacity '{"map":"cs_records"}')
+cli_cap=$(nsenter --net=/run/netns/$P-host bpftool -j map show pinned "$CLOUDSTEER_PIN_DIR/cs_records" | jq .max_entries)
+[ "$cap" = "$cli_cap" ] && pass "cs_records' capacity is its max_entries ($cap)" || fail "map capacity" "metrics $cap, bpftool $cli_cap"
+expect "cs_records' entries" host cloudsteer_map_entries '{"map":"cs_records"}' 1
+[ "$(value a cloudsteer_map_capacity '{"map":"cs_streams"}')" -gt 0 ] 2>/dev/null &&
+	pass "an instance's map fill: cs_streams" || fail "instance map fill" "$(scrape a | grep '^cloudsteer_map')"
+start=$(value host process_start_time_seconds)
+awk -v s="$start" -v now="$(date +%s)" 'BEGIN { exit !(s > now - 600 && s <= now + 1) }' &&
+	pass "process_start_time_seconds is the daemon's start ($start)" || fail "process start time" "$start"
+[ "$(value a process_open_fds)" -gt 3 ] 2>/dev/null && [ "$(value host process_resident_memory_bytes)" -gt 0 ] 2>/dev/null &&
+	pass "process_open_fds, process_resident_memory_bytes" || fail "process metrics" "$(scrape host | grep ^process_)"
 
 expect "the holder ($holder) tracked the stream's packets" $holder cloudsteer_stream_packets_total '{"reason":"tracked"}' 10
 expect "the holder synced it" $holder cloudsteer_sync_streams_sent_total '{}' 1
+expect "and the sync lag histogram counts its datagrams" $holder cloudsteer_sync_lag_seconds_count '{}' 1
 expect "the other ($other) installed it" $other cloudsteer_sync_installed_total '{}' 1
 streams_held() {	# the instances' streams gauges, summed, once at least 1 (5 s)
 	local i n
@@ -190,6 +228,16 @@ series=$(scrape c | grep -c '^cloudsteer_nsh_refused_total{')
 	fail "the same reasons in both" "metrics $series, show sync $(refused_sync '.nsh_refused | length')"
 [ "$(value host cloudsteer_nsh_refused_total)" = absent ] && pass "no nsh refusals on the steering host" ||
 	fail "the steering host has no cs_nsh_reasons" "$(scrape host | grep nsh_refused)"
+
+# ---- every family exported is in docs/metrics.md, and every one documented
+# is exported here (those of a cluster: by tests/e2e/cluster*.sh) ----
+documented=$("$REPO/scripts/prometheus/metric-names.sh" "$REPO/docs/metrics.md")
+exported=$(for n in host a b c; do scrape $n; done | awk '/^# TYPE/ { print $3 }' | sort -u)
+undocumented=$(comm -13 <(echo "$documented") <(echo "$exported"))
+[ -n "$documented" ] && [ -z "$undocumented" ] && pass "every exported family is in docs/metrics.md ($(echo "$exported" | wc -l))" ||
+	fail "undocumented families" "$undocumented"
+missing=$(comm -23 <(echo "$documented") <(echo "$exported") | grep -v '^cloudsteer_cluster_' | grep -v '^cloudsteer_learn_other_total$')
+[ -z "$missing" ] && pass "every documented family but the cluster's is exported" || fail "documented, not exported" "$missing"
 
 # ---- expiry: the TTL (3 s) passes; the lag is measured ----
 expect "the record expired and is counted" host cloudsteer_records_expired_total '{}' 1

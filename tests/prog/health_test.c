@@ -416,6 +416,7 @@ static void udp_echo_silence_refused(void)
 {
 	struct cs_health_conf hc_echo, hc_silent, hc_closed;
 	struct cs_health_target t[3];
+	static struct cs_probe_stats st[3];	/* each result counted where it belongs */
 	int silent = bind_inet(SOCK_DGRAM, "127.0.0.3", 0);
 	int closed = bind_inet(SOCK_DGRAM, "127.0.0.3", 0);
 	int budget_up = 2 * INTERVAL + TIMEOUT, budget_down = 2 * INTERVAL + TIMEOUT;
@@ -441,6 +442,7 @@ static void udp_echo_silence_refused(void)
 	t[0] = target("echo", "127.0.0.3", &hc_echo);
 	t[1] = target("silent", "127.0.0.3", &hc_silent);
 	t[2] = target("closed", "127.0.0.3", &hc_closed);
+	t[0].stats = &st[0], t[1].stats = &st[1], t[2].stats = &st[2];
 
 	t0 = now_ms();
 	h = cs_health_start(t, 3, on_change, NULL);
@@ -456,6 +458,25 @@ static void udp_echo_silence_refused(void)
 		ms[2] = e.at - t0;
 		EXPECT(strstr(e.why, "port unreachable"), "why: %s", e.why);
 	}
+
+	/* the metrics' counts: good probes with their latency, timeouts, failures */
+	EXPECT(st[0].ok >= 2 && !st[0].timeout, "echo: %llu ok, %llu timeouts", (unsigned long long)st[0].ok,
+	       (unsigned long long)st[0].timeout);
+	{
+		__u64 in_buckets = 0;
+		size_t b;
+
+		for (b = 0; b <= CS_HIST_BUCKETS; b++)
+			in_buckets += st[0].latency.bucket[b];
+		EXPECT(in_buckets == st[0].ok && st[0].latency.bucket[CS_HIST_BUCKETS] == 0,
+		       "echo: %llu in the latency buckets, %llu ok; above 10 s: %llu",
+		       (unsigned long long)in_buckets, (unsigned long long)st[0].ok,
+		       (unsigned long long)st[0].latency.bucket[CS_HIST_BUCKETS]);
+	}
+	EXPECT(st[1].timeout >= 2 && !st[1].ok && !st[1].failed, "silent: %llu timeouts, %llu ok, %llu failed",
+	       (unsigned long long)st[1].timeout, (unsigned long long)st[1].ok, (unsigned long long)st[1].failed);
+	EXPECT(st[2].failed >= 2 && !st[2].ok && !st[2].timeout, "closed: %llu failed, %llu ok, %llu timeouts",
+	       (unsigned long long)st[2].failed, (unsigned long long)st[2].ok, (unsigned long long)st[2].timeout);
 
 	/* the responder goes away: its instance fails by port unreachable */
 	echo_stop = 1;

@@ -580,6 +580,7 @@ int cs_health_begin(struct cs_daemon *d)
 			t[n].name = ic->name;
 			cs_addr_parse(ic->address, &t[n].addr);
 			t[n].hc = health_of(&d->conf.chains[c], ic);
+			t[n].stats = ic->id < CS_INSTANCES_MAX ? &d->stats.probes[ic->id] : NULL;
 			d->health_ids[n] = ic->id;
 		}
 	if (!n)

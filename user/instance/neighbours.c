@@ -165,6 +165,7 @@ size_t cs_neighbours_targets(const struct cs_instance_daemon *d, struct cs_healt
 		t[i].name = d->neighbours[i].name;
 		t[i].addr = d->neighbours[i].addr;
 		t[i].hc = cs_stage_health(cs_role_chain(d), d->neighbours[i].stage);
+		t[i].stats = NULL;
 	}
 	return d->n_neighbours;
 }

@@ -131,6 +131,7 @@ static void send_batch(struct cs_instance_daemon *d, struct cs_member *m)
 			__u64 lag_us = (cs_now_ns() - m->oldest_event_ns) / 1000;
 
 			d->stats.lag_last_us = lag_us;
+			cs_histogram_observe(&d->daemon_stats.sync_lag, lag_us);
 			if (lag_us > d->stats.lag_max_us)
 				d->stats.lag_max_us = lag_us;
 		}

@@ -418,6 +418,7 @@ int cs_role_health_begin(struct cs_instance_daemon *d)
 		t[n].name = d->members[i].name;
 		t[n].addr = d->members[i].addr;
 		t[n].hc = hc;
+		t[n].stats = NULL;	/* the gateway's metrics count the probes */
 		n++;
 	}
 	n += cs_neighbours_targets(d, t + n);

@@ -61,6 +61,9 @@ struct target {
 	int fd;				/* tcp, udp: the probe's socket, or -1 */
 	__u16 seq;			/* icmp: the echo's sequence number */
 	__u64 started, deadline, next_due;
+	__u64 started_ns;		/* for the latency, finer than started */
+	bool timed_out;			/* the probe in flight ends without an answer */
+	struct cs_probe_stats *stats;	/* NULL: not counted */
 
 	int ifindex;			/* egress interface, 0: not known */
 	bool link_down;			/* probes paused until the link is back */
@@ -112,6 +115,22 @@ static void abort_probe(struct target *t)
 	t->inflight = false;
 }
 
+/* For the metrics: each probe by result, and how long the good ones took. */
+static void count_probe(struct target *t, bool ok)
+{
+	struct cs_probe_stats *s = t->stats;
+
+	if (!s)
+		return;
+	if (ok) {
+		__atomic_fetch_add(&s->ok, 1, __ATOMIC_RELAXED);
+		cs_histogram_observe(&s->latency, (cs_now_ns() - t->started_ns) / 1000);
+	} else {
+		__atomic_fetch_add(t->timed_out ? &s->timeout : &s->failed, 1, __ATOMIC_RELAXED);
+	}
+	t->timed_out = false;
+}
+
 /* A probe ended: ok, or failed for `err`. */
 static void probe_done(struct cs_health *h, struct target *t, bool ok, const char *err, __u64 now)
 {
@@ -119,6 +138,7 @@ static void probe_done(struct cs_health *h, struct target *t, bool ok, const cha
 	int verdict = __atomic_load_n(&t->verdict, __ATOMIC_RELAXED);
 
 	abort_probe(t);
+	count_probe(t, ok);
 	t->next_due = t->started + t->interval_ms;
 	if (t->next_due < now)
 		t->next_due = now;
@@ -239,6 +259,7 @@ static void start_probe(struct cs_health *h, struct target *t, __u64 now)
 	t->inflight = true;
 	t->fd = -1;
 	t->started = now;
+	t->started_ns = cs_now_ns();
 	t->deadline = now + t->timeout_ms;
 	if (t->kind == PROBE_ICMP)
 		start_icmp_probe(h, t, now);
@@ -523,6 +544,7 @@ static void *health_main(void *arg)
 			if (!t->inflight || now < t->deadline)
 				continue;
 			snprintf(err, sizeof(err), "no answer within %u ms", t->timeout_ms);
+			t->timed_out = true;
 			probe_done(h, t, false, err, now);
 		}
 	}
@@ -590,6 +612,7 @@ static int copy_target(struct target *t, const struct cs_health_target *in)
 	t->fd = -1;
 	t->verdict = VERDICT_UNKNOWN;
 	t->addr = in->addr;
+	t->stats = in->stats;
 	t->v4 = cs_addr_is_v4(&in->addr);
 	t->name = strdup(name);
 	if (!t->name)

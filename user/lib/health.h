@@ -35,6 +35,7 @@
 
 #include "cloudsteer.h"
 #include "config.h"
+#include "metrics.h"
 
 /* What the probes say of an instance. */
 enum cs_health_verdict { CS_HEALTH_DOWN = 0, CS_HEALTH_UP = 1 };
@@ -53,6 +54,9 @@ struct cs_health_target {
 	struct cs_addr addr;			/* IPv4-mapped or IPv6 */
 	const struct cs_health_conf *hc;	/* probe kind, port, interval_ms,
 						 * timeout_ms, fall, rise */
+	struct cs_probe_stats *stats;		/* NULL, or where each probe's result
+						 * and latency are counted (it must
+						 * outlive the prober) */
 };
 
 struct cs_health;

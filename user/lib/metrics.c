@@ -12,6 +12,7 @@
  * Prometheus reads as a counter reset.
  */
 #define _GNU_SOURCE	/* accept4 */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -42,9 +44,11 @@
 struct labels {
 	size_t n_rules, n_chains, n_instances;
 	char (*rule)[CS_LABEL_TEXT];	/* by rule id - 1: its first patterns */
+	char (*rule_chain)[CS_LABEL_TEXT];	/* by rule id - 1: its chain, "" to observe */
 	char (*chain)[CS_LABEL_TEXT];	/* by chain id - 1 */
 	char (*instance)[CS_LABEL_TEXT];	/* by instance id - 1 */
 	char (*stage)[CS_LABEL_TEXT];		/* by instance id - 1: its stage's name */
+	char (*inst_chain)[CS_LABEL_TEXT];	/* by instance id - 1: its chain's name */
 };
 
 struct cs_metrics {
@@ -55,6 +59,7 @@ struct cs_metrics {
 	bool stopping;
 	pthread_t thread;
 	pthread_mutex_t lock;	/* labels: the reload swaps them under it */
+	double start_time_s;	/* the process's, since the epoch (0: unknown) */
 	struct labels labels;
 };
 
@@ -63,9 +68,11 @@ struct cs_metrics {
 static void labels_free(struct labels *l)
 {
 	free(l->rule);
+	free(l->rule_chain);
 	free(l->chain);
 	free(l->instance);
 	free(l->stage);
+	free(l->inst_chain);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -101,15 +108,19 @@ static int labels_from(const struct cs_conf *conf, struct labels *l)
 	l->n_chains = CS_CHAINS_MAX - 1;
 	l->n_instances = CS_INSTANCES_MAX - 1;
 	l->rule = calloc(l->n_rules + 1, sizeof(*l->rule));
+	l->rule_chain = calloc(l->n_rules + 1, sizeof(*l->rule_chain));
 	l->chain = calloc(l->n_chains, sizeof(*l->chain));
 	l->instance = calloc(l->n_instances, sizeof(*l->instance));
 	l->stage = calloc(l->n_instances, sizeof(*l->stage));
-	if (!l->rule || !l->chain || !l->instance || !l->stage) {
+	l->inst_chain = calloc(l->n_instances, sizeof(*l->inst_chain));
+	if (!l->rule || !l->rule_chain || !l->chain || !l->instance || !l->stage || !l->inst_chain) {
 		labels_free(l);
 		return -ENOMEM;
 	}
-	for (i = 0; i < conf->n_rules; i++)
+	for (i = 0; i < conf->n_rules; i++) {
 		rule_label(conf, i, l->rule[i], CS_LABEL_TEXT);
+		snprintf(l->rule_chain[i], CS_LABEL_TEXT, "%s", conf->rules[i].chain ? conf->rules[i].chain : "");
+	}
 	for (c = 0; c < conf->n_chains; c++) {
 		const struct cs_chain_conf *cc = &conf->chains[c];
 
@@ -121,6 +132,7 @@ static int labels_from(const struct cs_conf *conf, struct labels *l)
 			if (!ic->id)
 				continue;
 			snprintf(l->instance[ic->id - 1], CS_LABEL_TEXT, "%s", ic->name);
+			snprintf(l->inst_chain[ic->id - 1], CS_LABEL_TEXT, "%s", cc->name);
 			snprintf(l->stage[ic->id - 1], CS_LABEL_TEXT, "%s",
 				 ic->stage < cc->n_stages ? cc->stages[ic->stage].name : cc->name);
 		}
@@ -166,19 +178,32 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* name{k1="v1",k2="v2",key="value"}: labels is a NULL-terminated key,
+ * value list (or NULL), key one more label (or NULL). */
+static void series(FILE *f, const char *name, const char *const *labels, const char *key, const char *value)
+{
+	const char *sep = "{";
+
+	fputs(name, f);
+	for (; labels && labels[0]; labels += 2, sep = ",") {
+		fprintf(f, "%s%s=\"", sep, labels[0]);
+		put_label_value(f, labels[1]);
+		fputc('"', f);
+	}
+	if (key) {
+		fprintf(f, "%s%s=\"", sep, key);
+		put_label_value(f, value);
+		fputc('"', f);
+		sep = ",";
+	}
+	if (*sep == ',')
+		fputc('}', f);
+}
+
 /* name{k1="v1",k2="v2"} value; labels is a NULL-terminated key, value list. */
 static void sample(FILE *f, const char *name, const char *const *labels, __u64 v)
 {
-	fputs(name, f);
-	if (labels && labels[0]) {
-		fputc('{', f);
-		for (; labels[0]; labels += 2) {
-			fprintf(f, "%s=\"", labels[0]);
-			put_label_value(f, labels[1]);
-			fputs(labels[2] ? "\"," : "\"", f);
-		}
-		fputc('}', f);
-	}
+	series(f, name, labels, NULL, NULL);
 	fprintf(f, " %llu\n", (unsigned long long)v);
 }
 
@@ -199,6 +224,49 @@ static __u64 get(const __u64 *stat)
 	return __atomic_load_n(stat, __ATOMIC_RELAXED);
 }
 
+/* ---- histograms ---- */
+
+/* Upper bounds in microseconds: a probe or a datagram on a LAN takes well
+ * under a millisecond, a timeout seconds. */
+static const __u64 hist_bounds_us[CS_HIST_BUCKETS] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000,
+};
+
+void cs_histogram_observe(struct cs_histogram *h, __u64 us)
+{
+	size_t i = 0;
+
+	while (i < CS_HIST_BUCKETS && us > hist_bounds_us[i])
+		i++;
+	__atomic_fetch_add(&h->bucket[i], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum_us, us, __ATOMIC_RELAXED);
+}
+
+/* The _bucket (cumulative, le in seconds), _sum and _count samples of one
+ * histogram. Read without a lock: a scrape may see an observation in a
+ * bucket before its sum, which Prometheus tolerates. */
+static void histogram(FILE *f, const char *name, const char *const *labels, const struct cs_histogram *h)
+{
+	char bucket[96], le[32];
+	__u64 total = 0;
+	size_t i;
+
+	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	for (i = 0; i <= CS_HIST_BUCKETS; i++) {
+		total += get(&h->bucket[i]);
+		if (i < CS_HIST_BUCKETS)
+			snprintf(le, sizeof(le), "%g", (double)hist_bounds_us[i] / 1e6);
+		series(f, bucket, labels, "le", i < CS_HIST_BUCKETS ? le : "+Inf");
+		fprintf(f, " %llu\n", (unsigned long long)total);
+	}
+	snprintf(bucket, sizeof(bucket), "%s_sum", name);
+	series(f, bucket, labels, NULL, NULL);
+	fprintf(f, " %.6f\n", (double)get(&h->sum_us) / 1e6);
+	snprintf(bucket, sizeof(bucket), "%s_count", name);
+	sample(f, bucket, labels, total);
+}
+
 /* A counter family with one sample per counter of an X-macro list from
  * `first` on, labelled label="its name". */
 static void counters_by_name(FILE *f, const char *name, const char *help, const char *label,
@@ -216,31 +284,106 @@ static void counters_by_name(FILE *f, const char *name, const char *help, const 
 
 /* ---- the steering host ---- */
 
+/*
+ * learn's counters (cs_learn_stats, one per reason) in families whose
+ * samples add up to something: DNS packets by outcome (one each), records
+ * by outcome, and apart, what counts neither (frames that are not DNS,
+ * answers cut short, records without a route, ring losses, repeats,
+ * queries). The label keeps the reason's name as `show stats` prints it.
+ */
+enum learn_family {
+	LF_FRAMES_NOT_DNS,
+	LF_DNS_PACKETS,
+	LF_RECORDS,
+	LF_RESPONSES_CAPPED,
+	LF_RECORDS_UNROUTED,
+	LF_ROUTES_WITHOUT_ACL,
+	LF_NAMES_NOT_KEPT,
+	LF_EVENTS_LOST,
+	LF_REPEATS,
+	LF_QUERIES,
+	LF_OTHER,	/* a reason newer than this list: still exported */
+	LF_COUNT,
+};
+
+static const struct { const char *name, *label, *help; } learn_families[LF_COUNT] = {
+	[LF_FRAMES_NOT_DNS] = { "cloudsteer_learn_frames_not_dns_total", "reason",
+				"Frames learn saw that carry no DNS: not IP, or not UDP or TCP from port 53." },
+	[LF_DNS_PACKETS] = { "cloudsteer_dns_packets_total", "reason",
+			     "DNS packets (UDP or TCP from port 53) learn read, by outcome (exactly one each)." },
+	[LF_RECORDS] = { "cloudsteer_dns_records_total", "reason",
+			 "A, AAAA and CNAME records of matched answers, by what became of each." },
+	[LF_RESPONSES_CAPPED] = { "cloudsteer_dns_responses_capped_total", NULL,
+				  "Answers cut at learn.max_records: their later records not read." },
+	[LF_RECORDS_UNROUTED] = { "cloudsteer_dns_records_unrouted_total", "reason",
+				  "Records learned that got no route: the route table full, or an address never steered." },
+	[LF_ROUTES_WITHOUT_ACL] = { "cloudsteer_routes_without_acl_total", NULL,
+				    "Routes made without an ACL id: the pool was empty." },
+	[LF_NAMES_NOT_KEPT] = { "cloudsteer_names_not_kept_total", NULL,
+				"Names whose text was not kept: the name table was full." },
+	[LF_EVENTS_LOST] = { "cloudsteer_learn_events_lost_total", NULL,
+			     "Events learn dropped because the ring buffer to the daemon was full." },
+	[LF_REPEATS] = { "cloudsteer_dns_repeats_total", NULL,
+			 "Answers identical to one within the last second: its outcome reused." },
+	[LF_QUERIES] = { "cloudsteer_dns_queries_total", NULL,
+			 "DNS queries seen leaving the host (for query matching)." },
+	[LF_OTHER] = { "cloudsteer_learn_other_total", "reason", "learn's counters of newer reasons." },
+};
+
+static enum learn_family learn_family_of(__u32 r)
+{
+	if (r == CS_R_NOT_IP || r == CS_R_NOT_DNS)
+		return LF_FRAMES_NOT_DNS;
+	if (r < CS_R_PACKET_END)
+		return LF_DNS_PACKETS;
+	if (r >= CS_R_NEVER_LOOPBACK && r <= CS_R_NEVER_CONFIGURED)
+		return LF_RECORDS_UNROUTED;
+	switch (r) {
+	case CS_R_REC_LEARNED: case CS_R_REC_REFRESHED: case CS_R_REC_OFF_CHAIN: case CS_R_REC_BAD_ADDR:
+	case CS_R_REC_CHAIN_LONG: case CS_R_TABLE_FULL: case CS_R_RULE_QUOTA:
+		return LF_RECORDS;
+	case CS_R_ROUTE_FULL:
+		return LF_RECORDS_UNROUTED;
+	case CS_R_REC_CAPPED:
+		return LF_RESPONSES_CAPPED;
+	case CS_R_ACL_EMPTY:
+		return LF_ROUTES_WITHOUT_ACL;
+	case CS_R_NAMES_FULL:
+		return LF_NAMES_NOT_KEPT;
+	case CS_R_EVENT_LOST:
+		return LF_EVENTS_LOST;
+	case CS_R_REPEATS:
+		return LF_REPEATS;
+	case CS_R_QUERIES_SEEN:
+		return LF_QUERIES;
+	default:
+		return LF_OTHER;
+	}
+}
+
 static void learn_reasons(FILE *f, const struct cs_pinned *pins)
 {
-	static const struct { __u32 first, last; const char *name, *help; } groups[] = {
-		{ CS_R_OK + 1, CS_R_PACKET_END, "cloudsteer_dns_packets_total",
-		  "Frames seen by learn, by outcome (exactly one per frame)." },
-		{ CS_R_PACKET_END + 1, CS_R_MAX, "cloudsteer_dns_records_total",
-		  "Records of DNS answers seen by learn, by outcome." },
-	};
 	__u64 count[CS_R_MAX] = { 0 };
-	size_t g;
+	enum learn_family lf;
+	bool any;
 	__u32 r;
 
 	if (cs_pinned_learn_reasons(pins, count))
 		return;
-	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-		family(f, groups[g].name, "counter", groups[g].help);
-		for (r = groups[g].first; r < groups[g].last; r++) {
-			const char *labels[] = { "reason", cs_reason_name(r), NULL };
+	for (lf = 0; lf < LF_COUNT; lf++) {
+		for (r = CS_R_OK + 1, any = false; r < CS_R_MAX && !any; r++)
+			any = r != CS_R_PACKET_END && learn_family_of(r) == lf && cs_reason_name(r);
+		if (!any)
+			continue;
+		family(f, learn_families[lf].name, "counter", learn_families[lf].help);
+		for (r = CS_R_OK + 1; r < CS_R_MAX; r++) {
+			const char *labels[] = { learn_families[lf].label, cs_reason_name(r), NULL };
 
-			if (labels[1])
-				sample(f, groups[g].name, labels, count[r]);
+			if (r == CS_R_PACKET_END || learn_family_of(r) != lf || !labels[1])
+				continue;
+			sample(f, learn_families[lf].name, labels[0] ? labels : NULL, count[r]);
 		}
 	}
-	one(f, "cloudsteer_records_learned_total", "counter", "Records created by learn.",
-	    count[CS_R_REC_LEARNED]);
 }
 
 /* steer's flow tables: what the sweep found and removed, and what steer
@@ -300,13 +443,25 @@ static void rules(FILE *f, const struct cs_pinned *pins, const struct labels *l)
 	size_t k;
 	__u32 id;
 
+	/* the patterns as an info series of their own: the counters' series
+	 * stay the same when a rule's patterns change */
+	family(f, "cloudsteer_rule_info", "gauge",
+	       "1 for each rule: its first patterns (as show rules names them) and its chain.");
+	for (id = 1; id <= l->n_rules; id++) {
+		char rule[16];
+		const char *labels[] = { "rule", rule, "match", label_of(l->rule, l->n_rules, id), "chain",
+					 label_of(l->rule_chain, l->n_rules, id), NULL };
+
+		snprintf(rule, sizeof(rule), "%u", id);
+		sample(f, "cloudsteer_rule_info", labels, 1);
+	}
 	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		family(f, fam[k].name, "counter", fam[k].help);
 		for (id = 1; id <= l->n_rules; id++) {
 			struct cs_rule_stat rs;
 			struct cs_acl_stat tr;
 			char rule[16];
-			const char *labels[] = { "rule", rule, "match", label_of(l->rule, l->n_rules, id), NULL };
+			const char *labels[] = { "rule", rule, NULL };
 			__u64 v[5];
 
 			snprintf(rule, sizeof(rule), "%u", id);
@@ -339,7 +494,7 @@ static void rule_quotas(FILE *f, const struct cs_pinned *pins, const struct labe
 		for (id = 1; id <= l->n_rules; id++) {
 			struct cs_rule_quota q;
 			char rule[16];
-			const char *labels[] = { "rule", rule, "match", label_of(l->rule, l->n_rules, id), NULL };
+			const char *labels[] = { "rule", rule, NULL };
 
 			if (cs_pinned_rule_quota(pins, id, &q))
 				continue;
@@ -370,7 +525,7 @@ static void instances(FILE *f, const struct cs_pinned *pins, const struct labels
 		for (id = 1; id <= l->n_instances; id++) {
 			struct cs_instance in;
 			struct cs_inst_stat is;
-			const char *labels[] = { "instance", label_of(l->instance, l->n_instances, id), "chain", "",
+			const char *labels[] = { "service_instance", label_of(l->instance, l->n_instances, id), "chain", "",
 						 "stage", label_of(l->stage, l->n_instances, id), "state", NULL, NULL };
 			__u64 v[4];
 
@@ -392,6 +547,86 @@ static void instances(FILE *f, const struct cs_pinned *pins, const struct labels
 			}
 		}
 	}
+}
+
+/* What the health probes of each instance of the config found. */
+static void probes(FILE *f, const struct cs_daemon_stats *s, const struct labels *l)
+{
+	static const char *const results[] = { "ok", "failed", "timeout" };
+	__u32 id;
+	size_t r;
+
+	family(f, "cloudsteer_probe_total", "counter",
+	       "Health probes of the instance by result: ok, failed (refused, unreachable, ...), timeout.");
+	for (id = 1; id <= l->n_instances; id++) {
+		const struct cs_probe_stats *p = &s->probes[id];
+		const __u64 *count[] = { &p->ok, &p->failed, &p->timeout };
+		const char *labels[] = { "service_instance", l->instance[id - 1], "chain", l->inst_chain[id - 1],
+					 "stage", l->stage[id - 1], "result", NULL, NULL };
+
+		for (r = 0; l->instance[id - 1][0] && r < sizeof(results) / sizeof(results[0]); r++) {
+			labels[7] = results[r];
+			sample(f, "cloudsteer_probe_total", labels, get(count[r]));
+		}
+	}
+	family(f, "cloudsteer_probe_duration_seconds", "histogram",
+	       "How long the instance's good health probes took, from start to answer.");
+	for (id = 1; id <= l->n_instances; id++) {
+		const char *labels[] = { "service_instance", l->instance[id - 1], "chain", l->inst_chain[id - 1],
+					 "stage", l->stage[id - 1], NULL };
+
+		if (l->instance[id - 1][0])
+			histogram(f, "cloudsteer_probe_duration_seconds", labels, &s->probes[id].latency);
+	}
+}
+
+/* How full each pinned table is: entries as the last sweep counted them,
+ * and the map's max_entries. A hash map past its capacity refuses new
+ * entries (learn's table_full, steer's flow_table_full). */
+struct map_fill {
+	enum cs_pinned_map map;
+	const char *name;
+	const __u64 *entries;
+};
+
+static void map_fill(FILE *f, const struct cs_pinned *pins, const struct map_fill *m, size_t n)
+{
+	size_t i;
+
+	family(f, "cloudsteer_map_entries", "gauge", "Entries in the pinned map, as the last sweep pass counted them.");
+	for (i = 0; i < n; i++)
+		if (pins->fd[m[i].map] >= 0)
+			sample(f, "cloudsteer_map_entries", (const char *const[]){ "map", m[i].name, NULL },
+			       get(m[i].entries));
+	family(f, "cloudsteer_map_capacity", "gauge", "The pinned map's max_entries: the entries it can hold.");
+	for (i = 0; i < n; i++)
+		if (pins->fd[m[i].map] >= 0)
+			sample(f, "cloudsteer_map_capacity", (const char *const[]){ "map", m[i].name, NULL },
+			       pins->max_entries[m[i].map]);
+}
+
+static void run_map_fill(FILE *f, const struct cs_pinned *pins, const struct cs_daemon_stats *s)
+{
+	const struct map_fill m[] = {
+		{ CS_M_RECORDS, "cs_records", &s->records },
+		{ CS_M_ROUTES, "cs_routes", &s->routes },
+		{ CS_M_FLOWS, "cs_flows", &s->flows },
+		{ CS_M_FLOWS_NEW, "cs_flows_new", &s->flows_new },
+	};
+
+	map_fill(f, pins, m, sizeof(m) / sizeof(m[0]));
+}
+
+static void instance_map_fill(FILE *f, const struct cs_pinned *pins, const struct cs_daemon_stats *s)
+{
+	/* cloudsteer_streams counts both tables: the proven ones are the rest */
+	__u64 all = get(&s->streams), fresh = get(&s->streams_new), proven = all > fresh ? all - fresh : 0;
+	const struct map_fill m[] = {
+		{ CS_M_STREAMS, "cs_streams", &proven },
+		{ CS_M_STREAMS_NEW, "cs_streams_new", &s->streams_new },
+	};
+
+	map_fill(f, pins, m, sizeof(m) / sizeof(m[0]));
 }
 
 /* ---- an instance node ---- */
@@ -418,7 +653,7 @@ static void nsh_refusals(FILE *f, const struct cs_pinned *pins)
 				 cs_nsh_reason_name, count, CS_NSH_OK + 1, CS_NSH_MAX);
 }
 
-static void sync_stats(FILE *f, const struct cs_pinned *pins)
+static void sync_stats(FILE *f, const struct cs_pinned *pins, const struct cs_daemon_stats *ds)
 {
 #define SYNC(field, name, type, help) { offsetof(struct cs_sync_stat, field), "cloudsteer_sync_" name, type, help }
 	static const struct { size_t off; const char *name, *type, *help; } fam[] = {
@@ -447,19 +682,21 @@ static void sync_stats(FILE *f, const struct cs_pinned *pins)
 		return;
 	for (k = 0; k < sizeof(fam) / sizeof(fam[0]); k++)
 		one(f, fam[k].name, fam[k].type, fam[k].help, *(const __u64 *)((const char *)&s + fam[k].off));
-	family(f, "cloudsteer_sync_lag_seconds", "gauge", "From a dataplane event to its datagram sent (last).");
-	sample_seconds(f, "cloudsteer_sync_lag_seconds", s.lag_last_us, 1e6);
-	family(f, "cloudsteer_sync_lag_max_seconds", "gauge", "From a dataplane event to its datagram sent (max).");
-	sample_seconds(f, "cloudsteer_sync_lag_max_seconds", s.lag_max_us, 1e6);
+	family(f, "cloudsteer_sync_lag_seconds", "histogram",
+	       "From a dataplane event to the sync datagram that carries it sent, since the daemon started.");
+	histogram(f, "cloudsteer_sync_lag_seconds", NULL, &ds->sync_lag);
 }
 
 /* ---- a scrape ---- */
 
 #define RUN_MAPS                                                                                  \
 	(CS_PINNED_BIT(CS_M_LEARN_STATS) | CS_PINNED_BIT(CS_M_RULE_STATS) | CS_PINNED_BIT(CS_M_RULE_TRAFFIC) | \
-	 CS_PINNED_BIT(CS_M_INSTANCES) | CS_PINNED_BIT(CS_M_INST_STATS) | CS_PINNED_BIT(CS_M_STEER_STATS))
-#define INSTANCE_MAPS \
-	(CS_PINNED_BIT(CS_M_INST_REASONS) | CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_NSH_REASONS))
+	 CS_PINNED_BIT(CS_M_INSTANCES) | CS_PINNED_BIT(CS_M_INST_STATS) | CS_PINNED_BIT(CS_M_STEER_STATS) |   \
+	 CS_PINNED_BIT(CS_M_RECORDS) | CS_PINNED_BIT(CS_M_ROUTES) | CS_PINNED_BIT(CS_M_FLOWS) |                \
+	 CS_PINNED_BIT(CS_M_FLOWS_NEW) | CS_PINNED_BIT(CS_M_RULE_QUOTA))
+#define INSTANCE_MAPS                                                                                \
+	(CS_PINNED_BIT(CS_M_INST_REASONS) | CS_PINNED_BIT(CS_M_SYNC_STATS) | CS_PINNED_BIT(CS_M_NSH_REASONS) | \
+	 CS_PINNED_BIT(CS_M_STREAMS) | CS_PINNED_BIT(CS_M_STREAMS_NEW))
 
 /* ---- the cluster (lib/cluster.h), when there is one ---- */
 
@@ -551,6 +788,89 @@ static void cluster_chains(FILE *f, const struct cs_daemon_stats *s, const struc
 	}
 }
 
+/* ---- the process, as Prometheus' client libraries name it ---- */
+
+/* Seconds since the epoch when this process started: its start in clock
+ * ticks after boot (/proc/self/stat, field 22) plus the boot time
+ * (/proc/stat btime). 0 when either cannot be read. */
+static double process_start_time(void)
+{
+	unsigned long long start_ticks = 0, btime = 0;
+	char buf[1024], *p;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+	int field;
+
+	f = fopen("/proc/self/stat", "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the command name may hold spaces */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start_ticks) != 1 || hz <= 0)
+		return 0;
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "btime %llu", &btime) == 1)
+			break;
+	fclose(f);
+	return btime ? (double)btime + (double)start_ticks / (double)hz : 0;
+}
+
+static size_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n ? n - 1 : 0;	/* not the one opendir holds */
+}
+
+static void gauge_double(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+	family(f, name, type, help);
+	fprintf(f, "%s %.6f\n", name, v);
+}
+
+static void process_stats(FILE *f, double start_time_s)
+{
+	unsigned long long vsize = 0, rss = 0;
+	struct rusage ru;
+	struct rlimit rl;
+	FILE *statm;
+
+	if (start_time_s > 0)
+		gauge_double(f, "process_start_time_seconds", "gauge",
+			     "Start time of the process since unix epoch in seconds.", start_time_s);
+	if (!getrusage(RUSAGE_SELF, &ru))
+		gauge_double(f, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+			     (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+				     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	statm = fopen("/proc/self/statm", "re");
+	if (statm && fscanf(statm, "%llu %llu", &vsize, &rss) == 2) {
+		long page = sysconf(_SC_PAGESIZE);
+
+		one(f, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", vsize * (__u64)page);
+		one(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss * (__u64)page);
+	}
+	if (statm)
+		fclose(statm);
+	one(f, "process_open_fds", "gauge", "Number of open file descriptors.", open_fds());
+	if (!getrlimit(RLIMIT_NOFILE, &rl))
+		one(f, "process_max_fds", "gauge", "Maximum number of open file descriptors.", rl.rlim_cur);
+}
+
 int cs_metrics_render(struct cs_metrics *m, FILE *f)
 {
 	const char *build[] = { "version", CS_VERSION, "role", m->role == CS_METRICS_RUN ? "run" : "instance",
@@ -570,11 +890,13 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 	if (m->role == CS_METRICS_RUN) {
 		table_gauges(f, m->stats);
 		flow_tables(f, &pins, m->stats);
+		run_map_fill(f, &pins, m->stats);
 		learn_reasons(f, &pins);
 		pthread_mutex_lock(&m->lock);
 		rules(f, &pins, &m->labels);
 		rule_quotas(f, &pins, &m->labels);
 		instances(f, &pins, &m->labels);
+		probes(f, m->stats, &m->labels);
 		pthread_mutex_unlock(&m->lock);
 	} else {
 		one(f, "cloudsteer_streams", "gauge", "Streams held, proven or new (last sweep).",
@@ -583,15 +905,17 @@ int cs_metrics_render(struct cs_metrics *m, FILE *f)
 		    get(&m->stats->streams_new));
 		one(f, "cloudsteer_streams_forgotten_total", "counter",
 		    "Streams forgotten once quiet for their state's lifetime.", get(&m->stats->streams_forgotten));
+		instance_map_fill(f, &pins, m->stats);
 		instance_reasons(f, &pins);
 		nsh_refusals(f, &pins);
-		sync_stats(f, &pins);
+		sync_stats(f, &pins, m->stats);
 	}
 	cluster_stats(f, m->stats, m->role);
 	pthread_mutex_lock(&m->lock);
 	cluster_chains(f, m->stats, &m->labels, m->role == CS_METRICS_RUN);
 	pthread_mutex_unlock(&m->lock);
 	cs_pinned_close(&pins);
+	process_stats(f, m->start_time_s);
 	return 0;
 }
 
@@ -755,6 +1079,7 @@ struct cs_metrics *cs_metrics_start(const struct cs_listen *at, enum cs_metrics_
 	m->role = role;
 	m->pin_dir = pin_dir;
 	m->stats = stats;
+	m->start_time_s = process_start_time();
 	pthread_mutex_init(&m->lock, NULL);
 	m->fd = listen_on(at, err, errlen);
 	if (m->fd < 0)

@@ -23,6 +23,26 @@ enum cs_metrics_role {
 	CS_METRICS_INSTANCE,	/* an instance node: streams, sync */
 };
 
+/* A histogram of durations, in Prometheus' shape (cumulative buckets are
+ * summed at scrape time): the bounds are CS_HIST_BOUNDS_US, the same for
+ * every histogram, from 100 us (a probe on a LAN) to 10 s (a timeout). */
+#define CS_HIST_BUCKETS 16
+struct cs_histogram {
+	__u64 bucket[CS_HIST_BUCKETS + 1];	/* observations in (bound[i-1], bound[i]];
+						 * the last: above every bound (+Inf) */
+	__u64 sum_us;
+};
+
+/* One observation of us microseconds; any thread (relaxed atomics). */
+void cs_histogram_observe(struct cs_histogram *h, __u64 us);
+
+/* What the health probes of one instance found (lib/health.h writes it
+ * when given; the daemon keeps one per instance id, so reloads keep it). */
+struct cs_probe_stats {
+	__u64 ok, failed, timeout;	/* probes by result */
+	struct cs_histogram latency;	/* of the probes that succeeded */
+};
+
 /* What a daemon knows that no map holds. */
 struct cs_daemon_stats {
 	/* run: as the last full sweep pass found them */
@@ -61,6 +81,10 @@ struct cs_daemon_stats {
 	__u64 cluster_leading[CS_CHAINS_MAX];		/* 1: this node leads the chain */
 	__u64 cluster_map_skipped;	/* obs/, leader/, map/, drain/ values that did not parse */
 	__u64 cluster_maps_written;	/* maps this node wrote as a chain's leader */
+	/* run: the health probes, by instance id */
+	struct cs_probe_stats probes[CS_INSTANCES_MAX];
+	/* instance: from a dataplane event to its sync datagram sent */
+	struct cs_histogram sync_lag;
 };
 
 static inline void cs_stat_set(__u64 *stat, __u64 v)
