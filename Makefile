@@ -94,6 +94,11 @@ test-container: image
 	$(Q)scripts/install-deps.sh demo
 	$(Q)tests/container/run.sh
 
+# ---- the Debian package (scripts/build-deb.sh): build/cloudsteer_VERSION_ARCH.deb ----
+.PHONY: deb
+deb: $(BUILD)/cloudsteer $(BUILD)/cloudsteer.8
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" scripts/build-deb.sh $(VERSION)
+
 # ---- the rest ----
 .PHONY: deps test-deps clean help FORCE
 FORCE:
@@ -164,6 +169,7 @@ help:
 	@echo "make install      the binary to PREFIX/sbin (PREFIX=/usr/local), the man page, the systemd units,"
 	@echo "                  completion, /etc/cloudsteer/cloudsteer.yaml.example; DESTDIR= stages"
 	@echo "make uninstall    remove what make install put (the same PREFIX and DESTDIR)"
+	@echo "make deb          the Debian package build/cloudsteer_VERSION_ARCH.deb (dpkg-deb, prefix /usr)"
 	@echo "make clean        remove build/"
 	@echo "V=1               show the commands"
 
