@@ -196,8 +196,9 @@ VERSION=$("$BIN" --version | awk '{ print $2 }')
 TAG=$(printf '%s' "$VERSION" | tr -c 'A-Za-z0-9_.-' '-')
 say "podman build $IMAGE:$TAG"
 # --layers=false: buildah's layer cache would keep LABELs of an earlier build
-# (it does not look at --build-arg values); the build is one COPY anyway
-podman build -q --pull=never --layers=false -f Containerfile \
+# (it does not look at --build-arg values); the build is one COPY anyway.
+# --format docker: the OCI image format has no HEALTHCHECK
+podman build -q --pull=never --layers=false --format docker -f Containerfile \
 	--build-arg BASE="$BASE" \
 	--build-arg VERSION="$VERSION" \
 	--build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
@@ -211,7 +212,7 @@ for id in $old; do
 done
 
 # every library resolves in the image: the binary runs there
-if ! out=$(podman run --rm --network none "$IMAGE:$TAG" --version 2>&1); then
+if ! out=$(podman run --rm --no-healthcheck --network none "$IMAGE:$TAG" --version 2>&1); then
 	echo "$out" >&2
 	die "$IMAGE:$TAG cannot run cloudsteer (a library missing? --rebuild-base)"
 fi
