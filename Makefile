@@ -4,7 +4,9 @@ BUILD   := build
 CLANG   ?= clang
 CC      ?= gcc
 BPFTOOL ?= bpftool
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# scripts/version.sh: git describe of a vX.Y.Z tag, else the file VERSION and
+# the commit; a tree without .git: VERSION alone
+VERSION := $(shell scripts/version.sh 2>/dev/null || echo dev)
 
 ifeq ($(V),1)
 Q :=
@@ -46,7 +48,7 @@ SKELS    := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 # files say who does
 GENERATED := $(SKELS) $(BUILD)/version.h
 
-# The version the binary reports: a header rewritten only when `git describe`
+# The version the binary reports: a header rewritten only when the version
 # changes, so a commit rebuilds what prints it and nothing else.
 $(BUILD)/version.h: FORCE | $(BUILD)
 	@v='#define CS_VERSION "$(VERSION)"'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
@@ -92,8 +94,13 @@ test-container: image
 	$(Q)scripts/install-deps.sh demo
 	$(Q)tests/container/run.sh
 
+# ---- the Debian package (scripts/build-deb.sh): build/cloudsteer_VERSION_ARCH.deb ----
+.PHONY: deb
+deb: $(BUILD)/cloudsteer $(BUILD)/cloudsteer.8
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" scripts/build-deb.sh $(VERSION)
+
 # ---- the rest ----
-.PHONY: deps test-deps install clean help FORCE
+.PHONY: deps test-deps clean help FORCE
 FORCE:
 deps:
 	$(Q)scripts/install-deps.sh
@@ -101,11 +108,48 @@ deps:
 test-deps:
 	$(Q)scripts/install-deps.sh test
 
+# ---- install (GNU directory variables; DESTDIR stages, PREFIX places) ----
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+exec_prefix   ?= $(prefix)
+sbindir       ?= $(exec_prefix)/sbin
+datarootdir   ?= $(prefix)/share
+mandir        ?= $(datarootdir)/man
+man8dir       ?= $(mandir)/man8
+# /usr/local/etc would be the GNU default; cloudsteer reads /etc/cloudsteer
+sysconfdir    ?= /etc
+# systemd looks in /usr/local/lib/systemd/system and /usr/lib/systemd/system
+systemdunitdir ?= $(prefix)/lib/systemd/system
+bashcompdir   ?= $(datarootdir)/bash-completion/completions
+UNITS         := $(wildcard scripts/systemd/*.service)
+COMPLETION    := $(wildcard scripts/completion/cloudsteer.bash)
+EXAMPLE_CONF  := scripts/cloudsteer.yaml.example
+# what install puts, each a path under DESTDIR; uninstall removes exactly these
+INSTALLED = $(sbindir)/cloudsteer $(man8dir)/cloudsteer.8 \
+	$(UNITS:scripts/systemd/%=$(systemdunitdir)/%) \
+	$(if $(COMPLETION),$(bashcompdir)/cloudsteer) \
+	$(sysconfdir)/cloudsteer/cloudsteer.yaml.example
+
+.PHONY: install uninstall installed-files
 install: $(BUILD)/cloudsteer $(BUILD)/cloudsteer.8
-	install -D -m 0755 $(BUILD)/cloudsteer $(DESTDIR)/usr/local/sbin/cloudsteer
-	install -D -m 0644 $(BUILD)/cloudsteer.8 $(DESTDIR)/usr/local/share/man/man8/cloudsteer.8
-	install -D -m 0644 -t $(DESTDIR)/usr/local/lib/systemd/system scripts/systemd/cloudsteer.service \
-		scripts/systemd/cloudsteer-instance.service
+	install -D -m 0755 $(BUILD)/cloudsteer $(DESTDIR)$(sbindir)/cloudsteer
+	install -D -m 0644 $(BUILD)/cloudsteer.8 $(DESTDIR)$(man8dir)/cloudsteer.8
+	install -d $(DESTDIR)$(systemdunitdir)
+	@# the units name /usr/local/sbin/cloudsteer: the binary's path here instead
+	$(foreach u,$(UNITS),sed 's|/usr/local/sbin/cloudsteer|$(sbindir)/cloudsteer|g' $(u) \
+		> $(DESTDIR)$(systemdunitdir)/$(notdir $(u)) && chmod 0644 $(DESTDIR)$(systemdunitdir)/$(notdir $(u));)
+	$(if $(COMPLETION),install -D -m 0644 $(COMPLETION) $(DESTDIR)$(bashcompdir)/cloudsteer)
+	@# an example beside the config, never the config itself
+	install -D -m 0644 $(EXAMPLE_CONF) $(DESTDIR)$(sysconfdir)/cloudsteer/cloudsteer.yaml.example
+
+# the files install puts, one a line (tests/e2e/install.sh, make deb)
+installed-files:
+	@printf '%s\n' $(INSTALLED)
+
+# what install put, and the directories it made that are now empty
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(sysconfdir)/cloudsteer 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)
@@ -122,7 +166,10 @@ help:
 	@echo "make docs         regenerate the tables of docs/reference.md from the code"
 	@echo "make image        the container image localhost/cloudsteer (podman, no registry)"
 	@echo "make test-container  run that image against a lab; ends with \"N passed, N failed\""
-	@echo "make install      the binary to /usr/local/sbin, the man page, the systemd units"
+	@echo "make install      the binary to PREFIX/sbin (PREFIX=/usr/local), the man page, the systemd units,"
+	@echo "                  completion, /etc/cloudsteer/cloudsteer.yaml.example; DESTDIR= stages"
+	@echo "make uninstall    remove what make install put (the same PREFIX and DESTDIR)"
+	@echo "make deb          the Debian package build/cloudsteer_VERSION_ARCH.deb (dpkg-deb, prefix /usr)"
 	@echo "make clean        remove build/"
 	@echo "V=1               show the commands"
 

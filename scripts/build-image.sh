@@ -1,11 +1,14 @@
 #!/bin/bash
 # build-image.sh - the cloudsteer container image; `make image` runs it, as root.
 #   scripts/build-image.sh [--rebuild-base]
+#   scripts/build-image.sh --print-mirror   the mirror step 2 would use, and exit
 #
 # 1. Installs what is missing (install-deps.sh container: podman, runc,
 #    debootstrap).
 # 2. Makes the base image once: a minbase debootstrap of this host's Debian
-#    release from the mirror apt uses, with the packages of the libraries
+#    release from the mirror apt uses (CLOUDSTEER_MIRROR, else the first deb
+#    line of this release in the host's apt sources; no mirror is built in:
+#    with neither, it stops and says what to set), with the packages of the libraries
 #    build/cloudsteer links and bpftool, without docs, man pages and apt lists,
 #    imported as localhost/cloudsteer-base:<codename>. It is reused while it
 #    holds every package the binary needs; --rebuild-base makes it again.
@@ -13,8 +16,11 @@
 #    Images these tags named before are removed once nothing names them
 #    (other versions stay, to go back to).
 #
-# No registry is used. Environment: DEBIAN_MIRROR (default: apt's own),
-# CONTAINERS_CONF (default: scripts/containers.conf).
+# No registry is used. Environment: CLOUDSTEER_MIRROR (DEBIAN_MIRROR, its old
+# name, too; default: apt's own), CONTAINERS_CONF (default:
+# scripts/containers.conf), CLOUDSTEER_APT_SOURCES and
+# CLOUDSTEER_APT_SOURCES_D (where apt's sources are read: /etc/apt/sources.list
+# and /etc/apt/sources.list.d).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -26,20 +32,21 @@ say() { echo "build-image: $*"; }
 die() { echo "build-image: $*" >&2; exit 1; }
 
 rebuild=0
+print_mirror=0
 for a in "$@"; do
 	case "$a" in
 	--rebuild-base) rebuild=1 ;;
+	--print-mirror) print_mirror=1 ;;
 	-h|--help) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-	*) die "unknown option \"$a\" (--rebuild-base)" ;;
+	*) die "unknown option \"$a\" (--rebuild-base, --print-mirror)" ;;
 	esac
 done
-[ "$(id -u)" = 0 ] || die "run as root (sudo make image)"
-scripts/install-deps.sh container
-[ -x "$BIN" ] || die "no $BIN: run make first (make image does)"
 
 . /etc/os-release
 SUITE=${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}
 BASE=localhost/cloudsteer-base:$SUITE
+APT_SOURCES=${CLOUDSTEER_APT_SOURCES:-/etc/apt/sources.list}
+APT_SOURCES_D=${CLOUDSTEER_APT_SOURCES_D:-/etc/apt/sources.list.d}
 
 # The Debian packages of the libraries the binary links (its NEEDED entries),
 # as this host has them; then bpftool.
@@ -55,16 +62,16 @@ runtime_pkgs() {
 }
 
 # The mirror apt uses for $SUITE: one-line sources.list entries, then deb822
-# .sources files; deb.debian.org when neither names one.
+# .sources files; nothing when neither names one.
 apt_mirror() {
 	local f m
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+	for f in "$APT_SOURCES" "$APT_SOURCES_D"/*.list; do
 		[ -f "$f" ] || continue
 		m=$(sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
 			awk -v s="$SUITE" '$1 == "deb" && $3 == s { print $2; exit }')
 		[ -n "$m" ] && { echo "$m"; return; }
 	done
-	for f in /etc/apt/sources.list.d/*.sources; do
+	for f in "$APT_SOURCES_D"/*.sources; do
 		[ -f "$f" ] || continue
 		m=$(awk -v s="$SUITE" 'BEGIN { RS = ""; FS = "\n" }
 		{
@@ -83,8 +90,28 @@ apt_mirror() {
 		}' "$f")
 		[ -n "$m" ] && { echo "$m"; return; }
 	done
-	echo http://deb.debian.org/debian
+	return 0
 }
+
+# The mirror to debootstrap from: the user's, else apt's. None is built in:
+# an air-gapped site must not find the script reaching for an address of ours.
+debian_mirror() {
+	local m=${CLOUDSTEER_MIRROR:-${DEBIAN_MIRROR:-}}
+
+	[ -n "$m" ] || m=$(apt_mirror)
+	[ -n "$m" ] || die "no Debian mirror for $SUITE: neither $APT_SOURCES nor $APT_SOURCES_D/*.list or *.sources" \
+		"has a \"deb\" entry for $SUITE, and CLOUDSTEER_MIRROR is not set. Set it to the mirror to" \
+		"debootstrap from, e.g. CLOUDSTEER_MIRROR=http://mirror.example.org/debian make image"
+	echo "$m"
+}
+
+if [ $print_mirror = 1 ]; then
+	debian_mirror
+	exit 0
+fi
+[ "$(id -u)" = 0 ] || die "run as root (sudo make image)"
+scripts/install-deps.sh container
+[ -x "$BIN" ] || die "no $BIN: run make first (make image does)"
 
 WORK=
 cleanup() {
@@ -101,13 +128,13 @@ build_base() {
 	local root mirror pkgs t0
 	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/cloudsteer-base.XXXXXX")
 	root=$WORK/root
-	mirror=${DEBIAN_MIRROR:-$(apt_mirror)}
+	mirror=$(debian_mirror)
 	pkgs=$(echo "$NEED" | tr ' ' ',')
 	say "making $BASE: debootstrap --variant=minbase $SUITE from $mirror, with $pkgs"
 	t0=$SECONDS
 	if ! debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$root" "$mirror" >"$WORK/debootstrap.log" 2>&1; then
 		tail -20 "$WORK/debootstrap.log" >&2
-		die "debootstrap failed (set DEBIAN_MIRROR to use another mirror)"
+		die "debootstrap failed (set CLOUDSTEER_MIRROR to use another mirror)"
 	fi
 	# docs (copyright files stay), man pages, locales, apt lists and caches,
 	# logs, and what debootstrap copied from this host
@@ -169,8 +196,9 @@ VERSION=$("$BIN" --version | awk '{ print $2 }')
 TAG=$(printf '%s' "$VERSION" | tr -c 'A-Za-z0-9_.-' '-')
 say "podman build $IMAGE:$TAG"
 # --layers=false: buildah's layer cache would keep LABELs of an earlier build
-# (it does not look at --build-arg values); the build is one COPY anyway
-podman build -q --pull=never --layers=false -f Containerfile \
+# (it does not look at --build-arg values); the build is one COPY anyway.
+# --format docker: the OCI image format has no HEALTHCHECK
+podman build -q --pull=never --layers=false --format docker -f Containerfile \
 	--build-arg BASE="$BASE" \
 	--build-arg VERSION="$VERSION" \
 	--build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
@@ -184,7 +212,7 @@ for id in $old; do
 done
 
 # every library resolves in the image: the binary runs there
-if ! out=$(podman run --rm --network none "$IMAGE:$TAG" --version 2>&1); then
+if ! out=$(podman run --rm --no-healthcheck --network none "$IMAGE:$TAG" --version 2>&1); then
 	echo "$out" >&2
 	die "$IMAGE:$TAG cannot run cloudsteer (a library missing? --rebuild-base)"
 fi

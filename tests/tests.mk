@@ -75,7 +75,7 @@ demo-cluster:
 .PHONY: man
 man: $(BUILD)/cloudsteer.8
 
-$(BUILD)/cloudsteer.8: docs/commands.md scripts/gen-man.py | $(BUILD)
+$(BUILD)/cloudsteer.8: docs/commands.md scripts/gen-man.py $(BUILD)/version.h | $(BUILD)
 	$(call msg,MAN,$@)
 	$(Q)python3 scripts/gen-man.py --version $(VERSION) docs/commands.md > $@.tmp && mv $@.tmp $@
 

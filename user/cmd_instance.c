@@ -23,6 +23,7 @@
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/cluster.h"
+#include "lib/healthz.h"
 #include "lib/mapparts.h"
 #include "lib/lifecycle.h"
 #include "lib/log.h"
@@ -445,6 +446,7 @@ static int start(void *daemon)
 	d->last_refresh_ns = cs_now_ns();
 	if (join_cluster(d))	/* last: the dataplane works before etcd is heard */
 		return 1;
+	cs_healthz_set(NULL);	/* GET /healthz: 200 from now */
 	cs_info("running: instance %s (id %u, wire id %#x) of chain %s (VNI %u), %s mode, %s; %zu peer(s); "
 		"sync %s%s port %u", d->members[d->self].name, d->members[d->self].id, d->members[d->self].wire,
 		cc->name, cc->vni,

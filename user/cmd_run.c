@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "daemon/daemon.h"
 #include "lib/clock.h"
+#include "lib/healthz.h"
 #include "lib/learnprog.h"
 #include "lib/lifecycle.h"
 #include "lib/log.h"
@@ -88,6 +89,7 @@ static void reload(struct cs_daemon *d)
 	if (e) {
 		cs_err("reload: writing the new rules failed (%s); the maps may hold a mix: "
 		       "send SIGHUP again", strerror(-e));
+		cs_healthz_set("reload: writing the new rules failed; the maps may hold a mix: send SIGHUP again");
 		cs_rules_free(&rs);
 		cs_config_free(&conf);
 		free(ids);
@@ -107,6 +109,7 @@ static void reload(struct cs_daemon *d)
 		cs_err("reload: the chains could not all be written; steering may use the old ones");
 	if (cs_health_begin(d))
 		cs_err("reload: the health checks could not start again: %s", strerror(errno));
+	cs_healthz_set(NULL);	/* a reload that failed half-way is mended */
 	cs_info("reload: %zu rules, %zu patterns in force", conf.n_rules, conf.n_patterns);
 }
 
@@ -250,6 +253,7 @@ static int start(void *daemon)
 	/* last: the dataplane steers on its own before the cluster is heard */
 	if (cs_daemon_cluster_start(d))
 		return 1;
+	cs_healthz_set(NULL);	/* GET /healthz: 200 from now */
 	cs_info("running: %zu rules, %zu patterns, learning on %d interface(s), steering on %zu",
 		d->conf.n_rules, d->conf.n_patterns, d->n_att, d->conf.n_steer_ifaces);
 	return 0;

@@ -10,6 +10,7 @@ int cmd_check(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_drain(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_health(int argc, char **argv);
 int cmd_instance(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);

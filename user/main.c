@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "explain", cmd_explain, "say why an IP is steered, or why not" },
 	{ "drain", cmd_drain, "stop new streams to an instance; pinned ones finish (--undo)" },
 	{ "instance", cmd_instance, "run this node as an instance of a chain: stream state, sync" },
+	{ "health", cmd_health, "ask a running daemon's /healthz (a container's HEALTHCHECK)" },
 };
 
 static void usage(FILE *f)

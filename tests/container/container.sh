@@ -1,7 +1,10 @@
 #!/bin/bash
 # container: the image (make image) runs the daemon the way the run line of
 # docs/operations.md ("Container") says, in a lab of its own, and the host
-# reads what it pins.
+# reads what it pins. Every container runs with the explicit capability list
+# CAPS below, not --privileged (CTR_PRIVILEGED=1 runs them privileged, to
+# compare); the image's HEALTHCHECK (`cloudsteer health`, GET /healthz) passes
+# once the daemon runs, and the ICMP health probe of a chain works (NET_RAW).
 #
 #   resolver (dnsmasq, 10.78.0.53) --veth-- host (10.78.0.1: the container, dig)
 #
@@ -22,6 +25,12 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib/bpffs.sh"
 CS=$REPO/build/cloudsteer
 IMG=${CLOUDSTEER_IMAGE:-localhost/cloudsteer:latest}
+# The least this kernel and podman's default seccomp profile take: SYS_ADMIN
+# (bpf() is allowed by the profile with it, and libxdp reads attached
+# programs by id, which needs it; it covers CAP_BPF and CAP_PERFMON),
+# NET_ADMIN (XDP, tc), NET_RAW (ICMP probes). scripts/kubernetes/ lists the
+# same (tests/e2e/kubernetes.sh compares).
+CAPS=NET_ADMIN,NET_RAW,SYS_ADMIN
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$REPO/scripts/containers.conf}
 
 [ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
@@ -63,7 +72,12 @@ ctr() {
 	local opts=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
-	podman run "${opts[@]}" --privileged --network "ns:/run/netns/$NS_H" \
+	if [ "${CTR_PRIVILEGED:-0}" = 1 ]; then
+		opts+=(--privileged)
+	else
+		opts+=(--cap-drop=all "--cap-add=$CAPS")
+	fi
+	podman run "${opts[@]}" --network "ns:/run/netns/$NS_H" \
 		-v /sys/fs/bpf:/sys/fs/bpf -v "$LAB/etc:/etc/cloudsteer:ro" \
 		-e CLOUDSTEER_PIN_DIR="$PIN" "$IMG" "$@"
 }
@@ -95,12 +109,12 @@ tc_on() { [ -n "$(in_host tc filter show dev "$VETH_H" ingress 2>/dev/null)" ]; 
 clsact_on() { in_host tc qdisc show dev "$VETH_H" | grep -q clsact; }
 
 # ---- the image ----
-out=$(podman run --rm --name "$CTR-bpftool" --network none --entrypoint bpftool "$IMG" version 2>&1) &&
+out=$(podman run --rm --no-healthcheck --name "$CTR-bpftool" --network none --entrypoint bpftool "$IMG" version 2>&1) &&
 	[[ $out == *"bpftool v"* ]] && pass "the image has bpftool" || fail "the image has bpftool" "$out"
-out=$(podman run --rm --name "$CTR-help" --network none "$IMG" --help 2>&1) &&
+out=$(podman run --rm --no-healthcheck --name "$CTR-help" --network none "$IMG" --help 2>&1) &&
 	[[ $out == *"usage: cloudsteer COMMAND"* ]] && pass "the binary runs in the image (--help)" ||
 	fail "the binary runs in the image (--help)" "$out"
-in_img=$(podman run --rm --name "$CTR-sum" --network none --entrypoint sha256sum "$IMG" /usr/local/sbin/cloudsteer 2>&1)
+in_img=$(podman run --rm --no-healthcheck --name "$CTR-sum" --network none --entrypoint sha256sum "$IMG" /usr/local/sbin/cloudsteer 2>&1)
 [ "${in_img%% *}" = "$(sha256sum "$CS" | cut -d' ' -f1)" ] && pass "the image holds this build" ||
 	fail "the image holds this build" "$in_img; run make image"
 want=$("$CS" --version | cut -d' ' -f2)
@@ -108,6 +122,9 @@ label=$(podman image inspect -f '{{index .Labels "org.opencontainers.image.versi
 entry=$(podman image inspect -f '{{.Config.Entrypoint}} {{.Config.Cmd}}' "$IMG")
 [ "$label" = "$want" ] && [ "$entry" = "[cloudsteer] [run -c /etc/cloudsteer/cloudsteer.yaml]" ] &&
 	pass "labels, entrypoint and command" || fail "labels, entrypoint and command" "version $label, $entry"
+hc=$(podman image inspect -f '{{json .Config.Healthcheck.Test}}' "$IMG" 2>&1)
+[ "$hc" = '["CMD","cloudsteer","health","-c","/etc/cloudsteer/cloudsteer.yaml"]' ] &&
+	pass "the image's HEALTHCHECK runs cloudsteer health" || fail "the image's HEALTHCHECK runs cloudsteer health" "$hc"
 
 # ---- the lab ----
 ip netns add "$NS_H" && ip netns add "$NS_R" &&
@@ -127,11 +144,20 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 mkdir "$LAB/etc"
+# metrics: the HEALTHCHECK asks /healthz there; the chain no rule names
+# probes the resolver with ICMP, which needs NET_RAW; rules last, as the
+# reload below adds one
 cat > "$LAB/etc/cloudsteer.yaml" <<YAML
+metrics: 127.0.0.1:9477
 learn:
   interfaces: [$VETH_H]
 steer:
   interfaces: [$VETH_H]
+chains:
+  - name: probe
+    instances:
+      - {name: resolver, address: 10.78.0.53}
+    health: {probe: icmp, interval: 100ms, timeout: 50ms, fall: 3, rise: 2}
 rules:
   - match: [cloudapp.test]
 YAML
@@ -142,6 +168,17 @@ ctr_start a && pass "the daemon starts in the container (running:)" ||
 ctr_log "$CTR-a" | grep -q "learn: attached to $VETH_H" && xdp_on && tc_on &&
 	pass "it attaches learn and steer in its network namespace" ||
 	fail "it attaches learn and steer in its network namespace" "$(ctr_log "$CTR-a"; in_host ip link show)"
+caps=$(podman inspect -f '{{.EffectiveCaps}}' "$CTR-a" | tr -d '[]' | tr ' ' '\n' | sed 's/^CAP_//' | sort | paste -sd,)
+[ "${CTR_PRIVILEGED:-0}" = 1 ] || { [ "$caps" = "$CAPS" ] && [ "$(podman inspect -f '{{.HostConfig.Privileged}}' "$CTR-a")" = false ] &&
+	pass "it runs unprivileged with the capabilities $CAPS alone" ||
+	fail "it runs unprivileged with the capabilities $CAPS alone" "$caps"; }
+# podman runs the HEALTHCHECK on a timer when systemd is there; run it now
+for i in $(seq 50); do podman healthcheck run "$CTR-a" >/dev/null 2>&1 && break; sleep 0.2; done
+out=$(podman healthcheck run "$CTR-a" 2>&1) && [ "$(podman inspect -f '{{.State.Health.Status}}' "$CTR-a")" = healthy ] &&
+	pass "podman healthcheck run: healthy" ||
+	fail "podman healthcheck run: healthy" "$out $(podman inspect -f '{{json .State.Health}}' "$CTR-a")"
+ctr_wait "$CTR-a" "instance resolver is up: icmp" 50 && pass "the ICMP health probe works (NET_RAW)" ||
+	fail "the ICMP health probe works (NET_RAW)" "$(ctr_log "$CTR-a" | grep -i health)"
 [ -e "$PIN/cs_records" ] && [ -e "$PIN/cs_routes" ] && pass "its pins are visible from the host" ||
 	fail "its pins are visible from the host" "$(ls -la "$PIN" 2>&1)"
 

@@ -27,6 +27,7 @@
 
 
 #include "confdigest.h"
+#include "healthz.h"
 #include "metrics.h"
 #include "addr.h"
 #include "log.h"
@@ -963,6 +964,17 @@ static bool read_head(int c, char *buf, size_t size)
 	return false;
 }
 
+/* GET /healthz: 200 "ok", or 503 and why (healthz.h) */
+static void serve_healthz(struct cs_metrics *m, int c, bool head)
+{
+	char line[512];
+	bool ok = cs_healthz_check(m->pin_dir, m->role == CS_METRICS_RUN ? "cs_records" : "cs_streams", line,
+				   sizeof(line) - 1);
+
+	strcat(line, "\n");
+	reply_text(c, ok ? "200 OK" : "503 Service Unavailable", line, head);
+}
+
 static void serve(struct cs_metrics *m, int c)
 {
 	char req[CS_REQUEST_MAX], method[8], path[256];
@@ -983,6 +995,10 @@ static void serve(struct cs_metrics *m, int c)
 	path[strcspn(path, "?")] = '\0';
 	if (!strcmp(path, "/")) {
 		reply_text(c, "200 OK", "cloudsteer: metrics at /metrics\n", head);
+		return;
+	}
+	if (!strcmp(path, "/healthz")) {
+		serve_healthz(m, c, head);
 		return;
 	}
 	if (strcmp(path, "/metrics")) {
