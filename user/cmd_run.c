@@ -143,6 +143,7 @@ static void loop(void *daemon)
 			cs_tables_follow_states(d);
 			cs_sweep_tick(d);
 			cs_ids_tick(d);
+			cs_steer_xdp_ports_tick(d);
 			next_tick = t + CS_TICK_MS;
 		}
 	}
@@ -241,6 +242,7 @@ static int start(void *daemon)
 		cs_err("%s", err);
 		return 1;
 	}
+	cs_steer_xdp_attach(d);	/* after TC: what XDP passes on, TC steers */
 	if (cs_health_begin(d)) {
 		cs_err("cannot start the health checks: %s", strerror(errno));
 		return 1;

@@ -43,6 +43,7 @@ learn:
   interfaces: [wan]
 steer:
   interfaces: [lan, wan]
+  xdp: on
 rules:
   - match: [cloud.test]
     chain: inspect
@@ -178,4 +179,5 @@ for n in a b c d; do
 	[ "$marks" = "[$code]" ] && pass "${NAME[$n]}'s service saw the code in the mark: $marks" ||
 		fail "${NAME[$n]}'s service sees the code in the mark" "marks $marks, code $code"
 done
+xdp_carried "the chain of two stages, out and back"
 t_exit

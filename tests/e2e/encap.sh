@@ -38,6 +38,7 @@ learn:
   interfaces: [wan]
 steer:
   interfaces: [lan, wan]
+  xdp: on
 rules:
   - match: [app.cloud.test]
     chain: casb
@@ -126,6 +127,7 @@ mss=$(tshark -r "$LAB/cli.pcap" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 1' -T
 	sort -u | tr '\n' ' ')
 [ "$mss" = "1410 " ] && pass "the client sees the SYN-ACKs' MSS clamped to 1410" ||
 	fail "the SYN-ACKs' MSS" "$mss"
+xdp_carried "the encap chains, both ways"
 out=$("$CS" show instances --json)
 clamped=$(echo "$out" | jq -s 'map(.clamped) | add')
 unwrapped=$(echo "$out" | jq -s 'map(.unwrapped) | add')

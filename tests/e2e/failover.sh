@@ -92,4 +92,5 @@ ip -n $P-host link set i$second down
 wait_log "instance casb-$second is down: link i$second down" || fail "link-down is seen" "$(cat "$LAB/daemon.log")"
 expect_moved "by link-down: the link to $second went, the stream reached $first" \
 	"$LAB/$first.pcap" "$t0" 100 failover_link_ms
+xdp_carried "the streams across failovers"
 t_exit

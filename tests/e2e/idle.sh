@@ -46,6 +46,7 @@ learn:
   interfaces: [wan]
 steer:
   interfaces: [lan, wan]
+  xdp: on
   flow_idle: 2s
   flow_timeouts: {syn: 5s, fin: 5s, linger: 1s}
 $flows
@@ -127,7 +128,6 @@ every_packet_through() {
 	echo "    stats: ${phase}_client_packets=$sent_n through_instance=$crossed wan_via_instance=$through wan_around=$around"
 	[ "$sent_n" -gt 0 ] && [ "$crossed" = "$sent_n" ] && [ "$through" = "$sent_n" ] && [ "$around" = 0 ]
 }
-flow_counter() { "$CS" show stats --json | jq "select(.flow_counter == \"$1\") | .count"; }
 table_entries() { "$CS" show stats --json | jq "select(.table == \"$1\") | .entries"; }
 
 # ---- 1. quiet for 4 x flow_idle, its records expired ----

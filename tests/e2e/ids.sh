@@ -36,6 +36,7 @@ learn:
   interfaces: [wan]
 steer:
   interfaces: [lan]
+  xdp: on
   flow_idle: 3s
   flow_timeouts: {fin: 2s, linger: 1s}
 rules:

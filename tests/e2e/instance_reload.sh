@@ -40,6 +40,7 @@ learn:
   interfaces: [wan]
 steer:
   interfaces: [lan, wan]
+  xdp: on
 rules:
   - match: [cloud.test]
     chain: casb

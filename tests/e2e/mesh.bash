@@ -26,6 +26,8 @@
 #   mesh_fresh CONFIG        the host daemon and both instance daemons, fresh,
 #                            and up: the host's health checks see both
 #   inst_packets ID          packets steer sent instance ID, from the pins
+#   flow_counter NAME        steer's counter NAME (show stats)
+#   xdp_carried WHAT         a check: XDP carried most steered packets, TC some
 #   first_after PCAP T0      ms from T0 (epoch seconds) to the first packet in
 #                            PCAP after it, or "none" within 3 s
 # Everything it made goes on exit, failure or a signal: processes inside the
@@ -34,6 +36,7 @@ REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$REPO/tests/lib/testing.sh"
 . "$REPO/tests/lib/bpffs.sh"
 CS=$REPO/build/cloudsteer
+XDP_PASS=$REPO/build/tests/prog/bpf/xdp_pass.bpf.o	# tests/prog/xdp_pass.bpf.c
 [ "$(id -u)" = 0 ] || { skip all "needs root"; exit 0; }
 for t in dnsmasq dig socat tcpdump bpftool; do
 	command -v $t >/dev/null || { skip all "$t missing"; exit 0; }
@@ -61,6 +64,14 @@ link() {	# link NS1 IF1 ADDR1 NS2 IF2 ADDR2
 	ip link add $2 netns $P-$1 type veth peer name $5 netns $P-$4
 	ip -n $P-$1 addr add $3 dev $2 && ip -n $P-$1 link set $2 up
 	ip -n $P-$4 addr add $6 dev $5 && ip -n $P-$4 link set $5 up
+	# for steer's XDP fast path (steer.xdp: on in the tests' configs):
+	# checksums sent whole, as from a NIC (XDP cannot finish what a veth's
+	# sender leaves to offload); and a program on the far end of the host's
+	# veths, which gives the host's end the ndo_xdp_xmit XDP redirects to
+	ns $1 ethtool -K $2 tx off >/dev/null 2>&1
+	ns $4 ethtool -K $5 tx off >/dev/null 2>&1
+	if [ "$1" = host ]; then ip -n $P-$4 link set dev $5 xdpdrv obj "$XDP_PASS" sec xdp; fi
+	if [ "$4" = host ]; then ip -n $P-$1 link set dev $2 xdpdrv obj "$XDP_PASS" sec xdp; fi
 }
 
 mesh_up() {
@@ -113,6 +124,7 @@ learn:
   interfaces: [wan]
 steer:
   interfaces: [lan]
+  xdp: on
 rules:
   - match: [$1]
     chain: casb
@@ -160,6 +172,20 @@ mesh_fresh() {
 	nsenter --net=/run/netns/$P-host "$CS" detach -c "$1" >/dev/null 2>&1
 	inst_up a "$1" && inst_up b "$1" || return 1
 	daemon_up "$1" && wait_log "instance casb-a is up" 30 && wait_log "instance casb-b is up" 30
+}
+
+# flow_counter NAME: steer's counter NAME (show stats), e.g. xdp_steered
+flow_counter() { "$CS" show stats --json | jq "select(.flow_counter == \"$1\") | .count"; }
+
+# xdp_carried WHAT: pass when steer's XDP fast path carried most of the
+# packets steered so far and TC the first ones of each stream (the counters
+# per path), fail otherwise
+xdp_carried() {
+	local x t
+	x=$(flow_counter xdp_steered); t=$(flow_counter tc_steered)
+	[ "${x:-0}" -gt "${t:-0}" ] && [ "${t:-0}" -gt 0 ] &&
+		pass "$1: the XDP fast path carried the established streams, TC their first packets (xdp $x, tc $t)" ||
+		fail "$1: which path carried the packets" "xdp ${x:-?}, tc ${t:-?}; $(grep 'steer:' "$LAB/daemon.log")"
 }
 
 inst_packets() {

@@ -20,6 +20,7 @@ learn:
   ttl: {min: 3, max: 3, grace: 0}
 steer:
   interfaces: [lan, wan]
+  xdp: on
   flow_idle: 2s
   flow_timeouts: {fin: 2s, linger: 1s}
 rules:

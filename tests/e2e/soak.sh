@@ -51,6 +51,7 @@ learn:
   ttl: {min: 1, max: 5, grace: 1}
 steer:
   interfaces: [lan]
+  xdp: on
   flow_idle: 2s
 rules:
   - match: [soak.test]

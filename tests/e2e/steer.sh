@@ -115,6 +115,8 @@ n_second=$(tcpdump -r "$LAB/$second.pcap" -n 2>/dev/null | grep -c "192.0.2.7.90
 [ "$n_first" -gt 0 ] && [ "$n_second" -gt 0 ] &&
 	pass "tcpdump on the instances saw the stream on $first, then on $second ($n_first, $n_second)" ||
 	fail "tcpdump on the instances" "$first $n_first, $second $n_second"
+# which path carried them: each stream's first packets TC, the rest XDP
+xdp_carried "lan"
 n_other=$(tcpdump -r "$LAB/a.pcap" -n 2>/dev/null | grep -c "10.20.0.2.9000")
 n_other=$((n_other + $(tcpdump -r "$LAB/b.pcap" -n 2>/dev/null | grep -c "10.20.0.2.9000")))
 [ "$n_other" = 0 ] && pass "no instance saw the unconfigured traffic" ||

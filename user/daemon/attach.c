@@ -48,7 +48,7 @@ int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen)
 }
 
 /* The name and id of the XDP program on ifindex, if any. */
-static bool attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u32 *id)
+bool cs_xdp_attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u32 *id)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *main;
@@ -66,7 +66,8 @@ static bool attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u32 *id)
 	return found;
 }
 
-static int detach_ifindex(int ifindex)
+/* Whatever XDP program libxdp finds on ifindex, off. */
+int cs_xdp_detach_ifindex(int ifindex)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	int e;
@@ -135,7 +136,7 @@ int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen)
 		snprintf(a->ifname, sizeof(a->ifname), "%s", d->conf.learn_ifaces[i]);
 		a->ifindex = (int)if_nametoindex(a->ifname);
 		a->ours = false;
-		if (attached_prog(a->ifindex, name, &id)) {
+		if (cs_xdp_attached_prog(a->ifindex, name, &id)) {
 			if (strcmp(name, "learn")) {
 				snprintf(err, errlen, "%s already runs the XDP program \"%s\" (id %u); "
 					 "sharing an interface needs libxdp's dispatcher, which this kernel "
@@ -151,7 +152,7 @@ int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen)
 				continue;
 			}
 			cs_info("learn: %s: replacing program id %u with a newer one", a->ifname, id);
-			detach_ifindex(a->ifindex);
+			cs_xdp_detach_ifindex(a->ifindex);
 		}
 		if (attach_one(prog_fd, a, err, errlen))
 			return -1;
@@ -172,9 +173,9 @@ void cs_detach_learn(const struct cs_conf *conf)
 		char name[BPF_OBJ_NAME_LEN] = "";
 		__u32 id;
 
-		if (!ifindex || !attached_prog(ifindex, name, &id) || strcmp(name, "learn"))
+		if (!ifindex || !cs_xdp_attached_prog(ifindex, name, &id) || strcmp(name, "learn"))
 			continue;
-		if (detach_ifindex(ifindex))
+		if (cs_xdp_detach_ifindex(ifindex))
 			cs_warn("learn: %s: could not detach program id %u", conf->learn_ifaces[i], id);
 		else
 			cs_info("learn: detached from %s", conf->learn_ifaces[i]);

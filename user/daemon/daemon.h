@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <linux/bpf.h>	/* BPF_OBJ_NAME_LEN */
 #include <linux/types.h>
 
 #include "cloudsteer.h"
@@ -68,6 +69,8 @@ struct cs_daemon {
 	int lock_fd;
 	struct cs_attachment att[CS_IFACES_MAX];
 	int n_att;
+	bool xdp_steering;		/* steer_xdp runs somewhere: keep cs_xdp_ports */
+	__u64 xdp_ports_next_ms;	/* when to look at the interfaces again */
 	struct cs_sweep sweep;
 	__u32 sweep_per_tick;		/* records looked at per tick */
 	struct cs_ids ids;		/* who holds each chain and instance id
@@ -118,6 +121,16 @@ int cs_ifaces_check(const struct cs_conf *conf, char *err, size_t errlen);
 int cs_attach_learn(struct cs_daemon *d, char *err, size_t errlen);
 /* Detach learn from the interfaces of conf, where it is ours. Logs each. */
 void cs_detach_learn(const struct cs_conf *conf);
+/* The name and id of the XDP program on ifindex, as libxdp finds it. */
+bool cs_xdp_attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u32 *id);
+int cs_xdp_detach_ifindex(int ifindex);
+
+/* steerxdp.c: steer's XDP fast path, where it can be (never fails a start:
+ * TC steers alone where it cannot, and the log says why); the interfaces
+ * it may send out of, looked at again every few seconds. */
+void cs_steer_xdp_attach(struct cs_daemon *d);
+void cs_steer_xdp_ports_tick(struct cs_daemon *d);
+void cs_steer_xdp_detach(const struct cs_conf *conf, const char *pin_dir);
 
 /* steer.c */
 int cs_steer_load(struct cs_daemon *d, char *err, size_t errlen);

@@ -68,6 +68,7 @@ void cs_detach_steer(const struct cs_conf *conf, const char *pin_dir)
 {
 	size_t i;
 
+	cs_steer_xdp_detach(conf, pin_dir);	/* first: TC steers what it would have */
 	for (i = 0; i < conf->n_steer_ifaces; i++)
 		cs_tc_detach(conf->steer_ifaces[i], &steer_filter);
 	cs_tc_remove_hooks(pin_dir);

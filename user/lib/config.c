@@ -687,18 +687,38 @@ static int steer_limits_pair(struct loader *l, const char *key, yaml_node_t *k, 
 	return fail(l, k, "unknown key \"%s\" in steer.limits (known: flows, flows_new)", key);
 }
 
+static int want_steer_xdp(struct loader *l, const yaml_node_t *n, enum cs_steer_xdp *out)
+{
+	const char *s;
+
+	if (want_scalar(l, n, "steer.xdp", &s))
+		return -1;
+	if (!strcmp(s, "auto"))
+		*out = CS_STEER_XDP_AUTO;
+	else if (!strcmp(s, "on"))
+		*out = CS_STEER_XDP_ON;
+	else if (!strcmp(s, "off"))
+		*out = CS_STEER_XDP_OFF;
+	else
+		return fail(l, n, "steer.xdp must be auto, on or off, not \"%s\"", s);
+	return 0;
+}
+
 static int steer_pair(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	(void)arg;
 	if (!strcmp(key, "interfaces"))
 		return load_ifaces(l, v, &l->conf->steer_ifaces, &l->conf->n_steer_ifaces);
+	if (!strcmp(key, "xdp"))
+		return want_steer_xdp(l, v, &l->conf->steer_xdp);
 	if (!strcmp(key, "flow_idle"))
 		return want_millis(l, v, "steer.flow_idle", &l->conf->flow_idle_ms);
 	if (!strcmp(key, "flow_timeouts"))
 		return each_pair(l, v, "steer.flow_timeouts", timeouts_pair, NULL);
 	if (!strcmp(key, "limits"))
 		return each_pair(l, v, "steer.limits", steer_limits_pair, NULL);
-	return fail(l, k, "unknown key \"%s\" in steer (known: interfaces, flow_idle, flow_timeouts, limits)", key);
+	return fail(l, k, "unknown key \"%s\" in steer (known: interfaces, xdp, flow_idle, flow_timeouts, limits)",
+		    key);
 }
 
 struct rule_load {

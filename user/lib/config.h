@@ -173,6 +173,15 @@ struct cs_cluster_conf {
 	int line;			/* of the `cluster:` key; 0: absent */
 };
 
+/* steer.xdp: where steer's XDP fast path runs */
+enum cs_steer_xdp {
+	CS_STEER_XDP_AUTO = 0,	/* every steer interface with native XDP but a
+				 * veth, whose sender leaves checksums to
+				 * offload, which XDP cannot finish */
+	CS_STEER_XDP_ON,	/* veths too (their senders checksum: tx off) */
+	CS_STEER_XDP_OFF,	/* TC steers alone */
+};
+
 struct cs_conf {
 	char **files;			/* files[0]: the config; then rule lists */
 	size_t n_files;
@@ -194,6 +203,7 @@ struct cs_conf {
 	__u32 quota;			/* learn.quota: records per rule by default */
 	char **steer_ifaces;
 	size_t n_steer_ifaces;
+	enum cs_steer_xdp steer_xdp;	/* steer.xdp */
 	__u32 flow_idle_ms;		/* steer.flow_idle: a flow of UDP or another
 					 * protocol this quiet is over */
 	struct cs_flow_timeouts flow_timeouts;	/* steer.flow_timeouts: TCP's */
