@@ -161,7 +161,7 @@ reload && [ "$(id_of casb-e)" = 9 ] && [ "$(state_of 2)" = left ] &&
 	fail "id: 9" "$("$CS" show instances; tail -5 "$LAB/daemon.log")"
 config "$A" "{name: casb-c, address: 10.32.0.2, id: 4}" "$D"
 ip netns pids $P-host | xargs -r kill -HUP
-wait_log "reload refused, the running config stays: $LAB/cs.yaml:15: instance \"casb-c\" asks for id 4, which this node gave instance \"casb-d\"" 30 &&
+wait_log "reload refused, the running config stays: $LAB/cs.yaml:16: instance \"casb-c\" asks for id 4, which this node gave instance \"casb-d\"" 30 &&
 	[ "$(id_of casb-c)" = 3 ] && pass "an id: that another instance holds here is refused with FILE:LINE; the running ids stay" ||
 	fail "a taken id: is refused" "$(tail -3 "$LAB/daemon.log")"
 ip netns pids $P-b | xargs -r kill

@@ -49,7 +49,8 @@ js=$(host status -c "$LAB/cs.yaml" -j)
 	[ "$(echo "$js" | jq -r '.attached[] | select(.program == "learn") | .interface + " " + .hook')" = "wan xdp" ] &&
 	[ "$(echo "$js" | jq -r '.attached[] | select(.program == "steer") | .interface + " " + .hook')" = "lan tc ingress" ] &&
 	[ "$(echo "$js" | jq -r '.attached[] | select(.program == "query") | .hook')" = "tc egress" ] &&
-	[ "$(echo "$js" | jq '[.attached[] | select(.id > 0 and (.tag | length) == 16 and .loaded > 0)] | length')" = 3 ] &&
+	[ "$(echo "$js" | jq -r '.attached[] | select(.program == "steer_xdp") | .interface + " " + .hook + " " + .mode')" = "lan xdp native" ] &&
+	[ "$(echo "$js" | jq '[.attached[] | select(.id > 0 and (.tag | length) == 16 and .loaded > 0)] | length')" = 4 ] &&
 	[ "$(echo "$js" | jq -r '[.instances[].name] | sort | join(",")')" = "casb-a,casb-b" ] &&
 	[ "$(echo "$js" | jq '.missing | length')" = 0 ] &&
 	pass "--json: pid, tables, programs with id, tag and load time, instances" || fail "--json" "$js"

@@ -47,6 +47,16 @@ int cs_pin_open(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Flags the kernel adds to a map of this type, which an object cannot
+ * declare (a devmap refuses them at creation): every devmap is read-only to
+ * programs, since a lookup hands them the device's own entry. */
+static __u32 kernel_flags(const struct bpf_map *map)
+{
+	enum bpf_map_type t = bpf_map__type(map);
+
+	return t == BPF_MAP_TYPE_DEVMAP || t == BPF_MAP_TYPE_DEVMAP_HASH ? BPF_F_RDONLY_PROG : 0;
+}
+
 /* Does the pinned map behind fd have the layout the object declares? */
 static const char *layout_mismatch(int fd, const struct bpf_map *map)
 {
@@ -62,7 +72,7 @@ static const char *layout_mismatch(int fd, const struct bpf_map *map)
 		return "its key or value size differs (the contract changed)";
 	if (info.max_entries != bpf_map__max_entries(map))
 		return "its size (max entries) differs";
-	if (info.map_flags != bpf_map__map_flags(map))
+	if (info.map_flags != (bpf_map__map_flags(map) | kernel_flags(map)))
 		return "its flags differ";
 	return NULL;
 }
