@@ -74,7 +74,7 @@ leftovers() {	# what of this run still exists, or nothing
 	for n in "${CLUSTER_NS[@]}"; do
 		ip netns list 2>/dev/null | grep -qw -- "$P-$n" && printf 'netns %s ' "$P-$n"
 	done
-	for p in "$PINS"-* /run/"$(basename "$PINS")"* "$LAB" $ETCD_DATA; do
+	for p in "$PINS"-* /run/"$(basename "$PINS")"* /run/cloudsteer/"$(basename "$PINS")"* "$LAB" $ETCD_DATA; do
 		[ -e "$p" ] && printf '%s ' "$p"
 	done
 	pgrep -f -- "$LAB|${ETCD_DATA:-$LAB}" >/dev/null && printf 'processes of %s ' "$LAB"
@@ -228,7 +228,7 @@ for n in a b c; do
 	[ $n = a ] && PROBED_A=$!
 done
 for g in gw1 gw2; do
-	cmd "nsenter --net=/run/netns/$P-$g cloudsteer run -c $g.yaml > $g.log &"
+	cmd "nsenter --net=/run/netns/$P-$g cloudsteer run -v -c $g.yaml > $g.log &"
 	gw_up $g || fail_step "$g to start" "it did not say running within 10 s" "$LAB/$g.log"
 done
 for g in gw1 gw2; do
@@ -388,7 +388,7 @@ gw_stop gw2
 GW_AFFINITY_KEY=$KEY2 gw_config gw2 >/dev/null
 cmd diff gw1.yaml gw2.yaml
 diff "$LAB/gw1.yaml" "$LAB/gw2.yaml"
-cmd "nsenter --net=/run/netns/$P-gw2 cloudsteer run -c gw2.yaml >> gw2.log &"
+cmd "nsenter --net=/run/netns/$P-gw2 cloudsteer run -v -c gw2.yaml >> gw2.log &"
 gw_up gw2 || fail_step "gw2 to start again" "it did not say running within 10 s" "$LAB/gw2.log"
 eventually 100 cluster_shows gw1 'differs: gw2: .*mesh.affinity_key' ||
 	fail_step "show cluster on gw1 to name gw2's affinity key" "$(cs gw1 show cluster -c "$LAB/gw1.yaml" 2>&1)"

@@ -23,7 +23,8 @@
 # Nothing is made in the host's own network namespace. Outside the lab's
 # namespaces it makes only: its pin directories /sys/fs/bpf/cloudsteer-demo-PID
 # (-a, -b for the instances, -libxdp for libxdp's lock directory), the
-# daemons' lock and hook files /run/cloudsteer-demo-PID*, a temp dir,
+# daemons' lock and hook files /run/cloudsteer/cloudsteer-demo-PID* (in
+# /run/cloudsteer, their runtime directory, made if missing; it stays), a temp dir,
 # /run/netns if `ip netns add` has to make it (removed again when empty),
 # and bpffs on /sys/fs/bpf if nothing was mounted there (the first daemon
 # mounts it; unmounted again at the end).
@@ -95,7 +96,8 @@ cleanup() {
 		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	done
 	for n in $NODES; do ip netns del "$NS-$n" 2>/dev/null; done
-	rm -rf "$PIN" "$PIN"-a "$PIN"-b "$XDPFS" /run/cloudsteer-demo-"$ID".* /run/cloudsteer-demo-"$ID"-*
+	rm -rf "$PIN" "$PIN"-a "$PIN"-b "$XDPFS" /run/cloudsteer-demo-"$ID".* /run/cloudsteer-demo-"$ID"-* \
+		/run/cloudsteer/cloudsteer-demo-"$ID".* /run/cloudsteer/cloudsteer-demo-"$ID"-*
 	[ -n "$WORK" ] && rm -rf "$WORK"
 	# the daemons mounted bpffs for this run: as it was, so it is again
 	if [ $BPFFS_FOUND = 0 ]; then
@@ -108,7 +110,8 @@ leftovers() {	# what of this run still exists, or nothing
 	for n in $NODES; do
 		ip netns list 2>/dev/null | grep -qw -- "$NS-$n" && printf 'netns %s ' "$NS-$n"
 	done
-	for p in "$PIN" "$PIN"-a "$PIN"-b "$XDPFS" /run/cloudsteer-demo-"$ID".* /run/cloudsteer-demo-"$ID"-* $WORK; do
+	for p in "$PIN" "$PIN"-a "$PIN"-b "$XDPFS" /run/cloudsteer-demo-"$ID".* /run/cloudsteer-demo-"$ID"-* \
+		/run/cloudsteer/cloudsteer-demo-"$ID".* /run/cloudsteer/cloudsteer-demo-"$ID"-* $WORK; do
 		[ -e "$p" ] && printf '%s ' "$p"
 	done
 	[ $BPFFS_FOUND = 0 ] && bpffs_here && printf 'bpffs on /sys/fs/bpf '
@@ -262,10 +265,10 @@ start_daemons() {
 			"bpffs there, as systemd does at boot on most hosts. This run unmounts it again at the end.)"
 	fi
 	tell "(LIBXDP_BPFFS: libxdp keeps its lock directory there, not in /sys/fs/bpf/xdp where it would stay)"
-	cmd LIBXDP_BPFFS="$XDPFS" nsenter --net=/run/netns/$NS-host cloudsteer run -c "$WORK/cloudsteer.yaml" \
+	cmd LIBXDP_BPFFS="$XDPFS" nsenter --net=/run/netns/$NS-host cloudsteer run -v -c "$WORK/cloudsteer.yaml" \
 		'>' host.log '&'
 	mkdir -p "$XDPFS"
-	LIBXDP_BPFFS=$XDPFS nsenter --net="/run/netns/$NS-host" cloudsteer run -c "$WORK/cloudsteer.yaml" \
+	LIBXDP_BPFFS=$XDPFS nsenter --net="/run/netns/$NS-host" cloudsteer run -v -c "$WORK/cloudsteer.yaml" \
 		>"$WORK/host.log" 2>&1 &
 	DAEMON_PID[host]=$!
 	wait_for "$WORK/host.log" "running:" 10 ||

@@ -189,8 +189,9 @@ static void take_config(struct cs_instance_daemon *d, struct cs_conf *next, stru
  * does not load, is refused and the node goes on as it was. Interfaces,
  * keys, sync on or off and metrics take a restart.
  */
-static void reload(struct cs_instance_daemon *d)
+static bool reload(void *daemon)
 {
+	struct cs_instance_daemon *d = daemon;
 	struct cs_ids *ids = malloc(sizeof(*ids));
 	struct cs_conf next;
 	size_t chain, inst;
@@ -200,11 +201,11 @@ static void reload(struct cs_instance_daemon *d)
 
 	if (!ids) {
 		refuse("out of memory");
-		return;
+		return false;
 	}
 	if (cs_reread_config(d->config_path, &next)) {
 		free(ids);
-		return;
+		return false;
 	}
 	*ids = d->ids;
 	keep_restart_values(&next, &d->conf);
@@ -216,10 +217,22 @@ static void reload(struct cs_instance_daemon *d)
 		refuse(err);
 		cs_config_free(&next);
 		free(ids);
-		return;
+		return false;
 	}
 	take_config(d, &next, ids, chain, inst, sock);
 	free(ids);
+	return true;
+}
+
+/* For systemd's STATUS=: which instance, its peers, the streams it holds
+ * (as the last sweep counted them). */
+static void status(void *daemon, char *buf, size_t len)
+{
+	const struct cs_instance_daemon *d = daemon;
+
+	snprintf(buf, len, "instance %s of chain %s; %zu peer(s); %llu streams", d->members[d->self].name,
+		 cs_role_chain(d)->name, d->n_members - 1,
+		 (unsigned long long)__atomic_load_n(&d->daemon_stats.streams, __ATOMIC_RELAXED));
 }
 
 /* Once a tick: this host's addresses, idle streams, keep-alives, counters. */
@@ -279,10 +292,7 @@ static void loop(void *daemon)
 		epoll_wait(d->epoll_fd, ev, 4, 100);
 		ring_buffer__consume(d->rb);
 		cs_sync_receive(d);
-		if (cs_reload_wanted) {
-			cs_reload_wanted = 0;
-			reload(d);
-		}
+		cs_reload_if_wanted(d);
 		if (__atomic_exchange_n(&d->table_dirty, 0, __ATOMIC_ACQ_REL))
 			rebuild(d);
 		t = cs_now_ns();
@@ -521,7 +531,8 @@ static const char instance_usage[] =
 	"Exit status: 0 after a signal, 1 if the dataplane could not be set up,\n"
 	"2 for a bad config or usage.\n";
 
-static const struct cs_lifecycle instance_life = { "instance", instance_usage, start, loop, finish };
+static const struct cs_lifecycle instance_life = { "instance", instance_usage, start, loop, finish, reload,
+							 status };
 
 int cmd_instance(int argc, char **argv)
 {

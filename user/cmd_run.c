@@ -54,8 +54,9 @@ static int give_ids(struct cs_daemon *d, struct cs_conf *conf, struct cs_ids **i
  * records (pattern ids follow the text); the sweep drops the records of
  * patterns that left and moves records whose pattern changed rule. Chains
  * and instances keep their ids (lib/ids.h); one that left drains. */
-static void reload(struct cs_daemon *d)
+static bool reload(void *daemon)
 {
+	struct cs_daemon *d = daemon;
 	struct cs_ids *ids = NULL;
 	struct cs_ruleset rs;
 	struct cs_conf conf;
@@ -63,10 +64,10 @@ static void reload(struct cs_daemon *d)
 	int e;
 
 	if (cs_reread_config(d->config_path, &conf))
-		return;
+		return false;
 	if (give_ids(d, &conf, &ids)) {
 		cs_config_free(&conf);
-		return;
+		return false;
 	}
 	if (conf.n_learn_ifaces != d->conf.n_learn_ifaces)
 		cs_warn("reload: learn.interfaces changes take a restart; kept the attached ones");
@@ -82,7 +83,7 @@ static void reload(struct cs_daemon *d)
 		cs_err("reload refused, the running config stays: %s", err);
 		cs_config_free(&conf);
 		free(ids);
-		return;
+		return false;
 	}
 	e = cs_learn_configure(d->skel, &conf, &rs);
 	d->never_changed = true;	/* learn.never_steer may differ */
@@ -93,7 +94,7 @@ static void reload(struct cs_daemon *d)
 		cs_rules_free(&rs);
 		cs_config_free(&conf);
 		free(ids);
-		return;
+		return false;
 	}
 	cs_health_end(d);	/* its targets are the old config's */
 	cs_daemon_cluster_reload(d, &conf);
@@ -111,6 +112,24 @@ static void reload(struct cs_daemon *d)
 		cs_err("reload: the health checks could not start again: %s", strerror(errno));
 	cs_healthz_set(NULL);	/* a reload that failed half-way is mended */
 	cs_info("reload: %zu rules, %zu patterns in force", conf.n_rules, conf.n_patterns);
+	return true;
+}
+
+/* For systemd's STATUS=: where it learns, what it holds. The routes are
+ * those the last sweep pass counted (none before the first). */
+static void status(void *daemon, char *buf, size_t len)
+{
+	const struct cs_daemon *d = daemon;
+	size_t n = (size_t)snprintf(buf, len, "learning on");
+	int i;
+
+	for (i = 0; i < d->n_att && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : " ", d->att[i].ifname);
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, "; %zu rules; %zu chains", d->conf.n_rules, d->conf.n_chains);
+	if (n < len && __atomic_load_n(&d->stats.sweep_passes, __ATOMIC_RELAXED))
+		snprintf(buf + n, len - n, "; %llu routes",
+			 (unsigned long long)__atomic_load_n(&d->stats.routes, __ATOMIC_RELAXED));
 }
 
 static void loop(void *daemon)
@@ -129,10 +148,7 @@ static void loop(void *daemon)
 			cs_warn("events: %s", strerror(errno));
 		ring_buffer__consume(d->rb);
 		cs_daemon_cluster_notes(d);
-		if (cs_reload_wanted) {
-			cs_reload_wanted = 0;
-			reload(d);
-		}
+		cs_reload_if_wanted(d);
 		if (__atomic_exchange_n(&d->rebuild_tables, 0, __ATOMIC_ACQ_REL))
 			cs_tables_build(d);
 		/* every pass, not every tick: a warmup of 1 s ends on time */
@@ -144,6 +160,7 @@ static void loop(void *daemon)
 			cs_sweep_tick(d);
 			cs_ids_tick(d);
 			cs_steer_xdp_ports_tick(d);
+			cs_summary_tick(d, status);
 			next_tick = t + CS_TICK_MS;
 		}
 	}
@@ -252,6 +269,7 @@ static int start(void *daemon)
 		cs_err("cannot read the event ring buffer: %s", strerror(errno));
 		return 1;
 	}
+	cs_summary_begin(d);
 	/* last: the dataplane steers on its own before the cluster is heard */
 	if (cs_daemon_cluster_start(d))
 		return 1;
@@ -313,7 +331,7 @@ static const char run_usage[] =
 	"Exit status: 0 after a signal, 1 if the dataplane could not be set up,\n"
 	"2 for a bad config or usage.\n";
 
-static const struct cs_lifecycle run_life = { "run", run_usage, start, loop, finish };
+static const struct cs_lifecycle run_life = { "run", run_usage, start, loop, finish, reload, status };
 
 int cmd_run(int argc, char **argv)
 {

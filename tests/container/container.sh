@@ -55,7 +55,8 @@ cleanup() {
 	ip netns pids "$NS_R" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 	ip netns del "$NS_H" 2>/dev/null
 	ip netns del "$NS_R" 2>/dev/null
-	rm -rf "$PIN" "/run/$(basename "$PIN").lock" "/run/$(basename "$PIN").clsact" "$LAB"
+	rm -rf "$PIN" "/run/$(basename "$PIN").lock" "/run/$(basename "$PIN").clsact" "$LAB" \
+		"/run/cloudsteer/$(basename "$PIN").lock" "/run/cloudsteer/$(basename "$PIN").clsact"
 	bpffs_restore
 }
 trap cleanup EXIT
@@ -163,7 +164,7 @@ rules:
 YAML
 
 # ---- the daemon in a container; the host reads its pins ----
-ctr_start a && pass "the daemon starts in the container (running:)" ||
+ctr_start a run -v -c /etc/cloudsteer/cloudsteer.yaml && pass "the daemon starts in the container (running:)" ||
 	{ fail "the daemon starts in the container (running:)" "$(ctr_log "$CTR-a")"; t_exit; }
 ctr_log "$CTR-a" | grep -q "learn: attached to $VETH_H" && xdp_on && tc_on &&
 	pass "it attaches learn and steer in its network namespace" ||
@@ -246,7 +247,7 @@ if ! clsact_on; then
 	pass "detach removes the clsact hook the first container made"
 else
 	skip "detach removes the clsact hook the first container made" \
-		"it stays: the record of it, /run/$(basename "$PIN").clsact, went with that container"
+		"it stays: the record of it, /run/cloudsteer/$(basename "$PIN").clsact, went with that container"
 	in_host tc qdisc del dev "$VETH_H" clsact
 fi
 ctr_start c run -c /etc/cloudsteer/cloudsteer.yaml --detach-on-exit &&

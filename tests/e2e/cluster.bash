@@ -104,7 +104,7 @@ cluster_cleanup() {
 		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del $P-$n 2>/dev/null
 	done
-	rm -rf "$PINS"-* "/run/$(basename "$PINS")"* "$LAB"
+	rm -rf "$PINS"-* "/run/$(basename "$PINS")"* "/run/cloudsteer/$(basename "$PINS")"* "$LAB"
 	bpffs_restore
 }
 # (again after etcd_start, which sets traps of its own)
@@ -266,7 +266,7 @@ gw_up() {
 	local node=$1 conf=${2:-$LAB/$1.yaml} from
 	touch "$LAB/$node.log"
 	from=$(($(log_lines "$node") + 1))
-	CLOUDSTEER_PIN_DIR=$PINS-$node nsenter --net=/run/netns/$P-$node "$CS" run -c "$conf" >>"$LAB/$node.log" 2>&1 &
+	CLOUDSTEER_PIN_DIR=$PINS-$node nsenter --net=/run/netns/$P-$node "$CS" run -v -c "$conf" >>"$LAB/$node.log" 2>&1 &
 	GW_PID[$node]=$!
 	eventually 100 log_since "$node" "$from" "running:"
 }

@@ -35,7 +35,8 @@ leftovers() {
 	local id=$1 tmp=$2 p
 	ip netns list | grep -o "csdemo-$id-[a-z]*" | sed 's/^/netns /'
 	for p in /sys/fs/bpf/cloudsteer-demo-"$id" /sys/fs/bpf/cloudsteer-demo-"$id"-* \
-		/run/cloudsteer-demo-"$id".* /run/cloudsteer-demo-"$id"-* $tmp; do
+		/run/cloudsteer-demo-"$id".* /run/cloudsteer-demo-"$id"-* \
+		/run/cloudsteer/cloudsteer-demo-"$id".* /run/cloudsteer/cloudsteer-demo-"$id"-* $tmp; do
 		[ -e "$p" ] && echo "$p"
 	done
 	# a process of the run names its pins or its temp dir on its command line
@@ -101,6 +102,6 @@ check_nothing_left "straight through" "$OUT/full.txt"
 
 # ---- 2. interrupted with SIGINT once the lab is up: Ctrl-C ----
 # in step 2, as the host's daemon starts (the instances run, their pins exist)
-demo_interrupt "$REPO/scripts/demo.sh" "$OUT/int.txt" "cloudsteer run -c" 2 4
+demo_interrupt "$REPO/scripts/demo.sh" "$OUT/int.txt" "cloudsteer run -v -c" 2 4
 check_nothing_left "interrupted" "$OUT/int.txt"
 t_exit

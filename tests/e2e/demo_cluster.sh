@@ -36,7 +36,7 @@ run_dirs() { grep -oE '/tmp/cs-(cluster|etcd)\.[A-Za-z0-9]+' "$1" | sort -u; }
 leftovers() {
 	local id=$1 dirs=$2 p
 	ip netns list | grep -o "csc$id-[a-z0-9]*" | sed 's/^/netns /'
-	for p in /sys/fs/bpf/cs-cluster-"$id"-* /run/cs-cluster-"$id"* $dirs; do
+	for p in /sys/fs/bpf/cs-cluster-"$id"-* /run/cs-cluster-"$id"* /run/cloudsteer/cs-cluster-"$id"* $dirs; do
 		[ -e "$p" ] && echo "$p"
 	done
 	# a process of the run names its config, its pins or etcd's data on its

@@ -29,7 +29,8 @@ lab_cleanup() {
 	# pins and /run notes of the daemons, also of those a test ran on
 	# $CLOUDSTEER_PIN_DIR-SOMETHING (a second daemon, an instance)
 	rm -rf "$CLOUDSTEER_PIN_DIR" "$CLOUDSTEER_PIN_DIR"-* "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* \
-	       "/run/$(basename "$CLOUDSTEER_PIN_DIR")"-* "$LAB"
+	       "/run/$(basename "$CLOUDSTEER_PIN_DIR")"-* "$LAB" \
+	       "/run/cloudsteer/$(basename "$CLOUDSTEER_PIN_DIR")".* "/run/cloudsteer/$(basename "$CLOUDSTEER_PIN_DIR")"-*
 	bpffs_restore
 }
 trap lab_cleanup EXIT
@@ -74,8 +75,9 @@ conf() { sed "s/@IFACE@/$VETH_C/g" > "$LAB/$1"; echo "$LAB/$1"; }
 daemon_start() {
 	: > "$LAB/daemon.log"
 	# nsenter execs the daemon, so $! is the daemon (a backgrounded shell
-	# function would be a subshell)
-	nsenter --net="/run/netns/$NS_C" "$CS" run -c "$1" ${2:-} >>"$LAB/daemon.log" 2>&1 &
+	# function would be a subshell); -v: the tests watch the lines a record
+	# (learned, expired, route removed), which are debug level
+	nsenter --net="/run/netns/$NS_C" "$CS" run -v -c "$1" ${2:-} >>"$LAB/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	wait_log "running:" 50
 }

@@ -52,7 +52,8 @@ cleanup() {
 		ip netns del $P-$n 2>/dev/null
 	done
 	# the instance daemons pin in $CLOUDSTEER_PIN_DIR-NAME (instance.sh)
-	rm -rf "$CLOUDSTEER_PIN_DIR" "$CLOUDSTEER_PIN_DIR"-* "/run/$(basename "$CLOUDSTEER_PIN_DIR")"* "$LAB"
+	rm -rf "$CLOUDSTEER_PIN_DIR" "$CLOUDSTEER_PIN_DIR"-* "/run/$(basename "$CLOUDSTEER_PIN_DIR")"* "$LAB" \
+		"/run/cloudsteer/$(basename "$CLOUDSTEER_PIN_DIR")"*
 	bpffs_restore
 }
 trap cleanup EXIT

@@ -184,7 +184,7 @@ class Daemon:
         self.killed = False
         self.klock = threading.Lock()
         # nsenter execs the daemon: the pid is the daemon's
-        self.proc = subprocess.Popen(["nsenter", "--net=" + self.args.netns, self.args.cs, "run", "-c",
+        self.proc = subprocess.Popen(["nsenter", "--net=" + self.args.netns, self.args.cs, "run", "-v", "-c",
                                       self.args.config], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self.read, args=(self.proc, self.n), daemon=True)

@@ -1,7 +1,10 @@
 #!/bin/bash
 # e2e-units: the systemd units in scripts/systemd/ are valid (systemd-analyze
 # verify, with the binary and the man page they name made from this tree),
-# and the commands they run are ones cloudsteer accepts. No root needed.
+# the commands they run are ones cloudsteer accepts, they are Type=notify,
+# and `systemd-analyze security` rates them 5.0 or better (exposure), with
+# bpf(2) still allowed by their SystemCallFilter=. No root needed. (The
+# daemons under these units' capabilities and $NOTIFY_SOCKET: e2e/systemd.sh.)
 T_SUITE=e2e-units
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/lib/testing.sh"
@@ -14,6 +17,17 @@ trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/man/man8"
 python3 "$REPO/scripts/gen-man.py" "$REPO/docs/commands.md" > "$TMP/man/man8/cloudsteer.8" 2>/dev/null
 printf 'learn:\n  interfaces: [lo]\nrules:\n  - match: [example.test]\n' > "$TMP/cloudsteer.yaml"
+# the system calls a SystemCallFilter= list allows, its @groups expanded
+# (they nest: @system-service holds @resources ...)
+expand_filter() {
+	local g
+	for g in "$@"; do
+		case $g in
+		@*) expand_filter $(systemd-analyze syscall-filter "$g" 2>/dev/null | sed 's/^ *//' | grep -v '^#' | tail -n +2);;
+		*) echo "$g";;
+		esac
+	done
+}
 for unit in "$REPO"/scripts/systemd/*.service; do
 	name=$(basename "$unit")
 	# (without man-db, verify cannot look the page up: leave it out)
@@ -27,5 +41,21 @@ for unit in "$REPO"/scripts/systemd/*.service; do
 	cmd=$(sed -n 's/^ExecStart=[^ ]* \([a-z]*\) .*/\1/p' "$TMP/$name")
 	"$CS" "$cmd" --help | grep -q -- '-c, --config FILE' && pass "$name: cloudsteer $cmd takes -c" ||
 		fail "$name: ExecStart's command" "cloudsteer $cmd --help"
+	grep -qx 'Type=notify' "$unit" && grep -qx 'NotifyAccess=main' "$unit" &&
+		pass "$name: Type=notify, NotifyAccess=main" || fail "$name: Type=notify" "$(grep -e ^Type -e ^Notify "$unit")"
+	# --offline=true (systemd 252): the file alone, no running manager
+	sec=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze security --offline=true "$TMP/$name" 2>&1)
+	score=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+	[ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 5.0) }' &&
+		pass "$name: systemd-analyze security rates its exposure $score (5.0 or better)" ||
+		fail "$name: exposure 5.0 or better" "${score:-no score}: $(printf '%s\n' "$sec" | tail -3)"
+	# the daemons live on bpf(2): the filter must name it (it is in
+	# @privileged, which @system-service leaves out)
+	filter=$(sed -n 's/^SystemCallFilter=//p' "$unit")
+	allowed=$(expand_filter $filter)
+	for sc in bpf setrlimit socket sendto epoll_wait; do
+		grep -qx "$sc" <<<"$allowed" || { fail "$name: SystemCallFilter= allows $sc" "$filter"; continue 2; }
+	done
+	pass "$name: SystemCallFilter= allows bpf(2), setrlimit, socket, sendto, epoll_wait"
 done
 t_exit

@@ -57,6 +57,17 @@ struct cs_attachment {
 	bool ours;			/* attached by this daemon (not adopted) */
 };
 
+/* Counters as the periodic summary last read them (daemon/summary.c). */
+struct cs_summary_counts {
+	__u64 learned, refreshed, expired, evicted, routes_removed;
+};
+
+struct cs_summary {
+	__u64 every_ms;			/* its interval */
+	__u64 since_ms;			/* CLOCK_MONOTONIC of the last */
+	struct cs_summary_counts last;
+};
+
 struct cs_daemon {
 	const char *config_path;
 	const char *pin_dir;
@@ -104,6 +115,7 @@ struct cs_daemon {
 	struct cs_cluster *cluster;	/* the cluster thread; NULL: no cluster: section */
 	struct cs_iptable *iptable;	/* its part, the shared cloud IP table */
 	struct cs_mapparts *mapparts;	/* its parts that agree on the service map */
+	struct cs_summary summary;	/* the periodic summary of records */
 	bool drained_by_map[CS_INSTANCES_MAX];	/* by instance id: DRAINING because
 						 * the agreed map says drained (so
 						 * its end there makes it up again) */
@@ -255,5 +267,12 @@ void cs_daemon_cluster_reload(struct cs_daemon *d, const struct cs_conf *next);
 /* From the loop, and from a sweep pass before it removes names: the names
  * of installed records kept, a new generation after removals. */
 void cs_daemon_cluster_notes(struct cs_daemon *d);
+
+/* The periodic summary at info level of what learn and the sweep did
+ * (records are logged one a line only at debug level): begin once the
+ * dataplane is up, tick every tick; a summary is said, and status(d) sent to
+ * systemd as STATUS=, once an interval when anything happened. */
+void cs_summary_begin(struct cs_daemon *d);
+void cs_summary_tick(struct cs_daemon *d, void (*status)(void *daemon, char *buf, size_t len));
 
 #endif

@@ -43,7 +43,8 @@ int cs_on_learn_event(void *ctx, void *data, size_t size)
 		return 0;
 	cs_iptable_note(d->iptable, keep_name(d, e), &e->addr);
 	snprintf(acl, sizeof(acl), "%u", e->acl_id);
-	cs_info("learned %s %s for %s (rule %s, ttl %u, acl %s)", e->name.text,
+	/* a line a record at debug level only: daemon/summary.c counts them */
+	cs_debug("learned %s %s for %s (rule %s, ttl %u, acl %s)", e->name.text,
 		cs_addr_format(&e->addr, ip, sizeof(ip)), e->qname.text, cs_pattern_text(&d->conf, e->pattern_id),
 		e->ttl, e->acl_id ? acl : "waiting");
 	return 0;

@@ -191,7 +191,8 @@ static const char *name_text(struct cs_daemon *d, __u64 name_id, char *buf, size
 	return buf;
 }
 
-/* A line per removed record, up to CS_LOG_REMOVED_PER_PASS in a pass: a
+/* A line per removed record at debug level (the summary counts them at
+ * info, daemon/summary.c), up to CS_LOG_REMOVED_PER_PASS in a pass: a
  * million records expiring at once would otherwise write 100 MB of log and
  * spend most of the pass on it. The pass's end says how many went unlogged. */
 static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, const struct cs_record *r,
@@ -199,9 +200,9 @@ static void log_removed(struct cs_daemon *d, const struct cs_record_key *k, cons
 {
 	char name[CS_NAME_TEXT_MAX], ip[CS_ADDR_TEXT_MAX];
 
-	if (d->sweep.logged++ >= CS_LOG_REMOVED_PER_PASS)
+	if (cs_log_level < CS_LOG_DEBUG || d->sweep.logged++ >= CS_LOG_REMOVED_PER_PASS)
 		return;
-	cs_info("%s %s %s (rule %s)", why, name_text(d, k->name_id, name, sizeof(name)),
+	cs_debug("%s %s %s (rule %s)", why, name_text(d, k->name_id, name, sizeof(name)),
 		cs_addr_format(&k->addr, ip, sizeof(ip)), cs_pattern_text(&d->conf, r->pattern_id));
 }
 
@@ -571,7 +572,7 @@ static bool remove_unneeded_route(struct cs_daemon *d, const struct cs_addr *key
 		return false;
 	switch (cs_sweep_settle_taken_route(d, key, &gone)) {
 	case CS_ROUTE_REMOVED:
-		cs_info("route %s removed: no record or flow needs it (acl %u)", ip, gone.acl_id);
+		cs_debug("route %s removed: no record or flow needs it (acl %u)", ip, gone.acl_id);
 		return true;
 	case CS_ROUTE_PUT_BACK:
 		cs_debug("route %s kept: learn made a record for it during its removal", ip);
@@ -674,7 +675,7 @@ static void pass_routes(struct cs_daemon *d)
 
 	cs_map_walk(w.fd, sizeof(struct cs_addr), route_walk_one, &w);
 	if (w.removed || w.assigned)
-		cs_info("sweep: %lu routes removed, %lu given an ACL id", w.removed, w.assigned);
+		cs_debug("sweep: %lu routes removed, %lu given an ACL id", w.removed, w.assigned);
 	d->sweep.removed_any |= w.removed > 0;
 	cs_stat_add(&d->stats.routes_removed, w.removed);
 	cs_stat_set(&d->stats.routes, w.n);
@@ -837,7 +838,7 @@ void cs_sweep_tick(struct cs_daemon *d)
 	if (sw->removed_any)
 		cs_new_generation(d);
 	if (sw->logged > CS_LOG_REMOVED_PER_PASS)
-		cs_info("sweep: %llu more records removed than logged",
+		cs_debug("sweep: %llu more records removed than logged",
 			(unsigned long long)(sw->logged - CS_LOG_REMOVED_PER_PASS));
 	if (sw->expired || sw->remapped || sw->put_back)
 		cs_debug("sweep: pass done: %llu expired, %llu moved to another rule, %llu alive after all "

@@ -6,9 +6,13 @@
 #include "lifecycle.h"
 #include "lock.h"
 #include "log.h"
+#include "notify.h"
 #include "signals.h"
 
 #define MORE_MAX 4	/* own flags of a daemon besides --detach-on-exit */
+#define STATUS_MAX 256
+
+static const struct cs_lifecycle *living;	/* for cs_reload_if_wanted */
 
 /* The daemon's command line into args. CS_CLI_GO_ON, or the exit status. */
 static int parse_args(const struct cs_lifecycle *life, const struct cs_daemon_args *args, int argc,
@@ -32,13 +36,22 @@ static int parse_args(const struct cs_lifecycle *life, const struct cs_daemon_ar
 /* From start to finish. */
 static int live(const struct cs_lifecycle *life, void *daemon)
 {
+	char status[STATUS_MAX];
 	int rc;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	cs_catch_signals();
+	living = life;
 	rc = life->start(daemon);
-	if (!rc)
+	if (!rc) {
+		life->status(daemon, status, sizeof(status));
+		cs_notify_ready(status);	/* attached, the config in force */
 		life->loop(daemon);
+		snprintf(status, sizeof(status), "stopping on signal %d", (int)cs_stop_signal);
+		cs_notify_stopping(status);
+	} else {
+		cs_notify_stopping(rc == 2 ? "refused the config" : "the dataplane could not be set up");
+	}
 	life->finish(daemon);
 	if (!rc && cs_stop_signal)
 		cs_info("stopped by signal %d", (int)cs_stop_signal);
@@ -51,6 +64,22 @@ int cs_lifecycle_main(const struct cs_lifecycle *life, const struct cs_daemon_ar
 	int rc = parse_args(life, args, argc, argv);
 
 	return rc == CS_CLI_GO_ON ? live(life, daemon) : rc;
+}
+
+void cs_reload_if_wanted(void *daemon)
+{
+	char status[STATUS_MAX], line[STATUS_MAX + 64];
+	bool taken;
+
+	if (!cs_reload_wanted)
+		return;
+	cs_reload_wanted = 0;
+	cs_notify_reloading();
+	taken = living->reload(daemon);
+	living->status(daemon, status, sizeof(status));
+	snprintf(line, sizeof(line), "%s; %s", taken ? "reloaded" : "reload refused, the running config stays",
+		 status);
+	cs_notify_ready(line);
 }
 
 int cs_claim_pin_dir(const char *pin_dir, const char *role)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lock.h"
+#include "rundir.h"
 
 /* The pid a lock file notes, or "" (none, or another /run than ours). */
 static const char *read_pid(int fd, char *pid, size_t len)
@@ -53,23 +54,61 @@ static int lock_pin_dir(const char *pin_dir, int pid_fd, char *err, size_t errle
 	return -1;
 }
 
+/* An older release's daemons noted /run/NAME.lock and `instance` locked
+ * /run/NAME.instance.lock: while an older `instance` runs (an upgrade that
+ * did not stop it), this one is refused; a file no one holds is left from
+ * it and goes. 0, or -1 said in err. */
+static int legacy_lock_free(const char *pin_dir, const char *suffix, char *err, size_t errlen)
+{
+	char path[256], pid[32];
+	int fd;
+
+	cs_run_file_legacy(pin_dir, suffix, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		read_pid(fd, pid, sizeof(pid));
+		snprintf(err, errlen, "an older cloudsteer daemon%s%s%s holds %s: stop it first", *pid ? " (pid " : "",
+			 pid, *pid ? ")" : "", path);
+		close(fd);
+		return -1;
+	}
+	unlink(path);
+	close(fd);
+	return 0;
+}
+
+/* What a role's lock file ends with: ".lock", ".instance.lock". */
+static void lock_suffix(const char *role, char *suffix, size_t len)
+{
+	snprintf(suffix, len, "%s%s.lock", role ? "." : "", role ? role : "");
+}
+
 /* The lock of a daemon's state. `run` holds the pin directory (above) and
- * notes its pid in /run/NAME.lock; `instance` holds /run/NAME.instance.lock,
- * so one host can be a steering host and an instance on one pin directory.
- * The lock goes with the process, also when it is killed. */
+ * notes its pid in /run/cloudsteer/NAME.lock; `instance` holds
+ * /run/cloudsteer/NAME.instance.lock, so one host can be a steering host
+ * and an instance on one pin directory (lib/rundir.h). The lock goes with
+ * the process, also when it is killed. */
 const char *cs_lock_path(const char *pin_dir, const char *role, char *path, size_t len)
 {
-	const char *base = strrchr(pin_dir, '/');
+	char suffix[64];
 
-	snprintf(path, len, "/run/%s%s%s.lock", base ? base + 1 : pin_dir, role ? "." : "", role ? role : "");
+	lock_suffix(role, suffix, sizeof(suffix));
+	cs_run_file(pin_dir, suffix, path, len);
 	return path;
 }
 
 int cs_lock_take(const char *pin_dir, const char *role, char *err, size_t errlen)
 {
-	char path[256];
+	char path[256], suffix[64];
 	int fd;
 
+	lock_suffix(role, suffix, sizeof(suffix));
+	if (cs_run_dir_make(err, errlen))
+		return -1;
+	if (legacy_lock_free(pin_dir, suffix, err, errlen))
+		return -1;
 	cs_lock_path(pin_dir, role, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {

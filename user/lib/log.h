@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* log.h - one logging sink: plain lines on stderr, fit for journald. */
+/* log.h - one logging sink: plain lines on stderr, fit for journald; when
+ * stderr is journald's stream ($JOURNAL_STREAM), each line starts with its
+ * syslog priority (<3> error, <4> warning, <6> info, <7> debug). */
 #ifndef CS_LOG_H
 #define CS_LOG_H
 

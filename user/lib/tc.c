@@ -11,21 +11,18 @@
 #include "tc.h"
 #include "log.h"
 #include "pins.h"
+#include "rundir.h"
 
-/* /run/<pin dir name>.clsact lists the interfaces whose hook we made. */
-static void hooks_file(const char *pin_dir, char *buf, size_t len)
-{
-	const char *base = strrchr(pin_dir, '/');
-
-	snprintf(buf, len, "/run/%s.clsact", base ? base + 1 : pin_dir);
-}
-
+/* /run/cloudsteer/<pin dir name>.clsact lists the interfaces whose hook we
+ * made (lib/rundir.h). */
 static void remember_hook(const char *pin_dir, const char *ifname)
 {
-	char path[256];
+	char path[256], err[256];
 	FILE *f;
 
-	hooks_file(pin_dir, path, sizeof(path));
+	if (cs_run_dir_make(err, sizeof(err)))
+		cs_warn("%s: detach will not know that cloudsteer made the clsact hook on %s", err, ifname);
+	cs_run_file(pin_dir, ".clsact", path, sizeof(path));
 	f = fopen(path, "a");
 	if (f) {
 		fprintf(f, "%s\n", ifname);
@@ -86,12 +83,12 @@ void cs_tc_detach(const char *ifname, const struct cs_tc_filter *f)
 		cs_info("%s: detached from %s %s", f->what, ifname, side(f));
 }
 
-void cs_tc_remove_hooks(const char *pin_dir)
+/* The clsact hooks that one note lists, removed, and the note with them. */
+static void remove_noted_hooks(const char *path)
 {
-	char path[256], line[64];
+	char line[64];
 	FILE *f;
 
-	hooks_file(pin_dir, path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f)
 		return;
@@ -105,4 +102,15 @@ void cs_tc_remove_hooks(const char *pin_dir)
 	}
 	fclose(f);
 	unlink(path);
+}
+
+void cs_tc_remove_hooks(const char *pin_dir)
+{
+	char path[256];
+
+	cs_run_file(pin_dir, ".clsact", path, sizeof(path));
+	remove_noted_hooks(path);
+	/* an older release's note, of hooks made before an upgrade */
+	cs_run_file_legacy(pin_dir, ".clsact", path, sizeof(path));
+	remove_noted_hooks(path);
 }
