@@ -9,7 +9,7 @@
 set -eu
 
 BUILD="make clang llvm gcc pkg-config libbpf-dev libxdp-dev bpftool libyaml-dev libpcap-dev libcurl4-openssl-dev libjson-c-dev python3"
-TEST="iproute2 ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 python3-prometheus-client jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base libclang-rt-14-dev dnsperf nftables gnuplot-nox etcd-server etcd-client openssl valgrind prometheus python3-yaml dpkg-dev yamllint"
+TEST="iproute2 libcap2-bin ethtool socat tshark tcpdump dnsutils knot-dnsutils knot unbound bind9 dnsmasq-base python3 python3-prometheus-client jq curl qemu-system-x86 busybox-static cpio libelf-dev zlib1g-dev groff-base libclang-rt-14-dev dnsperf nftables gnuplot-nox etcd-server etcd-client openssl valgrind prometheus python3-yaml dpkg-dev yamllint"
 DEMO="iproute2 socat tcpdump dnsutils dnsmasq-base python3 curl"
 # the cluster's lab runs three etcd members of its own (etcdctl shows them);
 # setsid, setpriv, nsenter and mountpoint are util-linux's, always there

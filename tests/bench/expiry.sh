@@ -45,7 +45,7 @@ cleanup() {
 	fi
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
-	rm -rf "$PIN" "/run/csbx-$$.lock" "/run/csbx-$$.clsact"
+	rm -rf "$PIN" "/run/cloudsteer/csbx-$$.lock" "/run/cloudsteer/csbx-$$.clsact"
 	[ -n "$WORK" ] && rm -rf "$WORK"
 	bpffs_restore
 }

@@ -134,4 +134,18 @@ daemon_start "$good" --detach-on-exit
 daemon_stop TERM
 ! in_client ip link show "$VETH_C" | grep -q " xdp" && [ ! -e "$CLOUDSTEER_PIN_DIR" ] &&
 	pass "--detach-on-exit leaves nothing" || fail "--detach-on-exit leaves nothing" "$(cat "$LAB/daemon.log")"
+
+# without CAP_SYS_ADMIN libxdp 1.3 crashes in its attach: the daemon says
+# what it lacks and exits, before that
+if command -v capsh >/dev/null; then
+	nsenter --net="/run/netns/$NS_C" capsh --drop=cap_sys_admin -- -c "\"$CS\" run -c \"$good\"" \
+		>"$LAB/nocap.log" 2>&1
+	rc=$?
+	[ $rc = 1 ] && grep -q "attaching XDP through libxdp takes CAP_SYS_ADMIN, which this process lacks" "$LAB/nocap.log" &&
+		pass "without CAP_SYS_ADMIN the daemon refuses to attach, with the reason (exit 1, no crash)" ||
+		fail "without CAP_SYS_ADMIN" "exit $rc: $(cat "$LAB/nocap.log")"
+	in_client "$CS" detach -c "$good" >/dev/null 2>&1
+else
+	skip "without CAP_SYS_ADMIN" "capsh missing (libcap2-bin)"
+fi
 t_exit

@@ -9,6 +9,9 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -79,14 +82,34 @@ int cs_xdp_detach_ifindex(int ifindex)
 	return e;
 }
 
+/* Does this process hold CAP_SYS_ADMIN? libxdp 1.3's attach needs it: it
+ * tries its dispatcher first, and without the capability that load fails in
+ * a way libxdp then crashes on (a NULL program), instead of falling back. */
+bool cs_xdp_attach_allowed(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
 /* Native first (the driver runs it before an skb exists), generic where the
  * driver has no XDP. */
 static int attach_one(int prog_fd, struct cs_attachment *a, char *err, size_t errlen)
 {
-	struct xdp_program *p = xdp_program__from_fd(prog_fd);
+	struct xdp_program *p;
 	char why[128];
 	int e;
 
+	if (!cs_xdp_attach_allowed()) {
+		snprintf(err, errlen, "cannot attach learn to %s: attaching XDP through libxdp takes CAP_SYS_ADMIN, "
+			 "which this process lacks", a->ifname);
+		return -1;
+	}
+	p = xdp_program__from_fd(prog_fd);
 	if (!p || libxdp_get_error(p)) {
 		snprintf(err, errlen, "%s: cannot wrap the learn program for libxdp", a->ifname);
 		return -1;

@@ -136,6 +136,8 @@ void cs_detach_learn(const struct cs_conf *conf);
 /* The name and id of the XDP program on ifindex, as libxdp finds it. */
 bool cs_xdp_attached_prog(int ifindex, char name[BPF_OBJ_NAME_LEN], __u32 *id);
 int cs_xdp_detach_ifindex(int ifindex);
+/* May this process attach through libxdp (CAP_SYS_ADMIN)? */
+bool cs_xdp_attach_allowed(void);
 
 /* steerxdp.c: steer's XDP fast path, where it can be (never fails a start:
  * TC steers alone where it cannot, and the log says why); the interfaces

@@ -84,6 +84,10 @@ static void attach_native(struct cs_daemon *d, const char *ifname, int ifindex, 
 		}
 		cs_xdp_detach_ifindex(ifindex);	/* TC steers every packet meanwhile */
 	}
+	if (!cs_xdp_attach_allowed()) {
+		cs_info("steer: %s: attaching XDP through libxdp takes CAP_SYS_ADMIN: TC steers alone there", ifname);
+		return;
+	}
 	p = xdp_program__from_fd(prog_fd);
 	if (!p || libxdp_get_error(p)) {
 		cs_warn("steer: %s: cannot wrap steer_xdp for libxdp: TC steers alone there", ifname);
