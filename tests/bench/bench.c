@@ -72,7 +72,7 @@
  *   learn_dns_new_1a          a record made on every packet (method below)
  * Steer cases (TC, against tc_noop; IPv4 UDP 10.1.0.5:40000 -> 192.0.2.7:443
  * unless said; one chain, route mode, 256 buckets {1, 2}, instances on
- * ifindex 1 so no FIB lookup; in a test run bpf_redirect_neigh returns
+ * csb0 (below) so TC asks no FIB; in a test run bpf_redirect_neigh returns
  * TC_ACT_REDIRECT without sending):
  *   steer_miss                destination and source not a route: two lookups
  *   steer_hit_pinned          a pinned, proven stream (in cs_flows), every
@@ -110,9 +110,28 @@
  * over the four) at every point; their rows gather those runs. Before that,
  * xdp_fwd_min must forward frames of IPv4 and IPv6, TCP and UDP, under 0, 1
  * and 2 VLAN tags with their flows in its map, and pass them without.
- * Targets the issue sets for a steer program in XDP (a miss <= 1.2 x
- * xdp_parse, a pinned stream <= 1.5 x xdp_fwd_min) have rows with no
- * figure: "not measured yet: no XDP steer path".
+ * steer's XDP fast path (steer_xdp, against xdp_noop, at every steer point
+ * after the TC cases; in a network namespace of the bench's own, where a
+ * veth csb0 carries the instances, the FIB finds them and csb0 is in
+ * cs_xdp_ports; in a test run an XDP redirect returns XDP_REDIRECT):
+ *   xdp_steer_miss            no route: ABBA with xdp_noop, xdp_parse (its
+ *                             target: <= 1.2 x) and two frames that split it
+ *                             (a first fragment: steer_xdp's parse alone; a
+ *                             stream of the hit route without a flow)
+ *   xdp_steer_hit_pinned      the pinned stream, redirected: ABBA with
+ *                             xdp_noop and xdp_fwd_min (target <= 1.5 x),
+ *                             which has the stream in its map
+ *   xdp_steer_hit_pinned_encap/_nsh  wrapped in XDP: measure_changing against
+ *                             xdp_steer_hit_pinned's path (the frame grows and
+ *                             an XDP test run never resets it either)
+ *   xdp_steer_pinned_streams  off the matrix: the pinned stream with cs_flows
+ *                             sized 1,048,576 holding 1, 10k, 1m UDP streams
+ *                             (warm: a longer bucket, no cache miss)
+ *   xdp_steer_pinned_cycled   the same table, each packet another stream
+ *                             picked at random (measure_changing against the
+ *                             measured stream's frame): cache and TLB misses
+ * Every XDP packet must count on the flow and xdp_steered, none on
+ * xdp_to_tc; a miss makes no flow and counts nothing.
  * A TC test run builds an skb, which an XDP test run does not, so the steer
  * and instance ratios are against tc_noop (a sched_cls program returning TC_ACT_OK),
  * never against xdp_noop. xdp_noop and tc_noop have rows of their own: the
@@ -2302,25 +2321,40 @@ static __u64 steer_counter(const struct steer_inst *si, __u32 c)
 	return n;
 }
 
-/* A neither-nor frame: XDP passes it untouched, counts nothing, makes no flow. */
+/* A neither-nor frame: XDP passes it untouched, counts nothing, makes no
+ * flow. Two more frames split its cost, measured in the same runs: the
+ * first fragment of it (steer_xdp's parse and checks, then XDP_PASS before
+ * any lookup) and a stream to the hit route that has no flow (the parse,
+ * a route found, the flow lookup missing). */
 static void xdp_steer_miss(const struct steer_inst *si, const struct point *pt)
 {
-	struct arm arms[3] = { { .prog_fd = g_noop_fd, .f = &f_miss, .rv = XDP_PASS },
+	static struct frame frag, noflow;
+	struct arm arms[5] = { { .prog_fd = g_noop_fd, .f = &f_miss, .rv = XDP_PASS },
 			       { .prog_fd = g_ctl.parse_fd, .f = &f_miss, .rv = XDP_PASS },
+			       { .prog_fd = si->xdp_fd, .f = &frag, .rv = XDP_PASS },
+			       { .prog_fd = si->xdp_fd, .f = &noflow, .rv = XDP_PASS },
 			       { .prog_fd = si->xdp_fd, .f = &f_miss, .rv = XDP_PASS } };
 	struct result *res = steer_result("xdp_steer_miss", pt, si);
 	long flows0 = steer_flows_count(si), flows1;
 	__u64 sent0 = steer_counter(si, CS_S_XDP_STEERED), totc0 = steer_counter(si, CS_S_XDP_TO_TC);
-	double vs;
+	double vs, parse_ns, frag_ns, noflow_ns;
 
-	measure(arms, 3);
+	frag = f_miss;
+	frag.b[14 + 6] |= 0x20;	/* IPv4 MF: a first fragment */
+	udp_frame(&noflow, "10.1.0.5", 40999, "192.0.2.7", 443);
+	measure(arms, 5);
 	if ((flows1 = steer_flows_count(si)) != flows0 || steer_counter(si, CS_S_XDP_STEERED) != sent0 ||
 	    steer_counter(si, CS_S_XDP_TO_TC) != totc0)
 		die("%s: %ld flows made, or the miss counted as steered or left to TC", res->name, flows1 - flows0);
-	result_arm(res, &arms[2], &arms[0]);
-	vs = ratio_median(&arms[2], &arms[1]);
+	result_arm(res, &arms[4], &arms[0]);
+	vs = ratio_median(&arms[4], &arms[1]);
 	also_target(res, "ratio to xdp_parse <= 1.2", "xdp_parse", vs, vs <= 1.2);
-	extra(res, ", \"vs_xdp_parse\": %.3f, \"xdp_parse_ns\": %.2f", vs, median(arms[1].ns, g_runs));
+	parse_ns = median(arms[1].ns, g_runs);
+	frag_ns = median(arms[2].ns, g_runs);
+	noflow_ns = median(arms[3].ns, g_runs);
+	extra(res, ", \"vs_xdp_parse\": %.3f, \"xdp_parse_ns\": %.2f, \"split\": {\"steer_parse_ns\": %.2f, "
+		   "\"route_lookups_ns\": %.2f, \"no_flow_ns\": %.2f}", vs, parse_ns, frag_ns, res->ns - frag_ns,
+	      noflow_ns);
 	res->path = "miss";
 }
 

@@ -428,8 +428,9 @@ def xdp_targets(got, last, samples):
             how = "host's ns per packet, the AF_PACKET generator's own cost taken off"
         else:
             continue
-        targets.append({"target": "%s >= %d x %s (here %.2f: %s)" % (
-                            "pps" if how == "pps" else "host_cost_ratio", need, WAYS[way][0], ratio, how),
+        here = "here %.2f: " % ratio if not targets else ""	# a further target's ratio is shown apart
+        targets.append({"target": "%s >= %d x %s (%s%s)" % (
+                            "pps" if how == "pps" else "host_cost_ratio", need, WAYS[way][0], here, how),
                         "meets": ratio >= need, "ratio": round(ratio, 3), "baseline": base["case"]})
     if targets:
         cx["target"], cx["meets"] = targets[0]["target"], targets[0]["meets"]
