@@ -55,8 +55,30 @@ INTROS = {
         "`xdp_fwd_min` does that parse, one hash lookup of the 5-tuple whose value caches a FIB "
         "result (egress interface, MACs), rewrites the Ethernet addresses and redirects: the "
         "minimum of a load balancer that forwards in XDP. Both run on `learn_non_dns`'s frame, "
-        "interleaved with it and `xdp_noop` at every point. The targets of a steer program in XDP "
-        "have rows without a figure until that program exists.\n\n"
+        "interleaved with it and `xdp_noop` at every point.\n\n"
+        "steer's XDP fast path (`steer_xdp`, [design.md](design.md) says which packets it takes) "
+        "has rows of its own at every steer point, beside TC's: `xdp_steer_miss` (neither address a "
+        "route: the parse, two route lookups, XDP_PASS), `xdp_steer_hit_pinned` (a pinned, proven "
+        "UDP stream in route mode: route and flow lookups, the cached FIB answer, the counters, the "
+        "MACs rewritten, a devmap redirect) and its encap and nsh twins (wrapped with "
+        "`bpf_xdp_adjust_head`; an XDP test run never resets its frame either, so they run a packet "
+        "at a time against `xdp_steer_hit_pinned`'s path, as TC's wrapped rows do). Their ratio "
+        "is to `xdp_noop`; their targets are to the control measured in the same runs on the same "
+        "frame (`xdp_parse` for the miss, `xdp_fwd_min` for the pinned stream). They run in a "
+        "network namespace of the bench's own, where the FIB finds the instances behind a veth in "
+        "`cs_xdp_ports`; a redirect in a test run returns XDP_REDIRECT without sending. Every "
+        "packet is checked on the flow and on `xdp_steered`, none left to TC; a miss makes no flow. "
+        "The miss's row splits its cost (`split`): steer's own parse (a first fragment, passed "
+        "before any lookup), then its two route lookups.\n\n"
+        "Streams: `xdp_steer_pinned_streams` is the pinned stream with `cs_flows` sized for a "
+        "million (`steer.limits.flows: 1048576`) holding 1, 10,000 and 1,000,000 streams, the "
+        "measured one among them. Its frame repeats, so its hash bucket and entry stay in cache: "
+        "these rows show what a fuller table costs a warm lookup (a longer bucket), not a cache "
+        "miss. `xdp_steer_pinned_cycled` sends each packet on another stream of the table, picked "
+        "at random, a packet at a time against the measured stream's own frame: the cost of a "
+        "stream whose bucket and entry (and their page's TLB entry) are not in cache, beyond what "
+        "a syscall between two packets disturbs anyway. Real traffic at 10,000 streams sits "
+        "between the two; `steer_path`'s 10,000-stream rows measure it end to end.\n\n"
         "The chain header ([chains.md](chains.md)): `steer_hit_pinned_encap` and "
         "`steer_hit_pinned_nsh` are `steer_hit_pinned` with its chain in encap or nsh mode: the "
         "packet wrapped in VXLAN (50 octets over IPv4) or in VXLAN-GPE and NSH (60) before the "
@@ -91,7 +113,17 @@ INTROS = {
         "else it falls back to an `AF_PACKET` socket (an skb a frame, several times slower, so "
         "the target is judged on the host's own cost, `host_cost_ratio`). cloudsteer in `route` "
         "mode against the classic recipe: an nftables set holding the same addresses, a mark, "
-        "and an `ip rule` to a table whose route goes to the instance."),
+        "and an `ip rule` to a table whose route goes to the instance. cloudsteer runs two ways, "
+        "each a host of its own: on TC (`steer.xdp: off`) and on its XDP fast path "
+        "(`cloudsteer_xdp`, `steer.xdp: on`, as a veth needs), whose row checks from `show stats` "
+        "that `steer_xdp` carried every packet but each stream's first two (`path_check`). The XDP "
+        "way's targets are the issue's: at least 3 times the classic recipe and 2 times plain "
+        "forwarding, with 1 and with 10,000 streams; `vs_direct` is its rate against the generator "
+        "sending to the instance with no host. With the AF_PACKET generator every frame is an skb "
+        "before it reaches the host, so the veth runs `steer_xdp` on a frame built from an skb "
+        "(generic work a NIC's driver does not do) and the sender's own cost is about the host's: "
+        "the targets are judged on the host's own ns per packet (the direct way's taken off), and "
+        "a live-frames or NIC generator is needed for the pps ratios the issue names."),
     "first_packet": (
         "A client resolves a name it has never asked for and connects the instant the answer "
         "arrives. A connection counts as steered when its first SYN reaches the instance; a "
@@ -379,6 +411,42 @@ def controls_lines(rows):
                                            by["xdp_fwd_min"]["ratio"]), ""]
 
 
+def xdp_lines(rows):
+    """steer in XDP beside TC, and the cost of more streams, from this run's figures."""
+    by = {c["case"]: c for c in rows}
+    first = sorted((c for c in rows if on_grid(c) and c["base"] == "xdp_steer_miss" and not unmeasured(c)),
+                   key=lambda c: (c["table_records"], c["rules"]))
+    out = []
+    if first:
+        m = first[0]
+        at = m["case"].split("@")[1]
+        p, t = by.get("xdp_steer_hit_pinned@" + at), by.get("steer_hit_pinned@" + at)
+        sp = m.get("split", {})
+        out.append("In this run at %s, steer's miss cost %s ns in XDP (%s ns on TC): steer's parse %.0f ns "
+                   "(`xdp_parse` %.0f ns), its two route lookups %.0f ns." % (
+                       at, figure(m), figure(by["steer_miss@" + at]) if "steer_miss@" + at in by else "?",
+                       sp.get("steer_parse_ns", 0), m.get("xdp_parse_ns", 0), sp.get("route_lookups_ns", 0)))
+        if p and t and not unmeasured(p):
+            out[-1] += (" A pinned stream cost %s ns in XDP (%.2f × `xdp_fwd_min`, %.0f ns) against %s ns on "
+                        "TC; after its flow is found (the pinned row less a stream without a flow, %.0f ns) "
+                        "the chain, instance, FIB cache, counters and redirect cost %.0f ns." % (
+                            figure(p), p.get("vs_xdp_fwd_min", 0), p.get("xdp_fwd_min_ns", 0), figure(t),
+                            sp.get("no_flow_ns", 0), p[p["unit"]] - sp.get("no_flow_ns", 0)))
+    warm = sorted((c for c in rows if c.get("base") == "xdp_steer_pinned_streams" and not unmeasured(c)),
+                  key=lambda c: c["table_records"])
+    cyc = {c["table_records"]: c for c in rows if c.get("base") == "xdp_steer_pinned_cycled"}
+    if warm:
+        each = []
+        for w in warm:
+            n = "{:,}".format(w["table_records"])
+            txt = "%s: %s ns warm" % (n, figure(w))
+            if w["table_records"] in cyc:
+                txt += ", %s ns with every packet another stream" % figure(cyc[w["table_records"]])
+            each.append(txt)
+        out.append("A pinned stream in XDP with this many streams in `cs_flows`: %s." % "; ".join(each))
+    return out + [""] if out else []
+
+
 # The DNS path's ways in the split's table, in the order of the story.
 DNS_WAYS = ["nothing", "xdp_noop", "tc_noop", "xdp_learn_only", "cloudsteer_noquery", "cloudsteer",
             "dnsmasq_nftset"]
@@ -488,7 +556,7 @@ def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):
             continue
         lines += ["## " + TITLES[part], "", INTROS[part], ""]
         if part == "per_packet":
-            lines += controls_lines(rows) + chain_header_lines(rows)
+            lines += controls_lines(rows) + xdp_lines(rows) + chain_header_lines(rows)
         if part == "dns_path":
             lines += dns_split_lines(rows)
         lines += ["Measured %s." % measured.get(part, "?"), ""] + generator_line(rows)

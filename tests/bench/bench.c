@@ -72,7 +72,7 @@
  *   learn_dns_new_1a          a record made on every packet (method below)
  * Steer cases (TC, against tc_noop; IPv4 UDP 10.1.0.5:40000 -> 192.0.2.7:443
  * unless said; one chain, route mode, 256 buckets {1, 2}, instances on
- * ifindex 1 so no FIB lookup; in a test run bpf_redirect_neigh returns
+ * csb0 (below) so TC asks no FIB; in a test run bpf_redirect_neigh returns
  * TC_ACT_REDIRECT without sending):
  *   steer_miss                destination and source not a route: two lookups
  *   steer_hit_pinned          a pinned, proven stream (in cs_flows), every
@@ -110,9 +110,28 @@
  * over the four) at every point; their rows gather those runs. Before that,
  * xdp_fwd_min must forward frames of IPv4 and IPv6, TCP and UDP, under 0, 1
  * and 2 VLAN tags with their flows in its map, and pass them without.
- * Targets the issue sets for a steer program in XDP (a miss <= 1.2 x
- * xdp_parse, a pinned stream <= 1.5 x xdp_fwd_min) have rows with no
- * figure: "not measured yet: no XDP steer path".
+ * steer's XDP fast path (steer_xdp, against xdp_noop, at every steer point
+ * after the TC cases; in a network namespace of the bench's own, where a
+ * veth csb0 carries the instances, the FIB finds them and csb0 is in
+ * cs_xdp_ports; in a test run an XDP redirect returns XDP_REDIRECT):
+ *   xdp_steer_miss            no route: ABBA with xdp_noop, xdp_parse (its
+ *                             target: <= 1.2 x) and two frames that split it
+ *                             (a first fragment: steer_xdp's parse alone; a
+ *                             stream of the hit route without a flow)
+ *   xdp_steer_hit_pinned      the pinned stream, redirected: ABBA with
+ *                             xdp_noop and xdp_fwd_min (target <= 1.5 x),
+ *                             which has the stream in its map
+ *   xdp_steer_hit_pinned_encap/_nsh  wrapped in XDP: measure_changing against
+ *                             xdp_steer_hit_pinned's path (the frame grows and
+ *                             an XDP test run never resets it either)
+ *   xdp_steer_pinned_streams  off the matrix: the pinned stream with cs_flows
+ *                             sized 1,048,576 holding 1, 10k, 1m UDP streams
+ *                             (warm: a longer bucket, no cache miss)
+ *   xdp_steer_pinned_cycled   the same table, each packet another stream
+ *                             picked at random (measure_changing against the
+ *                             measured stream's frame): cache and TLB misses
+ * Every XDP packet must count on the flow and xdp_steered, none on
+ * xdp_to_tc; a miss makes no flow and counts nothing.
  * A TC test run builds an skb, which an XDP test run does not, so the steer
  * and instance ratios are against tc_noop (a sched_cls program returning TC_ACT_OK),
  * never against xdp_noop. xdp_noop and tc_noop have rows of their own: the
@@ -222,6 +241,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <sys/utsname.h>
 
 #include <bpf/bpf.h>
@@ -251,8 +272,8 @@
 
 #define MAX_RUNS 31
 #define NEW_ITERS 1000		/* repeat=1 iterations per run of the new cases */
-#define MAX_RESULTS 192	/* 143: 15 cases at 9 points, 2 baselines, 2 controls, 2 of the
-			 * chain header, 2 not measured yet */
+#define MAX_RESULTS 256	/* 182: 19 cases at 9 points, 2 baselines, 2 controls, 2 of the
+			 * chain header, 5 of the stream counts */
 #define BASELINE_KEEP 4096	/* baseline measurements kept for the noop rows */
 #define RULE_ENTRIES_MAX (CS_RULES_MAX - 1)	/* rule ids 1..4095 */
 
@@ -281,8 +302,6 @@ static const char METHOD_CONTROL[] =
 	"a control, measured with learn_non_dns at every point on its frame (IPv4 TCP data from "
 	"port 443, the flow in xdp_fwd_min's map), interleaved ABBA with xdp_noop, the other control "
 	"and learn; ns = median of every such run; ratio = median of per-run control/xdp_noop";
-static const char METHOD_UNMEASURED[] =
-	"not run: the issue sets this target for a steer program in XDP, which does not exist yet";
 static const char METHOD_NEW[] =
 	"repeat=1 loop: each iteration deletes the record and route (ACL id back to the pool) and "
 	"drains the ring buffer untimed, then runs noop, learn (insert), learn (refresh of the record "
@@ -308,6 +327,30 @@ static const char METHOD_INSTANCE[] =
 	"on its reference path, which leaves the packet as it is; ns = warm reference ns (same run, ABBA "
 	"with tc_noop) + trimmed mean(case) - trimmed mean(reference); ratio = ns / warm tc_noop ns; "
 	"median over runs";
+static const char METHOD_XDP_STEER[] =
+	"BPF_PROG_TEST_RUN (XDP, steer_xdp), repeat calibrated to ~target_ms, opts.duration; median of runs "
+	"interleaved ABBA with xdp_noop and the control of its target (xdp_parse for a miss, xdp_fwd_min for a "
+	"pinned stream) on the same frame; ratio = median of per-run case/xdp_noop, the target's ratio per run "
+	"against its control; in a network namespace of the bench's own, whose veth cs0 reaches the instances "
+	"(bpf_fib_lookup finds them, cs_xdp_ports holds cs0; an XDP redirect in a test run returns XDP_REDIRECT "
+	"without sending); same input every repeat, so warm cache";
+static const char METHOD_XDP_WRAP[] =
+	"the wrap grows the frame and an XDP test run never resets its buffer between repeats, so: repeat=1 "
+	"loop, each iteration switches chain 1 to the mode (untimed) and runs steer_xdp, then switches it back to "
+	"route mode and runs steer_xdp on the same frame (xdp_steer_hit_pinned's path); ns = warm "
+	"xdp_steer_hit_pinned ns (same run, ABBA with xdp_noop) + trimmed mean(wrapped) - trimmed mean(route); "
+	"ratio = ns / warm xdp_noop ns; median over runs";
+static const char METHOD_XDP_STREAMS[] =
+	"xdp_steer_hit_pinned's method with cs_flows sized 1,048,576 (steer.limits.flows) and holding this many "
+	"proven UDP streams to the same route and instance, the measured one among them; the same frame every "
+	"repeat, so its bucket and entry stay in cache: this is the cost of a longer hash bucket, not of a cache "
+	"miss";
+static const char METHOD_XDP_CYCLED[] =
+	"repeat=1 loop: each iteration runs steer_xdp on a frame of another stream of the table (picked at random "
+	"among all of them, frame built untimed), then on the measured stream's own frame (the reference); ns = "
+	"warm xdp_steer_pinned_streams ns at the same count (same run) + trimmed mean(other) - trimmed "
+	"mean(reference): the cost of finding a stream whose bucket and entry are not in cache, beyond a syscall's "
+	"own disturbance of the cache; ratio = ns / warm xdp_noop ns; median over runs";
 static const char METHOD_STEER_NEW[] =
 	"repeat=1 loop: each iteration deletes the flow untimed, then runs tc_noop, steer (new flow: "
 	"affinity code, insert into cs_flows_new, bucket pick), steer (second packet: the move to "
@@ -416,6 +459,12 @@ static bool is_tc(const char *base)
 	return !strncmp(base, "steer_", 6) || !strncmp(base, "instance", 8) || !strcmp(base, "tc_noop");
 }
 
+/* steer's XDP fast path: on steer's grid (routes), against xdp_noop. */
+static bool is_xdp_steer(const char *base)
+{
+	return !strncmp(base, "xdp_steer_", 10);
+}
+
 /* BASE@SIZE_TABLE,RULES_rules; the baselines are just BASE. */
 static void case_name(char *out, size_t n, const char *base, const struct point *pt)
 {
@@ -427,7 +476,8 @@ static void case_name(char *out, size_t n, const char *base, const struct point 
 	}
 	short_count(size, sizeof(size), pt->table);
 	short_count(rules, sizeof(rules), pt->rules);
-	snprintf(out, n, "%s@%s_%s,%s_rules", base, size, is_tc(base) ? "routes" : "records", rules);
+	snprintf(out, n, "%s@%s_%s,%s_rules", base, size, is_tc(base) || is_xdp_steer(base) ? "routes" : "records",
+		 rules);
 }
 
 /* ---- frames ---- */
@@ -467,6 +517,7 @@ static void v4mapped_n(struct cs_addr *a, __u32 base, __u32 i)
 }
 
 static struct frame f_tcp, f_nomatch, f_1a, f_4a, f_72a, f_new;
+static struct frame f_miss, f_hit;	/* steer's: no route; the pinned stream */
 static const char *const IPS4[] = { "198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4" };
 
 /* A big RRset: 198.51.100.1 to .72, the first four those of IPS4. */
@@ -860,6 +911,10 @@ static const struct family FAMILIES[] = {
 	{ "xdp_fwd_min", "control: the parse, a flow lookup, MACs rewritten, redirect" },
 	{ "xdp_steer_miss", "steer in XDP, neither address a route" },
 	{ "xdp_steer_hit_pinned", "steer in XDP, a pinned stream, redirected" },
+	{ "xdp_steer_hit_pinned_encap", "steer in XDP, a pinned stream, wrapped in VXLAN, redirected" },
+	{ "xdp_steer_hit_pinned_nsh", "steer in XDP, a pinned stream, wrapped in VXLAN-GPE and NSH, redirected" },
+	{ "xdp_steer_pinned_streams", "steer in XDP, a pinned stream among this many in cs_flows (warm)" },
+	{ "xdp_steer_pinned_cycled", "steer in XDP, each packet another stream of this many (cache misses)" },
 	{ "learn_non_dns", "TCP data, not DNS" },
 	{ "learn_dns_nomatch", "DNS answer, no rule (repeat reused)" },
 	{ "learn_dns_refresh_1a", "1 known A record (repeat reused)" },
@@ -932,9 +987,9 @@ static struct result *result_new(const char *base, const struct point *pt)
 	res->baseline = is_tc(base) ? "tc_noop" : "xdp_noop";
 	res->table_records = res->rules = res->rule_entries = res->patterns = -1;
 	res->lookups = -1;
-	res->method = is_tc(base) ? METHOD_STEER_WARM : METHOD_WARM;
+	res->method = is_tc(base) ? METHOD_STEER_WARM : is_xdp_steer(base) ? METHOD_XDP_STEER : METHOD_WARM;
 	if (pt) {
-		res->table = is_tc(base) ? "cs_routes" : "cs_records";
+		res->table = is_tc(base) || is_xdp_steer(base) ? "cs_routes" : "cs_records";
 		res->table_records = pt->table;
 		res->rules = pt->rules;
 		res->rule_entries = pt->rule_entries;
@@ -987,7 +1042,8 @@ static void extra(struct result *res, const char *fmt, ...)
 /* A TC case measured by measure_changing, against its reference `ref_path`. */
 static void result_changing(struct result *res, const struct changing *c, const char *ref_path, const char *method)
 {
-	baseline_keep(&g_tc_log, c->arms[0].ns, g_runs, c->arms[0].repeat);
+	if (is_tc(res->base))
+		baseline_keep(&g_tc_log, c->arms[0].ns, g_runs, c->arms[0].repeat);
 	res->method = method;
 	result_samples(res, c->ns, g_runs);
 	res->repeat = 1;
@@ -1448,6 +1504,11 @@ static void controls_load(void)
 	ctl_flow_put(&k);
 	if (!ctl_forwards(&f_tcp))
 		die("xdp_fwd_min: the bench's TCP frame is not the flow in the map");
+	/* and steer's pinned stream, its control in the XDP steer cases */
+	ctl_flow_of(&(struct frame_opts){ .sport = 40000, .dport = 443, .src = "10.1.0.5", .dst = "192.0.2.7" }, &k);
+	ctl_flow_put(&k);
+	if (!ctl_forwards(&f_hit))
+		die("xdp_fwd_min: steer's hit frame is not the flow in the map");
 }
 
 static void controls_free(void)
@@ -1758,12 +1819,38 @@ static void learn_rules(int rules_idx, int noop_fd)
 
 struct steer_inst {
 	struct steer_bpf *skel;
+	int xdp_fd, xdp_ports_fd, steer_stats_fd;	/* steer_xdp, its devmap, cs_steer_stats */
 	int prog_fd, flows_fd, flows_new_fd, inst_stats_fd, table_fd, routes_fd, rules_fd, rule_traffic_fd, chains_fd;
 	__u32 routes_limit;	/* cs_routes max_entries: learn.limits.routes */
 	long other_flows;	/* filler streams in cs_flows */
 };
 
-static struct frame f_miss, f_hit;
+/*
+ * The bench's own network namespace (steer_xdp asks the FIB the way to an
+ * instance): a veth csb0 with the instances' subnets and their neighbours
+ * as permanent entries, forwarding on. The instances are set on csb0 (TC
+ * then asks no FIB either), and csb0 is in cs_xdp_ports. The namespace
+ * goes with the process.
+ */
+#define XDP_NETNS_SETUP                                                                         \
+	"ip link add csb0 address 02:00:00:00:c5:00 type veth peer name csb0p && "             \
+	"ip link set csb0 up && ip link set csb0p up && ip link set lo up && "                 \
+	"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && "                 \
+	"ip addr add 10.30.0.1/24 dev csb0 && ip addr add 10.31.0.1/24 dev csb0 && "          \
+	"ip neigh replace 10.30.0.2 lladdr 02:aa:0a:1e:00:02 dev csb0 nud permanent && "       \
+	"ip neigh replace 10.31.0.2 lladdr 02:aa:0a:1f:00:02 dev csb0 nud permanent"
+static __u32 g_csb0 = 1;	/* csb0's ifindex, once the namespace is made */
+
+static void bench_netns(void)
+{
+	if (unshare(CLONE_NEWNET))
+		die("cannot make a network namespace: %s (run as root)", strerror(errno));
+	if (system(XDP_NETNS_SETUP " >/dev/null 2>&1"))
+		die("cannot set up the bench's network namespace (ip link, ip neigh, sysctl)");
+	g_csb0 = if_nametoindex("csb0");
+	if (!g_csb0)
+		die("no csb0 in the bench's network namespace: %s", strerror(errno));
+}
 
 /* What learn.limits.routes a user with `routes` routes sets: the default
  * while it fits, else the next power of two. */
@@ -1776,7 +1863,8 @@ static __u32 routes_limit_for(long routes)
 	return limit;
 }
 
-static void steer_open(struct steer_inst *si, __u32 routes_limit)
+/* flows_limit: cs_flows max_entries (steer.limits.flows); 0: as built */
+static void steer_open(struct steer_inst *si, __u32 routes_limit, __u32 flows_limit)
 {
 	int e;
 
@@ -1786,6 +1874,8 @@ static void steer_open(struct steer_inst *si, __u32 routes_limit)
 		die("cannot open steer: %s", strerror(errno));
 	/* as the daemon does: steer's cs_routes is the size learn gave it */
 	bpf_map__set_max_entries(si->skel->maps.cs_routes, routes_limit);
+	if (flows_limit)
+		bpf_map__set_max_entries(si->skel->maps.cs_flows, flows_limit);
 	e = steer_bpf__load(si->skel);
 	if (e)
 		die("cannot load steer: %s", strerror(-e));
@@ -1798,6 +1888,12 @@ static void steer_open(struct steer_inst *si, __u32 routes_limit)
 	si->rules_fd = bpf_map__fd(si->skel->maps.cs_rules);
 	si->rule_traffic_fd = bpf_map__fd(si->skel->maps.cs_rule_traffic);
 	si->chains_fd = bpf_map__fd(si->skel->maps.cs_chains);
+	si->xdp_fd = bpf_program__fd(si->skel->progs.steer_xdp);
+	si->xdp_ports_fd = bpf_map__fd(si->skel->maps.cs_xdp_ports);
+	si->steer_stats_fd = bpf_map__fd(si->skel->maps.cs_steer_stats);
+	/* as the daemon does for an interface whose driver takes XDP frames */
+	if (bpf_map_update_elem(si->xdp_ports_fd, &g_csb0, &g_csb0, BPF_ANY))
+		die("steer: cannot write cs_xdp_ports: %s", strerror(errno));
 }
 
 /* A bucket table (an inner map of cs_service_map or cs_next_table) whose
@@ -1845,7 +1941,7 @@ static void steer_chain(struct steer_inst *si)
 		die("steer: cannot write the config: %s", strerror(errno));
 	steer_chain_mode(si, CS_MODE_ROUTE);
 	for (id = 1; id <= 2; id++) {
-		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1, .vni = WIRE_ID,
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = g_csb0, .vni = WIRE_ID,
 					  .inner_mtu = 1450 };
 
 		v4mapped(&in.addr, id == 1 ? "10.30.0.2" : "10.31.0.2");
@@ -1919,7 +2015,7 @@ static void make_flow(__u32 k, void *key, void *value, const void *ctx)
 	fk->hi_port = 443;
 	fk->proto = 6;	/* TCP */
 	*fl = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 3, .bytes = 180, .route = fk->hi,
-				.code = k, .instance = 1, .chain = 1, .ifindex = 1, .state = CS_ST_ESTABLISHED,
+				.code = k, .instance = 1, .chain = 1, .ifindex = g_csb0, .state = CS_ST_ESTABLISHED,
 				.flags = CS_LIFE_FIRST_LO | CS_LIFE_BEGAN_SYN };
 	fl->acl_id = k % routes % (CS_ACL_POOL_ENTRIES - 1) + 1;	/* its route's */
 }
@@ -1949,7 +2045,7 @@ static void steer_load(struct steer_inst *si, long routes)
 {
 	long n;
 
-	steer_open(si, routes_limit_for(routes));
+	steer_open(si, routes_limit_for(routes), 0);
 	steer_chain(si);
 	steer_rules_write(si, STEER_FILLER_RULES);
 	steer_hit_route(si, 1);
@@ -2088,14 +2184,14 @@ static __u16 outer_dport(const __u8 *frame)
 
 /* One run of `f`: wrapped over IPv4 as `mode` wraps (VXLAN, or VXLAN-GPE and
  * NSH) and redirected; otherwise the bench fails. */
-static void expect_wrapped(int prog_fd, const struct frame *f, __u32 mode, const char *name)
+static void expect_wrapped(int prog_fd, const struct frame *f, __u32 mode, int rv, const char *name)
 {
 	static __u8 out[FRAME_CAP + 128];
 	__u32 over = mode == CS_MODE_NSH ? CS_NSH_OVERHEAD4 : CS_ENCAP_OVERHEAD4, len = 0;
 	__u16 port = mode == CS_MODE_NSH ? CS_GPE_PORT : CS_VXLAN_PORT;
 	int verdict = -1;
 
-	if (bpffx_run(prog_fd, f->b, f->len, out, sizeof(out), &len, &verdict) || verdict != (int)TC_REDIRECT ||
+	if (bpffx_run(prog_fd, f->b, f->len, out, sizeof(out), &len, &verdict) || verdict != rv ||
 	    len != f->len + over || outer_dport(out) != port)
 		die("%s: not wrapped as %s mode wraps (verdict %d, %u octets out of %u)", name,
 		    cs_chain_mode_name(mode), verdict, len, f->len);
@@ -2133,7 +2229,7 @@ static void steer_pinned_wrapped(const struct steer_inst *si, const struct point
 			       .cas = { .prog_fd = si->prog_fd, .f = &f_hit, .rv = TC_REDIRECT },
 			       .set = steer_wrap_set, .ctx = &w };
 	steer_chain_mode(si, mode);
-	expect_wrapped(si->prog_fd, &f_hit, mode, res->name);
+	expect_wrapped(si->prog_fd, &f_hit, mode, (int)TC_REDIRECT, res->name);
 	if (!steer_flow(si, &fl) || fl.instance != 1)
 		die("%s: the stream is not pinned to instance 1 in cs_flows", res->name);
 	pk0 = fl.packets;
@@ -2211,6 +2307,313 @@ static void steer_new_flow(const struct steer_inst *si, const struct point *pt, 
 	      median(fr.w_pin, g_runs));
 }
 
+/* ---- steer's XDP fast path (steer_xdp) ---- */
+
+static int g_noop_fd = -1;	/* xdp_noop, for the XDP steer cases */
+
+/* A flow counter of steer's (cs_steer_stats), over every CPU. */
+static __u64 steer_counter(const struct steer_inst *si, __u32 c)
+{
+	__u64 n = 0;
+
+	if (cs_percpu_sum(si->steer_stats_fd, c, 1, &n, 1))
+		die("steer: cannot read cs_steer_stats: %s", strerror(errno));
+	return n;
+}
+
+/* A neither-nor frame: XDP passes it untouched, counts nothing, makes no
+ * flow. Two more frames split its cost, measured in the same runs: the
+ * first fragment of it (steer_xdp's parse and checks, then XDP_PASS before
+ * any lookup) and a stream to the hit route that has no flow (the parse,
+ * a route found, the flow lookup missing). */
+static void xdp_steer_miss(const struct steer_inst *si, const struct point *pt)
+{
+	static struct frame frag, noflow;
+	struct arm arms[5] = { { .prog_fd = g_noop_fd, .f = &f_miss, .rv = XDP_PASS },
+			       { .prog_fd = g_ctl.parse_fd, .f = &f_miss, .rv = XDP_PASS },
+			       { .prog_fd = si->xdp_fd, .f = &frag, .rv = XDP_PASS },
+			       { .prog_fd = si->xdp_fd, .f = &noflow, .rv = XDP_PASS },
+			       { .prog_fd = si->xdp_fd, .f = &f_miss, .rv = XDP_PASS } };
+	struct result *res = steer_result("xdp_steer_miss", pt, si);
+	long flows0 = steer_flows_count(si), flows1;
+	__u64 sent0 = steer_counter(si, CS_S_XDP_STEERED), totc0 = steer_counter(si, CS_S_XDP_TO_TC);
+	double vs, parse_ns, frag_ns, noflow_ns;
+
+	frag = f_miss;
+	frag.b[14 + 6] |= 0x20;	/* IPv4 MF: a first fragment */
+	udp_frame(&noflow, "10.1.0.5", 40999, "192.0.2.7", 443);
+	measure(arms, 5);
+	if ((flows1 = steer_flows_count(si)) != flows0 || steer_counter(si, CS_S_XDP_STEERED) != sent0 ||
+	    steer_counter(si, CS_S_XDP_TO_TC) != totc0)
+		die("%s: %ld flows made, or the miss counted as steered or left to TC", res->name, flows1 - flows0);
+	result_arm(res, &arms[4], &arms[0]);
+	vs = ratio_median(&arms[4], &arms[1]);
+	also_target(res, "ratio to xdp_parse <= 1.2", "xdp_parse", vs, vs <= 1.2);
+	parse_ns = median(arms[1].ns, g_runs);
+	frag_ns = median(arms[2].ns, g_runs);
+	noflow_ns = median(arms[3].ns, g_runs);
+	extra(res, ", \"vs_xdp_parse\": %.3f, \"xdp_parse_ns\": %.2f, \"split\": {\"steer_parse_ns\": %.2f, "
+		   "\"route_lookups_ns\": %.2f, \"no_flow_ns\": %.2f}", vs, parse_ns, frag_ns, res->ns - frag_ns,
+	      noflow_ns);
+	res->path = "miss";
+}
+
+/* The hit frame's stream proven (its second packet, through TC as a
+ * stream's first packets go) and taken by steer_xdp: redirected to csb0. */
+static void xdp_prove(const struct steer_inst *si, const char *name)
+{
+	__u8 out[FRAME_CAP];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f_hit.b, .data_size_in = f_hit.len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+	struct cs_flow fl;
+
+	if (!steer_flow(si, &fl)) {
+		run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
+		run_prog(si->prog_fd, &f_hit, 1, TC_REDIRECT);
+	}
+	if (!steer_flow(si, &fl) || fl.instance != 1 || fl.state != CS_ST_ACTIVE || fl.ifindex != g_csb0)
+		die("%s: the stream is not proven, ACTIVE and pinned to instance 1 on csb0", name);
+	if (bpf_prog_test_run_opts(si->xdp_fd, &o) || o.retval != XDP_REDIRECT || memcmp(out, "\x02\xaa", 2) ||
+	    memcmp(out + 6, "\x02\x00\x00\x00\xc5\x00", 6))
+		die("%s: steer_xdp did not send the stream to its instance's MAC (verdict %u)", name, o.retval);
+}
+
+/* What the XDP path counted, to check a case against. */
+struct xdp_counts {
+	__u64 flow, steered, to_tc, rule;
+};
+
+static struct xdp_counts xdp_counts(const struct steer_inst *si, __u32 rule_id)
+{
+	struct xdp_counts c = { 0 };
+	struct cs_flow fl;
+
+	if (steer_flow(si, &fl))
+		c.flow = fl.packets;
+	c.steered = steer_counter(si, CS_S_XDP_STEERED);
+	c.to_tc = steer_counter(si, CS_S_XDP_TO_TC);
+	c.rule = rule_id ? steer_rule_packets(si, rule_id) : 0;
+	return c;
+}
+
+/* Every one of `pkts` packets steered by XDP: on the flow, on xdp_steered,
+ * on its rule, none left to TC, no stream pinned anew. */
+static void xdp_expect(const struct steer_inst *si, const char *name, const struct xdp_counts *before,
+		       __u32 rule_id, __u64 pinned0, __u64 pkts)
+{
+	struct xdp_counts now = xdp_counts(si, rule_id);
+
+	if (now.flow - before->flow != pkts || now.steered - before->steered != pkts || now.to_tc != before->to_tc ||
+	    (rule_id && now.rule - before->rule != pkts) || steer_inst_stat(si, 1).flows != pinned0)
+		die("%s: of %llu packets, %llu on the flow, %llu xdp_steered, %llu left to TC, or a stream pinned anew",
+		    name, (unsigned long long)pkts, (unsigned long long)(now.flow - before->flow),
+		    (unsigned long long)(now.steered - before->steered),
+		    (unsigned long long)(now.to_tc - before->to_tc));
+}
+
+/* The pinned stream in XDP, warm, against xdp_noop and xdp_fwd_min (which
+ * has the same stream in its map); arms[2] is steer_xdp. */
+static void xdp_pinned_measure(const struct steer_inst *si, struct result *res, struct arm *arms, __u32 rule_id)
+{
+	struct xdp_counts before;
+	__u64 pinned0;
+	double vs;
+
+	xdp_prove(si, res->name);
+	before = xdp_counts(si, rule_id);
+	pinned0 = steer_inst_stat(si, 1).flows;
+	measure(arms, 3);
+	xdp_expect(si, res->name, &before, rule_id, pinned0, arms[2].pkts);
+	result_arm(res, &arms[2], &arms[0]);
+	vs = ratio_median(&arms[2], &arms[1]);
+	also_target(res, "ratio to xdp_fwd_min <= 1.5", "xdp_fwd_min", vs, vs <= 1.5);
+	extra(res, ", \"vs_xdp_fwd_min\": %.3f, \"xdp_fwd_min_ns\": %.2f", vs, median(arms[1].ns, g_runs));
+	res->path = "xdp_pinned";
+}
+
+static void xdp_steer_pinned(const struct steer_inst *si, const struct point *pt)
+{
+	struct arm arms[3] = { { .prog_fd = g_noop_fd, .f = &f_hit, .rv = XDP_PASS },
+			       { .prog_fd = g_ctl.fwd_fd, .f = &f_hit, .rv = XDP_REDIRECT },
+			       { .prog_fd = si->xdp_fd, .f = &f_hit, .rv = XDP_REDIRECT } };
+
+	xdp_pinned_measure(si, steer_result("xdp_steer_hit_pinned", pt, si), arms, (__u32)pt->rule_entries);
+}
+
+/* The pinned stream of a chain in encap or nsh `mode`, wrapped in XDP: as
+ * steer_pinned_wrapped, against xdp_steer_hit_pinned's path. */
+static void xdp_steer_wrapped(const struct steer_inst *si, const struct point *pt, __u32 mode)
+{
+	struct steer_wrap w = { si, mode };
+	static struct changing c;
+	struct result *res = steer_result(mode == CS_MODE_NSH ? "xdp_steer_hit_pinned_nsh" : "xdp_steer_hit_pinned_encap",
+					  pt, si);
+	struct xdp_counts before;
+	__u64 pinned0, failed0;
+
+	c = (struct changing){ .arms = { { .prog_fd = g_noop_fd, .f = &f_hit, .rv = XDP_PASS },
+					 { .prog_fd = si->xdp_fd, .f = &f_hit, .rv = XDP_REDIRECT } },
+			       .cas = { .prog_fd = si->xdp_fd, .f = &f_hit, .rv = XDP_REDIRECT },
+			       .set = steer_wrap_set, .ctx = &w };
+	xdp_prove(si, res->name);
+	steer_chain_mode(si, mode);
+	expect_wrapped(si->xdp_fd, &f_hit, mode, XDP_REDIRECT, res->name);
+	before = xdp_counts(si, 0);
+	pinned0 = steer_inst_stat(si, 1).flows;
+	failed0 = steer_inst_stat(si, 1).encap_failed;
+	measure_changing(&c);
+	steer_chain_mode(si, CS_MODE_ROUTE);
+	xdp_expect(si, res->name, &before, 0, pinned0, c.cas.pkts + c.arms[1].pkts);
+	if (steer_inst_stat(si, 1).encap_failed != failed0)
+		die("%s: some packets not wrapped", res->name);
+	result_changing(res, &c, "xdp_steer_hit_pinned", METHOD_XDP_WRAP);
+	res->path = mode == CS_MODE_NSH ? "xdp_pinned_nsh" : "xdp_pinned_encap";
+}
+
+/* Every XDP steer case at one point, after the TC cases. */
+static void xdp_steer_point(const struct steer_inst *si, const struct point *pt)
+{
+	xdp_steer_miss(si, pt);
+	xdp_steer_pinned(si, pt);
+	xdp_steer_wrapped(si, pt, CS_MODE_ENCAP);
+	xdp_steer_wrapped(si, pt, CS_MODE_NSH);
+}
+
+/* ---- steer_xdp with 1, 10,000 and 1,000,000 streams in cs_flows ---- */
+
+#define STREAMS_FLOWS_LIMIT 1048576	/* steer.limits.flows for a million streams */
+#define STREAM_CLIENT_PORT 40000
+static const long STREAM_COUNTS[] = { 1, 10000, 1000000 };
+static int g_n_streams = 3;
+
+/* Stream k (ctx: the first k to make) of the other streams: a client of
+ * its own to the hit route, UDP, ACTIVE, pinned to instance 1 on csb0,
+ * as the measured stream is. */
+static void make_stream(__u32 k, void *key, void *value, const void *ctx)
+{
+	struct cs_flow_key *fk = key;
+	struct cs_flow *fl = value;
+
+	k += *(const __u32 *)ctx;
+	v4mapped_n(&fk->lo, FILLER_CLIENT_BASE, k);	/* 10.128/9 < 192.0.2.7 */
+	hit_route_addr(&fk->hi);
+	fk->lo_port = STREAM_CLIENT_PORT;
+	fk->hi_port = 443;
+	fk->proto = 17;	/* UDP */
+	*fl = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 2, .bytes = 212, .route = fk->hi,
+				.acl_id = 5, .code = k, .instance = 1, .chain = 1, .ifindex = g_csb0,
+				.state = CS_ST_ACTIVE, .flags = CS_LIFE_FIRST_LO };
+}
+
+/* The frame of other stream k. */
+static void stream_frame(struct frame *f, __u32 k)
+{
+	struct in_addr a = { .s_addr = htonl(FILLER_CLIENT_BASE + k) };
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	udp_frame(f, ip, STREAM_CLIENT_PORT, "192.0.2.7", 443);
+}
+
+/* What the cycled case switches between runs: another stream's frame. */
+struct stream_cycle {
+	struct frame f;
+	__u32 others;	/* other streams in the table */
+	__u64 seed;
+};
+
+static void stream_cycle_set(const void *ctx, bool for_case)
+{
+	struct stream_cycle *sc = (struct stream_cycle *)ctx;
+
+	if (for_case)
+		stream_frame(&sc->f, (__u32)(splitmix64(&sc->seed) % sc->others));
+}
+
+static struct result *streams_result(const char *base, long streams)
+{
+	struct result *res = result_new(base, NULL);
+	char n[24];
+
+	short_count(n, sizeof(n), streams);
+	snprintf(res->name, sizeof(res->name), "%s@%s_stream%s", base, n, streams == 1 ? "" : "s");
+	res->table = "cs_flows";
+	res->table_records = streams;
+	extra(res, ", \"flows_limit\": %u", STREAMS_FLOWS_LIMIT);
+	return res;
+}
+
+/* Each packet another stream: their buckets and entries out of cache as
+ * far as the table is bigger than the cache. Every stream is seen once
+ * first, as a busy host's streams are. */
+static void xdp_streams_cycled(const struct steer_inst *si, long streams, double warm_ns)
+{
+	static struct stream_cycle sc;
+	static struct changing c;
+	struct result *res = streams_result("xdp_steer_pinned_cycled", streams);
+	struct xdp_counts before;
+	__u32 k;
+
+	sc = (struct stream_cycle){ .others = (__u32)streams - 1, .seed = 21 };
+	c = (struct changing){ .arms = { { .prog_fd = g_noop_fd, .f = &f_hit, .rv = XDP_PASS },
+					 { .prog_fd = si->xdp_fd, .f = &f_hit, .rv = XDP_REDIRECT } },
+			       .cas = { .prog_fd = si->xdp_fd, .f = &sc.f, .rv = XDP_REDIRECT },
+			       .set = stream_cycle_set, .ctx = &sc };
+	for (k = 0; k < sc.others; k++) {
+		stream_frame(&sc.f, k);
+		run_prog(si->xdp_fd, &sc.f, 1, XDP_REDIRECT);
+	}
+	before = xdp_counts(si, 0);
+	measure_changing(&c);
+	if (steer_counter(si, CS_S_XDP_STEERED) - before.steered != c.cas.pkts + c.arms[1].pkts ||
+	    steer_counter(si, CS_S_XDP_TO_TC) != before.to_tc)
+		die("%s: not every packet steered in XDP", res->name);
+	result_changing(res, &c, "xdp_steer_pinned_streams", METHOD_XDP_CYCLED);
+	res->path = "xdp_pinned";
+	extra(res, ", \"vs_warm\": %.3f", res->ns / warm_ns);
+}
+
+/* One load with cs_flows sized for a million, filled up through the counts:
+ * at each, the measured stream warm, then every packet another stream. */
+static void bench_xdp_streams(void)
+{
+	struct arm arms[3] = { { .prog_fd = g_noop_fd, .f = &f_hit, .rv = XDP_PASS },
+			       { .prog_fd = g_ctl.fwd_fd, .f = &f_hit, .rv = XDP_REDIRECT },
+			       { 0 } };
+	struct steer_inst si;
+	__u32 filled = 0;
+	double one_ns = 0, t;
+	long n;
+	int i;
+
+	steer_open(&si, CS_ROUTES_ENTRIES, STREAMS_FLOWS_LIMIT);
+	steer_chain(&si);
+	steer_rules_write(&si, 1);
+	steer_hit_route(&si, 1);
+	arms[2] = (struct arm){ .prog_fd = si.xdp_fd, .f = &f_hit, .rv = XDP_REDIRECT };
+	for (i = 0; i < g_n_streams; i++) {
+		long streams = STREAM_COUNTS[i];
+		__u32 others = (__u32)streams - 1;
+		struct result *res = streams_result("xdp_steer_pinned_streams", streams);
+
+		t = now_s();
+		fill_map(si.flows_fd, "cs_flows", others - filled, sizeof(struct cs_flow_key), sizeof(struct cs_flow),
+			 make_stream, &filled);
+		filled = others;
+		xdp_pinned_measure(&si, res, arms, 1);
+		res->method = METHOD_XDP_STREAMS;
+		if ((n = steer_flows_count(&si)) != streams)
+			die("%s: cs_flows holds %ld streams, not %ld", res->name, n, streams);
+		if (i == 0)
+			one_ns = res->ns;
+		extra(res, ", \"vs_1_stream\": %.3f", res->ns / one_ns);
+		if (streams > 1)
+			xdp_streams_cycled(&si, streams, res->ns);
+		printf("steer_xdp with %ld streams measured in %.1f s\n", streams, now_s() - t);
+	}
+	steer_free(&si);
+}
+
 /* Every steer case at one point: the hit route names the last rule entry. */
 static void steer_point(struct steer_inst *si, const struct point *pt, int tc_noop_fd)
 {
@@ -2221,6 +2624,7 @@ static void steer_point(struct steer_inst *si, const struct point *pt, int tc_no
 	steer_pinned_wrapped(si, pt, tc_noop_fd, CS_MODE_ENCAP);
 	steer_pinned_wrapped(si, pt, tc_noop_fd, CS_MODE_NSH);
 	steer_new_flow(si, pt, tc_noop_fd);
+	xdp_steer_point(si, pt);
 }
 
 /* Every steer case at every rule count of one table size. */
@@ -2287,7 +2691,7 @@ static void inst_node_config(const struct inst_node *n)
 	    bpf_map_update_elem(bpf_map__fd(n->skel->maps.cs_local_addrs), &here, &zero, BPF_ANY))
 		die("instance: cannot write the config: %s", strerror(errno));
 	for (id = 2; id <= 3; id++) {
-		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = 1, .vni = WIRE_ID,
+		struct cs_instance in = { .chain_id = 1, .state = CS_INST_UP, .ifindex = g_csb0, .vni = WIRE_ID,
 					  .inner_mtu = 1440, .local = here };
 
 		v4mapped(&in.addr, id == 2 ? "10.40.0.2" : "10.40.0.3");
@@ -2397,7 +2801,7 @@ static void inst_send_on(const struct inst_node *n, int tc_noop_fd)
 	c = (struct changing){ .arms = { { .prog_fd = tc_noop_fd, .f = &f_hit, .rv = TC_OK },
 					 { .prog_fd = n->out_fd, .f = &f_answer, .rv = TC_OK } },
 			       .cas = { .prog_fd = n->out_fd, .f = &f_hit, .rv = TC_REDIRECT } };
-	expect_wrapped(n->out_fd, &f_hit, CS_MODE_NSH, res->name);
+	expect_wrapped(n->out_fd, &f_hit, CS_MODE_NSH, (int)TC_REDIRECT, res->name);
 	inst_measure(n, &c, inst, nsh);
 	if (inst[CS_I_NSH_SENT_ON] != c.cas.pkts || nsh[CS_NSH_NO_NEXT])
 		die("%s: %llu of %llu packets sent on", res->name, (unsigned long long)inst[CS_I_NSH_SENT_ON],
@@ -2450,17 +2854,6 @@ static void control_row(struct result *res, const struct control_log *log)
 	extra(res, ", \"measurements\": %d", log->n);
 }
 
-/* A target of the issue on a path not written yet: a row saying so. */
-static void unmeasured_row(const char *base, const char *text, const char *baseline)
-{
-	struct result *res = result_new(base, NULL);
-
-	res->baseline = baseline;
-	res->target = text;
-	res->not_measured = "not measured yet: no XDP steer path";
-	res->method = METHOD_UNMEASURED;
-}
-
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -2484,6 +2877,7 @@ static void quick_defaults(void)
 	g_new_iters = 100;
 	g_n_tables = 2;
 	g_n_rules = 2;
+	g_n_streams = 2;
 }
 
 static void options(int argc, char **argv)
@@ -2531,28 +2925,20 @@ static void make_frames(void)
 
 static void bench_learn(void)
 {
-	struct noop_bpf *noop = noop_bpf__open_and_load();
 	struct result *row = result_new("xdp_noop", NULL);
 	struct result *parse_row = result_new("xdp_parse", NULL), *fwd_row = result_new("xdp_fwd_min", NULL);
 	double t;
 	int r;
 
-	if (!noop)
-		die("cannot load the noop program: %s (run as root)", strerror(errno));
-	controls_load();
 	for (r = 0; r < g_n_rules; r++) {
 		t = now_s();
-		learn_rules(r, bpf_program__fd(noop->progs.noop));
+		learn_rules(r, g_noop_fd);
 		printf("learn at %ld rules done in %.1f s\n", RULE_COUNTS[r], now_s() - t);
 	}
-	controls_free();
-	noop_bpf__destroy(noop);
 	baseline_row(row, &g_xdp_log, "the XDP baseline: an XDP program returning XDP_PASS; every warm "
 				      "noop measurement of the learn cases; ratio 1 by definition");
 	control_row(parse_row, &g_parse_log);
 	control_row(fwd_row, &g_fwd_log);
-	unmeasured_row("xdp_steer_miss", "ratio to xdp_parse <= 1.2", "xdp_parse");
-	unmeasured_row("xdp_steer_hit_pinned", "ratio to xdp_fwd_min <= 1.5", "xdp_fwd_min");
 }
 
 static void bench_steer(void)
@@ -2566,6 +2952,7 @@ static void bench_steer(void)
 	for (t = 0; t < g_n_tables; t++)
 		steer_table(t, bpf_program__fd(tcn->progs.tc_noop));
 	bench_chain_header(bpf_program__fd(tcn->progs.tc_noop));
+	bench_xdp_streams();
 	tc_noop_bpf__destroy(tcn);
 	baseline_row(row, &g_tc_log, "the TC baseline: a sched_cls program returning TC_ACT_OK; every warm "
 				     "tc_noop measurement of the steer cases; ratio 1 by definition");
@@ -2573,6 +2960,7 @@ static void bench_steer(void)
 
 int main(int argc, char **argv)
 {
+	struct noop_bpf *noop;
 	double t0 = now_s();
 
 	options(argc, argv);
@@ -2582,10 +2970,18 @@ int main(int argc, char **argv)
 	printf("%d x %d points, %d runs of ~%.0f ms, %d iterations for the new cases\n", g_n_tables,
 	       g_n_rules, g_runs, g_target_ns / 1e6, g_new_iters);
 	make_frames();
+	noop = noop_bpf__open_and_load();
+	if (!noop)
+		die("cannot load the noop program: %s (run as root)", strerror(errno));
+	g_noop_fd = bpf_program__fd(noop->progs.noop);
+	controls_load();
 	bench_learn();
 	printf("learn done at %.1f s\n", now_s() - t0);
+	bench_netns();
 	bench_steer();
 	printf("steer done at %.1f s\n", now_s() - t0);
+	controls_free();
+	noop_bpf__destroy(noop);
 
 	write_json(g_out);
 	write_env(g_env, now_s() - t0);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # steer_path.sh OUT.json - the steer_path part of make bench (contract: run.sh):
 # packets per second through a steering host for steered traffic, cloudsteer
-# route mode against the classic recipe (nftables set + mark + ip rule).
+# route mode against the classic recipe (nftables set + mark + ip rule), on
+# TC (steer.xdp: off) and on its XDP fast path (steer.xdp: on, host cx).
 #
 #                     +-- gcs --- lan [cs] inst --- ics --+        [cs] cloudsteer run, steer on lan
 #                     |               wan --- ocs --+     |        [cl] nft set -> mark -> ip rule
@@ -9,6 +10,8 @@
 #      (CPU pinned)   |               wan --- ocl --+     |  XDP   (gdir: no host at all)
 #                     +-- gpl --- lan [pl] inst --- ipl --+  sink
 #                     |               wan --- opl --+     |
+#                     +-- gcx --- lan [cx] inst --- icx --+        [cx] cloudsteer run, steer_xdp on lan
+#                     |               wan --- ocx --+     |
 #                     +-- gdir ---------------------- idir+
 #                                           [orig] XDP sink, dnsmasq (what is not steered goes here)
 #
@@ -36,7 +39,7 @@
 # Env: BENCH_QUICK=1 (one short round, figures meaningless: a smoke test),
 # SP_ROUNDS, SP_SECONDS (window per sample), SP_WARMUP, SP_FLOWS ("1 10000"),
 # SP_CPU (the generator's CPU; default the last one), SP_WAYS (a subset of
-# "cs cl pl dir", for profiling one way), SP_GENERATOR (live_frames or
+# "cs cx cl pl dir", for profiling one way), SP_GENERATOR (live_frames or
 # af_packet; default: what livegen --probe picks).
 set -u
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -64,7 +67,7 @@ else
 	ROUNDS=${SP_ROUNDS:-5} WINDOW=${SP_SECONDS:-1} WARMUP=${SP_WARMUP:-0.3}
 fi
 FLOWS=${SP_FLOWS:-1 10000}
-WAYS=${SP_WAYS:-cs cl pl dir}
+WAYS=${SP_WAYS:-cs cx cl pl dir}
 CPU=${SP_CPU:-$(($(nproc) - 1))}
 N_IPS=8			# addresses of the service: one answer, eight A records
 DPORT=5001
@@ -75,17 +78,20 @@ NAME=svc.steerpath.test
 P=cssp$$
 LAB=$(mktemp -d /tmp/cs-steerpath.XXXXXX)
 export CLOUDSTEER_PIN_DIR=/sys/fs/bpf/cssp-$$
-NSES="gen cs cl pl inst orig"
-DAEMON=
+CX_PIN_DIR=/sys/fs/bpf/cssp-$$-cx	# the XDP way's daemon: pins of its own
+NSES="gen cs cx cl pl inst orig"
+DAEMON= CX_DAEMON=
 
 cleanup() {
 	local n
 	[ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+	[ -n "$CX_DAEMON" ] && kill "$CX_DAEMON" 2>/dev/null && wait "$CX_DAEMON" 2>/dev/null
 	for n in $NSES; do
 		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del $P-$n 2>/dev/null
 	done
-	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* "$LAB"
+	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* "$CX_PIN_DIR" \
+		"/run/$(basename "$CX_PIN_DIR")".* "$LAB"
 	bpffs_restore
 }
 trap cleanup EXIT
@@ -124,27 +130,32 @@ lab_up() {
 	for n in $NSES; do
 		ip netns add $P-$n && ip -n $P-$n link set lo up || return 1
 	done
-	host_up cs 1 && host_up cl 2 && host_up pl 3 || return 1
+	host_up cs 1 && host_up cl 2 && host_up pl 3 && host_up cx 5 || return 1
 	link gen gdir - inst idir - || return 1
+	# steer_xdp redirects into cx's inst veth, whose peer must run NAPI to
+	# take XDP frames (the sink's program does too, while it counts)
+	in_ns inst ethtool -K icx gro on >/dev/null || return 1
 	# normal routing sends the service to the origin; only the plain host
 	# routes it to the instance, as if that were the way out
 	ip -n $P-cs route add 198.18.0.0/15 via 10.21.0.2 &&
 	ip -n $P-cl route add 198.18.0.0/15 via 10.22.0.2 &&
 	ip -n $P-pl route add 198.18.0.0/15 via 10.33.0.2 &&
+	ip -n $P-cx route add 198.18.0.0/15 via 10.25.0.2 &&
+	ip -n $P-gen route add 10.25.0.0/24 via 10.15.0.1 &&
+	ip -n $P-orig route add 10.15.0.0/24 via 10.25.0.1 &&
 	ip -n $P-gen route add default via 10.11.0.1 &&
 	ip -n $P-orig route add default via 10.21.0.1
 }
 
-# cloudsteer on host cs: learn on wan, steer on lan, the name to a route-mode
-# chain of one instance; dnsmasq in orig answers with $N_IPS addresses.
-cloudsteer_up() {
-	local i records=() n
-	for i in $(seq 1 $N_IPS); do records+=("--host-record=$NAME,198.18.0.$i"); done
-	cat >"$LAB/cs.yaml" <<-YAML
+# A cloudsteer config: learn on wan, steer on lan with steer.xdp $1, the name
+# to a route-mode chain of one instance at $2.
+cs_config() {
+	cat <<-YAML
 	learn:
 	  interfaces: [wan]
 	steer:
 	  interfaces: [lan]
+	  xdp: $1
 	rules:
 	  - match: [$NAME]
 	    chain: casb
@@ -152,21 +163,26 @@ cloudsteer_up() {
 	  - name: casb
 	    mode: route
 	    instances:
-	      - {name: casb-a, address: 10.31.0.2}
+	      - {name: casb-a, address: $2}
 	YAML
-	in_ns orig dnsmasq --no-resolv --no-hosts --keep-in-foreground --conf-file=/dev/null \
-		--pid-file="$LAB/dnsmasq.pid" --listen-address=10.21.0.2 --bind-interfaces \
-		--local-ttl=3600 "${records[@]}" >"$LAB/dnsmasq.log" 2>&1 &
-	in_ns cs "$CS" run -c "$LAB/cs.yaml" >"$LAB/daemon.log" 2>&1 &
-	DAEMON=$!
+}
+
+# daemon_up NS LOG: cloudsteer run in NS (its pins: CLOUDSTEER_PIN_DIR), up
+# and learned the $N_IPS addresses of $NAME from an answer through its host
+# (dig from gen to dnsmasq at DNS); sets IPS, prints the daemon's pid
+daemon_up() {
+	local ns=$1 cfg=$2 log=$3 dns=$4 pid n
+	in_ns $ns "$CS" run -c "$cfg" >"$log" 2>&1 &
+	pid=$!
+	echo $pid
 	for n in $(seq 100); do
-		grep -q "running:" "$LAB/daemon.log" && break
-		kill -0 $DAEMON 2>/dev/null || break
+		grep -q "running:" "$log" && break
+		kill -0 $pid 2>/dev/null || break
 		sleep 0.1
 	done
-	grep -q "running:" "$LAB/daemon.log" || { cat "$LAB/daemon.log" >&2; return 1; }
+	grep -q "running:" "$log" || { cat "$log" >&2; return 1; }
 	for n in $(seq 50); do
-		in_ns gen dig +short +time=1 +tries=1 @10.21.0.2 $NAME >"$LAB/answer" 2>&1 &&
+		in_ns gen dig +short +time=1 +tries=1 @$dns $NAME >"$LAB/answer" 2>&1 &&
 			[ "$(grep -c '^198\.18\.' "$LAB/answer")" = $N_IPS ] && break
 		sleep 0.1
 	done
@@ -176,8 +192,26 @@ cloudsteer_up() {
 		[ "$(echo "$IPS" | tr , '\n' | grep -c .)" = $N_IPS ] && return 0
 		sleep 0.1
 	done
-	echo "cloudsteer learned [$IPS] from: $(cat "$LAB/answer")" >&2
+	echo "cloudsteer in $ns learned [$IPS] from: $(cat "$LAB/answer")" >&2
 	return 1
+}
+
+# cloudsteer on host cs (TC: steer.xdp off) and on host cx (its XDP fast
+# path: steer.xdp on, as a veth needs); dnsmasq in orig answers both with
+# $N_IPS addresses.
+cloudsteer_up() {
+	local i records=()
+	for i in $(seq 1 $N_IPS); do records+=("--host-record=$NAME,198.18.0.$i"); done
+	cs_config off 10.31.0.2 >"$LAB/cs.yaml"
+	cs_config on 10.35.0.2 >"$LAB/cx.yaml"
+	in_ns orig dnsmasq --no-resolv --no-hosts --keep-in-foreground --conf-file=/dev/null \
+		--pid-file="$LAB/dnsmasq.pid" --listen-address=10.21.0.2 --listen-address=10.25.0.2 \
+		--bind-interfaces --local-ttl=3600 "${records[@]}" >"$LAB/dnsmasq.log" 2>&1 &
+	daemon_up cs "$LAB/cs.yaml" "$LAB/daemon.log" 10.21.0.2 >"$LAB/cs.pid" || return 1
+	DAEMON=$(head -1 "$LAB/cs.pid")
+	CLOUDSTEER_PIN_DIR=$CX_PIN_DIR daemon_up cx "$LAB/cx.yaml" "$LAB/cx-daemon.log" 10.25.0.2 \
+		>"$LAB/cx.pid" || return 1
+	CX_DAEMON=$(head -1 "$LAB/cx.pid")
 }
 
 # The classic recipe on host cl, with the addresses cloudsteer learned.
@@ -202,7 +236,8 @@ link_stats() {	# link_stats NS: {"ifname": stats64, ...}
 # One sample: way w (cs cl pl dir), f streams, round r -> a line of samples.jsonl
 sample() {
 	local w=$1 f=$2 r=$3 dev=g$1 src dst sinks before after res
-	case $w in cs) src=10.11.0.2 ;; cl) src=10.12.0.2 ;; pl) src=10.13.0.2 ;; *) src=10.14.0.2 ;; esac
+	case $w in cs) src=10.11.0.2 ;; cl) src=10.12.0.2 ;; pl) src=10.13.0.2 ;; cx) src=10.15.0.2 ;;
+	*) src=10.14.0.2 ;; esac
 	if [ "$w" = dir ]; then
 		dst=$(mac inst idir) sinks=(--sink "/run/netns/$P-inst:idir")
 	else
@@ -246,18 +281,22 @@ done
 # what steer itself counted for the instance: a check that cloudsteer, not
 # the kernel's routing, took the packets there
 "$CS" show instances --json >"$LAB/instances.json" 2>/dev/null
+# and which path carried the XDP way's packets: steer's counters per path
+CLOUDSTEER_PIN_DIR=$CX_PIN_DIR "$CS" show stats --json >"$LAB/cx-stats.json" 2>/dev/null
 
-$PY - "$LAB/samples.jsonl" "$LAB/instances.json" "$OUT" "$CPU" "$(nproc)" "$WINDOW" "$N_IPS" <<'PY' ||
+$PY - "$LAB/samples.jsonl" "$LAB/instances.json" "$OUT" "$CPU" "$(nproc)" "$WINDOW" "$N_IPS" \
+	"$LAB/cx-stats.json" <<'PY' ||
 import json, statistics, sys
 
-samples_path, inst_path, out, cpu, ncpu, window, n_ips = sys.argv[1:8]
+samples_path, inst_path, out, cpu, ncpu, window, n_ips, cx_stats_path = sys.argv[1:9]
 WAYS = {	# way: (case word, label)
     "cs": ("cloudsteer", "cloudsteer route mode (steer: bpf_redirect_neigh)"),
+    "cx": ("cloudsteer_xdp", "cloudsteer route mode in XDP (steer_xdp: cached FIB answer, devmap redirect)"),
     "cl": ("classic", "classic: nft set + mark + ip rule to a table"),
     "pl": ("plain", "plain forwarding, a static route, no policy"),
     "dir": ("direct", "generator to instance, no host (context)"),
 }
-BASE = {"cs": "cl", "cl": "pl"}	# a row's ratio: against the next simpler way
+BASE = {"cs": "cl", "cx": "cl", "cl": "pl"}	# a row's ratio: against the next simpler way
 GENERATORS = {
     "live_frames": "livegen's live frames (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, batch 64, "
                    "one long call) builds 60-octet IPv4/UDP frames, %d stream(s) by source port over %s "
@@ -355,6 +394,61 @@ def row_of(way, flows, v, direct, rounds):
     return row
 
 
+def path_counts():
+    """steer's counters per path on the XDP way's host (show stats --json)."""
+    counts = {}
+    for l in open(cx_stats_path):
+        l = l.strip()
+        if l:
+            e = json.loads(l)
+            if "flow_counter" in e:
+                counts[e["flow_counter"]] = e.get("count", 0)
+    return counts
+
+
+def xdp_targets(got, last, samples):
+    """The issue's targets for the XDP way: >= 3x the classic recipe and >= 2x
+    plain forwarding, by pps with live frames, by the host's own cost (the
+    direct way's 1/pps taken off) with AF_PACKET, whose skb a frame costs the
+    sender about what a host costs; and the path check: steer_xdp, not TC,
+    carried the packets."""
+    cx = got["cx"]
+    direct = got.get("dir")
+    if direct:
+        cx["vs_direct"] = round(cx["pps"] / direct["pps"], 3)
+    targets = []
+    for way, need in (("cl", 3), ("pl", 2)):
+        base = got.get(way)
+        if not base:
+            continue
+        if cx["generator"] == "live_frames":
+            ratio, how = cx["pps"] / base["pps"], "pps"
+        elif cx.get("host_ns_per_pkt") and base.get("host_ns_per_pkt"):
+            ratio = base["host_ns_per_pkt"] / cx["host_ns_per_pkt"]
+            how = "host's ns per packet, the AF_PACKET generator's own cost taken off"
+        else:
+            continue
+        here = "here %.2f: " % ratio if not targets else ""	# a further target's ratio is shown apart
+        targets.append({"target": "%s >= %d x %s (%s%s)" % (
+                            "pps" if how == "pps" else "host_cost_ratio", need, WAYS[way][0], here, how),
+                        "meets": ratio >= need, "ratio": round(ratio, 3), "baseline": base["case"]})
+    if targets:
+        cx["target"], cx["meets"] = targets[0]["target"], targets[0]["meets"]
+        cx["target_ratio"] = targets[0]["ratio"]
+        cx["targets"] = targets[1:]
+    if last:
+        c = path_counts()
+        got_x = sum(s["gen"]["sinks_total"][0] for s in samples if s["way"] == "cx")
+        cx["path_check"] = {"xdp_steered": c.get("xdp_steered"), "tc_steered": c.get("tc_steered"),
+                            "xdp_to_tc": c.get("xdp_to_tc"), "instance_got": got_x}
+        # TC steers a stream's first two packets (the second proves it);
+        # every later one is XDP's
+        first = 2 * sum({s["flows"] for s in samples if s["way"] == "cx"})
+        cx["path_check"]["tc_allowed"] = first
+        if not c.get("xdp_steered") or c.get("tc_steered", 0) > first + 0.01 * c["xdp_steered"]:
+            fail("the XDP way's packets did not take the XDP path: %s" % cx["path_check"])
+
+
 def main():
     samples = [json.loads(l) for l in open(samples_path)]
     insts = [json.loads(l) for l in open(inst_path) if l.strip()]
@@ -409,6 +503,8 @@ def main():
                     "instance_got": sum(s["gen"]["sinks_total"][0] for s in samples
                                         if s["way"] == "cs"),
                 }
+        if "cx" in got:
+            xdp_targets(got, flows == flows_list[-1], samples)
         rows += got.values()
     with open(out, "w") as f:
         json.dump(rows, f, indent=1)
