@@ -541,6 +541,17 @@ static __always_inline void cs_count_rule(__u32 rule_id, __u32 learned, __u32 re
 	}
 }
 
+/* CLOCK_BOOTTIME of this answer, read once: the query's window and the
+ * records' stamps take the same instant. A clock read costs tens of ns (a
+ * paravirtual clock under virtualisation), the second of them was a tenth
+ * of query matching's price per answer (docs/benchmarks.md, DNS path). */
+static __always_inline __u64 cs_answer_now(struct cs_scratch *s)
+{
+	if (!s->now_ns)
+		s->now_ns = bpf_ktime_get_boot_ns();
+	return s->now_ns;
+}
+
 /* bpf_loop context: what cannot live in scratch (pointers). */
 struct cs_learn_loop {
 	struct cs_scratch *s;
@@ -587,7 +598,7 @@ static __always_inline int cs_learn_all(struct cs_scratch *s)
 	if (!l.rule)
 		return CS_R_INTERNAL;
 	l.quota = bpf_map_lookup_elem(&cs_rule_quota, &rule_id);
-	l.now = bpf_ktime_get_boot_ns();
+	l.now = cs_answer_now(s);
 	s->walk.learned = 0;
 	s->walk.refreshed = 0;
 	s->walk.failed = 0;
@@ -683,7 +694,7 @@ static __always_inline int cs_expect_query(struct cs_scratch *s, const struct cs
 	q = bpf_map_lookup_elem(&cs_queries, key);
 	if (!q)
 		return CS_R_NO_QUERY;
-	if (bpf_ktime_get_boot_ns() > q->sent_ns + (__u64)s->cfg.query_window_ms * 1000000ULL) {
+	if (cs_answer_now(s) > q->sent_ns + (__u64)s->cfg.query_window_ms * 1000000ULL) {
 		bpf_map_delete_elem(&cs_queries, key);
 		return CS_R_NO_QUERY;
 	}
@@ -790,6 +801,7 @@ static __always_inline int cs_learn_message(struct xdp_md *ctx, const struct cs_
 		return CS_R_TRUNCATED;
 	s->msg_len = loc->len;
 	s->cfg = *cfg;
+	s->now_ns = 0;
 
 	flags = cs_msg16(s, 2);
 	if (!(flags & DNS_F_QR))

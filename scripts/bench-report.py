@@ -466,6 +466,22 @@ DNS_PIECES = [
 ]
 
 
+# What was measured and changed inside the programs, by hand (perf, bpf_stats):
+# kept across runs of make bench until the next such look.
+DNS_FINDINGS = [
+    '### Where the time goes inside the programs (issue 21, 2026-12-07, a shared 2-CPU VM)',
+    '',
+    "`XDP ns/answer` and `TC egress ns/query` are the programs' own time per run from the kernel (`kernel.bpf_stats_enabled`, on for the paced runs only), far steadier than dnsperf's figures. In one run (1 round of 2 s, load ~0.5): `xdp_noop` 59 ns an answer; `tc_noop` 67 ns a query; `cloudsteer_noquery` learn 755 + query 70 ns; `cloudsteer` learn 1019 + query 502 ns. cloudsteer's programs took 1.46 µs a query more than the control's, and dnsperf's time per query was 1.46 µs longer (64828 against 71596 queries/s, 0.91 × xdp_noop): the programs' own time is the whole of the loss beyond the control; the daemon (6 % of a CPU, mostly its sweep's batch reads of cs_records) is within the noise (`xdp_learn_only` learn 734 ns against 755 running).",
+    '',
+    "`perf record -a -g` over a paced cloudsteer run, samples under each program by where they fell: **learn** (per answer): the query-table lookup 23 % (an LRU hash lookup of an element another CPU just wrote: the query leaves on dnsperf's CPU, the answer arrives on knotd's), its delete 7 %, learn's own instructions 23 %, the records lookup and refresh in place 11 %, the question's name walk 8 %, CLOCK_BOOTTIME reads 6 % (two an answer), the repeat cache's digest and coarse clock 6.5 % (spent in vain here: 20,000 names cycle through 256 slots), copying the message 4.5 %, ring-buffer wakeups 3 % (new records only: a self-IPI, a VM exit). **query** (per query): the LRU insert 60 %, the question's name walk 11 %, the clock 9 %, the copy 4 %. So query matching's table costs about 0.7 µs of the 1.46: insert, cross-CPU lookup and delete.",
+    '',
+    "Changed: learn reads CLOCK_BOOTTIME once an answer (the query window and the records' stamps share it), one helper call of ~35 ns by perf's count; in three pairs of alternated runs against the old binary (1 round of 3 s each, under other engineers' tests) learn took 1008, 1038, 954 ns old and 1041, 892, 885 ns new (medians 1008 and 892; query 494, 515, 474 against 521, 472, 459 ns): more than one clock read can explain, so read it as a saving of ~35 ns inside a spread of ±70. Evaluated and dropped: `BPF_F_NO_COMMON_LRU` for cs_queries (per-CPU LRU lists): it splits the 65,536 queries among the CPUs, so a resolver on one CPU keeps 1/N of them, and it changes a pinned map's flags, which an upgrade over existing pins refuses; no gain above the noise (learn 1022, query 535 ns). Batching the ring buffer's wakeups: already once per 16 events, and only new records write events. The daemon waking on the resolver's CPU for p99: the daemon is not per event, and p99 here moves by more between nothing's own rounds than between ways.",
+    '',
+    "What stands in the way of the target (≥ 0.98 × xdp_noop's rate: at most ~0.28 µs a query beyond the control, against 1.46 now): query matching's table, one LRU element written on the query's CPU and read and deleted on the answer's, about half the price, which a cheaper table would only lower by changing what a flood of queries pushes out (the LRU's contract); and learn's walk of answers the repeat cache cannot reuse, which a bigger cache would catch in this bench (an authoritative server's answers never change) but not behind a caching resolver, whose TTLs count down every second.",
+    '',
+]
+
+
 def dns_figures(rows):
     """{way: (max queries/s case, p99 case)} of the DNS path, where both were measured."""
     by = {c["case"]: c for c in rows}
@@ -479,13 +495,20 @@ def dns_figures(rows):
 
 def dns_way_table(figs):
     """The ways side by side: max rate against nothing, p99 against the XDP control."""
-    out = ["| way | what | max queries/s | × nothing | p99 µs | × xdp_noop |",
-           "|---|---|---:|---:|---:|---:|"]
+    out = ["| way | what | max queries/s | × nothing | p99 µs | × xdp_noop | XDP ns/answer | TC egress ns/query |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
     ctl = figs["xdp_noop"][1]["p99_us"]
     for way, (q, l) in figs.items():
-        out.append("| `%s` | %s | %s | %.2f | %s | %.2f |" % (
-            way, q["label"].split(": max")[0], figure(q), q["ratio"], figure(l), l["p99_us"] / ctl))
+        out.append("| `%s` | %s | %s | %.2f | %s | %.2f | %s | %s |" % (
+            way, q["label"].split(": max")[0], figure(q), q["ratio"], figure(l), l["p99_us"] / ctl,
+            prog_ns(l, "xdp"), prog_ns(l, "tc_egress")))
     return out
+
+
+def prog_ns(latency_case, hook):
+    """The program's own ns per run on a hook (bpf_stats over the paced runs), or a dash."""
+    p = latency_case.get("prog_ns_per_run", {}).get(hook)
+    return "%.0f (%s)" % (p["ns"], p["name"]) if p else "–"
 
 
 def dns_split_lines(rows):
@@ -525,7 +548,7 @@ def dns_split_lines(rows):
               "run, median of the rounds; read its differences against nothing's own rounds: %s µs." % (
                   walk, 100 * walk / total if total else 0,
                   ", ".join("%.0f" % v for v in figs["nothing"][1]["samples"])), ""]
-    return lines
+    return lines + DNS_FINDINGS
 
 
 def write_doc(path, cases, measured, env, plots, elapsed, ran, failed):

@@ -87,6 +87,7 @@ struct cs_scratch {
 	struct cs_walk_state walk;
 	struct cs_config cfg;	/* copied once per response */
 	__u64 digest;		/* of the message, for cs_repeats */
+	__u64 now_ns;		/* CLOCK_BOOTTIME of the answer, 0 until read */
 	struct cs_query_key query_key;	/* the query this answer must answer ... */
 	__u64 query_qname;	/* ... and its question's name id */
 	struct cs_never_key never_key;	/* an address about to get a route */

@@ -11,6 +11,11 @@
 #                           KEY=VALUE adds figures (numbers where they parse);
 #                           learn_before=FILE learn_after=FILE (cloudsteer show
 #                           stats --json) add the learn counters of the run
+#                           progs=BEFORE,AFTER (two `progs` files) adds
+#                           each hook's program: runs and ns per run
+#   progs NET.json OUT.json the programs in bpftool net show's NET.json (XDP,
+#                           clsact egress) with their run_time_ns and run_cnt
+#                           (kernel.bpf_stats_enabled) from bpftool prog show
 #   report RUNS.jsonl OUT.json KEY=VALUE...
 #                           the cases of the part, medians over the rounds;
 #                           rate, names, qps_s, lat_s, rounds, clients,
@@ -19,6 +24,7 @@ import json
 import math
 import re
 import statistics
+import subprocess
 import sys
 
 WAYS = [
@@ -79,6 +85,36 @@ def learn_stats(path):
     return out
 
 
+def progs(net_path, out_path):
+    """{hook: {id, name, run_time_ns, run_cnt}} of the programs on the interface."""
+    net = json.load(open(net_path))[0]
+    hooks = {}
+    for p in net.get("xdp", []):
+        hooks["xdp"] = p["id"]
+    for p in net.get("tc", []):
+        if p.get("kind") == "clsact/egress":
+            hooks["tc_egress"] = p["id"]
+    out = {}
+    for hook, pid in hooks.items():
+        info = json.loads(subprocess.run(["bpftool", "-j", "prog", "show", "id", str(pid)],
+                                         check=True, capture_output=True, text=True).stdout)
+        out[hook] = {"id": pid, "name": info.get("name"), "run_time_ns": info.get("run_time_ns", 0),
+                     "run_cnt": info.get("run_cnt", 0)}
+    with open(out_path, "w") as f:
+        json.dump(out, f)
+
+
+def prog_use(before, after):
+    """Per hook: the runs between two `progs` files and the ns a run took."""
+    a, b = json.load(open(before)), json.load(open(after))
+    out = {}
+    for hook, p in b.items():
+        runs = p["run_cnt"] - a.get(hook, {}).get("run_cnt", 0)
+        ns = p["run_time_ns"] - a.get(hook, {}).get("run_time_ns", 0)
+        out[hook] = {"name": p["name"], "runs": runs, "ns_per_run": round(ns / runs, 1) if runs else None}
+    return out
+
+
 def cpu_lines(path):
     # cpuN user nice system idle iowait irq softirq steal ...: ticks
     out = {}
@@ -130,6 +166,8 @@ def run(runs, dnsperf_out, extras):
             after = learn_stats(v)
         elif k == "proc_stat":
             r["cpus"] = cpu_use(*v.split(","))
+        elif k == "progs":
+            r["progs"] = prog_use(*v.split(","))
         else:
             r[k] = number(v)
     if after is not None:
@@ -147,6 +185,9 @@ def run(runs, dnsperf_out, extras):
     line += f", lost {r['lost']}"
     if "learn" in r:
         line += f"; learn: {r['learn']['learned']} learned, {r['learn']['refreshed']} refreshed"
+    for hook, p in r.get("progs", {}).items():
+        if p["ns_per_run"] is not None:
+            line += f"; {hook} {p['name']} {p['ns_per_run']:.0f} ns x {p['runs']}"
     if "nftset_elements" in r:
         line += f"; set: {r['nftset_elements']} elements"
     print(line, flush=True)
@@ -154,6 +195,19 @@ def run(runs, dnsperf_out, extras):
 
 def median(v):
     return statistics.median(v) if v else None
+
+
+def prog_figures(rs):
+    """Per hook: the program's ns per run and its runs per answered query, medians
+    of the rounds (bpf_stats over the paced runs)."""
+    out = {}
+    for hook in ("xdp", "tc_egress"):
+        mine = [(r["progs"][hook], r["completed"]) for r in rs
+                if r.get("progs", {}).get(hook, {}).get("ns_per_run") and r["completed"]]
+        if mine:
+            out[hook] = {"name": mine[0][0]["name"], "ns": round(median([p["ns_per_run"] for p, _ in mine]), 1),
+                         "runs_per_query": round(median([p["runs"] / n for p, n in mine]), 3)}
+    return out
 
 
 def methods(p):
@@ -211,8 +265,11 @@ def report(runs_path, out_path, params):
 
     base = {}
     for kind in ("qps", "latency"):
+        control = None
         for way, label in WAYS:
             rs = pick(way, kind)
+            if not rs and way != "nothing" and p.get("ways"):
+                continue  # DNS_PATH_WAYS left it out
             if not rs:
                 sys.exit(f"dns_path.py: no {kind} run of {way}")
             c = {"case": f"dns_{way}_{kind}", "part": "dns_path"}
@@ -230,6 +287,9 @@ def report(runs_path, out_path, params):
                 for name, _ in PCTS + [("max", 0), ("mean", 0)]:
                     c[name + "_us"] = round(median([r[name + "_us"] for r in rs]), 1)
                 c["percentiles_per_round"] = [{n + "_us": r[n + "_us"] for n, _ in PCTS} for r in rs]
+                prog_ns = prog_figures(rs)
+                if prog_ns:
+                    c["prog_ns_per_run"] = prog_ns
             if way == "nothing":
                 base[kind] = (c["case"], fig, samples)
             if way == "xdp_noop":
@@ -265,6 +325,14 @@ def report(runs_path, out_path, params):
                     c["target"] = (f"no measurable loss: p99 ratio <= {ceil} (nothing's highest round / "
                                    "its median, the run-to-run spread)")
                     c["meets"] = c["ratio"] is not None and fig <= max(bsamples)
+            if way == "cloudsteer" and control:
+                # issue 21's target: within the control's noise
+                if kind == "qps":
+                    t = ("max queries/s >= 0.98 x the trivial XDP program's", c["vs_xdp_noop"] >= 0.98)
+                else:
+                    t = ("p99 <= 1.1 x the trivial XDP program's", c["vs_xdp_noop"] <= 1.1)
+                c["targets"] = [{"target": t[0], "meets": t[1], "ratio": c["vs_xdp_noop"],
+                                 "baseline": f"dns_xdp_noop_{kind}"}]
             if way == "dnsmasq_nftset":
                 c["nftset_elements_per_round"] = [r.get("nftset_elements") for r in rs]
                 c["forwarded_per_round"] = [r.get("forwarded") for r in rs]
@@ -289,6 +357,8 @@ def main():
         zone(a[1], int(a[2]), a[3])
     elif a[:1] == ["run"] and len(a) >= 3:
         run(a[1], a[2], a[3:])
+    elif a[:1] == ["progs"] and len(a) == 3:
+        progs(a[1], a[2])
     elif a[:1] == ["report"] and len(a) >= 4:
         report(a[1], a[2], a[3:])
     else:

@@ -34,10 +34,16 @@
 # with the set flushed. dnsperf runs on CPU 0 and knotd on CPU 1; the host's
 # packet work runs in softirq on the CPU of whichever of them sent the
 # packet, and the daemon and dnsmasq go where the scheduler puts them.
+# The paced runs also read the kernel's own account of the programs on wan
+# (kernel.bpf_stats_enabled, on for those runs only, as its two clock reads a
+# run would weigh on the max rate): run_time_ns and run_cnt of the XDP
+# program and of the clsact egress one, so each way has its programs' ns per
+# packet, far less noisy than dnsperf's figures.
 #
 # BENCH_QUICK=1: one round of 1 s runs, for the smoke test (figures mean
 # nothing). DNS_PATH_ROUNDS, DNS_PATH_SECONDS (per run), DNS_PATH_NAMES
-# override. Everything it makes is gone on exit, failure or a signal: the
+# override; DNS_PATH_WAYS="nothing xdp_noop cloudsteer" runs only those ways
+# (nothing among them for the ratios), to look at a few closely. Everything it makes is gone on exit, failure or a signal: the
 # processes in its namespaces, the namespaces (and the nft table in host),
 # the pins and the scratch directory.
 set -u
@@ -54,7 +60,7 @@ T_START=$SECONDS
 die() { echo "dns_path: $*" >&2; exit 1; }
 [ -n "$OUT" ] || die "usage: dns_path.sh OUT.json"
 [ "$(id -u)" = 0 ] || die "needs root"
-for t in dnsperf knotd dnsmasq nft taskset nsenter dig; do
+for t in dnsperf knotd dnsmasq nft taskset nsenter dig bpftool; do
 	command -v $t >/dev/null || die "$t missing (scripts/install-deps.sh bench installs it)"
 done
 [ -x "$CS" ] || die "$CS missing (make)"
@@ -77,9 +83,11 @@ mkdir -p "$BENCH_DIR" || die "cannot make $BENCH_DIR"
 LAB=$(mktemp -d "$BENCH_DIR/dns_path.XXXXXX") || die "cannot make a scratch directory"
 export CLOUDSTEER_PIN_DIR=/sys/fs/bpf/$P
 KNOT= DAEMON= DNSMASQ=
+BPF_STATS0=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 cleanup() {
 	local rc=$? n
 	trap - EXIT INT TERM
+	sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS0" 2>/dev/null
 	for n in cli host res; do
 		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 	done
@@ -258,6 +266,13 @@ dnsmasq_counts() {
 	grep 'queries forwarded' "$log" | tail -n 1 | sed -E 's/.*forwarded ([0-9]+), queries answered locally ([0-9]+).*/\1 \2/'
 }
 
+# prog_snap FILE: the programs on wan (XDP, clsact egress) with the kernel's
+# run_time_ns and run_cnt of each, as dns_path.py progs writes them
+prog_snap() {
+	ns host bpftool -j net show dev wan >"$1.net" || die "bpftool net show failed"
+	$PY "$HELPER" progs "$1.net" "$1" || die "cannot read the programs on wan"
+}
+
 # measure WAY KIND ROUND SERVER: one dnsperf run and what it cost whom
 measure() {
 	local way=$1 kind=$2 r=$3 server=$4 f=$LAB/$1-$2-$3 args=() extras=()
@@ -267,6 +282,10 @@ measure() {
 	k0=$(cpu_ticks $KNOT) f0=0
 	[ -n "$fwd_pid" ] && f0=$(cpu_ticks $fwd_pid)
 	s0=$(ksoftirqd_ticks)
+	if [ "$kind" = latency ]; then
+		sysctl -qw kernel.bpf_stats_enabled=1 || die "cannot turn kernel.bpf_stats_enabled on"
+		prog_snap "$f.progs0"
+	fi
 	cp /proc/stat "$f.stat0"
 	t0=$(date +%s.%N)
 	TIMEFORMAT='%U %S'
@@ -275,12 +294,17 @@ measure() {
 		die_log "dnsperf failed ($way, $kind)" "$(basename "$f").out"
 	t1=$(date +%s.%N)
 	cp /proc/stat "$f.stat1"
+	if [ "$kind" = latency ]; then
+		prog_snap "$f.progs1"
+		sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS0"
+	fi
 	read -r utime stime < "$f.time"
 	extras=(way=$way kind=$kind round=$r wall_s="$(calc "$t1 - $t0")"
 		dnsperf_cpu_s="$(calc "$utime + $stime")"
 		resolver_cpu_s="$(calc "($(cpu_ticks $KNOT) - $k0) / $HZ")"
 		ksoftirqd_cpu_s="$(calc "($(ksoftirqd_ticks) - $s0) / $HZ")"
 		proc_stat="$f.stat0,$f.stat1")
+	[ "$kind" = latency ] && extras+=(progs="$f.progs0,$f.progs1")
 	[ -n "$fwd_pid" ] && extras+=(forwarder_cpu_s="$(calc "($(cpu_ticks $fwd_pid) - $f0) / $HZ")")
 	if runs_cloudsteer "$way"; then
 		"$CS" show stats --json >"$f.after" || die "cloudsteer show stats failed"
@@ -319,7 +343,7 @@ slot() {	# slot WAY ROUND
 
 # the ways in a round's order: odd rounds forward, even rounds backward
 round_order() {
-	local ways="nothing xdp_noop tc_noop cloudsteer_noquery xdp_learn_only cloudsteer dnsmasq_nftset"
+	local ways=${DNS_PATH_WAYS:-nothing xdp_noop tc_noop cloudsteer_noquery xdp_learn_only cloudsteer dnsmasq_nftset}
 	if [ $(($1 % 2)) = 1 ]; then echo $ways; else echo $ways | tr ' ' '\n' | tac | tr '\n' ' '; fi
 }
 
@@ -336,7 +360,7 @@ for r in $(seq "$ROUNDS"); do
 	for way in $(round_order "$r"); do slot "$way" "$r"; done
 done
 
-$PY "$HELPER" report "$LAB/runs.jsonl" "$OUT" slots="$LAB/slots.jsonl" rate=$RATE names=$NAMES qps_s=$SECS lat_s=$SECS \
+$PY "$HELPER" report "$LAB/runs.jsonl" "$OUT" slots="$LAB/slots.jsonl" ways="${DNS_PATH_WAYS:-}" rate=$RATE names=$NAMES qps_s=$SECS lat_s=$SECS \
 	rounds="$ROUNDS" clients=$CLIENTS outstanding=$OUTSTANDING pinning="$PINNING" ||
 	die "cannot write $OUT"
 echo "dns_path: wrote $OUT in $((SECONDS - T_START)) s"
