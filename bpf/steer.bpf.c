@@ -67,12 +67,39 @@ static __always_inline void cs_count_traffic(void *stats, __u32 id, __u64 bytes)
 	}
 }
 
-/* A packet of the route rt: its ACL id's and its rule's counters. */
-static __always_inline void cs_count_route(const struct cs_route *rt, __u64 bytes)
+/* A packet of a route: its ACL id's and its rule's counters. */
+static __always_inline void cs_count_route(__u32 acl_id, __u32 rule_id, __u64 bytes)
 {
-	if (rt->acl_id)
-		cs_count_traffic(&cs_acl_stats, rt->acl_id, bytes);
-	cs_count_traffic(&cs_rule_traffic, rt->rule_id, bytes);
+	if (acl_id)
+		cs_count_traffic(&cs_acl_stats, acl_id, bytes);
+	cs_count_traffic(&cs_rule_traffic, rule_id, bytes);
+}
+
+/* The word of cs_route_bits that holds a's bit, and the bit. */
+static __always_inline __u64 *cs_route_word(const struct cs_addr *a, __u64 *bit)
+{
+	__u32 i = cs_route_bit(a);
+
+	*bit = 1ULL << (i & 63);
+	i >>= 6;
+	return bpf_map_lookup_elem(&cs_route_bits, &i);
+}
+
+/* May a be the route of a live flow? False: surely not. */
+static __always_inline bool cs_route_maybe(const struct cs_addr *a)
+{
+	__u64 bit, *w = cs_route_word(a, &bit);
+
+	return w && (*w & bit);
+}
+
+/* A proven flow's route: its bit set, for the fast path to look further. */
+static __always_inline void cs_route_mark(const struct cs_addr *a)
+{
+	__u64 bit, *w = cs_route_word(a, &bit);
+
+	if (w && !(*w & bit))
+		__sync_fetch_and_or(w, bit);
 }
 
 /*
@@ -346,7 +373,7 @@ static __always_inline struct cs_flow *cs_flow_make(const struct cs_flow_key *ke
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct cs_flow fresh = { .first_ns = now, .last_ns = now, .route = *route, .acl_id = rt->acl_id,
-				 .chain = cs_chain_of(rt), .flags = first_flags,
+				 .rule_id = (__u16)rt->rule_id, .chain = cs_chain_of(rt), .flags = first_flags,
 				 .tick = (__u32)(bpf_ktime_get_coarse_ns() >> CS_FLOW_TICK_SHIFT) };
 	struct cs_config *cfg;
 	__u32 zero = 0;
@@ -399,6 +426,7 @@ static __always_inline void cs_flow_promote(const struct cs_flow_key *key, struc
 	}
 	/* EEXIST: another CPU moved it first */
 	bpf_map_delete_elem(&cs_flows_new, key);
+	cs_route_mark(&proven.route);
 	if (!e)
 		cs_count_steer(CS_S_FLOWS_PROMOTED);
 }
@@ -456,15 +484,16 @@ int steer(struct __sk_buff *skb)
 			return cs_on_failure(cs_chain_of(rt));
 		}
 	}
-	if (fl->acl_id != rt->acl_id) {
+	if (fl->acl_id != rt->acl_id || fl->rule_id != rt->rule_id) {
 		/* the route got an ACL id (it waited for one), or was made anew
 		 * while the flow lived: the flow follows it, pin and all */
 		fl->acl_id = rt->acl_id;
+		fl->rule_id = (__u16)rt->rule_id;
 		fl->route = *route;
 	}
 	cs_flow_count(fl, skb->len, bpf_ktime_get_coarse_ns());
 	cs_flow_track(fl, &p, tcp_read, from_lo);
-	cs_count_route(rt, skb->len);
+	cs_count_route(rt->acl_id, rt->rule_id, skb->len);
 
 	verdict = cs_flow_verdict(skb, &p, fl, forward);
 	if (!proven && cs_life_proven(fl->flags, fl->packets, &p, tcp_read, from_lo))
@@ -500,9 +529,9 @@ static __always_inline bool cs_xdp_fits(__u32 len, __u32 overhead, const struct 
 	return ip_len + overhead <= nh->mtu;
 }
 
-/* What wrapping adds in front of the IP packet, by mode and the outer
- * family: the outer IP and UDP headers and the tunnel's (encap: VXLAN and
- * the inner Ethernet header, which is the frame's own). */
+/* What wrapping adds to the IP packet, as the outer IP packet's length
+ * counts it, by mode and the outer family: the outer IP and UDP headers
+ * and the tunnel's (encap: VXLAN and the inner Ethernet header). */
 static __always_inline __u32 cs_xdp_overhead(const struct cs_chain *ch, const struct cs_instance *in)
 {
 	bool v4 = cs_addr_is_v4mapped(&in->addr);
@@ -510,7 +539,7 @@ static __always_inline __u32 cs_xdp_overhead(const struct cs_chain *ch, const st
 	if (ch->mode == CS_MODE_ROUTE)
 		return 0;
 	if (ch->mode == CS_MODE_ENCAP)
-		return (v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6) - sizeof(struct ethhdr);
+		return v4 ? CS_ENCAP_OVERHEAD4 : CS_ENCAP_OVERHEAD6;
 	return v4 ? CS_NSH_OVERHEAD4 : CS_NSH_OVERHEAD6;
 }
 
@@ -538,13 +567,30 @@ static __always_inline int cs_xdp_rewrite(struct xdp_md *ctx, const struct cs_fl
 }
 
 /*
- * A packet of a proven stream: to its instance, counted as TC counts it
- * (flow, route, instance), when nothing in it is TC's to decide. XDP_PASS
- * leaves it to TC, untouched and uncounted; *to_tc says whether TC will
- * steer it (a packet TC only counts and routes is no fast-path miss).
+ * Is the flow's route still what the flow says (there, with the flow's
+ * ACL id and rule)? Looked up once a tick of the coarse clock, when the
+ * flow's last_ns is written too, not on every packet: a route that changed
+ * is TC's within a tick, where the flow follows it.
  */
-static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs_packet *p, const struct cs_route *rt,
-					     struct cs_flow *fl, bool forward, bool *to_tc)
+static __always_inline bool cs_xdp_route_holds(const struct cs_flow *fl, __u64 coarse)
+{
+	struct cs_route *rt;
+
+	if (fl->tick == (__u32)(coarse >> CS_FLOW_TICK_SHIFT))
+		return true;
+	rt = bpf_map_lookup_elem(&cs_routes, &fl->route);
+	return rt && rt->acl_id == fl->acl_id && rt->rule_id == fl->rule_id;
+}
+
+/*
+ * A packet of a proven stream: to its instance, counted as TC counts it
+ * (flow, ACL id, rule, instance), when nothing in it is TC's to decide.
+ * XDP_PASS leaves it to TC, untouched and uncounted; *to_tc says whether
+ * TC will steer it (a packet TC only counts and routes is no fast-path
+ * miss).
+ */
+static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs_packet *p, struct cs_flow *fl,
+					     bool forward, bool *to_tc)
 {
 	__u32 chain_id = fl->chain, id = fl->instance, len, want;
 	struct cs_instance *in;
@@ -558,8 +604,13 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 	ch = bpf_map_lookup_elem(&cs_chains, &chain_id);
 	if (!ch || (!forward && !(ch->flags & CS_CHAIN_SYMMETRIC)))
 		return XDP_PASS;	/* routed as it is, counted by TC */
+	/* TC takes the destination for the route when it is one: an answer
+	 * to a route is TC's, whichever way its flow was made */
+	if (!forward && bpf_map_lookup_elem(&cs_routes, &p->dst))
+		return XDP_PASS;
 	*to_tc = true;
-	if (!cs_xdp_may_take(p, fl) || fl->acl_id != rt->acl_id || !fl->ifindex)
+	coarse = bpf_ktime_get_coarse_ns();
+	if (!cs_xdp_may_take(p, fl) || !fl->ifindex || !cs_xdp_route_holds(fl, coarse))
 		return XDP_PASS;
 	in = cs_usable(id, true);
 	want = fl->ifindex;
@@ -569,7 +620,6 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 	}
 	if (!in)
 		return XDP_PASS;	/* failover, or none to take it: TC decides */
-	coarse = bpf_ktime_get_coarse_ns();
 	nh = cs_xdp_way(ctx, &cs_xdp_nh, &cs_xdp_ports, id, in, coarse);
 	len = (__u32)(ctx->data_end - ctx->data);
 	if (!nh || (want && nh->ifindex != want) || !cs_xdp_fits(len, cs_xdp_overhead(ch, in), in, nh))
@@ -579,7 +629,7 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 	if (cs_xdp_rewrite(ctx, fl, ch, in, nh, forward))
 		return XDP_PASS;
 	cs_flow_count(fl, len, coarse);
-	cs_count_route(rt, len);
+	cs_count_route(fl->acl_id, fl->rule_id, len);
 	cs_count_inst(id, len, 0);
 	cs_count_steer(CS_S_XDP_STEERED);
 	/* in cs_xdp_ports: the FIB answer was checked against it; gone since
@@ -593,7 +643,9 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
  * nothing in TC needs to see go to their instance from here, counted as TC
  * would; everything else (new streams, TCP flags, failover, tagged or
  * fragmented frames, no neighbour yet) passes to TC unchanged, which
- * decides as it always has. docs/design.md says which path a packet takes.
+ * decides as it always has. docs/concepts.md says which path a packet
+ * takes. A packet to and from no route with a live flow passes after a
+ * look at two bits (cs_route_bits), before any hash lookup.
  */
 SEC("xdp")
 int steer_xdp(struct xdp_md *ctx)
@@ -601,26 +653,21 @@ int steer_xdp(struct xdp_md *ctx)
 	struct cs_packet p = {};
 	struct cs_flow_key key;
 	struct cs_cursor c;
-	struct cs_route *rt;
 	struct cs_flow *fl;
-	bool forward = true, to_tc;
+	bool forward, to_tc;
 	int v;
 
 	cs_cursor_init(&c, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
 	if (cs_read_packet(&c, &p) || cs_is_fragment(&p) || p.l3_off != sizeof(struct ethhdr))
 		return XDP_PASS;
-	rt = bpf_map_lookup_elem(&cs_routes, &p.dst);
-	if (!rt) {
-		forward = false;
-		rt = bpf_map_lookup_elem(&cs_routes, &p.src);
-		if (!rt)
-			return XDP_PASS;
-	}
+	if (!cs_route_maybe(&p.dst) && !cs_route_maybe(&p.src))
+		return XDP_PASS;
 	cs_flow_key_make(&key, &p.src, p.sport, &p.dst, p.dport, p.proto);
 	fl = bpf_map_lookup_elem(&cs_flows, &key);
 	if (!fl)
 		return XDP_PASS;	/* new, or not proven yet: TC's */
-	v = cs_xdp_steer_flow(ctx, &p, rt, fl, forward, &to_tc);
+	forward = cs_addr_same(&fl->route, &p.dst);
+	v = cs_xdp_steer_flow(ctx, &p, fl, forward, &to_tc);
 	if (v == XDP_PASS && to_tc)
 		cs_count_steer(CS_S_XDP_TO_TC);
 	return v;

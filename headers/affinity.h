@@ -72,4 +72,15 @@ static __always_inline __u32 cs_affinity_code_by(const struct cs_flow_key *k, co
 	return cs_affinity_code(hosts ? &pair : k, key);
 }
 
+/* The bit of a route's address in cs_route_bits: the top
+ * CS_ROUTE_BITS_SHIFT bits of a multiplicative hash of its four words
+ * (Knuth's constant), which spreads neighbouring addresses apart. */
+static __always_inline __u32 cs_route_bit(const struct cs_addr *a)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, a->b, sizeof(w));
+	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9e3779b1u) >> (32 - CS_ROUTE_BITS_SHIFT);
+}
+
 #endif

@@ -295,7 +295,7 @@ struct cs_flow {
 	__u32 ifindex;		/* where the instance is reached */
 	__u8 state;		/* enum cs_stream_state */
 	__u8 flags;		/* CS_LIFE_* */
-	__u16 _pad;
+	__u16 rule_id;		/* the route's rule (followed, as acl_id is) */
 	__u32 tick;		/* the coarse clock's tick (CS_FLOW_TICK_SHIFT) when
 				 * last_ns was last written: last_ns is read from
 				 * the clock and written once a tick, not every
@@ -434,6 +434,12 @@ struct cs_inst_stat {
  * interface that learns and steers: slot = the interface's ifindex. An
  * interface whose ifindex is this or more steers in TC alone there. */
 #define CS_XDP_IFINDEX_SLOTS 4096
+/* cs_route_bits: a bit for every route with a live flow, at
+ * cs_route_bit(address) (affinity.h), 2^CS_ROUTE_BITS_SHIFT bits in words
+ * of 64: the fast path's first look, before any hash lookup. */
+#define CS_ROUTE_BITS_SHIFT 20
+#define CS_ROUTE_BIT_WORDS (1u << (CS_ROUTE_BITS_SHIFT - 6))
+
 /* cs_xdp_ports: the interfaces XDP may send a frame out of. */
 #define CS_XDP_PORTS_MAX 256
 
@@ -442,6 +448,8 @@ struct cs_inst_stat {
  * (CS_XDP_NH_TICK_SHIFT) so that a pinned stream's packet costs no FIB
  * lookup. Not pinned: a new program starts with an empty cache. */
 struct cs_xdp_nh {
+	struct cs_addr addr;	/* the instance's address it was looked up for: a
+				 * reload that moves the instance misses the cache */
 	__u32 tick;		/* the coarse clock's tick when it was looked up; 0: never */
 	__u32 ifindex;		/* the way out */
 	__u16 mtu;		/* the route's MTU: larger packets are left to TC */

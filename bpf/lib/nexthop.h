@@ -137,8 +137,9 @@ static __always_inline struct cs_xdp_nh *cs_xdp_way(struct xdp_md *ctx, void *ca
 
 	if (!nh)
 		return NULL;
-	if (nh->tick != tick) {
+	if (nh->tick != tick || !cs_addr_same(&nh->addr, &in->addr)) {
 		cs_xdp_fib(ctx, in, nh, ports);
+		nh->addr = in->addr;
 		nh->tick = tick;
 	}
 	return nh->ifindex ? nh : NULL;

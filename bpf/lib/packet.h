@@ -123,6 +123,16 @@ static __always_inline bool cs_addr_known(const struct cs_addr *a)
 	return w[0] | w[1];
 }
 
+/* Are a and b the same address? Two words each. */
+static __always_inline bool cs_addr_same(const struct cs_addr *a, const struct cs_addr *b)
+{
+	__u64 x[2], y[2];
+
+	__builtin_memcpy(x, a->b, sizeof(x));
+	__builtin_memcpy(y, b->b, sizeof(y));
+	return x[0] == y[0] && x[1] == y[1];
+}
+
 /* An IPv4 fragment, first or later: its transport payload is not whole. */
 static __always_inline bool cs_is_fragment(const struct cs_packet *p)
 {

@@ -134,6 +134,19 @@ struct {
 	__type(value, struct cs_inst_stat);
 } cs_inst_stats SEC(".maps");
 
+/* A bit for every route address with a live flow (cs_route_bit), in words
+ * of 64: the fast path's first look, which lets a packet of no route pass
+ * before any hash lookup. A bit set for a route no flow uses any more only
+ * costs a lookup; one missing only leaves the stream to TC. Written by
+ * steer when it proves a flow (its route's bit) and by the daemon, which
+ * rebuilds it from the live flows every sweep pass; read by steer_xdp. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_ROUTE_BIT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} cs_route_bits SEC(".maps");
+
 /* The interfaces the XDP fast path may send a frame out of, by ifindex:
  * those whose driver takes frames from XDP (ndo_xdp_xmit). Written by the
  * daemon (user/daemon/steerxdp.c), which asks the kernel what each

@@ -6,7 +6,7 @@
 # The lists below are those of `cloudsteer --help` and of each command's
 # --help; tests/e2e/completion.sh fails when they drift apart.
 
-_cloudsteer_commands="check run detach replay show status explain drain instance help version"
+_cloudsteer_commands="check run detach replay show status health explain drain instance help version"
 _cloudsteer_show_subcommands="table routes rules stats chains instances map streams sync cluster"
 
 # The options of one command, long and short.
@@ -19,6 +19,7 @@ _cloudsteer_options() {
 	replay)   echo "-c --config -j --json $common" ;;
 	show)     echo "-c --config -j --json -p --pin-dir $common" ;;
 	status)   echo "-c --config -j --json -p --pin-dir $common" ;;
+	health)   echo "-c --config --instance $common" ;;
 	explain)  echo "-c --config -j --json -p --pin-dir $common" ;;
 	drain)    echo "-c --config --undo -p --pin-dir $common" ;;
 	instance) echo "-c --config -n --name --detach-on-exit -p --pin-dir $common" ;;

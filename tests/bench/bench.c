@@ -2501,7 +2501,8 @@ static void make_stream(__u32 k, void *key, void *value, const void *ctx)
 	fk->hi_port = 443;
 	fk->proto = 17;	/* UDP */
 	*fl = (struct cs_flow){ .first_ns = 1, .last_ns = 1, .packets = 2, .bytes = 212, .route = fk->hi,
-				.acl_id = 5, .code = k, .instance = 1, .chain = 1, .ifindex = g_csb0,
+				.acl_id = 5, .rule_id = 1 /* the hit route's: steer_hit_route(&si, 1) */,
+				.code = k, .instance = 1, .chain = 1, .ifindex = g_csb0,
 				.state = CS_ST_ACTIVE, .flags = CS_LIFE_FIRST_LO };
 }
 

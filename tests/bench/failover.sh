@@ -75,6 +75,7 @@ for n in a b; do
 	ns $n socat TCP-LISTEN:9100,fork,reuseaddr OPEN:/dev/null >/dev/null 2>&1 &
 done
 casb_config fob.test "health: {probe: tcp, port: 9100, interval: 100ms, timeout: 50ms, fall: 3, rise: 2}"
+DAEMON_FLAGS=-v	# the learned line below is a per-record line
 daemon_up "$LAB/cs.yaml" || die "cloudsteer run did not start: $(cat "$LAB/daemon.log")"
 [ "$(ns cli dig +short +time=2 @10.20.0.2 app.fob.test)" = $DST ] ||
 	die "the client cannot resolve app.fob.test"

@@ -63,6 +63,12 @@ print(sum(e["formatted"]["value"]["packets"] for e in json.load(sys.stdin)))')
 wait_log "route 192.0.2.7 removed: no record or flow needs it (acl 1)" 80 &&
 	pass "once the stream is over the route goes, and its ACL id" ||
 	fail "once the stream is over the route goes, and its ACL id" "$(cat "$LAB/daemon.log")"
+# the fast path's first look (cs_route_bits): the route's bit went with its
+# last flow, in the sweep pass that removed them
+bits() { bpftool -j map dump pinned "$CLOUDSTEER_PIN_DIR/cs_route_bits" |
+	jq '[.[] | (.formatted.value // .value) | select(. != 0 and . != [] and . != "0")] | length'; }
+n=$(bits)
+[ "$n" = 0 ] && pass "no route bit is left set once the flows are gone" || fail "route bits left" "$n words set"
 
 daemon_stop TERM
 daemon_start "$cfg"

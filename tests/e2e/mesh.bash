@@ -17,6 +17,7 @@
 #                            under SUFFIX to chain casb (route mode, instances
 #                            casb-a and casb-b); each LINE is added to the chain
 #   daemon_up CONFIG         cloudsteer run on the host; log in $LAB/daemon.log
+#                            (DAEMON_FLAGS=-v: with the per-record lines)
 #   inst_up NAME CONFIG      a fresh `cloudsteer instance` in namespace NAME (a
 #                            or b), pinned in $CLOUDSTEER_PIN_DIR-NAME, log in
 #                            $LAB/NAME.log
@@ -140,7 +141,9 @@ YAML
 }
 
 daemon_up() {
-	nsenter --net=/run/netns/$P-host "$CS" run -c "$1" >"$LAB/daemon.log" 2>&1 &
+	# shellcheck disable=SC2086 # DAEMON_FLAGS: words, e.g. -v for the
+	# per-record lines (and libbpf's)
+	nsenter --net=/run/netns/$P-host "$CS" run ${DAEMON_FLAGS:-} -c "$1" >"$LAB/daemon.log" 2>&1 &
 	wait_log "running:" 50
 }
 

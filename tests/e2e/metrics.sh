@@ -271,13 +271,16 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	fail "a clean log" "$(grep -i 'error\|warn' "$LAB/daemon.log")"
 
 # ---- a taken port is a clear start failure ----
+# (eth0 runs the lab's xdp_pass: the program there must stay the one it was)
+xdp_id() { ip -n $P-cli -d link show eth0 | grep -o 'prog/xdp id [0-9]*'; }
+xdp_before=$(xdp_id)
 ns cli socat TCP-LISTEN:9477,bind=127.0.0.1,reuseaddr,fork OPEN:/dev/null >/dev/null 2>&1 &
 sleep 0.3
 sed 's/\[wan\]/[eth0]/; s/\[lan, wan\]/[eth0]/' "$LAB/cs.yaml" > "$LAB/cli.yaml"
 out=$(CLOUDSTEER_PIN_DIR=$CLOUDSTEER_PIN_DIR-cli timeout 10 nsenter --net=/run/netns/$P-cli "$CS" run \
 	-c "$LAB/cli.yaml" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q 'metrics: cannot listen on 127.0.0.1:9477: Address already in use' &&
-	[ ! -e "$CLOUDSTEER_PIN_DIR-cli" ] && [ -z "$(ip -n $P-cli link show eth0 | grep xdp)" ] &&
+	[ ! -e "$CLOUDSTEER_PIN_DIR-cli" ] && [ "$(xdp_id)" = "$xdp_before" ] &&
 	pass "a taken port: exit 1, \"cannot listen on 127.0.0.1:9477: Address already in use\", nothing loaded" ||
 	fail "a taken port is refused before the dataplane is touched" "rc $rc: $out"
 t_exit

@@ -1399,6 +1399,8 @@ static void acl_change_keeps_pin(void)
 	set_state(1, CS_INST_UP);
 	expect_flow(&T1, 2, 1, 3);
 	add_route(ROUTE4, 1, 9);
+	if (g_xdp)
+		usleep(300 * 1000);	/* XDP looks the route up once a tick (268 ms) */
 	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
 	if (expect_flow(&T1, 2, 1, 4)) {
 		struct cs_flow fl;
@@ -1624,6 +1626,21 @@ static void xdp_leaves_what_it_cannot_send(void)
 	set_chain(CS_MODE_ROUTE, 0);
 	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);
 	EXPECT_EQ(xdp_steered(), 1);
+	/* too big for the route's MTU once wrapped: 92 octets of IP and 50 of
+	 * VXLAN, over a route of 140 (its 36 octets of outer headers alone
+	 * would fit); locked, as forwarding takes a route's MTU only then */
+	fx_free();
+	if (!fx_setup() || !EXPECT(set_chain(CS_MODE_ENCAP, 0) && set_encap(1, "10.30.0.2", "10.30.0.1", 1450),
+				   "encap chain") ||
+	    !EXPECT(!system("ip route replace 10.30.0.0/24 dev cs0 mtu lock 140"), "route MTU"))
+		goto out;
+	run(&P1);
+	run(&P1);
+	EXPECT_EQ(run(&P1), TC_ACT_REDIRECT);	/* TC wraps it; the kernel would fragment it */
+	EXPECT_EQ(g_len - 14 + CS_ENCAP_OVERHEAD4, 142);
+	EXPECT_EQ(xdp_steered(), 0);
+	EXPECT_EQ(steer_counter(CS_S_XDP_TO_TC), 1);
+	system("ip route replace 10.30.0.0/24 dev cs0 proto kernel scope link src 10.30.0.1");
 	/* the port taken off the list: the cached answer says so within a
 	 * tick; a fresh load starts with none */
 	fx_free();

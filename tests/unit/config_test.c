@@ -301,7 +301,7 @@ static const struct {
 	{ "steer:\n  limits: {flows: 8}\n", 2, "steer.limits.flows must be a whole number from 16 to 4194304" },
 	{ "steer:\n  limits: {flows_new: 4194305}\n", 2, "steer.limits.flows_new must be a whole number" },
 	{ "steer:\n  limits: {routes: 16}\n", 2, "unknown key \"routes\" in steer.limits (known: flows, flows_new)" },
-	{ "steer:\n  idle: 2s\n", 2, "unknown key \"idle\" in steer (known: interfaces, flow_idle, flow_timeouts, limits)" },
+	{ "steer:\n  idle: 2s\n", 2, "unknown key \"idle\" in steer (known: interfaces, xdp, flow_idle, flow_timeouts, limits)" },
 	{ "instance:\n  limits: {streams: 15}\n", 2, "instance.limits.streams must be a whole number from 16" },
 	{ "instance:\n  limits: {flows: 16}\n", 2,
 	  "unknown key \"flows\" in instance.limits (known: streams, streams_new)" },

@@ -36,6 +36,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "affinity.h"
 #include "daemon.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
@@ -441,6 +442,8 @@ struct flow_walk {
 	struct cs_lifetimes life;
 	__u64 now;
 	__u64 kept, expired;
+	__u64 *route_bits;		/* cs_route_bits as the live flows make it;
+					 * NULL: not rebuilt this pass */
 };
 
 static bool flow_alive(const void *value, void *ctx)
@@ -472,6 +475,28 @@ static void settle_flow(struct flow_walk *w, int fd, int spill_fd, const struct 
 	}
 	w->kept++;
 	addr_note(w->d->sweep.flows, &fl.route, 0, 0);
+	if (w->route_bits) {
+		__u32 bit = cs_route_bit(&fl.route);
+
+		w->route_bits[bit >> 6] |= 1ULL << (bit & 63);
+	}
+}
+
+/*
+ * cs_route_bits anew from the live flows of the pass: the bits of routes
+ * whose flows are gone go. A flow steer proves while the pass writes may
+ * lose its bit here; it is then TC's alone until the next pass sets it.
+ */
+static void write_route_bits(struct cs_daemon *d, const __u64 *bits)
+{
+	static __u32 keys[CS_ROUTE_BIT_WORDS];
+	__u32 i, n = CS_ROUTE_BIT_WORDS;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (i = 0; i < CS_ROUTE_BIT_WORDS; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(bpf_map__fd(d->steer->maps.cs_route_bits), keys, bits, &n, &opts))
+		cs_warn("sweep: writing cs_route_bits: %s", strerror(errno));
 }
 
 /* Every flow of one table, read in batches. False when it could not be read. */
@@ -510,12 +535,16 @@ static bool note_route_used(const void *key, void *ctx)
  * first, so its route is seen used. */
 static void pass_flows(struct cs_daemon *d)
 {
-	struct flow_walk w = { .d = d, .life = cs_lifetimes_of(&d->conf, d->conf.flow_idle_ms), .now = cs_now_ns() };
+	struct flow_walk w = { .d = d, .life = cs_lifetimes_of(&d->conf, d->conf.flow_idle_ms), .now = cs_now_ns(),
+			       .route_bits = calloc(CS_ROUTE_BIT_WORDS, sizeof(__u64)) };
 	int proven = bpf_map__fd(d->steer->maps.cs_flows), unproven = bpf_map__fd(d->steer->maps.cs_flows_new);
 	__u64 n_proven = 0, n_unproven = 0;
 
 	if (!sweep_flow_table(&w, unproven, -1, &n_unproven) || !sweep_flow_table(&w, proven, unproven, &n_proven))
 		cs_map_walk(bpf_map__fd(d->skel->maps.cs_routes), sizeof(struct cs_addr), note_route_used, d);
+	else if (w.route_bits)
+		write_route_bits(d, w.route_bits);
+	free(w.route_bits);
 	cs_stat_set(&d->stats.flows, n_proven);
 	cs_stat_set(&d->stats.flows_new, n_unproven);
 	cs_stat_add(&d->stats.flows_expired, w.expired);
