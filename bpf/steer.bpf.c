@@ -105,12 +105,14 @@ static __always_inline void cs_route_mark(const struct cs_addr *a)
 /*
  * A packet of flow fl. Its counts, written on every packet, stay in the
  * cache line of the CPU that RSS gives the stream; last_ns is read from
- * the clock and written once a tick of the coarse clock (the cheap one),
- * not on every packet: the sweep judges lifetimes of seconds.
+ * the clock and written once a tick (CS_FLOW_TICK_SHIFT of the kernel's
+ * jiffies, which bpf_jiffies64 reads with a load, where even the coarse
+ * clock does a helper's work), not on every packet: the sweep judges
+ * lifetimes of seconds.
  */
-static __always_inline void cs_flow_count(struct cs_flow *fl, __u64 bytes, __u64 coarse_ns)
+static __always_inline void cs_flow_count(struct cs_flow *fl, __u64 bytes, __u64 jiffies)
 {
-	__u32 tick = (__u32)(coarse_ns >> CS_FLOW_TICK_SHIFT);
+	__u32 tick = (__u32)(jiffies >> CS_FLOW_TICK_SHIFT);
 
 	fl->packets++;
 	fl->bytes += bytes;
@@ -374,7 +376,7 @@ static __always_inline struct cs_flow *cs_flow_make(const struct cs_flow_key *ke
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct cs_flow fresh = { .first_ns = now, .last_ns = now, .route = *route, .acl_id = rt->acl_id,
 				 .rule_id = (__u16)rt->rule_id, .chain = cs_chain_of(rt), .flags = first_flags,
-				 .tick = (__u32)(bpf_ktime_get_coarse_ns() >> CS_FLOW_TICK_SHIFT) };
+				 .tick = (__u32)(bpf_jiffies64() >> CS_FLOW_TICK_SHIFT) };
 	struct cs_config *cfg;
 	__u32 zero = 0;
 
@@ -491,7 +493,7 @@ int steer(struct __sk_buff *skb)
 		fl->rule_id = (__u16)rt->rule_id;
 		fl->route = *route;
 	}
-	cs_flow_count(fl, skb->len, bpf_ktime_get_coarse_ns());
+	cs_flow_count(fl, skb->len, bpf_jiffies64());
 	cs_flow_track(fl, &p, tcp_read, from_lo);
 	cs_count_route(rt->acl_id, rt->rule_id, skb->len);
 
@@ -568,15 +570,15 @@ static __always_inline int cs_xdp_rewrite(struct xdp_md *ctx, const struct cs_fl
 
 /*
  * Is the flow's route still what the flow says (there, with the flow's
- * ACL id and rule)? Looked up once a tick of the coarse clock, when the
+ * ACL id and rule)? Looked up once a tick (CS_FLOW_TICK_SHIFT), when the
  * flow's last_ns is written too, not on every packet: a route that changed
  * is TC's within a tick, where the flow follows it.
  */
-static __always_inline bool cs_xdp_route_holds(const struct cs_flow *fl, __u64 coarse)
+static __always_inline bool cs_xdp_route_holds(const struct cs_flow *fl, __u64 jiffies)
 {
 	struct cs_route *rt;
 
-	if (fl->tick == (__u32)(coarse >> CS_FLOW_TICK_SHIFT))
+	if (fl->tick == (__u32)(jiffies >> CS_FLOW_TICK_SHIFT))
 		return true;
 	rt = bpf_map_lookup_elem(&cs_routes, &fl->route);
 	return rt && rt->acl_id == fl->acl_id && rt->rule_id == fl->rule_id;
@@ -596,7 +598,7 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 	struct cs_instance *in;
 	struct cs_xdp_nh *nh;
 	struct cs_chain *ch;
-	__u64 coarse;
+	__u64 jiffies;
 
 	*to_tc = false;
 	if (!chain_id)
@@ -609,8 +611,8 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 	if (!forward && bpf_map_lookup_elem(&cs_routes, &p->dst))
 		return XDP_PASS;
 	*to_tc = true;
-	coarse = bpf_ktime_get_coarse_ns();
-	if (!cs_xdp_may_take(p, fl) || !fl->ifindex || !cs_xdp_route_holds(fl, coarse))
+	jiffies = bpf_jiffies64();
+	if (!cs_xdp_may_take(p, fl) || !fl->ifindex || !cs_xdp_route_holds(fl, jiffies))
 		return XDP_PASS;
 	in = cs_usable(id, true);
 	want = fl->ifindex;
@@ -620,7 +622,7 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 	}
 	if (!in)
 		return XDP_PASS;	/* failover, or none to take it: TC decides */
-	nh = cs_xdp_way(ctx, &cs_xdp_nh, &cs_xdp_ports, id, in, coarse);
+	nh = cs_xdp_way(ctx, &cs_xdp_nh, &cs_xdp_ports, id, in, jiffies);
 	len = (__u32)(ctx->data_end - ctx->data);
 	if (!nh || (want && nh->ifindex != want) || !cs_xdp_fits(len, cs_xdp_overhead(ch, in), in, nh))
 		return XDP_PASS;
@@ -628,7 +630,7 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 		return XDP_PASS;	/* route mode needs the instance on the link; a tunnel its source */
 	if (cs_xdp_rewrite(ctx, fl, ch, in, nh, forward))
 		return XDP_PASS;
-	cs_flow_count(fl, len, coarse);
+	cs_flow_count(fl, len, jiffies);
 	cs_count_route(fl->acl_id, fl->rule_id, len);
 	cs_count_inst(id, len, 0);
 	cs_count_steer(CS_S_XDP_STEERED);

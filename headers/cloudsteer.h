@@ -296,15 +296,16 @@ struct cs_flow {
 	__u8 state;		/* enum cs_stream_state */
 	__u8 flags;		/* CS_LIFE_* */
 	__u16 rule_id;		/* the route's rule (followed, as acl_id is) */
-	__u32 tick;		/* the coarse clock's tick (CS_FLOW_TICK_SHIFT) when
-				 * last_ns was last written: last_ns is read from
-				 * the clock and written once a tick, not every
-				 * packet */
+	__u32 tick;		/* the tick (CS_FLOW_TICK_SHIFT) when last_ns was
+				 * last written: last_ns is read from the clock
+				 * and written once a tick, not every packet */
 };
 
-/* last_ns is at most one tick of the coarse clock behind a stream's last
- * packet: 2^28 ns, 268 ms, against lifetimes of seconds. */
-#define CS_FLOW_TICK_SHIFT 28
+/* A tick: 2^CS_FLOW_TICK_SHIFT of the kernel's jiffies (bpf_jiffies64, a
+ * load, where even the coarse clock does a helper's work): 64 ms at
+ * HZ=1000, 256 ms at Debian's 250, 640 ms at 100. last_ns is at most a tick
+ * behind a stream's last packet, against lifetimes of seconds. */
+#define CS_FLOW_TICK_SHIFT 6
 
 /* In cs_flow.flags and cs_stream.flags: what steer and instance keep of a
  * stream's life (bpf/lib/flowstate.h): which side sent a FIN (FINs both
@@ -444,13 +445,14 @@ struct cs_inst_stat {
 #define CS_XDP_PORTS_MAX 256
 
 /* How steer's XDP program reaches an instance: what bpf_fib_lookup said
- * of the instance's address, kept per CPU for one tick of the coarse clock
- * (CS_XDP_NH_TICK_SHIFT) so that a pinned stream's packet costs no FIB
- * lookup. Not pinned: a new program starts with an empty cache. */
+ * of the instance's address, kept per CPU for one tick
+ * (CS_XDP_NH_TICK_SHIFT of the jiffies) so that a pinned stream's packet
+ * costs no FIB lookup. Not pinned: a new program starts with an empty
+ * cache. */
 struct cs_xdp_nh {
 	struct cs_addr addr;	/* the instance's address it was looked up for: a
 				 * reload that moves the instance misses the cache */
-	__u32 tick;		/* the coarse clock's tick when it was looked up; 0: never */
+	__u32 tick;		/* the tick when it was looked up; 0: never */
 	__u32 ifindex;		/* the way out */
 	__u16 mtu;		/* the route's MTU: larger packets are left to TC */
 	__u8 dmac[6];		/* the next hop */
@@ -458,9 +460,9 @@ struct cs_xdp_nh {
 	__u16 _pad;
 };
 
-/* 2^30 ns, about a second: a neighbour's new MAC reaches the fast path
- * within that. */
-#define CS_XDP_NH_TICK_SHIFT 30
+/* 2^8 jiffies, 256 ms at HZ=1000 to 2.56 s at 100 (1 s at Debian's 250):
+ * a neighbour's new MAC reaches the fast path within that. */
+#define CS_XDP_NH_TICK_SHIFT 8
 
 /* cs_acl_stats value, per CPU, indexed by ACL id: what the routes carried;
  * and cs_rule_traffic's, indexed by rule id. */

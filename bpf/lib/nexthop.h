@@ -126,13 +126,14 @@ static __always_inline void cs_xdp_fib(struct xdp_md *ctx, const struct cs_insta
 		nh->ifindex = fib.ifindex;
 }
 
-/* The way to instance id (in) for this tick of the coarse clock: this
+/* The way to instance id (in) for this tick (CS_XDP_NH_TICK_SHIFT of the
+ * kernel's jiffies): this
  * CPU's cached FIB answer, looked up again once a tick. NULL when XDP
  * cannot send that way (cs_xdp_fib); the packet is TC's then. */
 static __always_inline struct cs_xdp_nh *cs_xdp_way(struct xdp_md *ctx, void *cache, void *ports, __u32 id,
-						    const struct cs_instance *in, __u64 coarse_ns)
+						    const struct cs_instance *in, __u64 jiffies)
 {
-	__u32 tick = (__u32)(coarse_ns >> CS_XDP_NH_TICK_SHIFT) + 1;	/* 0 is "never looked up" */
+	__u32 tick = (__u32)(jiffies >> CS_XDP_NH_TICK_SHIFT) + 1;	/* 0 is "never looked up" */
 	struct cs_xdp_nh *nh = bpf_map_lookup_elem(cache, &id);
 
 	if (!nh)

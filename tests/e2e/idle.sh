@@ -28,6 +28,7 @@
 #    what happened.
 T_SUITE=e2e-idle
 . "$(dirname "$0")/mesh.bash"
+DAEMON_FLAGS=-v	# the expired and route lines below are per-record lines
 command -v jq >/dev/null || { skip all "jq missing"; exit 0; }
 mesh_up app.idle.test,192.0.2.7 || { fail lab "the lab did not come up"; t_exit; }
 for n in a b; do	# what the health checks probe

@@ -1400,7 +1400,7 @@ static void acl_change_keeps_pin(void)
 	expect_flow(&T1, 2, 1, 3);
 	add_route(ROUTE4, 1, 9);
 	if (g_xdp)
-		usleep(300 * 1000);	/* XDP looks the route up once a tick (268 ms) */
+		usleep(700 * 1000);	/* XDP looks the route up once a tick: 64 jiffies, 640 ms at HZ=100 */
 	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
 	if (expect_flow(&T1, 2, 1, 4)) {
 		struct cs_flow fl;
