@@ -58,9 +58,11 @@ INTROS = {
         "interleaved with it and `xdp_noop` at every point.\n\n"
         "steer's XDP fast path (`steer_xdp`, [design.md](design.md) says which packets it takes) "
         "has rows of its own at every steer point, beside TC's: `xdp_steer_miss` (neither address a "
-        "route: the parse, two route lookups, XDP_PASS), `xdp_steer_hit_pinned` (a pinned, proven "
-        "UDP stream in route mode: route and flow lookups, the cached FIB answer, the counters, the "
-        "MACs rewritten, a devmap redirect) and its encap and nsh twins (wrapped with "
+        "route with a live flow: the parse, two bits of `cs_route_bits`, XDP_PASS), "
+        "`xdp_steer_hit_pinned` (a pinned, proven UDP stream in route mode: a route bit, the flow "
+        "lookup, the cached FIB answer, the counters, the MACs rewritten, a devmap redirect; its "
+        "route is looked up once a tick of 64 jiffies, not per packet) and its encap and nsh twins "
+        "(wrapped with "
         "`bpf_xdp_adjust_head`; an XDP test run never resets its frame either, so they run a packet "
         "at a time against `xdp_steer_hit_pinned`'s path, as TC's wrapped rows do). Their ratio "
         "is to `xdp_noop`; their targets are to the control measured in the same runs on the same "
@@ -69,7 +71,7 @@ INTROS = {
         "`cs_xdp_ports`; a redirect in a test run returns XDP_REDIRECT without sending. Every "
         "packet is checked on the flow and on `xdp_steered`, none left to TC; a miss makes no flow. "
         "The miss's row splits its cost (`split`): steer's own parse (a first fragment, passed "
-        "before any lookup), then its two route lookups.\n\n"
+        "before any lookup), then the rest, its look at the route bits.\n\n"
         "Streams: `xdp_steer_pinned_streams` is the pinned stream with `cs_flows` sized for a "
         "million (`steer.limits.flows: 1048576`) holding 1, 10,000 and 1,000,000 streams, the "
         "measured one among them. Its frame repeats, so its hash bucket and entry stay in cache: "
@@ -121,7 +123,9 @@ INTROS = {
         "forwarding, with 1 and with 10,000 streams; `vs_direct` is its rate against the generator "
         "sending to the instance with no host. With the AF_PACKET generator every frame is an skb "
         "before it reaches the host, so the veth runs `steer_xdp` on a frame built from an skb "
-        "(generic work a NIC's driver does not do) and the sender's own cost is about the host's: "
+        "(the veth copies it into a buffer with XDP's headroom, which an AF_PACKET skb lacks, and "
+        "the instance's veth makes an skb of the redirected frame again: work a NIC's driver does "
+        "not do) and the sender's own cost is about the host's: "
         "the targets are judged on the host's own ns per packet (the direct way's taken off), and "
         "a live-frames or NIC generator is needed for the pps ratios the issue names."),
     "first_packet": (
@@ -423,7 +427,7 @@ def xdp_lines(rows):
         p, t = by.get("xdp_steer_hit_pinned@" + at), by.get("steer_hit_pinned@" + at)
         sp = m.get("split", {})
         out.append("In this run at %s, steer's miss cost %s ns in XDP (%s ns on TC): steer's parse %.0f ns "
-                   "(`xdp_parse` %.0f ns), its two route lookups %.0f ns." % (
+                   "(`xdp_parse` %.0f ns), its look at the route bits %.0f ns." % (
                        at, figure(m), figure(by["steer_miss@" + at]) if "steer_miss@" + at in by else "?",
                        sp.get("steer_parse_ns", 0), m.get("xdp_parse_ns", 0), sp.get("route_lookups_ns", 0)))
         if p and t and not unmeasured(p):

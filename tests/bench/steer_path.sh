@@ -90,8 +90,8 @@ cleanup() {
 		ip netns pids $P-$n 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del $P-$n 2>/dev/null
 	done
-	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$(basename "$CLOUDSTEER_PIN_DIR")".* "$CX_PIN_DIR" \
-		"/run/$(basename "$CX_PIN_DIR")".* "$LAB"
+	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/cloudsteer/$(basename "$CLOUDSTEER_PIN_DIR")".* "$CX_PIN_DIR" \
+		"/run/cloudsteer/$(basename "$CX_PIN_DIR")".* "$LAB"
 	bpffs_restore
 }
 trap cleanup EXIT
