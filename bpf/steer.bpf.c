@@ -626,7 +626,7 @@ static __always_inline int cs_xdp_steer_flow(struct xdp_md *ctx, const struct cs
 	len = (__u32)(ctx->data_end - ctx->data);
 	if (!nh || (want && nh->ifindex != want) || !cs_xdp_fits(len, cs_xdp_overhead(ch, in), in, nh))
 		return XDP_PASS;
-	if (ch->mode == CS_MODE_ROUTE ? (nh->_pad & CS_XDP_NH_VIA_GW) : !cs_addr_known(&in->local))
+	if (ch->mode == CS_MODE_ROUTE ? (nh->flags & CS_XDP_NH_VIA_GW) : !cs_addr_known(&in->local))
 		return XDP_PASS;	/* route mode needs the instance on the link; a tunnel its source */
 	if (cs_xdp_rewrite(ctx, fl, ch, in, nh, forward))
 		return XDP_PASS;

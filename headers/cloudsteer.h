@@ -457,8 +457,10 @@ struct cs_xdp_nh {
 	__u16 mtu;		/* the route's MTU: larger packets are left to TC */
 	__u8 dmac[6];		/* the next hop */
 	__u8 smac[6];		/* this host on that link */
-	__u16 _pad;
+	__u16 flags;		/* CS_XDP_NH_* */
 };
+
+#define CS_XDP_NH_VIA_GW 0x1	/* the FIB's next hop is a router, not the instance */
 
 /* 2^8 jiffies, 256 ms at HZ=1000 to 2.56 s at 100 (1 s at Debian's 250):
  * a neighbour's new MAC reaches the fast path within that. */

@@ -75,9 +75,6 @@ static __always_inline bool cs_fits_tunnel(struct __sk_buff *skb, __u32 l3_off, 
 
 /* ---- XDP (steer's fast path) ---- */
 
-/* cs_xdp_nh._pad: the FIB's next hop is a router, not the instance */
-#define CS_XDP_NH_VIA_GW 0x1
-
 /* Is the FIB's destination (the next hop, after a lookup) still a? */
 static __always_inline bool cs_fib_dst_is(const struct bpf_fib_lookup *fib, const struct cs_addr *a, bool v4)
 {
@@ -119,7 +116,7 @@ static __always_inline void cs_xdp_fib(struct xdp_md *ctx, const struct cs_insta
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return;
 	/* a router on the way: the lookup wrote its address over ours */
-	nh->_pad = cs_fib_dst_is(&fib, &in->addr, v4) ? 0 : CS_XDP_NH_VIA_GW;
+	nh->flags = cs_fib_dst_is(&fib, &in->addr, v4) ? 0 : CS_XDP_NH_VIA_GW;
 	__builtin_memcpy(nh->dmac, fib.dmac, 6);
 	__builtin_memcpy(nh->smac, fib.smac, 6);
 	if (bpf_map_lookup_elem(ports, &fib.ifindex))

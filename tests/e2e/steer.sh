@@ -121,4 +121,13 @@ n_other=$(tcpdump -r "$LAB/a.pcap" -n 2>/dev/null | grep -c "10.20.0.2.9000")
 n_other=$((n_other + $(tcpdump -r "$LAB/b.pcap" -n 2>/dev/null | grep -c "10.20.0.2.9000")))
 [ "$n_other" = 0 ] && pass "no instance saw the unconfigured traffic" ||
 	fail "no instance saw the unconfigured traffic" "$n_other packets"
+
+# a restart with steer.xdp: off takes the fast path off lan again; TC steers
+ip netns pids $P-host | xargs -r kill -TERM; sleep 1
+sed -i 's/^  xdp: on$/  xdp: off/' "$LAB/cs.yaml"
+daemon_up "$LAB/cs.yaml" && ! ip -n $P-host link show lan | grep -q "prog/xdp" &&
+	grep -q "steer: steer.xdp is off: TC steers alone" "$LAB/daemon.log" &&
+	grep -q "steer: lan: the XDP fast path an earlier run attached (id [0-9]*) detached" "$LAB/daemon.log" &&
+	pass "steer.xdp: off at a restart takes the fast path an earlier run attached off lan" ||
+	fail "steer.xdp: off at a restart" "$(ip -n $P-host link show lan; cat "$LAB/daemon.log")"
 t_exit

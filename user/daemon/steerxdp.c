@@ -105,23 +105,33 @@ static void attach_native(struct cs_daemon *d, const char *ifname, int ifindex, 
 	cs_info("steer: %s: XDP fast path attached (native)", ifname);
 }
 
+/* An interface where TC steers alone now: a fast path an earlier run left
+ * there goes (its program, learn's slot for it). */
+static void leave_to_tc(struct cs_daemon *d, const char *ifname, int ifindex)
+{
+	int slots = bpf_map__fd(d->skel->maps.cs_xdp_after_learn);
+	char name[BPF_OBJ_NAME_LEN] = "";
+	__u32 id, slot = (__u32)ifindex;
+
+	bpf_map_delete_elem(slots, &slot);
+	if (cs_xdp_attached_prog(ifindex, name, &id) && !strcmp(name, "steer_xdp") && !cs_xdp_detach_ifindex(ifindex))
+		cs_info("steer: %s: the XDP fast path an earlier run attached (id %u) detached", ifname, id);
+}
+
 void cs_steer_xdp_attach(struct cs_daemon *d)
 {
 	int prog_fd = bpf_program__fd(d->steer->progs.steer_xdp);
+	bool none = false;
 	__u64 features;
 	size_t i;
-	int e;
 
-	if (d->conf.steer_xdp == CS_STEER_XDP_OFF || !d->conf.n_steer_ifaces) {
-		if (d->conf.n_steer_ifaces)
-			cs_info("steer: steer.xdp is off: TC steers alone");
-		return;
-	}
-	e = cs_xdp_features(1, &features);	/* lo: is there anyone to ask? */
-	if (e == -ENOENT) {
+	if (d->conf.steer_xdp == CS_STEER_XDP_OFF && d->conf.n_steer_ifaces) {
+		cs_info("steer: steer.xdp is off: TC steers alone");
+		none = true;
+	} else if (cs_xdp_features(1, &features) == -ENOENT) {	/* lo: is there anyone to ask? */
 		cs_info("steer: this kernel does not say which drivers take XDP frames (Linux 6.3 does): "
 			"TC steers alone");
-		return;
+		none = true;
 	}
 	for (i = 0; i < d->conf.n_steer_ifaces; i++) {
 		const char *ifname = d->conf.steer_ifaces[i];
@@ -129,10 +139,15 @@ void cs_steer_xdp_attach(struct cs_daemon *d)
 
 		if (!ifindex)
 			continue;	/* checked at start; gone since */
+		if (none) {
+			leave_to_tc(d, ifname, ifindex);
+			continue;
+		}
 		if (d->conf.steer_xdp == CS_STEER_XDP_AUTO && cs_if_is_veth(ifname)) {
 			cs_info("steer: %s is a veth, whose sender leaves TCP and UDP checksums to offload, which "
 				"XDP cannot finish: TC steers alone there (steer.xdp: on, with checksums sent whole)",
 				ifname);
+			leave_to_tc(d, ifname, ifindex);
 			continue;
 		}
 		if (learns_on(&d->conf, ifname))
