@@ -454,7 +454,8 @@ struct cs_xdp_nh {
 				 * reload that moves the instance misses the cache */
 	__u32 tick;		/* the tick when it was looked up; 0: never */
 	__u32 ifindex;		/* the way out */
-	__u16 mtu;		/* the route's MTU: larger packets are left to TC */
+	__u16 mtu;		/* the MTU forwarding takes (the device's, or a
+				 * route's locked MTU): larger packets are TC's */
 	__u8 dmac[6];		/* the next hop */
 	__u8 smac[6];		/* this host on that link */
 	__u16 flags;		/* CS_XDP_NH_* */
