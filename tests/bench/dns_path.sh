@@ -93,7 +93,7 @@ cleanup() {
 	done
 	wait 2>/dev/null	# reap them
 	for n in cli host res; do ip netns del $P-$n 2>/dev/null; done
-	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/$P".* "$LAB"	# the daemon's lock and clsact notes
+	rm -rf "$CLOUDSTEER_PIN_DIR" "/run/cloudsteer/$P".* "$LAB"	# the daemon's lock and clsact notes
 	bpffs_restore
 	exit $rc
 }
