@@ -493,6 +493,11 @@ int steer(struct __sk_buff *skb)
 		fl->rule_id = (__u16)rt->rule_id;
 		fl->route = *route;
 	}
+	if (proven)
+		/* the fast path sent it here for want of its route's bit: the
+		 * daemon's sweep may have written the bits while this flow was
+		 * proven; set again, the next packet goes by XDP */
+		cs_route_mark(&fl->route);
 	cs_flow_count(fl, skb->len, bpf_jiffies64());
 	cs_flow_track(fl, &p, tcp_read, from_lo);
 	cs_count_route(rt->acl_id, rt->rule_id, skb->len);

@@ -138,8 +138,10 @@ struct {
  * of 64: the fast path's first look, which lets a packet of no route pass
  * before any hash lookup. A bit set for a route no flow uses any more only
  * costs a lookup; one missing only leaves the stream to TC. Written by
- * steer when it proves a flow (its route's bit) and by the daemon, which
- * rebuilds it from the live flows every sweep pass; read by steer_xdp. */
+ * steer when it proves a flow, or takes a packet of a proven one (its
+ * route's bit, so one lost to a rewrite comes back), and by the daemon,
+ * which rebuilds it from the live flows every sweep pass; read by
+ * steer_xdp. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, CS_ROUTE_BIT_WORDS);

@@ -1551,6 +1551,29 @@ out:
 	fx_free();
 }
 
+/* A route's bit lost while its flow lives (the daemon's sweep rewrote
+ * cs_route_bits as TC proved the flow): the next packet goes by TC, which
+ * sets the bit again, and the one after by XDP. */
+static void xdp_route_bit_healed(void)
+{
+	__u32 i, words = CS_ROUTE_BIT_WORDS;
+	__u64 zero = 0;
+	int bits;
+
+	if (!fx_setup() || !establish(&T1))
+		goto out;
+	bits = bpf_map__fd(F.skel->maps.cs_route_bits);
+	for (i = 0; i < words; i++)
+		bpf_map_update_elem(bits, &i, &zero, BPF_ANY);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 0);
+	EXPECT_EQ(steer_counter(CS_S_TC_STEERED), 3);
+	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
+	EXPECT_EQ(xdp_steered(), 1);
+out:
+	fx_free();
+}
+
 /* What moves a stream's state, or its instance, is TC's: FIN, RST, SYN,
  * a pinned instance gone down (failover), an asymmetric chain's answers. */
 static void xdp_leaves_flags_to_tc(void)
@@ -1754,6 +1777,7 @@ int main(void)
 	run_all();
 	RUN(xdp_carries_established);
 	RUN(xdp_leaves_flags_to_tc);
+	RUN(xdp_route_bit_healed);
 	RUN(xdp_wraps);
 	RUN(xdp_leaves_what_it_cannot_send);
 	RUN(xdp_back_through_stages);
