@@ -157,7 +157,7 @@ clean:
 help:
 	@echo "make              build build/cloudsteer (BPF objects, skeletons, binary)"
 	@echo "make test         install test dependencies, build, run every test"
-	@echo "make bench        every benchmark -> build/bench.json and docs/benchmarks.md (about 5 min)"
+	@echo "make bench        every benchmark -> build/bench.json and docs/benchmarks.md (about 9 min)"
 	@echo "make soak         the daemon killed and restarted for minutes under load (SOAK_SECONDS, SOAK_ROUNDS)"
 	@echo "make fuzz         libFuzzer on learn (FUZZ_SECONDS=600), then the BPF campaign (FUZZ_ITERATIONS=5000000)"
 	@echo "make demo         the whole story, narrated, in a lab of network namespaces"
