@@ -494,9 +494,9 @@ int steer(struct __sk_buff *skb)
 		fl->route = *route;
 	}
 	if (proven)
-		/* the fast path sent it here for want of its route's bit: the
-		 * daemon's sweep may have written the bits while this flow was
-		 * proven; set again, the next packet goes by XDP */
+		/* its route's bit, which the daemon's rewrite of cs_route_bits
+		 * may have lost while TC proved the flow: set again, the next
+		 * packet may go by XDP (a read alone when it is set) */
 		cs_route_mark(&fl->route);
 	cs_flow_count(fl, skb->len, bpf_jiffies64());
 	cs_flow_track(fl, &p, tcp_read, from_lo);

@@ -1551,23 +1551,39 @@ out:
 	fx_free();
 }
 
+/* Is ip's bit in cs_route_bits set? With clear, it is cleared after. */
+static bool route_bit(const char *ip, bool clear)
+{
+	int fd = bpf_map__fd(F.skel->maps.cs_route_bits);
+	struct cs_addr a;
+	__u64 word = 0, mask;
+	__u32 i;
+	bool set;
+
+	cs_addr_parse(ip, &a);
+	i = cs_route_bit(&a);
+	mask = 1ULL << (i & 63);
+	i >>= 6;
+	bpf_map_lookup_elem(fd, &i, &word);
+	set = word & mask;
+	word &= ~mask;
+	if (clear && bpf_map_update_elem(fd, &i, &word, BPF_ANY))
+		return false;
+	return set;
+}
+
 /* A route's bit lost while its flow lives (the daemon's sweep rewrote
  * cs_route_bits as TC proved the flow): the next packet goes by TC, which
  * sets the bit again, and the one after by XDP. */
 static void xdp_route_bit_healed(void)
 {
-	__u32 i, words = CS_ROUTE_BIT_WORDS;
-	__u64 zero = 0;
-	int bits;
-
 	if (!fx_setup() || !establish(&T1))
 		goto out;
-	bits = bpf_map__fd(F.skel->maps.cs_route_bits);
-	for (i = 0; i < words; i++)
-		bpf_map_update_elem(bits, &i, &zero, BPF_ANY);
+	EXPECT(route_bit(ROUTE4, true), "the proven flow's route has no bit");
 	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
 	EXPECT_EQ(xdp_steered(), 0);
 	EXPECT_EQ(steer_counter(CS_S_TC_STEERED), 3);
+	EXPECT(route_bit(ROUTE4, false), "TC did not set the lost bit again");
 	EXPECT_EQ(run_tcp(&T1, TCP_ACK), TC_ACT_REDIRECT);
 	EXPECT_EQ(xdp_steered(), 1);
 out:
